@@ -1,0 +1,67 @@
+#include "base/ids.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <stdexcept>
+
+namespace relais {
+
+static void FillRandom(unsigned char* out, size_t n) {
+  // RAND_bytes only fails when the OS entropy source is broken: a true programming/environment error.
+  if (RAND_bytes(out, static_cast<int>(n)) != 1) throw std::runtime_error("no entropy source");
+}
+
+static std::string Hex(const unsigned char* data, size_t n) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kDigits[data[i] >> 4]);
+    out.push_back(kDigits[data[i] & 0xf]);
+  }
+  return out;
+}
+
+std::string NewUuidV7(int64_t unix_ms) {
+  std::array<unsigned char, 16> b{};
+  FillRandom(b.data() + 6, 10);
+  uint64_t ms = static_cast<uint64_t>(unix_ms);
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
+  b[6] = static_cast<unsigned char>(0x70 | (b[6] & 0x0f));  // version 7
+  b[8] = static_cast<unsigned char>(0x80 | (b[8] & 0x3f));  // RFC variant
+  std::string hex = Hex(b.data(), b.size());
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) +
+         "-" + hex.substr(20);
+}
+
+bool IsUuid(std::string_view t) {
+  if (t.size() != 36) return false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    char c = t[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  FillRandom(reinterpret_cast<unsigned char*>(raw.data()), bytes);
+  return Hex(reinterpret_cast<const unsigned char*>(raw.data()), bytes);
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 unavailable");
+  }
+  return Hex(digest, len);
+}
+
+}  // namespace relais

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace relais {
+
+// True when `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+bool IsValidUtf8(std::string_view text);
+
+// Lower-cases and strips the accents of Latin letters (é→e, Ç→c, Œ→oe, ß→ss), so that names
+// written with or without accents compare equal: "Élodie Lefèvre" → "elodie lefevre".
+// Other characters pass through unchanged. Input must be valid UTF-8.
+std::string FoldForMatch(std::string_view utf8);
+
+// Number of code points (for column widths in tables). Input must be valid UTF-8.
+size_t Utf8Length(std::string_view utf8);
+
+}  // namespace relais

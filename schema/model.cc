@@ -1,0 +1,254 @@
+#include "schema/model.h"
+
+#include <cctype>
+
+#include "base/text.h"
+
+namespace relais::schema {
+
+namespace {
+
+constexpr std::string_view kStatuses[] = {"demandeur_emploi", "salarie",     "retraite",
+                                          "etudiant",         "independant", "sans_activite"};
+constexpr std::string_view kSectors[] = {"tourisme_hotellerie", "btp",          "commerce",
+                                         "agriculture",         "services_personne", "industrie",
+                                         "transport",           "sante_social", "administration",
+                                         "numerique"};
+constexpr std::string_view kFollowupKinds[] = {"accueil",   "entretien",     "orientation",
+                                               "bilan_competences", "formation", "business_plan",
+                                               "mediation", "tripartite",    "autre"};
+
+using FT = FieldType;
+using MR = MergeRule;
+
+std::vector<Table> BuildTables() {
+  std::vector<Table> tables;
+  // Rules: identity, status, service level and territory change a person's rights or who follows
+  // them, so a disagreement goes to central staff (kReview). Contact details are facts that the
+  // most recent writer knows best (kLww). Notes are free text written by people: two versions are
+  // never folded into one silently, so they go to review too. See docs/SCHEMA.md.
+  tables.push_back(Table{
+      "cases", TableKind::kMutable, Scope::kTerritory,
+      {
+          {"last_name", FT::kText, true, MR::kReview, "Nom", 100},
+          {"first_name", FT::kText, true, MR::kReview, "Prénom", 100},
+          {"birth_date", FT::kDate, false, MR::kReview, "Naissance", 10},
+          {"postcode", FT::kPostcode, false, MR::kLww, "CP", 5},
+          {"commune", FT::kText, false, MR::kLww, "Commune", 100},
+          {"phone", FT::kPhone, false, MR::kLww, "Téléphone", 20},
+          {"email", FT::kEmail, false, MR::kLww, "Courriel", 254},
+          {"status", FT::kEnum, false, MR::kReview, "Statut", 40, kStatuses},
+          {"sector", FT::kEnum, false, MR::kLww, "Secteur", 40, kSectors},
+          {"service_level", FT::kInt, false, MR::kReview, "Niveau", 1, {}, 1, 3},
+          {"reception_point", FT::kText, false, MR::kLww, "Point d'accueil", 100},
+          {"territory", FT::kText, false, MR::kReview, "Territoire", 100},
+          {"referent", FT::kText, false, MR::kLww, "Référent", 100},
+          {"opened_on", FT::kDate, true, MR::kLww, "Ouvert le", 10},
+          {"closed_on", FT::kDate, false, MR::kLww, "Clos le", 10},
+          {"close_reason", FT::kText, false, MR::kLww, "Motif de clôture", 200},
+          {"notes", FT::kLongText, false, MR::kReview, "Notes", 10000},
+      }});
+  tables.push_back(Table{
+      "followups", TableKind::kAppendOnly, Scope::kParentCase,
+      {
+          {"case_id", FT::kId, true, MR::kImmutable, "Dossier", 36},
+          {"kind", FT::kEnum, true, MR::kImmutable, "Type", 40, kFollowupKinds},
+          {"date", FT::kDate, true, MR::kImmutable, "Date", 10},
+          {"text", FT::kLongText, true, MR::kImmutable, "Texte", 20000},
+          {"author", FT::kText, false, MR::kImmutable, "Auteur", 100},
+      }});
+  tables.push_back(Table{
+      "contacts", TableKind::kMutable, Scope::kShared,
+      {
+          {"organisation", FT::kText, true, MR::kLww, "Organisme", 200},
+          {"kind", FT::kText, false, MR::kLww, "Type", 100},
+          {"last_name", FT::kText, false, MR::kLww, "Nom", 100},
+          {"first_name", FT::kText, false, MR::kLww, "Prénom", 100},
+          {"role", FT::kText, false, MR::kLww, "Fonction", 100},
+          {"phone", FT::kPhone, false, MR::kLww, "Téléphone", 20},
+          {"email", FT::kEmail, false, MR::kLww, "Courriel", 254},
+          {"commune", FT::kText, false, MR::kLww, "Commune", 100},
+      }});
+  return tables;
+}
+
+Error Invalid(const Field& f, const std::string& value, std::string_view rule) {
+  return MakeError(ErrorCode::kValidation, std::string(f.name) + ": " + value + " " + std::string(rule));
+}
+
+bool AllDigits(std::string_view s) {
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return !s.empty();
+}
+
+bool IsEmail(std::string_view s) {
+  auto at = s.find('@');
+  if (at == std::string_view::npos || at == 0 || s.find('@', at + 1) != std::string_view::npos) return false;
+  std::string_view domain = s.substr(at + 1);
+  auto dot = domain.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 2 > domain.size()) return false;
+  for (char c : s) {
+    if (std::isspace(static_cast<unsigned char>(c)) || c == ',' || c == ';' || c == '<' || c == '>') return false;
+  }
+  return domain.find("..") == std::string_view::npos;
+}
+
+}  // namespace
+
+int Table::FieldIndex(std::string_view field) const {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].name == field) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+const Field* Table::FindField(std::string_view field) const {
+  int i = FieldIndex(field);
+  return i < 0 ? nullptr : &fields[static_cast<size_t>(i)];
+}
+
+const std::vector<Table>& Tables() {
+  static const std::vector<Table> kTables = BuildTables();
+  return kTables;
+}
+
+const Table* FindTable(std::string_view name) {
+  for (const Table& t : Tables()) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+const Table& CasesTable() { return Tables()[0]; }
+const Table& FollowupsTable() { return Tables()[1]; }
+const Table& ContactsTable() { return Tables()[2]; }
+
+bool IsIsoDate(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  if (!AllDigits(s.substr(0, 4)) || !AllDigits(s.substr(5, 2)) || !AllDigits(s.substr(8, 2))) return false;
+  int y = std::stoi(std::string(s.substr(0, 4)));
+  int m = std::stoi(std::string(s.substr(5, 2)));
+  int d = std::stoi(std::string(s.substr(8, 2)));
+  if (y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1) return false;
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  int max_day = kDays[m - 1] + ((m == 2 && leap) ? 1 : 0);
+  return d <= max_day;
+}
+
+Value Normalize(const Field& field, const Value& value) {
+  if (!value) return std::nullopt;
+  const std::string& raw = *value;
+  size_t b = 0, e = raw.size();
+  if (field.type != FieldType::kLongText) {
+    while (b < e && std::isspace(static_cast<unsigned char>(raw[b]))) ++b;
+  }
+  while (e > b && std::isspace(static_cast<unsigned char>(raw[e - 1]))) --e;
+  std::string v = raw.substr(b, e - b);
+  if (field.type == FieldType::kPhone) {
+    std::string digits;
+    for (char c : v) {
+      if (c != ' ' && c != '.' && c != '-') digits.push_back(c);
+    }
+    v = digits;
+  } else if (field.type == FieldType::kEmail) {
+    auto at = v.find('@');
+    if (at != std::string::npos) {
+      for (size_t i = at; i < v.size(); ++i) v[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(v[i])));
+    }
+  } else if (field.type == FieldType::kId) {
+    for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (v.empty()) return std::nullopt;
+  return v;
+}
+
+Status ValidateValue(const Field& f, const Value& value) {
+  if (!value) {
+    if (f.required) return MakeError(ErrorCode::kValidation, std::string(f.name) + ": is required");
+    return OkStatus();
+  }
+  const std::string& v = *value;
+  if (!IsValidUtf8(v)) return MakeError(ErrorCode::kValidation, std::string(f.name) + ": is not valid UTF-8 text");
+  if (v.size() > f.max_bytes) {
+    return MakeError(ErrorCode::kValidation, std::string(f.name) + ": is longer than " +
+                                                 std::to_string(f.max_bytes) + " bytes");
+  }
+  if (f.type != FieldType::kLongText) {
+    for (char c : v) {
+      if (static_cast<unsigned char>(c) < 0x20) {
+        return MakeError(ErrorCode::kValidation, std::string(f.name) + ": must be a single line of text");
+      }
+    }
+  } else {
+    for (char c : v) {
+      unsigned char u = static_cast<unsigned char>(c);
+      if (u < 0x20 && c != '\n' && c != '\t' && c != '\r') {
+        return MakeError(ErrorCode::kValidation, std::string(f.name) + ": holds a control character");
+      }
+    }
+  }
+  switch (f.type) {
+    case FieldType::kText:
+    case FieldType::kLongText:
+      return OkStatus();
+    case FieldType::kDate:
+      if (!IsIsoDate(v)) return Invalid(f, v, "is not a date that exists (expected YYYY-MM-DD)");
+      return OkStatus();
+    case FieldType::kInt: {
+      bool neg = !v.empty() && v[0] == '-';
+      if (!AllDigits(neg ? std::string_view(v).substr(1) : std::string_view(v)) || v.size() > 18) {
+        return Invalid(f, v, "is not a whole number");
+      }
+      int64_t n = std::stoll(v);
+      if (n < f.min_int || n > f.max_int) {
+        return Invalid(f, v, "is out of range (" + std::to_string(f.min_int) + " to " + std::to_string(f.max_int) + ")");
+      }
+      return OkStatus();
+    }
+    case FieldType::kEnum: {
+      for (std::string_view c : f.choices) {
+        if (c == v) return OkStatus();
+      }
+      std::string list;
+      for (std::string_view c : f.choices) list += (list.empty() ? "" : ", ") + std::string(c);
+      return Invalid(f, v, "is not one of: " + list);
+    }
+    case FieldType::kPostcode: {
+      if (v.size() != 5 || !AllDigits(v)) return Invalid(f, v, "is not a French postcode (five digits)");
+      int dept = std::stoi(v.substr(0, 2));
+      if (dept < 1 || dept > 98) return Invalid(f, v, "is not a French postcode (département 01 to 98)");
+      return OkStatus();
+    }
+    case FieldType::kPhone: {
+      bool national = v.size() == 10 && v[0] == '0' && v[1] != '0' && AllDigits(v);
+      bool international = v.size() == 12 && v.rfind("+33", 0) == 0 && v[3] != '0' && AllDigits(v.substr(1));
+      if (!national && !international) {
+        return Invalid(f, v, "is not a French phone number (0X XX XX XX XX or +33 X XX XX XX XX)");
+      }
+      return OkStatus();
+    }
+    case FieldType::kEmail:
+      if (!IsEmail(v)) return Invalid(f, v, "is not an e-mail address (name@domain.fr)");
+      return OkStatus();
+    case FieldType::kId:
+      for (char c : v) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-')) return Invalid(f, v, "is not a record id (UUID)");
+      }
+      if (v.size() != 36) return Invalid(f, v, "is not a record id (UUID)");
+      return OkStatus();
+  }
+  return OkStatus();
+}
+
+Status ValidateRecord(const Table& table, const std::vector<Value>& values) {
+  if (values.size() != table.fields.size()) {
+    return MakeError(ErrorCode::kInternal, "record of " + std::string(table.name) + " has the wrong number of fields");
+  }
+  for (size_t i = 0; i < values.size(); ++i) RELAIS_TRY(ValidateValue(table.fields[i], values[i]));
+  return OkStatus();
+}
+
+}  // namespace relais::schema

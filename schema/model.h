@@ -1,0 +1,104 @@
+// schema/ — the single source of truth of Relais' data: which tables are synced, their fields, how
+// each field is validated and which rule settles concurrent edits of it. The replica, the central
+// store, the wire codec and the merge all read this declaration; none of them lists fields again.
+// It depends only on base/. Documented in docs/SCHEMA.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace relais::schema {
+
+// Every field value travels as optional text: nullopt is SQL NULL / JSON null. Integers are their
+// decimal text; the declared FieldType says how to bind and encode them.
+using Value = std::optional<std::string>;
+
+enum class FieldType {
+  kText,      // one line, trimmed
+  kLongText,  // free text, may hold new lines
+  kDate,      // YYYY-MM-DD that exists
+  kInt,       // decimal integer within [min_int, max_int]
+  kEnum,      // one of `choices`
+  kPostcode,  // French postcode: five digits, département 01–98
+  kPhone,     // French number: 0 + 9 digits, or +33 + 9 digits (spaces, dots, dashes dropped)
+  kEmail,     // local@domain.tld
+  kId,        // a UUID naming another record
+};
+
+// How concurrent edits of one field are settled (docs/SCHEMA.md says why each field has its rule).
+enum class MergeRule {
+  kLww,        // the later hybrid-logical-clock stamp wins; the loser is kept in the history
+  kReview,     // the server keeps its value and opens a conflict for central staff
+  kImmutable,  // set at creation, never changed afterwards (an edit is refused)
+};
+
+enum class TableKind {
+  kMutable,     // records are created then edited
+  kAppendOnly,  // records are created once and never edited: they never conflict
+};
+
+// Who may see and write a table's records.
+enum class Scope {
+  kTerritory,   // the record's own `territory` field
+  kParentCase,  // the territory of the case named by the record's `case_id`
+  kShared,      // every device (the partner directory)
+};
+
+struct Field {
+  std::string_view name;
+  FieldType type;
+  bool required;
+  MergeRule rule;
+  std::string_view label;  // French column heading for people
+  size_t max_bytes = 200;
+  std::span<const std::string_view> choices = {};
+  int64_t min_int = 0;
+  int64_t max_int = 0;
+};
+
+struct Table {
+  std::string_view name;
+  TableKind kind;
+  Scope scope;
+  std::vector<Field> fields;  // data fields, in column order; `id` and `version` are implicit
+
+  // Index of `field` in `fields`, or -1.
+  int FieldIndex(std::string_view field) const;
+  const Field* FindField(std::string_view field) const;
+};
+
+// A record as every layer sees it: the id, the server version it is based on (0 before its first
+// sync) and one Value per field of its Table, in declaration order.
+struct Record {
+  std::string id;
+  int64_t version = 0;
+  std::vector<Value> values;
+};
+
+const std::vector<Table>& Tables();
+const Table* FindTable(std::string_view name);
+const Table& CasesTable();
+const Table& FollowupsTable();
+const Table& ContactsTable();
+
+// Trims the value and puts it in canonical form (a phone's separators dropped, an e-mail's domain
+// lower-cased); an empty result becomes null. Does not validate.
+Value Normalize(const Field& field, const Value& value);
+
+// OK when `value` is acceptable for `field`. The error (kValidation) names the field and the rule:
+// "birth_date: 1990-13-45 is not a date that exists (expected YYYY-MM-DD)".
+Status ValidateValue(const Field& field, const Value& value);
+
+// Validates every field of a complete record (required fields present, each value valid).
+Status ValidateRecord(const Table& table, const std::vector<Value>& values);
+
+// True when `text` is an ISO date (YYYY-MM-DD) that exists in the calendar.
+bool IsIsoDate(std::string_view text);
+
+}  // namespace relais::schema

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what Relais needs from Debian 12's packages (only the missing ones), then configures and
+# builds into ./build. Idempotent: a second run only rebuilds what changed.
+# Environment: BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo), JOBS (default 2),
+# RELAIS_CMAKE_ARGS (extra cmake arguments, e.g. -DRELAIS_SANITIZE=address,undefined).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(build-essential cmake pkg-config python3 ca-certificates
+  libsqlite3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev nlohmann-json3-dev catch2
+  libcpp-httplib-dev libcli11-dev libbrotli-dev sqlite3)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "Installation des paquets manquants : ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" ${RELAIS_CMAKE_ARGS:-} >&2
+cmake --build "$BUILD_DIR" -j "${JOBS:-2}" >&2

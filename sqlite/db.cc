@@ -1,0 +1,124 @@
+#include "sqlite/db.h"
+
+namespace relais::sqlite {
+
+Result<Db> Db::Open(const std::string& path, bool create) {
+  sqlite3* raw = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Db db(raw);  // owns the handle even when open failed
+  if (rc != SQLITE_OK) {
+    std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    return MakeError(ErrorCode::kIo, "cannot open database " + path + ": " + msg);
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 10000);
+  // WAL: readers never block the writer. synchronous=FULL: a committed transaction survives a
+  // power cut, which is what "never lose a note" means on a laptop whose battery dies.
+  RELAIS_TRY(db.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  return db;
+}
+
+Error Db::LastError(std::string_view context) const {
+  return MakeError(ErrorCode::kIo, std::string(context) + ": " + sqlite3_errmsg(db_.get()));
+}
+
+Status Db::Exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string text(sql);
+  int rc = sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    return MakeError(ErrorCode::kIo, "SQL failed: " + msg);
+  }
+  return OkStatus();
+}
+
+Result<Stmt> Db::Prepare(std::string_view sql) {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                              &raw, nullptr);
+  if (rc != SQLITE_OK) return LastError("cannot prepare statement");
+  return Stmt(raw);
+}
+
+Stmt& Stmt::Bind(int i, std::string_view text) {
+  sqlite3_bind_text(stmt_.get(), i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::Bind(int i, int64_t n) {
+  sqlite3_bind_int64(stmt_.get(), i, n);
+  return *this;
+}
+
+Stmt& Stmt::Bind(int i, const schema::Value& v) {
+  if (v) return Bind(i, std::string_view(*v));
+  return BindNull(i);
+}
+
+Stmt& Stmt::BindNull(int i) {
+  sqlite3_bind_null(stmt_.get(), i);
+  return *this;
+}
+
+Stmt& Stmt::Bind(int i, const schema::Field& f, const schema::Value& v) {
+  if (v && f.type == schema::FieldType::kInt) {
+    try {
+      return Bind(i, static_cast<int64_t>(std::stoll(*v)));
+    } catch (const std::exception&) {
+      return Bind(i, std::string_view(*v));  // validation refuses it before it is stored
+    }
+  }
+  return Bind(i, v);
+}
+
+Result<bool> Stmt::Step() {
+  int rc = sqlite3_step(stmt_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  sqlite3* db = sqlite3_db_handle(stmt_.get());
+  return MakeError(ErrorCode::kIo, std::string("SQL step failed: ") + sqlite3_errmsg(db));
+}
+
+Status Stmt::Run() {
+  while (true) {
+    auto r = Step();
+    if (!r) return r.error();
+    if (!*r) return OkStatus();
+  }
+}
+
+void Stmt::Reset() {
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
+}
+
+std::string Stmt::Text(int col) const {
+  const unsigned char* t = sqlite3_column_text(stmt_.get(), col);
+  int n = sqlite3_column_bytes(stmt_.get(), col);
+  return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(n)) : std::string();
+}
+
+schema::Value Stmt::Val(int col) const {
+  if (IsNull(col)) return std::nullopt;
+  return Text(col);
+}
+
+Result<Transaction> Transaction::Begin(Db& db) {
+  RELAIS_TRY(db.Exec("BEGIN IMMEDIATE"));
+  return Transaction(db);
+}
+
+Transaction::~Transaction() {
+  if (open_) sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+Status Transaction::Commit() {
+  RELAIS_TRY(db_->Exec("COMMIT"));
+  open_ = false;
+  return OkStatus();
+}
+
+}  // namespace relais::sqlite

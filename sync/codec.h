@@ -1,0 +1,42 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "sync/protocol.h"
+
+namespace relais::sync {
+
+// The JSON wire messages of docs/PROTOCOL.md. Encoders never fail. Decoders check everything a
+// hostile peer could get wrong (shape, types, protocol version, unknown tables and fields, values
+// that fail the schema, sizes) and return kProtocol, kUsage or kValidation with a message naming
+// the place: "changes[3].values.birth_date: 1990-13-45 is not a date that exists". A decoder that
+// fails returns no partial message.
+
+// Limits a server enforces; documented in docs/PROTOCOL.md.
+inline constexpr size_t kMaxChangesPerPush = 10000;
+inline constexpr size_t kMaxPullLimit = 10000;
+inline constexpr size_t kMaxBodyBytes = 64u << 20;  // after decompression
+
+std::string EncodePushRequest(const PushRequest& request);
+Result<PushRequest> DecodePushRequest(std::string_view json);
+
+std::string EncodePushResponse(const PushResponse& response);
+Result<PushResponse> DecodePushResponse(std::string_view json);
+
+std::string EncodePullPage(const PullPage& page);
+Result<PullPage> DecodePullPage(std::string_view json);
+
+// {"error": {"code": "validation", "message": "...", "change": "<id>"}}; `change` only when known.
+std::string EncodeError(const Error& error, std::string_view change_id = {});
+// Reads an error body back into an Error (kProtocol when the body is not one).
+Error DecodeError(std::string_view json, ErrorCode fallback);
+const char* ErrorCodeName(ErrorCode code);
+
+// Encodes one record's values as a JSON object {"field": value} (ints as numbers, nulls omitted),
+// as the history and the CLI show it. DecodeRecordValues is its inverse.
+std::string EncodeRecordValues(const schema::Table& table, const std::vector<schema::Value>& values);
+Result<std::vector<schema::Value>> DecodeRecordValues(const schema::Table& table, std::string_view json);
+
+}  // namespace relais::sync

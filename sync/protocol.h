@@ -1,0 +1,86 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "schema/model.h"
+
+namespace relais::sync {
+
+// The protocol version this build speaks (docs/PROTOCOL.md). A peer speaking another is refused.
+inline constexpr int kProtocolVersion = 1;
+
+enum class Op { kCreate, kUpdate };
+
+// One field of a change: its new value and, for an update, the value the device saw before it.
+struct FieldChange {
+  std::string field;
+  schema::Value value;
+  schema::Value base;  // always null for a create
+};
+
+// One local write, as the outbox keeps it and the wire carries it.
+struct Change {
+  std::string change_id;  // UUID made on the device; the server applies a change id at most once
+  std::string table;
+  std::string record_id;
+  Op op = Op::kUpdate;
+  int64_t base_version = 0;  // the record's server version when the device wrote; 0 for a create
+  std::string hlc;           // Hlc::ToString()
+  std::vector<FieldChange> fields;
+};
+
+struct PushRequest {
+  std::string batch_key;  // idempotency key: the same key gets the same answer, applied once
+  std::vector<Change> changes;
+};
+
+// What happened to one pushed change. A conflict is an outcome, not an error.
+enum class ChangeStatus {
+  kApplied,   // taken as sent
+  kMerged,    // taken, merged with concurrent edits by the declared rules (nothing lost: see history)
+  kReview,    // taken except the listed fields, which are kept for central review
+  kRejected,  // refused (scope, closed table…): nothing applied; `reason` says why
+};
+
+struct ChangeResult {
+  std::string change_id;
+  ChangeStatus status = ChangeStatus::kApplied;
+  int64_t version = 0;                     // the record's version after this change (0 if rejected)
+  std::string reason;                      // for kRejected
+  std::vector<std::string> review_fields;  // for kReview
+};
+
+struct PushResponse {
+  std::string batch_key;
+  std::vector<ChangeResult> results;  // one per change, in request order
+};
+
+struct PulledRecord {
+  std::string table;
+  schema::Record record;  // full state at record.version
+};
+
+// A record that left the device's scope (its case moved to another territory).
+struct Removal {
+  std::string table;
+  std::string record_id;
+  int64_t seq = 0;
+};
+
+// One page of pull. Invariant: every change with since < seq <= next that the device may see is in
+// `records` (at its latest version) or `removed`; the device stores `next` as its new cursor in the
+// same transaction that applies the page.
+struct PullPage {
+  int64_t since = 0;
+  int64_t next = 0;
+  bool more = false;
+  std::vector<PulledRecord> records;
+  std::vector<Removal> removed;
+};
+
+const char* ToString(ChangeStatus s);
+const char* ToString(Op op);
+
+}  // namespace relais::sync

@@ -1,0 +1,48 @@
+#include <catch2/catch.hpp>
+
+#include "base/gzip.h"
+#include "base/ids.h"
+#include "base/text.h"
+
+using namespace relais;
+
+TEST_CASE("folding removes accents and case from French names", "[text]") {
+  CHECK(FoldForMatch("Élodie") == "elodie");
+  CHECK(FoldForMatch("Briançon") == "briancon");
+  CHECK(FoldForMatch("LEFÈVRE") == "lefevre");
+  CHECK(FoldForMatch("Œuvre Noël") == "oeuvre noel");
+}
+
+TEST_CASE("invalid UTF-8 is detected", "[text]") {
+  CHECK(IsValidUtf8("Névache"));
+  CHECK_FALSE(IsValidUtf8(std::string("\xc3\x28", 2)));
+  CHECK_FALSE(IsValidUtf8(std::string("\xed\xa0\x80", 3)));  // a UTF-16 surrogate
+  CHECK_FALSE(IsValidUtf8(std::string("\xc0\xaf", 2)));      // an overlong '/'
+}
+
+TEST_CASE("UUIDv7 ids are well formed and sort by time", "[ids]") {
+  std::string a = NewUuidV7(1700000000000);
+  std::string b = NewUuidV7(1700000000001);
+  CHECK(IsUuid(a));
+  CHECK(a[14] == '7');
+  CHECK(a < b);
+  CHECK_FALSE(IsUuid("not-a-uuid"));
+}
+
+TEST_CASE("tokens are hashed with SHA-256", "[ids]") {
+  CHECK(Sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("gzip round-trips and refuses a bomb beyond the limit", "[gzip]") {
+  std::string text(1 << 20, 'a');
+  std::string packed = GzipCompress(text);
+  CHECK(packed.size() < 10000);
+  auto back = GzipDecompress(packed, 2 << 20);
+  REQUIRE(back.ok());
+  CHECK(*back == text);
+  auto bomb = GzipDecompress(packed, 1000);
+  REQUIRE_FALSE(bomb.ok());
+  CHECK(bomb.error().code == ErrorCode::kTooLarge);
+  auto truncated = GzipDecompress(packed.substr(0, packed.size() / 2), 2 << 20);
+  CHECK_FALSE(truncated.ok());
+}

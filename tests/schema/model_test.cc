@@ -1,0 +1,103 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <set>
+
+#include "schema/migrations.h"
+#include "schema/model.h"
+#include "sqlite/db.h"
+#include "sqlite/migrate.h"
+
+using namespace relais;
+using namespace relais::schema;
+
+namespace {
+std::filesystem::path TempDb(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("relais-schema-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto p = dir / name;
+  std::filesystem::remove(p);
+  return p;
+}
+std::string Validate(const Table& t, std::string_view field, std::optional<std::string> v) {
+  auto st = ValidateValue(*t.FindField(field), Normalize(*t.FindField(field), v));
+  return st.ok() ? "" : st.error().message;
+}
+}  // namespace
+
+TEST_CASE("every validation rule refuses a bad value and names the field", "[schema]") {
+  const Table& c = CasesTable();
+  CHECK(Validate(c, "birth_date", "1990-13-45") == "birth_date: 1990-13-45 is not a date that exists (expected YYYY-MM-DD)");
+  CHECK_FALSE(Validate(c, "birth_date", "2023-02-29").empty());
+  CHECK(Validate(c, "birth_date", "2024-02-29").empty());
+  CHECK_FALSE(Validate(c, "postcode", "00100").empty());
+  CHECK_FALSE(Validate(c, "postcode", "5100").empty());
+  CHECK(Validate(c, "postcode", "05100").empty());
+  CHECK_FALSE(Validate(c, "phone", "12345").empty());
+  CHECK(Validate(c, "phone", "06 12 34 56 78").empty());
+  CHECK(Validate(c, "phone", "+33 6 12 34 56 78").empty());
+  CHECK_FALSE(Validate(c, "email", "pas-un-courriel").empty());
+  CHECK(Validate(c, "email", "a.b@exemple.fr").empty());
+  CHECK_FALSE(Validate(c, "status", "chomeur").empty());
+  CHECK_FALSE(Validate(c, "sector", "peche").empty());
+  CHECK_FALSE(Validate(c, "service_level", "4").empty());
+  CHECK_FALSE(Validate(c, "service_level", "deux").empty());
+  CHECK(Validate(c, "service_level", "3").empty());
+  CHECK(Validate(c, "last_name", std::nullopt) == "last_name: is required");
+  CHECK_FALSE(Validate(c, "last_name", std::string("Du\xff", 3)).empty());
+  CHECK_FALSE(Validate(FollowupsTable(), "kind", "visite").empty());
+  CHECK(Validate(FollowupsTable(), "kind", "bilan_competences").empty());
+}
+
+TEST_CASE("normalisation trims and canonicalises", "[schema]") {
+  const Table& c = CasesTable();
+  CHECK(Normalize(*c.FindField("phone"), std::string(" 06.12.34.56.78 ")) == std::optional<std::string>("0612345678"));
+  CHECK(Normalize(*c.FindField("email"), std::string("Léa.Martin@Exemple.FR")) == std::optional<std::string>("Léa.Martin@exemple.fr"));
+  CHECK_FALSE(Normalize(*c.FindField("commune"), std::string("   ")).has_value());
+}
+
+// The declaration and the migrations must agree: a field added in one place only fails here.
+TEST_CASE("replica and central migrations hold exactly the declared columns", "[schema]") {
+  for (auto* set : {&replica_migrations(), &central_migrations()}) {
+    auto path = TempDb("columns.db");
+    auto db = sqlite::Db::Open(path.string());
+    REQUIRE(db.ok());
+    REQUIRE(sqlite::Migrate(*db, *set, "test").ok());
+    for (const Table& t : Tables()) {
+      auto st = db->Prepare("SELECT name FROM pragma_table_info(?)");
+      REQUIRE(st.ok());
+      st->Bind(1, t.name);
+      std::set<std::string> columns;
+      while (*st->Step()) columns.insert(st->Text(0));
+      for (const Field& f : t.fields) CHECK(columns.count(std::string(f.name)) == 1);
+      CHECK(columns.count("id") == 1);
+      CHECK(columns.count("version") == 1);
+    }
+  }
+}
+
+TEST_CASE("a database written by a newer Relais is refused and left unchanged", "[schema]") {
+  auto path = TempDb("newer.db");
+  {
+    auto db = sqlite::Db::Open(path.string());
+    REQUIRE(db.ok());
+    REQUIRE(sqlite::Migrate(*db, replica_migrations(), "replica").ok());
+    REQUIRE(db->Exec("PRAGMA user_version = 999").ok());
+  }
+  auto db = sqlite::Db::Open(path.string());
+  REQUIRE(db.ok());
+  auto st = sqlite::Migrate(*db, replica_migrations(), "replica");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().code == ErrorCode::kTooNew);
+  CHECK(st.error().message.find("newer version of Relais") != std::string::npos);
+  CHECK(*sqlite::SchemaVersion(*db) == 999);
+}
+
+TEST_CASE("migrating twice is a no-op and records the version", "[schema]") {
+  auto path = TempDb("twice.db");
+  auto db = sqlite::Db::Open(path.string());
+  REQUIRE(db.ok());
+  REQUIRE(sqlite::Migrate(*db, replica_migrations(), "replica").ok());
+  REQUIRE(sqlite::Migrate(*db, replica_migrations(), "replica").ok());
+  CHECK(*sqlite::SchemaVersion(*db) == replica_migrations().back().number);
+}
