@@ -1,0 +1,485 @@
+#include "sync/codec.h"
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "base/ids.h"
+#include "base/text.h"
+#include "sync/hlc.h"
+
+namespace relais::sync {
+
+using nlohmann::json;
+
+namespace {
+
+// ---- values ---------------------------------------------------------------------------------
+
+json ValueToJson(const schema::Field& f, const schema::Value& v) {
+  if (!v) return nullptr;
+  if (f.type == schema::FieldType::kInt) {
+    try {
+      return std::stoll(*v);
+    } catch (const std::exception&) {
+      return *v;  // cannot happen for validated values; keep the text rather than lose it
+    }
+  }
+  return *v;
+}
+
+// Reads a wire value for `f`. Integers travel as JSON numbers, everything else as strings.
+Result<schema::Value> ValueFromJson(const schema::Field& f, const json& j, const std::string& where) {
+  if (j.is_null()) return schema::Value{};
+  if (f.type == schema::FieldType::kInt) {
+    if (j.is_number_integer()) return schema::Value{std::to_string(j.get<int64_t>())};
+    return MakeError(ErrorCode::kValidation, where + ": expected a whole number");
+  }
+  if (!j.is_string()) return MakeError(ErrorCode::kValidation, where + ": expected a string");
+  return schema::Value{j.get<std::string>()};
+}
+
+Error Usage(const std::string& where, const std::string& what) { return MakeError(ErrorCode::kUsage, where + ": " + what); }
+
+Result<json> Parse(std::string_view text) {
+  if (text.size() > kMaxBodyBytes) return MakeError(ErrorCode::kTooLarge, "message larger than the limit");
+  if (!IsValidUtf8(text)) return MakeError(ErrorCode::kUsage, "the body is not valid UTF-8");
+  // Depth is bounded by our own shapes; a deeply nested document is refused below by shape checks,
+  // but the parser itself must not recurse without limit: reject before parsing.
+  size_t depth = 0, max_depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') max_depth = std::max(max_depth, ++depth);
+    else if ((c == '}' || c == ']') && depth > 0) --depth;
+    if (max_depth > 16) return MakeError(ErrorCode::kUsage, "the body is nested too deeply");
+  }
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return MakeError(ErrorCode::kUsage, "the body is not valid JSON");
+  return doc;
+}
+
+Status CheckKeys(const json& obj, std::initializer_list<const char*> allowed, const std::string& where) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    bool known = false;
+    for (const char* k : allowed) known = known || it.key() == k;
+    if (!known) return Usage(where, "unknown key \"" + it.key() + "\"");
+  }
+  return OkStatus();
+}
+
+Status CheckProtocol(const json& doc) {
+  auto it = doc.find("protocol");
+  if (it == doc.end() || !it->is_number_integer()) {
+    return MakeError(ErrorCode::kProtocol, "protocol: missing (this server speaks version " + std::to_string(kProtocolVersion) + ")");
+  }
+  if (it->get<int64_t>() != kProtocolVersion) {
+    return MakeError(ErrorCode::kProtocol, "protocol: version " + std::to_string(it->get<int64_t>()) +
+                                               " is not spoken here (expected " + std::to_string(kProtocolVersion) + ")");
+  }
+  return OkStatus();
+}
+
+Result<std::string> GetString(const json& obj, const char* key, const std::string& where, size_t max_len) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return Usage(where + "." + key, "missing or not a string");
+  std::string s = it->get<std::string>();
+  if (s.empty() || s.size() > max_len) return Usage(where + "." + key, "empty or too long");
+  return s;
+}
+
+Result<int64_t> GetInt(const json& obj, const char* key, const std::string& where) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number_integer()) return Usage(where + "." + key, "missing or not a whole number");
+  int64_t n = it->get<int64_t>();
+  if (n < 0) return Usage(where + "." + key, "must not be negative");
+  return n;
+}
+
+bool IsKey(const std::string& s) {
+  if (s.empty() || s.size() > 100) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+Result<Change> DecodeChange(const json& j, const std::string& where) {
+  if (!j.is_object()) return Usage(where, "expected an object");
+  RELAIS_TRY(CheckKeys(j, {"id", "table", "record", "op", "hlc", "base_version", "values", "set", "base"}, where));
+  Change c;
+  auto id = GetString(j, "id", where, 36);
+  if (!id) return id.error();
+  if (!IsUuid(*id)) return Usage(where + ".id", "not a UUID");
+  c.change_id = *id;
+  auto table_name = GetString(j, "table", where, 64);
+  if (!table_name) return table_name.error();
+  const schema::Table* table = schema::FindTable(*table_name);
+  if (!table) return Usage(where + ".table", "unknown table \"" + *table_name + "\"");
+  c.table = *table_name;
+  auto record = GetString(j, "record", where, 36);
+  if (!record) return record.error();
+  if (!IsUuid(*record)) return Usage(where + ".record", "not a UUID");
+  c.record_id = schema::Normalize(schema::Field{"record", schema::FieldType::kId, true, schema::MergeRule::kImmutable, ""}, *record).value();
+  auto op = GetString(j, "op", where, 16);
+  if (!op) return op.error();
+  if (*op == "create") c.op = Op::kCreate;
+  else if (*op == "update") c.op = Op::kUpdate;
+  else return Usage(where + ".op", "must be \"create\" or \"update\"");
+  auto hlc = GetString(j, "hlc", where, 100);
+  if (!hlc) return hlc.error();
+  if (!Hlc::Parse(*hlc)) return Usage(where + ".hlc", "not a clock stamp");
+  c.hlc = *hlc;
+  auto base_version = GetInt(j, "base_version", where);
+  if (!base_version) return base_version.error();
+  c.base_version = *base_version;
+
+  if (c.op == Op::kCreate) {
+    if (j.contains("set") || j.contains("base")) return Usage(where, "a create carries \"values\", not \"set\"/\"base\"");
+    auto values = j.find("values");
+    if (values == j.end() || !values->is_object()) return Usage(where + ".values", "missing or not an object");
+    std::vector<schema::Value> record(table->fields.size());
+    for (auto it = values->begin(); it != values->end(); ++it) {
+      std::string fwhere = where + ".values." + it.key();
+      int index = table->FieldIndex(it.key());
+      if (index < 0) return Usage(fwhere, "unknown field of " + c.table);
+      const schema::Field& f = table->fields[static_cast<size_t>(index)];
+      auto v = ValueFromJson(f, it.value(), fwhere);
+      if (!v) return v.error();
+      record[static_cast<size_t>(index)] = schema::Normalize(f, *v);
+    }
+    for (size_t i = 0; i < record.size(); ++i) {
+      auto st = schema::ValidateValue(table->fields[i], record[i]);
+      if (!st) return MakeError(ErrorCode::kValidation, where + ".values." + st.error().message);
+      if (record[i]) c.fields.push_back(FieldChange{std::string(table->fields[i].name), record[i], std::nullopt});
+    }
+    return c;
+  }
+
+  if (j.contains("values")) return Usage(where, "an update carries \"set\" and \"base\", not \"values\"");
+  if (table->kind == schema::TableKind::kAppendOnly) {
+    return MakeError(ErrorCode::kValidation, where + ": " + c.table + " entries are append-only and cannot be edited");
+  }
+  auto set = j.find("set");
+  if (set == j.end() || !set->is_object() || set->empty()) return Usage(where + ".set", "missing, empty or not an object");
+  json base = j.value("base", json::object());
+  if (!base.is_object()) return Usage(where + ".base", "not an object");
+  for (auto it = base.begin(); it != base.end(); ++it) {
+    if (!set->contains(it.key())) return Usage(where + ".base." + it.key(), "a base value for a field that is not set");
+  }
+  for (auto it = set->begin(); it != set->end(); ++it) {
+    std::string fwhere = where + ".set." + it.key();
+    const schema::Field* f = table->FindField(it.key());
+    if (!f) return Usage(fwhere, "unknown field of " + c.table);
+    if (f->rule == schema::MergeRule::kImmutable) {
+      return MakeError(ErrorCode::kValidation, fwhere + ": cannot be changed once created");
+    }
+    auto v = ValueFromJson(*f, it.value(), fwhere);
+    if (!v) return v.error();
+    schema::Value value = schema::Normalize(*f, *v);
+    auto st = schema::ValidateValue(*f, value);
+    if (!st) return MakeError(ErrorCode::kValidation, where + ".set." + st.error().message);
+    schema::Value base_value;
+    if (auto b = base.find(it.key()); b != base.end()) {
+      auto bv = ValueFromJson(*f, *b, where + ".base." + it.key());
+      if (!bv) return bv.error();
+      if (*bv && !IsValidUtf8(**bv)) return Usage(where + ".base." + it.key(), "not valid UTF-8");
+      base_value = *bv;
+    }
+    c.fields.push_back(FieldChange{it.key(), value, base_value});
+  }
+  return c;
+}
+
+json EncodeChange(const Change& c) {
+  const schema::Table* table = schema::FindTable(c.table);
+  json j = {{"id", c.change_id}, {"table", c.table}, {"record", c.record_id},
+            {"op", ToString(c.op)}, {"hlc", c.hlc}, {"base_version", c.base_version}};
+  auto value = [&](const std::string& field, const schema::Value& v) -> json {
+    const schema::Field* f = table ? table->FindField(field) : nullptr;
+    if (!f) return v ? json(*v) : json(nullptr);
+    return ValueToJson(*f, v);
+  };
+  if (c.op == Op::kCreate) {
+    json values = json::object();
+    for (const FieldChange& f : c.fields) {
+      if (f.value) values[f.field] = value(f.field, f.value);
+    }
+    j["values"] = std::move(values);
+  } else {
+    json set = json::object(), base = json::object();
+    for (const FieldChange& f : c.fields) {
+      set[f.field] = value(f.field, f.value);
+      base[f.field] = value(f.field, f.base);
+    }
+    j["set"] = std::move(set);
+    j["base"] = std::move(base);
+  }
+  return j;
+}
+
+ChangeStatus StatusFromString(const std::string& s, bool& ok) {
+  ok = true;
+  if (s == "applied") return ChangeStatus::kApplied;
+  if (s == "merged") return ChangeStatus::kMerged;
+  if (s == "review") return ChangeStatus::kReview;
+  if (s == "rejected") return ChangeStatus::kRejected;
+  ok = false;
+  return ChangeStatus::kRejected;
+}
+
+}  // namespace
+
+// ---- push ---------------------------------------------------------------------------------------
+
+std::string EncodePushRequest(const PushRequest& request) {
+  json changes = json::array();
+  for (const Change& c : request.changes) changes.push_back(EncodeChange(c));
+  json doc = {{"protocol", kProtocolVersion}, {"batch", request.batch_key}, {"changes", std::move(changes)}};
+  return doc.dump();
+}
+
+Result<PushRequest> DecodePushRequest(std::string_view text) {
+  auto doc = Parse(text);
+  if (!doc) return doc.error();
+  if (!doc->is_object()) return Usage("push", "expected a JSON object");
+  RELAIS_TRY(CheckProtocol(*doc));
+  RELAIS_TRY(CheckKeys(*doc, {"protocol", "batch", "changes"}, "push"));
+  PushRequest request;
+  auto batch = GetString(*doc, "batch", "push", 100);
+  if (!batch) return batch.error();
+  if (!IsKey(*batch)) return Usage("push.batch", "only letters, digits, '-' and '_' are allowed");
+  request.batch_key = *batch;
+  auto changes = doc->find("changes");
+  if (changes == doc->end() || !changes->is_array()) return Usage("push.changes", "missing or not an array");
+  if (changes->size() > kMaxChangesPerPush) {
+    return MakeError(ErrorCode::kTooLarge, "push.changes: " + std::to_string(changes->size()) + " changes, more than the limit of " +
+                                               std::to_string(kMaxChangesPerPush) + " per batch");
+  }
+  std::set<std::string> seen;
+  request.changes.reserve(changes->size());
+  for (size_t i = 0; i < changes->size(); ++i) {
+    auto c = DecodeChange((*changes)[i], "changes[" + std::to_string(i) + "]");
+    if (!c) return c.error();
+    if (!seen.insert(c->change_id).second) return Usage("changes[" + std::to_string(i) + "].id", "appears twice in the batch");
+    request.changes.push_back(std::move(*c));
+  }
+  return request;
+}
+
+std::string EncodePushResponse(const PushResponse& response) {
+  json results = json::array();
+  for (const ChangeResult& r : response.results) {
+    json j = {{"id", r.change_id}, {"status", ToString(r.status)}, {"version", r.version}};
+    if (!r.reason.empty()) j["reason"] = r.reason;
+    if (!r.review_fields.empty()) j["review"] = r.review_fields;
+    results.push_back(std::move(j));
+  }
+  json doc = {{"protocol", kProtocolVersion}, {"batch", response.batch_key}, {"results", std::move(results)}};
+  return doc.dump();
+}
+
+Result<PushResponse> DecodePushResponse(std::string_view text) {
+  auto doc = Parse(text);
+  if (!doc) return doc.error();
+  if (!doc->is_object()) return MakeError(ErrorCode::kProtocol, "push answer is not a JSON object");
+  RELAIS_TRY(CheckProtocol(*doc));
+  PushResponse response;
+  auto batch = doc->find("batch");
+  auto results = doc->find("results");
+  if (batch == doc->end() || !batch->is_string() || results == doc->end() || !results->is_array()) {
+    return MakeError(ErrorCode::kProtocol, "push answer lacks batch or results");
+  }
+  response.batch_key = batch->get<std::string>();
+  for (const json& r : *results) {
+    if (!r.is_object() || !r.contains("id") || !r["id"].is_string() || !r.contains("status") || !r["status"].is_string()) {
+      return MakeError(ErrorCode::kProtocol, "push answer holds a malformed result");
+    }
+    ChangeResult cr;
+    cr.change_id = r["id"].get<std::string>();
+    bool ok;
+    cr.status = StatusFromString(r["status"].get<std::string>(), ok);
+    if (!ok) return MakeError(ErrorCode::kProtocol, "push answer holds an unknown status");
+    cr.version = r.value("version", int64_t{0});
+    cr.reason = r.value("reason", std::string());
+    if (auto rv = r.find("review"); rv != r.end() && rv->is_array()) {
+      for (const json& f : *rv) {
+        if (f.is_string()) cr.review_fields.push_back(f.get<std::string>());
+      }
+    }
+    response.results.push_back(std::move(cr));
+  }
+  return response;
+}
+
+// ---- pull ---------------------------------------------------------------------------------------
+
+std::string EncodePullPage(const PullPage& page) {
+  json tables = json::object();
+  for (const schema::Table& t : schema::Tables()) {
+    json rows = json::array();
+    for (const PulledRecord& pr : page.records) {
+      if (pr.table != t.name) continue;
+      json row = json::array({pr.record.id, pr.record.version});
+      for (size_t i = 0; i < t.fields.size(); ++i) row.push_back(ValueToJson(t.fields[i], pr.record.values[i]));
+      rows.push_back(std::move(row));
+    }
+    if (rows.empty()) continue;
+    json columns = json::array({"id", "version"});
+    for (const schema::Field& f : t.fields) columns.push_back(f.name);
+    tables[std::string(t.name)] = {{"columns", std::move(columns)}, {"rows", std::move(rows)}};
+  }
+  json removed = json::array();
+  for (const Removal& r : page.removed) removed.push_back({{"table", r.table}, {"id", r.record_id}, {"seq", r.seq}});
+  json doc = {{"protocol", kProtocolVersion}, {"since", page.since}, {"next", page.next}, {"more", page.more},
+              {"tables", std::move(tables)}, {"removed", std::move(removed)}};
+  return doc.dump();
+}
+
+Result<PullPage> DecodePullPage(std::string_view text) {
+  auto doc = Parse(text);
+  if (!doc) return doc.error();
+  if (!doc->is_object()) return MakeError(ErrorCode::kProtocol, "pull page is not a JSON object");
+  RELAIS_TRY(CheckProtocol(*doc));
+  auto bad = [](const std::string& what) { return MakeError(ErrorCode::kProtocol, "pull page: " + what); };
+  PullPage page;
+  if (!(*doc)["since"].is_number_integer() || !(*doc)["next"].is_number_integer() || !(*doc)["more"].is_boolean()) {
+    return bad("since, next or more missing");
+  }
+  page.since = (*doc)["since"].get<int64_t>();
+  page.next = (*doc)["next"].get<int64_t>();
+  page.more = (*doc)["more"].get<bool>();
+  if (page.next < page.since) return bad("next is before since");
+  const json& tables = (*doc)["tables"];
+  if (!tables.is_object()) return bad("tables missing");
+  for (auto it = tables.begin(); it != tables.end(); ++it) {
+    const schema::Table* t = schema::FindTable(it.key());
+    if (!t) return bad("unknown table " + it.key());
+    const json& columns = it.value()["columns"];
+    const json& rows = it.value()["rows"];
+    if (!columns.is_array() || !rows.is_array() || columns.size() < 2) return bad("malformed table " + it.key());
+    // Map the sender's columns onto ours; -1 = id, -2 = version.
+    std::vector<int> map;
+    for (const json& c : columns) {
+      if (!c.is_string()) return bad("malformed columns");
+      std::string name = c.get<std::string>();
+      if (name == "id") map.push_back(-1);
+      else if (name == "version") map.push_back(-2);
+      else {
+        int index = t->FieldIndex(name);
+        if (index < 0) return bad("unknown field " + it.key() + "." + name);
+        map.push_back(index);
+      }
+    }
+    for (const json& row : rows) {
+      if (!row.is_array() || row.size() != map.size()) return bad("a row of " + it.key() + " has the wrong length");
+      PulledRecord pr;
+      pr.table = it.key();
+      pr.record.values.resize(t->fields.size());
+      for (size_t k = 0; k < map.size(); ++k) {
+        const json& cell = row[k];
+        if (map[k] == -1) {
+          if (!cell.is_string() || !IsUuid(cell.get<std::string>())) return bad("a row has a bad id");
+          pr.record.id = cell.get<std::string>();
+        } else if (map[k] == -2) {
+          if (!cell.is_number_integer()) return bad("a row has a bad version");
+          pr.record.version = cell.get<int64_t>();
+        } else {
+          const schema::Field& f = t->fields[static_cast<size_t>(map[k])];
+          auto v = ValueFromJson(f, cell, it.key() + "." + std::string(f.name));
+          if (!v) return bad(v.error().message);
+          if (*v && !IsValidUtf8(**v)) return bad("a value is not valid UTF-8");
+          pr.record.values[static_cast<size_t>(map[k])] = std::move(*v);
+        }
+      }
+      if (pr.record.id.empty()) return bad("a row has no id");
+      page.records.push_back(std::move(pr));
+    }
+  }
+  const json& removed = (*doc)["removed"];
+  if (!removed.is_null()) {
+    if (!removed.is_array()) return bad("removed is not an array");
+    for (const json& r : removed) {
+      if (!r.is_object() || !r["table"].is_string() || !r["id"].is_string() || !r["seq"].is_number_integer()) {
+        return bad("malformed removal");
+      }
+      if (!schema::FindTable(r["table"].get<std::string>())) return bad("removal of an unknown table");
+      page.removed.push_back(Removal{r["table"].get<std::string>(), r["id"].get<std::string>(), r["seq"].get<int64_t>()});
+    }
+  }
+  return page;
+}
+
+// ---- errors and records -------------------------------------------------------------------------
+
+const char* ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kUsage: return "bad_request";
+    case ErrorCode::kValidation: return "validation";
+    case ErrorCode::kNotFound: return "not_found";
+    case ErrorCode::kConflict: return "conflict";
+    case ErrorCode::kAuth: return "unauthorized";
+    case ErrorCode::kForbidden: return "forbidden";
+    case ErrorCode::kTooLarge: return "too_large";
+    case ErrorCode::kProtocol: return "protocol";
+    case ErrorCode::kNetwork: return "network";
+    case ErrorCode::kHttp: return "http";
+    case ErrorCode::kTooNew: return "too_new";
+    case ErrorCode::kIo: return "io";
+    case ErrorCode::kInternal: return "internal";
+  }
+  return "internal";
+}
+
+std::string EncodeError(const Error& error, std::string_view change_id) {
+  json e = {{"code", ErrorCodeName(error.code)}, {"message", error.message}};
+  if (!change_id.empty()) e["change"] = std::string(change_id);
+  return json{{"error", std::move(e)}}.dump();
+}
+
+Error DecodeError(std::string_view text, ErrorCode fallback) {
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_object() && doc["error"].is_object() && doc["error"]["message"].is_string()) {
+    std::string code = doc["error"].value("code", std::string());
+    ErrorCode ec = fallback;
+    for (ErrorCode c : {ErrorCode::kUsage, ErrorCode::kValidation, ErrorCode::kNotFound, ErrorCode::kConflict,
+                        ErrorCode::kAuth, ErrorCode::kForbidden, ErrorCode::kTooLarge, ErrorCode::kProtocol,
+                        ErrorCode::kInternal}) {
+      if (code == ErrorCodeName(c)) ec = c;
+    }
+    std::string message = doc["error"]["message"].get<std::string>();
+    if (doc["error"]["change"].is_string()) message += " [change " + doc["error"]["change"].get<std::string>() + "]";
+    return MakeError(ec, message);
+  }
+  return MakeError(fallback, "the server answered with an unexpected body");
+}
+
+std::string EncodeRecordValues(const schema::Table& table, const std::vector<schema::Value>& values) {
+  json j = json::object();
+  for (size_t i = 0; i < table.fields.size() && i < values.size(); ++i) {
+    if (values[i]) j[std::string(table.fields[i].name)] = ValueToJson(table.fields[i], values[i]);
+  }
+  return j.dump();
+}
+
+Result<std::vector<schema::Value>> DecodeRecordValues(const schema::Table& table, std::string_view text) {
+  json doc = json::parse(text, nullptr, false);
+  if (!doc.is_object()) return MakeError(ErrorCode::kProtocol, "record is not a JSON object");
+  std::vector<schema::Value> values(table.fields.size());
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    int index = table.FieldIndex(it.key());
+    if (index < 0) return MakeError(ErrorCode::kProtocol, "record holds unknown field " + it.key());
+    auto v = ValueFromJson(table.fields[static_cast<size_t>(index)], it.value(), it.key());
+    if (!v) return MakeError(ErrorCode::kProtocol, v.error().message);
+    values[static_cast<size_t>(index)] = *v;
+  }
+  return values;
+}
+
+}  // namespace relais::sync

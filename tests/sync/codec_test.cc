@@ -1,0 +1,102 @@
+#include <catch2/catch.hpp>
+
+#include "sync/codec.h"
+#include "sync/outbox.h"
+
+using namespace relais;
+using namespace relais::sync;
+
+namespace {
+Change ACreate() {
+  Change c;
+  c.change_id = "0190a1b2-0000-7000-8000-0000000000aa";
+  c.table = "cases";
+  c.record_id = "0190a1b2-0000-7000-8000-000000000001";
+  c.op = Op::kCreate;
+  c.hlc = "1700000000000-000000-deva";
+  c.fields = {{"last_name", "Névache", {}}, {"first_name", "Zoé", {}}, {"opened_on", "2026-03-01", {}},
+              {"service_level", "2", {}}, {"territory", "hautes-alpes-gap", {}}};
+  return c;
+}
+std::string PushWith(const std::string& change_json) {
+  return R"({"protocol":1,"batch":"b1","changes":[)" + change_json + "]}";
+}
+}  // namespace
+
+TEST_CASE("a push request round-trips through the codec", "[codec]") {
+  PushRequest req{"batch-1", {ACreate()}};
+  std::string wire = EncodePushRequest(req);
+  CHECK(wire.find("\"service_level\":2") != std::string::npos);  // integers travel as numbers
+  auto back = DecodePushRequest(wire);
+  REQUIRE(back.ok());
+  REQUIRE(back->changes.size() == 1);
+  CHECK(back->changes[0].fields.size() == 5);
+  CHECK(back->batch_key == "batch-1");
+}
+
+TEST_CASE("hostile push requests are refused with a message naming the place", "[codec]") {
+  const std::string good_head =
+      R"({"id":"0190a1b2-0000-7000-8000-0000000000aa","record":"0190a1b2-0000-7000-8000-000000000001","hlc":"1700000000000-000000-deva","base_version":0,)";
+  struct Case { std::string body; ErrorCode code; std::string mention; };
+  auto c = GENERATE_REF(values<Case>({
+      {"not json", ErrorCode::kUsage, "not valid JSON"},
+      {R"({"protocol":2,"batch":"b","changes":[]})", ErrorCode::kProtocol, "version 2"},
+      {R"({"batch":"b","changes":[]})", ErrorCode::kProtocol, "protocol"},
+      {R"({"protocol":1,"batch":"b","changes":{}})", ErrorCode::kUsage, "changes"},
+      {R"({"protocol":1,"batch":"b c","changes":[]})", ErrorCode::kUsage, "batch"},
+      {PushWith(good_head + R"("table":"secrets","op":"create","values":{}})"), ErrorCode::kUsage, "unknown table"},
+      {PushWith(good_head + R"("table":"cases","op":"create","values":{"last_name":"A","first_name":"B","opened_on":"2026-01-01","shoe_size":42}})"), ErrorCode::kUsage, "shoe_size"},
+      {PushWith(good_head + R"("table":"cases","op":"create","values":{"last_name":"A","first_name":"B","opened_on":"2026-02-30"}})"), ErrorCode::kValidation, "opened_on"},
+      {PushWith(good_head + R"("table":"cases","op":"create","values":{"first_name":"B","opened_on":"2026-01-01"}})"), ErrorCode::kValidation, "last_name: is required"},
+      {PushWith(good_head + R"("table":"cases","op":"create","values":{"last_name":1,"first_name":"B","opened_on":"2026-01-01"}})"), ErrorCode::kValidation, "expected a string"},
+      {PushWith(good_head + R"("table":"followups","op":"update","set":{"text":"x"},"base":{}})"), ErrorCode::kValidation, "append-only"},
+      {PushWith(good_head + R"("table":"cases","op":"update","set":{},"base":{}})"), ErrorCode::kUsage, "set"},
+      {PushWith(R"({"id":"x","table":"cases"})"), ErrorCode::kUsage, "changes[0]"},
+      {std::string(40, '[') + std::string(40, ']'), ErrorCode::kUsage, "nested"},
+      {std::string("{\"protocol\":1,\"batch\":\"\xff\"}"), ErrorCode::kUsage, "UTF-8"},
+  }));
+  auto r = DecodePushRequest(c.body);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == c.code);
+  CHECK(r.error().message.find(c.mention) != std::string::npos);
+}
+
+TEST_CASE("a pull page round-trips with typed values and removals", "[codec]") {
+  PullPage page;
+  page.since = 10;
+  page.next = 20;
+  page.more = true;
+  schema::Record r{"0190a1b2-0000-7000-8000-000000000001", 15, std::vector<schema::Value>(schema::CasesTable().fields.size())};
+  r.values[0] = "Lefèvre";
+  r.values[1] = "Inès";
+  r.values[static_cast<size_t>(schema::CasesTable().FieldIndex("service_level"))] = "3";
+  page.records.push_back({"cases", r});
+  page.removed.push_back({"cases", "0190a1b2-0000-7000-8000-000000000002", 18});
+  auto back = DecodePullPage(EncodePullPage(page));
+  REQUIRE(back.ok());
+  CHECK(back->next == 20);
+  CHECK(back->more);
+  REQUIRE(back->records.size() == 1);
+  CHECK(back->records[0].record.values == r.values);
+  CHECK(back->records[0].record.version == 15);
+  REQUIRE(back->removed.size() == 1);
+  CHECK(back->removed[0].seq == 18);
+}
+
+TEST_CASE("outbox fields round-trip for creates and updates", "[codec]") {
+  std::vector<FieldChange> update = {{"phone", "0611", "0622"}, {"email", std::nullopt, "a@b.fr"}};
+  auto back = DecodeOutboxFields(Op::kUpdate, EncodeOutboxFields(Op::kUpdate, update));
+  REQUIRE(back.ok());
+  REQUIRE(back->size() == 2);
+  for (const FieldChange& f : *back) {
+    if (f.field != "email") continue;
+    CHECK(f.base == std::optional<std::string>("a@b.fr"));
+    CHECK_FALSE(f.value.has_value());
+  }
+}
+
+TEST_CASE("error bodies carry a code, a message and the change", "[codec]") {
+  Error e = DecodeError(EncodeError(MakeError(ErrorCode::kValidation, "birth_date: bad"), "abc"), ErrorCode::kHttp);
+  CHECK(e.code == ErrorCode::kValidation);
+  CHECK(e.message.find("birth_date: bad") != std::string::npos);
+}
