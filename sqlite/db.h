@@ -49,6 +49,8 @@ class Stmt {
   explicit Stmt(sqlite3_stmt* s) : stmt_(s) {}
 
   Stmt& Bind(int i, std::string_view text);
+  Stmt& Bind(int i, const std::string& text) { return Bind(i, std::string_view(text)); }
+  Stmt& Bind(int i, const char* text) { return Bind(i, std::string_view(text)); }
   Stmt& Bind(int i, int64_t n);
   Stmt& Bind(int i, const schema::Value& v);  // null or text
   Stmt& BindNull(int i);

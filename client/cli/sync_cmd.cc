@@ -1,0 +1,200 @@
+// relais init, relais sync: binding a replica to a centre and synchronising with it.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "client/cli/commands.h"
+#include "client/cli/output.h"
+#include "client/http_transport.h"
+#include "client/sync_store.h"
+#include "sync/codec.h"
+
+namespace relais::cli {
+
+namespace {
+
+using nlohmann::json;
+
+struct InitOptions {
+  std::string server;
+  std::string token;
+  std::string territory;
+};
+
+struct SyncFlags {
+  size_t batch = 2000;
+  size_t page = 5000;
+  int attempts = 6;
+};
+
+Status RunInit(Context& ctx, const InitOptions& o) {
+  auto replica = ctx.Replica();
+  if (!replica) return replica.error();
+  client::Replica& r = **replica;
+  if (o.server.rfind("http://", 0) != 0 && o.server.rfind("https://", 0) != 0) {
+    return MakeError(ErrorCode::kUsage, "--server: " + o.server + " is not an http:// or https:// address");
+  }
+  auto bound = r.GetState(client::kStateServerUrl);
+  if (!bound) return bound.error();
+  auto cursor = r.GetState(client::kStatePullCursor);
+  if (!cursor) return cursor.error();
+  if (*bound && **bound != o.server && *cursor && **cursor != "0") {
+    return MakeError(ErrorCode::kUsage, "this replica is already bound to " + **bound +
+                                            " and holds its data; use a new replica (--db) for another centre");
+  }
+  client::HttpTransport transport(o.server, o.token);
+  auto reply = transport.Get("/v1/whoami");
+  if (!reply) return MakeError(ErrorCode::kNetwork, reply.error().message + ". Check the address and the network, then run relais init again.");
+  if (reply->status == 401) {
+    return MakeError(ErrorCode::kAuth, "the centre refused this token (unknown or revoked): ask central staff for a new one");
+  }
+  if (reply->status != 200) return sync::DecodeError(reply->body, ErrorCode::kHttp);
+  json who = json::parse(reply->body, nullptr, false);
+  if (!who.is_object() || !who["device"].is_string() || !who["territories"].is_array()) {
+    return MakeError(ErrorCode::kProtocol, "the centre's answer to whoami is not understood; is this a Relais centre?");
+  }
+  std::vector<std::string> territories;
+  for (const json& t : who["territories"]) {
+    if (t.is_string()) territories.push_back(t.get<std::string>());
+  }
+  std::string default_territory = o.territory.empty() ? (territories.empty() ? "" : territories.front()) : o.territory;
+  if (!o.territory.empty() && std::find(territories.begin(), territories.end(), o.territory) == territories.end()) {
+    return MakeError(ErrorCode::kUsage, "--territory " + o.territory + " is not one of this device's territories");
+  }
+  {
+    auto tx = sqlite::Transaction::Begin(r.db());
+    if (!tx) return tx.error();
+    RELAIS_TRY(r.SetState(client::kStateServerUrl, o.server));
+    RELAIS_TRY(r.SetState(client::kStateToken, o.token));
+    RELAIS_TRY(r.SetState(client::kStateDeviceName, who["device"].get<std::string>()));
+    RELAIS_TRY(r.SetState(client::kStateTerritories, json(territories).dump()));
+    if (!default_territory.empty()) RELAIS_TRY(r.SetState(client::kStateDefaultTerritory, default_territory));
+    RELAIS_TRY(tx->Commit());
+  }
+  ::chmod(r.path().c_str(), 0600);  // the token and personal data: readable by the owner only
+  if (ctx.json) {
+    json out = {{"server", o.server}, {"device", who["device"]}, {"territories", territories},
+                {"default_territory", default_territory.empty() ? json(nullptr) : json(default_territory)}};
+    std::cout << out.dump() << "\n";
+  } else {
+    std::string list;
+    for (const auto& t : territories) list += (list.empty() ? "" : ", ") + t;
+    std::cout << "Base liée au centre " << o.server << " (appareil « " << who["device"].get<std::string>()
+              << " », territoires : " << list << ").\n"
+              << "Synchronisez avec : relais sync\n";
+  }
+  return OkStatus();
+}
+
+// A one-line progress bar on stderr, redrawn in place; only on a terminal.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled) {}
+  ~ProgressBar() {
+    if (drawn_) std::fprintf(stderr, "\n");
+  }
+  void Show(const sync::Progress& p) {
+    if (!enabled_) return;
+    const char* label = p.phase == "push" ? "Envoi    " : "Réception";
+    if (p.total > 0) {
+      int width = 30;
+      int filled = static_cast<int>(width * std::min<int64_t>(p.done, p.total) / p.total);
+      std::string bar(static_cast<size_t>(filled), '#');
+      bar.append(static_cast<size_t>(width - filled), '.');
+      std::fprintf(stderr, "\r%s [%s] %lld/%lld   ", label, bar.c_str(), static_cast<long long>(p.done),
+                   static_cast<long long>(p.total));
+    } else {
+      std::fprintf(stderr, "\r%s %lld enregistrements reçus   ", label, static_cast<long long>(p.done));
+    }
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+
+ private:
+  bool enabled_;
+  bool drawn_ = false;
+};
+
+Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
+  auto replica = ctx.Replica();
+  if (!replica) return replica.error();
+  client::Replica& r = **replica;
+  auto server = r.GetState(client::kStateServerUrl);
+  auto token = r.GetState(client::kStateToken);
+  if (!server) return server.error();
+  if (!token) return token.error();
+  if (!*server || !*token) {
+    return MakeError(ErrorCode::kUsage, "this replica is not bound to a centre: run relais init --server URL --token TOKEN first");
+  }
+  client::HttpTransport transport(**server, **token);
+  client::ReplicaSyncStore store(r);
+  ProgressBar bar(!ctx.json && ::isatty(STDERR_FILENO));
+  sync::SyncOptions options;
+  options.push_batch = flags.batch;
+  options.pull_limit = flags.page;
+  options.max_attempts = flags.attempts;
+  options.progress = [&](const sync::Progress& p) { bar.Show(p); };
+  auto started = std::chrono::steady_clock::now();
+  auto summary = sync::RunSync(store, transport, options);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!summary) return summary.error();
+  RELAIS_TRY(r.SetState(client::kStateLastSyncAt, IsoTimestamp(r.clock().NowMs())));
+
+  const sync::SyncSummary& s = *summary;
+  if (ctx.json) {
+    json rejections = json::array();
+    for (const auto& rej : s.rejections) rejections.push_back({{"change", rej.change_id}, {"reason", rej.reason}});
+    json out = {{"pushed", s.pushed},         {"applied", s.applied},   {"merged", s.merged},
+                {"conflicts", s.review},      {"rejected", s.rejected}, {"pulled", s.pulled},
+                {"removed", s.removed},       {"batches", s.batches},   {"pages", s.pages},
+                {"retries", s.retries},       {"requests", transport.requests()},
+                {"bytes_sent", transport.bytes_sent()}, {"bytes_received", transport.bytes_received()},
+                {"seconds", seconds},         {"rejections", rejections}};
+    std::cout << out.dump() << "\n";
+    return OkStatus();
+  }
+  std::cout << "Synchronisation terminée en " << (static_cast<int64_t>(seconds * 10) / 10.0) << " s.\n"
+            << "  envoyées : " << s.pushed << " modification(s)";
+  if (s.merged) std::cout << ", dont " << s.merged << " fusionnée(s) avec d'autres saisies";
+  std::cout << "\n  reçues : " << s.pulled << " fiche(s)";
+  if (s.removed) std::cout << ", " << s.removed << " retirée(s) (hors de vos territoires)";
+  std::cout << "\n";
+  if (s.review) {
+    std::cout << "  en conflit : " << s.review
+              << " modification(s) gardée(s) pour arbitrage par le centre (votre saisie n'est pas perdue)\n";
+  }
+  if (s.rejected) {
+    std::cout << "  refusées : " << s.rejected << " modification(s), conservées sur cet appareil :\n";
+    for (const auto& rej : s.rejections) std::cout << "    - " << rej.change_id << " : " << rej.reason << "\n";
+    std::cout << "  Voir relais status pour le détail.\n";
+  }
+  std::cout << "  réseau : " << transport.bytes_sent() << " octets envoyés, " << transport.bytes_received()
+            << " reçus, " << transport.requests() << " requête(s)\n";
+  return OkStatus();
+}
+
+}  // namespace
+
+void RegisterSyncCommands(CLI::App& app, Context& ctx) {
+  auto init = std::make_shared<InitOptions>();
+  CLI::App* init_cmd = app.add_subcommand("init", "Lier cette base à un centre Relais (jeton fourni par le centre)");
+  init_cmd->add_option("--server", init->server, "Adresse du centre, ex. https://relais.exemple.fr")->required();
+  init_cmd->add_option("--token", init->token, "Jeton de l'appareil (relais-central device add)")->required();
+  init_cmd->add_option("--territory", init->territory, "Territoire par défaut des nouveaux dossiers");
+  init_cmd->callback([&ctx, init] { ctx.Finish(RunInit(ctx, *init)); });
+
+  auto flags = std::make_shared<SyncFlags>();
+  CLI::App* sync_cmd = app.add_subcommand("sync", "Envoyer les saisies locales au centre et recevoir les nouveautés");
+  sync_cmd->add_option("--batch", flags->batch, "Modifications par envoi (défaut 2000)")->check(CLI::Range(1, 10000));
+  sync_cmd->add_option("--page", flags->page, "Fiches par page reçue (défaut 5000)")->check(CLI::Range(1, 10000));
+  sync_cmd->add_option("--attempts", flags->attempts, "Tentatives par requête avant d'abandonner (défaut 6)")->check(CLI::Range(1, 100));
+  sync_cmd->callback([&ctx, flags] { ctx.Finish(RunSyncCommand(ctx, *flags)); });
+}
+
+}  // namespace relais::cli

@@ -1,0 +1,146 @@
+#include "client/http_transport.h"
+
+#include <curl/curl.h>
+
+#include <memory>
+
+#include "base/gzip.h"
+#include "sync/codec.h"
+#include "sync/protocol.h"
+
+namespace relais::client {
+
+namespace {
+
+struct SlistFree { void operator()(curl_slist* l) const { curl_slist_free_all(l); } };
+using Slist = std::unique_ptr<curl_slist, SlistFree>;
+
+struct Received {
+  std::string body;
+  std::string content_encoding;
+  size_t limit = sync::kMaxBodyBytes;
+  bool too_large = false;
+};
+
+size_t OnBody(char* data, size_t size, size_t n, void* user) {
+  auto* r = static_cast<Received*>(user);
+  if (r->body.size() + size * n > r->limit) {
+    r->too_large = true;
+    return 0;  // aborts the transfer
+  }
+  r->body.append(data, size * n);
+  return size * n;
+}
+
+size_t OnHeader(char* data, size_t size, size_t n, void* user) {
+  auto* r = static_cast<Received*>(user);
+  std::string line(data, size * n);
+  std::string lower = line;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.rfind("content-encoding:", 0) == 0) {
+    std::string v = lower.substr(17);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(v.begin());
+    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.pop_back();
+    r->content_encoding = v;
+  }
+  return size * n;
+}
+
+struct CurlGlobal {
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+  ~CurlGlobal() { curl_global_cleanup(); }
+};
+
+}  // namespace
+
+HttpTransport::HttpTransport(std::string base_url, std::string token)
+    : base_url_(std::move(base_url)), token_(std::move(token)) {
+  static CurlGlobal global;
+  while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+  curl_ = curl_easy_init();
+}
+
+HttpTransport::~HttpTransport() {
+  if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+void HttpTransport::SetTimeouts(long connect_s, long stall_s, long total_s) {
+  connect_s_ = connect_s;
+  stall_s_ = stall_s;
+  total_s_ = total_s;
+}
+
+Result<sync::HttpReply> HttpTransport::Post(const std::string& path, const std::string& json_body) {
+  return Perform(path, &json_body);
+}
+
+Result<sync::HttpReply> HttpTransport::Get(const std::string& path_and_query) { return Perform(path_and_query, nullptr); }
+
+Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const std::string* body) {
+  CURL* curl = static_cast<CURL*>(curl_);
+  if (!curl) return MakeError(ErrorCode::kInternal, "libcurl could not start");
+  curl_easy_reset(curl);
+  std::string url = base_url_ + path;
+  Received received;
+  Slist headers;
+  auto add = [&](const std::string& h) { headers.reset(curl_slist_append(headers.release(), h.c_str())); };
+  add("Relais-Protocol: " + std::to_string(sync::kProtocolVersion));
+  add("Accept-Encoding: gzip");  // inflated here, with a limit, rather than by libcurl
+  if (!token_.empty()) add("Authorization: Bearer " + token_);
+  std::string packed;
+  if (body) {
+    packed = GzipCompress(*body, 6);
+    add("Content-Type: application/json");
+    add("Content-Encoding: gzip");
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, packed.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(packed.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &received);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &received);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, connect_s_);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, total_s_);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_s_);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "relais/0.1");
+
+  ++requests_;
+  CURLcode rc = curl_easy_perform(curl);
+  curl_off_t up = 0;
+  long header_bytes = 0, request_bytes = 0;
+  curl_easy_getinfo(curl, CURLINFO_SIZE_UPLOAD_T, &up);
+  curl_easy_getinfo(curl, CURLINFO_HEADER_SIZE, &header_bytes);
+  curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &request_bytes);
+  bytes_sent_ += static_cast<uint64_t>(request_bytes) + static_cast<uint64_t>(up);
+  bytes_received_ += static_cast<uint64_t>(header_bytes) + received.body.size();
+  if (received.too_large) {
+    return MakeError(ErrorCode::kProtocol, "the centre's answer is larger than the limit; nothing was applied");
+  }
+  if (rc != CURLE_OK) {
+    return MakeError(ErrorCode::kNetwork, std::string("cannot reach the centre at ") + base_url_ + ": " + curl_easy_strerror(rc));
+  }
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  sync::HttpReply reply;
+  reply.status = static_cast<int>(status);
+  if (received.content_encoding == "gzip") {
+    auto inflated = GzipDecompress(received.body, sync::kMaxBodyBytes);
+    if (!inflated) {
+      // A cut mid-answer leaves a truncated stream: retry like any network failure.
+      return MakeError(ErrorCode::kNetwork, "the centre's answer arrived incomplete (" + inflated.error().message + ")");
+    }
+    reply.body = std::move(*inflated);
+  } else if (received.content_encoding.empty() || received.content_encoding == "identity") {
+    reply.body = std::move(received.body);
+  } else {
+    return MakeError(ErrorCode::kProtocol, "the centre answered in an unknown encoding: " + received.content_encoding);
+  }
+  return reply;
+}
+
+}  // namespace relais::client

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "sync/engine.h"
+
+namespace relais::client {
+
+// sync::Transport over libcurl: bodies of requests gzip-compressed, answers accepted gzip and
+// inflated here with a size limit, token in `Authorization: Bearer`, protocol version in
+// `Relais-Protocol`. Connect timeout 10 s; a transfer that moves no byte for 30 s, or lasts more
+// than 10 minutes, fails with kNetwork. Not thread-safe: one sync at a time.
+class HttpTransport final : public sync::Transport {
+ public:
+  HttpTransport(std::string base_url, std::string token);
+  ~HttpTransport() override;
+  HttpTransport(const HttpTransport&) = delete;
+  HttpTransport& operator=(const HttpTransport&) = delete;
+
+  Result<sync::HttpReply> Post(const std::string& path, const std::string& json_body) override;
+  Result<sync::HttpReply> Get(const std::string& path_and_query) override;
+  uint64_t bytes_sent() const override { return bytes_sent_; }
+  uint64_t bytes_received() const override { return bytes_received_; }
+  uint64_t requests() const override { return requests_; }
+
+  // For tests of stalls: the transfer timeouts in seconds.
+  void SetTimeouts(long connect_s, long stall_s, long total_s);
+
+ private:
+  Result<sync::HttpReply> Perform(const std::string& path, const std::string* body);
+
+  std::string base_url_;
+  std::string token_;
+  void* curl_ = nullptr;  // CURL*, reused so that connections are kept alive
+  long connect_s_ = 10, stall_s_ = 30, total_s_ = 600;
+  uint64_t bytes_sent_ = 0, bytes_received_ = 0, requests_ = 0;
+};
+
+}  // namespace relais::client

@@ -1,0 +1,225 @@
+#include "client/sync_store.h"
+
+#include "base/ids.h"
+#include "sync/merge.h"
+#include "sync/outbox.h"
+
+namespace relais::client {
+
+namespace {
+
+constexpr const char* kSelectBatch =
+    "SELECT change_id, tbl, record_id, op, fields, base_version, hlc FROM outbox "
+    "WHERE batch_key = ?1 AND state = 'pending' ORDER BY seq";
+
+// "INSERT … ON CONFLICT(id) DO UPDATE" for a table, from its declaration.
+std::string UpsertSql(const schema::Table& t) {
+  std::string cols = "id, version", params = "?1, ?2", set = "version = excluded.version";
+  for (size_t i = 0; i < t.fields.size(); ++i) {
+    std::string name(t.fields[i].name);
+    cols += ", " + name;
+    params += ", ?" + std::to_string(i + 3);
+    set += ", " + name + " = excluded." + name;
+  }
+  return "INSERT INTO " + std::string(t.name) + " (" + cols + ") VALUES (" + params + ") ON CONFLICT(id) DO UPDATE SET " + set;
+}
+
+}  // namespace
+
+Result<sync::PushRequest> ReplicaSyncStore::LoadBatch(const std::string& batch_key) {
+  auto stmt = replica_.Statement(kSelectBatch);
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  (*stmt)->Bind(1, batch_key);
+  sync::PushRequest request;
+  request.batch_key = batch_key;
+  while (true) {
+    auto row = (*stmt)->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    sync::Change c;
+    c.change_id = (*stmt)->Text(0);
+    c.table = (*stmt)->Text(1);
+    c.record_id = (*stmt)->Text(2);
+    c.op = (*stmt)->Text(3) == "create" ? sync::Op::kCreate : sync::Op::kUpdate;
+    auto fields = sync::DecodeOutboxFields(c.op, (*stmt)->Text(4));
+    if (!fields) return fields.error();
+    c.fields = std::move(*fields);
+    c.base_version = (*stmt)->Int(5);
+    c.hlc = (*stmt)->Text(6);
+    request.changes.push_back(std::move(c));
+  }
+  return request;
+}
+
+Result<std::optional<sync::PushRequest>> ReplicaSyncStore::UnacknowledgedBatch() {
+  auto stmt = replica_.db().Prepare(
+      "SELECT batch_key FROM outbox WHERE batch_key IS NOT NULL AND state = 'pending' ORDER BY seq LIMIT 1");
+  if (!stmt) return stmt.error();
+  auto row = stmt->Step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<sync::PushRequest>();
+  auto batch = LoadBatch(stmt->Text(0));
+  if (!batch) return batch.error();
+  return std::optional<sync::PushRequest>(std::move(*batch));
+}
+
+Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_changes) {
+  std::string key = RandomHex(16);
+  {
+    auto tx = sqlite::Transaction::Begin(replica_.db());
+    if (!tx) return tx.error();
+    auto stmt = replica_.db().Prepare(
+        "UPDATE outbox SET batch_key = ?1 WHERE seq IN (SELECT seq FROM outbox WHERE batch_key IS NULL "
+        "AND state = 'pending' ORDER BY seq LIMIT ?2)");
+    if (!stmt) return stmt.error();
+    stmt->Bind(1, key).Bind(2, static_cast<int64_t>(max_changes));
+    RELAIS_TRY(stmt->Run());
+    if (replica_.db().Changes() == 0) return std::optional<sync::PushRequest>();
+    RELAIS_TRY(tx->Commit());
+  }
+  auto batch = LoadBatch(key);
+  if (!batch) return batch.error();
+  return std::optional<sync::PushRequest>(std::move(*batch));
+}
+
+Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, const sync::PushResponse& response) {
+  auto tx = sqlite::Transaction::Begin(replica_.db());
+  if (!tx) return tx.error();
+  auto done = replica_.db().Prepare("DELETE FROM outbox WHERE change_id = ?1");
+  auto reject = replica_.db().Prepare(
+      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE change_id = ?1");
+  if (!done) return done.error();
+  if (!reject) return reject.error();
+  for (const sync::ChangeResult& r : response.results) {
+    if (r.status == sync::ChangeStatus::kRejected) {
+      reject->Bind(1, r.change_id).Bind(2, r.reason);
+      RELAIS_TRY(reject->Run());
+      reject->Reset();
+    } else {
+      done->Bind(1, r.change_id);
+      RELAIS_TRY(done->Run());
+      done->Reset();
+    }
+  }
+  // Whatever the answer did not mention goes back to pending, for a new batch.
+  auto release = replica_.db().Prepare("UPDATE outbox SET batch_key = NULL WHERE batch_key = ?1");
+  if (!release) return release.error();
+  release->Bind(1, request.batch_key);
+  RELAIS_TRY(release->Run());
+  if (!request.changes.empty()) RELAIS_TRY(replica_.SetState(kStateHlcLast, request.changes.back().hlc));
+  return tx->Commit();
+}
+
+Status ReplicaSyncStore::RejectChange(const std::string& batch_key, const std::string& change_id, const std::string& reason) {
+  auto tx = sqlite::Transaction::Begin(replica_.db());
+  if (!tx) return tx.error();
+  auto reject = replica_.db().Prepare(
+      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE change_id = ?1");
+  if (!reject) return reject.error();
+  reject->Bind(1, change_id).Bind(2, reason);
+  RELAIS_TRY(reject->Run());
+  auto release = replica_.db().Prepare("UPDATE outbox SET batch_key = NULL WHERE batch_key = ?1");
+  if (!release) return release.error();
+  release->Bind(1, batch_key);
+  RELAIS_TRY(release->Run());
+  return tx->Commit();
+}
+
+Result<int64_t> ReplicaSyncStore::PullCursor() {
+  auto v = replica_.GetState(kStatePullCursor);
+  if (!v) return v.error();
+  if (!*v) return int64_t{0};
+  return static_cast<int64_t>(std::stoll(**v));
+}
+
+Result<int64_t> ReplicaSyncStore::PendingCount() {
+  auto stmt = replica_.db().Prepare("SELECT count(*) FROM outbox WHERE state = 'pending'");
+  if (!stmt) return stmt.error();
+  auto row = stmt->Step();
+  if (!row) return row.error();
+  return stmt->Int(0);
+}
+
+Result<std::vector<std::string>> ReplicaSyncStore::LocalFields(const std::string& table, const std::string& id) {
+  auto stmt = replica_.Statement("SELECT op, fields FROM outbox WHERE tbl = ?1 AND record_id = ?2");
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  (*stmt)->Bind(1, table).Bind(2, id);
+  std::vector<std::string> names;
+  while (true) {
+    auto row = (*stmt)->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    sync::Op op = (*stmt)->Text(0) == "create" ? sync::Op::kCreate : sync::Op::kUpdate;
+    auto fields = sync::DecodeOutboxFields(op, (*stmt)->Text(1));
+    if (!fields) return fields.error();
+    for (auto& f : *fields) names.push_back(f.field);
+  }
+  return names;
+}
+
+Status ReplicaSyncStore::ApplyPage(const sync::PullPage& page) {
+  auto tx = sqlite::Transaction::Begin(replica_.db());
+  if (!tx) return tx.error();
+
+  // With an empty outbox (the usual case after push) no record can have local edits to keep.
+  auto outbox_rows = replica_.db().Prepare("SELECT EXISTS (SELECT 1 FROM outbox)");
+  if (!outbox_rows) return outbox_rows.error();
+  auto has = outbox_rows->Step();
+  if (!has) return has.error();
+  bool outbox_empty = outbox_rows->Int(0) == 0;
+
+  // Removals first: a record that left the device's scope goes, with a case's follow-ups, unless the
+  // same page brings it back at a later version. Local changes to it can no longer be accepted:
+  // they are marked rejected, kept and shown, never dropped.
+  for (const sync::Removal& r : page.removed) {
+    bool back = false;
+    for (const sync::PulledRecord& pr : page.records) back = back || (pr.record.id == r.record_id && pr.record.version > r.seq);
+    if (back) continue;
+    const schema::Table* table = schema::FindTable(r.table);
+    if (!table) continue;
+    auto del = replica_.db().Prepare("DELETE FROM " + std::string(table->name) + " WHERE id = ?1 AND version < ?2");
+    if (!del) return del.error();
+    del->Bind(1, r.record_id).Bind(2, r.seq);
+    RELAIS_TRY(del->Run());
+    if (table->name == "cases") {
+      auto del_followups = replica_.db().Prepare("DELETE FROM followups WHERE case_id = ?1");
+      if (!del_followups) return del_followups.error();
+      del_followups->Bind(1, r.record_id);
+      RELAIS_TRY(del_followups->Run());
+    }
+    auto orphan = replica_.db().Prepare(
+        "UPDATE outbox SET state = 'rejected', batch_key = NULL, "
+        "reject_reason = 'the case left this device''s territories before the change was sent' "
+        "WHERE state = 'pending' AND (record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1))");
+    if (!orphan) return orphan.error();
+    orphan->Bind(1, r.record_id);
+    RELAIS_TRY(orphan->Run());
+  }
+
+  for (const sync::PulledRecord& pr : page.records) {
+    const schema::Table* table = schema::FindTable(pr.table);
+    if (!table) return MakeError(ErrorCode::kProtocol, "pulled a record of unknown table " + pr.table);
+    std::vector<schema::Value> values = pr.record.values;
+    if (!outbox_empty) {
+      auto local_fields = LocalFields(pr.table, pr.record.id);
+      if (!local_fields) return local_fields.error();
+      if (!local_fields->empty()) {
+        auto local = replica_.Get(*table, pr.record.id);
+        if (!local) return local.error();
+        if (*local) values = sync::RebaseLocal(*table, values, (*local)->values, *local_fields);
+      }
+    }
+    auto stmt = replica_.Statement(UpsertSql(*table));
+    if (!stmt) return stmt.error();
+    sqlite::StmtGuard guard(**stmt);
+    (*stmt)->Bind(1, pr.record.id).Bind(2, pr.record.version);
+    for (size_t i = 0; i < table->fields.size(); ++i) (*stmt)->Bind(static_cast<int>(i + 3), table->fields[i], values[i]);
+    RELAIS_TRY((*stmt)->Run());
+  }
+  RELAIS_TRY(replica_.SetState(kStatePullCursor, std::to_string(page.next)));
+  return tx->Commit();
+}
+
+}  // namespace relais::client

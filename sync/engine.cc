@@ -1,0 +1,156 @@
+#include "sync/engine.h"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "sync/codec.h"
+
+namespace relais::sync {
+
+namespace {
+
+bool Retryable(int status) { return status >= 500 || status == 429 || status == 408; }
+
+std::string ChangeIdOf(const std::string& error_body) {
+  auto doc = nlohmann::json::parse(error_body, nullptr, false);
+  if (doc.is_object() && doc["error"].is_object() && doc["error"]["change"].is_string()) {
+    return doc["error"]["change"].get<std::string>();
+  }
+  return {};
+}
+
+Error ExplainStatus(const HttpReply& reply) {
+  Error e = DecodeError(reply.body, ErrorCode::kHttp);
+  std::string hint;
+  switch (reply.status) {
+    case 401: hint = " — the device's token is unknown or revoked; ask central staff for a new one, then run `relais init` again"; break;
+    case 413: hint = " — lower the batch size with `relais sync --batch N`"; break;
+    case 400:
+      if (e.code == ErrorCode::kProtocol) hint = " — this Relais and the centre speak different protocol versions; update Relais";
+      break;
+    default: break;
+  }
+  e.message = "the centre answered " + std::to_string(reply.status) + ": " + e.message + hint;
+  if (reply.status == 401) e.code = ErrorCode::kAuth;
+  return e;
+}
+
+class Retrier {
+ public:
+  Retrier(const SyncOptions& o, SyncSummary& s) : o_(o), s_(s) {}
+
+  // Runs `call` until it gets an answer that is not retryable, or attempts run out.
+  template <class F>
+  Result<HttpReply> Run(F&& call, const std::string& what) {
+    int64_t backoff = o_.first_backoff_ms;
+    std::string last;
+    for (int attempt = 1; attempt <= o_.max_attempts; ++attempt) {
+      Result<HttpReply> r = call();
+      if (r.ok() && !Retryable(r->status)) return r;
+      last = r.ok() ? "the centre answered " + std::to_string(r->status) : r.error().message;
+      if (attempt == o_.max_attempts) break;
+      ++s_.retries;
+      Sleep(backoff);
+      backoff = std::min(backoff * 2, o_.max_backoff_ms);
+    }
+    return MakeError(ErrorCode::kNetwork, what + " failed after " + std::to_string(o_.max_attempts) +
+                                              " attempts (" + last + "). Nothing is lost: your changes stay in the outbox; run `relais sync` again when the network is back.");
+  }
+
+ private:
+  void Sleep(int64_t ms) {
+    if (o_.sleep) o_.sleep(ms);
+    else std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  }
+  const SyncOptions& o_;
+  SyncSummary& s_;
+};
+
+void Report(const SyncOptions& o, const char* phase, int64_t done, int64_t total) {
+  if (o.progress) o.progress(Progress{phase, done, total});
+}
+
+}  // namespace
+
+Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOptions& options) {
+  SyncSummary summary;
+  Retrier retrier(options, summary);
+
+  auto pending = store.PendingCount();
+  if (!pending) return pending.error();
+  int64_t push_total = *pending;
+  Report(options, "push", 0, push_total);
+
+  // Push: first a batch left unacknowledged by an earlier, interrupted sync, then new ones.
+  auto batch = store.UnacknowledgedBatch();
+  if (!batch) return batch.error();
+  if (!*batch) batch = store.FormBatch(options.push_batch);
+  while (true) {
+    if (!batch) return batch.error();
+    if (!*batch) break;
+    const PushRequest& request = **batch;
+    std::string body = EncodePushRequest(request);
+    auto reply = retrier.Run([&] { return transport.Post("/v1/push", body); }, "sending changes to the centre");
+    if (!reply) return reply.error();
+    if (reply->status == 422) {
+      std::string change_id = ChangeIdOf(reply->body);
+      Error e = DecodeError(reply->body, ErrorCode::kValidation);
+      if (change_id.empty()) return ExplainStatus(*reply);
+      RELAIS_TRY(store.RejectChange(request.batch_key, change_id, e.message));
+      ++summary.rejected;
+      summary.rejections.push_back({change_id, e.message});
+    } else if (reply->status != 200) {
+      return ExplainStatus(*reply);
+    } else {
+      auto response = DecodePushResponse(reply->body);
+      if (!response) return response.error();
+      if (response->batch_key != request.batch_key || response->results.size() != request.changes.size()) {
+        return MakeError(ErrorCode::kProtocol, "the centre's answer does not match the batch sent; nothing was lost, try again later");
+      }
+      RELAIS_TRY(store.AcknowledgeBatch(request, *response));
+      ++summary.batches;
+      for (const ChangeResult& r : response->results) {
+        ++summary.pushed;
+        switch (r.status) {
+          case ChangeStatus::kApplied: ++summary.applied; break;
+          case ChangeStatus::kMerged: ++summary.merged; break;
+          case ChangeStatus::kReview: ++summary.review; break;
+          case ChangeStatus::kRejected:
+            ++summary.rejected;
+            summary.rejections.push_back({r.change_id, r.reason});
+            break;
+        }
+      }
+      Report(options, "push", summary.pushed, push_total);
+    }
+    batch = store.FormBatch(options.push_batch);
+  }
+
+  // Pull every page after the cursor; each page is applied with its cursor in one transaction.
+  auto cursor = store.PullCursor();
+  if (!cursor) return cursor.error();
+  int64_t since = *cursor;
+  Report(options, "pull", 0, -1);
+  while (true) {
+    std::string path = "/v1/pull?since=" + std::to_string(since) + "&limit=" + std::to_string(options.pull_limit);
+    auto reply = retrier.Run([&] { return transport.Get(path); }, "receiving changes from the centre");
+    if (!reply) return reply.error();
+    if (reply->status != 200) return ExplainStatus(*reply);
+    auto page = DecodePullPage(reply->body);
+    if (!page) return page.error();
+    if (page->since != since || (page->more && page->next <= since)) {
+      return MakeError(ErrorCode::kProtocol, "the centre sent a page that does not follow the cursor; try again later");
+    }
+    RELAIS_TRY(store.ApplyPage(*page));
+    ++summary.pages;
+    summary.pulled += static_cast<int64_t>(page->records.size());
+    summary.removed += static_cast<int64_t>(page->removed.size());
+    Report(options, "pull", summary.pulled, -1);
+    since = page->next;
+    if (!page->more) break;
+  }
+  return summary;
+}
+
+}  // namespace relais::sync

@@ -1,0 +1,97 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "sync/protocol.h"
+
+namespace relais::sync {
+
+// What the engine needs from a replica. Each method is atomic: it happens wholly or not at all,
+// so a sync cut at any instant (kill, power loss) resumes correctly.
+class SyncStore {
+ public:
+  virtual ~SyncStore() = default;
+  // A batch formed and perhaps sent earlier but never acknowledged (its answer was lost or the
+  // process died), with the same key and content as then; nullopt when there is none.
+  virtual Result<std::optional<PushRequest>> UnacknowledgedBatch() = 0;
+  // Durably assigns a new batch key to up to `max_changes` pending changes, oldest first, and
+  // returns the batch; nullopt when nothing is pending.
+  virtual Result<std::optional<PushRequest>> FormBatch(size_t max_changes) = 0;
+  // Applies the server's answer to a batch: accepted changes leave the outbox, rejected ones stay
+  // (marked rejected with the reason, shown to the user). One transaction.
+  virtual Status AcknowledgeBatch(const PushRequest& request, const PushResponse& response) = 0;
+  // The server refused the whole batch because of one change (HTTP 422): that change is marked
+  // rejected with `reason`; the others return to pending, to go in a new batch.
+  virtual Status RejectChange(const std::string& batch_key, const std::string& change_id, const std::string& reason) = 0;
+  virtual Result<int64_t> PullCursor() = 0;
+  // Applies a pulled page (local pending edits stay on top) and stores page.next as the cursor,
+  // in one transaction.
+  virtual Status ApplyPage(const PullPage& page) = 0;
+  // Changes waiting to be pushed (not rejected).
+  virtual Result<int64_t> PendingCount() = 0;
+};
+
+// An HTTP answer. A network failure (no answer at all) is an Error with kNetwork instead.
+struct HttpReply {
+  int status = 0;
+  std::string body;  // decompressed
+};
+
+// The network, as the engine sees it. Implementations count what crossed the wire.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual Result<HttpReply> Post(const std::string& path, const std::string& json_body) = 0;
+  virtual Result<HttpReply> Get(const std::string& path_and_query) = 0;
+  virtual uint64_t bytes_sent() const = 0;
+  virtual uint64_t bytes_received() const = 0;
+  virtual uint64_t requests() const = 0;
+};
+
+struct Progress {
+  std::string phase;  // "push" or "pull"
+  int64_t done = 0;
+  int64_t total = -1;  // -1 when unknown
+};
+
+struct SyncOptions {
+  size_t push_batch = 2000;   // changes per push request
+  size_t pull_limit = 5000;   // records per pull page
+  int max_attempts = 6;       // per request, for network failures, 5xx and 429
+  int64_t first_backoff_ms = 500;
+  int64_t max_backoff_ms = 30000;
+  std::function<void(int64_t ms)> sleep;            // injectable for tests; default sleeps
+  std::function<void(const Progress&)> progress;    // optional
+};
+
+struct Rejection {
+  std::string change_id;
+  std::string reason;
+};
+
+struct SyncSummary {
+  int64_t pushed = 0;    // changes the server answered for
+  int64_t applied = 0;
+  int64_t merged = 0;
+  int64_t review = 0;    // changes with at least one field held for central review
+  int64_t rejected = 0;
+  int64_t pulled = 0;    // records received
+  int64_t removed = 0;   // records that left this device's scope
+  int64_t batches = 0;
+  int64_t pages = 0;
+  int64_t retries = 0;
+  std::vector<Rejection> rejections;
+};
+
+// Pushes the outbox in bounded batches (first any batch left unacknowledged), then pulls every
+// page. Every step is durable before the next, so a failed sync keeps what it did and the next one
+// resumes. Network failures, 5xx and 429 are retried with exponential backoff up to
+// `max_attempts`; then, or on any 4xx, returns an Error whose message says what to do.
+Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOptions& options);
+
+}  // namespace relais::sync
