@@ -1,0 +1,76 @@
+#include "client/csv.h"
+
+namespace relais::client {
+
+CsvReader::CsvReader(std::string_view text) : text_(text) {
+  if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
+}
+
+Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
+  fields.clear();
+  if (pos_ >= text_.size()) return false;
+  record_line_ = next_line_;
+  auto bad = [&](const std::string& what) {
+    return MakeError(ErrorCode::kValidation, "line " + std::to_string(next_line_) + ": " + what);
+  };
+  std::string field;
+  while (true) {
+    field.clear();
+    if (pos_ < text_.size() && text_[pos_] == '"') {
+      ++pos_;
+      while (true) {
+        size_t quote = text_.find('"', pos_);
+        if (quote == std::string_view::npos) return bad("a quoted field is never closed (missing \")");
+        std::string_view chunk = text_.substr(pos_, quote - pos_);
+        for (char c : chunk) next_line_ += (c == '\n');
+        field.append(chunk);
+        pos_ = quote + 1;
+        if (pos_ < text_.size() && text_[pos_] == '"') {
+          field.push_back('"');
+          ++pos_;
+          continue;
+        }
+        break;
+      }
+      if (pos_ < text_.size() && text_[pos_] != ',' && text_[pos_] != '\n' && text_[pos_] != '\r') {
+        return bad("unexpected text after a closing quote (write a quote inside a quoted field as \"\")");
+      }
+    } else {
+      size_t end = text_.find_first_of(",\r\n\"", pos_);
+      if (end == std::string_view::npos) end = text_.size();
+      if (end < text_.size() && text_[end] == '"') {
+        return bad("a quote inside an unquoted field (quote the whole field and write the quote as \"\")");
+      }
+      field.assign(text_.substr(pos_, end - pos_));
+      pos_ = end;
+    }
+    fields.push_back(field);
+    if (pos_ >= text_.size()) return true;
+    char c = text_[pos_];
+    if (c == ',') {
+      ++pos_;
+      continue;
+    }
+    if (c == '\r') ++pos_;
+    if (pos_ < text_.size() && text_[pos_] == '\n') ++pos_;
+    ++next_line_;
+    return true;
+  }
+}
+
+void AppendCsvField(std::string& out, std::string_view value) {
+  bool quote = value.find_first_of(",\"\r\n") != std::string_view::npos ||
+               (!value.empty() && (value.front() == ' ' || value.back() == ' '));
+  if (!quote) {
+    out.append(value);
+    return;
+  }
+  out.push_back('"');
+  for (char c : value) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+}  // namespace relais::client

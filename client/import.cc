@@ -1,0 +1,224 @@
+#include "client/import.h"
+
+#include <cctype>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "base/ids.h"
+#include "base/text.h"
+#include "client/csv.h"
+#include "client/record_json.h"
+
+namespace relais::client {
+
+namespace {
+
+// A larger page cache keeps the primary-key and FTS b-trees of a big import in memory (64 MiB).
+constexpr char kImportCacheSize[] = "PRAGMA cache_size = -65536";
+constexpr size_t kProgressEvery = 5000;
+
+Error AtLine(size_t line, const Error& e) {
+  return MakeError(e.code, "line " + std::to_string(line) + ": " + e.message);
+}
+
+bool EndsWith(const std::string& s, std::string_view suffix) {
+  if (s.size() < suffix.size()) return false;
+  std::string tail = s.substr(s.size() - suffix.size());
+  for (char& c : tail) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return tail == suffix;
+}
+
+FileFormat GuessFormat(const std::string& name, std::string_view text) {
+  if (EndsWith(name, ".csv")) return FileFormat::kCsv;
+  if (EndsWith(name, ".jsonl") || EndsWith(name, ".ndjson")) return FileFormat::kJsonl;
+  size_t first = text.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && text[first] == '{' ? FileFormat::kJsonl : FileFormat::kCsv;
+}
+
+Result<const schema::Table*> ChooseTable(const std::optional<std::string>& kind, const std::vector<std::string>& keys,
+                                         const std::string& name) {
+  if (kind) {
+    if (*kind == "cases") return &schema::CasesTable();
+    if (*kind == "contacts") return &schema::ContactsTable();
+    return MakeError(ErrorCode::kUsage, "--kind: " + *kind + " is not one of: cases, contacts");
+  }
+  bool organisation = false, person = false;
+  for (const std::string& k : keys) {
+    organisation |= k == "organisation";
+    person |= k == "opened_on" || k == "birth_date" || k == "service_level";
+  }
+  if (organisation && !person) return &schema::ContactsTable();
+  if (person && !organisation) return &schema::CasesTable();
+  return MakeError(ErrorCode::kUsage, "cannot tell whether " + name +
+                                          " holds cases or contacts; say which with --kind cases|contacts");
+}
+
+// Creates the records one by one inside the caller's transaction, refusing repeated ids.
+class RowWriter {
+ public:
+  RowWriter(Records& records, const schema::Table& table) : records_(records), table_(table) {}
+
+  Status Write(size_t line, std::optional<std::string> id, std::vector<schema::Value> values) {
+    if (id) {
+      for (char& c : *id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto [it, inserted] = seen_.emplace(*id, line);
+      if (!inserted) {
+        return MakeError(ErrorCode::kValidation, "line " + std::to_string(line) + ": id: " + *id +
+                                                     " appears twice in the file (first on line " +
+                                                     std::to_string(it->second) + ")");
+      }
+    }
+    auto created = records_.CreateInTransaction(table_, std::move(values), std::move(id));
+    if (!created) return AtLine(line, created.error());
+    ++count_;
+    return OkStatus();
+  }
+  size_t count() const { return count_; }
+
+ private:
+  Records& records_;
+  const schema::Table& table_;
+  std::unordered_map<std::string, size_t> seen_;
+  size_t count_ = 0;
+};
+
+Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const std::string& name,
+                                const std::optional<std::string>& kind, const std::function<void(size_t)>& progress) {
+  CsvReader reader(text);
+  std::vector<std::string> header, cells;
+  auto got = reader.Next(header);
+  if (!got) return got.error();
+  if (!*got) return MakeError(ErrorCode::kValidation, name + " is empty (expected a header row of field names)");
+  for (const std::string& h : header) {
+    if (!IsValidUtf8(h)) return MakeError(ErrorCode::kValidation, "line 1: the header is not valid UTF-8 text");
+  }
+  auto table = ChooseTable(kind, header, name);
+  if (!table) return table.error();
+  const schema::Table& t = **table;
+
+  // column -> field index (-1 for id)
+  std::vector<int> column_field;
+  std::vector<bool> present(t.fields.size(), false);
+  bool has_id = false;
+  for (const std::string& h : header) {
+    if (h == "id") {
+      if (has_id) return MakeError(ErrorCode::kValidation, "line 1: column id appears twice");
+      has_id = true;
+      column_field.push_back(-1);
+      continue;
+    }
+    int i = t.FieldIndex(h);
+    if (i < 0) {
+      std::string known = "id";
+      for (const auto& f : t.fields) known += ", " + std::string(f.name);
+      return MakeError(ErrorCode::kValidation, "line 1: unknown column \"" + h + "\" for " + std::string(t.name) +
+                                                   " (known: " + known + ")");
+    }
+    if (present[static_cast<size_t>(i)]) return MakeError(ErrorCode::kValidation, "line 1: column " + h + " appears twice");
+    present[static_cast<size_t>(i)] = true;
+    column_field.push_back(i);
+  }
+  for (size_t i = 0; i < t.fields.size(); ++i) {
+    if (t.fields[i].required && !present[i]) {
+      return MakeError(ErrorCode::kValidation, "line 1: missing required column " + std::string(t.fields[i].name));
+    }
+  }
+
+  RELAIS_TRY(records.replica().db().Exec(kImportCacheSize));
+  auto tx = sqlite::Transaction::Begin(records.replica().db());
+  if (!tx) return tx.error();
+  RowWriter writer(records, t);
+  while (true) {
+    got = reader.Next(cells);
+    if (!got) return got.error();
+    if (!*got) break;
+    size_t line = reader.line();
+    if (cells.size() == 1 && cells[0].empty()) continue;  // a blank line
+    if (cells.size() != header.size()) {
+      return MakeError(ErrorCode::kValidation, "line " + std::to_string(line) + ": " + std::to_string(cells.size()) +
+                                                   " cells where the header has " + std::to_string(header.size()));
+    }
+    std::optional<std::string> id;
+    std::vector<schema::Value> values(t.fields.size());
+    for (size_t c = 0; c < cells.size(); ++c) {
+      int field = column_field[c];
+      if (!IsValidUtf8(cells[c])) {
+        return MakeError(ErrorCode::kValidation, "line " + std::to_string(line) + ": " +
+                                                     (field < 0 ? std::string("id") : std::string(t.fields[static_cast<size_t>(field)].name)) +
+                                                     ": is not valid UTF-8 text (save the file as UTF-8)");
+      }
+      if (cells[c].empty()) continue;
+      if (field < 0) id = std::move(cells[c]);
+      else values[static_cast<size_t>(field)] = std::move(cells[c]);
+    }
+    RELAIS_TRY(writer.Write(line, std::move(id), std::move(values)));
+    if (progress && writer.count() % kProgressEvery == 0) progress(writer.count());
+  }
+  RELAIS_TRY(tx->Commit());
+  return ImportSummary{&t, FileFormat::kCsv, writer.count()};
+}
+
+Result<ImportSummary> ImportJsonl(Records& records, std::string_view text, const std::string& name,
+                                  const std::optional<std::string>& kind, const std::function<void(size_t)>& progress) {
+  RELAIS_TRY(records.replica().db().Exec(kImportCacheSize));
+  auto tx = sqlite::Transaction::Begin(records.replica().db());
+  if (!tx) return tx.error();
+  std::optional<RowWriter> writer;
+  const schema::Table* table = nullptr;
+  size_t line = 0, pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view raw = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line;
+    if (line == 1 && raw.substr(0, 3) == "\xEF\xBB\xBF") raw.remove_prefix(3);
+    if (raw.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (!IsValidUtf8(raw)) {
+      return MakeError(ErrorCode::kValidation, "line " + std::to_string(line) + ": is not valid UTF-8 text (save the file as UTF-8)");
+    }
+    nlohmann::json object = nlohmann::json::parse(raw, nullptr, false);
+    if (object.is_discarded() || !object.is_object()) {
+      return MakeError(ErrorCode::kValidation, "line " + std::to_string(line) + ": is not a JSON object");
+    }
+    if (!table) {
+      std::vector<std::string> keys;
+      for (auto it = object.begin(); it != object.end(); ++it) keys.push_back(it.key());
+      auto chosen = ChooseTable(kind, keys, name);
+      if (!chosen) return chosen.error();
+      table = *chosen;
+      writer.emplace(records, *table);
+    }
+    auto fields = RecordFromJson(*table, object);
+    if (!fields) return AtLine(line, fields.error());
+    RELAIS_TRY(writer->Write(line, std::move(fields->id), std::move(fields->values)));
+    if (progress && writer->count() % kProgressEvery == 0) progress(writer->count());
+  }
+  if (!table) return MakeError(ErrorCode::kValidation, name + " holds no record");
+  RELAIS_TRY(tx->Commit());
+  return ImportSummary{table, FileFormat::kJsonl, writer->count()};
+}
+
+}  // namespace
+
+Result<ImportSummary> ImportText(Records& records, std::string_view text, const std::string& name,
+                                 const std::optional<std::string>& kind, const std::function<void(size_t)>& progress) {
+  if (GuessFormat(name, text) == FileFormat::kCsv) return ImportCsv(records, text, name, kind, progress);
+  return ImportJsonl(records, text, name, kind, progress);
+}
+
+Result<ImportSummary> ImportFile(Records& records, const std::string& path, const std::optional<std::string>& kind,
+                                 const std::function<void(size_t)>& progress) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return MakeError(ErrorCode::kNotFound, "cannot read " + path + " (no such file, or not readable)");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return MakeError(ErrorCode::kIo, "cannot read " + path);
+  std::string text = std::move(buffer).str();
+  return ImportText(records, text, path, kind, progress);
+}
+
+}  // namespace relais::client

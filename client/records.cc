@@ -1,0 +1,292 @@
+#include "client/records.h"
+
+#include <cctype>
+
+#include "base/ids.h"
+#include "sync/outbox.h"
+
+namespace relais::client {
+
+namespace {
+
+constexpr char kInsertOutbox[] =
+    "INSERT INTO outbox(change_id, tbl, record_id, op, fields, base_version, hlc) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+std::string Name(std::string_view s) { return std::string(s); }
+
+std::string InsertSql(const schema::Table& table) {
+  std::string cols = "id", params = "?1";
+  for (size_t i = 0; i < table.fields.size(); ++i) {
+    cols += ", " + Name(table.fields[i].name);
+    params += ", ?" + std::to_string(i + 2);
+  }
+  return "INSERT INTO " + Name(table.name) + "(" + cols + ") VALUES (" + params + ")";
+}
+
+// People read lists by name: the first text fields of the declaration (last_name, first_name;
+// organisation, kind), then the id so that the order is total.
+std::string OrderBy(const schema::Table& table) {
+  std::string order;
+  int taken = 0;
+  for (const schema::Field& f : table.fields) {
+    if (f.type != schema::FieldType::kText || taken == 2) continue;
+    order += Name(f.name) + ", ";
+    ++taken;
+  }
+  return order + "id";
+}
+
+Result<std::vector<schema::Value>> ByIndex(const schema::Table& table, const FieldValues& named) {
+  std::vector<schema::Value> values(table.fields.size());
+  for (const auto& [name, value] : named) {
+    int i = table.FieldIndex(name);
+    if (i < 0) return MakeError(ErrorCode::kUsage, "unknown field " + name + " of " + Name(table.name));
+    values[static_cast<size_t>(i)] = value;
+  }
+  return values;
+}
+
+bool IsPrimaryKeyViolation(sqlite::Db& db) {
+  return sqlite3_extended_errcode(db.handle()) == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+}  // namespace
+
+std::string RecordColumns(const schema::Table& table, const std::string& prefix) {
+  std::string cols = prefix + "id, " + prefix + "version";
+  for (const schema::Field& f : table.fields) cols += ", " + prefix + Name(f.name);
+  return cols;
+}
+
+std::string PrefixQuery(const std::string& text) {
+  std::string query, word;
+  auto flush = [&] {
+    bool has_alnum = false;
+    for (char c : word) has_alnum |= std::isalnum(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80;
+    if (has_alnum) {
+      std::string quoted = "\"";
+      for (char c : word) quoted += (c == '"') ? std::string("\"\"") : std::string(1, c);
+      query += (query.empty() ? "" : " ") + quoted + "\"*";
+    }
+    word.clear();
+  };
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') flush();
+    else word.push_back(c);
+  }
+  flush();
+  return query;
+}
+
+Result<schema::Record> Records::Create(const schema::Table& table, const FieldValues& named,
+                                       std::optional<std::string> id) {
+  auto values = ByIndex(table, named);
+  if (!values) return values.error();
+  auto tx = sqlite::Transaction::Begin(replica_.db());
+  if (!tx) return tx.error();
+  auto record = CreateInTransaction(table, std::move(*values), std::move(id));
+  if (!record) return record.error();
+  RELAIS_TRY(tx->Commit());
+  return record;
+}
+
+Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, std::vector<schema::Value> values,
+                                                    std::optional<std::string> id) {
+  schema::Record record;
+  if (id) {
+    if (!IsUuid(*id)) return MakeError(ErrorCode::kValidation, "id: " + *id + " is not a record id (UUID)");
+    record.id = *id;
+    for (char& c : record.id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  } else {
+    record.id = NewUuidV7(replica_.clock().NowMs());
+  }
+  for (size_t i = 0; i < values.size(); ++i) values[i] = schema::Normalize(table.fields[i], values[i]);
+  RELAIS_TRY(schema::ValidateRecord(table, values));
+
+  auto insert = replica_.Statement(InsertSql(table));
+  if (!insert) return insert.error();
+  {
+    sqlite::StmtGuard guard(**insert);
+    (*insert)->Bind(1, std::string_view(record.id));
+    for (size_t i = 0; i < values.size(); ++i) (*insert)->Bind(static_cast<int>(i) + 2, table.fields[i], values[i]);
+    auto done = (*insert)->Run();
+    if (!done) {
+      if (IsPrimaryKeyViolation(replica_.db())) {
+        return MakeError(ErrorCode::kValidation, "id: " + record.id + " already exists in this replica");
+      }
+      return done.error();
+    }
+  }
+  std::vector<sync::FieldChange> changes;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i]) changes.push_back({Name(table.fields[i].name), values[i], std::nullopt});
+  }
+  RELAIS_TRY(AppendOutbox(table, record.id, true, changes, 0));
+  record.values = std::move(values);
+  return record;
+}
+
+Result<EditResult> Records::Edit(const schema::Table& table, const std::string& id, const FieldValues& changes) {
+  if (table.kind == schema::TableKind::kAppendOnly) {
+    return MakeError(ErrorCode::kValidation, Name(table.name) +
+                                                 ": entries are append-only and can never be edited; add a new entry instead");
+  }
+  std::vector<std::pair<size_t, schema::Value>> wanted;
+  for (const auto& [name, value] : changes) {
+    int i = table.FieldIndex(name);
+    if (i < 0) return MakeError(ErrorCode::kUsage, "unknown field " + name + " of " + Name(table.name));
+    const schema::Field& field = table.fields[static_cast<size_t>(i)];
+    if (field.rule == schema::MergeRule::kImmutable) {
+      return MakeError(ErrorCode::kValidation, name + ": is set at creation and can never be changed");
+    }
+    schema::Value normalized = schema::Normalize(field, value);
+    RELAIS_TRY(schema::ValidateValue(field, normalized));
+    wanted.emplace_back(static_cast<size_t>(i), std::move(normalized));
+  }
+
+  auto tx = sqlite::Transaction::Begin(replica_.db());
+  if (!tx) return tx.error();
+  auto current = replica_.Get(table, id);
+  if (!current) return current.error();
+  if (!*current) return MakeError(ErrorCode::kNotFound, "no record " + id + " in " + Name(table.name));
+  EditResult result{std::move(**current), false};
+  std::vector<schema::Value> updated = result.record.values;
+  for (auto& [i, value] : wanted) updated[i] = value;
+  RELAIS_TRY(schema::ValidateRecord(table, updated));
+
+  std::vector<size_t> diff;
+  for (size_t i = 0; i < updated.size(); ++i) {
+    if (updated[i] != result.record.values[i]) diff.push_back(i);
+  }
+  if (diff.empty()) return result;  // nothing changes: the transaction rolls back, nothing is written
+
+  std::string sql = "UPDATE " + Name(table.name) + " SET ";
+  for (size_t k = 0; k < diff.size(); ++k) {
+    sql += (k ? ", " : "") + Name(table.fields[diff[k]].name) + " = ?" + std::to_string(k + 2);
+  }
+  sql += " WHERE id = ?1";
+  auto update = replica_.Statement(sql);
+  if (!update) return update.error();
+  {
+    sqlite::StmtGuard guard(**update);
+    (*update)->Bind(1, std::string_view(id));
+    for (size_t k = 0; k < diff.size(); ++k) {
+      (*update)->Bind(static_cast<int>(k) + 2, table.fields[diff[k]], updated[diff[k]]);
+    }
+    RELAIS_TRY((*update)->Run());
+  }
+  std::vector<sync::FieldChange> fields;
+  for (size_t i : diff) fields.push_back({Name(table.fields[i].name), updated[i], result.record.values[i]});
+  RELAIS_TRY(AppendOutbox(table, id, false, fields, result.record.version));
+  RELAIS_TRY(tx->Commit());
+  result.record.values = std::move(updated);
+  result.changed = true;
+  return result;
+}
+
+Status Records::AppendOutbox(const schema::Table& table, const std::string& record_id, bool create,
+                             const std::vector<sync::FieldChange>& fields, int64_t base_version) {
+  auto stmt = replica_.Statement(kInsertOutbox);
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  sync::Op op = create ? sync::Op::kCreate : sync::Op::kUpdate;
+  (*stmt)->Bind(1, std::string_view(NewUuidV7(replica_.clock().NowMs())))
+      .Bind(2, table.name)
+      .Bind(3, std::string_view(record_id))
+      .Bind(4, std::string_view(sync::ToString(op)))
+      .Bind(5, std::string_view(sync::EncodeOutboxFields(op, fields)))
+      .Bind(6, base_version)
+      .Bind(7, std::string_view(replica_.hlc().Tick().ToString()));
+  return (*stmt)->Run();
+}
+
+Result<std::vector<schema::Record>> Records::Query(const schema::Table& table, const std::string& sql,
+                                                         const std::vector<schema::Value>& params) {
+  auto stmt = replica_.Statement(sql);
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  for (size_t i = 0; i < params.size(); ++i) (*stmt)->Bind(static_cast<int>(i) + 1, params[i]);
+  std::vector<schema::Record> records;
+  while (true) {
+    auto row = (*stmt)->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    schema::Record r;
+    r.id = (*stmt)->Text(0);
+    r.version = (*stmt)->Int(1);
+    r.values.reserve(table.fields.size());
+    for (size_t i = 0; i < table.fields.size(); ++i) r.values.push_back((*stmt)->Val(static_cast<int>(i) + 2));
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+Result<std::vector<schema::Record>> Records::List(const schema::Table& table, const ListFilter& filter) {
+  std::string sql = "SELECT " + RecordColumns(table) + " FROM " + Name(table.name) + " WHERE 1";
+  std::vector<schema::Value> params;
+  for (const auto& [name, value] : filter.equals) {
+    if (table.FieldIndex(name) < 0) return MakeError(ErrorCode::kUsage, "unknown field " + name + " of " + Name(table.name));
+    if (value) {
+      params.push_back(value);
+      sql += " AND " + name + " = ?" + std::to_string(params.size());
+    } else {
+      sql += " AND " + name + " IS NULL";
+    }
+  }
+  if (filter.open_only) {
+    if (table.FieldIndex("closed_on") < 0) return MakeError(ErrorCode::kUsage, Name(table.name) + " cannot be closed");
+    sql += " AND closed_on IS NULL";
+  }
+  sql += " ORDER BY " + OrderBy(table);
+  if (filter.limit > 0) sql += " LIMIT " + std::to_string(filter.limit);
+  return Query(table, sql, params);
+}
+
+Result<std::vector<schema::Record>> Records::Search(const schema::Table& table, const std::string& text, size_t limit) {
+  if (table.name != "cases" && table.name != "contacts") {
+    return MakeError(ErrorCode::kUsage, Name(table.name) + " cannot be searched");
+  }
+  std::string query = PrefixQuery(text);
+  if (query.empty()) return MakeError(ErrorCode::kUsage, "search: give at least one word to look for");
+  std::string fts = Name(table.name) + "_fts";
+  std::string sql = "SELECT " + RecordColumns(table, "t.") + " FROM " + fts + " JOIN " + Name(table.name) +
+                    " t ON t.rowid = " + fts + ".rowid WHERE " + fts + " MATCH ?1 ORDER BY rank LIMIT " +
+                    std::to_string(limit == 0 ? 50 : limit);
+  return Query(table, sql, {query});
+}
+
+Result<int64_t> Records::Count(const schema::Table& table) {
+  auto stmt = replica_.Statement("SELECT count(*) FROM " + Name(table.name));
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  auto row = (*stmt)->Step();
+  if (!row) return row.error();
+  return (*stmt)->Int(0);
+}
+
+namespace {
+constexpr char kPendingSums[] =
+    "SELECT coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'rejected'), 0) FROM outbox";
+}
+
+Result<Records::PendingCounts> Records::PendingFor(const schema::Table& table, const std::string& id) {
+  auto stmt = replica_.Statement(std::string(kPendingSums) + " WHERE tbl = ?1 AND record_id = ?2");
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  (*stmt)->Bind(1, table.name).Bind(2, std::string_view(id));
+  auto row = (*stmt)->Step();
+  if (!row) return row.error();
+  return PendingCounts{(*stmt)->Int(0), (*stmt)->Int(1)};
+}
+
+Result<Records::PendingCounts> Records::PendingTotal() {
+  auto stmt = replica_.Statement(kPendingSums);
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  auto row = (*stmt)->Step();
+  if (!row) return row.error();
+  return PendingCounts{(*stmt)->Int(0), (*stmt)->Int(1)};
+}
+
+}  // namespace relais::client

@@ -1,0 +1,141 @@
+#include "client/replica.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "base/ids.h"
+#include "schema/migrations.h"
+#include "sqlite/migrate.h"
+
+namespace relais::client {
+
+namespace {
+
+constexpr char kNodeIdKey[] = "node_id";
+constexpr char kHlcLastKey[] = "hlc_last";
+constexpr char kMaxOutboxHlc[] = "SELECT max(hlc) FROM outbox";
+
+// Creates the file with mode 0600 before SQLite sees it: SQLite would create it 0644, readable by
+// every account on a shared laptop. The -wal and -shm files inherit the database file's mode.
+Status CreatePrivateFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return OkStatus();
+    return MakeError(ErrorCode::kIo, "cannot create replica " + path + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<Replica> Replica::Open(const std::string& path, const Clock& clock) {
+  RELAIS_TRY(CreatePrivateFile(path));
+  auto db = sqlite::Db::Open(path, false);
+  if (!db) return db.error();
+  RELAIS_TRY(sqlite::Migrate(*db, schema::replica_migrations(), "replica"));
+
+  // The node id names this replica in HLC stamps; it must stay the same for the file's life.
+  std::string node_id;
+  {
+    auto tx = sqlite::Transaction::Begin(*db);
+    if (!tx) return tx.error();
+    auto select = db->Prepare("SELECT value FROM sync_state WHERE key = ?1");
+    if (!select) return select.error();
+    select->Bind(1, std::string_view(kNodeIdKey));
+    auto row = select->Step();
+    if (!row) return row.error();
+    if (*row) {
+      node_id = select->Text(0);
+    } else {
+      node_id = RandomHex(5);
+      auto insert = db->Prepare("INSERT INTO sync_state(key, value) VALUES (?1, ?2)");
+      if (!insert) return insert.error();
+      insert->Bind(1, std::string_view(kNodeIdKey)).Bind(2, std::string_view(node_id));
+      RELAIS_TRY(insert->Run());
+    }
+    RELAIS_TRY(tx->Commit());
+  }
+
+  Replica replica(path, std::move(*db), clock, node_id);
+  auto max_outbox = replica.db_.Prepare(kMaxOutboxHlc);
+  if (!max_outbox) return max_outbox.error();
+  auto row = max_outbox->Step();
+  if (!row) return row.error();
+  std::optional<std::string> seen[2] = {max_outbox->Val(0), std::nullopt};
+  auto last = replica.GetState(kHlcLastKey);
+  if (!last) return last.error();
+  seen[1] = *last;
+  for (const auto& text : seen) {
+    if (!text) continue;
+    auto stamp = sync::Hlc::Parse(*text);
+    if (stamp) replica.hlc_.Observe(*stamp);
+  }
+  return replica;
+}
+
+Result<sqlite::Stmt*> Replica::Statement(const std::string& sql) {
+  auto it = statements_.find(sql);
+  if (it != statements_.end()) return it->second.get();
+  auto stmt = db_.Prepare(sql);
+  if (!stmt) return stmt.error();
+  auto owned = std::make_unique<sqlite::Stmt>(std::move(*stmt));
+  sqlite::Stmt* raw = owned.get();
+  statements_.emplace(sql, std::move(owned));
+  return raw;
+}
+
+Result<std::optional<std::string>> Replica::GetState(const std::string& key) {
+  auto stmt = Statement("SELECT value FROM sync_state WHERE key = ?1");
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  (*stmt)->Bind(1, std::string_view(key));
+  auto row = (*stmt)->Step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>((*stmt)->Text(0));
+}
+
+Status Replica::SetState(const std::string& key, const std::string& value) {
+  auto stmt = Statement(
+      "INSERT INTO sync_state(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  (*stmt)->Bind(1, std::string_view(key)).Bind(2, std::string_view(value));
+  return (*stmt)->Run();
+}
+
+Result<std::optional<schema::Record>> Replica::Get(const schema::Table& table, const std::string& id) {
+  std::string sql = "SELECT version";
+  for (const schema::Field& f : table.fields) sql += ", " + std::string(f.name);
+  sql += " FROM " + std::string(table.name) + " WHERE id = ?1";
+  auto stmt = Statement(sql);
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  (*stmt)->Bind(1, std::string_view(id));
+  auto row = (*stmt)->Step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<schema::Record>();
+  schema::Record record;
+  record.id = id;
+  record.version = (*stmt)->Int(0);
+  record.values.reserve(table.fields.size());
+  for (size_t i = 0; i < table.fields.size(); ++i) record.values.push_back((*stmt)->Val(static_cast<int>(i) + 1));
+  return std::optional<schema::Record>(std::move(record));
+}
+
+std::string LocalToday(const Clock& clock) {
+  std::time_t secs = static_cast<std::time_t>(clock.NowMs() / 1000);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+}  // namespace relais::client
