@@ -1,0 +1,299 @@
+// End-to-end sync: real `relais-central` on loopback, real `relais` replicas in temp folders.
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/central.h"
+#include "tests/e2e/run.h"
+
+using namespace relais::e2e;
+using nlohmann::json;
+
+namespace {
+
+const std::string kGap = "hautes-alpes-gap";
+const std::string kBastia = "corse-bastia";
+
+// A counsellor's laptop: a replica file driven through the `relais` binary.
+class Device {
+ public:
+  Device(const TempDir& dir, std::string name) : db_(dir / (name + ".db")) {}
+
+  RunResult Cmd(std::vector<std::string> args) const {
+    std::vector<std::string> argv = {RelaisBinary(), "--db", db_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Run(argv);
+  }
+  json Json(std::vector<std::string> args) const {
+    args.push_back("--json");
+    RunResult r = Cmd(args);
+    INFO("relais " << args.front() << " failed: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    return json::parse(r.out);
+  }
+  void Init(const Central& c, const std::string& token) {
+    RunResult r = Cmd({"init", "--server", c.url(), "--token", token});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  json Sync() const { return Json({"sync"}); }
+  std::string AddCase(const std::string& last, const std::string& first, const std::string& territory) const {
+    return Json({"case", "add", "--last-name", last, "--first-name", first, "--territory", territory})["id"].get<std::string>();
+  }
+  json Show(const std::string& id) const { return Json({"case", "show", id}); }
+  size_t CaseCount() const { return Json({"case", "list", "--limit", "0"}).size(); }
+  const std::string& db() const { return db_; }
+
+ private:
+  std::string db_;
+};
+
+// Writes `n` cases of `territory` as JSONL, as a reception point's file would hold them.
+std::string CasesFile(const TempDir& dir, int n, const std::string& territory) {
+  static const char* kNames[] = {"Martin", "Lefèvre", "Névache", "Girard", "Dubois", "Roux"};
+  static const char* kFirst[] = {"Élodie", "Maël", "Zoé", "Inès", "Raphaël", "Aïcha"};
+  std::string path = dir / "cases.jsonl";
+  std::ofstream out(path);
+  for (int i = 0; i < n; ++i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "0190a1b2-0000-7000-8000-%012d", i + 1);
+    out << json{{"id", id}, {"last_name", kNames[i % 6]}, {"first_name", kFirst[(i / 6) % 6]},
+                {"opened_on", "2026-11-02"}, {"territory", territory}, {"phone", "0611" + std::to_string(100000 + i)},
+                {"status", "demandeur_emploi"}, {"service_level", 1 + i % 3}}
+               .dump()
+        << "\n";
+  }
+  return path;
+}
+
+int64_t Count(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a thousand cases made offline reach the same territory, not another, which still gets the directory", "[e2e][sync]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a"), b(dir, "b"), c(dir, "c");
+  a.Init(central, central.Enrol("a", {kGap}));
+  b.Init(central, central.Enrol("b", {kGap}));
+  c.Init(central, central.Enrol("c", {kBastia}));
+
+  REQUIRE(a.Cmd({"import", CasesFile(dir, 1000, kGap)}).exit_code == 0);
+  a.Json({"contact", "add", "--organisation", "Mission locale Gap", "--phone", "0492000000"});
+  CHECK(a.Json({"status"})["pending"] == 1001);
+
+  json pushed = a.Sync();
+  CHECK(pushed["pushed"] == 1001);
+  CHECK(pushed["rejected"] == 0);
+  CHECK(a.Json({"status"})["pending"] == 0);
+
+  json got_b = b.Sync();
+  CHECK(got_b["pulled"] == 1001);
+  CHECK(b.CaseCount() == 1000);
+  CHECK(got_b["bytes_received"].get<int64_t>() > 0);
+
+  json got_c = c.Sync();
+  CHECK(got_c["pulled"] == 1);
+  CHECK(c.CaseCount() == 0);
+  CHECK(c.Json({"contact", "list"}).size() == 1);
+
+  SECTION("a second sync with nothing to do moves nothing") {
+    json again = b.Sync();
+    CHECK(again["pushed"] == 0);
+    CHECK(again["pulled"] == 0);
+  }
+}
+
+TEST_CASE("edits of different fields made on two devices flow both ways and merge", "[e2e][sync]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a"), b(dir, "b");
+  a.Init(central, central.Enrol("a", {kGap}));
+  b.Init(central, central.Enrol("b", {kGap}));
+  std::string id = a.AddCase("Lefèvre", "Élodie", kGap);
+  a.Sync();
+  b.Sync();
+
+  a.Json({"case", "edit", id, "--email", "elodie@exemple.fr"});
+  b.Json({"case", "edit", id, "--phone", "0698765432"});
+  json first = a.Sync();
+  json second = b.Sync();
+  CHECK(first["applied"] == 1);
+  CHECK(second["merged"] == 1);
+  a.Sync();
+  for (const Device* d : {&a, &b}) {
+    json shown = d->Show(id);
+    CHECK(shown["email"] == "elodie@exemple.fr");
+    CHECK(shown["phone"] == "0698765432");
+    CHECK(shown["last_name"] == "Lefèvre");
+  }
+}
+
+TEST_CASE("a same-field edit is kept for review: the server keeps its value and loses nothing", "[e2e][sync]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a"), b(dir, "b");
+  a.Init(central, central.Enrol("a", {kGap}));
+  b.Init(central, central.Enrol("b", {kGap}));
+  std::string id = a.AddCase("Girard", "Maël", kGap);
+  a.Sync();
+  b.Sync();
+  a.Json({"case", "edit", id, "--status", "salarie"});
+  b.Json({"case", "edit", id, "--status", "independant"});
+  a.Sync();
+  json second = b.Sync();
+  CHECK(second["conflicts"] == 1);
+  CHECK(b.Show(id)["status"] == "salarie");  // the server's value, until central staff settle
+  CHECK(Count(central.db(), "SELECT count(*) FROM conflicts WHERE status = 'open' AND device_value = 'independant'") == 1);
+}
+
+TEST_CASE("a change outside the device's territories is rejected, kept and shown", "[e2e][sync]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a");
+  a.Init(central, central.Enrol("a", {kGap}));
+  std::string id = a.AddCase("Dubois", "Zoé", kBastia);
+  json result = a.Sync();
+  CHECK(result["rejected"] == 1);
+  REQUIRE(result["rejections"].size() == 1);
+  CHECK(result["rejections"][0]["reason"].get<std::string>().find(kBastia) != std::string::npos);
+  json status = a.Json({"status"});
+  CHECK(status["rejected"] == 1);
+  CHECK(a.Show(id)["last_name"] == "Dubois");  // still on the device
+  CHECK(a.Sync()["pushed"] == 0);               // not resent in a loop
+}
+
+TEST_CASE("a case moved to another territory leaves the replicas that no longer see it", "[e2e][sync]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device both(dir, "both"), gap(dir, "gap"), bastia(dir, "bastia");
+  both.Init(central, central.Enrol("both", {kGap, kBastia}));
+  gap.Init(central, central.Enrol("gap", {kGap}));
+  bastia.Init(central, central.Enrol("bastia", {kBastia}));
+  std::string id = both.AddCase("Roux", "Inès", kGap);
+  both.Json({"followup", "add", id, "--kind", "entretien", "--text", "Premier entretien."});
+  both.Sync();
+  gap.Sync();
+  REQUIRE(gap.CaseCount() == 1);
+
+  both.Json({"case", "edit", id, "--territory", kBastia});
+  both.Sync();
+  json left = gap.Sync();
+  CHECK(left["removed"] == 2);  // the case and its follow-up
+  CHECK(gap.CaseCount() == 0);
+  CHECK(gap.Cmd({"case", "show", id}).exit_code == 4);
+  bastia.Sync();
+  json shown = bastia.Show(id);
+  CHECK(shown["territory"] == kBastia);
+  CHECK(shown["followups"].size() == 1);
+}
+
+TEST_CASE("a server killed in the middle of a push loses nothing and applies every change once", "[e2e][sync][faults]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a"), b(dir, "b");
+  a.Init(central, central.Enrol("a", {kGap}));
+  b.Init(central, central.Enrol("b", {kGap}));
+  const int n = 3000;
+  REQUIRE(a.Cmd({"import", CasesFile(dir, n, kGap)}).exit_code == 0);
+
+  // Kill the server while the sync runs; each round lets a little more through.
+  for (int delay_ms : {30, 80, 150}) {
+    std::thread killer([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      central.Kill(SIGKILL);
+    });
+    a.Cmd({"sync", "--batch", "200", "--attempts", "1"});
+    killer.join();
+    central.Start();
+  }
+  json done = a.Sync();
+  CHECK(a.Json({"status"})["pending"] == 0);
+  CHECK(Count(central.db(), "SELECT count(*) FROM cases") == n);
+  CHECK(Count(central.db(), "SELECT count(*) FROM history") == n);  // each create applied exactly once
+  b.Sync();
+  CHECK(b.CaseCount() == static_cast<size_t>(n));
+}
+
+TEST_CASE("a client killed in the middle of a sync resumes and applies every change once", "[e2e][sync][faults]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a");
+  a.Init(central, central.Enrol("a", {kGap}));
+  const int n = 3000;
+  REQUIRE(a.Cmd({"import", CasesFile(dir, n, kGap)}).exit_code == 0);
+  for (int delay_ms : {40, 120}) {
+    pid_t pid = 0;
+    std::vector<std::string> args = {RelaisBinary(), "--db", a.db(), "sync", "--batch", "200"};
+    std::vector<char*> argv;
+    for (auto& s : args) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    ::kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+  }
+  a.Sync();
+  CHECK(a.Json({"status"})["pending"] == 0);
+  CHECK(Count(a.db(), "PRAGMA integrity_check") == 0);  // "ok" reads as 0
+  CHECK(Count(central.db(), "SELECT count(*) FROM cases") == n);
+  CHECK(Count(central.db(), "SELECT count(*) FROM history") == n);
+}
+
+TEST_CASE("an unknown or revoked token is refused with a clear message", "[e2e][sync]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a");
+  RunResult bad = a.Cmd({"init", "--server", central.url(), "--token", "not-a-token"});
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.err.find("token") != std::string::npos);
+
+  a.Init(central, central.Enrol("a", {kGap}));
+  a.AddCase("Martin", "Zoé", kGap);
+  REQUIRE(Run({CentralBinary(), "device", "revoke", "a", "--db", central.db()}).exit_code == 0);
+  RunResult refused = a.Cmd({"sync"});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("revoked") != std::string::npos);
+  CHECK(a.Json({"status"})["pending"] == 1);  // nothing lost
+}
+
+TEST_CASE("with the centre unreachable, sync stops after bounded retries and says what to do", "[e2e][sync]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a");
+  a.Init(central, central.Enrol("a", {kGap}));
+  a.AddCase("Martin", "Zoé", kGap);
+  central.Kill(SIGKILL);
+  RunResult r = a.Cmd({"sync", "--attempts", "2"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("Nothing is lost") != std::string::npos);
+  CHECK(a.Json({"status"})["pending"] == 1);
+}
