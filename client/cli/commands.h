@@ -1,0 +1,66 @@
+// client/cli/ — the `relais` command line. One file per command group registers its commands on the
+// CLI11 app; this header is what they share. The CLI is a contract (README): names of commands and
+// options, --json output and exit codes are relied on by scripts.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "client/records.h"
+#include "client/replica.h"
+
+namespace CLI {
+class App;
+}
+
+namespace relais::cli {
+
+// Exit codes of `relais` (README "Exit codes").
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitValidation = 3;
+inline constexpr int kExitNotFound = 4;
+
+int ExitCode(const Error& error);
+
+// What every command needs: the global options and the replica, opened on first use. A command
+// callback reports its outcome with Finish(); main() prints the error and maps the exit code.
+// Not thread-safe.
+class Context {
+ public:
+  std::string db_flag;  // --db, empty when not given
+  bool json = false;    // --json: exactly one JSON document on stdout
+  const Clock* clock = &SystemClock::Instance();
+
+  // The replica at ResolveDbPath(db_flag), opened (and migrated) once.
+  Result<client::Replica*> Replica();
+  // The repositories over that replica.
+  Result<client::Records*> Records();
+
+  void Finish(Status outcome) { outcome_ = std::move(outcome); }
+  const Status& outcome() const { return outcome_; }
+
+ private:
+  std::unique_ptr<client::Replica> replica_;
+  std::unique_ptr<client::Records> records_;
+  Status outcome_ = OkStatus();
+};
+
+// The replica file: `flag` (--db) when given, else $RELAIS_DB, else $XDG_DATA_HOME/relais/replica.db
+// or ~/.local/share/relais/replica.db, creating that folder (mode 0700) when needed.
+Result<std::string> ResolveDbPath(const std::string& flag);
+
+// Each adds its command group to `app`. The group's commands run in their CLI11 callback and report
+// through ctx.Finish().
+void RegisterCaseCommands(CLI::App& app, Context& ctx);      // case_cmd.cc
+void RegisterFollowupCommands(CLI::App& app, Context& ctx);  // followup_cmd.cc
+void RegisterContactCommands(CLI::App& app, Context& ctx);   // contact_cmd.cc
+void RegisterIoCommands(CLI::App& app, Context& ctx);        // io_cmd.cc: import, export
+void RegisterStatusCommand(CLI::App& app, Context& ctx);     // status_cmd.cc
+void RegisterSyncCommands(CLI::App& app, Context& ctx);      // sync_cmd.cc: init, sync, conflicts
+
+}  // namespace relais::cli

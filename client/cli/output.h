@@ -1,0 +1,42 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/cli/commands.h"
+#include "schema/model.h"
+
+namespace relais::cli {
+
+// What `show` adds to a record: its changes not yet accepted by the centre, and child records
+// (a case's follow-up entries) with, for each, whether its creation is still pending.
+struct RecordDetails {
+  client::Records::PendingCounts pending;
+  const schema::Table* child_table = nullptr;
+  std::string child_key;  // JSON key of the children, e.g. "followups"
+  std::vector<schema::Record> children;
+  std::vector<bool> child_pending;
+  std::vector<std::string_view> child_columns;  // fields shown in the human table
+};
+
+// One record: with --json an object {"id", "version", every field (null when empty)} on stdout;
+// otherwise one "Label  value" line per non-empty field, labels aligned.
+void PrintRecord(const Context& ctx, const schema::Table& table, const schema::Record& record);
+// The same with the details of `show` ("pending_changes", "rejected_changes" and the children array
+// in JSON, each child with "pending": true|false).
+void PrintRecordDetails(const Context& ctx, const schema::Table& table, const schema::Record& record,
+                        const RecordDetails& details);
+
+// Records: with --json an array of objects; otherwise an aligned table of `columns` ("id" or field
+// names) headed by the fields' French labels, then a count line.
+void PrintRecords(const Context& ctx, const schema::Table& table, const std::vector<schema::Record>& records,
+                  const std::vector<std::string_view>& columns);
+
+// An aligned text table (widths in code points, so accented names line up).
+std::string FormatTable(const std::vector<std::string>& headings, const std::vector<std::vector<std::string>>& rows);
+
+// A line for people on stdout, skipped with --json (the JSON document is the whole of stdout).
+void PrintNote(const Context& ctx, const std::string& text);
+
+}  // namespace relais::cli

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/cli/commands.h"
+#include "client/records.h"
+
+namespace relais::cli {
+
+// The steps that `case` and `contact` commands share, generic over the table. Each returns the
+// command's outcome and prints the result on success.
+
+Status AddRecord(Context& ctx, const schema::Table& table, const client::FieldValues& values);
+// kUsage when `changes` is empty. Prints the record, noting when nothing changed.
+Status EditRecord(Context& ctx, const schema::Table& table, const std::string& id, const client::FieldValues& changes);
+Status ListRecords(Context& ctx, const schema::Table& table, const client::ListFilter& filter,
+                   const std::vector<std::string_view>& columns);
+// The words are joined: `relais case search jean briancon` looks for both.
+Status SearchRecords(Context& ctx, const schema::Table& table, const std::vector<std::string>& words, size_t limit,
+                     const std::vector<std::string_view>& columns);
+
+// `GROUP edit ID --FIELD VALUE… [--clear FIELD]…` for every field of `table`.
+void AddEditCommand(CLI::App& group, Context& ctx, const schema::Table& table, const std::string& description);
+// `GROUP search TEXT… [--limit N]`, printing `columns`.
+void AddSearchCommand(CLI::App& group, Context& ctx, const schema::Table& table, const std::string& description,
+                      const std::vector<std::string_view>& columns);
+
+// The record, or kNotFound with a hint on how to find ids.
+Result<schema::Record> FindRecord(client::Records& records, const schema::Table& table, const std::string& id);
+
+}  // namespace relais::cli

@@ -1,0 +1,89 @@
+// relais status
+#include "client/cli/status.h"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "client/cli/output.h"
+
+namespace relais::cli {
+
+namespace {
+
+struct Label {
+  const char* key;
+  const char* text;
+};
+// French labels of the human output; keys without one are printed as they are.
+constexpr Label kLabels[] = {{"replica", "Base locale"},
+                             {"node_id", "Poste"},
+                             {"cases", "Dossiers"},
+                             {"followups", "Entrées de suivi"},
+                             {"contacts", "Contacts"},
+                             {"pending", "Modifications à synchroniser"},
+                             {"rejected", "Modifications refusées"},
+                             {"last_sync", "Dernière synchronisation"},
+                             {"server", "Serveur"}};
+
+Status ShowStatus(Context& ctx) {
+  auto replica = ctx.Replica();
+  if (!replica) return replica.error();
+  auto records = ctx.Records();
+  if (!records) return records.error();
+  auto status = BuildStatus(**replica, **records);
+  if (!status) return status.error();
+  if (ctx.json) {
+    std::cout << status->dump(2) << "\n";
+    return OkStatus();
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (auto it = status->begin(); it != status->end(); ++it) {
+    std::string label = it.key();
+    for (const Label& l : kLabels) {
+      if (it.key() == l.key) label = l.text;
+    }
+    const auto& v = it.value();
+    std::string text = v.is_null() ? "jamais / aucun" : v.is_string() ? v.get<std::string>() : v.dump();
+    rows.push_back({label, text});
+  }
+  std::string table = FormatTable({"", ""}, rows);
+  std::cout << table.substr(table.find('\n', table.find('\n') + 1) + 1);  // no heading rows
+  return OkStatus();
+}
+
+nlohmann::ordered_json OrNull(const std::optional<std::string>& v) {
+  return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+}
+
+}  // namespace
+
+Result<nlohmann::ordered_json> BuildStatus(client::Replica& replica, client::Records& records) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  out["replica"] = replica.path();
+  out["node_id"] = replica.node_id();
+  for (const schema::Table& t : schema::Tables()) {
+    auto n = records.Count(t);
+    if (!n) return n.error();
+    out[std::string(t.name)] = *n;
+  }
+  auto pending = records.PendingTotal();
+  if (!pending) return pending.error();
+  out["pending"] = pending->pending;
+  out["rejected"] = pending->rejected;
+  auto last_sync = replica.GetState("last_sync_at");
+  if (!last_sync) return last_sync.error();
+  out["last_sync"] = OrNull(*last_sync);
+  auto server = replica.GetState("server_url");
+  if (!server) return server.error();
+  out["server"] = OrNull(*server);
+  return out;
+}
+
+void RegisterStatusCommand(CLI::App& app, Context& ctx) {
+  CLI::App* status = app.add_subcommand("status", "État de la base locale : nombre de fiches, modifications à synchroniser");
+  status->callback([&ctx] { ctx.Finish(ShowStatus(ctx)); });
+}
+
+}  // namespace relais::cli

@@ -1,0 +1,79 @@
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include "client/replica.h"
+#include "schema/migrations.h"
+#include "sqlite/migrate.h"
+#include "tests/client/fixture.h"
+
+using namespace relais;
+using namespace relais::client;
+using relais::client::testing::TestReplica;
+
+TEST_CASE("a new replica is created readable by its owner only, at the latest schema", "[replica]") {
+  TestReplica t;
+  struct stat st {};
+  REQUIRE(::stat(t.path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(t.Scalar("PRAGMA user_version") == schema::replica_migrations().back().number);
+  CHECK(t.Text("PRAGMA journal_mode") == "wal");
+}
+
+TEST_CASE("a replica keeps its node id across opens", "[replica]") {
+  TestReplica t;
+  std::string node = t.replica().node_id();
+  CHECK(node.size() >= 8);
+  CHECK(node.size() <= 12);
+  auto again = Replica::Open(t.path(), t.clock());
+  REQUIRE(again.ok());
+  CHECK(again->node_id() == node);
+  auto stored = again->GetState("node_id");
+  REQUIRE(stored.ok());
+  CHECK(**stored == node);
+}
+
+TEST_CASE("a replica written by a newer Relais is refused and left unchanged", "[replica]") {
+  TestReplica t;
+  REQUIRE(t.replica().db().Exec("PRAGMA user_version = 999").ok());
+  auto before = t.Snapshot();
+  auto opened = Replica::Open(t.path(), t.clock());
+  REQUIRE_FALSE(opened.ok());
+  CHECK(opened.error().code == ErrorCode::kTooNew);
+  CHECK(opened.error().message.find("newer version") != std::string::npos);
+  CHECK(t.Scalar("PRAGMA user_version") == 999);
+  CHECK(t.Snapshot() == before);
+}
+
+TEST_CASE("a file that is not a database is refused with an error", "[replica]") {
+  TestReplica t;
+  std::string path = (t.dir() / "notes.txt").string();
+  FILE* f = fopen(path.c_str(), "w");
+  fputs("ceci n'est pas une base de données, mais un texte assez long pour en avoir l'air\n", f);
+  fclose(f);
+  ManualClock clock(0);
+  auto opened = Replica::Open(path, clock);
+  REQUIRE_FALSE(opened.ok());
+  CHECK(opened.error().code == ErrorCode::kIo);
+}
+
+TEST_CASE("the clock resumes after the last stamp of the outbox when the wall clock went back", "[replica]") {
+  TestReplica t;
+  auto created = t.records().Create(schema::CasesTable(), testing::ACase());
+  REQUIRE(created.ok());
+  std::string last = t.Text("SELECT max(hlc) FROM outbox");
+  ManualClock earlier(t.clock().NowMs() - 86400000);
+  auto reopened = Replica::Open(t.path(), earlier);
+  REQUIRE(reopened.ok());
+  CHECK(reopened->hlc().Tick().ToString() > last);
+}
+
+TEST_CASE("sync state values are stored and read back", "[replica]") {
+  TestReplica t;
+  auto missing = t.replica().GetState("server_url");
+  REQUIRE(missing.ok());
+  CHECK_FALSE(missing->has_value());
+  REQUIRE(t.replica().SetState("server_url", "https://centre.example").ok());
+  REQUIRE(t.replica().SetState("server_url", "https://autre.example").ok());
+  CHECK(**t.replica().GetState("server_url") == "https://autre.example");
+}

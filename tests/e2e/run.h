@@ -1,0 +1,39 @@
+// Runs a program the way a person or a script would, for end-to-end tests: separate stdout and
+// stderr, the exit code, extra environment variables. Shared by every e2e test file.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace relais::e2e {
+
+struct RunResult {
+  int exit_code = -1;  // the program's exit status; 128 + signal when it was killed
+  std::string out;     // everything written on stdout
+  std::string err;     // everything written on stderr
+};
+
+// Runs argv[0] (a path) with its arguments, waits for it and returns what it wrote. `env` adds or
+// overrides environment variables of this process; `stdin_text` is written on its standard input;
+// `cwd`, when not empty, is its working folder. Reading both pipes at once, it never deadlocks on a
+// chatty child.
+RunResult Run(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env = {},
+              const std::string& stdin_text = "", const std::filesystem::path& cwd = {});
+
+// A fresh empty folder under the system temp folder, removed with its content at scope exit.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "relais-e2e");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace relais::e2e
