@@ -1,0 +1,367 @@
+#include "server/http.h"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+
+#include "base/ids.h"
+#include "sync/codec.h"
+
+namespace relais::server {
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kJson = "application/json";
+constexpr const char* kProtocolHeader = "Relais-Protocol";
+
+// What one request did, for its log line. The logger runs on the thread that served the request,
+// after the handler: the handler fills this, the logger prints and clears it.
+struct RequestNote {
+  Clock::time_point start;
+  bool started = false;
+  std::string device;
+  std::string detail;  // counts, never content
+};
+thread_local RequestNote tl_note;
+
+int HttpStatusFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kUsage: return 400;
+    case ErrorCode::kProtocol: return 400;
+    case ErrorCode::kValidation: return 422;
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kConflict: return 409;
+    case ErrorCode::kAuth: return 401;
+    case ErrorCode::kForbidden: return 403;
+    case ErrorCode::kTooLarge: return 413;
+    case ErrorCode::kIo: return 503;
+    default: return 500;
+  }
+}
+
+void SendError(httplib::Response& res, int status, const Error& error, std::string_view change_id = {}) {
+  res.status = status;
+  res.set_content(sync::EncodeError(error, change_id), kJson);
+  if (status == 401) res.set_header("WWW-Authenticate", "Bearer");
+}
+
+// Store failures are logged in full but answered in general terms: SQL text is nobody's business.
+void SendStoreError(httplib::Response& res, const Error& error) {
+  int status = HttpStatusFor(error.code);
+  if (status >= 500) {
+    tl_note.detail += " error=\"" + error.message + "\"";
+    SendError(res, status, MakeError(error.code, "the central store failed; try again later"));
+    return;
+  }
+  SendError(res, status, error);
+}
+
+// The id of changes[i] when a decoder message starts with "changes[i]", so that the device can
+// show which of its changes was refused.
+std::string ChangeIdOf(const std::string& body, const std::string& message) {
+  if (message.rfind("changes[", 0) != 0) return {};
+  size_t end = message.find(']');
+  if (end == std::string::npos) return {};
+  size_t index = 0;
+  try {
+    index = std::stoul(message.substr(8, end - 8));
+  } catch (const std::exception&) {
+    return {};
+  }
+  json doc = json::parse(body, nullptr, false);
+  if (!doc.is_object() || !doc["changes"].is_array() || index >= doc["changes"].size()) return {};
+  const json& change = doc["changes"][index];
+  if (!change.is_object() || !change.contains("id") || !change["id"].is_string()) return {};
+  return change["id"].get<std::string>();
+}
+
+// Strict decimal parse of a query parameter: digits only, no sign, no overflow.
+bool ParseCount(const std::string& text, int64_t& out) {
+  if (text.empty() || text.size() > 18) return false;
+  int64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + (c - '0');
+  }
+  out = n;
+  return true;
+}
+
+void DefaultLog(std::string_view line) {
+  std::string text(line);
+  text += '\n';
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+struct HttpEndpoint::Impl {
+  Impl(Store& s, HttpOptions o) : store(s), options(std::move(o)) {
+    if (!options.log) options.log = DefaultLog;
+  }
+
+  Store& store;
+  HttpOptions options;
+  httplib::Server server;
+
+  void Install();
+
+  // Protocol header, then token. On failure the response is written and nullopt returned.
+  std::optional<Device> Admit(const httplib::Request& req, httplib::Response& res);
+
+  void Health(httplib::Response& res);
+  void Whoami(const httplib::Request& req, httplib::Response& res);
+  void Push(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
+  void Pull(const httplib::Request& req, httplib::Response& res);
+  void Log(const httplib::Request& req, const httplib::Response& res);
+};
+
+std::optional<Device> HttpEndpoint::Impl::Admit(const httplib::Request& req, httplib::Response& res) {
+  const std::string version = req.get_header_value(kProtocolHeader);
+  if (version != std::to_string(sync::kProtocolVersion)) {
+    std::string message = version.empty() ? "the Relais-Protocol header is missing"
+                                           : "protocol version " + version + " is not spoken here";
+    SendError(res, 400, MakeError(ErrorCode::kProtocol, message + " (this server speaks Relais-Protocol: " +
+                                                            std::to_string(sync::kProtocolVersion) + ")"));
+    return std::nullopt;
+  }
+  const std::string authorization = req.get_header_value("Authorization");
+  const std::string prefix = "Bearer ";
+  if (authorization.rfind(prefix, 0) != 0 || authorization.size() == prefix.size()) {
+    SendError(res, 401, MakeError(ErrorCode::kAuth, "missing token (send Authorization: Bearer TOKEN)"));
+    return std::nullopt;
+  }
+  auto device = store.Authenticate(std::string_view(authorization).substr(prefix.size()));
+  if (!device) {
+    if (device.error().code == ErrorCode::kAuth) {
+      SendError(res, 401, device.error());
+    } else {
+      SendStoreError(res, device.error());
+    }
+    return std::nullopt;
+  }
+  tl_note.device = device->name;
+  return *device;
+}
+
+void HttpEndpoint::Impl::Health(httplib::Response& res) {
+  auto health = store.Health();
+  if (!health) {
+    tl_note.detail = " error=\"" + health.error().message + "\"";
+    SendError(res, 503, MakeError(ErrorCode::kIo, "the central store does not answer"));
+    return;
+  }
+  res.set_content(json{{"status", "ok"}, {"protocol", sync::kProtocolVersion}}.dump(), kJson);
+}
+
+void HttpEndpoint::Impl::Whoami(const httplib::Request& req, httplib::Response& res) {
+  auto device = Admit(req, res);
+  if (!device) return;
+  json body = {{"device", device->name}, {"role", ToString(device->role)}, {"territories", device->territories},
+               {"protocol", sync::kProtocolVersion}};
+  res.set_content(body.dump(), kJson);
+}
+
+void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& res,
+                              const httplib::ContentReader& reader) {
+  // The body is always read (or skipped, within the limits) so that the connection stays usable.
+  auto drain = [&] {
+    size_t seen = 0;
+    reader([&](const char*, size_t n) {
+      seen += n;
+      return seen <= options.max_body_bytes;
+    });
+  };
+  auto device = Admit(req, res);
+  if (!device) {
+    drain();
+    return;
+  }
+  const std::string encoding = req.get_header_value("Content-Encoding");
+  const bool gzip = encoding == "gzip";
+  if (!encoding.empty() && encoding != "identity" && !gzip) {
+    // httplib would pass an unknown encoding through as if it were plain JSON.
+    drain();
+    SendError(res, 415, MakeError(ErrorCode::kProtocol, "Content-Encoding " + encoding +
+                                                            " is not supported (send gzip or no encoding)"));
+    return;
+  }
+
+  // httplib refuses a Content-Length over max_raw_body_bytes (status 413) and inflates gzip as it
+  // reads; the receiver stops at the limit, so neither a large body nor a bomb fills the memory.
+  const size_t limit = gzip ? options.max_body_bytes : std::min(options.max_body_bytes, options.max_raw_body_bytes);
+  std::string body;
+  bool over_limit = false;
+  const bool read = reader([&](const char* data, size_t n) {
+    if (body.size() + n > limit) {
+      over_limit = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  });
+  if (!read || over_limit) {
+    if (over_limit || res.status == 413) {
+      res.set_header("Connection", "close");
+      SendError(res, 413, MakeError(ErrorCode::kTooLarge, "the body is over the limit of " +
+                                                              std::to_string(gzip && over_limit ? limit : options.max_raw_body_bytes) +
+                                                              (gzip && over_limit ? " bytes once inflated" : " bytes")));
+    } else {
+      SendError(res, 400, MakeError(ErrorCode::kUsage, gzip ? "the body could not be read: truncated or invalid gzip"
+                                                            : "the body could not be read"));
+    }
+    return;
+  }
+  tl_note.detail = " bytes=" + std::to_string(body.size());
+
+  auto request = sync::DecodePushRequest(body);
+  if (!request) {
+    SendError(res, HttpStatusFor(request.error().code), request.error(), ChangeIdOf(body, request.error().message));
+    return;
+  }
+  const std::string hash = Sha256Hex(sync::EncodePushRequest(*request));
+  auto reply = store.Push(*device, *request, hash);
+  if (!reply) {
+    SendStoreError(res, reply.error());
+    return;
+  }
+  size_t counts[4] = {0, 0, 0, 0};
+  for (const sync::ChangeResult& r : reply->response.results) counts[static_cast<size_t>(r.status)]++;
+  tl_note.detail += " changes=" + std::to_string(request->changes.size()) + " applied=" + std::to_string(counts[0]) +
+                    " merged=" + std::to_string(counts[1]) + " review=" + std::to_string(counts[2]) +
+                    " rejected=" + std::to_string(counts[3]) + (reply->replayed ? " replayed" : "");
+  res.set_content(reply->json, kJson);
+}
+
+void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& res) {
+  auto device = Admit(req, res);
+  if (!device) return;
+  int64_t since = 0;
+  if (!req.has_param("since") || !ParseCount(req.get_param_value("since"), since)) {
+    SendError(res, 400, MakeError(ErrorCode::kUsage, "since: expected a whole number >= 0 (the cursor of the last page)"));
+    return;
+  }
+  int64_t limit = static_cast<int64_t>(options.default_pull_limit);
+  if (req.has_param("limit") &&
+      (!ParseCount(req.get_param_value("limit"), limit) || limit < 1 ||
+       limit > static_cast<int64_t>(sync::kMaxPullLimit))) {
+    SendError(res, 400, MakeError(ErrorCode::kUsage, "limit: expected a whole number from 1 to " +
+                                                         std::to_string(sync::kMaxPullLimit)));
+    return;
+  }
+  auto page = store.Pull(*device, since, static_cast<size_t>(limit));
+  if (!page) {
+    SendStoreError(res, page.error());
+    return;
+  }
+  tl_note.detail = " since=" + std::to_string(since) + " records=" + std::to_string(page->records.size()) +
+                   " removed=" + std::to_string(page->removed.size()) + " next=" + std::to_string(page->next) +
+                   (page->more ? " more" : "");
+  res.set_content(sync::EncodePullPage(*page), kJson);
+}
+
+void HttpEndpoint::Impl::Log(const httplib::Request& req, const httplib::Response& res) {
+  std::string line = req.method + " " + req.path + " " + std::to_string(res.status);
+  line += " device=" + (tl_note.device.empty() ? std::string("-") : tl_note.device);
+  line += tl_note.detail;
+  if (tl_note.started) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - tl_note.start).count();
+    line += " ms=" + std::to_string(ms);
+  }
+  tl_note = RequestNote{};
+  options.log(line);
+}
+
+void HttpEndpoint::Impl::Install() {
+  server.new_task_queue = [threads = options.threads] { return new httplib::ThreadPool(threads); };
+  server.set_payload_max_length(options.max_raw_body_bytes);
+  // A weekly sync over a poor link stalls for seconds at a time; do not cut it for that.
+  server.set_read_timeout(60);
+  server.set_write_timeout(60);
+
+  server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    tl_note = RequestNote{};
+    tl_note.start = Clock::now();
+    tl_note.started = true;
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  server.Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) { Health(res); });
+  server.Get("/v1/whoami", [this](const httplib::Request& req, httplib::Response& res) { Whoami(req, res); });
+  server.Get("/v1/pull", [this](const httplib::Request& req, httplib::Response& res) { Pull(req, res); });
+  server.Post("/v1/push", [this](const httplib::Request& req, httplib::Response& res,
+                                 const httplib::ContentReader& reader) { Push(req, res, reader); });
+
+  // Answers httplib produced by itself (unknown path, unreadable request…) get a JSON error too.
+  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    ErrorCode code = ErrorCode::kUsage;
+    std::string message = "the request could not be read";
+    if (res.status == 404) {
+      code = ErrorCode::kNotFound;
+      message = "no such endpoint: " + req.method + " " + req.path;
+    } else if (res.status == 413) {
+      code = ErrorCode::kTooLarge;
+      message = "the body is over the size limit";
+    } else if (res.status == 415) {
+      code = ErrorCode::kProtocol;
+      message = "unsupported Content-Encoding";
+    } else if (res.status >= 500) {
+      code = ErrorCode::kInternal;
+      message = "internal error";
+    }
+    res.set_content(sync::EncodeError(MakeError(code, message)), kJson);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  // The one place where an exception becomes an answer: the server stays up whatever it is sent.
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    tl_note.detail += " exception=\"" + what + "\"";
+    SendError(res, 500, MakeError(ErrorCode::kInternal, "internal error"));
+  });
+  server.set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
+}
+
+HttpEndpoint::HttpEndpoint(Store& store, HttpOptions options)
+    : impl_(std::make_unique<Impl>(store, std::move(options))) {
+  impl_->Install();
+}
+
+HttpEndpoint::~HttpEndpoint() {
+  if (impl_->server.is_running()) impl_->server.stop();
+}
+
+Result<int> HttpEndpoint::Bind(const std::string& host, int port) {
+  if (port == 0) {
+    int bound = impl_->server.bind_to_any_port(host);
+    if (bound > 0) return bound;
+  } else if (port > 0 && port < 65536 && impl_->server.bind_to_port(host, port)) {
+    return port;
+  }
+  return MakeError(ErrorCode::kIo, "cannot listen on " + host + ":" + std::to_string(port) +
+                                       " (address in use, or not an address of this machine)");
+}
+
+Status HttpEndpoint::Serve() {
+  if (!impl_->server.listen_after_bind()) return MakeError(ErrorCode::kIo, "the server stopped on a socket error");
+  return OkStatus();
+}
+
+void HttpEndpoint::Stop() { impl_->server.stop(); }
+
+bool HttpEndpoint::IsServing() const { return impl_->server.is_running(); }
+
+}  // namespace relais::server

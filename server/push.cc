@@ -1,0 +1,264 @@
+#include "server/push.h"
+
+#include "base/clock.h"
+#include "server/record_json.h"
+#include "sync/codec.h"
+
+namespace relais::server {
+
+namespace {
+
+using sync::Change;
+using sync::ChangeResult;
+using sync::ChangeStatus;
+using sync::Resolution;
+
+ChangeResult Rejected(const Change& change, std::string reason) {
+  ChangeResult r;
+  r.change_id = change.change_id;
+  r.status = ChangeStatus::kRejected;
+  r.reason = std::move(reason);
+  return r;
+}
+
+std::string OutsideScope(const Device& device, const std::string& territory) {
+  return "territory " + territory + " is outside this device's territories (" + device.TerritoryList() + ")";
+}
+
+const schema::Value& ValueOf(const schema::Table& table, const std::vector<schema::Value>& values,
+                             std::string_view field) {
+  static const schema::Value kNull;
+  int index = table.FieldIndex(field);
+  return index < 0 ? kNull : values[static_cast<size_t>(index)];
+}
+
+// Applies the rules of one change. Returns its result; an Error only when the store failed.
+class ChangeApplier {
+ public:
+  ChangeApplier(StoreTx& tx, const Device& device, std::string now) : tx_(tx), device_(device), now_(std::move(now)) {}
+
+  Result<ChangeResult> Apply(const Change& change) {
+    auto prior = tx_.FindChangeOutcome(change.change_id);
+    if (!prior) return prior.error();
+    if (*prior) {
+      ChangeResult r;
+      r.change_id = change.change_id;
+      r.version = **prior;
+      return r;
+    }
+    const schema::Table* table = schema::FindTable(change.table);
+    if (!table) return Rejected(change, "unknown table " + change.table);
+    auto current = tx_.GetRecord(*table, change.record_id);
+    if (!current) return current.error();
+    if (change.op == sync::Op::kCreate) return Create(*table, change, *current);
+    return Update(*table, change, *current);
+  }
+
+ private:
+  Result<ChangeResult> Create(const schema::Table& table, const Change& change,
+                              const std::optional<StoredRecord>& current) {
+    if (current) return Rejected(change, "record " + change.record_id + " already exists");
+    StoredRecord stored;
+    stored.record.id = change.record_id;
+    stored.record.values.resize(table.fields.size());
+    for (const sync::FieldChange& fc : change.fields) {
+      int index = table.FieldIndex(fc.field);
+      if (index < 0) return Rejected(change, "unknown field " + fc.field);
+      stored.record.values[static_cast<size_t>(index)] = fc.value;
+    }
+    if (auto valid = schema::ValidateRecord(table, stored.record.values); !valid) {
+      return Rejected(change, valid.error().message);
+    }
+    switch (table.scope) {
+      case schema::Scope::kTerritory: {
+        const schema::Value& territory = ValueOf(table, stored.record.values, "territory");
+        if (!territory) return Rejected(change, "a " + std::string(table.name) + " record needs a territory");
+        if (!device_.InScope(*territory)) return Rejected(change, OutsideScope(device_, *territory));
+        stored.territory = territory;
+        break;
+      }
+      case schema::Scope::kParentCase: {
+        const schema::Value& case_id = ValueOf(table, stored.record.values, "case_id");
+        auto parent = tx_.GetRecord(schema::CasesTable(), case_id.value_or(""));
+        if (!parent) return parent.error();
+        if (!*parent) return Rejected(change, "unknown case " + case_id.value_or(""));
+        const std::string territory = (*parent)->territory.value_or("");
+        if (!device_.InScope(territory)) return Rejected(change, OutsideScope(device_, territory));
+        stored.territory = territory;
+        break;
+      }
+      case schema::Scope::kShared:
+        break;
+    }
+    auto seq = tx_.NextSeq();
+    if (!seq) return seq.error();
+    stored.record.version = *seq;
+    stored.last_device = device_.name;
+    if (table.kind == schema::TableKind::kMutable) {
+      for (size_t i = 0; i < table.fields.size(); ++i) {
+        if (stored.record.values[i]) stored.stamps[std::string(table.fields[i].name)] = change.hlc;
+      }
+    }
+    RELAIS_TRY(tx_.PutRecord(table, stored));
+    RELAIS_TRY(AppendHistory(table, change, stored, std::nullopt));
+    ChangeResult r;
+    r.change_id = change.change_id;
+    r.version = *seq;
+    return r;
+  }
+
+  Result<ChangeResult> Update(const schema::Table& table, const Change& change,
+                              const std::optional<StoredRecord>& current) {
+    if (!current) return Rejected(change, "unknown record " + change.record_id);
+    if (table.kind == schema::TableKind::kAppendOnly) {
+      return Rejected(change, std::string(table.name) + " entries are append-only and cannot be edited");
+    }
+    const bool scoped = table.scope != schema::Scope::kShared;
+    if (scoped && !device_.InScope(current->territory.value_or(""))) {
+      return Rejected(change, OutsideScope(device_, current->territory.value_or("")));
+    }
+    sync::MergeResult merged = sync::MergeUpdate(table, current->record, current->stamps, change);
+    if (auto valid = schema::ValidateRecord(table, merged.values); !valid) {
+      return Rejected(change, valid.error().message);
+    }
+    std::optional<std::string> new_territory = current->territory;
+    if (table.scope == schema::Scope::kTerritory) {
+      new_territory = ValueOf(table, merged.values, "territory");
+      if (!new_territory) return Rejected(change, "a " + std::string(table.name) + " record needs a territory");
+    }
+
+    std::vector<LostValue> lost;
+    std::vector<const sync::FieldOutcome*> review;
+    for (const sync::FieldOutcome& out : merged.outcomes) {
+      const std::string name(table.fields[static_cast<size_t>(out.field)].name);
+      if (out.how == Resolution::kLwwServer) lost.push_back({name, out.device, device_.name, change.hlc});
+      if (out.how == Resolution::kLwwDevice) lost.push_back({name, out.server, current->last_device, out.server_hlc});
+      if (out.how == Resolution::kForReview) review.push_back(&out);
+    }
+
+    ChangeResult r;
+    r.change_id = change.change_id;
+    r.status = merged.status;
+    for (const sync::FieldOutcome* out : review) {
+      r.review_fields.emplace_back(table.fields[static_cast<size_t>(out->field)].name);
+    }
+    if (!merged.changed && lost.empty() && review.empty()) {
+      // Nothing moved: the version stays, only fresher stamps of equal values are kept.
+      r.version = current->record.version;
+      if (merged.stamps != current->stamps) {
+        StoredRecord same = *current;
+        same.stamps = merged.stamps;
+        RELAIS_TRY(tx_.PutRecord(table, same));
+      }
+      return r;
+    }
+
+    auto seq = tx_.NextSeq();
+    if (!seq) return seq.error();
+    StoredRecord stored;
+    stored.record.id = change.record_id;
+    stored.record.version = *seq;
+    stored.record.values = std::move(merged.values);
+    stored.stamps = std::move(merged.stamps);
+    stored.territory = new_territory;
+    stored.last_device = device_.name;
+    RELAIS_TRY(tx_.PutRecord(table, stored));
+    RELAIS_TRY(AppendHistory(table, change, stored, lost.empty() ? std::nullopt : std::optional(EncodeLost(lost))));
+    for (const sync::FieldOutcome* out : review) {
+      Conflict c;
+      c.table = std::string(table.name);
+      c.record_id = change.record_id;
+      c.field = std::string(table.fields[static_cast<size_t>(out->field)].name);
+      c.territory = new_territory;
+      c.base_value = out->base;
+      c.server_value = out->server;
+      c.server_device = current->last_device;
+      c.server_hlc = out->server_hlc;
+      c.device_value = out->device;
+      c.device = device_.name;
+      c.device_hlc = change.hlc;
+      c.change_id = change.change_id;
+      c.opened_seq = *seq;
+      c.opened_at = now_;
+      RELAIS_TRY(tx_.OpenConflict(c));
+    }
+    if (table.scope == schema::Scope::kTerritory && current->territory && current->territory != new_territory) {
+      RELAIS_TRY(MoveCase(table, change.record_id, *current->territory, *new_territory));
+    }
+    r.version = *seq;
+    return r;
+  }
+
+  // The case left `old_territory` for `new_territory`: devices of the old one remove it and its
+  // follow-ups; the follow-ups take new versions so that devices of the new one pull them.
+  Status MoveCase(const schema::Table& table, const std::string& case_id, const std::string& old_territory,
+                  const std::string& new_territory) {
+    auto exit_seq = tx_.NextSeq();
+    if (!exit_seq) return exit_seq.error();
+    RELAIS_TRY(tx_.AddScopeExit(*exit_seq, std::string(table.name), case_id, old_territory));
+    auto followups = tx_.FollowupsOfCase(case_id);
+    if (!followups) return followups.error();
+    const schema::Table& followup_table = schema::FollowupsTable();
+    for (const std::string& id : *followups) {
+      auto version = tx_.NextSeq();
+      if (!version) return version.error();
+      RELAIS_TRY(tx_.MoveRecord(followup_table, id, new_territory, *version));
+      auto followup_exit = tx_.NextSeq();
+      if (!followup_exit) return followup_exit.error();
+      RELAIS_TRY(tx_.AddScopeExit(*followup_exit, std::string(followup_table.name), id, old_territory));
+    }
+    return OkStatus();
+  }
+
+  Status AppendHistory(const schema::Table& table, const Change& change, const StoredRecord& stored,
+                       std::optional<std::string> lost) {
+    HistoryEntry h;
+    h.seq = stored.record.version;
+    h.table = std::string(table.name);
+    h.record_id = stored.record.id;
+    h.device = device_.name;
+    h.hlc = change.hlc;
+    h.change_id = change.change_id;
+    h.at = now_;
+    h.snapshot = sync::EncodeRecordValues(table, stored.record.values);
+    h.lost = std::move(lost);
+    return tx_.AppendHistory(h);
+  }
+
+  StoreTx& tx_;
+  const Device& device_;
+  std::string now_;
+};
+
+}  // namespace
+
+Result<PushReply> PushBatch(StoreTx& tx, const Device& device, const sync::PushRequest& request,
+                            const std::string& request_hash, int64_t now_ms) {
+  auto stored = tx.FindBatch(device.id, request.batch_key);
+  if (!stored) return stored.error();
+  if (*stored) {
+    if ((*stored)->request_hash != request_hash) {
+      return MakeError(ErrorCode::kConflict, "batch key " + request.batch_key +
+                                                 " was already used for other changes; use a new key for a new batch");
+    }
+    auto response = sync::DecodePushResponse((*stored)->response_json);
+    if (!response) return MakeError(ErrorCode::kInternal, "stored answer unreadable: " + response.error().message);
+    return PushReply{std::move(*response), (*stored)->response_json, true};
+  }
+
+  const std::string now = IsoTimestamp(now_ms);
+  ChangeApplier applier(tx, device, now);
+  PushReply reply;
+  reply.response.batch_key = request.batch_key;
+  reply.response.results.reserve(request.changes.size());
+  for (const Change& change : request.changes) {
+    auto result = applier.Apply(change);
+    if (!result) return result.error();
+    reply.response.results.push_back(std::move(*result));
+  }
+  reply.json = sync::EncodePushResponse(reply.response);
+  RELAIS_TRY(tx.SaveBatch(device.id, request.batch_key, StoredBatch{request_hash, reply.json}, now));
+  return reply;
+}
+
+}  // namespace relais::server

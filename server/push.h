@@ -1,0 +1,82 @@
+// The push rules of the central store, written once over small transactional primitives so that
+// every store (SQLite today, PostgreSQL later) applies exactly the same decisions: scope, dedupe,
+// create, three-way merge, history, conflicts, scope exits, idempotent batches.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "schema/model.h"
+#include "server/store.h"
+#include "sync/merge.h"
+#include "sync/protocol.h"
+
+namespace relais::server {
+
+// A record as the central store keeps it: the data, plus what the authority needs.
+struct StoredRecord {
+  schema::Record record;                  // id, version (= seq of its last change), values
+  sync::FieldStamps stamps;               // the HLC of each field's last write (mutable tables)
+  std::optional<std::string> territory;   // the territory that scopes it; nullopt when shared
+  std::string last_device;                // name of the device that wrote its last change
+};
+
+// The answer stored for a batch key.
+struct StoredBatch {
+  std::string request_hash;
+  std::string response_json;
+};
+
+// The primitives a store offers inside ONE open write transaction. Every call sees the writes
+// made before it in the same transaction. Not thread-safe: one transaction, one thread. Any
+// failure returned makes the caller abandon (roll back) the whole transaction.
+class StoreTx {
+ public:
+  virtual ~StoreTx() = default;
+
+  virtual Result<std::optional<StoredRecord>> GetRecord(const schema::Table& table, const std::string& id) = 0;
+  // Inserts the record or replaces every column of it.
+  virtual Status PutRecord(const schema::Table& table, const StoredRecord& record) = 0;
+  // The next global sequence number. Numbers are never given twice, even across a rollback of a
+  // later transaction (a rolled-back number may be reused, which nobody has seen).
+  virtual Result<int64_t> NextSeq() = 0;
+  virtual Status AppendHistory(const HistoryEntry& entry) = 0;
+  virtual Status OpenConflict(const Conflict& conflict) = 0;
+  virtual Status AddScopeExit(int64_t seq, const std::string& table, const std::string& record_id,
+                              const std::string& territory) = 0;
+  // Ids of the follow-up entries of a case.
+  virtual Result<std::vector<std::string>> FollowupsOfCase(const std::string& case_id) = 0;
+  // Sets the territory and version of a record without touching its values (a follow-up moving
+  // with its case).
+  virtual Status MoveRecord(const schema::Table& table, const std::string& id, const std::string& territory,
+                            int64_t version) = 0;
+  // The version a change id produced, if that change was applied before.
+  virtual Result<std::optional<int64_t>> FindChangeOutcome(const std::string& change_id) = 0;
+  virtual Result<std::optional<StoredBatch>> FindBatch(int64_t device_id, const std::string& batch_key) = 0;
+  virtual Status SaveBatch(int64_t device_id, const std::string& batch_key, const StoredBatch& batch,
+                           const std::string& created_at) = 0;
+};
+
+// Applies `request` from `device` through `tx` (the caller commits on success, rolls back on
+// failure). Per change, in request order:
+//  1. a change id applied before gets its first outcome again (applied, same version);
+//  2. scope: a case must be (for an update: currently be) in the device's territories, a follow-up
+//     must name a known case in scope; contacts are shared. Out of scope, unknown record, a create
+//     of an existing id or a record that would fail validation: `rejected` with a reason, nothing
+//     changed, and the rest of the batch still applies;
+//  3. a create takes the next sequence number as its version, with every set field stamped;
+//  4. an update is merged with sync::MergeUpdate. It takes a new sequence number and a history row
+//     when a value changed, a value lost a last-writer-wins comparison (kept in `lost`) or a field
+//     went to review (the device's value kept in an open conflict), so that the device pulls the
+//     server's settled record back. An update that changes nothing keeps the version;
+//  5. a case whose territory changes leaves a scope exit (for it and each follow-up) in the old
+//     territory, and its follow-ups take the new territory with a new version.
+// The answer is saved under the batch key: the same key and `request_hash` replay it verbatim, the
+// same key with another hash fails with kConflict.
+Result<PushReply> PushBatch(StoreTx& tx, const Device& device, const sync::PushRequest& request,
+                            const std::string& request_hash, int64_t now_ms);
+
+}  // namespace relais::server

@@ -1,0 +1,722 @@
+#include "server/sqlite_store.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+
+#include "base/ids.h"
+#include "base/text.h"
+#include "server/push.h"
+#include "server/record_json.h"
+#include "sqlite/migrate.h"
+
+namespace relais::server {
+
+namespace {
+
+constexpr size_t kMaxIdleReaders = 8;
+// last_seen_at is kept to the minute: a device is not worth a write on every request.
+constexpr int64_t kLastSeenResolutionMs = 60 * 1000;
+
+// Where each column of a synced table sits in the central store. Built from schema::Table, so that
+// no column list is written by hand: `id`, the data fields in declaration order, `version`, then
+// `stamps` (mutable tables), `territory` (tables scoped by their parent case) and `last_device`.
+struct TableLayout {
+  const schema::Table* table = nullptr;
+  bool has_stamps = false;
+  bool has_territory_column = false;
+  std::string columns;
+  int version_col = 0;
+  int stamps_col = -1;
+  int territory_col = -1;
+  int last_device_col = 0;
+  int column_count = 0;
+};
+
+std::string Quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
+
+TableLayout LayoutOf(const schema::Table& table) {
+  TableLayout l;
+  l.table = &table;
+  l.has_stamps = table.kind == schema::TableKind::kMutable;
+  l.has_territory_column = table.scope == schema::Scope::kParentCase;
+  l.columns = "id";
+  for (const schema::Field& f : table.fields) l.columns += ", " + Quoted(f.name);
+  int col = static_cast<int>(table.fields.size()) + 1;
+  l.columns += ", version";
+  l.version_col = col++;
+  if (l.has_stamps) {
+    l.columns += ", stamps";
+    l.stamps_col = col++;
+  }
+  if (l.has_territory_column) {
+    l.columns += ", territory";
+    l.territory_col = col++;
+  }
+  l.columns += ", last_device";
+  l.last_device_col = col++;
+  l.column_count = col;
+  return l;
+}
+
+const std::vector<TableLayout>& Layouts() {
+  static const std::vector<TableLayout> kLayouts = [] {
+    std::vector<TableLayout> v;
+    for (const schema::Table& t : schema::Tables()) v.push_back(LayoutOf(t));
+    return v;
+  }();
+  return kLayouts;
+}
+
+const TableLayout& LayoutFor(const schema::Table& table) {
+  for (const TableLayout& l : Layouts()) {
+    if (l.table == &table) return l;
+  }
+  return Layouts().front();  // unreachable: every table comes from schema::Tables()
+}
+
+// The column that scopes a table's records in pull, or "" for shared tables. For cases it is the
+// data field `territory`; for follow-ups the copy of their case's territory.
+bool IsScoped(const schema::Table& table) { return table.scope != schema::Scope::kShared; }
+
+Result<StoredRecord> ReadStored(const TableLayout& l, const sqlite::Stmt& s) {
+  StoredRecord r;
+  r.record.id = s.Text(0);
+  r.record.values.reserve(l.table->fields.size());
+  for (size_t i = 0; i < l.table->fields.size(); ++i) r.record.values.push_back(s.Val(static_cast<int>(i) + 1));
+  r.record.version = s.Int(l.version_col);
+  if (l.has_stamps) {
+    auto stamps = DecodeStamps(s.Text(l.stamps_col));
+    if (!stamps) return stamps.error();
+    r.stamps = std::move(*stamps);
+  }
+  if (l.has_territory_column) {
+    r.territory = s.Val(l.territory_col);
+  } else if (l.table->scope == schema::Scope::kTerritory) {
+    int index = l.table->FieldIndex("territory");
+    if (index >= 0) r.territory = r.record.values[static_cast<size_t>(index)];
+  }
+  r.last_device = s.Text(l.last_device_col);
+  return r;
+}
+
+// A read snapshot on a reader connection: BEGIN now, ROLLBACK (a read has nothing to keep) at the
+// end, whatever path leaves.
+class ReadSnapshot {
+ public:
+  static Result<ReadSnapshot> Begin(sqlite::Db& db) {
+    RELAIS_TRY(db.Exec("BEGIN"));
+    return ReadSnapshot(db);
+  }
+  ReadSnapshot(ReadSnapshot&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  ReadSnapshot& operator=(ReadSnapshot&&) = delete;
+  ~ReadSnapshot() {
+    if (db_) sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+ private:
+  explicit ReadSnapshot(sqlite::Db& db) : db_(&db) {}
+  sqlite::Db* db_;
+};
+
+bool IsDeviceName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A territory is compared byte for byte with the `territory` field of cases, so it follows that
+// field's rules: one trimmed line of at most its size.
+Status CheckTerritory(std::string_view territory) {
+  const schema::Field* field = schema::CasesTable().FindField("territory");
+  if (territory.empty()) return MakeError(ErrorCode::kValidation, "a territory cannot be empty");
+  if (!IsValidUtf8(territory)) return MakeError(ErrorCode::kValidation, "territory is not valid UTF-8");
+  if (field && schema::Normalize(*field, std::string(territory)) != std::string(territory)) {
+    return MakeError(ErrorCode::kValidation, "territory \"" + std::string(territory) + "\" has surrounding spaces");
+  }
+  for (char c : territory) {
+    if (static_cast<unsigned char>(c) < 0x20) return MakeError(ErrorCode::kValidation, "territory holds a control character");
+  }
+  if (field) RELAIS_TRY(schema::ValidateValue(*field, std::string(territory)));
+  return OkStatus();
+}
+
+Role RoleFromText(const std::string& text) { return text == "staff" ? Role::kStaff : Role::kDevice; }
+
+}  // namespace
+
+// Statements of the writer connection, prepared once. Guarded by SqliteStore::writer_mutex_.
+struct SqliteStore::WriterStatements {
+  struct PerTable {
+    sqlite::Stmt get;
+    sqlite::Stmt put;
+    sqlite::Stmt move;  // only for tables with a territory column
+  };
+  std::vector<PerTable> tables;  // parallel to schema::Tables()
+  sqlite::Stmt read_seq, write_seq, find_change, insert_history, insert_conflict, insert_exit, followups_of_case,
+      find_batch, save_batch;
+
+  static Result<std::unique_ptr<WriterStatements>> Prepare(sqlite::Db& db) {
+    auto st = std::make_unique<WriterStatements>();
+    auto prepare = [&](sqlite::Stmt& into, const std::string& sql) -> Status {
+      auto s = db.Prepare(sql);
+      if (!s) return s.error();
+      into = std::move(*s);
+      return OkStatus();
+    };
+    for (const TableLayout& l : Layouts()) {
+      PerTable t;
+      const std::string name(l.table->name);
+      RELAIS_TRY(prepare(t.get, "SELECT " + l.columns + " FROM " + name + " WHERE id = ?1"));
+      std::string params = "?1";
+      for (int i = 2; i <= l.column_count; ++i) params += ", ?" + std::to_string(i);
+      RELAIS_TRY(prepare(t.put, "INSERT OR REPLACE INTO " + name + "(" + l.columns + ") VALUES (" + params + ")"));
+      if (l.has_territory_column) {
+        RELAIS_TRY(prepare(t.move, "UPDATE " + name + " SET territory = ?1, version = ?2 WHERE id = ?3"));
+      }
+      st->tables.push_back(std::move(t));
+    }
+    RELAIS_TRY(prepare(st->read_seq, "SELECT last_seq FROM meta WHERE id = 1"));
+    RELAIS_TRY(prepare(st->write_seq, "UPDATE meta SET last_seq = ?1 WHERE id = 1"));
+    RELAIS_TRY(prepare(st->find_change, "SELECT seq FROM history WHERE change_id = ?1"));
+    RELAIS_TRY(prepare(st->insert_history,
+                       "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+    RELAIS_TRY(prepare(st->insert_conflict,
+                       "INSERT INTO conflicts(kind, status, tbl, record_id, field, territory, base_value, server_value, "
+                       "server_device, server_hlc, device_value, device, device_hlc, change_id, opened_seq, opened_at) "
+                       "VALUES ('field', 'open', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+    RELAIS_TRY(prepare(st->insert_exit, "INSERT INTO scope_exits(seq, tbl, record_id, territory) VALUES (?1, ?2, ?3, ?4)"));
+    RELAIS_TRY(prepare(st->followups_of_case, "SELECT id FROM followups WHERE case_id = ?1 ORDER BY id"));
+    RELAIS_TRY(prepare(st->find_batch,
+                       "SELECT request_hash, response FROM push_batches WHERE device_id = ?1 AND batch_key = ?2"));
+    RELAIS_TRY(prepare(st->save_batch,
+                       "INSERT INTO push_batches(device_id, batch_key, request_hash, response, created_at) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5)"));
+    return st;
+  }
+};
+
+namespace {
+
+size_t TableIndex(const schema::Table& table) {
+  const auto& tables = schema::Tables();
+  for (size_t i = 0; i < tables.size(); ++i) {
+    if (&tables[i] == &table) return i;
+  }
+  return 0;
+}
+
+// StoreTx over the writer connection, inside a transaction the caller opened. The global
+// sequence is read once and written back by Finish(), in the same transaction.
+class SqliteTx final : public StoreTx {
+ public:
+  explicit SqliteTx(SqliteStore::WriterStatements& st) : st_(st) {}
+
+  Status Start() {
+    sqlite::StmtGuard g(st_.read_seq);
+    auto row = st_.read_seq.Step();
+    if (!row) return row.error();
+    if (!*row) return MakeError(ErrorCode::kInternal, "the central store has no meta row");
+    last_seq_ = first_seq_ = st_.read_seq.Int(0);
+    return OkStatus();
+  }
+
+  Status Finish() {
+    if (last_seq_ == first_seq_) return OkStatus();
+    sqlite::StmtGuard g(st_.write_seq);
+    return st_.write_seq.Bind(1, last_seq_).Run();
+  }
+
+  Result<std::optional<StoredRecord>> GetRecord(const schema::Table& table, const std::string& id) override {
+    sqlite::Stmt& s = st_.tables[TableIndex(table)].get;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, id);
+    auto row = s.Step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<StoredRecord>();
+    auto stored = ReadStored(LayoutFor(table), s);
+    if (!stored) return stored.error();
+    return std::optional<StoredRecord>(std::move(*stored));
+  }
+
+  Status PutRecord(const schema::Table& table, const StoredRecord& r) override {
+    const TableLayout& l = LayoutFor(table);
+    sqlite::Stmt& s = st_.tables[TableIndex(table)].put;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, r.record.id);
+    for (size_t i = 0; i < table.fields.size(); ++i) s.Bind(static_cast<int>(i) + 2, table.fields[i], r.record.values[i]);
+    s.Bind(l.version_col + 1, r.record.version);
+    if (l.has_stamps) s.Bind(l.stamps_col + 1, EncodeStamps(r.stamps));
+    if (l.has_territory_column) s.Bind(l.territory_col + 1, r.territory);
+    s.Bind(l.last_device_col + 1, r.last_device);
+    return s.Run();
+  }
+
+  Result<int64_t> NextSeq() override { return ++last_seq_; }
+
+  Status AppendHistory(const HistoryEntry& h) override {
+    sqlite::Stmt& s = st_.insert_history;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, h.seq).Bind(2, h.table).Bind(3, h.record_id).Bind(4, h.device).Bind(5, h.hlc);
+    s.Bind(6, h.change_id).Bind(7, h.at).Bind(8, h.snapshot).Bind(9, h.lost);
+    return s.Run();
+  }
+
+  Status OpenConflict(const Conflict& c) override {
+    sqlite::Stmt& s = st_.insert_conflict;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, c.table).Bind(2, c.record_id).Bind(3, c.field).Bind(4, c.territory);
+    s.Bind(5, c.base_value).Bind(6, c.server_value).Bind(7, c.server_device).Bind(8, c.server_hlc);
+    s.Bind(9, c.device_value).Bind(10, c.device).Bind(11, c.device_hlc).Bind(12, c.change_id);
+    s.Bind(13, c.opened_seq).Bind(14, c.opened_at);
+    return s.Run();
+  }
+
+  Status AddScopeExit(int64_t seq, const std::string& table, const std::string& record_id,
+                      const std::string& territory) override {
+    sqlite::Stmt& s = st_.insert_exit;
+    sqlite::StmtGuard g(s);
+    return s.Bind(1, seq).Bind(2, table).Bind(3, record_id).Bind(4, territory).Run();
+  }
+
+  Result<std::vector<std::string>> FollowupsOfCase(const std::string& case_id) override {
+    sqlite::Stmt& s = st_.followups_of_case;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, case_id);
+    std::vector<std::string> ids;
+    while (true) {
+      auto row = s.Step();
+      if (!row) return row.error();
+      if (!*row) return ids;
+      ids.push_back(s.Text(0));
+    }
+  }
+
+  Status MoveRecord(const schema::Table& table, const std::string& id, const std::string& territory,
+                    int64_t version) override {
+    if (!LayoutFor(table).has_territory_column) {
+      return MakeError(ErrorCode::kInternal, std::string(table.name) + " has no territory column to move");
+    }
+    sqlite::Stmt& s = st_.tables[TableIndex(table)].move;
+    sqlite::StmtGuard g(s);
+    return s.Bind(1, territory).Bind(2, version).Bind(3, id).Run();
+  }
+
+  Result<std::optional<int64_t>> FindChangeOutcome(const std::string& change_id) override {
+    sqlite::Stmt& s = st_.find_change;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, change_id);
+    auto row = s.Step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<int64_t>();
+    return std::optional<int64_t>(s.Int(0));
+  }
+
+  Result<std::optional<StoredBatch>> FindBatch(int64_t device_id, const std::string& batch_key) override {
+    sqlite::Stmt& s = st_.find_batch;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, device_id).Bind(2, batch_key);
+    auto row = s.Step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<StoredBatch>();
+    return std::optional<StoredBatch>(StoredBatch{s.Text(0), s.Text(1)});
+  }
+
+  Status SaveBatch(int64_t device_id, const std::string& batch_key, const StoredBatch& batch,
+                   const std::string& created_at) override {
+    sqlite::Stmt& s = st_.save_batch;
+    sqlite::StmtGuard g(s);
+    return s.Bind(1, device_id).Bind(2, batch_key).Bind(3, batch.request_hash).Bind(4, batch.response_json)
+        .Bind(5, created_at).Run();
+  }
+
+ private:
+  SqliteStore::WriterStatements& st_;
+  int64_t first_seq_ = 0;
+  int64_t last_seq_ = 0;
+};
+
+}  // namespace
+
+// ---- opening ------------------------------------------------------------------------------------
+
+class SqliteStore::ReaderLease {
+ public:
+  ReaderLease(SqliteStore* store, sqlite::Db db) : store_(store), db_(std::move(db)) {}
+  ReaderLease(ReaderLease&& o) noexcept : store_(o.store_), db_(std::move(o.db_)) { o.db_.reset(); }
+  ReaderLease& operator=(ReaderLease&&) = delete;
+  ~ReaderLease() {
+    if (db_) store_->ReturnReader(std::move(*db_));
+  }
+  sqlite::Db& db() { return *db_; }
+
+ private:
+  SqliteStore* store_;
+  std::optional<sqlite::Db> db_;
+};
+
+SqliteStore::SqliteStore(std::string path, sqlite::Db writer, const Clock& clock)
+    : path_(std::move(path)), clock_(clock), writer_(std::move(writer)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, OpenMode mode, const Clock& clock) {
+  std::error_code ec;
+  if (mode == OpenMode::kExisting && !std::filesystem::exists(path, ec)) {
+    return MakeError(ErrorCode::kNotFound, "no central store at " + path +
+                                               " (check --db; `relais-central serve` or `device add` creates it)");
+  }
+  auto db = sqlite::Db::Open(path, mode == OpenMode::kCreate);
+  if (!db) return db.error();
+  RELAIS_TRY(sqlite::Migrate(*db, schema::central_migrations(), "central store"));
+  auto statements = WriterStatements::Prepare(*db);
+  if (!statements) return statements.error();
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(*db), clock));
+  store->writer_statements_ = std::move(*statements);
+  return store;
+}
+
+Result<SqliteStore::ReaderLease> SqliteStore::BorrowReader() {
+  {
+    std::lock_guard<std::mutex> lock(readers_mutex_);
+    if (!idle_readers_.empty()) {
+      sqlite::Db db = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return ReaderLease(this, std::move(db));
+    }
+  }
+  auto db = sqlite::Db::Open(path_, false);
+  if (!db) return db.error();
+  return ReaderLease(this, std::move(*db));
+}
+
+void SqliteStore::ReturnReader(sqlite::Db db) {
+  std::lock_guard<std::mutex> lock(readers_mutex_);
+  if (idle_readers_.size() < kMaxIdleReaders) idle_readers_.push_back(std::move(db));
+}
+
+// ---- health and devices -------------------------------------------------------------------------
+
+Status SqliteStore::Health() {
+  auto lease = BorrowReader();
+  if (!lease) return lease.error();
+  auto s = lease->db().Prepare("SELECT last_seq FROM meta WHERE id = 1");
+  if (!s) return s.error();
+  auto row = s->Step();
+  if (!row) return row.error();
+  if (!*row) return MakeError(ErrorCode::kInternal, "the central store has no meta row");
+  return OkStatus();
+}
+
+Result<std::string> SqliteStore::AddDevice(const std::string& name, const std::vector<std::string>& territories,
+                                           Role role) {
+  if (!IsDeviceName(name)) {
+    return MakeError(ErrorCode::kValidation, "device name \"" + name +
+                                                 "\": use 1 to 64 letters, digits, '-', '_' or '.'");
+  }
+  if (territories.empty()) return MakeError(ErrorCode::kValidation, "a device needs at least one territory");
+  for (const std::string& t : territories) RELAIS_TRY(CheckTerritory(t));
+
+  const std::string token = RandomHex(32);
+  std::lock_guard<std::mutex> lock(writer_mutex_);
+  auto tx = sqlite::Transaction::Begin(writer_);
+  if (!tx) return tx.error();
+  auto exists = writer_.Prepare("SELECT 1 FROM devices WHERE name = ?1");
+  if (!exists) return exists.error();
+  exists->Bind(1, name);
+  auto row = exists->Step();
+  if (!row) return row.error();
+  if (*row) return MakeError(ErrorCode::kValidation, "a device named " + name + " is already enrolled (pick another name: a name stays taken even after revocation)");
+  auto insert = writer_.Prepare("INSERT INTO devices(name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)");
+  if (!insert) return insert.error();
+  RELAIS_TRY(insert->Bind(1, name).Bind(2, std::string_view(ToString(role))).Bind(3, Sha256Hex(token)).Bind(4, IsoTimestamp(clock_.NowMs())).Run());
+  const int64_t id = sqlite3_last_insert_rowid(writer_.handle());
+  auto insert_territory = writer_.Prepare("INSERT OR IGNORE INTO device_territories(device_id, territory) VALUES (?1, ?2)");
+  if (!insert_territory) return insert_territory.error();
+  for (const std::string& t : territories) {
+    RELAIS_TRY(insert_territory->Bind(1, id).Bind(2, t).Run());
+    insert_territory->Reset();
+  }
+  RELAIS_TRY(tx->Commit());
+  return token;
+}
+
+Result<std::vector<std::string>> SqliteStore::TerritoriesOf(sqlite::Db& db, int64_t device_id) {
+  auto s = db.Prepare("SELECT territory FROM device_territories WHERE device_id = ?1 ORDER BY territory");
+  if (!s) return s.error();
+  s->Bind(1, device_id);
+  std::vector<std::string> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back(s->Text(0));
+  }
+}
+
+Result<std::vector<DeviceInfo>> SqliteStore::ListDevices() {
+  auto lease = BorrowReader();
+  if (!lease) return lease.error();
+  auto snapshot = ReadSnapshot::Begin(lease->db());
+  if (!snapshot) return snapshot.error();
+  auto s = lease->db().Prepare(
+      "SELECT id, name, role, created_at, last_seen_at, revoked_at FROM devices ORDER BY name");
+  if (!s) return s.error();
+  std::vector<DeviceInfo> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    DeviceInfo d;
+    d.name = s->Text(1);
+    d.role = RoleFromText(s->Text(2));
+    d.created_at = s->Text(3);
+    d.last_seen_at = s->Val(4);
+    d.revoked_at = s->Val(5);
+    auto territories = TerritoriesOf(lease->db(), s->Int(0));
+    if (!territories) return territories.error();
+    d.territories = std::move(*territories);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Status SqliteStore::RevokeDevice(const std::string& name) {
+  std::lock_guard<std::mutex> lock(writer_mutex_);
+  auto s = writer_.Prepare("UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE name = ?2");
+  if (!s) return s.error();
+  RELAIS_TRY(s->Bind(1, IsoTimestamp(clock_.NowMs())).Bind(2, name).Run());
+  if (writer_.Changes() == 0) {
+    return MakeError(ErrorCode::kNotFound, "no device named " + name + " (see `relais-central device list`)");
+  }
+  return OkStatus();
+}
+
+Result<Device> SqliteStore::Authenticate(std::string_view token) {
+  const Error refused = MakeError(ErrorCode::kAuth, "unknown or revoked token");
+  if (token.empty() || token.size() > 256) return refused;
+  auto lease = BorrowReader();
+  if (!lease) return lease.error();
+  auto snapshot = ReadSnapshot::Begin(lease->db());
+  if (!snapshot) return snapshot.error();
+  auto s = lease->db().Prepare(
+      "SELECT id, name, role, revoked_at, last_seen_at FROM devices WHERE token_hash = ?1");
+  if (!s) return s.error();
+  s->Bind(1, Sha256Hex(token));
+  auto row = s->Step();
+  if (!row) return row.error();
+  if (!*row || !s->IsNull(3)) return refused;
+  Device d;
+  d.id = s->Int(0);
+  d.name = s->Text(1);
+  d.role = RoleFromText(s->Text(2));
+  const std::optional<std::string> last_seen = s->Val(4);
+  auto territories = TerritoriesOf(lease->db(), d.id);
+  if (!territories) return territories.error();
+  d.territories = std::move(*territories);
+  if (d.territories.empty()) return refused;
+  TouchLastSeen(d.id, last_seen);
+  return d;
+}
+
+void SqliteStore::TouchLastSeen(int64_t device_id, const std::optional<std::string>& last_seen) {
+  const int64_t now = clock_.NowMs();
+  if (last_seen && *last_seen >= IsoTimestamp(now - kLastSeenResolutionMs)) return;
+  // Best effort: a busy writer (a long push) is not worth waiting for.
+  std::unique_lock<std::mutex> lock(writer_mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  auto s = writer_.Prepare("UPDATE devices SET last_seen_at = ?1 WHERE id = ?2");
+  if (s) (void)s->Bind(1, IsoTimestamp(now)).Bind(2, device_id).Run();
+}
+
+// ---- push ---------------------------------------------------------------------------------------
+
+Result<PushReply> SqliteStore::Push(const Device& device, const sync::PushRequest& request,
+                                    const std::string& request_hash) {
+  std::lock_guard<std::mutex> lock(writer_mutex_);
+  auto tx = sqlite::Transaction::Begin(writer_);
+  if (!tx) return tx.error();
+  SqliteTx store_tx(*writer_statements_);
+  RELAIS_TRY(store_tx.Start());
+  auto reply = PushBatch(store_tx, device, request, request_hash, clock_.NowMs());
+  if (!reply) return reply.error();
+  if (reply->replayed) return reply;  // nothing written: the transaction rolls back
+  RELAIS_TRY(store_tx.Finish());
+  RELAIS_TRY(tx->Commit());
+  return reply;
+}
+
+// ---- pull ---------------------------------------------------------------------------------------
+
+namespace {
+
+// One ordered source of a pull page: a synced table or the scope exits, read in sequence order.
+struct PullSource {
+  const TableLayout* layout = nullptr;  // nullptr: the scope exits
+  sqlite::Stmt stmt;
+  bool has_row = false;
+  int64_t seq = 0;
+
+  Status Advance() {
+    auto row = stmt.Step();
+    if (!row) return row.error();
+    has_row = *row;
+    if (has_row) seq = stmt.Int(layout ? layout->version_col : 0);
+    return OkStatus();
+  }
+};
+
+std::string ScopeFilter(const std::string& column) {
+  return column + " IN (SELECT value FROM json_each(?2))";
+}
+
+}  // namespace
+
+Result<sync::PullPage> SqliteStore::Pull(const Device& device, int64_t since, size_t limit) {
+  if (since < 0) return MakeError(ErrorCode::kUsage, "since must not be negative");
+  if (limit == 0) return MakeError(ErrorCode::kUsage, "limit must be at least 1");
+  auto lease = BorrowReader();
+  if (!lease) return lease.error();
+  sqlite::Db& db = lease->db();
+  auto snapshot = ReadSnapshot::Begin(db);
+  if (!snapshot) return snapshot.error();
+
+  const std::string territories = EncodeTextList(device.territories);
+  const int64_t fetch = static_cast<int64_t>(limit) + 1;
+  std::vector<PullSource> sources;
+  std::string exits_sql = "SELECT seq, tbl, record_id FROM scope_exits e WHERE seq > ?1 AND " + ScopeFilter("territory");
+  for (const TableLayout& l : Layouts()) {
+    const std::string name(l.table->name);
+    std::string sql = "SELECT " + l.columns + " FROM " + name + " WHERE version > ?1";
+    if (IsScoped(*l.table)) {
+      sql += " AND " + ScopeFilter("territory");
+      // A record that left one of the device's territories for another of them stays.
+      exits_sql += " AND NOT EXISTS (SELECT 1 FROM " + name + " r WHERE e.tbl = '" + name +
+                   "' AND r.id = e.record_id AND " + ScopeFilter("r.territory") + ")";
+    }
+    sql += " ORDER BY version LIMIT ?3";
+    auto s = db.Prepare(sql);
+    if (!s) return s.error();
+    PullSource source;
+    source.layout = &l;
+    source.stmt = std::move(*s);
+    sources.push_back(std::move(source));
+  }
+  exits_sql += " ORDER BY seq LIMIT ?3";
+  {
+    auto s = db.Prepare(exits_sql);
+    if (!s) return s.error();
+    PullSource source;
+    source.stmt = std::move(*s);
+    sources.push_back(std::move(source));
+  }
+  for (PullSource& source : sources) {
+    source.stmt.Bind(1, since).Bind(2, territories).Bind(3, fetch);
+    RELAIS_TRY(source.Advance());
+  }
+
+  // Merge the sources in sequence order (each sequence number belongs to one item only).
+  sync::PullPage page;
+  page.since = since;
+  size_t taken = 0;
+  int64_t last_taken = since;
+  while (taken < limit) {
+    PullSource* next = nullptr;
+    for (PullSource& source : sources) {
+      if (source.has_row && (!next || source.seq < next->seq)) next = &source;
+    }
+    if (!next) break;
+    if (next->layout) {
+      auto stored = ReadStored(*next->layout, next->stmt);
+      if (!stored) return stored.error();
+      page.records.push_back(sync::PulledRecord{std::string(next->layout->table->name), std::move(stored->record)});
+    } else {
+      page.removed.push_back(sync::Removal{next->stmt.Text(1), next->stmt.Text(2), next->stmt.Int(0)});
+    }
+    last_taken = next->seq;
+    ++taken;
+    RELAIS_TRY(next->Advance());
+  }
+  page.more = std::any_of(sources.begin(), sources.end(), [](const PullSource& s) { return s.has_row; });
+  if (page.more) {
+    page.next = last_taken;
+  } else {
+    auto s = db.Prepare("SELECT last_seq FROM meta WHERE id = 1");
+    if (!s) return s.error();
+    auto row = s->Step();
+    if (!row) return row.error();
+    page.next = *row ? s->Int(0) : last_taken;
+  }
+  return page;
+}
+
+// ---- history and conflicts ----------------------------------------------------------------------
+
+Result<std::vector<HistoryEntry>> SqliteStore::History(std::string_view table, std::string_view record_id) {
+  auto lease = BorrowReader();
+  if (!lease) return lease.error();
+  auto s = lease->db().Prepare(
+      "SELECT seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost FROM history "
+      "WHERE record_id = ?1 AND (?2 = '' OR tbl = ?2) ORDER BY seq");
+  if (!s) return s.error();
+  s->Bind(1, record_id).Bind(2, table);
+  std::vector<HistoryEntry> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    HistoryEntry h;
+    h.seq = s->Int(0);
+    h.table = s->Text(1);
+    h.record_id = s->Text(2);
+    h.device = s->Text(3);
+    h.hlc = s->Text(4);
+    h.change_id = s->Val(5);
+    h.at = s->Text(6);
+    h.snapshot = s->Text(7);
+    h.lost = s->Val(8);
+    out.push_back(std::move(h));
+  }
+}
+
+Result<std::vector<Conflict>> SqliteStore::Conflicts(const ConflictQuery& query) {
+  auto lease = BorrowReader();
+  if (!lease) return lease.error();
+  auto s = lease->db().Prepare(
+      "SELECT id, kind, status, tbl, record_id, field, territory, base_value, server_value, server_device, "
+      "server_hlc, device_value, device, device_hlc, change_id, opened_seq, opened_at FROM conflicts "
+      "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR record_id = ?2) ORDER BY id LIMIT ?3");
+  if (!s) return s.error();
+  s->Bind(1, query.status).Bind(2, query.record_id).Bind(3, static_cast<int64_t>(query.limit));
+  std::vector<Conflict> out;
+  while (true) {
+    auto row = s->Step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    Conflict c;
+    c.id = s->Int(0);
+    c.kind = s->Text(1);
+    c.status = s->Text(2);
+    c.table = s->Text(3);
+    c.record_id = s->Text(4);
+    c.field = s->Val(5);
+    c.territory = s->Val(6);
+    c.base_value = s->Val(7);
+    c.server_value = s->Val(8);
+    c.server_device = s->Text(9);
+    c.server_hlc = s->Text(10);
+    c.device_value = s->Val(11);
+    c.device = s->Text(12);
+    c.device_hlc = s->Text(13);
+    c.change_id = s->Text(14);
+    c.opened_seq = s->Int(15);
+    c.opened_at = s->Text(16);
+    out.push_back(std::move(c));
+  }
+}
+
+}  // namespace relais::server

@@ -1,0 +1,132 @@
+// server/ — the central endpoint: the store that is the authority over every record, the push and
+// pull rules it enforces (server/push.h, sync/merge.h), device enrolment and the HTTP API
+// (server/http.h). It uses sync/ and schema/; nothing of Relais uses server/.
+//
+// This header is the store's contract, independent of the database that keeps it: the embedded
+// SQLite store (server/sqlite_store.h) implements it today, a PostgreSQL store can later. Every
+// implementation must be thread-safe: the HTTP server calls it from many threads at once.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "schema/model.h"
+#include "sync/protocol.h"
+
+namespace relais::server {
+
+// `device`: a counsellor's laptop or a reception point. `staff`: central staff (the conflict tools
+// of a later issue). Today both are scoped by their territories alike.
+enum class Role { kDevice, kStaff };
+const char* ToString(Role role);
+
+// An authenticated device, as the push and pull rules see it.
+struct Device {
+  int64_t id = 0;
+  std::string name;
+  Role role = Role::kDevice;
+  std::vector<std::string> territories;  // sorted, never empty
+
+  bool InScope(std::string_view territory) const;
+  // "corse-bastia, corse-ajaccio": for reasons shown to people.
+  std::string TerritoryList() const;
+};
+
+// A device as the operator lists it. Never holds the token or its hash.
+struct DeviceInfo {
+  std::string name;
+  Role role = Role::kDevice;
+  std::vector<std::string> territories;
+  std::string created_at;                   // ISO 8601 UTC
+  std::optional<std::string> last_seen_at;  // last authenticated request, to the minute
+  std::optional<std::string> revoked_at;
+};
+
+// One version of one record: the state after an accepted change (schema table `history`).
+struct HistoryEntry {
+  int64_t seq = 0;  // the record's version after the change
+  std::string table;
+  std::string record_id;
+  std::string device;  // name of the device that wrote it
+  std::string hlc;
+  std::optional<std::string> change_id;
+  std::string at;                   // server time, ISO 8601 UTC
+  std::string snapshot;             // JSON object of the record (sync::EncodeRecordValues)
+  std::optional<std::string> lost;  // JSON {"field": {"value", "device", "hlc"}} of values that lost
+};
+
+// A value the rules could not settle (schema table `conflicts`). Both sides are kept.
+struct Conflict {
+  int64_t id = 0;
+  std::string kind = "field";  // field | duplicate
+  std::string status = "open";  // open | settled
+  std::string table;
+  std::string record_id;
+  std::optional<std::string> field;
+  std::optional<std::string> territory;
+  schema::Value base_value;
+  schema::Value server_value;
+  std::string server_device;
+  std::string server_hlc;
+  schema::Value device_value;
+  std::string device;
+  std::string device_hlc;
+  std::string change_id;
+  int64_t opened_seq = 0;
+  std::string opened_at;
+};
+
+struct ConflictQuery {
+  std::optional<std::string> status = "open";  // nullopt: any status
+  std::optional<std::string> record_id;
+  size_t limit = 1000;
+};
+
+// The answer to a push, and the exact JSON that was (or will be) sent for it.
+struct PushReply {
+  sync::PushResponse response;
+  std::string json;       // sync::EncodePushResponse(response), stored verbatim for retries
+  bool replayed = false;  // the batch key was seen before: this is the stored answer
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // OK when the store answers a read.
+  virtual Status Health() = 0;
+
+  // Enrols a device and returns its token, in clear, this once: only its SHA-256 is kept.
+  // kValidation for an empty or malformed name or territory, or a name already enrolled.
+  virtual Result<std::string> AddDevice(const std::string& name, const std::vector<std::string>& territories,
+                                        Role role) = 0;
+  virtual Result<std::vector<DeviceInfo>> ListDevices() = 0;
+  // kNotFound for an unknown name. Revoking twice is not an error.
+  virtual Status RevokeDevice(const std::string& name) = 0;
+  // The device holding `token`. kAuth for an unknown or revoked token (one message for both, so a
+  // caller learns nothing). Records the time the device was last seen.
+  virtual Result<Device> Authenticate(std::string_view token) = 0;
+
+  // Applies a batch in one transaction by the rules of server/push.h and answers each change's
+  // fate. Idempotent: the same (device, batch key) with the same `request_hash` gets the stored
+  // answer, verbatim, and applies nothing again; with another hash it fails with kConflict. On
+  // failure nothing is applied.
+  virtual Result<PushReply> Push(const Device& device, const sync::PushRequest& request,
+                                 const std::string& request_hash) = 0;
+
+  // The records and removals after `since` that `device` may see, in sequence order, at most
+  // `limit` of them, read in one snapshot. See sync::PullPage for the cursor invariant.
+  virtual Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit) = 0;
+
+  // Every version of a record, oldest first. An empty `table` searches every table.
+  virtual Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) = 0;
+
+  // Conflicts, oldest first. Settling them is the next issue's work.
+  virtual Result<std::vector<Conflict>> Conflicts(const ConflictQuery& query) = 0;
+};
+
+}  // namespace relais::server

@@ -1,0 +1,247 @@
+// The HTTP API, through a real httplib::Server on a port the OS picked and a real client.
+#include <nlohmann/json.hpp>
+
+#include "base/gzip.h"
+#include "tests/server/server_fixture.h"
+
+namespace relais::server::testing {
+namespace {
+
+using nlohmann::json;
+
+const std::string kGap = "hautes-alpes-gap";
+const std::string kBastia = "corse-bastia";
+
+json ErrorOf(const httplib::Result& r) {
+  json body = json::parse(r->body, nullptr, false);
+  REQUIRE(body.is_object());
+  REQUIRE(body.contains("error"));
+  return body["error"];
+}
+
+// A store whose every call fails, as a store on a dead disk would.
+class FailingStore final : public Store {
+ public:
+  Status Health() override { return Fail(); }
+  Result<std::string> AddDevice(const std::string&, const std::vector<std::string>&, Role) override { return Fail(); }
+  Result<std::vector<DeviceInfo>> ListDevices() override { return Fail(); }
+  Status RevokeDevice(const std::string&) override { return Fail(); }
+  Result<Device> Authenticate(std::string_view) override { return Device{1, "a", Role::kDevice, {kGap}}; }
+  Result<PushReply> Push(const Device&, const sync::PushRequest&, const std::string&) override { return Fail(); }
+  Result<sync::PullPage> Pull(const Device&, int64_t, size_t) override { return Fail(); }
+  Result<std::vector<HistoryEntry>> History(std::string_view, std::string_view) override { return Fail(); }
+  Result<std::vector<Conflict>> Conflicts(const ConflictQuery&) override { return Fail(); }
+
+ private:
+  static Error Fail() { return MakeError(ErrorCode::kIo, "disk I/O error in SELECT secret FROM x"); }
+};
+
+struct FailingServer {
+  FailingStore store;
+  HttpEndpoint endpoint{store, ServerFixture::QuietOptions()};
+  int port = 0;
+  std::thread thread;
+  FailingServer() {
+    port = *endpoint.Bind("127.0.0.1", 0);
+    thread = std::thread([this] { (void)endpoint.Serve(); });
+    while (!endpoint.IsServing()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~FailingServer() {
+    endpoint.Stop();
+    thread.join();
+  }
+};
+
+TEST_CASE("health answers ok without a token", "[http]") {
+  ServerFixture f;
+  auto r = f.Client()->Get("/v1/health");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(json::parse(r->body) == json{{"status", "ok"}, {"protocol", 1}});
+}
+
+TEST_CASE("health answers 503 when the store does not answer", "[http]") {
+  FailingServer s;
+  httplib::Client client("127.0.0.1", s.port);
+  auto r = client.Get("/v1/health");
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  CHECK(ErrorOf(r)["code"] == "io");
+}
+
+TEST_CASE("a store failure during a push answers 503 without SQL details, and the server stays up", "[http]") {
+  FailingServer s;
+  httplib::Client client("127.0.0.1", s.port);
+  auto request = Batch({CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))});
+  auto r = client.Post("/v1/push", ServerFixture::Headers("x"), sync::EncodePushRequest(request), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  CHECK(r->body.find("SELECT") == std::string::npos);
+  CHECK(client.Get("/v1/health"));
+}
+
+TEST_CASE("whoami names the device and its territories", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("pae-bastia", {kBastia, "corse-ajaccio"});
+  auto r = f.Client()->Get("/v1/whoami", ServerFixture::Headers(a.token));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  json body = json::parse(r->body);
+  CHECK(body["device"] == "pae-bastia");
+  CHECK(body["territories"] == json{"corse-ajaccio", "corse-bastia"});
+}
+
+TEST_CASE("a request without a token gets 401 and a JSON error only", "[http]") {
+  ServerFixture f;
+  auto r = f.Client()->Get("/v1/pull?since=0", httplib::Headers{{"Relais-Protocol", "1"}});
+  REQUIRE(r);
+  CHECK(r->status == 401);
+  CHECK(ErrorOf(r)["code"] == "unauthorized");
+  CHECK(json::parse(r->body).size() == 1);
+}
+
+TEST_CASE("an unknown token gets 401", "[http]") {
+  ServerFixture f;
+  f.Enrol("a", {kGap});
+  auto r = f.Client()->Get("/v1/pull?since=0", ServerFixture::Headers(RandomHex(32)));
+  REQUIRE(r);
+  CHECK(r->status == 401);
+  CHECK(ErrorOf(r)["code"] == "unauthorized");
+}
+
+TEST_CASE("a revoked token gets 401 and sees nothing", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  f.Push(a, {CreateCase(NewId(), kGap, Stamp(kT0, "a"))});
+  REQUIRE(f.store().RevokeDevice("a").ok());
+  auto r = f.Client()->Get("/v1/pull?since=0", ServerFixture::Headers(a.token));
+  REQUIRE(r);
+  CHECK(r->status == 401);
+  CHECK(r->body.find("Martin") == std::string::npos);
+  CHECK(json::parse(r->body).size() == 1);
+}
+
+TEST_CASE("a push over HTTP answers the fate of each change", "[http]") {
+  ServerFixture f;
+  Enrolled c = f.Enrol("c", {kBastia});
+  auto request = Batch({CreateCase(NewId(), kGap, Stamp(kT0, "c")), CreateContact(NewId(), "0611111111", Stamp(kT0, "c"))});
+  auto r = f.Client()->Post("/v1/push", ServerFixture::Headers(c.token), sync::EncodePushRequest(request), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->get_header_value("Content-Type") == "application/json");
+  auto response = sync::DecodePushResponse(r->body);
+  REQUIRE(response.ok());
+  CHECK(response->batch_key == request.batch_key);
+  CHECK(response->results[0].status == sync::ChangeStatus::kRejected);
+  CHECK(response->results[1].status == sync::ChangeStatus::kApplied);
+}
+
+TEST_CASE("a gzip-compressed push is inflated and applied", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  auto request = Batch({CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))});
+  auto headers = ServerFixture::Headers(a.token);
+  headers.emplace("Content-Encoding", "gzip");
+  auto r = f.Client()->Post("/v1/push", headers, GzipCompress(sync::EncodePushRequest(request)), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(sync::DecodePushResponse(r->body)->results[0].version == 1);
+}
+
+TEST_CASE("answers are gzip-compressed when the client accepts gzip", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  std::vector<sync::Change> changes;
+  for (int i = 0; i < 50; ++i) changes.push_back(CreateContact(NewId(), "0611111111", Stamp(kT0, "a")));
+  f.Push(a, changes);
+  auto client = f.Client();
+  client->set_decompress(false);
+  auto headers = ServerFixture::Headers(a.token);
+  headers.emplace("Accept-Encoding", "gzip");
+  auto r = client->Get("/v1/pull?since=0", headers);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->get_header_value("Content-Encoding") == "gzip");
+  auto body = GzipDecompress(r->body, 1 << 20);
+  REQUIRE(body.ok());
+  CHECK(body->size() > r->body.size());
+  CHECK(sync::DecodePullPage(*body)->records.size() == 50);
+}
+
+TEST_CASE("a pull over HTTP gives the page the device may see", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  Enrolled c = f.Enrol("c", {kBastia});
+  f.Push(a, {CreateCase(NewId(), kGap, Stamp(kT0, "a")), CreateContact(NewId(), "0611111111", Stamp(kT0, "a")),
+             CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))});
+  auto r = f.Client()->Get("/v1/pull?since=0&limit=1", ServerFixture::Headers(c.token));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  auto page = sync::DecodePullPage(r->body);
+  REQUIRE(page.ok());
+  CHECK(page->records.size() == 1);
+  CHECK(page->records[0].table == "contacts");
+  CHECK(page->more);
+  CHECK(page->next == 2);
+}
+
+TEST_CASE("a retried push over HTTP gets the same bytes back and is applied once", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  auto request = Batch({CreateCase(NewId(), kGap, Stamp(kT0, "a"))});
+  const std::string body = sync::EncodePushRequest(request);
+  auto first = f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), body, "application/json");
+  REQUIRE(first);
+  std::string after_first = f.Dump();
+  auto again = f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), body, "application/json");
+  REQUIRE(again);
+  CHECK(again->status == 200);
+  CHECK(again->body == first->body);
+  CHECK(f.Dump() == after_first);
+}
+
+TEST_CASE("a batch key reused with other content gets 409", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  auto first = Batch({CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))}, "k1");
+  auto other = Batch({CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))}, "k1");
+  REQUIRE(f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(first), "application/json"));
+  std::string before = f.Dump();
+  auto r = f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(other), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 409);
+  CHECK(ErrorOf(r)["code"] == "conflict");
+  CHECK(f.Dump() == before);
+}
+
+TEST_CASE("each request is logged on one line without personal data", "[http]") {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  HttpOptions options;
+  options.log = [&](std::string_view line) {
+    std::lock_guard<std::mutex> lock(mutex);
+    lines.emplace_back(line);
+  };
+  ServerFixture f(options);
+  Enrolled a = f.Enrol("pae-gap", {kGap});
+  auto request = Batch({CreateCase(NewId(), kGap, Stamp(kT0, "a"), {{"phone", "0611223344"}})});
+  REQUIRE(f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(request), "application/json"));
+  // The line is written just after the answer is sent.
+  for (int i = 0; i < 1000; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!lines.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find("POST /v1/push 200 device=pae-gap") == 0);
+  CHECK(lines[0].find("changes=1 applied=1") != std::string::npos);
+  CHECK(lines[0].find("ms=") != std::string::npos);
+  CHECK(lines[0].find("Martin") == std::string::npos);
+  CHECK(lines[0].find("0611223344") == std::string::npos);
+}
+
+}  // namespace
+}  // namespace relais::server::testing

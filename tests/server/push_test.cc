@@ -1,0 +1,307 @@
+// The push rules, applied by the SQLite central store (server/push.h).
+#include <nlohmann/json.hpp>
+
+#include <tuple>
+
+#include "tests/server/server_fixture.h"
+
+namespace relais::server::testing {
+namespace {
+
+using sync::ChangeStatus;
+
+const std::string kGap = "hautes-alpes-gap";
+const std::string kBastia = "corse-bastia";
+
+schema::Value FieldOf(const sync::PulledRecord& r, std::string_view field) {
+  const schema::Table* t = schema::FindTable(r.table);
+  return r.record.values[static_cast<size_t>(t->FieldIndex(field))];
+}
+
+// The record `id` as a device of `who` pulls it now.
+std::optional<sync::PulledRecord> Pulled(StoreFixture& f, const Enrolled& who, const std::string& id) {
+  sync::PullPage page = f.Pull(who);
+  for (const auto& r : page.records) {
+    if (r.record.id == id) return r;
+  }
+  return std::nullopt;
+}
+
+TEST_CASE("a created case takes the next sequence number as its version", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  std::string id = NewId();
+  auto response = f.Push(a, {CreateCase(id, kGap, Stamp(kT0, "a"))});
+  REQUIRE(response.results.size() == 1);
+  CHECK(response.results[0].status == ChangeStatus::kApplied);
+  CHECK(response.results[0].version == 1);
+  auto pulled = Pulled(f, a, id);
+  REQUIRE(pulled);
+  CHECK(pulled->record.version == 1);
+  CHECK(FieldOf(*pulled, "last_name") == "Martin");
+}
+
+TEST_CASE("an update takes a new version", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  std::string id = NewId();
+  f.Push(a, {CreateCase(id, kGap, Stamp(kT0, "a"))});
+  auto response = f.Push(a, {Update("cases", id, 1, Stamp(kT0 + 1, "a"), {{"phone", "0611223344", std::nullopt}})});
+  CHECK(response.results[0].status == ChangeStatus::kApplied);
+  CHECK(response.results[0].version == 2);
+  CHECK(FieldOf(*Pulled(f, a, id), "phone") == "0611223344");
+}
+
+TEST_CASE("edits of different fields by two devices merge", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  Enrolled b = f.Enrol("b", {kGap});
+  std::string id = NewId();
+  f.Push(a, {CreateCase(id, kGap, Stamp(kT0, "a"))});
+  f.Push(a, {Update("cases", id, 1, Stamp(kT0 + 1, "a"), {{"phone", "0611223344", std::nullopt}})});
+  auto response = f.Push(b, {Update("cases", id, 1, Stamp(kT0 + 2, "b"), {{"email", "e.martin@exemple.fr", std::nullopt}})});
+  CHECK(response.results[0].status == ChangeStatus::kMerged);
+  CHECK(response.results[0].version == 3);
+  auto pulled = Pulled(f, a, id);
+  CHECK(FieldOf(*pulled, "phone") == "0611223344");
+  CHECK(FieldOf(*pulled, "email") == "e.martin@exemple.fr");
+  CHECK(f.store().Conflicts({})->empty());
+}
+
+TEST_CASE("a concurrent edit of a review field keeps the server's value and the device's in an open conflict", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  Enrolled b = f.Enrol("b", {kGap});
+  std::string id = NewId();
+  f.Push(a, {CreateCase(id, kGap, Stamp(kT0, "a"), {{"status", "demandeur_emploi"}})});
+  f.Push(a, {Update("cases", id, 1, Stamp(kT0 + 1, "a"), {{"status", "salarie", "demandeur_emploi"}})});
+  sync::Change edit = Update("cases", id, 1, Stamp(kT0 + 2, "b"), {{"status", "etudiant", "demandeur_emploi"}});
+  auto response = f.Push(b, {edit});
+  CHECK(response.results[0].status == ChangeStatus::kReview);
+  CHECK(response.results[0].review_fields == std::vector<std::string>{"status"});
+  CHECK(response.results[0].version == 3);
+  CHECK(FieldOf(*Pulled(f, b, id), "status") == "salarie");
+  auto conflicts = f.store().Conflicts({});
+  REQUIRE(conflicts.ok());
+  REQUIRE(conflicts->size() == 1);
+  const Conflict& c = (*conflicts)[0];
+  CHECK(c.status == "open");
+  CHECK(c.field == "status");
+  CHECK(c.base_value == "demandeur_emploi");
+  CHECK(c.server_value == "salarie");
+  CHECK(c.server_device == "a");
+  CHECK(c.server_hlc == Stamp(kT0 + 1, "a"));
+  CHECK(c.device_value == "etudiant");
+  CHECK(c.device == "b");
+  CHECK(c.device_hlc == Stamp(kT0 + 2, "b"));
+  CHECK(c.change_id == edit.change_id);
+  CHECK(c.territory == kGap);
+  CHECK(c.opened_seq == 3);
+}
+
+// A contact created by `a` with phone 0611111111 (version 1), whose phone `a` then set to
+// 0622222222 at kT0 + 10 (version 2), while `c` still saw version 1.
+struct ContactRace {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  Enrolled c = f.Enrol("c", {kBastia});
+  std::string id = NewId();
+
+  ContactRace() {
+    f.Push(a, {CreateContact(id, "0611111111", Stamp(kT0, "a"))});
+    f.Push(a, {Update("contacts", id, 1, Stamp(kT0 + 10, "a"), {{"phone", "0622222222", "0611111111"}})});
+  }
+  sync::PushResponse PhoneFromC(int64_t at_ms) {
+    return f.Push(c, {Update("contacts", id, 1, Stamp(at_ms, "c"), {{"phone", "0633333333", "0611111111"}})});
+  }
+};
+
+TEST_CASE("the later phone number wins on a contact and the other is kept in the history", "[push]") {
+  ContactRace race;
+  auto [f, a, c, id] = std::tie(race.f, race.a, race.c, race.id);
+  auto response = race.PhoneFromC(kT0 + 20);
+  CHECK(response.results[0].status == ChangeStatus::kMerged);
+  CHECK(FieldOf(*Pulled(f, a, id), "phone") == "0633333333");
+  auto history = f.store().History("contacts", id);
+  REQUIRE(history->size() == 3);
+  auto lost = nlohmann::json::parse(history->back().lost.value());
+  CHECK(lost["phone"]["value"] == "0622222222");
+  CHECK(lost["phone"]["device"] == "a");
+  CHECK(lost["phone"]["hlc"] == Stamp(kT0 + 10, "a"));
+}
+
+TEST_CASE("an earlier phone number loses on a contact and is kept in the history", "[push]") {
+  ContactRace race;
+  auto [f, a, c, id] = std::tie(race.f, race.a, race.c, race.id);
+  auto response = race.PhoneFromC(kT0 + 5);
+  CHECK(response.results[0].status == ChangeStatus::kMerged);
+  CHECK(response.results[0].version == 3);  // a new version, so that c pulls the winning value back
+  CHECK(FieldOf(*Pulled(f, c, id), "phone") == "0622222222");
+  auto lost = nlohmann::json::parse(f.store().History("contacts", id)->back().lost.value());
+  CHECK(lost["phone"]["value"] == "0633333333");
+  CHECK(lost["phone"]["device"] == "c");
+}
+
+TEST_CASE("a case created outside the device's territories is rejected and the rest of the batch applies", "[push]") {
+  StoreFixture f;
+  Enrolled c = f.Enrol("c", {kBastia});
+  std::string case_id = NewId(), contact_id = NewId();
+  auto response = f.Push(c, {CreateCase(case_id, kGap, Stamp(kT0, "c")), CreateContact(contact_id, "0611111111", Stamp(kT0, "c"))});
+  REQUIRE(response.results.size() == 2);
+  CHECK(response.results[0].status == ChangeStatus::kRejected);
+  CHECK(response.results[0].reason == "territory hautes-alpes-gap is outside this device's territories (corse-bastia)");
+  CHECK(response.results[0].version == 0);
+  CHECK(response.results[1].status == ChangeStatus::kApplied);
+  CHECK(response.results[1].version == 1);
+  CHECK(f.store().History("", case_id)->empty());
+}
+
+TEST_CASE("an update of a case of another territory is rejected and changes nothing", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  Enrolled c = f.Enrol("c", {kBastia});
+  std::string id = NewId();
+  f.Push(a, {CreateCase(id, kGap, Stamp(kT0, "a"))});
+  auto request = Batch({Update("cases", id, 1, Stamp(kT0 + 1, "c"), {{"territory", kBastia, kGap}})});
+  auto reply = f.store().Push(c.device, request, HashOf(request));
+  REQUIRE(reply.ok());
+  CHECK(reply->response.results[0].status == ChangeStatus::kRejected);
+  CHECK(reply->response.results[0].reason.find("territory hautes-alpes-gap is outside") == 0);
+  CHECK(FieldOf(*Pulled(f, a, id), "territory") == kGap);
+  CHECK(f.store().History("cases", id)->size() == 1);
+}
+
+TEST_CASE("an update of an unknown record is rejected", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  std::string id = NewId();
+  auto response = f.Push(a, {Update("contacts", id, 3, Stamp(kT0, "a"), {{"phone", "0611111111", std::nullopt}})});
+  CHECK(response.results[0].status == ChangeStatus::kRejected);
+  CHECK(response.results[0].reason == "unknown record " + id);
+}
+
+TEST_CASE("a create of an id that already exists is rejected", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  std::string id = NewId();
+  f.Push(a, {CreateContact(id, "0611111111", Stamp(kT0, "a"))});
+  auto response = f.Push(a, {CreateContact(id, "0622222222", Stamp(kT0 + 1, "a"))});
+  CHECK(response.results[0].status == ChangeStatus::kRejected);
+  CHECK(response.results[0].reason.find("already exists") != std::string::npos);
+}
+
+TEST_CASE("a follow-up of a case created earlier in the same batch is applied", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  std::string case_id = NewId(), followup_id = NewId();
+  auto response = f.Push(a, {CreateCase(case_id, kGap, Stamp(kT0, "a")), CreateFollowup(followup_id, case_id, Stamp(kT0 + 1, "a"))});
+  CHECK(response.results[1].status == ChangeStatus::kApplied);
+  CHECK(response.results[1].version == 2);
+  CHECK(Pulled(f, a, followup_id).has_value());
+}
+
+TEST_CASE("a follow-up of a case of another territory is rejected", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  Enrolled c = f.Enrol("c", {kBastia});
+  std::string case_id = NewId();
+  f.Push(a, {CreateCase(case_id, kGap, Stamp(kT0, "a"))});
+  auto response = f.Push(c, {CreateFollowup(NewId(), case_id, Stamp(kT0 + 1, "c"))});
+  CHECK(response.results[0].status == ChangeStatus::kRejected);
+  CHECK(response.results[0].reason == "territory hautes-alpes-gap is outside this device's territories (corse-bastia)");
+}
+
+TEST_CASE("a follow-up of an unknown case is rejected", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  std::string case_id = NewId();
+  auto response = f.Push(a, {CreateFollowup(NewId(), case_id, Stamp(kT0, "a"))});
+  CHECK(response.results[0].status == ChangeStatus::kRejected);
+  CHECK(response.results[0].reason == "unknown case " + case_id);
+}
+
+TEST_CASE("a change applied before gets its first outcome again in a new batch", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  sync::Change create = CreateContact(NewId(), "0611111111", Stamp(kT0, "a"));
+  f.Push(a, {create});
+  auto again = f.Push(a, {create});
+  CHECK(again.results[0].status == ChangeStatus::kApplied);
+  CHECK(again.results[0].version == 1);
+  CHECK(f.Pull(a).next == 1);
+}
+
+TEST_CASE("a retried batch gets the same answer and is applied once", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  auto request = Batch({CreateCase(NewId(), kGap, Stamp(kT0, "a")), CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))});
+  auto first = f.store().Push(a.device, request, HashOf(request));
+  REQUIRE(first.ok());
+  CHECK_FALSE(first->replayed);
+  std::string after_first = f.Dump();
+  auto second = f.store().Push(a.device, request, HashOf(request));
+  REQUIRE(second.ok());
+  CHECK(second->replayed);
+  CHECK(second->json == first->json);
+  CHECK(f.Dump() == after_first);
+}
+
+TEST_CASE("a batch key reused for other changes is refused as a conflict", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  auto request = Batch({CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))}, "batch-1");
+  REQUIRE(f.store().Push(a.device, request, HashOf(request)).ok());
+  std::string before = f.Dump();
+  auto other = Batch({CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))}, "batch-1");
+  auto reply = f.store().Push(a.device, other, HashOf(other));
+  REQUIRE_FALSE(reply.ok());
+  CHECK(reply.error().code == ErrorCode::kConflict);
+  CHECK(f.Dump() == before);
+}
+
+TEST_CASE("the same batch key from two devices is two batches", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  Enrolled b = f.Enrol("b", {kGap});
+  auto from_a = Batch({CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))}, "batch-1");
+  auto from_b = Batch({CreateContact(NewId(), "0622222222", Stamp(kT0, "b"))}, "batch-1");
+  REQUIRE(f.store().Push(a.device, from_a, HashOf(from_a)).ok());
+  auto reply = f.store().Push(b.device, from_b, HashOf(from_b));
+  REQUIRE(reply.ok());
+  CHECK(reply->response.results[0].version == 2);
+}
+
+TEST_CASE("an update to the value the server already holds keeps the version", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  std::string id = NewId();
+  f.Push(a, {CreateContact(id, "0611111111", Stamp(kT0, "a"))});
+  auto response = f.Push(a, {Update("contacts", id, 1, Stamp(kT0 + 1, "a"), {{"phone", "0611111111", "0611111111"}})});
+  CHECK(response.results[0].status == ChangeStatus::kApplied);
+  CHECK(response.results[0].version == 1);
+  CHECK(f.store().History("contacts", id)->size() == 1);
+}
+
+TEST_CASE("the history keeps every version of a record with its author", "[history]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  Enrolled b = f.Enrol("b", {kGap});
+  std::string id = NewId();
+  f.Push(a, {CreateCase(id, kGap, Stamp(kT0, "a"))});
+  f.Push(b, {Update("cases", id, 1, Stamp(kT0 + 1, "b"), {{"phone", "0611223344", std::nullopt}})});
+  f.clock().Advance(3600 * 1000);
+  f.Push(a, {Update("cases", id, 2, Stamp(kT0 + 2, "a"), {{"phone", "0699887766", "0611223344"}})});
+  auto history = f.store().History("cases", id);
+  REQUIRE(history.ok());
+  REQUIRE(history->size() == 3);
+  CHECK((*history)[0].seq == 1);
+  CHECK((*history)[1].device == "b");
+  CHECK((*history)[2].seq == 3);
+  CHECK((*history)[2].at == "2027-01-01T01:00:00Z");
+  CHECK(nlohmann::json::parse((*history)[1].snapshot)["phone"] == "0611223344");
+  CHECK(nlohmann::json::parse((*history)[2].snapshot)["phone"] == "0699887766");
+  CHECK_FALSE((*history)[2].lost.has_value());
+}
+
+}  // namespace
+}  // namespace relais::server::testing

@@ -1,0 +1,227 @@
+// Builders and fixtures of the server tests: a real SQLite store in a temp folder, enrolled
+// devices, changes as a device would send them, and a real HTTP endpoint on a port the OS picks.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <httplib.h>
+
+#include <filesystem>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/ids.h"
+#include "server/http.h"
+#include "server/sqlite_store.h"
+#include "sqlite/db.h"
+#include "sync/codec.h"
+#include "sync/hlc.h"
+
+namespace relais::server::testing {
+
+inline constexpr int64_t kT0 = 1798761600000;  // 2027-01-01T00:00:00Z
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "relais-server-XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::string Stamp(int64_t ms, const std::string& node) { return sync::Hlc{ms, 0, node}.ToString(); }
+inline std::string NewId() { return NewUuidV7(kT0); }
+
+using FieldValues = std::vector<std::pair<std::string, schema::Value>>;
+
+inline sync::Change Create(const std::string& table, const std::string& id, const FieldValues& values,
+                           const std::string& hlc) {
+  sync::Change c;
+  c.change_id = NewId();
+  c.table = table;
+  c.record_id = id;
+  c.op = sync::Op::kCreate;
+  c.hlc = hlc;
+  for (const auto& [field, value] : values) c.fields.push_back({field, value, std::nullopt});
+  return c;
+}
+
+inline sync::Change CreateCase(const std::string& id, const std::string& territory, const std::string& hlc,
+                               FieldValues extra = {}) {
+  FieldValues values = {{"last_name", "Martin"}, {"first_name", "Élodie"}, {"opened_on", "2026-01-05"},
+                        {"territory", territory}};
+  values.insert(values.end(), extra.begin(), extra.end());
+  return Create("cases", id, values, hlc);
+}
+
+inline sync::Change CreateFollowup(const std::string& id, const std::string& case_id, const std::string& hlc) {
+  return Create("followups", id,
+                {{"case_id", case_id}, {"kind", "entretien"}, {"date", "2026-02-03"}, {"text", "Premier entretien."}},
+                hlc);
+}
+
+inline sync::Change CreateContact(const std::string& id, const std::string& phone, const std::string& hlc) {
+  return Create("contacts", id, {{"organisation", "Mission locale"}, {"phone", phone}}, hlc);
+}
+
+// One field set from `base` to `value`, as a device that saw version `base_version` sends it.
+struct Edit {
+  std::string field;
+  schema::Value value;
+  schema::Value base;
+};
+
+inline sync::Change Update(const std::string& table, const std::string& id, int64_t base_version,
+                           const std::string& hlc, std::initializer_list<Edit> edits) {
+  sync::Change c;
+  c.change_id = NewId();
+  c.table = table;
+  c.record_id = id;
+  c.op = sync::Op::kUpdate;
+  c.base_version = base_version;
+  c.hlc = hlc;
+  for (const Edit& e : edits) c.fields.push_back({e.field, e.value, e.base});
+  return c;
+}
+
+inline sync::PushRequest Batch(std::vector<sync::Change> changes, std::string key = "") {
+  sync::PushRequest r;
+  r.batch_key = key.empty() ? RandomHex(8) : key;
+  r.changes = std::move(changes);
+  return r;
+}
+
+inline std::string HashOf(const sync::PushRequest& request) { return Sha256Hex(sync::EncodePushRequest(request)); }
+
+struct Enrolled {
+  Device device;
+  std::string token;
+};
+
+// A real store file in a temp folder, its clock set by hand.
+class StoreFixture {
+ public:
+  StoreFixture() : clock_(kT0) {
+    auto store = SqliteStore::Open(db_path(), SqliteStore::OpenMode::kCreate, clock_);
+    REQUIRE(store.ok());
+    store_ = std::move(*store);
+  }
+
+  std::string db_path() const { return (dir_.path() / "central.db").string(); }
+  SqliteStore& store() { return *store_; }
+  ManualClock& clock() { return clock_; }
+
+  Enrolled Enrol(const std::string& name, std::vector<std::string> territories) {
+    auto token = store_->AddDevice(name, territories, Role::kDevice);
+    REQUIRE(token.ok());
+    auto device = store_->Authenticate(*token);
+    REQUIRE(device.ok());
+    return Enrolled{*device, *token};
+  }
+
+  sync::PushResponse Push(const Enrolled& who, std::vector<sync::Change> changes) {
+    auto request = Batch(std::move(changes));
+    auto reply = store_->Push(who.device, request, HashOf(request));
+    REQUIRE(reply.ok());
+    return reply->response;
+  }
+
+  sync::PullPage Pull(const Enrolled& who, int64_t since = 0, size_t limit = 5000) {
+    auto page = store_->Pull(who.device, since, limit);
+    REQUIRE(page.ok());
+    return *page;
+  }
+
+  // SHA-256 of every row of every table of the store file, read through a connection of its own.
+  std::string Dump() {
+    auto db = sqlite::Db::Open(db_path(), false);
+    REQUIRE(db.ok());
+    auto tables = db->Prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
+    REQUIRE(tables.ok());
+    std::string all;
+    while (*tables->Step()) {
+      std::string name = tables->Text(0);
+      auto rows = db->Prepare("SELECT * FROM \"" + name + "\" ORDER BY rowid");
+      REQUIRE(rows.ok());
+      all += "#" + name + "\n";
+      while (*rows->Step()) {
+        for (int i = 0; i < rows->ColumnCount(); ++i) all += (rows->IsNull(i) ? "\\N" : rows->Text(i)) + "\t";
+        all += "\n";
+      }
+    }
+    return Sha256Hex(all);
+  }
+
+  // Every byte of the store's files, to look for a secret that must not be there.
+  std::string RawFiles() {
+    std::string all;
+    for (const char* suffix : {"", "-wal"}) {
+      std::FILE* f = std::fopen((db_path() + suffix).c_str(), "rb");
+      if (!f) continue;
+      char buf[65536];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) all.append(buf, n);
+      std::fclose(f);
+    }
+    return all;
+  }
+
+ private:
+  TempDir dir_;
+  ManualClock clock_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+// StoreFixture plus the real endpoint, served on 127.0.0.1 on a port the OS picked.
+class ServerFixture : public StoreFixture {
+ public:
+  explicit ServerFixture(HttpOptions options = QuietOptions()) : endpoint_(store(), std::move(options)) {
+    auto port = endpoint_.Bind("127.0.0.1", 0);
+    REQUIRE(port.ok());
+    port_ = *port;
+    thread_ = std::thread([this] { (void)endpoint_.Serve(); });
+    while (!endpoint_.IsServing()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~ServerFixture() {
+    endpoint_.Stop();
+    thread_.join();
+  }
+
+  static HttpOptions QuietOptions() {
+    HttpOptions o;
+    o.log = [](std::string_view) {};
+    return o;
+  }
+
+  int port() const { return port_; }
+
+  std::unique_ptr<httplib::Client> Client() {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", port_);
+    c->set_read_timeout(60);
+    c->set_write_timeout(60);
+    return c;
+  }
+
+  static httplib::Headers Headers(const std::string& token) {
+    return {{"Relais-Protocol", "1"}, {"Authorization", "Bearer " + token}};
+  }
+
+ private:
+  HttpEndpoint endpoint_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace relais::server::testing
