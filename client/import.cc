@@ -10,6 +10,7 @@
 #include "base/ids.h"
 #include "base/text.h"
 #include "client/csv.h"
+#include "client/fts_bulk.h"
 #include "client/record_json.h"
 
 namespace relais::client {
@@ -130,6 +131,8 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
   RELAIS_TRY(records.replica().db().Exec(kImportCacheSize));
   auto tx = sqlite::Transaction::Begin(records.replica().db());
   if (!tx) return tx.error();
+  auto fts = FtsBulkLoad::Begin(records.replica().db(), t.name);
+  if (!fts) return fts.error();
   RowWriter writer(records, t);
   while (true) {
     got = reader.Next(cells);
@@ -157,6 +160,7 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
     RELAIS_TRY(writer.Write(line, std::move(id), std::move(values)));
     if (progress && writer.count() % kProgressEvery == 0) progress(writer.count());
   }
+  RELAIS_TRY(fts->Finish());
   RELAIS_TRY(tx->Commit());
   return ImportSummary{&t, FileFormat::kCsv, writer.count()};
 }
@@ -167,6 +171,7 @@ Result<ImportSummary> ImportJsonl(Records& records, std::string_view text, const
   auto tx = sqlite::Transaction::Begin(records.replica().db());
   if (!tx) return tx.error();
   std::optional<RowWriter> writer;
+  std::optional<FtsBulkLoad> fts;
   const schema::Table* table = nullptr;
   size_t line = 0, pos = 0;
   while (pos < text.size()) {
@@ -190,6 +195,9 @@ Result<ImportSummary> ImportJsonl(Records& records, std::string_view text, const
       auto chosen = ChooseTable(kind, keys, name);
       if (!chosen) return chosen.error();
       table = *chosen;
+      auto load = FtsBulkLoad::Begin(records.replica().db(), table->name);
+      if (!load) return load.error();
+      fts.emplace(std::move(*load));
       writer.emplace(records, *table);
     }
     auto fields = RecordFromJson(*table, object);
@@ -198,6 +206,7 @@ Result<ImportSummary> ImportJsonl(Records& records, std::string_view text, const
     if (progress && writer->count() % kProgressEvery == 0) progress(writer->count());
   }
   if (!table) return MakeError(ErrorCode::kValidation, name + " holds no record");
+  RELAIS_TRY(fts->Finish());
   RELAIS_TRY(tx->Commit());
   return ImportSummary{table, FileFormat::kJsonl, writer->count()};
 }
