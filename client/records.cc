@@ -195,7 +195,7 @@ Status Records::AppendOutbox(const schema::Table& table, const std::string& reco
       .Bind(2, table.name)
       .Bind(3, std::string_view(record_id))
       .Bind(4, std::string_view(sync::ToString(op)))
-      .Bind(5, std::string_view(sync::EncodeOutboxFields(op, fields)))
+      .Bind(5, create ? sync::kFieldsFromRow : std::string_view(sync::EncodeOutboxFields(op, fields)))
       .Bind(6, base_version)
       .Bind(7, std::string_view(replica_.hlc().Tick().ToString()));
   return (*stmt)->Run();

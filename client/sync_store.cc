@@ -69,14 +69,50 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_
   {
     auto tx = sqlite::Transaction::Begin(replica_.db());
     if (!tx) return tx.error();
-    auto stmt = replica_.db().Prepare(
-        "UPDATE outbox SET batch_key = ?1 WHERE seq IN (SELECT seq FROM outbox WHERE batch_key IS NULL "
-        "AND state = 'pending' ORDER BY seq LIMIT ?2)");
-    if (!stmt) return stmt.error();
-    stmt->Bind(1, key).Bind(2, static_cast<int64_t>(max_changes));
-    RELAIS_TRY(stmt->Run());
-    if (replica_.db().Changes() == 0) return std::optional<sync::PushRequest>();
+    auto candidates = replica_.db().Prepare(
+        "SELECT seq, tbl, record_id, op, fields FROM outbox WHERE batch_key IS NULL AND state = 'pending' "
+        "ORDER BY seq LIMIT ?1");
+    auto freeze = replica_.db().Prepare("UPDATE outbox SET fields = ?2 WHERE seq = ?1");
+    auto orphan = replica_.db().Prepare(
+        "UPDATE outbox SET state = 'rejected', reject_reason = 'the record is no longer on this device' WHERE seq = ?1");
+    auto assign = replica_.db().Prepare("UPDATE outbox SET batch_key = ?2 WHERE seq = ?1");
+    if (!candidates) return candidates.error();
+    if (!freeze) return freeze.error();
+    if (!orphan) return orphan.error();
+    if (!assign) return assign.error();
+    candidates->Bind(1, static_cast<int64_t>(max_changes));
+    int64_t assigned = 0;
+    while (true) {
+      auto row = candidates->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      int64_t seq = candidates->Int(0);
+      const schema::Table* table = schema::FindTable(candidates->Text(1));
+      if (candidates->Text(3) == "create" && candidates->Text(4) == sync::kFieldsFromRow && table) {
+        // The row is the create until now: copy its values in, frozen from here on.
+        auto record = replica_.Get(*table, candidates->Text(2));
+        if (!record) return record.error();
+        if (!*record) {
+          orphan->Bind(1, seq);
+          RELAIS_TRY(orphan->Run());
+          orphan->Reset();
+          continue;
+        }
+        std::vector<sync::FieldChange> fields;
+        for (size_t i = 0; i < table->fields.size(); ++i) {
+          if ((*record)->values[i]) fields.push_back({std::string(table->fields[i].name), (*record)->values[i], std::nullopt});
+        }
+        freeze->Bind(1, seq).Bind(2, sync::EncodeOutboxFields(sync::Op::kCreate, fields));
+        RELAIS_TRY(freeze->Run());
+        freeze->Reset();
+      }
+      assign->Bind(1, seq).Bind(2, key);
+      RELAIS_TRY(assign->Run());
+      assign->Reset();
+      ++assigned;
+    }
     RELAIS_TRY(tx->Commit());
+    if (assigned == 0) return std::optional<sync::PushRequest>();
   }
   auto batch = LoadBatch(key);
   if (!batch) return batch.error();
@@ -152,6 +188,12 @@ Result<std::vector<std::string>> ReplicaSyncStore::LocalFields(const std::string
     if (!row) return row.error();
     if (!*row) break;
     sync::Op op = (*stmt)->Text(0) == "create" ? sync::Op::kCreate : sync::Op::kUpdate;
+    if (op == sync::Op::kCreate && (*stmt)->Text(1) == sync::kFieldsFromRow) {
+      if (const schema::Table* t = schema::FindTable(table)) {
+        for (const schema::Field& f : t->fields) names.emplace_back(f.name);
+      }
+      continue;
+    }
     auto fields = sync::DecodeOutboxFields(op, (*stmt)->Text(1));
     if (!fields) return fields.error();
     for (auto& f : *fields) names.push_back(f.field);

@@ -3,7 +3,9 @@
 #include "base/ids.h"
 #include "client/cases.h"
 #include "client/records.h"
+#include "sync/codec.h"
 #include "sync/outbox.h"
+#include "client/sync_store.h"
 #include "tests/client/fixture.h"
 
 using namespace relais;
@@ -24,10 +26,21 @@ TEST_CASE("creating a case writes the row and one create entry in the outbox", "
   CHECK(t.Text("SELECT op FROM outbox") == "create");
   CHECK(t.Text("SELECT record_id FROM outbox") == created->id);
   CHECK(t.Scalar("SELECT base_version FROM outbox") == 0);
-  auto fields = sync::DecodeOutboxFields(sync::Op::kCreate, t.Text("SELECT fields FROM outbox"));
-  REQUIRE(fields.ok());
-  CHECK(fields->size() == ACase().size());  // every non-null field, nothing else
+  CHECK(t.Text("SELECT fields FROM outbox") == sync::kFieldsFromRow);  // the row is the create until batched
   CHECK(t.Text("SELECT hlc FROM outbox").find(t.replica().node_id()) != std::string::npos);
+
+  // Put in a push batch, the create takes the row's values, frozen: a later edit is its own entry.
+  ReplicaSyncStore store(t.replica());
+  auto batch = store.FormBatch(100);
+  REQUIRE(batch.ok());
+  REQUIRE(batch->has_value());
+  REQUIRE((*batch)->changes.size() == 1);
+  CHECK((*batch)->changes[0].fields.size() == ACase().size());  // every non-null field, nothing else
+  REQUIRE(t.records().Edit(Cases(), created->id, {{"phone", std::string("0699887766")}}).ok());
+  auto again = store.UnacknowledgedBatch();
+  REQUIRE(again.ok());
+  REQUIRE(again->has_value());
+  CHECK(sync::EncodePushRequest(**again) == sync::EncodePushRequest(**batch));  // a retry is identical
 }
 
 TEST_CASE("an invalid value is refused naming the field and the rule, and nothing is written", "[records]") {

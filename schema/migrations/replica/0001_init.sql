@@ -89,7 +89,8 @@ END;
 
 -- Every local write appends here in the same transaction as the row change (docs/SCHEMA.md,
 -- "The outbox"). `fields` is JSON: for a create {"field": value, ...} (absent = null); for an
--- update {"field": [new, base], ...}. Once `batch_key` is set the entry belongs to a push batch
+-- update {"field": [new, base], ...}. A create written with '' takes its values from the row when
+-- it is put in a batch (sync/outbox.h, kFieldsFromRow). Once `batch_key` is set the entry belongs to a push batch
 -- and is never modified again, so a retried batch is byte-for-byte the same request.
 CREATE TABLE outbox (
   seq           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -105,7 +106,7 @@ CREATE TABLE outbox (
   reject_reason TEXT
 );
 CREATE INDEX outbox_by_record ON outbox(tbl, record_id);
-CREATE INDEX outbox_by_batch ON outbox(batch_key);
+CREATE INDEX outbox_by_batch ON outbox(batch_key) WHERE batch_key IS NOT NULL;
 
 -- Small facts about this replica: its node id for the clock, the centre it is bound to, the pull
 -- cursor, the last successful sync. One row per key.
