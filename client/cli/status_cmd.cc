@@ -40,6 +40,7 @@ Status ShowStatus(Context& ctx) {
   }
   std::vector<std::vector<std::string>> rows;
   for (auto it = status->begin(); it != status->end(); ++it) {
+    if (it.key() == "rejections") continue;  // listed below the table
     std::string label = it.key();
     for (const Label& l : kLabels) {
       if (it.key() == l.key) label = l.text;
@@ -50,6 +51,15 @@ Status ShowStatus(Context& ctx) {
   }
   std::string table = FormatTable({"", ""}, rows);
   std::cout << table.substr(table.find('\n', table.find('\n') + 1) + 1);  // no heading rows
+  const auto& rejections = (*status)["rejections"];
+  if (!rejections.empty()) {
+    std::vector<std::vector<std::string>> lines;
+    for (const auto& r : rejections) {
+      lines.push_back({r["table"].get<std::string>(), r["record"].get<std::string>(), r["reason"].get<std::string>()});
+    }
+    std::cout << "\nModifications refusées par le centre (conservées sur cet appareil) :\n"
+              << FormatTable({"Table", "Fiche", "Motif"}, lines);
+  }
   return OkStatus();
 }
 
@@ -72,6 +82,19 @@ Result<nlohmann::ordered_json> BuildStatus(client::Replica& replica, client::Rec
   if (!pending) return pending.error();
   out["pending"] = pending->pending;
   out["rejected"] = pending->rejected;
+  // What the centre refused, kept on the device until someone acts on it.
+  nlohmann::ordered_json rejections = nlohmann::ordered_json::array();
+  auto refused = replica.db().Prepare(
+      "SELECT change_id, tbl, record_id, op, coalesce(reject_reason, '') FROM outbox WHERE state = 'rejected' ORDER BY seq");
+  if (!refused) return refused.error();
+  while (true) {
+    auto row = refused->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    rejections.push_back({{"change", refused->Text(0)}, {"table", refused->Text(1)}, {"record", refused->Text(2)},
+                          {"op", refused->Text(3)}, {"reason", refused->Text(4)}});
+  }
+  out["rejections"] = std::move(rejections);
   auto last_sync = replica.GetState("last_sync_at");
   if (!last_sync) return last_sync.error();
   out["last_sync"] = OrNull(*last_sync);

@@ -177,6 +177,9 @@ TEST_CASE("a change outside the device's territories is rejected, kept and shown
   CHECK(result["rejections"][0]["reason"].get<std::string>().find(kBastia) != std::string::npos);
   json status = a.Json({"status"});
   CHECK(status["rejected"] == 1);
+  REQUIRE(status["rejections"].size() == 1);
+  CHECK(status["rejections"][0]["record"] == id);
+  CHECK(a.Cmd({"status"}).out.find(kBastia) != std::string::npos);  // the reason, shown to people
   CHECK(a.Show(id)["last_name"] == "Dubois");  // still on the device
   CHECK(a.Sync()["pushed"] == 0);               // not resent in a loop
 }
