@@ -47,6 +47,9 @@ std::vector<Table> BuildTables() {
           {"closed_on", FT::kDate, false, MR::kLww, "Clos le", 10},
           {"close_reason", FT::kText, false, MR::kLww, "Motif de clôture", 200},
           {"notes", FT::kLongText, false, MR::kReview, "Notes", 10000},
+          // Set by central staff when this case was a duplicate merged into another: devices follow
+          // the redirect (docs/SCHEMA.md, "Duplicates").
+          {"merged_into", FT::kId, false, MR::kImmutable, "Fusionné dans", 36, {}, 0, 0, true},
       }});
   tables.push_back(Table{
       "followups", TableKind::kAppendOnly, Scope::kParentCase,

@@ -60,6 +60,8 @@ struct Field {
   std::span<const std::string_view> choices = {};
   int64_t min_int = 0;
   int64_t max_int = 0;
+  // Written only by the centre (e.g. a merge's redirect); a device's change to it is refused.
+  bool central_only = false;
 };
 
 struct Table {

@@ -150,6 +150,9 @@ Result<Change> DecodeChange(const json& j, const std::string& where) {
       int index = table->FieldIndex(it.key());
       if (index < 0) return Usage(fwhere, "unknown field of " + c.table);
       const schema::Field& f = table->fields[static_cast<size_t>(index)];
+      if (f.central_only && !it.value().is_null()) {
+        return MakeError(ErrorCode::kValidation, fwhere + ": is written by central staff only");
+      }
       auto v = ValueFromJson(f, it.value(), fwhere);
       if (!v) return v.error();
       record[static_cast<size_t>(index)] = schema::Normalize(f, *v);
@@ -177,6 +180,7 @@ Result<Change> DecodeChange(const json& j, const std::string& where) {
     std::string fwhere = where + ".set." + it.key();
     const schema::Field* f = table->FindField(it.key());
     if (!f) return Usage(fwhere, "unknown field of " + c.table);
+    if (f->central_only) return MakeError(ErrorCode::kValidation, fwhere + ": is written by central staff only");
     if (f->rule == schema::MergeRule::kImmutable) {
       return MakeError(ErrorCode::kValidation, fwhere + ": cannot be changed once created");
     }
@@ -339,6 +343,25 @@ std::string EncodePullPage(const PullPage& page) {
   for (const Removal& r : page.removed) removed.push_back({{"table", r.table}, {"id", r.record_id}, {"seq", r.seq}});
   json doc = {{"protocol", kProtocolVersion}, {"since", page.since}, {"next", page.next}, {"more", page.more},
               {"tables", std::move(tables)}, {"removed", std::move(removed)}};
+  if (!page.conflicts.empty()) {
+    json conflicts = json::array();
+    auto text = [](const schema::Value& v) { return v ? json(*v) : json(nullptr); };
+    for (const ConflictNotice& n : page.conflicts) {
+      json j = {{"id", n.id}, {"kind", n.kind}, {"status", n.status}, {"table", n.table}, {"record", n.record_id},
+                {"seq", n.seq}, {"base", text(n.base_value)}, {"server", text(n.server_value)},
+                {"device_value", text(n.device_value)}};
+      if (!n.field.empty()) j["field"] = n.field;
+      if (!n.other_id.empty()) j["other"] = n.other_id;
+      if (!n.device.empty()) j["device"] = n.device;
+      if (!n.server_device.empty()) j["server_device"] = n.server_device;
+      if (n.status == "settled") {
+        j["settled_value"] = text(n.settled_value);
+        j["settlement"] = n.settlement;
+      }
+      conflicts.push_back(std::move(j));
+    }
+    doc["conflicts"] = std::move(conflicts);
+  }
   return doc.dump();
 }
 
@@ -411,6 +434,44 @@ Result<PullPage> DecodePullPage(std::string_view text) {
       }
       if (!schema::FindTable(r["table"].get<std::string>())) return bad("removal of an unknown table");
       page.removed.push_back(Removal{r["table"].get<std::string>(), r["id"].get<std::string>(), r["seq"].get<int64_t>()});
+    }
+  }
+  const json& conflicts = (*doc)["conflicts"];
+  if (!conflicts.is_null()) {
+    if (!conflicts.is_array()) return bad("conflicts is not an array");
+    auto text = [](const json& j, schema::Value& out) {
+      if (j.is_null()) { out.reset(); return true; }
+      if (!j.is_string() || !IsValidUtf8(j.get<std::string>())) return false;
+      out = j.get<std::string>();
+      return true;
+    };
+    for (const json& c : conflicts) {
+      if (!c.is_object() || !c["id"].is_number_integer() || !c["kind"].is_string() || !c["status"].is_string() ||
+          !c["table"].is_string() || !c["record"].is_string() || !c["seq"].is_number_integer()) {
+        return bad("malformed conflict");
+      }
+      ConflictNotice n;
+      n.id = c["id"].get<int64_t>();
+      n.kind = c["kind"].get<std::string>();
+      n.status = c["status"].get<std::string>();
+      n.table = c["table"].get<std::string>();
+      n.record_id = c["record"].get<std::string>();
+      n.seq = c["seq"].get<int64_t>();
+      if ((n.kind != "field" && n.kind != "duplicate") || (n.status != "open" && n.status != "settled")) {
+        return bad("conflict of unknown kind or status");
+      }
+      if (!schema::FindTable(n.table)) return bad("conflict on an unknown table");
+      n.field = c.value("field", std::string());
+      n.other_id = c.value("other", std::string());
+      n.device = c.value("device", std::string());
+      n.server_device = c.value("server_device", std::string());
+      n.settlement = c.value("settlement", std::string());
+      if (!text(c.value("base", json()), n.base_value) || !text(c.value("server", json()), n.server_value) ||
+          !text(c.value("device_value", json()), n.device_value) ||
+          !text(c.value("settled_value", json()), n.settled_value)) {
+        return bad("a conflict holds a value that is not text");
+      }
+      page.conflicts.push_back(std::move(n));
     }
   }
   return page;

@@ -69,6 +69,25 @@ struct Removal {
   int64_t seq = 0;
 };
 
+// A conflict that central staff must settle (or just settled), as devices of its record's scope see
+// it: opened when a device's value could not be merged (kind "field") or a new case looks like an
+// existing person (kind "duplicate"). `seq` is the sequence at which it was opened or settled.
+struct ConflictNotice {
+  int64_t id = 0;
+  std::string kind;    // "field" or "duplicate"
+  std::string status;  // "open" or "settled"
+  std::string table;
+  std::string record_id;
+  std::string field;     // kind field
+  std::string other_id;  // kind duplicate: the existing case it resembles
+  schema::Value base_value, server_value, device_value;
+  std::string device;         // the device whose value was held for review
+  std::string server_device;  // the device that wrote the server's value
+  schema::Value settled_value;
+  std::string settlement;  // "server", "device", "value", "merged", "dismissed"
+  int64_t seq = 0;
+};
+
 // One page of pull. Invariant: every change with since < seq <= next that the device may see is in
 // `records` (at its latest version) or `removed`; the device stores `next` as its new cursor in the
 // same transaction that applies the page.
@@ -78,6 +97,7 @@ struct PullPage {
   bool more = false;
   std::vector<PulledRecord> records;
   std::vector<Removal> removed;
+  std::vector<ConflictNotice> conflicts;  // opened or settled with since < seq <= next, in scope
 };
 
 const char* ToString(ChangeStatus s);

@@ -100,3 +100,37 @@ TEST_CASE("error bodies carry a code, a message and the change", "[codec]") {
   CHECK(e.code == ErrorCode::kValidation);
   CHECK(e.message.find("birth_date: bad") != std::string::npos);
 }
+
+TEST_CASE("conflict notices travel in pull pages", "[codec]") {
+  PullPage page;
+  page.next = 30;
+  ConflictNotice n;
+  n.id = 7;
+  n.kind = "field";
+  n.status = "settled";
+  n.table = "cases";
+  n.record_id = "0190a1b2-0000-7000-8000-000000000001";
+  n.field = "status";
+  n.server_value = "salarie";
+  n.device_value = "independant";
+  n.device = "pae-gap";
+  n.settled_value = "independant";
+  n.settlement = "device";
+  n.seq = 29;
+  page.conflicts.push_back(n);
+  auto back = DecodePullPage(EncodePullPage(page));
+  REQUIRE(back.ok());
+  REQUIRE(back->conflicts.size() == 1);
+  CHECK(back->conflicts[0].settled_value == std::optional<std::string>("independant"));
+  CHECK(back->conflicts[0].settlement == "device");
+  CHECK(back->conflicts[0].seq == 29);
+}
+
+TEST_CASE("a device may not write a field reserved to central staff", "[codec]") {
+  const std::string body =
+      R"({"protocol":1,"batch":"b1","changes":[{"id":"0190a1b2-0000-7000-8000-0000000000aa","record":"0190a1b2-0000-7000-8000-000000000001","hlc":"1700000000000-000000-deva","base_version":3,"table":"cases","op":"update","set":{"merged_into":"0190a1b2-0000-7000-8000-000000000002"},"base":{}}]})";
+  auto r = DecodePushRequest(body);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::kValidation);
+  CHECK(r.error().message.find("central staff") != std::string::npos);
+}
