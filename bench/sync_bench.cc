@@ -577,7 +577,7 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
   auto first_pull = relay.first_pull_at();
   if (!first_pull) throw std::runtime_error("the relay saw no pull request from A");
   double push_s = Seconds(*first_pull - sync_a.started);
-  PhaseRelay::Phase push = relay.push(), echo = relay.pull();
+  PhaseRelay::Phase push = relay.push();
   f["push: records/s (A, push phase)"] = pushed / push_s;
   f["push: seconds (A, push phase)"] = push_s;
   f["push: bytes sent / record"] = static_cast<double>(push.sent) / pushed;
@@ -588,7 +588,6 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
   f["sync A: records pulled back (echo)"] = ja["pulled"].get<double>();
   f["sync A: requests / 1,000 records (all)"] = ja["requests"].get<double>() * 1000 / pushed;
   f["sync A: peak RSS of relais (MiB)"] = sync_a.max_rss_mib;
-  (void)echo;
 
   ChildResult sync_b = MustRun({Relais(o), "--db", b, "sync", "--json"}, scratch);
   json jb = MustJson(sync_b, "sync B");
