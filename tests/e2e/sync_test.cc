@@ -82,6 +82,23 @@ int64_t Count(const std::string& db, const std::string& sql) {
   return n;
 }
 
+// A centre and two devices of the same territory sharing one synced case.
+struct TwoDevicesOneCase {
+  explicit TwoDevicesOneCase(const std::string& last, const std::string& first)
+      : central(dir.path()), a(dir, "a"), b(dir, "b") {
+    central.Start();
+    a.Init(central, central.Enrol("a", {kGap}));
+    b.Init(central, central.Enrol("b", {kGap}));
+    id = a.AddCase(last, first, kGap);
+    a.Sync();
+    b.Sync();
+  }
+  TempDir dir;
+  Central central;
+  Device a, b;
+  std::string id;
+};
+
 }  // namespace
 
 TEST_CASE("a thousand cases made offline reach the same territory, not another, which still gets the directory", "[e2e][sync]") {
@@ -120,15 +137,10 @@ TEST_CASE("a thousand cases made offline reach the same territory, not another, 
 }
 
 TEST_CASE("edits of different fields made on two devices flow both ways and merge", "[e2e][sync]") {
-  TempDir dir;
-  Central central(dir.path());
-  central.Start();
-  Device a(dir, "a"), b(dir, "b");
-  a.Init(central, central.Enrol("a", {kGap}));
-  b.Init(central, central.Enrol("b", {kGap}));
-  std::string id = a.AddCase("Lefèvre", "Élodie", kGap);
-  a.Sync();
-  b.Sync();
+  TwoDevicesOneCase w("Lefèvre", "Élodie");
+  Device& a = w.a;
+  Device& b = w.b;
+  const std::string& id = w.id;
 
   a.Json({"case", "edit", id, "--email", "elodie@exemple.fr"});
   b.Json({"case", "edit", id, "--phone", "0698765432"});
@@ -146,15 +158,11 @@ TEST_CASE("edits of different fields made on two devices flow both ways and merg
 }
 
 TEST_CASE("a same-field edit is kept for review: the server keeps its value and loses nothing", "[e2e][sync]") {
-  TempDir dir;
-  Central central(dir.path());
-  central.Start();
-  Device a(dir, "a"), b(dir, "b");
-  a.Init(central, central.Enrol("a", {kGap}));
-  b.Init(central, central.Enrol("b", {kGap}));
-  std::string id = a.AddCase("Girard", "Maël", kGap);
-  a.Sync();
-  b.Sync();
+  TwoDevicesOneCase w("Girard", "Maël");
+  Device& a = w.a;
+  Device& b = w.b;
+  const std::string& id = w.id;
+  Central& central = w.central;
   a.Json({"case", "edit", id, "--status", "salarie"});
   b.Json({"case", "edit", id, "--status", "independant"});
   a.Sync();
@@ -246,22 +254,7 @@ TEST_CASE("a client killed in the middle of a sync resumes and applies every cha
   a.Init(central, central.Enrol("a", {kGap}));
   const int n = 3000;
   REQUIRE(a.Cmd({"import", CasesFile(dir, n, kGap)}).exit_code == 0);
-  for (int delay_ms : {40, 120}) {
-    pid_t pid = 0;
-    std::vector<std::string> args = {RelaisBinary(), "--db", a.db(), "sync", "--batch", "200"};
-    std::vector<char*> argv;
-    for (auto& s : args) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    ::kill(pid, SIGKILL);
-    int status;
-    waitpid(pid, &status, 0);
-  }
+  for (int delay_ms : {40, 120}) RunAndKill({RelaisBinary(), "--db", a.db(), "sync", "--batch", "200"}, delay_ms);
   a.Sync();
   CHECK(a.Json({"status"})["pending"] == 0);
   CHECK(Count(a.db(), "PRAGMA integrity_check") == 0);  // "ok" reads as 0
