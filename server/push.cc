@@ -1,8 +1,10 @@
 #include "server/push.h"
 
 #include "base/clock.h"
+#include "base/text.h"
 #include "server/record_json.h"
 #include "sync/codec.h"
+#include "sync/hlc.h"
 
 namespace relais::server {
 
@@ -101,6 +103,7 @@ class ChangeApplier {
     }
     RELAIS_TRY(tx_.PutRecord(table, stored));
     RELAIS_TRY(AppendHistory(table, change, stored, std::nullopt));
+    if (&table == &schema::CasesTable()) RELAIS_TRY(FlagDuplicate(change, stored));
     ChangeResult r;
     r.change_id = change.change_id;
     r.version = *seq;
@@ -183,29 +186,33 @@ class ChangeApplier {
       RELAIS_TRY(tx_.OpenConflict(c));
     }
     if (table.scope == schema::Scope::kTerritory && current->territory && current->territory != new_territory) {
-      RELAIS_TRY(MoveCase(table, change.record_id, *current->territory, *new_territory));
+      RELAIS_TRY(MoveCaseScope(tx_, change.record_id, *current->territory, *new_territory));
     }
     r.version = *seq;
     return r;
   }
 
-  // The case left `old_territory` for `new_territory`: devices of the old one remove it and its
-  // follow-ups; the follow-ups take new versions so that devices of the new one pull them.
-  Status MoveCase(const schema::Table& table, const std::string& case_id, const std::string& old_territory,
-                  const std::string& new_territory) {
-    auto exit_seq = tx_.NextSeq();
-    if (!exit_seq) return exit_seq.error();
-    RELAIS_TRY(tx_.AddScopeExit(*exit_seq, std::string(table.name), case_id, old_territory));
-    auto followups = tx_.FollowupsOfCase(case_id);
-    if (!followups) return followups.error();
-    const schema::Table& followup_table = schema::FollowupsTable();
-    for (const std::string& id : *followups) {
-      auto version = tx_.NextSeq();
-      if (!version) return version.error();
-      RELAIS_TRY(tx_.MoveRecord(followup_table, id, new_territory, *version));
-      auto followup_exit = tx_.NextSeq();
-      if (!followup_exit) return followup_exit.error();
-      RELAIS_TRY(tx_.AddScopeExit(*followup_exit, std::string(followup_table.name), id, old_territory));
+  // A new case that looks like a person the server already holds: a question for central staff,
+  // not a refusal. One conflict, against the earliest opened match, at the create's sequence.
+  Status FlagDuplicate(const Change& change, const StoredRecord& created) {
+    std::optional<std::string> key = CaseIdentityKey(created.record.values);
+    if (!key) return OkStatus();
+    auto matches = tx_.FindCasesByIdentity(*key);
+    if (!matches) return matches.error();
+    for (const std::string& other : *matches) {
+      if (other == created.record.id) continue;
+      Conflict c;
+      c.kind = "duplicate";
+      c.table = std::string(schema::CasesTable().name);
+      c.record_id = created.record.id;
+      c.other_id = other;
+      c.territory = created.territory;
+      c.device = device_.name;
+      c.device_hlc = change.hlc;
+      c.change_id = change.change_id;
+      c.opened_seq = created.record.version;
+      c.opened_at = now_;
+      return tx_.OpenConflict(c);
     }
     return OkStatus();
   }
@@ -231,6 +238,48 @@ class ChangeApplier {
 };
 
 }  // namespace
+
+std::optional<std::string> CaseIdentityKey(const std::vector<schema::Value>& values) {
+  const schema::Table& cases = schema::CasesTable();
+  const schema::Value& birth_date = ValueOf(cases, values, "birth_date");
+  if (!birth_date) return std::nullopt;
+  return FoldForMatch(ValueOf(cases, values, "last_name").value_or("")) + "|" +
+         FoldForMatch(ValueOf(cases, values, "first_name").value_or("")) + "|" + *birth_date;
+}
+
+std::string CentralStamp(int64_t now_ms, const sync::FieldStamps& stamps) {
+  sync::Hlc stamp{now_ms, 0, "central"};
+  for (const auto& [field, text] : stamps) {
+    auto seen = sync::Hlc::Parse(text);
+    if (!seen) continue;
+    // Later than every write on the record, whatever the clocks said: the settlement comes after
+    // the writes it settles.
+    if (seen->ms > stamp.ms || (seen->ms == stamp.ms && seen->counter >= stamp.counter)) {
+      stamp.ms = seen->ms;
+      stamp.counter = seen->counter + 1;
+    }
+  }
+  return stamp.ToString();
+}
+
+Status MoveCaseScope(StoreTx& tx, const std::string& case_id, const std::string& old_territory,
+                     const std::string& new_territory) {
+  auto exit_seq = tx.NextSeq();
+  if (!exit_seq) return exit_seq.error();
+  RELAIS_TRY(tx.AddScopeExit(*exit_seq, std::string(schema::CasesTable().name), case_id, old_territory));
+  auto followups = tx.FollowupsOfCase(case_id);
+  if (!followups) return followups.error();
+  const schema::Table& followup_table = schema::FollowupsTable();
+  for (const std::string& id : *followups) {
+    auto version = tx.NextSeq();
+    if (!version) return version.error();
+    RELAIS_TRY(tx.MoveRecord(followup_table, id, new_territory, *version));
+    auto followup_exit = tx.NextSeq();
+    if (!followup_exit) return followup_exit.error();
+    RELAIS_TRY(tx.AddScopeExit(*followup_exit, std::string(followup_table.name), id, old_territory));
+  }
+  return OkStatus();
+}
 
 Result<PushReply> PushBatch(StoreTx& tx, const Device& device, const sync::PushRequest& request,
                             const std::string& request_hash, int64_t now_ms) {

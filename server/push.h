@@ -38,13 +38,23 @@ class StoreTx {
   virtual ~StoreTx() = default;
 
   virtual Result<std::optional<StoredRecord>> GetRecord(const schema::Table& table, const std::string& id) = 0;
-  // Inserts the record or replaces every column of it.
+  // Inserts the record or replaces every column of it. A case also keeps its identity key
+  // (CaseIdentityKey of its values), so that FindCasesByIdentity sees every case as written.
   virtual Status PutRecord(const schema::Table& table, const StoredRecord& record) = 0;
+  // Ids of the cases not merged into another whose identity key is `key`, the earliest opened
+  // first (opened_on, then id).
+  virtual Result<std::vector<std::string>> FindCasesByIdentity(const std::string& key) = 0;
   // The next global sequence number. Numbers are never given twice, even across a rollback of a
   // later transaction (a rolled-back number may be reused, which nobody has seen).
   virtual Result<int64_t> NextSeq() = 0;
   virtual Status AppendHistory(const HistoryEntry& entry) = 0;
+  // Records a new open conflict (kind, table, record, field or other id, values, opened_seq…).
   virtual Status OpenConflict(const Conflict& conflict) = 0;
+  // The conflict `id` as stored (its `territory` is the one recorded when it was opened).
+  virtual Result<std::optional<Conflict>> GetConflict(int64_t id) = 0;
+  // Writes the settlement of `conflict.id`: status, settled_seq, settled_at, settled_by,
+  // settled_value and settlement.
+  virtual Status SettleConflict(const Conflict& conflict) = 0;
   virtual Status AddScopeExit(int64_t seq, const std::string& table, const std::string& record_id,
                               const std::string& territory) = 0;
   // Ids of the follow-up entries of a case.
@@ -60,6 +70,22 @@ class StoreTx {
                            const std::string& created_at) = 0;
 };
 
+// The normalised identity of a case: FoldForMatch(last_name) "|" FoldForMatch(first_name) "|"
+// birth_date, or nullopt when the birth date is unknown (names alone are too common to flag).
+// Two cases with the same key are probably the same person (docs/SCHEMA.md, "Duplicates").
+std::optional<std::string> CaseIdentityKey(const std::vector<schema::Value>& case_values);
+
+// A stamp for a change made by the centre at `now_ms`, later than every stamp in `stamps`, so that
+// a settlement wins over the writes it settles and loses to later ones (node "central").
+std::string CentralStamp(int64_t now_ms, const sync::FieldStamps& stamps);
+
+// The case `case_id` left `old_territory` for `new_territory`: a scope exit for it in the old
+// territory, and each follow-up takes the new territory with a new version and leaves a scope
+// exit of its own, so that devices of the old territory remove them and devices of the new one
+// pull them.
+Status MoveCaseScope(StoreTx& tx, const std::string& case_id, const std::string& old_territory,
+                     const std::string& new_territory);
+
 // Applies `request` from `device` through `tx` (the caller commits on success, rolls back on
 // failure). Per change, in request order:
 //  1. a change id applied before gets its first outcome again (applied, same version);
@@ -67,7 +93,10 @@ class StoreTx {
 //     must name a known case in scope; contacts are shared. Out of scope, unknown record, a create
 //     of an existing id or a record that would fail validation: `rejected` with a reason, nothing
 //     changed, and the rest of the batch still applies;
-//  3. a create takes the next sequence number as its version, with every set field stamped;
+//  3. a create takes the next sequence number as its version, with every set field stamped. A case
+//     whose identity key matches a case not merged into another opens a conflict of kind
+//     `duplicate` (record = the new case, other = the earliest opened match) at the same sequence
+//     number; the create is applied all the same;
 //  4. an update is merged with sync::MergeUpdate. It takes a new sequence number and a history row
 //     when a value changed, a value lost a last-writer-wins comparison (kept in `lost`) or a field
 //     went to review (the device's value kept in an open conflict), so that the device pulls the

@@ -8,6 +8,7 @@
 #include "base/text.h"
 #include "server/push.h"
 #include "server/record_json.h"
+#include "server/settle.h"
 #include "sqlite/migrate.h"
 
 namespace relais::server {
@@ -31,6 +32,9 @@ struct TableLayout {
   int territory_col = -1;
   int last_device_col = 0;
   int column_count = 0;
+  // Cases also keep their identity key (CaseIdentityKey), written by `put` after every column of
+  // `columns`; it is never read back into a record.
+  bool has_identity_key = false;
 };
 
 std::string Quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
@@ -56,6 +60,7 @@ TableLayout LayoutOf(const schema::Table& table) {
   l.columns += ", last_device";
   l.last_device_col = col++;
   l.column_count = col;
+  l.has_identity_key = &table == &schema::CasesTable();
   return l;
 }
 
@@ -146,6 +151,62 @@ Status CheckTerritory(std::string_view territory) {
 
 Role RoleFromText(const std::string& text) { return text == "staff" ? Role::kStaff : Role::kDevice; }
 
+// The territory that scopes `column` (a record id of the table named by `table_column`) now:
+// generated from the layouts, NULL for shared tables and for ids no table holds.
+std::string CurrentTerritorySql(const std::string& table_column, const std::string& column) {
+  std::string sql = "CASE " + table_column;
+  for (const TableLayout& l : Layouts()) {
+    if (!IsScoped(*l.table)) continue;
+    const std::string name(l.table->name);
+    sql += " WHEN '" + name + "' THEN (SELECT territory FROM " + name + " WHERE id = " + column + ")";
+  }
+  return sql + " ELSE NULL END";
+}
+
+// Every column of a conflict, as ReadConflict reads them from column `first` on. `territory` is the
+// record's territory now (the one recorded at opening when the record is gone).
+const std::string& ConflictColumns() {
+  static const std::string kColumns =
+      "c.id, c.kind, c.status, c.tbl, c.record_id, c.field, c.other_id, "
+      "COALESCE(" + CurrentTerritorySql("c.tbl", "c.record_id") + ", c.territory) AS territory, "
+      "(SELECT territory FROM cases WHERE id = c.other_id) AS other_territory, "
+      "c.base_value, c.server_value, c.server_device, c.server_hlc, c.device_value, c.device, c.device_hlc, "
+      "c.change_id, c.opened_seq, c.opened_at, c.settled_seq, c.settled_at, c.settled_by, c.settled_value, "
+      "c.settlement";
+  return kColumns;
+}
+
+Conflict ReadConflict(const sqlite::Stmt& s, int first) {
+  Conflict c;
+  int i = first;
+  c.id = s.Int(i++);
+  c.kind = s.Text(i++);
+  c.status = s.Text(i++);
+  c.table = s.Text(i++);
+  c.record_id = s.Text(i++);
+  c.field = s.Val(i++);
+  c.other_id = s.Val(i++);
+  c.territory = s.Val(i++);
+  c.other_territory = s.Val(i++);
+  c.base_value = s.Val(i++);
+  c.server_value = s.Val(i++);
+  c.server_device = s.Text(i++);
+  c.server_hlc = s.Text(i++);
+  c.device_value = s.Val(i++);
+  c.device = s.Text(i++);
+  c.device_hlc = s.Text(i++);
+  c.change_id = s.Text(i++);
+  c.opened_seq = s.Int(i++);
+  c.opened_at = s.Text(i++);
+  if (!s.IsNull(i)) c.settled_seq = s.Int(i);
+  ++i;
+  c.settled_at = s.Val(i++);
+  c.settled_by = s.Val(i++);
+  c.settled_value = s.Val(i++);
+  c.settlement = s.Val(i++);
+  return c;
+}
+
 }  // namespace
 
 // Statements of the writer connection, prepared once. Guarded by SqliteStore::writer_mutex_.
@@ -157,7 +218,7 @@ struct SqliteStore::WriterStatements {
   };
   std::vector<PerTable> tables;  // parallel to schema::Tables()
   sqlite::Stmt read_seq, write_seq, find_change, insert_history, insert_conflict, insert_exit, followups_of_case,
-      find_batch, save_batch;
+      find_batch, save_batch, find_identity, get_conflict, settle_conflict;
 
   static Result<std::unique_ptr<WriterStatements>> Prepare(sqlite::Db& db) {
     auto st = std::make_unique<WriterStatements>();
@@ -172,8 +233,10 @@ struct SqliteStore::WriterStatements {
       const std::string name(l.table->name);
       RELAIS_TRY(prepare(t.get, "SELECT " + l.columns + " FROM " + name + " WHERE id = ?1"));
       std::string params = "?1";
-      for (int i = 2; i <= l.column_count; ++i) params += ", ?" + std::to_string(i);
-      RELAIS_TRY(prepare(t.put, "INSERT OR REPLACE INTO " + name + "(" + l.columns + ") VALUES (" + params + ")"));
+      const int put_count = l.column_count + (l.has_identity_key ? 1 : 0);
+      for (int i = 2; i <= put_count; ++i) params += ", ?" + std::to_string(i);
+      const std::string put_columns = l.columns + (l.has_identity_key ? ", identity_key" : "");
+      RELAIS_TRY(prepare(t.put, "INSERT OR REPLACE INTO " + name + "(" + put_columns + ") VALUES (" + params + ")"));
       if (l.has_territory_column) {
         RELAIS_TRY(prepare(t.move, "UPDATE " + name + " SET territory = ?1, version = ?2 WHERE id = ?3"));
       }
@@ -187,8 +250,15 @@ struct SqliteStore::WriterStatements {
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
     RELAIS_TRY(prepare(st->insert_conflict,
                        "INSERT INTO conflicts(kind, status, tbl, record_id, field, territory, base_value, server_value, "
-                       "server_device, server_hlc, device_value, device, device_hlc, change_id, opened_seq, opened_at) "
-                       "VALUES ('field', 'open', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+                       "server_device, server_hlc, device_value, device, device_hlc, change_id, opened_seq, opened_at, "
+                       "other_id) "
+                       "VALUES (?15, 'open', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?16)"));
+    RELAIS_TRY(prepare(st->find_identity,
+                       "SELECT id FROM cases WHERE identity_key = ?1 AND merged_into IS NULL ORDER BY opened_on, id"));
+    RELAIS_TRY(prepare(st->get_conflict, "SELECT " + ConflictColumns() + " FROM conflicts c WHERE c.id = ?1"));
+    RELAIS_TRY(prepare(st->settle_conflict,
+                       "UPDATE conflicts SET status = 'settled', settled_seq = ?2, settled_at = ?3, settled_by = ?4, "
+                       "settled_value = ?5, settlement = ?6 WHERE id = ?1 AND status = 'open'"));
     RELAIS_TRY(prepare(st->insert_exit, "INSERT INTO scope_exits(seq, tbl, record_id, territory) VALUES (?1, ?2, ?3, ?4)"));
     RELAIS_TRY(prepare(st->followups_of_case, "SELECT id FROM followups WHERE case_id = ?1 ORDER BY id"));
     RELAIS_TRY(prepare(st->find_batch,
@@ -253,6 +323,38 @@ class SqliteTx final : public StoreTx {
     if (l.has_stamps) s.Bind(l.stamps_col + 1, EncodeStamps(r.stamps));
     if (l.has_territory_column) s.Bind(l.territory_col + 1, r.territory);
     s.Bind(l.last_device_col + 1, r.last_device);
+    if (l.has_identity_key) s.Bind(l.column_count + 1, CaseIdentityKey(r.record.values));
+    return s.Run();
+  }
+
+  Result<std::vector<std::string>> FindCasesByIdentity(const std::string& key) override {
+    sqlite::Stmt& s = st_.find_identity;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, key);
+    std::vector<std::string> ids;
+    while (true) {
+      auto row = s.Step();
+      if (!row) return row.error();
+      if (!*row) return ids;
+      ids.push_back(s.Text(0));
+    }
+  }
+
+  Result<std::optional<Conflict>> GetConflict(int64_t id) override {
+    sqlite::Stmt& s = st_.get_conflict;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, id);
+    auto row = s.Step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<Conflict>();
+    return std::optional<Conflict>(ReadConflict(s, 0));
+  }
+
+  Status SettleConflict(const Conflict& c) override {
+    sqlite::Stmt& s = st_.settle_conflict;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, c.id).Bind(2, c.settled_seq.value_or(0)).Bind(3, c.settled_at).Bind(4, c.settled_by);
+    s.Bind(5, c.settled_value).Bind(6, c.settlement);
     return s.Run();
   }
 
@@ -272,7 +374,7 @@ class SqliteTx final : public StoreTx {
     s.Bind(1, c.table).Bind(2, c.record_id).Bind(3, c.field).Bind(4, c.territory);
     s.Bind(5, c.base_value).Bind(6, c.server_value).Bind(7, c.server_device).Bind(8, c.server_hlc);
     s.Bind(9, c.device_value).Bind(10, c.device).Bind(11, c.device_hlc).Bind(12, c.change_id);
-    s.Bind(13, c.opened_seq).Bind(14, c.opened_at);
+    s.Bind(13, c.opened_seq).Bind(14, c.opened_at).Bind(15, c.kind).Bind(16, c.other_id);
     return s.Run();
   }
 
@@ -554,9 +656,12 @@ Result<PushReply> SqliteStore::Push(const Device& device, const sync::PushReques
 
 namespace {
 
-// One ordered source of a pull page: a synced table or the scope exits, read in sequence order.
+// One ordered source of a pull page: a synced table, the scope exits, or the conflicts opened or
+// settled, read in sequence order. Column 0 of an exit or conflict row is its sequence number.
 struct PullSource {
-  const TableLayout* layout = nullptr;  // nullptr: the scope exits
+  enum class Kind { kRecords, kExits, kOpened, kSettled };
+  Kind kind = Kind::kRecords;
+  const TableLayout* layout = nullptr;  // kRecords
   sqlite::Stmt stmt;
   bool has_row = false;
   int64_t seq = 0;
@@ -565,13 +670,48 @@ struct PullSource {
     auto row = stmt.Step();
     if (!row) return row.error();
     has_row = *row;
-    if (has_row) seq = stmt.Int(layout ? layout->version_col : 0);
+    if (has_row) seq = stmt.Int(kind == Kind::kRecords ? layout->version_col : 0);
     return OkStatus();
   }
 };
 
 std::string ScopeFilter(const std::string& column) {
   return column + " IN (SELECT value FROM json_each(?2))";
+}
+
+// The conflicts whose `event` (opened_seq or settled_seq) lies after ?1, whose record is in the
+// device's territories ?2 or shared, in event order, at most ?3.
+std::string ConflictEventsSql(const std::string& event) {
+  std::string shared;
+  for (const TableLayout& l : Layouts()) {
+    if (!IsScoped(*l.table)) shared += (shared.empty() ? "'" : ", '") + std::string(l.table->name) + "'";
+  }
+  std::string sql = "SELECT * FROM (SELECT c." + event + " AS event_seq, " + ConflictColumns() +
+                    " FROM conflicts c WHERE c." + event + " > ?1) WHERE (" + ScopeFilter("territory");
+  if (!shared.empty()) sql += " OR tbl IN (" + shared + ")";
+  return sql + ") ORDER BY event_seq LIMIT ?3";
+}
+
+sync::ConflictNotice NoticeOf(const Conflict& c, bool settled, int64_t seq) {
+  sync::ConflictNotice n;
+  n.id = c.id;
+  n.kind = c.kind;
+  n.status = settled ? "settled" : "open";
+  n.table = c.table;
+  n.record_id = c.record_id;
+  n.field = c.field.value_or("");
+  n.other_id = c.other_id.value_or("");
+  n.base_value = c.base_value;
+  n.server_value = c.server_value;
+  n.device_value = c.device_value;
+  n.device = c.device;
+  n.server_device = c.server_device;
+  if (settled) {
+    n.settled_value = c.settled_value;
+    n.settlement = c.settlement.value_or("");
+  }
+  n.seq = seq;
+  return n;
 }
 
 }  // namespace
@@ -588,6 +728,16 @@ Result<sync::PullPage> SqliteStore::Pull(const Device& device, int64_t since, si
   const std::string territories = EncodeTextList(device.territories);
   const int64_t fetch = static_cast<int64_t>(limit) + 1;
   std::vector<PullSource> sources;
+  auto add_source = [&](PullSource::Kind kind, const TableLayout* layout, const std::string& sql) -> Status {
+    auto s = db.Prepare(sql);
+    if (!s) return s.error();
+    PullSource source;
+    source.kind = kind;
+    source.layout = layout;
+    source.stmt = std::move(*s);
+    sources.push_back(std::move(source));
+    return OkStatus();
+  };
   std::string exits_sql = "SELECT seq, tbl, record_id FROM scope_exits e WHERE seq > ?1 AND " + ScopeFilter("territory");
   for (const TableLayout& l : Layouts()) {
     const std::string name(l.table->name);
@@ -599,43 +749,51 @@ Result<sync::PullPage> SqliteStore::Pull(const Device& device, int64_t since, si
                    "' AND r.id = e.record_id AND " + ScopeFilter("r.territory") + ")";
     }
     sql += " ORDER BY version LIMIT ?3";
-    auto s = db.Prepare(sql);
-    if (!s) return s.error();
-    PullSource source;
-    source.layout = &l;
-    source.stmt = std::move(*s);
-    sources.push_back(std::move(source));
+    RELAIS_TRY(add_source(PullSource::Kind::kRecords, &l, sql));
   }
   exits_sql += " ORDER BY seq LIMIT ?3";
-  {
-    auto s = db.Prepare(exits_sql);
-    if (!s) return s.error();
-    PullSource source;
-    source.stmt = std::move(*s);
-    sources.push_back(std::move(source));
-  }
+  RELAIS_TRY(add_source(PullSource::Kind::kExits, nullptr, exits_sql));
+  RELAIS_TRY(add_source(PullSource::Kind::kOpened, nullptr, ConflictEventsSql("opened_seq")));
+  RELAIS_TRY(add_source(PullSource::Kind::kSettled, nullptr, ConflictEventsSql("settled_seq")));
   for (PullSource& source : sources) {
     source.stmt.Bind(1, since).Bind(2, territories).Bind(3, fetch);
     RELAIS_TRY(source.Advance());
   }
 
-  // Merge the sources in sequence order (each sequence number belongs to one item only).
+  // Merge the sources in sequence order. A sequence number may be shared by a record and the
+  // conflicts opened with it (or settled with it): items of one sequence are never split across
+  // pages, so the page may exceed `limit` by those few.
   sync::PullPage page;
   page.since = since;
   size_t taken = 0;
   int64_t last_taken = since;
-  while (taken < limit) {
+  while (true) {
     PullSource* next = nullptr;
     for (PullSource& source : sources) {
       if (source.has_row && (!next || source.seq < next->seq)) next = &source;
     }
-    if (!next) break;
-    if (next->layout) {
-      auto stored = ReadStored(*next->layout, next->stmt);
-      if (!stored) return stored.error();
-      page.records.push_back(sync::PulledRecord{std::string(next->layout->table->name), std::move(stored->record)});
-    } else {
-      page.removed.push_back(sync::Removal{next->stmt.Text(1), next->stmt.Text(2), next->stmt.Int(0)});
+    if (!next || (taken >= limit && next->seq != last_taken)) break;
+    switch (next->kind) {
+      case PullSource::Kind::kRecords: {
+        auto stored = ReadStored(*next->layout, next->stmt);
+        if (!stored) return stored.error();
+        page.records.push_back(sync::PulledRecord{std::string(next->layout->table->name), std::move(stored->record)});
+        break;
+      }
+      case PullSource::Kind::kExits:
+        page.removed.push_back(sync::Removal{next->stmt.Text(1), next->stmt.Text(2), next->stmt.Int(0)});
+        break;
+      case PullSource::Kind::kOpened:
+      case PullSource::Kind::kSettled: {
+        const bool settled = next->kind == PullSource::Kind::kSettled;
+        Conflict c = ReadConflict(next->stmt, 1);
+        // A conflict appears once per page, in the state of its latest event in the page.
+        if (settled) {
+          std::erase_if(page.conflicts, [&](const sync::ConflictNotice& n) { return n.id == c.id; });
+        }
+        page.conflicts.push_back(NoticeOf(c, settled, next->seq));
+        break;
+      }
     }
     last_taken = next->seq;
     ++taken;
@@ -687,36 +845,81 @@ Result<std::vector<Conflict>> SqliteStore::Conflicts(const ConflictQuery& query)
   auto lease = BorrowReader();
   if (!lease) return lease.error();
   auto s = lease->db().Prepare(
-      "SELECT id, kind, status, tbl, record_id, field, territory, base_value, server_value, server_device, "
-      "server_hlc, device_value, device, device_hlc, change_id, opened_seq, opened_at FROM conflicts "
-      "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR record_id = ?2) ORDER BY id LIMIT ?3");
+      "SELECT * FROM (SELECT " + ConflictColumns() + " FROM conflicts c "
+      "WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR c.record_id = ?2)) "
+      "WHERE (?3 IS NULL OR territory = ?3) "
+      "AND (?4 IS NULL OR territory IN (SELECT value FROM json_each(?4)) OR territory IS NULL) "
+      "ORDER BY id LIMIT ?5");
   if (!s) return s.error();
-  s->Bind(1, query.status).Bind(2, query.record_id).Bind(3, static_cast<int64_t>(query.limit));
+  s->Bind(1, query.status).Bind(2, query.record_id).Bind(3, query.territory);
+  s->Bind(4, query.scope ? schema::Value(EncodeTextList(*query.scope)) : schema::Value());
+  s->Bind(5, static_cast<int64_t>(query.limit));
   std::vector<Conflict> out;
   while (true) {
     auto row = s->Step();
     if (!row) return row.error();
     if (!*row) return out;
-    Conflict c;
-    c.id = s->Int(0);
-    c.kind = s->Text(1);
-    c.status = s->Text(2);
-    c.table = s->Text(3);
-    c.record_id = s->Text(4);
-    c.field = s->Val(5);
-    c.territory = s->Val(6);
-    c.base_value = s->Val(7);
-    c.server_value = s->Val(8);
-    c.server_device = s->Text(9);
-    c.server_hlc = s->Text(10);
-    c.device_value = s->Val(11);
-    c.device = s->Text(12);
-    c.device_hlc = s->Text(13);
-    c.change_id = s->Text(14);
-    c.opened_seq = s->Int(15);
-    c.opened_at = s->Text(16);
-    out.push_back(std::move(c));
+    out.push_back(ReadConflict(*s, 0));
   }
+}
+
+Result<Conflict> SqliteStore::GetConflict(int64_t id) {
+  auto lease = BorrowReader();
+  if (!lease) return lease.error();
+  auto s = lease->db().Prepare("SELECT " + ConflictColumns() + " FROM conflicts c WHERE c.id = ?1");
+  if (!s) return s.error();
+  s->Bind(1, id);
+  auto row = s->Step();
+  if (!row) return row.error();
+  if (!*row) {
+    return MakeError(ErrorCode::kNotFound,
+                     "no conflict " + std::to_string(id) + " (see `relais-central conflicts list --status open`)");
+  }
+  return ReadConflict(*s, 0);
+}
+
+Result<Store::Placement> SqliteStore::Locate(std::string_view record_id) {
+  auto lease = BorrowReader();
+  if (!lease) return lease.error();
+  auto snapshot = ReadSnapshot::Begin(lease->db());
+  if (!snapshot) return snapshot.error();
+  for (const TableLayout& l : Layouts()) {
+    const std::string name(l.table->name);
+    auto s = lease->db().Prepare("SELECT " + std::string(IsScoped(*l.table) ? "territory" : "NULL") + " FROM " +
+                                 name + " WHERE id = ?1");
+    if (!s) return s.error();
+    s->Bind(1, record_id);
+    auto row = s->Step();
+    if (!row) return row.error();
+    if (*row) return Placement{name, s->Val(0)};
+  }
+  return MakeError(ErrorCode::kNotFound, "no record " + std::string(record_id) + " (check the id: it is the record's UUID)");
+}
+
+template <class Fn>
+Result<Conflict> SqliteStore::Settle(Fn&& settle) {
+  std::lock_guard<std::mutex> lock(writer_mutex_);
+  auto tx = sqlite::Transaction::Begin(writer_);
+  if (!tx) return tx.error();
+  SqliteTx store_tx(*writer_statements_);
+  RELAIS_TRY(store_tx.Start());
+  auto settled = settle(store_tx, clock_.NowMs());
+  if (!settled) return settled.error();  // the transaction rolls back: nothing changed
+  RELAIS_TRY(store_tx.Finish());
+  RELAIS_TRY(tx->Commit());
+  return settled;
+}
+
+Result<Conflict> SqliteStore::Resolve(int64_t id, const Decision& decision, const std::string& by) {
+  return Settle([&](StoreTx& tx, int64_t now) { return ResolveConflict(tx, id, decision, by, now); });
+}
+
+Result<Conflict> SqliteStore::Merge(int64_t id, const std::vector<std::string>& take, const std::string& by) {
+  return Settle([&](StoreTx& tx, int64_t now) { return MergeDuplicate(tx, id, take, by, now); });
+}
+
+Result<Conflict> SqliteStore::Dismiss(int64_t id, const std::string& by) {
+  return Settle([&](StoreTx& tx, int64_t now) { return DismissDuplicate(tx, id, by, now); });
 }
 
 }  // namespace relais::server

@@ -12,7 +12,7 @@
 
 namespace relais::server {
 
-// Thread-safe. Writes (push, enrolment, revocation) go through one connection guarded by a mutex,
+// Thread-safe. Writes (push, settlements, enrolment, revocation) go through one connection guarded by a mutex,
 // so they are serialised; reads (authentication, pull, history) each borrow a connection of their
 // own from a small pool and run in a snapshot, so they never wait for a writer (WAL).
 class SqliteStore final : public Store {
@@ -39,6 +39,11 @@ class SqliteStore final : public Store {
   Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit) override;
   Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) override;
   Result<std::vector<Conflict>> Conflicts(const ConflictQuery& query) override;
+  Result<Conflict> GetConflict(int64_t id) override;
+  Result<Placement> Locate(std::string_view record_id) override;
+  Result<Conflict> Resolve(int64_t id, const Decision& decision, const std::string& by) override;
+  Result<Conflict> Merge(int64_t id, const std::vector<std::string>& take, const std::string& by) override;
+  Result<Conflict> Dismiss(int64_t id, const std::string& by) override;
 
   struct WriterStatements;  // defined in sqlite_store.cc
 
@@ -51,6 +56,9 @@ class SqliteStore final : public Store {
   void ReturnReader(sqlite::Db db);
 
   Result<std::vector<std::string>> TerritoriesOf(sqlite::Db& db, int64_t device_id);
+  // Runs `settle(StoreTx&, now_ms)` in one write transaction; commits only when it succeeds.
+  template <class Fn>
+  Result<Conflict> Settle(Fn&& settle);
   void TouchLastSeen(int64_t device_id, const std::optional<std::string>& last_seen);
 
   const std::string path_;

@@ -19,8 +19,9 @@
 
 namespace relais::server {
 
-// `device`: a counsellor's laptop or a reception point. `staff`: central staff (the conflict tools
-// of a later issue). Today both are scoped by their territories alike.
+// `device`: a counsellor's laptop or a reception point; it pushes and pulls. `staff`: central staff
+// settling conflicts through the staff API (docs/PROTOCOL.md, "Staff API"); it may not push or
+// pull. Both are scoped by their territories.
 enum class Role { kDevice, kStaff };
 const char* ToString(Role role);
 
@@ -59,15 +60,20 @@ struct HistoryEntry {
   std::optional<std::string> lost;  // JSON {"field": {"value", "device", "hlc"}} of values that lost
 };
 
-// A value the rules could not settle (schema table `conflicts`). Both sides are kept.
+// A value the rules could not settle, or a probable duplicate (schema table `conflicts`). Both
+// sides are kept until central staff settle it.
 struct Conflict {
   int64_t id = 0;
   std::string kind = "field";  // field | duplicate
   std::string status = "open";  // open | settled
   std::string table;
-  std::string record_id;
-  std::optional<std::string> field;
+  std::string record_id;                 // kind duplicate: the case created last
+  std::optional<std::string> field;      // kind field
+  std::optional<std::string> other_id;   // kind duplicate: the existing case it resembles
+  // The territory of the record now (a case may have moved since the conflict was opened); for a
+  // duplicate also the other case's. nullopt for shared records.
   std::optional<std::string> territory;
+  std::optional<std::string> other_territory;
   schema::Value base_value;
   schema::Value server_value;
   std::string server_device;
@@ -78,12 +84,29 @@ struct Conflict {
   std::string change_id;
   int64_t opened_seq = 0;
   std::string opened_at;
+  // Once settled: the sequence number of the settlement, who, when, how and the value kept (for
+  // a merge, the surviving case's id).
+  std::optional<int64_t> settled_seq;
+  std::optional<std::string> settled_at;
+  std::optional<std::string> settled_by;
+  schema::Value settled_value;
+  std::optional<std::string> settlement;  // server | device | value | merged | dismissed
 };
 
 struct ConflictQuery {
   std::optional<std::string> status = "open";  // nullopt: any status
   std::optional<std::string> record_id;
+  std::optional<std::string> territory;       // the record's current territory
+  // Only conflicts whose record lies in one of these territories (or is shared); nullopt: all.
+  std::optional<std::vector<std::string>> scope;
   size_t limit = 1000;
+};
+
+// How central staff settle a field conflict.
+struct Decision {
+  enum class Keep { kServer, kDevice, kValue };
+  Keep keep = Keep::kServer;
+  schema::Value value;  // for kValue; validated against the field
 };
 
 // The answer to a push, and the exact JSON that was (or will be) sent for it.
@@ -125,8 +148,25 @@ class Store {
   // Every version of a record, oldest first. An empty `table` searches every table.
   virtual Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) = 0;
 
-  // Conflicts, oldest first. Settling them is the next issue's work.
+  // Conflicts, oldest first.
   virtual Result<std::vector<Conflict>> Conflicts(const ConflictQuery& query) = 0;
+  // One conflict; kNotFound for an unknown id.
+  virtual Result<Conflict> GetConflict(int64_t id) = 0;
+  // The territory that scopes a record now (nullopt for a shared record), and its table.
+  // kNotFound when no table holds `record_id`.
+  struct Placement {
+    std::string table;
+    std::optional<std::string> territory;
+  };
+  virtual Result<Placement> Locate(std::string_view record_id) = 0;
+
+  // Settlements, by the rules of server/settle.h, each in one transaction; `by` names the person
+  // or staff token. They return the settled conflict. kNotFound (unknown id), kConflict (already
+  // settled, or a merge that no longer makes sense), kUsage (wrong kind of conflict, unknown
+  // field), kValidation (a value that fails the schema); on failure nothing changes.
+  virtual Result<Conflict> Resolve(int64_t id, const Decision& decision, const std::string& by) = 0;
+  virtual Result<Conflict> Merge(int64_t id, const std::vector<std::string>& take, const std::string& by) = 0;
+  virtual Result<Conflict> Dismiss(int64_t id, const std::string& by) = 0;
 };
 
 }  // namespace relais::server

@@ -31,6 +31,11 @@ class FailingStore final : public Store {
   Result<sync::PullPage> Pull(const Device&, int64_t, size_t) override { return Fail(); }
   Result<std::vector<HistoryEntry>> History(std::string_view, std::string_view) override { return Fail(); }
   Result<std::vector<Conflict>> Conflicts(const ConflictQuery&) override { return Fail(); }
+  Result<Conflict> GetConflict(int64_t) override { return Fail(); }
+  Result<Placement> Locate(std::string_view) override { return Fail(); }
+  Result<Conflict> Resolve(int64_t, const Decision&, const std::string&) override { return Fail(); }
+  Result<Conflict> Merge(int64_t, const std::vector<std::string>&, const std::string&) override { return Fail(); }
+  Result<Conflict> Dismiss(int64_t, const std::string&) override { return Fail(); }
 
  private:
   static Error Fail() { return MakeError(ErrorCode::kIo, "disk I/O error in SELECT secret FROM x"); }

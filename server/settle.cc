@@ -1,0 +1,244 @@
+#include "server/settle.h"
+
+#include "base/clock.h"
+#include "base/text.h"
+#include "server/record_json.h"
+#include "sync/codec.h"
+
+namespace relais::server {
+
+namespace {
+
+// A merge follows redirects (a survivor itself merged since); a chain longer than this is a bug.
+constexpr int kMaxRedirects = 16;
+
+size_t IndexOf(const schema::Table& table, std::string_view field) {
+  return static_cast<size_t>(table.FieldIndex(field));
+}
+
+Result<Conflict> LoadOpen(StoreTx& tx, int64_t id) {
+  auto found = tx.GetConflict(id);
+  if (!found) return found.error();
+  if (!*found) {
+    return MakeError(ErrorCode::kNotFound,
+                     "no conflict " + std::to_string(id) + " (see `relais-central conflicts list --status open`)");
+  }
+  Conflict c = std::move(**found);
+  if (c.status == "settled") {
+    return MakeError(ErrorCode::kConflict, "conflict " + std::to_string(id) + " was already settled (" +
+                                               c.settlement.value_or("?") + ", by " + c.settled_by.value_or("?") +
+                                               " at " + c.settled_at.value_or("?") + "); nothing changed");
+  }
+  return c;
+}
+
+Result<StoredRecord> LoadRecord(StoreTx& tx, const schema::Table& table, const std::string& id) {
+  auto found = tx.GetRecord(table, id);
+  if (!found) return found.error();
+  if (!*found) {
+    return MakeError(ErrorCode::kInternal, "the " + std::string(table.name) + " record " + id +
+                                               " named by a conflict is missing from the store");
+  }
+  return std::move(**found);
+}
+
+// Writes `values` over `current` as a change by the centre: a new version, the changed fields
+// stamped, a history row holding the replaced values, and the scope move of a case whose territory
+// changed. Writes nothing when no value changes. Returns the record as it now stands.
+Result<StoredRecord> WriteCentral(StoreTx& tx, const schema::Table& table, const StoredRecord& current,
+                                  std::vector<schema::Value> values, const std::string& by, int64_t now_ms) {
+  if (values == current.record.values) return current;
+  RELAIS_TRY(schema::ValidateRecord(table, values));
+  const std::string stamp = CentralStamp(now_ms, current.stamps);
+  StoredRecord next = current;
+  std::vector<LostValue> lost;
+  for (size_t i = 0; i < table.fields.size(); ++i) {
+    if (values[i] == current.record.values[i]) continue;
+    const std::string name(table.fields[i].name);
+    if (current.record.values[i]) {
+      auto old_stamp = current.stamps.find(name);
+      lost.push_back({name, current.record.values[i], current.last_device,
+                      old_stamp == current.stamps.end() ? std::string() : old_stamp->second});
+    }
+    if (table.kind == schema::TableKind::kMutable) next.stamps[name] = stamp;
+  }
+  auto seq = tx.NextSeq();
+  if (!seq) return seq.error();
+  next.record.values = std::move(values);
+  next.record.version = *seq;
+  next.last_device = CentralAuthor(by);
+  if (table.scope == schema::Scope::kTerritory) {
+    next.territory = next.record.values[IndexOf(table, "territory")];
+  }
+  RELAIS_TRY(tx.PutRecord(table, next));
+  HistoryEntry h;
+  h.seq = *seq;
+  h.table = std::string(table.name);
+  h.record_id = next.record.id;
+  h.device = next.last_device;
+  h.hlc = stamp;
+  h.at = IsoTimestamp(now_ms);
+  h.snapshot = sync::EncodeRecordValues(table, next.record.values);
+  if (!lost.empty()) h.lost = EncodeLost(lost);
+  RELAIS_TRY(tx.AppendHistory(h));
+  if (table.scope == schema::Scope::kTerritory && current.territory && next.territory &&
+      current.territory != next.territory) {
+    RELAIS_TRY(MoveCaseScope(tx, next.record.id, *current.territory, *next.territory));
+  }
+  return next;
+}
+
+// Marks `c` settled at a sequence number of its own, taken after the record changes it caused, so
+// that a device pulls the records before the notice that explains them.
+Result<Conflict> Settle(StoreTx& tx, Conflict c, std::string settlement, schema::Value value, const std::string& by,
+                        int64_t now_ms) {
+  auto seq = tx.NextSeq();
+  if (!seq) return seq.error();
+  c.status = "settled";
+  c.settled_seq = *seq;
+  c.settled_at = IsoTimestamp(now_ms);
+  c.settled_by = by;
+  c.settled_value = std::move(value);
+  c.settlement = std::move(settlement);
+  RELAIS_TRY(tx.SettleConflict(c));
+  return c;
+}
+
+}  // namespace
+
+std::string CentralAuthor(const std::string& by) { return "central:" + by; }
+
+Result<Conflict> ResolveConflict(StoreTx& tx, int64_t id, const Decision& decision, const std::string& by,
+                                 int64_t now_ms) {
+  auto c = LoadOpen(tx, id);
+  if (!c) return c.error();
+  if (c->kind != "field") {
+    return MakeError(ErrorCode::kUsage, "conflict " + std::to_string(id) +
+                                            " is a probable duplicate: merge or dismiss it, it has no field to resolve");
+  }
+  const schema::Table* table = schema::FindTable(c->table);
+  const schema::Field* field = table && c->field ? table->FindField(*c->field) : nullptr;
+  if (!field) return MakeError(ErrorCode::kInternal, "conflict " + std::to_string(id) + " names an unknown field");
+  auto current = LoadRecord(tx, *table, c->record_id);
+  if (!current) return current.error();
+  const size_t index = IndexOf(*table, field->name);
+
+  if (decision.keep == Decision::Keep::kServer) {
+    return Settle(tx, std::move(*c), "server", current->record.values[index], by, now_ms);
+  }
+  schema::Value target = c->device_value;
+  if (decision.keep == Decision::Keep::kValue) {
+    if (decision.value && !IsValidUtf8(*decision.value)) {
+      return MakeError(ErrorCode::kValidation, std::string(field->name) + ": is not valid UTF-8 text");
+    }
+    target = schema::Normalize(*field, decision.value);
+    RELAIS_TRY(schema::ValidateValue(*field, target));
+  }
+  std::vector<schema::Value> values = current->record.values;
+  values[index] = target;
+  auto written = WriteCentral(tx, *table, *current, std::move(values), by, now_ms);
+  if (!written) return written.error();
+  return Settle(tx, std::move(*c), decision.keep == Decision::Keep::kDevice ? "device" : "value", target, by, now_ms);
+}
+
+Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::string>& take, const std::string& by,
+                                int64_t now_ms) {
+  auto c = LoadOpen(tx, id);
+  if (!c) return c.error();
+  if (c->kind != "duplicate" || !c->other_id) {
+    return MakeError(ErrorCode::kUsage, "conflict " + std::to_string(id) +
+                                            " is a field conflict: resolve it (--keep server|device or --value V)");
+  }
+  const schema::Table& cases = schema::CasesTable();
+  for (const std::string& name : take) {
+    const schema::Field* field = cases.FindField(name);
+    if (!field || field->central_only) {
+      std::string list;
+      for (const schema::Field& f : cases.fields) {
+        if (!f.central_only) list += (list.empty() ? "" : ", ") + std::string(f.name);
+      }
+      return MakeError(ErrorCode::kUsage, "cannot take field " + name + " (fields of a case: " + list + ")");
+    }
+  }
+  auto absorbed = LoadRecord(tx, cases, c->record_id);
+  if (!absorbed) return absorbed.error();
+  const size_t merged_into = IndexOf(cases, "merged_into");
+  if (absorbed->record.values[merged_into]) {
+    return MakeError(ErrorCode::kConflict, "case " + c->record_id + " was already merged into " +
+                                               *absorbed->record.values[merged_into] + "; dismiss conflict " +
+                                               std::to_string(id));
+  }
+  auto survivor = LoadRecord(tx, cases, *c->other_id);
+  if (!survivor) return survivor.error();
+  for (int hops = 0; survivor->record.values[merged_into]; ++hops) {
+    if (hops == kMaxRedirects) return MakeError(ErrorCode::kInternal, "redirect chain too long from " + *c->other_id);
+    survivor = LoadRecord(tx, cases, *survivor->record.values[merged_into]);
+    if (!survivor) return survivor.error();
+  }
+  if (survivor->record.id == absorbed->record.id) {
+    return MakeError(ErrorCode::kConflict, "case " + c->record_id + " is the survivor of " + *c->other_id +
+                                               " already; dismiss conflict " + std::to_string(id));
+  }
+  const std::string survivor_id = survivor->record.id;
+
+  // 1. The survivor takes the chosen fields.
+  std::vector<schema::Value> values = survivor->record.values;
+  for (const std::string& name : take) values[IndexOf(cases, name)] = absorbed->record.values[IndexOf(cases, name)];
+  auto kept = WriteCentral(tx, cases, *survivor, std::move(values), by, now_ms);
+  if (!kept) return kept.error();
+  const std::string territory = kept->territory.value_or("");
+
+  // 2. The absorbed case's follow-ups move to the survivor (and, maybe, to its territory).
+  const schema::Table& followups = schema::FollowupsTable();
+  auto ids = tx.FollowupsOfCase(absorbed->record.id);
+  if (!ids) return ids.error();
+  const std::string stamp = CentralStamp(now_ms, {});
+  for (const std::string& followup_id : *ids) {
+    auto followup = LoadRecord(tx, followups, followup_id);
+    if (!followup) return followup.error();
+    const std::optional<std::string> old_territory = followup->territory;
+    auto seq = tx.NextSeq();
+    if (!seq) return seq.error();
+    followup->record.values[IndexOf(followups, "case_id")] = survivor_id;
+    followup->record.version = *seq;
+    followup->territory = territory;
+    followup->last_device = CentralAuthor(by);
+    RELAIS_TRY(tx.PutRecord(followups, *followup));
+    HistoryEntry h;
+    h.seq = *seq;
+    h.table = std::string(followups.name);
+    h.record_id = followup_id;
+    h.device = followup->last_device;
+    h.hlc = stamp;
+    h.at = IsoTimestamp(now_ms);
+    h.snapshot = sync::EncodeRecordValues(followups, followup->record.values);
+    RELAIS_TRY(tx.AppendHistory(h));
+    if (old_territory && *old_territory != territory) {
+      auto exit_seq = tx.NextSeq();
+      if (!exit_seq) return exit_seq.error();
+      RELAIS_TRY(tx.AddScopeExit(*exit_seq, std::string(followups.name), followup_id, *old_territory));
+    }
+  }
+
+  // 3. The absorbed case becomes a redirect: closed, not deleted.
+  values = absorbed->record.values;
+  values[merged_into] = survivor_id;
+  values[IndexOf(cases, "closed_on")] = IsoDate(now_ms);
+  values[IndexOf(cases, "close_reason")] = "fusionné avec " + survivor_id;
+  auto redirect = WriteCentral(tx, cases, *absorbed, std::move(values), by, now_ms);
+  if (!redirect) return redirect.error();
+
+  return Settle(tx, std::move(*c), "merged", survivor_id, by, now_ms);
+}
+
+Result<Conflict> DismissDuplicate(StoreTx& tx, int64_t id, const std::string& by, int64_t now_ms) {
+  auto c = LoadOpen(tx, id);
+  if (!c) return c.error();
+  if (c->kind != "duplicate") {
+    return MakeError(ErrorCode::kUsage, "conflict " + std::to_string(id) +
+                                            " is a field conflict: resolve it (--keep server leaves the record as it is)");
+  }
+  return Settle(tx, std::move(*c), "dismissed", std::nullopt, by, now_ms);
+}
+
+}  // namespace relais::server
