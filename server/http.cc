@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "base/ids.h"
+#include "server/staff_json.h"
 #include "sync/codec.h"
 
 namespace relais::server {
@@ -82,6 +83,27 @@ std::string ChangeIdOf(const std::string& body, const std::string& message) {
   return change["id"].get<std::string>();
 }
 
+// A staff request's JSON body: an object (an empty body counts as {}) holding only `allowed` members.
+Result<json> StaffBody(const httplib::Request& req, std::initializer_list<const char*> allowed) {
+  if (req.body.empty()) return json::object();
+  json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object()) return MakeError(ErrorCode::kUsage, "the body is not a JSON object");
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    bool known = false;
+    for (const char* name : allowed) known = known || it.key() == name;
+    if (!known) return MakeError(ErrorCode::kUsage, "unknown member " + it.key());
+  }
+  return body;
+}
+
+// A staff token acts on a conflict only when its record (and, for a duplicate, the other case)
+// lies in the token's territories, or is shared.
+bool InStaffScope(const Device& staff, const Conflict& c) {
+  if (c.territory && !staff.InScope(*c.territory)) return false;
+  if (c.other_territory && !staff.InScope(*c.other_territory)) return false;
+  return true;
+}
+
 // Strict decimal parse of a query parameter: digits only, no sign, no overflow.
 bool ParseCount(const std::string& text, int64_t& out) {
   if (text.empty() || text.size() > 18) return false;
@@ -122,6 +144,14 @@ struct HttpEndpoint::Impl {
   void Push(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   void Pull(const httplib::Request& req, httplib::Response& res);
   void Log(const httplib::Request& req, const httplib::Response& res);
+
+  // Staff API (docs/PROTOCOL.md, "Staff API").
+  std::optional<Device> AdmitStaff(const httplib::Request& req, httplib::Response& res);
+  std::optional<Conflict> StaffConflict(const Device& staff, const std::string& id_text, httplib::Response& res);
+  void ListConflicts(const httplib::Request& req, httplib::Response& res);
+  void ShowConflict(const httplib::Request& req, httplib::Response& res);
+  void SettleConflict(const httplib::Request& req, httplib::Response& res, const std::string& action);
+  void RecordHistory(const httplib::Request& req, httplib::Response& res);
 };
 
 std::optional<Device> HttpEndpoint::Impl::Admit(const httplib::Request& req, httplib::Response& res) {
@@ -185,6 +215,11 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
     drain();
     return;
   }
+  if (device->role == Role::kStaff) {
+    drain();
+    SendError(res, 403, MakeError(ErrorCode::kForbidden, "a staff token does not sync; use a device token to push"));
+    return;
+  }
   const std::string encoding = req.get_header_value("Content-Encoding");
   const bool gzip = encoding == "gzip";
   if (!encoding.empty() && encoding != "identity" && !gzip) {
@@ -244,6 +279,10 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
 void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& res) {
   auto device = Admit(req, res);
   if (!device) return;
+  if (device->role == Role::kStaff) {
+    SendError(res, 403, MakeError(ErrorCode::kForbidden, "a staff token does not sync; use a device token to pull"));
+    return;
+  }
   int64_t since = 0;
   if (!req.has_param("since") || !ParseCount(req.get_param_value("since"), since)) {
     SendError(res, 400, MakeError(ErrorCode::kUsage, "since: expected a whole number >= 0 (the cursor of the last page)"));
@@ -266,6 +305,165 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
                    " removed=" + std::to_string(page->removed.size()) + " next=" + std::to_string(page->next) +
                    (page->more ? " more" : "");
   res.set_content(sync::EncodePullPage(*page), kJson);
+}
+
+std::optional<Device> HttpEndpoint::Impl::AdmitStaff(const httplib::Request& req, httplib::Response& res) {
+  auto device = Admit(req, res);
+  if (!device) return std::nullopt;
+  if (device->role != Role::kStaff) {
+    SendError(res, 403, MakeError(ErrorCode::kForbidden, "this endpoint is for central staff: use a staff token "
+                                                         "(relais-central device add --staff)"));
+    return std::nullopt;
+  }
+  return device;
+}
+
+// The conflict named in the path, if it exists and lies in the staff token's scope; otherwise the
+// answer (404, 403) is written and nullopt returned.
+std::optional<Conflict> HttpEndpoint::Impl::StaffConflict(const Device& staff, const std::string& id_text,
+                                                          httplib::Response& res) {
+  int64_t id = 0;
+  if (!ParseCount(id_text, id)) {
+    SendError(res, 404, MakeError(ErrorCode::kNotFound, "no conflict " + id_text));
+    return std::nullopt;
+  }
+  auto conflict = store.GetConflict(id);
+  if (!conflict) {
+    SendStoreError(res, conflict.error());
+    return std::nullopt;
+  }
+  if (!InStaffScope(staff, *conflict)) {
+    SendError(res, 403, MakeError(ErrorCode::kForbidden, "conflict " + id_text + " concerns a territory outside this "
+                                                         "token's territories (" + staff.TerritoryList() + ")"));
+    return std::nullopt;
+  }
+  tl_note.detail = " conflict=" + id_text;
+  return *conflict;
+}
+
+void HttpEndpoint::Impl::ListConflicts(const httplib::Request& req, httplib::Response& res) {
+  auto staff = AdmitStaff(req, res);
+  if (!staff) return;
+  ConflictQuery query;
+  query.limit = 10000;
+  query.scope = staff->territories;
+  if (req.has_param("status")) {
+    const std::string status = req.get_param_value("status");
+    if (status == "all") {
+      query.status.reset();
+    } else if (status == "open" || status == "settled") {
+      query.status = status;
+    } else {
+      SendError(res, 400, MakeError(ErrorCode::kUsage, "status: expected open, settled or all"));
+      return;
+    }
+  }
+  if (req.has_param("territory")) query.territory = req.get_param_value("territory");
+  auto conflicts = store.Conflicts(query);
+  if (!conflicts) {
+    SendStoreError(res, conflicts.error());
+    return;
+  }
+  json out = json::array();
+  for (const Conflict& c : *conflicts) {
+    if (InStaffScope(*staff, c)) out.push_back(ConflictJson(c));
+  }
+  tl_note.detail = " conflicts=" + std::to_string(out.size());
+  res.set_content(json{{"conflicts", std::move(out)}}.dump(), kJson);
+}
+
+void HttpEndpoint::Impl::ShowConflict(const httplib::Request& req, httplib::Response& res) {
+  auto staff = AdmitStaff(req, res);
+  if (!staff) return;
+  auto conflict = StaffConflict(*staff, req.matches[1], res);
+  if (!conflict) return;
+  auto history = store.History(conflict->table, conflict->record_id);
+  if (!history) return SendStoreError(res, history.error());
+  std::optional<std::vector<HistoryEntry>> other;
+  if (conflict->other_id) {
+    auto other_history = store.History(conflict->table, *conflict->other_id);
+    if (!other_history) return SendStoreError(res, other_history.error());
+    other = std::move(*other_history);
+  }
+  res.set_content(ConflictDetailJson(*conflict, *history, other).dump(), kJson);
+}
+
+void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Response& res, const std::string& action) {
+  auto staff = AdmitStaff(req, res);
+  if (!staff) return;
+  auto conflict = StaffConflict(*staff, req.matches[1], res);
+  if (!conflict) return;
+  Result<Conflict> settled = MakeError(ErrorCode::kInternal, "no action");
+  if (action == "resolve") {
+    auto body = StaffBody(req, {"keep", "value"});
+    if (!body) return SendError(res, 400, body.error());
+    Decision decision;
+    const bool has_keep = body->contains("keep"), has_value = body->contains("value");
+    if (has_keep == has_value) {
+      return SendError(res, 400, MakeError(ErrorCode::kUsage, "send {\"keep\": \"server\"}, {\"keep\": \"device\"} or "
+                                                              "{\"value\": \"...\"}"));
+    }
+    if (has_keep) {
+      const json& keep = (*body)["keep"];
+      if (keep == "server") decision.keep = Decision::Keep::kServer;
+      else if (keep == "device") decision.keep = Decision::Keep::kDevice;
+      else return SendError(res, 400, MakeError(ErrorCode::kUsage, "keep: expected \"server\" or \"device\""));
+    } else {
+      const json& value = (*body)["value"];
+      if (!value.is_string() && !value.is_null()) {
+        return SendError(res, 400, MakeError(ErrorCode::kUsage, "value: expected a string (or null to clear the field)"));
+      }
+      decision.keep = Decision::Keep::kValue;
+      if (value.is_string()) decision.value = value.get<std::string>();
+    }
+    settled = store.Resolve(conflict->id, decision, staff->name);
+  } else if (action == "merge") {
+    auto body = StaffBody(req, {"take"});
+    if (!body) return SendError(res, 400, body.error());
+    std::vector<std::string> take;
+    if (body->contains("take")) {
+      const json& list = (*body)["take"];
+      if (!list.is_array()) return SendError(res, 400, MakeError(ErrorCode::kUsage, "take: expected an array of field names"));
+      for (const json& name : list) {
+        if (!name.is_string()) return SendError(res, 400, MakeError(ErrorCode::kUsage, "take: expected an array of field names"));
+        take.push_back(name.get<std::string>());
+      }
+    }
+    settled = store.Merge(conflict->id, take, staff->name);
+  } else {
+    auto body = StaffBody(req, {});
+    if (!body) return SendError(res, 400, body.error());
+    settled = store.Dismiss(conflict->id, staff->name);
+  }
+  if (!settled) return SendStoreError(res, settled.error());
+  tl_note.detail += " settlement=" + settled->settlement.value_or("");
+  res.set_content(ConflictJson(*settled).dump(), kJson);
+}
+
+void HttpEndpoint::Impl::RecordHistory(const httplib::Request& req, httplib::Response& res) {
+  auto staff = AdmitStaff(req, res);
+  if (!staff) return;
+  const std::string record_id = req.matches[1];
+  auto placement = store.Locate(record_id);
+  if (!placement) return SendStoreError(res, placement.error());
+  if (placement->territory && !staff->InScope(*placement->territory)) {
+    return SendError(res, 403, MakeError(ErrorCode::kForbidden, "record " + record_id + " lies outside this token's "
+                                                                "territories (" + staff->TerritoryList() + ")"));
+  }
+  auto history = store.History(placement->table, record_id);
+  if (!history) return SendStoreError(res, history.error());
+  ConflictQuery query;
+  query.status.reset();
+  query.record_id = record_id;
+  auto conflicts = store.Conflicts(query);
+  if (!conflicts) return SendStoreError(res, conflicts.error());
+  json versions = json::array(), held = json::array();
+  for (const HistoryEntry& h : *history) versions.push_back(HistoryEntryJson(h));
+  for (const Conflict& c : *conflicts) held.push_back(ConflictJson(c));
+  tl_note.detail = " versions=" + std::to_string(versions.size());
+  res.set_content(json{{"record", record_id}, {"table", placement->table}, {"territory", placement->territory ? json(*placement->territory) : json(nullptr)},
+                       {"versions", std::move(versions)}, {"conflicts", std::move(held)}}.dump(),
+                  kJson);
 }
 
 void HttpEndpoint::Impl::Log(const httplib::Request& req, const httplib::Response& res) {
@@ -298,6 +496,15 @@ void HttpEndpoint::Impl::Install() {
   server.Get("/v1/pull", [this](const httplib::Request& req, httplib::Response& res) { Pull(req, res); });
   server.Post("/v1/push", [this](const httplib::Request& req, httplib::Response& res,
                                  const httplib::ContentReader& reader) { Push(req, res, reader); });
+  server.Get("/v1/conflicts", [this](const httplib::Request& req, httplib::Response& res) { ListConflicts(req, res); });
+  server.Get(R"(/v1/conflicts/([^/]+))",
+             [this](const httplib::Request& req, httplib::Response& res) { ShowConflict(req, res); });
+  for (const char* action : {"resolve", "merge", "dismiss"}) {
+    server.Post(std::string(R"(/v1/conflicts/([^/]+)/)") + action,
+                [this, action](const httplib::Request& req, httplib::Response& res) { SettleConflict(req, res, action); });
+  }
+  server.Get(R"(/v1/history/([^/]+))",
+             [this](const httplib::Request& req, httplib::Response& res) { RecordHistory(req, res); });
 
   // Answers httplib produced by itself (unknown path, unreadable request…) get a JSON error too.
   server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {

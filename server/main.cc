@@ -1,4 +1,5 @@
-// relais-central: serves the central endpoint and enrols devices (docs/SERVER.md).
+// relais-central: serves the central endpoint, enrols devices, and gives central staff their tools
+// over conflicts and history (docs/SERVER.md).
 // Exit codes: 0 ok, 2 usage, 3 validation, 4 not found, 1 anything else.
 #include <CLI/CLI.hpp>
 
@@ -8,6 +9,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -15,6 +17,7 @@
 #include "base/text.h"
 #include "server/http.h"
 #include "server/sqlite_store.h"
+#include "server/staff_json.h"
 
 namespace {
 
@@ -183,6 +186,92 @@ int DeviceRevoke(const std::string& db_path, const std::string& name) {
   return 0;
 }
 
+std::string Shown(const std::optional<std::string>& v) { return v ? *v : "(vide)"; }
+
+// At most `max` code points of one line, for table cells.
+std::string Cell(const std::optional<std::string>& v, size_t max = 32) {
+  std::string text = Shown(v);
+  for (char& c : text) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  if (relais::Utf8Length(text) <= max) return text;
+  size_t points = 0, i = 0;
+  for (; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && points++ == max - 1) break;
+  }
+  return text.substr(0, i) + "…";
+}
+
+std::string JsonText(const json& v) {
+  if (v.is_null()) return "(vide)";
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+const char* SettlementLabel(const std::string& settlement) {
+  if (settlement == "server") return "valeur du centre conservée";
+  if (settlement == "device") return "valeur de l'appareil retenue";
+  if (settlement == "value") return "autre valeur écrite";
+  if (settlement == "merged") return "fiches fusionnées";
+  if (settlement == "dismissed") return "doublon écarté";
+  return "?";
+}
+
+std::string DefaultAuthor() {
+  const char* user = std::getenv("USER");
+  return user && *user ? user : "central";
+}
+
+// What changed from one snapshot to the next, one line per field: "phone : 0611… → 0622…".
+std::vector<std::string> Differences(const json& before, const json& after) {
+  std::vector<std::string> lines;
+  std::vector<std::string> keys;
+  for (auto it = after.begin(); it != after.end(); ++it) keys.push_back(it.key());
+  for (auto it = before.begin(); it != before.end(); ++it) {
+    if (!after.contains(it.key())) keys.push_back(it.key());
+  }
+  for (const std::string& k : keys) {
+    json old_value = before.contains(k) ? before[k] : json(nullptr);
+    json new_value = after.contains(k) ? after[k] : json(nullptr);
+    if (old_value != new_value) lines.push_back(k + " : " + JsonText(old_value) + " → " + JsonText(new_value));
+  }
+  return lines;
+}
+
+void PrintHistory(const std::vector<relais::server::HistoryEntry>& history, const std::string& indent) {
+  json previous = json::object();
+  for (const auto& h : history) {
+    json values = json::parse(h.snapshot, nullptr, false);
+    if (!values.is_object()) values = json::object();
+    std::cout << indent << "version " << h.seq << "  " << h.at << "  par " << h.device << "  (hlc " << h.hlc << ")\n";
+    if (previous.empty()) {
+      std::vector<std::string> set;
+      for (auto it = values.begin(); it != values.end(); ++it) set.push_back(it.key() + "=" + JsonText(it.value()));
+      std::cout << indent << "  création : " << Join(set, ", ") << "\n";
+    } else {
+      auto changes = Differences(previous, values);
+      if (changes.empty()) std::cout << indent << "  (aucune valeur changée)\n";
+      for (const std::string& line : changes) std::cout << indent << "  " << line << "\n";
+    }
+    if (h.lost) {
+      json lost = json::parse(*h.lost, nullptr, false);
+      for (auto it = lost.begin(); lost.is_object() && it != lost.end(); ++it) {
+        std::cout << indent << "  valeur écartée : " << it.key() << " = " << JsonText(it.value()["value"]) << " (par "
+                  << JsonText(it.value()["device"]) << ", hlc " << JsonText(it.value()["hlc"]) << ")\n";
+      }
+    }
+    previous = std::move(values);
+  }
+}
+
+std::vector<std::string> ConflictRow(const relais::server::Conflict& c) {
+  std::string what = c.kind == "duplicate" ? "doublon de " + c.other_id.value_or("?") : c.field.value_or("-");
+  std::string held = c.kind == "duplicate" ? "-" : Cell(c.device_value, 24) + " (" + c.device + ")";
+  std::string kept = c.kind == "duplicate" ? "-" : Cell(c.server_value, 24) + " (" + c.server_device + ")";
+  std::string status = c.status == "open" ? "ouvert" : std::string("réglé : ") + SettlementLabel(c.settlement.value_or(""));
+  return {std::to_string(c.id), c.kind == "duplicate" ? "doublon" : "champ", status, c.table + " " + c.record_id, what,
+          c.territory.value_or("-"), kept, held, c.opened_at};
+}
+
 int History(const std::string& db_path, const std::string& record_id, bool as_json) {
   auto store = OpenStore(db_path, SqliteStore::OpenMode::kExisting);
   if (!store) return Fail(store.error());
@@ -194,58 +283,183 @@ int History(const std::string& db_path, const std::string& record_id, bool as_js
   }
   if (as_json) {
     json out = json::array();
-    for (const auto& h : *history) {
-      out.push_back({{"version", h.seq}, {"table", h.table}, {"record", h.record_id}, {"device", h.device},
-                     {"hlc", h.hlc}, {"change", OrNull(h.change_id)}, {"at", h.at},
-                     {"values", json::parse(h.snapshot, nullptr, false)},
-                     {"lost", h.lost ? json::parse(*h.lost, nullptr, false) : json(nullptr)}});
-    }
+    for (const auto& h : *history) out.push_back(relais::server::HistoryEntryJson(h));
     std::cout << out.dump(2) << std::endl;
     return 0;
   }
   std::cout << "Historique de " << history->front().table << " " << record_id << " (" << history->size()
-            << " version" << (history->size() > 1 ? "s" : "") << ")\n";
-  for (const auto& h : *history) {
-    std::cout << "\nversion " << h.seq << "  " << h.at << "  par " << h.device << "  (hlc " << h.hlc << ")\n";
-    std::cout << "  " << h.snapshot << "\n";
-    if (h.lost) std::cout << "  valeurs écartées : " << *h.lost << "\n";
+            << " version" << (history->size() > 1 ? "s" : "") << ")\n\n";
+  PrintHistory(*history, "");
+  relais::server::ConflictQuery query;
+  query.status.reset();
+  query.record_id = record_id;
+  auto conflicts = (*store)->Conflicts(query);
+  if (!conflicts) return Fail(conflicts.error());
+  if (!conflicts->empty()) {
+    std::cout << "\nConflits sur cette fiche (valeurs tenues pour arbitrage) :\n";
+    std::vector<std::vector<std::string>> rows = {
+        {"N°", "TYPE", "STATUT", "FICHE", "CHAMP", "TERRITOIRE", "VALEUR CENTRE", "VALEUR APPAREIL", "OUVERT LE"}};
+    for (const auto& c : *conflicts) rows.push_back(ConflictRow(c));
+    PrintTable(rows);
   }
   return 0;
 }
 
-int ConflictList(const std::string& db_path, bool all, bool as_json) {
+int ConflictList(const std::string& db_path, const std::string& status, const std::string& territory, bool as_json) {
   auto store = OpenStore(db_path, SqliteStore::OpenMode::kExisting);
   if (!store) return Fail(store.error());
   relais::server::ConflictQuery query;
-  if (all) query.status.reset();
-  query.limit = 100000;
+  if (status == "all") {
+    query.status.reset();
+  } else if (status == "open" || status == "settled") {
+    query.status = status;
+  } else {
+    return Fail(relais::MakeError(ErrorCode::kUsage, "--status " + status + ": expected open, settled or all"));
+  }
+  if (!territory.empty()) query.territory = territory;
+  query.limit = 1000000;
   auto conflicts = (*store)->Conflicts(query);
   if (!conflicts) return Fail(conflicts.error());
   if (as_json) {
     json out = json::array();
-    for (const auto& c : *conflicts) {
-      out.push_back({{"id", c.id}, {"kind", c.kind}, {"status", c.status}, {"table", c.table},
-                     {"record", c.record_id}, {"field", OrNull(c.field)}, {"territory", OrNull(c.territory)},
-                     {"base", OrNull(c.base_value)}, {"server", OrNull(c.server_value)},
-                     {"server_device", c.server_device}, {"server_hlc", c.server_hlc},
-                     {"device_value", OrNull(c.device_value)}, {"device", c.device}, {"device_hlc", c.device_hlc},
-                     {"change", c.change_id}, {"opened_seq", c.opened_seq}, {"opened_at", c.opened_at}});
-    }
+    for (const auto& c : *conflicts) out.push_back(relais::server::ConflictJson(c));
     std::cout << out.dump(2) << std::endl;
     return 0;
   }
   if (conflicts->empty()) {
-    std::cout << "Aucun conflit " << (all ? "" : "ouvert ") << "à arbitrer.\n";
+    std::cout << (status == "settled" ? "Aucun conflit réglé" : status == "all" ? "Aucun conflit" : "Aucun conflit ouvert")
+              << (territory.empty() ? "" : " pour " + territory) << ".\n";
     return 0;
   }
   std::vector<std::vector<std::string>> rows = {
-      {"N°", "STATUT", "TABLE", "FICHE", "CHAMP", "VALEUR SERVEUR", "PAR", "VALEUR APPAREIL", "PAR", "OUVERT LE"}};
-  for (const auto& c : *conflicts) {
-    rows.push_back({std::to_string(c.id), c.status, c.table, c.record_id, c.field.value_or("-"),
-                    c.server_value.value_or("(vide)"), c.server_device, c.device_value.value_or("(vide)"), c.device,
-                    c.opened_at});
-  }
+      {"N°", "TYPE", "STATUT", "FICHE", "CHAMP", "TERRITOIRE", "VALEUR CENTRE", "VALEUR APPAREIL", "OUVERT LE"}};
+  for (const auto& c : *conflicts) rows.push_back(ConflictRow(c));
   PrintTable(rows);
+  std::cout << "\n" << conflicts->size() << " conflit" << (conflicts->size() > 1 ? "s" : "")
+            << ". Détail : relais-central conflicts show N°\n";
+  return 0;
+}
+
+relais::Result<int64_t> ParseConflictId(const std::string& text) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+    return relais::MakeError(ErrorCode::kUsage, "conflict id " + text + ": expected a number (see `conflicts list`)");
+  }
+  return std::stoll(text);
+}
+
+int ConflictShow(const std::string& db_path, const std::string& id_text, bool as_json) {
+  auto id = ParseConflictId(id_text);
+  if (!id) return Fail(id.error());
+  auto store = OpenStore(db_path, SqliteStore::OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  auto c = (*store)->GetConflict(*id);
+  if (!c) return Fail(c.error());
+  auto history = (*store)->History(c->table, c->record_id);
+  if (!history) return Fail(history.error());
+  std::optional<std::vector<relais::server::HistoryEntry>> other;
+  if (c->other_id) {
+    auto other_history = (*store)->History(c->table, *c->other_id);
+    if (!other_history) return Fail(other_history.error());
+    other = std::move(*other_history);
+  }
+  if (as_json) {
+    std::cout << relais::server::ConflictDetailJson(*c, *history, other).dump(2) << std::endl;
+    return 0;
+  }
+  if (c->kind == "duplicate") {
+    std::cout << "Conflit " << c->id << " — doublon probable : la fiche " << c->record_id << " (nouvelle, "
+              << c->territory.value_or("-") << ")\nressemble à la fiche " << c->other_id.value_or("?")
+              << " (existante, " << c->other_territory.value_or("-") << ").\n";
+  } else {
+    std::cout << "Conflit " << c->id << " — champ « " << c->field.value_or("?") << " » de " << c->table << " "
+              << c->record_id << " (" << c->territory.value_or("annuaire partagé") << ")\n";
+  }
+  std::cout << "Ouvert le " << c->opened_at << " (séquence " << c->opened_seq << ", modification " << c->change_id
+            << ")\n";
+  if (c->status == "settled") {
+    std::cout << "Réglé le " << c->settled_at.value_or("?") << " par " << c->settled_by.value_or("?") << " : "
+              << SettlementLabel(c->settlement.value_or("")) << " (" << Shown(c->settled_value) << ", séquence "
+              << c->settled_seq.value_or(0) << ")\n";
+  }
+  std::cout << "\n";
+  if (c->kind == "duplicate") {
+    json mine = relais::server::LatestValuesJson(*history);
+    json theirs = other ? relais::server::LatestValuesJson(*other) : json(nullptr);
+    std::vector<std::vector<std::string>> rows = {{"CHAMP", "NOUVELLE FICHE", "FICHE EXISTANTE"}};
+    for (const relais::schema::Field& f : relais::schema::CasesTable().fields) {
+      const std::string name(f.name);
+      json a = mine.is_object() && mine.contains(name) ? mine[name] : json(nullptr);
+      json b = theirs.is_object() && theirs.contains(name) ? theirs[name] : json(nullptr);
+      if (a.is_null() && b.is_null()) continue;
+      rows.push_back({name + (a != b ? " *" : ""), Cell(a.is_null() ? std::nullopt : std::optional(JsonText(a)), 40),
+                      Cell(b.is_null() ? std::nullopt : std::optional(JsonText(b)), 40)});
+    }
+    PrintTable(rows);
+    std::cout << "(* : valeurs différentes)\n";
+  } else {
+    std::vector<std::vector<std::string>> rows = {{"", "VALEUR", "APPAREIL", "HLC"},
+                                                  {"base", Cell(c->base_value, 60), "", ""},
+                                                  {"centre", Cell(c->server_value, 60), c->server_device, c->server_hlc},
+                                                  {"appareil", Cell(c->device_value, 60), c->device, c->device_hlc}};
+    PrintTable(rows);
+  }
+  std::cout << "\nHistorique de la fiche " << c->record_id << " :\n";
+  PrintHistory(*history, "  ");
+  if (c->status == "open") {
+    if (c->kind == "duplicate") {
+      std::cout << "\nArbitrer : relais-central conflicts merge " << c->id << " [--take CHAMP …]   (la fiche existante "
+                << "absorbe la nouvelle)\n       ou : relais-central conflicts dismiss " << c->id << "\n";
+    } else {
+      std::cout << "\nArbitrer : relais-central conflicts resolve " << c->id << " --keep server|device   ou   --value V\n";
+    }
+  }
+  return 0;
+}
+
+int ConflictSettle(const std::string& db_path, const std::string& id_text, const std::string& action,
+                   const std::string& keep, const std::optional<std::string>& value,
+                   const std::vector<std::string>& take, std::string by, bool as_json) {
+  auto id = ParseConflictId(id_text);
+  if (!id) return Fail(id.error());
+  if (by.empty()) by = DefaultAuthor();
+  relais::server::Decision decision;
+  if (action == "resolve") {
+    if (keep.empty() == !value.has_value()) {
+      return Fail(relais::MakeError(ErrorCode::kUsage, "resolve: give either --keep server|device or --value V"));
+    }
+    if (keep == "server") decision.keep = relais::server::Decision::Keep::kServer;
+    else if (keep == "device") decision.keep = relais::server::Decision::Keep::kDevice;
+    else if (!keep.empty()) return Fail(relais::MakeError(ErrorCode::kUsage, "--keep " + keep + ": expected server or device"));
+    else {
+      decision.keep = relais::server::Decision::Keep::kValue;
+      decision.value = value;
+    }
+  }
+  auto store = OpenStore(db_path, SqliteStore::OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  relais::Result<relais::server::Conflict> settled =
+      action == "resolve" ? (*store)->Resolve(*id, decision, by)
+      : action == "merge" ? (*store)->Merge(*id, take, by)
+                          : (*store)->Dismiss(*id, by);
+  if (!settled) return Fail(settled.error());
+  if (as_json) {
+    std::cout << relais::server::ConflictJson(*settled).dump(2) << std::endl;
+    return 0;
+  }
+  const auto& c = *settled;
+  if (action == "merge") {
+    std::cout << "Doublon " << c.id << " fusionné : la fiche " << Shown(c.settled_value) << " absorbe " << c.record_id
+              << (take.empty() ? "" : " (champs repris : " + Join(take, ", ") + ")")
+              << ", ses suivis lui sont rattachés ;\n" << c.record_id << " est close et redirige vers "
+              << Shown(c.settled_value) << ".\n";
+  } else if (action == "dismiss") {
+    std::cout << "Doublon " << c.id << " écarté : les deux fiches restent distinctes.\n";
+  } else {
+    std::cout << "Conflit " << c.id << " réglé : " << SettlementLabel(c.settlement.value_or("")) << " ("
+              << c.field.value_or("?") << " = " << Shown(c.settled_value) << ").\n";
+  }
+  std::cout << "Les appareils du territoire le recevront à leur prochaine synchronisation (séquence "
+            << c.settled_seq.value_or(0) << ").\n";
   return 0;
 }
 
@@ -291,11 +505,39 @@ int main(int argc, char** argv) {
     history->add_option("--db", db_path, "Central store file")->capture_default_str();
     history->add_flag("--json", history_json, "Print JSON");
 
-    auto* conflicts = app.add_subcommand("conflicts", "List the conflicts kept for central review");
-    bool conflicts_all = false, conflicts_json = false;
-    conflicts->add_option("--db", db_path, "Central store file")->capture_default_str();
-    conflicts->add_flag("--all", conflicts_all, "Include settled conflicts");
-    conflicts->add_flag("--json", conflicts_json, "Print JSON");
+    auto* conflicts = app.add_subcommand("conflicts", "List, show and settle conflicts and probable duplicates");
+    conflicts->require_subcommand(1);
+    std::string conflict_id, status = "open", territory, keep, by;
+    std::optional<std::string> value;
+    std::vector<std::string> take;
+    bool conflicts_json = false;
+    auto common = [&](CLI::App* sub) {
+      sub->add_option("--db", db_path, "Central store file")->capture_default_str();
+      sub->add_flag("--json", conflicts_json, "Print JSON");
+    };
+    auto* c_list = conflicts->add_subcommand("list", "List conflicts (open ones by default)");
+    common(c_list);
+    c_list->add_option("--status", status, "open, settled or all")->capture_default_str();
+    c_list->add_option("--territory", territory, "Only conflicts of this territory");
+    auto* c_show = conflicts->add_subcommand("show", "A conflict: base, each side's value, authors, stamps, history");
+    common(c_show);
+    c_show->add_option("ID", conflict_id, "Conflict number")->required();
+    auto* c_resolve = conflicts->add_subcommand("resolve", "Settle a field conflict: keep a side, or write a value");
+    common(c_resolve);
+    c_resolve->add_option("ID", conflict_id, "Conflict number")->required();
+    auto* keep_opt = c_resolve->add_option("--keep", keep, "server (leave the record) or device (take the device's value)");
+    auto* value_opt = c_resolve->add_option("--value", value, "Write this value instead (validated like any change)");
+    keep_opt->excludes(value_opt);
+    c_resolve->add_option("--by", by, "Who settles (default: the login name)");
+    auto* c_merge = conflicts->add_subcommand("merge", "Merge a probable duplicate into the existing case");
+    common(c_merge);
+    c_merge->add_option("ID", conflict_id, "Conflict number")->required();
+    c_merge->add_option("--take", take, "A field the existing case takes from the new one (repeatable)");
+    c_merge->add_option("--by", by, "Who settles (default: the login name)");
+    auto* c_dismiss = conflicts->add_subcommand("dismiss", "Dismiss a probable duplicate: two different people");
+    common(c_dismiss);
+    c_dismiss->add_option("ID", conflict_id, "Conflict number")->required();
+    c_dismiss->add_option("--by", by, "Who settles (default: the login name)");
 
     try {
       app.parse(argc, argv);
@@ -313,7 +555,11 @@ int main(int argc, char** argv) {
     if (*list) return DeviceList(db_path, list_json);
     if (*revoke) return DeviceRevoke(db_path, revoke_name);
     if (*history) return History(db_path, record_id, history_json);
-    if (*conflicts) return ConflictList(db_path, conflicts_all, conflicts_json);
+    if (*c_list) return ConflictList(db_path, status, territory, conflicts_json);
+    if (*c_show) return ConflictShow(db_path, conflict_id, conflicts_json);
+    if (*c_resolve) return ConflictSettle(db_path, conflict_id, "resolve", keep, value, take, by, conflicts_json);
+    if (*c_merge) return ConflictSettle(db_path, conflict_id, "merge", keep, value, take, by, conflicts_json);
+    if (*c_dismiss) return ConflictSettle(db_path, conflict_id, "dismiss", keep, value, take, by, conflicts_json);
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "relais-central: internal error: " << e.what() << "\n";

@@ -123,8 +123,8 @@ class StoreFixture {
   SqliteStore& store() { return *store_; }
   ManualClock& clock() { return clock_; }
 
-  Enrolled Enrol(const std::string& name, std::vector<std::string> territories) {
-    auto token = store_->AddDevice(name, territories, Role::kDevice);
+  Enrolled Enrol(const std::string& name, std::vector<std::string> territories, Role role = Role::kDevice) {
+    auto token = store_->AddDevice(name, territories, role);
     REQUIRE(token.ok());
     auto device = store_->Authenticate(*token);
     REQUIRE(device.ok());
