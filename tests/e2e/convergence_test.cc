@@ -1,0 +1,289 @@
+// Randomised convergence through the real binaries: several devices work offline (creates, edits of
+// the same and of different fields, follow-ups, closes, territory moves), sync in random order, some
+// syncs cut halfway by SIGKILL; then central staff settle every open conflict and every device syncs
+// twice. Then every replica equals the server's view of its scope, and every value ever written is
+// current, in the history, in a conflict, or kept on its device as a refused change: nothing lost.
+//
+// CI runs a fixed seed. Long mode: RELAIS_CONVERGENCE_ROUNDS=3000 RELAIS_CONVERGENCE_SEED=N
+// ./build/tests/test_e2e "[convergence]"
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/central.h"
+#include "tests/e2e/run.h"
+
+using namespace relais::e2e;
+using nlohmann::json;
+
+namespace {
+
+const std::vector<std::string> kTerritories = {"hautes-alpes-gap", "corse-bastia"};
+
+int64_t EnvInt(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::stoll(v) : fallback;
+}
+
+// Rows of a query as text, one string per row, for comparing two databases.
+std::vector<std::string> Rows(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  INFO(sql << ": " << sqlite3_errmsg(h));
+  REQUIRE(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  std::vector<std::string> rows;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    std::string row;
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      const unsigned char* t = sqlite3_column_text(st, i);
+      row += (i ? "|" : "") + (t ? std::string(reinterpret_cast<const char*>(t)) : std::string("∅"));
+    }
+    rows.push_back(std::move(row));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return rows;
+}
+
+struct DeviceState {
+  std::string name;
+  std::string db;
+  std::vector<std::string> territories;
+};
+
+struct Written {
+  std::string device;
+  std::string record;
+  std::string field;
+  std::string value;
+};
+
+class World {
+ public:
+  World(const TempDir& dir, uint64_t seed) : dir_(dir), central_(dir.path()), rng_(seed) {
+    central_.Start();
+    AddDevice("d0", {kTerritories[0]});
+    AddDevice("d1", {kTerritories[0]});
+    AddDevice("d2", {kTerritories[1]});
+    AddDevice("d3", {kTerritories[0], kTerritories[1]});
+    AddDevice("d4", {kTerritories[1]});
+  }
+
+  RunResult Relais(const DeviceState& d, std::vector<std::string> args) {
+    std::vector<std::string> argv = {RelaisBinary(), "--db", d.db};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Run(argv);
+  }
+
+  void Round() {
+    DeviceState& d = devices_[Pick(devices_.size())];
+    int op = static_cast<int>(Pick(100));
+    if (op < 20) Create(d);
+    else if (op < 55) Edit(d);
+    else if (op < 65) Followup(d);
+    else if (op < 70) Close(d);
+    else if (op < 75) Move(d);
+    else if (op < 90) Sync(d, false);
+    else Sync(d, true);
+  }
+
+  void SettleEverything() {
+    RunResult list = Run({CentralBinary(), "conflicts", "list", "--db", central_.db(), "--status", "open", "--json"});
+    INFO(list.err);
+    REQUIRE(list.exit_code == 0);
+    for (const json& c : json::parse(list.out)) {
+      std::string id = std::to_string(c["id"].get<int64_t>());
+      std::vector<std::string> argv = {CentralBinary(), "conflicts"};
+      if (c["kind"] == "duplicate") {
+        argv.insert(argv.end(), {Pick(2) ? "merge" : "dismiss", id});
+      } else {
+        argv.insert(argv.end(), {"resolve", id, "--keep", Pick(2) ? "device" : "server"});
+      }
+      argv.insert(argv.end(), {"--db", central_.db()});
+      RunResult r = Run(argv);
+      INFO(r.err);
+      REQUIRE(r.exit_code == 0);
+      ++settled_;
+    }
+  }
+
+  void SyncAllTwice() {
+    for (int pass = 0; pass < 2; ++pass) {
+      for (DeviceState& d : devices_) {
+        RunResult r = Relais(d, {"sync", "--json"});
+        INFO(d.name << ": " << r.err);
+        REQUIRE(r.exit_code == 0);
+      }
+    }
+  }
+
+  // Every replica holds exactly the server's view of its scope: same ids, versions and values.
+  void CheckConverged() {
+    for (const DeviceState& d : devices_) {
+      std::string scope;
+      for (const auto& t : d.territories) scope += (scope.empty() ? "'" : ",'") + t + "'";
+      const std::string case_cols =
+          "id, version, last_name, first_name, birth_date, phone, email, status, territory, closed_on, notes, merged_into";
+      INFO("device " << d.name);
+      CHECK(Rows(d.db, "SELECT " + case_cols + " FROM cases ORDER BY id") ==
+            Rows(central_.db(), "SELECT " + case_cols + " FROM cases WHERE territory IN (" + scope + ") ORDER BY id"));
+      CHECK(Rows(d.db, "SELECT id, version, case_id, kind, text FROM followups ORDER BY id") ==
+            Rows(central_.db(), "SELECT id, version, case_id, kind, text FROM followups WHERE territory IN (" + scope + ") ORDER BY id"));
+      CHECK(Rows(d.db, "SELECT id, version, organisation, phone FROM contacts ORDER BY id") ==
+            Rows(central_.db(), "SELECT id, version, organisation, phone FROM contacts ORDER BY id"));
+      CHECK(Rows(d.db, "SELECT count(*) FROM outbox WHERE state = 'pending'") == std::vector<std::string>{"0"});
+    }
+  }
+
+  // Every value ever written is somewhere a person can find it.
+  void CheckNothingLost() {
+    for (const Written& w : written_) {
+      const std::string v = Quote(w.value);
+      std::string sql =
+          "SELECT (SELECT count(*) FROM cases WHERE id = '" + w.record + "' AND " + w.field + " = " + v + ")"
+          " + (SELECT count(*) FROM history WHERE record_id = '" + w.record + "' AND (json_extract(snapshot, '$." + w.field + "') = " + v +
+          "   OR json_extract(lost, '$." + w.field + ".value') = " + v + "))"
+          " + (SELECT count(*) FROM conflicts WHERE record_id = '" + w.record + "' AND (device_value = " + v + " OR server_value = " + v + "))";
+      int64_t found = std::stoll(Rows(central_.db(), sql).at(0));
+      if (found == 0) {
+        // Refused by the centre (e.g. the case left the device's scope first): kept on the device.
+        const DeviceState& d = Device(w.device);
+        found = std::stoll(Rows(d.db, "SELECT count(*) FROM outbox WHERE state = 'rejected' AND record_id = '" + w.record +
+                                          "' AND instr(fields, " + Quote(w.value) + ") > 0").at(0));
+      }
+      INFO("value " << w.value << " of " << w.field << " written by " << w.device << " on " << w.record);
+      CHECK(found > 0);
+    }
+  }
+
+  size_t writes() const { return written_.size(); }
+  int settled() const { return settled_; }
+  int cuts() const { return cuts_; }
+
+ private:
+  static std::string Quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+    return out + "'";
+  }
+
+  size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
+
+  void AddDevice(const std::string& name, std::vector<std::string> territories) {
+    DeviceState d{name, dir_ / (name + ".db"), territories};
+    RunResult r = Relais(d, {"init", "--server", central_.url(), "--token", central_.Enrol(name, territories)});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    devices_.push_back(std::move(d));
+  }
+
+  const DeviceState& Device(const std::string& name) const {
+    for (const auto& d : devices_) {
+      if (d.name == name) return d;
+    }
+    throw std::runtime_error("no device " + name);
+  }
+
+  // The open cases this device holds now.
+  std::vector<std::string> Cases(const DeviceState& d) {
+    return Rows(d.db, "SELECT id FROM cases WHERE merged_into IS NULL ORDER BY id");
+  }
+
+  void Create(DeviceState& d) {
+    static const char* kLast[] = {"Martin", "Lefèvre", "Névache", "Girard"};
+    static const char* kFirst[] = {"Élodie", "Maël", "Zoé", "Inès"};
+    std::string territory = d.territories[Pick(d.territories.size())];
+    std::string last = kLast[Pick(4)], first = kFirst[Pick(4)];
+    std::string birth = "1990-0" + std::to_string(1 + Pick(3)) + "-1" + std::to_string(Pick(3));  // duplicates happen
+    RunResult r = Relais(d, {"case", "add", "--last-name", last, "--first-name", first, "--birth-date", birth,
+                             "--territory", territory, "--json"});
+    REQUIRE(r.exit_code == 0);
+    std::string id = json::parse(r.out)["id"];
+    written_.push_back({d.name, id, "last_name", last});
+  }
+
+  void Edit(DeviceState& d) {
+    auto cases = Cases(d);
+    if (cases.empty()) return Create(d);
+    std::string id = cases[Pick(cases.size())];
+    static const std::vector<std::pair<std::string, std::vector<std::string>>> kEdits = {
+        {"phone", {"0611111111", "0622222222", "0633333333", "0644444444"}},
+        {"email", {"a@exemple.fr", "b@exemple.fr", "c@exemple.fr"}},
+        {"status", {"salarie", "independant", "etudiant", "demandeur_emploi"}},
+        {"notes", {"Entretien prévu.", "Dossier complet.", "Relancer en décembre.", "Orientée vers le GRETA."}},
+    };
+    const auto& [field, values] = kEdits[Pick(kEdits.size())];
+    std::string value = values[Pick(values.size())] + (field == "notes" ? " (" + d.name + ")" : "");
+    std::string option = "--" + field;
+    RunResult r = Relais(d, {"case", "edit", id, option, value, "--json"});
+    if (r.exit_code == 0) written_.push_back({d.name, id, field, value});
+  }
+
+  void Followup(DeviceState& d) {
+    auto cases = Cases(d);
+    if (cases.empty()) return;
+    Relais(d, {"followup", "add", cases[Pick(cases.size())], "--kind", "entretien", "--text", "Suivi de " + d.name});
+  }
+
+  void Close(DeviceState& d) {
+    auto cases = Cases(d);
+    if (cases.empty()) return;
+    Relais(d, {"case", "close", cases[Pick(cases.size())], "--reason", "Emploi trouvé"});
+  }
+
+  void Move(DeviceState& d) {
+    if (d.territories.size() < 2) return;
+    auto cases = Cases(d);
+    if (cases.empty()) return;
+    std::string id = cases[Pick(cases.size())];
+    std::string territory = d.territories[Pick(d.territories.size())];
+    if (Relais(d, {"case", "edit", id, "--territory", territory}).exit_code == 0) {
+      written_.push_back({d.name, id, "territory", territory});
+    }
+  }
+
+  void Sync(DeviceState& d, bool cut) {
+    if (!cut) {
+      RunResult r = Relais(d, {"sync", "--json", "--batch", "7", "--page", "11"});
+      INFO(d.name << ": " << r.err);
+      REQUIRE(r.exit_code == 0);
+      return;
+    }
+    ++cuts_;
+    RunAndKill({RelaisBinary(), "--db", d.db, "sync", "--batch", "3", "--page", "5"}, static_cast<int>(Pick(40)));
+  }
+
+  const TempDir& dir_;
+  Central central_;
+  std::mt19937_64 rng_;
+  std::vector<DeviceState> devices_;
+  std::vector<Written> written_;
+  int settled_ = 0;
+  int cuts_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("replicas converge and nothing written is lost, whatever the order of syncs and cuts", "[e2e][convergence]") {
+  const uint64_t seed = static_cast<uint64_t>(EnvInt("RELAIS_CONVERGENCE_SEED", 20261123));
+  const int64_t rounds = EnvInt("RELAIS_CONVERGENCE_ROUNDS", 150);
+  INFO("seed " << seed << ", " << rounds << " rounds");
+  TempDir dir;
+  World world(dir, seed);
+  for (int64_t i = 0; i < rounds; ++i) world.Round();
+  world.SyncAllTwice();  // everything offline reaches the centre first
+  world.SettleEverything();
+  world.SyncAllTwice();
+  world.CheckConverged();
+  world.CheckNothingLost();
+  WARN("convergence: seed " << seed << ", " << rounds << " rounds, " << world.writes() << " values written, "
+                            << world.cuts() << " syncs cut, " << world.settled() << " conflicts settled");
+}
