@@ -237,7 +237,10 @@ std::vector<std::string> Differences(const json& before, const json& after) {
   return lines;
 }
 
-void PrintHistory(const std::vector<relais::server::HistoryEntry>& history, const std::string& indent) {
+// Every version of a record with what changed, the values that lost a last-writer-wins comparison,
+// and the values held for review by the conflicts opened at that version.
+void PrintHistory(const std::vector<relais::server::HistoryEntry>& history,
+                  const std::vector<relais::server::Conflict>& conflicts, const std::string& indent) {
   json previous = json::object();
   for (const auto& h : history) {
     json values = json::parse(h.snapshot, nullptr, false);
@@ -257,6 +260,15 @@ void PrintHistory(const std::vector<relais::server::HistoryEntry>& history, cons
       for (auto it = lost.begin(); lost.is_object() && it != lost.end(); ++it) {
         std::cout << indent << "  valeur écartée : " << it.key() << " = " << JsonText(it.value()["value"]) << " (par "
                   << JsonText(it.value()["device"]) << ", hlc " << JsonText(it.value()["hlc"]) << ")\n";
+      }
+    }
+    for (const auto& c : conflicts) {
+      if (c.opened_seq != h.seq || c.record_id != h.record_id) continue;
+      if (c.kind == "duplicate") {
+        std::cout << indent << "  doublon probable de " << c.other_id.value_or("?") << " (conflit " << c.id << ")\n";
+      } else {
+        std::cout << indent << "  valeur tenue pour arbitrage : " << c.field.value_or("?") << " = " << Shown(c.device_value)
+                  << " (par " << c.device << ", conflit " << c.id << ")\n";
       }
     }
     previous = std::move(values);
@@ -289,12 +301,12 @@ int History(const std::string& db_path, const std::string& record_id, bool as_js
   }
   std::cout << "Historique de " << history->front().table << " " << record_id << " (" << history->size()
             << " version" << (history->size() > 1 ? "s" : "") << ")\n\n";
-  PrintHistory(*history, "");
   relais::server::ConflictQuery query;
   query.status.reset();
   query.record_id = record_id;
   auto conflicts = (*store)->Conflicts(query);
   if (!conflicts) return Fail(conflicts.error());
+  PrintHistory(*history, *conflicts, "");
   if (!conflicts->empty()) {
     std::cout << "\nConflits sur cette fiche (valeurs tenues pour arbitrage) :\n";
     std::vector<std::vector<std::string>> rows = {
@@ -404,7 +416,12 @@ int ConflictShow(const std::string& db_path, const std::string& id_text, bool as
     PrintTable(rows);
   }
   std::cout << "\nHistorique de la fiche " << c->record_id << " :\n";
-  PrintHistory(*history, "  ");
+  relais::server::ConflictQuery on_record;
+  on_record.status.reset();
+  on_record.record_id = c->record_id;
+  auto record_conflicts = (*store)->Conflicts(on_record);
+  if (!record_conflicts) return Fail(record_conflicts.error());
+  PrintHistory(*history, *record_conflicts, "  ");
   if (c->status == "open") {
     if (c->kind == "duplicate") {
       std::cout << "\nArbitrer : relais-central conflicts merge " << c->id << " [--take CHAMP …]   (la fiche existante "

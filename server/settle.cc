@@ -1,5 +1,7 @@
 #include "server/settle.h"
 
+#include <map>
+
 #include "base/clock.h"
 #include "base/text.h"
 #include "server/record_json.h"
@@ -45,8 +47,11 @@ Result<StoredRecord> LoadRecord(StoreTx& tx, const schema::Table& table, const s
 // Writes `values` over `current` as a change by the centre: a new version, the changed fields
 // stamped, a history row holding the replaced values, and the scope move of a case whose territory
 // changed. Writes nothing when no value changes. Returns the record as it now stands.
+// `authors` names, per field, who wrote the value being replaced when it is known better than the
+// record's last writer (a conflict knows who wrote the server's value).
 Result<StoredRecord> WriteCentral(StoreTx& tx, const schema::Table& table, const StoredRecord& current,
-                                  std::vector<schema::Value> values, const std::string& by, int64_t now_ms) {
+                                  std::vector<schema::Value> values, const std::string& by, int64_t now_ms,
+                                  const std::map<std::string, std::string>& authors = {}) {
   if (values == current.record.values) return current;
   RELAIS_TRY(schema::ValidateRecord(table, values));
   const std::string stamp = CentralStamp(now_ms, current.stamps);
@@ -57,7 +62,8 @@ Result<StoredRecord> WriteCentral(StoreTx& tx, const schema::Table& table, const
     const std::string name(table.fields[i].name);
     if (current.record.values[i]) {
       auto old_stamp = current.stamps.find(name);
-      lost.push_back({name, current.record.values[i], current.last_device,
+      auto author = authors.find(name);
+      lost.push_back({name, current.record.values[i], author == authors.end() ? current.last_device : author->second,
                       old_stamp == current.stamps.end() ? std::string() : old_stamp->second});
     }
     if (table.kind == schema::TableKind::kMutable) next.stamps[name] = stamp;
@@ -136,7 +142,11 @@ Result<Conflict> ResolveConflict(StoreTx& tx, int64_t id, const Decision& decisi
   }
   std::vector<schema::Value> values = current->record.values;
   values[index] = target;
-  auto written = WriteCentral(tx, *table, *current, std::move(values), by, now_ms);
+  std::map<std::string, std::string> authors;
+  if (current->record.values[index] == c->server_value && !c->server_device.empty()) {
+    authors[std::string(field->name)] = c->server_device;
+  }
+  auto written = WriteCentral(tx, *table, *current, std::move(values), by, now_ms, authors);
   if (!written) return written.error();
   return Settle(tx, std::move(*c), decision.keep == Decision::Keep::kDevice ? "device" : "value", target, by, now_ms);
 }
@@ -183,7 +193,11 @@ Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::
 
   // 1. The survivor takes the chosen fields.
   std::vector<schema::Value> values = survivor->record.values;
-  for (const std::string& name : take) values[IndexOf(cases, name)] = absorbed->record.values[IndexOf(cases, name)];
+  for (const std::string& name : take) {
+    // An empty field of the new case is not taken: merging adds what the new case knows.
+    const schema::Value& taken = absorbed->record.values[IndexOf(cases, name)];
+    if (taken) values[IndexOf(cases, name)] = taken;
+  }
   auto kept = WriteCentral(tx, cases, *survivor, std::move(values), by, now_ms);
   if (!kept) return kept.error();
   const std::string territory = kept->territory.value_or("");

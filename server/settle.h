@@ -32,7 +32,8 @@ Result<Conflict> ResolveConflict(StoreTx& tx, int64_t id, const Decision& decisi
                                  int64_t now_ms);
 
 // A duplicate: the EXISTING case (other_id, or the case it was itself merged into) survives and
-// takes the fields named in `take` from the new case; every follow-up of the new case moves to the
+// takes the fields named in `take` from the new case (those the new case holds: an empty one is
+// not taken); every follow-up of the new case moves to the
 // survivor (case_id and territory, a new version each, a scope exit when the territory changes);
 // the new case becomes a redirect: merged_into = the survivor, closed_on = today, close_reason =
 // "fusionné avec <survivor id>". settled_value = the survivor's id. kUsage for a field conflict or
