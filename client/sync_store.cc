@@ -24,7 +24,70 @@ std::string UpsertSql(const schema::Table& t) {
   return "INSERT INTO " + std::string(t.name) + " (" + cols + ") VALUES (" + params + ") ON CONFLICT(id) DO UPDATE SET " + set;
 }
 
+// A notice replaces the stored one only when it is as recent or more: pages arrive in order, but a
+// page re-sent after a lost answer must not bring a settled conflict back to open.
+constexpr const char* kUpsertNotice =
+    "INSERT INTO conflicts (id, kind, status, tbl, record_id, field, other_id, base_value, server_value, "
+    "device_value, device, server_device, settled_value, settlement, seq) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+    "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, status = excluded.status, tbl = excluded.tbl, "
+    "record_id = excluded.record_id, field = excluded.field, other_id = excluded.other_id, "
+    "base_value = excluded.base_value, server_value = excluded.server_value, device_value = excluded.device_value, "
+    "device = excluded.device, server_device = excluded.server_device, settled_value = excluded.settled_value, "
+    "settlement = excluded.settlement, seq = excluded.seq WHERE excluded.seq >= conflicts.seq";
+
+constexpr const char* kConflictColumns =
+    "SELECT id, kind, status, tbl, record_id, field, other_id, base_value, server_value, device_value, device, "
+    "server_device, settled_value, settlement, seq FROM conflicts";
+
+schema::Value OrNull(const std::string& text) { return text.empty() ? schema::Value() : schema::Value(text); }
+
 }  // namespace
+
+Result<std::vector<sync::ConflictNotice>> StoredConflicts(Replica& replica, const ConflictQuery& query) {
+  std::string sql = std::string(kConflictColumns) + " WHERE (?1 OR status = 'open')" +
+                    " AND (?2 IS NULL OR record_id = ?2 OR other_id = ?2) ORDER BY id";
+  auto stmt = replica.Statement(sql);
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  (*stmt)->Bind(1, static_cast<int64_t>(query.settled_too ? 1 : 0)).Bind(2, OrNull(query.record_id));
+  std::vector<sync::ConflictNotice> notices;
+  while (true) {
+    auto row = (*stmt)->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    sqlite::Stmt& st = **stmt;
+    sync::ConflictNotice n;
+    n.id = st.Int(0);
+    n.kind = st.Text(1);
+    n.status = st.Text(2);
+    n.table = st.Text(3);
+    n.record_id = st.Text(4);
+    n.field = st.Text(5);
+    n.other_id = st.Text(6);
+    n.base_value = st.Val(7);
+    n.server_value = st.Val(8);
+    n.device_value = st.Val(9);
+    n.device = st.Text(10);
+    n.server_device = st.Text(11);
+    n.settled_value = st.Val(12);
+    n.settlement = st.Text(13);
+    n.seq = st.Int(14);
+    notices.push_back(std::move(n));
+  }
+  return notices;
+}
+
+Status ReplicaSyncStore::StoreNotice(const sync::ConflictNotice& n) {
+  auto stmt = replica_.Statement(kUpsertNotice);
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  (*stmt)->Bind(1, n.id).Bind(2, n.kind).Bind(3, n.status).Bind(4, n.table).Bind(5, n.record_id);
+  (*stmt)->Bind(6, OrNull(n.field)).Bind(7, OrNull(n.other_id)).Bind(8, n.base_value).Bind(9, n.server_value);
+  (*stmt)->Bind(10, n.device_value).Bind(11, OrNull(n.device)).Bind(12, OrNull(n.server_device));
+  (*stmt)->Bind(13, n.settled_value).Bind(14, OrNull(n.settlement)).Bind(15, n.seq);
+  return (*stmt)->Run();
+}
 
 Result<sync::PushRequest> ReplicaSyncStore::LoadBatch(const std::string& batch_key) {
   auto stmt = replica_.Statement(kSelectBatch);
@@ -212,6 +275,10 @@ Status ReplicaSyncStore::ApplyPage(const sync::PullPage& page) {
   if (!has) return has.error();
   bool outbox_empty = outbox_rows->Int(0) == 0;
 
+  // Notices before removals, so that a case leaving the scope takes its conflicts with it even when
+  // the same page settled them.
+  for (const sync::ConflictNotice& n : page.conflicts) RELAIS_TRY(StoreNotice(n));
+
   // Removals first: a record that left the device's scope goes, with a case's follow-ups, unless the
   // same page brings it back at a later version. Local changes to it can no longer be accepted:
   // they are marked rejected, kept and shown, never dropped.
@@ -225,6 +292,11 @@ Status ReplicaSyncStore::ApplyPage(const sync::PullPage& page) {
     if (!del) return del.error();
     del->Bind(1, r.record_id).Bind(2, r.seq);
     RELAIS_TRY(del->Run());
+    auto del_conflicts = replica_.db().Prepare(
+        "DELETE FROM conflicts WHERE record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1)");
+    if (!del_conflicts) return del_conflicts.error();
+    del_conflicts->Bind(1, r.record_id);
+    RELAIS_TRY(del_conflicts->Run());
     if (table->name == "cases") {
       auto del_followups = replica_.db().Prepare("DELETE FROM followups WHERE case_id = ?1");
       if (!del_followups) return del_followups.error();

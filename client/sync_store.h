@@ -17,6 +17,8 @@ class ReplicaSyncStore final : public sync::SyncStore {
   Status AcknowledgeBatch(const sync::PushRequest& request, const sync::PushResponse& response) override;
   Status RejectChange(const std::string& batch_key, const std::string& change_id, const std::string& reason) override;
   Result<int64_t> PullCursor() override;
+  // Also upserts the page's conflict notices (a later state replaces an earlier one, never the
+  // reverse) and drops those of records that leave the device's scope, in the same transaction.
   Status ApplyPage(const sync::PullPage& page) override;
   Result<int64_t> PendingCount() override;
 
@@ -24,9 +26,19 @@ class ReplicaSyncStore final : public sync::SyncStore {
   Result<sync::PushRequest> LoadBatch(const std::string& batch_key);
   // Field names that pending or rejected local changes of the record touched.
   Result<std::vector<std::string>> LocalFields(const std::string& table, const std::string& id);
+  Status StoreNotice(const sync::ConflictNotice& notice);
 
   Replica& replica_;
 };
+
+// Conflict notices the centre sent about this replica's records (table `conflicts`, docs/PROTOCOL.md
+// "Conflict notices"), each in its latest known state.
+struct ConflictQuery {
+  bool settled_too = false;  // false: open ones only
+  std::string record_id;     // when set: those whose record (or, for a duplicate, other case) it is
+};
+// Ordered by id (the order the centre opened them). Errors only on a failure to read the replica.
+Result<std::vector<sync::ConflictNotice>> StoredConflicts(Replica& replica, const ConflictQuery& query);
 
 // sync_state keys shared by the sync commands.
 inline constexpr const char* kStateServerUrl = "server_url";

@@ -146,6 +146,13 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     ++summary.pages;
     summary.pulled += static_cast<int64_t>(page->records.size());
     summary.removed += static_cast<int64_t>(page->removed.size());
+    for (const ConflictNotice& n : page->conflicts) {
+      if (options.device_name.empty() || n.device != options.device_name) continue;
+      if (n.status == "open") ++summary.conflicts_opened;
+      else if (n.status == "settled") ++summary.conflicts_settled;
+      else continue;
+      summary.own_conflicts.push_back(n);
+    }
     Report(options, "pull", summary.pulled, -1);
     since = page->next;
     if (!page->more) break;

@@ -67,6 +67,9 @@ struct SyncOptions {
   int64_t max_backoff_ms = 30000;
   std::function<void(int64_t ms)> sleep;            // injectable for tests; default sleeps
   std::function<void(const Progress&)> progress;    // optional
+  // This device's name (as enrolled): conflict notices whose `device` is this name are about this
+  // device's own edits and are reported in the summary. Empty: none are.
+  std::string device_name;
 };
 
 struct Rejection {
@@ -86,6 +89,11 @@ struct SyncSummary {
   int64_t pages = 0;
   int64_t retries = 0;
   std::vector<Rejection> rejections;
+  // Conflict notices about this device's own edits (SyncOptions::device_name) pulled by this sync:
+  // conflicts opened on them, and settlements of earlier ones, in the order they were pulled.
+  int64_t conflicts_opened = 0;
+  int64_t conflicts_settled = 0;
+  std::vector<ConflictNotice> own_conflicts;
 };
 
 // Pushes the outbox in bounded batches (first any batch left unacknowledged), then pulls every

@@ -1,0 +1,181 @@
+// ReplicaSyncStore::ApplyPage and the conflict notices it keeps (docs/PROTOCOL.md "Conflict notices").
+#include <catch2/catch.hpp>
+
+#include "client/records.h"
+#include "client/sync_store.h"
+#include "tests/client/fixture.h"
+
+using namespace relais;
+using namespace relais::client;
+using namespace relais::client::testing;
+
+namespace {
+
+const schema::Table& Cases() { return schema::CasesTable(); }
+
+// A case as the centre sends it: `version`, the builder's values, and `status`.
+sync::PulledRecord PulledCase(const std::string& id, int64_t version, const std::string& status) {
+  schema::Record r;
+  r.id = id;
+  r.version = version;
+  r.values.resize(Cases().fields.size());
+  for (const auto& [name, value] : ACase("Girard", "Maël")) r.values[static_cast<size_t>(Cases().FieldIndex(name))] = value;
+  r.values[static_cast<size_t>(Cases().FieldIndex("status"))] = status;
+  return {"cases", r};
+}
+
+sync::ConflictNotice StatusConflict(int64_t id, const std::string& record, int64_t seq) {
+  sync::ConflictNotice n;
+  n.id = id;
+  n.kind = "field";
+  n.status = "open";
+  n.table = "cases";
+  n.record_id = record;
+  n.field = "status";
+  n.base_value = "demandeur_emploi";
+  n.server_value = "salarie";
+  n.device_value = "independant";
+  n.device = "pae-nevache";
+  n.server_device = "pae-briancon";
+  n.seq = seq;
+  return n;
+}
+
+sync::ConflictNotice Settled(sync::ConflictNotice n, const std::string& how, const std::string& value, int64_t seq) {
+  n.status = "settled";
+  n.settlement = how;
+  n.settled_value = value;
+  n.seq = seq;
+  return n;
+}
+
+sync::PullPage Page(int64_t since, int64_t next) {
+  sync::PullPage page;
+  page.since = since;
+  page.next = next;
+  return page;
+}
+
+ConflictQuery Everything() {
+  ConflictQuery q;
+  q.settled_too = true;
+  return q;
+}
+
+ConflictQuery About(const std::string& record_id) {
+  ConflictQuery q;
+  q.record_id = record_id;
+  return q;
+}
+
+constexpr char kCase[] = "0190a1b2-0000-7000-8000-000000000001";
+
+}  // namespace
+
+TEST_CASE("a pulled conflict notice is stored with its record and the cursor", "[sync_store][conflicts]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  sync::PullPage page = Page(0, 12);
+  page.records.push_back(PulledCase(kCase, 12, "salarie"));
+  page.conflicts.push_back(StatusConflict(3, kCase, 12));
+  REQUIRE(store.ApplyPage(page).ok());
+
+  auto open = StoredConflicts(t.replica(), {});
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == 1);
+  const sync::ConflictNotice& n = open->front();
+  CHECK(n.id == 3);
+  CHECK(n.kind == "field");
+  CHECK(n.record_id == kCase);
+  CHECK(n.field == "status");
+  CHECK(n.server_value == "salarie");
+  CHECK(n.device_value == "independant");
+  CHECK(n.device == "pae-nevache");
+  CHECK(n.server_device == "pae-briancon");
+  CHECK_FALSE(n.settled_value.has_value());
+  CHECK(*store.PullCursor() == 12);
+}
+
+TEST_CASE("a settlement replaces the open notice, and an older notice never brings it back", "[sync_store][conflicts]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  sync::PullPage first = Page(0, 12);
+  first.records.push_back(PulledCase(kCase, 12, "salarie"));
+  first.conflicts.push_back(StatusConflict(3, kCase, 12));
+  REQUIRE(store.ApplyPage(first).ok());
+
+  sync::PullPage second = Page(12, 20);
+  second.records.push_back(PulledCase(kCase, 20, "independant"));
+  second.conflicts.push_back(Settled(StatusConflict(3, kCase, 12), "device", "independant", 20));
+  REQUIRE(store.ApplyPage(second).ok());
+
+  CHECK(StoredConflicts(t.replica(), {})->empty());
+  auto all = StoredConflicts(t.replica(), Everything());
+  REQUIRE(all->size() == 1);
+  CHECK(all->front().status == "settled");
+  CHECK(all->front().settlement == "device");
+  CHECK(all->front().settled_value == "independant");
+  CHECK(t.Text("SELECT status FROM cases") == "independant");
+
+  // The first page again (an answer lost and asked again): the conflict stays settled.
+  sync::PullPage again = first;
+  again.since = 20;
+  again.next = 20;
+  REQUIRE(store.ApplyPage(again).ok());
+  CHECK(StoredConflicts(t.replica(), Everything())->front().status == "settled");
+}
+
+TEST_CASE("a case that leaves the device's scope takes its conflicts with it", "[sync_store][conflicts]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  sync::PullPage first = Page(0, 12);
+  first.records.push_back(PulledCase(kCase, 12, "salarie"));
+  first.conflicts.push_back(StatusConflict(3, kCase, 12));
+  sync::ConflictNotice other = StatusConflict(4, "0190a1b2-0000-7000-8000-000000000002", 12);
+  first.conflicts.push_back(other);
+  REQUIRE(store.ApplyPage(first).ok());
+
+  sync::PullPage exit = Page(12, 30);
+  exit.removed.push_back({"cases", kCase, 30});
+  exit.conflicts.push_back(Settled(StatusConflict(3, kCase, 12), "server", "salarie", 29));
+  REQUIRE(store.ApplyPage(exit).ok());
+
+  CHECK(t.Scalar("SELECT count(*) FROM cases") == 0);
+  auto left = StoredConflicts(t.replica(), Everything());
+  REQUIRE(left->size() == 1);
+  CHECK(left->front().id == 4);
+}
+
+TEST_CASE("a duplicate notice is found from either of its two cases", "[sync_store][conflicts]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  const std::string existing = "0190a1b2-0000-7000-8000-000000000009";
+  sync::ConflictNotice dup;
+  dup.id = 7;
+  dup.kind = "duplicate";
+  dup.status = "open";
+  dup.table = "cases";
+  dup.record_id = kCase;
+  dup.other_id = existing;
+  dup.device = "pae-nevache";
+  dup.seq = 5;
+  sync::PullPage page = Page(0, 5);
+  page.conflicts.push_back(dup);
+  REQUIRE(store.ApplyPage(page).ok());
+
+  CHECK(StoredConflicts(t.replica(), About(kCase))->size() == 1);
+  CHECK(StoredConflicts(t.replica(), About(existing))->size() == 1);
+  CHECK(StoredConflicts(t.replica(), About("0190a1b2-0000-7000-8000-000000000003"))->empty());
+  CHECK(StoredConflicts(t.replica(), {})->front().field.empty());
+}
+
+TEST_CASE("a page that fails to apply stores none of its notices", "[sync_store][conflicts][atomicity]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  sync::PullPage page = Page(0, 12);
+  page.conflicts.push_back(StatusConflict(3, kCase, 12));
+  page.records.push_back({"no_such_table", schema::Record{kCase, 12, {}}});
+  REQUIRE_FALSE(store.ApplyPage(page).ok());
+  CHECK(StoredConflicts(t.replica(), Everything())->empty());
+  CHECK(*store.PullCursor() == 0);
+}
