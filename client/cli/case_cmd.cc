@@ -3,9 +3,11 @@
 
 #include "client/cases.h"
 #include "client/cli/commands.h"
+#include "client/cli/conflict_text.h"
 #include "client/cli/field_options.h"
 #include "client/cli/output.h"
 #include "client/cli/record_cmd.h"
+#include "client/sync_store.h"
 
 namespace relais::cli {
 
@@ -38,12 +40,57 @@ Status AddCase(Context& ctx, const FieldOptions& options) {
   return AddRecord(ctx, schema::CasesTable(), *values);
 }
 
-Status ShowCase(Context& ctx, const std::string& id) {
+// The open conflicts of case `id` as `show` marks them: its fields held for review, and the cases
+// it may duplicate (either side of a duplicate conflict).
+Status AddConflicts(Context& ctx, const std::string& id, RecordDetails& details) {
+  auto replica = ctx.Replica();
+  if (!replica) return replica.error();
   auto records = ctx.Records();
   if (!records) return records.error();
-  auto record = FindRecord(**records, schema::CasesTable(), id);
+  client::ConflictQuery query;
+  query.record_id = id;
+  auto notices = client::StoredConflicts(**replica, query);
+  if (!notices) return notices.error();
+  details.with_conflicts = true;
+  for (const sync::ConflictNotice& n : *notices) {
+    if (n.kind == "duplicate") {
+      std::string other = n.record_id == id ? n.other_id : n.record_id;
+      auto name = CaseName(**records, other);
+      if (!name) return name.error();
+      details.possible_duplicates.push_back({other, *name, n.id});
+    } else if (n.record_id == id) {
+      details.under_review.push_back({n.field, n.server_value, n.device_value, n.device, n.server_device, n.id});
+    }
+  }
+  return OkStatus();
+}
+
+Status ShowCase(Context& ctx, const std::string& asked_id) {
+  auto records = ctx.Records();
+  if (!records) return records.error();
+  auto record = FindRecord(**records, schema::CasesTable(), asked_id);
   if (!record) return record.error();
   RecordDetails details;
+  // A case merged by the centre is a redirect: show the case that absorbed it, saying so.
+  auto survivor = SurvivorOf(**records, schema::CasesTable(), *record);
+  if (!survivor) return survivor.error();
+  if (*survivor) {
+    auto absorbing = (*records)->Get(schema::CasesTable(), **survivor);
+    if (!absorbing) return absorbing.error();
+    if (*absorbing) {
+      auto name = CaseName(**records, **survivor);
+      if (!name) return name.error();
+      details.redirected_from = asked_id;
+      details.redirect_note = "Ce dossier (" + asked_id + ") a été fusionné dans " + *name + " (" + **survivor +
+                              ") par le centre ; voici le dossier qui le remplace.";
+      record = std::move(**absorbing);
+    } else {
+      details.redirect_note = "Ce dossier a été fusionné dans le dossier " + **survivor +
+                              ", qui n'est pas sur cet appareil (hors de vos territoires).";
+    }
+  }
+  const std::string id = record->id;
+  RELAIS_TRY(AddConflicts(ctx, id, details));
   auto pending = (*records)->PendingFor(schema::CasesTable(), id);
   if (!pending) return pending.error();
   details.pending = *pending;
@@ -65,11 +112,33 @@ Status ShowCase(Context& ctx, const std::string& id) {
 Status CloseCase(Context& ctx, const std::string& id, const std::string& reason, const std::string& date) {
   auto records = ctx.Records();
   if (!records) return records.error();
-  RELAIS_TRY(FindRecord(**records, schema::CasesTable(), id));
+  auto found = FindRecord(**records, schema::CasesTable(), id);
+  if (!found) return found.error();
+  RELAIS_TRY(RefuseMerged(**records, schema::CasesTable(), *found));
   auto closed = client::CloseCase(**records, id, reason.empty() ? schema::Value() : schema::Value(reason),
                                   date.empty() ? schema::Value() : schema::Value(date));
   if (!closed) return closed.error();
   PrintRecord(ctx, schema::CasesTable(), *closed);
+  return OkStatus();
+}
+
+// As `SearchRecords`, without the cases merged into others: they are redirects, not people.
+Status SearchCases(Context& ctx, const std::vector<std::string>& words, size_t limit) {
+  std::string text;
+  for (const std::string& w : words) text += (text.empty() ? "" : " ") + w;
+  std::string query = client::PrefixQuery(text);
+  if (query.empty()) return MakeError(ErrorCode::kUsage, "search: give at least one word to look for");
+  auto records = ctx.Records();
+  if (!records) return records.error();
+  const schema::Table& cases = schema::CasesTable();
+  auto found = (*records)->Query(
+      cases,
+      "SELECT " + client::RecordColumns(cases, "t.") +
+          " FROM cases_fts JOIN cases t ON t.rowid = cases_fts.rowid WHERE cases_fts MATCH ?1"
+          " AND t.merged_into IS NULL ORDER BY rank LIMIT " + std::to_string(limit == 0 ? 50 : limit),
+      {query});
+  if (!found) return found.error();
+  PrintRecords(ctx, cases, *found, kListColumns);
   return OkStatus();
 }
 
@@ -95,6 +164,7 @@ void RegisterCaseCommands(CLI::App& app, Context& ctx) {
   struct ListOptions {
     std::string territory, status;
     bool open = false;
+    bool all = false;
     size_t limit = 50;
   };
   auto list_opts = std::make_shared<ListOptions>();
@@ -102,18 +172,27 @@ void RegisterCaseCommands(CLI::App& app, Context& ctx) {
   list->add_option("--status", list_opts->status, "Seulement ce statut");
   list->add_flag("--open", list_opts->open, "Seulement les dossiers ouverts");
   list->add_option("--limit", list_opts->limit, "Nombre maximum de lignes (0 : toutes ; défaut 50)");
+  list->add_flag("--all", list_opts->all, "Aussi les dossiers fusionnés dans un autre par le centre");
   list->callback([&ctx, list_opts] {
     client::ListFilter filter;
     if (!list_opts->territory.empty()) filter.equals.emplace_back("territory", list_opts->territory);
     if (!list_opts->status.empty()) filter.equals.emplace_back("status", list_opts->status);
+    if (!list_opts->all) filter.equals.emplace_back("merged_into", std::nullopt);
     filter.open_only = list_opts->open;
     filter.limit = list_opts->limit;
     ctx.Finish(ListRecords(ctx, schema::CasesTable(), filter, kListColumns));
   });
 
-  AddSearchCommand(*group, ctx, cases,
-                   "Cherche par nom, prénom, commune, CP, téléphone, courriel (sans accents ni majuscules, début de mot)",
-                   kListColumns);
+  CLI::App* search = group->add_subcommand(
+      "search", "Cherche par nom, prénom, commune, CP, téléphone, courriel (sans accents ni majuscules, début de mot)");
+  struct SearchOptions {
+    std::vector<std::string> words;
+    size_t limit = 50;
+  };
+  auto search_opts = std::make_shared<SearchOptions>();
+  search->add_option("text", search_opts->words, "Mots cherchés")->required();
+  search->add_option("--limit", search_opts->limit, "Nombre maximum de résultats (défaut 50)");
+  search->callback([&ctx, search_opts] { ctx.Finish(SearchCases(ctx, search_opts->words, search_opts->limit)); });
 
   CLI::App* close = group->add_subcommand("close", "Clôt un dossier (aujourd'hui sauf --date)");
   struct CloseOptions {

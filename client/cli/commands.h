@@ -61,6 +61,7 @@ void RegisterFollowupCommands(CLI::App& app, Context& ctx);  // followup_cmd.cc
 void RegisterContactCommands(CLI::App& app, Context& ctx);   // contact_cmd.cc
 void RegisterIoCommands(CLI::App& app, Context& ctx);        // io_cmd.cc: import, export
 void RegisterStatusCommand(CLI::App& app, Context& ctx);     // status_cmd.cc
-void RegisterSyncCommands(CLI::App& app, Context& ctx);      // sync_cmd.cc: init, sync, conflicts
+void RegisterSyncCommands(CLI::App& app, Context& ctx);      // sync_cmd.cc: init, sync
+void RegisterConflictCommands(CLI::App& app, Context& ctx);  // conflicts_cmd.cc: conflicts
 
 }  // namespace relais::cli

@@ -8,7 +8,7 @@ FieldOptions::FieldOptions(CLI::App& command, const schema::Table& table, std::v
                            bool clearable)
     : table_(table) {
   for (const schema::Field& f : table.fields) {
-    bool skipped = false;
+    bool skipped = f.central_only;  // written by the centre only (a merge's redirect): no option
     for (std::string_view s : skip) skipped |= s == f.name;
     if (skipped) continue;
     auto entry = std::make_unique<Entry>();

@@ -19,7 +19,9 @@ struct AddOptions {
 Status AddFollowup(Context& ctx, const AddOptions& o) {
   auto records = ctx.Records();
   if (!records) return records.error();
-  RELAIS_TRY(FindRecord(**records, schema::CasesTable(), o.case_id));
+  auto found = FindRecord(**records, schema::CasesTable(), o.case_id);
+  if (!found) return found.error();
+  RELAIS_TRY(RefuseMerged(**records, schema::CasesTable(), *found));
   client::FieldValues values = {{"kind", o.kind}, {"text", o.text}};
   if (!o.date.empty()) values.emplace_back("date", o.date);
   if (!o.author.empty()) values.emplace_back("author", o.author);

@@ -79,6 +79,7 @@ int Run(int argc, char** argv) {
   RegisterIoCommands(app, ctx);
   RegisterStatusCommand(app, ctx);
   RegisterSyncCommands(app, ctx);
+  RegisterConflictCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

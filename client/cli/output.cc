@@ -50,10 +50,16 @@ std::vector<std::vector<std::string>> Rows(const schema::Table& table, const std
   return rows;
 }
 
-void PrintFields(const schema::Table& table, const schema::Record& record) {
+// Every field with a value, and those under review even when empty (marked "(!)").
+void PrintFields(const schema::Table& table, const schema::Record& record, const std::vector<ReviewMark>& review = {}) {
   std::vector<std::pair<std::string, std::string>> lines = {{"Identifiant", record.id}};
   for (size_t i = 0; i < table.fields.size(); ++i) {
-    if (record.values[i]) lines.emplace_back(std::string(table.fields[i].label), *record.values[i]);
+    bool reviewed = false;
+    for (const ReviewMark& m : review) reviewed = reviewed || m.field == table.fields[i].name;
+    if (!record.values[i] && !reviewed) continue;
+    std::string value = record.values[i] ? *record.values[i] : "";
+    if (reviewed) value += (value.empty() ? "" : "  ") + std::string("(!) en attente d'arbitrage");
+    lines.emplace_back(std::string(table.fields[i].label), value);
   }
   size_t width = 0;
   for (const auto& [label, value] : lines) width = std::max(width, Utf8Length(label));
@@ -100,12 +106,45 @@ void PrintRecord(const Context& ctx, const schema::Table& table, const schema::R
   PrintFields(table, record);
 }
 
+std::string DisplayValue(const schema::Field* field, const schema::Value& value) {
+  if (!value) return "(vide)";
+  if (field && field->type == schema::FieldType::kEnum) {
+    static const std::pair<std::string_view, std::string_view> kWords[] = {
+        {"demandeur_emploi", "demandeur d'emploi"}, {"salarie", "salarié"}, {"retraite", "retraité"},
+        {"etudiant", "étudiant"}, {"independant", "indépendant"}, {"sans_activite", "sans activité"},
+        {"tourisme_hotellerie", "tourisme, hôtellerie"}, {"services_personne", "services à la personne"},
+        {"sante_social", "santé, social"}, {"numerique", "numérique"}};
+    for (const auto& [code, words] : kWords) {
+      if (*value == code) return std::string(words);
+    }
+  }
+  return *value;
+}
+
 void PrintRecordDetails(const Context& ctx, const schema::Table& table, const schema::Record& record,
                         const RecordDetails& details) {
   if (ctx.json) {
     nlohmann::ordered_json out = client::RecordToJson(table, record, true, true);
+    if (!details.redirected_from.empty()) out["redirected_from"] = details.redirected_from;
     out["pending_changes"] = details.pending.pending;
     out["rejected_changes"] = details.pending.rejected;
+    if (details.with_conflicts) {
+      nlohmann::ordered_json review = nlohmann::ordered_json::array();
+      for (const ReviewMark& m : details.under_review) {
+        review.push_back({{"field", m.field},
+                          {"server_value", m.server_value ? nlohmann::ordered_json(*m.server_value) : nullptr},
+                          {"device_value", m.device_value ? nlohmann::ordered_json(*m.device_value) : nullptr},
+                          {"device", m.device},
+                          {"server_device", m.server_device},
+                          {"conflict", m.conflict}});
+      }
+      out["under_review"] = std::move(review);
+      nlohmann::ordered_json duplicates = nlohmann::ordered_json::array();
+      for (const DuplicateMark& d : details.possible_duplicates) {
+        duplicates.push_back({{"id", d.id}, {"name", d.name}, {"conflict", d.conflict}});
+      }
+      out["possible_duplicate_of"] = std::move(duplicates);
+    }
     if (details.child_table) {
       nlohmann::ordered_json children = nlohmann::ordered_json::array();
       for (size_t i = 0; i < details.children.size(); ++i) {
@@ -118,12 +157,26 @@ void PrintRecordDetails(const Context& ctx, const schema::Table& table, const sc
     std::cout << out.dump(2) << "\n";
     return;
   }
-  PrintFields(table, record);
+  if (!details.redirect_note.empty()) std::cout << details.redirect_note << "\n\n";
+  PrintFields(table, record, details.under_review);
+  for (const ReviewMark& m : details.under_review) {
+    const schema::Field* f = table.FindField(m.field);
+    std::string label = f ? std::string(f->label) : m.field;
+    std::cout << "\n(!) " << label << " : en attente d'arbitrage par le centre (conflit n° " << m.conflict << ")\n"
+              << "    valeur du centre   « " << DisplayValue(f, m.server_value) << " »"
+              << (m.server_device.empty() ? "" : " (" + m.server_device + ")") << "\n"
+              << "    valeur en attente  « " << DisplayValue(f, m.device_value) << " »"
+              << (m.device.empty() ? "" : " (" + m.device + ")") << "\n";
+  }
+  for (const DuplicateMark& d : details.possible_duplicates) {
+    std::cout << "\n(!) doublon possible de " << (d.name.empty() ? d.id : d.name + " (" + d.id + ")")
+              << " : en attente d'arbitrage par le centre (conflit n° " << d.conflict << ")\n";
+  }
   if (details.pending.pending > 0) {
     std::cout << "\n* " << details.pending.pending << " modification(s) pas encore synchronisée(s)\n";
   }
   if (details.pending.rejected > 0) {
-    std::cout << "! " << details.pending.rejected << " modification(s) refusée(s) par le serveur (voir relais conflicts)\n";
+    std::cout << "! " << details.pending.rejected << " modification(s) refusée(s) par le serveur (voir relais status)\n";
   }
   if (!details.child_table) return;
   std::cout << "\nSuivi (" << details.children.size() << ")\n";

@@ -9,6 +9,22 @@
 
 namespace relais::cli {
 
+// A field of the record held for central review: the centre's value (the record's) and the value
+// waiting for arbitration, with their devices.
+struct ReviewMark {
+  std::string field;
+  schema::Value server_value, device_value;
+  std::string device, server_device;
+  int64_t conflict = 0;
+};
+
+// Another case that may be the same person, while central staff have not decided.
+struct DuplicateMark {
+  std::string id;
+  std::string name;  // "Nom Prénom", or empty when this replica does not hold it
+  int64_t conflict = 0;
+};
+
 // What `show` adds to a record: its changes not yet accepted by the centre, and child records
 // (a case's follow-up entries) with, for each, whether its creation is still pending.
 struct RecordDetails {
@@ -18,6 +34,13 @@ struct RecordDetails {
   std::vector<schema::Record> children;
   std::vector<bool> child_pending;
   std::vector<std::string_view> child_columns;  // fields shown in the human table
+  // Conflicts (cases only; `with_conflicts` adds "under_review" and "possible_duplicate_of" to JSON).
+  bool with_conflicts = false;
+  std::vector<ReviewMark> under_review;
+  std::vector<DuplicateMark> possible_duplicates;
+  // When `show` followed a merge's redirect: the id asked for, and the line that says so.
+  std::string redirected_from;
+  std::string redirect_note;
 };
 
 // One record: with --json an object {"id", "version", every field (null when empty)} on stdout;
@@ -35,6 +58,10 @@ void PrintRecords(const Context& ctx, const schema::Table& table, const std::vec
 
 // An aligned text table (widths in code points, so accented names line up).
 std::string FormatTable(const std::vector<std::string>& headings, const std::vector<std::vector<std::string>>& rows);
+
+// A value as people read it: an enumeration's French wording (« salarié » for salarie), "(vide)"
+// for null, otherwise the value itself.
+std::string DisplayValue(const schema::Field* field, const schema::Value& value);
 
 // A line for people on stdout, skipped with --json (the JSON document is the whole of stdout).
 void PrintNote(const Context& ctx, const std::string& text);

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "client/cli/conflict_text.h"
 #include "client/cli/field_options.h"
 #include "client/cli/output.h"
 
@@ -28,6 +29,32 @@ Result<schema::Record> FindRecord(client::Records& records, const schema::Table&
   return std::move(**found);
 }
 
+Result<std::optional<std::string>> SurvivorOf(client::Records& records, const schema::Table& table,
+                                              const schema::Record& record) {
+  int at = table.FieldIndex("merged_into");
+  if (at < 0 || !record.values[static_cast<size_t>(at)]) return std::optional<std::string>();
+  std::string survivor = *record.values[static_cast<size_t>(at)];
+  // A survivor may itself have been merged later; a cycle would be a centre's bug: stop after a few.
+  for (int hop = 0; hop < 8; ++hop) {
+    auto next = records.Get(table, survivor);
+    if (!next) return next.error();
+    if (!*next || !(*next)->values[static_cast<size_t>(at)]) break;
+    survivor = *(*next)->values[static_cast<size_t>(at)];
+  }
+  return std::optional<std::string>(survivor);
+}
+
+Status RefuseMerged(client::Records& records, const schema::Table& table, const schema::Record& record) {
+  auto survivor = SurvivorOf(records, table, record);
+  if (!survivor) return survivor.error();
+  if (!*survivor) return OkStatus();
+  auto name = CaseName(records, **survivor);
+  if (!name) return name.error();
+  return MakeError(ErrorCode::kValidation, "le dossier " + record.id + " a été fusionné par le centre dans le dossier " +
+                                               **survivor + (name->empty() ? "" : " (" + *name + ")") +
+                                               " : saisissez sur celui-ci (relais case show " + **survivor + ")");
+}
+
 Status AddRecord(Context& ctx, const schema::Table& table, const client::FieldValues& values) {
   auto records = ctx.Records();
   if (!records) return records.error();
@@ -43,7 +70,9 @@ Status EditRecord(Context& ctx, const schema::Table& table, const std::string& i
   }
   auto records = ctx.Records();
   if (!records) return records.error();
-  RELAIS_TRY(FindRecord(**records, table, id));
+  auto found = FindRecord(**records, table, id);
+  if (!found) return found.error();
+  RELAIS_TRY(RefuseMerged(**records, table, *found));
   auto edited = (*records)->Edit(table, id, changes);
   if (!edited) return edited.error();
   if (!edited->changed) PrintNote(ctx, "Aucune modification : les valeurs données sont déjà enregistrées.");

@@ -30,4 +30,13 @@ void AddSearchCommand(CLI::App& group, Context& ctx, const schema::Table& table,
 // The record, or kNotFound with a hint on how to find ids.
 Result<schema::Record> FindRecord(client::Records& records, const schema::Table& table, const std::string& id);
 
+// The case a merged case now redirects to (following merged_into, a chain of merges too), or
+// nullopt when `record` was not merged. Errors only on a failure to read the replica.
+Result<std::optional<std::string>> SurvivorOf(client::Records& records, const schema::Table& table,
+                                              const schema::Record& record);
+
+// OK unless `record` is a case merged into another: then kValidation naming the surviving case, so
+// that nothing is written on a redirect.
+Status RefuseMerged(client::Records& records, const schema::Table& table, const schema::Record& record);
+
 }  // namespace relais::cli

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/cli/commands.h"
+#include "client/cli/conflict_text.h"
 #include "client/cli/output.h"
 #include "client/http_transport.h"
 #include "client/sync_store.h"
@@ -140,6 +141,9 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   options.pull_limit = flags.page;
   options.max_attempts = flags.attempts;
   options.progress = [&](const sync::Progress& p) { bar.Show(p); };
+  auto device_name = r.GetState(client::kStateDeviceName);
+  if (!device_name) return device_name.error();
+  options.device_name = device_name->value_or("");
   auto started = std::chrono::steady_clock::now();
   auto summary = sync::RunSync(store, transport, options);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -147,15 +151,44 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   RELAIS_TRY(r.SetState(client::kStateLastSyncAt, IsoTimestamp(r.clock().NowMs())));
 
   const sync::SyncSummary& s = *summary;
+  auto records = ctx.Records();
+  if (!records) return records.error();
+  // What happened to this device's edits while it was away, as sentences that name the case.
+  std::vector<std::string> sentences;
+  for (const sync::ConflictNotice& n : s.own_conflicts) {
+    auto sentence = NoticeSentence(**records, n);
+    if (!sentence) return sentence.error();
+    sentences.push_back(std::move(*sentence));
+  }
   if (ctx.json) {
     json rejections = json::array();
     for (const auto& rej : s.rejections) rejections.push_back({{"change", rej.change_id}, {"reason", rej.reason}});
+    auto text_or_null = [](const std::string& t) { return t.empty() ? json(nullptr) : json(t); };
+    auto value_or_null = [](const schema::Value& v) { return v ? json(*v) : json(nullptr); };
+    json opened = json::array(), settlements = json::array();
+    for (size_t i = 0; i < s.own_conflicts.size(); ++i) {
+      const sync::ConflictNotice& n = s.own_conflicts[i];
+      (n.status == "settled" ? settlements : opened).push_back({{"conflict", n.id},
+                             {"kind", n.kind},
+                             {"table", n.table},
+                             {"record", n.record_id},
+                             {"field", text_or_null(n.field)},
+                             {"other", text_or_null(n.other_id)},
+                             {"settlement", text_or_null(n.settlement)},
+                             {"settled_value", value_or_null(n.settled_value)},
+                             {"device_value", value_or_null(n.device_value)},
+                             {"server_value", value_or_null(n.server_value)},
+                             {"server_device", text_or_null(n.server_device)},
+                             {"message", sentences[i]}});
+    }
     json out = {{"pushed", s.pushed},         {"applied", s.applied},   {"merged", s.merged},
                 {"conflicts", s.review},      {"rejected", s.rejected}, {"pulled", s.pulled},
                 {"removed", s.removed},       {"batches", s.batches},   {"pages", s.pages},
                 {"retries", s.retries},       {"requests", transport.requests()},
                 {"bytes_sent", transport.bytes_sent()}, {"bytes_received", transport.bytes_received()},
-                {"seconds", seconds},         {"rejections", rejections}};
+                {"seconds", seconds},         {"rejections", rejections},
+                {"conflicts_opened", s.conflicts_opened}, {"conflicts_settled", s.conflicts_settled},
+                {"opened", opened},           {"settlements", settlements}};
     std::cout << out.dump() << "\n";
     return OkStatus();
   }
@@ -169,6 +202,8 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
     std::cout << "  en conflit : " << s.review
               << " modification(s) gardée(s) pour arbitrage par le centre (votre saisie n'est pas perdue)\n";
   }
+  for (const std::string& sentence : sentences) std::cout << "  " << sentence << "\n";
+  if (s.conflicts_opened) std::cout << "  Voir relais conflicts pour les conflits en attente.\n";
   if (s.rejected) {
     std::cout << "  refusées : " << s.rejected << " modification(s), conservées sur cet appareil :\n";
     for (const auto& rej : s.rejections) std::cout << "    - " << rej.change_id << " : " << rej.reason << "\n";
