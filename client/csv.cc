@@ -7,14 +7,20 @@ CsvReader::CsvReader(std::string_view text) : text_(text) {
 }
 
 Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
-  fields.clear();
-  if (pos_ >= text_.size()) return false;
+  if (pos_ >= text_.size()) {
+    fields.clear();
+    return false;
+  }
   record_line_ = next_line_;
   auto bad = [&](const std::string& what) {
     return MakeError(ErrorCode::kValidation, "line " + std::to_string(next_line_) + ": " + what);
   };
-  std::string field;
+  // The strings of the previous record are overwritten in place: a file of 100,000 rows would
+  // otherwise allocate every cell.
+  size_t count = 0;
   while (true) {
+    if (count == fields.size()) fields.emplace_back();
+    std::string& field = fields[count++];
     field.clear();
     if (pos_ < text_.size() && text_[pos_] == '"') {
       ++pos_;
@@ -44,8 +50,7 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
       field.assign(text_.substr(pos_, end - pos_));
       pos_ = end;
     }
-    fields.push_back(field);
-    if (pos_ >= text_.size()) return true;
+    if (pos_ >= text_.size()) break;
     char c = text_[pos_];
     if (c == ',') {
       ++pos_;
@@ -54,8 +59,10 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
     if (c == '\r') ++pos_;
     if (pos_ < text_.size() && text_[pos_] == '\n') ++pos_;
     ++next_line_;
-    return true;
+    break;
   }
+  fields.resize(count);
+  return true;
 }
 
 void AppendCsvField(std::string& out, std::string_view value) {

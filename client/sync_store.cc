@@ -185,18 +185,19 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_
 Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, const sync::PushResponse& response) {
   auto tx = sqlite::Transaction::Begin(replica_.db());
   if (!tx) return tx.error();
-  auto done = replica_.db().Prepare("DELETE FROM outbox WHERE change_id = ?1");
+  // change_id has no index: the batch's key finds the entry (outbox_by_batch).
+  auto done = replica_.db().Prepare("DELETE FROM outbox WHERE batch_key = ?2 AND change_id = ?1");
   auto reject = replica_.db().Prepare(
-      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE change_id = ?1");
+      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE batch_key = ?3 AND change_id = ?1");
   if (!done) return done.error();
   if (!reject) return reject.error();
   for (const sync::ChangeResult& r : response.results) {
     if (r.status == sync::ChangeStatus::kRejected) {
-      reject->Bind(1, r.change_id).Bind(2, r.reason);
+      reject->Bind(1, r.change_id).Bind(2, r.reason).Bind(3, request.batch_key);
       RELAIS_TRY(reject->Run());
       reject->Reset();
     } else {
-      done->Bind(1, r.change_id);
+      done->Bind(1, r.change_id).Bind(2, request.batch_key);
       RELAIS_TRY(done->Run());
       done->Reset();
     }
@@ -214,9 +215,9 @@ Status ReplicaSyncStore::RejectChange(const std::string& batch_key, const std::s
   auto tx = sqlite::Transaction::Begin(replica_.db());
   if (!tx) return tx.error();
   auto reject = replica_.db().Prepare(
-      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE change_id = ?1");
+      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE batch_key = ?3 AND change_id = ?1");
   if (!reject) return reject.error();
-  reject->Bind(1, change_id).Bind(2, reason);
+  reject->Bind(1, change_id).Bind(2, reason).Bind(3, batch_key);
   RELAIS_TRY(reject->Run());
   auto release = replica_.db().Prepare("UPDATE outbox SET batch_key = NULL WHERE batch_key = ?1");
   if (!release) return release.error();

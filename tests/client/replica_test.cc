@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
+
+#include "base/ids.h"
 #include "client/replica.h"
 #include "schema/migrations.h"
 #include "sqlite/migrate.h"
@@ -76,4 +79,43 @@ TEST_CASE("sync state values are stored and read back", "[replica]") {
   REQUIRE(t.replica().SetState("server_url", "https://centre.example").ok());
   REQUIRE(t.replica().SetState("server_url", "https://autre.example").ok());
   CHECK(**t.replica().GetState("server_url") == "https://autre.example");
+}
+
+TEST_CASE("migration 0004 rebuilds the outbox keeping its entries and its sequence counter", "[replica]") {
+  auto dir = std::filesystem::temp_directory_path() / ("relais-mig-" + NewUuidV7(0).substr(24));
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "old.db").string();
+  {
+    // A replica as Relais wrote it before 0004: three entries, the last two already acknowledged.
+    auto db = sqlite::Db::Open(path);
+    REQUIRE(db.ok());
+    std::vector<schema::Migration> up_to_3(schema::replica_migrations().begin(), schema::replica_migrations().begin() + 3);
+    REQUIRE(up_to_3.back().number == 3);
+    REQUIRE(sqlite::Migrate(*db, up_to_3, "replica").ok());
+    for (int i = 1; i <= 3; ++i) {
+      REQUIRE(db->Exec("INSERT INTO outbox(change_id, tbl, record_id, op, fields, base_version, hlc) VALUES ('c" +
+                       std::to_string(i) + "', 'cases', 'r" + std::to_string(i) + "', 'update', '{}', 1, 'h" +
+                       std::to_string(i) + "')").ok());
+    }
+    REQUIRE(db->Exec("DELETE FROM outbox WHERE seq > 1").ok());
+  }
+  ManualClock clock(1'800'000'000'000);
+  auto replica = Replica::Open(path, clock);
+  REQUIRE(replica.ok());
+  auto one = [&](const std::string& sql) {
+    auto stmt = replica->db().Prepare(sql);
+    REQUIRE(stmt.ok());
+    auto row = stmt->Step();
+    REQUIRE(row.ok());
+    REQUIRE(*row);
+    return stmt->Text(0);
+  };
+  CHECK(one("PRAGMA user_version") == std::to_string(schema::replica_migrations().back().number));
+  CHECK(one("SELECT group_concat(seq || ':' || change_id || ':' || record_id) FROM outbox") == "1:c1:r1");
+  REQUIRE(replica->db().Exec("INSERT INTO outbox(change_id, tbl, record_id, op, fields, base_version, hlc) "
+                             "VALUES ('c4', 'cases', 'r4', 'update', '{}', 1, 'h4')").ok());
+  CHECK(one("SELECT max(seq) FROM outbox") == "4");
+  CHECK(one("SELECT count(*) FROM sqlite_master WHERE name IN ('outbox_by_record', 'outbox_by_batch', 'outbox_lean')") == "2");
+  CHECK(one("PRAGMA integrity_check") == "ok");
+  std::filesystem::remove_all(dir);
 }
