@@ -64,6 +64,15 @@ step "Résultat : les champs différents sont fusionnés, le statut contesté at
 run "$RELAIS" "${A[@]}" case show "$ID1"
 run "$RELAIS" "${A[@]}" case show "$ID2"
 run "$RELAIS" "${B[@]}" status
+run "$RELAIS" "${B[@]}" conflicts
+
+step "Au centre : l'arbitrage, puis chaque appareil le reçoit à sa synchronisation suivante"
+run "$CENTRAL" conflicts list --db "$WORK/central.db"
+CONFLICT=$("$CENTRAL" conflicts list --db "$WORK/central.db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+run "$CENTRAL" conflicts resolve "$CONFLICT" --keep device --db "$WORK/central.db"
+run "$RELAIS" "${A[@]}" sync
+run "$RELAIS" "${B[@]}" sync
+run "$RELAIS" "${A[@]}" case show "$ID2"
 run "$CENTRAL" history "$ID2" --db "$WORK/central.db"
 echo
 echo "Démo terminée (fichiers temporaires supprimés)."

@@ -80,12 +80,27 @@ class ChangeApplier {
         break;
       }
       case schema::Scope::kParentCase: {
-        const schema::Value& case_id = ValueOf(table, stored.record.values, "case_id");
+        const int case_field = table.FieldIndex("case_id");
+        schema::Value& case_id = stored.record.values[static_cast<size_t>(case_field)];
         auto parent = tx_.GetRecord(schema::CasesTable(), case_id.value_or(""));
         if (!parent) return parent.error();
         if (!*parent) return Rejected(change, "unknown case " + case_id.value_or(""));
+        // An entry written offline on a case that central staff have since merged into another
+        // goes to the surviving case, as the merge moved the entries it found.
+        const std::string written_on = *case_id;
+        const int merged_into = schema::CasesTable().FieldIndex("merged_into");
+        for (int hops = 0; (*parent)->record.values[static_cast<size_t>(merged_into)]; ++hops) {
+          if (hops == kMaxMergeRedirects) return MakeError(ErrorCode::kInternal, "redirect chain too long from " + *case_id);
+          case_id = (*parent)->record.values[static_cast<size_t>(merged_into)];
+          parent = tx_.GetRecord(schema::CasesTable(), *case_id);
+          if (!parent) return parent.error();
+          if (!*parent) return MakeError(ErrorCode::kInternal, "merged into a missing case " + *case_id);
+        }
         const std::string territory = (*parent)->territory.value_or("");
-        if (!device_.InScope(territory)) return Rejected(change, OutsideScope(device_, territory));
+        if (!device_.InScope(territory)) {
+          std::string merged = *case_id == written_on ? "" : "case " + written_on + " was merged into case " + *case_id + ": ";
+          return Rejected(change, merged + OutsideScope(device_, territory));
+        }
         stored.territory = territory;
         break;
       }

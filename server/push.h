@@ -16,6 +16,10 @@
 
 namespace relais::server {
 
+// A merge leaves the absorbed case as a redirect (`merged_into`) to a survivor that may itself have
+// been merged since; whoever follows the chain stops after this many hops (a longer one is a bug).
+inline constexpr int kMaxMergeRedirects = 16;
+
 // A record as the central store keeps it: the data, plus what the authority needs.
 struct StoredRecord {
   schema::Record record;                  // id, version (= seq of its last change), values

@@ -11,9 +11,6 @@ namespace relais::server {
 
 namespace {
 
-// A merge follows redirects (a survivor itself merged since); a chain longer than this is a bug.
-constexpr int kMaxRedirects = 16;
-
 size_t IndexOf(const schema::Table& table, std::string_view field) {
   return static_cast<size_t>(table.FieldIndex(field));
 }
@@ -181,7 +178,7 @@ Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::
   auto survivor = LoadRecord(tx, cases, *c->other_id);
   if (!survivor) return survivor.error();
   for (int hops = 0; survivor->record.values[merged_into]; ++hops) {
-    if (hops == kMaxRedirects) return MakeError(ErrorCode::kInternal, "redirect chain too long from " + *c->other_id);
+    if (hops == kMaxMergeRedirects) return MakeError(ErrorCode::kInternal, "redirect chain too long from " + *c->other_id);
     survivor = LoadRecord(tx, cases, *survivor->record.values[merged_into]);
     if (!survivor) return survivor.error();
   }

@@ -192,6 +192,26 @@ TEST_CASE("merging a duplicate moves the follow-ups to the existing case and lea
   CHECK(nlohmann::json::parse(*history->back().lost)["phone"]["value"] == "0611111111");
 }
 
+TEST_CASE("a follow-up written offline on a case merged since goes to the surviving case", "[duplicates]") {
+  Twins t;
+  Enrolled both = t.f.Enrol("both", {kGap, kBastia});
+  REQUIRE(t.f.store().Merge(t.conflict_id, {}, "camille").ok());
+  const std::string late = NewId();
+  sync::PushResponse r = t.f.Push(both, {CreateFollowup(late, t.twin, Stamp(kT0 + 60, "both"))});
+  REQUIRE(r.results.size() == 1);
+  CHECK(r.results[0].status == ChangeStatus::kApplied);
+  auto stored = Find(t.f.Pull(t.gap), late);
+  REQUIRE(stored);
+  CHECK(FieldOf(schema::FollowupsTable(), stored->record, "case_id") == t.existing);
+
+  // Bastia's device may not write into Gap's case: refused, with the reason, kept on the device.
+  sync::PushResponse refused = t.f.Push(t.bastia, {CreateFollowup(NewId(), t.twin, Stamp(kT0 + 70, "bastia"))});
+  REQUIRE(refused.results.size() == 1);
+  CHECK(refused.results[0].status == ChangeStatus::kRejected);
+  CHECK(refused.results[0].reason == "case " + t.twin + " was merged into case " + t.existing + ": territory " + kGap +
+                                         " is outside this device's territories (" + kBastia + ")");
+}
+
 TEST_CASE("a merged case is no longer matched by a later create", "[duplicates]") {
   Twins t;
   REQUIRE(t.f.store().Merge(t.conflict_id, {}, "camille").ok());
