@@ -1,7 +1,11 @@
 #include "client/sync_store.h"
 
+#include <limits>
+#include <tuple>
+
 #include "base/ids.h"
 #include "sync/merge.h"
+#include "sync/codec.h"
 #include "sync/outbox.h"
 
 namespace relais::client {
@@ -135,12 +139,10 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_
     auto candidates = replica_.db().Prepare(
         "SELECT seq, tbl, record_id, op, fields FROM outbox WHERE batch_key IS NULL AND state = 'pending' "
         "ORDER BY seq LIMIT ?1");
-    auto freeze = replica_.db().Prepare("UPDATE outbox SET fields = ?2 WHERE seq = ?1");
     auto orphan = replica_.db().Prepare(
         "UPDATE outbox SET state = 'rejected', reject_reason = 'the record is no longer on this device' WHERE seq = ?1");
     auto assign = replica_.db().Prepare("UPDATE outbox SET batch_key = ?2 WHERE seq = ?1");
     if (!candidates) return candidates.error();
-    if (!freeze) return freeze.error();
     if (!orphan) return orphan.error();
     if (!assign) return assign.error();
     candidates->Bind(1, static_cast<int64_t>(max_changes));
@@ -153,21 +155,14 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_
       const schema::Table* table = schema::FindTable(candidates->Text(1));
       if (candidates->Text(3) == "create" && candidates->Text(4) == sync::kFieldsFromRow && table) {
         // The row is the create until now: copy its values in, frozen from here on.
-        auto record = replica_.Get(*table, candidates->Text(2));
-        if (!record) return record.error();
-        if (!*record) {
+        auto frozen = FreezeCreate(*table, candidates->Text(2), seq);
+        if (!frozen) return frozen.error();
+        if (!*frozen) {
           orphan->Bind(1, seq);
           RELAIS_TRY(orphan->Run());
           orphan->Reset();
           continue;
         }
-        std::vector<sync::FieldChange> fields;
-        for (size_t i = 0; i < table->fields.size(); ++i) {
-          if ((*record)->values[i]) fields.push_back({std::string(table->fields[i].name), (*record)->values[i], std::nullopt});
-        }
-        freeze->Bind(1, seq).Bind(2, sync::EncodeOutboxFields(sync::Op::kCreate, fields));
-        RELAIS_TRY(freeze->Run());
-        freeze->Reset();
       }
       assign->Bind(1, seq).Bind(2, key);
       RELAIS_TRY(assign->Run());
@@ -289,51 +284,195 @@ Status ReplicaSyncStore::ApplyPage(const sync::PullPage& page) {
     if (back) continue;
     const schema::Table* table = schema::FindTable(r.table);
     if (!table) continue;
-    auto del = replica_.db().Prepare("DELETE FROM " + std::string(table->name) + " WHERE id = ?1 AND version < ?2");
-    if (!del) return del.error();
-    del->Bind(1, r.record_id).Bind(2, r.seq);
-    RELAIS_TRY(del->Run());
-    auto del_conflicts = replica_.db().Prepare(
-        "DELETE FROM conflicts WHERE record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1)");
-    if (!del_conflicts) return del_conflicts.error();
-    del_conflicts->Bind(1, r.record_id);
-    RELAIS_TRY(del_conflicts->Run());
-    if (table->name == "cases") {
-      auto del_followups = replica_.db().Prepare("DELETE FROM followups WHERE case_id = ?1");
-      if (!del_followups) return del_followups.error();
-      del_followups->Bind(1, r.record_id);
-      RELAIS_TRY(del_followups->Run());
-    }
-    auto orphan = replica_.db().Prepare(
-        "UPDATE outbox SET state = 'rejected', batch_key = NULL, "
-        "reject_reason = 'the case left this device''s territories before the change was sent' "
-        "WHERE state = 'pending' AND (record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1))");
-    if (!orphan) return orphan.error();
-    orphan->Bind(1, r.record_id);
-    RELAIS_TRY(orphan->Run());
+    RELAIS_TRY(ApplyRemoval(*table, r.record_id, r.seq));
   }
 
   for (const sync::PulledRecord& pr : page.records) {
     const schema::Table* table = schema::FindTable(pr.table);
     if (!table) return MakeError(ErrorCode::kProtocol, "pulled a record of unknown table " + pr.table);
-    std::vector<schema::Value> values = pr.record.values;
-    if (!outbox_empty) {
-      auto local_fields = LocalFields(pr.table, pr.record.id);
-      if (!local_fields) return local_fields.error();
-      if (!local_fields->empty()) {
-        auto local = replica_.Get(*table, pr.record.id);
-        if (!local) return local.error();
-        if (*local) values = sync::RebaseLocal(*table, values, (*local)->values, *local_fields);
-      }
-    }
-    auto stmt = replica_.Statement(UpsertSql(*table));
-    if (!stmt) return stmt.error();
-    sqlite::StmtGuard guard(**stmt);
-    (*stmt)->Bind(1, pr.record.id).Bind(2, pr.record.version);
-    for (size_t i = 0; i < table->fields.size(); ++i) (*stmt)->Bind(static_cast<int>(i + 3), table->fields[i], values[i]);
-    RELAIS_TRY((*stmt)->Run());
+    RELAIS_TRY(ApplyRecord(*table, pr.record, outbox_empty));
   }
   RELAIS_TRY(replica_.SetState(kStatePullCursor, std::to_string(page.next)));
+  return tx->Commit();
+}
+
+Status ReplicaSyncStore::ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq) {
+  // A create that still takes its values from the row must get them before the row goes.
+  RELAIS_TRY(FreezeCreatesUnder(table, id));
+  auto del = replica_.db().Prepare("DELETE FROM " + std::string(table.name) + " WHERE id = ?1 AND version < ?2");
+  if (!del) return del.error();
+  del->Bind(1, id).Bind(2, seq);
+  RELAIS_TRY(del->Run());
+  auto del_conflicts = replica_.db().Prepare(
+      "DELETE FROM conflicts WHERE record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1)");
+  if (!del_conflicts) return del_conflicts.error();
+  del_conflicts->Bind(1, id);
+  RELAIS_TRY(del_conflicts->Run());
+  auto orphan = replica_.db().Prepare(
+      "UPDATE outbox SET state = 'rejected', batch_key = NULL, "
+      "reject_reason = 'the case left this device''s territories before the change was sent' "
+      "WHERE state = 'pending' AND (record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1))");
+  if (!orphan) return orphan.error();
+  orphan->Bind(1, id);
+  RELAIS_TRY(orphan->Run());
+  if (table.name == "cases") {
+    auto del_followups = replica_.db().Prepare("DELETE FROM followups WHERE case_id = ?1");
+    if (!del_followups) return del_followups.error();
+    del_followups->Bind(1, id);
+    RELAIS_TRY(del_followups->Run());
+  }
+  return OkStatus();
+}
+
+Status ReplicaSyncStore::ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty) {
+  std::vector<schema::Value> values = record.values;
+  if (!outbox_empty) {
+    auto local_fields = LocalFields(std::string(table.name), record.id);
+    if (!local_fields) return local_fields.error();
+    if (!local_fields->empty()) {
+      auto local = replica_.Get(table, record.id);
+      if (!local) return local.error();
+      if (*local) values = sync::RebaseLocal(table, values, (*local)->values, *local_fields);
+    }
+  }
+  auto stmt = replica_.Statement(UpsertSql(table));
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  (*stmt)->Bind(1, record.id).Bind(2, record.version);
+  for (size_t i = 0; i < table.fields.size(); ++i) (*stmt)->Bind(static_cast<int>(i + 3), table.fields[i], values[i]);
+  return (*stmt)->Run();
+}
+
+Result<bool> ReplicaSyncStore::FreezeCreate(const schema::Table& table, const std::string& record_id, int64_t seq) {
+  auto record = replica_.Get(table, record_id);
+  if (!record) return record.error();
+  if (!*record) return false;
+  std::vector<sync::FieldChange> fields;
+  for (size_t i = 0; i < table.fields.size(); ++i) {
+    if ((*record)->values[i]) fields.push_back({std::string(table.fields[i].name), (*record)->values[i], std::nullopt});
+  }
+  auto freeze = replica_.Statement("UPDATE outbox SET fields = ?2 WHERE seq = ?1");
+  if (!freeze) return freeze.error();
+  sqlite::StmtGuard guard(**freeze);
+  (*freeze)->Bind(1, seq).Bind(2, sync::EncodeOutboxFields(sync::Op::kCreate, fields));
+  RELAIS_TRY((*freeze)->Run());
+  return true;
+}
+
+Status ReplicaSyncStore::FreezeCreatesUnder(const schema::Table& table, const std::string& record_id) {
+  auto stmt = replica_.db().Prepare(
+      "SELECT seq, tbl, record_id FROM outbox WHERE op = 'create' AND fields = ?2 AND "
+      "(record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1 AND ?3))");
+  if (!stmt) return stmt.error();
+  stmt->Bind(1, record_id).Bind(2, sync::kFieldsFromRow).Bind(3, static_cast<int64_t>(table.name == "cases"));
+  std::vector<std::tuple<int64_t, std::string, std::string>> creates;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    creates.emplace_back(stmt->Int(0), stmt->Text(1), stmt->Text(2));
+  }
+  for (const auto& [seq, tbl, id] : creates) {
+    const schema::Table* t = schema::FindTable(tbl);
+    if (!t) continue;
+    auto frozen = FreezeCreate(*t, id, seq);
+    if (!frozen) return frozen.error();
+  }
+  return OkStatus();
+}
+
+// ---- the divergence check and its recovery --------------------------------------------------------
+
+namespace {
+// Rows the centre has not accepted yet are not part of its view: their create is in the outbox.
+constexpr const char* kNotLocalCreate = "id NOT IN (SELECT record_id FROM outbox WHERE op = 'create')";
+}  // namespace
+
+Result<sync::ScopeDigest> ReplicaSyncStore::LocalDigest() {
+  sync::ScopeDigest digest;
+  for (const schema::Table& table : schema::Tables()) {
+    auto stmt = replica_.db().Prepare("SELECT id, version FROM " + std::string(table.name) + " WHERE " + kNotLocalCreate);
+    if (!stmt) return stmt.error();
+    sync::TableDigest& d = digest[table.name];
+    while (true) {
+      auto row = stmt->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      d.Add(stmt->Text(0), stmt->Int(1));
+    }
+  }
+  return digest;
+}
+
+Status ReplicaSyncStore::BeginFreshCopy() {
+  RELAIS_TRY(replica_.db().Exec(
+      "CREATE TEMP TABLE IF NOT EXISTS fresh_copy (id TEXT PRIMARY KEY, tbl TEXT NOT NULL, version INTEGER NOT NULL, "
+      "record_values TEXT NOT NULL)"));
+  return replica_.db().Exec("DELETE FROM fresh_copy");
+}
+
+Status ReplicaSyncStore::StageFreshPage(const sync::PullPage& page) {
+  auto tx = sqlite::Transaction::Begin(replica_.db());
+  if (!tx) return tx.error();
+  // Notices are kept as they come: a later state never yields to an earlier one (kUpsertNotice).
+  for (const sync::ConflictNotice& n : page.conflicts) RELAIS_TRY(StoreNotice(n));
+  auto drop = replica_.db().Prepare("DELETE FROM fresh_copy WHERE id = ?1 AND version < ?2");
+  auto put = replica_.db().Prepare("INSERT OR REPLACE INTO fresh_copy (id, tbl, version, record_values) VALUES (?1, ?2, ?3, ?4)");
+  if (!drop) return drop.error();
+  if (!put) return put.error();
+  for (const sync::Removal& r : page.removed) {
+    drop->Bind(1, r.record_id).Bind(2, r.seq);
+    RELAIS_TRY(drop->Run());
+    drop->Reset();
+  }
+  for (const sync::PulledRecord& pr : page.records) {
+    const schema::Table* table = schema::FindTable(pr.table);
+    if (!table) return MakeError(ErrorCode::kProtocol, "pulled a record of unknown table " + pr.table);
+    put->Bind(1, pr.record.id).Bind(2, pr.table).Bind(3, pr.record.version).Bind(4, sync::EncodeRecordValues(*table, pr.record.values));
+    RELAIS_TRY(put->Run());
+    put->Reset();
+  }
+  return tx->Commit();
+}
+
+Status ReplicaSyncStore::SwapInFreshCopy(int64_t cursor) {
+  auto tx = sqlite::Transaction::Begin(replica_.db());
+  if (!tx) return tx.error();
+  // What the replica holds and the centre's scope does not: removed as a removal would, cases
+  // first (their follow-ups go with them).
+  for (const schema::Table& table : schema::Tables()) {
+    auto gone = replica_.db().Prepare("SELECT id FROM " + std::string(table.name) + " WHERE id NOT IN (SELECT id FROM fresh_copy) AND " +
+                                      kNotLocalCreate);
+    if (!gone) return gone.error();
+    std::vector<std::string> ids;
+    while (true) {
+      auto row = gone->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      ids.push_back(gone->Text(0));
+    }
+    for (const std::string& id : ids) RELAIS_TRY(ApplyRemoval(table, id, std::numeric_limits<int64_t>::max()));
+  }
+  // Then every record of the fresh copy, local edits on top; cases before their follow-ups.
+  for (const schema::Table& table : schema::Tables()) {
+    auto fresh = replica_.db().Prepare("SELECT id, version, record_values FROM fresh_copy WHERE tbl = ?1");
+    if (!fresh) return fresh.error();
+    fresh->Bind(1, table.name);
+    while (true) {
+      auto row = fresh->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      schema::Record record;
+      record.id = fresh->Text(0);
+      record.version = fresh->Int(1);
+      auto values = sync::DecodeRecordValues(table, fresh->Text(2));
+      if (!values) return values.error();
+      record.values = std::move(*values);
+      RELAIS_TRY(ApplyRecord(table, record, false));
+    }
+  }
+  RELAIS_TRY(replica_.db().Exec("DELETE FROM fresh_copy"));
+  RELAIS_TRY(replica_.SetState(kStatePullCursor, std::to_string(cursor)));
   return tx->Commit();
 }
 

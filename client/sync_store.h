@@ -21,12 +21,29 @@ class ReplicaSyncStore final : public sync::SyncStore {
   // reverse) and drops those of records that leave the device's scope, in the same transaction.
   Status ApplyPage(const sync::PullPage& page) override;
   Result<int64_t> PendingCount() override;
+  // The records the centre has accepted: every row but those whose create is still in the outbox.
+  Result<sync::ScopeDigest> LocalDigest() override;
+  // The fresh copy is staged in a temporary table of this connection (gone if the process dies:
+  // the next sync starts the check again).
+  Status BeginFreshCopy() override;
+  Status StageFreshPage(const sync::PullPage& page) override;
+  Status SwapInFreshCopy(int64_t cursor) override;
 
  private:
   Result<sync::PushRequest> LoadBatch(const std::string& batch_key);
   // Field names that pending or rejected local changes of the record touched.
   Result<std::vector<std::string>> LocalFields(const std::string& table, const std::string& id);
   Status StoreNotice(const sync::ConflictNotice& notice);
+  // A record that left the scope (at `seq`): deleted with a case's follow-ups and their notices;
+  // its local changes are marked rejected, their values frozen first.
+  Status ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq);
+  // Upserts a pulled record, local pending edits kept on top.
+  Status ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty);
+  // A create written with kFieldsFromRow gets the row's values, so that it outlives the row.
+  // Returns false (and changes nothing) when the row is gone.
+  Result<bool> FreezeCreate(const schema::Table& table, const std::string& record_id, int64_t seq);
+  // Freezes every pending create of `record_id` and, for a case, of its follow-ups.
+  Status FreezeCreatesUnder(const schema::Table& table, const std::string& record_id);
 
   Replica& replica_;
 };

@@ -301,6 +301,16 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
     SendStoreError(res, page.error());
     return;
   }
+  // The divergence check (docs/PROTOCOL.md): on the last page, when asked, the digest of the scope
+  // — only if it was read at exactly the page's cursor (a push committed in between: none, this time).
+  if (!page->more && req.get_param_value("digest") == "1") {
+    auto digest = store.Digest(*device);
+    if (!digest) {
+      SendStoreError(res, digest.error());
+      return;
+    }
+    if (*digest && (*digest)->at == page->next) page->digest = std::move((*digest)->digest);
+  }
   tl_note.detail = " since=" + std::to_string(since) + " records=" + std::to_string(page->records.size()) +
                    " removed=" + std::to_string(page->removed.size()) + " next=" + std::to_string(page->next) +
                    (page->more ? " more" : "");

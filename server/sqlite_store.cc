@@ -812,6 +812,36 @@ Result<sync::PullPage> SqliteStore::Pull(const Device& device, int64_t since, si
   return page;
 }
 
+Result<std::optional<Store::ScopeDigestAt>> SqliteStore::Digest(const Device& device) {
+  auto lease = BorrowReader();
+  if (!lease) return lease.error();
+  sqlite::Db& db = lease->db();
+  auto snapshot = ReadSnapshot::Begin(db);
+  if (!snapshot) return snapshot.error();
+  ScopeDigestAt out;
+  auto last = db.Prepare("SELECT last_seq FROM meta WHERE id = 1");
+  if (!last) return last.error();
+  auto row = last->Step();
+  if (!row) return row.error();
+  out.at = *row ? last->Int(0) : 0;
+  const std::string territories = EncodeTextList(device.territories);
+  for (const TableLayout& l : Layouts()) {
+    std::string sql = "SELECT id, version FROM " + std::string(l.table->name);
+    if (IsScoped(*l.table)) sql += " WHERE " + ScopeFilter("territory");
+    auto s = db.Prepare(sql);
+    if (!s) return s.error();
+    if (IsScoped(*l.table)) s->Bind(2, territories);
+    sync::TableDigest& d = out.digest[l.table->name];
+    while (true) {
+      auto more = s->Step();
+      if (!more) return more.error();
+      if (!*more) break;
+      d.Add(s->Text(0), s->Int(1));
+    }
+  }
+  return std::optional<ScopeDigestAt>(std::move(out));
+}
+
 // ---- history and conflicts ----------------------------------------------------------------------
 
 Result<std::vector<HistoryEntry>> SqliteStore::History(std::string_view table, std::string_view record_id) {

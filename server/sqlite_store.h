@@ -37,6 +37,7 @@ class SqliteStore final : public Store {
   Result<PushReply> Push(const Device& device, const sync::PushRequest& request,
                          const std::string& request_hash) override;
   Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit) override;
+  Result<std::optional<ScopeDigestAt>> Digest(const Device& device) override;
   Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) override;
   Result<std::vector<Conflict>> Conflicts(const ConflictQuery& query) override;
   Result<Conflict> GetConflict(int64_t id) override;

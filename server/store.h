@@ -145,6 +145,18 @@ class Store {
   // `limit` of them, read in one snapshot. See sync::PullPage for the cursor invariant.
   virtual Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit) = 0;
 
+  // The digest of every record `device` may see (sync/digest.h), read in one snapshot, and the last
+  // sequence number of that snapshot: it vouches for a replica that pulled exactly up to `at`.
+  // nullopt from a store that cannot compute it: pulls then go without the check.
+  struct ScopeDigestAt {
+    int64_t at = 0;
+    sync::ScopeDigest digest;
+  };
+  virtual Result<std::optional<ScopeDigestAt>> Digest(const Device& device) {
+    (void)device;
+    return std::optional<ScopeDigestAt>();
+  }
+
   // Every version of a record, oldest first. An empty `table` searches every table.
   virtual Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) = 0;
 

@@ -362,6 +362,11 @@ std::string EncodePullPage(const PullPage& page) {
     }
     doc["conflicts"] = std::move(conflicts);
   }
+  if (page.digest) {
+    json digest = json::object();
+    for (const auto& [table, d] : page.digest->tables) digest[table] = {{"count", d.count}, {"sum", SumToHex(d.sum)}};
+    doc["digest"] = std::move(digest);
+  }
   return doc.dump();
 }
 
@@ -378,7 +383,9 @@ Result<PullPage> DecodePullPage(std::string_view text) {
   page.since = (*doc)["since"].get<int64_t>();
   page.next = (*doc)["next"].get<int64_t>();
   page.more = (*doc)["more"].get<bool>();
-  if (page.next < page.since) return bad("next is before since");
+  // A centre behind the device's cursor (restored from a backup) answers a last, empty page whose
+  // `next` is its own last sequence number: the engine recovers with a fresh copy.
+  if (page.next < page.since && page.more) return bad("next is before since");
   const json& tables = (*doc)["tables"];
   if (!tables.is_object()) return bad("tables missing");
   for (auto it = tables.begin(); it != tables.end(); ++it) {
@@ -425,6 +432,7 @@ Result<PullPage> DecodePullPage(std::string_view text) {
       page.records.push_back(std::move(pr));
     }
   }
+  if (page.next < page.since && !page.records.empty()) return bad("next is before since");
   const json& removed = (*doc)["removed"];
   if (!removed.is_null()) {
     if (!removed.is_array()) return bad("removed is not an array");
@@ -473,6 +481,22 @@ Result<PullPage> DecodePullPage(std::string_view text) {
       }
       page.conflicts.push_back(std::move(n));
     }
+  }
+  if (auto digest = doc->find("digest"); digest != doc->end() && !digest->is_null()) {
+    if (!digest->is_object()) return bad("digest is not an object");
+    if (page.more) return bad("a digest on a page that is not the last");
+    ScopeDigest d;
+    for (auto it = digest->begin(); it != digest->end(); ++it) {
+      if (!schema::FindTable(it.key())) return bad("digest of an unknown table " + it.key());
+      const json& t = it.value();
+      TableDigest& td = d[it.key()];
+      if (!t.is_object() || !t.contains("count") || !t["count"].is_number_integer() || t["count"].get<int64_t>() < 0 ||
+          !t.contains("sum") || !t["sum"].is_string() || !SumFromHex(t["sum"].get<std::string>(), td.sum)) {
+        return bad("malformed digest of " + it.key());
+      }
+      td.count = t["count"].get<int64_t>();
+    }
+    page.digest = std::move(d);
   }
   return page;
 }

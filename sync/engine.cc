@@ -71,6 +71,26 @@ void Report(const SyncOptions& o, const char* phase, int64_t done, int64_t total
   if (o.progress) o.progress(Progress{phase, done, total});
 }
 
+// Pulls every page after `since`, each handed to `take`, and returns the last page (more = false).
+template <class Take>
+Result<PullPage> PullPages(Retrier& retrier, Transport& transport, const SyncOptions& options, int64_t since, Take&& take) {
+  while (true) {
+    std::string path = "/v1/pull?since=" + std::to_string(since) + "&limit=" + std::to_string(options.pull_limit) +
+                       (options.verify ? "&digest=1" : "");
+    auto reply = retrier.Run([&] { return transport.Get(path); }, "receiving changes from the centre");
+    if (!reply) return reply.error();
+    if (reply->status != 200) return ExplainStatus(*reply);
+    auto page = DecodePullPage(reply->body);
+    if (!page) return page.error();
+    if (page->since != since || (page->more && page->next <= since)) {
+      return MakeError(ErrorCode::kProtocol, "the centre sent a page that does not follow the cursor; try again later");
+    }
+    RELAIS_TRY(take(*page));
+    since = page->next;
+    if (!page->more) return std::move(*page);
+  }
+}
+
 }  // namespace
 
 Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOptions& options) {
@@ -130,23 +150,13 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
   // Pull every page after the cursor; each page is applied with its cursor in one transaction.
   auto cursor = store.PullCursor();
   if (!cursor) return cursor.error();
-  int64_t since = *cursor;
   Report(options, "pull", 0, -1);
-  while (true) {
-    std::string path = "/v1/pull?since=" + std::to_string(since) + "&limit=" + std::to_string(options.pull_limit);
-    auto reply = retrier.Run([&] { return transport.Get(path); }, "receiving changes from the centre");
-    if (!reply) return reply.error();
-    if (reply->status != 200) return ExplainStatus(*reply);
-    auto page = DecodePullPage(reply->body);
-    if (!page) return page.error();
-    if (page->since != since || (page->more && page->next <= since)) {
-      return MakeError(ErrorCode::kProtocol, "the centre sent a page that does not follow the cursor; try again later");
-    }
-    RELAIS_TRY(store.ApplyPage(*page));
+  auto last = PullPages(retrier, transport, options, *cursor, [&](const PullPage& page) -> Status {
+    RELAIS_TRY(store.ApplyPage(page));
     ++summary.pages;
-    summary.pulled += static_cast<int64_t>(page->records.size());
-    summary.removed += static_cast<int64_t>(page->removed.size());
-    for (const ConflictNotice& n : page->conflicts) {
+    summary.pulled += static_cast<int64_t>(page.records.size());
+    summary.removed += static_cast<int64_t>(page.removed.size());
+    for (const ConflictNotice& n : page.conflicts) {
       if (options.device_name.empty() || n.device != options.device_name) continue;
       if (n.status == "open") ++summary.conflicts_opened;
       else if (n.status == "settled") ++summary.conflicts_settled;
@@ -154,8 +164,45 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
       summary.own_conflicts.push_back(n);
     }
     Report(options, "pull", summary.pulled, -1);
-    since = page->next;
-    if (!page->more) break;
+    return OkStatus();
+  });
+  if (!last) return last.error();
+  if (last->next < last->since) {
+    // The centre's sequence is behind this replica's cursor: it was restored from a backup, or the
+    // replica was bound to another centre. What this replica holds cannot be trusted to match.
+    summary.checked = true;
+    summary.divergence = "le centre est à la séquence " + std::to_string(last->next) + ", cette base en était à " +
+                         std::to_string(last->since) + " (centre restauré d'une sauvegarde ?)";
+  } else {
+    if (!last->digest) return summary;
+    // The divergence check: the replica must hold exactly the centre's view of the scope.
+    summary.checked = true;
+    auto local = store.LocalDigest();
+    if (!local) return local.error();
+    summary.divergence = DescribeDifference(*local, *last->digest);
+    if (summary.divergence.empty()) return summary;
+  }
+
+  // Recovery: a fresh copy of the whole scope, staged first, then swapped in at once.
+  RELAIS_TRY(store.BeginFreshCopy());
+  Report(options, "recover", 0, -1);
+  auto fresh = PullPages(retrier, transport, options, 0, [&](const PullPage& page) -> Status {
+    RELAIS_TRY(store.StageFreshPage(page));
+    summary.recovered_records += static_cast<int64_t>(page.records.size());
+    Report(options, "recover", summary.recovered_records, -1);
+    return OkStatus();
+  });
+  if (!fresh) return fresh.error();
+  RELAIS_TRY(store.SwapInFreshCopy(fresh->next));
+  if (fresh->digest) {
+    auto again = store.LocalDigest();
+    if (!again) return again.error();
+    std::string still = DescribeDifference(*again, *fresh->digest);
+    if (!still.empty()) {
+      return MakeError(ErrorCode::kInternal, "la base locale diffère encore du centre après une copie fraîche (" + still +
+                                                 "). Vos saisies restent dans la base ; relancez relais sync, et si "
+                                                 "l'écart persiste signalez-le au support.");
+    }
   }
   return summary;
 }

@@ -34,6 +34,17 @@ class SyncStore {
   virtual Status ApplyPage(const PullPage& page) = 0;
   // Changes waiting to be pushed (not rejected).
   virtual Result<int64_t> PendingCount() = 0;
+
+  // The divergence check (sync/digest.h): the digest of the records the replica holds as the
+  // centre knows them — records created here and not yet accepted are left out.
+  virtual Result<ScopeDigest> LocalDigest() = 0;
+  // The recovery from a divergence: a fresh copy of the scope is fetched whole into a stage first
+  // (each page atomically), then swapped in by one transaction that keeps every pending local
+  // edit on top, drops what the scope no longer holds (its local changes rejected and kept, as for
+  // a removal) and sets the cursor.
+  virtual Status BeginFreshCopy() = 0;
+  virtual Status StageFreshPage(const PullPage& page) = 0;
+  virtual Status SwapInFreshCopy(int64_t cursor) = 0;
 };
 
 // An HTTP answer. A network failure (no answer at all) is an Error with kNetwork instead.
@@ -67,6 +78,8 @@ struct SyncOptions {
   int64_t max_backoff_ms = 30000;
   std::function<void(int64_t ms)> sleep;            // injectable for tests; default sleeps
   std::function<void(const Progress&)> progress;    // optional
+  // Ask the centre for the scope digest on the last page, compare, recover on a difference.
+  bool verify = true;
   // This device's name (as enrolled): conflict notices whose `device` is this name are about this
   // device's own edits and are reported in the summary. Empty: none are.
   std::string device_name;
@@ -94,10 +107,15 @@ struct SyncSummary {
   int64_t conflicts_opened = 0;
   int64_t conflicts_settled = 0;
   std::vector<ConflictNotice> own_conflicts;
+  // The divergence check: `checked` when the centre sent its digest; `divergence` describes what
+  // differed (empty when nothing did), and then `recovered_records` were fetched afresh.
+  bool checked = false;
+  std::string divergence;
+  int64_t recovered_records = 0;
 };
 
 // Pushes the outbox in bounded batches (first any batch left unacknowledged), then pulls every
-// page. Every step is durable before the next, so a failed sync keeps what it did and the next one
+// page, then checks the replica against the centre's digest and recovers from a divergence. Every step is durable before the next, so a failed sync keeps what it did and the next one
 // resumes. Network failures, 5xx and 429 are retried with exponential backoff up to
 // `max_attempts`; then, or on any 4xx, returns an Error whose message says what to do.
 Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOptions& options);

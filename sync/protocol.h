@@ -1,10 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "schema/model.h"
+#include "sync/digest.h"
 
 namespace relais::sync {
 
@@ -98,6 +100,10 @@ struct PullPage {
   std::vector<PulledRecord> records;
   std::vector<Removal> removed;
   std::vector<ConflictNotice> conflicts;  // opened or settled with since < seq <= next, in scope
+  // On the last page (more = false) of a pull: the digest of every record in the device's scope as
+  // of `next`, for the divergence check (sync/digest.h). Absent when the centre cannot vouch for
+  // one (e.g. changes after `next` were already committed when the page was read).
+  std::optional<ScopeDigest> digest;
 };
 
 const char* ToString(ChangeStatus s);

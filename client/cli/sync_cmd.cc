@@ -188,7 +188,9 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
                 {"bytes_sent", transport.bytes_sent()}, {"bytes_received", transport.bytes_received()},
                 {"seconds", seconds},         {"rejections", rejections},
                 {"conflicts_opened", s.conflicts_opened}, {"conflicts_settled", s.conflicts_settled},
-                {"opened", opened},           {"settlements", settlements}};
+                {"opened", opened},           {"settlements", settlements},
+                {"checked", s.checked},       {"divergence", text_or_null(s.divergence)},
+                {"recovered_records", s.recovered_records}};
     std::cout << out.dump() << "\n";
     return OkStatus();
   }
@@ -208,6 +210,12 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
     std::cout << "  refusées : " << s.rejected << " modification(s), conservées sur cet appareil :\n";
     for (const auto& rej : s.rejections) std::cout << "    - " << rej.change_id << " : " << rej.reason << "\n";
     std::cout << "  Voir relais status pour le détail.\n";
+  }
+  if (!s.divergence.empty()) {
+    std::cout << "  vérification : la base locale différait du centre (" << s.divergence << ") ; "
+              << s.recovered_records << " fiche(s) recopiée(s) du centre, vos saisies en attente gardées\n";
+  } else if (s.checked) {
+    std::cout << "  vérification : la base locale est identique à celle du centre\n";
   }
   std::cout << "  réseau : " << transport.bytes_sent() << " octets envoyés, " << transport.bytes_received()
             << " reçus, " << transport.requests() << " requête(s)\n";

@@ -179,3 +179,26 @@ TEST_CASE("a page that fails to apply stores none of its notices", "[sync_store]
   CHECK(StoredConflicts(t.replica(), Everything())->empty());
   CHECK(*store.PullCursor() == 0);
 }
+
+TEST_CASE("a follow-up written offline on a case that leaves the scope is rejected with its text kept", "[sync_store][nothing_lost]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  sync::PullPage first = Page(0, 12);
+  first.records.push_back(PulledCase(kCase, 12, "salarie"));
+  REQUIRE(store.ApplyPage(first).ok());
+  auto written = t.records().Create(schema::FollowupsTable(), {{"case_id", kCase}, {"kind", "entretien"},
+                                                               {"date", "2026-11-20"}, {"text", "Entretien écrit hors ligne."}});
+  REQUIRE(written.ok());
+
+  sync::PullPage exit = Page(12, 30);
+  exit.removed.push_back({"cases", kCase, 30});
+  REQUIRE(store.ApplyPage(exit).ok());
+
+  CHECK(t.Scalar("SELECT count(*) FROM followups") == 0);
+  CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE state = 'rejected'") == 1);
+  CHECK(t.Text("SELECT fields FROM outbox").find("Entretien écrit hors ligne.") != std::string::npos);
+  // It never leaves in a batch, and stays on the device.
+  auto batch = store.FormBatch(100);
+  REQUIRE(batch.ok());
+  CHECK_FALSE(batch->has_value());
+}

@@ -293,3 +293,78 @@ TEST_CASE("with the centre unreachable, sync stops after bounded retries and say
   CHECK(r.err.find("Nothing is lost") != std::string::npos);
   CHECK(a.Json({"status"})["pending"] == 1);
 }
+
+namespace {
+
+void Exec(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
+  INFO(sql << ": " << (err ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(h);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace
+
+TEST_CASE("a replica corrupted on purpose is found different and recovered, keeping every pending edit", "[e2e][sync][divergence]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a"), b(dir, "b");
+  a.Init(central, central.Enrol("a", {kGap}));
+  b.Init(central, central.Enrol("b", {kGap}));
+  REQUIRE(a.Cmd({"import", CasesFile(dir, 50, kGap)}).exit_code == 0);
+  a.Sync();
+  json clean = b.Sync();
+  CHECK(clean["checked"] == true);
+  CHECK(clean["divergence"].is_null());
+  REQUIRE(b.CaseCount() == 50);
+
+  const std::string lost = "0190a1b2-0000-7000-8000-000000000001";
+  const std::string stale = "0190a1b2-0000-7000-8000-000000000002";
+  const std::string edited = "0190a1b2-0000-7000-8000-000000000003";
+  SECTION("a lost row, a stale version and a phantom record") {
+    Exec(b.db(), "DELETE FROM cases WHERE id = '" + lost + "'");
+    Exec(b.db(), "UPDATE cases SET version = version - 1, phone = '0699999999' WHERE id = '" + stale + "'");
+    Exec(b.db(), "INSERT INTO contacts (id, version, organisation) VALUES ('0190a1b2-0000-7000-8000-0000000fffff', 3, 'Fantôme')");
+  }
+  SECTION("a cursor moved past changes never received") {
+    a.Json({"case", "edit", lost, "--phone", "0611223344"});
+    a.Sync();
+    Exec(b.db(), "UPDATE sync_state SET value = (SELECT value FROM sync_state WHERE key = 'pull_cursor') + 1 "
+                 "WHERE key = 'pull_cursor'");
+  }
+  SECTION("a cursor ahead of the centre (a centre restored from an older backup)") {
+    Exec(b.db(), "UPDATE sync_state SET value = '100000' WHERE key = 'pull_cursor'");
+    Exec(b.db(), "DELETE FROM cases WHERE id = '" + lost + "'");
+  }
+  // Offline work of b waiting to be sent: an edit of a synced case, a new case, a follow-up.
+  b.Json({"case", "edit", edited, "--notes", "Rappeler lundi."});
+  std::string fresh = b.AddCase("Nouveau", "Dossier", kGap);
+  b.Json({"followup", "add", edited, "--kind", "entretien", "--text", "Entretien du 23 novembre."});
+
+  json recovered = b.Sync();
+  INFO(recovered.dump());
+  CHECK(recovered["checked"] == true);
+  CHECK(recovered["divergence"].is_string());
+  CHECK(recovered["recovered_records"].get<int64_t>() >= 50);
+  CHECK(recovered["rejected"] == 0);
+  // The replica now holds exactly the centre's view, the pending work included.
+  json again = b.Sync();
+  CHECK(again["divergence"].is_null());
+  CHECK(again["checked"] == true);
+  CHECK(b.CaseCount() == 51);  // 50 imported and the new one
+  CHECK(b.Show(lost)["id"] == lost);
+  CHECK(b.Show(stale)["phone"] != "0699999999");
+  CHECK(Count(b.db(), "SELECT count(*) FROM contacts WHERE organisation = 'Fantôme'") == 0);
+  CHECK(Count(b.db(), "SELECT count(*) FROM outbox") == 0);
+  CHECK(Count(b.db(), "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'") == 0);
+  // Every pending edit reached the centre and came back to a.
+  a.Sync();
+  CHECK(a.Show(edited)["notes"] == "Rappeler lundi.");
+  CHECK(a.Show(fresh)["last_name"] == "Nouveau");
+  CHECK(a.Show(edited)["followups"].size() == 1);
+}

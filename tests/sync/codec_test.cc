@@ -134,3 +134,48 @@ TEST_CASE("a device may not write a field reserved to central staff", "[codec]")
   CHECK(r.error().code == ErrorCode::kValidation);
   CHECK(r.error().message.find("central staff") != std::string::npos);
 }
+
+TEST_CASE("the last page carries the scope digest; a malformed one is refused", "[codec][digest]") {
+  PullPage page;
+  page.next = 40;
+  ScopeDigest d;
+  d["cases"].Add("0190a1b2-0000-7000-8000-000000000001", 12);
+  d["cases"].Add("0190a1b2-0000-7000-8000-000000000002", 13);
+  d["contacts"];
+  page.digest = d;
+  auto back = DecodePullPage(EncodePullPage(page));
+  REQUIRE(back.ok());
+  REQUIRE(back->digest);
+  CHECK(*back->digest == d);
+  CHECK(back->digest->tables.at("cases").count == 2);
+
+  auto refused = [](const std::string& digest) {
+    auto r = DecodePullPage(R"({"protocol":1,"since":0,"next":5,"more":false,"tables":{},"removed":[],"digest":)" + digest + "}");
+    REQUIRE_FALSE(r.ok());
+    return r.error().message;
+  };
+  CHECK(refused(R"({"cases":{"count":1,"sum":"12"}})").find("malformed digest of cases") != std::string::npos);
+  CHECK(refused(R"({"cases":{"count":-1,"sum":"0000000000000001"}})").find("malformed digest") != std::string::npos);
+  CHECK(refused(R"({"notes":{"count":1,"sum":"0000000000000001"}})").find("unknown table notes") != std::string::npos);
+  CHECK(refused(R"([1])").find("not an object") != std::string::npos);
+}
+
+TEST_CASE("a digest depends on the set of (id, version), not on its order", "[digest]") {
+  TableDigest a, b, c;
+  a.Add("x", 1);
+  a.Add("y", 2);
+  b.Add("y", 2);
+  b.Add("x", 1);
+  c.Add("x", 1);
+  c.Add("y", 3);
+  CHECK(a == b);
+  CHECK_FALSE(a == c);
+  ScopeDigest here, there;
+  here["cases"] = a;
+  there["cases"] = c;
+  CHECK(DescribeDifference(here, there) == "cases: 2 des deux côtés, versions ou identifiants différents");
+  there["cases"].Add("z", 1);
+  there["followups"];
+  CHECK(DescribeDifference(here, there) == "cases: 2 ici, 3 au centre");
+  CHECK(DescribeDifference(here, here).empty());
+}

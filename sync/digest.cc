@@ -1,0 +1,69 @@
+#include "sync/digest.h"
+
+#include <cstdio>
+#include <set>
+
+#include "base/ids.h"
+
+namespace relais::sync {
+
+void TableDigest::Add(std::string_view id, int64_t version) {
+  std::string key;
+  key.reserve(id.size() + 21);
+  key.append(id).push_back(':');
+  key += std::to_string(version);
+  uint64_t part = 0;
+  SumFromHex(std::string_view(Sha256Hex(key)).substr(0, 16), part);
+  ++count;
+  sum += part;
+}
+
+TableDigest& ScopeDigest::operator[](std::string_view table) {
+  auto it = tables.find(table);
+  if (it == tables.end()) it = tables.emplace(std::string(table), TableDigest{}).first;
+  return it->second;
+}
+
+bool ScopeDigest::operator==(const ScopeDigest& other) const { return DescribeDifference(*this, other).empty(); }
+
+std::string SumToHex(uint64_t sum) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(sum));
+  return buf;
+}
+
+bool SumFromHex(std::string_view hex, uint64_t& sum) {
+  if (hex.size() != 16) return false;
+  uint64_t v = 0;
+  for (char c : hex) {
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return false;
+    v = v << 4 | static_cast<uint64_t>(d);
+  }
+  sum = v;
+  return true;
+}
+
+std::string DescribeDifference(const ScopeDigest& local, const ScopeDigest& central) {
+  std::set<std::string> names;
+  for (const auto& [name, d] : local.tables) names.insert(name);
+  for (const auto& [name, d] : central.tables) names.insert(name);
+  std::string out;
+  for (const std::string& name : names) {
+    auto l = local.tables.find(name);
+    auto c = central.tables.find(name);
+    TableDigest here = l == local.tables.end() ? TableDigest{} : l->second;
+    TableDigest there = c == central.tables.end() ? TableDigest{} : c->second;
+    if (here == there) continue;
+    if (!out.empty()) out += "; ";
+    out += name + ": ";
+    if (here.count != there.count) {
+      out += std::to_string(here.count) + " ici, " + std::to_string(there.count) + " au centre";
+    } else {
+      out += std::to_string(here.count) + " des deux côtés, versions ou identifiants différents";
+    }
+  }
+  return out;
+}
+
+}  // namespace relais::sync
