@@ -476,4 +476,11 @@ Status ReplicaSyncStore::SwapInFreshCopy(int64_t cursor) {
   return tx->Commit();
 }
 
+Result<int64_t> ReplicaSyncStore::ObserveCentralClock(int64_t central_ms) {
+  const sync::Hlc before = replica_.hlc().last();
+  replica_.hlc().Observe(sync::Hlc{central_ms, 0, "central"});
+  if (replica_.hlc().last() != before) RELAIS_TRY(replica_.SetState(kStateHlcLast, replica_.hlc().last().ToString()));
+  return replica_.clock().NowMs() - central_ms;
+}
+
 }  // namespace relais::client

@@ -28,6 +28,7 @@ class ReplicaSyncStore final : public sync::SyncStore {
   Status BeginFreshCopy() override;
   Status StageFreshPage(const sync::PullPage& page) override;
   Status SwapInFreshCopy(int64_t cursor) override;
+  Result<int64_t> ObserveCentralClock(int64_t central_ms) override;
 
  private:
   Result<sync::PushRequest> LoadBatch(const std::string& batch_key);

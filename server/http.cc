@@ -272,7 +272,8 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
   for (const sync::ChangeResult& r : reply->response.results) counts[static_cast<size_t>(r.status)]++;
   tl_note.detail += " changes=" + std::to_string(request->changes.size()) + " applied=" + std::to_string(counts[0]) +
                     " merged=" + std::to_string(counts[1]) + " review=" + std::to_string(counts[2]) +
-                    " rejected=" + std::to_string(counts[3]) + (reply->replayed ? " replayed" : "");
+                    " rejected=" + std::to_string(counts[3]) + (reply->replayed ? " replayed" : "") +
+                    (reply->clamped ? " clamped_stamps=" + std::to_string(reply->clamped) : "");
   res.set_content(reply->json, kJson);
 }
 
@@ -311,6 +312,7 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
     }
     if (*digest && (*digest)->at == page->next) page->digest = std::move((*digest)->digest);
   }
+  page->now_ms = (options.clock ? *options.clock : SystemClock::Instance()).NowMs();
   tl_note.detail = " since=" + std::to_string(since) + " records=" + std::to_string(page->records.size()) +
                    " removed=" + std::to_string(page->removed.size()) + " next=" + std::to_string(page->next) +
                    (page->more ? " more" : "");

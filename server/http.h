@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/clock.h"
 #include "base/result.h"
 #include "server/store.h"
 #include "sync/codec.h"
@@ -22,6 +23,8 @@ struct HttpOptions {
   size_t max_body_bytes = sync::kMaxBodyBytes;
   size_t default_pull_limit = 5000;
   size_t threads = 8;
+  // The centre's wall clock, sent in pull pages (sync::PullPage::now_ms); nullptr: the system's.
+  const Clock* clock = nullptr;
   // Receives one line per request (method, path, status, device, counts, duration; never a body
   // or a record's content). Defaults to stderr. Called from the server's threads: must be
   // thread-safe.

@@ -1,5 +1,7 @@
 #include "server/push.h"
 
+#include <algorithm>
+
 #include "base/clock.h"
 #include "base/text.h"
 #include "server/record_json.h"
@@ -315,8 +317,23 @@ Result<PushReply> PushBatch(StoreTx& tx, const Device& device, const sync::PushR
   PushReply reply;
   reply.response.batch_key = request.batch_key;
   reply.response.results.reserve(request.changes.size());
+  sync::Hlc floor;  // the greatest stamp of the batch so far
   for (const Change& change : request.changes) {
-    auto result = applier.Apply(change);
+    auto stamp = sync::Hlc::Parse(change.hlc);
+    if (!stamp) return MakeError(ErrorCode::kInternal, "unchecked stamp " + change.hlc);
+    Result<sync::ChangeResult> result = sync::ChangeResult{};
+    if (stamp->ms > now_ms + kMaxFutureSkewMs) {
+      sync::Hlc clamped{std::max(now_ms, floor.ms), 0, stamp->node};
+      if (clamped.ms == floor.ms) clamped.counter = floor.counter + 1;
+      Change copy = change;
+      copy.hlc = clamped.ToString();
+      ++reply.clamped;
+      floor = clamped;
+      result = applier.Apply(copy);
+    } else {
+      if (*stamp > floor) floor = *stamp;
+      result = applier.Apply(change);
+    }
     if (!result) return result.error();
     reply.response.results.push_back(std::move(*result));
   }

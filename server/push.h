@@ -79,6 +79,12 @@ class StoreTx {
 // Two cases with the same key are probably the same person (docs/SCHEMA.md, "Duplicates").
 std::optional<std::string> CaseIdentityKey(const std::vector<schema::Value>& case_values);
 
+// How far ahead of the centre's clock a device's stamp may be. Devices' clocks drift and NTP is not
+// everywhere: within this, a stamp is taken as it is. Beyond it (a laptop whose date is a month
+// ahead) the stamp is clamped to the centre's time, or it would win every last-writer-wins
+// comparison until that date (docs/PROTOCOL.md, "Clocks").
+inline constexpr int64_t kMaxFutureSkewMs = 5 * 60 * 1000;
+
 // A stamp for a change made by the centre at `now_ms`, later than every stamp in `stamps`, so that
 // a settlement wins over the writes it settles and loses to later ones (node "central").
 std::string CentralStamp(int64_t now_ms, const sync::FieldStamps& stamps);
@@ -109,6 +115,9 @@ Status MoveCaseScope(StoreTx& tx, const std::string& case_id, const std::string&
 //     territory, and its follow-ups take the new territory with a new version.
 // The answer is saved under the batch key: the same key and `request_hash` replay it verbatim, the
 // same key with another hash fails with kConflict.
+// A stamp more than kMaxFutureSkewMs ahead of `now_ms` is first clamped: to `now_ms` (or just after
+// the batch's previous stamp, so that the batch keeps its order), with the device's node, and
+// counted in PushReply::clamped.
 Result<PushReply> PushBatch(StoreTx& tx, const Device& device, const sync::PushRequest& request,
                             const std::string& request_hash, int64_t now_ms);
 

@@ -114,6 +114,7 @@ struct PushReply {
   sync::PushResponse response;
   std::string json;       // sync::EncodePushResponse(response), stored verbatim for retries
   bool replayed = false;  // the batch key was seen before: this is the stored answer
+  int64_t clamped = 0;    // stamps from too far in the future, brought back to the centre's time
 };
 
 class Store {

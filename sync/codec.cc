@@ -362,6 +362,7 @@ std::string EncodePullPage(const PullPage& page) {
     }
     doc["conflicts"] = std::move(conflicts);
   }
+  if (page.now_ms > 0) doc["now"] = page.now_ms;
   if (page.digest) {
     json digest = json::object();
     for (const auto& [table, d] : page.digest->tables) digest[table] = {{"count", d.count}, {"sum", SumToHex(d.sum)}};
@@ -481,6 +482,10 @@ Result<PullPage> DecodePullPage(std::string_view text) {
       }
       page.conflicts.push_back(std::move(n));
     }
+  }
+  if (auto now = doc->find("now"); now != doc->end()) {
+    if (!now->is_number_integer() || now->get<int64_t>() < 0) return bad("now is not a time in milliseconds");
+    page.now_ms = now->get<int64_t>();
   }
   if (auto digest = doc->find("digest"); digest != doc->end() && !digest->is_null()) {
     if (!digest->is_object()) return bad("digest is not an object");

@@ -153,6 +153,11 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
   Report(options, "pull", 0, -1);
   auto last = PullPages(retrier, transport, options, *cursor, [&](const PullPage& page) -> Status {
     RELAIS_TRY(store.ApplyPage(page));
+    if (page.now_ms > 0) {
+      auto skew = store.ObserveCentralClock(page.now_ms);
+      if (!skew) return skew.error();
+      summary.clock_skew_ms = *skew;
+    }
     ++summary.pages;
     summary.pulled += static_cast<int64_t>(page.records.size());
     summary.removed += static_cast<int64_t>(page.removed.size());

@@ -45,6 +45,10 @@ class SyncStore {
   virtual Status BeginFreshCopy() = 0;
   virtual Status StageFreshPage(const PullPage& page) = 0;
   virtual Status SwapInFreshCopy(int64_t cursor) = 0;
+
+  // Folds the centre's clock (a pull page's now_ms) into the replica's hybrid logical clock,
+  // durably, and returns how far the device's wall clock is ahead of it (negative: behind).
+  virtual Result<int64_t> ObserveCentralClock(int64_t central_ms) = 0;
 };
 
 // An HTTP answer. A network failure (no answer at all) is an Error with kNetwork instead.
@@ -109,6 +113,9 @@ struct SyncSummary {
   std::vector<ConflictNotice> own_conflicts;
   // The divergence check: `checked` when the centre sent its digest; `divergence` describes what
   // differed (empty when nothing did), and then `recovered_records` were fetched afresh.
+  // How far this device's wall clock is ahead of the centre's (negative: behind), from the last
+  // page; 0 when the centre did not say.
+  int64_t clock_skew_ms = 0;
   bool checked = false;
   std::string divergence;
   int64_t recovered_records = 0;

@@ -104,6 +104,10 @@ struct PullPage {
   // of `next`, for the divergence check (sync/digest.h). Absent when the centre cannot vouch for
   // one (e.g. changes after `next` were already committed when the page was read).
   std::optional<ScopeDigest> digest;
+  // The centre's wall clock when it answered (ms since the epoch; 0: not sent). A device folds it
+  // into its hybrid logical clock, so that its next stamps come after what it has seen even when its
+  // own clock is behind, and tells the user when its clock is far off.
+  int64_t now_ms = 0;
 };
 
 const char* ToString(ChangeStatus s);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 
@@ -27,6 +28,18 @@ struct InitOptions {
   std::string token;
   std::string territory;
 };
+
+// A device clock further than this from the centre's gets a warning after a sync (the centre
+// clamps stamps from the future at the same distance, server/push.h kMaxFutureSkewMs).
+constexpr int64_t kClockWarningMs = 5 * 60 * 1000;
+
+// "30 jours", "3 h", "12 min": how far off a clock is, for people.
+std::string DurationText(int64_t ms) {
+  const int64_t minutes = ms / 60000, hours = minutes / 60, days = hours / 24;
+  if (days >= 2) return std::to_string(days) + " jours";
+  if (hours >= 2) return std::to_string(hours) + " h";
+  return std::to_string(minutes) + " min";
+}
 
 struct SyncFlags {
   size_t batch = 2000;
@@ -190,7 +203,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
                 {"conflicts_opened", s.conflicts_opened}, {"conflicts_settled", s.conflicts_settled},
                 {"opened", opened},           {"settlements", settlements},
                 {"checked", s.checked},       {"divergence", text_or_null(s.divergence)},
-                {"recovered_records", s.recovered_records}};
+                {"recovered_records", s.recovered_records}, {"clock_skew_ms", s.clock_skew_ms}};
     std::cout << out.dump() << "\n";
     return OkStatus();
   }
@@ -210,6 +223,13 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
     std::cout << "  refusées : " << s.rejected << " modification(s), conservées sur cet appareil :\n";
     for (const auto& rej : s.rejections) std::cout << "    - " << rej.change_id << " : " << rej.reason << "\n";
     std::cout << "  Voir relais status pour le détail.\n";
+  }
+  if (std::abs(s.clock_skew_ms) > kClockWarningMs) {
+    std::cout << "  attention : l'horloge de cet ordinateur " << (s.clock_skew_ms > 0 ? "avance" : "retarde") << " de "
+              << DurationText(std::abs(s.clock_skew_ms)) << " sur celle du centre. Réglez sa date et son heure ; "
+              << "l'ordre de vos saisies reste juste (horloge hybride)";
+    if (s.clock_skew_ms > 0) std::cout << ", le centre les date à leur réception";
+    std::cout << ".\n";
   }
   if (!s.divergence.empty()) {
     std::cout << "  vérification : la base locale différait du centre (" << s.divergence << ") ; "

@@ -368,3 +368,68 @@ TEST_CASE("a replica corrupted on purpose is found different and recovered, keep
   CHECK(a.Show(fresh)["last_name"] == "Nouveau");
   CHECK(a.Show(edited)["followups"].size() == 1);
 }
+
+namespace {
+
+// `relais` on the replica of `device`, with the whole process's clock shifted by libfaketime
+// (`offset` as faketime takes it: "+30d", "-30d").
+json SkewedJson(const Device& device, const std::string& offset, std::vector<std::string> args) {
+  std::vector<std::string> argv = {"/usr/bin/faketime", "-f", offset, RelaisBinary(), "--db", device.db()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("--json");
+  RunResult r = Run(argv);
+  INFO("faketime " << offset << " relais " << args.front() << ": " << r.err);
+  REQUIRE(r.exit_code == 0);
+  return json::parse(r.out);
+}
+
+}  // namespace
+
+TEST_CASE("clocks a month behind or ahead, or going back, keep the order of edits", "[e2e][sync][clock]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device ok(dir, "ok"), behind(dir, "behind"), ahead(dir, "ahead");
+  ok.Init(central, central.Enrol("ok", {kGap}));
+  behind.Init(central, central.Enrol("behind", {kGap}));
+  ahead.Init(central, central.Enrol("ahead", {kGap}));
+  const std::string id = ok.AddCase("Girard", "Maël", kGap);
+  const std::string contact =
+      ok.Json({"contact", "add", "--organisation", "Mission locale Gap", "--phone", "0492000000"})["id"].get<std::string>();
+  ok.Sync();
+  SkewedJson(behind, "-30d", {"sync"});
+  SkewedJson(ahead, "+30d", {"sync"});
+
+  SECTION("a device a month behind: once it has synced, its later edit wins") {
+    ok.Json({"case", "edit", id, "--phone", "0611111111"});
+    ok.Sync();
+    json s = SkewedJson(behind, "-30d", {"sync"});
+    CHECK(s["clock_skew_ms"].get<int64_t>() < -29LL * 86400000);
+    SkewedJson(behind, "-30d", {"case", "edit", id, "--phone", "0622222222"});
+    SkewedJson(behind, "-30d", {"sync"});
+    ok.Sync();
+    CHECK(ok.Show(id)["phone"] == "0622222222");
+  }
+  SECTION("a device a month ahead: the centre dates its edit on receipt, a later edit elsewhere wins") {
+    json s = SkewedJson(ahead, "+30d", {"contact", "edit", contact, "--phone", "0633333333"});
+    json synced = SkewedJson(ahead, "+30d", {"sync"});
+    CHECK(synced["clock_skew_ms"].get<int64_t>() > 29LL * 86400000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ok.Json({"contact", "edit", contact, "--phone", "0644444444"});
+    ok.Sync();
+    SkewedJson(ahead, "+30d", {"sync"});
+    CHECK(ok.Json({"contact", "show", contact})["phone"] == "0644444444");
+    CHECK(SkewedJson(ahead, "+30d", {"contact", "show", contact})["phone"] == "0644444444");
+  }
+  SECTION("a clock that goes back between two syncs: the device's later edit still comes after its earlier one") {
+    ok.Json({"case", "edit", id, "--phone", "0655555555"});
+    ok.Sync();
+    SkewedJson(ok, "-30d", {"case", "edit", id, "--phone", "0666666666"});
+    SkewedJson(ok, "-30d", {"sync"});
+    behind.Json({"sync"});
+    CHECK(behind.Show(id)["phone"] == "0666666666");
+  }
+  // The text output says what to do about a clock that is far off.
+  RunResult text = Run({"/usr/bin/faketime", "-f", "+30d", RelaisBinary(), "--db", ahead.db(), "sync"});
+  CHECK(text.out.find("l'horloge de cet ordinateur avance de 30 jours") != std::string::npos);
+}

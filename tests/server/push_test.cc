@@ -303,5 +303,49 @@ TEST_CASE("the history keeps every version of a record with its author", "[histo
   CHECK_FALSE((*history)[2].lost.has_value());
 }
 
+
+TEST_CASE("a stamp a month in the future is clamped to the centre's time and keeps the batch's order", "[push][clock]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {"hautes-alpes-gap"});
+  Enrolled c = f.Enrol("c", {"hautes-alpes-gap"});
+  const std::string id = NewId();
+  const int64_t month = 30LL * 24 * 3600 * 1000;
+  f.clock().Set(kT0 + 1000);
+  // a's clock is a month ahead: a creates a contact then changes its phone twice, in one batch.
+  sync::PushRequest request;
+  request.batch_key = "future";
+  request.changes = {CreateContact(id, "0611111111", Stamp(kT0 + month, "a")),
+                     Update("contacts", id, 1, Stamp(kT0 + month + 5, "a"), {{"phone", "0622222222", "0611111111"}}),
+                     Update("contacts", id, 1, Stamp(kT0 + month + 9, "a"), {{"phone", "0633333333", "0622222222"}})};
+  auto reply = f.store().Push(a.device, request, "hash-future");
+  REQUIRE(reply.ok());
+  CHECK(reply->clamped == 3);
+  auto history = f.store().History("contacts", id);
+  REQUIRE(history->size() == 3);
+  CHECK(history->at(0).hlc == sync::Hlc{kT0 + 1000, 0, "a"}.ToString());
+  CHECK(history->at(1).hlc == sync::Hlc{kT0 + 1000, 1, "a"}.ToString());
+  CHECK(history->at(2).hlc == sync::Hlc{kT0 + 1000, 2, "a"}.ToString());
+  CHECK(FieldOf(*Pulled(f, c, id), "phone") == "0633333333");  // the order within the batch held
+
+  // c, on time, changes the phone a minute later: c wins, as it would have without a's wrong date.
+  f.clock().Set(kT0 + 61000);
+  auto later = f.Push(c, {Update("contacts", id, 3, Stamp(kT0 + 60000, "c"), {{"phone", "0644444444", "0633333333"}})});
+  CHECK(later.results[0].status == ChangeStatus::kApplied);
+  CHECK(FieldOf(*Pulled(f, a, id), "phone") == "0644444444");
+}
+
+TEST_CASE("a stamp a few minutes ahead is taken as it is", "[push][clock]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {"hautes-alpes-gap"});
+  const std::string id = NewId();
+  sync::PushRequest request;
+  request.batch_key = "near";
+  request.changes = {CreateContact(id, "0611111111", Stamp(kT0 + 4 * 60 * 1000, "a"))};
+  auto reply = f.store().Push(a.device, request, "hash-near");
+  REQUIRE(reply.ok());
+  CHECK(reply->clamped == 0);
+  CHECK(f.store().History("contacts", id)->at(0).hlc == Stamp(kT0 + 4 * 60 * 1000, "a"));
+}
+
 }  // namespace
 }  // namespace relais::server::testing
