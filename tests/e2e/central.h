@@ -105,8 +105,9 @@ class Central {
 };
 
 // Starts argv (a path and its arguments), lets it run `delay_ms`, then SIGKILLs it: a battery that
-// dies mid-command. Its output is discarded.
-inline void RunAndKill(std::vector<std::string> args, int delay_ms) {
+// dies mid-command. Its output is discarded. Returns true when the kill found it still running,
+// false when it had already finished.
+inline bool RunAndKill(std::vector<std::string> args, int delay_ms) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -119,9 +120,13 @@ inline void RunAndKill(std::vector<std::string> args, int delay_ms) {
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
   std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-  ::kill(pid, SIGKILL);
-  int status;
-  waitpid(pid, &status, 0);
+  int status = 0;
+  const bool running = waitpid(pid, &status, WNOHANG) == 0;
+  if (running) {
+    ::kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  return running;
 }
 
 }  // namespace relais::e2e

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/central.h"
+#include "tests/e2e/device.h"
 #include "tests/e2e/run.h"
 
 using namespace relais::e2e;
@@ -17,40 +18,6 @@ namespace {
 
 const std::string kGap = "hautes-alpes-gap";
 const std::string kBastia = "corse-bastia";
-
-// A counsellor's laptop: a replica file driven through the `relais` binary.
-class Device {
- public:
-  Device(const TempDir& dir, std::string name) : db_(dir / (name + ".db")) {}
-
-  RunResult Cmd(std::vector<std::string> args) const {
-    std::vector<std::string> argv = {RelaisBinary(), "--db", db_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return Run(argv);
-  }
-  json Json(std::vector<std::string> args) const {
-    args.push_back("--json");
-    RunResult r = Cmd(args);
-    INFO("relais " << args.front() << " failed: " << r.err);
-    REQUIRE(r.exit_code == 0);
-    return json::parse(r.out);
-  }
-  void Init(const Central& c, const std::string& token) {
-    RunResult r = Cmd({"init", "--server", c.url(), "--token", token});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-  }
-  json Sync() const { return Json({"sync"}); }
-  std::string AddCase(const std::string& last, const std::string& first, const std::string& territory) const {
-    return Json({"case", "add", "--last-name", last, "--first-name", first, "--territory", territory})["id"].get<std::string>();
-  }
-  json Show(const std::string& id) const { return Json({"case", "show", id}); }
-  size_t CaseCount() const { return Json({"case", "list", "--limit", "0"}).size(); }
-  const std::string& db() const { return db_; }
-
- private:
-  std::string db_;
-};
 
 // Writes `n` cases of `territory` as JSONL, as a reception point's file would hold them.
 std::string CasesFile(const TempDir& dir, int n, const std::string& territory) {
@@ -68,18 +35,6 @@ std::string CasesFile(const TempDir& dir, int n, const std::string& territory) {
         << "\n";
   }
   return path;
-}
-
-int64_t Count(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return n;
 }
 
 // A centre and two devices of the same territory sharing one synced case.
@@ -257,7 +212,7 @@ TEST_CASE("a client killed in the middle of a sync resumes and applies every cha
   for (int delay_ms : {40, 120}) RunAndKill({RelaisBinary(), "--db", a.db(), "sync", "--batch", "200"}, delay_ms);
   a.Sync();
   CHECK(a.Json({"status"})["pending"] == 0);
-  CHECK(Count(a.db(), "PRAGMA integrity_check") == 0);  // "ok" reads as 0
+  CHECK(Integrity(a.db()) == "ok");
   CHECK(Count(central.db(), "SELECT count(*) FROM cases") == n);
   CHECK(Count(central.db(), "SELECT count(*) FROM history") == n);
 }
@@ -293,21 +248,6 @@ TEST_CASE("with the centre unreachable, sync stops after bounded retries and say
   CHECK(r.err.find("Nothing is lost") != std::string::npos);
   CHECK(a.Json({"status"})["pending"] == 1);
 }
-
-namespace {
-
-void Exec(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
-  INFO(sql << ": " << (err ? err : ""));
-  sqlite3_free(err);
-  sqlite3_close(h);
-  REQUIRE(rc == SQLITE_OK);
-}
-
-}  // namespace
 
 TEST_CASE("a replica corrupted on purpose is found different and recovered, keeping every pending edit", "[e2e][sync][divergence]") {
   TempDir dir;
@@ -361,7 +301,7 @@ TEST_CASE("a replica corrupted on purpose is found different and recovered, keep
   CHECK(b.Show(stale)["phone"] != "0699999999");
   CHECK(Count(b.db(), "SELECT count(*) FROM contacts WHERE organisation = 'Fantôme'") == 0);
   CHECK(Count(b.db(), "SELECT count(*) FROM outbox") == 0);
-  CHECK(Count(b.db(), "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'") == 0);
+  CHECK(Integrity(b.db()) == "ok");
   // Every pending edit reached the centre and came back to a.
   a.Sync();
   CHECK(a.Show(edited)["notes"] == "Rappeler lundi.");

@@ -1,0 +1,86 @@
+// A counsellor's device for end-to-end tests — a replica file driven through the real `relais`
+// binary — and what the tests read straight from a database file: counts and integrity.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/central.h"
+#include "tests/e2e/run.h"
+
+namespace relais::e2e {
+
+class Device {
+ public:
+  Device(const TempDir& dir, std::string name) : db_(dir / (name + ".db")) {}
+
+  RunResult Cmd(std::vector<std::string> args) const {
+    std::vector<std::string> argv = {RelaisBinary(), "--db", db_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Run(argv);
+  }
+  nlohmann::json Json(std::vector<std::string> args) const {
+    args.push_back("--json");
+    RunResult r = Cmd(args);
+    INFO("relais " << args.front() << " failed: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(r.out);
+  }
+  void Init(const Central& c, const std::string& token) {
+    RunResult r = Cmd({"init", "--server", c.url(), "--token", token});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  nlohmann::json Sync() const { return Json({"sync"}); }
+  std::string AddCase(const std::string& last, const std::string& first, const std::string& territory) const {
+    return Json({"case", "add", "--last-name", last, "--first-name", first, "--territory", territory})["id"].get<std::string>();
+  }
+  nlohmann::json Show(const std::string& id) const { return Json({"case", "show", id}); }
+  size_t CaseCount() const { return Json({"case", "list", "--limit", "0"}).size(); }
+  const std::string& db() const { return db_; }
+
+ private:
+  std::string db_;
+};
+
+// The first column of the first row of `sql` on the database file `db`, opened read-only.
+inline std::string QueryText(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr);
+  INFO(sql << ": " << sqlite3_errmsg(h));
+  REQUIRE(rc == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const unsigned char* text = sqlite3_column_text(st, 0);
+  std::string out = text ? reinterpret_cast<const char*>(text) : "";
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return out;
+}
+
+inline int64_t Count(const std::string& db, const std::string& sql) { return std::stoll(QueryText(db, sql)); }
+
+// PRAGMA integrity_check of a database file: "ok", or what is wrong.
+inline std::string Integrity(const std::string& db) {
+  return QueryText(db, "SELECT group_concat(integrity_check, '; ') FROM pragma_integrity_check");
+}
+
+// Runs `sql` on the database file `db`, read-write (to corrupt a replica on purpose).
+inline void Exec(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
+  INFO(sql << ": " << (err ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(h);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace relais::e2e
