@@ -45,6 +45,7 @@ struct SyncFlags {
   size_t batch = 2000;
   size_t page = 5000;
   int attempts = 6;
+  long stall_s = 30;
 };
 
 Status RunInit(Context& ctx, const InitOptions& o) {
@@ -147,6 +148,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
     return MakeError(ErrorCode::kUsage, "this replica is not bound to a centre: run relais init --server URL --token TOKEN first");
   }
   client::HttpTransport transport(**server, **token);
+  transport.SetTimeouts(10, flags.stall_s, 600);
   client::ReplicaSyncStore store(r);
   ProgressBar bar(!ctx.json && ::isatty(STDERR_FILENO));
   sync::SyncOptions options;
@@ -257,6 +259,9 @@ void RegisterSyncCommands(CLI::App& app, Context& ctx) {
   sync_cmd->add_option("--batch", flags->batch, "Modifications par envoi (défaut 2000)")->check(CLI::Range(1, 10000));
   sync_cmd->add_option("--page", flags->page, "Fiches par page reçue (défaut 5000)")->check(CLI::Range(1, 10000));
   sync_cmd->add_option("--attempts", flags->attempts, "Tentatives par requête avant d'abandonner (défaut 6)")->check(CLI::Range(1, 100));
+  sync_cmd->add_option("--stall-timeout", flags->stall_s,
+                       "Abandonner (puis réessayer) une requête qui ne reçoit plus rien pendant N secondes (défaut 30)")
+      ->check(CLI::Range(1, 3600));
   sync_cmd->callback([&ctx, flags] { ctx.Finish(RunSyncCommand(ctx, *flags)); });
 }
 

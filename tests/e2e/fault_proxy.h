@@ -14,6 +14,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -27,6 +28,8 @@ enum class Fault {
   kAnswer502,       // answer 502 without asking the server
   kAnswer503,       // answer 503 without asking the server
   kDeliverTwice,    // send the request to the server twice, return the second answer
+  kTruncateBody,    // return the answer's headers whole and its body cut short, then close
+  kStall,           // take the request and answer nothing for 5 s (past the client's stall timeout)
 };
 
 class FaultProxy {
@@ -151,6 +154,10 @@ class FaultProxy {
         WriteAll(client, "HTTP/1.1 " + status + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         break;
       }
+      if (fault == Fault::kStall) {
+        for (int i = 0; i < 50 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        break;
+      }
       if (fault == Fault::kCutRequest) {
         upstream = ConnectUpstream();
         if (upstream >= 0) WriteAll(upstream, request.substr(0, request.size() / 2));
@@ -166,6 +173,11 @@ class FaultProxy {
       if (answer.empty()) break;
       if (fault == Fault::kCutResponse) {
         WriteAll(client, answer.substr(0, answer.size() / 2));
+        break;
+      }
+      if (fault == Fault::kTruncateBody) {
+        const size_t head = answer.find("\r\n\r\n") + 4;
+        WriteAll(client, answer.substr(0, head + (answer.size() - head) / 2));
         break;
       }
       WriteAll(client, answer);

@@ -22,7 +22,7 @@ int PortOf(const std::string& url) { return std::stoi(url.substr(url.rfind(':') 
 
 TEST_CASE("sync through an unreliable network completes, losing and duplicating nothing", "[e2e][faults]") {
   auto fault = GENERATE(Fault::kRefuse, Fault::kCutRequest, Fault::kCutResponse, Fault::kAnswer502, Fault::kAnswer503,
-                        Fault::kDeliverTwice);
+                        Fault::kDeliverTwice, Fault::kTruncateBody, Fault::kStall);
   TempDir dir;
   Central central(dir.path());
   central.Start();
@@ -45,7 +45,7 @@ TEST_CASE("sync through an unreliable network completes, losing and duplicating 
   int tries = 0;
   RunResult r;
   do {
-    r = relais({"sync", "--json", "--batch", "10", "--attempts", "2"});
+    r = relais({"sync", "--json", "--batch", "10", "--attempts", "2", "--stall-timeout", "2"});
     if (r.exit_code != 0) CHECK(r.err.find("Nothing is lost") != std::string::npos);
   } while (r.exit_code != 0 && ++tries < 5);
   INFO(r.err);
