@@ -724,6 +724,20 @@ Result<sync::PullPage> SqliteStore::Pull(const Device& device, int64_t since, si
   sqlite::Db& db = lease->db();
   auto snapshot = ReadSnapshot::Begin(db);
   if (!snapshot) return snapshot.error();
+  {
+    // A cursor is a `next` this centre gave, never beyond its latest sequence. One beyond it (a
+    // store restored from an older backup, or a forged cursor) would get a page whose `next` goes
+    // backwards; refuse it with a message instead.
+    auto last = db.Prepare("SELECT last_seq FROM meta WHERE id = 1");
+    if (!last) return last.error();
+    auto row = last->Step();
+    if (!row) return row.error();
+    const int64_t last_seq = *row ? last->Int(0) : 0;
+    if (since > last_seq) {
+      return MakeError(ErrorCode::kUsage, "since " + std::to_string(since) + " is beyond this centre's latest sequence (" +
+                                              std::to_string(last_seq) + "): the cursor was not given by this centre");
+    }
+  }
 
   const std::string territories = EncodeTextList(device.territories);
   const int64_t fetch = static_cast<int64_t>(limit) + 1;

@@ -51,6 +51,19 @@ TEST_CASE("pull pages follow the sequence with the next cursor and whether more 
   CHECK(last.next == 5);
 }
 
+TEST_CASE("a cursor beyond the centre's latest sequence is refused, never answered with a next behind it", "[pull]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  f.Push(a, {CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))});
+  sync::PullPage at_end = f.Pull(a, 1);
+  CHECK(at_end.records.empty());
+  CHECK(at_end.next == 1);
+  auto beyond = f.store().Pull(a.device, 2, 10);
+  REQUIRE_FALSE(beyond.ok());
+  CHECK(beyond.error().code == ErrorCode::kUsage);
+  CHECK(beyond.error().message.find("beyond") != std::string::npos);
+}
+
 TEST_CASE("an idle device's cursor moves to the last sequence", "[pull]") {
   StoreFixture f;
   Enrolled a = f.Enrol("a", {kGap});
