@@ -178,6 +178,8 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
     RELAIS_TRY(writer.Write(line, std::move(id), values));
     if (progress && writer.count() % kProgressEvery == 0) progress(writer.count());
   }
+  // As for JSONL: a file without a record is refused, not reported as a successful import of none.
+  if (writer.count() == 0) return MakeError(ErrorCode::kValidation, name + " holds no record (only its header row)");
   RELAIS_TRY(fts->Finish());
   RELAIS_TRY(tx->Commit());
   return ImportSummary{&t, FileFormat::kCsv, writer.count()};

@@ -2,14 +2,16 @@
 # Installs what Relais needs from Debian 12's packages (only the missing ones), then configures and
 # builds into ./build. Idempotent: a second run only rebuilds what changed.
 # Environment: BUILD_DIR (default build), BUILD_TYPE (default RelWithDebInfo), JOBS (default 2),
-# RELAIS_CMAKE_ARGS (extra cmake arguments, e.g. -DRELAIS_SANITIZE=address,undefined).
+# RELAIS_CMAKE_ARGS (extra cmake arguments, e.g. -DRELAIS_SANITIZE=address,undefined),
+# EXTRA_PACKAGES (more Debian packages, e.g. clang for scripts/fuzz.sh), BUILD_TARGETS (build only
+# these targets instead of everything).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config python3 ca-certificates
   libsqlite3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev nlohmann-json3-dev catch2
   libcpp-httplib-dev libcli11-dev libbrotli-dev sqlite3
-  faketime)  # faketime: the clock-skew tests run the real `relais` with a shifted clock
+  faketime ${EXTRA_PACKAGES:-})  # faketime: the clock-skew tests run the real `relais` with a shifted clock
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -25,4 +27,9 @@ fi
 
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" ${RELAIS_CMAKE_ARGS:-} >&2
-cmake --build "$BUILD_DIR" -j "${JOBS:-2}" >&2
+if [ -n "${BUILD_TARGETS:-}" ]; then
+  # shellcheck disable=SC2086 # a list of target names
+  cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target ${BUILD_TARGETS} >&2
+else
+  cmake --build "$BUILD_DIR" -j "${JOBS:-2}" >&2
+fi

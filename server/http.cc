@@ -83,9 +83,16 @@ std::string ChangeIdOf(const std::string& body, const std::string& message) {
   return change["id"].get<std::string>();
 }
 
+// A settlement's body is a few members: anything larger is refused before it is parsed (a parsed
+// "[]" costs a container of its own, so a large body would cost many times its size).
+constexpr size_t kMaxStaffBodyBytes = 64u << 10;
+
 // A staff request's JSON body: an object (an empty body counts as {}) holding only `allowed` members.
 Result<json> StaffBody(const httplib::Request& req, std::initializer_list<const char*> allowed) {
   if (req.body.empty()) return json::object();
+  if (req.body.size() > kMaxStaffBodyBytes) {
+    return MakeError(ErrorCode::kTooLarge, "the body is over the limit of " + std::to_string(kMaxStaffBodyBytes) + " bytes");
+  }
   json body = json::parse(req.body, nullptr, false);
   if (!body.is_object()) return MakeError(ErrorCode::kUsage, "the body is not a JSON object");
   for (auto it = body.begin(); it != body.end(); ++it) {
@@ -101,6 +108,19 @@ Result<json> StaffBody(const httplib::Request& req, std::initializer_list<const 
 bool InStaffScope(const Device& staff, const Conflict& c) {
   if (c.territory && !staff.InScope(*c.territory)) return false;
   if (c.other_territory && !staff.InScope(*c.other_territory)) return false;
+  return true;
+}
+
+// True when every parameter of the query is `name=value` or `name` with at most one '='. httplib
+// reads "since=0=1" as since=1 (the last piece wins); such a query is refused rather than guessed.
+bool QueryIsWellFormed(const httplib::Request& req) {
+  const size_t question = req.target.find('?');
+  if (question == std::string::npos) return true;
+  size_t equals = 0;
+  for (size_t i = question + 1; i < req.target.size(); ++i) {
+    if (req.target[i] == '&') equals = 0;
+    else if (req.target[i] == '=' && ++equals > 1) return false;
+  }
   return true;
 }
 
@@ -284,6 +304,10 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
     SendError(res, 403, MakeError(ErrorCode::kForbidden, "a staff token does not sync; use a device token to pull"));
     return;
   }
+  if (!QueryIsWellFormed(req)) {
+    SendError(res, 400, MakeError(ErrorCode::kUsage, "the query is malformed (a parameter holds more than one '=')"));
+    return;
+  }
   int64_t since = 0;
   if (!req.has_param("since") || !ParseCount(req.get_param_value("since"), since)) {
     SendError(res, 400, MakeError(ErrorCode::kUsage, "since: expected a whole number >= 0 (the cursor of the last page)"));
@@ -356,6 +380,10 @@ std::optional<Conflict> HttpEndpoint::Impl::StaffConflict(const Device& staff, c
 void HttpEndpoint::Impl::ListConflicts(const httplib::Request& req, httplib::Response& res) {
   auto staff = AdmitStaff(req, res);
   if (!staff) return;
+  if (!QueryIsWellFormed(req)) {
+    SendError(res, 400, MakeError(ErrorCode::kUsage, "the query is malformed (a parameter holds more than one '=')"));
+    return;
+  }
   ConflictQuery query;
   query.limit = 10000;
   query.scope = staff->territories;
@@ -408,7 +436,7 @@ void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Re
   Result<Conflict> settled = MakeError(ErrorCode::kInternal, "no action");
   if (action == "resolve") {
     auto body = StaffBody(req, {"keep", "value"});
-    if (!body) return SendError(res, 400, body.error());
+    if (!body) return SendError(res, HttpStatusFor(body.error().code), body.error());
     Decision decision;
     const bool has_keep = body->contains("keep"), has_value = body->contains("value");
     if (has_keep == has_value) {
@@ -431,7 +459,7 @@ void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Re
     settled = store.Resolve(conflict->id, decision, staff->name);
   } else if (action == "merge") {
     auto body = StaffBody(req, {"take"});
-    if (!body) return SendError(res, 400, body.error());
+    if (!body) return SendError(res, HttpStatusFor(body.error().code), body.error());
     std::vector<std::string> take;
     if (body->contains("take")) {
       const json& list = (*body)["take"];
@@ -444,7 +472,7 @@ void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Re
     settled = store.Merge(conflict->id, take, staff->name);
   } else {
     auto body = StaffBody(req, {});
-    if (!body) return SendError(res, 400, body.error());
+    if (!body) return SendError(res, HttpStatusFor(body.error().code), body.error());
     settled = store.Dismiss(conflict->id, staff->name);
   }
   if (!settled) return SendStoreError(res, settled.error());

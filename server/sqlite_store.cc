@@ -724,6 +724,9 @@ Result<sync::PullPage> SqliteStore::Pull(const Device& device, int64_t since, si
   sqlite::Db& db = lease->db();
   auto snapshot = ReadSnapshot::Begin(db);
   if (!snapshot) return snapshot.error();
+  // A `since` beyond the latest sequence (a centre restored from an older backup) gets the last,
+  // empty page whose `next` is that sequence, below `since`: the device recovers from it with a
+  // fresh copy (docs/PROTOCOL.md, "Divergence check").
 
   const std::string territories = EncodeTextList(device.territories);
   const int64_t fetch = static_cast<int64_t>(limit) + 1;

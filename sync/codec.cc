@@ -39,6 +39,25 @@ Result<schema::Value> ValueFromJson(const schema::Field& f, const json& j, const
   return schema::Value{j.get<std::string>()};
 }
 
+// The member `key` of `obj`, or null when `obj` is not an object or lacks it. (nlohmann's const
+// operator[] on a missing key is undefined behaviour, not a null.)
+const json& Member(const json& obj, const char* key) {
+  static const json kNull;
+  if (!obj.is_object()) return kNull;
+  auto it = obj.find(key);
+  return it == obj.end() ? kNull : *it;
+}
+
+// Reads the optional member `key` into `out` (left as is when absent or null). False when it holds
+// another type: json::value() would throw there, and a decoder returns errors, never throws.
+bool OptionalString(const json& obj, const char* key, std::string& out) {
+  const json& v = Member(obj, key);
+  if (v.is_null()) return true;
+  if (!v.is_string()) return false;
+  out = v.get<std::string>();
+  return true;
+}
+
 Error Usage(const std::string& where, const std::string& what) { return MakeError(ErrorCode::kUsage, where + ": " + what); }
 
 Result<json> Parse(std::string_view text) {
@@ -46,7 +65,10 @@ Result<json> Parse(std::string_view text) {
   if (!IsValidUtf8(text)) return MakeError(ErrorCode::kUsage, "the body is not valid UTF-8");
   // Depth is bounded by our own shapes; a deeply nested document is refused below by shape checks,
   // but the parser itself must not recurse without limit: reject before parsing.
-  size_t depth = 0, max_depth = 0;
+  // The number of values is bounded too: a parsed value costs 16 bytes and an empty object or array
+  // a container of its own, so 64 MiB of "{}," would take gigabytes once parsed. Every value but
+  // the first follows a ',' or opens a container, which bounds the count without parsing.
+  size_t depth = 0, max_depth = 0, values = 1;
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
@@ -56,9 +78,13 @@ Result<json> Parse(std::string_view text) {
       continue;
     }
     if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') max_depth = std::max(max_depth, ++depth);
+    else if (c == '{' || c == '[') max_depth = std::max(max_depth, ++depth), ++values;
     else if ((c == '}' || c == ']') && depth > 0) --depth;
+    else if (c == ',') ++values;
     if (max_depth > 16) return MakeError(ErrorCode::kUsage, "the body is nested too deeply");
+  }
+  if (values > kMaxJsonValues) {
+    return MakeError(ErrorCode::kTooLarge, "the body holds more than " + std::to_string(kMaxJsonValues) + " JSON values");
   }
   json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded()) return MakeError(ErrorCode::kUsage, "the body is not valid JSON");
@@ -310,8 +336,10 @@ Result<PushResponse> DecodePushResponse(std::string_view text) {
     bool ok;
     cr.status = StatusFromString(r["status"].get<std::string>(), ok);
     if (!ok) return MakeError(ErrorCode::kProtocol, "push answer holds an unknown status");
-    cr.version = r.value("version", int64_t{0});
-    cr.reason = r.value("reason", std::string());
+    const json& version = Member(r, "version");
+    if (!version.is_null() && !version.is_number_integer()) return MakeError(ErrorCode::kProtocol, "push answer holds a malformed version");
+    if (version.is_number_integer()) cr.version = version.get<int64_t>();
+    if (!OptionalString(r, "reason", cr.reason)) return MakeError(ErrorCode::kProtocol, "push answer holds a malformed reason");
     if (auto rv = r.find("review"); rv != r.end() && rv->is_array()) {
       for (const json& f : *rv) {
         if (f.is_string()) cr.review_fields.push_back(f.get<std::string>());
@@ -392,8 +420,9 @@ Result<PullPage> DecodePullPage(std::string_view text) {
   for (auto it = tables.begin(); it != tables.end(); ++it) {
     const schema::Table* t = schema::FindTable(it.key());
     if (!t) return bad("unknown table " + it.key());
-    const json& columns = it.value()["columns"];
-    const json& rows = it.value()["rows"];
+    if (!it.value().is_object()) return bad("malformed table " + it.key());
+    const json& columns = Member(it.value(), "columns");
+    const json& rows = Member(it.value(), "rows");
     if (!columns.is_array() || !rows.is_array() || columns.size() < 2) return bad("malformed table " + it.key());
     // Map the sender's columns onto ours; -1 = id, -2 = version.
     std::vector<int> map;
@@ -438,7 +467,8 @@ Result<PullPage> DecodePullPage(std::string_view text) {
   if (!removed.is_null()) {
     if (!removed.is_array()) return bad("removed is not an array");
     for (const json& r : removed) {
-      if (!r.is_object() || !r["table"].is_string() || !r["id"].is_string() || !r["seq"].is_number_integer()) {
+      if (!r.is_object() || !Member(r, "table").is_string() || !Member(r, "id").is_string() ||
+          !Member(r, "seq").is_number_integer()) {
         return bad("malformed removal");
       }
       if (!schema::FindTable(r["table"].get<std::string>())) return bad("removal of an unknown table");
@@ -455,8 +485,9 @@ Result<PullPage> DecodePullPage(std::string_view text) {
       return true;
     };
     for (const json& c : conflicts) {
-      if (!c.is_object() || !c["id"].is_number_integer() || !c["kind"].is_string() || !c["status"].is_string() ||
-          !c["table"].is_string() || !c["record"].is_string() || !c["seq"].is_number_integer()) {
+      if (!c.is_object() || !Member(c, "id").is_number_integer() || !Member(c, "kind").is_string() ||
+          !Member(c, "status").is_string() || !Member(c, "table").is_string() || !Member(c, "record").is_string() ||
+          !Member(c, "seq").is_number_integer()) {
         return bad("malformed conflict");
       }
       ConflictNotice n;
@@ -470,14 +501,13 @@ Result<PullPage> DecodePullPage(std::string_view text) {
         return bad("conflict of unknown kind or status");
       }
       if (!schema::FindTable(n.table)) return bad("conflict on an unknown table");
-      n.field = c.value("field", std::string());
-      n.other_id = c.value("other", std::string());
-      n.device = c.value("device", std::string());
-      n.server_device = c.value("server_device", std::string());
-      n.settlement = c.value("settlement", std::string());
-      if (!text(c.value("base", json()), n.base_value) || !text(c.value("server", json()), n.server_value) ||
-          !text(c.value("device_value", json()), n.device_value) ||
-          !text(c.value("settled_value", json()), n.settled_value)) {
+      if (!OptionalString(c, "field", n.field) || !OptionalString(c, "other", n.other_id) ||
+          !OptionalString(c, "device", n.device) || !OptionalString(c, "server_device", n.server_device) ||
+          !OptionalString(c, "settlement", n.settlement)) {
+        return bad("a conflict holds a member that is not text");
+      }
+      if (!text(Member(c, "base"), n.base_value) || !text(Member(c, "server"), n.server_value) ||
+          !text(Member(c, "device_value"), n.device_value) || !text(Member(c, "settled_value"), n.settled_value)) {
         return bad("a conflict holds a value that is not text");
       }
       page.conflicts.push_back(std::move(n));
@@ -536,7 +566,8 @@ std::string EncodeError(const Error& error, std::string_view change_id) {
 Error DecodeError(std::string_view text, ErrorCode fallback) {
   json doc = json::parse(text, nullptr, false);
   if (doc.is_object() && doc["error"].is_object() && doc["error"]["message"].is_string()) {
-    std::string code = doc["error"].value("code", std::string());
+    std::string code;
+    (void)OptionalString(doc["error"], "code", code);
     ErrorCode ec = fallback;
     for (ErrorCode c : {ErrorCode::kUsage, ErrorCode::kValidation, ErrorCode::kNotFound, ErrorCode::kConflict,
                         ErrorCode::kAuth, ErrorCode::kForbidden, ErrorCode::kTooLarge, ErrorCode::kProtocol,

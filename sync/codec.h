@@ -18,6 +18,9 @@ namespace relais::sync {
 inline constexpr size_t kMaxChangesPerPush = 10000;
 inline constexpr size_t kMaxPullLimit = 10000;
 inline constexpr size_t kMaxBodyBytes = 64u << 20;  // after decompression
+// JSON values (objects, arrays, members, elements) in one message: a push of the largest batch
+// holds at most about 45 per change (450,000), a pull page of the largest limit about 25 per record.
+inline constexpr size_t kMaxJsonValues = 1'000'000;
 
 std::string EncodePushRequest(const PushRequest& request);
 Result<PushRequest> DecodePushRequest(std::string_view json);

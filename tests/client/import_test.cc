@@ -78,6 +78,13 @@ TEST_CASE("line numbers count the lines of the file, even inside quoted fields",
   CHECK(Refusal(t, text).rfind("line 5: opened_on: 2026-02-30", 0) == 0);
 }
 
+TEST_CASE("a CSV file of a header row only is refused, as an empty JSONL file is", "[import]") {
+  // Found by tests/fuzz/fuzz_import: "\xEF\xBB\xBForganisation" imported "successfully" with no record.
+  TestReplica t;
+  CHECK(Refusal(t, "\xEF\xBB\xBForganisation", "contacts.csv") == "contacts.csv holds no record (only its header row)");
+  CHECK(Refusal(t, "last_name,first_name,opened_on\r\n\r\n") == "cases.csv holds no record (only its header row)");
+}
+
 TEST_CASE("an import with an unknown column is refused", "[import]") {
   TestReplica t;
   std::string message = Refusal(t, "id,last_name,first_name,opened_on,shoe_size\n" + kId1 + ",A,B,2026-01-02,42\n");

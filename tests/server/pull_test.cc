@@ -51,6 +51,22 @@ TEST_CASE("pull pages follow the sequence with the next cursor and whether more 
   CHECK(last.next == 5);
 }
 
+TEST_CASE("a cursor beyond the centre's latest sequence gets an empty last page whose next is the centre's", "[pull]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  f.Push(a, {CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))});
+  sync::PullPage at_end = f.Pull(a, 1);
+  CHECK(at_end.records.empty());
+  CHECK(at_end.next == 1);
+  // A centre restored from an older backup: the device's cursor is ahead. The page says where the
+  // centre is, below the cursor, and the device recovers with a fresh copy.
+  auto beyond = f.store().Pull(a.device, 2, 10);
+  REQUIRE(beyond.ok());
+  CHECK_FALSE(beyond->more);
+  CHECK(beyond->records.empty());
+  CHECK(beyond->next == 1);
+}
+
 TEST_CASE("an idle device's cursor moves to the last sequence", "[pull]") {
   StoreFixture f;
   Enrolled a = f.Enrol("a", {kGap});

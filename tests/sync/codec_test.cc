@@ -178,4 +178,49 @@ TEST_CASE("a digest depends on the set of (id, version), not on its order", "[di
   there["followups"];
   CHECK(DescribeDifference(here, there) == "cases: 2 ici, 3 au centre");
   CHECK(DescribeDifference(here, here).empty());
+
+TEST_CASE("a pull page with members missing or of the wrong type is refused, not read past", "[codec]") {
+  // Each of these once reached nlohmann's const operator[] on a missing key (undefined behaviour)
+  // or json::value() on a member of another type (an exception out of a decoder).
+  const std::string head = R"({"protocol":1,"since":0,"next":1,"more":false,)";
+  std::string body = GENERATE(as<std::string>{},
+                              R"("tables":{"cases":{}}})",
+                              R"("tables":{"cases":{"rows":[]}}})",
+                              R"("tables":{"cases":[]}})",
+                              R"("tables":{"cases":7}})",
+                              R"("tables":{},"removed":[{}]})",
+                              R"("tables":{},"removed":[{"table":"cases"}]})",
+                              R"("tables":{},"conflicts":[{}]})",
+                              R"("tables":{},"conflicts":[{"id":1,"kind":"field"}]})",
+                              R"("tables":{},"conflicts":[{"id":1,"kind":"field","status":"open","table":"cases","record":"r","seq":1,"field":5}]})",
+                              R"("tables":{},"conflicts":[{"id":1,"kind":"field","status":"open","table":"cases","record":"r","seq":1,"base":5}]})");
+  CAPTURE(body);
+  auto page = DecodePullPage(head + body);
+  REQUIRE_FALSE(page.ok());
+  CHECK(page.error().code == ErrorCode::kProtocol);
+}
+
+TEST_CASE("a push answer with members of the wrong type is refused", "[codec]") {
+  std::string result = GENERATE(as<std::string>{}, R"({"id":"x","status":"applied","version":"7"})",
+                                R"({"id":"x","status":"rejected","reason":5})");
+  CAPTURE(result);
+  auto response = DecodePushResponse(R"({"protocol":1,"batch":"b","results":[)" + result + "]}");
+  REQUIRE_FALSE(response.ok());
+  CHECK(response.error().code == ErrorCode::kProtocol);
+}
+
+TEST_CASE("an error body whose code is not text still decodes", "[codec]") {
+  Error e = DecodeError(R"({"error":{"code":5,"message":"boom"}})", ErrorCode::kHttp);
+  CHECK(e.code == ErrorCode::kHttp);
+  CHECK(e.message == "boom");
+}
+
+TEST_CASE("a message of more JSON values than the limit is refused before it is parsed", "[codec]") {
+  std::string changes = "[";
+  for (size_t i = 0; i <= kMaxJsonValues; ++i) changes += i ? ",{}" : "{}";
+  changes += "]";
+  auto request = DecodePushRequest(R"({"protocol":1,"batch":"b","changes":)" + changes + "}");
+  REQUIRE_FALSE(request.ok());
+  CHECK(request.error().code == ErrorCode::kTooLarge);
+  CHECK(request.error().message.find("JSON values") != std::string::npos);
 }

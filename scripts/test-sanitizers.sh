@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite once more, built with AddressSanitizer and UndefinedBehaviorSanitizer into
+# ./build-asan (its own folder: the normal build is untouched). Any report fails: ASan aborts on the
+# first error, UB stops the program (-fno-sanitize-recover=undefined), leaks fail at exit.
+# Environment: BUILD_DIR (default build-asan), JOBS (default 2), RELAIS_CMAKE_ARGS (added to the
+# sanitizer flags, e.g. -DRELAIS_WERROR=ON in CI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build-asan}
+echo "== sanitizers: building into $BUILD_DIR with -DRELAIS_SANITIZE=address,undefined" >&2
+BUILD_DIR="$BUILD_DIR" BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} \
+  RELAIS_CMAKE_ARGS="-DRELAIS_SANITIZE=address,undefined ${RELAIS_CMAKE_ARGS:-}" ./scripts/setup.sh
+
+export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+if [ -f scripts/sanitizers.supp ]; then
+  export LSAN_OPTIONS="suppressions=$(pwd)/scripts/sanitizers.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+fi
+echo "== sanitizers: running the test suite (ASAN_OPTIONS=$ASAN_OPTIONS)" >&2
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${JOBS:-2}"
+echo "== sanitizers: no finding" >&2
