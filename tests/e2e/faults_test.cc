@@ -15,18 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-int64_t CentralCount(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return n;
-}
-
 int PortOf(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
 
 }  // namespace
@@ -63,7 +51,7 @@ TEST_CASE("sync through an unreliable network completes, losing and duplicating 
   REQUIRE(r.exit_code == 0);
   CHECK(proxy.faults_injected() > 0);
   CHECK(json::parse(relais({"status", "--json"}).out)["pending"] == 0);
-  CHECK(CentralCount(central.db(), "SELECT count(*) FROM cases") == n);
-  CHECK(CentralCount(central.db(), "SELECT count(*) FROM history") == n);  // each change applied once
+  CHECK(central.Count("SELECT count(*) FROM cases") == n);
+  CHECK(central.Count("SELECT count(*) FROM history") == n);  // each change applied once
   CHECK(json::parse(relais({"case", "list", "--limit", "0", "--json"}).out).size() == static_cast<size_t>(n));
 }

@@ -70,18 +70,6 @@ std::string CasesFile(const TempDir& dir, int n, const std::string& territory) {
   return path;
 }
 
-int64_t Count(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return n;
-}
-
 // A centre and two devices of the same territory sharing one synced case.
 struct TwoDevicesOneCase {
   explicit TwoDevicesOneCase(const std::string& last, const std::string& first)
@@ -169,7 +157,7 @@ TEST_CASE("a same-field edit is kept for review: the server keeps its value and 
   json second = b.Sync();
   CHECK(second["conflicts"] == 1);
   CHECK(b.Show(id)["status"] == "salarie");  // the server's value, until central staff settle
-  CHECK(Count(central.db(), "SELECT count(*) FROM conflicts WHERE status = 'open' AND device_value = 'independant'") == 1);
+  CHECK(central.Count("SELECT count(*) FROM conflicts WHERE status = 'open' AND device_value = 'independant'") == 1);
 }
 
 TEST_CASE("a change outside the device's territories is rejected, kept and shown", "[e2e][sync]") {
@@ -240,8 +228,8 @@ TEST_CASE("a server killed in the middle of a push loses nothing and applies eve
   }
   json done = a.Sync();
   CHECK(a.Json({"status"})["pending"] == 0);
-  CHECK(Count(central.db(), "SELECT count(*) FROM cases") == n);
-  CHECK(Count(central.db(), "SELECT count(*) FROM history") == n);  // each create applied exactly once
+  CHECK(central.Count("SELECT count(*) FROM cases") == n);
+  CHECK(central.Count("SELECT count(*) FROM history") == n);  // each create applied exactly once
   b.Sync();
   CHECK(b.CaseCount() == static_cast<size_t>(n));
 }
@@ -257,9 +245,9 @@ TEST_CASE("a client killed in the middle of a sync resumes and applies every cha
   for (int delay_ms : {40, 120}) RunAndKill({RelaisBinary(), "--db", a.db(), "sync", "--batch", "200"}, delay_ms);
   a.Sync();
   CHECK(a.Json({"status"})["pending"] == 0);
-  CHECK(Count(a.db(), "PRAGMA integrity_check") == 0);  // "ok" reads as 0
-  CHECK(Count(central.db(), "SELECT count(*) FROM cases") == n);
-  CHECK(Count(central.db(), "SELECT count(*) FROM history") == n);
+  CHECK(SqliteRows(a.db(), "PRAGMA integrity_check") == std::vector<std::string>{"ok"});
+  CHECK(central.Count("SELECT count(*) FROM cases") == n);
+  CHECK(central.Count("SELECT count(*) FROM history") == n);
 }
 
 TEST_CASE("an unknown or revoked token is refused with a clear message", "[e2e][sync]") {
@@ -273,7 +261,7 @@ TEST_CASE("an unknown or revoked token is refused with a clear message", "[e2e][
 
   a.Init(central, central.Enrol("a", {kGap}));
   a.AddCase("Martin", "Zoé", kGap);
-  REQUIRE(Run({CentralBinary(), "device", "revoke", "a", "--db", central.db()}).exit_code == 0);
+  REQUIRE(Run({CentralBinary(), "device", "revoke", "a", central.StoreArgs()[0], central.StoreArgs()[1]}).exit_code == 0);
   RunResult refused = a.Cmd({"sync"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find("revoked") != std::string::npos);
