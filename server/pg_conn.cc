@@ -60,6 +60,24 @@ std::string Dollars(std::string_view sql) {
   return out;
 }
 
+std::string ArrayLiteral(const std::vector<schema::Value>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    if (!values[i]) {
+      out += "NULL";
+      continue;
+    }
+    out += '"';
+    for (char c : *values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 std::string DescribeUrl(const std::string& url) {
   Target t = TargetOf(url);
   return "postgresql://" + (t.user.empty() ? "" : t.user + "@") + t.host + ":" + t.port + "/" + t.dbname;
@@ -102,26 +120,72 @@ Error Conn::LastError(PGresult* result, std::string_view context) const {
   return MakeError(ErrorCode::kIo, std::string(context) + ": " + OneLine(message));
 }
 
-Result<Rows> Conn::Exec(const std::string& sql, const Params& params) {
+Result<std::string> Conn::Prepared(const std::string& sql) {
   auto found = prepared_.find(sql);
-  if (found == prepared_.end()) {
-    std::string name = "s" + std::to_string(prepared_.size() + 1);
-    std::unique_ptr<PGresult, ResultDeleter> prepared(
-        PQprepare(conn_.get(), name.c_str(), sql.c_str(), 0, nullptr));
-    if (!prepared || PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
-      return LastError(prepared.get(), "PostgreSQL refused a statement");
-    }
-    found = prepared_.emplace(sql, std::move(name)).first;
+  if (found != prepared_.end()) return found->second;
+  std::string name = "s" + std::to_string(prepared_.size() + 1);
+  std::unique_ptr<PGresult, ResultDeleter> prepared(PQprepare(conn_.get(), name.c_str(), sql.c_str(), 0, nullptr));
+  if (!prepared || PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+    return LastError(prepared.get(), "PostgreSQL refused a statement");
   }
+  prepared_.emplace(sql, name);
+  return name;
+}
+
+namespace {
+
+std::vector<const char*> ValuesOf(const Params& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const schema::Value& p : params) values.push_back(p ? p->c_str() : nullptr);
-  PGresult* result = PQexecPrepared(conn_.get(), found->second.c_str(), static_cast<int>(values.size()),
-                                    values.data(), nullptr, nullptr, 0);
+  return values;
+}
+
+}  // namespace
+
+Result<Rows> Conn::Exec(const std::string& sql, const Params& params) {
+  auto name = Prepared(sql);
+  if (!name) return name.error();
+  std::vector<const char*> values = ValuesOf(params);
+  PGresult* result = PQexecPrepared(conn_.get(), name->c_str(), static_cast<int>(values.size()), values.data(),
+                                    nullptr, nullptr, 0);
   Rows rows(result);
   ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return LastError(result, "PostgreSQL");
   return rows;
+}
+
+Status Conn::ExecPipeline(const std::vector<std::pair<std::string, Params>>& statements) {
+  if (statements.empty()) return OkStatus();
+  std::vector<std::string> names;
+  for (const auto& [sql, params] : statements) {
+    auto name = Prepared(sql);  // outside the pipeline: each preparation waits for its answer
+    if (!name) return name.error();
+    names.push_back(std::move(*name));
+  }
+  if (PQenterPipelineMode(conn_.get()) != 1) return LastError(nullptr, "PostgreSQL pipeline");
+  Status status = OkStatus();
+  size_t sent = 0;
+  for (; sent < statements.size(); ++sent) {
+    std::vector<const char*> values = ValuesOf(statements[sent].second);
+    if (PQsendQueryPrepared(conn_.get(), names[sent].c_str(), static_cast<int>(values.size()), values.data(),
+                            nullptr, nullptr, 0) != 1) {
+      status = LastError(nullptr, "PostgreSQL pipeline");
+      break;
+    }
+  }
+  if (PQpipelineSync(conn_.get()) != 1 && status) status = LastError(nullptr, "PostgreSQL pipeline");
+  // One result (then a null) per statement sent, then the sync.
+  for (size_t i = 0; i <= sent; ++i) {
+    while (PGresult* raw = PQgetResult(conn_.get())) {
+      std::unique_ptr<PGresult, ResultDeleter> result(raw);
+      const ExecStatusType s = PQresultStatus(raw);
+      if (s == PGRES_PIPELINE_SYNC) break;
+      if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && status) status = LastError(raw, "PostgreSQL");
+    }
+  }
+  if (PQexitPipelineMode(conn_.get()) != 1 && status) status = LastError(nullptr, "PostgreSQL pipeline");
+  return status;
 }
 
 Status Conn::ExecScript(const std::string& sql) {

@@ -26,6 +26,10 @@ bool IsPostgresUrl(std::string_view spec);
 // server/store_layout.h are written once, for both stores).
 std::string Dollars(std::string_view sql);
 
+// A PostgreSQL array literal of texts ("{\"a\",NULL}"), to bind as $n::text[] (or another
+// element type) and read with = ANY or unnest.
+std::string ArrayLiteral(const std::vector<schema::Value>& values);
+
 // "postgresql://user@host:port/db": the URL for people and logs, never with its password.
 std::string DescribeUrl(const std::string& url);
 
@@ -71,6 +75,10 @@ class Conn {
   // Runs `sql` with `params` ($1, $2…). The statement is prepared on this connection the first
   // time it is seen and reused after. Errors are kIo with PostgreSQL's message.
   Result<Rows> Exec(const std::string& sql, const Params& params = {});
+  // Runs `statements` in one round trip (libpq's pipeline mode), in order, for those whose
+  // results are not needed. The first error is returned; the statements after it are not run, and
+  // the transaction they were in must roll back.
+  Status ExecPipeline(const std::vector<std::pair<std::string, Params>>& statements);
   // Runs one or more statements without parameters (migrations, BEGIN, COMMIT).
   Status ExecScript(const std::string& sql);
 
@@ -86,6 +94,8 @@ class Conn {
 
  private:
   explicit Conn(PGconn* conn) : conn_(conn) {}
+  // The name of `sql` prepared on this connection, preparing it the first time.
+  Result<std::string> Prepared(const std::string& sql);
   Error LastError(PGresult* result, std::string_view context) const;
 
   std::unique_ptr<PGconn, ConnDeleter> conn_;

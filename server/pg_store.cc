@@ -1,6 +1,7 @@
 #include "server/pg_store.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "base/ids.h"
 #include "base/text.h"
@@ -25,9 +26,18 @@ std::string Num(int64_t n) { return std::to_string(n); }
 
 // The shared statements in PostgreSQL's syntax, rewritten once.
 struct PgStatements {
-  std::vector<std::string> get, put, move;  // parallel to Layouts()
+  std::vector<std::string> get, get_many, move;  // parallel to Layouts()
+  // Batch reads of PgTx::Prefetch, each bound with a JSON list.
+  std::string find_changes = "SELECT change_id, seq FROM history WHERE change_id = ANY($1::text[])";
+  std::string find_identities =
+      "SELECT identity_key, opened_on, id FROM cases WHERE identity_key = ANY($1::text[]) AND merged_into IS NULL";
+  // Many rows in one statement, one array per column (PgTx::Flush).
+  std::vector<std::string> put_many;  // parallel to Layouts()
+  std::string insert_histories =
+      "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost) SELECT * FROM "
+      "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
+      "$9::text[])";
   std::string find_change = pg::Dollars(sql::kFindChange);
-  std::string insert_history = pg::Dollars(sql::kInsertHistory);
   std::string insert_conflict = pg::Dollars(sql::kInsertConflict);
   std::string find_identity = pg::Dollars(sql::kFindIdentity);
   std::string settle_conflict = pg::Dollars(sql::kSettleConflict);
@@ -42,7 +52,18 @@ struct PgStatements {
     for (const TableLayout& l : Layouts()) {
       const TableStatements& t = StatementsFor(l);
       get.push_back(pg::Dollars(t.get));
-      put.push_back(pg::Dollars(t.put + t.upsert_tail));
+      get_many.push_back("SELECT " + l.columns + " FROM " + std::string(l.table->name) + " WHERE id = ANY($1::text[])");
+      // Every column of the put is text but the integers: the fields of type int, and version.
+      std::vector<std::string> types = {"text"};
+      for (const schema::Field& f : l.table->fields) types.push_back(f.type == schema::FieldType::kInt ? "bigint" : "text");
+      types.push_back("bigint");
+      while (static_cast<int>(types.size()) < l.column_count + (l.has_identity_key ? 1 : 0)) types.push_back("text");
+      std::string arrays;
+      for (size_t i = 0; i < types.size(); ++i) {
+        arrays += (i ? ", $" : "$") + std::to_string(i + 1) + "::" + types[i] + "[]";
+      }
+      const std::string insert = t.put.substr(0, t.put.find(" VALUES"));
+      put_many.push_back(insert + " SELECT * FROM unnest(" + arrays + ")" + t.upsert_tail);
       move.push_back(pg::Dollars(t.move));
     }
   }
@@ -53,14 +74,38 @@ const PgStatements& Statements() {
   return kStatements;
 }
 
+std::string ArrayOf(const std::vector<std::string>& texts) {
+  return pg::ArrayLiteral(std::vector<schema::Value>(texts.begin(), texts.end()));
+}
+
+// Rows as one array literal per column, for the unnest statements of PgStatements.
+pg::Params ColumnArrays(const std::vector<const pg::Params*>& rows) {
+  pg::Params arrays;
+  const size_t columns = rows.empty() ? 0 : rows.front()->size();
+  std::vector<schema::Value> column;
+  for (size_t c = 0; c < columns; ++c) {
+    column.clear();
+    for (const pg::Params* row : rows) column.push_back((*row)[c]);
+    arrays.push_back(pg::ArrayLiteral(column));
+  }
+  return arrays;
+}
+
 void IdsOf(const pg::Rows& rows, std::vector<std::string>& ids) {
   for (int i = 0; i < rows.size(); ++i) ids.push_back(rows[i].Text(0));
 }
 
 // StoreTx on one connection, inside a transaction that Start() opens by locking the sequence.
+//
+// Round trips are what a push costs on PostgreSQL, so PgTx saves them. It holds the sequence lock,
+// and every writer takes it first: until it commits, nobody else changes what it reads. So reads
+// are answered from what Prefetch() loaded for the whole batch in a few queries (records and their
+// parent cases, change outcomes, identity keys) and kept up to date by this transaction's own
+// writes; and writes, whose results nobody needs, wait in `pending_` and go in one pipeline
+// before the next read that must ask the database, and at Finish().
 class PgTx final : public StoreTx {
  public:
-  explicit PgTx(pg::Conn& conn) : conn_(conn) {}
+  explicit PgTx(pg::Conn& conn) : conn_(conn), puts_(Layouts().size()), records_(Layouts().size()) {}
 
   Status Start() {
     auto rows = conn_.Exec(kLockSeq);
@@ -70,18 +115,26 @@ class PgTx final : public StoreTx {
     return OkStatus();
   }
 
+  Status Prefetch(const sync::PushRequest& request);
+
   Status Finish() {
-    if (last_seq_ == first_seq_) return OkStatus();
-    return Run(st_.write_seq, {Num(last_seq_)});
+    if (last_seq_ != first_seq_) pending_.emplace_back(st_.write_seq, pg::Params{Num(last_seq_)});
+    return Flush();
   }
 
   Result<std::optional<StoredRecord>> GetRecord(const schema::Table& table, const std::string& id) override {
-    auto rows = conn_.Exec(st_.get[TableIndex(table)], {id});
+    auto& cache = records_[TableIndex(table)];
+    if (auto found = cache.find(id); found != cache.end()) return found->second;
+    auto rows = Query(st_.get[TableIndex(table)], {id});
     if (!rows) return rows.error();
-    if (rows->size() == 0) return std::optional<StoredRecord>();
-    auto stored = ReadStored(LayoutFor(table), (*rows)[0]);
-    if (!stored) return stored.error();
-    return std::optional<StoredRecord>(std::move(*stored));
+    std::optional<StoredRecord> record;
+    if (rows->size() > 0) {
+      auto stored = ReadStored(LayoutFor(table), (*rows)[0]);
+      if (!stored) return stored.error();
+      record = std::move(*stored);
+    }
+    cache[id] = record;
+    return record;
   }
 
   Status PutRecord(const schema::Table& table, const StoredRecord& r) override {
@@ -94,12 +147,22 @@ class PgTx final : public StoreTx {
     if (l.has_stamps) p.push_back(EncodeStamps(r.stamps));
     if (l.has_territory_column) p.push_back(r.territory);
     p.push_back(r.last_device);
-    if (l.has_identity_key) p.push_back(CaseIdentityKey(r.record.values));
-    return Run(st_.put[TableIndex(table)], p);
+    if (l.has_identity_key) {
+      p.push_back(CaseIdentityKey(r.record.values));
+      KeepIdentity(r);
+    }
+    puts_[TableIndex(table)].push_back(std::move(p));
+    records_[TableIndex(table)][r.record.id] = r;
+    return OkStatus();
   }
 
   Result<std::vector<std::string>> FindCasesByIdentity(const std::string& key) override {
-    auto rows = conn_.Exec(st_.find_identity, {key});
+    if (auto found = identities_.find(key); found != identities_.end()) {
+      std::vector<std::string> ids;
+      for (const auto& [opened_on, id] : found->second) ids.push_back(id);
+      return ids;
+    }
+    auto rows = Query(st_.find_identity, {key});
     if (!rows) return rows.error();
     std::vector<std::string> ids;
     IdsOf(*rows, ids);
@@ -109,35 +172,41 @@ class PgTx final : public StoreTx {
   Result<int64_t> NextSeq() override { return ++last_seq_; }
 
   Status AppendHistory(const HistoryEntry& h) override {
-    return Run(st_.insert_history, {Num(h.seq), h.table, h.record_id, h.device, h.hlc, h.change_id, h.at,
+    if (h.change_id) outcomes_[*h.change_id] = h.seq;
+    histories_.push_back(pg::Params{Num(h.seq), h.table, h.record_id, h.device, h.hlc, h.change_id, h.at,
                                     h.snapshot, h.lost});
+    return OkStatus();
   }
 
   Status OpenConflict(const Conflict& c) override {
-    return Run(st_.insert_conflict, {c.table, c.record_id, c.field, c.territory, c.base_value, c.server_value,
+    pending_.emplace_back(st_.insert_conflict,
+                          pg::Params{c.table, c.record_id, c.field, c.territory, c.base_value, c.server_value,
                                      c.server_device, c.server_hlc, c.device_value, c.device, c.device_hlc,
                                      c.change_id, Num(c.opened_seq), c.opened_at, c.kind, c.other_id});
+    return OkStatus();
   }
 
   Result<std::optional<Conflict>> GetConflict(int64_t id) override {
-    auto rows = conn_.Exec(st_.get_conflict, {Num(id)});
+    auto rows = Query(st_.get_conflict, {Num(id)});
     if (!rows) return rows.error();
     if (rows->size() == 0) return std::optional<Conflict>();
     return std::optional<Conflict>(ReadConflict((*rows)[0], 0));
   }
 
   Status SettleConflict(const Conflict& c) override {
-    return Run(st_.settle_conflict, {Num(c.id), Num(c.settled_seq.value_or(0)), c.settled_at, c.settled_by,
-                                     c.settled_value, c.settlement});
+    pending_.emplace_back(st_.settle_conflict, pg::Params{Num(c.id), Num(c.settled_seq.value_or(0)), c.settled_at,
+                                                          c.settled_by, c.settled_value, c.settlement});
+    return OkStatus();
   }
 
   Status AddScopeExit(int64_t seq, const std::string& table, const std::string& record_id,
                       const std::string& territory) override {
-    return Run(st_.insert_exit, {Num(seq), table, record_id, territory});
+    pending_.emplace_back(st_.insert_exit, pg::Params{Num(seq), table, record_id, territory});
+    return OkStatus();
   }
 
   Result<std::vector<std::string>> FollowupsOfCase(const std::string& case_id) override {
-    auto rows = conn_.Exec(st_.followups_of_case, {case_id});
+    auto rows = Query(st_.followups_of_case, {case_id});
     if (!rows) return rows.error();
     std::vector<std::string> ids;
     IdsOf(*rows, ids);
@@ -149,18 +218,21 @@ class PgTx final : public StoreTx {
     if (!LayoutFor(table).has_territory_column) {
       return MakeError(ErrorCode::kInternal, std::string(table.name) + " has no territory column to move");
     }
-    return Run(st_.move[TableIndex(table)], {territory, Num(version), id});
+    records_[TableIndex(table)].erase(id);  // read again, after the move, if asked
+    pending_.emplace_back(st_.move[TableIndex(table)], pg::Params{territory, Num(version), id});
+    return OkStatus();
   }
 
   Result<std::optional<int64_t>> FindChangeOutcome(const std::string& change_id) override {
-    auto rows = conn_.Exec(st_.find_change, {change_id});
+    if (auto found = outcomes_.find(change_id); found != outcomes_.end()) return found->second;
+    auto rows = Query(st_.find_change, {change_id});
     if (!rows) return rows.error();
     if (rows->size() == 0) return std::optional<int64_t>();
     return std::optional<int64_t>((*rows)[0].Int(0));
   }
 
   Result<std::optional<StoredBatch>> FindBatch(int64_t device_id, const std::string& batch_key) override {
-    auto rows = conn_.Exec(st_.find_batch, {Num(device_id), batch_key});
+    auto rows = Query(st_.find_batch, {Num(device_id), batch_key});
     if (!rows) return rows.error();
     if (rows->size() == 0) return std::optional<StoredBatch>();
     return std::optional<StoredBatch>(StoredBatch{(*rows)[0].Text(0), (*rows)[0].Text(1)});
@@ -168,21 +240,121 @@ class PgTx final : public StoreTx {
 
   Status SaveBatch(int64_t device_id, const std::string& batch_key, const StoredBatch& batch,
                    const std::string& created_at) override {
-    return Run(st_.save_batch, {Num(device_id), batch_key, batch.request_hash, batch.response_json, created_at});
+    pending_.emplace_back(st_.save_batch,
+                          pg::Params{Num(device_id), batch_key, batch.request_hash, batch.response_json, created_at});
+    return OkStatus();
   }
 
  private:
-  Status Run(const std::string& sql, const pg::Params& params) {
-    auto rows = conn_.Exec(sql, params);
-    if (!rows) return rows.error();
-    return OkStatus();
+  // A read the caches cannot answer: the writes before it go first, so that it sees them.
+  Result<pg::Rows> Query(const std::string& sql, const pg::Params& params) {
+    RELAIS_TRY(Flush());
+    return conn_.Exec(sql, params);
+  }
+
+  // Sends the waiting writes in one round trip: the history rows in one statement, each table's
+  // records in one upsert (a record written twice keeps its last write), then the other writes
+  // in their order. Only moves can touch a record also put, and they come after the puts, as
+  // they were made (a record is only moved once it exists).
+  Status Flush() {
+    std::vector<std::pair<std::string, pg::Params>> statements;
+    if (!histories_.empty()) {
+      std::vector<const pg::Params*> rows;
+      for (const pg::Params& h : histories_) rows.push_back(&h);
+      statements.emplace_back(st_.insert_histories, ColumnArrays(rows));
+    }
+    for (size_t t = 0; t < puts_.size(); ++t) {
+      if (puts_[t].empty()) continue;
+      std::unordered_map<std::string, size_t> last;  // id -> index of its last put
+      for (size_t i = 0; i < puts_[t].size(); ++i) last[*puts_[t][i][0]] = i;
+      std::vector<const pg::Params*> rows;
+      for (size_t i = 0; i < puts_[t].size(); ++i) {
+        if (last[*puts_[t][i][0]] == i) rows.push_back(&puts_[t][i]);
+      }
+      statements.emplace_back(st_.put_many[t], ColumnArrays(rows));
+    }
+    for (auto& statement : pending_) statements.push_back(std::move(statement));
+    histories_.clear();
+    for (auto& puts : puts_) puts.clear();
+    pending_.clear();
+    return conn_.ExecPipeline(statements);
+  }
+
+  // The cached identity lists follow the case `r` as written: out of any list, into its key's.
+  void KeepIdentity(const StoredRecord& r) {
+    for (auto& [key, cases] : identities_) {
+      std::erase_if(cases, [&](const auto& c) { return c.second == r.record.id; });
+    }
+    const std::optional<std::string> key = CaseIdentityKey(r.record.values);
+    const schema::Table& cases = schema::CasesTable();
+    if (!key || r.record.values[static_cast<size_t>(cases.FieldIndex("merged_into"))]) return;
+    auto found = identities_.find(*key);
+    if (found == identities_.end()) return;
+    found->second.emplace_back(r.record.values[static_cast<size_t>(cases.FieldIndex("opened_on"))].value_or(""),
+                               r.record.id);
+    std::sort(found->second.begin(), found->second.end());
   }
 
   pg::Conn& conn_;
   const PgStatements& st_ = Statements();
   int64_t first_seq_ = 0;
   int64_t last_seq_ = 0;
+  std::vector<pg::Params> histories_;          // rows of history not yet sent
+  std::vector<std::vector<pg::Params>> puts_;  // per table, records not yet sent
+  std::vector<std::pair<std::string, pg::Params>> pending_;  // other writes, in order
+  // What this transaction knows the database holds (or will, once pending_ is sent).
+  std::vector<std::unordered_map<std::string, std::optional<StoredRecord>>> records_;  // per table
+  std::unordered_map<std::string, std::optional<int64_t>> outcomes_;                    // change id -> seq
+  std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> identities_;  // (opened_on, id)
 };
+
+Status PgTx::Prefetch(const sync::PushRequest& request) {
+  std::vector<std::vector<std::string>> ids(Layouts().size());
+  std::vector<std::string> change_ids, keys;
+  const schema::Table& cases = schema::CasesTable();
+  for (const sync::Change& change : request.changes) {
+    change_ids.push_back(change.change_id);
+    const schema::Table* table = schema::FindTable(change.table);
+    if (!table) continue;
+    ids[TableIndex(*table)].push_back(change.record_id);
+    std::vector<schema::Value> values(table->fields.size());
+    for (const sync::FieldChange& f : change.fields) {
+      int index = table->FieldIndex(f.field);
+      if (index >= 0) values[static_cast<size_t>(index)] = schema::Normalize(table->fields[static_cast<size_t>(index)], f.value);
+    }
+    if (int parent = table->FieldIndex("case_id"); parent >= 0 && values[static_cast<size_t>(parent)]) {
+      ids[TableIndex(cases)].push_back(*values[static_cast<size_t>(parent)]);
+    }
+    if (table == &cases && change.op == sync::Op::kCreate) {
+      if (auto key = CaseIdentityKey(values)) keys.push_back(*key);
+    }
+  }
+  for (size_t t = 0; t < Layouts().size(); ++t) {
+    if (ids[t].empty()) continue;
+    auto rows = conn_.Exec(st_.get_many[t], {ArrayOf(ids[t])});
+    if (!rows) return rows.error();
+    for (const std::string& id : ids[t]) records_[t][id] = std::nullopt;  // absent unless found
+    for (int i = 0; i < rows->size(); ++i) {
+      auto stored = ReadStored(Layouts()[t], (*rows)[i]);
+      if (!stored) return stored.error();
+      records_[t][stored->record.id] = std::move(*stored);
+    }
+  }
+  auto outcomes = conn_.Exec(st_.find_changes, {ArrayOf(change_ids)});
+  if (!outcomes) return outcomes.error();
+  for (const std::string& id : change_ids) outcomes_[id] = std::nullopt;
+  for (int i = 0; i < outcomes->size(); ++i) outcomes_[(*outcomes)[i].Text(0)] = (*outcomes)[i].Int(1);
+  if (!keys.empty()) {
+    auto matches = conn_.Exec(st_.find_identities, {ArrayOf(keys)});
+    if (!matches) return matches.error();
+    for (const std::string& key : keys) identities_[key];
+    for (int i = 0; i < matches->size(); ++i) {
+      identities_[(*matches)[i].Text(0)].emplace_back((*matches)[i].Text(1), (*matches)[i].Text(2));
+    }
+    for (auto& [key, found] : identities_) std::sort(found.begin(), found.end());
+  }
+  return OkStatus();
+}
 
 // One ordered source of a pull page: the rows of one query of PullQueriesFor(PostgresDialect()).
 struct PgPullSource {
@@ -225,7 +397,7 @@ Result<std::unique_ptr<PgStore>> PgStore::Open(const std::string& url, OpenMode 
 }
 
 template <class Fn>
-auto PgStore::Write(Fn&& write) {
+auto PgStore::Write(Fn&& write, const sync::PushRequest* request) {
   using Out = decltype(write(std::declval<StoreTx&>(), int64_t{}));
   auto lease = pool_.Borrow();
   if (!lease) return Out(lease.error());
@@ -233,6 +405,9 @@ auto PgStore::Write(Fn&& write) {
   if (!tx) return Out(tx.error());
   PgTx store_tx(lease->conn());
   if (auto started = store_tx.Start(); !started) return Out(started.error());
+  if (request) {
+    if (auto fetched = store_tx.Prefetch(*request); !fetched) return Out(fetched.error());
+  }
   Out out = write(store_tx, clock_.NowMs());
   if (!out) return out;  // the transaction rolls back: nothing changed
   if constexpr (std::is_same_v<Out, Result<PushReply>>) {
@@ -336,7 +511,8 @@ Result<Device> PgStore::Authenticate(std::string_view token) {
 
 Result<PushReply> PgStore::Push(const Device& device, const sync::PushRequest& request,
                                 const std::string& request_hash) {
-  return Write([&](StoreTx& tx, int64_t now) { return PushBatch(tx, device, request, request_hash, now); });
+  return Write([&](StoreTx& tx, int64_t now) { return PushBatch(tx, device, request, request_hash, now); },
+               &request);
 }
 
 Result<sync::PullPage> PgStore::Pull(const Device& device, int64_t since, size_t limit) {

@@ -53,9 +53,10 @@ class PgStore final : public Store {
   PgStore(const std::string& url, const Clock& clock);
 
   // Runs `write(StoreTx&, now_ms)` in one transaction holding the sequence; commits only when it
-  // succeeds (and, for a push, unless the batch was replayed).
+  // succeeds (and, for a push, unless the batch was replayed). `request`, for a push, lets the
+  // transaction read what the batch needs in a few queries up front.
   template <class Fn>
-  auto Write(Fn&& write);
+  auto Write(Fn&& write, const sync::PushRequest* request = nullptr);
 
   pg::Pool pool_;
   const Clock& clock_;
