@@ -17,5 +17,7 @@ struct Migration {
 const std::vector<Migration>& replica_migrations();
 // The central store (SQLite flavour).
 const std::vector<Migration>& central_migrations();
+// The central store, PostgreSQL flavour: the same steps as central_migrations(), one for one.
+const std::vector<Migration>& central_pg_migrations();
 
 }  // namespace relais::schema

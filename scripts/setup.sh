@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config python3 ca-certificates
   libsqlite3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev nlohmann-json3-dev catch2
-  libcpp-httplib-dev libcli11-dev libbrotli-dev sqlite3
+  libcpp-httplib-dev libcli11-dev libbrotli-dev sqlite3 libpq-dev postgresql
   faketime ${EXTRA_PACKAGES:-})  # faketime: the clock-skew tests run the real `relais` with a shifted clock
 
 missing=()

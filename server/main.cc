@@ -16,14 +16,17 @@
 
 #include "base/text.h"
 #include "server/http.h"
-#include "server/sqlite_store.h"
+#include "server/pg_conn.h"
+#include "server/store_migration.h"
+#include "server/store_open.h"
 #include "server/staff_json.h"
 
 namespace {
 
 using relais::Error;
 using relais::ErrorCode;
-using relais::server::SqliteStore;
+using relais::server::OpenMode;
+using relais::server::OpenStore;
 using nlohmann::json;
 
 int ExitCodeFor(ErrorCode code) {
@@ -66,8 +69,10 @@ std::string Join(const std::vector<std::string>& items, const char* sep) {
   return out;
 }
 
-relais::Result<std::unique_ptr<SqliteStore>> OpenStore(const std::string& path, SqliteStore::OpenMode mode) {
-  return SqliteStore::Open(path, mode);
+// "--db FILE" or "--store URL (without its password)": how to name this store again in a hint.
+std::string StoreOption(const std::string& spec) {
+  if (relais::server::pg::IsPostgresUrl(spec)) return "--store " + relais::server::DescribeStore(spec);
+  return "--db " + spec;
 }
 
 // "HOST:PORT" (IPv6 as "[::1]:PORT"). Port 0 lets the system pick one.
@@ -101,7 +106,7 @@ int Serve(const std::string& db_path, const std::string& listen) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto store = OpenStore(db_path, SqliteStore::OpenMode::kCreate);
+  auto store = OpenStore(db_path, OpenMode::kCreate);
   if (!store) return Fail(store.error());
   relais::server::HttpEndpoint endpoint(**store);
   auto bound = endpoint.Bind(host, port);
@@ -114,7 +119,7 @@ int Serve(const std::string& db_path, const std::string& listen) {
   });
   std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   std::cout << "listening on http://" << shown_host << ":" << *bound << std::endl;
-  std::cerr << "relais-central: serving " << db_path << " (stop with Ctrl-C)" << std::endl;
+  std::cerr << "relais-central: serving " << relais::server::DescribeStore(db_path) << " (stop with Ctrl-C)" << std::endl;
   auto served = endpoint.Serve();
   pthread_kill(stopper.native_handle(), SIGTERM);  // wakes the stopper if Serve() ended by itself
   stopper.join();
@@ -125,7 +130,7 @@ int Serve(const std::string& db_path, const std::string& listen) {
 
 int DeviceAdd(const std::string& db_path, const std::string& name, const std::vector<std::string>& territories,
               bool staff, bool as_json) {
-  auto store = OpenStore(db_path, SqliteStore::OpenMode::kCreate);
+  auto store = OpenStore(db_path, OpenMode::kCreate);
   if (!store) return Fail(store.error());
   auto role = staff ? relais::server::Role::kStaff : relais::server::Role::kDevice;
   auto token = (*store)->AddDevice(name, territories, role);
@@ -149,7 +154,7 @@ int DeviceAdd(const std::string& db_path, const std::string& name, const std::ve
 }
 
 int DeviceList(const std::string& db_path, bool as_json) {
-  auto store = OpenStore(db_path, SqliteStore::OpenMode::kExisting);
+  auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
   auto devices = (*store)->ListDevices();
   if (!devices) return Fail(devices.error());
@@ -164,7 +169,7 @@ int DeviceList(const std::string& db_path, bool as_json) {
     return 0;
   }
   if (devices->empty()) {
-    std::cout << "Aucun appareil enrôlé. Enrôler : relais-central device add --db " << db_path
+    std::cout << "Aucun appareil enrôlé. Enrôler : relais-central device add " << StoreOption(db_path)
               << " --name NOM --territory TERRITOIRE\n";
     return 0;
   }
@@ -178,7 +183,7 @@ int DeviceList(const std::string& db_path, bool as_json) {
 }
 
 int DeviceRevoke(const std::string& db_path, const std::string& name) {
-  auto store = OpenStore(db_path, SqliteStore::OpenMode::kExisting);
+  auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
   auto revoked = (*store)->RevokeDevice(name);
   if (!revoked) return Fail(revoked.error());
@@ -285,7 +290,7 @@ std::vector<std::string> ConflictRow(const relais::server::Conflict& c) {
 }
 
 int History(const std::string& db_path, const std::string& record_id, bool as_json) {
-  auto store = OpenStore(db_path, SqliteStore::OpenMode::kExisting);
+  auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
   auto history = (*store)->History("", record_id);
   if (!history) return Fail(history.error());
@@ -318,7 +323,7 @@ int History(const std::string& db_path, const std::string& record_id, bool as_js
 }
 
 int ConflictList(const std::string& db_path, const std::string& status, const std::string& territory, bool as_json) {
-  auto store = OpenStore(db_path, SqliteStore::OpenMode::kExisting);
+  auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
   relais::server::ConflictQuery query;
   if (status == "all") {
@@ -362,7 +367,7 @@ relais::Result<int64_t> ParseConflictId(const std::string& text) {
 int ConflictShow(const std::string& db_path, const std::string& id_text, bool as_json) {
   auto id = ParseConflictId(id_text);
   if (!id) return Fail(id.error());
-  auto store = OpenStore(db_path, SqliteStore::OpenMode::kExisting);
+  auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
   auto c = (*store)->GetConflict(*id);
   if (!c) return Fail(c.error());
@@ -452,7 +457,7 @@ int ConflictSettle(const std::string& db_path, const std::string& id_text, const
       decision.value = value;
     }
   }
-  auto store = OpenStore(db_path, SqliteStore::OpenMode::kExisting);
+  auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
   relais::Result<relais::server::Conflict> settled =
       action == "resolve" ? (*store)->Resolve(*id, decision, by)
@@ -480,6 +485,23 @@ int ConflictSettle(const std::string& db_path, const std::string& id_text, const
   return 0;
 }
 
+int Migrate(const std::string& from, const std::string& to) {
+  if (!relais::server::pg::IsPostgresUrl(to)) {
+    return Fail(relais::MakeError(ErrorCode::kUsage, "--to: expected postgresql://USER@HOST:PORT/DATABASE"));
+  }
+  auto report = relais::server::MigrateSqliteToPostgres(from, to);
+  if (!report) return Fail(report.error());
+  std::vector<std::vector<std::string>> rows = {{"TABLE", "LIGNES"}};
+  for (const auto& [table, count] : report->rows) rows.push_back({table, std::to_string(count)});
+  PrintTable(rows);
+  std::cout << "Magasin central copié de " << from << " vers " << report->target << " (séquence "
+            << report->last_seq << ").\n"
+            << "Les appareils gardent leurs jetons et leur curseur : ils reprennent la synchronisation sans tout "
+               "retélécharger.\nServir désormais : relais-central serve --store "
+            << report->target << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -487,10 +509,18 @@ int main(int argc, char** argv) {
     CLI::App app{"relais-central: the central endpoint of Relais and its device enrolment (docs/SERVER.md)"};
     app.require_subcommand(1);
     std::string db_path = "./central.db";
+    std::string store_url;
+    // Every command names its store the same way: --db FILE (SQLite, the default) or --store URL.
+    auto store_options = [&](CLI::App* sub, const char* db_help) {
+      auto* db = sub->add_option("--db", db_path, db_help)->capture_default_str();
+      auto* store = sub->add_option("--store", store_url,
+                                    "PostgreSQL store instead of a file: postgresql://USER@HOST:PORT/DATABASE");
+      store->excludes(db);
+    };
 
     auto* serve = app.add_subcommand("serve", "Serve the sync endpoint over HTTP");
     std::string listen = "127.0.0.1:8080";
-    serve->add_option("--db", db_path, "Central store file (created on first use)")->capture_default_str();
+    store_options(serve, "Central store file (created on first use)");
     serve->add_option("--listen", listen, "HOST:PORT to listen on; port 0 lets the system pick")->capture_default_str();
 
     auto* device = app.add_subcommand("device", "Enrol, list and revoke devices");
@@ -499,7 +529,7 @@ int main(int argc, char** argv) {
     std::string name;
     std::vector<std::string> territories;
     bool staff = false, add_json = false;
-    add->add_option("--db", db_path, "Central store file")->capture_default_str();
+    store_options(add, "Central store file");
     add->add_option("--name", name, "Device name (letters, digits, '-', '_', '.')")->required();
     add->add_option("--territory", territories, "A territory the device sees and writes (repeatable)")->required();
     add->add_flag("--staff", staff, "Central staff rather than a field device");
@@ -507,19 +537,19 @@ int main(int argc, char** argv) {
 
     auto* list = device->add_subcommand("list", "List devices (never their tokens)");
     bool list_json = false;
-    list->add_option("--db", db_path, "Central store file")->capture_default_str();
+    store_options(list, "Central store file");
     list->add_flag("--json", list_json, "Print JSON");
 
     auto* revoke = device->add_subcommand("revoke", "Revoke a device: its token is refused from now on");
     std::string revoke_name;
     revoke->add_option("NAME", revoke_name, "Device name")->required();
-    revoke->add_option("--db", db_path, "Central store file")->capture_default_str();
+    store_options(revoke, "Central store file");
 
     auto* history = app.add_subcommand("history", "Every version of a record, with the values that lost a merge");
     std::string record_id;
     bool history_json = false;
     history->add_option("RECORD_ID", record_id, "The record's id (UUID)")->required();
-    history->add_option("--db", db_path, "Central store file")->capture_default_str();
+    store_options(history, "Central store file");
     history->add_flag("--json", history_json, "Print JSON");
 
     auto* conflicts = app.add_subcommand("conflicts", "List, show and settle conflicts and probable duplicates");
@@ -529,7 +559,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> take;
     bool conflicts_json = false;
     auto common = [&](CLI::App* sub) {
-      sub->add_option("--db", db_path, "Central store file")->capture_default_str();
+      store_options(sub, "Central store file");
       sub->add_flag("--json", conflicts_json, "Print JSON");
     };
     auto* c_list = conflicts->add_subcommand("list", "List conflicts (open ones by default)");
@@ -556,6 +586,11 @@ int main(int argc, char** argv) {
     c_dismiss->add_option("ID", conflict_id, "Conflict number")->required();
     c_dismiss->add_option("--by", by, "Who settles (default: the login name)");
 
+    auto* migrate = app.add_subcommand("migrate", "Copy an SQLite central store into an empty PostgreSQL database");
+    std::string migrate_from, migrate_to;
+    migrate->add_option("--from", migrate_from, "The SQLite store file (stop `serve` on it first)")->required();
+    migrate->add_option("--to", migrate_to, "postgresql://USER@HOST:PORT/DATABASE (an empty database)")->required();
+
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -567,6 +602,14 @@ int main(int argc, char** argv) {
       return 2;
     }
 
+    if (!store_url.empty()) {
+      if (!relais::server::pg::IsPostgresUrl(store_url)) {
+        return Fail(relais::MakeError(ErrorCode::kUsage, "--store: expected postgresql://USER@HOST:PORT/DATABASE "
+                                                         "(for a file, use --db FILE)"));
+      }
+      db_path = store_url;
+    }
+    if (*migrate) return Migrate(migrate_from, migrate_to);
     if (*serve) return Serve(db_path, listen);
     if (*add) return DeviceAdd(db_path, name, territories, staff, add_json);
     if (*list) return DeviceList(db_path, list_json);

@@ -6,9 +6,11 @@
 
 #include "base/ids.h"
 #include "base/text.h"
+#include "server/pull_page.h"
 #include "server/push.h"
 #include "server/record_json.h"
 #include "server/settle.h"
+#include "server/store_layout.h"
 #include "sqlite/migrate.h"
 
 namespace relais::server {
@@ -18,92 +20,6 @@ namespace {
 constexpr size_t kMaxIdleReaders = 8;
 // last_seen_at is kept to the minute: a device is not worth a write on every request.
 constexpr int64_t kLastSeenResolutionMs = 60 * 1000;
-
-// Where each column of a synced table sits in the central store. Built from schema::Table, so that
-// no column list is written by hand: `id`, the data fields in declaration order, `version`, then
-// `stamps` (mutable tables), `territory` (tables scoped by their parent case) and `last_device`.
-struct TableLayout {
-  const schema::Table* table = nullptr;
-  bool has_stamps = false;
-  bool has_territory_column = false;
-  std::string columns;
-  int version_col = 0;
-  int stamps_col = -1;
-  int territory_col = -1;
-  int last_device_col = 0;
-  int column_count = 0;
-  // Cases also keep their identity key (CaseIdentityKey), written by `put` after every column of
-  // `columns`; it is never read back into a record.
-  bool has_identity_key = false;
-};
-
-std::string Quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
-
-TableLayout LayoutOf(const schema::Table& table) {
-  TableLayout l;
-  l.table = &table;
-  l.has_stamps = table.kind == schema::TableKind::kMutable;
-  l.has_territory_column = table.scope == schema::Scope::kParentCase;
-  l.columns = "id";
-  for (const schema::Field& f : table.fields) l.columns += ", " + Quoted(f.name);
-  int col = static_cast<int>(table.fields.size()) + 1;
-  l.columns += ", version";
-  l.version_col = col++;
-  if (l.has_stamps) {
-    l.columns += ", stamps";
-    l.stamps_col = col++;
-  }
-  if (l.has_territory_column) {
-    l.columns += ", territory";
-    l.territory_col = col++;
-  }
-  l.columns += ", last_device";
-  l.last_device_col = col++;
-  l.column_count = col;
-  l.has_identity_key = &table == &schema::CasesTable();
-  return l;
-}
-
-const std::vector<TableLayout>& Layouts() {
-  static const std::vector<TableLayout> kLayouts = [] {
-    std::vector<TableLayout> v;
-    for (const schema::Table& t : schema::Tables()) v.push_back(LayoutOf(t));
-    return v;
-  }();
-  return kLayouts;
-}
-
-const TableLayout& LayoutFor(const schema::Table& table) {
-  for (const TableLayout& l : Layouts()) {
-    if (l.table == &table) return l;
-  }
-  return Layouts().front();  // unreachable: every table comes from schema::Tables()
-}
-
-// The column that scopes a table's records in pull, or "" for shared tables. For cases it is the
-// data field `territory`; for follow-ups the copy of their case's territory.
-bool IsScoped(const schema::Table& table) { return table.scope != schema::Scope::kShared; }
-
-Result<StoredRecord> ReadStored(const TableLayout& l, const sqlite::Stmt& s) {
-  StoredRecord r;
-  r.record.id = s.Text(0);
-  r.record.values.reserve(l.table->fields.size());
-  for (size_t i = 0; i < l.table->fields.size(); ++i) r.record.values.push_back(s.Val(static_cast<int>(i) + 1));
-  r.record.version = s.Int(l.version_col);
-  if (l.has_stamps) {
-    auto stamps = DecodeStamps(s.Text(l.stamps_col));
-    if (!stamps) return stamps.error();
-    r.stamps = std::move(*stamps);
-  }
-  if (l.has_territory_column) {
-    r.territory = s.Val(l.territory_col);
-  } else if (l.table->scope == schema::Scope::kTerritory) {
-    int index = l.table->FieldIndex("territory");
-    if (index >= 0) r.territory = r.record.values[static_cast<size_t>(index)];
-  }
-  r.last_device = s.Text(l.last_device_col);
-  return r;
-}
 
 // A read snapshot on a reader connection: BEGIN now, ROLLBACK (a read has nothing to keep) at the
 // end, whatever path leaves.
@@ -123,89 +39,6 @@ class ReadSnapshot {
   explicit ReadSnapshot(sqlite::Db& db) : db_(&db) {}
   sqlite::Db* db_;
 };
-
-bool IsDeviceName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// A territory is compared byte for byte with the `territory` field of cases, so it follows that
-// field's rules: one trimmed line of at most its size.
-Status CheckTerritory(std::string_view territory) {
-  const schema::Field* field = schema::CasesTable().FindField("territory");
-  if (territory.empty()) return MakeError(ErrorCode::kValidation, "a territory cannot be empty");
-  if (!IsValidUtf8(territory)) return MakeError(ErrorCode::kValidation, "territory is not valid UTF-8");
-  if (field && schema::Normalize(*field, std::string(territory)) != std::string(territory)) {
-    return MakeError(ErrorCode::kValidation, "territory \"" + std::string(territory) + "\" has surrounding spaces");
-  }
-  for (char c : territory) {
-    if (static_cast<unsigned char>(c) < 0x20) return MakeError(ErrorCode::kValidation, "territory holds a control character");
-  }
-  if (field) RELAIS_TRY(schema::ValidateValue(*field, std::string(territory)));
-  return OkStatus();
-}
-
-Role RoleFromText(const std::string& text) { return text == "staff" ? Role::kStaff : Role::kDevice; }
-
-// The territory that scopes `column` (a record id of the table named by `table_column`) now:
-// generated from the layouts, NULL for shared tables and for ids no table holds.
-std::string CurrentTerritorySql(const std::string& table_column, const std::string& column) {
-  std::string sql = "CASE " + table_column;
-  for (const TableLayout& l : Layouts()) {
-    if (!IsScoped(*l.table)) continue;
-    const std::string name(l.table->name);
-    sql += " WHEN '" + name + "' THEN (SELECT territory FROM " + name + " WHERE id = " + column + ")";
-  }
-  return sql + " ELSE NULL END";
-}
-
-// Every column of a conflict, as ReadConflict reads them from column `first` on. `territory` is the
-// record's territory now (the one recorded at opening when the record is gone).
-const std::string& ConflictColumns() {
-  static const std::string kColumns =
-      "c.id, c.kind, c.status, c.tbl, c.record_id, c.field, c.other_id, "
-      "COALESCE(" + CurrentTerritorySql("c.tbl", "c.record_id") + ", c.territory) AS territory, "
-      "(SELECT territory FROM cases WHERE id = c.other_id) AS other_territory, "
-      "c.base_value, c.server_value, c.server_device, c.server_hlc, c.device_value, c.device, c.device_hlc, "
-      "c.change_id, c.opened_seq, c.opened_at, c.settled_seq, c.settled_at, c.settled_by, c.settled_value, "
-      "c.settlement";
-  return kColumns;
-}
-
-Conflict ReadConflict(const sqlite::Stmt& s, int first) {
-  Conflict c;
-  int i = first;
-  c.id = s.Int(i++);
-  c.kind = s.Text(i++);
-  c.status = s.Text(i++);
-  c.table = s.Text(i++);
-  c.record_id = s.Text(i++);
-  c.field = s.Val(i++);
-  c.other_id = s.Val(i++);
-  c.territory = s.Val(i++);
-  c.other_territory = s.Val(i++);
-  c.base_value = s.Val(i++);
-  c.server_value = s.Val(i++);
-  c.server_device = s.Text(i++);
-  c.server_hlc = s.Text(i++);
-  c.device_value = s.Val(i++);
-  c.device = s.Text(i++);
-  c.device_hlc = s.Text(i++);
-  c.change_id = s.Text(i++);
-  c.opened_seq = s.Int(i++);
-  c.opened_at = s.Text(i++);
-  if (!s.IsNull(i)) c.settled_seq = s.Int(i);
-  ++i;
-  c.settled_at = s.Val(i++);
-  c.settled_by = s.Val(i++);
-  c.settled_value = s.Val(i++);
-  c.settlement = s.Val(i++);
-  return c;
-}
 
 }  // namespace
 
@@ -230,55 +63,29 @@ struct SqliteStore::WriterStatements {
     };
     for (const TableLayout& l : Layouts()) {
       PerTable t;
-      const std::string name(l.table->name);
-      RELAIS_TRY(prepare(t.get, "SELECT " + l.columns + " FROM " + name + " WHERE id = ?1"));
-      std::string params = "?1";
-      const int put_count = l.column_count + (l.has_identity_key ? 1 : 0);
-      for (int i = 2; i <= put_count; ++i) params += ", ?" + std::to_string(i);
-      const std::string put_columns = l.columns + (l.has_identity_key ? ", identity_key" : "");
-      RELAIS_TRY(prepare(t.put, "INSERT OR REPLACE INTO " + name + "(" + put_columns + ") VALUES (" + params + ")"));
-      if (l.has_territory_column) {
-        RELAIS_TRY(prepare(t.move, "UPDATE " + name + " SET territory = ?1, version = ?2 WHERE id = ?3"));
-      }
+      const TableStatements& sql = StatementsFor(l);
+      RELAIS_TRY(prepare(t.get, sql.get));
+      RELAIS_TRY(prepare(t.put, "INSERT OR REPLACE" + sql.put.substr(std::string_view("INSERT").size())));
+      if (l.has_territory_column) RELAIS_TRY(prepare(t.move, sql.move));
       st->tables.push_back(std::move(t));
     }
-    RELAIS_TRY(prepare(st->read_seq, "SELECT last_seq FROM meta WHERE id = 1"));
-    RELAIS_TRY(prepare(st->write_seq, "UPDATE meta SET last_seq = ?1 WHERE id = 1"));
-    RELAIS_TRY(prepare(st->find_change, "SELECT seq FROM history WHERE change_id = ?1"));
-    RELAIS_TRY(prepare(st->insert_history,
-                       "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
-    RELAIS_TRY(prepare(st->insert_conflict,
-                       "INSERT INTO conflicts(kind, status, tbl, record_id, field, territory, base_value, server_value, "
-                       "server_device, server_hlc, device_value, device, device_hlc, change_id, opened_seq, opened_at, "
-                       "other_id) "
-                       "VALUES (?15, 'open', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?16)"));
-    RELAIS_TRY(prepare(st->find_identity,
-                       "SELECT id FROM cases WHERE identity_key = ?1 AND merged_into IS NULL ORDER BY opened_on, id"));
+    RELAIS_TRY(prepare(st->read_seq, sql::kReadSeq));
+    RELAIS_TRY(prepare(st->write_seq, sql::kWriteSeq));
+    RELAIS_TRY(prepare(st->find_change, sql::kFindChange));
+    RELAIS_TRY(prepare(st->insert_history, sql::kInsertHistory));
+    RELAIS_TRY(prepare(st->insert_conflict, sql::kInsertConflict));
+    RELAIS_TRY(prepare(st->find_identity, sql::kFindIdentity));
     RELAIS_TRY(prepare(st->get_conflict, "SELECT " + ConflictColumns() + " FROM conflicts c WHERE c.id = ?1"));
-    RELAIS_TRY(prepare(st->settle_conflict,
-                       "UPDATE conflicts SET status = 'settled', settled_seq = ?2, settled_at = ?3, settled_by = ?4, "
-                       "settled_value = ?5, settlement = ?6 WHERE id = ?1 AND status = 'open'"));
-    RELAIS_TRY(prepare(st->insert_exit, "INSERT INTO scope_exits(seq, tbl, record_id, territory) VALUES (?1, ?2, ?3, ?4)"));
-    RELAIS_TRY(prepare(st->followups_of_case, "SELECT id FROM followups WHERE case_id = ?1 ORDER BY id"));
-    RELAIS_TRY(prepare(st->find_batch,
-                       "SELECT request_hash, response FROM push_batches WHERE device_id = ?1 AND batch_key = ?2"));
-    RELAIS_TRY(prepare(st->save_batch,
-                       "INSERT INTO push_batches(device_id, batch_key, request_hash, response, created_at) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5)"));
+    RELAIS_TRY(prepare(st->settle_conflict, sql::kSettleConflict));
+    RELAIS_TRY(prepare(st->insert_exit, sql::kInsertExit));
+    RELAIS_TRY(prepare(st->followups_of_case, sql::kFollowupsOfCase));
+    RELAIS_TRY(prepare(st->find_batch, sql::kFindBatch));
+    RELAIS_TRY(prepare(st->save_batch, sql::kSaveBatch));
     return st;
   }
 };
 
 namespace {
-
-size_t TableIndex(const schema::Table& table) {
-  const auto& tables = schema::Tables();
-  for (size_t i = 0; i < tables.size(); ++i) {
-    if (&tables[i] == &table) return i;
-  }
-  return 0;
-}
 
 // StoreTx over the writer connection, inside a transaction the caller opened. The global
 // sequence is read once and written back by Finish(), in the same transaction.
@@ -506,7 +313,7 @@ void SqliteStore::ReturnReader(sqlite::Db db) {
 Status SqliteStore::Health() {
   auto lease = BorrowReader();
   if (!lease) return lease.error();
-  auto s = lease->db().Prepare("SELECT last_seq FROM meta WHERE id = 1");
+  auto s = lease->db().Prepare(sql::kReadSeq);
   if (!s) return s.error();
   auto row = s->Step();
   if (!row) return row.error();
@@ -516,23 +323,18 @@ Status SqliteStore::Health() {
 
 Result<std::string> SqliteStore::AddDevice(const std::string& name, const std::vector<std::string>& territories,
                                            Role role) {
-  if (!IsDeviceName(name)) {
-    return MakeError(ErrorCode::kValidation, "device name \"" + name +
-                                                 "\": use 1 to 64 letters, digits, '-', '_' or '.'");
-  }
-  if (territories.empty()) return MakeError(ErrorCode::kValidation, "a device needs at least one territory");
-  for (const std::string& t : territories) RELAIS_TRY(CheckTerritory(t));
+  RELAIS_TRY(CheckEnrolment(name, territories));
 
   const std::string token = RandomHex(32);
   std::lock_guard<std::mutex> lock(writer_mutex_);
   auto tx = sqlite::Transaction::Begin(writer_);
   if (!tx) return tx.error();
-  auto exists = writer_.Prepare("SELECT 1 FROM devices WHERE name = ?1");
+  auto exists = writer_.Prepare(sql::kDeviceNamed);
   if (!exists) return exists.error();
   exists->Bind(1, name);
   auto row = exists->Step();
   if (!row) return row.error();
-  if (*row) return MakeError(ErrorCode::kValidation, "a device named " + name + " is already enrolled (pick another name: a name stays taken even after revocation)");
+  if (*row) return NameTaken(name);
   auto insert = writer_.Prepare("INSERT INTO devices(name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)");
   if (!insert) return insert.error();
   RELAIS_TRY(insert->Bind(1, name).Bind(2, std::string_view(ToString(role))).Bind(3, Sha256Hex(token)).Bind(4, IsoTimestamp(clock_.NowMs())).Run());
@@ -548,7 +350,7 @@ Result<std::string> SqliteStore::AddDevice(const std::string& name, const std::v
 }
 
 Result<std::vector<std::string>> SqliteStore::TerritoriesOf(sqlite::Db& db, int64_t device_id) {
-  auto s = db.Prepare("SELECT territory FROM device_territories WHERE device_id = ?1 ORDER BY territory");
+  auto s = db.Prepare(sql::kDeviceTerritories);
   if (!s) return s.error();
   s->Bind(1, device_id);
   std::vector<std::string> out;
@@ -565,20 +367,14 @@ Result<std::vector<DeviceInfo>> SqliteStore::ListDevices() {
   if (!lease) return lease.error();
   auto snapshot = ReadSnapshot::Begin(lease->db());
   if (!snapshot) return snapshot.error();
-  auto s = lease->db().Prepare(
-      "SELECT id, name, role, created_at, last_seen_at, revoked_at FROM devices ORDER BY name");
+  auto s = lease->db().Prepare(sql::kListDevices);
   if (!s) return s.error();
   std::vector<DeviceInfo> out;
   while (true) {
     auto row = s->Step();
     if (!row) return row.error();
     if (!*row) break;
-    DeviceInfo d;
-    d.name = s->Text(1);
-    d.role = RoleFromText(s->Text(2));
-    d.created_at = s->Text(3);
-    d.last_seen_at = s->Val(4);
-    d.revoked_at = s->Val(5);
+    DeviceInfo d = ReadDeviceInfo(*s);
     auto territories = TerritoriesOf(lease->db(), s->Int(0));
     if (!territories) return territories.error();
     d.territories = std::move(*territories);
@@ -589,7 +385,7 @@ Result<std::vector<DeviceInfo>> SqliteStore::ListDevices() {
 
 Status SqliteStore::RevokeDevice(const std::string& name) {
   std::lock_guard<std::mutex> lock(writer_mutex_);
-  auto s = writer_.Prepare("UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE name = ?2");
+  auto s = writer_.Prepare(sql::kRevokeDevice);
   if (!s) return s.error();
   RELAIS_TRY(s->Bind(1, IsoTimestamp(clock_.NowMs())).Bind(2, name).Run());
   if (writer_.Changes() == 0) {
@@ -605,8 +401,7 @@ Result<Device> SqliteStore::Authenticate(std::string_view token) {
   if (!lease) return lease.error();
   auto snapshot = ReadSnapshot::Begin(lease->db());
   if (!snapshot) return snapshot.error();
-  auto s = lease->db().Prepare(
-      "SELECT id, name, role, revoked_at, last_seen_at FROM devices WHERE token_hash = ?1");
+  auto s = lease->db().Prepare(sql::kDeviceByToken);
   if (!s) return s.error();
   s->Bind(1, Sha256Hex(token));
   auto row = s->Step();
@@ -631,7 +426,7 @@ void SqliteStore::TouchLastSeen(int64_t device_id, const std::optional<std::stri
   // Best effort: a busy writer (a long push) is not worth waiting for.
   std::unique_lock<std::mutex> lock(writer_mutex_, std::try_to_lock);
   if (!lock.owns_lock()) return;
-  auto s = writer_.Prepare("UPDATE devices SET last_seen_at = ?1 WHERE id = ?2");
+  auto s = writer_.Prepare(sql::kTouchDevice);
   if (s) (void)s->Bind(1, IsoTimestamp(now)).Bind(2, device_id).Run();
 }
 
@@ -656,63 +451,24 @@ Result<PushReply> SqliteStore::Push(const Device& device, const sync::PushReques
 
 namespace {
 
-// One ordered source of a pull page: a synced table, the scope exits, or the conflicts opened or
-// settled, read in sequence order. Column 0 of an exit or conflict row is its sequence number.
-struct PullSource {
-  enum class Kind { kRecords, kExits, kOpened, kSettled };
-  Kind kind = Kind::kRecords;
+// One ordered source of a pull page over a statement of PullQueriesFor(SqliteDialect()).
+// Column 0 of an exit or conflict row is its sequence number.
+struct SqlitePullSource {
+  PullSourceKind kind = PullSourceKind::kRecords;
   const TableLayout* layout = nullptr;  // kRecords
   sqlite::Stmt stmt;
   bool has_row = false;
   int64_t seq = 0;
 
+  const sqlite::Stmt& row() const { return stmt; }
   Status Advance() {
     auto row = stmt.Step();
     if (!row) return row.error();
     has_row = *row;
-    if (has_row) seq = stmt.Int(kind == Kind::kRecords ? layout->version_col : 0);
+    if (has_row) seq = stmt.Int(kind == PullSourceKind::kRecords ? layout->version_col : 0);
     return OkStatus();
   }
 };
-
-std::string ScopeFilter(const std::string& column) {
-  return column + " IN (SELECT value FROM json_each(?2))";
-}
-
-// The conflicts whose `event` (opened_seq or settled_seq) lies after ?1, whose record is in the
-// device's territories ?2 or shared, in event order, at most ?3.
-std::string ConflictEventsSql(const std::string& event) {
-  std::string shared;
-  for (const TableLayout& l : Layouts()) {
-    if (!IsScoped(*l.table)) shared += (shared.empty() ? "'" : ", '") + std::string(l.table->name) + "'";
-  }
-  std::string sql = "SELECT * FROM (SELECT c." + event + " AS event_seq, " + ConflictColumns() +
-                    " FROM conflicts c WHERE c." + event + " > ?1) WHERE (" + ScopeFilter("territory");
-  if (!shared.empty()) sql += " OR tbl IN (" + shared + ")";
-  return sql + ") ORDER BY event_seq LIMIT ?3";
-}
-
-sync::ConflictNotice NoticeOf(const Conflict& c, bool settled, int64_t seq) {
-  sync::ConflictNotice n;
-  n.id = c.id;
-  n.kind = c.kind;
-  n.status = settled ? "settled" : "open";
-  n.table = c.table;
-  n.record_id = c.record_id;
-  n.field = c.field.value_or("");
-  n.other_id = c.other_id.value_or("");
-  n.base_value = c.base_value;
-  n.server_value = c.server_value;
-  n.device_value = c.device_value;
-  n.device = c.device;
-  n.server_device = c.server_device;
-  if (settled) {
-    n.settled_value = c.settled_value;
-    n.settlement = c.settlement.value_or("");
-  }
-  n.seq = seq;
-  return n;
-}
 
 }  // namespace
 
@@ -730,87 +486,37 @@ Result<sync::PullPage> SqliteStore::Pull(const Device& device, int64_t since, si
 
   const std::string territories = EncodeTextList(device.territories);
   const int64_t fetch = static_cast<int64_t>(limit) + 1;
-  std::vector<PullSource> sources;
-  auto add_source = [&](PullSource::Kind kind, const TableLayout* layout, const std::string& sql) -> Status {
+  const PullQueries& queries = PullQueriesFor(SqliteDialect());
+  std::vector<SqlitePullSource> sources;
+  auto add_source = [&](PullSourceKind kind, const TableLayout* layout, const std::string& sql) -> Status {
     auto s = db.Prepare(sql);
     if (!s) return s.error();
-    PullSource source;
+    SqlitePullSource source;
     source.kind = kind;
     source.layout = layout;
     source.stmt = std::move(*s);
     sources.push_back(std::move(source));
     return OkStatus();
   };
-  std::string exits_sql = "SELECT seq, tbl, record_id FROM scope_exits e WHERE seq > ?1 AND " + ScopeFilter("territory");
-  for (const TableLayout& l : Layouts()) {
-    const std::string name(l.table->name);
-    std::string sql = "SELECT " + l.columns + " FROM " + name + " WHERE version > ?1";
-    if (IsScoped(*l.table)) {
-      sql += " AND " + ScopeFilter("territory");
-      // A record that left one of the device's territories for another of them stays.
-      exits_sql += " AND NOT EXISTS (SELECT 1 FROM " + name + " r WHERE e.tbl = '" + name +
-                   "' AND r.id = e.record_id AND " + ScopeFilter("r.territory") + ")";
-    }
-    sql += " ORDER BY version LIMIT ?3";
-    RELAIS_TRY(add_source(PullSource::Kind::kRecords, &l, sql));
+  for (size_t i = 0; i < Layouts().size(); ++i) {
+    RELAIS_TRY(add_source(PullSourceKind::kRecords, &Layouts()[i], queries.records[i]));
   }
-  exits_sql += " ORDER BY seq LIMIT ?3";
-  RELAIS_TRY(add_source(PullSource::Kind::kExits, nullptr, exits_sql));
-  RELAIS_TRY(add_source(PullSource::Kind::kOpened, nullptr, ConflictEventsSql("opened_seq")));
-  RELAIS_TRY(add_source(PullSource::Kind::kSettled, nullptr, ConflictEventsSql("settled_seq")));
-  for (PullSource& source : sources) {
+  RELAIS_TRY(add_source(PullSourceKind::kExits, nullptr, queries.exits));
+  RELAIS_TRY(add_source(PullSourceKind::kOpened, nullptr, queries.opened));
+  RELAIS_TRY(add_source(PullSourceKind::kSettled, nullptr, queries.settled));
+  for (SqlitePullSource& source : sources) {
     source.stmt.Bind(1, since).Bind(2, territories).Bind(3, fetch);
     RELAIS_TRY(source.Advance());
   }
 
-  // Merge the sources in sequence order. A sequence number may be shared by a record and the
-  // conflicts opened with it (or settled with it): items of one sequence are never split across
-  // pages, so the page may exceed `limit` by those few.
-  sync::PullPage page;
-  page.since = since;
-  size_t taken = 0;
-  int64_t last_taken = since;
-  while (true) {
-    PullSource* next = nullptr;
-    for (PullSource& source : sources) {
-      if (source.has_row && (!next || source.seq < next->seq)) next = &source;
-    }
-    if (!next || (taken >= limit && next->seq != last_taken)) break;
-    switch (next->kind) {
-      case PullSource::Kind::kRecords: {
-        auto stored = ReadStored(*next->layout, next->stmt);
-        if (!stored) return stored.error();
-        page.records.push_back(sync::PulledRecord{std::string(next->layout->table->name), std::move(stored->record)});
-        break;
-      }
-      case PullSource::Kind::kExits:
-        page.removed.push_back(sync::Removal{next->stmt.Text(1), next->stmt.Text(2), next->stmt.Int(0)});
-        break;
-      case PullSource::Kind::kOpened:
-      case PullSource::Kind::kSettled: {
-        const bool settled = next->kind == PullSource::Kind::kSettled;
-        Conflict c = ReadConflict(next->stmt, 1);
-        // A conflict appears once per page, in the state of its latest event in the page.
-        if (settled) {
-          std::erase_if(page.conflicts, [&](const sync::ConflictNotice& n) { return n.id == c.id; });
-        }
-        page.conflicts.push_back(NoticeOf(c, settled, next->seq));
-        break;
-      }
-    }
-    last_taken = next->seq;
-    ++taken;
-    RELAIS_TRY(next->Advance());
-  }
-  page.more = std::any_of(sources.begin(), sources.end(), [](const PullSource& s) { return s.has_row; });
-  if (page.more) {
-    page.next = last_taken;
-  } else {
-    auto s = db.Prepare("SELECT last_seq FROM meta WHERE id = 1");
+  auto page = MergePullSources(since, limit, sources);
+  if (!page) return page.error();
+  if (!page->more) {
+    auto s = db.Prepare(sql::kReadSeq);
     if (!s) return s.error();
     auto row = s->Step();
     if (!row) return row.error();
-    page.next = *row ? s->Int(0) : last_taken;
+    if (*row) page->next = s->Int(0);
   }
   return page;
 }
@@ -828,13 +534,12 @@ Result<std::optional<Store::ScopeDigestAt>> SqliteStore::Digest(const Device& de
   if (!row) return row.error();
   out.at = *row ? last->Int(0) : 0;
   const std::string territories = EncodeTextList(device.territories);
-  for (const TableLayout& l : Layouts()) {
-    std::string sql = "SELECT id, version FROM " + std::string(l.table->name);
-    if (IsScoped(*l.table)) sql += " WHERE " + ScopeFilter("territory");
-    auto s = db.Prepare(sql);
+  const std::vector<std::string> queries = DigestQueries(SqliteDialect());
+  for (size_t t = 0; t < Layouts().size(); ++t) {
+    auto s = db.Prepare(queries[t]);
     if (!s) return s.error();
-    if (IsScoped(*l.table)) s->Bind(2, territories);
-    sync::TableDigest& d = out.digest[l.table->name];
+    if (IsScoped(*Layouts()[t].table)) s->Bind(1, territories);
+    sync::TableDigest& d = out.digest[Layouts()[t].table->name];
     while (true) {
       auto more = s->Step();
       if (!more) return more.error();
@@ -850,9 +555,7 @@ Result<std::optional<Store::ScopeDigestAt>> SqliteStore::Digest(const Device& de
 Result<std::vector<HistoryEntry>> SqliteStore::History(std::string_view table, std::string_view record_id) {
   auto lease = BorrowReader();
   if (!lease) return lease.error();
-  auto s = lease->db().Prepare(
-      "SELECT seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost FROM history "
-      "WHERE record_id = ?1 AND (?2 = '' OR tbl = ?2) ORDER BY seq");
+  auto s = lease->db().Prepare(sql::kHistory);
   if (!s) return s.error();
   s->Bind(1, record_id).Bind(2, table);
   std::vector<HistoryEntry> out;
@@ -860,17 +563,7 @@ Result<std::vector<HistoryEntry>> SqliteStore::History(std::string_view table, s
     auto row = s->Step();
     if (!row) return row.error();
     if (!*row) return out;
-    HistoryEntry h;
-    h.seq = s->Int(0);
-    h.table = s->Text(1);
-    h.record_id = s->Text(2);
-    h.device = s->Text(3);
-    h.hlc = s->Text(4);
-    h.change_id = s->Val(5);
-    h.at = s->Text(6);
-    h.snapshot = s->Text(7);
-    h.lost = s->Val(8);
-    out.push_back(std::move(h));
+    out.push_back(ReadHistory(*s));
   }
 }
 

@@ -17,10 +17,7 @@ namespace relais::server {
 // own from a small pool and run in a snapshot, so they never wait for a writer (WAL).
 class SqliteStore final : public Store {
  public:
-  enum class OpenMode {
-    kCreate,    // create the file and its tables when missing (serve, device add)
-    kExisting,  // fail with kNotFound when the file does not exist (list, revoke, history)
-  };
+  using OpenMode = server::OpenMode;
 
   // Opens the store at `path`, bringing its schema up to date. kNotFound (kExisting and no file),
   // kTooNew (written by a newer Relais) or kIo; on failure nothing is changed.

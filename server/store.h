@@ -3,7 +3,7 @@
 // (server/http.h). It uses sync/ and schema/; nothing of Relais uses server/.
 //
 // This header is the store's contract, independent of the database that keeps it: the embedded
-// SQLite store (server/sqlite_store.h) implements it today, a PostgreSQL store can later. Every
+// SQLite store (server/sqlite_store.h) and the PostgreSQL store (server/pg_store.h). Every
 // implementation must be thread-safe: the HTTP server calls it from many threads at once.
 #pragma once
 
@@ -115,6 +115,12 @@ struct PushReply {
   std::string json;       // sync::EncodePushResponse(response), stored verbatim for retries
   bool replayed = false;  // the batch key was seen before: this is the stored answer
   int64_t clamped = 0;    // stamps from too far in the future, brought back to the centre's time
+};
+
+// How a command opens a store.
+enum class OpenMode {
+  kCreate,    // create the store's tables when missing (serve, device add)
+  kExisting,  // fail with kNotFound when there is no store yet (list, revoke, history, conflicts)
 };
 
 class Store {

@@ -16,8 +16,10 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
 #include "tests/e2e/run.h"
+#include "tests/pg_test_db.h"
 
 extern char** environ;
 
@@ -26,9 +28,40 @@ namespace relais::e2e {
 inline std::string CentralBinary() { return std::string(RELAIS_BINARY_DIR) + "/relais-central"; }
 inline std::string RelaisBinary() { return std::string(RELAIS_BINARY_DIR) + "/relais"; }
 
+// The rows of `sql` on an SQLite file, each as its columns' texts joined by "|" (NULL as "∅").
+inline std::vector<std::string> SqliteRows(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(h);
+    throw std::runtime_error("cannot open " + db);
+  }
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    std::string message = sql + ": " + sqlite3_errmsg(h);
+    sqlite3_close(h);
+    throw std::runtime_error(message);
+  }
+  std::vector<std::string> rows;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    std::string row;
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      const unsigned char* t = sqlite3_column_text(st, i);
+      row += (i ? "|" : "") + (t ? std::string(reinterpret_cast<const char*>(t)) : std::string("∅"));
+    }
+    rows.push_back(std::move(row));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return rows;
+}
+
+// The centre: its store is a file in `dir`, or a database of its own on the test PostgreSQL
+// cluster when the program runs for PostgreSQL (RELAIS_TEST_STORE=postgresql).
 class Central {
  public:
-  explicit Central(std::filesystem::path dir) : dir_(std::move(dir)), db_((dir_ / "central.db").string()) {}
+  explicit Central(std::filesystem::path dir) : dir_(std::move(dir)), db_((dir_ / "central.db").string()) {
+    if (relais::testing::OnPostgres()) pg_ = std::make_unique<relais::testing::PgTestDatabase>();
+  }
   ~Central() { Kill(SIGKILL); }
   Central(const Central&) = delete;
   Central& operator=(const Central&) = delete;
@@ -44,7 +77,8 @@ class Central {
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     std::string log = (dir_ / "server.log").string();
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    std::vector<std::string> args = {CentralBinary(), "serve", "--db", db_, "--listen", "127.0.0.1:" + std::to_string(port_)};
+    std::vector<std::string> args = {CentralBinary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port_)};
+    for (const std::string& a : StoreArgs()) args.push_back(a);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -82,11 +116,43 @@ class Central {
 
   bool Running() const { return pid_ > 0; }
   const std::string& url() const { return url_; }
-  const std::string& db() const { return db_; }
+  // How `relais-central` commands name this store: {"--db", FILE} or {"--store", URL}.
+  std::vector<std::string> StoreArgs() const {
+    if (pg_) return {"--store", pg_->url()};
+    return {"--db", db_};
+  }
+
+  // The rows of `sql` on the store, as SqliteRows gives them.
+  std::vector<std::string> Rows(const std::string& sql) const {
+    if (!pg_) return SqliteRows(db_, sql);
+    std::vector<std::string> rows;
+    for (const auto& cells : pg_->Admin().Query(sql)) {
+      std::string row;
+      for (size_t i = 0; i < cells.size(); ++i) row += (i ? "|" : "") + (cells[i] == "\\N" ? std::string("∅") : cells[i]);
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+  int64_t Count(const std::string& sql) const { return std::stoll(Rows(sql).at(0)); }
+
+  // "ok" when the store is sound after a kill: SQLite's PRAGMA integrity_check of the file; on
+  // PostgreSQL, whose own write-ahead log recovers a killed server, that the database answers a
+  // read of every table.
+  std::string Integrity() const {
+    if (!pg_) {
+      std::string out;
+      for (const std::string& row : SqliteRows(db_, "PRAGMA integrity_check")) out += (out.empty() ? "" : "; ") + row;
+      return out;
+    }
+    Count("SELECT (SELECT count(*) FROM cases) + (SELECT count(*) FROM followups) + (SELECT count(*) FROM contacts) + "
+          "(SELECT count(*) FROM history) + (SELECT count(*) FROM conflicts)");
+    return "ok";
+  }
 
   // Enrols a device; returns its token.
   std::string Enrol(const std::string& name, const std::vector<std::string>& territories) {
-    std::vector<std::string> args = {CentralBinary(), "device", "add", "--db", db_, "--name", name, "--json"};
+    std::vector<std::string> args = {CentralBinary(), "device", "add", "--name", name, "--json"};
+    for (const std::string& a : StoreArgs()) args.push_back(a);
     for (const auto& t : territories) {
       args.push_back("--territory");
       args.push_back(t);
@@ -99,6 +165,7 @@ class Central {
  private:
   std::filesystem::path dir_;
   std::string db_;
+  std::unique_ptr<relais::testing::PgTestDatabase> pg_;
   std::string url_;
   int port_ = 0;
   pid_t pid_ = -1;

@@ -74,11 +74,11 @@ class Laptop {
 // Central staff at the centre's host.
 class Staff {
  public:
-  explicit Staff(const Central& c) : db_(c.db()) {}
+  explicit Staff(const Central& c) : store_args_(c.StoreArgs()) {}
   RunResult Cmd(std::vector<std::string> args) const {
     std::vector<std::string> argv = {CentralBinary(), "conflicts"};
     argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--db", db_});
+    argv.insert(argv.end(), store_args_.begin(), store_args_.end());
     return Run(argv);
   }
   json Open() const {
@@ -95,7 +95,7 @@ class Staff {
   }
 
  private:
-  std::string db_;
+  std::vector<std::string> store_args_;
 };
 
 // Two counsellors of the same territory and their centre; both laptops hold case "Girard Maël".

@@ -33,26 +33,6 @@ int64_t EnvInt(const char* name, int64_t fallback) {
 }
 
 // Rows of a query as text, one string per row, for comparing two databases.
-std::vector<std::string> Rows(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  INFO(sql << ": " << sqlite3_errmsg(h));
-  REQUIRE(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-  std::vector<std::string> rows;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    std::string row;
-    for (int i = 0; i < sqlite3_column_count(st); ++i) {
-      const unsigned char* t = sqlite3_column_text(st, i);
-      row += (i ? "|" : "") + (t ? std::string(reinterpret_cast<const char*>(t)) : std::string("∅"));
-    }
-    rows.push_back(std::move(row));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return rows;
-}
-
 struct DeviceState {
   std::string name;
   std::string db;
@@ -95,8 +75,22 @@ class World {
     else Sync(d, true);
   }
 
+  // `argv` of relais-central, naming the centre's store.
+  std::vector<std::string> WithStore(std::vector<std::string> argv) const {
+    for (const std::string& a : central_.StoreArgs()) argv.push_back(a);
+    return argv;
+  }
+
+  // The text at `path` in the JSON column `column`, in the store's SQL.
+  static std::string JsonAt(const std::string& column, const std::vector<std::string>& path) {
+    std::string joined;
+    for (const std::string& p : path) joined += (joined.empty() ? "" : relais::testing::OnPostgres() ? "," : ".") + p;
+    if (relais::testing::OnPostgres()) return "(" + column + "::jsonb #>> '{" + joined + "}')";
+    return "json_extract(" + column + ", '$." + joined + "')";
+  }
+
   void SettleEverything() {
-    RunResult list = Run({CentralBinary(), "conflicts", "list", "--db", central_.db(), "--status", "open", "--json"});
+    RunResult list = Run(WithStore({CentralBinary(), "conflicts", "list", "--status", "open", "--json"}));
     INFO(list.err);
     REQUIRE(list.exit_code == 0);
     for (const json& c : json::parse(list.out)) {
@@ -107,8 +101,7 @@ class World {
       } else {
         argv.insert(argv.end(), {"resolve", id, "--keep", Pick(2) ? "device" : "server"});
       }
-      argv.insert(argv.end(), {"--db", central_.db()});
-      RunResult r = Run(argv);
+      RunResult r = Run(WithStore(argv));
       INFO(r.err);
       REQUIRE(r.exit_code == 0);
       ++settled_;
@@ -133,13 +126,13 @@ class World {
       const std::string case_cols =
           "id, version, last_name, first_name, birth_date, phone, email, status, territory, closed_on, notes, merged_into";
       INFO("device " << d.name);
-      CHECK(Rows(d.db, "SELECT " + case_cols + " FROM cases ORDER BY id") ==
-            Rows(central_.db(), "SELECT " + case_cols + " FROM cases WHERE territory IN (" + scope + ") ORDER BY id"));
-      CHECK(Rows(d.db, "SELECT id, version, case_id, kind, text FROM followups ORDER BY id") ==
-            Rows(central_.db(), "SELECT id, version, case_id, kind, text FROM followups WHERE territory IN (" + scope + ") ORDER BY id"));
-      CHECK(Rows(d.db, "SELECT id, version, organisation, phone FROM contacts ORDER BY id") ==
-            Rows(central_.db(), "SELECT id, version, organisation, phone FROM contacts ORDER BY id"));
-      CHECK(Rows(d.db, "SELECT count(*) FROM outbox WHERE state = 'pending'") == std::vector<std::string>{"0"});
+      CHECK(SqliteRows(d.db, "SELECT " + case_cols + " FROM cases ORDER BY id") ==
+            central_.Rows("SELECT " + case_cols + " FROM cases WHERE territory IN (" + scope + ") ORDER BY id"));
+      CHECK(SqliteRows(d.db, "SELECT id, version, case_id, kind, text FROM followups ORDER BY id") ==
+            central_.Rows("SELECT id, version, case_id, kind, text FROM followups WHERE territory IN (" + scope + ") ORDER BY id"));
+      CHECK(SqliteRows(d.db, "SELECT id, version, organisation, phone FROM contacts ORDER BY id") ==
+            central_.Rows("SELECT id, version, organisation, phone FROM contacts ORDER BY id"));
+      CHECK(SqliteRows(d.db, "SELECT count(*) FROM outbox WHERE state = 'pending'") == std::vector<std::string>{"0"});
     }
   }
 
@@ -149,14 +142,14 @@ class World {
       const std::string v = Quote(w.value);
       std::string sql =
           "SELECT (SELECT count(*) FROM cases WHERE id = '" + w.record + "' AND " + w.field + " = " + v + ")"
-          " + (SELECT count(*) FROM history WHERE record_id = '" + w.record + "' AND (json_extract(snapshot, '$." + w.field + "') = " + v +
-          "   OR json_extract(lost, '$." + w.field + ".value') = " + v + "))"
+          " + (SELECT count(*) FROM history WHERE record_id = '" + w.record + "' AND (" + JsonAt("snapshot", {w.field}) + " = " + v +
+          "   OR " + JsonAt("lost", {w.field, "value"}) + " = " + v + "))"
           " + (SELECT count(*) FROM conflicts WHERE record_id = '" + w.record + "' AND (device_value = " + v + " OR server_value = " + v + "))";
-      int64_t found = std::stoll(Rows(central_.db(), sql).at(0));
+      int64_t found = std::stoll(central_.Rows(sql).at(0));
       if (found == 0) {
         // Refused by the centre (e.g. the case left the device's scope first): kept on the device.
         const DeviceState& d = Device(w.device);
-        found = std::stoll(Rows(d.db, "SELECT count(*) FROM outbox WHERE state = 'rejected' AND record_id = '" + w.record +
+        found = std::stoll(SqliteRows(d.db, "SELECT count(*) FROM outbox WHERE state = 'rejected' AND record_id = '" + w.record +
                                           "' AND instr(fields, " + Quote(w.value) + ") > 0").at(0));
       }
       INFO("value " << w.value << " of " << w.field << " written by " << w.device << " on " << w.record);
@@ -194,7 +187,7 @@ class World {
 
   // The open cases this device holds now.
   std::vector<std::string> Cases(const DeviceState& d) {
-    return Rows(d.db, "SELECT id FROM cases WHERE merged_into IS NULL ORDER BY id");
+    return SqliteRows(d.db, "SELECT id FROM cases WHERE merged_into IS NULL ORDER BY id");
   }
 
   void Create(DeviceState& d) {

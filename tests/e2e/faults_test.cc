@@ -52,7 +52,7 @@ TEST_CASE("sync through an unreliable network completes, losing and duplicating 
   REQUIRE(r.exit_code == 0);
   CHECK(proxy.faults_injected() > 0);
   CHECK(json::parse(relais({"status", "--json"}).out)["pending"] == 0);
-  CHECK(Count(central.db(), "SELECT count(*) FROM cases") == n);
-  CHECK(Count(central.db(), "SELECT count(*) FROM history") == n);  // each change applied once
+  CHECK(central.Count("SELECT count(*) FROM cases") == n);
+  CHECK(central.Count("SELECT count(*) FROM history") == n);  // each change applied once
   CHECK(json::parse(relais({"case", "list", "--limit", "0", "--json"}).out).size() == static_cast<size_t>(n));
 }

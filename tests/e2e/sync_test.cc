@@ -124,7 +124,7 @@ TEST_CASE("a same-field edit is kept for review: the server keeps its value and 
   json second = b.Sync();
   CHECK(second["conflicts"] == 1);
   CHECK(b.Show(id)["status"] == "salarie");  // the server's value, until central staff settle
-  CHECK(Count(central.db(), "SELECT count(*) FROM conflicts WHERE status = 'open' AND device_value = 'independant'") == 1);
+  CHECK(central.Count("SELECT count(*) FROM conflicts WHERE status = 'open' AND device_value = 'independant'") == 1);
 }
 
 TEST_CASE("a change outside the device's territories is rejected, kept and shown", "[e2e][sync]") {
@@ -195,8 +195,8 @@ TEST_CASE("a server killed in the middle of a push loses nothing and applies eve
   }
   json done = a.Sync();
   CHECK(a.Json({"status"})["pending"] == 0);
-  CHECK(Count(central.db(), "SELECT count(*) FROM cases") == n);
-  CHECK(Count(central.db(), "SELECT count(*) FROM history") == n);  // each create applied exactly once
+  CHECK(central.Count("SELECT count(*) FROM cases") == n);
+  CHECK(central.Count("SELECT count(*) FROM history") == n);  // each create applied exactly once
   b.Sync();
   CHECK(b.CaseCount() == static_cast<size_t>(n));
 }
@@ -213,8 +213,8 @@ TEST_CASE("a client killed in the middle of a sync resumes and applies every cha
   a.Sync();
   CHECK(a.Json({"status"})["pending"] == 0);
   CHECK(Integrity(a.db()) == "ok");
-  CHECK(Count(central.db(), "SELECT count(*) FROM cases") == n);
-  CHECK(Count(central.db(), "SELECT count(*) FROM history") == n);
+  CHECK(central.Count("SELECT count(*) FROM cases") == n);
+  CHECK(central.Count("SELECT count(*) FROM history") == n);
 }
 
 TEST_CASE("an unknown or revoked token is refused with a clear message", "[e2e][sync]") {
@@ -228,7 +228,7 @@ TEST_CASE("an unknown or revoked token is refused with a clear message", "[e2e][
 
   a.Init(central, central.Enrol("a", {kGap}));
   a.AddCase("Martin", "Zoé", kGap);
-  REQUIRE(Run({CentralBinary(), "device", "revoke", "a", "--db", central.db()}).exit_code == 0);
+  REQUIRE(Run({CentralBinary(), "device", "revoke", "a", central.StoreArgs()[0], central.StoreArgs()[1]}).exit_code == 0);
   RunResult refused = a.Cmd({"sync"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find("revoked") != std::string::npos);

@@ -1,18 +1,26 @@
-// Device enrolment and authentication in the SQLite central store.
+// Device enrolment and authentication in the central store (SQLite or PostgreSQL).
 #include "tests/server/server_fixture.h"
 
 namespace relais::server::testing {
 namespace {
 
-TEST_CASE("a new store file is created with its tables on first use", "[devices]") {
+TEST_CASE("a new store is created with its tables on first use", "[devices]") {
   StoreFixture f;
   CHECK(f.store().Health().ok());
-  CHECK(std::filesystem::exists(f.db_path()));
+  if (!f.on_postgres()) CHECK(std::filesystem::exists(f.db_path()));
 }
 
 TEST_CASE("opening a store that does not exist without creating it is not found", "[devices]") {
+  if (relais::testing::OnPostgres()) {
+    relais::testing::PgTestDatabase empty;
+    auto store = OpenStore(empty.url(), OpenMode::kExisting);
+    REQUIRE_FALSE(store.ok());
+    CHECK(store.error().code == ErrorCode::kNotFound);
+    CHECK(empty.Admin().Count("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0);
+    return;
+  }
   TempDir dir;
-  auto store = SqliteStore::Open((dir.path() / "missing.db").string(), SqliteStore::OpenMode::kExisting);
+  auto store = OpenStore((dir.path() / "missing.db").string(), OpenMode::kExisting);
   REQUIRE_FALSE(store.ok());
   CHECK(store.error().code == ErrorCode::kNotFound);
   CHECK_FALSE(std::filesystem::exists(dir.path() / "missing.db"));

@@ -1,4 +1,5 @@
-// Builders and fixtures of the server tests: a real SQLite store in a temp folder, enrolled
+// Builders and fixtures of the server tests: a real store (an SQLite file in a temp folder, or a
+// database of its own on the test PostgreSQL cluster when RELAIS_TEST_STORE=postgresql), enrolled
 // devices, changes as a device would send them, and a real HTTP endpoint on a port the OS picks.
 #pragma once
 
@@ -16,10 +17,11 @@
 #include "base/clock.h"
 #include "base/ids.h"
 #include "server/http.h"
-#include "server/sqlite_store.h"
+#include "server/store_open.h"
 #include "sqlite/db.h"
 #include "sync/codec.h"
 #include "sync/hlc.h"
+#include "tests/pg_test_db.h"
 
 namespace relais::server::testing {
 
@@ -110,17 +112,21 @@ struct Enrolled {
   std::string token;
 };
 
-// A real store file in a temp folder, its clock set by hand.
+// A real store, its clock set by hand: a file in a temp folder, or a fresh PostgreSQL database.
 class StoreFixture {
  public:
   StoreFixture() : clock_(kT0) {
-    auto store = SqliteStore::Open(db_path(), SqliteStore::OpenMode::kCreate, clock_);
-    REQUIRE(store.ok());
+    if (relais::testing::OnPostgres()) pg_ = std::make_unique<relais::testing::PgTestDatabase>();
+    auto store = OpenStore(spec(), OpenMode::kCreate, clock_);
+    if (!store.ok()) FAIL(store.error().message);
     store_ = std::move(*store);
   }
 
+  bool on_postgres() const { return pg_ != nullptr; }
+  // What `--db` or `--store` would name: the file, or the database's URL.
+  std::string spec() const { return pg_ ? pg_->url() : db_path(); }
   std::string db_path() const { return (dir_.path() / "central.db").string(); }
-  SqliteStore& store() { return *store_; }
+  Store& store() { return *store_; }
   ManualClock& clock() { return clock_; }
 
   Enrolled Enrol(const std::string& name, std::vector<std::string> territories, Role role = Role::kDevice) {
@@ -134,18 +140,19 @@ class StoreFixture {
   sync::PushResponse Push(const Enrolled& who, std::vector<sync::Change> changes) {
     auto request = Batch(std::move(changes));
     auto reply = store_->Push(who.device, request, HashOf(request));
-    REQUIRE(reply.ok());
+    if (!reply.ok()) FAIL(reply.error().message);
     return reply->response;
   }
 
   sync::PullPage Pull(const Enrolled& who, int64_t since = 0, size_t limit = 5000) {
     auto page = store_->Pull(who.device, since, limit);
-    REQUIRE(page.ok());
+    if (!page.ok()) FAIL(page.error().message);
     return *page;
   }
 
-  // SHA-256 of every row of every table of the store file, read through a connection of its own.
+  // SHA-256 of every row of every table of the store, read through a connection of its own.
   std::string Dump() {
+    if (pg_) return Sha256Hex(pg_->Admin().DumpAll());
     auto db = sqlite::Db::Open(db_path(), false);
     REQUIRE(db.ok());
     auto tables = db->Prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
@@ -164,8 +171,10 @@ class StoreFixture {
     return Sha256Hex(all);
   }
 
-  // Every byte of the store's files, to look for a secret that must not be there.
+  // Every byte of the store's files (PostgreSQL: every row of every table), to look for a secret
+  // that must not be there.
   std::string RawFiles() {
+    if (pg_) return pg_->Admin().DumpAll();
     std::string all;
     for (const char* suffix : {"", "-wal"}) {
       std::FILE* f = std::fopen((db_path() + suffix).c_str(), "rb");
@@ -180,8 +189,9 @@ class StoreFixture {
 
  private:
   TempDir dir_;
+  std::unique_ptr<relais::testing::PgTestDatabase> pg_;
   ManualClock clock_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
 };
 
 // StoreFixture plus the real endpoint, served on 127.0.0.1 on a port the OS picked.

@@ -178,6 +178,7 @@ TEST_CASE("a digest depends on the set of (id, version), not on its order", "[di
   there["followups"];
   CHECK(DescribeDifference(here, there) == "cases: 2 ici, 3 au centre");
   CHECK(DescribeDifference(here, here).empty());
+}
 
 TEST_CASE("a pull page with members missing or of the wrong type is refused, not read past", "[codec]") {
   // Each of these once reached nlohmann's const operator[] on a missing key (undefined behaviour)

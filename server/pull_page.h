@@ -1,0 +1,69 @@
+// How a pull page is assembled from its ordered sources (each synced table, the scope exits, the
+// conflicts opened, the conflicts settled), written once for every store. A store runs the queries
+// of PullQueriesFor() in one snapshot and hands their rows over as PullSources.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "server/store_layout.h"
+#include "sync/protocol.h"
+
+namespace relais::server {
+
+enum class PullSourceKind { kRecords, kExits, kOpened, kSettled };
+
+sync::ConflictNotice NoticeOf(const Conflict& c, bool settled, int64_t seq);
+
+// Merges `sources` in sequence order into a page of at most `limit` items after `since`. A source
+// offers kind, layout (kRecords), has_row, seq, row() (a row reader as ReadStored takes) and
+// Advance() -> Status. A sequence number may be shared by a record and the conflicts opened (or
+// settled) with it: items of one sequence are never split across pages, so a page may exceed
+// `limit` by those few. On return, page.more says whether any source still holds a row; when it
+// does, page.next is the last sequence taken; when not, the caller sets page.next to the store's
+// last sequence in the same snapshot.
+template <class Source>
+Result<sync::PullPage> MergePullSources(int64_t since, size_t limit, std::vector<Source>& sources) {
+  sync::PullPage page;
+  page.since = since;
+  size_t taken = 0;
+  int64_t last_taken = since;
+  while (true) {
+    Source* next = nullptr;
+    for (Source& source : sources) {
+      if (source.has_row && (!next || source.seq < next->seq)) next = &source;
+    }
+    if (!next || (taken >= limit && next->seq != last_taken)) break;
+    switch (next->kind) {
+      case PullSourceKind::kRecords: {
+        auto stored = ReadStored(*next->layout, next->row());
+        if (!stored) return stored.error();
+        page.records.push_back(sync::PulledRecord{std::string(next->layout->table->name), std::move(stored->record)});
+        break;
+      }
+      case PullSourceKind::kExits:
+        page.removed.push_back(sync::Removal{next->row().Text(1), next->row().Text(2), next->row().Int(0)});
+        break;
+      case PullSourceKind::kOpened:
+      case PullSourceKind::kSettled: {
+        const bool settled = next->kind == PullSourceKind::kSettled;
+        Conflict c = ReadConflict(next->row(), 1);
+        // A conflict appears once per page, in the state of its latest event in the page.
+        if (settled) {
+          std::erase_if(page.conflicts, [&](const sync::ConflictNotice& n) { return n.id == c.id; });
+        }
+        page.conflicts.push_back(NoticeOf(c, settled, next->seq));
+        break;
+      }
+    }
+    last_taken = next->seq;
+    ++taken;
+    RELAIS_TRY(next->Advance());
+  }
+  page.more = std::any_of(sources.begin(), sources.end(), [](const Source& s) { return s.has_row; });
+  page.next = last_taken;
+  return page;
+}
+
+}  // namespace relais::server

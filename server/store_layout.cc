@@ -1,0 +1,231 @@
+#include "server/store_layout.h"
+
+#include "base/text.h"
+
+namespace relais::server {
+
+namespace {
+
+std::string Quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
+
+TableLayout LayoutOf(const schema::Table& table) {
+  TableLayout l;
+  l.table = &table;
+  l.has_stamps = table.kind == schema::TableKind::kMutable;
+  l.has_territory_column = table.scope == schema::Scope::kParentCase;
+  l.columns = "id";
+  for (const schema::Field& f : table.fields) l.columns += ", " + Quoted(f.name);
+  int col = static_cast<int>(table.fields.size()) + 1;
+  l.columns += ", version";
+  l.version_col = col++;
+  if (l.has_stamps) {
+    l.columns += ", stamps";
+    l.stamps_col = col++;
+  }
+  if (l.has_territory_column) {
+    l.columns += ", territory";
+    l.territory_col = col++;
+  }
+  l.columns += ", last_device";
+  l.last_device_col = col++;
+  l.column_count = col;
+  l.has_identity_key = &table == &schema::CasesTable();
+  return l;
+}
+
+// The territory that scopes `column` (a record id of the table named by `table_column`) now:
+// generated from the layouts, NULL for shared tables and for ids no table holds.
+std::string CurrentTerritorySql(const std::string& table_column, const std::string& column) {
+  std::string sql = "CASE " + table_column;
+  for (const TableLayout& l : Layouts()) {
+    if (!IsScoped(*l.table)) continue;
+    const std::string name(l.table->name);
+    sql += " WHEN '" + name + "' THEN (SELECT territory FROM " + name + " WHERE id = " + column + ")";
+  }
+  return sql + " ELSE NULL END";
+}
+
+// The conflicts whose `event` (opened_seq or settled_seq) lies after (1), whose record is in the
+// device's territories (2) or shared, in event order, at most (3).
+std::string ConflictEventsSql(const SqlDialect& d, const std::string& event) {
+  std::string shared;
+  for (const TableLayout& l : Layouts()) {
+    if (!IsScoped(*l.table)) shared += (shared.empty() ? "'" : ", '") + std::string(l.table->name) + "'";
+  }
+  std::string sql = "SELECT * FROM (SELECT c." + event + " AS event_seq, " + ConflictColumns() +
+                    " FROM conflicts c WHERE c." + event + " > " + d.param(1, "bigint") + ") AS events WHERE (" +
+                    d.in_json_list("territory", 2);
+  if (!shared.empty()) sql += " OR tbl IN (" + shared + ")";
+  return sql + ") ORDER BY event_seq LIMIT " + d.param(3, "bigint");
+}
+
+PullQueries BuildPullQueries(const SqlDialect& d) {
+  PullQueries q;
+  const std::string since = d.param(1, "bigint");
+  const std::string limit = " LIMIT " + d.param(3, "bigint");
+  std::string exits = "SELECT seq, tbl, record_id FROM scope_exits e WHERE seq > " + since + " AND " +
+                      d.in_json_list("territory", 2);
+  for (const TableLayout& l : Layouts()) {
+    const std::string name(l.table->name);
+    std::string sql = "SELECT " + l.columns + " FROM " + name + " WHERE version > " + since;
+    if (IsScoped(*l.table)) {
+      sql += " AND " + d.in_json_list("territory", 2);
+      // A record that left one of the device's territories for another of them stays.
+      exits += " AND NOT EXISTS (SELECT 1 FROM " + name + " r WHERE e.tbl = '" + name +
+               "' AND r.id = e.record_id AND " + d.in_json_list("r.territory", 2) + ")";
+    } else if (d.mention_every_param) {
+      sql += " AND " + d.param(2, "jsonb") + " IS NOT NULL";  // shared: the territories do not matter
+    }
+    q.records.push_back(sql + " ORDER BY version" + limit);
+  }
+  q.exits = exits + " ORDER BY seq" + limit;
+  q.opened = ConflictEventsSql(d, "opened_seq");
+  q.settled = ConflictEventsSql(d, "settled_seq");
+  return q;
+}
+
+}  // namespace
+
+const std::vector<TableLayout>& Layouts() {
+  static const std::vector<TableLayout> kLayouts = [] {
+    std::vector<TableLayout> v;
+    for (const schema::Table& t : schema::Tables()) v.push_back(LayoutOf(t));
+    return v;
+  }();
+  return kLayouts;
+}
+
+const TableLayout& LayoutFor(const schema::Table& table) { return Layouts()[TableIndex(table)]; }
+
+size_t TableIndex(const schema::Table& table) {
+  const auto& tables = schema::Tables();
+  for (size_t i = 0; i < tables.size(); ++i) {
+    if (&tables[i] == &table) return i;
+  }
+  return 0;  // unreachable: every table comes from schema::Tables()
+}
+
+const SqlDialect& SqliteDialect() {
+  static const SqlDialect kDialect{
+      [](int n, std::string_view) { return "?" + std::to_string(n); },
+      [](const std::string& column, int n) {
+        return column + " IN (SELECT value FROM json_each(?" + std::to_string(n) + "))";
+      }};
+  return kDialect;
+}
+
+const SqlDialect& PostgresDialect() {
+  static const SqlDialect kDialect{
+      [](int n, std::string_view type) { return "$" + std::to_string(n) + "::" + std::string(type); },
+      [](const std::string& column, int n) {
+        return column + " IN (SELECT jsonb_array_elements_text($" + std::to_string(n) + "::jsonb))";
+      },
+      true};
+  return kDialect;
+}
+
+const std::string& ConflictColumns() {
+  static const std::string kColumns =
+      "c.id, c.kind, c.status, c.tbl, c.record_id, c.field, c.other_id, "
+      "COALESCE(" + CurrentTerritorySql("c.tbl", "c.record_id") + ", c.territory) AS territory, "
+      "(SELECT territory FROM cases WHERE id = c.other_id) AS other_territory, "
+      "c.base_value, c.server_value, c.server_device, c.server_hlc, c.device_value, c.device, c.device_hlc, "
+      "c.change_id, c.opened_seq, c.opened_at, c.settled_seq, c.settled_at, c.settled_by, c.settled_value, "
+      "c.settlement";
+  return kColumns;
+}
+
+const PullQueries& PullQueriesFor(const SqlDialect& dialect) {
+  static const PullQueries kSqlite = BuildPullQueries(SqliteDialect());
+  static const PullQueries kPostgres = BuildPullQueries(PostgresDialect());
+  return &dialect == &PostgresDialect() ? kPostgres : kSqlite;
+}
+
+const TableStatements& StatementsFor(const TableLayout& layout) {
+  static const std::vector<TableStatements> kStatements = [] {
+    std::vector<TableStatements> v;
+    for (const TableLayout& l : Layouts()) {
+      TableStatements t;
+      const std::string name(l.table->name);
+      t.get = "SELECT " + l.columns + " FROM " + name + " WHERE id = ?1";
+      const std::string put_columns = l.columns + (l.has_identity_key ? ", identity_key" : "");
+      std::string params = "?1";
+      const int put_count = l.column_count + (l.has_identity_key ? 1 : 0);
+      for (int i = 2; i <= put_count; ++i) params += ", ?" + std::to_string(i);
+      t.put = "INSERT INTO " + name + "(" + put_columns + ") VALUES (" + params + ")";
+      t.upsert_tail = " ON CONFLICT (id) DO UPDATE SET ";
+      size_t start = put_columns.find(", ") + 2;  // every column but id
+      bool first = true;
+      while (start < put_columns.size() + 2) {
+        size_t end = put_columns.find(", ", start);
+        if (end == std::string::npos) end = put_columns.size();
+        const std::string column = put_columns.substr(start, end - start);
+        t.upsert_tail += (first ? "" : ", ") + column + " = EXCLUDED." + column;
+        first = false;
+        start = end + 2;
+      }
+      if (l.has_territory_column) t.move = "UPDATE " + name + " SET territory = ?1, version = ?2 WHERE id = ?3";
+      v.push_back(std::move(t));
+    }
+    return v;
+  }();
+  return kStatements[static_cast<size_t>(&layout - &Layouts()[0])];
+}
+
+namespace {
+
+bool IsDeviceName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A territory is compared byte for byte with the `territory` field of cases, so it follows that
+// field's rules: one trimmed line of at most its size.
+Status CheckTerritory(std::string_view territory) {
+  const schema::Field* field = schema::CasesTable().FindField("territory");
+  if (territory.empty()) return MakeError(ErrorCode::kValidation, "a territory cannot be empty");
+  if (!IsValidUtf8(territory)) return MakeError(ErrorCode::kValidation, "territory is not valid UTF-8");
+  if (field && schema::Normalize(*field, std::string(territory)) != std::string(territory)) {
+    return MakeError(ErrorCode::kValidation, "territory \"" + std::string(territory) + "\" has surrounding spaces");
+  }
+  for (char c : territory) {
+    if (static_cast<unsigned char>(c) < 0x20) return MakeError(ErrorCode::kValidation, "territory holds a control character");
+  }
+  if (field) RELAIS_TRY(schema::ValidateValue(*field, std::string(territory)));
+  return OkStatus();
+}
+
+}  // namespace
+
+Status CheckEnrolment(const std::string& name, const std::vector<std::string>& territories) {
+  if (!IsDeviceName(name)) {
+    return MakeError(ErrorCode::kValidation, "device name \"" + name +
+                                                 "\": use 1 to 64 letters, digits, '-', '_' or '.'");
+  }
+  if (territories.empty()) return MakeError(ErrorCode::kValidation, "a device needs at least one territory");
+  for (const std::string& t : territories) RELAIS_TRY(CheckTerritory(t));
+  return OkStatus();
+}
+
+Error NameTaken(const std::string& name) {
+  return MakeError(ErrorCode::kValidation, "a device named " + name +
+                                               " is already enrolled (pick another name: a name stays taken even "
+                                               "after revocation)");
+}
+
+std::vector<std::string> DigestQueries(const SqlDialect& dialect) {
+  std::vector<std::string> out;
+  for (const TableLayout& l : Layouts()) {
+    std::string sql = "SELECT id, version FROM " + std::string(l.table->name);
+    if (IsScoped(*l.table)) sql += " WHERE " + dialect.in_json_list("territory", 1);
+    else if (dialect.mention_every_param) sql += " WHERE " + dialect.param(1, "text") + " IS NOT NULL";
+    out.push_back(std::move(sql));
+  }
+  return out;
+}
+
+}  // namespace relais::server

@@ -1,0 +1,213 @@
+// Where each column of the central store sits, built from the schema declaration, and the SQL both
+// stores (SQLite, PostgreSQL) generate from it: the record columns, the conflict columns, the pull
+// queries. Written once so that the two stores read and write the same tables the same way; only
+// the placeholder syntax and the "in this list of territories" test differ (SqlDialect).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "schema/model.h"
+#include "server/push.h"
+#include "server/record_json.h"
+#include "server/store.h"
+
+namespace relais::server {
+
+// `id`, the data fields in declaration order, `version`, then `stamps` (mutable tables),
+// `territory` (tables scoped by their parent case) and `last_device`.
+struct TableLayout {
+  const schema::Table* table = nullptr;
+  bool has_stamps = false;
+  bool has_territory_column = false;
+  std::string columns;
+  int version_col = 0;
+  int stamps_col = -1;
+  int territory_col = -1;
+  int last_device_col = 0;
+  int column_count = 0;
+  // Cases also keep their identity key (CaseIdentityKey), written after every column of `columns`;
+  // it is never read back into a record.
+  bool has_identity_key = false;
+};
+
+// One layout per schema::Tables(), in the same order.
+const std::vector<TableLayout>& Layouts();
+const TableLayout& LayoutFor(const schema::Table& table);
+size_t TableIndex(const schema::Table& table);
+
+// Shared tables (the partner directory) are not filtered by territory in pull.
+inline bool IsScoped(const schema::Table& table) { return table.scope != schema::Scope::kShared; }
+
+// How one store writes a bound parameter and a membership test in a JSON list of texts.
+struct SqlDialect {
+  // The n-th parameter (1-based) in a context of `type` ("bigint", "text"): "?1" or "$1::bigint".
+  std::string (*param)(int n, std::string_view type);
+  // `column` is one of the texts of the JSON array bound as parameter `n`.
+  std::string (*in_json_list)(const std::string& column, int n);
+  // PostgreSQL must find a type for every parameter of a statement, even one it does not need.
+  bool mention_every_param = false;
+};
+const SqlDialect& SqliteDialect();
+const SqlDialect& PostgresDialect();
+
+// Every column of a conflict (alias `c`), as ReadConflict reads them from its first column on.
+// `territory` is the record's territory now (the one recorded at opening when the record is gone).
+const std::string& ConflictColumns();
+
+// The statements of a pull, each bound with (1) since, (2) the device's territories as a JSON
+// list, (3) how many rows at most; each returns rows in sequence order. Records: the columns of
+// the table's layout. Exits: seq, tbl, record_id. Conflict events: event_seq then ConflictColumns.
+struct PullQueries {
+  std::vector<std::string> records;  // parallel to Layouts()
+  std::string exits;
+  std::string opened;
+  std::string settled;
+};
+const PullQueries& PullQueriesFor(const SqlDialect& dialect);
+
+// The statements of the divergence check's digest (Store::Digest), parallel to Layouts(): the id and
+// version of every record a device may see, bound with (1) its territories as a JSON list.
+std::vector<std::string> DigestQueries(const SqlDialect& dialect);
+
+// Statements both stores run as they are, written with SQLite's "?N" parameters (the PostgreSQL
+// store rewrites them as "$N": pg::Dollars).
+namespace sql {
+inline constexpr const char* kFindChange = "SELECT seq FROM history WHERE change_id = ?1";
+inline constexpr const char* kInsertHistory =
+    "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+inline constexpr const char* kInsertConflict =
+    "INSERT INTO conflicts(kind, status, tbl, record_id, field, territory, base_value, server_value, "
+    "server_device, server_hlc, device_value, device, device_hlc, change_id, opened_seq, opened_at, other_id) "
+    "VALUES (?15, 'open', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?16)";
+inline constexpr const char* kFindIdentity =
+    "SELECT id FROM cases WHERE identity_key = ?1 AND merged_into IS NULL ORDER BY opened_on, id";
+inline constexpr const char* kSettleConflict =
+    "UPDATE conflicts SET status = 'settled', settled_seq = ?2, settled_at = ?3, settled_by = ?4, "
+    "settled_value = ?5, settlement = ?6 WHERE id = ?1 AND status = 'open'";
+inline constexpr const char* kInsertExit = "INSERT INTO scope_exits(seq, tbl, record_id, territory) VALUES (?1, ?2, ?3, ?4)";
+inline constexpr const char* kFollowupsOfCase = "SELECT id FROM followups WHERE case_id = ?1 ORDER BY id";
+inline constexpr const char* kFindBatch =
+    "SELECT request_hash, response FROM push_batches WHERE device_id = ?1 AND batch_key = ?2";
+inline constexpr const char* kSaveBatch =
+    "INSERT INTO push_batches(device_id, batch_key, request_hash, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+inline constexpr const char* kReadSeq = "SELECT last_seq FROM meta WHERE id = 1";
+inline constexpr const char* kWriteSeq = "UPDATE meta SET last_seq = ?1 WHERE id = 1";
+inline constexpr const char* kHistory =
+    "SELECT seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost FROM history "
+    "WHERE record_id = ?1 AND (?2 = '' OR tbl = ?2) ORDER BY seq";
+inline constexpr const char* kDeviceTerritories =
+    "SELECT territory FROM device_territories WHERE device_id = ?1 ORDER BY territory";
+inline constexpr const char* kListDevices =
+    "SELECT id, name, role, created_at, last_seen_at, revoked_at FROM devices ORDER BY name";
+inline constexpr const char* kDeviceByToken =
+    "SELECT id, name, role, revoked_at, last_seen_at FROM devices WHERE token_hash = ?1";
+inline constexpr const char* kRevokeDevice = "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE name = ?2";
+inline constexpr const char* kTouchDevice = "UPDATE devices SET last_seen_at = ?1 WHERE id = ?2";
+inline constexpr const char* kDeviceNamed = "SELECT 1 FROM devices WHERE name = ?1";
+}  // namespace sql
+
+// The statements of a synced table: read one record, insert or replace one, move one (tables with
+// a territory column), in SQLite's syntax; `upsert_tail` turns the insert into a replace in
+// PostgreSQL (" ON CONFLICT (id) DO UPDATE SET …").
+struct TableStatements {
+  std::string get;
+  std::string put;  // "INSERT INTO t(columns) VALUES (?1, …)"
+  std::string upsert_tail;
+  std::string move;
+};
+const TableStatements& StatementsFor(const TableLayout& layout);
+
+// Device names and territories as enrolment accepts them: OK, or kValidation naming what is wrong.
+Status CheckEnrolment(const std::string& name, const std::vector<std::string>& territories);
+// The refusal of a name already enrolled.
+Error NameTaken(const std::string& name);
+inline Role RoleFromText(const std::string& text) { return text == "staff" ? Role::kStaff : Role::kDevice; }
+
+// Readers of a result row, for any row type with Text(col), Int(col), Val(col) and IsNull(col)
+// (sqlite::Stmt, PgRow).
+template <class Row>
+Result<StoredRecord> ReadStored(const TableLayout& l, const Row& s) {
+  StoredRecord r;
+  r.record.id = s.Text(0);
+  r.record.values.reserve(l.table->fields.size());
+  for (size_t i = 0; i < l.table->fields.size(); ++i) r.record.values.push_back(s.Val(static_cast<int>(i) + 1));
+  r.record.version = s.Int(l.version_col);
+  if (l.has_stamps) {
+    auto stamps = DecodeStamps(s.Text(l.stamps_col));
+    if (!stamps) return stamps.error();
+    r.stamps = std::move(*stamps);
+  }
+  if (l.has_territory_column) {
+    r.territory = s.Val(l.territory_col);
+  } else if (l.table->scope == schema::Scope::kTerritory) {
+    int index = l.table->FieldIndex("territory");
+    if (index >= 0) r.territory = r.record.values[static_cast<size_t>(index)];
+  }
+  r.last_device = s.Text(l.last_device_col);
+  return r;
+}
+
+template <class Row>
+Conflict ReadConflict(const Row& s, int first) {
+  Conflict c;
+  int i = first;
+  c.id = s.Int(i++);
+  c.kind = s.Text(i++);
+  c.status = s.Text(i++);
+  c.table = s.Text(i++);
+  c.record_id = s.Text(i++);
+  c.field = s.Val(i++);
+  c.other_id = s.Val(i++);
+  c.territory = s.Val(i++);
+  c.other_territory = s.Val(i++);
+  c.base_value = s.Val(i++);
+  c.server_value = s.Val(i++);
+  c.server_device = s.Text(i++);
+  c.server_hlc = s.Text(i++);
+  c.device_value = s.Val(i++);
+  c.device = s.Text(i++);
+  c.device_hlc = s.Text(i++);
+  c.change_id = s.Text(i++);
+  c.opened_seq = s.Int(i++);
+  c.opened_at = s.Text(i++);
+  if (!s.IsNull(i)) c.settled_seq = s.Int(i);
+  ++i;
+  c.settled_at = s.Val(i++);
+  c.settled_by = s.Val(i++);
+  c.settled_value = s.Val(i++);
+  c.settlement = s.Val(i++);
+  return c;
+}
+
+template <class Row>
+DeviceInfo ReadDeviceInfo(const Row& s) {
+  DeviceInfo d;
+  d.name = s.Text(1);
+  d.role = RoleFromText(s.Text(2));
+  d.created_at = s.Text(3);
+  d.last_seen_at = s.Val(4);
+  d.revoked_at = s.Val(5);
+  return d;
+}
+
+template <class Row>
+HistoryEntry ReadHistory(const Row& s) {
+  HistoryEntry h;
+  h.seq = s.Int(0);
+  h.table = s.Text(1);
+  h.record_id = s.Text(2);
+  h.device = s.Text(3);
+  h.hlc = s.Text(4);
+  h.change_id = s.Val(5);
+  h.at = s.Text(6);
+  h.snapshot = s.Text(7);
+  h.lost = s.Val(8);
+  return h;
+}
+
+}  // namespace relais::server

@@ -1,0 +1,105 @@
+#include "server/store_migration.h"
+
+#include "server/pg_conn.h"
+#include "server/pg_store.h"
+#include "server/sqlite_store.h"
+#include "sqlite/db.h"
+
+namespace relais::server {
+
+namespace {
+
+// Parents before the rows that refer to them.
+constexpr const char* kTables[] = {"devices", "device_territories", "cases",   "followups", "contacts",
+                                   "history", "scope_exits",        "conflicts", "push_batches"};
+// Tables whose ids PostgreSQL generates: their identity goes on after the copied ids.
+constexpr const char* kIdentities[] = {"devices", "conflicts"};
+
+Result<std::vector<std::string>> ColumnsOf(sqlite::Db& db, const std::string& table) {
+  auto s = db.Prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid");
+  if (!s) return s.error();
+  s->Bind(1, table);
+  std::vector<std::string> columns;
+  while (true) {
+    auto row = s->Step();
+    if (!row) return row.error();
+    if (!*row) return columns;
+    columns.push_back(s->Text(0));
+  }
+}
+
+Result<int64_t> CopyTable(sqlite::Db& from, pg::Conn& to, const std::string& table) {
+  auto columns = ColumnsOf(from, table);
+  if (!columns) return columns.error();
+  std::string list;
+  for (const std::string& c : *columns) list += (list.empty() ? "\"" : ", \"") + c + "\"";
+  auto rows = from.Prepare("SELECT " + list + " FROM " + table);
+  if (!rows) return rows.error();
+  RELAIS_TRY(to.Copy("COPY " + table + "(" + list + ") FROM STDIN"));
+  std::vector<schema::Value> values(columns->size());
+  int64_t count = 0;
+  while (true) {
+    auto row = rows->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    for (size_t i = 0; i < values.size(); ++i) values[i] = rows->Val(static_cast<int>(i));
+    RELAIS_TRY(to.CopyRow(values));
+    ++count;
+  }
+  RELAIS_TRY(to.EndCopy());
+  return count;
+}
+
+}  // namespace
+
+Result<MigrationReport> MigrateSqliteToPostgres(const std::string& sqlite_path, const std::string& pg_url) {
+  {
+    auto current = SqliteStore::Open(sqlite_path, OpenMode::kExisting);  // exists, and at the current schema
+    if (!current) return current.error();
+  }
+  auto created = PgStore::Open(pg_url, OpenMode::kCreate);
+  if (!created) return created.error();
+  MigrationReport report;
+  report.target = pg::DescribeUrl(pg_url);
+
+  auto from = sqlite::Db::Open(sqlite_path, false);
+  if (!from) return from.error();
+  RELAIS_TRY(from->Exec("BEGIN"));  // one snapshot of the file for the whole copy
+  auto to = pg::Conn::Open(pg_url);
+  if (!to) return to.error();
+  auto tx = pg::Transaction::Begin(**to);
+  if (!tx) return tx.error();
+  // Taken first, as every writer does: nothing else writes this store during the copy.
+  auto held = (*to)->Exec("SELECT last_seq, (SELECT count(*) FROM devices) FROM meta WHERE id = 1 FOR UPDATE");
+  if (!held) return held.error();
+  if ((*held)[0].Int(0) != 0 || (*held)[0].Int(1) != 0) {
+    return MakeError(ErrorCode::kConflict,
+                     report.target + " already holds a central store (" + (*held)[0].Text(1) +
+                         " devices, sequence at " + (*held)[0].Text(0) +
+                         "); migrate into an empty database (createdb, then --to its URL). Nothing was changed.");
+  }
+  for (const char* table : kTables) {
+    auto copied = CopyTable(*from, **to, table);
+    if (!copied) {
+      return MakeError(copied.error().code, std::string("copying ") + table + ": " + copied.error().message);
+    }
+    report.rows.emplace_back(table, *copied);
+  }
+  auto seq = from->Prepare("SELECT last_seq FROM meta WHERE id = 1");
+  if (!seq) return seq.error();
+  auto row = seq->Step();
+  if (!row) return row.error();
+  report.last_seq = *row ? seq->Int(0) : 0;
+  auto written = (*to)->Exec("UPDATE meta SET last_seq = $1 WHERE id = 1", {std::to_string(report.last_seq)});
+  if (!written) return written.error();
+  for (const char* table : kIdentities) {
+    const std::string t = table;
+    auto restarted = (*to)->Exec("SELECT setval(pg_get_serial_sequence('" + t + "', 'id'), COALESCE(MAX(id), 1), "
+                                 "MAX(id) IS NOT NULL) FROM " + t);
+    if (!restarted) return restarted.error();
+  }
+  RELAIS_TRY(tx->Commit());
+  return report;
+}
+
+}  // namespace relais::server
