@@ -87,6 +87,19 @@ struct SqliteStore::WriterStatements {
 
 namespace {
 
+// The first column of every row of `s` bound with `param`, as text (ids of records).
+Result<std::vector<std::string>> FirstColumn(sqlite::Stmt& s, const std::string& param) {
+  sqlite::StmtGuard g(s);
+  s.Bind(1, param);
+  std::vector<std::string> values;
+  while (true) {
+    auto row = s.Step();
+    if (!row) return row.error();
+    if (!*row) return values;
+    values.push_back(s.Text(0));
+  }
+}
+
 // StoreTx over the writer connection, inside a transaction the caller opened. The global
 // sequence is read once and written back by Finish(), in the same transaction.
 class SqliteTx final : public StoreTx {
@@ -135,16 +148,7 @@ class SqliteTx final : public StoreTx {
   }
 
   Result<std::vector<std::string>> FindCasesByIdentity(const std::string& key) override {
-    sqlite::Stmt& s = st_.find_identity;
-    sqlite::StmtGuard g(s);
-    s.Bind(1, key);
-    std::vector<std::string> ids;
-    while (true) {
-      auto row = s.Step();
-      if (!row) return row.error();
-      if (!*row) return ids;
-      ids.push_back(s.Text(0));
-    }
+    return FirstColumn(st_.find_identity, key);
   }
 
   Result<std::optional<Conflict>> GetConflict(int64_t id) override {
@@ -193,16 +197,7 @@ class SqliteTx final : public StoreTx {
   }
 
   Result<std::vector<std::string>> FollowupsOfCase(const std::string& case_id) override {
-    sqlite::Stmt& s = st_.followups_of_case;
-    sqlite::StmtGuard g(s);
-    s.Bind(1, case_id);
-    std::vector<std::string> ids;
-    while (true) {
-      auto row = s.Step();
-      if (!row) return row.error();
-      if (!*row) return ids;
-      ids.push_back(s.Text(0));
-    }
+    return FirstColumn(st_.followups_of_case, case_id);
   }
 
   Status MoveRecord(const schema::Table& table, const std::string& id, const std::string& territory,
