@@ -3,21 +3,22 @@
 // Not a test: see README "Benchmarks".
 //
 //   load_bench [--devices 200] [--cases 200] [--followups 100] [--territories 20] [--runs 3]
-//              [--pg URL] [--bin DIR]
+//              [--window S] [--threads N] [--pg URL] [--bin DIR]
 //
 // Each simulated device is a thread speaking the wire protocol (docs/PROTOCOL.md) as `relais sync`
 // does with its defaults: its week's backlog (--cases new cases and --followups follow-up entries
 // on them, in its territory) in one push, then pull pages of 5,000 from cursor 0 until no more:
 // everything its territory holds (its own changes, and those of the devices sharing its territory
-// that committed by then). All devices start together. Per store and run: a fresh store with the
-// devices enrolled beforehand, then:
+// that committed by then). By default all devices start in the same instant (the worst case: a
+// burst); --window S spreads their starts evenly over S seconds instead (device d starts at
+// d*S/devices; territories are mixed all along). --threads N is passed to `relais-central serve`.
+// Per store and run: a fresh store with the devices enrolled beforehand, then:
 //  - throughput: (changes pushed + records pulled) / wall time until the last device finished;
 //  - latency of each push and each pull request as the device sees it (queueing for one of the
-//    server's 8 workers included, retries included), p50 and p99;
+//    server's worker threads included, retries included), p50 and p99;
 //  - errors: requests that still failed after the client's retries, or answers that did not apply
 //    every change (0 expected); retries: requests retried, as `relais sync` does, after a network
-//    failure or a 5xx (cpp-httplib listens with a backlog of 5: a burst of 200 connections
-//    overflows it and some are cut);
+//    failure or a 5xx (a connection refused or cut while it waited for the server);
 //  - peak RSS of the server process (/proc/PID/status VmHWM; PostgreSQL's own processes are not
 //    counted).
 // --pg: a PostgreSQL server whose role may CREATE DATABASE; without it the bench starts a
@@ -61,6 +62,8 @@ struct Options {
   int followups = 100;
   int territories = 20;
   int runs = 3;
+  double window_s = 0;  // starts spread over this many seconds; 0: all at once
+  int threads = 0;      // relais-central serve --threads; 0: its default
   std::string pg_url;
   std::string bin_dir;
 };
@@ -114,7 +117,7 @@ std::string Run(const std::string& command) {
 // `relais-central serve` on 127.0.0.1:0 over `store_spec`, stopped (SIGTERM) by the destructor.
 class Server {
  public:
-  Server(const std::string& binary, const std::string& store_spec, const std::string& log) {
+  Server(const std::string& binary, const std::string& store_spec, const std::string& log, int threads) {
     int fds[2];
     if (pipe(fds) != 0) throw std::runtime_error("pipe");
     posix_spawn_file_actions_t actions;
@@ -124,6 +127,10 @@ class Server {
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const bool pg = server::pg::IsPostgresUrl(store_spec);
     std::vector<std::string> args = {binary, "serve", pg ? "--store" : "--db", store_spec, "--listen", "127.0.0.1:0"};
+    if (threads > 0) {
+      args.push_back("--threads");
+      args.push_back(std::to_string(threads));
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -247,11 +254,12 @@ Figures MeasureOnce(const std::string& kind, const Options& o, const std::string
   for (int d = 0; d < o.devices; ++d) backlogs.push_back(Backlog(d, o, t0));
 
   const std::string log = dir + "/server-" + kind + ".log";
-  std::optional<Server> server(std::in_place, o.bin_dir + "/relais-central", spec, log);
+  std::optional<Server> server(std::in_place, o.bin_dir + "/relais-central", spec, log, o.threads);
   std::vector<std::vector<double>> push_ms(static_cast<size_t>(o.devices)), pull_ms(static_cast<size_t>(o.devices));
   std::atomic<int64_t> pushed{0}, pulled{0}, errors{0}, retries{0};
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
+  Stopwatch::time_point t_go;  // written before `go` is set
   std::vector<std::thread> threads;
   for (int d = 0; d < o.devices; ++d) {
     threads.emplace_back([&, d] {
@@ -264,12 +272,17 @@ Figures MeasureOnce(const std::string& kind, const Options& o, const std::string
       const std::string body = sync::EncodePushRequest(backlogs[i]);
       ++ready;
       while (!go.load()) std::this_thread::yield();
+      if (o.window_s > 0) {
+        std::this_thread::sleep_until(t_go + std::chrono::duration_cast<Stopwatch::duration>(std::chrono::duration<double>(
+                                                 o.window_s * d / o.devices)));
+      }
       // As `relais sync`: a network failure or a 5xx is retried with backoff (6 attempts), the same
       // batch key answered once by the server.
       auto with_retries = [&](auto request) {
         auto res = request();
         for (int attempt = 1; attempt < 6 && (!res || res->status >= 500); ++attempt) {
           ++retries;
+          Report("a request (retried)", res);
           std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
           res = request();
         }
@@ -316,6 +329,7 @@ Figures MeasureOnce(const std::string& kind, const Options& o, const std::string
   }
   while (ready.load() < o.devices) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const auto start = Stopwatch::now();
+  t_go = start;
   go = true;
   for (std::thread& t : threads) t.join();
   Figures f;
@@ -358,9 +372,11 @@ void PrintTable(const Options& o, const std::vector<Figures>& sqlite, const std:
     for (const Figures& f : runs) v.push_back(f.*field);
     return Median(v);
   };
-  std::printf("\n%d devices at once, each pushing %d changes (%d cases, %d follow-ups) then pulling its territory "
-              "(%d territories); median of %d run(s)\n\n",
-              o.devices, o.cases + o.followups, o.cases, o.followups, o.territories, static_cast<int>(sqlite.size()));
+  const std::string when = o.window_s > 0 ? "starting evenly over " + Fixed(o.window_s, 0) + " s" : "starting at once";
+  std::printf("\n%d devices %s, each pushing %d changes (%d cases, %d follow-ups) then pulling its territory "
+              "(%d territories); server threads: %s; median of %d run(s)\n\n",
+              o.devices, when.c_str(), o.cases + o.followups, o.cases, o.followups, o.territories,
+              o.threads > 0 ? std::to_string(o.threads).c_str() : "default", static_cast<int>(sqlite.size()));
   std::printf("| measure | SQLite | PostgreSQL |\n| --- | --- | --- |\n");
   auto row = [&](const char* name, double Figures::*field, int decimals, bool thousands = false) {
     double a = med(sqlite, field), b = med(pg, field);
@@ -402,6 +418,8 @@ Options Parse(int argc, char** argv) {
     else if (a == "--followups") o.followups = std::stoi(value());
     else if (a == "--territories") o.territories = std::stoi(value());
     else if (a == "--runs") o.runs = std::stoi(value());
+    else if (a == "--window") o.window_s = std::stod(value());
+    else if (a == "--threads") o.threads = std::stoi(value());
     else if (a == "--pg") o.pg_url = value();
     else if (a == "--bin") o.bin_dir = value();
     else throw std::runtime_error("unknown option " + a + " (see the comment at the top of bench/load_bench.cc)");

@@ -91,7 +91,7 @@ bool ParseListen(const std::string& text, std::string& host, int& port) {
   return true;
 }
 
-int Serve(const std::string& db_path, const std::string& listen) {
+int Serve(const std::string& db_path, const std::string& listen, size_t threads) {
   std::string host;
   int port = 0;
   if (!ParseListen(listen, host, port)) {
@@ -108,7 +108,9 @@ int Serve(const std::string& db_path, const std::string& listen) {
 
   auto store = OpenStore(db_path, OpenMode::kCreate);
   if (!store) return Fail(store.error());
-  relais::server::HttpEndpoint endpoint(**store);
+  relais::server::HttpOptions options;
+  options.threads = threads;
+  relais::server::HttpEndpoint endpoint(**store, options);
   auto bound = endpoint.Bind(host, port);
   if (!bound) return Fail(bound.error());
 
@@ -522,6 +524,11 @@ int main(int argc, char** argv) {
     std::string listen = "127.0.0.1:8080";
     store_options(serve, "Central store file (created on first use)");
     serve->add_option("--listen", listen, "HOST:PORT to listen on; port 0 lets the system pick")->capture_default_str();
+    size_t threads = relais::server::HttpOptions{}.threads;
+    serve->add_option("--threads", threads,
+                      "Requests served at once; a connection kept alive holds its thread between requests")
+        ->check(CLI::Range(size_t{1}, size_t{1024}))
+        ->capture_default_str();
 
     auto* device = app.add_subcommand("device", "Enrol, list and revoke devices");
     device->require_subcommand(1);
@@ -610,7 +617,7 @@ int main(int argc, char** argv) {
       db_path = store_url;
     }
     if (*migrate) return Migrate(migrate_from, migrate_to);
-    if (*serve) return Serve(db_path, listen);
+    if (*serve) return Serve(db_path, listen, threads);
     if (*add) return DeviceAdd(db_path, name, territories, staff, add_json);
     if (*list) return DeviceList(db_path, list_json);
     if (*revoke) return DeviceRevoke(db_path, revoke_name);
