@@ -56,11 +56,12 @@
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
-#include "bench/poor_link.h"
 #include "client/records.h"
 #include "client/replica.h"
 #include "schema/model.h"
 #include "sqlite/db.h"
+#include "tests/e2e/poor_link.h"
+#include "tests/e2e/run.h"
 
 extern char** environ;
 
@@ -134,25 +135,7 @@ std::string Join(const std::vector<std::string>& args) {
   return line;
 }
 
-// A fresh folder under the system temp folder, removed with its content at scope exit.
-class TempDir {
- public:
-  explicit TempDir(const std::string& prefix) {
-    std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using e2e::TempDir;  // the end-to-end tests' own: a fresh folder, removed at scope exit
 
 // ---------------------------------------------------------------------------------------------
 // Child processes.
@@ -673,118 +656,7 @@ void PrintTable(const std::vector<Figures>& runs) {
 
 // ---------------------------------------------------------------------------------------------
 // The poor link: a network namespace holding the server, joined to this namespace by a link that
-// delays, loses and throttles (tc netem on a veth pair, or the TUN emulator of bench/poor_link.h
-// when this kernel has no netem). 10.203.0.0/30 exists only between the two namespaces.
-
-constexpr char kHostAddress[] = "10.203.0.1";
-constexpr char kNamespaceAddress[] = "10.203.0.2";
-constexpr double kCommandTimeoutS = 20;
-
-bool OnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (access((dir + "/" + name).c_str(), X_OK) == 0) return true;
-  }
-  return false;
-}
-
-class PoorLink {
- public:
-  PoorLink(const std::string& scratch, const bench::LinkShape& shape) : scratch_(scratch), shape_(shape) {
-    std::string tag = std::to_string(getpid() % 100000);
-    netns_ = "relais-bench-" + tag;
-    host_if_ = "rbh" + tag;
-    ns_if_ = "rbn" + tag;
-    Command({"ip", "netns", "add", netns_});
-    netns_added_ = true;
-    Command({"ip", "netns", "exec", netns_, "ip", "link", "set", "lo", "up"});
-    // First choice: the kernel's netem on a veth pair, as asked.
-    Command({"ip", "link", "add", host_if_, "type", "veth", "peer", "name", ns_if_});
-    link_added_ = true;
-    ChildResult probe = RunChild({"tc", "qdisc", "add", "dev", host_if_, "root", "netem", "delay", "1ms"}, scratch_, kCommandTimeoutS);
-    if (probe.exit_code == 0) {
-      Command({"tc", "qdisc", "del", "dev", host_if_, "root"});
-      Command({"ip", "link", "set", ns_if_, "netns", netns_});
-      mechanism_ = "tc netem on a veth pair";
-    } else {
-      netem_error_ = "tc qdisc add dev " + host_if_ + " root netem delay 1ms: " + Trim(probe.err);
-      Command({"ip", "link", "del", host_if_});
-      link_added_ = false;
-      std::string error;
-      int host_fd = bench::OpenTun(host_if_, "", error);
-      int ns_fd = host_fd < 0 ? -1 : bench::OpenTun(ns_if_, "/run/netns/" + netns_, error);
-      if (ns_fd < 0) {
-        if (host_fd >= 0) close(host_fd);
-        throw std::runtime_error("no netem, and no TUN either: " + error);
-      }
-      tun_ = std::make_unique<bench::TunLink>(host_fd, ns_fd, shape_, 20261123);
-      mechanism_ = "TUN pair + userspace netem (bench/poor_link.h): this kernel has no sch_netem";
-    }
-    Command({"ip", "addr", "add", std::string(kHostAddress) + "/30", "dev", host_if_});
-    Command({"ip", "link", "set", host_if_, "up"});
-    Command({"ip", "netns", "exec", netns_, "ip", "addr", "add", std::string(kNamespaceAddress) + "/30", "dev", ns_if_});
-    Command({"ip", "netns", "exec", netns_, "ip", "link", "set", ns_if_, "up"});
-  }
-
-  ~PoorLink() {
-    tun_.reset();  // closes both TUN interfaces, which removes them
-    if (link_added_) RunChild({"ip", "link", "del", host_if_}, scratch_, kCommandTimeoutS);
-    if (netns_added_) RunChild({"ip", "netns", "del", netns_}, scratch_, kCommandTimeoutS);
-  }
-  PoorLink(const PoorLink&) = delete;
-  PoorLink& operator=(const PoorLink&) = delete;
-
-  // From now on the link delays, loses and throttles, both ways.
-  void Impair() {
-    if (tun_) {
-      tun_->SetImpaired(true);
-      return;
-    }
-    auto netem = [&](std::vector<std::string> prefix, const std::string& dev) {
-      std::vector<std::string> args = std::move(prefix);
-      for (const std::string& a : {std::string("tc"), std::string("qdisc"), std::string("add"), std::string("dev"), dev,
-                                   std::string("root"), std::string("netem"), std::string("delay"),
-                                   Number(shape_.delay_ms) + "ms", std::string("loss"), Number(shape_.loss * 100) + "%",
-                                   std::string("rate"), Number(shape_.rate_bits_per_s / 1000) + "kbit"}) {
-        args.push_back(a);
-      }
-      Command(args);
-    };
-    netem({}, host_if_);
-    netem({"ip", "netns", "exec", netns_}, ns_if_);
-  }
-
-  std::vector<std::string> InNamespace() const { return {"ip", "netns", "exec", netns_}; }
-  const std::string& mechanism() const { return mechanism_; }
-  const std::string& netem_error() const { return netem_error_; }
-  std::string Counters() const {
-    if (!tun_) return "";
-    auto c = tun_->counters();
-    return std::to_string(c.packets) + " packets on the impaired link, " + std::to_string(c.dropped) + " dropped";
-  }
-
- private:
-  static std::string Trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-  }
-  void Command(const std::vector<std::string>& args) {
-    ChildResult r = RunChild(args, scratch_, kCommandTimeoutS);
-    CheckInterrupted();
-    if (r.exit_code != 0) throw std::runtime_error(Join(args) + ": " + Trim(r.err));
-  }
-
-  std::string scratch_;
-  bench::LinkShape shape_;
-  std::string netns_, host_if_, ns_if_;
-  bool netns_added_ = false;
-  bool link_added_ = false;
-  std::unique_ptr<bench::TunLink> tun_;
-  std::string mechanism_;
-  std::string netem_error_;
-};
+// delays, loses and throttles (tests/e2e/poor_link.h, shared with the test tests/e2e/poor_link_test.cc).
 
 // A week's backlog at a rural reception point: `backlog_edits` edits of cases the centre already
 // holds and `backlog_cases` new cases, synced over the poor link. Prints its own table.
@@ -795,18 +667,10 @@ void MeasurePoorLink(const Options& o) {
   }
   TempDir dir("relais-sync-bench-netem");
   std::string scratch = dir / "";
-  if (!OnPath("ip") || !OnPath("tc")) {
-    std::fprintf(stderr, "ip or tc missing: apt-get install -y iproute2\n");
-    ChildResult r = RunChild({"apt-get", "install", "-y", "iproute2"}, scratch, 300);
-    if (r.exit_code != 0 || !OnPath("ip") || !OnPath("tc")) {
-      std::printf("\nPoor link: skipped — ip/tc unavailable and apt-get install iproute2 failed: %s\n", r.err.c_str());
-      return;
-    }
-  }
-  bench::LinkShape shape;
-  std::unique_ptr<PoorLink> link;
+  e2e::LinkShape shape;
+  std::unique_ptr<e2e::PoorLink> link;
   try {
-    link = std::make_unique<PoorLink>(scratch, shape);
+    link = std::make_unique<e2e::PoorLink>(shape);
   } catch (const std::exception& e) {
     std::printf("\nPoor link: skipped — cannot build the namespace and link here: %s\n", e.what());
     return;
@@ -823,7 +687,7 @@ void MeasurePoorLink(const Options& o) {
     for (size_t i = 0; std::getline(in, line); ++i) (i < o.backlog_edits ? known : fresh) << line << "\n";
   }
 
-  Server server(o.bin_dir, dir / "central.db", std::string(kNamespaceAddress) + ":0", dir / "server.log", link->InNamespace());
+  Server server(o.bin_dir, dir / "central.db", link->namespace_address() + ":0", dir / "server.log", link->InNamespace());
   std::string token = Enrol(o, dir / "central.db", "bench-rural", scratch);
   std::string replica = dir / "rural.db";
   MustRun({Relais(o), "--db", replica, "init", "--server", server.url(), "--token", token}, scratch);
@@ -877,8 +741,9 @@ void MeasurePoorLink(const Options& o) {
     std::printf("  %-34s %12.1f\n", "seconds at 256 kbit/s, no loss", std::max(sent, received) * 8 / shape.rate_bits_per_s);
     std::printf("  %-34s %12.1f\n", "peak RSS of relais (MiB)", sync.max_rss_mib);
   }
-  std::string counters = link->Counters();
-  if (!counters.empty()) std::printf("  link counters: %s\n", counters.c_str());
+  e2e::LinkCounters counters = link->Counters();
+  std::printf("  link counters: %llu packets on the impaired link, %llu dropped\n",
+              static_cast<unsigned long long>(counters.packets), static_cast<unsigned long long>(counters.dropped));
 }
 
 [[noreturn]] void Usage() {

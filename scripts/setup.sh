@@ -8,10 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# faketime: the clock-skew tests run the real `relais` with a shifted clock. iproute2: `ip` and `tc`
+# for the poor-link test, which makes its own network namespace (tests/e2e/poor_link.h).
 PACKAGES=(build-essential cmake pkg-config python3 ca-certificates
   libsqlite3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev nlohmann-json3-dev catch2
   libcpp-httplib-dev libcli11-dev libbrotli-dev sqlite3 libpq-dev postgresql
-  faketime ${EXTRA_PACKAGES:-})  # faketime: the clock-skew tests run the real `relais` with a shifted clock
+  faketime iproute2 ${EXTRA_PACKAGES:-})
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -66,6 +66,14 @@ class Central {
   Central(const Central&) = delete;
   Central& operator=(const Central&) = delete;
 
+  // Before Start(): run the server through `wrapper`, a program that execs it (`ip netns exec NS`,
+  // PoorLink::InNamespace()), listening on `host` instead of 127.0.0.1. The SQLite store stays a
+  // file of this test's folder; a PostgreSQL one would be out of the namespace's reach.
+  void RunInside(std::vector<std::string> wrapper, std::string host) {
+    wrapper_ = std::move(wrapper);
+    host_ = std::move(host);
+  }
+
   // Starts the server and waits (up to 10 s) for its "listening on URL" line. On a restart the
   // server gets a new port: url() changes, so replicas are re-bound with Rebind().
   void Start() {
@@ -77,7 +85,10 @@ class Central {
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     std::string log = (dir_ / "server.log").string();
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    std::vector<std::string> args = {CentralBinary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port_)};
+    std::vector<std::string> args = wrapper_;
+    for (const std::string& a : {CentralBinary(), std::string("serve"), std::string("--listen"), host_ + ":" + std::to_string(port_)}) {
+      args.push_back(a);
+    }
     for (const std::string& a : StoreArgs()) args.push_back(a);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -166,6 +177,8 @@ class Central {
   std::filesystem::path dir_;
   std::string db_;
   std::unique_ptr<relais::testing::PgTestDatabase> pg_;
+  std::vector<std::string> wrapper_;
+  std::string host_ = "127.0.0.1";
   std::string url_;
   int port_ = 0;
   pid_t pid_ = -1;

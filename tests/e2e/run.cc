@@ -7,17 +7,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 extern char** environ;
 
 namespace relais::e2e {
 
-RunResult Run(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env,
-              const std::string& stdin_text, const std::filesystem::path& cwd) {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Run's body; past `deadline`, when there is one, the child is SIGKILLed and its pipes drained.
+RunResult RunUntil(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env,
+                   const std::string& stdin_text, const std::filesystem::path& cwd,
+                   std::optional<Clock::time_point> deadline) {
   signal(SIGPIPE, SIG_IGN);  // a child that exits without reading its stdin must not kill the test
   std::map<std::string, std::string> vars;
   for (char** e = environ; *e; ++e) {
@@ -71,7 +80,17 @@ RunResult Run(const std::vector<std::string>& argv, const std::vector<std::pair<
     if (out_open) fds[n++] = {out[0], POLLIN, 0};
     if (err_open) fds[n++] = {err[0], POLLIN, 0};
     if (in_fd >= 0) fds[n++] = {in_fd, POLLOUT, 0};
-    if (poll(fds, n, -1) < 0) continue;
+    int wait_ms = -1;
+    if (deadline && !result.timed_out) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now()).count();
+      if (left <= 0) {
+        ::kill(pid, SIGKILL);  // its pipes close as it dies: the loop then ends by itself
+        result.timed_out = true;
+        continue;
+      }
+      wait_ms = static_cast<int>(std::min<int64_t>(left, 1000));
+    }
+    if (poll(fds, n, wait_ms) < 0) continue;
     for (nfds_t i = 0; i < n; ++i) {
       if (fds[i].revents == 0) continue;
       if (fds[i].fd == in_fd) {
@@ -96,6 +115,17 @@ RunResult Run(const std::vector<std::string>& argv, const std::vector<std::pair<
   waitpid(pid, &status, 0);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+}  // namespace
+
+RunResult Run(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env,
+              const std::string& stdin_text, const std::filesystem::path& cwd) {
+  return RunUntil(argv, env, stdin_text, cwd, std::nullopt);
+}
+
+RunResult RunWithin(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
+  return RunUntil(argv, {}, "", {}, Clock::now() + limit);
 }
 
 TempDir::TempDir(const std::string& prefix) {

@@ -2,6 +2,7 @@
 // stderr, the exit code, extra environment variables. Shared by every e2e test file.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -10,9 +11,10 @@
 namespace relais::e2e {
 
 struct RunResult {
-  int exit_code = -1;  // the program's exit status; 128 + signal when it was killed
-  std::string out;     // everything written on stdout
-  std::string err;     // everything written on stderr
+  int exit_code = -1;      // the program's exit status; 128 + signal when it was killed
+  std::string out;         // everything written on stdout
+  std::string err;         // everything written on stderr
+  bool timed_out = false;  // RunWithin killed it at its time limit (exit_code is then 128 + SIGKILL)
 };
 
 // Runs argv[0] (a path) with its arguments, waits for it and returns what it wrote. `env` adds or
@@ -21,6 +23,10 @@ struct RunResult {
 // chatty child.
 RunResult Run(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env = {},
               const std::string& stdin_text = "", const std::filesystem::path& cwd = {});
+
+// As Run, but the program is SIGKILLed when it has not finished within `limit`: a test that
+// drives a program over a slow network bounds its wait. Whatever it wrote until then is returned.
+RunResult RunWithin(const std::vector<std::string>& argv, std::chrono::milliseconds limit);
 
 // A fresh empty folder under the system temp folder, removed with its content at scope exit.
 class TempDir {
