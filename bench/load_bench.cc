@@ -398,9 +398,13 @@ void PrintTable(const Options& o, const std::vector<Figures>& sqlite, const std:
   row("server peak RSS, MiB", &Figures::server_rss_mib, 1);
   const double ratio = med(pg, &Figures::throughput) / med(sqlite, &Figures::throughput);
   const double p99 = med(pg, &Figures::push_p99_ms), handled_p99 = med(pg, &Figures::server_push_p99_ms);
-  std::printf("\nPostgreSQL / SQLite throughput: %.2f (target >= 1: %s). PostgreSQL push p99 (target < 1000 ms): "
+  // Spread over a window, the devices' arrivals set the pace: both stores keep up, and the ratio
+  // only says so. Throughput compares the stores in a burst.
+  const std::string verdict = o.window_s > 0 ? "set by the arrivals, not the store: compare in a burst"
+                                             : std::string("target >= 1: ") + (ratio >= 1 ? "met" : "NOT met");
+  std::printf("\nPostgreSQL / SQLite throughput: %.2f (%s). PostgreSQL push p99 (target < 1000 ms): "
               "%.0f ms as devices see it (%s), %.0f ms handling in the server (%s)\n",
-              ratio, ratio >= 1 ? "met" : "NOT met", p99, p99 < 1000 ? "met" : "NOT met", handled_p99,
+              ratio, verdict.c_str(), p99, p99 < 1000 ? "met" : "NOT met", handled_p99,
               handled_p99 < 1000 ? "met" : "NOT met");
 }
 
