@@ -4,8 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
 #include "base/ids.h"
@@ -153,6 +157,7 @@ struct HttpEndpoint::Impl {
   Store& store;
   HttpOptions options;
   httplib::Server server;
+  socket_t listen_socket = -1;  // set by the socket options callback, used by Bind()
 
   void Install();
 
@@ -519,6 +524,12 @@ void HttpEndpoint::Impl::Log(const httplib::Request& req, const httplib::Respons
 }
 
 void HttpEndpoint::Impl::Install() {
+  // The listening socket, to give it a larger backlog once bound: the last socket httplib made is
+  // the one that bound (it closes the others).
+  server.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_socket = sock;
+  });
   server.new_task_queue = [threads = options.threads] { return new httplib::ThreadPool(threads); };
   server.set_payload_max_length(options.max_raw_body_bytes);
   // A weekly sync over a poor link stalls for seconds at a time; do not cut it for that.
@@ -592,11 +603,20 @@ HttpEndpoint::~HttpEndpoint() {
 }
 
 Result<int> HttpEndpoint::Bind(const std::string& host, int port) {
+  int bound = 0;
   if (port == 0) {
-    int bound = impl_->server.bind_to_any_port(host);
-    if (bound > 0) return bound;
+    bound = impl_->server.bind_to_any_port(host);
   } else if (port > 0 && port < 65536 && impl_->server.bind_to_port(host, port)) {
-    return port;
+    bound = port;
+  }
+  if (bound > 0) {
+    // Listening again on a listening socket only changes its backlog (Linux, and POSIX allows it).
+    if (impl_->listen_socket < 0) return MakeError(ErrorCode::kInternal, "the listening socket was not seen");
+    if (::listen(impl_->listen_socket, impl_->options.listen_backlog) != 0) {
+      return MakeError(ErrorCode::kIo, "cannot set the listen backlog on " + host + ":" + std::to_string(bound) +
+                                           ": " + std::strerror(errno));
+    }
+    return bound;
   }
   return MakeError(ErrorCode::kIo, "cannot listen on " + host + ":" + std::to_string(port) +
                                        " (address in use, or not an address of this machine)");

@@ -23,6 +23,11 @@ struct HttpOptions {
   size_t max_body_bytes = sync::kMaxBodyBytes;
   size_t default_pull_limit = 5000;
   size_t threads = 8;
+  // Connections the kernel completes and holds until the server accepts them. Debian's
+  // cpp-httplib is a compiled library that listens with a backlog of 5: a burst of devices
+  // overflows that, and the kernel drops their handshakes, retried a second later. Bind() listens
+  // again with this backlog (the kernel caps it at net.core.somaxconn).
+  int listen_backlog = 1024;
   // The centre's wall clock, sent in pull pages (sync::PullPage::now_ms); nullptr: the system's.
   const Clock* clock = nullptr;
   // Receives one line per request (method, path, status, device, counts, duration; never a body

@@ -7,6 +7,8 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -105,6 +107,15 @@ int Serve(const std::string& db_path, const std::string& listen, size_t threads)
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Debian's cpp-httplib waits on each connection with select(), which cannot watch a descriptor
+  // numbered FD_SETSIZE (1,024) or more. Keeping the descriptor limit there makes accept() fail
+  // instead (httplib waits and tries again; the connection stays in the kernel's queue) rather than
+  // hand select() a descriptor it would write past its set for.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > FD_SETSIZE) {
+    files.rlim_cur = FD_SETSIZE;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   auto store = OpenStore(db_path, OpenMode::kCreate);
   if (!store) return Fail(store.error());
