@@ -462,7 +462,6 @@ Result<PullPage> DecodePullPage(std::string_view text) {
       page.records.push_back(std::move(pr));
     }
   }
-  if (page.next < page.since && !page.records.empty()) return bad("next is before since");
   const json& removed = (*doc)["removed"];
   if (!removed.is_null()) {
     if (!removed.is_array()) return bad("removed is not an array");
@@ -512,6 +511,9 @@ Result<PullPage> DecodePullPage(std::string_view text) {
       }
       page.conflicts.push_back(std::move(n));
     }
+  }
+  if (page.next < page.since && (!page.records.empty() || !page.removed.empty() || !page.conflicts.empty())) {
+    return bad("next is before since on a page that is not empty");  // only the empty last page goes back
   }
   if (auto now = doc->find("now"); now != doc->end()) {
     if (!now->is_number_integer() || now->get<int64_t>() < 0) return bad("now is not a time in milliseconds");

@@ -180,6 +180,23 @@ TEST_CASE("a digest depends on the set of (id, version), not on its order", "[di
   CHECK(DescribeDifference(here, here).empty());
 }
 
+TEST_CASE("a page goes back behind the cursor only when it is empty and last", "[codec]") {
+  // A centre behind the device's cursor (restored from a backup) answers an empty last page whose
+  // `next` is its own last sequence number; anything else going backwards is refused.
+  auto empty = DecodePullPage(R"({"protocol":1,"since":6000,"next":1200,"more":false,"tables":{}})");
+  REQUIRE(empty.ok());
+  CHECK(empty->next == 1200);
+  const std::string head = R"({"protocol":1,"since":6000,"next":1200,)";
+  std::string body = GENERATE(as<std::string>{},
+                              R"("more":true,"tables":{}})",
+                              R"("more":false,"tables":{},"removed":[{"table":"cases","id":"x","seq":1}]})",
+                              R"("more":false,"tables":{},"conflicts":[{"id":12,"kind":"field","status":"open","table":"cases","record":"r","seq":1043}]})");
+  CAPTURE(body);
+  auto page = DecodePullPage(head + body);
+  REQUIRE_FALSE(page.ok());
+  CHECK(page.error().message.find("before since") != std::string::npos);
+}
+
 TEST_CASE("a pull page with members missing or of the wrong type is refused, not read past", "[codec]") {
   // Each of these once reached nlohmann's const operator[] on a missing key (undefined behaviour)
   // or json::value() on a member of another type (an exception out of a decoder).
