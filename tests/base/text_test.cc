@@ -1,3 +1,8 @@
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
+
 #include <catch2/catch.hpp>
 
 #include "base/gzip.h"
@@ -27,6 +32,32 @@ TEST_CASE("UUIDv7 ids are well formed and sort by time", "[ids]") {
   CHECK(a[14] == '7');
   CHECK(a < b);
   CHECK_FALSE(IsUuid("not-a-uuid"));
+}
+
+TEST_CASE("ids drawn in bulk are all different, and a forked child does not repeat its parent's", "[ids]") {
+  std::set<std::string> seen;
+  for (int i = 0; i < 5000; ++i) seen.insert(NewUuidV7(1700000000000));  // several refills of the pool
+  CHECK(seen.size() == 5000);
+
+  int pipe_ends[2];
+  REQUIRE(pipe(pipe_ends) == 0);
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    std::string id = NewUuidV7(1700000000000);
+    ssize_t written = write(pipe_ends[1], id.data(), id.size());
+    _exit(written == static_cast<ssize_t>(id.size()) ? 0 : 1);
+  }
+  close(pipe_ends[1]);
+  std::string parent_id = NewUuidV7(1700000000000);
+  std::string child_id(36, '\0');
+  ssize_t got = read(pipe_ends[0], child_id.data(), child_id.size());
+  close(pipe_ends[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  REQUIRE(got == 36);
+  CHECK(IsUuid(child_id));
+  CHECK(child_id != parent_id);
 }
 
 TEST_CASE("tokens are hashed with SHA-256", "[ids]") {
