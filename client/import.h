@@ -17,8 +17,8 @@ struct ImportSummary {
   size_t records = 0;
 };
 
-// Imports a file of cases or contacts through the ordinary write path (each record gets its
-// outbox entry, op create), all or nothing, in ONE transaction.
+// Imports a file of cases or contacts through the ordinary write path (each record a pending create,
+// client/pending_creates.h), all or nothing, in ONE transaction.
 //
 // The format comes from the extension (.csv, .jsonl/.ndjson; else the first character); the table
 // from `kind` ("cases" | "contacts") or, when absent, from the CSV header or the first JSON object's

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "base/ids.h"
+#include "client/pending_creates.h"
 #include "sync/outbox.h"
 
 namespace relais::client {
@@ -140,9 +141,7 @@ Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, 
       return done.error();
     }
   }
-  // A create's entry holds no fields: the row is its payload until the change is batched
-  // (sync::kFieldsFromRow).
-  RELAIS_TRY(AppendOutbox(table, record.id, true, {}, 0));
+  // No outbox entry: a row at version 0 without one is the pending create (client/pending_creates.h).
   record.values = std::move(values);
   return record;
 }
@@ -181,6 +180,15 @@ Result<EditResult> Records::Edit(const schema::Table& table, const std::string& 
   }
   if (diff.empty()) return result;  // nothing changes: the transaction rolls back, nothing is written
 
+  // The creates this update depends on go first in the outbox, frozen as they were: the record's own
+  // if it was never sent, and for a case those of its follow-ups (written before a change that may
+  // move the case out of this device's territories).
+  if (result.record.version == 0) {
+    auto materialized = MaterializeCreate(replica_, table, id);
+    if (!materialized) return materialized.error();
+  }
+  RELAIS_TRY(MaterializeFollowupCreates(replica_, table, id));
+
   std::string sql = "UPDATE " + Name(table.name) + " SET ";
   for (size_t k = 0; k < diff.size(); ++k) {
     sql += (k ? ", " : "") + Name(table.fields[diff[k]].name) + " = ?" + std::to_string(k + 2);
@@ -198,24 +206,23 @@ Result<EditResult> Records::Edit(const schema::Table& table, const std::string& 
   }
   std::vector<sync::FieldChange> fields;
   for (size_t i : diff) fields.push_back({Name(table.fields[i].name), updated[i], result.record.values[i]});
-  RELAIS_TRY(AppendOutbox(table, id, false, fields, result.record.version));
+  RELAIS_TRY(AppendUpdate(table, id, fields, result.record.version));
   RELAIS_TRY(tx->Commit());
   result.record.values = std::move(updated);
   result.changed = true;
   return result;
 }
 
-Status Records::AppendOutbox(const schema::Table& table, const std::string& record_id, bool create,
+Status Records::AppendUpdate(const schema::Table& table, const std::string& record_id,
                              const std::vector<sync::FieldChange>& fields, int64_t base_version) {
   auto stmt = replica_.Statement(InsertOutboxSql());
   if (!stmt) return stmt.error();
   sqlite::StmtGuard guard(**stmt);
-  sync::Op op = create ? sync::Op::kCreate : sync::Op::kUpdate;
   (*stmt)->Bind(1, std::string_view(NewUuidV7(replica_.clock().NowMs())))
       .Bind(2, table.name)
       .Bind(3, std::string_view(record_id))
-      .Bind(4, std::string_view(sync::ToString(op)))
-      .Bind(5, create ? sync::kFieldsFromRow : std::string_view(sync::EncodeOutboxFields(op, fields)))
+      .Bind(4, std::string_view(sync::ToString(sync::Op::kUpdate)))
+      .Bind(5, std::string_view(sync::EncodeOutboxFields(sync::Op::kUpdate, fields)))
       .Bind(6, base_version)
       .Bind(7, std::string_view(replica_.hlc().Tick().ToString()));
   return (*stmt)->Run();
@@ -293,23 +300,46 @@ constexpr char kPendingSums[] =
     "SELECT coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'rejected'), 0) FROM outbox";
 }
 
+// Outbox entries, plus the record's create when its row is still one without an entry
+// (client/pending_creates.h).
 Result<Records::PendingCounts> Records::PendingFor(const schema::Table& table, const std::string& id) {
   auto stmt = replica_.Statement(std::string(kPendingSums) + " WHERE tbl = ?1 AND record_id = ?2");
   if (!stmt) return stmt.error();
-  sqlite::StmtGuard guard(**stmt);
-  (*stmt)->Bind(1, table.name).Bind(2, std::string_view(id));
-  auto row = (*stmt)->Step();
+  PendingCounts counts;
+  {
+    sqlite::StmtGuard guard(**stmt);
+    (*stmt)->Bind(1, table.name).Bind(2, std::string_view(id));
+    auto row = (*stmt)->Step();
+    if (!row) return row.error();
+    counts = PendingCounts{(*stmt)->Int(0), (*stmt)->Int(1)};
+  }
+  auto unsent = replica_.Statement("SELECT count(*) FROM " + Name(table.name) + " AS t WHERE t.id = ?1 AND " +
+                                   UnsentCreateCondition("t"));
+  if (!unsent) return unsent.error();
+  sqlite::StmtGuard guard(**unsent);
+  (*unsent)->Bind(1, std::string_view(id));
+  auto row = (*unsent)->Step();
   if (!row) return row.error();
-  return PendingCounts{(*stmt)->Int(0), (*stmt)->Int(1)};
+  counts.pending += (*unsent)->Int(0);
+  return counts;
 }
 
 Result<Records::PendingCounts> Records::PendingTotal() {
   auto stmt = replica_.Statement(kPendingSums);
   if (!stmt) return stmt.error();
-  sqlite::StmtGuard guard(**stmt);
-  auto row = (*stmt)->Step();
-  if (!row) return row.error();
-  return PendingCounts{(*stmt)->Int(0), (*stmt)->Int(1)};
+  PendingCounts counts;
+  {
+    sqlite::StmtGuard guard(**stmt);
+    auto row = (*stmt)->Step();
+    if (!row) return row.error();
+    counts = PendingCounts{(*stmt)->Int(0), (*stmt)->Int(1)};
+  }
+  for (const schema::Table& t : schema::Tables()) {
+    auto unsent = CountUnsentCreates(replica_, t);
+    if (!unsent) return unsent.error();
+    counts.pending += *unsent;
+  }
+  return counts;
 }
 
 }  // namespace relais::client

@@ -34,10 +34,11 @@ struct ListFilter {
 // from Table::fields, values are always bound, never written into SQL.
 //
 // Contract of every write: values are normalised (schema::Normalize) then validated; a failure
-// returns kValidation naming the field and the rule, and writes nothing. A write that succeeds
-// changes the row AND appends its outbox entry (op, changed fields with new and base values, the
-// row's base version, an HLC stamp) in one BEGIN IMMEDIATE transaction: after a crash or an error,
-// either both are there or neither.
+// returns kValidation naming the field and the rule, and writes nothing. An edit that succeeds
+// changes the row AND appends its outbox entry (changed fields with new and base values, the row's
+// base version, an HLC stamp) in one BEGIN IMMEDIATE transaction: after a crash or an error, either
+// both are there or neither. A create writes its row at version 0, which is the pending create
+// until a push batch takes it (client/pending_creates.h): the row and the create are one write.
 //
 // Not thread-safe (like the Replica it writes). The Replica must outlive it.
 class Records {
@@ -75,7 +76,8 @@ class Records {
   // Number of records of the table.
   Result<int64_t> Count(const schema::Table& table);
 
-  // Outbox entries of one record still waiting for the centre (state pending) and refused by it.
+  // Changes of one record (or of all) still waiting for the centre (state pending: outbox entries and
+  // creates not yet in the outbox) and refused by it.
   struct PendingCounts {
     int64_t pending = 0;
     int64_t rejected = 0;
@@ -91,7 +93,7 @@ class Records {
   Replica& replica() { return replica_; }
 
  private:
-  Status AppendOutbox(const schema::Table& table, const std::string& record_id, bool create,
+  Status AppendUpdate(const schema::Table& table, const std::string& record_id,
                       const std::vector<sync::FieldChange>& fields, int64_t base_version);
 
   Replica& replica_;

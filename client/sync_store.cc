@@ -1,9 +1,13 @@
 #include "client/sync_store.h"
 
 #include <limits>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 
 #include "base/ids.h"
+#include "client/pending_creates.h"
+#include "client/records.h"
 #include "sync/merge.h"
 #include "sync/codec.h"
 #include "sync/outbox.h"
@@ -169,12 +173,49 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_
       assign->Reset();
       ++assigned;
     }
+    auto created = BatchUnsentCreates(key, max_changes - static_cast<size_t>(assigned));
+    if (!created) return created.error();
+    assigned += *created;
     RELAIS_TRY(tx->Commit());
     if (assigned == 0) return std::optional<sync::PushRequest>();
   }
   auto batch = LoadBatch(key);
   if (!batch) return batch.error();
   return std::optional<sync::PushRequest>(std::move(*batch));
+}
+
+// After every outbox entry (they are older, and an update's create is in the outbox before it:
+// client/pending_creates.h), the creates still held by their rows alone, cases before their
+// follow-ups: tables in declaration order, rows in the order they were written. Their entries are
+// written into the batch, frozen from here on.
+Result<int64_t> ReplicaSyncStore::BatchUnsentCreates(const std::string& batch_key, size_t room) {
+  const std::vector<schema::Table>& tables = schema::Tables();
+  unsent_after_.resize(tables.size(), 0);
+  int64_t written = 0;
+  for (size_t t = 0; t < tables.size() && room > 0; ++t) {
+    const schema::Table& table = tables[t];
+    // rowid comes last: Records::Query reads the record's columns first.
+    const std::string name(table.name);
+    auto unsent = Records(replica_).Query(table, "SELECT " + RecordColumns(table, "r.") + ", r.rowid FROM " + name +
+                                                     " AS r WHERE r.rowid > CAST(?1 AS INTEGER) AND " + UnsentCreateCondition("r") +
+                                                     " ORDER BY r.rowid LIMIT CAST(?2 AS INTEGER)",
+                                          {std::to_string(unsent_after_[t]), std::to_string(room)});
+    if (!unsent) return unsent.error();
+    if (unsent->empty()) continue;
+    auto last = replica_.Statement("SELECT rowid FROM " + name + " WHERE id = ?1");
+    if (!last) return last.error();
+    {
+      sqlite::StmtGuard guard(**last);
+      (*last)->Bind(1, unsent->back().id);
+      auto row = (*last)->Step();
+      if (!row) return row.error();
+      if (*row) unsent_after_[t] = (*last)->Int(0);
+    }
+    for (const schema::Record& r : *unsent) RELAIS_TRY(WriteCreateEntry(replica_, table, r, batch_key));
+    room -= unsent->size();
+    written += static_cast<int64_t>(unsent->size());
+  }
+  return written;
 }
 
 Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, const sync::PushResponse& response) {
@@ -186,7 +227,22 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
       "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE batch_key = ?3 AND change_id = ?1");
   if (!done) return done.error();
   if (!reject) return reject.error();
+  // An accepted create takes the centre's version on its row: from then on the row is no longer a
+  // pending create (client/pending_creates.h), even before the pull brings the record back.
+  std::unordered_map<std::string_view, const sync::Change*> sent;
+  for (const sync::Change& c : request.changes) sent.emplace(c.change_id, &c);
   for (const sync::ChangeResult& r : response.results) {
+    auto change = sent.find(r.change_id);
+    if (r.status != sync::ChangeStatus::kRejected && change != sent.end() && change->second->op == sync::Op::kCreate &&
+        r.version > 0) {
+      if (const schema::Table* table = schema::FindTable(change->second->table)) {
+        auto accepted = replica_.Statement("UPDATE " + std::string(table->name) + " SET version = ?2 WHERE id = ?1 AND version = 0");
+        if (!accepted) return accepted.error();
+        sqlite::StmtGuard guard(**accepted);
+        (*accepted)->Bind(1, change->second->record_id).Bind(2, r.version);
+        RELAIS_TRY((*accepted)->Run());
+      }
+    }
     if (r.status == sync::ChangeStatus::kRejected) {
       reject->Bind(1, r.change_id).Bind(2, r.reason).Bind(3, request.batch_key);
       RELAIS_TRY(reject->Run());
@@ -233,7 +289,13 @@ Result<int64_t> ReplicaSyncStore::PendingCount() {
   if (!stmt) return stmt.error();
   auto row = stmt->Step();
   if (!row) return row.error();
-  return stmt->Int(0);
+  int64_t pending = stmt->Int(0);
+  for (const schema::Table& t : schema::Tables()) {
+    auto unsent = CountUnsentCreates(replica_, t);
+    if (!unsent) return unsent.error();
+    pending += *unsent;
+  }
+  return pending;
 }
 
 Result<std::vector<std::string>> ReplicaSyncStore::LocalFields(const std::string& table, const std::string& id) {
@@ -335,12 +397,34 @@ Status ReplicaSyncStore::ApplyRecord(const schema::Table& table, const schema::R
       if (*local) values = sync::RebaseLocal(table, values, (*local)->values, *local_fields);
     }
   }
-  auto stmt = replica_.Statement(UpsertSql(table));
+  // The upsert leaves a row at version 0 alone: it is a create the centre has not accepted, whose
+  // values must not be overwritten before they are kept (below).
+  auto stmt = replica_.Statement(UpsertSql(table) + " WHERE " + std::string(table.name) + ".version > 0");
   if (!stmt) return stmt.error();
-  sqlite::StmtGuard guard(**stmt);
-  (*stmt)->Bind(1, record.id).Bind(2, record.version);
-  for (size_t i = 0; i < table.fields.size(); ++i) (*stmt)->Bind(static_cast<int>(i + 3), table.fields[i], values[i]);
-  return (*stmt)->Run();
+  {
+    sqlite::StmtGuard guard(**stmt);
+    (*stmt)->Bind(1, record.id).Bind(2, record.version);
+    for (size_t i = 0; i < table.fields.size(); ++i) (*stmt)->Bind(static_cast<int>(i + 3), table.fields[i], values[i]);
+    RELAIS_TRY((*stmt)->Run());
+  }
+  if (replica_.db().Changes() > 0) return OkStatus();
+  // The centre sent a record this device holds as a pending create (it never should: a device
+  // pushes before it pulls). As with any local change, the create is kept in the outbox, its
+  // fields stay on top of the centre's values, and the centre will answer it.
+  auto materialized = MaterializeCreate(replica_, table, record.id);
+  if (!materialized) return materialized.error();
+  values = record.values;
+  auto local_fields = LocalFields(std::string(table.name), record.id);
+  if (!local_fields) return local_fields.error();
+  auto local = replica_.Get(table, record.id);
+  if (!local) return local.error();
+  if (*local) values = sync::RebaseLocal(table, values, (*local)->values, *local_fields);
+  auto overwrite = replica_.Statement(UpsertSql(table));
+  if (!overwrite) return overwrite.error();
+  sqlite::StmtGuard guard(**overwrite);
+  (*overwrite)->Bind(1, record.id).Bind(2, record.version);
+  for (size_t i = 0; i < table.fields.size(); ++i) (*overwrite)->Bind(static_cast<int>(i + 3), table.fields[i], values[i]);
+  return (*overwrite)->Run();
 }
 
 Result<bool> ReplicaSyncStore::FreezeCreate(const schema::Table& table, const std::string& record_id, int64_t seq) {
@@ -360,6 +444,10 @@ Result<bool> ReplicaSyncStore::FreezeCreate(const schema::Table& table, const st
 }
 
 Status ReplicaSyncStore::FreezeCreatesUnder(const schema::Table& table, const std::string& record_id) {
+  // Creates still held by their rows alone get their entries first, then every create is frozen.
+  auto own = MaterializeCreate(replica_, table, record_id);
+  if (!own) return own.error();
+  RELAIS_TRY(MaterializeFollowupCreates(replica_, table, record_id));
   auto stmt = replica_.db().Prepare(
       "SELECT seq, tbl, record_id FROM outbox WHERE op = 'create' AND fields = ?2 AND "
       "(record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1 AND ?3))");
@@ -384,8 +472,9 @@ Status ReplicaSyncStore::FreezeCreatesUnder(const schema::Table& table, const st
 // ---- the divergence check and its recovery --------------------------------------------------------
 
 namespace {
-// Rows the centre has not accepted yet are not part of its view: their create is in the outbox.
-constexpr const char* kNotLocalCreate = "id NOT IN (SELECT record_id FROM outbox WHERE op = 'create')";
+// Rows the centre has not accepted yet are not part of its view: they are at version 0 (a pulled
+// record always has a version, an accepted create gets its own: client/pending_creates.h).
+constexpr const char* kNotLocalCreate = "version > 0";
 }  // namespace
 
 Result<sync::ScopeDigest> ReplicaSyncStore::LocalDigest() {

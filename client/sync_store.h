@@ -46,7 +46,16 @@ class ReplicaSyncStore final : public sync::SyncStore {
   // Freezes every pending create of `record_id` and, for a case, of its follow-ups.
   Status FreezeCreatesUnder(const schema::Table& table, const std::string& record_id);
 
+  // Writes into batch `batch_key` the entries of at most `room` creates held by their rows alone;
+  // returns how many.
+  Result<int64_t> BatchUnsentCreates(const std::string& batch_key, size_t room);
+
   Replica& replica_;
+  // Per table (declaration order): the rowid of the last pending create this store put in a batch.
+  // Later ones have larger rowids (a row gets the largest rowid + 1, and rows are removed only by a
+  // pull, after the push), so a sync's batches do not scan the rows already sent again. Only a
+  // shortcut: a new store (a new sync) starts from the first row.
+  std::vector<int64_t> unsent_after_;
 };
 
 // Conflict notices the centre sent about this replica's records (table `conflicts`, docs/PROTOCOL.md

@@ -17,8 +17,8 @@ std::string EncodeOutboxFields(Op op, const std::vector<FieldChange>& fields);
 
 // A create entry whose `fields` is this empty text takes its values from the record's row when the
 // change is put in a push batch (ReplicaSyncStore::FormBatch copies them in then, and freezes them).
-// Until then the row is the create: later local edits are update entries of their own, so nothing
-// is lost, and the outbox does not hold a second copy of every new record (docs/SCHEMA.md).
+// Replicas written before migration 0005 hold such entries; a create written now has no entry at all
+// until it is batched (client/pending_creates.h, docs/SCHEMA.md "The outbox").
 inline constexpr std::string_view kFieldsFromRow = "";
 
 // Inverse of EncodeOutboxFields. kProtocol when the text is not in that form.

@@ -16,26 +16,33 @@ namespace {
 const schema::Table& Cases() { return schema::CasesTable(); }
 }  // namespace
 
-TEST_CASE("creating a case writes the row and one create entry in the outbox", "[records]") {
+TEST_CASE("creating a case writes its row at version 0, which is the pending create until batched", "[records]") {
   TestReplica t;
   auto created = t.records().Create(Cases(), ACase());
   REQUIRE(created.ok());
   CHECK(IsUuid(created->id));
   CHECK(created->id[14] == '7');  // UUIDv7
-  CHECK(t.Snapshot().rfind("1/0/0/1/", 0) == 0);
-  CHECK(t.Text("SELECT op FROM outbox") == "create");
-  CHECK(t.Text("SELECT record_id FROM outbox") == created->id);
-  CHECK(t.Scalar("SELECT base_version FROM outbox") == 0);
-  CHECK(t.Text("SELECT fields FROM outbox") == sync::kFieldsFromRow);  // the row is the create until batched
-  CHECK(t.Text("SELECT hlc FROM outbox").find(t.replica().node_id()) != std::string::npos);
+  CHECK(t.Snapshot() == "1/0/0/0/0");
+  CHECK(t.Scalar("SELECT version FROM cases") == 0);
+  CHECK(t.records().PendingFor(Cases(), created->id)->pending == 1);
+  CHECK(t.records().PendingTotal()->pending == 1);
 
-  // Put in a push batch, the create takes the row's values, frozen: a later edit is its own entry.
+  // Put in a push batch, the create gets its entry with the row's values, frozen: a later edit is its
+  // own entry.
   ReplicaSyncStore store(t.replica());
+  CHECK(*store.PendingCount() == 1);
   auto batch = store.FormBatch(100);
   REQUIRE(batch.ok());
   REQUIRE(batch->has_value());
   REQUIRE((*batch)->changes.size() == 1);
-  CHECK((*batch)->changes[0].fields.size() == ACase().size());  // every non-null field, nothing else
+  const sync::Change& create = (*batch)->changes[0];
+  CHECK(create.op == sync::Op::kCreate);
+  CHECK(create.record_id == created->id);
+  CHECK(create.base_version == 0);
+  CHECK(create.hlc.find(t.replica().node_id()) != std::string::npos);
+  CHECK(create.fields.size() == ACase().size());  // every non-null field, nothing else
+  CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE batch_key IS NOT NULL") == 1);
+  CHECK(t.records().PendingTotal()->pending == 1);  // once, in the outbox now
   REQUIRE(t.records().Edit(Cases(), created->id, {{"phone", std::string("0699887766")}}).ok());
   auto again = store.UnacknowledgedBatch();
   REQUIRE(again.ok());
@@ -158,20 +165,44 @@ TEST_CASE("a write whose outbox entry fails leaves neither the row nor an outbox
                                 "BEGIN SELECT RAISE(ABORT, 'outbox refused by the test'); END").ok());
   auto before = t.Snapshot();
 
-  SECTION("create") {
-    auto created = t.records().Create(Cases(), ACase());
-    REQUIRE_FALSE(created.ok());
-    CHECK(created.error().message.find("outbox refused by the test") != std::string::npos);
-  }
   SECTION("edit") {
     auto edited = t.records().Edit(Cases(), existing->id, {{"commune", "Gap"}});
     REQUIRE_FALSE(edited.ok());
     CHECK(t.Text("SELECT commune FROM cases") == "Briançon");
   }
+  SECTION("a create put in a push batch") {
+    // The create is its row until a batch takes it: the batch fails whole, the create stays pending.
+    ReplicaSyncStore store(t.replica());
+    auto batch = store.FormBatch(100);
+    REQUIRE_FALSE(batch.ok());
+    CHECK(batch.error().message.find("outbox refused by the test") != std::string::npos);
+    CHECK(t.records().PendingFor(Cases(), existing->id)->pending == 1);
+  }
+  CHECK(t.Snapshot() == before);
+  CHECK(t.Scalar("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH 'gap'") == 0);
+}
+
+TEST_CASE("a create whose row is refused midway leaves nothing", "[records][atomicity]") {
+  TestReplica t;
+  auto existing = t.records().Create(Cases(), ACase("Martin", "Léa"));
+  REQUIRE(existing.ok());
+  // After the row and its full-text terms are written, as a full disk would.
+  REQUIRE(t.replica().db().Exec("CREATE TRIGGER refuse_row AFTER INSERT ON followups "
+                                "BEGIN SELECT RAISE(ABORT, 'row refused by the test'); END").ok());
+  REQUIRE(t.replica().db().Exec("CREATE TRIGGER refuse_case AFTER INSERT ON cases "
+                                "BEGIN SELECT RAISE(ABORT, 'row refused by the test'); END").ok());
+  auto before = t.Snapshot();
+
+  SECTION("case") {
+    auto created = t.records().Create(Cases(), ACase("Lefèvre", "Élodie", "Gap"));
+    REQUIRE_FALSE(created.ok());
+    CHECK(created.error().message.find("row refused by the test") != std::string::npos);
+  }
   SECTION("follow-up") {
     REQUIRE_FALSE(AddFollowup(t.records(), existing->id, {{"kind", "entretien"}, {"text", "x"}}).ok());
   }
   CHECK(t.Snapshot() == before);
+  CHECK(t.records().PendingTotal()->pending == 1);
   CHECK(t.Scalar("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH 'gap'") == 0);
 }
 

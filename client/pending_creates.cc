@@ -1,0 +1,82 @@
+#include "client/pending_creates.h"
+
+#include "base/ids.h"
+#include "client/records.h"
+#include "sync/outbox.h"
+
+namespace relais::client {
+
+namespace {
+
+constexpr char kInsertCreate[] =
+    "INSERT INTO outbox(change_id, tbl, record_id, op, fields, base_version, hlc, batch_key) "
+    "VALUES (?1, ?2, ?3, 'create', ?4, 0, ?5, ?6)";
+
+}  // namespace
+
+std::string UnsentCreateCondition(const std::string& alias) {
+  // outbox_by_record answers the NOT EXISTS without reading the outbox's rows.
+  return alias + ".version = 0 AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.record_id = " + alias + ".id)";
+}
+
+Status WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
+                        const std::optional<std::string>& batch_key) {
+  std::vector<sync::FieldChange> fields;
+  for (size_t i = 0; i < table.fields.size(); ++i) {
+    if (record.values[i]) fields.push_back({std::string(table.fields[i].name), record.values[i], std::nullopt});
+  }
+  auto stmt = replica.Statement(kInsertCreate);
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  (*stmt)->Bind(1, std::string_view(NewUuidV7(replica.clock().NowMs())))
+      .Bind(2, table.name)
+      .Bind(3, std::string_view(record.id))
+      .Bind(4, std::string_view(sync::EncodeOutboxFields(sync::Op::kCreate, fields)))
+      .Bind(5, std::string_view(replica.hlc().Tick().ToString()));
+  if (batch_key) (*stmt)->Bind(6, std::string_view(*batch_key));
+  else (*stmt)->BindNull(6);
+  return (*stmt)->Run();
+}
+
+Result<bool> MaterializeCreate(Replica& replica, const schema::Table& table, const std::string& id) {
+  auto unsent = replica.Statement("SELECT 1 FROM " + std::string(table.name) + " AS t WHERE t.id = ?1 AND " +
+                                  UnsentCreateCondition("t"));
+  if (!unsent) return unsent.error();
+  bool found = false;
+  {
+    sqlite::StmtGuard guard(**unsent);
+    (*unsent)->Bind(1, std::string_view(id));
+    auto row = (*unsent)->Step();
+    if (!row) return row.error();
+    found = *row;
+  }
+  if (!found) return false;
+  auto record = replica.Get(table, id);
+  if (!record) return record.error();
+  if (!*record) return false;
+  RELAIS_TRY(WriteCreateEntry(replica, table, **record));
+  return true;
+}
+
+Status MaterializeFollowupCreates(Replica& replica, const schema::Table& table, const std::string& case_id) {
+  if (table.name != schema::CasesTable().name) return OkStatus();
+  const schema::Table& followups = schema::FollowupsTable();
+  Records records(replica);
+  auto unsent = records.Query(followups, "SELECT " + RecordColumns(followups, "f.") + " FROM followups AS f WHERE f.case_id = ?1 AND " +
+                                             UnsentCreateCondition("f") + " ORDER BY f.rowid",
+                              {case_id});
+  if (!unsent) return unsent.error();
+  for (const schema::Record& r : *unsent) RELAIS_TRY(WriteCreateEntry(replica, followups, r));
+  return OkStatus();
+}
+
+Result<int64_t> CountUnsentCreates(Replica& replica, const schema::Table& table) {
+  auto stmt = replica.Statement("SELECT count(*) FROM " + std::string(table.name) + " AS t WHERE " + UnsentCreateCondition("t"));
+  if (!stmt) return stmt.error();
+  sqlite::StmtGuard guard(**stmt);
+  auto row = (*stmt)->Step();
+  if (!row) return row.error();
+  return (*stmt)->Int(0);
+}
+
+}  // namespace relais::client

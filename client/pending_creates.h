@@ -1,0 +1,48 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/replica.h"
+
+namespace relais::client {
+
+// Creates the centre has not seen yet (docs/SCHEMA.md, "The outbox").
+//
+// A record written on this device starts at version 0, and a pulled record always has a version
+// above 0 (the centre's sequence). So a row at version 0 with no outbox entry IS its pending create:
+// a create writes the row only, in one transaction, and costs no outbox entry. The entry (change id,
+// HLC stamp, the row's values frozen) is written when the create must be ordered or kept apart from
+// the row:
+//   - when a push batch takes it (ReplicaSyncStore::FormBatch), so that a retried batch is the same;
+//   - before the record's first local edit, and before an edit of a case, the creates of its
+//     follow-ups: every update then comes after the create it depends on, as outbox order;
+//   - before the row can be lost or overwritten (the record leaves the scope, a pulled record has
+//     its id), so that the create is kept, rejected and shown, never dropped.
+// Once accepted, the centre's version is stored on the row (AcknowledgeBatch); once rejected, the
+// entry stays with state 'rejected'. Either way the row is no longer a pending create.
+//
+// Not thread-safe, like the Replica; every function runs inside the caller's transaction.
+
+// The SQL condition, over a synced table's row named `alias`, that the row is a pending create
+// without its outbox entry yet.
+std::string UnsentCreateCondition(const std::string& alias);
+
+// Writes the outbox entry of the create of `record` (as held by its row now): op create, base
+// version 0, a new change id and HLC stamp, the values frozen; in push batch `batch_key` when given.
+Status WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
+                        const std::optional<std::string>& batch_key = std::nullopt);
+
+// Writes the create entry of record `id` if its row is a pending create without one. Returns whether
+// it wrote one; a missing row writes nothing.
+Result<bool> MaterializeCreate(Replica& replica, const schema::Table& table, const std::string& id);
+
+// For a case: writes the create entries of its follow-ups that are pending creates without one, in
+// the order they were written. Does nothing for another table.
+Status MaterializeFollowupCreates(Replica& replica, const schema::Table& table, const std::string& case_id);
+
+// Number of rows of `table` that are pending creates without an outbox entry (a scan of the table).
+Result<int64_t> CountUnsentCreates(Replica& replica, const schema::Table& table);
+
+}  // namespace relais::client

@@ -1,0 +1,215 @@
+// Creates held by their rows until a push batch takes them (client/pending_creates.h, docs/SCHEMA.md
+// "The outbox"): order, counts, acknowledgement, rejection, and what a pull does to them.
+#include <catch2/catch.hpp>
+
+#include "client/records.h"
+#include "client/sync_store.h"
+#include "sync/codec.h"
+#include "sync/outbox.h"
+#include "tests/client/fixture.h"
+
+using namespace relais;
+using namespace relais::client;
+using namespace relais::client::testing;
+
+namespace {
+
+const schema::Table& Cases() { return schema::CasesTable(); }
+const schema::Table& Followups() { return schema::FollowupsTable(); }
+
+FieldValues AFollowup(const std::string& case_id, const std::string& text = "Entretien.") {
+  return {{"case_id", case_id}, {"kind", "entretien"}, {"date", "2026-11-20"}, {"text", text}};
+}
+
+// The changes of a batch as "op:record_id" in request order.
+std::vector<std::string> Order(const sync::PushRequest& batch) {
+  std::vector<std::string> order;
+  for (const sync::Change& c : batch.changes) order.push_back(std::string(sync::ToString(c.op)) + ":" + c.record_id);
+  return order;
+}
+
+// The centre's answer taking every change of `batch`, versions from `first_version` on.
+sync::PushResponse AcceptAll(const sync::PushRequest& batch, int64_t first_version) {
+  sync::PushResponse response;
+  response.batch_key = batch.batch_key;
+  for (const sync::Change& c : batch.changes) {
+    sync::ChangeResult r;
+    r.change_id = c.change_id;
+    r.status = sync::ChangeStatus::kApplied;
+    r.version = first_version++;
+    response.results.push_back(r);
+  }
+  return response;
+}
+
+}  // namespace
+
+TEST_CASE("the first edit of a case never sent puts its create in the outbox first, as it was", "[pending_creates]") {
+  TestReplica t;
+  auto c = t.records().Create(Cases(), ACase());
+  REQUIRE(c.ok());
+  REQUIRE(t.records().Edit(Cases(), c->id, {{"commune", "Gap"}}).ok());
+  CHECK(t.Text("SELECT group_concat(op, ',') FROM (SELECT op FROM outbox ORDER BY seq)") == "create,update");
+  auto create = sync::DecodeOutboxFields(sync::Op::kCreate, t.Text("SELECT fields FROM outbox WHERE op = 'create'"));
+  REQUIRE(create.ok());
+  bool commune_before_edit = false;
+  for (const sync::FieldChange& f : *create) commune_before_edit |= f.field == "commune" && f.value == "Briançon";
+  CHECK(commune_before_edit);
+  CHECK(t.records().PendingFor(Cases(), c->id)->pending == 2);
+  CHECK(t.records().PendingTotal()->pending == 2);
+  REQUIRE(t.records().Edit(Cases(), c->id, {{"commune", "Briançon"}}).ok());
+  CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE op = 'create'") == 1);  // written once
+
+  ReplicaSyncStore store(t.replica());
+  auto batch = store.FormBatch(100);
+  REQUIRE(batch.ok());
+  REQUIRE(batch->has_value());
+  CHECK(Order(**batch) == std::vector<std::string>{"create:" + c->id, "update:" + c->id, "update:" + c->id});
+}
+
+TEST_CASE("an update of a case goes after the creates of the follow-ups written before it", "[pending_creates]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  auto c = t.records().Create(Cases(), ACase());
+  REQUIRE(c.ok());
+  auto sent = store.FormBatch(100);
+  REQUIRE(sent.ok());
+  REQUIRE(store.AcknowledgeBatch(**sent, AcceptAll(**sent, 7)).ok());
+
+  auto f = t.records().Create(Followups(), AFollowup(c->id));
+  REQUIRE(f.ok());
+  auto later = t.records().Create(Cases(), ACase("Roux", "Léa"));
+  REQUIRE(later.ok());
+  REQUIRE(t.records().Edit(Cases(), c->id, {{"territory", "queyras"}}).ok());  // may take the case out of scope
+  auto batch = store.FormBatch(100);
+  REQUIRE(batch.ok());
+  REQUIRE(batch->has_value());
+  CHECK(Order(**batch) == std::vector<std::string>{"create:" + f->id, "update:" + c->id, "create:" + later->id});
+  CHECK((*batch)->changes[1].base_version == 7);  // the accepted create's version
+}
+
+TEST_CASE("creates held by their rows go a batch at a time, cases before follow-ups, after the outbox", "[pending_creates]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  std::vector<std::string> cases;
+  for (const char* name : {"Arnaud", "Blanc", "Chabert"}) cases.push_back(t.records().Create(Cases(), ACase(name))->id);
+  auto f = t.records().Create(Followups(), AFollowup(cases[0]));
+  REQUIRE(f.ok());
+  CHECK(*store.PendingCount() == 4);
+
+  auto first = store.FormBatch(2);
+  REQUIRE(first.ok());
+  REQUIRE(first->has_value());
+  CHECK(Order(**first) == std::vector<std::string>{"create:" + cases[0], "create:" + cases[1]});
+  // Not acknowledged: a retry is the same request, byte for byte.
+  auto again = store.UnacknowledgedBatch();
+  REQUIRE(again.ok());
+  REQUIRE(again->has_value());
+  CHECK(sync::EncodePushRequest(**again) == sync::EncodePushRequest(**first));
+  CHECK(*store.PendingCount() == 4);
+  REQUIRE(store.AcknowledgeBatch(**first, AcceptAll(**first, 10)).ok());
+  CHECK(*store.PendingCount() == 2);
+
+  auto second = store.FormBatch(2);
+  REQUIRE(second.ok());
+  REQUIRE(second->has_value());
+  CHECK(Order(**second) == std::vector<std::string>{"create:" + cases[2], "create:" + f->id});
+  REQUIRE(store.AcknowledgeBatch(**second, AcceptAll(**second, 12)).ok());
+  CHECK(*store.PendingCount() == 0);
+  CHECK(t.records().PendingTotal()->pending == 0);
+  CHECK(t.Scalar("SELECT count(*) FROM outbox") == 0);
+  auto none = store.FormBatch(2);
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->has_value());
+  // A new store (the next sync) finds nothing more either.
+  ReplicaSyncStore next(t.replica());
+  CHECK_FALSE(next.FormBatch(2)->has_value());
+}
+
+TEST_CASE("an accepted create keeps the centre's version on its row and is pending no more", "[pending_creates]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  auto c = t.records().Create(Cases(), ACase());
+  REQUIRE(c.ok());
+  auto batch = store.FormBatch(100);
+  REQUIRE(store.AcknowledgeBatch(**batch, AcceptAll(**batch, 41)).ok());
+  CHECK(t.Scalar("SELECT version FROM cases") == 41);
+  CHECK(t.records().PendingFor(Cases(), c->id)->pending == 0);
+  CHECK(t.Snapshot() == "1/0/0/0/0");
+  // The centre's view now holds it (the divergence check counts it).
+  auto digest = store.LocalDigest();
+  REQUIRE(digest.ok());
+  CHECK((*digest)["cases"].count == 1);
+}
+
+TEST_CASE("a rejected create stays on the device, counted and shown, and is not sent again", "[pending_creates][nothing_lost]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  auto c = t.records().Create(Cases(), ACase());
+  REQUIRE(c.ok());
+  auto batch = store.FormBatch(100);
+  REQUIRE(batch.ok());
+  sync::PushResponse refused;
+  refused.batch_key = (*batch)->batch_key;
+  sync::ChangeResult r;
+  r.change_id = (*batch)->changes[0].change_id;
+  r.status = sync::ChangeStatus::kRejected;
+  r.reason = "territory queyras is outside this device's territories (briancon)";
+  refused.results.push_back(r);
+  REQUIRE(store.AcknowledgeBatch(**batch, refused).ok());
+
+  CHECK(t.Scalar("SELECT version FROM cases") == 0);
+  CHECK(t.Text("SELECT state FROM outbox") == "rejected");
+  CHECK(t.Text("SELECT reject_reason FROM outbox") == r.reason);
+  CHECK(t.Text("SELECT fields FROM outbox").find("Lefèvre") != std::string::npos);  // its values kept
+  auto pending = t.records().PendingFor(Cases(), c->id);
+  CHECK(pending->pending == 0);
+  CHECK(pending->rejected == 1);
+  CHECK(t.records().PendingTotal()->rejected == 1);
+  CHECK(*store.PendingCount() == 0);
+  CHECK_FALSE(store.FormBatch(100)->has_value());
+  ReplicaSyncStore next(t.replica());
+  CHECK_FALSE(next.FormBatch(100)->has_value());
+  auto digest = store.LocalDigest();
+  REQUIRE(digest.ok());
+  CHECK((*digest)["cases"].count == 0);  // not the centre's
+}
+
+TEST_CASE("a pulled record with the id of a pending create keeps the create and the device's values", "[pending_creates][nothing_lost]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  auto c = t.records().Create(Cases(), ACase());
+  REQUIRE(c.ok());
+  sync::PullPage page;
+  page.since = 0;
+  page.next = 5;
+  schema::Record pulled;
+  pulled.id = c->id;
+  pulled.version = 5;
+  pulled.values.resize(Cases().fields.size());
+  for (const auto& [name, value] : ACase("Autre", "Personne")) pulled.values[static_cast<size_t>(Cases().FieldIndex(name))] = value;
+  page.records.push_back({"cases", pulled});
+  REQUIRE(store.ApplyPage(page).ok());
+  CHECK(t.Text("SELECT last_name FROM cases") == "Lefèvre");
+  CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE op = 'create' AND state = 'pending'") == 1);
+  CHECK(t.records().PendingTotal()->pending == 1);
+}
+
+TEST_CASE("a case created offline that leaves the scope keeps its follow-ups' creates, rejected", "[pending_creates][nothing_lost]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  auto c = t.records().Create(Cases(), ACase());
+  REQUIRE(c.ok());
+  auto batch = store.FormBatch(100);
+  REQUIRE(store.AcknowledgeBatch(**batch, AcceptAll(**batch, 3)).ok());
+  REQUIRE(t.records().Create(Followups(), AFollowup(c->id, "Écrit avant le départ.")).ok());
+  sync::PullPage exit;
+  exit.since = 0;
+  exit.next = 9;
+  exit.removed.push_back({"cases", c->id, 9});
+  REQUIRE(store.ApplyPage(exit).ok());
+  CHECK(t.Snapshot().rfind("0/0/0/1/", 0) == 0);
+  CHECK(t.Text("SELECT state FROM outbox") == "rejected");
+  CHECK(t.Text("SELECT fields FROM outbox").find("Écrit avant le départ.") != std::string::npos);
+  CHECK(t.records().PendingTotal()->rejected == 1);
+}
