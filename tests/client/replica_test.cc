@@ -201,6 +201,7 @@ TEST_CASE("migration 0005 leaves waiting creates to their rows, keeping those a 
     }
     CHECK(order == std::vector<std::string>{"create:" + b, "create:" + fp, "update:" + b, "update:" + p, "create:" + a,
                                             "create:" + fa, "create:" + k});
+    CHECK(one("SELECT count(*) FROM sqlite_master WHERE name = 'cases_by_territory'") == "0");  // 0006
     CHECK(one("PRAGMA integrity_check") == "ok");
   }
   std::filesystem::remove_all(dir);
