@@ -100,6 +100,15 @@ TEST_CASE("an import repeating an id within the file is refused", "[import]") {
   TestReplica t;
   CHECK(Refusal(t, kHeader + Row(kId1) + Row(kId2) + Row(kId1)) ==
         "line 4: id: " + kId1 + " appears twice in the file (first on line 2)");
+  // In another case, in JSONL, after a blank line and a record without an id.
+  std::string upper = kId2;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto line = [](const std::string& id) {
+    return "{" + (id.empty() ? std::string() : "\"id\": \"" + id + "\", ") +
+           "\"last_name\": \"A\", \"first_name\": \"B\", \"opened_on\": \"2026-01-02\"}\n";
+  };
+  CHECK(Refusal(t, line("") + line(kId2) + "\n" + line(kId1) + line(upper), "x.jsonl") ==
+        "line 5: id: " + kId2 + " appears twice in the file (first on line 2)");
 }
 
 TEST_CASE("an import of an id the replica already holds is refused and changes nothing", "[import]") {
