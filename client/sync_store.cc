@@ -276,10 +276,10 @@ Status ReplicaSyncStore::RejectChange(const std::string& batch_key, const std::s
   if (!reject) return reject.error();
   reject->Bind(1, change_id).Bind(2, reason).Bind(3, batch_key);
   RELAIS_TRY(reject->Run());
-  auto release = replica_.db().Prepare("UPDATE outbox SET batch_key = NULL WHERE batch_key = ?1");
-  if (!release) return release.error();
-  release->Bind(1, batch_key);
-  RELAIS_TRY(release->Run());
+  // The batch's other changes, and those of batches formed after it, are formed anew in order.
+  // A later batch may have been sent and applied already: its changes keep their ids, and the
+  // centre answers a change id it applied before with its first outcome.
+  RELAIS_TRY(replica_.db().Exec("UPDATE outbox SET batch_key = NULL WHERE batch_key IS NOT NULL"));
   return tx->Commit();
 }
 
