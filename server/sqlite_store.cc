@@ -18,6 +18,11 @@ namespace relais::server {
 namespace {
 
 constexpr size_t kMaxIdleReaders = 8;
+// The writer's page cache. A push writes keys spread over the whole of several B-trees (record
+// ids, change ids, identity keys: random UUIDs and names) in one transaction: with SQLite's
+// default 2 MiB, a batch of 2,000 changes overflows it, and SQLite writes dirty pages to the WAL
+// before the commit and reads them back.
+constexpr const char* kWriterCache = "PRAGMA cache_size = -65536";  // 64 MiB at most, used as it fills
 // last_seen_at is kept to the minute: a device is not worth a write on every request.
 constexpr int64_t kLastSeenResolutionMs = 60 * 1000;
 
@@ -276,6 +281,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   }
   auto db = sqlite::Db::Open(path, mode == OpenMode::kCreate);
   if (!db) return db.error();
+  RELAIS_TRY(db->Exec(kWriterCache));
   RELAIS_TRY(sqlite::Migrate(*db, schema::central_migrations(), "central store"));
   auto statements = WriterStatements::Prepare(*db);
   if (!statements) return statements.error();
