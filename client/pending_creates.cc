@@ -19,23 +19,30 @@ std::string UnsentCreateCondition(const std::string& alias) {
   return alias + ".version = 0 AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.record_id = " + alias + ".id)";
 }
 
-Status WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
-                        const std::optional<std::string>& batch_key) {
-  std::vector<sync::FieldChange> fields;
+Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
+                                      const std::optional<std::string>& batch_key) {
+  sync::Change c;
+  c.change_id = NewUuidV7(replica.clock().NowMs());
+  c.table = std::string(table.name);
+  c.record_id = record.id;
+  c.op = sync::Op::kCreate;
+  c.base_version = 0;
+  c.hlc = replica.hlc().Tick().ToString();
   for (size_t i = 0; i < table.fields.size(); ++i) {
-    if (record.values[i]) fields.push_back({std::string(table.fields[i].name), record.values[i], std::nullopt});
+    if (record.values[i]) c.fields.push_back({std::string(table.fields[i].name), record.values[i], std::nullopt});
   }
   auto stmt = replica.Statement(kInsertCreate);
   if (!stmt) return stmt.error();
   sqlite::StmtGuard guard(**stmt);
-  (*stmt)->Bind(1, std::string_view(NewUuidV7(replica.clock().NowMs())))
+  (*stmt)->Bind(1, std::string_view(c.change_id))
       .Bind(2, table.name)
-      .Bind(3, std::string_view(record.id))
-      .Bind(4, std::string_view(sync::EncodeOutboxFields(sync::Op::kCreate, fields)))
-      .Bind(5, std::string_view(replica.hlc().Tick().ToString()));
+      .Bind(3, std::string_view(c.record_id))
+      .Bind(4, std::string_view(sync::EncodeOutboxFields(sync::Op::kCreate, c.fields)))
+      .Bind(5, std::string_view(c.hlc));
   if (batch_key) (*stmt)->Bind(6, std::string_view(*batch_key));
   else (*stmt)->BindNull(6);
-  return (*stmt)->Run();
+  RELAIS_TRY((*stmt)->Run());
+  return c;
 }
 
 Result<bool> MaterializeCreate(Replica& replica, const schema::Table& table, const std::string& id) {
@@ -54,7 +61,8 @@ Result<bool> MaterializeCreate(Replica& replica, const schema::Table& table, con
   auto record = replica.Get(table, id);
   if (!record) return record.error();
   if (!*record) return false;
-  RELAIS_TRY(WriteCreateEntry(replica, table, **record));
+  auto written = WriteCreateEntry(replica, table, **record);
+  if (!written) return written.error();
   return true;
 }
 
@@ -66,7 +74,10 @@ Status MaterializeFollowupCreates(Replica& replica, const schema::Table& table, 
                                              UnsentCreateCondition("f") + " ORDER BY f.rowid",
                               {case_id});
   if (!unsent) return unsent.error();
-  for (const schema::Record& r : *unsent) RELAIS_TRY(WriteCreateEntry(replica, followups, r));
+  for (const schema::Record& r : *unsent) {
+    auto written = WriteCreateEntry(replica, followups, r);
+    if (!written) return written.error();
+  }
   return OkStatus();
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "client/replica.h"
+#include "sync/protocol.h"
 
 namespace relais::client {
 
@@ -31,7 +32,8 @@ std::string UnsentCreateCondition(const std::string& alias);
 
 // Writes the outbox entry of the create of `record` (as held by its row now): op create, base
 // version 0, a new change id and HLC stamp, the values frozen; in push batch `batch_key` when given.
-Status WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
+// Returns the change as written: the one LoadBatch() would read back.
+Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
                         const std::optional<std::string>& batch_key = std::nullopt);
 
 // Writes the create entry of record `id` if its row is a pending create without one. Returns whether

@@ -4,8 +4,10 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "base/ids.h"
+#include "client/fts_bulk.h"
 #include "client/pending_creates.h"
 #include "client/records.h"
 #include "sync/merge.h"
@@ -20,8 +22,20 @@ constexpr const char* kSelectBatch =
     "SELECT change_id, tbl, record_id, op, fields, base_version, hlc FROM outbox "
     "WHERE batch_key = ?1 AND state = 'pending' ORDER BY seq";
 
+// A page of at least this many records indexes its new rows for search in bulk.
+constexpr size_t kBulkIndexRecords = 256;
+
+bool EachRecordOnce(const sync::PullPage& page) {
+  std::unordered_set<std::string_view> ids;
+  ids.reserve(page.records.size());
+  for (const sync::PulledRecord& pr : page.records) {
+    if (!ids.insert(pr.record.id).second) return false;
+  }
+  return true;
+}
+
 // "INSERT … ON CONFLICT(id) DO UPDATE" for a table, from its declaration.
-std::string UpsertSql(const schema::Table& t) {
+std::string MakeUpsertSql(const schema::Table& t) {
   std::string cols = "id, version", params = "?1, ?2", set = "version = excluded.version";
   for (size_t i = 0; i < t.fields.size(); ++i) {
     std::string name(t.fields[i].name);
@@ -30,6 +44,16 @@ std::string UpsertSql(const schema::Table& t) {
     set += ", " + name + " = excluded." + name;
   }
   return "INSERT INTO " + std::string(t.name) + " (" + cols + ") VALUES (" + params + ") ON CONFLICT(id) DO UPDATE SET " + set;
+}
+
+// The same, made once per table: a page applies thousands of rows.
+const std::string& UpsertSql(const schema::Table& t) {
+  static const std::vector<std::string> statements = [] {
+    std::vector<std::string> all;
+    for (const schema::Table& table : schema::Tables()) all.push_back(MakeUpsertSql(table));
+    return all;
+  }();
+  return statements[static_cast<size_t>(&t - schema::Tables().data())];
 }
 
 // A notice replaces the stored one only when it is as recent or more: pages arrive in order, but a
@@ -136,62 +160,77 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::UnacknowledgedBatch()
 }
 
 Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_changes) {
-  std::string key = RandomHex(16);
-  {
-    auto tx = sqlite::Transaction::Begin(replica_.db());
-    if (!tx) return tx.error();
-    auto candidates = replica_.db().Prepare(
-        "SELECT seq, tbl, record_id, op, fields FROM outbox WHERE batch_key IS NULL AND state = 'pending' "
-        "ORDER BY seq LIMIT ?1");
-    auto orphan = replica_.db().Prepare(
-        "UPDATE outbox SET state = 'rejected', reject_reason = 'the record is no longer on this device' WHERE seq = ?1");
-    auto assign = replica_.db().Prepare("UPDATE outbox SET batch_key = ?2 WHERE seq = ?1");
-    if (!candidates) return candidates.error();
-    if (!orphan) return orphan.error();
-    if (!assign) return assign.error();
-    candidates->Bind(1, static_cast<int64_t>(max_changes));
-    int64_t assigned = 0;
-    while (true) {
-      auto row = candidates->Step();
-      if (!row) return row.error();
-      if (!*row) break;
-      int64_t seq = candidates->Int(0);
-      const schema::Table* table = schema::FindTable(candidates->Text(1));
-      if (candidates->Text(3) == "create" && candidates->Text(4) == sync::kFieldsFromRow && table) {
-        // The row is the create until now: copy its values in, frozen from here on.
-        auto frozen = FreezeCreate(*table, candidates->Text(2), seq);
-        if (!frozen) return frozen.error();
-        if (!*frozen) {
-          orphan->Bind(1, seq);
-          RELAIS_TRY(orphan->Run());
-          orphan->Reset();
-          continue;
-        }
+  // The batch is built as its entries are assigned, from the same values that are written: the
+  // same request LoadBatch() reads back when it is resent (the wire encoding does not depend on the
+  // order of a create's fields).
+  sync::PushRequest request;
+  request.batch_key = RandomHex(16);
+  auto tx = sqlite::Transaction::Begin(replica_.db());
+  if (!tx) return tx.error();
+  auto candidates = replica_.db().Prepare(
+      "SELECT seq, change_id, tbl, record_id, op, fields, base_version, hlc FROM outbox "
+      "WHERE batch_key IS NULL AND state = 'pending' ORDER BY seq LIMIT ?1");
+  auto orphan = replica_.db().Prepare(
+      "UPDATE outbox SET state = 'rejected', reject_reason = 'the record is no longer on this device' WHERE seq = ?1");
+  auto assign = replica_.db().Prepare("UPDATE outbox SET batch_key = ?2 WHERE seq = ?1");
+  // A create that took its values from the row is frozen and assigned in one write.
+  auto freeze = replica_.db().Prepare("UPDATE outbox SET batch_key = ?2, fields = ?3 WHERE seq = ?1");
+  if (!candidates) return candidates.error();
+  if (!orphan) return orphan.error();
+  if (!assign) return assign.error();
+  if (!freeze) return freeze.error();
+  candidates->Bind(1, static_cast<int64_t>(max_changes));
+  while (true) {
+    auto row = candidates->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    const int64_t seq = candidates->Int(0);
+    sync::Change c;
+    c.change_id = candidates->Text(1);
+    c.table = candidates->Text(2);
+    c.record_id = candidates->Text(3);
+    c.op = candidates->Text(4) == "create" ? sync::Op::kCreate : sync::Op::kUpdate;
+    std::string fields = candidates->Text(5);
+    c.base_version = candidates->Int(6);
+    c.hlc = candidates->Text(7);
+    const schema::Table* table = schema::FindTable(c.table);
+    if (c.op == sync::Op::kCreate && fields == sync::kFieldsFromRow && table) {
+      // The row is the create until now: copy its values in, frozen from here on.
+      auto frozen = RowFields(*table, c.record_id);
+      if (!frozen) return frozen.error();
+      if (!*frozen) {
+        orphan->Bind(1, seq);
+        RELAIS_TRY(orphan->Run());
+        orphan->Reset();
+        continue;
       }
-      assign->Bind(1, seq).Bind(2, key);
+      c.fields = std::move(**frozen);
+      freeze->Bind(1, seq).Bind(2, request.batch_key).Bind(3, sync::EncodeOutboxFields(sync::Op::kCreate, c.fields));
+      RELAIS_TRY(freeze->Run());
+      freeze->Reset();
+    } else {
+      auto decoded = sync::DecodeOutboxFields(c.op, fields);
+      if (!decoded) return decoded.error();
+      c.fields = std::move(*decoded);
+      assign->Bind(1, seq).Bind(2, request.batch_key);
       RELAIS_TRY(assign->Run());
       assign->Reset();
-      ++assigned;
     }
-    auto created = BatchUnsentCreates(key, max_changes - static_cast<size_t>(assigned));
-    if (!created) return created.error();
-    assigned += *created;
-    RELAIS_TRY(tx->Commit());
-    if (assigned == 0) return std::optional<sync::PushRequest>();
+    request.changes.push_back(std::move(c));
   }
-  auto batch = LoadBatch(key);
-  if (!batch) return batch.error();
-  return std::optional<sync::PushRequest>(std::move(*batch));
+  RELAIS_TRY(BatchUnsentCreates(request, max_changes - request.changes.size()));
+  RELAIS_TRY(tx->Commit());
+  if (request.changes.empty()) return std::optional<sync::PushRequest>();
+  return std::optional<sync::PushRequest>(std::move(request));
 }
 
 // After every outbox entry (they are older, and an update's create is in the outbox before it:
 // client/pending_creates.h), the creates still held by their rows alone, cases before their
 // follow-ups: tables in declaration order, rows in the order they were written. Their entries are
-// written into the batch, frozen from here on.
-Result<int64_t> ReplicaSyncStore::BatchUnsentCreates(const std::string& batch_key, size_t room) {
+// written into the batch, frozen from here on, and added to `request` as written.
+Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t room) {
   const std::vector<schema::Table>& tables = schema::Tables();
   unsent_after_.resize(tables.size(), 0);
-  int64_t written = 0;
   for (size_t t = 0; t < tables.size() && room > 0; ++t) {
     const schema::Table& table = tables[t];
     // rowid comes last: Records::Query reads the record's columns first.
@@ -211,20 +250,36 @@ Result<int64_t> ReplicaSyncStore::BatchUnsentCreates(const std::string& batch_ke
       if (!row) return row.error();
       if (*row) unsent_after_[t] = (*last)->Int(0);
     }
-    for (const schema::Record& r : *unsent) RELAIS_TRY(WriteCreateEntry(replica_, table, r, batch_key));
+    for (const schema::Record& r : *unsent) {
+      auto written = WriteCreateEntry(replica_, table, r, request.batch_key);
+      if (!written) return written.error();
+      request.changes.push_back(std::move(*written));
+    }
     room -= unsent->size();
-    written += static_cast<int64_t>(unsent->size());
   }
-  return written;
+  return OkStatus();
 }
 
 Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, const sync::PushResponse& response) {
   auto tx = sqlite::Transaction::Begin(replica_.db());
   if (!tx) return tx.error();
-  // change_id has no index: the batch's key finds the entry (outbox_by_batch).
-  auto done = replica_.db().Prepare("DELETE FROM outbox WHERE batch_key = ?2 AND change_id = ?1");
+  // change_id has no index: the batch's entries are read once by its key (outbox_by_batch), then
+  // each answer finds its entry by seq.
+  std::unordered_map<std::string, int64_t> seq_of;
+  {
+    auto entries = replica_.db().Prepare("SELECT seq, change_id FROM outbox WHERE batch_key = ?1");
+    if (!entries) return entries.error();
+    entries->Bind(1, request.batch_key);
+    while (true) {
+      auto row = entries->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      seq_of.emplace(entries->Text(1), entries->Int(0));
+    }
+  }
+  auto done = replica_.db().Prepare("DELETE FROM outbox WHERE seq = ?1");
   auto reject = replica_.db().Prepare(
-      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE batch_key = ?3 AND change_id = ?1");
+      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE seq = ?1");
   if (!done) return done.error();
   if (!reject) return reject.error();
   // An accepted create takes the centre's version on its row: from then on the row is no longer a
@@ -232,6 +287,8 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
   std::unordered_map<std::string_view, const sync::Change*> sent;
   for (const sync::Change& c : request.changes) sent.emplace(c.change_id, &c);
   for (const sync::ChangeResult& r : response.results) {
+    auto entry = seq_of.find(r.change_id);
+    if (entry == seq_of.end()) continue;  // not of this batch: nothing to acknowledge
     auto change = sent.find(r.change_id);
     if (r.status != sync::ChangeStatus::kRejected && change != sent.end() && change->second->op == sync::Op::kCreate &&
         r.version > 0) {
@@ -244,20 +301,23 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
       }
     }
     if (r.status == sync::ChangeStatus::kRejected) {
-      reject->Bind(1, r.change_id).Bind(2, r.reason).Bind(3, request.batch_key);
+      reject->Bind(1, entry->second).Bind(2, r.reason);
       RELAIS_TRY(reject->Run());
       reject->Reset();
     } else {
-      done->Bind(1, r.change_id).Bind(2, request.batch_key);
+      done->Bind(1, entry->second);
       RELAIS_TRY(done->Run());
       done->Reset();
     }
+    seq_of.erase(entry);  // an id answered twice is acknowledged once, as before
   }
   // Whatever the answer did not mention goes back to pending, for a new batch.
-  auto release = replica_.db().Prepare("UPDATE outbox SET batch_key = NULL WHERE batch_key = ?1");
-  if (!release) return release.error();
-  release->Bind(1, request.batch_key);
-  RELAIS_TRY(release->Run());
+  if (!seq_of.empty()) {
+    auto release = replica_.db().Prepare("UPDATE outbox SET batch_key = NULL WHERE batch_key = ?1");
+    if (!release) return release.error();
+    release->Bind(1, request.batch_key);
+    RELAIS_TRY(release->Run());
+  }
   if (!request.changes.empty()) RELAIS_TRY(replica_.SetState(kStateHlcLast, request.changes.back().hlc));
   return tx->Commit();
 }
@@ -270,10 +330,10 @@ Status ReplicaSyncStore::RejectChange(const std::string& batch_key, const std::s
   if (!reject) return reject.error();
   reject->Bind(1, change_id).Bind(2, reason).Bind(3, batch_key);
   RELAIS_TRY(reject->Run());
-  auto release = replica_.db().Prepare("UPDATE outbox SET batch_key = NULL WHERE batch_key = ?1");
-  if (!release) return release.error();
-  release->Bind(1, batch_key);
-  RELAIS_TRY(release->Run());
+  // The batch's other changes, and those of batches formed after it, are formed anew in order.
+  // A later batch may have been sent and applied already: its changes keep their ids, and the
+  // centre answers a change id it applied before with its first outcome.
+  RELAIS_TRY(replica_.db().Exec("UPDATE outbox SET batch_key = NULL WHERE batch_key IS NOT NULL"));
   return tx->Commit();
 }
 
@@ -349,11 +409,24 @@ Status ReplicaSyncStore::ApplyPage(const sync::PullPage& page) {
     RELAIS_TRY(ApplyRemoval(*table, r.record_id, r.seq));
   }
 
+  // A large page indexes the rows it inserts for search in one pass per table at its end
+  // (client/fts_bulk.h) instead of one trigger per row; rows it updates go through the update
+  // trigger as always. Only when no record comes twice: a row inserted and then updated within the
+  // bulk load would be taken out of an index it is not in yet.
+  std::vector<FtsBulkLoad> bulk;
+  if (page.records.size() >= kBulkIndexRecords && EachRecordOnce(page)) {
+    for (const schema::Table& t : schema::Tables()) {
+      auto load = FtsBulkLoad::Begin(replica_.db(), t.name);
+      if (!load) return load.error();
+      bulk.push_back(std::move(*load));
+    }
+  }
   for (const sync::PulledRecord& pr : page.records) {
     const schema::Table* table = schema::FindTable(pr.table);
     if (!table) return MakeError(ErrorCode::kProtocol, "pulled a record of unknown table " + pr.table);
     RELAIS_TRY(ApplyRecord(*table, pr.record, outbox_empty));
   }
+  for (FtsBulkLoad& load : bulk) RELAIS_TRY(load.Finish());
   RELAIS_TRY(replica_.SetState(kStatePullCursor, std::to_string(page.next)));
   return tx->Commit();
 }
@@ -427,18 +500,26 @@ Status ReplicaSyncStore::ApplyRecord(const schema::Table& table, const schema::R
   return (*overwrite)->Run();
 }
 
-Result<bool> ReplicaSyncStore::FreezeCreate(const schema::Table& table, const std::string& record_id, int64_t seq) {
+Result<std::optional<std::vector<sync::FieldChange>>> ReplicaSyncStore::RowFields(const schema::Table& table,
+                                                                                  const std::string& record_id) {
   auto record = replica_.Get(table, record_id);
   if (!record) return record.error();
-  if (!*record) return false;
+  if (!*record) return std::optional<std::vector<sync::FieldChange>>();
   std::vector<sync::FieldChange> fields;
   for (size_t i = 0; i < table.fields.size(); ++i) {
     if ((*record)->values[i]) fields.push_back({std::string(table.fields[i].name), (*record)->values[i], std::nullopt});
   }
+  return std::optional<std::vector<sync::FieldChange>>(std::move(fields));
+}
+
+Result<bool> ReplicaSyncStore::FreezeCreate(const schema::Table& table, const std::string& record_id, int64_t seq) {
+  auto fields = RowFields(table, record_id);
+  if (!fields) return fields.error();
+  if (!*fields) return false;
   auto freeze = replica_.Statement("UPDATE outbox SET fields = ?2 WHERE seq = ?1");
   if (!freeze) return freeze.error();
   sqlite::StmtGuard guard(**freeze);
-  (*freeze)->Bind(1, seq).Bind(2, sync::EncodeOutboxFields(sync::Op::kCreate, fields));
+  (*freeze)->Bind(1, seq).Bind(2, sync::EncodeOutboxFields(sync::Op::kCreate, **fields));
   RELAIS_TRY((*freeze)->Run());
   return true;
 }

@@ -40,15 +40,17 @@ class ReplicaSyncStore final : public sync::SyncStore {
   Status ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq);
   // Upserts a pulled record, local pending edits kept on top.
   Status ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty);
+  // The fields of a create as the row holds them now (nulls left out); nullopt when the row is gone.
+  Result<std::optional<std::vector<sync::FieldChange>>> RowFields(const schema::Table& table, const std::string& record_id);
   // A create written with kFieldsFromRow gets the row's values, so that it outlives the row.
   // Returns false (and changes nothing) when the row is gone.
   Result<bool> FreezeCreate(const schema::Table& table, const std::string& record_id, int64_t seq);
   // Freezes every pending create of `record_id` and, for a case, of its follow-ups.
   Status FreezeCreatesUnder(const schema::Table& table, const std::string& record_id);
 
-  // Writes into batch `batch_key` the entries of at most `room` creates held by their rows alone;
-  // returns how many.
-  Result<int64_t> BatchUnsentCreates(const std::string& batch_key, size_t room);
+  // Writes into `request`'s batch the entries of at most `room` creates held by their rows alone,
+  // and adds them to `request.changes`.
+  Status BatchUnsentCreates(sync::PushRequest& request, size_t room);
 
   Replica& replica_;
   // Per table (declaration order): the rowid of the last pending create this store put in a batch.

@@ -37,9 +37,7 @@ Result<sync::PullPage> MergePullSources(int64_t since, size_t limit, std::vector
     if (!next || (taken >= limit && next->seq != last_taken)) break;
     switch (next->kind) {
       case PullSourceKind::kRecords: {
-        auto stored = ReadStored(*next->layout, next->row());
-        if (!stored) return stored.error();
-        page.records.push_back(sync::PulledRecord{std::string(next->layout->table->name), std::move(stored->record)});
+        page.records.push_back(sync::PulledRecord{std::string(next->layout->table->name), ReadRecord(*next->layout, next->row())});
         break;
       }
       case PullSourceKind::kExits:

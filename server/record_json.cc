@@ -2,14 +2,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sync/json_text.h"
+
 namespace relais::server {
 
 using nlohmann::json;
 
 std::string EncodeStamps(const sync::FieldStamps& stamps) {
-  json j = json::object();
-  for (const auto& [field, hlc] : stamps) j[field] = hlc;
-  return j.dump();
+  // Written directly (one per record written); the map's order is nlohmann's.
+  std::string out = "{";
+  for (const auto& [field, hlc] : stamps) {
+    if (out.size() > 1) out += ',';
+    sync::AppendJsonString(out, field);
+    out += ':';
+    sync::AppendJsonString(out, hlc);
+  }
+  out += '}';
+  return out;
 }
 
 Result<sync::FieldStamps> DecodeStamps(std::string_view text) {

@@ -18,6 +18,13 @@ namespace relais::server {
 namespace {
 
 constexpr size_t kMaxIdleReaders = 8;
+// The writer's page cache. A push writes keys spread over the whole of several B-trees (record
+// ids, change ids, identity keys: random UUIDs and names) in one transaction: with SQLite's
+// default 2 MiB, a batch of 2,000 changes overflows it, and SQLite writes dirty pages to the WAL
+// before the commit and reads them back.
+constexpr const char* kWriterCache = "PRAGMA cache_size = -65536";  // 64 MiB at most, used as it fills
+// WAL pages after which a commit wakes the checkpointer (SQLite's own default threshold).
+constexpr int kCheckpointPages = 1000;
 // last_seen_at is kept to the minute: a device is not worth a write on every request.
 constexpr int64_t kLastSeenResolutionMs = 60 * 1000;
 
@@ -266,7 +273,42 @@ class SqliteStore::ReaderLease {
 SqliteStore::SqliteStore(std::string path, sqlite::Db writer, const Clock& clock)
     : path_(std::move(path)), clock_(clock), writer_(std::move(writer)) {}
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() {
+  if (checkpointer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(checkpoint_mutex_);
+      stopping_ = true;
+    }
+    checkpoint_wake_.notify_one();
+    checkpointer_.join();
+  }
+  // The writer's last close checkpoints what is left.
+}
+
+int SqliteStore::OnWalCommit(void* store, sqlite3*, const char*, int wal_pages) {
+  if (wal_pages < kCheckpointPages) return SQLITE_OK;
+  auto* self = static_cast<SqliteStore*>(store);
+  {
+    std::lock_guard<std::mutex> lock(self->checkpoint_mutex_);
+    self->checkpoint_due_ = true;
+  }
+  self->checkpoint_wake_.notify_one();
+  return SQLITE_OK;
+}
+
+void SqliteStore::RunCheckpoints(sqlite::Db db) {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(checkpoint_mutex_);
+      checkpoint_wake_.wait(lock, [&] { return checkpoint_due_ || stopping_; });
+      if (stopping_) return;
+      checkpoint_due_ = false;
+    }
+    // PASSIVE: copies what no reader still needs, never waits for the writer or a reader. What it
+    // leaves, the next one takes; a failure (a busy file) is retried at the next wake-up.
+    (void)sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
+}
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, OpenMode mode, const Clock& clock) {
   std::error_code ec;
@@ -276,11 +318,17 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   }
   auto db = sqlite::Db::Open(path, mode == OpenMode::kCreate);
   if (!db) return db.error();
+  RELAIS_TRY(db->Exec(kWriterCache));
   RELAIS_TRY(sqlite::Migrate(*db, schema::central_migrations(), "central store"));
   auto statements = WriterStatements::Prepare(*db);
   if (!statements) return statements.error();
+  auto checkpoint_db = sqlite::Db::Open(path, false);
+  if (!checkpoint_db) return checkpoint_db.error();
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, std::move(*db), clock));
   store->writer_statements_ = std::move(*statements);
+  // Replaces SQLite's automatic checkpoint on the writer (sqlite3_wal_hook overrides it).
+  sqlite3_wal_hook(store->writer_.handle(), &SqliteStore::OnWalCommit, store.get());
+  store->checkpointer_ = std::thread(&SqliteStore::RunCheckpoints, store.get(), std::move(*checkpoint_db));
   return store;
 }
 

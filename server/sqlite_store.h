@@ -1,8 +1,10 @@
 // The embedded central store: one SQLite file (schema/migrations/central), WAL, synchronous=FULL.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -68,6 +70,17 @@ class SqliteStore final : public Store {
 
   std::mutex readers_mutex_;  // guards idle_readers_
   std::vector<sqlite::Db> idle_readers_;
+
+  // Checkpoints copy the WAL into the database file on a connection and thread of their own, so
+  // that a push never does it under the writer's lock (SQLite's automatic checkpoint runs in the
+  // commit that crosses its threshold). The writer's commit hook wakes the thread.
+  static int OnWalCommit(void* store, sqlite3* db, const char* name, int wal_pages);
+  void RunCheckpoints(sqlite::Db db);
+  std::mutex checkpoint_mutex_;  // guards checkpoint_due_ and stopping_
+  std::condition_variable checkpoint_wake_;
+  bool checkpoint_due_ = false;
+  bool stopping_ = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace relais::server

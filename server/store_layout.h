@@ -130,13 +130,22 @@ inline Role RoleFromText(const std::string& text) { return text == "staff" ? Rol
 
 // Readers of a result row, for any row type with Text(col), Int(col), Val(col) and IsNull(col)
 // (sqlite::Stmt, PgRow).
+// The record alone (id, values, version), as a pull page sends it: none of what only the
+// authority needs (its stamps are JSON to decode, and a page has thousands of rows).
+template <class Row>
+schema::Record ReadRecord(const TableLayout& l, const Row& s) {
+  schema::Record record;
+  record.id = s.Text(0);
+  record.values.reserve(l.table->fields.size());
+  for (size_t i = 0; i < l.table->fields.size(); ++i) record.values.push_back(s.Val(static_cast<int>(i) + 1));
+  record.version = s.Int(l.version_col);
+  return record;
+}
+
 template <class Row>
 Result<StoredRecord> ReadStored(const TableLayout& l, const Row& s) {
   StoredRecord r;
-  r.record.id = s.Text(0);
-  r.record.values.reserve(l.table->fields.size());
-  for (size_t i = 0; i < l.table->fields.size(); ++i) r.record.values.push_back(s.Val(static_cast<int>(i) + 1));
-  r.record.version = s.Int(l.version_col);
+  r.record = ReadRecord(l, s);
   if (l.has_stamps) {
     auto stamps = DecodeStamps(s.Text(l.stamps_col));
     if (!stamps) return stamps.error();

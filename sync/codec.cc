@@ -2,11 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "base/ids.h"
 #include "base/text.h"
 #include "sync/hlc.h"
+#include "sync/json_text.h"
 
 namespace relais::sync {
 
@@ -16,27 +18,17 @@ namespace {
 
 // ---- values ---------------------------------------------------------------------------------
 
-json ValueToJson(const schema::Field& f, const schema::Value& v) {
-  if (!v) return nullptr;
-  if (f.type == schema::FieldType::kInt) {
-    try {
-      return std::stoll(*v);
-    } catch (const std::exception&) {
-      return *v;  // cannot happen for validated values; keep the text rather than lose it
-    }
-  }
-  return *v;
-}
-
 // Reads a wire value for `f`. Integers travel as JSON numbers, everything else as strings.
-Result<schema::Value> ValueFromJson(const schema::Field& f, const json& j, const std::string& where) {
+// `where()` names the place, for an error only: a message decodes thousands of values.
+template <class Where>
+Result<schema::Value> ValueFromJson(const schema::Field& f, const json& j, Where&& where) {
   if (j.is_null()) return schema::Value{};
   if (f.type == schema::FieldType::kInt) {
     if (j.is_number_integer()) return schema::Value{std::to_string(j.get<int64_t>())};
-    return MakeError(ErrorCode::kValidation, where + ": expected a whole number");
+    return MakeError(ErrorCode::kValidation, where() + ": expected a whole number");
   }
-  if (!j.is_string()) return MakeError(ErrorCode::kValidation, where + ": expected a string");
-  return schema::Value{j.get<std::string>()};
+  if (!j.is_string()) return MakeError(ErrorCode::kValidation, where() + ": expected a string");
+  return schema::Value{j.get_ref<const std::string&>()};
 }
 
 // The member `key` of `obj`, or null when `obj` is not an object or lacks it. (nlohmann's const
@@ -172,12 +164,12 @@ Result<Change> DecodeChange(const json& j, const std::string& where) {
     if (values == j.end() || !values->is_object()) return Usage(where + ".values", "missing or not an object");
     std::vector<schema::Value> record(table->fields.size());
     for (auto it = values->begin(); it != values->end(); ++it) {
-      std::string fwhere = where + ".values." + it.key();
+      auto fwhere = [&] { return where + ".values." + it.key(); };
       int index = table->FieldIndex(it.key());
-      if (index < 0) return Usage(fwhere, "unknown field of " + c.table);
+      if (index < 0) return Usage(fwhere(), "unknown field of " + c.table);
       const schema::Field& f = table->fields[static_cast<size_t>(index)];
       if (f.central_only && !it.value().is_null()) {
-        return MakeError(ErrorCode::kValidation, fwhere + ": is written by central staff only");
+        return MakeError(ErrorCode::kValidation, fwhere() + ": is written by central staff only");
       }
       auto v = ValueFromJson(f, it.value(), fwhere);
       if (!v) return v.error();
@@ -203,12 +195,12 @@ Result<Change> DecodeChange(const json& j, const std::string& where) {
     if (!set->contains(it.key())) return Usage(where + ".base." + it.key(), "a base value for a field that is not set");
   }
   for (auto it = set->begin(); it != set->end(); ++it) {
-    std::string fwhere = where + ".set." + it.key();
+    auto fwhere = [&] { return where + ".set." + it.key(); };
     const schema::Field* f = table->FindField(it.key());
-    if (!f) return Usage(fwhere, "unknown field of " + c.table);
-    if (f->central_only) return MakeError(ErrorCode::kValidation, fwhere + ": is written by central staff only");
+    if (!f) return Usage(fwhere(), "unknown field of " + c.table);
+    if (f->central_only) return MakeError(ErrorCode::kValidation, fwhere() + ": is written by central staff only");
     if (f->rule == schema::MergeRule::kImmutable) {
-      return MakeError(ErrorCode::kValidation, fwhere + ": cannot be changed once created");
+      return MakeError(ErrorCode::kValidation, fwhere() + ": cannot be changed once created");
     }
     auto v = ValueFromJson(*f, it.value(), fwhere);
     if (!v) return v.error();
@@ -217,7 +209,7 @@ Result<Change> DecodeChange(const json& j, const std::string& where) {
     if (!st) return MakeError(ErrorCode::kValidation, where + ".set." + st.error().message);
     schema::Value base_value;
     if (auto b = base.find(it.key()); b != base.end()) {
-      auto bv = ValueFromJson(*f, *b, where + ".base." + it.key());
+      auto bv = ValueFromJson(*f, *b, [&] { return where + ".base." + it.key(); });
       if (!bv) return bv.error();
       if (*bv && !IsValidUtf8(**bv)) return Usage(where + ".base." + it.key(), "not valid UTF-8");
       base_value = *bv;
@@ -227,31 +219,76 @@ Result<Change> DecodeChange(const json& j, const std::string& where) {
   return c;
 }
 
-json EncodeChange(const Change& c) {
-  const schema::Table* table = schema::FindTable(c.table);
-  json j = {{"id", c.change_id}, {"table", c.table}, {"record", c.record_id},
-            {"op", ToString(c.op)}, {"hlc", c.hlc}, {"base_version", c.base_version}};
-  auto value = [&](const std::string& field, const schema::Value& v) -> json {
-    const schema::Field* f = table ? table->FindField(field) : nullptr;
-    if (!f) return v ? json(*v) : json(nullptr);
-    return ValueToJson(*f, v);
-  };
-  if (c.op == Op::kCreate) {
-    json values = json::object();
-    for (const FieldChange& f : c.fields) {
-      if (f.value) values[f.field] = value(f.field, f.value);
-    }
-    j["values"] = std::move(values);
-  } else {
-    json set = json::object(), base = json::object();
-    for (const FieldChange& f : c.fields) {
-      set[f.field] = value(f.field, f.value);
-      base[f.field] = value(f.field, f.base);
-    }
-    j["set"] = std::move(set);
-    j["base"] = std::move(base);
+// The fields of a change as the members of one JSON object, in nlohmann's order (by name); a field
+// named twice counts once, its last occurrence, as when the members were assigned one by one.
+std::vector<const FieldChange*> MembersByName(const std::vector<FieldChange>& fields, bool skip_nulls) {
+  std::vector<const FieldChange*> members;
+  members.reserve(fields.size());
+  for (const FieldChange& f : fields) {
+    if (!skip_nulls || f.value) members.push_back(&f);
   }
-  return j;
+  std::stable_sort(members.begin(), members.end(),
+                   [](const FieldChange* a, const FieldChange* b) { return a->field < b->field; });
+  std::vector<const FieldChange*> last;
+  last.reserve(members.size());
+  for (size_t i = 0; i < members.size(); ++i) {
+    if (i + 1 < members.size() && members[i + 1]->field == members[i]->field) continue;
+    last.push_back(members[i]);
+  }
+  return last;
+}
+
+// Appends one change as a DOM of its members would dump it (docs/PROTOCOL.md, "POST /v1/push"):
+// members in byte-wise order, integer fields as numbers.
+void AppendChange(std::string& out, const Change& c) {
+  const schema::Table* table = schema::FindTable(c.table);
+  auto value = [&](const std::string& field, const schema::Value& v) {
+    const schema::Field* f = table ? table->FindField(field) : nullptr;
+    if (!f) {
+      if (v) AppendJsonString(out, *v);
+      else out += "null";
+      return;
+    }
+    AppendJsonValue(out, *f, v);
+  };
+  auto object = [&](const std::vector<const FieldChange*>& members, bool base) {
+    out += '{';
+    for (size_t i = 0; i < members.size(); ++i) {
+      if (i) out += ',';
+      AppendJsonString(out, members[i]->field);
+      out += ':';
+      value(members[i]->field, base ? members[i]->base : members[i]->value);
+    }
+    out += '}';
+  };
+  out += '{';
+  std::vector<const FieldChange*> members = MembersByName(c.fields, c.op == Op::kCreate);
+  if (c.op == Op::kUpdate) {
+    out += "\"base\":";
+    object(members, true);
+    out += ',';
+  }
+  out += "\"base_version\":";
+  AppendJsonInt(out, c.base_version);
+  out += ",\"hlc\":";
+  AppendJsonString(out, c.hlc);
+  out += ",\"id\":";
+  AppendJsonString(out, c.change_id);
+  out += ",\"op\":";
+  AppendJsonString(out, ToString(c.op));
+  out += ",\"record\":";
+  AppendJsonString(out, c.record_id);
+  if (c.op == Op::kUpdate) {
+    out += ",\"set\":";
+    object(members, false);
+  }
+  out += ",\"table\":";
+  AppendJsonString(out, c.table);
+  if (c.op == Op::kCreate) {
+    out += ",\"values\":";
+    object(members, false);
+  }
+  out += '}';
 }
 
 ChangeStatus StatusFromString(const std::string& s, bool& ok) {
@@ -269,10 +306,21 @@ ChangeStatus StatusFromString(const std::string& s, bool& ok) {
 // ---- push ---------------------------------------------------------------------------------------
 
 std::string EncodePushRequest(const PushRequest& request) {
-  json changes = json::array();
-  for (const Change& c : request.changes) changes.push_back(EncodeChange(c));
-  json doc = {{"protocol", kProtocolVersion}, {"batch", request.batch_key}, {"changes", std::move(changes)}};
-  return doc.dump();
+  // Written directly, in the very bytes the DOM would dump: the centre hashes this text
+  // (sync/json_text.h).
+  std::string out;
+  out.reserve(64 + request.changes.size() * 512);
+  out += "{\"batch\":";
+  AppendJsonString(out, request.batch_key);
+  out += ",\"changes\":[";
+  for (size_t i = 0; i < request.changes.size(); ++i) {
+    if (i) out += ',';
+    AppendChange(out, request.changes[i]);
+  }
+  out += "],\"protocol\":";
+  AppendJsonInt(out, kProtocolVersion);
+  out += '}';
+  return out;
 }
 
 Result<PushRequest> DecodePushRequest(std::string_view text) {
@@ -353,24 +401,10 @@ Result<PushResponse> DecodePushResponse(std::string_view text) {
 // ---- pull ---------------------------------------------------------------------------------------
 
 std::string EncodePullPage(const PullPage& page) {
-  json tables = json::object();
-  for (const schema::Table& t : schema::Tables()) {
-    json rows = json::array();
-    for (const PulledRecord& pr : page.records) {
-      if (pr.table != t.name) continue;
-      json row = json::array({pr.record.id, pr.record.version});
-      for (size_t i = 0; i < t.fields.size(); ++i) row.push_back(ValueToJson(t.fields[i], pr.record.values[i]));
-      rows.push_back(std::move(row));
-    }
-    if (rows.empty()) continue;
-    json columns = json::array({"id", "version"});
-    for (const schema::Field& f : t.fields) columns.push_back(f.name);
-    tables[std::string(t.name)] = {{"columns", std::move(columns)}, {"rows", std::move(rows)}};
-  }
-  json removed = json::array();
-  for (const Removal& r : page.removed) removed.push_back({{"table", r.table}, {"id", r.record_id}, {"seq", r.seq}});
-  json doc = {{"protocol", kProtocolVersion}, {"since", page.since}, {"next", page.next}, {"more", page.more},
-              {"tables", std::move(tables)}, {"removed", std::move(removed)}};
+  // Written directly (a page holds thousands of rows), members in the order nlohmann writes them.
+  std::string out;
+  out.reserve(256 + page.records.size() * 320);
+  out += '{';
   if (!page.conflicts.empty()) {
     json conflicts = json::array();
     auto text = [](const schema::Value& v) { return v ? json(*v) : json(nullptr); };
@@ -388,15 +422,74 @@ std::string EncodePullPage(const PullPage& page) {
       }
       conflicts.push_back(std::move(j));
     }
-    doc["conflicts"] = std::move(conflicts);
+    out += "\"conflicts\":" + conflicts.dump() + ",";
   }
-  if (page.now_ms > 0) doc["now"] = page.now_ms;
   if (page.digest) {
     json digest = json::object();
     for (const auto& [table, d] : page.digest->tables) digest[table] = {{"count", d.count}, {"sum", SumToHex(d.sum)}};
-    doc["digest"] = std::move(digest);
+    out += "\"digest\":" + digest.dump() + ",";
   }
-  return doc.dump();
+  out += "\"more\":";
+  out += page.more ? "true" : "false";
+  out += ",\"next\":";
+  AppendJsonInt(out, page.next);
+  if (page.now_ms > 0) {
+    out += ",\"now\":";
+    AppendJsonInt(out, page.now_ms);
+  }
+  out += ",\"protocol\":";
+  AppendJsonInt(out, kProtocolVersion);
+  out += ",\"removed\":[";
+  for (size_t i = 0; i < page.removed.size(); ++i) {
+    const Removal& r = page.removed[i];
+    if (i) out += ',';
+    out += "{\"id\":";
+    AppendJsonString(out, r.record_id);
+    out += ",\"seq\":";
+    AppendJsonInt(out, r.seq);
+    out += ",\"table\":";
+    AppendJsonString(out, r.table);
+    out += '}';
+  }
+  out += "],\"since\":";
+  AppendJsonInt(out, page.since);
+  out += ",\"tables\":{";
+  std::vector<const schema::Table*> tables;
+  for (const schema::Table& t : schema::Tables()) tables.push_back(&t);
+  std::sort(tables.begin(), tables.end(), [](const schema::Table* a, const schema::Table* b) { return a->name < b->name; });
+  bool first_table = true;
+  for (const schema::Table* t : tables) {
+    bool any = false;
+    for (const PulledRecord& pr : page.records) {
+      if (pr.table != t->name) continue;
+      if (!any) {
+        if (!first_table) out += ',';
+        first_table = false;
+        AppendJsonString(out, t->name);
+        out += ":{\"columns\":[\"id\",\"version\"";
+        for (const schema::Field& f : t->fields) {
+          out += ',';
+          AppendJsonString(out, f.name);
+        }
+        out += "],\"rows\":[";
+        any = true;
+      } else {
+        out += ',';
+      }
+      out += '[';
+      AppendJsonString(out, pr.record.id);
+      out += ',';
+      AppendJsonInt(out, pr.record.version);
+      for (size_t i = 0; i < t->fields.size(); ++i) {
+        out += ',';
+        AppendJsonValue(out, t->fields[i], i < pr.record.values.size() ? pr.record.values[i] : schema::Value());
+      }
+      out += ']';
+    }
+    if (any) out += "]}";
+  }
+  out += "}}";
+  return out;
 }
 
 Result<PullPage> DecodePullPage(std::string_view text) {
@@ -452,7 +545,7 @@ Result<PullPage> DecodePullPage(std::string_view text) {
           pr.record.version = cell.get<int64_t>();
         } else {
           const schema::Field& f = t->fields[static_cast<size_t>(map[k])];
-          auto v = ValueFromJson(f, cell, it.key() + "." + std::string(f.name));
+          auto v = ValueFromJson(f, cell, [&] { return it.key() + "." + std::string(f.name); });
           if (!v) return bad(v.error().message);
           if (*v && !IsValidUtf8(**v)) return bad("a value is not valid UTF-8");
           pr.record.values[static_cast<size_t>(map[k])] = std::move(*v);
@@ -584,11 +677,18 @@ Error DecodeError(std::string_view text, ErrorCode fallback) {
 }
 
 std::string EncodeRecordValues(const schema::Table& table, const std::vector<schema::Value>& values) {
-  json j = json::object();
-  for (size_t i = 0; i < table.fields.size() && i < values.size(); ++i) {
-    if (values[i]) j[std::string(table.fields[i].name)] = ValueToJson(table.fields[i], values[i]);
+  std::string out = "{";
+  bool first = true;
+  for (size_t i : FieldsByName(table)) {
+    if (i >= values.size() || !values[i]) continue;
+    if (!first) out += ',';
+    first = false;
+    AppendJsonString(out, table.fields[i].name);
+    out += ':';
+    AppendJsonValue(out, table.fields[i], values[i]);
   }
-  return j.dump();
+  out += '}';
+  return out;
 }
 
 Result<std::vector<schema::Value>> DecodeRecordValues(const schema::Table& table, std::string_view text) {
@@ -598,7 +698,7 @@ Result<std::vector<schema::Value>> DecodeRecordValues(const schema::Table& table
   for (auto it = doc.begin(); it != doc.end(); ++it) {
     int index = table.FieldIndex(it.key());
     if (index < 0) return MakeError(ErrorCode::kProtocol, "record holds unknown field " + it.key());
-    auto v = ValueFromJson(table.fields[static_cast<size_t>(index)], it.value(), it.key());
+    auto v = ValueFromJson(table.fields[static_cast<size_t>(index)], it.value(), [&] { return it.key(); });
     if (!v) return MakeError(ErrorCode::kProtocol, v.error().message);
     values[static_cast<size_t>(index)] = *v;
   }

@@ -1,6 +1,7 @@
 #include "sync/engine.h"
 
 #include <chrono>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -72,22 +73,38 @@ void Report(const SyncOptions& o, const char* phase, int64_t done, int64_t total
 }
 
 // Pulls every page after `since`, each handed to `take`, and returns the last page (more = false).
+// While `take` applies a page, the next one is already asked for and decoded on another thread:
+// the centre's and the decoder's work overlap the replica's. Only that thread uses the transport
+// meanwhile (one request at a time, in cursor order, as without it); a page is handed to `take`
+// only after the previous one was taken, so each is applied with its cursor as before. When `take`
+// fails, the page asked for ahead is waited for and dropped: a pull changes nothing on the centre.
 template <class Take>
 Result<PullPage> PullPages(Retrier& retrier, Transport& transport, const SyncOptions& options, int64_t since, Take&& take) {
-  while (true) {
-    std::string path = "/v1/pull?since=" + std::to_string(since) + "&limit=" + std::to_string(options.pull_limit) +
+  auto fetch = [&retrier, &transport, &options](int64_t from) -> Result<PullPage> {
+    std::string path = "/v1/pull?since=" + std::to_string(from) + "&limit=" + std::to_string(options.pull_limit) +
                        (options.verify ? "&digest=1" : "");
     auto reply = retrier.Run([&] { return transport.Get(path); }, "receiving changes from the centre");
     if (!reply) return reply.error();
     if (reply->status != 200) return ExplainStatus(*reply);
     auto page = DecodePullPage(reply->body);
     if (!page) return page.error();
-    if (page->since != since || (page->more && page->next <= since)) {
+    if (page->since != from || (page->more && page->next <= from)) {
       return MakeError(ErrorCode::kProtocol, "the centre sent a page that does not follow the cursor; try again later");
     }
-    RELAIS_TRY(take(*page));
-    since = page->next;
-    if (!page->more) return std::move(*page);
+    return page;
+  };
+  Result<PullPage> page = fetch(since);
+  while (true) {
+    if (!page) return page.error();
+    std::future<Result<PullPage>> ahead;
+    if (page->more) ahead = std::async(std::launch::async, fetch, page->next);
+    Status taken = take(*page);
+    if (!taken) {
+      if (ahead.valid()) ahead.wait();
+      return taken.error();
+    }
+    if (!page->more) return page;
+    page = ahead.get();
   }
 }
 
@@ -102,16 +119,15 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
   int64_t push_total = *pending;
   Report(options, "push", 0, push_total);
 
-  // Push: first a batch left unacknowledged by an earlier, interrupted sync, then new ones.
-  auto batch = store.UnacknowledgedBatch();
-  if (!batch) return batch.error();
-  if (!*batch) batch = store.FormBatch(options.push_batch);
-  while (true) {
-    if (!batch) return batch.error();
-    if (!*batch) break;
-    const PushRequest& request = **batch;
+  // Sends a batch (on whatever thread calls it: only one request is ever under way).
+  auto send = [&retrier, &transport](const PushRequest& request) -> Result<HttpReply> {
     std::string body = EncodePushRequest(request);
-    auto reply = retrier.Run([&] { return transport.Post("/v1/push", body); }, "sending changes to the centre");
+    return retrier.Run([&] { return transport.Post("/v1/push", body); }, "sending changes to the centre");
+  };
+  // Applies the centre's answer to a batch. True when the centre refused one change of it (422):
+  // that change is marked rejected and every formed batch goes back to pending, to be formed anew
+  // in the outbox's order.
+  auto answer = [&](const PushRequest& request, Result<HttpReply> reply) -> Result<bool> {
     if (!reply) return reply.error();
     if (reply->status == 422) {
       std::string change_id = ChangeIdOf(reply->body);
@@ -120,31 +136,54 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
       RELAIS_TRY(store.RejectChange(request.batch_key, change_id, e.message));
       ++summary.rejected;
       summary.rejections.push_back({change_id, e.message});
-    } else if (reply->status != 200) {
-      return ExplainStatus(*reply);
-    } else {
-      auto response = DecodePushResponse(reply->body);
-      if (!response) return response.error();
-      if (response->batch_key != request.batch_key || response->results.size() != request.changes.size()) {
-        return MakeError(ErrorCode::kProtocol, "the centre's answer does not match the batch sent; nothing was lost, try again later");
-      }
-      RELAIS_TRY(store.AcknowledgeBatch(request, *response));
-      ++summary.batches;
-      for (const ChangeResult& r : response->results) {
-        ++summary.pushed;
-        switch (r.status) {
-          case ChangeStatus::kApplied: ++summary.applied; break;
-          case ChangeStatus::kMerged: ++summary.merged; break;
-          case ChangeStatus::kReview: ++summary.review; break;
-          case ChangeStatus::kRejected:
-            ++summary.rejected;
-            summary.rejections.push_back({r.change_id, r.reason});
-            break;
-        }
-      }
-      Report(options, "push", summary.pushed, push_total);
+      return true;
     }
-    batch = store.FormBatch(options.push_batch);
+    if (reply->status != 200) return ExplainStatus(*reply);
+    auto response = DecodePushResponse(reply->body);
+    if (!response) return response.error();
+    if (response->batch_key != request.batch_key || response->results.size() != request.changes.size()) {
+      return MakeError(ErrorCode::kProtocol, "the centre's answer does not match the batch sent; nothing was lost, try again later");
+    }
+    RELAIS_TRY(store.AcknowledgeBatch(request, *response));
+    ++summary.batches;
+    for (const ChangeResult& r : response->results) {
+      ++summary.pushed;
+      switch (r.status) {
+        case ChangeStatus::kApplied: ++summary.applied; break;
+        case ChangeStatus::kMerged: ++summary.merged; break;
+        case ChangeStatus::kReview: ++summary.review; break;
+        case ChangeStatus::kRejected:
+          ++summary.rejected;
+          summary.rejections.push_back({r.change_id, r.reason});
+          break;
+      }
+    }
+    Report(options, "push", summary.pushed, push_total);
+    return false;
+  };
+
+  // Push: first the batches an earlier, interrupted sync left formed and unacknowledged, oldest
+  // first, each resent identical and answered before the next.
+  while (true) {
+    auto left = store.UnacknowledgedBatch();
+    if (!left) return left.error();
+    if (!*left) break;
+    auto answered = answer(**left, send(**left));
+    if (!answered) return answered.error();
+  }
+  // Then new batches, each formed while the previous one is on the wire and at the centre. A sync
+  // that stops in between leaves at most two formed batches, resent in order by the loop above.
+  auto next = store.FormBatch(options.push_batch);
+  while (true) {
+    if (!next) return next.error();
+    if (!*next) break;
+    const PushRequest current = std::move(**next);
+    std::future<Result<HttpReply>> in_flight = std::async(std::launch::async, send, std::cref(current));
+    next = store.FormBatch(options.push_batch);
+    auto answered = answer(current, in_flight.get());
+    if (!answered) return answered.error();
+    // A refused change sent every formed batch, the one just formed too, back to pending.
+    if (*answered) next = store.FormBatch(options.push_batch);
   }
 
   // Pull every page after the cursor; each page is applied with its cursor in one transaction.

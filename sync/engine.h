@@ -17,7 +17,8 @@ class SyncStore {
  public:
   virtual ~SyncStore() = default;
   // A batch formed and perhaps sent earlier but never acknowledged (its answer was lost or the
-  // process died), with the same key and content as then; nullopt when there is none.
+  // process died), with the same key and content as then — the oldest when there are several;
+  // nullopt when there is none.
   virtual Result<std::optional<PushRequest>> UnacknowledgedBatch() = 0;
   // Durably assigns a new batch key to up to `max_changes` pending changes, oldest first, and
   // returns the batch; nullopt when nothing is pending.
@@ -26,7 +27,9 @@ class SyncStore {
   // (marked rejected with the reason, shown to the user). One transaction.
   virtual Status AcknowledgeBatch(const PushRequest& request, const PushResponse& response) = 0;
   // The server refused the whole batch because of one change (HTTP 422): that change is marked
-  // rejected with `reason`; the others return to pending, to go in a new batch.
+  // rejected with `reason`; the others return to pending, to go in a new batch, and so do the
+  // changes of any other batch formed and not acknowledged (formed after it: they must not overtake
+  // it). One transaction.
   virtual Status RejectChange(const std::string& batch_key, const std::string& change_id, const std::string& reason) = 0;
   virtual Result<int64_t> PullCursor() = 0;
   // Applies a pulled page (local pending edits stay on top) and stores page.next as the cursor,

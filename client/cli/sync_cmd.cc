@@ -147,6 +147,10 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   if (!*server || !*token) {
     return MakeError(ErrorCode::kUsage, "this replica is not bound to a centre: run relais init --server URL --token TOKEN first");
   }
+  // A batch reads its records by id across the whole replica and a pulled page writes thousands
+  // of rows and their search terms: with SQLite's default 2 MiB cache both spill pages to the WAL
+  // mid-transaction and read them back. 12 MiB keeps `relais sync` within its memory budget (64 MiB).
+  RELAIS_TRY(r.db().Exec("PRAGMA cache_size = -12288"));
   client::HttpTransport transport(**server, **token);
   transport.SetTimeouts(10, flags.stall_s, 600);
   client::ReplicaSyncStore store(r);

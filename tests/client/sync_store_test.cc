@@ -3,6 +3,9 @@
 
 #include "client/records.h"
 #include "client/sync_store.h"
+#include "sync/codec.h"
+
+#include <cstdio>
 #include "tests/client/fixture.h"
 
 using namespace relais;
@@ -201,4 +204,80 @@ TEST_CASE("a follow-up written offline on a case that leaves the scope is reject
   auto batch = store.FormBatch(100);
   REQUIRE(batch.ok());
   CHECK_FALSE(batch->has_value());
+}
+
+TEST_CASE("two batches formed and unacknowledged are resent oldest first, each as it was", "[sync_store][push]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  for (const char* name : {"Abel", "Blanc", "Chevalier", "Durand"}) REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
+  // A sync formed the second batch while the first was on the wire, then died.
+  auto first = store.FormBatch(2);
+  auto second = store.FormBatch(2);
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  REQUIRE(first->has_value());
+  REQUIRE(second->has_value());
+  auto left = store.UnacknowledgedBatch();
+  REQUIRE(left.ok());
+  REQUIRE(left->has_value());
+  CHECK((*left)->batch_key == (*first)->batch_key);
+  CHECK(sync::EncodePushRequest(**left) == sync::EncodePushRequest(**first));  // the very request formed
+
+  sync::PushResponse answer{(*first)->batch_key, {}};
+  for (const sync::Change& c : (*first)->changes) answer.results.push_back({c.change_id, sync::ChangeStatus::kApplied, 7, "", {}});
+  REQUIRE(store.AcknowledgeBatch(**first, answer).ok());
+  left = store.UnacknowledgedBatch();
+  REQUIRE(left.ok());
+  REQUIRE(left->has_value());
+  CHECK(sync::EncodePushRequest(**left) == sync::EncodePushRequest(**second));
+  CHECK(t.Scalar("SELECT count(*) FROM outbox") == 2);
+}
+
+TEST_CASE("a change refused by the centre sends the batches formed after it back to pending, in order", "[sync_store][push]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  for (const char* name : {"Abel", "Blanc", "Chevalier", "Durand"}) REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
+  auto first = store.FormBatch(2);
+  auto second = store.FormBatch(2);
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  REQUIRE(store.RejectChange((*first)->batch_key, (*first)->changes[0].change_id, "refused").ok());
+  CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE state = 'rejected'") == 1);
+  auto left = store.UnacknowledgedBatch();
+  REQUIRE(left.ok());
+  CHECK_FALSE(left->has_value());
+  // The first batch's other change comes first again, then the second batch's.
+  auto again = store.FormBatch(10);
+  REQUIRE(again.ok());
+  REQUIRE(again->has_value());
+  REQUIRE((*again)->changes.size() == 3);
+  CHECK((*again)->changes[0].change_id == (*first)->changes[1].change_id);
+  CHECK((*again)->changes[1].change_id == (*second)->changes[0].change_id);
+  CHECK((*again)->changes[2].change_id == (*second)->changes[1].change_id);
+}
+
+TEST_CASE("a large pulled page is found by search, inserted rows and updated rows alike", "[sync_store][search]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  sync::PullPage first = Page(0, 1);
+  first.records.push_back(PulledCase(kCase, 1, "salarie"));
+  REQUIRE(store.ApplyPage(first).ok());
+  sync::PullPage big = Page(1, 1000);
+  sync::PulledRecord renamed = PulledCase(kCase, 2, "salarie");
+  renamed.record.values[static_cast<size_t>(Cases().FieldIndex("last_name"))] = "Quenouille";
+  big.records.push_back(renamed);
+  for (int i = 0; i < 400; ++i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "0190a1b2-0000-7000-8000-%012d", 1000 + i);
+    sync::PulledRecord r = PulledCase(id, 3 + i, "salarie");
+    r.record.values[static_cast<size_t>(Cases().FieldIndex("last_name"))] = i == 399 ? "Zéphyrin" : "Martin";
+    big.records.push_back(r);
+  }
+  REQUIRE(store.ApplyPage(big).ok());
+  CHECK(t.Scalar("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH 'quenouille'") == 1);
+  CHECK(t.Scalar("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH 'girard'") == 0);  // the old name is gone
+  CHECK(t.Scalar("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH 'zephyrin'") == 1);
+  CHECK(t.Scalar("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH 'martin'") == 399);
+  CHECK(t.Scalar("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'cases_fts_insert'") == 1);
+  CHECK(t.replica().db().Exec("INSERT INTO cases_fts(cases_fts) VALUES ('integrity-check')").ok());
 }
