@@ -27,7 +27,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -231,44 +230,10 @@ class Server {
       args.push_back(a);
     }
     command_ = Join(args);
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int rc = posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (rc != 0) {
-      close(fds[0]);
-      pid_ = -1;
-      throw std::runtime_error("cannot start " + command_ + ": " + std::strerror(rc));
-    }
+    e2e::Listening server = e2e::SpawnListening(args, log, std::chrono::seconds(15), [] { return g_interrupted != 0; });
+    pid_ = server.pid;
+    url_ = server.url;
     Track(pid_);
-    std::string line;
-    auto deadline = Stopwatch::now() + std::chrono::seconds(15);
-    while (line.find('\n') == std::string::npos && Stopwatch::now() < deadline && !g_interrupted) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (poll(&p, 1, 100) > 0) {
-        char buf[256];
-        ssize_t n = read(fds[0], buf, sizeof buf);
-        if (n <= 0) break;
-        line.append(buf, static_cast<size_t>(n));
-      }
-    }
-    close(fds[0]);
-    const std::string prefix_text = "listening on ";
-    auto at = line.find(prefix_text);
-    if (at == std::string::npos) {
-      Stop();
-      throw std::runtime_error(command_ + " did not start: " + line + ReadFile(log).substr(0, 2000));
-    }
-    url_ = line.substr(at + prefix_text.size());
-    url_ = url_.substr(0, url_.find('\n'));
   }
   ~Server() { Stop(); }
   Server(const Server&) = delete;

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -77,42 +76,14 @@ class Central {
   // Starts the server and waits (up to 10 s) for its "listening on URL" line. On a restart the
   // server gets a new port: url() changes, so replicas are re-bound with Rebind().
   void Start() {
-    int fds[2];
-    if (pipe(fds) != 0) throw std::runtime_error("pipe");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    std::string log = (dir_ / "server.log").string();
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     std::vector<std::string> args = wrapper_;
     for (const std::string& a : {CentralBinary(), std::string("serve"), std::string("--listen"), host_ + ":" + std::to_string(port_)}) {
       args.push_back(a);
     }
     for (const std::string& a : StoreArgs()) args.push_back(a);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) throw std::runtime_error("spawn relais-central");
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (poll(&p, 1, 100) > 0) {
-        char buf[256];
-        ssize_t n = read(fds[0], buf, sizeof buf);
-        if (n <= 0) break;
-        line.append(buf, static_cast<size_t>(n));
-      }
-    }
-    close(fds[0]);
-    const std::string prefix = "listening on ";
-    auto at = line.find(prefix);
-    if (at == std::string::npos) throw std::runtime_error("relais-central did not start: " + line);
-    url_ = line.substr(at + prefix.size());
-    url_ = url_.substr(0, url_.find('\n'));
+    Listening server = SpawnListening(args, (dir_ / "server.log").string(), std::chrono::seconds(10));
+    pid_ = server.pid;
+    url_ = server.url;
     port_ = std::stoi(url_.substr(url_.rfind(':') + 1));  // a restart reuses the port
   }
 

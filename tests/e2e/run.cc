@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -126,6 +128,55 @@ RunResult Run(const std::vector<std::string>& argv, const std::vector<std::pair<
 
 RunResult RunWithin(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
   return RunUntil(argv, {}, "", {}, Clock::now() + limit);
+}
+
+Listening SpawnListening(const std::vector<std::string>& argv, const std::string& log, std::chrono::milliseconds wait,
+                         const std::function<bool()>& interrupted) {
+  std::string command;
+  for (const std::string& a : argv) command += (command.empty() ? "" : " ") + a;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  std::vector<std::string> argv_copy = argv;
+  std::vector<char*> args;
+  for (auto& a : argv_copy) args.push_back(a.data());
+  args.push_back(nullptr);
+  Listening server;
+  int rc = posix_spawnp(&server.pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    throw std::runtime_error("cannot start " + command + ": " + std::strerror(rc));
+  }
+  std::string line;
+  const auto deadline = Clock::now() + wait;
+  while (line.find('\n') == std::string::npos && Clock::now() < deadline && !(interrupted && interrupted())) {
+    pollfd p{fds[0], POLLIN, 0};
+    if (poll(&p, 1, 100) > 0) {
+      char buf[256];
+      ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      line.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fds[0]);
+  const std::string prefix = "listening on ";
+  const auto at = line.find(prefix);
+  if (at == std::string::npos) {
+    ::kill(server.pid, SIGKILL);
+    int status;
+    waitpid(server.pid, &status, 0);
+    std::ifstream in(log);
+    std::string logged((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    throw std::runtime_error(command + " did not start: " + line + logged.substr(0, 2000));
+  }
+  server.url = line.substr(at + prefix.size());
+  server.url = server.url.substr(0, server.url.find('\n'));
+  return server;
 }
 
 TempDir::TempDir(const std::string& prefix) {

@@ -2,8 +2,11 @@
 // stderr, the exit code, extra environment variables. Shared by every e2e test file.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +30,21 @@ RunResult Run(const std::vector<std::string>& argv, const std::vector<std::pair<
 // As Run, but the program is SIGKILLed when it has not finished within `limit`: a test that
 // drives a program over a slow network bounds its wait. Whatever it wrote until then is returned.
 RunResult RunWithin(const std::vector<std::string>& argv, std::chrono::milliseconds limit);
+
+// A server that said it listens: its process and the URL of its "listening on URL" line.
+struct Listening {
+  pid_t pid = -1;
+  std::string url;
+};
+
+// Starts argv[0] (a path, or a name looked up in PATH) with its arguments, its stdout read here and
+// its stderr appended to `log`, and waits up to `wait` for the line "listening on URL" that
+// `relais-central serve` prints once it accepts connections. When the line does not come (the
+// program failed, `wait` passed, or `interrupted` says so), the program is killed and
+// std::runtime_error names the command, what it printed and the start of `log`. The caller owns
+// the process: it stops it and waits for it.
+Listening SpawnListening(const std::vector<std::string>& argv, const std::string& log,
+                         std::chrono::milliseconds wait, const std::function<bool()>& interrupted = {});
 
 // A fresh empty folder under the system temp folder, removed with its content at scope exit.
 class TempDir {
