@@ -19,6 +19,14 @@ std::string UnsentCreateCondition(const std::string& alias) {
   return alias + ".version = 0 AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.record_id = " + alias + ".id)";
 }
 
+std::vector<sync::FieldChange> CreateFields(const schema::Table& table, const std::vector<schema::Value>& values) {
+  std::vector<sync::FieldChange> fields;
+  for (size_t i = 0; i < table.fields.size(); ++i) {
+    if (values[i]) fields.push_back({std::string(table.fields[i].name), values[i], std::nullopt});
+  }
+  return fields;
+}
+
 Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
                                       const std::optional<std::string>& batch_key) {
   sync::Change c;
@@ -28,9 +36,7 @@ Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& tab
   c.op = sync::Op::kCreate;
   c.base_version = 0;
   c.hlc = replica.hlc().Tick().ToString();
-  for (size_t i = 0; i < table.fields.size(); ++i) {
-    if (record.values[i]) c.fields.push_back({std::string(table.fields[i].name), record.values[i], std::nullopt});
-  }
+  c.fields = CreateFields(table, record.values);
   auto stmt = replica.Statement(kInsertCreate);
   if (!stmt) return stmt.error();
   sqlite::StmtGuard guard(**stmt);

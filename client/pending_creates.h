@@ -30,6 +30,10 @@ namespace relais::client {
 // without its outbox entry yet.
 std::string UnsentCreateCondition(const std::string& alias);
 
+// The fields of a create of a record holding `values` (one per field of `table`): every value set,
+// in declaration order, without a base.
+std::vector<sync::FieldChange> CreateFields(const schema::Table& table, const std::vector<schema::Value>& values);
+
 // Writes the outbox entry of the create of `record` (as held by its row now): op create, base
 // version 0, a new change id and HLC stamp, the values frozen; in push batch `batch_key` when given.
 // Returns the change as written: the one LoadBatch() would read back.

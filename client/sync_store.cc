@@ -233,9 +233,8 @@ Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t r
   unsent_after_.resize(tables.size(), 0);
   for (size_t t = 0; t < tables.size() && room > 0; ++t) {
     const schema::Table& table = tables[t];
-    // rowid comes last: Records::Query reads the record's columns first.
     const std::string name(table.name);
-    auto unsent = Records(replica_).Query(table, "SELECT " + RecordColumns(table, "r.") + ", r.rowid FROM " + name +
+    auto unsent = Records(replica_).Query(table, "SELECT " + RecordColumns(table, "r.") + " FROM " + name +
                                                      " AS r WHERE r.rowid > CAST(?1 AS INTEGER) AND " + UnsentCreateCondition("r") +
                                                      " ORDER BY r.rowid LIMIT CAST(?2 AS INTEGER)",
                                           {std::to_string(unsent_after_[t]), std::to_string(room)});
@@ -505,11 +504,7 @@ Result<std::optional<std::vector<sync::FieldChange>>> ReplicaSyncStore::RowField
   auto record = replica_.Get(table, record_id);
   if (!record) return record.error();
   if (!*record) return std::optional<std::vector<sync::FieldChange>>();
-  std::vector<sync::FieldChange> fields;
-  for (size_t i = 0; i < table.fields.size(); ++i) {
-    if ((*record)->values[i]) fields.push_back({std::string(table.fields[i].name), (*record)->values[i], std::nullopt});
-  }
-  return std::optional<std::vector<sync::FieldChange>>(std::move(fields));
+  return std::optional<std::vector<sync::FieldChange>>(CreateFields(table, (*record)->values));
 }
 
 Result<bool> ReplicaSyncStore::FreezeCreate(const schema::Table& table, const std::string& record_id, int64_t seq) {
