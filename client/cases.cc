@@ -7,11 +7,11 @@ Result<schema::Record> CloseCase(Records& records, const std::string& id, const 
   const schema::Table& cases = schema::CasesTable();
   auto current = records.Get(cases, id);
   if (!current) return current.error();
-  if (!*current) return MakeError(ErrorCode::kNotFound, "no case " + id + " in this replica");
+  if (!*current) return MakeError(ErrorCode::kNotFound, "aucun dossier " + id + " dans cette base (relais case search NOM pour le trouver)");
   const schema::Value& closed_on = (*current)->values[static_cast<size_t>(cases.FieldIndex("closed_on"))];
   if (closed_on) {
-    return MakeError(ErrorCode::kValidation, "closed_on: case " + id + " is already closed (on " + *closed_on +
-                                                 "); to reopen it: relais case edit " + id + " --clear closed_on");
+    return MakeError(ErrorCode::kValidation, "closed_on: le dossier " + id + " est déjà clos (le " + *closed_on +
+                                                 ") ; pour le rouvrir : relais case edit " + id + " --clear closed_on");
   }
   FieldValues changes = {{"closed_on", date ? date : schema::Value(LocalToday(records.replica().clock()))}};
   if (reason) changes.emplace_back("close_reason", reason);
@@ -25,7 +25,7 @@ Result<schema::Record> AddFollowup(Records& records, const std::string& case_id,
   std::vector<schema::Value> values(followups.fields.size());
   for (const auto& [name, value] : named) {
     int i = followups.FieldIndex(name);
-    if (i < 0) return MakeError(ErrorCode::kUsage, "unknown field " + name + " of followups");
+    if (i < 0) return MakeError(ErrorCode::kUsage, "champ inconnu " + name + " pour followups");
     values[static_cast<size_t>(i)] = value;
   }
   values[static_cast<size_t>(followups.FieldIndex("case_id"))] = case_id;
@@ -38,7 +38,7 @@ Result<schema::Record> AddFollowup(Records& records, const std::string& case_id,
   if (!tx) return tx.error();
   auto parent = records.Get(schema::CasesTable(), case_id);
   if (!parent) return parent.error();
-  if (!*parent) return MakeError(ErrorCode::kNotFound, "no case " + case_id + " in this replica");
+  if (!*parent) return MakeError(ErrorCode::kNotFound, "aucun dossier " + case_id + " dans cette base (relais case search NOM pour le trouver)");
   auto created = records.CreateInTransaction(followups, std::move(values), std::nullopt);
   if (!created) return created.error();
   RELAIS_TRY(tx->Commit());

@@ -13,7 +13,7 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
   }
   record_line_ = next_line_;
   auto bad = [&](const std::string& what) {
-    return MakeError(ErrorCode::kValidation, "line " + std::to_string(next_line_) + ": " + what);
+    return MakeError(ErrorCode::kValidation, "ligne " + std::to_string(next_line_) + " : " + what);
   };
   // The strings of the previous record are overwritten in place: a file of 100,000 rows would
   // otherwise allocate every cell.
@@ -26,7 +26,7 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
       ++pos_;
       while (true) {
         size_t quote = text_.find('"', pos_);
-        if (quote == std::string_view::npos) return bad("a quoted field is never closed (missing \")");
+        if (quote == std::string_view::npos) return bad("un champ entre guillemets n'est jamais refermé (il manque un \")");
         std::string_view chunk = text_.substr(pos_, quote - pos_);
         for (char c : chunk) next_line_ += (c == '\n');
         field.append(chunk);
@@ -39,13 +39,13 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
         break;
       }
       if (pos_ < text_.size() && text_[pos_] != ',' && text_[pos_] != '\n' && text_[pos_] != '\r') {
-        return bad("unexpected text after a closing quote (write a quote inside a quoted field as \"\")");
+        return bad("texte inattendu après un guillemet fermant (dans un champ entre guillemets, écrivez un guillemet \"\")");
       }
     } else {
       size_t end = text_.find_first_of(",\r\n\"", pos_);
       if (end == std::string_view::npos) end = text_.size();
       if (end < text_.size() && text_[end] == '"') {
-        return bad("a quote inside an unquoted field (quote the whole field and write the quote as \"\")");
+        return bad("guillemet dans un champ sans guillemets (mettez tout le champ entre guillemets et écrivez le guillemet \"\")");
       }
       field.assign(text_.substr(pos_, end - pos_));
       pos_ = end;

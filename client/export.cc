@@ -49,7 +49,7 @@ Result<size_t> ExportTable(Replica& replica, const schema::Table& table, FileFor
     ++count;
   }
   out.flush();
-  if (!out) return MakeError(ErrorCode::kIo, "cannot write the export (disk full or closed pipe?)");
+  if (!out) return MakeError(ErrorCode::kIo, "impossible d'écrire l'export (disque plein ou sortie fermée ?)");
   return count;
 }
 

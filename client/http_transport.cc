@@ -78,7 +78,7 @@ Result<sync::HttpReply> HttpTransport::Get(const std::string& path_and_query) { 
 
 Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const std::string* body) {
   CURL* curl = static_cast<CURL*>(curl_);
-  if (!curl) return MakeError(ErrorCode::kInternal, "libcurl could not start");
+  if (!curl) return MakeError(ErrorCode::kInternal, "libcurl n'a pas pu démarrer");
   curl_easy_reset(curl);
   std::string url = base_url_ + path;
   Received received;
@@ -119,10 +119,10 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
   bytes_sent_ += static_cast<uint64_t>(request_bytes) + static_cast<uint64_t>(up);
   bytes_received_ += static_cast<uint64_t>(header_bytes) + received.body.size();
   if (received.too_large) {
-    return MakeError(ErrorCode::kProtocol, "the centre's answer is larger than the limit; nothing was applied");
+    return MakeError(ErrorCode::kProtocol, "la réponse du centre dépasse la taille permise ; rien n'a été appliqué");
   }
   if (rc != CURLE_OK) {
-    return MakeError(ErrorCode::kNetwork, std::string("cannot reach the centre at ") + base_url_ + ": " + curl_easy_strerror(rc));
+    return MakeError(ErrorCode::kNetwork, std::string("impossible de joindre le centre à ") + base_url_ + " : " + curl_easy_strerror(rc));
   }
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -132,13 +132,13 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
     auto inflated = GzipDecompress(received.body, sync::kMaxBodyBytes);
     if (!inflated) {
       // A cut mid-answer leaves a truncated stream: retry like any network failure.
-      return MakeError(ErrorCode::kNetwork, "the centre's answer arrived incomplete (" + inflated.error().message + ")");
+      return MakeError(ErrorCode::kNetwork, "la réponse du centre est arrivée incomplète (" + inflated.error().message + ")");
     }
     reply.body = std::move(*inflated);
   } else if (received.content_encoding.empty() || received.content_encoding == "identity") {
     reply.body = std::move(received.body);
   } else {
-    return MakeError(ErrorCode::kProtocol, "the centre answered in an unknown encoding: " + received.content_encoding);
+    return MakeError(ErrorCode::kProtocol, "le centre a répondu dans un encodage inconnu : " + received.content_encoding);
   }
   return reply;
 }

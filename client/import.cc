@@ -23,7 +23,7 @@ constexpr char kImportCacheSize[] = "PRAGMA cache_size = -131072";
 constexpr size_t kProgressEvery = 5000;
 
 Error AtLine(size_t line, const Error& e) {
-  return MakeError(e.code, "line " + std::to_string(line) + ": " + e.message);
+  return MakeError(e.code, "ligne " + std::to_string(line) + " : " + e.message);
 }
 
 bool EndsWith(const std::string& s, std::string_view suffix) {
@@ -45,7 +45,7 @@ Result<const schema::Table*> ChooseTable(const std::optional<std::string>& kind,
   if (kind) {
     if (*kind == "cases") return &schema::CasesTable();
     if (*kind == "contacts") return &schema::ContactsTable();
-    return MakeError(ErrorCode::kUsage, "--kind: " + *kind + " is not one of: cases, contacts");
+    return MakeError(ErrorCode::kUsage, "--kind : " + *kind + " n'est pas une valeur permise (cases ou contacts)");
   }
   bool organisation = false, person = false;
   for (const std::string& k : keys) {
@@ -54,8 +54,8 @@ Result<const schema::Table*> ChooseTable(const std::optional<std::string>& kind,
   }
   if (organisation && !person) return &schema::ContactsTable();
   if (person && !organisation) return &schema::CasesTable();
-  return MakeError(ErrorCode::kUsage, "cannot tell whether " + name +
-                                          " holds cases or contacts; say which with --kind cases|contacts");
+  return MakeError(ErrorCode::kUsage, "impossible de savoir si " + name +
+                                          " contient des dossiers ou des contacts ; précisez-le avec --kind cases|contacts");
 }
 
 // Creates the records one by one inside the caller's transaction, refusing repeated ids.
@@ -82,8 +82,8 @@ class RowWriter {
         if (*first) {
           std::string lower = *id;
           for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-          return MakeError(ErrorCode::kValidation, "line " + std::to_string(line) + ": id: " + lower +
-                                                       " appears twice in the file (first on line " +
+          return MakeError(ErrorCode::kValidation, "ligne " + std::to_string(line) + " : id: " + lower +
+                                                       " apparaît deux fois dans le fichier (d'abord ligne " +
                                                        std::to_string(*first) + ")");
         }
       }
@@ -125,9 +125,9 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
   std::vector<std::string> header, cells;
   auto got = reader.Next(header);
   if (!got) return got.error();
-  if (!*got) return MakeError(ErrorCode::kValidation, name + " is empty (expected a header row of field names)");
+  if (!*got) return MakeError(ErrorCode::kValidation, name + " est vide (attendu : une ligne d'en-tête avec les noms des champs)");
   for (const std::string& h : header) {
-    if (!IsValidUtf8(h)) return MakeError(ErrorCode::kValidation, "line 1: the header is not valid UTF-8 text");
+    if (!IsValidUtf8(h)) return MakeError(ErrorCode::kValidation, "ligne 1 : l'en-tête n'est pas un texte UTF-8 valide");
   }
   auto table = ChooseTable(kind, header, name);
   if (!table) return table.error();
@@ -140,7 +140,7 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
   bool has_id = false;
   for (const std::string& h : header) {
     if (h == "id") {
-      if (has_id) return MakeError(ErrorCode::kValidation, "line 1: column id appears twice");
+      if (has_id) return MakeError(ErrorCode::kValidation, "ligne 1 : la colonne id apparaît deux fois");
       has_id = true;
       id_column = static_cast<int>(column_field.size());
       column_field.push_back(-1);
@@ -150,17 +150,17 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
     if (i < 0) {
       std::string known = "id";
       for (const auto& f : t.fields) known += ", " + std::string(f.name);
-      return MakeError(ErrorCode::kValidation, "line 1: unknown column \"" + h + "\" for " + std::string(t.name) +
-                                                   " (known: " + known + ")");
+      return MakeError(ErrorCode::kValidation, "ligne 1 : colonne inconnue « " + h + " » pour " + std::string(t.name) +
+                                                   " (colonnes connues : " + known + ")");
     }
-    if (present[static_cast<size_t>(i)]) return MakeError(ErrorCode::kValidation, "line 1: column " + h + " appears twice");
+    if (present[static_cast<size_t>(i)]) return MakeError(ErrorCode::kValidation, "ligne 1 : la colonne " + h + " apparaît deux fois");
     present[static_cast<size_t>(i)] = true;
     field_column[static_cast<size_t>(i)] = static_cast<int>(column_field.size());
     column_field.push_back(i);
   }
   for (size_t i = 0; i < t.fields.size(); ++i) {
     if (t.fields[i].required && !present[i]) {
-      return MakeError(ErrorCode::kValidation, "line 1: missing required column " + std::string(t.fields[i].name));
+      return MakeError(ErrorCode::kValidation, "ligne 1 : il manque la colonne obligatoire " + std::string(t.fields[i].name));
     }
   }
 
@@ -183,16 +183,16 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
     size_t line = reader.line();
     if (cells.size() == 1 && cells[0].empty()) continue;  // a blank line
     if (cells.size() != header.size()) {
-      return MakeError(ErrorCode::kValidation, "line " + std::to_string(line) + ": " + std::to_string(cells.size()) +
-                                                   " cells where the header has " + std::to_string(header.size()));
+      return MakeError(ErrorCode::kValidation, "ligne " + std::to_string(line) + " : " + std::to_string(cells.size()) +
+                                                   " cellules alors que l'en-tête en a " + std::to_string(header.size()));
     }
     if (!all_utf8) {
       for (size_t c = 0; c < cells.size(); ++c) {
         int field = column_field[c];
         if (!IsValidUtf8(cells[c])) {
-          return MakeError(ErrorCode::kValidation, "line " + std::to_string(line) + ": " +
+          return MakeError(ErrorCode::kValidation, "ligne " + std::to_string(line) + " : " +
                                                        (field < 0 ? std::string("id") : std::string(t.fields[static_cast<size_t>(field)].name)) +
-                                                       ": is not valid UTF-8 text (save the file as UTF-8)");
+                                                       ": n'est pas un texte UTF-8 valide (enregistrez le fichier en UTF-8)");
         }
       }
     }
@@ -209,7 +209,7 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
     if (progress && writer.count() % kProgressEvery == 0) progress(writer.count());
   }
   // As for JSONL: a file without a record is refused, not reported as a successful import of none.
-  if (writer.count() == 0) return MakeError(ErrorCode::kValidation, name + " holds no record (only its header row)");
+  if (writer.count() == 0) return MakeError(ErrorCode::kValidation, name + " ne contient aucune fiche (seulement sa ligne d'en-tête)");
   RELAIS_TRY(fts->Finish());
   RELAIS_TRY(tx->Commit());
   return ImportSummary{&t, FileFormat::kCsv, writer.count()};
@@ -233,11 +233,11 @@ Result<ImportSummary> ImportJsonl(Records& records, std::string_view text, const
     if (line == 1 && raw.substr(0, 3) == "\xEF\xBB\xBF") raw.remove_prefix(3);
     if (raw.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     if (!IsValidUtf8(raw)) {
-      return MakeError(ErrorCode::kValidation, "line " + std::to_string(line) + ": is not valid UTF-8 text (save the file as UTF-8)");
+      return MakeError(ErrorCode::kValidation, "ligne " + std::to_string(line) + " : n'est pas un texte UTF-8 valide (enregistrez le fichier en UTF-8)");
     }
     nlohmann::json object = nlohmann::json::parse(raw, nullptr, false);
     if (object.is_discarded() || !object.is_object()) {
-      return MakeError(ErrorCode::kValidation, "line " + std::to_string(line) + ": is not a JSON object");
+      return MakeError(ErrorCode::kValidation, "ligne " + std::to_string(line) + " : n'est pas un objet JSON");
     }
     if (!table) {
       std::vector<std::string> keys;
@@ -257,7 +257,7 @@ Result<ImportSummary> ImportJsonl(Records& records, std::string_view text, const
     RELAIS_TRY(writer->Write(line, std::move(fields->id), fields->values));
     if (progress && writer->count() % kProgressEvery == 0) progress(writer->count());
   }
-  if (!table) return MakeError(ErrorCode::kValidation, name + " holds no record");
+  if (!table) return MakeError(ErrorCode::kValidation, name + " ne contient aucune fiche");
   RELAIS_TRY(fts->Finish());
   RELAIS_TRY(tx->Commit());
   return ImportSummary{table, FileFormat::kJsonl, writer->count()};
@@ -274,7 +274,7 @@ Result<ImportSummary> ImportText(Records& records, std::string_view text, const 
 Result<ImportSummary> ImportFile(Records& records, const std::string& path, const std::optional<std::string>& kind,
                                  const std::function<void(size_t)>& progress) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return MakeError(ErrorCode::kNotFound, "cannot read " + path + " (no such file, or not readable)");
+  if (!in) return MakeError(ErrorCode::kNotFound, "impossible de lire " + path + " (fichier absent ou illisible)");
   // One allocation of the file's size, read in one go (a growing string buffer copied the 26 MB of
   // 100,000 cases several times over); a file whose size cannot be told is read as a stream.
   std::string text;
@@ -284,12 +284,12 @@ Result<ImportSummary> ImportFile(Records& records, const std::string& path, cons
     in.seekg(0, std::ios::beg);
     text.resize(static_cast<size_t>(size));
     in.read(text.data(), size);
-    if (in.gcount() != size) return MakeError(ErrorCode::kIo, "cannot read " + path);
+    if (in.gcount() != size) return MakeError(ErrorCode::kIo, "impossible de lire " + path);
   } else {
     in.clear();
     std::ostringstream buffer;
     buffer << in.rdbuf();
-    if (in.bad()) return MakeError(ErrorCode::kIo, "cannot read " + path);
+    if (in.bad()) return MakeError(ErrorCode::kIo, "impossible de lire " + path);
     text = std::move(buffer).str();
   }
   return ImportText(records, text, path, kind, progress);

@@ -29,7 +29,7 @@ nlohmann::ordered_json RecordToJson(const schema::Table& table, const schema::Re
 }
 
 Result<JsonFields> RecordFromJson(const schema::Table& table, const nlohmann::json& object) {
-  if (!object.is_object()) return MakeError(ErrorCode::kValidation, "expected a JSON object {\"field\": value, …}");
+  if (!object.is_object()) return MakeError(ErrorCode::kValidation, "attendu : un objet JSON {\"champ\": valeur, …}");
   JsonFields out;
   out.values.resize(table.fields.size());
   for (auto it = object.begin(); it != object.end(); ++it) {
@@ -43,7 +43,7 @@ Result<JsonFields> RecordFromJson(const schema::Table& table, const nlohmann::js
     } else if (v.is_number()) {
       value = v.dump();  // e.g. 2.5: the field's validation refuses it with its own message
     } else if (!v.is_null()) {
-      return MakeError(ErrorCode::kValidation, key + ": must be text, a number or null");
+      return MakeError(ErrorCode::kValidation, key + ": doit être un texte, un nombre ou null");
     }
     if (key == "id") {
       out.id = value;
@@ -51,7 +51,7 @@ Result<JsonFields> RecordFromJson(const schema::Table& table, const nlohmann::js
     }
     int i = table.FieldIndex(key);
     if (i < 0) {
-      return MakeError(ErrorCode::kValidation, key + ": is not a field of " + std::string(table.name));
+      return MakeError(ErrorCode::kValidation, key + ": n'est pas un champ de " + std::string(table.name));
     }
     out.values[static_cast<size_t>(i)] = std::move(value);
   }

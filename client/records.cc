@@ -118,7 +118,7 @@ Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, 
                                                     std::optional<std::string> id) {
   schema::Record record;
   if (id) {
-    if (!IsUuid(*id)) return MakeError(ErrorCode::kValidation, "id: " + *id + " is not a record id (UUID)");
+    if (!IsUuid(*id)) return MakeError(ErrorCode::kValidation, "id: « " + *id + " » n'est pas un identifiant de fiche (UUID)");
     record.id = *id;
     for (char& c : record.id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   } else {
@@ -136,7 +136,7 @@ Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, 
     auto done = (*insert)->Run();
     if (!done) {
       if (IsPrimaryKeyViolation(replica_.db())) {
-        return MakeError(ErrorCode::kValidation, "id: " + record.id + " already exists in this replica");
+        return MakeError(ErrorCode::kValidation, "id: " + record.id + " existe déjà dans cette base");
       }
       return done.error();
     }
@@ -149,7 +149,7 @@ Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, 
 Result<EditResult> Records::Edit(const schema::Table& table, const std::string& id, const FieldValues& changes) {
   if (table.kind == schema::TableKind::kAppendOnly) {
     return MakeError(ErrorCode::kValidation, Name(table.name) +
-                                                 ": entries are append-only and can never be edited; add a new entry instead");
+                                                 ": les entrées s'ajoutent à la suite (append-only) et ne se modifient jamais ; ajoutez une nouvelle entrée");
   }
   std::vector<std::pair<size_t, schema::Value>> wanted;
   for (const auto& [name, value] : changes) {
@@ -157,7 +157,7 @@ Result<EditResult> Records::Edit(const schema::Table& table, const std::string& 
     if (i < 0) return MakeError(ErrorCode::kUsage, "unknown field " + name + " of " + Name(table.name));
     const schema::Field& field = table.fields[static_cast<size_t>(i)];
     if (field.rule == schema::MergeRule::kImmutable) {
-      return MakeError(ErrorCode::kValidation, name + ": is set at creation and can never be changed");
+      return MakeError(ErrorCode::kValidation, name + ": fixé à la création, ne peut jamais être modifié");
     }
     schema::Value normalized = schema::Normalize(field, value);
     RELAIS_TRY(schema::ValidateValue(field, normalized));
@@ -168,7 +168,7 @@ Result<EditResult> Records::Edit(const schema::Table& table, const std::string& 
   if (!tx) return tx.error();
   auto current = replica_.Get(table, id);
   if (!current) return current.error();
-  if (!*current) return MakeError(ErrorCode::kNotFound, "no record " + id + " in " + Name(table.name));
+  if (!*current) return MakeError(ErrorCode::kNotFound, "aucune fiche " + id + " dans " + Name(table.name));
   EditResult result{std::move(**current), false};
   std::vector<schema::Value> updated = result.record.values;
   for (auto& [i, value] : wanted) updated[i] = value;
@@ -262,7 +262,7 @@ Result<std::vector<schema::Record>> Records::List(const schema::Table& table, co
     }
   }
   if (filter.open_only) {
-    if (table.FieldIndex("closed_on") < 0) return MakeError(ErrorCode::kUsage, Name(table.name) + " cannot be closed");
+    if (table.FieldIndex("closed_on") < 0) return MakeError(ErrorCode::kUsage, Name(table.name) + " ne peuvent pas être clos");
     sql += " AND closed_on IS NULL";
   }
   sql += " ORDER BY " + OrderBy(table);
@@ -272,10 +272,10 @@ Result<std::vector<schema::Record>> Records::List(const schema::Table& table, co
 
 Result<std::vector<schema::Record>> Records::Search(const schema::Table& table, const std::string& text, size_t limit) {
   if (table.name != "cases" && table.name != "contacts") {
-    return MakeError(ErrorCode::kUsage, Name(table.name) + " cannot be searched");
+    return MakeError(ErrorCode::kUsage, Name(table.name) + " ne se cherchent pas par texte");
   }
   std::string query = PrefixQuery(text);
-  if (query.empty()) return MakeError(ErrorCode::kUsage, "search: give at least one word to look for");
+  if (query.empty()) return MakeError(ErrorCode::kUsage, "search : donnez au moins un mot à chercher");
   std::string fts = Name(table.name) + "_fts";
   // bm25() is what `rank` means by default; ranking the hits in a subquery of rowids, then reading
   // only the `limit` best records, is a tenth faster than letting FTS5 sort them by `rank` itself:

@@ -26,7 +26,7 @@ Status CreatePrivateFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     if (errno == EEXIST) return OkStatus();
-    return MakeError(ErrorCode::kIo, "cannot create replica " + path + ": " + std::strerror(errno));
+    return MakeError(ErrorCode::kIo, "impossible de créer la base " + path + " : " + std::strerror(errno));
   }
   ::close(fd);
   return OkStatus();

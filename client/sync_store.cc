@@ -171,7 +171,7 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_
       "SELECT seq, change_id, tbl, record_id, op, fields, base_version, hlc FROM outbox "
       "WHERE batch_key IS NULL AND state = 'pending' ORDER BY seq LIMIT ?1");
   auto orphan = replica_.db().Prepare(
-      "UPDATE outbox SET state = 'rejected', reject_reason = 'the record is no longer on this device' WHERE seq = ?1");
+      "UPDATE outbox SET state = 'rejected', reject_reason = 'la fiche n''est plus sur cet appareil' WHERE seq = ?1");
   auto assign = replica_.db().Prepare("UPDATE outbox SET batch_key = ?2 WHERE seq = ?1");
   // A create that took its values from the row is frozen and assigned in one write.
   auto freeze = replica_.db().Prepare("UPDATE outbox SET batch_key = ?2, fields = ?3 WHERE seq = ?1");
@@ -422,7 +422,7 @@ Status ReplicaSyncStore::ApplyPage(const sync::PullPage& page) {
   }
   for (const sync::PulledRecord& pr : page.records) {
     const schema::Table* table = schema::FindTable(pr.table);
-    if (!table) return MakeError(ErrorCode::kProtocol, "pulled a record of unknown table " + pr.table);
+    if (!table) return MakeError(ErrorCode::kProtocol, "le centre a envoyé une fiche d'une table inconnue : " + pr.table);
     RELAIS_TRY(ApplyRecord(*table, pr.record, outbox_empty));
   }
   for (FtsBulkLoad& load : bulk) RELAIS_TRY(load.Finish());
@@ -444,7 +444,7 @@ Status ReplicaSyncStore::ApplyRemoval(const schema::Table& table, const std::str
   RELAIS_TRY(del_conflicts->Run());
   auto orphan = replica_.db().Prepare(
       "UPDATE outbox SET state = 'rejected', batch_key = NULL, "
-      "reject_reason = 'the case left this device''s territories before the change was sent' "
+      "reject_reason = 'le dossier a quitté les territoires de cet appareil avant l''envoi de la modification' "
       "WHERE state = 'pending' AND (record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1))");
   if (!orphan) return orphan.error();
   orphan->Bind(1, id);
@@ -592,7 +592,7 @@ Status ReplicaSyncStore::StageFreshPage(const sync::PullPage& page) {
   }
   for (const sync::PulledRecord& pr : page.records) {
     const schema::Table* table = schema::FindTable(pr.table);
-    if (!table) return MakeError(ErrorCode::kProtocol, "pulled a record of unknown table " + pr.table);
+    if (!table) return MakeError(ErrorCode::kProtocol, "le centre a envoyé une fiche d'une table inconnue : " + pr.table);
     put->Bind(1, pr.record.id).Bind(2, pr.table).Bind(3, pr.record.version).Bind(4, sync::EncodeRecordValues(*table, pr.record.values));
     RELAIS_TRY(put->Run());
     put->Reset();

@@ -76,7 +76,7 @@ std::vector<Table> BuildTables() {
 }
 
 Error Invalid(const Field& f, const std::string& value, std::string_view rule) {
-  return MakeError(ErrorCode::kValidation, std::string(f.name) + ": " + value + " " + std::string(rule));
+  return MakeError(ErrorCode::kValidation, std::string(f.name) + ": « " + value + " » " + std::string(rule));
 }
 
 bool AllDigits(std::string_view s) {
@@ -187,26 +187,26 @@ Value Normalize(const Field& field, const Value& value) {
 
 Status ValidateValue(const Field& f, const Value& value) {
   if (!value) {
-    if (f.required) return MakeError(ErrorCode::kValidation, std::string(f.name) + ": is required");
+    if (f.required) return MakeError(ErrorCode::kValidation, std::string(f.name) + ": obligatoire (ne peut pas être vide)");
     return OkStatus();
   }
   const std::string& v = *value;
-  if (!IsValidUtf8(v)) return MakeError(ErrorCode::kValidation, std::string(f.name) + ": is not valid UTF-8 text");
+  if (!IsValidUtf8(v)) return MakeError(ErrorCode::kValidation, std::string(f.name) + ": n'est pas un texte UTF-8 valide");
   if (v.size() > f.max_bytes) {
-    return MakeError(ErrorCode::kValidation, std::string(f.name) + ": is longer than " +
-                                                 std::to_string(f.max_bytes) + " bytes");
+    return MakeError(ErrorCode::kValidation, std::string(f.name) + ": dépasse " +
+                                                 std::to_string(f.max_bytes) + " octets");
   }
   if (f.type != FieldType::kLongText) {
     for (char c : v) {
       if (static_cast<unsigned char>(c) < 0x20) {
-        return MakeError(ErrorCode::kValidation, std::string(f.name) + ": must be a single line of text");
+        return MakeError(ErrorCode::kValidation, std::string(f.name) + ": doit tenir sur une seule ligne");
       }
     }
   } else {
     for (char c : v) {
       unsigned char u = static_cast<unsigned char>(c);
       if (u < 0x20 && c != '\n' && c != '\t' && c != '\r') {
-        return MakeError(ErrorCode::kValidation, std::string(f.name) + ": holds a control character");
+        return MakeError(ErrorCode::kValidation, std::string(f.name) + ": contient un caractère de contrôle");
       }
     }
   }
@@ -215,16 +215,16 @@ Status ValidateValue(const Field& f, const Value& value) {
     case FieldType::kLongText:
       return OkStatus();
     case FieldType::kDate:
-      if (!IsIsoDate(v)) return Invalid(f, v, "is not a date that exists (expected YYYY-MM-DD)");
+      if (!IsIsoDate(v)) return Invalid(f, v, "n'est pas une date qui existe (attendu : AAAA-MM-JJ)");
       return OkStatus();
     case FieldType::kInt: {
       bool neg = !v.empty() && v[0] == '-';
       if (!AllDigits(neg ? std::string_view(v).substr(1) : std::string_view(v)) || v.size() > 18) {
-        return Invalid(f, v, "is not a whole number");
+        return Invalid(f, v, "n'est pas un nombre entier");
       }
       int64_t n = std::stoll(v);
       if (n < f.min_int || n > f.max_int) {
-        return Invalid(f, v, "is out of range (" + std::to_string(f.min_int) + " to " + std::to_string(f.max_int) + ")");
+        return Invalid(f, v, "est hors des valeurs permises (de " + std::to_string(f.min_int) + " à " + std::to_string(f.max_int) + ")");
       }
       return OkStatus();
     }
@@ -234,30 +234,30 @@ Status ValidateValue(const Field& f, const Value& value) {
       }
       std::string list;
       for (std::string_view c : f.choices) list += (list.empty() ? "" : ", ") + std::string(c);
-      return Invalid(f, v, "is not one of: " + list);
+      return Invalid(f, v, "n'est pas une valeur permise (valeurs permises : " + list + ")");
     }
     case FieldType::kPostcode: {
-      if (v.size() != 5 || !AllDigits(v)) return Invalid(f, v, "is not a French postcode (five digits)");
+      if (v.size() != 5 || !AllDigits(v)) return Invalid(f, v, "n'est pas un code postal français (cinq chiffres)");
       int dept = DigitsValue(std::string_view(v).substr(0, 2));
-      if (dept < 1 || dept > 98) return Invalid(f, v, "is not a French postcode (département 01 to 98)");
+      if (dept < 1 || dept > 98) return Invalid(f, v, "n'est pas un code postal français (département de 01 à 98)");
       return OkStatus();
     }
     case FieldType::kPhone: {
       bool national = v.size() == 10 && v[0] == '0' && v[1] != '0' && AllDigits(v);
       bool international = v.size() == 12 && v.rfind("+33", 0) == 0 && v[3] != '0' && AllDigits(v.substr(1));
       if (!national && !international) {
-        return Invalid(f, v, "is not a French phone number (0X XX XX XX XX or +33 X XX XX XX XX)");
+        return Invalid(f, v, "n'est pas un numéro de téléphone français (0X XX XX XX XX ou +33 X XX XX XX XX)");
       }
       return OkStatus();
     }
     case FieldType::kEmail:
-      if (!IsEmail(v)) return Invalid(f, v, "is not an e-mail address (name@domain.fr)");
+      if (!IsEmail(v)) return Invalid(f, v, "n'est pas une adresse électronique (nom@domaine.fr)");
       return OkStatus();
     case FieldType::kId:
       for (char c : v) {
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-')) return Invalid(f, v, "is not a record id (UUID)");
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-')) return Invalid(f, v, "n'est pas un identifiant de fiche (UUID)");
       }
-      if (v.size() != 36) return Invalid(f, v, "is not a record id (UUID)");
+      if (v.size() != 36) return Invalid(f, v, "n'est pas un identifiant de fiche (UUID)");
       return OkStatus();
   }
   return OkStatus();
@@ -265,7 +265,7 @@ Status ValidateValue(const Field& f, const Value& value) {
 
 Status ValidateRecord(const Table& table, const std::vector<Value>& values) {
   if (values.size() != table.fields.size()) {
-    return MakeError(ErrorCode::kInternal, "record of " + std::string(table.name) + " has the wrong number of fields");
+    return MakeError(ErrorCode::kInternal, "une fiche de " + std::string(table.name) + " n'a pas le bon nombre de champs");
   }
   for (size_t i = 0; i < values.size(); ++i) RELAIS_TRY(ValidateValue(table.fields[i], values[i]));
   return OkStatus();

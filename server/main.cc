@@ -97,7 +97,7 @@ int Serve(const std::string& db_path, const std::string& listen, size_t threads)
   std::string host;
   int port = 0;
   if (!ParseListen(listen, host, port)) {
-    return Fail(relais::MakeError(ErrorCode::kUsage, "--listen " + listen + ": expected HOST:PORT, e.g. 127.0.0.1:8080"));
+    return Fail(relais::MakeError(ErrorCode::kUsage, "--listen " + listen + " : attendu HÔTE:PORT, par exemple 127.0.0.1:8080"));
   }
   // SIGINT and SIGTERM are taken by one thread that stops the server: blocked here, before any
   // other thread exists, so that every thread inherits the mask.
@@ -132,12 +132,12 @@ int Serve(const std::string& db_path, const std::string& listen, size_t threads)
   });
   std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   std::cout << "listening on http://" << shown_host << ":" << *bound << std::endl;
-  std::cerr << "relais-central: serving " << relais::server::DescribeStore(db_path) << " (stop with Ctrl-C)" << std::endl;
+  std::cerr << "relais-central : sert " << relais::server::DescribeStore(db_path) << " (arrêt : Ctrl-C)" << std::endl;
   auto served = endpoint.Serve();
   pthread_kill(stopper.native_handle(), SIGTERM);  // wakes the stopper if Serve() ended by itself
   stopper.join();
   if (!served) return Fail(served.error());
-  std::cerr << "relais-central: stopped" << std::endl;
+  std::cerr << "relais-central : arrêté" << std::endl;
   return 0;
 }
 
@@ -308,8 +308,8 @@ int History(const std::string& db_path, const std::string& record_id, bool as_js
   auto history = (*store)->History("", record_id);
   if (!history) return Fail(history.error());
   if (history->empty()) {
-    return Fail(relais::MakeError(ErrorCode::kNotFound, "no history for record " + record_id +
-                                                            " (check the id: it is the record's UUID)"));
+    return Fail(relais::MakeError(ErrorCode::kNotFound, "aucun historique pour la fiche " + record_id +
+                                                            " (vérifiez l'identifiant : c'est l'UUID de la fiche)"));
   }
   if (as_json) {
     json out = json::array();
@@ -344,7 +344,7 @@ int ConflictList(const std::string& db_path, const std::string& status, const st
   } else if (status == "open" || status == "settled") {
     query.status = status;
   } else {
-    return Fail(relais::MakeError(ErrorCode::kUsage, "--status " + status + ": expected open, settled or all"));
+    return Fail(relais::MakeError(ErrorCode::kUsage, "--status " + status + " : attendu open, settled ou all"));
   }
   if (!territory.empty()) query.territory = territory;
   query.limit = 1000000;
@@ -372,7 +372,7 @@ int ConflictList(const std::string& db_path, const std::string& status, const st
 
 relais::Result<int64_t> ParseConflictId(const std::string& text) {
   if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
-    return relais::MakeError(ErrorCode::kUsage, "conflict id " + text + ": expected a number (see `conflicts list`)");
+    return relais::MakeError(ErrorCode::kUsage, "numéro de conflit " + text + " : attendu un nombre (voir `conflicts list`)");
   }
   return std::stoll(text);
 }
@@ -464,7 +464,7 @@ int ConflictSettle(const std::string& db_path, const std::string& id_text, const
     }
     if (keep == "server") decision.keep = relais::server::Decision::Keep::kServer;
     else if (keep == "device") decision.keep = relais::server::Decision::Keep::kDevice;
-    else if (!keep.empty()) return Fail(relais::MakeError(ErrorCode::kUsage, "--keep " + keep + ": expected server or device"));
+    else if (!keep.empty()) return Fail(relais::MakeError(ErrorCode::kUsage, "--keep " + keep + " : attendu server ou device"));
     else {
       decision.keep = relais::server::Decision::Keep::kValue;
       decision.value = value;
@@ -500,7 +500,7 @@ int ConflictSettle(const std::string& db_path, const std::string& id_text, const
 
 int Migrate(const std::string& from, const std::string& to) {
   if (!relais::server::pg::IsPostgresUrl(to)) {
-    return Fail(relais::MakeError(ErrorCode::kUsage, "--to: expected postgresql://USER@HOST:PORT/DATABASE"));
+    return Fail(relais::MakeError(ErrorCode::kUsage, "--to : attendu postgresql://UTILISATEUR@HÔTE:PORT/BASE"));
   }
   auto report = relais::server::MigrateSqliteToPostgres(from, to);
   if (!report) return Fail(report.error());
@@ -622,8 +622,8 @@ int main(int argc, char** argv) {
 
     if (!store_url.empty()) {
       if (!relais::server::pg::IsPostgresUrl(store_url)) {
-        return Fail(relais::MakeError(ErrorCode::kUsage, "--store: expected postgresql://USER@HOST:PORT/DATABASE "
-                                                         "(for a file, use --db FILE)"));
+        return Fail(relais::MakeError(ErrorCode::kUsage, "--store : attendu postgresql://UTILISATEUR@HÔTE:PORT/BASE "
+                                                         "(pour un fichier : --db FICHIER)"));
       }
       db_path = store_url;
     }

@@ -26,7 +26,7 @@ ChangeResult Rejected(const Change& change, std::string reason) {
 }
 
 std::string OutsideScope(const Device& device, const std::string& territory) {
-  return "territory " + territory + " is outside this device's territories (" + device.TerritoryList() + ")";
+  return "le territoire " + territory + " est hors des territoires de cet appareil (" + device.TerritoryList() + ")";
 }
 
 const schema::Value& ValueOf(const schema::Table& table, const std::vector<schema::Value>& values,
@@ -51,7 +51,7 @@ class ChangeApplier {
       return r;
     }
     const schema::Table* table = schema::FindTable(change.table);
-    if (!table) return Rejected(change, "unknown table " + change.table);
+    if (!table) return Rejected(change, "table inconnue : " + change.table);
     auto current = tx_.GetRecord(*table, change.record_id);
     if (!current) return current.error();
     if (change.op == sync::Op::kCreate) return Create(*table, change, *current);
@@ -61,13 +61,13 @@ class ChangeApplier {
  private:
   Result<ChangeResult> Create(const schema::Table& table, const Change& change,
                               const std::optional<StoredRecord>& current) {
-    if (current) return Rejected(change, "record " + change.record_id + " already exists");
+    if (current) return Rejected(change, "la fiche " + change.record_id + " existe déjà");
     StoredRecord stored;
     stored.record.id = change.record_id;
     stored.record.values.resize(table.fields.size());
     for (const sync::FieldChange& fc : change.fields) {
       int index = table.FieldIndex(fc.field);
-      if (index < 0) return Rejected(change, "unknown field " + fc.field);
+      if (index < 0) return Rejected(change, "champ inconnu : " + fc.field);
       stored.record.values[static_cast<size_t>(index)] = fc.value;
     }
     if (auto valid = schema::ValidateRecord(table, stored.record.values); !valid) {
@@ -76,7 +76,7 @@ class ChangeApplier {
     switch (table.scope) {
       case schema::Scope::kTerritory: {
         const schema::Value& territory = ValueOf(table, stored.record.values, "territory");
-        if (!territory) return Rejected(change, "a " + std::string(table.name) + " record needs a territory");
+        if (!territory) return Rejected(change, "une fiche de " + std::string(table.name) + " doit avoir un territoire");
         if (!device_.InScope(*territory)) return Rejected(change, OutsideScope(device_, *territory));
         stored.territory = territory;
         break;
@@ -86,7 +86,7 @@ class ChangeApplier {
         schema::Value& case_id = stored.record.values[static_cast<size_t>(case_field)];
         auto parent = tx_.GetRecord(schema::CasesTable(), case_id.value_or(""));
         if (!parent) return parent.error();
-        if (!*parent) return Rejected(change, "unknown case " + case_id.value_or(""));
+        if (!*parent) return Rejected(change, "dossier inconnu : " + case_id.value_or(""));
         // An entry written offline on a case that central staff have since merged into another
         // goes to the surviving case, as the merge moved the entries it found.
         const std::string written_on = *case_id;
@@ -100,7 +100,7 @@ class ChangeApplier {
         }
         const std::string territory = (*parent)->territory.value_or("");
         if (!device_.InScope(territory)) {
-          std::string merged = *case_id == written_on ? "" : "case " + written_on + " was merged into case " + *case_id + ": ";
+          std::string merged = *case_id == written_on ? "" : "le dossier " + written_on + " a été fusionné dans le dossier " + *case_id + " : ";
           return Rejected(change, merged + OutsideScope(device_, territory));
         }
         stored.territory = territory;
@@ -129,9 +129,9 @@ class ChangeApplier {
 
   Result<ChangeResult> Update(const schema::Table& table, const Change& change,
                               const std::optional<StoredRecord>& current) {
-    if (!current) return Rejected(change, "unknown record " + change.record_id);
+    if (!current) return Rejected(change, "fiche inconnue : " + change.record_id);
     if (table.kind == schema::TableKind::kAppendOnly) {
-      return Rejected(change, std::string(table.name) + " entries are append-only and cannot be edited");
+      return Rejected(change, std::string(table.name) + " : les entrées ne s'ajoutent qu'à la suite et ne se modifient pas");
     }
     const bool scoped = table.scope != schema::Scope::kShared;
     if (scoped && !device_.InScope(current->territory.value_or(""))) {
@@ -144,7 +144,7 @@ class ChangeApplier {
     std::optional<std::string> new_territory = current->territory;
     if (table.scope == schema::Scope::kTerritory) {
       new_territory = ValueOf(table, merged.values, "territory");
-      if (!new_territory) return Rejected(change, "a " + std::string(table.name) + " record needs a territory");
+      if (!new_territory) return Rejected(change, "une fiche de " + std::string(table.name) + " doit avoir un territoire");
     }
 
     std::vector<LostValue> lost;

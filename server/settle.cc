@@ -20,13 +20,13 @@ Result<Conflict> LoadOpen(StoreTx& tx, int64_t id) {
   if (!found) return found.error();
   if (!*found) {
     return MakeError(ErrorCode::kNotFound,
-                     "no conflict " + std::to_string(id) + " (see `relais-central conflicts list --status open`)");
+                     "aucun conflit n° " + std::to_string(id) + " (voir `relais-central conflicts list --status open`)");
   }
   Conflict c = std::move(**found);
   if (c.status == "settled") {
-    return MakeError(ErrorCode::kConflict, "conflict " + std::to_string(id) + " was already settled (" +
-                                               c.settlement.value_or("?") + ", by " + c.settled_by.value_or("?") +
-                                               " at " + c.settled_at.value_or("?") + "); nothing changed");
+    return MakeError(ErrorCode::kConflict, "le conflit n° " + std::to_string(id) + " est déjà réglé (" +
+                                               c.settlement.value_or("?") + ", par " + c.settled_by.value_or("?") +
+                                               " le " + c.settled_at.value_or("?") + ") ; rien n'a changé");
   }
   return c;
 }
@@ -35,8 +35,8 @@ Result<StoredRecord> LoadRecord(StoreTx& tx, const schema::Table& table, const s
   auto found = tx.GetRecord(table, id);
   if (!found) return found.error();
   if (!*found) {
-    return MakeError(ErrorCode::kInternal, "the " + std::string(table.name) + " record " + id +
-                                               " named by a conflict is missing from the store");
+    return MakeError(ErrorCode::kInternal, "la fiche " + id + " de " + std::string(table.name) +
+                                               " que nomme un conflit manque dans la base centrale");
   }
   return std::move(**found);
 }
@@ -116,8 +116,8 @@ Result<Conflict> ResolveConflict(StoreTx& tx, int64_t id, const Decision& decisi
   auto c = LoadOpen(tx, id);
   if (!c) return c.error();
   if (c->kind != "field") {
-    return MakeError(ErrorCode::kUsage, "conflict " + std::to_string(id) +
-                                            " is a probable duplicate: merge or dismiss it, it has no field to resolve");
+    return MakeError(ErrorCode::kUsage, "le conflit n° " + std::to_string(id) +
+                                            " est un doublon probable : fusionnez (merge) ou écartez-le (dismiss), il n'a pas de champ à régler");
   }
   const schema::Table* table = schema::FindTable(c->table);
   const schema::Field* field = table && c->field ? table->FindField(*c->field) : nullptr;
@@ -132,7 +132,7 @@ Result<Conflict> ResolveConflict(StoreTx& tx, int64_t id, const Decision& decisi
   schema::Value target = c->device_value;
   if (decision.keep == Decision::Keep::kValue) {
     if (decision.value && !IsValidUtf8(*decision.value)) {
-      return MakeError(ErrorCode::kValidation, std::string(field->name) + ": is not valid UTF-8 text");
+      return MakeError(ErrorCode::kValidation, std::string(field->name) + ": n'est pas un texte UTF-8 valide");
     }
     target = schema::Normalize(*field, decision.value);
     RELAIS_TRY(schema::ValidateValue(*field, target));
@@ -153,8 +153,8 @@ Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::
   auto c = LoadOpen(tx, id);
   if (!c) return c.error();
   if (c->kind != "duplicate" || !c->other_id) {
-    return MakeError(ErrorCode::kUsage, "conflict " + std::to_string(id) +
-                                            " is a field conflict: resolve it (--keep server|device or --value V)");
+    return MakeError(ErrorCode::kUsage, "le conflit n° " + std::to_string(id) +
+                                            " porte sur un champ : réglez-le (resolve --keep server|device ou --value V)");
   }
   const schema::Table& cases = schema::CasesTable();
   for (const std::string& name : take) {
@@ -164,15 +164,15 @@ Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::
       for (const schema::Field& f : cases.fields) {
         if (!f.central_only) list += (list.empty() ? "" : ", ") + std::string(f.name);
       }
-      return MakeError(ErrorCode::kUsage, "cannot take field " + name + " (fields of a case: " + list + ")");
+      return MakeError(ErrorCode::kUsage, "impossible de reprendre le champ " + name + " (champs d'un dossier : " + list + ")");
     }
   }
   auto absorbed = LoadRecord(tx, cases, c->record_id);
   if (!absorbed) return absorbed.error();
   const size_t merged_into = IndexOf(cases, "merged_into");
   if (absorbed->record.values[merged_into]) {
-    return MakeError(ErrorCode::kConflict, "case " + c->record_id + " was already merged into " +
-                                               *absorbed->record.values[merged_into] + "; dismiss conflict " +
+    return MakeError(ErrorCode::kConflict, "le dossier " + c->record_id + " est déjà fusionné dans " +
+                                               *absorbed->record.values[merged_into] + " ; écartez le conflit n° " +
                                                std::to_string(id));
   }
   auto survivor = LoadRecord(tx, cases, *c->other_id);
@@ -183,8 +183,8 @@ Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::
     if (!survivor) return survivor.error();
   }
   if (survivor->record.id == absorbed->record.id) {
-    return MakeError(ErrorCode::kConflict, "case " + c->record_id + " is the survivor of " + *c->other_id +
-                                               " already; dismiss conflict " + std::to_string(id));
+    return MakeError(ErrorCode::kConflict, "le dossier " + c->record_id + " est déjà celui qui reste de " + *c->other_id +
+                                               " ; écartez le conflit n° " + std::to_string(id));
   }
   const std::string survivor_id = survivor->record.id;
 
@@ -246,8 +246,8 @@ Result<Conflict> DismissDuplicate(StoreTx& tx, int64_t id, const std::string& by
   auto c = LoadOpen(tx, id);
   if (!c) return c.error();
   if (c->kind != "duplicate") {
-    return MakeError(ErrorCode::kUsage, "conflict " + std::to_string(id) +
-                                            " is a field conflict: resolve it (--keep server leaves the record as it is)");
+    return MakeError(ErrorCode::kUsage, "le conflit n° " + std::to_string(id) +
+                                            " porte sur un champ : réglez-le (resolve --keep server laisse la fiche telle quelle)");
   }
   return Settle(tx, std::move(*c), "dismissed", std::nullopt, by, now_ms);
 }

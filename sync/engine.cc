@@ -25,14 +25,14 @@ Error ExplainStatus(const HttpReply& reply) {
   Error e = DecodeError(reply.body, ErrorCode::kHttp);
   std::string hint;
   switch (reply.status) {
-    case 401: hint = " — the device's token is unknown or revoked; ask central staff for a new one, then run `relais init` again"; break;
-    case 413: hint = " — lower the batch size with `relais sync --batch N`"; break;
+    case 401: hint = " — le jeton de cet appareil est inconnu ou révoqué ; demandez-en un nouveau à l'équipe centrale, puis relancez `relais init`"; break;
+    case 413: hint = " — réduisez la taille des lots avec `relais sync --batch N`"; break;
     case 400:
-      if (e.code == ErrorCode::kProtocol) hint = " — this Relais and the centre speak different protocol versions; update Relais";
+      if (e.code == ErrorCode::kProtocol) hint = " — ce Relais et le centre ne parlent pas la même version du protocole ; mettez Relais à jour";
       break;
     default: break;
   }
-  e.message = "the centre answered " + std::to_string(reply.status) + ": " + e.message + hint;
+  e.message = "le centre a répondu " + std::to_string(reply.status) + " : " + e.message + hint;
   if (reply.status == 401) e.code = ErrorCode::kAuth;
   return e;
 }
@@ -49,14 +49,14 @@ class Retrier {
     for (int attempt = 1; attempt <= o_.max_attempts; ++attempt) {
       Result<HttpReply> r = call();
       if (r.ok() && !Retryable(r->status)) return r;
-      last = r.ok() ? "the centre answered " + std::to_string(r->status) : r.error().message;
+      last = r.ok() ? "le centre a répondu " + std::to_string(r->status) : r.error().message;
       if (attempt == o_.max_attempts) break;
       ++s_.retries;
       Sleep(backoff);
       backoff = std::min(backoff * 2, o_.max_backoff_ms);
     }
-    return MakeError(ErrorCode::kNetwork, what + " failed after " + std::to_string(o_.max_attempts) +
-                                              " attempts (" + last + "). Nothing is lost: your changes stay in the outbox; run `relais sync` again when the network is back.");
+    return MakeError(ErrorCode::kNetwork, what + " : échec après " + std::to_string(o_.max_attempts) +
+                                              " tentatives (" + last + "). Rien n'est perdu : vos saisies restent dans la base ; relancez `relais sync` quand le réseau sera revenu.");
   }
 
  private:
@@ -83,13 +83,13 @@ Result<PullPage> PullPages(Retrier& retrier, Transport& transport, const SyncOpt
   auto fetch = [&retrier, &transport, &options](int64_t from) -> Result<PullPage> {
     std::string path = "/v1/pull?since=" + std::to_string(from) + "&limit=" + std::to_string(options.pull_limit) +
                        (options.verify ? "&digest=1" : "");
-    auto reply = retrier.Run([&] { return transport.Get(path); }, "receiving changes from the centre");
+    auto reply = retrier.Run([&] { return transport.Get(path); }, "réception des nouveautés du centre");
     if (!reply) return reply.error();
     if (reply->status != 200) return ExplainStatus(*reply);
     auto page = DecodePullPage(reply->body);
     if (!page) return page.error();
     if (page->since != from || (page->more && page->next <= from)) {
-      return MakeError(ErrorCode::kProtocol, "the centre sent a page that does not follow the cursor; try again later");
+      return MakeError(ErrorCode::kProtocol, "le centre a envoyé une page qui ne suit pas le curseur ; réessayez plus tard");
     }
     return page;
   };
@@ -122,7 +122,7 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
   // Sends a batch (on whatever thread calls it: only one request is ever under way).
   auto send = [&retrier, &transport](const PushRequest& request) -> Result<HttpReply> {
     std::string body = EncodePushRequest(request);
-    return retrier.Run([&] { return transport.Post("/v1/push", body); }, "sending changes to the centre");
+    return retrier.Run([&] { return transport.Post("/v1/push", body); }, "envoi des saisies au centre");
   };
   // Applies the centre's answer to a batch. True when the centre refused one change of it (422):
   // that change is marked rejected and every formed batch goes back to pending, to be formed anew
@@ -142,7 +142,7 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     auto response = DecodePushResponse(reply->body);
     if (!response) return response.error();
     if (response->batch_key != request.batch_key || response->results.size() != request.changes.size()) {
-      return MakeError(ErrorCode::kProtocol, "the centre's answer does not match the batch sent; nothing was lost, try again later");
+      return MakeError(ErrorCode::kProtocol, "la réponse du centre ne correspond pas au lot envoyé ; rien n'est perdu, réessayez plus tard");
     }
     RELAIS_TRY(store.AcknowledgeBatch(request, *response));
     ++summary.batches;

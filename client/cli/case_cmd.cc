@@ -127,7 +127,7 @@ Status SearchCases(Context& ctx, const std::vector<std::string>& words, size_t l
   std::string text;
   for (const std::string& w : words) text += (text.empty() ? "" : " ") + w;
   std::string query = client::PrefixQuery(text);
-  if (query.empty()) return MakeError(ErrorCode::kUsage, "search: give at least one word to look for");
+  if (query.empty()) return MakeError(ErrorCode::kUsage, "search : donnez au moins un mot à chercher");
   auto records = ctx.Records();
   if (!records) return records.error();
   const schema::Table& cases = schema::CasesTable();

@@ -39,10 +39,10 @@ Result<client::FieldValues> FieldOptions::Values() const {
   for (std::string name : clear_) {
     for (char& c : name) c = c == '-' ? '_' : c;
     if (table_.FieldIndex(name) < 0) {
-      return MakeError(ErrorCode::kUsage, "--clear: " + name + " is not a field of " + std::string(table_.name));
+      return MakeError(ErrorCode::kUsage, "--clear : " + name + " n'est pas un champ de " + std::string(table_.name));
     }
     for (const auto& [given, value] : values) {
-      if (given == name) return MakeError(ErrorCode::kUsage, "--clear " + name + ": the field is also given a value");
+      if (given == name) return MakeError(ErrorCode::kUsage, "--clear " + name + " : ce champ reçoit aussi une valeur");
     }
     values.emplace_back(name, std::nullopt);
   }

@@ -29,11 +29,11 @@ Result<std::string> ResolveDbPath(const std::string& flag) {
   } else if (const char* home = std::getenv("HOME"); home && *home) {
     dir = std::filesystem::path(home) / ".local" / "share" / "relais";
   } else {
-    return MakeError(ErrorCode::kUsage, "no replica given: use --db PATH or set RELAIS_DB");
+    return MakeError(ErrorCode::kUsage, "aucune base indiquée : utilisez --db FICHIER ou définissez RELAIS_DB");
   }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return MakeError(ErrorCode::kIo, "cannot create " + dir.string() + ": " + ec.message());
+  if (ec) return MakeError(ErrorCode::kIo, "impossible de créer " + dir.string() + " : " + ec.message());
   ::chmod(dir.c_str(), 0700);  // the folder of a file of personal data: the owner only
   return (dir / "replica.db").string();
 }

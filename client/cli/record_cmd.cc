@@ -23,8 +23,8 @@ Result<schema::Record> FindRecord(client::Records& records, const schema::Table&
   if (!found) return found.error();
   if (!*found) {
     std::string noun = Noun(table);
-    return MakeError(ErrorCode::kNotFound, "no " + noun + " with id " + id + " in this replica (find ids with: relais " +
-                                               noun + " search NAME, or relais " + noun + " list)");
+    return MakeError(ErrorCode::kNotFound, "aucune fiche " + noun + " d'identifiant " + id + " dans cette base (trouvez l'identifiant avec : relais " +
+                                               noun + " search NOM, ou relais " + noun + " list)");
   }
   return std::move(**found);
 }
@@ -66,7 +66,7 @@ Status AddRecord(Context& ctx, const schema::Table& table, const client::FieldVa
 
 Status EditRecord(Context& ctx, const schema::Table& table, const std::string& id, const client::FieldValues& changes) {
   if (changes.empty()) {
-    return MakeError(ErrorCode::kUsage, "nothing to change: give at least one --FIELD VALUE (or --clear FIELD)");
+    return MakeError(ErrorCode::kUsage, "rien à modifier : donnez au moins un --CHAMP VALEUR (ou --clear CHAMP)");
   }
   auto records = ctx.Records();
   if (!records) return records.error();

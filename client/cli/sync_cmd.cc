@@ -53,26 +53,26 @@ Status RunInit(Context& ctx, const InitOptions& o) {
   if (!replica) return replica.error();
   client::Replica& r = **replica;
   if (o.server.rfind("http://", 0) != 0 && o.server.rfind("https://", 0) != 0) {
-    return MakeError(ErrorCode::kUsage, "--server: " + o.server + " is not an http:// or https:// address");
+    return MakeError(ErrorCode::kUsage, "--server : " + o.server + " n'est pas une adresse http:// ou https://");
   }
   auto bound = r.GetState(client::kStateServerUrl);
   if (!bound) return bound.error();
   auto cursor = r.GetState(client::kStatePullCursor);
   if (!cursor) return cursor.error();
   if (*bound && **bound != o.server && *cursor && **cursor != "0") {
-    return MakeError(ErrorCode::kUsage, "this replica is already bound to " + **bound +
-                                            " and holds its data; use a new replica (--db) for another centre");
+    return MakeError(ErrorCode::kUsage, "cette base est déjà liée à " + **bound +
+                                            " et en contient les données ; prenez une nouvelle base (--db) pour un autre centre");
   }
   client::HttpTransport transport(o.server, o.token);
   auto reply = transport.Get("/v1/whoami");
-  if (!reply) return MakeError(ErrorCode::kNetwork, reply.error().message + ". Check the address and the network, then run relais init again.");
+  if (!reply) return MakeError(ErrorCode::kNetwork, reply.error().message + ". Vérifiez l'adresse et le réseau, puis relancez relais init.");
   if (reply->status == 401) {
-    return MakeError(ErrorCode::kAuth, "the centre refused this token (unknown or revoked): ask central staff for a new one");
+    return MakeError(ErrorCode::kAuth, "le centre refuse ce jeton (inconnu ou révoqué) : demandez-en un nouveau à l'équipe centrale");
   }
   if (reply->status != 200) return sync::DecodeError(reply->body, ErrorCode::kHttp);
   json who = json::parse(reply->body, nullptr, false);
   if (!who.is_object() || !who["device"].is_string() || !who["territories"].is_array()) {
-    return MakeError(ErrorCode::kProtocol, "the centre's answer to whoami is not understood; is this a Relais centre?");
+    return MakeError(ErrorCode::kProtocol, "la réponse du centre à whoami n'est pas comprise ; est-ce bien un centre Relais ?");
   }
   std::vector<std::string> territories;
   for (const json& t : who["territories"]) {
@@ -80,7 +80,7 @@ Status RunInit(Context& ctx, const InitOptions& o) {
   }
   std::string default_territory = o.territory.empty() ? (territories.empty() ? "" : territories.front()) : o.territory;
   if (!o.territory.empty() && std::find(territories.begin(), territories.end(), o.territory) == territories.end()) {
-    return MakeError(ErrorCode::kUsage, "--territory " + o.territory + " is not one of this device's territories");
+    return MakeError(ErrorCode::kUsage, "--territory " + o.territory + " n'est pas un des territoires de cet appareil");
   }
   {
     auto tx = sqlite::Transaction::Begin(r.db());
@@ -145,7 +145,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   if (!server) return server.error();
   if (!token) return token.error();
   if (!*server || !*token) {
-    return MakeError(ErrorCode::kUsage, "this replica is not bound to a centre: run relais init --server URL --token TOKEN first");
+    return MakeError(ErrorCode::kUsage, "cette base n'est liée à aucun centre : lancez d'abord relais init --server URL --token JETON");
   }
   // A batch reads its records by id across the whole replica and a pulled page writes thousands
   // of rows and their search terms: with SQLite's default 2 MiB cache both spill pages to the WAL

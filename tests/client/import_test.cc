@@ -68,38 +68,38 @@ TEST_CASE("a CSV with a byte-order mark, CRLF line ends and quoted fields import
 TEST_CASE("an import with a bad date refuses the whole file, naming the line and the field", "[import]") {
   TestReplica t;
   std::string message = Refusal(t, kHeader + Row(kId1) + Row(kId2) + Row(kId3, "1990-13-45"));
-  CHECK(message == "line 4: birth_date: 1990-13-45 is not a date that exists (expected YYYY-MM-DD)");
+  CHECK(message == "ligne 4 : birth_date: « 1990-13-45 » n'est pas une date qui existe (attendu : AAAA-MM-JJ)");
 }
 
 TEST_CASE("line numbers count the lines of the file, even inside quoted fields", "[import]") {
   TestReplica t;
   std::string text = "id,last_name,first_name,opened_on,notes\n" + kId1 + ",A,B,2026-01-02,\"une\nnote\nlongue\"\n" +
                      kId2 + ",A,B,2026-02-30,\n";
-  CHECK(Refusal(t, text).rfind("line 5: opened_on: 2026-02-30", 0) == 0);
+  CHECK(Refusal(t, text).rfind("ligne 5 : opened_on: « 2026-02-30 »", 0) == 0);
 }
 
 TEST_CASE("a CSV file of a header row only is refused, as an empty JSONL file is", "[import]") {
   // Found by tests/fuzz/fuzz_import: "\xEF\xBB\xBForganisation" imported "successfully" with no record.
   TestReplica t;
-  CHECK(Refusal(t, "\xEF\xBB\xBForganisation", "contacts.csv") == "contacts.csv holds no record (only its header row)");
-  CHECK(Refusal(t, "last_name,first_name,opened_on\r\n\r\n") == "cases.csv holds no record (only its header row)");
+  CHECK(Refusal(t, "\xEF\xBB\xBForganisation", "contacts.csv") == "contacts.csv ne contient aucune fiche (seulement sa ligne d'en-tête)");
+  CHECK(Refusal(t, "last_name,first_name,opened_on\r\n\r\n") == "cases.csv ne contient aucune fiche (seulement sa ligne d'en-tête)");
 }
 
 TEST_CASE("an import with an unknown column is refused", "[import]") {
   TestReplica t;
   std::string message = Refusal(t, "id,last_name,first_name,opened_on,shoe_size\n" + kId1 + ",A,B,2026-01-02,42\n");
-  CHECK(message.rfind("line 1: unknown column \"shoe_size\"", 0) == 0);
+  CHECK(message.rfind("ligne 1 : colonne inconnue « shoe_size »", 0) == 0);
 }
 
 TEST_CASE("an import without a required column is refused", "[import]") {
   TestReplica t;
-  CHECK(Refusal(t, "id,last_name,opened_on\n" + kId1 + ",A,2026-01-02\n") == "line 1: missing required column first_name");
+  CHECK(Refusal(t, "id,last_name,opened_on\n" + kId1 + ",A,2026-01-02\n") == "ligne 1 : il manque la colonne obligatoire first_name");
 }
 
 TEST_CASE("an import repeating an id within the file is refused", "[import]") {
   TestReplica t;
   CHECK(Refusal(t, kHeader + Row(kId1) + Row(kId2) + Row(kId1)) ==
-        "line 4: id: " + kId1 + " appears twice in the file (first on line 2)");
+        "ligne 4 : id: " + kId1 + " apparaît deux fois dans le fichier (d'abord ligne 2)");
   // In another case, in JSONL, after a blank line and a record without an id.
   std::string upper = kId2;
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -108,28 +108,28 @@ TEST_CASE("an import repeating an id within the file is refused", "[import]") {
            "\"last_name\": \"A\", \"first_name\": \"B\", \"opened_on\": \"2026-01-02\"}\n";
   };
   CHECK(Refusal(t, line("") + line(kId2) + "\n" + line(kId1) + line(upper), "x.jsonl") ==
-        "line 5: id: " + kId2 + " appears twice in the file (first on line 2)");
+        "ligne 5 : id: " + kId2 + " apparaît deux fois dans le fichier (d'abord ligne 2)");
 }
 
 TEST_CASE("an import of an id the replica already holds is refused and changes nothing", "[import]") {
   TestReplica t;
   REQUIRE(ImportText(t.records(), kHeader + Row(kId2), "a.csv", std::nullopt).ok());
-  CHECK(Refusal(t, kHeader + Row(kId1) + Row(kId2)) == "line 3: id: " + kId2 + " already exists in this replica");
+  CHECK(Refusal(t, kHeader + Row(kId1) + Row(kId2)) == "ligne 3 : id: " + kId2 + " existe déjà dans cette base");
 }
 
 TEST_CASE("an import with a wrong number of cells is refused", "[import]") {
   TestReplica t;
-  CHECK(Refusal(t, kHeader + Row(kId1) + kId2 + ",Roux,Léa\n").rfind("line 3: 3 cells where the header has 6", 0) == 0);
+  CHECK(Refusal(t, kHeader + Row(kId1) + kId2 + ",Roux,Léa\n").rfind("ligne 3 : 3 cellules alors que l'en-tête en a 6", 0) == 0);
 }
 
 TEST_CASE("an import with invalid UTF-8 is refused", "[import]") {
   TestReplica t;
-  CHECK(Refusal(t, kHeader + kId1 + ",Lef\xe8vre,Elodie,,Brian\xe7on,2026-01-02\n").rfind("line 2: last_name: is not valid UTF-8", 0) == 0);
+  CHECK(Refusal(t, kHeader + kId1 + ",Lef\xe8vre,Elodie,,Brian\xe7on,2026-01-02\n").rfind("ligne 2 : last_name: n'est pas un texte UTF-8 valide", 0) == 0);
 }
 
 TEST_CASE("an import with malformed quoting is refused", "[import]") {
   TestReplica t;
-  CHECK(Refusal(t, kHeader + kId1 + ",\"Lefèvre,Elodie,,Briançon,2026-01-02\n").rfind("line 2:", 0) == 0);
+  CHECK(Refusal(t, kHeader + kId1 + ",\"Lefèvre,Elodie,,Briançon,2026-01-02\n").rfind("ligne 2 :", 0) == 0);
 }
 
 TEST_CASE("JSONL imports with numbers for integer fields and names its lines", "[import]") {
@@ -142,10 +142,10 @@ TEST_CASE("JSONL imports with numbers for integer fields and names its lines", "
 
   std::string bad = "{\"id\":\"" + kId2 + "\",\"last_name\":\"A\",\"first_name\":\"B\",\"opened_on\":\"2026-01-02\"}\n\n" +
                     "{\"id\":\"" + kId3 + "\",\"last_name\":\"A\",\"first_name\":\"B\",\"opened_on\":\"2026-01-02\",\"service_level\":4}\n";
-  CHECK(Refusal(t, bad, "more.jsonl") == "line 3: service_level: 4 is out of range (1 to 3)");
+  CHECK(Refusal(t, bad, "more.jsonl") == "ligne 3 : service_level: « 4 » est hors des valeurs permises (de 1 à 3)");
   CHECK(Refusal(t, "{\"last_name\": \"A\", \"first_name\": \"B\", \"opened_on\": \"2026-01-02\", \"pet\": \"cat\"}\n", "x.jsonl") ==
-        "line 1: pet: is not a field of cases");
-  CHECK(Refusal(t, "{\"last_name\": \"A\",\n", "x.jsonl") == "line 1: is not a JSON object");
+        "ligne 1 : pet: n'est pas un champ de cases");
+  CHECK(Refusal(t, "{\"last_name\": \"A\",\n", "x.jsonl") == "ligne 1 : n'est pas un objet JSON");
 }
 
 TEST_CASE("the kind of file is guessed from its columns", "[import]") {

@@ -154,7 +154,7 @@ TEST_CASE("a rejected create stays on the device, counted and shown, and is not 
   sync::ChangeResult r;
   r.change_id = (*batch)->changes[0].change_id;
   r.status = sync::ChangeStatus::kRejected;
-  r.reason = "territory queyras is outside this device's territories (briancon)";
+  r.reason = "le territoire queyras est hors des territoires de cet appareil (briancon)";
   refused.results.push_back(r);
   REQUIRE(store.AcknowledgeBatch(**batch, refused).ok());
 

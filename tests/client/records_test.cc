@@ -57,7 +57,7 @@ TEST_CASE("an invalid value is refused naming the field and the rule, and nothin
   auto created = t.records().Create(Cases(), values);
   REQUIRE_FALSE(created.ok());
   CHECK(created.error().code == ErrorCode::kValidation);
-  CHECK(created.error().message == "birth_date: 1990-13-45 is not a date that exists (expected YYYY-MM-DD)");
+  CHECK(created.error().message == "birth_date: « 1990-13-45 » n'est pas une date qui existe (attendu : AAAA-MM-JJ)");
   CHECK(t.Snapshot() == "0/0/0/0/0");
 }
 
@@ -106,7 +106,7 @@ TEST_CASE("clearing a required field is refused", "[records]") {
   REQUIRE(created.ok());
   auto edited = t.records().Edit(Cases(), created->id, {{"last_name", std::nullopt}});
   REQUIRE_FALSE(edited.ok());
-  CHECK(edited.error().message == "last_name: is required");
+  CHECK(edited.error().message == "last_name: obligatoire (ne peut pas être vide)");
 }
 
 TEST_CASE("editing a record the replica does not hold is not found", "[records]") {
@@ -218,7 +218,7 @@ TEST_CASE("closing a case sets its date and reason; closing it again is refused 
   auto again = CloseCase(t.records(), c->id, std::string("Autre"), std::string("2026-04-01"));
   REQUIRE_FALSE(again.ok());
   CHECK(again.error().code == ErrorCode::kValidation);
-  CHECK(again.error().message.find("already closed") != std::string::npos);
+  CHECK(again.error().message.find("est déjà clos") != std::string::npos);
   CHECK(t.Snapshot() == before);
 }
 

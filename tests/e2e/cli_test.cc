@@ -139,7 +139,7 @@ TEST_CASE("closing a case twice is refused with exit code 3 and changes nothing"
   CHECK(closed["closed_on"] == "2026-03-01");
   RunResult again = relais({"case", "close", id});
   CHECK(again.exit_code == 3);
-  CHECK(again.err.find("already closed") != std::string::npos);
+  CHECK(again.err.find("est déjà clos") != std::string::npos);
   CHECK(again.out.empty());
   CHECK(relais.Json({"status"})["pending"] == 2);
 }
@@ -148,10 +148,10 @@ TEST_CASE("a value that fails validation exits 3 naming the field and writes not
   Relais relais;
   RunResult r = relais({"case", "add", "--last-name", "X", "--first-name", "Y", "--birth-date", "1990-13-45"});
   CHECK(r.exit_code == 3);
-  CHECK(r.err.find("birth_date: 1990-13-45 is not a date that exists") != std::string::npos);
+  CHECK(r.err.find("birth_date: « 1990-13-45 » n'est pas une date qui existe") != std::string::npos);
   RunResult f = relais({"followup", "add", relais.AddCase(), "--kind", "visite", "--text", "x"});
   CHECK(f.exit_code == 3);
-  CHECK(f.err.find("kind: visite is not one of") != std::string::npos);
+  CHECK(f.err.find("kind: « visite » n'est pas une valeur permise") != std::string::npos);
   json status = relais.Json({"status"});
   CHECK(status["cases"] == 1);
   CHECK(status["followups"] == 0);
@@ -211,7 +211,7 @@ TEST_CASE("import takes a whole file or nothing, and export gives it back", "[cl
   CHECK(imported["kind"] == "cases");
   RunResult refused = relais({"import", bad, "--kind", "cases"});
   CHECK(refused.exit_code == 3);
-  CHECK(refused.err.find("line 3: opened_on: 2026-13-02") != std::string::npos);
+  CHECK(refused.err.find("ligne 3 : opened_on: « 2026-13-02 »") != std::string::npos);
   CHECK(relais.Json({"status"})["cases"] == 2);
 
   RunResult csv = relais({"export", "--kind", "cases", "--format", "csv"});

@@ -36,7 +36,7 @@ constexpr int kSkipped = 77;
 // 195 kB to send rather than 323 kB), so the whole test takes about 20 s on two shared cores.
 constexpr int kEdits = 4000;
 constexpr int kNewCases = 1000;
-// A sync may give up ("Nothing is lost … run `relais sync` again"); this many tries must finish it,
+// A sync may give up ("Rien n'est perdu … relancez `relais sync`"); this many tries must finish it,
 // each within this time.
 constexpr int kMaxTries = 3;
 constexpr auto kSyncLimit = std::chrono::seconds(180);
@@ -141,7 +141,7 @@ TEST_CASE("a week's backlog syncs over a slow, lossy, distant link, and the cent
     sync = sync_once();
     if (sync.exit_code != 0 && !sync.timed_out) {
       INFO("try " << tries << ": " << sync.err);
-      CHECK(sync.err.find("Nothing is lost") != std::string::npos);  // a clear message, not a crash
+      CHECK(sync.err.find("Rien n'est perdu") != std::string::npos);  // a clear message, not a crash
     }
   } while (sync.exit_code != 0 && tries < kMaxTries);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -224,14 +224,14 @@ TEST_CASE("an unknown or revoked token is refused with a clear message", "[e2e][
   Device a(dir, "a");
   RunResult bad = a.Cmd({"init", "--server", central.url(), "--token", "not-a-token"});
   CHECK(bad.exit_code != 0);
-  CHECK(bad.err.find("token") != std::string::npos);
+  CHECK(bad.err.find("jeton") != std::string::npos);
 
   a.Init(central, central.Enrol("a", {kGap}));
   a.AddCase("Martin", "Zoé", kGap);
   REQUIRE(Run({CentralBinary(), "device", "revoke", "a", central.StoreArgs()[0], central.StoreArgs()[1]}).exit_code == 0);
   RunResult refused = a.Cmd({"sync"});
   CHECK(refused.exit_code == 1);
-  CHECK(refused.err.find("revoked") != std::string::npos);
+  CHECK(refused.err.find("révoqué") != std::string::npos);
   CHECK(a.Json({"status"})["pending"] == 1);  // nothing lost
 }
 
@@ -245,7 +245,7 @@ TEST_CASE("with the centre unreachable, sync stops after bounded retries and say
   central.Kill(SIGKILL);
   RunResult r = a.Cmd({"sync", "--attempts", "2"});
   CHECK(r.exit_code == 1);
-  CHECK(r.err.find("Nothing is lost") != std::string::npos);
+  CHECK(r.err.find("Rien n'est perdu") != std::string::npos);
   CHECK(a.Json({"status"})["pending"] == 1);
 }
 

@@ -27,7 +27,7 @@ std::string Validate(const Table& t, std::string_view field, std::optional<std::
 
 TEST_CASE("every validation rule refuses a bad value and names the field", "[schema]") {
   const Table& c = CasesTable();
-  CHECK(Validate(c, "birth_date", "1990-13-45") == "birth_date: 1990-13-45 is not a date that exists (expected YYYY-MM-DD)");
+  CHECK(Validate(c, "birth_date", "1990-13-45") == "birth_date: « 1990-13-45 » n'est pas une date qui existe (attendu : AAAA-MM-JJ)");
   CHECK_FALSE(Validate(c, "birth_date", "2023-02-29").empty());
   CHECK(Validate(c, "birth_date", "2024-02-29").empty());
   CHECK_FALSE(Validate(c, "postcode", "00100").empty());
@@ -43,7 +43,7 @@ TEST_CASE("every validation rule refuses a bad value and names the field", "[sch
   CHECK_FALSE(Validate(c, "service_level", "4").empty());
   CHECK_FALSE(Validate(c, "service_level", "deux").empty());
   CHECK(Validate(c, "service_level", "3").empty());
-  CHECK(Validate(c, "last_name", std::nullopt) == "last_name: is required");
+  CHECK(Validate(c, "last_name", std::nullopt) == "last_name: obligatoire (ne peut pas être vide)");
   CHECK_FALSE(Validate(c, "last_name", std::string("Du\xff", 3)).empty());
   CHECK_FALSE(Validate(FollowupsTable(), "kind", "visite").empty());
   CHECK(Validate(FollowupsTable(), "kind", "bilan_competences").empty());

@@ -208,8 +208,8 @@ TEST_CASE("a follow-up written offline on a case merged since goes to the surviv
   sync::PushResponse refused = t.f.Push(t.bastia, {CreateFollowup(NewId(), t.twin, Stamp(kT0 + 70, "bastia"))});
   REQUIRE(refused.results.size() == 1);
   CHECK(refused.results[0].status == ChangeStatus::kRejected);
-  CHECK(refused.results[0].reason == "case " + t.twin + " was merged into case " + t.existing + ": territory " + kGap +
-                                         " is outside this device's territories (" + kBastia + ")");
+  CHECK(refused.results[0].reason == "le dossier " + t.twin + " a été fusionné dans le dossier " + t.existing + " : le territoire " + kGap +
+                                         " est hors des territoires de cet appareil (" + kBastia + ")");
 }
 
 TEST_CASE("a merged case is no longer matched by a later create", "[duplicates]") {

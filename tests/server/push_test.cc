@@ -149,7 +149,7 @@ TEST_CASE("a case created outside the device's territories is rejected and the r
   auto response = f.Push(c, {CreateCase(case_id, kGap, Stamp(kT0, "c")), CreateContact(contact_id, "0611111111", Stamp(kT0, "c"))});
   REQUIRE(response.results.size() == 2);
   CHECK(response.results[0].status == ChangeStatus::kRejected);
-  CHECK(response.results[0].reason == "territory hautes-alpes-gap is outside this device's territories (corse-bastia)");
+  CHECK(response.results[0].reason == "le territoire hautes-alpes-gap est hors des territoires de cet appareil (corse-bastia)");
   CHECK(response.results[0].version == 0);
   CHECK(response.results[1].status == ChangeStatus::kApplied);
   CHECK(response.results[1].version == 1);
@@ -166,7 +166,7 @@ TEST_CASE("an update of a case of another territory is rejected and changes noth
   auto reply = f.store().Push(c.device, request, HashOf(request));
   REQUIRE(reply.ok());
   CHECK(reply->response.results[0].status == ChangeStatus::kRejected);
-  CHECK(reply->response.results[0].reason.find("territory hautes-alpes-gap is outside") == 0);
+  CHECK(reply->response.results[0].reason.find("le territoire hautes-alpes-gap est hors") == 0);
   CHECK(FieldOf(*Pulled(f, a, id), "territory") == kGap);
   CHECK(f.store().History("cases", id)->size() == 1);
 }
@@ -177,7 +177,7 @@ TEST_CASE("an update of an unknown record is rejected", "[push]") {
   std::string id = NewId();
   auto response = f.Push(a, {Update("contacts", id, 3, Stamp(kT0, "a"), {{"phone", "0611111111", std::nullopt}})});
   CHECK(response.results[0].status == ChangeStatus::kRejected);
-  CHECK(response.results[0].reason == "unknown record " + id);
+  CHECK(response.results[0].reason == "fiche inconnue : " + id);
 }
 
 TEST_CASE("a create of an id that already exists is rejected", "[push]") {
@@ -187,7 +187,7 @@ TEST_CASE("a create of an id that already exists is rejected", "[push]") {
   f.Push(a, {CreateContact(id, "0611111111", Stamp(kT0, "a"))});
   auto response = f.Push(a, {CreateContact(id, "0622222222", Stamp(kT0 + 1, "a"))});
   CHECK(response.results[0].status == ChangeStatus::kRejected);
-  CHECK(response.results[0].reason.find("already exists") != std::string::npos);
+  CHECK(response.results[0].reason.find("existe déjà") != std::string::npos);
 }
 
 TEST_CASE("a follow-up of a case created earlier in the same batch is applied", "[push]") {
@@ -208,7 +208,7 @@ TEST_CASE("a follow-up of a case of another territory is rejected", "[push]") {
   f.Push(a, {CreateCase(case_id, kGap, Stamp(kT0, "a"))});
   auto response = f.Push(c, {CreateFollowup(NewId(), case_id, Stamp(kT0 + 1, "c"))});
   CHECK(response.results[0].status == ChangeStatus::kRejected);
-  CHECK(response.results[0].reason == "territory hautes-alpes-gap is outside this device's territories (corse-bastia)");
+  CHECK(response.results[0].reason == "le territoire hautes-alpes-gap est hors des territoires de cet appareil (corse-bastia)");
 }
 
 TEST_CASE("a follow-up of an unknown case is rejected", "[push]") {
@@ -217,7 +217,7 @@ TEST_CASE("a follow-up of an unknown case is rejected", "[push]") {
   std::string case_id = NewId();
   auto response = f.Push(a, {CreateFollowup(NewId(), case_id, Stamp(kT0, "a"))});
   CHECK(response.results[0].status == ChangeStatus::kRejected);
-  CHECK(response.results[0].reason == "unknown case " + case_id);
+  CHECK(response.results[0].reason == "dossier inconnu : " + case_id);
 }
 
 TEST_CASE("a change applied before gets its first outcome again in a new batch", "[push]") {

@@ -51,7 +51,7 @@ TEST_CASE("hostile push requests are refused with a message naming the place", "
       {PushWith(good_head + R"("table":"secrets","op":"create","values":{}})"), ErrorCode::kUsage, "unknown table"},
       {PushWith(good_head + R"("table":"cases","op":"create","values":{"last_name":"A","first_name":"B","opened_on":"2026-01-01","shoe_size":42}})"), ErrorCode::kUsage, "shoe_size"},
       {PushWith(good_head + R"("table":"cases","op":"create","values":{"last_name":"A","first_name":"B","opened_on":"2026-02-30"}})"), ErrorCode::kValidation, "opened_on"},
-      {PushWith(good_head + R"("table":"cases","op":"create","values":{"first_name":"B","opened_on":"2026-01-01"}})"), ErrorCode::kValidation, "last_name: is required"},
+      {PushWith(good_head + R"("table":"cases","op":"create","values":{"first_name":"B","opened_on":"2026-01-01"}})"), ErrorCode::kValidation, "last_name: obligatoire (ne peut pas être vide)"},
       {PushWith(good_head + R"("table":"cases","op":"create","values":{"last_name":1,"first_name":"B","opened_on":"2026-01-01"}})"), ErrorCode::kValidation, "expected a string"},
       {PushWith(good_head + R"("table":"followups","op":"update","set":{"text":"x"},"base":{}})"), ErrorCode::kValidation, "append-only"},
       {PushWith(good_head + R"("table":"cases","op":"update","set":{},"base":{}})"), ErrorCode::kUsage, "set"},
