@@ -1,6 +1,19 @@
 #include "client/csv.h"
 
+#include <array>
+
 namespace relais::client {
+
+namespace {
+// The bytes that end an unquoted field, or (a quote) make it malformed, as a table: one load per
+// byte of the file.
+constexpr std::array<bool, 256> kFieldEnd = [] {
+  std::array<bool, 256> end{};
+  for (unsigned char c : {',', '\n', '\r', '"'}) end[c] = true;
+  return end;
+}();
+bool IsFieldEnd(char c) { return kFieldEnd[static_cast<unsigned char>(c)]; }
+}  // namespace
 
 CsvReader::CsvReader(std::string_view text) : text_(text) {
   if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
@@ -42,8 +55,9 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
         return bad("texte inattendu après un guillemet fermant (dans un champ entre guillemets, écrivez un guillemet \"\")");
       }
     } else {
-      size_t end = text_.find_first_of(",\r\n\"", pos_);
-      if (end == std::string_view::npos) end = text_.size();
+      // Not find_first_of: it calls memchr on its four-byte set for every byte of the file.
+      size_t end = pos_;
+      while (end < text_.size() && !IsFieldEnd(text_[end])) ++end;
       if (end < text_.size() && text_[end] == '"') {
         return bad("guillemet dans un champ sans guillemets (mettez tout le champ entre guillemets et écrivez le guillemet \"\")");
       }

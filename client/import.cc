@@ -202,8 +202,11 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
     for (size_t i = 0; i < values.size(); ++i) {
       int c = field_column[i];
       if (c < 0 || cells[static_cast<size_t>(c)].empty()) values[i].reset();
-      else if (values[i]) values[i]->assign(cells[static_cast<size_t>(c)]);  // keeps the string's buffer
-      else values[i].emplace(cells[static_cast<size_t>(c)]);
+      else {
+        // Swapped, not copied: the reader refills the cell next row in the value's old buffer.
+        if (!values[i]) values[i].emplace();
+        values[i]->swap(cells[static_cast<size_t>(c)]);
+      }
     }
     RELAIS_TRY(writer.Write(line, std::move(id), values));
     if (progress && writer.count() % kProgressEvery == 0) progress(writer.count());

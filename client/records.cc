@@ -124,7 +124,7 @@ Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, 
   } else {
     record.id = NewUuidV7(replica_.clock().NowMs());
   }
-  for (size_t i = 0; i < values.size(); ++i) values[i] = schema::Normalize(table.fields[i], values[i]);
+  for (size_t i = 0; i < values.size(); ++i) schema::NormalizeInPlace(table.fields[i], values[i]);
   RELAIS_TRY(schema::ValidateRecord(table, values));
 
   auto insert = replica_.Statement(InsertSql(table));
@@ -132,7 +132,7 @@ Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, 
   {
     sqlite::StmtGuard guard(**insert);
     (*insert)->Bind(1, std::string_view(record.id));
-    for (size_t i = 0; i < values.size(); ++i) (*insert)->Bind(static_cast<int>(i) + 2, table.fields[i], values[i]);
+    for (size_t i = 0; i < values.size(); ++i) (*insert)->BindBorrowed(static_cast<int>(i) + 2, table.fields[i], values[i]);
     auto done = (*insert)->Run();
     if (!done) {
       if (IsPrimaryKeyViolation(replica_.db())) {

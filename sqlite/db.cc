@@ -74,6 +74,12 @@ Stmt& Stmt::Bind(int i, const schema::Field& f, const schema::Value& v) {
   return Bind(i, v);
 }
 
+Stmt& Stmt::BindBorrowed(int i, const schema::Field& f, const schema::Value& v) {
+  if (!v || f.type == schema::FieldType::kInt) return Bind(i, f, v);
+  sqlite3_bind_text(stmt_.get(), i, v->data(), static_cast<int>(v->size()), SQLITE_STATIC);
+  return *this;
+}
+
 Result<bool> Stmt::Step() {
   int rc = sqlite3_step(stmt_.get());
   if (rc == SQLITE_ROW) return true;

@@ -25,6 +25,24 @@ TEST_CASE("invalid UTF-8 is detected", "[text]") {
   CHECK_FALSE(IsValidUtf8(std::string("\xc0\xaf", 2)));      // an overlong '/'
 }
 
+TEST_CASE("a bad byte is found wherever it sits in long ASCII text", "[text]") {
+  // ASCII is checked eight bytes at a time: the fault may sit in a word, at its edges or in the tail.
+  for (size_t at = 0; at < 37; ++at) {
+    std::string text(37, 'a');  // four words and a tail of five
+    text[at] = '\xff';
+    INFO("bad byte at " << at);
+    CHECK_FALSE(IsValidUtf8(text));
+  }
+  for (size_t at = 0; at + 2 <= 37; ++at) {
+    std::string text(37, 'a');
+    text.replace(at, 2, "\xc3\xa9");  // é across every position, word edges included
+    INFO("é at " << at);
+    CHECK(IsValidUtf8(text));
+    text[at + 1] = 'a';  // its lead byte alone
+    CHECK_FALSE(IsValidUtf8(text));
+  }
+}
+
 TEST_CASE("UUIDv7 ids are well formed and sort by time", "[ids]") {
   std::string a = NewUuidV7(1700000000000);
   std::string b = NewUuidV7(1700000000001);

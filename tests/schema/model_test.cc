@@ -54,6 +54,17 @@ TEST_CASE("normalisation trims and canonicalises", "[schema]") {
   CHECK(Normalize(*c.FindField("phone"), std::string(" 06.12.34.56.78 ")) == std::optional<std::string>("0612345678"));
   CHECK(Normalize(*c.FindField("email"), std::string("Léa.Martin@Exemple.FR")) == std::optional<std::string>("Léa.Martin@exemple.fr"));
   CHECK_FALSE(Normalize(*c.FindField("commune"), std::string("   ")).has_value());
+  CHECK_FALSE(Normalize(*c.FindField("phone"), std::string(" . - ")).has_value());
+  CHECK(Normalize(*c.FindField("notes"), std::string("  Indented.\n\t")) == std::optional<std::string>("  Indented."));
+  CHECK(Normalize(*FollowupsTable().FindField("case_id"), std::string(" 0AB1-CD ")) == std::optional<std::string>("0ab1-cd"));
+}
+
+TEST_CASE("control characters are refused, and kept only as line breaks in long text", "[schema]") {
+  const Table& c = CasesTable();
+  CHECK(Validate(c, "last_name", "Mar\ttin") == "last_name: doit tenir sur une seule ligne");
+  CHECK(Validate(c, "notes", "Ligne 1\r\nLigne 2\tfin").empty());
+  CHECK(Validate(c, "notes", "Ligne\x01") == "notes: contient un caractère de contrôle");
+  CHECK(Validate(c, "commune", "Névache").empty());
 }
 
 // The declaration and the migrations must agree: a field added in one place only fails here.
