@@ -65,6 +65,17 @@ TEST_CASE("control characters are refused, and kept only as line breaks in long 
   CHECK(Validate(c, "notes", "Ligne 1\r\nLigne 2\tfin").empty());
   CHECK(Validate(c, "notes", "Ligne\x01") == "notes: contient un caractère de contrôle");
   CHECK(Validate(c, "commune", "Névache").empty());
+  // Values are scanned eight bytes at a time: a control byte or a bad UTF-8 byte anywhere is found.
+  for (size_t at = 0; at < 21; ++at) {
+    std::string text(21, 'e');
+    INFO("at " << at);
+    text[at] = '\x1f';
+    CHECK(Validate(c, "commune", text) == "commune: doit tenir sur une seule ligne");
+    text[at] = '\x7f';
+    CHECK(Validate(c, "commune", text).empty());
+    text[at] = '\xa0';
+    CHECK(Validate(c, "commune", text) == "commune: n'est pas un texte UTF-8 valide");
+  }
 }
 
 // The declaration and the migrations must agree: a field added in one place only fails here.
