@@ -46,14 +46,18 @@ std::string MakeUpsertSql(const schema::Table& t) {
   return "INSERT INTO " + std::string(t.name) + " (" + cols + ") VALUES (" + params + ") ON CONFLICT(id) DO UPDATE SET " + set;
 }
 
-// The same, made once per table: a page applies thousands of rows.
-const std::string& UpsertSql(const schema::Table& t) {
+// The same, made once per table: a page applies thousands of rows. `pulled_only`: the upsert
+// leaves a row at version 0 alone (a create the centre has not accepted).
+const std::string& UpsertSql(const schema::Table& t, bool pulled_only = false) {
   static const std::vector<std::string> statements = [] {
     std::vector<std::string> all;
-    for (const schema::Table& table : schema::Tables()) all.push_back(MakeUpsertSql(table));
+    for (const schema::Table& table : schema::Tables()) {
+      all.push_back(MakeUpsertSql(table));
+      all.push_back(MakeUpsertSql(table) + " WHERE " + std::string(table.name) + ".version > 0");
+    }
     return all;
   }();
-  return statements[static_cast<size_t>(&t - schema::Tables().data())];
+  return statements[static_cast<size_t>(&t - schema::Tables().data()) * 2 + (pulled_only ? 1 : 0)];
 }
 
 // A notice replaces the stored one only when it is as recent or more: pages arrive in order, but a
@@ -471,7 +475,7 @@ Status ReplicaSyncStore::ApplyRecord(const schema::Table& table, const schema::R
   }
   // The upsert leaves a row at version 0 alone: it is a create the centre has not accepted, whose
   // values must not be overwritten before they are kept (below).
-  auto stmt = replica_.Statement(UpsertSql(table) + " WHERE " + std::string(table.name) + ".version > 0");
+  auto stmt = replica_.Statement(UpsertSql(table, true));
   if (!stmt) return stmt.error();
   {
     sqlite::StmtGuard guard(**stmt);

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <set>
+#include <unordered_set>
 
 #include "base/ids.h"
 #include "base/text.h"
@@ -52,7 +52,8 @@ bool OptionalString(const json& obj, const char* key, std::string& out) {
 
 Error Usage(const std::string& where, const std::string& what) { return MakeError(ErrorCode::kUsage, where + ": " + what); }
 
-Result<json> Parse(std::string_view text) {
+// The checks every message passes before it is parsed: size, UTF-8, nesting and number of values.
+Status CheckBody(std::string_view text) {
   if (text.size() > kMaxBodyBytes) return MakeError(ErrorCode::kTooLarge, "message larger than the limit");
   if (!IsValidUtf8(text)) return MakeError(ErrorCode::kUsage, "the body is not valid UTF-8");
   // Depth is bounded by our own shapes; a deeply nested document is refused below by shape checks,
@@ -78,46 +79,36 @@ Result<json> Parse(std::string_view text) {
   if (values > kMaxJsonValues) {
     return MakeError(ErrorCode::kTooLarge, "the body holds more than " + std::to_string(kMaxJsonValues) + " JSON values");
   }
+  return OkStatus();
+}
+
+constexpr const char* kNotJson = "the body is not valid JSON";
+
+Result<json> Parse(std::string_view text) {
+  RELAIS_TRY(CheckBody(text));
   json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded()) return MakeError(ErrorCode::kUsage, "the body is not valid JSON");
+  if (doc.is_discarded()) return MakeError(ErrorCode::kUsage, kNotJson);
   return doc;
 }
 
-Status CheckKeys(const json& obj, std::initializer_list<const char*> allowed, const std::string& where) {
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    bool known = false;
-    for (const char* k : allowed) known = known || it.key() == k;
-    if (!known) return Usage(where, "unknown key \"" + it.key() + "\"");
+// The version check of every message: `version` is null when the member is missing or not a whole
+// number.
+Status CheckProtocolVersion(const int64_t* version) {
+  if (!version) {
+    return MakeError(ErrorCode::kProtocol, "protocol: missing (this server speaks version " + std::to_string(kProtocolVersion) + ")");
+  }
+  if (*version != kProtocolVersion) {
+    return MakeError(ErrorCode::kProtocol, "protocol: version " + std::to_string(*version) +
+                                               " is not spoken here (expected " + std::to_string(kProtocolVersion) + ")");
   }
   return OkStatus();
 }
 
 Status CheckProtocol(const json& doc) {
   auto it = doc.find("protocol");
-  if (it == doc.end() || !it->is_number_integer()) {
-    return MakeError(ErrorCode::kProtocol, "protocol: missing (this server speaks version " + std::to_string(kProtocolVersion) + ")");
-  }
-  if (it->get<int64_t>() != kProtocolVersion) {
-    return MakeError(ErrorCode::kProtocol, "protocol: version " + std::to_string(it->get<int64_t>()) +
-                                               " is not spoken here (expected " + std::to_string(kProtocolVersion) + ")");
-  }
-  return OkStatus();
-}
-
-Result<std::string> GetString(const json& obj, const char* key, const std::string& where, size_t max_len) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string()) return Usage(where + "." + key, "missing or not a string");
-  std::string s = it->get<std::string>();
-  if (s.empty() || s.size() > max_len) return Usage(where + "." + key, "empty or too long");
-  return s;
-}
-
-Result<int64_t> GetInt(const json& obj, const char* key, const std::string& where) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_number_integer()) return Usage(where + "." + key, "missing or not a whole number");
-  int64_t n = it->get<int64_t>();
-  if (n < 0) return Usage(where + "." + key, "must not be negative");
-  return n;
+  if (it == doc.end() || !it->is_number_integer()) return CheckProtocolVersion(nullptr);
+  const int64_t version = it->get<int64_t>();
+  return CheckProtocolVersion(&version);
 }
 
 bool IsKey(const std::string& s) {
@@ -128,96 +119,378 @@ bool IsKey(const std::string& s) {
   return true;
 }
 
-Result<Change> DecodeChange(const json& j, const std::string& where) {
-  if (!j.is_object()) return Usage(where, "expected an object");
-  RELAIS_TRY(CheckKeys(j, {"id", "table", "record", "op", "hlc", "base_version", "values", "set", "base"}, where));
+// ---- the push request, read without a DOM -------------------------------------------------------
+//
+// A push request holds up to 10,000 changes. Building nlohmann's DOM of one (a map node and a
+// string per member) and copying every value out of it again cost more than the checks, so the
+// request is read with nlohmann's SAX parser instead: the same lexer, so the same texts are valid
+// JSON. Each change is kept as the little its checks need (RawChange) and decoded when its object
+// closes. What is accepted and refused, and the messages, are those of the DOM decoder it replaces:
+// members are checked in key order, a key given twice counts once with its last value, and errors
+// keep their precedence — the text (UTF-8, nesting, syntax), the protocol, the top-level keys, the
+// batch key, the changes array and its size, then the first bad change in request order.
+
+// A JSON value as the checks see it: its kind, and its number or text when it has one.
+struct Scalar {
+  enum Kind : uint8_t { kMissing, kNull, kBool, kInt, kFloat, kString, kObject, kArray };
+  Kind kind = kMissing;
+  int64_t number = 0;  // kInt (an unsigned one as nlohmann's get<int64_t>() reads it)
+  std::string text;    // kString
+};
+
+struct RawMember {
+  std::string key;
+  Scalar value;
+};
+
+// One element of `changes` as read: its members, and those of its values, set and base objects.
+struct RawChange {
+  bool is_object = false;
+  std::optional<std::string> unknown_key;  // the first unknown member in key order
+  Scalar id, table, record, op, hlc, base_version, values, set, base;
+  std::vector<RawMember> values_members, set_members, base_members;  // when that member is an object
+};
+
+// The smallest key wins, as the first unknown one a DOM's (sorted) members would show.
+void NoteUnknown(std::optional<std::string>& first, const std::string& key) {
+  if (!first || key < *first) first = key;
+}
+
+// Members in key order (a DOM's order, which decides which error is reported first and the order
+// of an update's fields).
+std::vector<const RawMember*> InKeyOrder(const std::vector<RawMember>& members) {
+  std::vector<const RawMember*> sorted;
+  sorted.reserve(members.size());
+  for (const RawMember& m : members) sorted.push_back(&m);
+  std::sort(sorted.begin(), sorted.end(), [](const RawMember* a, const RawMember* b) { return a->key < b->key; });
+  return sorted;
+}
+
+const RawMember* FindMember(const std::vector<RawMember>& members, std::string_view key) {
+  for (const RawMember& m : members) {
+    if (m.key == key) return &m;
+  }
+  return nullptr;
+}
+
+// Reads a wire value for `f`, as ValueFromJson does from a DOM.
+template <class Where>
+Result<schema::Value> ValueFromScalar(const schema::Field& f, const Scalar& v, Where&& where) {
+  if (v.kind == Scalar::kNull) return schema::Value{};
+  if (f.type == schema::FieldType::kInt) {
+    if (v.kind == Scalar::kInt) return schema::Value{std::to_string(v.number)};
+    return MakeError(ErrorCode::kValidation, where() + ": expected a whole number");
+  }
+  if (v.kind != Scalar::kString) return MakeError(ErrorCode::kValidation, where() + ": expected a string");
+  return schema::Value{v.text};
+}
+
+// A required text member of 1 to `max_len` bytes.
+Status CheckString(const Scalar& v, const std::string& where, const char* key, size_t max_len) {
+  if (v.kind != Scalar::kString) return Usage(where + "." + key, "missing or not a string");
+  if (v.text.empty() || v.text.size() > max_len) return Usage(where + "." + key, "empty or too long");
+  return OkStatus();
+}
+
+Result<Change> DecodeChange(const RawChange& raw, const std::string& where) {
+  if (!raw.is_object) return Usage(where, "expected an object");
+  if (raw.unknown_key) return Usage(where, "unknown key \"" + *raw.unknown_key + "\"");
   Change c;
-  auto id = GetString(j, "id", where, 36);
-  if (!id) return id.error();
-  if (!IsUuid(*id)) return Usage(where + ".id", "not a UUID");
-  c.change_id = *id;
-  auto table_name = GetString(j, "table", where, 64);
-  if (!table_name) return table_name.error();
-  const schema::Table* table = schema::FindTable(*table_name);
-  if (!table) return Usage(where + ".table", "unknown table \"" + *table_name + "\"");
-  c.table = *table_name;
-  auto record = GetString(j, "record", where, 36);
-  if (!record) return record.error();
-  if (!IsUuid(*record)) return Usage(where + ".record", "not a UUID");
-  c.record_id = schema::Normalize(schema::Field{"record", schema::FieldType::kId, true, schema::MergeRule::kImmutable, ""}, *record).value();
-  auto op = GetString(j, "op", where, 16);
-  if (!op) return op.error();
-  if (*op == "create") c.op = Op::kCreate;
-  else if (*op == "update") c.op = Op::kUpdate;
+  RELAIS_TRY(CheckString(raw.id, where, "id", 36));
+  if (!IsUuid(raw.id.text)) return Usage(where + ".id", "not a UUID");
+  c.change_id = raw.id.text;
+  RELAIS_TRY(CheckString(raw.table, where, "table", 64));
+  const schema::Table* table = schema::FindTable(raw.table.text);
+  if (!table) return Usage(where + ".table", "unknown table \"" + raw.table.text + "\"");
+  c.table = raw.table.text;
+  RELAIS_TRY(CheckString(raw.record, where, "record", 36));
+  if (!IsUuid(raw.record.text)) return Usage(where + ".record", "not a UUID");
+  c.record_id = schema::Normalize(schema::Field{"record", schema::FieldType::kId, true, schema::MergeRule::kImmutable, ""}, raw.record.text).value();
+  RELAIS_TRY(CheckString(raw.op, where, "op", 16));
+  if (raw.op.text == "create") c.op = Op::kCreate;
+  else if (raw.op.text == "update") c.op = Op::kUpdate;
   else return Usage(where + ".op", "must be \"create\" or \"update\"");
-  auto hlc = GetString(j, "hlc", where, 100);
-  if (!hlc) return hlc.error();
-  if (!Hlc::Parse(*hlc)) return Usage(where + ".hlc", "not a clock stamp");
-  c.hlc = *hlc;
-  auto base_version = GetInt(j, "base_version", where);
-  if (!base_version) return base_version.error();
-  c.base_version = *base_version;
+  RELAIS_TRY(CheckString(raw.hlc, where, "hlc", 100));
+  if (!Hlc::Parse(raw.hlc.text)) return Usage(where + ".hlc", "not a clock stamp");
+  c.hlc = raw.hlc.text;
+  if (raw.base_version.kind != Scalar::kInt) return Usage(where + ".base_version", "missing or not a whole number");
+  if (raw.base_version.number < 0) return Usage(where + ".base_version", "must not be negative");
+  c.base_version = raw.base_version.number;
 
   if (c.op == Op::kCreate) {
-    if (j.contains("set") || j.contains("base")) return Usage(where, "a create carries \"values\", not \"set\"/\"base\"");
-    auto values = j.find("values");
-    if (values == j.end() || !values->is_object()) return Usage(where + ".values", "missing or not an object");
+    if (raw.set.kind != Scalar::kMissing || raw.base.kind != Scalar::kMissing) {
+      return Usage(where, "a create carries \"values\", not \"set\"/\"base\"");
+    }
+    if (raw.values.kind != Scalar::kObject) return Usage(where + ".values", "missing or not an object");
     std::vector<schema::Value> record(table->fields.size());
-    for (auto it = values->begin(); it != values->end(); ++it) {
-      auto fwhere = [&] { return where + ".values." + it.key(); };
-      int index = table->FieldIndex(it.key());
+    for (const RawMember* m : InKeyOrder(raw.values_members)) {
+      auto fwhere = [&] { return where + ".values." + m->key; };
+      int index = table->FieldIndex(m->key);
       if (index < 0) return Usage(fwhere(), "unknown field of " + c.table);
       const schema::Field& f = table->fields[static_cast<size_t>(index)];
-      if (f.central_only && !it.value().is_null()) {
+      if (f.central_only && m->value.kind != Scalar::kNull) {
         return MakeError(ErrorCode::kValidation, fwhere() + ": is written by central staff only");
       }
-      auto v = ValueFromJson(f, it.value(), fwhere);
+      auto v = ValueFromScalar(f, m->value, fwhere);
       if (!v) return v.error();
       record[static_cast<size_t>(index)] = schema::Normalize(f, *v);
     }
     for (size_t i = 0; i < record.size(); ++i) {
       auto st = schema::ValidateValue(table->fields[i], record[i]);
       if (!st) return MakeError(ErrorCode::kValidation, where + ".values." + st.error().message);
-      if (record[i]) c.fields.push_back(FieldChange{std::string(table->fields[i].name), record[i], std::nullopt});
+      if (record[i]) c.fields.push_back(FieldChange{std::string(table->fields[i].name), std::move(record[i]), std::nullopt});
     }
     return c;
   }
 
-  if (j.contains("values")) return Usage(where, "an update carries \"set\" and \"base\", not \"values\"");
+  if (raw.values.kind != Scalar::kMissing) return Usage(where, "an update carries \"set\" and \"base\", not \"values\"");
   if (table->kind == schema::TableKind::kAppendOnly) {
     return MakeError(ErrorCode::kValidation, where + ": " + c.table + " entries are append-only and cannot be edited");
   }
-  auto set = j.find("set");
-  if (set == j.end() || !set->is_object() || set->empty()) return Usage(where + ".set", "missing, empty or not an object");
-  json base = j.value("base", json::object());
-  if (!base.is_object()) return Usage(where + ".base", "not an object");
-  for (auto it = base.begin(); it != base.end(); ++it) {
-    if (!set->contains(it.key())) return Usage(where + ".base." + it.key(), "a base value for a field that is not set");
+  if (raw.set.kind != Scalar::kObject || raw.set_members.empty()) return Usage(where + ".set", "missing, empty or not an object");
+  if (raw.base.kind != Scalar::kMissing && raw.base.kind != Scalar::kObject) return Usage(where + ".base", "not an object");
+  static const std::vector<RawMember> kNoMembers;
+  const std::vector<RawMember>& base = raw.base.kind == Scalar::kObject ? raw.base_members : kNoMembers;
+  for (const RawMember* b : InKeyOrder(base)) {
+    if (!FindMember(raw.set_members, b->key)) return Usage(where + ".base." + b->key, "a base value for a field that is not set");
   }
-  for (auto it = set->begin(); it != set->end(); ++it) {
-    auto fwhere = [&] { return where + ".set." + it.key(); };
-    const schema::Field* f = table->FindField(it.key());
+  for (const RawMember* m : InKeyOrder(raw.set_members)) {
+    auto fwhere = [&] { return where + ".set." + m->key; };
+    const schema::Field* f = table->FindField(m->key);
     if (!f) return Usage(fwhere(), "unknown field of " + c.table);
     if (f->central_only) return MakeError(ErrorCode::kValidation, fwhere() + ": is written by central staff only");
     if (f->rule == schema::MergeRule::kImmutable) {
       return MakeError(ErrorCode::kValidation, fwhere() + ": cannot be changed once created");
     }
-    auto v = ValueFromJson(*f, it.value(), fwhere);
+    auto v = ValueFromScalar(*f, m->value, fwhere);
     if (!v) return v.error();
     schema::Value value = schema::Normalize(*f, *v);
     auto st = schema::ValidateValue(*f, value);
     if (!st) return MakeError(ErrorCode::kValidation, where + ".set." + st.error().message);
     schema::Value base_value;
-    if (auto b = base.find(it.key()); b != base.end()) {
-      auto bv = ValueFromJson(*f, *b, [&] { return where + ".base." + it.key(); });
+    if (const RawMember* b = FindMember(base, m->key)) {
+      auto bv = ValueFromScalar(*f, b->value, [&] { return where + ".base." + m->key; });
       if (!bv) return bv.error();
-      if (*bv && !IsValidUtf8(**bv)) return Usage(where + ".base." + it.key(), "not valid UTF-8");
-      base_value = *bv;
+      if (*bv && !IsValidUtf8(**bv)) return Usage(where + ".base." + m->key, "not valid UTF-8");
+      base_value = std::move(*bv);
     }
-    c.fields.push_back(FieldChange{it.key(), value, base_value});
+    c.fields.push_back(FieldChange{m->key, std::move(value), std::move(base_value)});
   }
   return c;
 }
+
+// nlohmann's SAX interface over a push request. Not thread-safe; one request per reader.
+class PushReader {
+ public:
+  bool null() {
+    Put(Scalar::kNull);
+    return true;
+  }
+  bool boolean(bool) {
+    Put(Scalar::kBool);
+    return true;
+  }
+  bool number_integer(int64_t n) {
+    if (Scalar* s = Put(Scalar::kInt)) s->number = n;
+    return true;
+  }
+  bool number_unsigned(uint64_t n) {
+    if (Scalar* s = Put(Scalar::kInt)) s->number = static_cast<int64_t>(n);
+    return true;
+  }
+  bool number_float(double, const std::string&) {
+    Put(Scalar::kFloat);
+    return true;
+  }
+  bool string(std::string& text) {
+    if (Scalar* s = Put(Scalar::kString)) s->text.assign(text);
+    return true;
+  }
+  bool binary(json::binary_t&) {  // JSON text holds none; as a value, neither text nor number
+    Put(Scalar::kArray);
+    return true;
+  }
+  bool start_object(std::size_t) {
+    Open(true);
+    return true;
+  }
+  bool start_array(std::size_t) {
+    Open(false);
+    return true;
+  }
+  bool end_object() {
+    Close();
+    return true;
+  }
+  bool end_array() {
+    Close();
+    return true;
+  }
+  bool key(std::string& name) {
+    Frame& f = stack_.back();
+    if (f.role != Role::kMembers) {
+      f.key.assign(name);
+      return true;
+    }
+    // A member given twice keeps its place and takes its last value.
+    member_ = nullptr;
+    for (RawMember& m : *f.members) {
+      if (m.key == name) member_ = &m;
+    }
+    if (!member_) member_ = &f.members->emplace_back(RawMember{name, {}});
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+  // The request read, or the first error by the DOM decoder's precedence. `parsed`: whether the
+  // text was valid JSON.
+  Result<PushRequest> Finish(bool parsed) {
+    if (!parsed) return MakeError(ErrorCode::kUsage, kNotJson);
+    if (document_.kind != Scalar::kObject) return Usage("push", "expected a JSON object");
+    RELAIS_TRY(CheckProtocolVersion(protocol_.kind == Scalar::kInt ? &protocol_.number : nullptr));
+    if (unknown_key_) return Usage("push", "unknown key \"" + *unknown_key_ + "\"");
+    RELAIS_TRY(CheckString(batch_, "push", "batch", 100));
+    if (!IsKey(batch_.text)) return Usage("push.batch", "only letters, digits, '-' and '_' are allowed");
+    if (changes_.kind != Scalar::kArray) return Usage("push.changes", "missing or not an array");
+    if (count_ > kMaxChangesPerPush) {
+      return MakeError(ErrorCode::kTooLarge, "push.changes: " + std::to_string(count_) + " changes, more than the limit of " +
+                                                 std::to_string(kMaxChangesPerPush) + " per batch");
+    }
+    if (error_) return *error_;
+    request_.batch_key = batch_.text;
+    return std::move(request_);
+  }
+
+ private:
+  enum class Role { kTop, kChanges, kChange, kMembers, kSkip };
+  struct Frame {
+    Role role;
+    std::string key;                          // kTop, kChange: the member being read
+    std::vector<RawMember>* members = nullptr;  // kMembers
+  };
+
+  static std::string Where(size_t index) { return "changes[" + std::to_string(index) + "]"; }
+
+  // Where a value that starts now goes; null when it is not kept.
+  Scalar* Target() {
+    if (stack_.empty()) return &document_;
+    Frame& f = stack_.back();
+    switch (f.role) {
+      case Role::kTop:
+        if (f.key == "protocol") return &protocol_;
+        if (f.key == "batch") return &batch_;
+        if (f.key == "changes") {
+          // Given twice, the last one counts.
+          request_.changes.clear();
+          ids_.clear();
+          count_ = 0;
+          error_.reset();
+          return &changes_;
+        }
+        NoteUnknown(unknown_key_, f.key);
+        return nullptr;
+      case Role::kChange: {
+        const std::string& k = f.key;
+        if (k == "id") return &raw_.id;
+        if (k == "table") return &raw_.table;
+        if (k == "record") return &raw_.record;
+        if (k == "op") return &raw_.op;
+        if (k == "hlc") return &raw_.hlc;
+        if (k == "base_version") return &raw_.base_version;
+        if (k == "values") return &raw_.values;
+        if (k == "set") return &raw_.set;
+        if (k == "base") return &raw_.base;
+        NoteUnknown(raw_.unknown_key, k);
+        return nullptr;
+      }
+      case Role::kMembers: return &member_->value;
+      case Role::kChanges:
+      case Role::kSkip: return nullptr;
+    }
+    return nullptr;
+  }
+
+  // An element of `changes` starts: true when it is to be read as a change (an object, within the
+  // limit, no earlier change refused).
+  bool StartChange(bool object) {
+    const size_t index = count_++;
+    if (count_ > kMaxChangesPerPush || error_) return false;
+    if (!object) {
+      error_ = Usage(Where(index), "expected an object");
+      return false;
+    }
+    raw_.is_object = true;
+    raw_.unknown_key.reset();
+    for (Scalar* s : {&raw_.id, &raw_.table, &raw_.record, &raw_.op, &raw_.hlc, &raw_.base_version, &raw_.values,
+                      &raw_.set, &raw_.base}) {
+      s->kind = Scalar::kMissing;
+    }
+    return true;
+  }
+
+  void EndChange() {
+    const size_t index = count_ - 1;
+    auto c = DecodeChange(raw_, Where(index));
+    if (!c) {
+      error_ = c.error();
+      return;
+    }
+    if (!ids_.insert(c->change_id).second) {
+      error_ = Usage(Where(index) + ".id", "appears twice in the batch");
+      return;
+    }
+    request_.changes.push_back(std::move(*c));
+  }
+
+  Scalar* Put(Scalar::Kind kind) {
+    if (!stack_.empty() && stack_.back().role == Role::kChanges) {
+      StartChange(false);
+      return nullptr;
+    }
+    Scalar* s = Target();
+    if (s) s->kind = kind;
+    return s;
+  }
+
+  void Open(bool object) {
+    if (!stack_.empty() && stack_.back().role == Role::kChanges) {
+      stack_.push_back(Frame{StartChange(object) ? Role::kChange : Role::kSkip, {}, nullptr});
+      return;
+    }
+    const bool in_change = !stack_.empty() && stack_.back().role == Role::kChange;
+    Scalar* s = Target();
+    Frame frame{Role::kSkip, {}, nullptr};
+    if (s) {
+      s->kind = object ? Scalar::kObject : Scalar::kArray;
+      if (s == &document_ && object) {
+        frame.role = Role::kTop;
+      } else if (s == &changes_ && !object) {
+        frame.role = Role::kChanges;
+      } else if (in_change && object && (s == &raw_.values || s == &raw_.set || s == &raw_.base)) {
+        frame.role = Role::kMembers;
+        frame.members = s == &raw_.values ? &raw_.values_members : s == &raw_.set ? &raw_.set_members : &raw_.base_members;
+        frame.members->clear();
+      }
+    }
+    stack_.push_back(std::move(frame));
+  }
+
+  void Close() {
+    const Role role = stack_.back().role;
+    stack_.pop_back();
+    if (role == Role::kChange) EndChange();
+  }
+
+  std::vector<Frame> stack_;
+  Scalar document_, protocol_, batch_, changes_;
+  std::optional<std::string> unknown_key_;
+  RawChange raw_;
+  RawMember* member_ = nullptr;
+  size_t count_ = 0;  // elements of `changes`
+  std::optional<Error> error_;
+  std::unordered_set<std::string> ids_;
+  PushRequest request_;
+};
 
 // The fields of a change as the members of one JSON object, in nlohmann's order (by name); a field
 // named twice counts once, its last occurrence, as when the members were assigned one by one.
@@ -324,31 +597,10 @@ std::string EncodePushRequest(const PushRequest& request) {
 }
 
 Result<PushRequest> DecodePushRequest(std::string_view text) {
-  auto doc = Parse(text);
-  if (!doc) return doc.error();
-  if (!doc->is_object()) return Usage("push", "expected a JSON object");
-  RELAIS_TRY(CheckProtocol(*doc));
-  RELAIS_TRY(CheckKeys(*doc, {"protocol", "batch", "changes"}, "push"));
-  PushRequest request;
-  auto batch = GetString(*doc, "batch", "push", 100);
-  if (!batch) return batch.error();
-  if (!IsKey(*batch)) return Usage("push.batch", "only letters, digits, '-' and '_' are allowed");
-  request.batch_key = *batch;
-  auto changes = doc->find("changes");
-  if (changes == doc->end() || !changes->is_array()) return Usage("push.changes", "missing or not an array");
-  if (changes->size() > kMaxChangesPerPush) {
-    return MakeError(ErrorCode::kTooLarge, "push.changes: " + std::to_string(changes->size()) + " changes, more than the limit of " +
-                                               std::to_string(kMaxChangesPerPush) + " per batch");
-  }
-  std::set<std::string> seen;
-  request.changes.reserve(changes->size());
-  for (size_t i = 0; i < changes->size(); ++i) {
-    auto c = DecodeChange((*changes)[i], "changes[" + std::to_string(i) + "]");
-    if (!c) return c.error();
-    if (!seen.insert(c->change_id).second) return Usage("changes[" + std::to_string(i) + "].id", "appears twice in the batch");
-    request.changes.push_back(std::move(*c));
-  }
-  return request;
+  RELAIS_TRY(CheckBody(text));
+  PushReader reader;
+  const bool parsed = json::sax_parse(text.data(), text.data() + text.size(), &reader);
+  return reader.Finish(parsed);
 }
 
 std::string EncodePushResponse(const PushResponse& response) {

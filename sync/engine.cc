@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <future>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -171,19 +172,48 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     auto answered = answer(**left, send(**left));
     if (!answered) return answered.error();
   }
-  // Then new batches, each formed while the previous one is on the wire and at the centre. A sync
-  // that stops in between leaves at most two formed batches, resent in order by the loop above.
-  auto next = store.FormBatch(options.push_batch);
-  while (true) {
-    if (!next) return next.error();
-    if (!*next) break;
-    const PushRequest current = std::move(**next);
-    std::future<Result<HttpReply>> in_flight = std::async(std::launch::async, send, std::cref(current));
-    next = store.FormBatch(options.push_batch);
-    auto answered = answer(current, in_flight.get());
-    if (!answered) return answered.error();
-    // A refused change sent every formed batch, the one just formed too, back to pending.
-    if (*answered) next = store.FormBatch(options.push_batch);
+  // Then new batches, each formed while the previous one is on the wire and at the centre, and
+  // sent as soon as the previous one is answered (200), before that answer is recorded: the centre
+  // applies a batch while the replica records the answer to the one before. One request at a time
+  // still; a sync that stops in between leaves at most two formed batches, resent in order by the
+  // loop above.
+  auto formed = store.FormBatch(options.push_batch);
+  if (!formed) return formed.error();
+  // The batch on the wire; held by pointer, as the sending thread reads it where it lies.
+  std::unique_ptr<PushRequest> current;
+  std::future<Result<HttpReply>> in_flight;
+  if (*formed) {
+    current = std::make_unique<PushRequest>(std::move(**formed));
+    in_flight = std::async(std::launch::async, send, std::cref(*current));
+  }
+  while (current) {
+    auto following = store.FormBatch(options.push_batch);
+    Result<HttpReply> reply = in_flight.get();
+    if (!following) return following.error();
+    std::unique_ptr<PushRequest> sent;
+    if (*following && reply.ok() && reply->status == 200) {
+      sent = std::make_unique<PushRequest>(std::move(**following));
+      in_flight = std::async(std::launch::async, send, std::cref(*sent));
+    }
+    auto answered = answer(*current, std::move(reply));
+    if (!answered) {
+      if (in_flight.valid()) in_flight.wait();  // its answer is recorded by the next sync
+      return answered.error();
+    }
+    if (*answered) {
+      // A refused change (422: nothing was sent after it) sent every formed batch, the one just
+      // formed too, back to pending: they are formed anew, in the outbox's order.
+      following = store.FormBatch(options.push_batch);
+      if (!following) return following.error();
+    }
+    if (sent) {
+      current = std::move(sent);
+    } else if (*following) {
+      current = std::make_unique<PushRequest>(std::move(**following));
+      in_flight = std::async(std::launch::async, send, std::cref(*current));
+    } else {
+      current.reset();
+    }
   }
 
   // Pull every page after the cursor; each page is applied with its cursor in one transaction.

@@ -247,6 +247,50 @@ TEST_CASE("a message of more JSON values than the limit is refused before it is 
   CHECK(request.error().message.find("JSON values") != std::string::npos);
 }
 
+// The push decoder reads the text without building a DOM (nlohmann's SAX parser): it must take what
+// a DOM would hold — a key given twice counts once with its last value, members in key order — and
+// report errors with the same precedence.
+TEST_CASE("the push decoder reads a request as its DOM would hold it", "[codec]") {
+  const std::string head =
+      R"({"id":"0190a1b2-0000-7000-8000-0000000000aa","record":"0190a1b2-0000-7000-8000-000000000001","hlc":"1700000000000-000000-deva",)";
+  SECTION("a member given twice takes its last value") {
+    auto r = DecodePushRequest(PushWith(head + R"("base_version":1,"base_version":4,"table":"cases","op":"update",)"
+                                               R"("set":{"phone":"0611111111","email":"a@b.fr","phone":"0622222222"},"base":{}})"));
+    REQUIRE(r.ok());
+    const Change& c = r->changes.at(0);
+    CHECK(c.base_version == 4);
+    REQUIRE(c.fields.size() == 2);
+    CHECK(c.fields[0].field == "email");  // in key order, as a DOM iterates
+    CHECK(c.fields[1].field == "phone");
+    CHECK(c.fields[1].value == std::optional<std::string>("0622222222"));
+  }
+  SECTION("changes given twice: the last array counts, errors of the first included") {
+    auto r = DecodePushRequest(R"({"protocol":1,"batch":"b","changes":[{"id":"x"}],"changes":[]})");
+    REQUIRE(r.ok());
+    CHECK(r->changes.empty());
+  }
+  SECTION("the protocol is checked before the changes, wherever it stands") {
+    auto r = DecodePushRequest(R"({"batch":"b","changes":[{"id":"x"}],"protocol":2})");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::kProtocol);
+  }
+  SECTION("syntax is checked before anything else") {
+    auto r = DecodePushRequest(R"({"protocol":2,"batch":"b","changes":[]})" " x");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("not valid JSON") != std::string::npos);
+  }
+  SECTION("the first unknown key in key order is named, an empty one too") {
+    auto r = DecodePushRequest(PushWith(head + R"("zz":1,"":2,"table":"cases","op":"create","base_version":0,"values":{}})"));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "changes[0]: unknown key \"\"");
+  }
+  SECTION("a second bad change is not reached") {
+    auto r = DecodePushRequest(R"({"protocol":1,"batch":"b","changes":[1,{"id":"x"}]})");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "changes[0]: expected an object");
+  }
+}
+
 // The messages are written as text directly (sync/json_text.h), not through a JSON DOM; the centre
 // hashes a push request's text to recognise a retried batch, so it must stay byte for byte what
 // the DOM wrote before (and still writes): parsing it and dumping it again changes nothing.
