@@ -492,15 +492,17 @@ void PrintSustained(const Options& o, const std::vector<Step>& sqlite, const std
               o.devices, o.cases + o.followups, o.cases, o.followups, o.territories,
               o.threads > 0 ? std::to_string(o.threads).c_str() : "default");
   std::printf("| store | window, s | arrivals, devices/s | wall, s | throughput, changes + records / s | push p50 / p99, ms "
-              "| server push p99, ms | errors | runs | p99 < %.0f ms |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+              "| server push p99, ms | pull p50 / p99, ms | errors | server peak RSS, MiB | runs | p99 < %.0f ms |\n"
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
               o.slo_ms);
   auto rows = [&](const char* store, const std::vector<Step>& steps) {
     for (const Step& s : steps) {
       const std::string arrivals = s.window_s > 0 ? Fixed(o.devices / s.window_s, 1) : "all at once";
-      std::printf("| %s | %s | %s | %s | %s | %s / %s | %s | %s | %s | %s |\n", store, Fixed(s.window_s, 2).c_str(),
-                  arrivals.c_str(), Fixed(s.f.seconds, 1).c_str(), Thousands(s.f.throughput).c_str(),
-                  Fixed(s.f.push_p50_ms, 0).c_str(), Fixed(s.f.push_p99_ms, 0).c_str(),
-                  Fixed(s.f.server_push_p99_ms, 0).c_str(), Fixed(s.f.errors, 0).c_str(),
+      std::printf("| %s | %s | %s | %s | %s | %s / %s | %s | %s / %s | %s | %s | %s | %s |\n", store,
+                  Fixed(s.window_s, 2).c_str(), arrivals.c_str(), Fixed(s.f.seconds, 1).c_str(),
+                  Thousands(s.f.throughput).c_str(), Fixed(s.f.push_p50_ms, 0).c_str(), Fixed(s.f.push_p99_ms, 0).c_str(),
+                  Fixed(s.f.server_push_p99_ms, 0).c_str(), Fixed(s.f.pull_p50_ms, 0).c_str(),
+                  Fixed(s.f.pull_p99_ms, 0).c_str(), Fixed(s.f.errors, 0).c_str(), Fixed(s.f.server_rss_mib, 1).c_str(),
                   s.runs == 1 ? "1" : "3 (median)", s.met ? "yes" : "no");
     }
   };
@@ -513,8 +515,9 @@ void PrintSustained(const Options& o, const std::vector<Step>& sqlite, const std
       std::printf("%s: p99 push under %.0f ms at no window tried\n", store, o.slo_ms);
       return;
     }
-    std::printf("%s: sustained %s changes + records / s (starts over %s s%s), push p99 %.0f ms\n", store,
-                Thousands(s->f.throughput).c_str(), Fixed(s->window_s, 2).c_str(),
+    const std::string arrivals = s->window_s > 0 ? Fixed(o.devices / s->window_s, 1) + " devices/s, " : "";
+    std::printf("%s: sustained %s%s changes + records / s (starts over %s s%s), push p99 %.0f ms\n", store,
+                arrivals.c_str(), Thousands(s->f.throughput).c_str(), Fixed(s->window_s, 2).c_str(),
                 s->window_s > 0 ? "" : ": all at once", s->f.push_p99_ms);
   };
   std::printf("\nSustained throughput: the shortest window whose push p99 stayed under %.0f ms\n", o.slo_ms);

@@ -149,10 +149,21 @@ Result<Rows> Conn::Exec(const std::string& sql, const Params& params) {
   std::vector<const char*> values = ValuesOf(params);
   PGresult* result = PQexecPrepared(conn_.get(), name->c_str(), static_cast<int>(values.size()), values.data(),
                                     nullptr, nullptr, 0);
+  return Checked(result);
+}
+
+Result<Rows> Conn::Checked(PGresult* result) const {
   Rows rows(result);
   ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return LastError(result, "PostgreSQL");
   return rows;
+}
+
+Result<Rows> Conn::ExecCustomPlan(const std::string& sql, const Params& params) {
+  std::vector<const char*> values = ValuesOf(params);
+  PGresult* result = PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                                  nullptr, nullptr, 0);
+  return Checked(result);
 }
 
 Status Conn::ExecPipeline(const std::vector<std::pair<std::string, Params>>& statements) {

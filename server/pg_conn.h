@@ -75,6 +75,12 @@ class Conn {
   // Runs `sql` with `params` ($1, $2…). The statement is prepared on this connection the first
   // time it is seen and reused after. Errors are kIo with PostgreSQL's message.
   Result<Rows> Exec(const std::string& sql, const Params& params = {});
+  // As Exec, but planned for `params` at each call (an unnamed statement) rather than once for any
+  // values. For reads by a list of ids or territories: a plan made without the values guesses the
+  // list's size and the rows that match, and one made while a table was small (a new store, or
+  // statistics not yet gathered) scans the whole table once it is large: 6 ms instead of 0.1 ms
+  // for the 100 ids of a push, 19 ms instead of 2 ms for a pull page of one territory.
+  Result<Rows> ExecCustomPlan(const std::string& sql, const Params& params);
   // Runs `statements` in one round trip (libpq's pipeline mode), in order, for those whose
   // results are not needed. The first error is returned; the statements after it are not run, and
   // the transaction they were in must roll back.
@@ -97,6 +103,8 @@ class Conn {
   // The name of `sql` prepared on this connection, preparing it the first time.
   Result<std::string> Prepared(const std::string& sql);
   Error LastError(PGresult* result, std::string_view context) const;
+  // `result` as Rows, or the error it holds (it is freed either way).
+  Result<Rows> Checked(PGresult* result) const;
 
   std::unique_ptr<PGconn, ConnDeleter> conn_;
   std::unordered_map<std::string, std::string> prepared_;  // sql -> statement name

@@ -1,6 +1,7 @@
 #include "server/pg_store.h"
 
 #include <algorithm>
+#include <map>
 #include <unordered_map>
 
 #include "base/ids.h"
@@ -11,6 +12,7 @@
 #include "server/record_json.h"
 #include "server/settle.h"
 #include "server/store_layout.h"
+#include "sync/codec.h"
 
 namespace relais::server {
 
@@ -27,10 +29,14 @@ std::string Num(int64_t n) { return std::to_string(n); }
 // The shared statements in PostgreSQL's syntax, rewritten once.
 struct PgStatements {
   std::vector<std::string> get, get_many, move;  // parallel to Layouts()
-  // Batch reads of PgTx::Prefetch, each bound with a JSON list.
+  // Batch reads of PgTx::Prefetch, each bound with an array of ids and planned for it at each call
+  // (pg::Conn::ExecCustomPlan).
   std::string find_changes = "SELECT change_id, seq FROM history WHERE change_id = ANY($1::text[])";
   std::string find_identities =
       "SELECT identity_key, opened_on, id FROM cases WHERE identity_key = ANY($1::text[]) AND merged_into IS NULL";
+  std::string find_batches =
+      "SELECT device_id, batch_key, request_hash, response FROM push_batches "
+      "WHERE (device_id, batch_key) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))";
   // Many rows in one statement, one array per column (PgTx::Flush).
   std::vector<std::string> put_many;  // parallel to Layouts()
   std::string insert_histories =
@@ -115,7 +121,10 @@ class PgTx final : public StoreTx {
     return OkStatus();
   }
 
-  Status Prefetch(const sync::PushRequest& request);
+  // Loads what the pushes `requests` (of `devices`, parallel) will read: their records and the cases
+  // their follow-ups name, their change ids' outcomes, the identity keys of their new cases and their
+  // batch keys. Before any write of this transaction.
+  Status Prefetch(const std::vector<const sync::PushRequest*>& requests, const std::vector<int64_t>& devices);
 
   Status Finish() {
     if (last_seq_ != first_seq_) pending_.emplace_back(st_.write_seq, pg::Params{Num(last_seq_)});
@@ -232,6 +241,7 @@ class PgTx final : public StoreTx {
   }
 
   Result<std::optional<StoredBatch>> FindBatch(int64_t device_id, const std::string& batch_key) override {
+    if (auto found = batches_.find({device_id, batch_key}); found != batches_.end()) return found->second;
     auto rows = Query(st_.find_batch, {Num(device_id), batch_key});
     if (!rows) return rows.error();
     if (rows->size() == 0) return std::optional<StoredBatch>();
@@ -242,6 +252,7 @@ class PgTx final : public StoreTx {
                    const std::string& created_at) override {
     pending_.emplace_back(st_.save_batch,
                           pg::Params{Num(device_id), batch_key, batch.request_hash, batch.response_json, created_at});
+    batches_[{device_id, batch_key}] = batch;
     return OkStatus();
   }
 
@@ -306,32 +317,47 @@ class PgTx final : public StoreTx {
   std::vector<std::unordered_map<std::string, std::optional<StoredRecord>>> records_;  // per table
   std::unordered_map<std::string, std::optional<int64_t>> outcomes_;                    // change id -> seq
   std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> identities_;  // (opened_on, id)
+  std::map<std::pair<int64_t, std::string>, std::optional<StoredBatch>> batches_;  // (device id, batch key)
 };
 
-Status PgTx::Prefetch(const sync::PushRequest& request) {
+Status PgTx::Prefetch(const std::vector<const sync::PushRequest*>& requests, const std::vector<int64_t>& devices) {
   std::vector<std::vector<std::string>> ids(Layouts().size());
   std::vector<std::string> change_ids, keys;
+  std::vector<schema::Value> batch_devices, batch_keys;
   const schema::Table& cases = schema::CasesTable();
-  for (const sync::Change& change : request.changes) {
-    change_ids.push_back(change.change_id);
-    const schema::Table* table = schema::FindTable(change.table);
-    if (!table) continue;
-    ids[TableIndex(*table)].push_back(change.record_id);
-    std::vector<schema::Value> values(table->fields.size());
-    for (const sync::FieldChange& f : change.fields) {
-      int index = table->FieldIndex(f.field);
-      if (index >= 0) values[static_cast<size_t>(index)] = schema::Normalize(table->fields[static_cast<size_t>(index)], f.value);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    batch_devices.push_back(Num(devices[r]));
+    batch_keys.push_back(requests[r]->batch_key);
+    for (const sync::Change& change : requests[r]->changes) {
+      change_ids.push_back(change.change_id);
+      const schema::Table* table = schema::FindTable(change.table);
+      if (!table) continue;
+      ids[TableIndex(*table)].push_back(change.record_id);
+      std::vector<schema::Value> values(table->fields.size());
+      for (const sync::FieldChange& f : change.fields) {
+        int index = table->FieldIndex(f.field);
+        if (index >= 0) values[static_cast<size_t>(index)] = schema::Normalize(table->fields[static_cast<size_t>(index)], f.value);
+      }
+      if (int parent = table->FieldIndex("case_id"); parent >= 0 && values[static_cast<size_t>(parent)]) {
+        ids[TableIndex(cases)].push_back(*values[static_cast<size_t>(parent)]);
+      }
+      if (table == &cases && change.op == sync::Op::kCreate) {
+        if (auto key = CaseIdentityKey(values)) keys.push_back(*key);
+      }
     }
-    if (int parent = table->FieldIndex("case_id"); parent >= 0 && values[static_cast<size_t>(parent)]) {
-      ids[TableIndex(cases)].push_back(*values[static_cast<size_t>(parent)]);
-    }
-    if (table == &cases && change.op == sync::Op::kCreate) {
-      if (auto key = CaseIdentityKey(values)) keys.push_back(*key);
+  }
+  if (!requests.empty()) {
+    auto found = conn_.ExecCustomPlan(st_.find_batches, {pg::ArrayLiteral(batch_devices), pg::ArrayLiteral(batch_keys)});
+    if (!found) return found.error();
+    for (size_t r = 0; r < requests.size(); ++r) batches_[{devices[r], requests[r]->batch_key}] = std::nullopt;
+    for (int i = 0; i < found->size(); ++i) {
+      const pg::Row row = (*found)[i];
+      batches_[{row.Int(0), row.Text(1)}] = StoredBatch{row.Text(2), row.Text(3)};
     }
   }
   for (size_t t = 0; t < Layouts().size(); ++t) {
     if (ids[t].empty()) continue;
-    auto rows = conn_.Exec(st_.get_many[t], {ArrayOf(ids[t])});
+    auto rows = conn_.ExecCustomPlan(st_.get_many[t], {ArrayOf(ids[t])});
     if (!rows) return rows.error();
     for (const std::string& id : ids[t]) records_[t][id] = std::nullopt;  // absent unless found
     for (int i = 0; i < rows->size(); ++i) {
@@ -340,12 +366,12 @@ Status PgTx::Prefetch(const sync::PushRequest& request) {
       records_[t][stored->record.id] = std::move(*stored);
     }
   }
-  auto outcomes = conn_.Exec(st_.find_changes, {ArrayOf(change_ids)});
+  auto outcomes = conn_.ExecCustomPlan(st_.find_changes, {ArrayOf(change_ids)});
   if (!outcomes) return outcomes.error();
   for (const std::string& id : change_ids) outcomes_[id] = std::nullopt;
   for (int i = 0; i < outcomes->size(); ++i) outcomes_[(*outcomes)[i].Text(0)] = (*outcomes)[i].Int(1);
   if (!keys.empty()) {
-    auto matches = conn_.Exec(st_.find_identities, {ArrayOf(keys)});
+    auto matches = conn_.ExecCustomPlan(st_.find_identities, {ArrayOf(keys)});
     if (!matches) return matches.error();
     for (const std::string& key : keys) identities_[key];
     for (int i = 0; i < matches->size(); ++i) {
@@ -397,7 +423,7 @@ Result<std::unique_ptr<PgStore>> PgStore::Open(const std::string& url, OpenMode 
 }
 
 template <class Fn>
-auto PgStore::Write(Fn&& write, const sync::PushRequest* request) {
+auto PgStore::Write(Fn&& write, const std::vector<QueuedPush*>& pushes) {
   using Out = decltype(write(std::declval<StoreTx&>(), int64_t{}));
   auto lease = pool_.Borrow();
   if (!lease) return Out(lease.error());
@@ -405,13 +431,19 @@ auto PgStore::Write(Fn&& write, const sync::PushRequest* request) {
   if (!tx) return Out(tx.error());
   PgTx store_tx(lease->conn());
   if (auto started = store_tx.Start(); !started) return Out(started.error());
-  if (request) {
-    if (auto fetched = store_tx.Prefetch(*request); !fetched) return Out(fetched.error());
+  if (!pushes.empty()) {
+    std::vector<const sync::PushRequest*> requests;
+    std::vector<int64_t> devices;
+    for (const QueuedPush* push : pushes) {
+      requests.push_back(push->request);
+      devices.push_back(push->device->id);
+    }
+    if (auto fetched = store_tx.Prefetch(requests, devices); !fetched) return Out(fetched.error());
   }
   Out out = write(store_tx, clock_.NowMs());
   if (!out) return out;  // the transaction rolls back: nothing changed
-  if constexpr (std::is_same_v<Out, Result<PushReply>>) {
-    if (out->replayed) return out;  // nothing written
+  if constexpr (std::is_same_v<Out, Result<std::vector<PushReply>>>) {
+    if (std::all_of(out->begin(), out->end(), [](const PushReply& r) { return r.replayed; })) return out;  // nothing written
   }
   if (auto finished = store_tx.Finish(); !finished) return Out(finished.error());
   if (auto committed = tx->Commit(); !committed) return Out(committed.error());
@@ -511,8 +543,79 @@ Result<Device> PgStore::Authenticate(std::string_view token) {
 
 Result<PushReply> PgStore::Push(const Device& device, const sync::PushRequest& request,
                                 const std::string& request_hash) {
-  return Write([&](StoreTx& tx, int64_t now) { return PushBatch(tx, device, request, request_hash, now); },
-               &request);
+  QueuedPush push{&device, &request, &request_hash};
+  std::unique_lock<std::mutex> lock(queue_mutex_);
+  queue_.push_back(&push);
+  while (true) {
+    queue_turn_.wait(lock, [&] { return push.done || !leading_; });
+    if (push.done) return std::move(*push.reply);
+    // Nobody leads: this thread runs the queue's head, which holds this push unless the pushes
+    // before it fill a group.
+    std::vector<QueuedPush*> group;
+    size_t changes = 0;
+    while (!queue_.empty() &&
+           (group.empty() || changes + queue_.front()->request->changes.size() <= sync::kMaxChangesPerPush)) {
+      changes += queue_.front()->request->changes.size();
+      group.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    leading_ = true;
+    lock.unlock();
+    try {
+      RunGroup(group);
+    } catch (...) {
+      // The group's pushes get an answer and the next thread may lead before the exception goes
+      // on to the server's handler.
+      for (QueuedPush* p : group) {
+        if (!p->reply) p->reply = Result<PushReply>(MakeError(ErrorCode::kInternal, "the push was interrupted"));
+      }
+      {
+        std::lock_guard<std::mutex> relock(queue_mutex_);
+        std::erase(queue_, &push);  // when it was not in the group: this thread leaves without it
+      }
+      EndTurn(group);
+      throw;
+    }
+    EndTurn(group);
+    lock.lock();
+  }
+}
+
+void PgStore::EndTurn(const std::vector<QueuedPush*>& group) {
+  std::lock_guard<std::mutex> lock(queue_mutex_);
+  for (QueuedPush* p : group) p->done = true;
+  leading_ = false;
+  queue_turn_.notify_all();
+}
+
+void PgStore::RunGroup(const std::vector<QueuedPush*>& group) {
+  if (group.size() > 1) {
+    auto replies = Write(
+        [&](StoreTx& tx, int64_t now) -> Result<std::vector<PushReply>> {
+          std::vector<PushReply> out;
+          for (const QueuedPush* push : group) {
+            auto reply = PushBatch(tx, *push->device, *push->request, *push->request_hash, now);
+            if (!reply) return reply.error();
+            out.push_back(std::move(*reply));
+          }
+          return out;
+        },
+        group);
+    if (replies) {
+      for (size_t i = 0; i < group.size(); ++i) group[i]->reply = std::move((*replies)[i]);
+      return;
+    }
+  }
+  for (QueuedPush* push : group) {
+    auto replies = Write(
+        [&](StoreTx& tx, int64_t now) -> Result<std::vector<PushReply>> {
+          auto reply = PushBatch(tx, *push->device, *push->request, *push->request_hash, now);
+          if (!reply) return reply.error();
+          return std::vector<PushReply>{std::move(*reply)};
+        },
+        {push});
+    push->reply = replies ? Result<PushReply>(std::move(replies->front())) : Result<PushReply>(replies.error());
+  }
 }
 
 Result<sync::PullPage> PgStore::Pull(const Device& device, int64_t since, size_t limit) {
@@ -524,11 +627,11 @@ Result<sync::PullPage> PgStore::Pull(const Device& device, int64_t since, size_t
   auto tx = pg::Transaction::Begin(conn, kSnapshot);
   if (!tx) return tx.error();
 
-  const pg::Params params = {Num(since), EncodeTextList(device.territories), Num(static_cast<int64_t>(limit) + 1)};
+  const pg::Params params = {Num(since), ArrayOf(device.territories), Num(static_cast<int64_t>(limit) + 1)};
   const PullQueries& queries = PullQueriesFor(PostgresDialect());
   std::vector<PgPullSource> sources;
   auto add_source = [&](PullSourceKind kind, const TableLayout* layout, const std::string& sql) -> Status {
-    auto rows = conn.Exec(sql, params);
+    auto rows = conn.ExecCustomPlan(sql, params);
     if (!rows) return rows.error();
     PgPullSource source;
     source.kind = kind;
@@ -567,9 +670,9 @@ Result<std::optional<Store::ScopeDigestAt>> PgStore::Digest(const Device& device
   if (!seq) return seq.error();
   out.at = seq->size() == 1 ? (*seq)[0].Int(0) : 0;
   const std::vector<std::string> queries = DigestQueries(PostgresDialect());
-  const pg::Params params = {EncodeTextList(device.territories)};
+  const pg::Params params = {ArrayOf(device.territories)};
   for (size_t t = 0; t < Layouts().size(); ++t) {
-    auto rows = conn.Exec(queries[t], params);
+    auto rows = conn.ExecCustomPlan(queries[t], params);
     if (!rows) return rows.error();
     sync::TableDigest& d = out.digest[Layouts()[t].table->name];
     for (int i = 0; i < rows->size(); ++i) d.Add((*rows)[i].Text(0), (*rows)[i].Int(1));

@@ -2,7 +2,11 @@
 // SQLite file: many devices pushing and pulling at once through a pool of connections.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +25,12 @@ namespace relais::server {
 // and `meta.last_seq` in one REPEATABLE READ snapshot, never moves a cursor past a change that
 // commits later (docs/SERVER.md, "Concurrency"). Pulls, authentication and staff reads never wait
 // for a writer.
+//
+// Pushes that arrive while another is being written wait in a queue, and the next of them to run
+// takes the whole queue (up to sync::kMaxChangesPerPush changes) in one transaction: one lock, one commit
+// and one write per table for the group, each batch applied in arrival order as if alone. If the
+// group fails, each of its pushes runs again in a transaction of its own, so that one batch's
+// error (a batch key reused for other changes, a store failure) is its own answer only.
 class PgStore final : public Store {
  public:
   // Connects to `url` (postgresql://USER@HOST:PORT/DB), brings the schema up to date and keeps the
@@ -53,15 +63,34 @@ class PgStore final : public Store {
  private:
   PgStore(const std::string& url, const Clock& clock);
 
+  // A push waiting in the queue. The thread that runs it sets `reply`, then `done` under
+  // queue_mutex_; the thread that queued it reads `reply` once it sees `done`.
+  struct QueuedPush {
+    const Device* device;
+    const sync::PushRequest* request;
+    const std::string* request_hash;
+    std::optional<Result<PushReply>> reply = std::nullopt;
+    bool done = false;
+  };
+
   // Runs `write(StoreTx&, now_ms)` in one transaction holding the sequence; commits only when it
-  // succeeds (and, for a push, unless the batch was replayed). `request`, for a push, lets the
-  // transaction read what the batch needs in a few queries up front.
+  // succeeds (and, for pushes, unless every batch was replayed). `pushes`, those `write` applies,
+  // lets the transaction read what their batches need in a few queries up front.
   template <class Fn>
-  auto Write(Fn&& write, const sync::PushRequest* request = nullptr);
+  auto Write(Fn&& write, const std::vector<QueuedPush*>& pushes = {});
+  // Sets the reply of every push of `group` (see the class comment).
+  void RunGroup(const std::vector<QueuedPush*>& group);
+  // Marks the pushes of `group` done and lets the next thread lead.
+  void EndTurn(const std::vector<QueuedPush*>& group);
 
   pg::Pool pool_;
   const Clock& clock_;
   const std::string where_;
+
+  std::mutex queue_mutex_;  // guards queue_, leading_ and QueuedPush::done
+  std::condition_variable queue_turn_;  // a group finished: its replies are set, and nobody leads
+  std::deque<QueuedPush*> queue_;
+  bool leading_ = false;  // a thread is running a group
 };
 
 }  // namespace relais::server

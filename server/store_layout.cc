@@ -54,7 +54,7 @@ std::string ConflictEventsSql(const SqlDialect& d, const std::string& event) {
   }
   std::string sql = "SELECT * FROM (SELECT c." + event + " AS event_seq, " + ConflictColumns() +
                     " FROM conflicts c WHERE c." + event + " > " + d.param(1, "bigint") + ") AS events WHERE (" +
-                    d.in_json_list("territory", 2);
+                    d.in_list("territory", 2);
   if (!shared.empty()) sql += " OR tbl IN (" + shared + ")";
   return sql + ") ORDER BY event_seq LIMIT " + d.param(3, "bigint");
 }
@@ -64,17 +64,17 @@ PullQueries BuildPullQueries(const SqlDialect& d) {
   const std::string since = d.param(1, "bigint");
   const std::string limit = " LIMIT " + d.param(3, "bigint");
   std::string exits = "SELECT seq, tbl, record_id FROM scope_exits e WHERE seq > " + since + " AND " +
-                      d.in_json_list("territory", 2);
+                      d.in_list("territory", 2);
   for (const TableLayout& l : Layouts()) {
     const std::string name(l.table->name);
     std::string sql = "SELECT " + l.columns + " FROM " + name + " WHERE version > " + since;
     if (IsScoped(*l.table)) {
-      sql += " AND " + d.in_json_list("territory", 2);
+      sql += " AND " + d.in_list("territory", 2);
       // A record that left one of the device's territories for another of them stays.
       exits += " AND NOT EXISTS (SELECT 1 FROM " + name + " r WHERE e.tbl = '" + name +
-               "' AND r.id = e.record_id AND " + d.in_json_list("r.territory", 2) + ")";
+               "' AND r.id = e.record_id AND " + d.in_list("r.territory", 2) + ")";
     } else if (d.mention_every_param) {
-      sql += " AND " + d.param(2, "jsonb") + " IS NOT NULL";  // shared: the territories do not matter
+      sql += " AND " + d.param(2, d.list_type) + " IS NOT NULL";  // shared: the territories do not matter
     }
     q.records.push_back(sql + " ORDER BY version" + limit);
   }
@@ -110,17 +110,16 @@ const SqlDialect& SqliteDialect() {
       [](int n, std::string_view) { return "?" + std::to_string(n); },
       [](const std::string& column, int n) {
         return column + " IN (SELECT value FROM json_each(?" + std::to_string(n) + "))";
-      }};
+      },
+      "json"};
   return kDialect;
 }
 
 const SqlDialect& PostgresDialect() {
   static const SqlDialect kDialect{
       [](int n, std::string_view type) { return "$" + std::to_string(n) + "::" + std::string(type); },
-      [](const std::string& column, int n) {
-        return column + " IN (SELECT jsonb_array_elements_text($" + std::to_string(n) + "::jsonb))";
-      },
-      true};
+      [](const std::string& column, int n) { return column + " = ANY($" + std::to_string(n) + "::text[])"; },
+      "text[]", true};
   return kDialect;
 }
 
@@ -221,8 +220,8 @@ std::vector<std::string> DigestQueries(const SqlDialect& dialect) {
   std::vector<std::string> out;
   for (const TableLayout& l : Layouts()) {
     std::string sql = "SELECT id, version FROM " + std::string(l.table->name);
-    if (IsScoped(*l.table)) sql += " WHERE " + dialect.in_json_list("territory", 1);
-    else if (dialect.mention_every_param) sql += " WHERE " + dialect.param(1, "text") + " IS NOT NULL";
+    if (IsScoped(*l.table)) sql += " WHERE " + dialect.in_list("territory", 1);
+    else if (dialect.mention_every_param) sql += " WHERE " + dialect.param(1, dialect.list_type) + " IS NOT NULL";
     out.push_back(std::move(sql));
   }
   return out;

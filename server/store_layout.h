@@ -42,12 +42,16 @@ size_t TableIndex(const schema::Table& table);
 // Shared tables (the partner directory) are not filtered by territory in pull.
 inline bool IsScoped(const schema::Table& table) { return table.scope != schema::Scope::kShared; }
 
-// How one store writes a bound parameter and a membership test in a JSON list of texts.
+// How one store writes a bound parameter and a membership test in a bound list of texts.
 struct SqlDialect {
   // The n-th parameter (1-based) in a context of `type` ("bigint", "text"): "?1" or "$1::bigint".
   std::string (*param)(int n, std::string_view type);
-  // `column` is one of the texts of the JSON array bound as parameter `n`.
-  std::string (*in_json_list)(const std::string& column, int n);
+  // `column` is one of the texts of the list bound as parameter `n`: a JSON array on SQLite
+  // (EncodeTextList, read with json_each), an array literal on PostgreSQL (pg::ArrayLiteral, read
+  // with = ANY, which its planner matches with an index for the values of the call).
+  std::string (*in_list)(const std::string& column, int n);
+  // The type of that parameter where it must be named ("text[]" on PostgreSQL).
+  const char* list_type = "";
   // PostgreSQL must find a type for every parameter of a statement, even one it does not need.
   bool mention_every_param = false;
 };
@@ -58,8 +62,8 @@ const SqlDialect& PostgresDialect();
 // `territory` is the record's territory now (the one recorded at opening when the record is gone).
 const std::string& ConflictColumns();
 
-// The statements of a pull, each bound with (1) since, (2) the device's territories as a JSON
-// list, (3) how many rows at most; each returns rows in sequence order. Records: the columns of
+// The statements of a pull, each bound with (1) since, (2) the device's territories as a list
+// (SqlDialect::in_list), (3) how many rows at most; each returns rows in sequence order. Records: the columns of
 // the table's layout. Exits: seq, tbl, record_id. Conflict events: event_seq then ConflictColumns.
 struct PullQueries {
   std::vector<std::string> records;  // parallel to Layouts()
@@ -70,7 +74,7 @@ struct PullQueries {
 const PullQueries& PullQueriesFor(const SqlDialect& dialect);
 
 // The statements of the divergence check's digest (Store::Digest), parallel to Layouts(): the id and
-// version of every record a device may see, bound with (1) its territories as a JSON list.
+// version of every record a device may see, bound with (1) its territories as a list (SqlDialect::in_list).
 std::vector<std::string> DigestQueries(const SqlDialect& dialect);
 
 // Statements both stores run as they are, written with SQLite's "?N" parameters (the PostgreSQL
