@@ -44,7 +44,7 @@ uintmax_t FileSize(const std::string& path) {
 }
 
 // The repository root, from this file's path as the compiler saw it (absolute in CMake builds).
-std::string RepoRoot() { return std::filesystem::path(__FILE__).parent_path().parent_path().string(); }
+std::string RepoRoot() { return RELAIS_SOURCE_DIR; }  // bench/CMakeLists.txt
 
 [[noreturn]] void Fail(const std::string& what) {
   std::fprintf(stderr, "import_bench: %s\n", what.c_str());

@@ -740,8 +740,7 @@ Options ParseOptions(int argc, char** argv) {
     else Usage();
   }
   if (o.runs < 1 || o.cases + o.contacts == 0) Usage();
-  // The repository root, from this file's path as the compiler saw it (absolute in CMake builds).
-  std::filesystem::path root = std::filesystem::path(__FILE__).parent_path().parent_path();
+  std::filesystem::path root = RELAIS_SOURCE_DIR;  // the repository root (bench/CMakeLists.txt)
   if (o.dataset_script.empty()) o.dataset_script = (root / "../shared/data/gen_dataset.py").lexically_normal().string();
   if (o.bin_dir.empty()) {
     std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe");  // BUILD/bench/sync_bench
