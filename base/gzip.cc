@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <exception>
 #include <memory>
 #include <thread>
 
@@ -66,14 +67,25 @@ std::string GzipCompressInTwo(std::string_view data, int level) {
   const std::string_view second = data.substr(first.size());
   std::string head_part;
   uLong first_crc = 0;
+  std::exception_ptr failed;  // an exception may not leave a thread: it is rethrown after the join
   std::thread other([&] {
-    DeflateRaw(first, {}, level, false, head_part);
-    first_crc = crc32(0L, reinterpret_cast<const Bytef*>(first.data()), static_cast<uInt>(first.size()));
+    try {
+      DeflateRaw(first, {}, level, false, head_part);
+      first_crc = crc32(0L, reinterpret_cast<const Bytef*>(first.data()), static_cast<uInt>(first.size()));
+    } catch (...) {
+      failed = std::current_exception();
+    }
   });
   std::string tail_part;
-  DeflateRaw(second, first.substr(first.size() - kWindow), level, true, tail_part);
+  try {
+    DeflateRaw(second, first.substr(first.size() - kWindow), level, true, tail_part);
+  } catch (...) {
+    other.join();
+    throw;
+  }
   const uLong second_crc = crc32(0L, reinterpret_cast<const Bytef*>(second.data()), static_cast<uInt>(second.size()));
   other.join();
+  if (failed) std::rethrow_exception(failed);
   // RFC 1952: magic, deflate, no flags, no time, XFL (2: smallest, at level 9), OS 3 (Unix) — what
   // zlib writes; then the deflate stream, its CRC-32 and the input's size modulo 2^32.
   std::string out = {'\x1f', '\x8b', '\x08', '\0', '\0', '\0', '\0', '\0', static_cast<char>(level == 9 ? 2 : 0), '\x03'};

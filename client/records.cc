@@ -64,7 +64,7 @@ Result<std::vector<schema::Value>> ByIndex(const schema::Table& table, const Fie
   std::vector<schema::Value> values(table.fields.size());
   for (const auto& [name, value] : named) {
     int i = table.FieldIndex(name);
-    if (i < 0) return MakeError(ErrorCode::kUsage, "unknown field " + name + " of " + Name(table.name));
+    if (i < 0) return MakeError(ErrorCode::kUsage, "champ inconnu " + name + " pour " + Name(table.name));
     values[static_cast<size_t>(i)] = value;
   }
   return values;
@@ -154,7 +154,7 @@ Result<EditResult> Records::Edit(const schema::Table& table, const std::string& 
   std::vector<std::pair<size_t, schema::Value>> wanted;
   for (const auto& [name, value] : changes) {
     int i = table.FieldIndex(name);
-    if (i < 0) return MakeError(ErrorCode::kUsage, "unknown field " + name + " of " + Name(table.name));
+    if (i < 0) return MakeError(ErrorCode::kUsage, "champ inconnu " + name + " pour " + Name(table.name));
     const schema::Field& field = table.fields[static_cast<size_t>(i)];
     if (field.rule == schema::MergeRule::kImmutable) {
       return MakeError(ErrorCode::kValidation, name + ": fixé à la création, ne peut jamais être modifié");
@@ -253,7 +253,7 @@ Result<std::vector<schema::Record>> Records::List(const schema::Table& table, co
   std::string sql = "SELECT " + RecordColumns(table) + " FROM " + Name(table.name) + " WHERE 1";
   std::vector<schema::Value> params;
   for (const auto& [name, value] : filter.equals) {
-    if (table.FieldIndex(name) < 0) return MakeError(ErrorCode::kUsage, "unknown field " + name + " of " + Name(table.name));
+    if (table.FieldIndex(name) < 0) return MakeError(ErrorCode::kUsage, "champ inconnu " + name + " pour " + Name(table.name));
     if (value) {
       params.push_back(value);
       sql += " AND " + name + " = ?" + std::to_string(params.size());

@@ -96,7 +96,7 @@ Value Normalize(const Field& field, const Value& value);
 void NormalizeInPlace(const Field& field, Value& value);
 
 // OK when `value` is acceptable for `field`. The error (kValidation) names the field and the rule:
-// "birth_date: 1990-13-45 is not a date that exists (expected YYYY-MM-DD)".
+// "birth_date: « 1990-13-45 » n'est pas une date qui existe (attendu : AAAA-MM-JJ)".
 Status ValidateValue(const Field& field, const Value& value);
 
 // Validates every field of a complete record (required fields present, each value valid).
