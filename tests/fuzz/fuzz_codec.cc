@@ -41,6 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto again = sync::DecodePushResponse(wire);
     Require(again.ok(), "an encoded push answer decodes", again.ok() ? "" : again.error().message);
     Require(sync::EncodePushResponse(*again) == wire, "a push answer round-trips");
+    Require(AsTheDomDumps(wire), "a push answer is written as the DOM dumps it");
   }
 
   if (auto page = sync::DecodePullPage(text)) {
