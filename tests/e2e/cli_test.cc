@@ -52,8 +52,13 @@ TEST_CASE("case add prints the new case, opened today", "[cli]") {
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("Élodie") != std::string::npos);
   CHECK(r.out.find("0612345678") != std::string::npos);
+  // People read an enumeration's wording, scripts its code.
+  CHECK(r.out.find("demandeur d'emploi") != std::string::npos);
+  CHECK(r.out.find("demandeur_emploi") == std::string::npos);
+  CHECK(relais({"case", "list"}).out.find("demandeur d'emploi") != std::string::npos);
   json c = relais.Json({"case", "list"});
   REQUIRE(c.size() == 1);
+  CHECK(c[0]["status"] == "demandeur_emploi");
   CHECK(c[0]["service_level"] == 2);
   CHECK(c[0]["opened_on"].get<std::string>().size() == 10);
 }
