@@ -7,8 +7,12 @@
 
 namespace relais {
 
-// A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds then random bits, so ids made on a device
-// sort by creation time and never need the server to be unique. Thread-safe.
+// A UUIDv7 (RFC 9562, §6.2 method 1): 48 bits of Unix milliseconds, a 42-bit counter that every id
+// of the process increments, then 32 bits drawn once per process. Ids made on a device sort by
+// creation time and never need the server to be unique; those of one process are strictly
+// increasing (a clock that goes back keeps the last millisecond) and consecutive ones differ in a
+// few hex digits, so that a batch of them compresses. Thread-safe and fork-safe (a child draws its
+// own counter and remainder).
 std::string NewUuidV7(int64_t unix_ms);
 
 // True for the canonical 8-4-4-4-12 lower- or upper-case hex form of any UUID version.

@@ -12,11 +12,13 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <optional>
 
 #include "base/gzip.h"
 #include "base/ids.h"
 #include "server/staff_json.h"
 #include "sync/codec.h"
+#include "sync/push_runs.h"
 
 namespace relais::server {
 
@@ -71,21 +73,36 @@ void SendStoreError(httplib::Response& res, const Error& error) {
   SendError(res, status, error);
 }
 
-// The id of changes[i] when a decoder message starts with "changes[i]", so that the device can
-// show which of its changes was refused.
+// The id of changes[i] when a decoder message starts with "changes[i]", or of the k-th change of
+// the run changes[i] when it starts with "changes[i][k]", so that the device can show which of its
+// changes was refused.
 std::string ChangeIdOf(const std::string& body, const std::string& message) {
   if (message.rfind("changes[", 0) != 0) return {};
   size_t end = message.find(']');
   if (end == std::string::npos) return {};
   size_t index = 0;
+  std::optional<size_t> in_run;
   try {
     index = std::stoul(message.substr(8, end - 8));
+    if (message.compare(end + 1, 1, "[") == 0) {
+      const size_t run_end = message.find(']', end + 1);
+      if (run_end == std::string::npos) return {};
+      in_run = std::stoul(message.substr(end + 2, run_end - end - 2));
+    }
   } catch (const std::exception&) {
     return {};
   }
   json doc = json::parse(body, nullptr, false);
   if (!doc.is_object() || !doc["changes"].is_array() || index >= doc["changes"].size()) return {};
   const json& change = doc["changes"][index];
+  if (in_run) {
+    // (a const json's operator[] on a missing key is undefined behaviour: find, not [].)
+    auto columns = change.is_object() ? change.find("columns") : change.end();
+    if (columns == change.end() || !columns->is_object()) return {};
+    auto ids = columns->find("id");
+    if (ids == columns->end() || !ids->is_array() || *in_run >= ids->size() || !(*ids)[*in_run].is_string()) return {};
+    return (*ids)[*in_run].get<std::string>();
+  }
   if (!change.is_object() || !change.contains("id") || !change["id"].is_string()) return {};
   return change["id"].get<std::string>();
 }
@@ -229,14 +246,14 @@ void HttpEndpoint::Impl::Health(httplib::Response& res) {
     SendError(res, 503, MakeError(ErrorCode::kIo, "the central store does not answer"));
     return;
   }
-  res.set_content(json{{"status", "ok"}, {"protocol", sync::kProtocolVersion}}.dump(), kJson);
+  res.set_content(json{{"status", "ok"}, {"protocol", sync::kProtocolVersion}, {"features", sync::CentreFeatures()}}.dump(), kJson);
 }
 
 void HttpEndpoint::Impl::Whoami(const httplib::Request& req, httplib::Response& res) {
   auto device = Admit(req, res);
   if (!device) return;
   json body = {{"device", device->name}, {"role", ToString(device->role)}, {"territories", device->territories},
-               {"protocol", sync::kProtocolVersion}};
+               {"protocol", sync::kProtocolVersion}, {"features", sync::CentreFeatures()}};
   res.set_content(body.dump(), kJson);
 }
 

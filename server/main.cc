@@ -493,8 +493,10 @@ int ConflictSettle(const std::string& db_path, const std::string& id_text, const
     std::cout << "Conflit " << c.id << " réglé : " << SettlementLabel(c.settlement.value_or("")) << " ("
               << c.field.value_or("?") << " = " << Shown(c.settled_value) << ").\n";
   }
-  std::cout << "Les appareils du territoire le recevront à leur prochaine synchronisation (séquence "
-            << c.settled_seq.value_or(0) << ").\n";
+  // No sequence number here: it is the notice's, one past the record's new version that `history`
+  // shows, and would only puzzle staff (--json has settled_seq).
+  std::cout << "Les appareils du territoire recevront ce règlement à leur prochaine synchronisation ; "
+               "relais-central history " << c.record_id << " montre les versions de la fiche.\n";
   return 0;
 }
 

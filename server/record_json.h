@@ -12,8 +12,9 @@
 
 namespace relais::server {
 
-// {"field": "hlc", ...} <-> FieldStamps. Decoding fails with kInternal on a malformed text (the
-// store wrote it, so that is a bug or a damaged file).
+// FieldStamps <-> the `stamps` column: {"hlc": ["field", ...], ...}, each stamp once with the fields
+// it dates. Decoding also reads the older {"field": "hlc", ...} form (and a mix of both). It fails
+// with kInternal on a malformed text (the store wrote it, so that is a bug or a damaged file).
 std::string EncodeStamps(const sync::FieldStamps& stamps);
 Result<sync::FieldStamps> DecodeStamps(std::string_view json);
 

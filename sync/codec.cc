@@ -10,6 +10,7 @@
 #include "sync/hlc.h"
 #include "sync/json_text.h"
 #include "sync/message_checks.h"
+#include "sync/push_raw.h"
 
 namespace relais::sync {
 
@@ -131,26 +132,10 @@ bool IsKey(const std::string& s) {
 // keep their precedence — the text (UTF-8, nesting, syntax), the protocol, the top-level keys, the
 // batch key, the changes array and its size, then the first bad change in request order.
 
-// A JSON value as the checks see it: its kind, and its number or text when it has one.
-struct Scalar {
-  enum Kind : uint8_t { kMissing, kNull, kBool, kInt, kFloat, kString, kObject, kArray };
-  Kind kind = kMissing;
-  int64_t number = 0;  // kInt (an unsigned one as nlohmann's get<int64_t>() reads it)
-  std::string text;    // kString
-};
-
-struct RawMember {
-  std::string key;
-  Scalar value;
-};
-
-// One element of `changes` as read: its members, and those of its values, set and base objects.
-struct RawChange {
-  bool is_object = false;
-  std::optional<std::string> unknown_key;  // the first unknown member in key order
-  Scalar id, table, record, op, hlc, base_version, values, set, base;
-  std::vector<RawMember> values_members, set_members, base_members;  // when that member is an object
-};
+using internal::RawChange;
+using internal::RawColumn;
+using internal::RawMember;
+using internal::Scalar;
 
 // The smallest key wins, as the first unknown one a DOM's (sorted) members would show.
 void NoteUnknown(std::optional<std::string>& first, const std::string& key) {
@@ -193,7 +178,9 @@ Status CheckString(const Scalar& v, const std::string& where, const char* key, s
   return OkStatus();
 }
 
-Result<Change> DecodeChange(const RawChange& raw, const std::string& where) {
+}  // namespace
+
+Result<Change> internal::DecodeChange(const RawChange& raw, const std::string& where) {
   if (!raw.is_object) return Usage(where, "expected an object");
   if (raw.unknown_key) return Usage(where, "unknown key \"" + *raw.unknown_key + "\"");
   Change c;
@@ -280,6 +267,8 @@ Result<Change> DecodeChange(const RawChange& raw, const std::string& where) {
   return c;
 }
 
+namespace {
+
 // nlohmann's SAX interface over a push request. Not thread-safe; one request per reader.
 class PushReader {
  public:
@@ -329,6 +318,16 @@ class PushReader {
   }
   bool key(std::string& name) {
     Frame& f = stack_.back();
+    if (f.role == Role::kColumns) {
+      // A column given twice keeps its place and takes its last value.
+      column_ = nullptr;
+      for (RawColumn& c : raw_.column_members) {
+        if (c.name == name) column_ = &c;
+      }
+      if (!column_) column_ = &raw_.column_members.emplace_back(RawColumn{name, {}, {}});
+      column_->cells.clear();
+      return true;
+    }
     if (f.role != Role::kMembers) {
       f.key.assign(name);
       return true;
@@ -363,11 +362,13 @@ class PushReader {
   }
 
  private:
-  enum class Role { kTop, kChanges, kChange, kMembers, kSkip };
+  // kColumns: a run's `columns` object; kColumn: one column's array of cells.
+  enum class Role { kTop, kChanges, kChange, kMembers, kColumns, kColumn, kSkip };
   struct Frame {
     Role role;
     std::string key;                          // kTop, kChange: the member being read
     std::vector<RawMember>* members = nullptr;  // kMembers
+    RawColumn* column = nullptr;                // kColumn
   };
 
   static std::string Where(size_t index) { return "changes[" + std::to_string(index) + "]"; }
@@ -385,6 +386,7 @@ class PushReader {
           request_.changes.clear();
           ids_.clear();
           count_ = 0;
+          elements_ = 0;
           error_.reset();
           return &changes_;
         }
@@ -401,10 +403,14 @@ class PushReader {
         if (k == "values") return &raw_.values;
         if (k == "set") return &raw_.set;
         if (k == "base") return &raw_.base;
+        if (k == "run") return &raw_.run;
+        if (k == "columns") return &raw_.columns;
         NoteUnknown(raw_.unknown_key, k);
         return nullptr;
       }
       case Role::kMembers: return &member_->value;
+      case Role::kColumns: return &column_->value;
+      case Role::kColumn: return &f.column->cells.emplace_back();
       case Role::kChanges:
       case Role::kSkip: return nullptr;
     }
@@ -414,7 +420,8 @@ class PushReader {
   // An element of `changes` starts: true when it is to be read as a change (an object, within the
   // limit, no earlier change refused).
   bool StartChange(bool object) {
-    const size_t index = count_++;
+    const size_t index = elements_++;
+    ++count_;
     if (count_ > kMaxChangesPerPush || error_) return false;
     if (!object) {
       error_ = Usage(Where(index), "expected an object");
@@ -423,24 +430,46 @@ class PushReader {
     raw_.is_object = true;
     raw_.unknown_key.reset();
     for (Scalar* s : {&raw_.id, &raw_.table, &raw_.record, &raw_.op, &raw_.hlc, &raw_.base_version, &raw_.values,
-                      &raw_.set, &raw_.base}) {
+                      &raw_.set, &raw_.base, &raw_.run, &raw_.columns}) {
       s->kind = Scalar::kMissing;
     }
+    raw_.column_members.clear();
     return true;
   }
 
   void EndChange() {
-    const size_t index = count_ - 1;
+    const size_t index = elements_ - 1;
+    if (internal::IsRun(raw_)) {
+      // A run counts its changes towards the batch limit (checked by Finish) before it is decoded.
+      const size_t length = internal::RunLength(raw_);
+      if (length > 1) count_ += length - 1;
+      if (count_ > kMaxChangesPerPush) return;
+      auto changes = internal::ExpandRun(raw_, Where(index));
+      if (!changes) {
+        error_ = changes.error();
+        return;
+      }
+      for (size_t k = 0; k < changes->size(); ++k) {
+        if (!Keep(std::move((*changes)[k]), Where(index) + "[" + std::to_string(k) + "]")) return;
+      }
+      return;
+    }
     auto c = DecodeChange(raw_, Where(index));
     if (!c) {
       error_ = c.error();
       return;
     }
-    if (!ids_.insert(c->change_id).second) {
-      error_ = Usage(Where(index) + ".id", "appears twice in the batch");
-      return;
+    Keep(std::move(*c), Where(index));
+  }
+
+  // Adds a decoded change to the request; false (and the error kept) when its id is already there.
+  bool Keep(Change&& c, const std::string& where) {
+    if (!ids_.insert(c.change_id).second) {
+      error_ = Usage(where + ".id", "appears twice in the batch");
+      return false;
     }
-    request_.changes.push_back(std::move(*c));
+    request_.changes.push_back(std::move(c));
+    return true;
   }
 
   Scalar* Put(Scalar::Kind kind) {
@@ -455,12 +484,13 @@ class PushReader {
 
   void Open(bool object) {
     if (!stack_.empty() && stack_.back().role == Role::kChanges) {
-      stack_.push_back(Frame{StartChange(object) ? Role::kChange : Role::kSkip, {}, nullptr});
+      stack_.push_back(Frame{StartChange(object) ? Role::kChange : Role::kSkip, {}, nullptr, nullptr});
       return;
     }
     const bool in_change = !stack_.empty() && stack_.back().role == Role::kChange;
+    const bool in_columns = !stack_.empty() && stack_.back().role == Role::kColumns;
     Scalar* s = Target();
-    Frame frame{Role::kSkip, {}, nullptr};
+    Frame frame{Role::kSkip, {}, nullptr, nullptr};
     if (s) {
       s->kind = object ? Scalar::kObject : Scalar::kArray;
       if (s == &document_ && object) {
@@ -471,6 +501,12 @@ class PushReader {
         frame.role = Role::kMembers;
         frame.members = s == &raw_.values ? &raw_.values_members : s == &raw_.set ? &raw_.set_members : &raw_.base_members;
         frame.members->clear();
+      } else if (in_change && object && s == &raw_.columns) {
+        frame.role = Role::kColumns;
+        raw_.column_members.clear();
+      } else if (in_columns && !object) {
+        frame.role = Role::kColumn;
+        frame.column = column_;
       }
     }
     stack_.push_back(std::move(frame));
@@ -487,7 +523,9 @@ class PushReader {
   std::optional<std::string> unknown_key_;
   RawChange raw_;
   RawMember* member_ = nullptr;
-  size_t count_ = 0;  // elements of `changes`
+  RawColumn* column_ = nullptr;  // the member of a run's columns being read
+  size_t elements_ = 0;          // elements of `changes`
+  size_t count_ = 0;             // changes they hold (a run holds several)
   std::optional<Error> error_;
   std::unordered_set<std::string> ids_;
   PushRequest request_;
@@ -565,6 +603,12 @@ void AppendChange(std::string& out, const Change& c) {
   out += '}';
 }
 
+}  // namespace
+
+void internal::AppendChangeRow(std::string& out, const Change& change) { AppendChange(out, change); }
+
+namespace {
+
 ChangeStatus StatusFromString(const std::string& s, bool& ok) {
   ok = true;
   if (s == "applied") return ChangeStatus::kApplied;
@@ -605,15 +649,40 @@ Result<PushRequest> DecodePushRequest(std::string_view text) {
 }
 
 std::string EncodePushResponse(const PushResponse& response) {
-  json results = json::array();
-  for (const ChangeResult& r : response.results) {
-    json j = {{"id", r.change_id}, {"status", ToString(r.status)}, {"version", r.version}};
-    if (!r.reason.empty()) j["reason"] = r.reason;
-    if (!r.review_fields.empty()) j["review"] = r.review_fields;
-    results.push_back(std::move(j));
+  // Written directly (one result per change), in the very bytes the DOM would dump: members in
+  // name order. The centre stores this text and answers a retried batch with it.
+  std::string out;
+  out.reserve(64 + response.results.size() * 72);
+  out += "{\"batch\":";
+  AppendJsonString(out, response.batch_key);
+  out += ",\"protocol\":";
+  AppendJsonInt(out, kProtocolVersion);
+  out += ",\"results\":[";
+  for (size_t i = 0; i < response.results.size(); ++i) {
+    const ChangeResult& r = response.results[i];
+    if (i) out += ',';
+    out += "{\"id\":";
+    AppendJsonString(out, r.change_id);
+    if (!r.reason.empty()) {
+      out += ",\"reason\":";
+      AppendJsonString(out, r.reason);
+    }
+    if (!r.review_fields.empty()) {
+      out += ",\"review\":[";
+      for (size_t f = 0; f < r.review_fields.size(); ++f) {
+        if (f) out += ',';
+        AppendJsonString(out, r.review_fields[f]);
+      }
+      out += ']';
+    }
+    out += ",\"status\":";
+    AppendJsonString(out, ToString(r.status));
+    out += ",\"version\":";
+    AppendJsonInt(out, r.version);
+    out += '}';
   }
-  json doc = {{"protocol", kProtocolVersion}, {"batch", response.batch_key}, {"results", std::move(results)}};
-  return doc.dump();
+  out += "]}";
+  return out;
 }
 
 Result<PushResponse> DecodePushResponse(std::string_view text) {

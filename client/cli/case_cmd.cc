@@ -171,7 +171,7 @@ void RegisterCaseCommands(CLI::App& app, Context& ctx) {
   list->add_option("--territory", list_opts->territory, "Seulement ce territoire");
   list->add_option("--status", list_opts->status, "Seulement ce statut");
   list->add_flag("--open", list_opts->open, "Seulement les dossiers ouverts");
-  list->add_option("--limit", list_opts->limit, "Nombre maximum de lignes (0 : toutes ; défaut 50)");
+  list->add_option("--limit", list_opts->limit, "Nombre maximum de lignes (0 : toutes ; défaut 50)")->check(CLI::Range(0, 1000000));
   list->add_flag("--all", list_opts->all, "Aussi les dossiers fusionnés dans un autre par le centre");
   list->callback([&ctx, list_opts] {
     client::ListFilter filter;
@@ -191,7 +191,7 @@ void RegisterCaseCommands(CLI::App& app, Context& ctx) {
   };
   auto search_opts = std::make_shared<SearchOptions>();
   search->add_option("text", search_opts->words, "Mots cherchés")->required();
-  search->add_option("--limit", search_opts->limit, "Nombre maximum de résultats (défaut 50)");
+  search->add_option("--limit", search_opts->limit, "Nombre maximum de résultats (défaut 50)")->check(CLI::Range(0, 1000000));
   search->callback([&ctx, search_opts] { ctx.Finish(SearchCases(ctx, search_opts->words, search_opts->limit)); });
 
   CLI::App* close = group->add_subcommand("close", "Clôt un dossier (aujourd'hui sauf --date)");

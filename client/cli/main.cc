@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client/cli/commands.h"
+#include "client/cli/usage_errors.h"
 
 namespace relais::cli {
 
@@ -84,7 +85,7 @@ int Run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    std::cerr << "erreur : " << e.what() << "\n";
+    std::cerr << "erreur : " << FrenchUsageError(e.what()) << "\n";
     std::cerr << "Voir relais --help, ou relais COMMANDE --help.\n";
     return kExitUsage;
   }

@@ -25,7 +25,7 @@ std::string Cell(const schema::Table& table, const schema::Record& r, std::strin
   if (column == "id") return r.id;
   int i = table.FieldIndex(column);
   if (i < 0 || !r.values[static_cast<size_t>(i)]) return "";
-  return OneLine(*r.values[static_cast<size_t>(i)]);
+  return OneLine(DisplayValue(&table.fields[static_cast<size_t>(i)], r.values[static_cast<size_t>(i)]));
 }
 
 std::string Heading(const schema::Table& table, std::string_view column) {
@@ -57,7 +57,7 @@ void PrintFields(const schema::Table& table, const schema::Record& record, const
     bool reviewed = false;
     for (const ReviewMark& m : review) reviewed = reviewed || m.field == table.fields[i].name;
     if (!record.values[i] && !reviewed) continue;
-    std::string value = record.values[i] ? *record.values[i] : "";
+    std::string value = record.values[i] ? DisplayValue(&table.fields[i], record.values[i]) : "";
     if (reviewed) value += (value.empty() ? "" : "  ") + std::string("(!) en attente d'arbitrage");
     lines.emplace_back(std::string(table.fields[i].label), value);
   }

@@ -122,7 +122,7 @@ void AddSearchCommand(CLI::App& group, Context& ctx, const schema::Table& table,
   };
   auto options = std::make_shared<SearchOptions>();
   search->add_option("text", options->words, "Mots cherchés")->required();
-  search->add_option("--limit", options->limit, "Nombre maximum de résultats (défaut 50)");
+  search->add_option("--limit", options->limit, "Nombre maximum de résultats (défaut 50)")->check(CLI::Range(0, 1000000));
   search->callback([&ctx, &table, options, columns] {
     ctx.Finish(SearchRecords(ctx, table, options->words, options->limit, columns));
   });

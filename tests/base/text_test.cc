@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <set>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -52,6 +53,25 @@ TEST_CASE("UUIDv7 ids are well formed and sort by time", "[ids]") {
   CHECK_FALSE(IsUuid("not-a-uuid"));
 }
 
+TEST_CASE("ids of one process are strictly increasing and differ from the one before in a few hex digits", "[ids]") {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10000; ++i) ids.push_back(NewUuidV7(1700000000000 + i / 100));
+  ids.push_back(NewUuidV7(1600000000000));  // a clock that went back: the last millisecond is kept
+  size_t changed_digits = 0;
+  for (size_t i = 1; i < ids.size(); ++i) {
+    INFO(ids[i - 1] << " then " << ids[i]);
+    REQUIRE(ids[i - 1] < ids[i]);
+    REQUIRE(IsUuid(ids[i]));
+    CHECK(ids[i][14] == '7');                                      // version 7
+    CHECK(std::string("89ab").find(ids[i][19]) != std::string::npos);  // RFC 9562 variant
+    CHECK(ids[i].substr(28) == ids[0].substr(28));                 // the process's remainder
+    for (size_t k = 0; k < ids[i].size(); ++k) changed_digits += ids[i][k] != ids[i - 1][k];
+  }
+  CHECK(ids.back().substr(0, 13) == ids[ids.size() - 2].substr(0, 13));
+  // A counter step changes one digit, a carry a few more; a new millisecond one or two.
+  CHECK(static_cast<double>(changed_digits) / static_cast<double>(ids.size() - 1) < 2.0);
+}
+
 TEST_CASE("ids drawn in bulk are all different, and a forked child does not repeat its parent's", "[ids]") {
   std::set<std::string> seen;
   for (int i = 0; i < 5000; ++i) seen.insert(NewUuidV7(1700000000000));  // several refills of the pool
@@ -76,6 +96,7 @@ TEST_CASE("ids drawn in bulk are all different, and a forked child does not repe
   REQUIRE(got == 36);
   CHECK(IsUuid(child_id));
   CHECK(child_id != parent_id);
+  CHECK(child_id.substr(28) != parent_id.substr(28));  // the child drew its own remainder
 }
 
 TEST_CASE("tokens are hashed with SHA-256", "[ids]") {

@@ -280,3 +280,26 @@ TEST_CASE("the pending changes of a record are counted", "[records]") {
   CHECK(pending->rejected == 0);
   CHECK(t.records().PendingTotal()->pending == 2);
 }
+
+TEST_CASE("a contact's search entry follows its indexed fields and only them", "[records][search]") {
+  TestReplica t;
+  const schema::Table& contacts = schema::ContactsTable();
+  auto made = t.records().Create(contacts, {{"organisation", "GRETA Névache"}, {"last_name", "Laurent"}});
+  REQUIRE(made.ok());
+  REQUIRE(t.records().Edit(contacts, made->id, {{"organisation", "Mission locale Gap"}}).ok());
+  auto renamed = t.records().Search(contacts, "mission gap");
+  REQUIRE(renamed.ok());
+  CHECK(renamed->size() == 1);
+  auto old_name = t.records().Search(contacts, "greta");
+  REQUIRE(old_name.ok());
+  CHECK(old_name->empty());
+  // A write of the version alone (the centre's answer to the create, a pulled row whose text did not
+  // change) leaves the search index alone: one row changed, none by a trigger.
+  sqlite3* db = t.records().replica().db().handle();
+  const int before = sqlite3_total_changes(db);
+  REQUIRE(t.records().replica().db().Exec("UPDATE contacts SET version = 7 WHERE id = '" + made->id + "'").ok());
+  CHECK(sqlite3_total_changes(db) - before == 1);
+  auto still = t.records().Search(contacts, "laurent");
+  REQUIRE(still.ok());
+  CHECK(still->size() == 1);
+}

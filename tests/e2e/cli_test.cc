@@ -52,8 +52,13 @@ TEST_CASE("case add prints the new case, opened today", "[cli]") {
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("Élodie") != std::string::npos);
   CHECK(r.out.find("0612345678") != std::string::npos);
+  // People read an enumeration's wording, scripts its code.
+  CHECK(r.out.find("demandeur d'emploi") != std::string::npos);
+  CHECK(r.out.find("demandeur_emploi") == std::string::npos);
+  CHECK(relais({"case", "list"}).out.find("demandeur d'emploi") != std::string::npos);
   json c = relais.Json({"case", "list"});
   REQUIRE(c.size() == 1);
+  CHECK(c[0]["status"] == "demandeur_emploi");
   CHECK(c[0]["service_level"] == 2);
   CHECK(c[0]["opened_on"].get<std::string>().size() == 10);
 }
@@ -176,6 +181,20 @@ TEST_CASE("usage errors exit 2 and --help exits 0", "[cli]") {
   CHECK(relais({"case", "list", "--no-such-option"}).exit_code == 2);
   CHECK(relais({"case", "edit", "0190a1b2-0000-7000-8000-000000000000"}).exit_code == 2);
   CHECK(relais({"export", "--kind", "people"}).exit_code == 2);
+  // The command line's own errors read in French, naming what is wrong, and change nothing.
+  auto says = [&](std::vector<std::string> args, const std::string& expected) {
+    RunResult r = relais(args);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("erreur : " + expected) != std::string::npos);
+  };
+  says({"case"}, "commande manquante ou inconnue");
+  says({"case", "list", "--no-such-option"}, "argument inattendu : --no-such-option");
+  says({"case", "list", "--limit", "-3"}, "--limit : -3 n'est pas entre 0 et 1000000");
+  says({"case", "add", "--last-name"}, "--last-name : il manque sa valeur");
+  says({"export", "--kind", "people"}, "--kind : « people » n'est pas une valeur possible (cases,contacts)");
+  says({"sync", "--batch", "0"}, "--batch : 0 n'est pas entre 1 et 10000");
+  CHECK(relais.Json({"status"})["pending"] == 0);
   RunResult help = relais({"--help"});
   CHECK(help.exit_code == 0);
   CHECK(help.out.find("case") != std::string::npos);

@@ -12,6 +12,7 @@
 
 #include "schema/model.h"
 #include "sync/codec.h"
+#include "sync/push_runs.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace relais;
@@ -34,6 +35,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Require(sync::EncodePushRequest(*again) == wire, "a push request round-trips");
     Require(AsTheDomDumps(wire), "a push request is written as the DOM dumps it");
     Require(request->changes.size() <= sync::kMaxChangesPerPush, "the change limit holds");
+    auto as_runs = sync::DecodePushRequest(sync::EncodePushRequestRuns(*request));
+    Require(as_runs.ok(), "a push request written with create runs decodes", as_runs.ok() ? "" : as_runs.error().message);
+    Require(sync::EncodePushRequest(*as_runs) == wire, "a push request written with create runs is the same batch");
   }
 
   if (auto response = sync::DecodePushResponse(text)) {
@@ -41,6 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto again = sync::DecodePushResponse(wire);
     Require(again.ok(), "an encoded push answer decodes", again.ok() ? "" : again.error().message);
     Require(sync::EncodePushResponse(*again) == wire, "a push answer round-trips");
+    Require(AsTheDomDumps(wire), "a push answer is written as the DOM dumps it");
   }
 
   if (auto page = sync::DecodePullPage(text)) {

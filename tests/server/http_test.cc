@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/gzip.h"
+#include "sync/push_runs.h"
 #include "tests/server/server_fixture.h"
 
 namespace relais::server::testing {
@@ -106,7 +107,7 @@ TEST_CASE("health answers ok without a token", "[http]") {
   auto r = f.Client()->Get("/v1/health");
   REQUIRE(r);
   CHECK(r->status == 200);
-  CHECK(json::parse(r->body) == json{{"status", "ok"}, {"protocol", 1}});
+  CHECK(json::parse(r->body) == json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs"}}});
 }
 
 TEST_CASE("health answers 503 when the store does not answer", "[http]") {
@@ -138,6 +139,7 @@ TEST_CASE("whoami names the device and its territories", "[http]") {
   json body = json::parse(r->body);
   CHECK(body["device"] == "pae-bastia");
   CHECK(body["territories"] == json{"corse-ajaccio", "corse-bastia"});
+  CHECK(sync::CentreHasFeature(r->body, sync::kFeaturePushRuns));  // devices may send create runs
 }
 
 TEST_CASE("a request without a token gets 401 and a JSON error only", "[http]") {
@@ -316,6 +318,71 @@ TEST_CASE("each request is logged on one line without personal data", "[http]") 
   CHECK(lines[0].find("ms=") != std::string::npos);
   CHECK(lines[0].find("Martin") == std::string::npos);
   CHECK(lines[0].find("0611223344") == std::string::npos);
+}
+
+TEST_CASE("creates sent as runs are applied in order, one result per change, as their rows would be", "[http][runs]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  const std::string case_id = NewId();
+  std::vector<sync::Change> changes = {CreateCase(case_id, kGap, Stamp(kT0, "a")), CreateCase(NewId(), kGap, Stamp(kT0, "a")),
+                                       CreateFollowup(NewId(), case_id, Stamp(kT0, "a")),
+                                       CreateFollowup(NewId(), case_id, Stamp(kT0, "a")),
+                                       CreateCase(NewId(), kBastia, Stamp(kT0, "a"))};
+  auto request = Batch(changes);
+  const std::string runs = sync::EncodePushRequestRuns(request);
+  REQUIRE(json::parse(runs)["changes"].size() == 3);  // two runs and a lone row
+  auto headers = ServerFixture::Headers(a.token);
+  headers.emplace("Content-Encoding", "gzip");
+  auto sent = f.Client()->Post("/v1/push", headers, GzipCompress(runs), "application/json");
+  REQUIRE(sent);
+  REQUIRE(sent->status == 200);
+  auto response = sync::DecodePushResponse(sent->body);
+  REQUIRE(response.ok());
+  REQUIRE(response->results.size() == 5);
+  for (size_t i = 0; i < 5; ++i) CHECK(response->results[i].change_id == changes[i].change_id);
+  CHECK(response->results[2].status == sync::ChangeStatus::kApplied);  // the follow-up after its case's creation
+  CHECK(response->results[3].version == 4);
+  CHECK(response->results[4].status == sync::ChangeStatus::kRejected);  // outside the device's territories
+
+  // The same batch resent as rows is the same batch: the same answer, applied once.
+  const std::string after = f.Dump();
+  auto as_rows = f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(request), "application/json");
+  REQUIRE(as_rows);
+  CHECK(as_rows->status == 200);
+  CHECK(as_rows->body == sent->body);
+  CHECK(f.Dump() == after);
+}
+
+TEST_CASE("a bad run gets 400 naming what is wrong, changes nothing, and the server stays up", "[http][runs]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  auto request = Batch({CreateContact(NewId(), "0611111111", Stamp(kT0, "a")), CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))});
+  json doc = json::parse(sync::EncodePushRequestRuns(request));
+  doc["changes"][0]["columns"]["phone"].push_back("0633333333");  // one cell too many
+  const std::string before = f.Dump();
+  auto r = f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), doc.dump(), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  CHECK(ErrorOf(r)["code"] == "bad_request");
+  CHECK(ErrorOf(r)["message"].get<std::string>().find("changes[0].columns.phone: 3 cells") != std::string::npos);
+  CHECK(f.Dump() == before);
+  auto health = f.Client()->Get("/v1/health");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+}
+
+TEST_CASE("a value refused in a run gets 422 naming the change of the run", "[http][runs]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  auto request = Batch({CreateCase(NewId(), kGap, Stamp(kT0, "a")),
+                        CreateCase(NewId(), kGap, Stamp(kT0, "a"), {{"birth_date", "1990-13-45"}})});
+  const std::string before = f.Dump();
+  auto r = f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequestRuns(request), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 422);
+  CHECK(ErrorOf(r)["change"] == request.changes[1].change_id);
+  CHECK(ErrorOf(r)["message"].get<std::string>().rfind("changes[0][1].values.birth_date", 0) == 0);
+  CHECK(f.Dump() == before);
 }
 
 }  // namespace

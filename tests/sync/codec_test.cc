@@ -338,6 +338,22 @@ TEST_CASE("a push request is written in the very bytes a JSON DOM dumps", "[code
   CHECK(EncodePushRequest(*back) == wire);
 }
 
+TEST_CASE("a push answer is written in the very bytes a JSON DOM dumps", "[codec]") {
+  PushResponse response{"batch_2-x", {}};
+  response.results.push_back({"0190a1b2-0000-7000-8000-0000000000aa", ChangeStatus::kApplied, 1042, "", {}});
+  response.results.push_back({"0190a1b2-0000-7000-8000-0000000000bb", ChangeStatus::kReview, 1043, "", {"status", "notes"}});
+  response.results.push_back({"0190a1b2-0000-7000-8000-0000000000cc", ChangeStatus::kRejected, 0, Awkward(), {}});
+  std::string wire = EncodePushResponse(response);
+  CHECK(Redumped(wire) == wire);
+  CHECK(EncodePushResponse(PushResponse{"empty", {}}) == R"({"batch":"empty","protocol":1,"results":[]})");
+  auto back = DecodePushResponse(wire);
+  REQUIRE(back.ok());
+  REQUIRE(back->results.size() == 3);
+  CHECK(back->results[1].review_fields == std::vector<std::string>{"status", "notes"});
+  CHECK(back->results[2].reason == Awkward());
+  CHECK(EncodePushResponse(*back) == wire);
+}
+
 TEST_CASE("a pull page and a record's values are written as a JSON DOM dumps them", "[codec]") {
   const schema::Table& cases = schema::CasesTable();
   PullPage page;

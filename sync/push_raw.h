@@ -1,0 +1,66 @@
+// Internal to the push decoder (sync/codec.cc) and the create runs (sync/push_runs.cc): a push
+// request's changes as the SAX reader keeps them before they are checked. Not a public interface.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "sync/protocol.h"
+
+namespace relais::sync::internal {
+
+// A JSON value as the checks see it: its kind, and its number or text when it has one.
+struct Scalar {
+  enum Kind : uint8_t { kMissing, kNull, kBool, kInt, kFloat, kString, kObject, kArray };
+  Kind kind = kMissing;
+  int64_t number = 0;  // kInt (an unsigned one as nlohmann's get<int64_t>() reads it)
+  std::string text;    // kString
+};
+
+struct RawMember {
+  std::string key;
+  Scalar value;
+};
+
+// One member of a run's `columns`: `value` is the member as read (of kind kArray for a column),
+// `cells` its elements (an element that is an object or an array is kept as its kind only).
+struct RawColumn {
+  std::string name;
+  Scalar value;
+  std::vector<Scalar> cells;
+};
+
+// One element of `changes` as read: its members, and those of its values, set and base objects;
+// for a run (docs/PROTOCOL.md, "Create runs"), `run` and its columns.
+struct RawChange {
+  bool is_object = false;
+  std::optional<std::string> unknown_key;  // the first unknown member in key order
+  Scalar id, table, record, op, hlc, base_version, values, set, base, run, columns;
+  std::vector<RawMember> values_members, set_members, base_members;  // when that member is an object
+  std::vector<RawColumn> column_members;                              // when `columns` is an object
+};
+
+// Checks one change in row form and decodes it; `where` names it in errors ("changes[3]").
+Result<Change> DecodeChange(const RawChange& raw, const std::string& where);
+
+// Whether `raw` is written as a run (it has a `run` or a `columns` member).
+inline bool IsRun(const RawChange& raw) {
+  return raw.run.kind != Scalar::kMissing || raw.columns.kind != Scalar::kMissing;
+}
+
+// The number of changes a run holds as written (the length of its `id` column; 0 when it has none),
+// for the batch limit before it is decoded.
+size_t RunLength(const RawChange& raw);
+
+// Checks a run (element `where` of `changes`) and expands it into its creates, in order, each
+// decoded as DecodeChange decodes a create; its k-th change is named where + "[k]" in errors.
+// Consumes the cells of `raw`.
+Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where);
+
+// Appends one change in row form, in the bytes EncodePushRequest writes for it.
+void AppendChangeRow(std::string& out, const Change& change);
+
+}  // namespace relais::sync::internal

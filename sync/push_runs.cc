@@ -1,0 +1,206 @@
+#include "sync/push_runs.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "sync/codec.h"
+#include "sync/json_text.h"
+#include "sync/push_raw.h"
+
+namespace relais::sync {
+
+namespace {
+
+// The index of each field of `change` in `table`, the last occurrence of a field counting (as in
+// row form); false when a field is not one of the table's (then the change goes as a row).
+bool CellsOf(const schema::Table& table, const Change& change, std::vector<const schema::Value*>& cells) {
+  cells.assign(table.fields.size(), nullptr);
+  for (const FieldChange& f : change.fields) {
+    const int index = table.FieldIndex(f.field);
+    if (index < 0) return false;
+    cells[static_cast<size_t>(index)] = &f.value;
+  }
+  return true;
+}
+
+// How many changes from `from` on form a run: creates of one known table, every field one of its.
+size_t RunEnd(const std::vector<Change>& changes, size_t from) {
+  const Change& first = changes[from];
+  if (first.op != Op::kCreate) return from;
+  const schema::Table* table = schema::FindTable(first.table);
+  if (!table) return from;
+  std::vector<const schema::Value*> cells;
+  size_t end = from;
+  while (end < changes.size() && end - from < kMaxChangesPerPush && changes[end].op == Op::kCreate &&
+         changes[end].table == first.table && CellsOf(*table, changes[end], cells)) {
+    ++end;
+  }
+  return end;
+}
+
+void AppendRun(std::string& out, const schema::Table& table, const std::vector<Change>& changes, size_t from, size_t end) {
+  std::vector<std::vector<const schema::Value*>> rows(end - from);
+  for (size_t k = 0; k < rows.size(); ++k) CellsOf(table, changes[from + k], rows[k]);
+  auto text_column = [&](const char* name, auto&& cell) {
+    AppendJsonString(out, name);
+    out += ":[";
+    for (size_t k = from; k < end; ++k) {
+      if (k > from) out += ',';
+      AppendJsonString(out, cell(changes[k]));
+    }
+    out += ']';
+  };
+  out += "{\"columns\":{";
+  text_column("id", [](const Change& c) -> const std::string& { return c.change_id; });
+  out += ',';
+  text_column("record", [](const Change& c) -> const std::string& { return c.record_id; });
+  out += ',';
+  text_column("hlc", [](const Change& c) -> const std::string& { return c.hlc; });
+  for (size_t i = 0; i < table.fields.size(); ++i) {
+    const bool any = std::any_of(rows.begin(), rows.end(), [i](const auto& row) { return row[i] && *row[i]; });
+    if (!any) continue;  // a column of nulls only is left out
+    out += ',';
+    AppendJsonString(out, table.fields[i].name);
+    out += ":[";
+    for (size_t k = 0; k < rows.size(); ++k) {
+      if (k) out += ',';
+      AppendJsonValue(out, table.fields[i], rows[k][i] ? *rows[k][i] : schema::Value());
+    }
+    out += ']';
+  }
+  out += "},\"run\":\"create\",\"table\":";
+  AppendJsonString(out, table.name);
+  out += '}';
+}
+
+}  // namespace
+
+const std::vector<std::string>& CentreFeatures() {
+  static const std::vector<std::string> kFeatures = {std::string(kFeaturePushRuns)};
+  return kFeatures;
+}
+
+bool CentreHasFeature(std::string_view answer_json, std::string_view feature) {
+  const nlohmann::json doc = nlohmann::json::parse(answer_json, nullptr, false);
+  if (!doc.is_object()) return false;
+  auto features = doc.find("features");
+  if (features == doc.end() || !features->is_array()) return false;
+  return std::any_of(features->begin(), features->end(),
+                     [feature](const nlohmann::json& f) { return f.is_string() && f.get_ref<const std::string&>() == feature; });
+}
+
+std::string EncodePushRequestRuns(const PushRequest& request) {
+  std::string out;
+  out.reserve(64 + request.changes.size() * 256);
+  out += "{\"batch\":";
+  AppendJsonString(out, request.batch_key);
+  out += ",\"changes\":[";
+  for (size_t i = 0; i < request.changes.size();) {
+    if (i) out += ',';
+    const size_t end = RunEnd(request.changes, i);
+    if (end - i >= kMinRunLength) {
+      AppendRun(out, *schema::FindTable(request.changes[i].table), request.changes, i, end);
+      i = end;
+    } else {
+      internal::AppendChangeRow(out, request.changes[i]);
+      ++i;
+    }
+  }
+  out += "],\"protocol\":";
+  AppendJsonInt(out, kProtocolVersion);
+  out += '}';
+  return out;
+}
+
+// ---- decoding -----------------------------------------------------------------------------------
+
+namespace internal {
+
+namespace {
+
+Error RunUsage(const std::string& where, const std::string& what) { return MakeError(ErrorCode::kUsage, where + ": " + what); }
+
+const RawColumn* FindColumn(const std::vector<RawColumn>& columns, std::string_view name) {
+  for (const RawColumn& c : columns) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+size_t RunLength(const RawChange& raw) {
+  const RawColumn* id = FindColumn(raw.column_members, "id");
+  return id && id->value.kind == Scalar::kArray ? id->cells.size() : 0;
+}
+
+Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where) {
+  if (!raw.is_object) return RunUsage(where, "expected an object");
+  if (raw.unknown_key) return RunUsage(where, "unknown key \"" + *raw.unknown_key + "\"");
+  const std::pair<const char*, const Scalar*> row_members[] = {
+      {"base", &raw.base}, {"base_version", &raw.base_version}, {"hlc", &raw.hlc}, {"id", &raw.id},  {"op", &raw.op},
+      {"record", &raw.record}, {"set", &raw.set}, {"values", &raw.values}};
+  for (const auto& [key, value] : row_members) {
+    if (value->kind != Scalar::kMissing) {
+      return RunUsage(where, "a run carries \"run\", \"table\" and \"columns\" only, not \"" + std::string(key) + "\"");
+    }
+  }
+  if (raw.run.kind != Scalar::kString || raw.run.text != "create") {
+    return RunUsage(where + ".run", "missing or not \"create\" (only creates are written as runs)");
+  }
+  if (raw.table.kind != Scalar::kString) return RunUsage(where + ".table", "missing or not a string");
+  const schema::Table* table = schema::FindTable(raw.table.text);
+  if (!table) return RunUsage(where + ".table", "unknown table \"" + raw.table.text + "\"");
+  if (raw.columns.kind != Scalar::kObject) return RunUsage(where + ".columns", "missing or not an object");
+
+  std::vector<const RawColumn*> columns;
+  for (const RawColumn& c : raw.column_members) columns.push_back(&c);
+  std::sort(columns.begin(), columns.end(), [](const RawColumn* a, const RawColumn* b) { return a->name < b->name; });
+  for (const RawColumn* c : columns) {
+    if (c->name != "id" && c->name != "record" && c->name != "hlc" && table->FieldIndex(c->name) < 0) {
+      return RunUsage(where + ".columns." + c->name, "unknown field of " + raw.table.text);
+    }
+    if (c->value.kind != Scalar::kArray) return RunUsage(where + ".columns." + c->name, "not an array");
+  }
+  for (const char* required : {"id", "record", "hlc"}) {
+    if (!FindColumn(raw.column_members, required)) {
+      return RunUsage(where + ".columns", "the \"" + std::string(required) + "\" column is missing");
+    }
+  }
+  const size_t n = RunLength(raw);
+  if (n == 0) return RunUsage(where + ".columns.id", "a run holds at least one change");
+  for (const RawColumn* c : columns) {
+    if (c->cells.size() != n) {
+      return RunUsage(where + ".columns." + c->name, std::to_string(c->cells.size()) + " cells where the \"id\" column has " +
+                                                         std::to_string(n));
+    }
+  }
+
+  std::vector<Change> changes;
+  changes.reserve(n);
+  RawChange row;
+  row.is_object = true;
+  row.table = raw.table;
+  row.op = Scalar{Scalar::kString, 0, "create"};
+  row.base_version = Scalar{Scalar::kInt, 0, {}};
+  row.values.kind = Scalar::kObject;
+  for (size_t k = 0; k < n; ++k) {
+    row.values_members.clear();
+    for (RawColumn& c : raw.column_members) {
+      Scalar& cell = c.cells[k];
+      if (c.name == "id") row.id = std::move(cell);
+      else if (c.name == "record") row.record = std::move(cell);
+      else if (c.name == "hlc") row.hlc = std::move(cell);
+      else row.values_members.push_back(RawMember{c.name, std::move(cell)});
+    }
+    auto change = DecodeChange(row, where + "[" + std::to_string(k) + "]");
+    if (!change) return change.error();
+    changes.push_back(std::move(*change));
+  }
+  return changes;
+}
+
+}  // namespace internal
+
+}  // namespace relais::sync

@@ -1,0 +1,31 @@
+// Create runs: consecutive creates of one table written column-major in a push request
+// (docs/PROTOCOL.md, "Create runs"), and the features list by which a centre says it reads them.
+// A run is only a shorter spelling: it decodes into the very changes its rows would, so the batch
+// hash (of EncodePushRequest's canonical row form) does not depend on how a batch was sent.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sync/protocol.h"
+
+namespace relais::sync {
+
+// The name a centre lists in `features` (GET /v1/whoami and /v1/health) when it reads create runs.
+inline constexpr std::string_view kFeaturePushRuns = "push-runs";
+
+// What this build's centre lists in `features`.
+const std::vector<std::string>& CentreFeatures();
+
+// Whether a whoami or health answer lists `feature`. False for an answer with no `features`
+// member (a centre older than the list), a malformed one, or a body that is not JSON.
+bool CentreHasFeature(std::string_view answer_json, std::string_view feature);
+
+// A push request as EncodePushRequest writes it, except that every sequence of at least
+// kMinRunLength consecutive creates of one table is written as one run. DecodePushRequest reads
+// both texts into the same request. Never fails.
+inline constexpr size_t kMinRunLength = 2;
+std::string EncodePushRequestRuns(const PushRequest& request);
+
+}  // namespace relais::sync

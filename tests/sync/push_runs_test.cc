@@ -1,0 +1,284 @@
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "sync/codec.h"
+#include "sync/engine.h"
+#include "sync/push_runs.h"
+
+using namespace relais;
+using namespace relais::sync;
+
+namespace {
+
+std::string Id(int n) {
+  std::string tail = std::to_string(n);
+  return "0190a1b2-0000-7000-8000-" + std::string(12 - tail.size(), '0') + tail;
+}
+
+Change AChange(Op op, const std::string& table, int change_n, int record_n, std::string hlc, std::vector<FieldChange> fields) {
+  Change c;
+  c.change_id = Id(change_n);
+  c.table = table;
+  c.record_id = Id(record_n);
+  c.op = op;
+  c.base_version = op == Op::kCreate ? 0 : 7;
+  c.hlc = std::move(hlc);
+  c.fields = std::move(fields);
+  return c;
+}
+
+Change ACaseCreate(int n) {
+  Change c = AChange(Op::kCreate, "cases", 1000 + n, n, "1700000000000-00000" + std::to_string(n % 10) + "-deva",
+                     {{"last_name", "Névache " + std::to_string(n), {}}, {"first_name", "Zoé", {}},
+                      {"opened_on", "2026-03-01", {}}, {"territory", "hautes-alpes-gap", {}}});
+  if (n % 2) c.fields.push_back({"service_level", "2", {}});  // a column with nulls in it
+  return c;
+}
+
+Change AFollowupCreate(int n, int case_n) {
+  return AChange(Op::kCreate, "followups", 2000 + n, 500 + n, "1700000000001-000000-deva",
+                 {{"case_id", Id(case_n), {}}, {"kind", "entretien", {}}, {"date", "2026-03-02", {}}, {"text", "vu", {}}});
+}
+
+Change AnUpdate(int n) {
+  return AChange(Op::kUpdate, "cases", 3000 + n, n, "1700000000002-000000-deva", {{"phone", "0611223344", "0699887766"}});
+}
+
+// A batch as a device forms it: creates of cases, their follow-ups, an update in between.
+PushRequest AMixedBatch() {
+  PushRequest r{"batch-runs", {}};
+  for (int i = 0; i < 5; ++i) r.changes.push_back(ACaseCreate(i));
+  r.changes.push_back(AFollowupCreate(0, 0));
+  r.changes.push_back(AFollowupCreate(1, 0));
+  r.changes.push_back(AnUpdate(1));
+  r.changes.push_back(ACaseCreate(9));  // a create alone: a row
+  return r;
+}
+
+std::string Run(const std::string& columns, const std::string& extra = "") {
+  return R"({"protocol":1,"batch":"b1","changes":[{"run":"create","table":"cases",)" + extra + R"("columns":)" +
+         columns + "}]}";
+}
+
+const std::string kIds = R"("id":[")" + Id(1001) + R"(",")" + Id(1002) + R"("],"record":[")" + Id(1) + R"(",")" + Id(2) +
+                         R"("],"hlc":["1700000000000-000000-deva","1700000000000-000001-deva"])";
+const std::string kNames =
+    R"("last_name":["A","B"],"first_name":["C","D"],"opened_on":["2026-01-01","2026-01-02"])";
+
+}  // namespace
+
+TEST_CASE("consecutive creates of one table travel as a run and decode to the same request", "[runs]") {
+  const PushRequest request = AMixedBatch();
+  const std::string rows = EncodePushRequest(request);
+  const std::string runs = EncodePushRequestRuns(request);
+  CHECK(runs.size() < rows.size());
+  const nlohmann::json doc = nlohmann::json::parse(runs);
+  REQUIRE(doc["changes"].size() == 4);  // 5 cases, 2 follow-ups, the update, the lone create
+  CHECK(doc["changes"][0]["run"] == "create");
+  CHECK(doc["changes"][0]["columns"]["id"].size() == 5);
+  CHECK(doc["changes"][0]["columns"]["service_level"][0].is_null());
+  CHECK(doc["changes"][0]["columns"]["service_level"][1] == 2);  // integers stay numbers
+  CHECK_FALSE(doc["changes"][0]["columns"].contains("birth_date"));  // a column of nulls is left out
+  CHECK(doc["changes"][1]["table"] == "followups");
+  CHECK(doc["changes"][2]["op"] == "update");
+  CHECK(doc["changes"][3]["op"] == "create");
+
+  auto from_runs = DecodePushRequest(runs);
+  REQUIRE(from_runs.ok());
+  auto from_rows = DecodePushRequest(rows);
+  REQUIRE(from_rows.ok());
+  REQUIRE(from_runs->changes.size() == request.changes.size());
+  for (size_t i = 0; i < request.changes.size(); ++i) {
+    CHECK(from_runs->changes[i].change_id == request.changes[i].change_id);  // order kept
+  }
+  // The centre hashes the canonical row form: the same batch whichever way it was sent.
+  CHECK(EncodePushRequest(*from_runs) == EncodePushRequest(*from_rows));
+  CHECK(EncodePushRequest(*from_runs) == rows);
+}
+
+TEST_CASE("a run of nothing but creates of one table is one element", "[runs]") {
+  PushRequest request{"b", {}};
+  for (int i = 0; i < 300; ++i) request.changes.push_back(ACaseCreate(i));
+  const nlohmann::json doc = nlohmann::json::parse(EncodePushRequestRuns(request));
+  CHECK(doc["changes"].size() == 1);
+  auto back = DecodePushRequest(doc.dump());
+  REQUIRE(back.ok());
+  CHECK(back->changes.size() == 300);
+}
+
+TEST_CASE("a well-formed run written by hand decodes; nulls and left-out columns are absent values", "[runs]") {
+  auto r = DecodePushRequest(Run("{" + kIds + "," + kNames + R"(,"phone":[null,"0611223344"]})"));
+  REQUIRE(r.ok());
+  REQUIRE(r->changes.size() == 2);
+  CHECK(r->changes[0].op == Op::kCreate);
+  CHECK(r->changes[0].base_version == 0);
+  CHECK(r->changes[1].record_id == Id(2));
+  CHECK(r->changes[0].fields.size() == 3);
+  CHECK(r->changes[1].fields.size() == 4);
+}
+
+TEST_CASE("bad runs are refused with a message naming what is wrong", "[runs]") {
+  struct Case { std::string body; ErrorCode code; std::string mention; };
+  const std::string ids_short = R"("id":[")" + Id(1001) + R"("],"record":[")" + Id(1) + R"(",")" + Id(2) +
+                                R"("],"hlc":["1700000000000-000000-deva","1700000000000-000001-deva"])";
+  auto c = GENERATE_REF(values<Case>({
+      {Run("{" + ids_short + "," + kNames + "}"), ErrorCode::kUsage, "changes[0].columns.first_name: 2 cells where the \"id\" column has 1"},
+      {Run("{" + kIds + "," + kNames + R"(,"shoe_size":[1,2]})"), ErrorCode::kUsage, "changes[0].columns.shoe_size: unknown field of cases"},
+      {R"({"protocol":1,"batch":"b1","changes":[{"run":"create","table":"secrets","columns":{}}]})", ErrorCode::kUsage, "changes[0].table: unknown table"},
+      {Run(R"({"record":[")" + Id(1) + R"("],"hlc":["1700000000000-000000-deva"]})"), ErrorCode::kUsage, "the \"id\" column is missing"},
+      {Run(R"({"id":[")" + Id(1) + R"("],"hlc":["1700000000000-000000-deva"]})"), ErrorCode::kUsage, "the \"record\" column is missing"},
+      {Run(R"({"id":[")" + Id(1) + R"("],"record":[")" + Id(1) + R"("]})"), ErrorCode::kUsage, "the \"hlc\" column is missing"},
+      {R"({"protocol":1,"batch":"b1","changes":[{"run":"update","table":"cases","columns":{}}]})", ErrorCode::kUsage, "changes[0].run"},
+      {R"({"protocol":1,"batch":"b1","changes":[{"table":"cases","columns":{}}]})", ErrorCode::kUsage, "changes[0].run"},
+      {Run(R"({"id":[],"record":[],"hlc":[]})"), ErrorCode::kUsage, "a run holds at least one change"},
+      {Run("[]"), ErrorCode::kUsage, "changes[0].columns: missing or not an object"},
+      {Run("{" + kIds + R"(,"last_name":"A"})"), ErrorCode::kUsage, "changes[0].columns.last_name: not an array"},
+      {Run(R"({"id":[")" + Id(1001) + R"(",1],"record":[")" + Id(1) + R"(",")" + Id(2) +
+           R"("],"hlc":["1700000000000-000000-deva","1700000000000-000001-deva"],)" + kNames + "}"),
+       ErrorCode::kUsage, "changes[0][1].id: missing or not a string"},
+      {Run(R"({"id":[")" + Id(1001) + R"(",")" + Id(1001) + R"("],"record":[")" + Id(1) + R"(",")" + Id(2) +
+           R"("],"hlc":["1700000000000-000000-deva","1700000000000-000001-deva"],)" + kNames + "}"),
+       ErrorCode::kUsage, "changes[0][1].id: appears twice"},
+      {Run("{" + kIds + "," + kNames + "}", R"("id":")" + Id(7) + R"(",)"), ErrorCode::kUsage, "a run carries \"run\", \"table\" and \"columns\" only"},
+      {Run("{" + kIds + R"(,"last_name":["A",{"x":1}],"first_name":["C","D"],"opened_on":["2026-01-01","2026-01-02"]})"),
+       ErrorCode::kValidation, "changes[0][1].values.last_name: expected a string"},
+      {Run("{" + kIds + R"(,"last_name":["A","B"],"first_name":["C","D"],"opened_on":["2026-01-01","2026-02-30"]})"),
+       ErrorCode::kValidation, "changes[0][1].values.opened_on"},
+  }));
+  auto r = DecodePushRequest(c.body);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == c.code);
+  INFO(r.error().message);
+  CHECK(r.error().message.find(c.mention) != std::string::npos);
+}
+
+TEST_CASE("a run's changes count towards the limit of changes per batch", "[runs]") {
+  PushRequest request{"b", {}};
+  for (int i = 0; i < 6000; ++i) request.changes.push_back(ACaseCreate(i));
+  std::string first = EncodePushRequestRuns(request);
+  // Two runs of 6,000: 12,000 changes in two elements.
+  nlohmann::json doc = nlohmann::json::parse(first);
+  nlohmann::json second = doc["changes"][0];
+  for (auto& id : second["columns"]["id"]) id = std::string(id).replace(0, 4, "0291");
+  doc["changes"].push_back(second);
+  auto r = DecodePushRequest(doc.dump());
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::kTooLarge);
+}
+
+TEST_CASE("a device sends runs only to a centre that lists the feature", "[runs]") {
+  CHECK(CentreHasFeature(R"({"device":"a","features":["push-runs"]})", kFeaturePushRuns));
+  CHECK(CentreHasFeature(R"({"device":"a","features":["later-thing","push-runs"]})", kFeaturePushRuns));
+  CHECK_FALSE(CentreHasFeature(R"({"device":"a","territories":[]})", kFeaturePushRuns));  // an older centre
+  CHECK_FALSE(CentreHasFeature(R"({"features":"push-runs"})", kFeaturePushRuns));
+  CHECK_FALSE(CentreHasFeature(R"({"features":[1,"push-run"]})", kFeaturePushRuns));
+  CHECK_FALSE(CentreHasFeature("not json", kFeaturePushRuns));
+  CHECK(std::find(CentreFeatures().begin(), CentreFeatures().end(), std::string(kFeaturePushRuns)) != CentreFeatures().end());
+}
+
+namespace {
+
+// A replica holding one batch to push, and nothing else.
+class OneBatchStore final : public SyncStore {
+ public:
+  explicit OneBatchStore(PushRequest batch) : batch_(std::move(batch)) {}
+  Result<std::optional<PushRequest>> UnacknowledgedBatch() override { return std::optional<PushRequest>(); }
+  Result<std::optional<PushRequest>> FormBatch(size_t) override {
+    if (formed_) return std::optional<PushRequest>();
+    formed_ = true;
+    return std::optional<PushRequest>(batch_);
+  }
+  Status AcknowledgeBatch(const PushRequest&, const PushResponse&) override { return OkStatus(); }
+  Status RejectChange(const std::string&, const std::string&, const std::string&) override { return OkStatus(); }
+  Result<int64_t> PullCursor() override { return int64_t{0}; }
+  Status ApplyPage(const PullPage&) override { return OkStatus(); }
+  Result<int64_t> PendingCount() override { return static_cast<int64_t>(formed_ ? 0 : batch_.changes.size()); }
+  Result<ScopeDigest> LocalDigest() override { return ScopeDigest{}; }
+  Status BeginFreshCopy() override { return OkStatus(); }
+  Status StageFreshPage(const PullPage&) override { return OkStatus(); }
+  Status SwapInFreshCopy(int64_t) override { return OkStatus(); }
+  Result<int64_t> ObserveCentralClock(int64_t) override { return int64_t{0}; }
+
+ private:
+  PushRequest batch_;
+  bool formed_ = false;
+};
+
+// A centre that answers whoami with `whoami` and applies every pushed change; it keeps the bodies.
+class FakeCentre final : public Transport {
+ public:
+  FakeCentre(int whoami_status, std::string whoami) : whoami_status_(whoami_status), whoami_(std::move(whoami)) {}
+  Result<HttpReply> Post(const std::string& path, const std::string& body) override {
+    paths.push_back(path);
+    pushed.push_back(body);
+    auto request = DecodePushRequest(body);
+    if (!request) return HttpReply{400, EncodeError(request.error())};
+    PushResponse response{request->batch_key, {}};
+    for (const Change& c : request->changes) response.results.push_back({c.change_id, ChangeStatus::kApplied, 1, {}, {}});
+    return HttpReply{200, EncodePushResponse(response)};
+  }
+  Result<HttpReply> Get(const std::string& path) override {
+    paths.push_back(path.substr(0, path.find('?')));
+    if (path == "/v1/whoami") return HttpReply{whoami_status_, whoami_};
+    return HttpReply{200, EncodePullPage(PullPage{})};
+  }
+  uint64_t bytes_sent() const override { return 0; }
+  uint64_t bytes_received() const override { return 0; }
+  uint64_t requests() const override { return paths.size(); }
+
+  std::vector<std::string> paths;
+  std::vector<std::string> pushed;
+
+ private:
+  int whoami_status_;
+  std::string whoami_;
+};
+
+bool HasRun(const std::string& body) { return body.find("\"run\":\"create\"") != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("a sync asks whoami before its first push and sends runs only to a centre that lists them", "[runs][engine]") {
+  SyncOptions options;
+  options.verify = false;
+  SECTION("a centre that lists push-runs gets runs") {
+    OneBatchStore store(AMixedBatch());
+    FakeCentre centre(200, R"({"device":"a","territories":[],"features":["push-runs"]})");
+    auto summary = RunSync(store, centre, options);
+    REQUIRE(summary.ok());
+    CHECK(summary->applied == 9);
+    REQUIRE(centre.paths.size() >= 2);
+    CHECK(centre.paths[0] == "/v1/whoami");
+    CHECK(centre.paths[1] == "/v1/push");
+    REQUIRE(centre.pushed.size() == 1);
+    CHECK(HasRun(centre.pushed[0]));
+  }
+  SECTION("an older centre, without features, gets rows") {
+    OneBatchStore store(AMixedBatch());
+    FakeCentre centre(200, R"({"device":"a","territories":[]})");
+    auto summary = RunSync(store, centre, options);
+    REQUIRE(summary.ok());
+    CHECK(summary->applied == 9);
+    REQUIRE(centre.pushed.size() == 1);
+    CHECK_FALSE(HasRun(centre.pushed[0]));
+    CHECK(centre.pushed[0] == EncodePushRequest(AMixedBatch()));
+  }
+  SECTION("a revoked token stops the sync before anything is uploaded") {
+    OneBatchStore store(AMixedBatch());
+    FakeCentre centre(401, R"({"error":{"code":"unauthorized","message":"revoked"}})");
+    auto summary = RunSync(store, centre, options);
+    REQUIRE_FALSE(summary.ok());
+    CHECK(summary.error().code == ErrorCode::kAuth);
+    CHECK(centre.pushed.empty());
+  }
+  SECTION("nothing to push: no whoami, straight to pull") {
+    OneBatchStore store(PushRequest{"b", {}});
+    FakeCentre centre(200, "{}");
+    (void)store.FormBatch(1);  // the one batch is gone: nothing is pending
+    auto summary = RunSync(store, centre, options);
+    REQUIRE(summary.ok());
+    REQUIRE_FALSE(centre.paths.empty());
+    CHECK(centre.paths[0] == "/v1/pull");
+  }
+}
