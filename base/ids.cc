@@ -138,13 +138,21 @@ std::string RandomHex(size_t bytes) {
   return Hex(reinterpret_cast<const unsigned char*>(raw.data()), bytes);
 }
 
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
+std::array<unsigned char, 32> Sha256(std::string_view data) {
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up again (under a lock) on every
+  // digest, which cost more than the hashing of a short key.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  std::array<unsigned char, 32> digest{};
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
+  if (!sha256 || EVP_Digest(data.data(), data.size(), digest.data(), &len, sha256, nullptr) != 1 || len != digest.size()) {
     throw std::runtime_error("SHA-256 unavailable");
   }
-  return Hex(digest, len);
+  return digest;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  const std::array<unsigned char, 32> digest = Sha256(data);
+  return Hex(digest.data(), digest.size());
 }
 
 }  // namespace relais

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,5 +23,8 @@ std::string RandomHex(size_t bytes);
 
 // Lower-case hex SHA-256 of `data`. Used to store tokens hashed, never in clear.
 std::string Sha256Hex(std::string_view data);
+
+// The same digest as 32 bytes. Thread-safe; for digests by the hundred thousand (sync/digest.h).
+std::array<unsigned char, 32> Sha256(std::string_view data);
 
 }  // namespace relais

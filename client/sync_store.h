@@ -40,6 +40,8 @@ class ReplicaSyncStore final : public sync::SyncStore {
   Status ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq);
   // Upserts a pulled record, local pending edits kept on top.
   Status ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty);
+  // Folds the centre's clock into the replica's, writing the clock's state when it moved.
+  Status FoldCentralClock(int64_t central_ms);
   // The fields of a create as the row holds them now (nulls left out); nullopt when the row is gone.
   Result<std::optional<std::vector<sync::FieldChange>>> RowFields(const schema::Table& table, const std::string& record_id);
   // A create written with kFieldsFromRow gets the row's values, so that it outlives the row.

@@ -68,6 +68,8 @@ PullQueries BuildPullQueries(const SqlDialect& d) {
   for (const TableLayout& l : Layouts()) {
     const std::string name(l.table->name);
     std::string sql = "SELECT " + l.columns + " FROM " + name + " WHERE version > " + since;
+    q.records_in_territory.push_back(
+        IsScoped(*l.table) ? sql + " AND territory = " + d.param(2, "text") + " ORDER BY version" + limit : "");
     if (IsScoped(*l.table)) {
       sql += " AND " + d.in_list("territory", 2);
       // A record that left one of the device's territories for another of them stays.

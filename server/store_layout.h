@@ -67,6 +67,10 @@ const std::string& ConflictColumns();
 // the table's layout. Exits: seq, tbl, record_id. Conflict events: event_seq then ConflictColumns.
 struct PullQueries {
   std::vector<std::string> records;  // parallel to Layouts()
+  // For a scoped table, its records in one territory, bound with (2) that territory as text: read
+  // in order from the (territory, version) index, where the list form makes SQLite read and sort
+  // every record after (1) before it keeps (3). Empty for a shared table. Parallel to Layouts().
+  std::vector<std::string> records_in_territory;
   std::string exits;
   std::string opened;
   std::string settled;

@@ -5,6 +5,7 @@
 
 #include "base/result.h"
 #include "sync/protocol.h"
+#include "sync/pull_codec.h"  // EncodePullPage, DecodePullPage
 
 namespace relais::sync {
 
@@ -27,9 +28,6 @@ Result<PushRequest> DecodePushRequest(std::string_view json);
 
 std::string EncodePushResponse(const PushResponse& response);
 Result<PushResponse> DecodePushResponse(std::string_view json);
-
-std::string EncodePullPage(const PullPage& page);
-Result<PullPage> DecodePullPage(std::string_view json);
 
 // {"error": {"code": "validation", "message": "...", "change": "<id>"}}; `change` only when known.
 std::string EncodeError(const Error& error, std::string_view change_id = {});

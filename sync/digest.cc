@@ -12,8 +12,9 @@ void TableDigest::Add(std::string_view id, int64_t version) {
   key.reserve(id.size() + 21);
   key.append(id).push_back(':');
   key += std::to_string(version);
-  uint64_t part = 0;
-  SumFromHex(std::string_view(Sha256Hex(key)).substr(0, 16), part);
+  const std::array<unsigned char, 32> digest = Sha256(key);
+  uint64_t part = 0;  // the first 8 bytes, big-endian
+  for (size_t i = 0; i < 8; ++i) part = part << 8 | digest[i];
   ++count;
   sum += part;
 }

@@ -84,7 +84,7 @@ template <class Take>
 Result<PullPage> PullPages(Retrier& retrier, Transport& transport, const SyncOptions& options, int64_t since, Take&& take) {
   auto fetch = [&retrier, &transport, &options](int64_t from) -> Result<PullPage> {
     std::string path = "/v1/pull?since=" + std::to_string(from) + "&limit=" + std::to_string(options.pull_limit) +
-                       (options.verify ? "&digest=1" : "");
+                       "&layout=columns" + (options.verify ? "&digest=1" : "");
     auto reply = retrier.Run([&] { return transport.Get(path); }, "réception des nouveautés du centre");
     if (!reply) return reply.error();
     if (reply->status != 200) return ExplainStatus(*reply);

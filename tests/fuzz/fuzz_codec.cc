@@ -1,4 +1,4 @@
-// libFuzzer target: the wire decoders of sync/codec.h on arbitrary bytes. Every decoder must return
+// libFuzzer target: the wire decoders of sync/codec.h on arbitrary bytes (pull pages in both layouts). Every decoder must return
 // a message or an error (never crash, throw or read out of bounds), and what it accepts must survive
 // a round trip: encoding the decoded message and decoding it again gives the same message. The
 // encoders write JSON text directly (sync/json_text.h): what they write must be exactly what a JSON
@@ -58,6 +58,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Require(again.ok(), "an encoded pull page decodes", again.ok() ? "" : again.error().message);
     Require(sync::EncodePullPage(*again) == wire, "a pull page round-trips");
     Require(AsTheDomDumps(wire), "a pull page is written as the DOM dumps it");
+    const std::string by_column = sync::EncodePullPage(*page, sync::PullLayout::kColumns);
+    Require(AsTheDomDumps(by_column), "a page by column is written as the DOM dumps it");
+    auto from_columns = sync::DecodePullPage(by_column);
+    Require(from_columns.ok(), "a page by column decodes", from_columns.ok() ? "" : from_columns.error().message);
+    Require(sync::EncodePullPage(*from_columns) == wire, "a page by column holds what the rows hold");
   }
 
   Error error = sync::DecodeError(text, ErrorCode::kHttp);

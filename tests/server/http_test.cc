@@ -219,6 +219,32 @@ TEST_CASE("answers are gzip-compressed when the client accepts gzip", "[http]") 
   CHECK(sync::DecodePullPage(*body)->records.size() == 50);
 }
 
+TEST_CASE("a pull asked by column answers one array per column; rows otherwise", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  f.Push(a, {CreateContact(NewId(), "0611111111", Stamp(kT0, "a")), CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))});
+  auto columns = f.Client()->Get("/v1/pull?since=0&layout=columns", ServerFixture::Headers(a.token));
+  auto rows = f.Client()->Get("/v1/pull?since=0", ServerFixture::Headers(a.token));
+  REQUIRE(columns);
+  REQUIRE(rows);
+  CHECK(columns->status == 200);
+  auto doc = nlohmann::json::parse(columns->body);
+  CHECK_FALSE(doc["tables"]["contacts"].contains("rows"));
+  CHECK(doc["tables"]["contacts"]["values"][0].size() == 2);
+  CHECK(nlohmann::json::parse(rows->body)["tables"]["contacts"]["rows"].size() == 2);
+  auto from_columns = sync::DecodePullPage(columns->body);
+  auto from_rows = sync::DecodePullPage(rows->body);
+  REQUIRE(from_columns.ok());
+  REQUIRE(from_rows.ok());
+  from_columns->now_ms = from_rows->now_ms;
+  CHECK(sync::EncodePullPage(*from_columns) == sync::EncodePullPage(*from_rows));
+
+  auto unknown = f.Client()->Get("/v1/pull?since=0&layout=diagonal", ServerFixture::Headers(a.token));
+  REQUIRE(unknown);
+  CHECK(unknown->status == 400);
+  CHECK(unknown->body.find("layout") != std::string::npos);
+}
+
 TEST_CASE("a pull over HTTP gives the page the device may see", "[http]") {
   ServerFixture f;
   Enrolled a = f.Enrol("a", {kGap});
