@@ -163,6 +163,22 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::UnacknowledgedBatch()
   return std::optional<sync::PushRequest>(std::move(*batch));
 }
 
+namespace {
+
+// The bytes of a change's values, as counted against ReplicaSyncStore::kMaxBatchValueBytes.
+size_t ValueBytes(const std::vector<sync::FieldChange>& fields) {
+  size_t n = 0;
+  for (const sync::FieldChange& f : fields) n += f.field.size() + (f.value ? f.value->size() : 0) + (f.base ? f.base->size() : 0);
+  return n;
+}
+
+// True when a change of `more` bytes would take a batch that already holds changes over the budget.
+bool OverBudget(const sync::PushRequest& request, size_t bytes, size_t more) {
+  return !request.changes.empty() && bytes + more > ReplicaSyncStore::kMaxBatchValueBytes;
+}
+
+}  // namespace
+
 Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_changes) {
   // The batch is built as its entries are assigned, from the same values that are written: the
   // same request LoadBatch() reads back when it is resent (the wire encoding does not depend on the
@@ -184,6 +200,8 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_
   if (!assign) return assign.error();
   if (!freeze) return freeze.error();
   candidates->Bind(1, static_cast<int64_t>(max_changes));
+  size_t bytes = 0;
+  bool full = false;
   while (true) {
     auto row = candidates->Step();
     if (!row) return row.error();
@@ -209,6 +227,7 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_
         continue;
       }
       c.fields = std::move(**frozen);
+      if ((full = OverBudget(request, bytes, ValueBytes(c.fields)))) break;
       freeze->Bind(1, seq).Bind(2, request.batch_key).Bind(3, sync::EncodeOutboxFields(sync::Op::kCreate, c.fields));
       RELAIS_TRY(freeze->Run());
       freeze->Reset();
@@ -216,13 +235,15 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_
       auto decoded = sync::DecodeOutboxFields(c.op, fields);
       if (!decoded) return decoded.error();
       c.fields = std::move(*decoded);
+      if ((full = OverBudget(request, bytes, ValueBytes(c.fields)))) break;
       assign->Bind(1, seq).Bind(2, request.batch_key);
       RELAIS_TRY(assign->Run());
       assign->Reset();
     }
+    bytes += ValueBytes(c.fields);
     request.changes.push_back(std::move(c));
   }
-  RELAIS_TRY(BatchUnsentCreates(request, max_changes - request.changes.size()));
+  if (!full) RELAIS_TRY(BatchUnsentCreates(request, max_changes - request.changes.size(), bytes));
   RELAIS_TRY(tx->Commit());
   if (request.changes.empty()) return std::optional<sync::PushRequest>();
   return std::optional<sync::PushRequest>(std::move(request));
@@ -232,7 +253,7 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_
 // client/pending_creates.h), the creates still held by their rows alone, cases before their
 // follow-ups: tables in declaration order, rows in the order they were written. Their entries are
 // written into the batch, frozen from here on, and added to `request` as written.
-Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t room) {
+Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t room, size_t& bytes) {
   const std::vector<schema::Table>& tables = schema::Tables();
   unsent_after_.resize(tables.size(), 0);
   for (size_t t = 0; t < tables.size() && room > 0; ++t) {
@@ -244,21 +265,29 @@ Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t r
                                           {std::to_string(unsent_after_[t]), std::to_string(room)});
     if (!unsent) return unsent.error();
     if (unsent->empty()) continue;
-    auto last = replica_.Statement("SELECT rowid FROM " + name + " WHERE id = ?1");
-    if (!last) return last.error();
-    {
+    size_t taken = 0;
+    bool full = false;
+    for (const schema::Record& r : *unsent) {
+      size_t more = 0;
+      for (size_t i = 0; i < r.values.size(); ++i) more += r.values[i] ? table.fields[i].name.size() + r.values[i]->size() : 0;
+      if ((full = OverBudget(request, bytes, more))) break;
+      auto written = WriteCreateEntry(replica_, table, r, request.batch_key);
+      if (!written) return written.error();
+      request.changes.push_back(std::move(*written));
+      bytes += more;
+      ++taken;
+    }
+    if (taken > 0) {
+      auto last = replica_.Statement("SELECT rowid FROM " + name + " WHERE id = ?1");
+      if (!last) return last.error();
       sqlite::StmtGuard guard(**last);
-      (*last)->Bind(1, unsent->back().id);
+      (*last)->Bind(1, (*unsent)[taken - 1].id);
       auto row = (*last)->Step();
       if (!row) return row.error();
       if (*row) unsent_after_[t] = (*last)->Int(0);
     }
-    for (const schema::Record& r : *unsent) {
-      auto written = WriteCreateEntry(replica_, table, r, request.batch_key);
-      if (!written) return written.error();
-      request.changes.push_back(std::move(*written));
-    }
-    room -= unsent->size();
+    if (full) break;
+    room -= taken;
   }
   return OkStatus();
 }

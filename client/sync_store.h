@@ -12,6 +12,11 @@ class ReplicaSyncStore final : public sync::SyncStore {
  public:
   explicit ReplicaSyncStore(Replica& replica) : replica_(replica) {}
 
+  // A formed batch stops before its values pass this many bytes (it always holds one change): the
+  // count of changes per batch bounds little when a follow-up may hold 20,000 bytes of text, and
+  // `relais sync` must stay within its memory whatever the backlog holds.
+  static constexpr size_t kMaxBatchValueBytes = 4 << 20;
+
   Result<std::optional<sync::PushRequest>> UnacknowledgedBatch() override;
   Result<std::optional<sync::PushRequest>> FormBatch(size_t max_changes) override;
   Status AcknowledgeBatch(const sync::PushRequest& request, const sync::PushResponse& response) override;
@@ -51,8 +56,9 @@ class ReplicaSyncStore final : public sync::SyncStore {
   Status FreezeCreatesUnder(const schema::Table& table, const std::string& record_id);
 
   // Writes into `request`'s batch the entries of at most `room` creates held by their rows alone,
-  // and adds them to `request.changes`.
-  Status BatchUnsentCreates(sync::PushRequest& request, size_t room);
+  // while the batch's values stay within kMaxBatchValueBytes (`bytes` so far, updated), and adds
+  // them to `request.changes`.
+  Status BatchUnsentCreates(sync::PushRequest& request, size_t room, size_t& bytes);
 
   Replica& replica_;
   // Per table (declaration order): the rowid of the last pending create this store put in a batch.

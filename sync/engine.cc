@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <future>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -242,6 +245,13 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     }
   }
 
+#if defined(__GLIBC__)
+  // The push's batches were freed, but glibc keeps their memory in the arenas of the threads that
+  // sent them; the pull's pages would sit on top of it. Given back, a sync's peak is the larger of
+  // its two phases, not their sum (sync_bench's 110,000-record backlog at 5,000 per batch: 62.5 MiB
+  // before, 54.9 MiB with it).
+  malloc_trim(0);
+#endif
   // Pull every page after the cursor; each page is applied with its cursor in one transaction.
   auto cursor = store.PullCursor();
   if (!cursor) return cursor.error();

@@ -78,7 +78,7 @@ struct Progress {
 };
 
 struct SyncOptions {
-  size_t push_batch = 2000;   // changes per push request
+  size_t push_batch = 5000;   // changes per push request
   size_t pull_limit = 5000;   // records per pull page
   int max_attempts = 6;       // per request, for network failures, 5xx and 429
   int64_t first_backoff_ms = 500;

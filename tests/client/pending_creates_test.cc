@@ -213,3 +213,46 @@ TEST_CASE("a case created offline that leaves the scope keeps its follow-ups' cr
   CHECK(t.Text("SELECT fields FROM outbox").find("Écrit avant le départ.") != std::string::npos);
   CHECK(t.records().PendingTotal()->rejected == 1);
 }
+
+TEST_CASE("a batch stops at its byte budget, whatever its count allows, and the rest follows in order", "[pending_creates]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  // Follow-ups of 19,000 bytes (the text allows 20,000): 5,000 of them would be 95 MB in one batch.
+  auto c = t.records().Create(Cases(), ACase("Arnaud"));
+  REQUIRE(c.ok());
+  const std::string text(19000, 'x');
+  std::vector<std::string> written = {"create:" + c->id};
+  for (int i = 0; i < 500; ++i) {
+    auto f = t.records().Create(Followups(), AFollowup(c->id, text));
+    REQUIRE(f.ok());
+    written.push_back("create:" + f->id);
+  }
+  // Held by their rows alone, or in the outbox: the first edit of a case puts the creates under it
+  // there, then itself.
+  const bool edited = GENERATE(false, true);
+  if (edited) {
+    REQUIRE(t.records().Edit(Cases(), c->id, {{"notes", std::string(9000, 'n')}}).ok());
+    written.push_back("update:" + c->id);
+  }
+  std::vector<std::string> sent;
+  int64_t version = 1;
+  size_t batches = 0;
+  while (true) {
+    auto batch = store.FormBatch(5000);
+    REQUIRE(batch.ok());
+    if (!batch->has_value()) break;
+    ++batches;
+    size_t bytes = 0;
+    for (const sync::Change& ch : (*batch)->changes) {
+      for (const sync::FieldChange& fc : ch.fields) bytes += fc.field.size() + (fc.value ? fc.value->size() : 0) + (fc.base ? fc.base->size() : 0);
+    }
+    CHECK(bytes <= ReplicaSyncStore::kMaxBatchValueBytes);
+    for (const std::string& o : Order(**batch)) sent.push_back(o);
+    REQUIRE(store.AcknowledgeBatch(**batch, AcceptAll(**batch, version)).ok());
+    version += static_cast<int64_t>((*batch)->changes.size());
+  }
+  CHECK(batches >= 3);  // 9.5 MB of text over batches of at most 4 MiB
+  // Everything went, once, in the replica's order.
+  CHECK(sent == written);
+  CHECK(*store.PendingCount() == 0);
+}
