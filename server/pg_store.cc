@@ -630,8 +630,9 @@ Result<sync::PullPage> PgStore::Pull(const Device& device, int64_t since, size_t
   const pg::Params params = {Num(since), ArrayOf(device.territories), Num(static_cast<int64_t>(limit) + 1)};
   const PullQueries& queries = PullQueriesFor(PostgresDialect());
   std::vector<PgPullSource> sources;
-  auto add_source = [&](PullSourceKind kind, const TableLayout* layout, const std::string& sql) -> Status {
-    auto rows = conn.ExecCustomPlan(sql, params);
+  auto add_source = [&](PullSourceKind kind, const TableLayout* layout, const std::string& sql,
+                        const pg::Params& bound) -> Status {
+    auto rows = conn.ExecCustomPlan(sql, bound);
     if (!rows) return rows.error();
     PgPullSource source;
     source.kind = kind;
@@ -641,12 +642,22 @@ Result<sync::PullPage> PgStore::Pull(const Device& device, int64_t since, size_t
     sources.push_back(std::move(source));
     return OkStatus();
   };
+  // A scoped table is read territory by territory, each an ordered scan of its (territory, version)
+  // index, merged below, as the SQLite store does: `territory = ANY($2)` cannot give the index's
+  // order, so the list form fetched and sorted every record after the cursor for each page.
   for (size_t i = 0; i < Layouts().size(); ++i) {
-    RELAIS_TRY(add_source(PullSourceKind::kRecords, &Layouts()[i], queries.records[i]));
+    if (queries.records_in_territory[i].empty()) {
+      RELAIS_TRY(add_source(PullSourceKind::kRecords, &Layouts()[i], queries.records[i], params));
+      continue;
+    }
+    for (const std::string& territory : device.territories) {
+      RELAIS_TRY(add_source(PullSourceKind::kRecords, &Layouts()[i], queries.records_in_territory[i],
+                            {params[0], territory, params[2]}));
+    }
   }
-  RELAIS_TRY(add_source(PullSourceKind::kExits, nullptr, queries.exits));
-  RELAIS_TRY(add_source(PullSourceKind::kOpened, nullptr, queries.opened));
-  RELAIS_TRY(add_source(PullSourceKind::kSettled, nullptr, queries.settled));
+  RELAIS_TRY(add_source(PullSourceKind::kExits, nullptr, queries.exits, params));
+  RELAIS_TRY(add_source(PullSourceKind::kOpened, nullptr, queries.opened, params));
+  RELAIS_TRY(add_source(PullSourceKind::kSettled, nullptr, queries.settled, params));
 
   auto page = MergePullSources(since, limit, sources);
   if (!page) return page.error();
