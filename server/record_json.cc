@@ -17,12 +17,13 @@ std::string EncodeStamps(const sync::FieldStamps& stamps) {
   // its stamps for life, so {"hlc": ["field", ...]} stores each stamp once instead of once a field
   // (a case's stamps: ~190 bytes instead of ~640). Written directly, one per record written.
   std::vector<std::pair<std::string_view, std::vector<std::string_view>>> groups;
-  for (const auto& [field, hlc] : stamps) {
-    auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == hlc; });
+  for (const auto& entry : stamps) {
+    const std::string& hlc = entry.second;  // not a structured binding: clang 14 cannot capture one
+    auto group = std::find_if(groups.begin(), groups.end(), [&hlc](const auto& g) { return g.first == hlc; });
     if (group == groups.end()) {
-      groups.emplace_back(hlc, std::vector<std::string_view>{field});
+      groups.emplace_back(hlc, std::vector<std::string_view>{entry.first});
     } else {
-      group->second.push_back(field);
+      group->second.push_back(entry.first);
     }
   }
   std::string out = "{";
