@@ -42,23 +42,21 @@ class ChangeApplier {
   ChangeApplier(StoreTx& tx, const Device& device, std::string now) : tx_(tx), device_(device), now_(std::move(now)) {}
 
   Result<ChangeResult> Apply(const Change& change) {
-    const schema::Table* table = schema::FindTable(change.table);
-    auto current = table ? tx_.GetRecord(*table, change.record_id) : std::optional<StoredRecord>();
-    if (!current) return current.error();
-    // A change applied before answers with its first outcome. The centre never deletes a record,
-    // so a create whose record does not exist was never applied: the lookup is skipped for it (the
-    // common case of a push, one B-tree probe less per new record).
-    if (!table || change.op != sync::Op::kCreate || *current) {
-      auto prior = tx_.FindChangeOutcome(change.change_id);
-      if (!prior) return prior.error();
-      if (*prior) {
-        ChangeResult r;
-        r.change_id = change.change_id;
-        r.version = **prior;
-        return r;
-      }
+    // A change applied before answers with its first outcome. Looked up for every change, creates
+    // of new records too: a create's record being absent does not mean its change id is unused
+    // (a batch may name one change id twice, for two records; fuzz_push found it).
+    auto prior = tx_.FindChangeOutcome(change.change_id);
+    if (!prior) return prior.error();
+    if (*prior) {
+      ChangeResult r;
+      r.change_id = change.change_id;
+      r.version = **prior;
+      return r;
     }
+    const schema::Table* table = schema::FindTable(change.table);
     if (!table) return Rejected(change, "table inconnue : " + change.table);
+    auto current = tx_.GetRecord(*table, change.record_id);
+    if (!current) return current.error();
     if (change.op == sync::Op::kCreate) return Create(*table, change, *current);
     return Update(*table, change, *current);
   }

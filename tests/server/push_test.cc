@@ -231,6 +231,20 @@ TEST_CASE("a change applied before gets its first outcome again in a new batch",
   CHECK(f.Pull(a).next == 1);
 }
 
+TEST_CASE("one change id named twice in a batch, for two new records, is applied once", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  sync::Change first = CreateContact(NewId(), "0611111111", Stamp(kT0, "a"));
+  sync::Change second = CreateContact(NewId(), "0622222222", Stamp(kT0 + 1, "a"));
+  second.change_id = first.change_id;
+  auto response = f.Push(a, {first, second});
+  REQUIRE(response.results.size() == 2);
+  CHECK(response.results[0].status == ChangeStatus::kApplied);
+  CHECK(response.results[1].status == ChangeStatus::kApplied);
+  CHECK(response.results[1].version == response.results[0].version);  // its first outcome
+  CHECK(f.Pull(a).next == 1);
+}
+
 TEST_CASE("a retried batch gets the same answer and is applied once", "[push]") {
   StoreFixture f;
   Enrolled a = f.Enrol("a", {kGap});
