@@ -71,12 +71,17 @@ void HttpTransport::SetTimeouts(long connect_s, long stall_s, long total_s) {
 }
 
 Result<sync::HttpReply> HttpTransport::Post(const std::string& path, const std::string& json_body) {
-  return Perform(path, &json_body);
+  const std::string packed = GzipCompress(json_body, sync::kRequestGzipLevel);
+  return Perform(path, &packed);
+}
+
+Result<sync::HttpReply> HttpTransport::PostGzip(const std::string& path, const std::string& gzip_body) {
+  return Perform(path, &gzip_body);
 }
 
 Result<sync::HttpReply> HttpTransport::Get(const std::string& path_and_query) { return Perform(path_and_query, nullptr); }
 
-Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const std::string* body) {
+Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const std::string* gzip_body) {
   CURL* curl = static_cast<CURL*>(curl_);
   if (!curl) return MakeError(ErrorCode::kInternal, "libcurl n'a pas pu démarrer");
   curl_easy_reset(curl);
@@ -87,14 +92,12 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
   add("Relais-Protocol: " + std::to_string(sync::kProtocolVersion));
   add("Accept-Encoding: gzip");  // inflated here, with a limit, rather than by libcurl
   if (!token_.empty()) add("Authorization: Bearer " + token_);
-  std::string packed;
-  if (body) {
-    packed = GzipCompress(*body, 6);
+  if (gzip_body) {
     add("Content-Type: application/json");
     add("Content-Encoding: gzip");
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, packed.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(packed.size()));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, gzip_body->data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(gzip_body->size()));
   }
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());

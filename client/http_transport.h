@@ -19,6 +19,7 @@ class HttpTransport final : public sync::Transport {
   HttpTransport& operator=(const HttpTransport&) = delete;
 
   Result<sync::HttpReply> Post(const std::string& path, const std::string& json_body) override;
+  Result<sync::HttpReply> PostGzip(const std::string& path, const std::string& gzip_body) override;
   Result<sync::HttpReply> Get(const std::string& path_and_query) override;
   uint64_t bytes_sent() const override { return bytes_sent_; }
   uint64_t bytes_received() const override { return bytes_received_; }
@@ -28,7 +29,8 @@ class HttpTransport final : public sync::Transport {
   void SetTimeouts(long connect_s, long stall_s, long total_s);
 
  private:
-  Result<sync::HttpReply> Perform(const std::string& path, const std::string* body);
+  // `gzip_body`: the request's body, compressed; none for a GET.
+  Result<sync::HttpReply> Perform(const std::string& path, const std::string* gzip_body);
 
   std::string base_url_;
   std::string token_;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/gzip.h"
 #include "sync/codec.h"
 #include "sync/push_runs.h"
 
@@ -134,15 +135,11 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     runs = CentreHasFeature(who->body, kFeaturePushRuns);
   }
 
-  // Sends a batch (on whatever thread calls it: only one request is ever under way). The centre
-  // hashes the batch's row form whichever form it was sent in, so a batch first sent as rows may be
-  // resent as runs and is still the same batch.
-  auto send = [&retrier, &transport](std::string body) -> Result<HttpReply> {
-    return retrier.Run([&] { return transport.Post("/v1/push", body); }, "envoi des saisies au centre");
-  };
   // A batch's text, after which the batch keeps only what its answer needs: the ids of its changes
   // (AcknowledgeBatch), not their values. Two formed batches are held at once; without their
-  // values they cost a few hundred bytes a change instead of a few kilobytes.
+  // values they cost a few hundred bytes a change instead of a few kilobytes. The centre hashes the
+  // batch's row form whichever form it was sent in, so a batch first sent as rows may be resent as
+  // runs and is still the same batch.
   auto encode = [runs](PushRequest& request) {
     std::string body = runs ? EncodePushRequestRuns(request) : EncodePushRequest(request);
     for (Change& c : request.changes) {
@@ -151,9 +148,17 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     }
     return body;
   };
-  auto start = [&send, &encode](PushRequest& request) {
-    return std::async(std::launch::async, send, encode(request));
+  // A batch packed for the wire: its text made here, compressed on a thread of its own, so that the
+  // next batch is packed while the one before is at the centre and goes as soon as it is answered.
+  auto pack = [&encode](PushRequest& request) {
+    return std::async(std::launch::async, [text = encode(request)] { return GzipCompress(text, kRequestGzipLevel); });
   };
+  // Sends a packed batch (on whatever thread calls it: only one request is ever under way).
+  auto send = [&retrier, &transport](std::future<std::string> packed) -> Result<HttpReply> {
+    const std::string body = packed.get();
+    return retrier.Run([&] { return transport.PostGzip("/v1/push", body); }, "envoi des saisies au centre");
+  };
+  auto start = [&send](std::future<std::string> packed) { return std::async(std::launch::async, send, std::move(packed)); };
   // Applies the centre's answer to a batch. True when the centre refused one change of it (422):
   // that change is marked rejected and every formed batch goes back to pending, to be formed anew
   // in the outbox's order.
@@ -198,32 +203,37 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     auto left = store.UnacknowledgedBatch();
     if (!left) return left.error();
     if (!*left) break;
-    auto answered = answer(**left, send(encode(**left)));
+    auto answered = answer(**left, send(pack(**left)));
     if (!answered) return answered.error();
   }
-  // Then new batches, each formed while the previous one is on the wire and at the centre, and
-  // sent as soon as the previous one is answered (200), before that answer is recorded: the centre
-  // applies a batch while the replica records the answer to the one before. One request at a time
-  // still; a sync that stops in between leaves at most two formed batches, resent in order by the
-  // loop above.
+  // Then new batches, each formed and packed while the previous one is on the wire and at the
+  // centre, and sent as soon as the previous one is answered (200), before that answer is recorded:
+  // the centre applies a batch while the replica records the answer to the one before. One request
+  // at a time still; a sync that stops in between leaves at most two formed batches, resent in
+  // order by the loop above.
   auto formed = store.FormBatch(options.push_batch);
   if (!formed) return formed.error();
-  // The batch on the wire (its text is the sending thread's own).
+  // The batch on the wire, and the one formed and packed meanwhile.
   std::unique_ptr<PushRequest> current;
   std::future<Result<HttpReply>> in_flight;
   if (*formed) {
     current = std::make_unique<PushRequest>(std::move(**formed));
-    in_flight = start(*current);
+    in_flight = start(pack(*current));
   }
   while (current) {
     auto following = store.FormBatch(options.push_batch);
-    Result<HttpReply> reply = in_flight.get();
-    if (!following) return following.error();
-    std::unique_ptr<PushRequest> sent;
-    if (*following && reply.ok() && reply->status == 200) {
-      sent = std::make_unique<PushRequest>(std::move(**following));
-      in_flight = start(*sent);
+    if (!following) {
+      in_flight.wait();  // its answer is recorded by the next sync
+      return following.error();
     }
+    std::unique_ptr<PushRequest> next;
+    std::future<std::string> next_packed;
+    if (*following) {
+      next = std::make_unique<PushRequest>(std::move(**following));
+      next_packed = pack(*next);
+    }
+    Result<HttpReply> reply = in_flight.get();
+    if (next && reply.ok() && reply->status == 200) in_flight = start(std::move(next_packed));
     auto answered = answer(*current, std::move(reply));
     if (!answered) {
       if (in_flight.valid()) in_flight.wait();  // its answer is recorded by the next sync
@@ -232,17 +242,15 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     if (*answered) {
       // A refused change (422: nothing was sent after it) sent every formed batch, the one just
       // formed too, back to pending: they are formed anew, in the outbox's order.
-      following = store.FormBatch(options.push_batch);
-      if (!following) return following.error();
+      auto again = store.FormBatch(options.push_batch);
+      if (!again) return again.error();
+      next.reset();
+      if (*again) {
+        next = std::make_unique<PushRequest>(std::move(**again));
+        in_flight = start(pack(*next));
+      }
     }
-    if (sent) {
-      current = std::move(sent);
-    } else if (*following) {
-      current = std::make_unique<PushRequest>(std::move(**following));
-      in_flight = start(*current);
-    } else {
-      current.reset();
-    }
+    current = std::move(next);
   }
 
 #if defined(__GLIBC__)

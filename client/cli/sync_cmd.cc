@@ -1,6 +1,9 @@
 // relais init, relais sync: binding a replica to a centre and synchronising with it.
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <chrono>
 #include <cstdlib>
@@ -155,6 +158,12 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   // of rows and their search terms: with SQLite's default 2 MiB cache both spill pages to the WAL
   // mid-transaction and read them back. 12 MiB keeps `relais sync` within its memory budget (64 MiB).
   RELAIS_TRY(r.db().Exec("PRAGMA cache_size = -12288"));
+#if defined(__GLIBC__)
+  // A batch's text and a page's body are megabytes, made and freed on several threads. glibc would
+  // raise its mmap threshold to their size after the first is freed and from then on keep them in
+  // each thread's arena; mapped and unmapped each time, they are given back as soon as freed.
+  mallopt(M_MMAP_THRESHOLD, 512 << 10);
+#endif
   client::HttpTransport transport(**server, **token);
   transport.SetTimeouts(10, flags.stall_s, 600);
   client::ReplicaSyncStore store(r);

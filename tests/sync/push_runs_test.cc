@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/gzip.h"
 #include "sync/codec.h"
 #include "sync/engine.h"
 #include "sync/push_runs.h"
@@ -217,6 +218,11 @@ class FakeCentre final : public Transport {
     PushResponse response{request->batch_key, {}};
     for (const Change& c : request->changes) response.results.push_back({c.change_id, ChangeStatus::kApplied, 1, {}, {}});
     return HttpReply{200, EncodePushResponse(response)};
+  }
+  Result<HttpReply> PostGzip(const std::string& path, const std::string& gzip_body) override {
+    auto body = GzipDecompress(gzip_body, kMaxBodyBytes);
+    if (!body) return HttpReply{400, EncodeError(body.error())};
+    return Post(path, *body);
   }
   Result<HttpReply> Get(const std::string& path) override {
     paths.push_back(path.substr(0, path.find('?')));
