@@ -21,6 +21,10 @@
 //     process start, a few ms). Push bytes are those the relay saw before that instant.
 //  4. relais sync --json on B: pull only, pulled / seconds from its JSON.
 //  5. Peak RSS of each client from wait4()'s rusage, of the server from /proc/PID/status VmHWM.
+//     CPU time (user + system) per record of each side: a client's from its rusage (A's push
+//     phase from /proc/PID/stat, sampled every 20 ms until the relay sees the first pull), the
+//     server's from /proc/PID/stat before and after. On a machine whose cores the client and the
+//     server share, their sum per record bounds the rate whatever the load.
 //  6. Yardstick: the same rows into plain tables with the same columns, one prepared statement per
 //     table, one transaction, WAL + synchronous=FULL.
 #include <arpa/inet.h>
@@ -146,12 +150,35 @@ struct ChildResult {
   Stopwatch::time_point started;
   double seconds = 0;        // spawn to reap, as this process saw it
   double max_rss_mib = 0;    // rusage.ru_maxrss of the child
+  double cpu_seconds = 0;    // rusage: user + system
   bool timed_out = false;
 };
 
+// CPU seconds (user + system) process `pid` has used so far, from /proc/PID/stat; -1 when unreadable.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t end_of_name = stat.rfind(')');
+  if (end_of_name == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(end_of_name + 2));  // from field 3, the state
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);  // 14 utime, 15 stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double CpuSeconds(const rusage& usage) {
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(usage.ru_utime) + s(usage.ru_stime);
+}
+
 // Runs `args` (args[0] a path, or a name searched in PATH), stdout and stderr to files in
 // `scratch_dir`, and waits at most `timeout_s` (then SIGKILL). Throws only when it cannot start.
-ChildResult RunChild(const std::vector<std::string>& args, const std::string& scratch_dir, double timeout_s) {
+// `every_20ms`, when given, is called with the child's pid about every 20 ms while it runs.
+ChildResult RunChild(const std::vector<std::string>& args, const std::string& scratch_dir, double timeout_s,
+                     const std::function<void(pid_t)>& every_20ms = {}) {
   static int counter = 0;
   std::string base = scratch_dir + "/child-" + std::to_string(++counter);
   std::string out_path = base + ".out", err_path = base + ".err";
@@ -180,7 +207,8 @@ ChildResult RunChild(const std::vector<std::string>& args, const std::string& sc
   auto deadline = result.started + std::chrono::duration_cast<Stopwatch::duration>(std::chrono::duration<double>(timeout_s));
   int status = 0;
   rusage usage{};
-  while (true) {
+  for (int tick = 0;; ++tick) {
+    if (every_20ms && tick % 20 == 0) every_20ms(pid);
     pid_t done = wait4(pid, &status, WNOHANG, &usage);
     if (done == pid) break;
     if (done < 0 && errno != EINTR) throw std::runtime_error("wait4 failed");
@@ -196,14 +224,16 @@ ChildResult RunChild(const std::vector<std::string>& args, const std::string& sc
   Untrack(pid);
   result.exit_code = result.timed_out ? 124 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.max_rss_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
+  result.cpu_seconds = CpuSeconds(usage);
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
   return result;
 }
 
 // As RunChild, but a failure is fatal to the measurement.
-ChildResult MustRun(const std::vector<std::string>& args, const std::string& scratch_dir, double timeout_s = kStepTimeoutS) {
-  ChildResult r = RunChild(args, scratch_dir, timeout_s);
+ChildResult MustRun(const std::vector<std::string>& args, const std::string& scratch_dir, double timeout_s = kStepTimeoutS,
+                    const std::function<void(pid_t)>& every_20ms = {}) {
+  ChildResult r = RunChild(args, scratch_dir, timeout_s, every_20ms);
   CheckInterrupted();
   if (r.exit_code != 0) {
     throw std::runtime_error(Join(args) + " failed (" + (r.timed_out ? "timed out" : "exit " + std::to_string(r.exit_code)) +
@@ -263,6 +293,7 @@ class Server {
   }
 
   const std::string& url() const { return url_; }
+  double CpuSeconds() const { return ::CpuSeconds(pid_); }
   int port() const { return std::stoi(url_.substr(url_.rfind(':') + 1)); }
   const std::string& command() const { return command_; }
 
@@ -517,7 +548,14 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
   f["import: records/s"] = records / (import_cases.seconds + import_contacts.seconds);
   f["import: peak RSS of relais (MiB)"] = std::max(import_cases.max_rss_mib, import_contacts.max_rss_mib);
 
-  ChildResult sync_a = MustRun({Relais(o), "--db", a, "sync", "--json"}, scratch);
+  // CPU used until the push phase ends: the last sample before the relay saw the first pull.
+  double cpu_a_push = 0, cpu_server_push = 0;
+  const double cpu_server_before_a = server.CpuSeconds();
+  ChildResult sync_a = MustRun({Relais(o), "--db", a, "sync", "--json"}, scratch, kStepTimeoutS, [&](pid_t pid) {
+    if (relay.first_pull_at()) return;
+    cpu_a_push = CpuSeconds(pid);
+    cpu_server_push = server.CpuSeconds() - cpu_server_before_a;
+  });
   relay.Stop();
   json ja = MustJson(sync_a, "sync A");
   auto pushed = ja["pushed"].get<double>();
@@ -531,13 +569,17 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
   f["push: bytes sent / record"] = static_cast<double>(push.sent) / pushed;
   f["push: bytes received / record (answers)"] = static_cast<double>(push.received) / pushed;
   f["push: requests / 1,000 records"] = static_cast<double>(push.requests) * 1000 / pushed;
+  f["push: CPU µs / record, relais A"] = cpu_a_push * 1e6 / pushed;
+  f["push: CPU µs / record, centre"] = cpu_server_push * 1e6 / pushed;
   f["sync A: seconds (push + echo pull, JSON)"] = ja["seconds"].get<double>();
   f["sync A: echo pull records/s"] = ja["pulled"].get<double>() / Seconds(sync_a.started + std::chrono::duration_cast<Stopwatch::duration>(std::chrono::duration<double>(sync_a.seconds)) - *first_pull);
   f["sync A: records pulled back (echo)"] = ja["pulled"].get<double>();
   f["sync A: requests / 1,000 records (all)"] = ja["requests"].get<double>() * 1000 / pushed;
   f["sync A: peak RSS of relais (MiB)"] = sync_a.max_rss_mib;
 
+  const double cpu_server_before_b = server.CpuSeconds();
   ChildResult sync_b = MustRun({Relais(o), "--db", b, "sync", "--json"}, scratch);
+  const double cpu_server_b = server.CpuSeconds() - cpu_server_before_b;
   json jb = MustJson(sync_b, "sync B");
   auto pulled = jb["pulled"].get<double>();
   if (pulled != records) throw std::runtime_error("B pulled " + std::to_string(pulled) + " of " + std::to_string(records) + " records");
@@ -545,6 +587,8 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
   f["pull: seconds (B, JSON)"] = jb["seconds"].get<double>();
   f["pull: bytes received / record"] = jb["bytes_received"].get<double>() / pulled;
   f["pull: requests / 1,000 records"] = jb["requests"].get<double>() * 1000 / pulled;
+  f["pull: CPU µs / record, relais B"] = sync_b.cpu_seconds * 1e6 / pulled;
+  f["pull: CPU µs / record, centre"] = cpu_server_b * 1e6 / pulled;
   f["sync B: peak RSS of relais (MiB)"] = sync_b.max_rss_mib;
   f["server: peak RSS (MiB)"] = server.PeakRssMiB();
   server.Stop();
@@ -588,6 +632,8 @@ void PrintTable(const std::vector<Figures>& runs) {
       "sync B: peak RSS of relais (MiB)",     "import: peak RSS of relais (MiB)",
       "server: peak RSS (MiB)",               "raw SQLite insert: rows/s",
       "push rate / raw insert rate",          "pull rate / raw insert rate",
+      "push: CPU µs / record, relais A",      "push: CPU µs / record, centre",
+      "pull: CPU µs / record, relais B",      "pull: CPU µs / record, centre",
       "push: seconds (A, push phase)",        "pull: seconds (B, JSON)",
       "sync A: seconds (push + echo pull, JSON)", "sync A: echo pull records/s",
       "sync A: records pulled back (echo)",   "sync A: requests / 1,000 records (all)",
@@ -615,7 +661,9 @@ void PrintTable(const std::vector<Figures>& runs) {
     auto t = targets.find(name);
     std::string target = t == targets.end() ? "" : t->second.text;
     std::string verdict = t == targets.end() ? "" : t->second.met(median) ? "met" : "NOT MET";
-    std::printf("%-42s %12s %21s %10s  %s\n", name.c_str(), Number(median).c_str(), range.c_str(), target.c_str(), verdict.c_str());
+    // printf pads bytes: a name with "µ" (two bytes, one column) gets one more.
+    const int width = 42 + static_cast<int>(std::count_if(name.begin(), name.end(), [](char c) { return (c & 0xC0) == 0x80; }));
+    std::printf("%-*s %12s %21s %10s  %s\n", width, name.c_str(), Number(median).c_str(), range.c_str(), target.c_str(), verdict.c_str());
   }
 }
 
