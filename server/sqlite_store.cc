@@ -27,8 +27,11 @@ constexpr const char* kWriterCache = "PRAGMA cache_size = -65536";  // 64 MiB at
 // page of 5,000 records reads a few thousand pages, each copied from the OS page cache into
 // SQLite's own otherwise. The map is address space, not memory: its pages are the page cache's.
 constexpr const char* kReaderMmap = "PRAGMA mmap_size = 1073741824";  // 1 GiB
-// WAL pages after which a commit wakes the checkpointer (SQLite's own default threshold).
-constexpr int kCheckpointPages = 1000;
+// WAL pages after which a commit wakes the checkpointer: 40 MiB. A push of 5,000 new cases dirties
+// a few thousand pages scattered over the record-id and identity indexes, mostly the same from one
+// batch to the next; at SQLite's default (1,000) each was copied into the store after every batch.
+// sync_bench (110,000 creates, three interleaved runs each): push 13,175 → 15,458 records/s (median).
+constexpr int kCheckpointPages = 10000;
 // last_seen_at is kept to the minute: a device is not worth a write on every request.
 constexpr int64_t kLastSeenResolutionMs = 60 * 1000;
 
