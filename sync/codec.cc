@@ -144,10 +144,12 @@ void NoteUnknown(std::optional<std::string>& first, const std::string& key) {
 
 // Members in key order (a DOM's order, which decides which error is reported first and the order
 // of an update's fields).
-std::vector<const RawMember*> InKeyOrder(const std::vector<RawMember>& members) {
-  std::vector<const RawMember*> sorted;
+// Pointers to `members` sorted by key: const ones for a const vector, others to take values out of.
+template <typename Members>
+auto InKeyOrder(Members& members) {
+  std::vector<decltype(&members.front())> sorted;
   sorted.reserve(members.size());
-  for (const RawMember& m : members) sorted.push_back(&m);
+  for (auto& m : members) sorted.push_back(&m);
   std::sort(sorted.begin(), sorted.end(), [](const RawMember* a, const RawMember* b) { return a->key < b->key; });
   return sorted;
 }
@@ -171,6 +173,13 @@ Result<schema::Value> ValueFromScalar(const schema::Field& f, const Scalar& v, W
   return schema::Value{v.text};
 }
 
+// As above, taking the text out of `v` instead of copying it.
+template <typename Where>
+Result<schema::Value> TakeValue(const schema::Field& f, Scalar& v, Where&& where) {
+  if (v.kind == Scalar::kString && f.type != schema::FieldType::kInt) return schema::Value{std::move(v.text)};
+  return ValueFromScalar(f, v, std::forward<Where>(where));
+}
+
 // A required text member of 1 to `max_len` bytes.
 Status CheckString(const Scalar& v, const std::string& where, const char* key, size_t max_len) {
   if (v.kind != Scalar::kString) return Usage(where + "." + key, "missing or not a string");
@@ -180,27 +189,29 @@ Status CheckString(const Scalar& v, const std::string& where, const char* key, s
 
 }  // namespace
 
-Result<Change> internal::DecodeChange(const RawChange& raw, const std::string& where) {
+Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) {
   if (!raw.is_object) return Usage(where, "expected an object");
   if (raw.unknown_key) return Usage(where, "unknown key \"" + *raw.unknown_key + "\"");
   Change c;
   RELAIS_TRY(CheckString(raw.id, where, "id", 36));
   if (!IsUuid(raw.id.text)) return Usage(where + ".id", "not a UUID");
-  c.change_id = raw.id.text;
+  c.change_id = std::move(raw.id.text);
   RELAIS_TRY(CheckString(raw.table, where, "table", 64));
   const schema::Table* table = schema::FindTable(raw.table.text);
   if (!table) return Usage(where + ".table", "unknown table \"" + raw.table.text + "\"");
   c.table = raw.table.text;
   RELAIS_TRY(CheckString(raw.record, where, "record", 36));
   if (!IsUuid(raw.record.text)) return Usage(where + ".record", "not a UUID");
-  c.record_id = schema::Normalize(schema::Field{"record", schema::FieldType::kId, true, schema::MergeRule::kImmutable, ""}, raw.record.text).value();
+  schema::Value record_id = std::move(raw.record.text);
+  schema::NormalizeInPlace(schema::Field{"record", schema::FieldType::kId, true, schema::MergeRule::kImmutable, ""}, record_id);
+  c.record_id = std::move(record_id).value();
   RELAIS_TRY(CheckString(raw.op, where, "op", 16));
   if (raw.op.text == "create") c.op = Op::kCreate;
   else if (raw.op.text == "update") c.op = Op::kUpdate;
   else return Usage(where + ".op", "must be \"create\" or \"update\"");
   RELAIS_TRY(CheckString(raw.hlc, where, "hlc", 100));
   if (!Hlc::Parse(raw.hlc.text)) return Usage(where + ".hlc", "not a clock stamp");
-  c.hlc = raw.hlc.text;
+  c.hlc = std::move(raw.hlc.text);
   if (raw.base_version.kind != Scalar::kInt) return Usage(where + ".base_version", "missing or not a whole number");
   if (raw.base_version.number < 0) return Usage(where + ".base_version", "must not be negative");
   c.base_version = raw.base_version.number;
@@ -211,7 +222,7 @@ Result<Change> internal::DecodeChange(const RawChange& raw, const std::string& w
     }
     if (raw.values.kind != Scalar::kObject) return Usage(where + ".values", "missing or not an object");
     std::vector<schema::Value> record(table->fields.size());
-    for (const RawMember* m : InKeyOrder(raw.values_members)) {
+    for (RawMember* m : InKeyOrder(raw.values_members)) {
       auto fwhere = [&] { return where + ".values." + m->key; };
       int index = table->FieldIndex(m->key);
       if (index < 0) return Usage(fwhere(), "unknown field of " + c.table);
@@ -219,9 +230,10 @@ Result<Change> internal::DecodeChange(const RawChange& raw, const std::string& w
       if (f.central_only && m->value.kind != Scalar::kNull) {
         return MakeError(ErrorCode::kValidation, fwhere() + ": is written by central staff only");
       }
-      auto v = ValueFromScalar(f, m->value, fwhere);
+      auto v = TakeValue(f, m->value, fwhere);
       if (!v) return v.error();
-      record[static_cast<size_t>(index)] = schema::Normalize(f, *v);
+      schema::NormalizeInPlace(f, *v);
+      record[static_cast<size_t>(index)] = std::move(*v);
     }
     for (size_t i = 0; i < record.size(); ++i) {
       auto st = schema::ValidateValue(table->fields[i], record[i]);
@@ -450,7 +462,7 @@ class PushReader {
         return;
       }
       for (size_t k = 0; k < changes->size(); ++k) {
-        if (!Keep(std::move((*changes)[k]), Where(index) + "[" + std::to_string(k) + "]")) return;
+        if (!Keep(std::move((*changes)[k]), [&] { return Where(index) + "[" + std::to_string(k) + "]"; })) return;
       }
       return;
     }
@@ -459,13 +471,14 @@ class PushReader {
       error_ = c.error();
       return;
     }
-    Keep(std::move(*c), Where(index));
+    Keep(std::move(*c), [&] { return Where(index); });
   }
 
   // Adds a decoded change to the request; false (and the error kept) when its id is already there.
-  bool Keep(Change&& c, const std::string& where) {
+  template <typename WhereFn>
+  bool Keep(Change&& c, WhereFn&& where) {
     if (!ids_.insert(c.change_id).second) {
-      error_ = Usage(where + ".id", "appears twice in the batch");
+      error_ = Usage(where() + ".id", "appears twice in the batch");
       return false;
     }
     request_.changes.push_back(std::move(c));

@@ -44,7 +44,8 @@ struct RawChange {
 };
 
 // Checks one change in row form and decodes it; `where` names it in errors ("changes[3]").
-Result<Change> DecodeChange(const RawChange& raw, const std::string& where);
+// Takes the texts out of `raw` (its ids, stamp and values) rather than copying them.
+Result<Change> DecodeChange(RawChange& raw, const std::string& where);
 
 // Whether `raw` is written as a run (it has a `run` or a `columns` member).
 inline bool IsRun(const RawChange& raw) {

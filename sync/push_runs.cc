@@ -185,6 +185,9 @@ Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where) 
   row.op = Scalar{Scalar::kString, 0, "create"};
   row.base_version = Scalar{Scalar::kInt, 0, {}};
   row.values.kind = Scalar::kObject;
+  // Each row's name in errors ("changes[3][17]"), written into one buffer.
+  std::string row_where = where + "[";
+  const size_t row_where_prefix = row_where.size();
   for (size_t k = 0; k < n; ++k) {
     row.values_members.clear();
     for (RawColumn& c : raw.column_members) {
@@ -194,7 +197,10 @@ Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where) 
       else if (c.name == "hlc") row.hlc = std::move(cell);
       else row.values_members.push_back(RawMember{c.name, std::move(cell)});
     }
-    auto change = DecodeChange(row, where + "[" + std::to_string(k) + "]");
+    row_where.resize(row_where_prefix);
+    row_where += std::to_string(k);
+    row_where += ']';
+    auto change = DecodeChange(row, row_where);
     if (!change) return change.error();
     changes.push_back(std::move(*change));
   }
