@@ -28,7 +28,7 @@ std::vector<sync::FieldChange> CreateFields(const schema::Table& table, const st
 }
 
 Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
-                                      const std::optional<std::string>& batch_key) {
+                                      const std::optional<std::string>& batch_key, CreateValues how) {
   sync::Change c;
   c.change_id = NewUuidV7(replica.clock().NowMs());
   c.table = std::string(table.name);
@@ -43,12 +43,25 @@ Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& tab
   (*stmt)->Bind(1, std::string_view(c.change_id))
       .Bind(2, table.name)
       .Bind(3, std::string_view(c.record_id))
-      .Bind(4, std::string_view(sync::EncodeOutboxFields(sync::Op::kCreate, c.fields)))
+      .Bind(4, how == CreateValues::kFromRow ? std::string(sync::kFieldsFromRow) : sync::EncodeOutboxFields(sync::Op::kCreate, c.fields))
       .Bind(5, std::string_view(c.hlc));
   if (batch_key) (*stmt)->Bind(6, std::string_view(*batch_key));
   else (*stmt)->BindNull(6);
   RELAIS_TRY((*stmt)->Run());
   return c;
+}
+
+Result<bool> FreezeCreateEntry(Replica& replica, const schema::Table& table, const std::string& id, int64_t seq) {
+  auto record = replica.Get(table, id);
+  if (!record) return record.error();
+  if (!*record) return false;
+  auto freeze = replica.Statement("UPDATE outbox SET fields = ?2 WHERE seq = ?1 AND fields = ?3");
+  if (!freeze) return freeze.error();
+  sqlite::StmtGuard guard(**freeze);
+  (*freeze)->Bind(1, seq).Bind(2, sync::EncodeOutboxFields(sync::Op::kCreate, CreateFields(table, (**record).values)));
+  (*freeze)->Bind(3, sync::kFieldsFromRow);
+  RELAIS_TRY((*freeze)->Run());
+  return true;
 }
 
 Result<bool> MaterializeCreate(Replica& replica, const schema::Table& table, const std::string& id) {
@@ -63,7 +76,23 @@ Result<bool> MaterializeCreate(Replica& replica, const schema::Table& table, con
     if (!row) return row.error();
     found = *row;
   }
-  if (!found) return false;
+  if (!found) {
+    auto unfrozen = replica.Statement("SELECT seq FROM outbox WHERE record_id = ?1 AND tbl = ?2 AND op = 'create' AND fields = ?3");
+    if (!unfrozen) return unfrozen.error();
+    std::optional<int64_t> seq;
+    {
+      sqlite::StmtGuard guard(**unfrozen);
+      (*unfrozen)->Bind(1, std::string_view(id)).Bind(2, table.name).Bind(3, sync::kFieldsFromRow);
+      auto row = (*unfrozen)->Step();
+      if (!row) return row.error();
+      if (*row) seq = (*unfrozen)->Int(0);
+    }
+    if (seq) {
+      auto frozen = FreezeCreateEntry(replica, table, id, *seq);
+      if (!frozen) return frozen.error();
+    }
+    return false;
+  }
   auto record = replica.Get(table, id);
   if (!record) return record.error();
   if (!*record) return false;

@@ -34,14 +34,29 @@ std::string UnsentCreateCondition(const std::string& alias);
 // in declaration order, without a base.
 std::vector<sync::FieldChange> CreateFields(const schema::Table& table, const std::vector<schema::Value>& values);
 
-// Writes the outbox entry of the create of `record` (as held by its row now): op create, base
-// version 0, a new change id and HLC stamp, the values frozen; in push batch `batch_key` when given.
-// Returns the change as written: the one LoadBatch() would read back.
-Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
-                        const std::optional<std::string>& batch_key = std::nullopt);
+// Where a create entry holds its values.
+//   kFrozen: in the entry, whatever becomes of the row.
+//   kFromRow: in the row (fields = sync::kFieldsFromRow) for as long as the row stays as it is: the
+//     first write to the row (MaterializeCreate) or its loss (ReplicaSyncStore::FreezeCreatesUnder)
+//     freezes them first. A push batch takes creates this way: their values are read from the row
+//     again to resend the batch, and writing them all into the outbox as well would cost every
+//     create of a backlog an encoding and a copy (a tenth of `relais sync`'s push time).
+enum class CreateValues { kFrozen, kFromRow };
 
-// Writes the create entry of record `id` if its row is a pending create without one. Returns whether
-// it wrote one; a missing row writes nothing.
+// Writes the outbox entry of the create of `record` (as held by its row now): op create, base
+// version 0, a new change id and HLC stamp, the values as `how` says; in push batch `batch_key` when
+// given. Returns the change as written, with its values: the one LoadBatch() would read back.
+Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
+                        const std::optional<std::string>& batch_key = std::nullopt,
+                        CreateValues how = CreateValues::kFrozen);
+
+// Writes the values of the create entry `seq` of record `id` from its row into the entry, if it
+// still reads them from the row. Returns false (and changes nothing) when the row is gone.
+Result<bool> FreezeCreateEntry(Replica& replica, const schema::Table& table, const std::string& id, int64_t seq);
+
+// Before a write to the row of record `id`: writes its create entry if the row is a pending create
+// without one, or freezes its entry if that still reads its values from the row. Returns whether it
+// wrote a new entry; a missing row writes nothing.
 Result<bool> MaterializeCreate(Replica& replica, const schema::Table& table, const std::string& id);
 
 // For a case: writes the create entries of its follow-ups that are pending creates without one, in

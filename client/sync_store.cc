@@ -141,9 +141,23 @@ Result<sync::PushRequest> ReplicaSyncStore::LoadBatch(const std::string& batch_k
     c.table = (*stmt)->Text(1);
     c.record_id = (*stmt)->Text(2);
     c.op = (*stmt)->Text(3) == "create" ? sync::Op::kCreate : sync::Op::kUpdate;
-    auto fields = sync::DecodeOutboxFields(c.op, (*stmt)->Text(4));
-    if (!fields) return fields.error();
-    c.fields = std::move(*fields);
+    const std::string fields_text = (*stmt)->Text(4);
+    const schema::Table* table = schema::FindTable(c.table);
+    if (c.op == sync::Op::kCreate && fields_text == sync::kFieldsFromRow && table) {
+      // Taken into the batch with its values in its row, which has not changed since (or the
+      // entry would have been frozen first: client/pending_creates.h).
+      auto from_row = RowFields(*table, c.record_id);
+      if (!from_row) return from_row.error();
+      if (!*from_row) {
+        return MakeError(ErrorCode::kInternal, "le lot " + batch_key + " ne retrouve plus la fiche " + c.record_id +
+                                                   " ; rien n'a été envoyé à nouveau, signalez-le");
+      }
+      c.fields = std::move(**from_row);
+    } else {
+      auto fields = sync::DecodeOutboxFields(c.op, fields_text);
+      if (!fields) return fields.error();
+      c.fields = std::move(*fields);
+    }
     c.base_version = (*stmt)->Int(5);
     c.hlc = (*stmt)->Text(6);
     request.changes.push_back(std::move(c));
@@ -271,7 +285,7 @@ Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t r
       size_t more = 0;
       for (size_t i = 0; i < r.values.size(); ++i) more += r.values[i] ? table.fields[i].name.size() + r.values[i]->size() : 0;
       if ((full = OverBudget(request, bytes, more))) break;
-      auto written = WriteCreateEntry(replica_, table, r, request.batch_key);
+      auto written = WriteCreateEntry(replica_, table, r, request.batch_key, CreateValues::kFromRow);
       if (!written) return written.error();
       request.changes.push_back(std::move(*written));
       bytes += more;
@@ -333,6 +347,13 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
       }
     }
     if (r.status == sync::ChangeStatus::kRejected) {
+      // A refused create keeps its values as sent in its entry, whatever becomes of the row.
+      if (change != sent.end() && change->second->op == sync::Op::kCreate) {
+        if (const schema::Table* table = schema::FindTable(change->second->table)) {
+          auto frozen = FreezeCreateEntry(replica_, *table, change->second->record_id, entry->second);
+          if (!frozen) return frozen.error();
+        }
+      }
       reject->Bind(1, entry->second).Bind(2, r.reason);
       RELAIS_TRY(reject->Run());
       reject->Reset();
@@ -357,6 +378,23 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
 Status ReplicaSyncStore::RejectChange(const std::string& batch_key, const std::string& change_id, const std::string& reason) {
   auto tx = sqlite::Transaction::Begin(replica_.db());
   if (!tx) return tx.error();
+  // A refused create keeps its values as sent in its entry, whatever becomes of the row.
+  std::optional<std::tuple<int64_t, std::string, std::string>> create;
+  {
+    auto stmt = replica_.db().Prepare("SELECT seq, tbl, record_id FROM outbox WHERE batch_key = ?2 AND change_id = ?1 AND op = 'create'");
+    if (!stmt) return stmt.error();
+    stmt->Bind(1, change_id).Bind(2, batch_key);
+    auto row = stmt->Step();
+    if (!row) return row.error();
+    if (*row) create.emplace(stmt->Int(0), stmt->Text(1), stmt->Text(2));
+  }
+  if (create) {
+    const auto& [seq, tbl, record_id] = *create;
+    if (const schema::Table* table = schema::FindTable(tbl)) {
+      auto frozen = FreezeCreateEntry(replica_, *table, record_id, seq);
+      if (!frozen) return frozen.error();
+    }
+  }
   auto reject = replica_.db().Prepare(
       "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE batch_key = ?3 AND change_id = ?1");
   if (!reject) return reject.error();
@@ -548,18 +586,6 @@ Result<std::optional<std::vector<sync::FieldChange>>> ReplicaSyncStore::RowField
   return std::optional<std::vector<sync::FieldChange>>(CreateFields(table, (*record)->values));
 }
 
-Result<bool> ReplicaSyncStore::FreezeCreate(const schema::Table& table, const std::string& record_id, int64_t seq) {
-  auto fields = RowFields(table, record_id);
-  if (!fields) return fields.error();
-  if (!*fields) return false;
-  auto freeze = replica_.Statement("UPDATE outbox SET fields = ?2 WHERE seq = ?1");
-  if (!freeze) return freeze.error();
-  sqlite::StmtGuard guard(**freeze);
-  (*freeze)->Bind(1, seq).Bind(2, sync::EncodeOutboxFields(sync::Op::kCreate, **fields));
-  RELAIS_TRY((*freeze)->Run());
-  return true;
-}
-
 Status ReplicaSyncStore::FreezeCreatesUnder(const schema::Table& table, const std::string& record_id) {
   // Creates still held by their rows alone get their entries first, then every create is frozen.
   auto own = MaterializeCreate(replica_, table, record_id);
@@ -580,7 +606,7 @@ Status ReplicaSyncStore::FreezeCreatesUnder(const schema::Table& table, const st
   for (const auto& [seq, tbl, id] : creates) {
     const schema::Table* t = schema::FindTable(tbl);
     if (!t) continue;
-    auto frozen = FreezeCreate(*t, id, seq);
+    auto frozen = FreezeCreateEntry(replica_, *t, id, seq);
     if (!frozen) return frozen.error();
   }
   return OkStatus();

@@ -49,9 +49,6 @@ class ReplicaSyncStore final : public sync::SyncStore {
   Status FoldCentralClock(int64_t central_ms);
   // The fields of a create as the row holds them now (nulls left out); nullopt when the row is gone.
   Result<std::optional<std::vector<sync::FieldChange>>> RowFields(const schema::Table& table, const std::string& record_id);
-  // A create written with kFieldsFromRow gets the row's values, so that it outlives the row.
-  // Returns false (and changes nothing) when the row is gone.
-  Result<bool> FreezeCreate(const schema::Table& table, const std::string& record_id, int64_t seq);
   // Freezes every pending create of `record_id` and, for a case, of its follow-ups.
   Status FreezeCreatesUnder(const schema::Table& table, const std::string& record_id);
 

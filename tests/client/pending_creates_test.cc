@@ -256,3 +256,44 @@ TEST_CASE("a batch stops at its byte budget, whatever its count allows, and the 
   CHECK(sent == written);
   CHECK(*store.PendingCount() == 0);
 }
+
+TEST_CASE("a create a batch took from its row is resent as it was sent when the row is edited before the answer",
+          "[pending_creates][nothing_lost]") {
+  TestReplica t;
+  auto c = t.records().Create(Cases(), ACase());
+  REQUIRE(c.ok());
+  ReplicaSyncStore store(t.replica());
+  auto batch = store.FormBatch(100);
+  REQUIRE(batch.ok());
+  REQUIRE(batch->has_value());
+  const std::string sent = sync::EncodePushRequest(**batch);
+  // Taken with its values in the row: the entry holds none of them.
+  CHECK(t.Text("SELECT fields FROM outbox WHERE op = 'create'") == std::string(sync::kFieldsFromRow));
+
+  // Edited while the batch is at the centre: the create is frozen as sent, the edit goes after it.
+  REQUIRE(t.records().Edit(Cases(), c->id, {{"commune", "Gap"}}).ok());
+  CHECK(t.Text("SELECT group_concat(op, ',') FROM (SELECT op FROM outbox ORDER BY seq)") == "create,update");
+  auto frozen = sync::DecodeOutboxFields(sync::Op::kCreate, t.Text("SELECT fields FROM outbox WHERE op = 'create'"));
+  REQUIRE(frozen.ok());
+  bool commune_as_sent = false;
+  for (const sync::FieldChange& f : *frozen) commune_as_sent |= f.field == "commune" && f.value == "Briançon";
+  CHECK(commune_as_sent);
+
+  // The answer was lost: the batch is resent byte for byte as first sent, not with the edit.
+  auto left = store.UnacknowledgedBatch();
+  REQUIRE(left.ok());
+  REQUIRE(left->has_value());
+  CHECK(sync::EncodePushRequest(**left) == sent);
+  // And a batch resent before any edit reads the same values from the row.
+  TestReplica u;
+  auto d = u.records().Create(Cases(), ACase());
+  REQUIRE(d.ok());
+  ReplicaSyncStore other(u.replica());
+  auto formed = other.FormBatch(100);
+  REQUIRE(formed.ok());
+  REQUIRE(formed->has_value());
+  auto resent = other.UnacknowledgedBatch();
+  REQUIRE(resent.ok());
+  REQUIRE(resent->has_value());
+  CHECK(sync::EncodePushRequest(**resent) == sync::EncodePushRequest(**formed));
+}
