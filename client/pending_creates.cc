@@ -19,6 +19,14 @@ std::string UnsentCreateCondition(const std::string& alias) {
   return alias + ".version = 0 AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.record_id = " + alias + ".id)";
 }
 
+std::vector<sync::FieldChange> CreateFields(const schema::Table& table, std::vector<schema::Value>&& values) {
+  std::vector<sync::FieldChange> fields;
+  for (size_t i = 0; i < table.fields.size(); ++i) {
+    if (values[i]) fields.push_back({std::string(table.fields[i].name), std::move(values[i]), std::nullopt});
+  }
+  return fields;
+}
+
 std::vector<sync::FieldChange> CreateFields(const schema::Table& table, const std::vector<schema::Value>& values) {
   std::vector<sync::FieldChange> fields;
   for (size_t i = 0; i < table.fields.size(); ++i) {
@@ -27,16 +35,19 @@ std::vector<sync::FieldChange> CreateFields(const schema::Table& table, const st
   return fields;
 }
 
-Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
-                                      const std::optional<std::string>& batch_key, CreateValues how) {
+namespace {
+
+Result<sync::Change> WriteCreate(Replica& replica, const schema::Table& table, const std::string& id,
+                                 std::vector<sync::FieldChange> fields, const std::optional<std::string>& batch_key,
+                                 CreateValues how) {
   sync::Change c;
   c.change_id = NewUuidV7(replica.clock().NowMs());
   c.table = std::string(table.name);
-  c.record_id = record.id;
+  c.record_id = id;
   c.op = sync::Op::kCreate;
   c.base_version = 0;
   c.hlc = replica.hlc().Tick().ToString();
-  c.fields = CreateFields(table, record.values);
+  c.fields = std::move(fields);
   auto stmt = replica.Statement(kInsertCreate);
   if (!stmt) return stmt.error();
   sqlite::StmtGuard guard(**stmt);
@@ -49,6 +60,18 @@ Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& tab
   else (*stmt)->BindNull(6);
   RELAIS_TRY((*stmt)->Run());
   return c;
+}
+
+}  // namespace
+
+Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
+                                      const std::optional<std::string>& batch_key, CreateValues how) {
+  return WriteCreate(replica, table, record.id, CreateFields(table, record.values), batch_key, how);
+}
+
+Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& table, schema::Record&& record,
+                                      const std::optional<std::string>& batch_key, CreateValues how) {
+  return WriteCreate(replica, table, record.id, CreateFields(table, std::move(record.values)), batch_key, how);
 }
 
 Result<bool> FreezeCreateEntry(Replica& replica, const schema::Table& table, const std::string& id, int64_t seq) {

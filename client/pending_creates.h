@@ -33,6 +33,7 @@ std::string UnsentCreateCondition(const std::string& alias);
 // The fields of a create of a record holding `values` (one per field of `table`): every value set,
 // in declaration order, without a base.
 std::vector<sync::FieldChange> CreateFields(const schema::Table& table, const std::vector<schema::Value>& values);
+std::vector<sync::FieldChange> CreateFields(const schema::Table& table, std::vector<schema::Value>&& values);
 
 // Where a create entry holds its values.
 //   kFrozen: in the entry, whatever becomes of the row.
@@ -49,6 +50,9 @@ enum class CreateValues { kFrozen, kFromRow };
 Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
                         const std::optional<std::string>& batch_key = std::nullopt,
                         CreateValues how = CreateValues::kFrozen);
+// The same, taking the values out of `record` (its id stays).
+Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& table, schema::Record&& record,
+                                      const std::optional<std::string>& batch_key, CreateValues how);
 
 // Writes the values of the create entry `seq` of record `id` from its row into the entry, if it
 // still reads them from the row. Returns false (and changes nothing) when the row is gone.

@@ -281,11 +281,11 @@ Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t r
     if (unsent->empty()) continue;
     size_t taken = 0;
     bool full = false;
-    for (const schema::Record& r : *unsent) {
+    for (schema::Record& r : *unsent) {
       size_t more = 0;
       for (size_t i = 0; i < r.values.size(); ++i) more += r.values[i] ? table.fields[i].name.size() + r.values[i]->size() : 0;
       if ((full = OverBudget(request, bytes, more))) break;
-      auto written = WriteCreateEntry(replica_, table, r, request.batch_key, CreateValues::kFromRow);
+      auto written = WriteCreateEntry(replica_, table, std::move(r), request.batch_key, CreateValues::kFromRow);  // r keeps its id
       if (!written) return written.error();
       request.changes.push_back(std::move(*written));
       bytes += more;
