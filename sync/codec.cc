@@ -194,6 +194,7 @@ Result<Change> internal::DecodeChange(const RawChange& raw, const std::string& w
   RELAIS_TRY(CheckString(raw.record, where, "record", 36));
   if (!IsUuid(raw.record.text)) return Usage(where + ".record", "not a UUID");
   c.record_id = schema::Normalize(schema::Field{"record", schema::FieldType::kId, true, schema::MergeRule::kImmutable, ""}, raw.record.text).value();
+  c.normalized = c.record_id != raw.record.text;
   RELAIS_TRY(CheckString(raw.op, where, "op", 16));
   if (raw.op.text == "create") c.op = Op::kCreate;
   else if (raw.op.text == "update") c.op = Op::kUpdate;
@@ -222,6 +223,7 @@ Result<Change> internal::DecodeChange(const RawChange& raw, const std::string& w
       auto v = ValueFromScalar(f, m->value, fwhere);
       if (!v) return v.error();
       record[static_cast<size_t>(index)] = schema::Normalize(f, *v);
+      if (record[static_cast<size_t>(index)] != *v) c.normalized = true;
     }
     for (size_t i = 0; i < record.size(); ++i) {
       auto st = schema::ValidateValue(table->fields[i], record[i]);
@@ -253,6 +255,7 @@ Result<Change> internal::DecodeChange(const RawChange& raw, const std::string& w
     auto v = ValueFromScalar(*f, m->value, fwhere);
     if (!v) return v.error();
     schema::Value value = schema::Normalize(*f, *v);
+    if (value != *v) c.normalized = true;
     auto st = schema::ValidateValue(*f, value);
     if (!st) return MakeError(ErrorCode::kValidation, where + ".set." + st.error().message);
     schema::Value base_value;

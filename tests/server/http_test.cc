@@ -36,7 +36,7 @@ class FailingStore final : public Store {
   Status RevokeDevice(const std::string&) override { return Fail(); }
   Result<Device> Authenticate(std::string_view) override { return Device{1, "a", Role::kDevice, {kGap}}; }
   Result<PushReply> Push(const Device&, const sync::PushRequest&, const std::string&) override { return Fail(); }
-  Result<sync::PullPage> Pull(const Device&, int64_t, size_t) override { return Fail(); }
+  Result<sync::PullPage> Pull(const Device&, int64_t, size_t, bool) override { return Fail(); }
   Result<std::vector<HistoryEntry>> History(std::string_view, std::string_view) override { return Fail(); }
   Result<std::vector<Conflict>> Conflicts(const ConflictQuery&) override { return Fail(); }
   Result<Conflict> GetConflict(int64_t) override { return Fail(); }
@@ -107,7 +107,7 @@ TEST_CASE("health answers ok without a token", "[http]") {
   auto r = f.Client()->Get("/v1/health");
   REQUIRE(r);
   CHECK(r->status == 200);
-  CHECK(json::parse(r->body) == json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs"}}});
+  CHECK(json::parse(r->body) == json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs", "pull-no-echo"}}});
 }
 
 TEST_CASE("health answers 503 when the store does not answer", "[http]") {
