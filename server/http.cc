@@ -397,7 +397,7 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
   page->now_ms = (options.clock ? *options.clock : SystemClock::Instance()).NowMs();
   tl_note.detail = " since=" + std::to_string(since) + " records=" + std::to_string(page->records.size()) +
                    " removed=" + std::to_string(page->removed.size()) + " next=" + std::to_string(page->next) +
-                   (page->more ? " more" : "");
+                   (page->more ? " more" : "") + (without_echo ? " echo=0" : "");
   std::string body = sync::EncodePullPage(*page, layout);
   if (!AcceptsGzip(req)) {
     res.set_content(std::move(body), kJson);

@@ -245,6 +245,28 @@ TEST_CASE("a pull asked by column answers one array per column; rows otherwise",
   CHECK(unknown->body.find("layout") != std::string::npos);
 }
 
+TEST_CASE("a pull with echo=0 leaves out the device's own records; without it, or with echo=1, they come", "[http][echo]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  f.Push(a, {CreateContact(NewId(), "0611111111", Stamp(kT0, "a")), CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))});
+  auto records = [&](const std::string& query) -> size_t {
+    auto r = f.Client()->Get("/v1/pull?since=0" + query, ServerFixture::Headers(a.token));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    auto page = sync::DecodePullPage(r->body);
+    REQUIRE(page.ok());
+    CHECK(page->next == 2);
+    return page->records.size();
+  };
+  CHECK(records("&echo=0") == 0);
+  CHECK(records("&echo=1") == 2);
+  CHECK(records("") == 2);
+  auto unknown = f.Client()->Get("/v1/pull?since=0&echo=no", ServerFixture::Headers(a.token));
+  REQUIRE(unknown);
+  CHECK(unknown->status == 400);
+  CHECK(unknown->body.find("echo") != std::string::npos);
+}
+
 TEST_CASE("a pull over HTTP gives the page the device may see", "[http]") {
   ServerFixture f;
   Enrolled a = f.Enrol("a", {kGap});
