@@ -575,6 +575,7 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
   f["sync A: echo pull records/s"] = ja["pulled"].get<double>() / Seconds(sync_a.started + std::chrono::duration_cast<Stopwatch::duration>(std::chrono::duration<double>(sync_a.seconds)) - *first_pull);
   f["sync A: records pulled back (echo)"] = ja["pulled"].get<double>();
   f["sync A: requests / 1,000 records (all)"] = ja["requests"].get<double>() * 1000 / pushed;
+  f["sync A: bytes received (all, MB)"] = ja["bytes_received"].get<double>() / 1e6;
   f["sync A: peak RSS of relais (MiB)"] = sync_a.max_rss_mib;
 
   const double cpu_server_before_b = server.CpuSeconds();
@@ -636,7 +637,7 @@ void PrintTable(const std::vector<Figures>& runs) {
       "pull: CPU µs / record, relais B",      "pull: CPU µs / record, centre",
       "push: seconds (A, push phase)",        "pull: seconds (B, JSON)",
       "sync A: seconds (push + echo pull, JSON)", "sync A: echo pull records/s",
-      "sync A: records pulled back (echo)",   "sync A: requests / 1,000 records (all)",
+      "sync A: records pulled back (echo)",   "sync A: requests / 1,000 records (all)", "sync A: bytes received (all, MB)",
       "import: seconds (cases + contacts)",   "import: records/s"};
   auto at_least = [](double t) { return [t](double v) { return v >= t; }; };
   auto at_most = [](double t) { return [t](double v) { return v <= t; }; };

@@ -336,13 +336,22 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
     auto entry = seq_of.find(r.change_id);
     if (entry == seq_of.end()) continue;  // not of this batch: nothing to acknowledge
     auto change = sent.find(r.change_id);
-    if (r.status != sync::ChangeStatus::kRejected && change != sent.end() && change->second->op == sync::Op::kCreate &&
-        r.version > 0) {
+    // An update applied as sent on the version this row holds made the centre's record this row
+    // (its base with the edit), at the answer's version; a centre that leaves the echo out of
+    // pulls will not send it back, so the row takes that version now. A row whose version moved
+    // since the edit was written is left to the pull (the centre merged the edit: not applied).
+    // A later edit of the record still in the outbox keeps its base version: the centre merges it
+    // over this one (docs/PROTOCOL.md, "Echo").
+    const bool accepted_create = r.status != sync::ChangeStatus::kRejected && change != sent.end() &&
+                                 change->second->op == sync::Op::kCreate && r.version > 0;
+    const bool applied_update = r.status == sync::ChangeStatus::kApplied && change != sent.end() &&
+                                change->second->op == sync::Op::kUpdate && r.version > change->second->base_version;
+    if (accepted_create || applied_update) {
       if (const schema::Table* table = schema::FindTable(change->second->table)) {
-        auto accepted = replica_.Statement("UPDATE " + std::string(table->name) + " SET version = ?2 WHERE id = ?1 AND version = 0");
+        auto accepted = replica_.Statement("UPDATE " + std::string(table->name) + " SET version = ?2 WHERE id = ?1 AND version = ?3");
         if (!accepted) return accepted.error();
         sqlite::StmtGuard guard(**accepted);
-        (*accepted)->Bind(1, change->second->record_id).Bind(2, r.version);
+        (*accepted)->Bind(1, change->second->record_id).Bind(2, r.version).Bind(3, change->second->base_version);
         RELAIS_TRY((*accepted)->Run());
       }
     }

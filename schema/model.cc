@@ -157,9 +157,16 @@ bool IsIsoDate(std::string_view s) {
   return d <= max_day;
 }
 
-void NormalizeInPlace(const Field& field, Value& value) {
-  if (!value) return;
+bool NormalizeInPlace(const Field& field, Value& value) {
+  if (!value) return false;
   std::string& v = *value;
+  const size_t before = v.size();
+  bool lowered = false;
+  auto lower = [&lowered](char& c) {
+    const char l = AsciiLower(c);
+    lowered |= l != c;
+    c = l;
+  };
   size_t e = v.size();
   while (e > 0 && IsAsciiSpace(v[e - 1])) --e;
   v.resize(e);
@@ -173,12 +180,16 @@ void NormalizeInPlace(const Field& field, Value& value) {
   } else if (field.type == FieldType::kEmail) {
     auto at = v.find('@');
     if (at != std::string::npos) {
-      for (size_t i = at; i < v.size(); ++i) v[i] = AsciiLower(v[i]);
+      for (size_t i = at; i < v.size(); ++i) lower(v[i]);
     }
   } else if (field.type == FieldType::kId) {
-    for (char& c : v) c = AsciiLower(c);
+    for (char& c : v) lower(c);
   }
-  if (v.empty()) value.reset();
+  if (v.empty()) {
+    value.reset();
+    return true;
+  }
+  return lowered || v.size() != before;
 }
 
 Value Normalize(const Field& field, const Value& value) {

@@ -93,7 +93,8 @@ const Table& ContactsTable();
 // lower-cased); an empty result becomes null. Does not validate.
 Value Normalize(const Field& field, const Value& value);
 // The same, in the value's own buffer (an import normalises 15 values per row without allocating).
-void NormalizeInPlace(const Field& field, Value& value);
+// Returns whether it changed the value.
+bool NormalizeInPlace(const Field& field, Value& value);
 
 // OK when `value` is acceptable for `field`. The error (kValidation) names the field and the rule:
 // "birth_date: « 1990-13-45 » n'est pas une date qui existe (attendu : AAAA-MM-JJ)".

@@ -369,7 +369,17 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
       return;
     }
   }
-  auto page = store.Pull(*device, since, static_cast<size_t>(limit));
+  // `echo=0`: leave out the records this device holds as they are (docs/PROTOCOL.md, "Echo").
+  bool without_echo = false;
+  if (req.has_param("echo")) {
+    const std::string value = req.get_param_value("echo");
+    if (value == "0") without_echo = true;
+    else if (value != "1") {
+      SendError(res, 400, MakeError(ErrorCode::kUsage, "echo: expected 0 or 1"));
+      return;
+    }
+  }
+  auto page = store.Pull(*device, since, static_cast<size_t>(limit), without_echo);
   if (!page) {
     SendStoreError(res, page.error());
     return;
@@ -387,7 +397,7 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
   page->now_ms = (options.clock ? *options.clock : SystemClock::Instance()).NowMs();
   tl_note.detail = " since=" + std::to_string(since) + " records=" + std::to_string(page->records.size()) +
                    " removed=" + std::to_string(page->removed.size()) + " next=" + std::to_string(page->next) +
-                   (page->more ? " more" : "");
+                   (page->more ? " more" : "") + (without_echo ? " echo=0" : "");
   std::string body = sync::EncodePullPage(*page, layout);
   if (!AcceptsGzip(req)) {
     res.set_content(std::move(body), kJson);

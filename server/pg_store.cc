@@ -64,6 +64,7 @@ struct PgStatements {
       for (const schema::Field& f : l.table->fields) types.push_back(f.type == schema::FieldType::kInt ? "bigint" : "text");
       types.push_back("bigint");
       while (static_cast<int>(types.size()) < l.column_count + (l.has_identity_key ? 1 : 0)) types.push_back("text");
+      types[static_cast<size_t>(l.echo_device_col)] = "bigint";
       std::string arrays;
       for (size_t i = 0; i < types.size(); ++i) {
         arrays += (i ? ", $" : "$") + std::to_string(i + 1) + "::" + types[i] + "[]";
@@ -156,6 +157,7 @@ class PgTx final : public StoreTx {
     if (l.has_stamps) p.push_back(EncodeStamps(r.stamps));
     if (l.has_territory_column) p.push_back(r.territory);
     p.push_back(r.last_device);
+    p.push_back(r.echo_device ? Num(*r.echo_device) : schema::Value());
     if (l.has_identity_key) {
       p.push_back(CaseIdentityKey(r.record.values));
       KeepIdentity(r);
@@ -618,7 +620,7 @@ void PgStore::RunGroup(const std::vector<QueuedPush*>& group) {
   }
 }
 
-Result<sync::PullPage> PgStore::Pull(const Device& device, int64_t since, size_t limit) {
+Result<sync::PullPage> PgStore::Pull(const Device& device, int64_t since, size_t limit, bool without_echo) {
   if (since < 0) return MakeError(ErrorCode::kUsage, "since must not be negative");
   if (limit == 0) return MakeError(ErrorCode::kUsage, "limit must be at least 1");
   auto lease = pool_.Borrow();
@@ -659,7 +661,7 @@ Result<sync::PullPage> PgStore::Pull(const Device& device, int64_t since, size_t
   RELAIS_TRY(add_source(PullSourceKind::kOpened, nullptr, queries.opened, params));
   RELAIS_TRY(add_source(PullSourceKind::kSettled, nullptr, queries.settled, params));
 
-  auto page = MergePullSources(since, limit, sources);
+  auto page = MergePullSources(since, limit, sources, without_echo ? std::optional<int64_t>(device.id) : std::nullopt);
   if (!page) return page.error();
   if (!page->more) {
     // In the same snapshot: every number up to last_seq is committed and visible here.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "server/store_layout.h"
@@ -23,8 +24,11 @@ sync::ConflictNotice NoticeOf(const Conflict& c, bool settled, int64_t seq);
 // `limit` by those few. On return, page.more says whether any source still holds a row; when it
 // does, page.next is the last sequence taken; when not, the caller sets page.next to the store's
 // last sequence in the same snapshot.
+// `echo_of`: a device id whose echo is left out — a record whose echo_device it is counts in
+// `limit` and moves `next` like any other, but is not put in the page (docs/PROTOCOL.md, "Echo").
 template <class Source>
-Result<sync::PullPage> MergePullSources(int64_t since, size_t limit, std::vector<Source>& sources) {
+Result<sync::PullPage> MergePullSources(int64_t since, size_t limit, std::vector<Source>& sources,
+                                        std::optional<int64_t> echo_of = std::nullopt) {
   sync::PullPage page;
   page.since = since;
   size_t taken = 0;
@@ -37,6 +41,9 @@ Result<sync::PullPage> MergePullSources(int64_t since, size_t limit, std::vector
     if (!next || (taken >= limit && next->seq != last_taken)) break;
     switch (next->kind) {
       case PullSourceKind::kRecords: {
+        const auto& row = next->row();
+        const int echo_col = next->layout->echo_device_col;
+        if (echo_of && !row.IsNull(echo_col) && row.Int(echo_col) == *echo_of) break;
         page.records.push_back(sync::PulledRecord{std::string(next->layout->table->name), ReadRecord(*next->layout, next->row())});
         break;
       }

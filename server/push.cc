@@ -76,6 +76,8 @@ class ChangeApplier {
     if (auto valid = schema::ValidateRecord(table, stored.record.values); !valid) {
       return Rejected(change, valid.error().message);
     }
+    // The values as the device holds them in its row, before a redirect below may change them.
+    const std::vector<schema::Value> sent = stored.record.values;
     switch (table.scope) {
       case schema::Scope::kTerritory: {
         const schema::Value& territory = ValueOf(table, stored.record.values, "territory");
@@ -116,6 +118,9 @@ class ChangeApplier {
     if (!seq) return seq.error();
     stored.record.version = *seq;
     stored.last_device = device_.name;
+    // Created exactly as the device sent it: its row is this record. A probable duplicate opens a
+    // conflict about the record without changing it.
+    if (!change.normalized && stored.record.values == sent) stored.echo_device = device_.id;
     if (table.kind == schema::TableKind::kMutable) {
       for (size_t i = 0; i < table.fields.size(); ++i) {
         if (stored.record.values[i]) stored.stamps[std::string(table.fields[i].name)] = change.hlc;
@@ -185,6 +190,14 @@ class ChangeApplier {
     stored.stamps = std::move(merged.stamps);
     stored.territory = new_territory;
     stored.last_device = device_.name;
+    // Applied as sent on the very version the device holds (MergeUpdate answers kApplied only when
+    // the base version is the current one and no field met another's edit; nothing lost, nothing
+    // held for review, any territory change is the device's own value): the device's row, its base
+    // with its edit, is this record. Anything else is sent back to it by its next pull.
+    if (merged.status == ChangeStatus::kApplied && change.base_version == current->record.version &&
+        !change.normalized && lost.empty() && review.empty()) {
+      stored.echo_device = device_.id;
+    }
     RELAIS_TRY(tx_.PutRecord(table, stored));
     RELAIS_TRY(AppendHistory(table, change, stored, lost.empty() ? std::nullopt : std::optional(EncodeLost(lost))));
     for (const sync::FieldOutcome* out : review) {

@@ -26,6 +26,11 @@ struct StoredRecord {
   sync::FieldStamps stamps;               // the HLC of each field's last write (mutable tables)
   std::optional<std::string> territory;   // the territory that scopes it; nullopt when shared
   std::string last_device;                // name of the device that wrote its last change
+  // The id of the device whose change made the record exactly what it is at this version, taken as
+  // that device sent it (its row equals this record), or nullopt. That device's pulls may leave the
+  // record out (docs/PROTOCOL.md, "Echo"). Any write by another rule must clear it: a copy of a
+  // record that is written back with new values or a new version resets it.
+  std::optional<int64_t> echo_device;
 };
 
 // The answer stored for a batch key.
@@ -64,7 +69,7 @@ class StoreTx {
   // Ids of the follow-up entries of a case.
   virtual Result<std::vector<std::string>> FollowupsOfCase(const std::string& case_id) = 0;
   // Sets the territory and version of a record without touching its values (a follow-up moving
-  // with its case).
+  // with its case), and clears its echo_device.
   virtual Status MoveRecord(const schema::Table& table, const std::string& id, const std::string& territory,
                             int64_t version) = 0;
   // The version a change id produced, if that change was applied before.

@@ -70,6 +70,7 @@ Result<StoredRecord> WriteCentral(StoreTx& tx, const schema::Table& table, const
   next.record.values = std::move(values);
   next.record.version = *seq;
   next.last_device = CentralAuthor(by);
+  next.echo_device.reset();  // written by the centre: every device pulls it
   if (table.scope == schema::Scope::kTerritory) {
     next.territory = next.record.values[IndexOf(table, "territory")];
   }
@@ -214,6 +215,7 @@ Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::
     followup->record.version = *seq;
     followup->territory = territory;
     followup->last_device = CentralAuthor(by);
+    followup->echo_device.reset();
     RELAIS_TRY(tx.PutRecord(followups, *followup));
     HistoryEntry h;
     h.seq = *seq;

@@ -157,6 +157,7 @@ class SqliteTx final : public StoreTx {
     if (l.has_stamps) s.Bind(l.stamps_col + 1, EncodeStamps(r.stamps));
     if (l.has_territory_column) s.Bind(l.territory_col + 1, r.territory);
     s.Bind(l.last_device_col + 1, r.last_device);
+    if (r.echo_device) s.Bind(l.echo_device_col + 1, *r.echo_device);
     if (l.has_identity_key) s.Bind(l.column_count + 1, CaseIdentityKey(r.record.values));
     return s.Run();
   }
@@ -523,7 +524,7 @@ struct SqlitePullSource {
 
 }  // namespace
 
-Result<sync::PullPage> SqliteStore::Pull(const Device& device, int64_t since, size_t limit) {
+Result<sync::PullPage> SqliteStore::Pull(const Device& device, int64_t since, size_t limit, bool without_echo) {
   if (since < 0) return MakeError(ErrorCode::kUsage, "since must not be negative");
   if (limit == 0) return MakeError(ErrorCode::kUsage, "limit must be at least 1");
   auto lease = BorrowReader();
@@ -569,7 +570,7 @@ Result<sync::PullPage> SqliteStore::Pull(const Device& device, int64_t since, si
   RELAIS_TRY(add_source(PullSourceKind::kOpened, nullptr, queries.opened, territories));
   RELAIS_TRY(add_source(PullSourceKind::kSettled, nullptr, queries.settled, territories));
 
-  auto page = MergePullSources(since, limit, sources);
+  auto page = MergePullSources(since, limit, sources, without_echo ? std::optional<int64_t>(device.id) : std::nullopt);
   if (!page) return page.error();
   if (!page->more) {
     auto s = db.Prepare(sql::kReadSeq);

@@ -35,7 +35,7 @@ class SqliteStore final : public Store {
   Result<Device> Authenticate(std::string_view token) override;
   Result<PushReply> Push(const Device& device, const sync::PushRequest& request,
                          const std::string& request_hash) override;
-  Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit) override;
+  Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit, bool without_echo) override;
   Result<std::optional<ScopeDigestAt>> Digest(const Device& device) override;
   Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) override;
   Result<std::vector<Conflict>> Conflicts(const ConflictQuery& query) override;

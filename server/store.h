@@ -149,8 +149,10 @@ class Store {
                                  const std::string& request_hash) = 0;
 
   // The records and removals after `since` that `device` may see, in sequence order, at most
-  // `limit` of them, read in one snapshot. See sync::PullPage for the cursor invariant.
-  virtual Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit) = 0;
+  // `limit` of them, read in one snapshot. See sync::PullPage for the cursor invariant. With
+  // `without_echo`, the records the device holds as they are (StoredRecord::echo_device is its id)
+  // are left out of the page, though they count in `limit` and `next` passes them.
+  virtual Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit, bool without_echo = false) = 0;
 
   // The digest of every record `device` may see (sync/digest.h), read in one snapshot, and the last
   // sequence number of that snapshot: it vouches for a replica that pulled exactly up to `at`.

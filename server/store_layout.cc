@@ -28,6 +28,8 @@ TableLayout LayoutOf(const schema::Table& table) {
   }
   l.columns += ", last_device";
   l.last_device_col = col++;
+  l.columns += ", echo_device";
+  l.echo_device_col = col++;
   l.column_count = col;
   l.has_identity_key = &table == &schema::CasesTable();
   return l;
@@ -165,7 +167,9 @@ const TableStatements& StatementsFor(const TableLayout& layout) {
         first = false;
         start = end + 2;
       }
-      if (l.has_territory_column) t.move = "UPDATE " + name + " SET territory = ?1, version = ?2 WHERE id = ?3";
+      if (l.has_territory_column) {
+        t.move = "UPDATE " + name + " SET territory = ?1, version = ?2, echo_device = NULL WHERE id = ?3";
+      }
       v.push_back(std::move(t));
     }
     return v;

@@ -18,7 +18,7 @@
 namespace relais::server {
 
 // `id`, the data fields in declaration order, `version`, then `stamps` (mutable tables),
-// `territory` (tables scoped by their parent case) and `last_device`.
+// `territory` (tables scoped by their parent case), `last_device` and `echo_device`.
 struct TableLayout {
   const schema::Table* table = nullptr;
   bool has_stamps = false;
@@ -28,6 +28,7 @@ struct TableLayout {
   int stamps_col = -1;
   int territory_col = -1;
   int last_device_col = 0;
+  int echo_device_col = 0;
   int column_count = 0;
   // Cases also keep their identity key (CaseIdentityKey), written after every column of `columns`;
   // it is never read back into a record.
@@ -166,6 +167,7 @@ Result<StoredRecord> ReadStored(const TableLayout& l, const Row& s) {
     if (index >= 0) r.territory = r.record.values[static_cast<size_t>(index)];
   }
   r.last_device = s.Text(l.last_device_col);
+  if (!s.IsNull(l.echo_device_col)) r.echo_device = s.Int(l.echo_device_col);
   return r;
 }
 

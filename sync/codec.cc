@@ -203,7 +203,7 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) 
   RELAIS_TRY(CheckString(raw.record, where, "record", 36));
   if (!IsUuid(raw.record.text)) return Usage(where + ".record", "not a UUID");
   schema::Value record_id = std::move(raw.record.text);
-  schema::NormalizeInPlace(schema::Field{"record", schema::FieldType::kId, true, schema::MergeRule::kImmutable, ""}, record_id);
+  c.normalized = schema::NormalizeInPlace(schema::Field{"record", schema::FieldType::kId, true, schema::MergeRule::kImmutable, ""}, record_id);
   c.record_id = std::move(record_id).value();
   RELAIS_TRY(CheckString(raw.op, where, "op", 16));
   if (raw.op.text == "create") c.op = Op::kCreate;
@@ -232,7 +232,7 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) 
       }
       auto v = TakeValue(f, m->value, fwhere);
       if (!v) return v.error();
-      schema::NormalizeInPlace(f, *v);
+      if (schema::NormalizeInPlace(f, *v)) c.normalized = true;
       record[static_cast<size_t>(index)] = std::move(*v);
     }
     for (size_t i = 0; i < record.size(); ++i) {
@@ -265,6 +265,7 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) 
     auto v = ValueFromScalar(*f, m->value, fwhere);
     if (!v) return v.error();
     schema::Value value = schema::Normalize(*f, *v);
+    if (value != *v) c.normalized = true;
     auto st = schema::ValidateValue(*f, value);
     if (!st) return MakeError(ErrorCode::kValidation, where + ".set." + st.error().message);
     schema::Value base_value;

@@ -84,11 +84,14 @@ void Report(const SyncOptions& o, const char* phase, int64_t done, int64_t total
 // meanwhile (one request at a time, in cursor order, as without it); a page is handed to `take`
 // only after the previous one was taken, so each is applied with its cursor as before. When `take`
 // fails, the page asked for ahead is waited for and dropped: a pull changes nothing on the centre.
+// `without_echo`: ask the centre to leave out the records this replica holds as they are (only
+// when the centre lists the feature, and never for a fresh copy, which must receive everything).
 template <class Take>
-Result<PullPage> PullPages(Retrier& retrier, Transport& transport, const SyncOptions& options, int64_t since, Take&& take) {
-  auto fetch = [&retrier, &transport, &options](int64_t from) -> Result<PullPage> {
+Result<PullPage> PullPages(Retrier& retrier, Transport& transport, const SyncOptions& options, int64_t since,
+                           bool without_echo, Take&& take) {
+  auto fetch = [&retrier, &transport, &options, without_echo](int64_t from) -> Result<PullPage> {
     std::string path = "/v1/pull?since=" + std::to_string(from) + "&limit=" + std::to_string(options.pull_limit) +
-                       "&layout=columns" + (options.verify ? "&digest=1" : "");
+                       "&layout=columns" + (options.verify ? "&digest=1" : "") + (without_echo ? "&echo=0" : "");
     auto reply = retrier.Run([&] { return transport.Get(path); }, "réception des nouveautés du centre");
     if (!reply) return reply.error();
     if (reply->status != 200) return ExplainStatus(*reply);
@@ -127,12 +130,16 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
 
   // Before the first push, one cheap question: which forms the centre reads. It also stops a revoked
   // token before megabytes go up a poor link. A centre that lists no features gets rows.
+  // A centre that leaves the echo out of pulls is asked to only then: with nothing to push, this
+  // sync made no echo (AcknowledgeBatch gave each record the centre will skip its version).
   bool runs = false;
+  bool without_echo = false;
   if (push_total > 0) {
     auto who = retrier.Run([&] { return transport.Get("/v1/whoami"); }, "connexion au centre");
     if (!who) return who.error();
     if (who->status != 200) return ExplainStatus(*who);
     runs = CentreHasFeature(who->body, kFeaturePushRuns);
+    without_echo = CentreHasFeature(who->body, kFeaturePullNoEcho);
   }
 
   // A batch's text, after which the batch keeps only what its answer needs: the ids of its changes
@@ -264,7 +271,7 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
   auto cursor = store.PullCursor();
   if (!cursor) return cursor.error();
   Report(options, "pull", 0, -1);
-  auto last = PullPages(retrier, transport, options, *cursor, [&](const PullPage& page) -> Status {
+  auto last = PullPages(retrier, transport, options, *cursor, without_echo, [&](const PullPage& page) -> Status {
     RELAIS_TRY(store.ApplyPage(page));
     if (page.now_ms > 0) {
       auto skew = store.ObserveCentralClock(page.now_ms);
@@ -304,7 +311,7 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
   // Recovery: a fresh copy of the whole scope, staged first, then swapped in at once.
   RELAIS_TRY(store.BeginFreshCopy());
   Report(options, "recover", 0, -1);
-  auto fresh = PullPages(retrier, transport, options, 0, [&](const PullPage& page) -> Status {
+  auto fresh = PullPages(retrier, transport, options, 0, /*without_echo=*/false, [&](const PullPage& page) -> Status {
     RELAIS_TRY(store.StageFreshPage(page));
     summary.recovered_records += static_cast<int64_t>(page.records.size());
     Report(options, "recover", summary.recovered_records, -1);

@@ -77,7 +77,7 @@ void AppendRun(std::string& out, const schema::Table& table, const std::vector<C
 }  // namespace
 
 const std::vector<std::string>& CentreFeatures() {
-  static const std::vector<std::string> kFeatures = {std::string(kFeaturePushRuns)};
+  static const std::vector<std::string> kFeatures = {std::string(kFeaturePushRuns), std::string(kFeaturePullNoEcho)};
   return kFeatures;
 }
 

@@ -15,6 +15,10 @@ namespace relais::sync {
 // The name a centre lists in `features` (GET /v1/whoami and /v1/health) when it reads create runs.
 inline constexpr std::string_view kFeaturePushRuns = "push-runs";
 
+// The name a centre lists when its pulls take `echo=0` and leave out the records the device holds
+// as they are (docs/PROTOCOL.md, "Echo").
+inline constexpr std::string_view kFeaturePullNoEcho = "pull-no-echo";
+
 // What this build's centre lists in `features`.
 const std::vector<std::string>& CentreFeatures();
 

@@ -36,7 +36,7 @@ class FailingStore final : public Store {
   Status RevokeDevice(const std::string&) override { return Fail(); }
   Result<Device> Authenticate(std::string_view) override { return Device{1, "a", Role::kDevice, {kGap}}; }
   Result<PushReply> Push(const Device&, const sync::PushRequest&, const std::string&) override { return Fail(); }
-  Result<sync::PullPage> Pull(const Device&, int64_t, size_t) override { return Fail(); }
+  Result<sync::PullPage> Pull(const Device&, int64_t, size_t, bool) override { return Fail(); }
   Result<std::vector<HistoryEntry>> History(std::string_view, std::string_view) override { return Fail(); }
   Result<std::vector<Conflict>> Conflicts(const ConflictQuery&) override { return Fail(); }
   Result<Conflict> GetConflict(int64_t) override { return Fail(); }
@@ -107,7 +107,7 @@ TEST_CASE("health answers ok without a token", "[http]") {
   auto r = f.Client()->Get("/v1/health");
   REQUIRE(r);
   CHECK(r->status == 200);
-  CHECK(json::parse(r->body) == json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs"}}});
+  CHECK(json::parse(r->body) == json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs", "pull-no-echo"}}});
 }
 
 TEST_CASE("health answers 503 when the store does not answer", "[http]") {
@@ -243,6 +243,28 @@ TEST_CASE("a pull asked by column answers one array per column; rows otherwise",
   REQUIRE(unknown);
   CHECK(unknown->status == 400);
   CHECK(unknown->body.find("layout") != std::string::npos);
+}
+
+TEST_CASE("a pull with echo=0 leaves out the device's own records; without it, or with echo=1, they come", "[http][echo]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  f.Push(a, {CreateContact(NewId(), "0611111111", Stamp(kT0, "a")), CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))});
+  auto records = [&](const std::string& query) -> size_t {
+    auto r = f.Client()->Get("/v1/pull?since=0" + query, ServerFixture::Headers(a.token));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    auto page = sync::DecodePullPage(r->body);
+    REQUIRE(page.ok());
+    CHECK(page->next == 2);
+    return page->records.size();
+  };
+  CHECK(records("&echo=0") == 0);
+  CHECK(records("&echo=1") == 2);
+  CHECK(records("") == 2);
+  auto unknown = f.Client()->Get("/v1/pull?since=0&echo=no", ServerFixture::Headers(a.token));
+  REQUIRE(unknown);
+  CHECK(unknown->status == 400);
+  CHECK(unknown->body.find("echo") != std::string::npos);
 }
 
 TEST_CASE("a pull over HTTP gives the page the device may see", "[http]") {

@@ -7,12 +7,6 @@ namespace {
 const std::string kGap = "hautes-alpes-gap";
 const std::string kBastia = "corse-bastia";
 
-std::vector<std::string> Ids(const sync::PullPage& page) {
-  std::vector<std::string> ids;
-  for (const auto& r : page.records) ids.push_back(r.table + ":" + r.record.id + "@" + std::to_string(r.record.version));
-  return ids;
-}
-
 std::vector<std::string> Removed(const sync::PullPage& page) {
   std::vector<std::string> ids;
   for (const auto& r : page.removed) ids.push_back(r.table + ":" + r.record_id + "@" + std::to_string(r.seq));

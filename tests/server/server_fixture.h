@@ -107,6 +107,13 @@ inline sync::PushRequest Batch(std::vector<sync::Change> changes, std::string ke
 
 inline std::string HashOf(const sync::PushRequest& request) { return Sha256Hex(sync::EncodePushRequest(request)); }
 
+// The records of a pull page as "table:id@version", in page order.
+inline std::vector<std::string> Ids(const sync::PullPage& page) {
+  std::vector<std::string> ids;
+  for (const auto& r : page.records) ids.push_back(r.table + ":" + r.record.id + "@" + std::to_string(r.record.version));
+  return ids;
+}
+
 struct Enrolled {
   Device device;
   std::string token;
@@ -144,8 +151,8 @@ class StoreFixture {
     return reply->response;
   }
 
-  sync::PullPage Pull(const Enrolled& who, int64_t since = 0, size_t limit = 5000) {
-    auto page = store_->Pull(who.device, since, limit);
+  sync::PullPage Pull(const Enrolled& who, int64_t since = 0, size_t limit = 5000, bool without_echo = false) {
+    auto page = store_->Pull(who.device, since, limit, without_echo);
     if (!page.ok()) FAIL(page.error().message);
     return *page;
   }

@@ -1,0 +1,227 @@
+// Echo suppression through the real binaries (docs/PROTOCOL.md, "Echo"): a device does not pull
+// back what it pushed when the centre took it exactly as sent, and every replica still holds
+// exactly the centre's records, values and versions, checked row by row and by the digest.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/central.h"
+#include "tests/e2e/device.h"
+#include "tests/e2e/run.h"
+
+using namespace relais::e2e;
+using nlohmann::json;
+
+namespace {
+
+const std::string kGap = "hautes-alpes-gap";
+
+// Every row of a device's scope (territory kGap), by the same columns on the replica and the centre.
+const std::vector<std::string> kScopeQueries = {
+    "SELECT id, version, last_name, first_name, birth_date, phone, email, status, territory, notes, closed_on, "
+    "merged_into FROM cases WHERE territory = 'hautes-alpes-gap' ORDER BY id",
+    "SELECT f.id, f.version, f.case_id, f.kind, f.date, f.text FROM followups f JOIN cases c ON c.id = f.case_id "
+    "WHERE c.territory = 'hautes-alpes-gap' ORDER BY f.id",
+    "SELECT id, version, organisation, phone, email FROM contacts ORDER BY id"};
+
+void CheckSameAsCentre(const Device& d, const Central& central) {
+  for (const std::string& sql : kScopeQueries) {
+    INFO(sql);
+    CHECK(SqliteRows(d.db(), sql) == central.Rows(sql));
+  }
+}
+
+// Something of its own to push, so that the sync asks the centre to leave its echo out (a sync
+// with nothing to push asks for everything). The new contact is itself left out of the pull.
+void AddContact(const Device& d, const std::string& organisation) {
+  d.Json({"contact", "add", "--organisation", organisation});
+}
+
+// `relais-central conflicts ARGS` on the centre's store, as central staff run it; its output.
+std::string StaffConflicts(const Central& central, std::vector<std::string> args) {
+  args.insert(args.begin(), {CentralBinary(), "conflicts"});
+  for (const std::string& arg : central.StoreArgs()) args.push_back(arg);
+  RunResult r = Run(args);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  return r.out;
+}
+
+// A centre and two devices of the same territory.
+struct TwoDevices {
+  TwoDevices() : central(dir.path()), a(dir, "a"), b(dir, "b") {
+    central.Start();
+    a.Init(central, central.Enrol("a", {kGap}));
+    b.Init(central, central.Enrol("b", {kGap}));
+  }
+  // A case made on a that both devices hold.
+  std::string SharedCase(const std::string& last, const std::string& first) {
+    std::string id = a.AddCase(last, first, kGap);
+    a.Sync();
+    b.Sync();
+    return id;
+  }
+  TempDir dir;
+  Central central;
+  Device a, b;
+};
+
+std::string CasesFile(const TempDir& dir, int n) {
+  std::string path = dir / "echo_cases.jsonl";
+  std::ofstream out(path);
+  for (int i = 0; i < n; ++i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "0190a1b2-0000-7000-8000-%012d", i + 1);
+    out << json{{"id", id}, {"last_name", "Martin"}, {"first_name", "Zoé" + std::to_string(i)},
+                {"opened_on", "2026-11-02"}, {"territory", kGap}, {"phone", "0611" + std::to_string(100000 + i)}}
+               .dump()
+        << "\n";
+  }
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("a device does not pull back the cases it created; the other device gets them all", "[e2e][echo]") {
+  TwoDevices w;
+  REQUIRE(w.a.Cmd({"import", CasesFile(w.dir, 200)}).exit_code == 0);
+  AddContact(w.a, "Mission locale Gap");
+  json pushed = w.a.Sync();
+  INFO(pushed.dump());
+  CHECK(pushed["pushed"] == 201);
+  CHECK(pushed["pulled"] == 0);
+  CHECK(pushed["checked"] == true);
+  CHECK(pushed["divergence"].is_null());
+  CheckSameAsCentre(w.a, w.central);
+
+  json got = w.b.Sync();
+  CHECK(got["pulled"] == 201);
+  CHECK(w.b.CaseCount() == 200);
+  CheckSameAsCentre(w.b, w.central);
+}
+
+TEST_CASE("an edit applied as sent takes the centre's version on the device, and the digest agrees", "[e2e][echo]") {
+  TwoDevices w;
+  std::string id = w.SharedCase("Lefèvre", "Élodie");
+
+  SECTION("one edit") {
+    w.a.Json({"case", "edit", id, "--email", "elodie@exemple.fr"});
+    json s = w.a.Sync();
+    INFO(s.dump());
+    CHECK(s["applied"] == 1);
+    CHECK(s["pulled"] == 0);
+    CHECK(s["checked"] == true);
+    CHECK(s["divergence"].is_null());
+  }
+  SECTION("two edits of one record in one batch") {
+    w.a.Json({"case", "edit", id, "--email", "elodie@exemple.fr"});
+    w.a.Json({"case", "edit", id, "--phone", "0611223344"});
+    json s = w.a.Sync();
+    INFO(s.dump());
+    // The second edit carries the base version of the first: the centre merges it over the first
+    // (no conflict) and sends the record back.
+    CHECK(s["applied"] == 1);
+    CHECK(s["merged"] == 1);
+    CHECK(s["conflicts"] == 0);
+    CHECK(s["pulled"] == 1);
+    CHECK(s["divergence"].is_null());
+  }
+  SECTION("two edits of one record, the same field twice, in two batches") {
+    w.a.Json({"case", "edit", id, "--phone", "0611223344"});
+    w.a.Json({"case", "edit", id, "--phone", "0655667788"});
+    json s = w.a.Json({"sync", "--batch", "1"});
+    INFO(s.dump());
+    CHECK(s["batches"] == 2);
+    CHECK(s["applied"] == 1);
+    CHECK(s["merged"] == 1);
+    CHECK(s["conflicts"] == 0);
+    CHECK(s["pulled"] == 1);
+    CHECK(s["divergence"].is_null());
+    CHECK(w.a.Show(id)["phone"] == "0655667788");
+  }
+  CHECK(w.a.Json({"status"})["pending"] == 0);
+  CheckSameAsCentre(w.a, w.central);
+  AddContact(w.a, "CCAS de Gap");
+  json again = w.a.Sync();
+  CHECK(again["pulled"] == 0);
+  CHECK(again["checked"] == true);
+  CHECK(again["divergence"].is_null());
+  json b = w.b.Sync();
+  CHECK(b["pulled"].get<int64_t>() >= 2);  // the edited case and the contact
+  CheckSameAsCentre(w.b, w.central);
+  CHECK(SqliteRows(w.a.db(), kScopeQueries[0]) == SqliteRows(w.b.db(), kScopeQueries[0]));
+}
+
+TEST_CASE("a create the centre normalises is pulled back by its author", "[e2e][echo]") {
+  TwoDevices w;
+  std::string id = w.a.AddCase("Girard", "Maël", kGap);
+  // A row as an older or another client might send it: separators in the phone number, which the
+  // centre's decoder drops.
+  Exec(w.a.db(), "UPDATE cases SET phone = '06 11 22 33 44' WHERE id = '" + id + "'");
+  json s = w.a.Sync();
+  INFO(s.dump());
+  CHECK(s["pulled"] == 1);
+  CHECK(s["divergence"].is_null());
+  CHECK(w.a.Show(id)["phone"] == "0611223344");
+  CheckSameAsCentre(w.a, w.central);
+}
+
+TEST_CASE("a concurrent edit merged by the centre is pulled back by its author", "[e2e][echo]") {
+  TwoDevices w;
+  std::string id = w.SharedCase("Dubois", "Inès");
+  w.b.Json({"case", "edit", id, "--phone", "0698765432"});
+  w.a.Json({"case", "edit", id, "--email", "ines@exemple.fr"});
+  CHECK(w.b.Sync()["applied"] == 1);
+  json s = w.a.Sync();
+  INFO(s.dump());
+  CHECK(s["merged"] == 1);
+  CHECK(s["pulled"] == 1);
+  CHECK(w.a.Show(id)["phone"] == "0698765432");
+  CHECK(w.a.Show(id)["email"] == "ines@exemple.fr");
+  CheckSameAsCentre(w.a, w.central);
+  AddContact(w.b, "Pôle emploi Gap");
+  w.b.Sync();
+  CheckSameAsCentre(w.b, w.central);
+}
+
+TEST_CASE("central staff's settlement of a device's record is pulled by that device", "[e2e][echo]") {
+  TwoDevices w;
+  std::string id = w.SharedCase("Roux", "Aïcha");
+  w.a.Json({"case", "edit", id, "--status", "salarie"});
+  w.b.Json({"case", "edit", id, "--status", "independant"});
+  CHECK(w.a.Sync()["applied"] == 1);  // a's record, as a holds it
+  CHECK(w.b.Sync()["conflicts"] == 1);  // held for review
+  json open = json::parse(StaffConflicts(w.central, {"list", "--json"}));
+  REQUIRE(open.size() == 1);
+  StaffConflicts(w.central, {"resolve", std::to_string(open[0]["id"].get<int64_t>()), "--keep", "device"});
+
+  AddContact(w.a, "Mission locale Embrun");
+  json s = w.a.Sync();
+  INFO(s.dump());
+  CHECK(s["pulled"] == 1);
+  CHECK(w.a.Show(id)["status"] == "independant");
+  CHECK(s["divergence"].is_null());
+  CheckSameAsCentre(w.a, w.central);
+}
+
+TEST_CASE("a fresh copy after a divergence receives the device's own records too", "[e2e][echo]") {
+  TwoDevices w;
+  REQUIRE(w.a.Cmd({"import", CasesFile(w.dir, 20)}).exit_code == 0);
+  CHECK(w.a.Sync()["pulled"] == 0);
+  const std::string lost = "0190a1b2-0000-7000-8000-000000000001";
+  Exec(w.a.db(), "DELETE FROM cases WHERE id = '" + lost + "'");
+  AddContact(w.a, "Cap emploi");
+  json s = w.a.Sync();
+  INFO(s.dump());
+  CHECK(s["divergence"].is_string());
+  CHECK(s["recovered_records"].get<int64_t>() >= 21);
+  CHECK(w.a.Show(lost)["id"] == lost);
+  CHECK(w.a.CaseCount() == 20);
+  CheckSameAsCentre(w.a, w.central);
+  AddContact(w.a, "Cap emploi Briançon");
+  json again = w.a.Sync();
+  CHECK(again["checked"] == true);
+  CHECK(again["divergence"].is_null());
+}
