@@ -76,8 +76,9 @@ class ChangeApplier {
     if (auto valid = schema::ValidateRecord(table, stored.record.values); !valid) {
       return Rejected(change, valid.error().message);
     }
-    // The values as the device holds them in its row, before a redirect below may change them.
-    const std::vector<schema::Value> sent = stored.record.values;
+    // Whether the values are still those the device holds in its row: only a redirect below (a
+    // follow-up written on a case since merged) changes one.
+    bool redirected = false;
     switch (table.scope) {
       case schema::Scope::kTerritory: {
         const schema::Value& territory = ValueOf(table, stored.record.values, "territory");
@@ -102,6 +103,7 @@ class ChangeApplier {
           parent = tx_.GetRecord(schema::CasesTable(), *case_id);
           if (!parent) return parent.error();
           if (!*parent) return MakeError(ErrorCode::kInternal, "merged into a missing case " + *case_id);
+          redirected = true;
         }
         const std::string territory = (*parent)->territory.value_or("");
         if (!device_.InScope(territory)) {
@@ -120,7 +122,7 @@ class ChangeApplier {
     stored.last_device = device_.name;
     // Created exactly as the device sent it: its row is this record. A probable duplicate opens a
     // conflict about the record without changing it.
-    if (!change.normalized && stored.record.values == sent) stored.echo_device = device_.id;
+    if (!change.normalized && !redirected) stored.echo_device = device_.id;
     if (table.kind == schema::TableKind::kMutable) {
       for (size_t i = 0; i < table.fields.size(); ++i) {
         if (stored.record.values[i]) stored.stamps[std::string(table.fields[i].name)] = change.hlc;
