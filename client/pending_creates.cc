@@ -28,11 +28,15 @@ std::vector<sync::FieldChange> CreateFields(const schema::Table& table, std::vec
 }
 
 std::vector<sync::FieldChange> CreateFields(const schema::Table& table, const std::vector<schema::Value>& values) {
-  std::vector<sync::FieldChange> fields;
-  for (size_t i = 0; i < table.fields.size(); ++i) {
-    if (values[i]) fields.push_back({std::string(table.fields[i].name), values[i], std::nullopt});
-  }
-  return fields;
+  return CreateFields(table, std::vector<schema::Value>(values));
+}
+
+Result<std::optional<std::vector<sync::FieldChange>>> RowCreateFields(Replica& replica, const schema::Table& table,
+                                                                      const std::string& id) {
+  auto record = replica.Get(table, id);
+  if (!record) return record.error();
+  if (!*record) return std::optional<std::vector<sync::FieldChange>>();
+  return std::optional<std::vector<sync::FieldChange>>(CreateFields(table, std::move((**record).values)));
 }
 
 namespace {
@@ -75,13 +79,13 @@ Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& tab
 }
 
 Result<bool> FreezeCreateEntry(Replica& replica, const schema::Table& table, const std::string& id, int64_t seq) {
-  auto record = replica.Get(table, id);
-  if (!record) return record.error();
-  if (!*record) return false;
+  auto fields = RowCreateFields(replica, table, id);
+  if (!fields) return fields.error();
+  if (!*fields) return false;
   auto freeze = replica.Statement("UPDATE outbox SET fields = ?2 WHERE seq = ?1 AND fields = ?3");
   if (!freeze) return freeze.error();
   sqlite::StmtGuard guard(**freeze);
-  (*freeze)->Bind(1, seq).Bind(2, sync::EncodeOutboxFields(sync::Op::kCreate, CreateFields(table, (**record).values)));
+  (*freeze)->Bind(1, seq).Bind(2, sync::EncodeOutboxFields(sync::Op::kCreate, **fields));
   (*freeze)->Bind(3, sync::kFieldsFromRow);
   RELAIS_TRY((*freeze)->Run());
   return true;

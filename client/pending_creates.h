@@ -35,6 +35,10 @@ std::string UnsentCreateCondition(const std::string& alias);
 std::vector<sync::FieldChange> CreateFields(const schema::Table& table, const std::vector<schema::Value>& values);
 std::vector<sync::FieldChange> CreateFields(const schema::Table& table, std::vector<schema::Value>&& values);
 
+// The fields of a create of record `id` as its row holds them now; nullopt when the row is gone.
+Result<std::optional<std::vector<sync::FieldChange>>> RowCreateFields(Replica& replica, const schema::Table& table,
+                                                                      const std::string& id);
+
 // Where a create entry holds its values.
 //   kFrozen: in the entry, whatever becomes of the row.
 //   kFromRow: in the row (fields = sync::kFieldsFromRow) for as long as the row stays as it is: the

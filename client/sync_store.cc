@@ -146,7 +146,7 @@ Result<sync::PushRequest> ReplicaSyncStore::LoadBatch(const std::string& batch_k
     if (c.op == sync::Op::kCreate && fields_text == sync::kFieldsFromRow && table) {
       // Taken into the batch with its values in its row, which has not changed since (or the
       // entry would have been frozen first: client/pending_creates.h).
-      auto from_row = RowFields(*table, c.record_id);
+      auto from_row = RowCreateFields(replica_, *table, c.record_id);
       if (!from_row) return from_row.error();
       if (!*from_row) {
         return MakeError(ErrorCode::kInternal, "le lot " + batch_key + " ne retrouve plus la fiche " + c.record_id +
@@ -232,7 +232,7 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_
     const schema::Table* table = schema::FindTable(c.table);
     if (c.op == sync::Op::kCreate && fields == sync::kFieldsFromRow && table) {
       // The row is the create until now: copy its values in, frozen from here on.
-      auto frozen = RowFields(*table, c.record_id);
+      auto frozen = RowCreateFields(replica_, *table, c.record_id);
       if (!frozen) return frozen.error();
       if (!*frozen) {
         orphan->Bind(1, seq);
@@ -585,14 +585,6 @@ Status ReplicaSyncStore::ApplyRecord(const schema::Table& table, const schema::R
   (*overwrite)->Bind(1, record.id).Bind(2, record.version);
   for (size_t i = 0; i < table.fields.size(); ++i) (*overwrite)->Bind(static_cast<int>(i + 3), table.fields[i], rebased[i]);
   return (*overwrite)->Run();
-}
-
-Result<std::optional<std::vector<sync::FieldChange>>> ReplicaSyncStore::RowFields(const schema::Table& table,
-                                                                                  const std::string& record_id) {
-  auto record = replica_.Get(table, record_id);
-  if (!record) return record.error();
-  if (!*record) return std::optional<std::vector<sync::FieldChange>>();
-  return std::optional<std::vector<sync::FieldChange>>(CreateFields(table, (*record)->values));
 }
 
 Status ReplicaSyncStore::FreezeCreatesUnder(const schema::Table& table, const std::string& record_id) {

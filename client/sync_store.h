@@ -47,8 +47,6 @@ class ReplicaSyncStore final : public sync::SyncStore {
   Status ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty);
   // Folds the centre's clock into the replica's, writing the clock's state when it moved.
   Status FoldCentralClock(int64_t central_ms);
-  // The fields of a create as the row holds them now (nulls left out); nullopt when the row is gone.
-  Result<std::optional<std::vector<sync::FieldChange>>> RowFields(const schema::Table& table, const std::string& record_id);
   // Freezes every pending create of `record_id` and, for a case, of its follow-ups.
   Status FreezeCreatesUnder(const schema::Table& table, const std::string& record_id);
 

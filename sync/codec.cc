@@ -254,7 +254,7 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) 
   for (const RawMember* b : InKeyOrder(base)) {
     if (!FindMember(raw.set_members, b->key)) return Usage(where + ".base." + b->key, "a base value for a field that is not set");
   }
-  for (const RawMember* m : InKeyOrder(raw.set_members)) {
+  for (RawMember* m : InKeyOrder(raw.set_members)) {
     auto fwhere = [&] { return where + ".set." + m->key; };
     const schema::Field* f = table->FindField(m->key);
     if (!f) return Usage(fwhere(), "unknown field of " + c.table);
@@ -262,10 +262,10 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) 
     if (f->rule == schema::MergeRule::kImmutable) {
       return MakeError(ErrorCode::kValidation, fwhere() + ": cannot be changed once created");
     }
-    auto v = ValueFromScalar(*f, m->value, fwhere);
+    auto v = TakeValue(*f, m->value, fwhere);
     if (!v) return v.error();
-    schema::Value value = schema::Normalize(*f, *v);
-    if (value != *v) c.normalized = true;
+    schema::Value value = std::move(*v);
+    if (schema::NormalizeInPlace(*f, value)) c.normalized = true;
     auto st = schema::ValidateValue(*f, value);
     if (!st) return MakeError(ErrorCode::kValidation, where + ".set." + st.error().message);
     schema::Value base_value;
