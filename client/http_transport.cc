@@ -2,7 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <map>
 #include <memory>
+#include <string_view>
 
 #include "base/gzip.h"
 #include "sync/codec.h"
@@ -17,7 +19,7 @@ using Slist = std::unique_ptr<curl_slist, SlistFree>;
 
 struct Received {
   std::string body;
-  std::string content_encoding;
+  std::map<std::string, std::string> headers;  // names in lower case
   size_t limit = sync::kMaxBodyBytes;
   bool too_large = false;
 };
@@ -32,17 +34,18 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+// Keeps each header line as a lower-case name and a trimmed value; a status line has no colon.
 size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   auto* r = static_cast<Received*>(user);
-  std::string line(data, size * n);
-  std::string lower = line;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lower.rfind("content-encoding:", 0) == 0) {
-    std::string v = lower.substr(17);
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(v.begin());
-    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.pop_back();
-    r->content_encoding = v;
-  }
+  std::string_view line(data, size * n);
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return size * n;
+  std::string name(line.substr(0, colon));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+  r->headers[std::move(name)] = std::string(value);
   return size * n;
 }
 
@@ -131,17 +134,20 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   sync::HttpReply reply;
   reply.status = static_cast<int>(status);
-  if (received.content_encoding == "gzip") {
+  std::string content_encoding = received.headers["content-encoding"];
+  for (char& c : content_encoding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  reply.headers = std::move(received.headers);
+  if (content_encoding == "gzip") {
     auto inflated = GzipDecompress(received.body, sync::kMaxBodyBytes);
     if (!inflated) {
       // A cut mid-answer leaves a truncated stream: retry like any network failure.
       return MakeError(ErrorCode::kNetwork, "la réponse du centre est arrivée incomplète (" + inflated.error().message + ")");
     }
     reply.body = std::move(*inflated);
-  } else if (received.content_encoding.empty() || received.content_encoding == "identity") {
+  } else if (content_encoding.empty() || content_encoding == "identity") {
     reply.body = std::move(received.body);
   } else {
-    return MakeError(ErrorCode::kProtocol, "le centre a répondu dans un encodage inconnu : " + received.content_encoding);
+    return MakeError(ErrorCode::kProtocol, "le centre a répondu dans un encodage inconnu : " + content_encoding);
   }
   return reply;
 }

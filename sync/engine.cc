@@ -1,12 +1,17 @@
 #include "sync/engine.h"
 
+#include <cctype>
+#include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "base/gzip.h"
@@ -78,42 +83,158 @@ void Report(const SyncOptions& o, const char* phase, int64_t done, int64_t total
   if (o.progress) o.progress(Progress{phase, done, total});
 }
 
-// Pulls every page after `since`, each handed to `take`, and returns the last page (more = false).
-// While `take` applies a page, the next one is already asked for and decoded on another thread:
-// the centre's and the decoder's work overlap the replica's. Only that thread uses the transport
-// meanwhile (one request at a time, in cursor order, as without it); a page is handed to `take`
-// only after the previous one was taken, so each is applied with its cursor as before. When `take`
-// fails, the page asked for ahead is waited for and dropped: a pull changes nothing on the centre.
+// The cursor a pull answer's headers give (kHeaderPullNext, kHeaderPullMore), if it gives one.
+struct HeaderCursor {
+  int64_t next = 0;
+  bool more = false;
+};
+
+const std::string* HeaderOf(const HttpReply& reply, std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto it = reply.headers.find(lower);
+  return it == reply.headers.end() ? nullptr : &it->second;
+}
+
+std::optional<HeaderCursor> CursorOf(const HttpReply& reply) {
+  const std::string* next = HeaderOf(reply, kHeaderPullNext);
+  const std::string* more = HeaderOf(reply, kHeaderPullMore);
+  if (!next || !more || (*more != "0" && *more != "1")) return std::nullopt;
+  HeaderCursor c;
+  auto [end, ec] = std::from_chars(next->data(), next->data() + next->size(), c.next);
+  if (ec != std::errc() || end != next->data() + next->size()) return std::nullopt;
+  c.more = *more == "1";
+  return c;
+}
+
+// The pages of one pull, in cursor order, made on threads of their own: one thread asks the centre
+// for each page in turn (the only user of the transport meanwhile, one request at a time), and
+// each answer is decoded on a thread of its own. A centre that repeats the cursor in its headers
+// is asked for the next page as soon as an answer arrives, so the centre's work on a page, the
+// decoding of the page before and the replica's applying of the one before that all overlap. From
+// a centre that does not, the next page is asked for once the answer is decoded.
+//
+// At most one decoded page waits to be taken: a pull holds three pages at most, whatever its size.
+class PagePipeline {
+ public:
+  PagePipeline(Retrier& retrier, Transport& transport, const SyncOptions& options, int64_t since, bool without_echo)
+      : retrier_(retrier), transport_(transport), options_(options), without_echo_(without_echo) {
+    fetcher_ = std::thread([this, since] { Fetch(since); });
+  }
+  ~PagePipeline() {
+    {
+      std::lock_guard lock(mu_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+    fetcher_.join();
+  }
+  PagePipeline(const PagePipeline&) = delete;
+  PagePipeline& operator=(const PagePipeline&) = delete;
+
+  // The next page; an error ends the pull.
+  Result<PullPage> Next() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return waiting_.has_value(); });
+    std::future<Result<PullPage>> page = std::move(*waiting_);
+    waiting_.reset();
+    lock.unlock();
+    cv_.notify_all();
+    return page.get();
+  }
+
+ private:
+  Result<HttpReply> Get(int64_t from) {
+    std::string path = "/v1/pull?since=" + std::to_string(from) + "&limit=" + std::to_string(options_.pull_limit) +
+                       "&layout=columns" + (options_.verify ? "&digest=1" : "") + (without_echo_ ? "&echo=0" : "");
+    auto reply = retrier_.Run([&] { return transport_.Get(path); }, "réception des nouveautés du centre");
+    if (!reply) return reply.error();
+    if (reply->status != 200) return ExplainStatus(*reply);
+    return reply;
+  }
+
+  static Result<PullPage> Decode(int64_t from, const std::string& body, std::optional<HeaderCursor> cursor) {
+    auto page = DecodePullPage(body);
+    if (!page) return page.error();
+    if (page->since != from || (page->more && page->next <= from) ||
+        (cursor && (cursor->next != page->next || cursor->more != page->more))) {
+      return MakeError(ErrorCode::kProtocol, "le centre a envoyé une page qui ne suit pas le curseur ; réessayez plus tard");
+    }
+    return page;
+  }
+
+  // Hands a page on once the one before it was taken; false when the pull was stopped meanwhile.
+  bool Hand(std::future<Result<PullPage>> page) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return stopped_ || !waiting_.has_value(); });
+    if (stopped_) return false;
+    waiting_ = std::move(page);
+    lock.unlock();
+    cv_.notify_all();
+    return true;
+  }
+
+  template <class T>
+  static std::future<T> Ready(T value) {
+    std::promise<T> p;
+    p.set_value(std::move(value));
+    return p.get_future();
+  }
+
+  void Fetch(int64_t from) {
+    while (true) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopped_) return;
+      }
+      Result<HttpReply> reply = Get(from);
+      if (!reply) {
+        Hand(Ready<Result<PullPage>>(reply.error()));
+        return;
+      }
+      const std::optional<HeaderCursor> cursor = CursorOf(*reply);
+      if (!cursor) {
+        Result<PullPage> page = Decode(from, reply->body, std::nullopt);
+        const bool more = page && page->more;
+        const int64_t next = page ? page->next : 0;
+        if (!Hand(Ready(std::move(page))) || !more) return;
+        from = next;
+        continue;
+      }
+      auto page = std::async(std::launch::async, [from, body = std::move(reply->body), cursor] {
+        return Decode(from, body, cursor);
+      });
+      if (!Hand(std::move(page)) || !cursor->more) return;
+      from = cursor->next;
+    }
+  }
+
+  Retrier& retrier_;
+  Transport& transport_;
+  const SyncOptions& options_;
+  const bool without_echo_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  std::optional<std::future<Result<PullPage>>> waiting_;
+  std::thread fetcher_;
+};
+
+// Pulls every page after `since`, each handed to `take` in cursor order (PagePipeline), and returns
+// the last page (more = false). A page is handed to `take` only after the previous one was taken,
+// so each is applied with its cursor as before. When `take` fails, the pages asked for ahead are
+// dropped: a pull changes nothing on the centre.
 // `without_echo`: ask the centre to leave out the records this replica holds as they are (only
 // when the centre lists the feature, and never for a fresh copy, which must receive everything).
 template <class Take>
 Result<PullPage> PullPages(Retrier& retrier, Transport& transport, const SyncOptions& options, int64_t since,
                            bool without_echo, Take&& take) {
-  auto fetch = [&retrier, &transport, &options, without_echo](int64_t from) -> Result<PullPage> {
-    std::string path = "/v1/pull?since=" + std::to_string(from) + "&limit=" + std::to_string(options.pull_limit) +
-                       "&layout=columns" + (options.verify ? "&digest=1" : "") + (without_echo ? "&echo=0" : "");
-    auto reply = retrier.Run([&] { return transport.Get(path); }, "réception des nouveautés du centre");
-    if (!reply) return reply.error();
-    if (reply->status != 200) return ExplainStatus(*reply);
-    auto page = DecodePullPage(reply->body);
-    if (!page) return page.error();
-    if (page->since != from || (page->more && page->next <= from)) {
-      return MakeError(ErrorCode::kProtocol, "le centre a envoyé une page qui ne suit pas le curseur ; réessayez plus tard");
-    }
-    return page;
-  };
-  Result<PullPage> page = fetch(since);
+  PagePipeline pages(retrier, transport, options, since, without_echo);
   while (true) {
+    Result<PullPage> page = pages.Next();
     if (!page) return page.error();
-    std::future<Result<PullPage>> ahead;
-    if (page->more) ahead = std::async(std::launch::async, fetch, page->next);
-    Status taken = take(*page);
-    if (!taken) {
-      if (ahead.valid()) ahead.wait();
-      return taken.error();
-    }
+    RELAIS_TRY(take(*page));
     if (!page->more) return page;
-    page = ahead.get();
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +59,9 @@ class SyncStore {
 struct HttpReply {
   int status = 0;
   std::string body;  // decompressed
+  // The answer's headers a client reads (names in lower case): a pull page's cursor
+  // (kHeaderPullNext, kHeaderPullMore). A transport that keeps none leaves this empty.
+  std::map<std::string, std::string> headers;
 };
 
 // zlib level of request bodies. A push batch of 5,000 new cases: level 5 packs it to ~57 bytes a

@@ -13,6 +13,11 @@ namespace relais::sync {
 // The protocol version this build speaks (docs/PROTOCOL.md). A peer speaking another is refused.
 inline constexpr int kProtocolVersion = 1;
 
+// Headers of a pull answer that repeat its body's `next` and `more` (docs/PROTOCOL.md, "Pull"): a
+// client can ask for the following page as soon as an answer arrives, before decoding it.
+inline constexpr char kHeaderPullNext[] = "Relais-Pull-Next";
+inline constexpr char kHeaderPullMore[] = "Relais-Pull-More";
+
 enum class Op { kCreate, kUpdate };
 
 // One field of a change: its new value and, for an update, the value the device saw before it.

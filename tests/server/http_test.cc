@@ -245,6 +245,29 @@ TEST_CASE("a pull asked by column answers one array per column; rows otherwise",
   CHECK(unknown->body.find("layout") != std::string::npos);
 }
 
+TEST_CASE("a pull answer repeats its page's cursor in its headers, on every page", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  std::vector<sync::Change> changes;
+  for (int i = 0; i < 5; ++i) changes.push_back(CreateContact(NewId(), "0611111111", Stamp(kT0, "a")));
+  f.Push(a, changes);
+  int64_t since = 0;
+  int pages = 0;
+  while (true) {
+    auto r = f.Client()->Get("/v1/pull?since=" + std::to_string(since) + "&limit=2&layout=columns", ServerFixture::Headers(a.token));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    auto page = sync::DecodePullPage(r->body);
+    REQUIRE(page.ok());
+    ++pages;
+    CHECK(r->get_header_value(sync::kHeaderPullNext) == std::to_string(page->next));
+    CHECK(r->get_header_value(sync::kHeaderPullMore) == (page->more ? "1" : "0"));
+    if (!page->more) break;
+    since = page->next;
+  }
+  CHECK(pages == 3);
+}
+
 TEST_CASE("a pull with echo=0 leaves out the device's own records; without it, or with echo=1, they come", "[http][echo]") {
   ServerFixture f;
   Enrolled a = f.Enrol("a", {kGap});

@@ -214,20 +214,20 @@ class FakeCentre final : public Transport {
     paths.push_back(path);
     pushed.push_back(body);
     auto request = DecodePushRequest(body);
-    if (!request) return HttpReply{400, EncodeError(request.error())};
+    if (!request) return HttpReply{400, EncodeError(request.error()), {}};
     PushResponse response{request->batch_key, {}};
     for (const Change& c : request->changes) response.results.push_back({c.change_id, ChangeStatus::kApplied, 1, {}, {}});
-    return HttpReply{200, EncodePushResponse(response)};
+    return HttpReply{200, EncodePushResponse(response), {}};
   }
   Result<HttpReply> PostGzip(const std::string& path, const std::string& gzip_body) override {
     auto body = GzipDecompress(gzip_body, kMaxBodyBytes);
-    if (!body) return HttpReply{400, EncodeError(body.error())};
+    if (!body) return HttpReply{400, EncodeError(body.error()), {}};
     return Post(path, *body);
   }
   Result<HttpReply> Get(const std::string& path) override {
     paths.push_back(path.substr(0, path.find('?')));
-    if (path == "/v1/whoami") return HttpReply{whoami_status_, whoami_};
-    return HttpReply{200, EncodePullPage(PullPage{})};
+    if (path == "/v1/whoami") return HttpReply{whoami_status_, whoami_, {}};
+    return HttpReply{200, EncodePullPage(PullPage{}), {}};
   }
   uint64_t bytes_sent() const override { return 0; }
   uint64_t bytes_received() const override { return 0; }
