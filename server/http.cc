@@ -319,7 +319,7 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
     SendError(res, HttpStatusFor(request.error().code), request.error(), ChangeIdOf(body, request.error().message));
     return;
   }
-  const std::string hash = Sha256Hex(sync::EncodePushRequest(*request));
+  const std::string hash = sync::PushRequestHash(*request);
   auto reply = store.Push(*device, *request, hash);
   if (!reply) {
     SendStoreError(res, reply.error());

@@ -321,7 +321,11 @@ Result<PushReply> PushBatch(StoreTx& tx, const Device& device, const sync::PushR
   auto stored = tx.FindBatch(device.id, request.batch_key);
   if (!stored) return stored.error();
   if (*stored) {
-    if ((*stored)->request_hash != request_hash) {
+    // A batch stored before hashes had a version keeps its first hash (sync::PushRequestHashV1).
+    const std::string& kept = (*stored)->request_hash;
+    const bool same = kept == request_hash || (kept.rfind(sync::kPushRequestHashPrefix, 0) != 0 &&
+                                               kept == sync::PushRequestHashV1(request));
+    if (!same) {
       return MakeError(ErrorCode::kConflict, "batch key " + request.batch_key +
                                                  " was already used for other changes; use a new key for a new batch");
     }

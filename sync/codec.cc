@@ -189,6 +189,50 @@ Status CheckString(const Scalar& v, const std::string& where, const char* key, s
 
 }  // namespace
 
+namespace {
+
+void AppendSized(std::string& out, std::string_view text) {
+  const uint32_t n = static_cast<uint32_t>(text.size());
+  const char size[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
+  out.append(size, 4);
+  out.append(text);
+}
+
+void AppendSizedValue(std::string& out, const schema::Value& value) {
+  if (!value) {
+    out.push_back('\0');  // null, told from any text (which starts with 1)
+    return;
+  }
+  out.push_back('\1');
+  AppendSized(out, *value);
+}
+
+}  // namespace
+
+std::string PushRequestHash(const PushRequest& request) {
+  std::string canonical;
+  canonical.reserve(64 + request.changes.size() * 320);
+  AppendSized(canonical, request.batch_key);
+  AppendSized(canonical, std::to_string(request.changes.size()));
+  for (const Change& c : request.changes) {
+    AppendSized(canonical, c.change_id);
+    AppendSized(canonical, c.table);
+    AppendSized(canonical, c.record_id);
+    AppendSized(canonical, ToString(c.op));
+    AppendSized(canonical, std::to_string(c.base_version));
+    AppendSized(canonical, c.hlc);
+    AppendSized(canonical, std::to_string(c.fields.size()));
+    for (const FieldChange& f : c.fields) {
+      AppendSized(canonical, f.field);
+      AppendSizedValue(canonical, f.value);
+      AppendSizedValue(canonical, f.base);
+    }
+  }
+  return std::string(kPushRequestHashPrefix) + Sha256Hex(canonical);
+}
+
+std::string PushRequestHashV1(const PushRequest& request) { return Sha256Hex(EncodePushRequest(request)); }
+
 Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) {
   if (!raw.is_object) return Usage(where, "expected an object");
   if (raw.unknown_key) return Usage(where, "unknown key \"" + *raw.unknown_key + "\"");
@@ -235,6 +279,7 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) 
       if (schema::NormalizeInPlace(f, *v)) c.normalized = true;
       record[static_cast<size_t>(index)] = std::move(*v);
     }
+    c.fields.reserve(raw.values_members.size());
     for (size_t i = 0; i < record.size(); ++i) {
       auto st = schema::ValidateValue(table->fields[i], record[i]);
       if (!st) return MakeError(ErrorCode::kValidation, where + ".values." + st.error().message);
@@ -254,6 +299,7 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) 
   for (const RawMember* b : InKeyOrder(base)) {
     if (!FindMember(raw.set_members, b->key)) return Usage(where + ".base." + b->key, "a base value for a field that is not set");
   }
+  c.fields.reserve(raw.set_members.size());
   for (RawMember* m : InKeyOrder(raw.set_members)) {
     auto fwhere = [&] { return where + ".set." + m->key; };
     const schema::Field* f = table->FindField(m->key);

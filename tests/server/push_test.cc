@@ -273,6 +273,25 @@ TEST_CASE("a batch key reused for other changes is refused as a conflict", "[pus
   CHECK(f.Dump() == before);
 }
 
+TEST_CASE("a batch stored with the first form of the hash is known again by the current one", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  auto request = Batch({CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))}, "batch-v1");
+  auto first = f.store().Push(a.device, request, sync::PushRequestHashV1(request));
+  REQUIRE(first.ok());
+  std::string after_first = f.Dump();
+  auto again = f.store().Push(a.device, request, HashOf(request));
+  REQUIRE(again.ok());
+  CHECK(again->replayed);
+  CHECK(again->json == first->json);
+  CHECK(f.Dump() == after_first);
+  auto other = Batch({CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))}, "batch-v1");
+  auto refused = f.store().Push(a.device, other, HashOf(other));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == ErrorCode::kConflict);
+  CHECK(f.Dump() == after_first);
+}
+
 TEST_CASE("the same batch key from two devices is two batches", "[push]") {
   StoreFixture f;
   Enrolled a = f.Enrol("a", {kGap});

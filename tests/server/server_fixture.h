@@ -105,7 +105,7 @@ inline sync::PushRequest Batch(std::vector<sync::Change> changes, std::string ke
   return r;
 }
 
-inline std::string HashOf(const sync::PushRequest& request) { return Sha256Hex(sync::EncodePushRequest(request)); }
+inline std::string HashOf(const sync::PushRequest& request) { return sync::PushRequestHash(request); }
 
 // The records of a pull page as "table:id@version", in page order.
 inline std::vector<std::string> Ids(const sync::PullPage& page) {

@@ -98,6 +98,37 @@ TEST_CASE("consecutive creates of one table travel as a run and decode to the sa
   CHECK(EncodePushRequest(*from_runs) == rows);
 }
 
+TEST_CASE("a batch hashes the same whichever form carried it, and differently for any other change", "[runs][hash]") {
+  const PushRequest request = AMixedBatch();
+  auto from_runs = DecodePushRequest(EncodePushRequestRuns(request));
+  auto from_rows = DecodePushRequest(EncodePushRequest(request));
+  REQUIRE(from_runs.ok());
+  REQUIRE(from_rows.ok());
+  const std::string hash = PushRequestHash(*from_rows);
+  CHECK(hash.rfind(kPushRequestHashPrefix, 0) == 0);
+  CHECK(PushRequestHash(*from_runs) == hash);
+  CHECK(PushRequestHashV1(*from_runs) == PushRequestHashV1(*from_rows));
+  CHECK(PushRequestHashV1(*from_rows).rfind(kPushRequestHashPrefix, 0) != 0);
+
+  PushRequest other_value = *from_rows;
+  other_value.changes[7].fields[0].value = "0611223345";
+  CHECK(PushRequestHash(other_value) != hash);
+  PushRequest no_base = *from_rows;
+  no_base.changes[7].fields[0].base.reset();
+  CHECK(PushRequestHash(no_base) != hash);
+  PushRequest other_key = *from_rows;
+  other_key.batch_key += "x";
+  CHECK(PushRequestHash(other_key) != hash);
+  PushRequest fewer = *from_rows;
+  fewer.changes.pop_back();
+  CHECK(PushRequestHash(fewer) != hash);
+  // Lengths are part of what is hashed: moving a character from one text to the next changes it.
+  PushRequest shifted = *from_rows;
+  shifted.changes[0].fields[0].field = "last_nam";
+  shifted.changes[0].fields[0].value = "e" + *shifted.changes[0].fields[0].value;
+  CHECK(PushRequestHash(shifted) != hash);
+}
+
 TEST_CASE("a run of nothing but creates of one table is one element", "[runs]") {
   PushRequest request{"b", {}};
   for (int i = 0; i < 300; ++i) request.changes.push_back(ACaseCreate(i));
