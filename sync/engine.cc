@@ -1,5 +1,6 @@
 #include "sync/engine.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <chrono>
@@ -114,7 +115,9 @@ std::optional<HeaderCursor> CursorOf(const HttpReply& reply) {
 // decoding of the page before and the replica's applying of the one before that all overlap. From
 // a centre that does not, the next page is asked for once the answer is decoded.
 //
-// At most one decoded page waits to be taken: a pull holds three pages at most, whatever its size.
+// Memory stays bounded whatever the backlog: at most one decoded page waits to be taken, and the
+// pages asked for beyond the one being applied hold kRecordsAhead records at most (two pages of the
+// default 5,000; one page, as before this pipeline, when pages are larger).
 class PagePipeline {
  public:
   PagePipeline(Retrier& retrier, Transport& transport, const SyncOptions& options, int64_t since, bool without_echo)
@@ -138,6 +141,7 @@ class PagePipeline {
     cv_.wait(lock, [this] { return waiting_.has_value(); });
     std::future<Result<PullPage>> page = std::move(*waiting_);
     waiting_.reset();
+    ++taken_;
     lock.unlock();
     cv_.notify_all();
     return page.get();
@@ -169,9 +173,18 @@ class PagePipeline {
     cv_.wait(lock, [this] { return stopped_ || !waiting_.has_value(); });
     if (stopped_) return false;
     waiting_ = std::move(page);
+    ++handed_;
     lock.unlock();
     cv_.notify_all();
     return true;
+  }
+
+  // Waits until another page may be asked for; false when the pull was stopped meanwhile.
+  bool Room() {
+    const size_t pages_ahead = std::max<size_t>(1, kRecordsAhead / std::max<size_t>(1, options_.pull_limit));
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stopped_ || handed_ - taken_ < pages_ahead; });
+    return !stopped_;
   }
 
   template <class T>
@@ -183,10 +196,7 @@ class PagePipeline {
 
   void Fetch(int64_t from) {
     while (true) {
-      {
-        std::lock_guard lock(mu_);
-        if (stopped_) return;
-      }
+      if (!Room()) return;
       Result<HttpReply> reply = Get(from);
       if (!reply) {
         Hand(Ready<Result<PullPage>>(reply.error()));
@@ -215,7 +225,10 @@ class PagePipeline {
   const bool without_echo_;
   std::mutex mu_;
   std::condition_variable cv_;
+  static constexpr size_t kRecordsAhead = 10000;
   bool stopped_ = false;
+  size_t handed_ = 0;  // pages handed on, and taken by Next()
+  size_t taken_ = 0;
   std::optional<std::future<Result<PullPage>>> waiting_;
   std::thread fetcher_;
 };
