@@ -13,8 +13,9 @@ namespace relais::sync {
 // The protocol version this build speaks (docs/PROTOCOL.md). A peer speaking another is refused.
 inline constexpr int kProtocolVersion = 1;
 
-// Headers of a pull answer that repeat its body's `next` and `more` (docs/PROTOCOL.md, "Pull"): a
-// client can ask for the following page as soon as an answer arrives, before decoding it.
+// Headers of a pull answer that repeat its body's `next` and `more` (docs/PROTOCOL.md, section
+// `GET /v1/pull`): a client can ask for the following page as soon as an answer arrives, before
+// decoding it.
 inline constexpr char kHeaderPullNext[] = "Relais-Pull-Next";
 inline constexpr char kHeaderPullMore[] = "Relais-Pull-More";
 
