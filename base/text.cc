@@ -1,5 +1,6 @@
 #include "base/text.h"
 
+#include <cctype>
 #include <cstdint>
 #include <cstring>
 
@@ -90,6 +91,10 @@ size_t Utf8Length(std::string_view s) {
     if ((static_cast<unsigned char>(ch) & 0xc0) != 0x80) ++n;
   }
   return n;
+}
+
+void LowerAsciiInPlace(std::string& text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
 }
 
 }  // namespace relais

@@ -13,6 +13,10 @@ bool IsValidUtf8(std::string_view text);
 // Other characters pass through unchanged. Input must be valid UTF-8.
 std::string FoldForMatch(std::string_view utf8);
 
+// Lower-cases the ASCII letters of `text` in place (header names, UUIDs, file extensions); other
+// bytes are left as they are.
+void LowerAsciiInPlace(std::string& text);
+
 // Number of code points (for column widths in tables). Input must be valid UTF-8.
 size_t Utf8Length(std::string_view utf8);
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/gzip.h"
+#include "base/text.h"
 #include "sync/codec.h"
 #include "sync/protocol.h"
 
@@ -41,7 +42,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos) return size * n;
   std::string name(line.substr(0, colon));
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  LowerAsciiInPlace(name);
   std::string_view value = line.substr(colon + 1);
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
@@ -135,7 +136,7 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
   sync::HttpReply reply;
   reply.status = static_cast<int>(status);
   std::string content_encoding = received.headers["content-encoding"];
-  for (char& c : content_encoding) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  LowerAsciiInPlace(content_encoding);
   reply.headers = std::move(received.headers);
   if (content_encoding == "gzip") {
     auto inflated = GzipDecompress(received.body, sync::kMaxBodyBytes);

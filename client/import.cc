@@ -29,7 +29,7 @@ Error AtLine(size_t line, const Error& e) {
 bool EndsWith(const std::string& s, std::string_view suffix) {
   if (s.size() < suffix.size()) return false;
   std::string tail = s.substr(s.size() - suffix.size());
-  for (char& c : tail) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  LowerAsciiInPlace(tail);
   return tail == suffix;
 }
 
@@ -81,7 +81,7 @@ class RowWriter {
         if (!first) return first.error();
         if (*first) {
           std::string lower = *id;
-          for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          LowerAsciiInPlace(lower);
           return MakeError(ErrorCode::kValidation, "ligne " + std::to_string(line) + " : id: " + lower +
                                                        " apparaît deux fois dans le fichier (d'abord ligne " +
                                                        std::to_string(*first) + ")");
@@ -101,7 +101,7 @@ class RowWriter {
 
   // The line that wrote record `id` in this import, or 0 when none did.
   Result<size_t> LineOf(std::string id) {
-    for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    LowerAsciiInPlace(id);
     auto stmt = records_.replica().db().Prepare("SELECT rowid FROM " + std::string(table_.name) + " WHERE id = ?1");
     if (!stmt) return stmt.error();
     stmt->Bind(1, std::string_view(id));

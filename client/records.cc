@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "base/ids.h"
+#include "base/text.h"
 #include "client/pending_creates.h"
 #include "sync/outbox.h"
 
@@ -120,7 +121,7 @@ Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, 
   if (id) {
     if (!IsUuid(*id)) return MakeError(ErrorCode::kValidation, "id: « " + *id + " » n'est pas un identifiant de fiche (UUID)");
     record.id = *id;
-    for (char& c : record.id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    LowerAsciiInPlace(record.id);
   } else {
     record.id = NewUuidV7(replica_.clock().NowMs());
   }

@@ -187,10 +187,6 @@ Status CheckString(const Scalar& v, const std::string& where, const char* key, s
   return OkStatus();
 }
 
-}  // namespace
-
-namespace {
-
 void AppendSized(std::string& out, std::string_view text) {
   const uint32_t n = static_cast<uint32_t>(text.size());
   const char size[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};

@@ -26,7 +26,7 @@ inline constexpr size_t kMaxJsonValues = 1'000'000;
 std::string EncodePushRequest(const PushRequest& request);
 Result<PushRequest> DecodePushRequest(std::string_view json);
 
-// What a centre keeps of a batch to know it again (docs/PROTOCOL.md, "Idempotency"): the same
+// What a centre keeps of a batch to know it again (docs/PROTOCOL.md, `POST /v1/push`): the same
 // changes give the same hash whichever form carried them (rows or runs, any member order, any
 // gzip). "v2:" then SHA-256 (hex) of the decoded batch, each text length-prefixed: no JSON is
 // written to hash it. Batches stored before it carry PushRequestHashV1 (the SHA-256 of

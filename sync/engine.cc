@@ -1,7 +1,6 @@
 #include "sync/engine.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "base/gzip.h"
+#include "base/text.h"
 #include "sync/codec.h"
 #include "sync/push_runs.h"
 
@@ -92,7 +92,7 @@ struct HeaderCursor {
 
 const std::string* HeaderOf(const HttpReply& reply, std::string_view name) {
   std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  LowerAsciiInPlace(lower);
   auto it = reply.headers.find(lower);
   return it == reply.headers.end() ? nullptr : &it->second;
 }
