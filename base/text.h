@@ -8,6 +8,10 @@ namespace relais {
 // True when `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool IsValidUtf8(std::string_view text);
 
+// The length of the well-formed UTF-8 sequence of more than one byte at `at` in `text` (2 to 4), or
+// 0 when the bytes there are not one. IsValidUtf8 is this, sequence after sequence.
+size_t Utf8SequenceAt(std::string_view text, size_t at);
+
 // Lower-cases and strips the accents of Latin letters (é→e, Ç→c, Œ→oe, ß→ss), so that names
 // written with or without accents compare equal: "Élodie Lefèvre" → "elodie lefevre".
 // Other characters pass through unchanged. Input must be valid UTF-8.

@@ -7,6 +7,7 @@
 
 #include "base/ids.h"
 #include "sync/codec.h"
+#include "sync/json_sax.h"
 #include "sync/json_text.h"
 #include "sync/message_checks.h"
 
@@ -164,7 +165,7 @@ namespace {
 //
 // A page holds up to 10,000 records of about twenty cells. Building nlohmann's DOM of it (a node
 // and a string per cell) and copying every cell out again cost a fifth of a device's pull, so the
-// page is read with nlohmann's SAX parser: the same lexer, so the same texts are valid JSON, and
+// page is read event by event (sync/json_sax.h: exactly the texts nlohmann accepts), and
 // each cell goes straight into its record. The checks are those of the DOM decoder it replaces,
 // with the same messages; the differences: a member that matters given twice (`tables`, a table,
 // its `columns`…) is refused instead of the last one counting, so is a column named twice, and a
@@ -197,7 +198,7 @@ struct RawDigest {
 
 Error Bad(const std::string& what) { return MakeError(ErrorCode::kProtocol, "pull page: " + what); }
 
-// nlohmann's SAX interface over one pull page. Not thread-safe; one page per reader.
+// The SAX events of one pull page (sync/json_sax.h). Not thread-safe; one page per reader.
 class PullPageReader {
  public:
   bool null() {
@@ -224,10 +225,6 @@ class PullPageReader {
     Value(Scalar::kString, 0, &text);
     return true;
   }
-  bool binary(json::binary_t&) {  // JSON text holds none; as a value, neither text nor number
-    Value(Scalar::kArray, 0, nullptr);
-    return true;
-  }
   bool start_object(std::size_t) {
     Open(true);
     return true;
@@ -248,7 +245,6 @@ class PullPageReader {
     stack_.back().key.assign(name);
     return true;
   }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
 
   Result<PullPage> Finish(bool parsed) {
     if (!parsed) return MakeError(ErrorCode::kUsage, "the body is not valid JSON");
@@ -646,7 +642,7 @@ class PullPageReader {
 Result<PullPage> DecodePullPage(std::string_view text) {
   RELAIS_TRY(CheckMessageText(text));
   PullPageReader reader;
-  const bool parsed = json::sax_parse(text.data(), text.data() + text.size(), &reader);
+  const bool parsed = ParseJsonSax(text, reader);
   return reader.Finish(parsed);
 }
 
