@@ -128,9 +128,19 @@ class ChangeApplier {
         if (stored.record.values[i]) stored.stamps[std::string(table.fields[i].name)] = change.hlc;
       }
     }
+    // The cases it may duplicate are looked for before it is stored: most creates have none, and
+    // an index that holds no entry for the key answers without reading any row.
+    std::vector<std::string> lookalikes;
+    if (&table == &schema::CasesTable()) {
+      if (std::optional<std::string> key = CaseIdentityKey(stored.record.values)) {
+        auto matches = tx_.FindCasesByIdentity(*key);
+        if (!matches) return matches.error();
+        lookalikes = std::move(*matches);
+      }
+    }
     RELAIS_TRY(tx_.PutRecord(table, stored));
     RELAIS_TRY(AppendHistory(table, change, stored, std::nullopt));
-    if (&table == &schema::CasesTable()) RELAIS_TRY(FlagDuplicate(change, stored));
+    if (!lookalikes.empty()) RELAIS_TRY(FlagDuplicate(change, stored, lookalikes.front()));
     ChangeResult r;
     r.change_id = change.change_id;
     r.version = *seq;
@@ -227,29 +237,21 @@ class ChangeApplier {
     return r;
   }
 
-  // A new case that looks like a person the server already holds: a question for central staff,
-  // not a refusal. One conflict, against the earliest opened match, at the create's sequence.
-  Status FlagDuplicate(const Change& change, const StoredRecord& created) {
-    std::optional<std::string> key = CaseIdentityKey(created.record.values);
-    if (!key) return OkStatus();
-    auto matches = tx_.FindCasesByIdentity(*key);
-    if (!matches) return matches.error();
-    for (const std::string& other : *matches) {
-      if (other == created.record.id) continue;
-      Conflict c;
-      c.kind = "duplicate";
-      c.table = std::string(schema::CasesTable().name);
-      c.record_id = created.record.id;
-      c.other_id = other;
-      c.territory = created.territory;
-      c.device = device_.name;
-      c.device_hlc = change.hlc;
-      c.change_id = change.change_id;
-      c.opened_seq = created.record.version;
-      c.opened_at = now_;
-      return tx_.OpenConflict(c);
-    }
-    return OkStatus();
+  // A new case that looks like a person the server already holds (`other`, the earliest opened
+  // match): a question for central staff, not a refusal. One conflict, at the create's sequence.
+  Status FlagDuplicate(const Change& change, const StoredRecord& created, const std::string& other) {
+    Conflict c;
+    c.kind = "duplicate";
+    c.table = std::string(schema::CasesTable().name);
+    c.record_id = created.record.id;
+    c.other_id = other;
+    c.territory = created.territory;
+    c.device = device_.name;
+    c.device_hlc = change.hlc;
+    c.change_id = change.change_id;
+    c.opened_seq = created.record.version;
+    c.opened_at = now_;
+    return tx_.OpenConflict(c);
   }
 
   Status AppendHistory(const schema::Table& table, const Change& change, const StoredRecord& stored,

@@ -88,7 +88,9 @@ struct SqliteStore::WriterStatements {
     RELAIS_TRY(prepare(st->find_change, sql::kFindChange));
     RELAIS_TRY(prepare(st->insert_history, sql::kInsertHistory));
     RELAIS_TRY(prepare(st->insert_conflict, sql::kInsertConflict));
-    RELAIS_TRY(prepare(st->find_identity, sql::kFindIdentity));
+    // kFindIdentity without its ORDER BY, sorted here: SQLite would open a sorter on every create,
+    // for the one row there usually is, or none.
+    RELAIS_TRY(prepare(st->find_identity, "SELECT id, opened_on FROM cases WHERE identity_key = ?1 AND merged_into IS NULL"));
     RELAIS_TRY(prepare(st->get_conflict, "SELECT " + ConflictColumns() + " FROM conflicts c WHERE c.id = ?1"));
     RELAIS_TRY(prepare(st->settle_conflict, sql::kSettleConflict));
     RELAIS_TRY(prepare(st->insert_exit, sql::kInsertExit));
@@ -163,7 +165,20 @@ class SqliteTx final : public StoreTx {
   }
 
   Result<std::vector<std::string>> FindCasesByIdentity(const std::string& key) override {
-    return FirstColumn(st_.find_identity, key);
+    sqlite::Stmt& s = st_.find_identity;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, key);
+    std::vector<std::pair<std::string, std::string>> found;  // (opened_on, id)
+    while (true) {
+      auto row = s.Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      found.emplace_back(s.Text(1), s.Text(0));
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<std::string> ids;
+    for (auto& [opened_on, id] : found) ids.push_back(std::move(id));
+    return ids;
   }
 
   Result<std::optional<Conflict>> GetConflict(int64_t id) override {

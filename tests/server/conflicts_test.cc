@@ -132,6 +132,28 @@ TEST_CASE("a case created for a person the server holds opens one duplicate conf
   CHECK(Find(s.f.Pull(s.a), twin));
 }
 
+TEST_CASE("a case matching several is flagged against the earliest opened one, once", "[duplicates]") {
+  SharedCase s;  // opened on 2026-01-05
+  auto twin = [&](const std::string& opened_on, int64_t at) {
+    std::string id = NewId();
+    s.f.Push(s.b, {Create("cases", id,
+                          {{"last_name", "Martin"}, {"first_name", "Élodie"}, {"birth_date", "1990-04-12"},
+                           {"opened_on", opened_on}, {"territory", kGap}},
+                          Stamp(kT0 + at, "b"))});
+    return id;
+  };
+  std::string earlier = twin("2025-06-30", 30);  // flagged against s.id, the only match then
+  std::string later = twin("2027-02-01", 40);    // three cases match now: flagged against `earlier`
+  auto conflicts = s.f.store().Conflicts({});
+  REQUIRE(conflicts.ok());
+  REQUIRE(conflicts->size() == 2);
+  for (const Conflict& c : *conflicts) {
+    CHECK(c.kind == "duplicate");
+    if (c.record_id == earlier) CHECK(c.other_id == s.id);
+    else CHECK((c.record_id == later && c.other_id == earlier));
+  }
+}
+
 TEST_CASE("no duplicate is flagged without a birth date or for another birth date", "[duplicates]") {
   SharedCase s;
   s.f.Push(s.b, {CreateCase(NewId(), kGap, Stamp(kT0 + 30, "b"))});
