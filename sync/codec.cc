@@ -126,12 +126,13 @@ bool IsKey(const std::string& s) {
 //
 // A push request holds up to 10,000 changes. Building nlohmann's DOM of one (a map node and a
 // string per member) and copying every value out of it again cost more than the checks, so the
-// request is read event by event instead (sync/json_sax.h, which accepts exactly the texts nlohmann
-// accepts, at twice its speed). Each change is kept as the little its checks need (RawChange) and decoded when its object
-// closes. What is accepted and refused, and the messages, are those of the DOM decoder it replaces:
-// members are checked in key order, a key given twice counts once with its last value, and errors
-// keep their precedence — the text (UTF-8, nesting, syntax), the protocol, the top-level keys, the
-// batch key, the changes array and its size, then the first bad change in request order.
+// request is read event by event instead (sync/json_sax.h: the texts nlohmann accepts, but for a NUL
+// byte after the value, at twice its speed). Each change is kept as the little its checks need
+// (RawChange) and decoded when its object closes. What is accepted and refused, and the messages,
+// are those of the DOM decoder it replaces: members are checked in key order, a key given twice
+// counts once with its last value, and errors keep their precedence — the text (UTF-8, nesting,
+// syntax), the protocol, the top-level keys, the batch key, the changes array and its size, then
+// the first bad change in request order.
 
 using internal::RawChange;
 using internal::RawColumn;
