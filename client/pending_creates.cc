@@ -21,6 +21,10 @@ std::string UnsentCreateCondition(const std::string& alias) {
 
 std::vector<sync::FieldChange> CreateFields(const schema::Table& table, std::vector<schema::Value>&& values) {
   std::vector<sync::FieldChange> fields;
+  // Sized once: grown one field at a time, a case's fields took five allocations and their moves.
+  size_t set = 0;
+  for (size_t i = 0; i < table.fields.size(); ++i) set += values[i] ? 1 : 0;
+  fields.reserve(set);
   for (size_t i = 0; i < table.fields.size(); ++i) {
     if (values[i]) fields.push_back({std::string(table.fields[i].name), std::move(values[i]), std::nullopt});
   }

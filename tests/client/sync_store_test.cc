@@ -233,6 +233,51 @@ TEST_CASE("two batches formed and unacknowledged are resent oldest first, each a
   CHECK(t.Scalar("SELECT count(*) FROM outbox") == 2);
 }
 
+TEST_CASE("an answer acknowledges what was accepted, keeps what was refused, releases the rest, and no other batch",
+          "[sync_store][push][nothing_lost]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  for (const char* name : {"Abel", "Blanc", "Chevalier", "Durand", "Estève"}) {
+    REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
+  }
+  auto first = store.FormBatch(3);
+  auto second = store.FormBatch(2);
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  REQUIRE(first->has_value());
+  REQUIRE(second->has_value());
+  const std::vector<sync::Change>& sent = (*first)->changes;
+  REQUIRE(sent.size() == 3);
+  // Accepted, refused, and not mentioned at all.
+  sync::PushResponse answer{(*first)->batch_key, {}};
+  answer.results.push_back({sent[0].change_id, sync::ChangeStatus::kApplied, 11, "", {}});
+  answer.results.push_back({sent[1].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}});
+  REQUIRE(store.AcknowledgeBatch(**first, answer).ok());
+
+  CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[0].record_id + "'") == 11);
+  CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE record_id = '" + sent[0].record_id + "'") == 0);
+  CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE record_id = '" + sent[1].record_id +
+                 "' AND state = 'rejected' AND reject_reason = 'hors territoire' AND batch_key IS NULL") == 1);
+  CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE record_id = '" + sent[2].record_id +
+                 "' AND state = 'pending' AND batch_key IS NULL") == 1);
+  // The batch formed after it is still on its way, as it was.
+  auto left = store.UnacknowledgedBatch();
+  REQUIRE(left.ok());
+  REQUIRE(left->has_value());
+  CHECK(sync::EncodePushRequest(**left) == sync::EncodePushRequest(**second));
+  CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE batch_key = '" + (*second)->batch_key + "'") == 2);
+
+  sync::PushResponse all{(*second)->batch_key, {}};
+  for (const sync::Change& c : (*second)->changes) all.results.push_back({c.change_id, sync::ChangeStatus::kApplied, 12, "", {}});
+  REQUIRE(store.AcknowledgeBatch(**second, all).ok());
+  // The change nobody answered goes again, alone; the refused one never does.
+  auto again = store.FormBatch(10);
+  REQUIRE(again.ok());
+  REQUIRE(again->has_value());
+  REQUIRE((*again)->changes.size() == 1);
+  CHECK((*again)->changes[0].change_id == sent[2].change_id);
+}
+
 TEST_CASE("a change refused by the centre sends the batches formed after it back to pending, in order", "[sync_store][push]") {
   TestReplica t;
   ReplicaSyncStore store(t.replica());
