@@ -152,13 +152,14 @@ class SqliteTx final : public StoreTx {
   Status PutRecord(const schema::Table& table, const StoredRecord& r) override {
     const TableLayout& l = LayoutFor(table);
     sqlite::Stmt& s = st_.tables[TableIndex(table)].put;
+    // The record's texts are bound without a copy: `r` outlives the statement's run (the guard).
     sqlite::StmtGuard g(s);
-    s.Bind(1, r.record.id);
-    for (size_t i = 0; i < table.fields.size(); ++i) s.Bind(static_cast<int>(i) + 2, table.fields[i], r.record.values[i]);
+    s.BindBorrowed(1, r.record.id);
+    for (size_t i = 0; i < table.fields.size(); ++i) s.BindBorrowed(static_cast<int>(i) + 2, table.fields[i], r.record.values[i]);
     s.Bind(l.version_col + 1, r.record.version);
     if (l.has_stamps) s.Bind(l.stamps_col + 1, EncodeStamps(r.stamps));
     if (l.has_territory_column) s.Bind(l.territory_col + 1, r.territory);
-    s.Bind(l.last_device_col + 1, r.last_device);
+    s.BindBorrowed(l.last_device_col + 1, r.last_device);
     if (r.echo_device) s.Bind(l.echo_device_col + 1, *r.echo_device);
     if (l.has_identity_key) s.Bind(l.column_count + 1, CaseIdentityKey(r.record.values));
     return s.Run();
@@ -203,9 +204,9 @@ class SqliteTx final : public StoreTx {
 
   Status AppendHistory(const HistoryEntry& h) override {
     sqlite::Stmt& s = st_.insert_history;
-    sqlite::StmtGuard g(s);
-    s.Bind(1, h.seq).Bind(2, h.table).Bind(3, h.record_id).Bind(4, h.device).Bind(5, h.hlc);
-    s.Bind(6, h.change_id).Bind(7, h.at).Bind(8, h.snapshot).Bind(9, h.lost);
+    sqlite::StmtGuard g(s);  // `h` outlives the run: its texts are bound without a copy
+    s.Bind(1, h.seq).BindBorrowed(2, h.table).BindBorrowed(3, h.record_id).BindBorrowed(4, h.device).BindBorrowed(5, h.hlc);
+    s.Bind(6, h.change_id).BindBorrowed(7, h.at).BindBorrowed(8, h.snapshot).Bind(9, h.lost);
     return s.Run();
   }
 

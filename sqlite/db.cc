@@ -76,7 +76,11 @@ Stmt& Stmt::Bind(int i, const schema::Field& f, const schema::Value& v) {
 
 Stmt& Stmt::BindBorrowed(int i, const schema::Field& f, const schema::Value& v) {
   if (!v || f.type == schema::FieldType::kInt) return Bind(i, f, v);
-  sqlite3_bind_text(stmt_.get(), i, v->data(), static_cast<int>(v->size()), SQLITE_STATIC);
+  return BindBorrowed(i, std::string_view(*v));
+}
+
+Stmt& Stmt::BindBorrowed(int i, std::string_view text) {
+  sqlite3_bind_text(stmt_.get(), i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
   return *this;
 }
 

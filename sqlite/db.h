@@ -59,6 +59,7 @@ class Stmt {
   // The same without copying the text: `v` must stay unchanged until the statement is reset (a
   // StmtGuard's scope). Saves an allocation and a copy per value on a bulk insert.
   Stmt& BindBorrowed(int i, const schema::Field& f, const schema::Value& v);
+  Stmt& BindBorrowed(int i, std::string_view text);
 
   // true: a row is ready; false: done. An SQLite error is returned as kIo.
   Result<bool> Step();
