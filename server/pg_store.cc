@@ -661,7 +661,8 @@ Result<sync::PullPage> PgStore::Pull(const Device& device, int64_t since, size_t
   RELAIS_TRY(add_source(PullSourceKind::kOpened, nullptr, queries.opened, params));
   RELAIS_TRY(add_source(PullSourceKind::kSettled, nullptr, queries.settled, params));
 
-  auto page = MergePullSources(since, limit, sources, without_echo ? std::optional<int64_t>(device.id) : std::nullopt);
+  // Every source's rows came in one result (limit + 1 each): an echo counts fully (echo_scan 1).
+  auto page = MergePullSources(since, limit, sources, without_echo ? std::optional<int64_t>(device.id) : std::nullopt, 1);
   if (!page) return page.error();
   if (!page->more) {
     // In the same snapshot: every number up to last_seq is committed and visible here.

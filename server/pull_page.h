@@ -24,13 +24,21 @@ sync::ConflictNotice NoticeOf(const Conflict& c, bool settled, int64_t seq);
 // `limit` by those few. On return, page.more says whether any source still holds a row; when it
 // does, page.next is the last sequence taken; when not, the caller sets page.next to the store's
 // last sequence in the same snapshot.
-// `echo_of`: a device id whose echo is left out — a record whose echo_device it is counts in
-// `limit` and moves `next` like any other, but is not put in the page (docs/PROTOCOL.md, "Echo").
+// `echo_of`: a device id whose echo is left out — a record whose echo_device it is moves `next`
+// like any other, but is not put in the page (docs/PROTOCOL.md, "Echo"). It counts as 1/echo_scan
+// of an item of `limit`: a page passes up to echo_scan × limit sequence numbers of the device's own
+// records. A store whose sources read their rows one at a time as they are taken (SQLite) passes
+// kEchoScan, and each of its sources must then offer up to echo_scan × limit + 1 rows; one that
+// fetches every source's rows up front (PostgreSQL) passes 1, which reads no more than the page.
+inline constexpr size_t kEchoScan = 8;
+
 template <class Source>
 Result<sync::PullPage> MergePullSources(int64_t since, size_t limit, std::vector<Source>& sources,
-                                        std::optional<int64_t> echo_of = std::nullopt) {
+                                        std::optional<int64_t> echo_of = std::nullopt, size_t echo_scan = 1) {
   sync::PullPage page;
   page.since = since;
+  // In units of 1/echo_scan of an item: an item sent weighs echo_scan, an echo left out 1.
+  const size_t budget = limit * echo_scan;
   size_t taken = 0;
   int64_t last_taken = since;
   while (true) {
@@ -38,12 +46,16 @@ Result<sync::PullPage> MergePullSources(int64_t since, size_t limit, std::vector
     for (Source& source : sources) {
       if (source.has_row && (!next || source.seq < next->seq)) next = &source;
     }
-    if (!next || (taken >= limit && next->seq != last_taken)) break;
+    if (!next || (taken >= budget && next->seq != last_taken)) break;
+    size_t weight = echo_scan;
     switch (next->kind) {
       case PullSourceKind::kRecords: {
         const auto& row = next->row();
         const int echo_col = next->layout->echo_device_col;
-        if (echo_of && !row.IsNull(echo_col) && row.Int(echo_col) == *echo_of) break;
+        if (echo_of && !row.IsNull(echo_col) && row.Int(echo_col) == *echo_of) {
+          weight = 1;
+          break;
+        }
         page.records.push_back(sync::PulledRecord{std::string(next->layout->table->name), ReadRecord(*next->layout, next->row())});
         break;
       }
@@ -63,7 +75,7 @@ Result<sync::PullPage> MergePullSources(int64_t since, size_t limit, std::vector
       }
     }
     last_taken = next->seq;
-    ++taken;
+    taken += weight;
     RELAIS_TRY(next->Advance());
   }
   page.more = std::any_of(sources.begin(), sources.end(), [](const Source& s) { return s.has_row; });

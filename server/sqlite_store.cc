@@ -553,7 +553,10 @@ Result<sync::PullPage> SqliteStore::Pull(const Device& device, int64_t since, si
   // fresh copy (docs/PROTOCOL.md, "Divergence check").
 
   const std::string territories = EncodeTextList(device.territories);
-  const int64_t fetch = static_cast<int64_t>(limit) + 1;
+  // Sources are stepped as the merge takes their rows: a page that passes the device's own echo
+  // reads further (kEchoScan) at the cost of the rows it steps over, not of a larger result.
+  const size_t echo_scan = without_echo ? kEchoScan : 1;
+  const int64_t fetch = static_cast<int64_t>(limit * echo_scan) + 1;
   const PullQueries& queries = PullQueriesFor(SqliteDialect());
   std::vector<SqlitePullSource> sources;
   // `scope`: what (2) is bound to, the device's territories as a list or one territory.
@@ -586,7 +589,8 @@ Result<sync::PullPage> SqliteStore::Pull(const Device& device, int64_t since, si
   RELAIS_TRY(add_source(PullSourceKind::kOpened, nullptr, queries.opened, territories));
   RELAIS_TRY(add_source(PullSourceKind::kSettled, nullptr, queries.settled, territories));
 
-  auto page = MergePullSources(since, limit, sources, without_echo ? std::optional<int64_t>(device.id) : std::nullopt);
+  auto page = MergePullSources(since, limit, sources, without_echo ? std::optional<int64_t>(device.id) : std::nullopt,
+                               echo_scan);
   if (!page) return page.error();
   if (!page->more) {
     auto s = db.Prepare(sql::kReadSeq);
