@@ -1,5 +1,8 @@
 // Echo: the centre marks a record as held by the device whose change made it exactly what it is,
 // and that device's pulls with `echo=0` leave it out (docs/PROTOCOL.md, "Echo"). On both stores.
+#include <random>
+#include <set>
+
 #include "server/pull_page.h"
 #include "tests/server/server_fixture.h"
 
@@ -105,6 +108,64 @@ TEST_CASE("a page passes at most kEchoScan times its limit of echoes, and loses 
   }
   CHECK(got == theirs);
   CHECK(cursor == echoes + 3);
+}
+
+TEST_CASE("paged without echo at any limit, a device gets every other record and notice once, in order",
+          "[echo]") {
+  // Seeded interleavings of both devices' creates. Every case is a "Martin Élodie", so each one after
+  // the first opens a duplicate conflict at its own sequence number: a notice beside a record left
+  // out, in another source of the same sequence.
+  for (unsigned seed = 1; seed <= 6; ++seed) {
+    CAPTURE(seed);
+    StoreFixture f;
+    Enrolled a = f.Enrol("a", {kGap});
+    Enrolled b = f.Enrol("b", {kGap});
+    std::mt19937 random(seed);
+    std::set<std::string> made_by_a;
+    int64_t changes = 0;
+    for (int i = 0; i < 40; ++i) {
+      const bool by_a = random() % 3 != 0;
+      const Enrolled& who = by_a ? a : b;
+      std::vector<sync::Change> batch;
+      for (unsigned n = 1 + random() % 3; n > 0; --n) {
+        std::string id = NewId();
+        if (by_a) made_by_a.insert(id);
+        const std::string stamp = Stamp(kT0 + i, by_a ? "a" : "b");
+        batch.push_back(random() % 2 ? CreateCase(id, kGap, stamp, {{"birth_date", "1990-04-12"}})
+                                      : CreateContact(id, "0611111111", stamp));
+      }
+      changes += static_cast<int64_t>(batch.size());
+      f.Push(who, batch);
+    }
+    // What a device asking with its echo gets in one page, less its own records.
+    sync::PullPage everything = f.Pull(a, 0, 5000, false);
+    REQUIRE_FALSE(everything.more);
+    std::vector<std::string> expected_records;
+    for (const auto& r : everything.records) {
+      if (!made_by_a.count(r.record.id)) expected_records.push_back(r.table + ":" + r.record.id + "@" + std::to_string(r.record.version));
+    }
+    std::vector<int64_t> expected_notices;
+    for (const auto& n : everything.conflicts) expected_notices.push_back(n.id);
+    REQUIRE(expected_notices.size() > 3);
+
+    std::vector<std::string> records;
+    std::vector<int64_t> notices;
+    int64_t cursor = 0;
+    for (int pages = 0;; ++pages) {
+      REQUIRE(pages < 1000);
+      const size_t limit = 1 + random() % 4;
+      sync::PullPage page = f.Pull(a, cursor, limit, true);
+      CHECK(page.next >= cursor);
+      CHECK(page.records.size() + page.conflicts.size() <= limit + 4);  // a sequence is never split
+      for (const std::string& id : Ids(page)) records.push_back(id);
+      for (const auto& n : page.conflicts) notices.push_back(n.id);
+      cursor = page.next;
+      if (!page.more) break;
+    }
+    CHECK(records == expected_records);
+    CHECK(notices == expected_notices);
+    CHECK(cursor == changes);
+  }
 }
 
 TEST_CASE("an update applied on the version the device holds is its echo; a merged one is not", "[echo]") {
