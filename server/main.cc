@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "base/text.h"
+#include "schema/display.h"
 #include "server/http.h"
 #include "server/pg_conn.h"
 #include "server/store_migration.h"
@@ -225,6 +226,18 @@ std::string JsonText(const json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
+// A value of `field` of table `table` as staff read it: an enumeration's words ("salarié" for
+// salarie), "(vide)" for null (schema/display.h). An unknown table or field shows the value as is.
+std::string Words(std::string_view table, std::string_view field, const std::optional<std::string>& v) {
+  const relais::schema::Table* t = relais::schema::FindTable(table);
+  return relais::schema::DisplayValue(t ? t->FindField(field) : nullptr, v);
+}
+
+std::string Words(std::string_view table, std::string_view field, const json& v) {
+  if (!v.is_string()) return JsonText(v);
+  return Words(table, field, std::optional<std::string>(v.get<std::string>()));
+}
+
 const char* SettlementLabel(const std::string& settlement) {
   if (settlement == "server") return "valeur du centre conservée";
   if (settlement == "device") return "valeur de l'appareil retenue";
@@ -240,7 +253,7 @@ std::string DefaultAuthor() {
 }
 
 // What changed from one snapshot to the next, one line per field: "phone : 0611… → 0622…".
-std::vector<std::string> Differences(const json& before, const json& after) {
+std::vector<std::string> Differences(std::string_view table, const json& before, const json& after) {
   std::vector<std::string> lines;
   std::vector<std::string> keys;
   for (auto it = after.begin(); it != after.end(); ++it) keys.push_back(it.key());
@@ -250,7 +263,7 @@ std::vector<std::string> Differences(const json& before, const json& after) {
   for (const std::string& k : keys) {
     json old_value = before.contains(k) ? before[k] : json(nullptr);
     json new_value = after.contains(k) ? after[k] : json(nullptr);
-    if (old_value != new_value) lines.push_back(k + " : " + JsonText(old_value) + " → " + JsonText(new_value));
+    if (old_value != new_value) lines.push_back(k + " : " + Words(table, k, old_value) + " → " + Words(table, k, new_value));
   }
   return lines;
 }
@@ -266,17 +279,17 @@ void PrintHistory(const std::vector<relais::server::HistoryEntry>& history,
     std::cout << indent << "version " << h.seq << "  " << h.at << "  par " << h.device << "  (hlc " << h.hlc << ")\n";
     if (previous.empty()) {
       std::vector<std::string> set;
-      for (auto it = values.begin(); it != values.end(); ++it) set.push_back(it.key() + "=" + JsonText(it.value()));
+      for (auto it = values.begin(); it != values.end(); ++it) set.push_back(it.key() + "=" + Words(h.table, it.key(), it.value()));
       std::cout << indent << "  création : " << Join(set, ", ") << "\n";
     } else {
-      auto changes = Differences(previous, values);
+      auto changes = Differences(h.table, previous, values);
       if (changes.empty()) std::cout << indent << "  (aucune valeur changée)\n";
       for (const std::string& line : changes) std::cout << indent << "  " << line << "\n";
     }
     if (h.lost) {
       json lost = json::parse(*h.lost, nullptr, false);
       for (auto it = lost.begin(); lost.is_object() && it != lost.end(); ++it) {
-        std::cout << indent << "  valeur écartée : " << it.key() << " = " << JsonText(it.value()["value"]) << " (par "
+        std::cout << indent << "  valeur écartée : " << it.key() << " = " << Words(h.table, it.key(), it.value()["value"]) << " (par "
                   << JsonText(it.value()["device"]) << ", hlc " << JsonText(it.value()["hlc"]) << ")\n";
       }
     }
@@ -285,7 +298,8 @@ void PrintHistory(const std::vector<relais::server::HistoryEntry>& history,
       if (c.kind == "duplicate") {
         std::cout << indent << "  doublon probable de " << c.other_id.value_or("?") << " (conflit " << c.id << ")\n";
       } else {
-        std::cout << indent << "  valeur tenue pour arbitrage : " << c.field.value_or("?") << " = " << Shown(c.device_value)
+        std::cout << indent << "  valeur tenue pour arbitrage : " << c.field.value_or("?") << " = "
+                  << Words(c.table, c.field.value_or(""), c.device_value)
                   << " (par " << c.device << ", conflit " << c.id << ")\n";
       }
     }
@@ -295,8 +309,9 @@ void PrintHistory(const std::vector<relais::server::HistoryEntry>& history,
 
 std::vector<std::string> ConflictRow(const relais::server::Conflict& c) {
   std::string what = c.kind == "duplicate" ? "doublon de " + c.other_id.value_or("?") : c.field.value_or("-");
-  std::string held = c.kind == "duplicate" ? "-" : Cell(c.device_value, 24) + " (" + c.device + ")";
-  std::string kept = c.kind == "duplicate" ? "-" : Cell(c.server_value, 24) + " (" + c.server_device + ")";
+  const std::string field = c.field.value_or("");
+  std::string held = c.kind == "duplicate" ? "-" : Cell(Words(c.table, field, c.device_value), 24) + " (" + c.device + ")";
+  std::string kept = c.kind == "duplicate" ? "-" : Cell(Words(c.table, field, c.server_value), 24) + " (" + c.server_device + ")";
   std::string status = c.status == "open" ? "ouvert" : std::string("réglé : ") + SettlementLabel(c.settlement.value_or(""));
   return {std::to_string(c.id), c.kind == "duplicate" ? "doublon" : "champ", status, c.table + " " + c.record_id, what,
           c.territory.value_or("-"), kept, held, c.opened_at};
@@ -408,7 +423,9 @@ int ConflictShow(const std::string& db_path, const std::string& id_text, bool as
             << ")\n";
   if (c->status == "settled") {
     std::cout << "Réglé le " << c->settled_at.value_or("?") << " par " << c->settled_by.value_or("?") << " : "
-              << SettlementLabel(c->settlement.value_or("")) << " (" << Shown(c->settled_value) << ", séquence "
+              << SettlementLabel(c->settlement.value_or("")) << " ("
+              << (c->kind == "duplicate" ? Shown(c->settled_value) : Words(c->table, c->field.value_or(""), c->settled_value))
+              << ", séquence "
               << c->settled_seq.value_or(0) << ")\n";
   }
   std::cout << "\n";
@@ -421,16 +438,17 @@ int ConflictShow(const std::string& db_path, const std::string& id_text, bool as
       json a = mine.is_object() && mine.contains(name) ? mine[name] : json(nullptr);
       json b = theirs.is_object() && theirs.contains(name) ? theirs[name] : json(nullptr);
       if (a.is_null() && b.is_null()) continue;
-      rows.push_back({name + (a != b ? " *" : ""), Cell(a.is_null() ? std::nullopt : std::optional(JsonText(a)), 40),
-                      Cell(b.is_null() ? std::nullopt : std::optional(JsonText(b)), 40)});
+      rows.push_back({name + (a != b ? " *" : ""), Cell(Words("cases", name, a), 40), Cell(Words("cases", name, b), 40)});
     }
     PrintTable(rows);
     std::cout << "(* : valeurs différentes)\n";
   } else {
-    std::vector<std::vector<std::string>> rows = {{"", "VALEUR", "APPAREIL", "HLC"},
-                                                  {"base", Cell(c->base_value, 60), "", ""},
-                                                  {"centre", Cell(c->server_value, 60), c->server_device, c->server_hlc},
-                                                  {"appareil", Cell(c->device_value, 60), c->device, c->device_hlc}};
+    const std::string field = c->field.value_or("");
+    std::vector<std::vector<std::string>> rows = {
+        {"", "VALEUR", "APPAREIL", "HLC"},
+        {"base", Cell(Words(c->table, field, c->base_value), 60), "", ""},
+        {"centre", Cell(Words(c->table, field, c->server_value), 60), c->server_device, c->server_hlc},
+        {"appareil", Cell(Words(c->table, field, c->device_value), 60), c->device, c->device_hlc}};
     PrintTable(rows);
   }
   std::cout << "\nHistorique de la fiche " << c->record_id << " :\n";
@@ -491,7 +509,7 @@ int ConflictSettle(const std::string& db_path, const std::string& id_text, const
     std::cout << "Doublon " << c.id << " écarté : les deux fiches restent distinctes.\n";
   } else {
     std::cout << "Conflit " << c.id << " réglé : " << SettlementLabel(c.settlement.value_or("")) << " ("
-              << c.field.value_or("?") << " = " << Shown(c.settled_value) << ").\n";
+              << c.field.value_or("?") << " = " << Words(c.table, c.field.value_or(""), c.settled_value) << ").\n";
   }
   // No sequence number here: it is the notice's, one past the record's new version that `history`
   // shows, and would only puzzle staff (--json has settled_seq).

@@ -106,21 +106,6 @@ void PrintRecord(const Context& ctx, const schema::Table& table, const schema::R
   PrintFields(table, record);
 }
 
-std::string DisplayValue(const schema::Field* field, const schema::Value& value) {
-  if (!value) return "(vide)";
-  if (field && field->type == schema::FieldType::kEnum) {
-    static const std::pair<std::string_view, std::string_view> kWords[] = {
-        {"demandeur_emploi", "demandeur d'emploi"}, {"salarie", "salarié"}, {"retraite", "retraité"},
-        {"etudiant", "étudiant"}, {"independant", "indépendant"}, {"sans_activite", "sans activité"},
-        {"tourisme_hotellerie", "tourisme, hôtellerie"}, {"services_personne", "services à la personne"},
-        {"sante_social", "santé, social"}, {"numerique", "numérique"}};
-    for (const auto& [code, words] : kWords) {
-      if (*value == code) return std::string(words);
-    }
-  }
-  return *value;
-}
-
 void PrintRecordDetails(const Context& ctx, const schema::Table& table, const schema::Record& record,
                         const RecordDetails& details) {
   if (ctx.json) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "client/cli/commands.h"
+#include "schema/display.h"
 #include "schema/model.h"
 
 namespace relais::cli {
@@ -59,9 +60,8 @@ void PrintRecords(const Context& ctx, const schema::Table& table, const std::vec
 // An aligned text table (widths in code points, so accented names line up).
 std::string FormatTable(const std::vector<std::string>& headings, const std::vector<std::vector<std::string>>& rows);
 
-// A value as people read it: an enumeration's French wording (« salarié » for salarie), "(vide)"
-// for null, otherwise the value itself.
-std::string DisplayValue(const schema::Field* field, const schema::Value& value);
+// A value as people read it (schema/display.h), shared with relais-central's tables.
+using schema::DisplayValue;
 
 // A line for people on stdout, skipped with --json (the JSON document is the whole of stdout).
 void PrintNote(const Context& ctx, const std::string& text);

@@ -87,6 +87,11 @@ class Staff {
     REQUIRE(r.exit_code == 0);
     return json::parse(r.out);
   }
+  RunResult History(const std::string& record_id) const {
+    std::vector<std::string> argv = {CentralBinary(), "history", record_id};
+    argv.insert(argv.end(), store_args_.begin(), store_args_.end());
+    return Run(argv);
+  }
   void Settle(std::vector<std::string> args) const {
     args.insert(args.end(), {"--by", "claire-centre"});
     RunResult r = Cmd(args);
@@ -171,11 +176,25 @@ TEST_CASE("an edit held for review is told to its author, listed, marked, and it
   CHECK(Contains(human, "valeur du centre   « salarié » (pae-briancon)"));
   CHECK(Contains(human, "valeur en attente  « indépendant » (pae-nevache)"));
 
-  // Central staff keep the device's value.
+  // Central staff keep the device's value. Their tables read values in words, as the devices' do.
   json open = w.staff.Open();
   REQUIRE(open.size() == 1);
   CHECK(open[0]["id"] == listed[0]["id"]);
+  CHECK(open[0]["device_value"] == "independant");  // codes for scripts
+  RunResult staff_list = w.staff.Cmd({"list"});
+  INFO(staff_list.out);
+  CHECK(Contains(staff_list.out, "indépendant (pae-nevache)"));
+  CHECK(Contains(staff_list.out, "salarié (pae-briancon)"));
+  RunResult staff_show = w.staff.Cmd({"show", std::to_string(open[0]["id"].get<int64_t>())});
+  INFO(staff_show.out);
+  CHECK(Contains(staff_show.out, "valeur tenue pour arbitrage : status = indépendant (par pae-nevache"));
   w.staff.Settle({"resolve", std::to_string(open[0]["id"].get<int64_t>()), "--keep", "device"});
+
+  RunResult history = w.staff.History(id);
+  INFO(history.out << history.err);
+  REQUIRE(history.exit_code == 0);
+  CHECK(Contains(history.out, "status : salarié → indépendant"));
+  CHECK(Contains(history.out, "valeur écartée : status = salarié (par pae-briancon"));
 
   Laptop same_laptop = w.nevache.Copy(w.dir, "pae-nevache-copy");
   std::string news = same_laptop.Text({"sync"});
