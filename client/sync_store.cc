@@ -330,9 +330,6 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
   // pending create (client/pending_creates.h), even before the pull brings the record back.
   std::unordered_map<std::string_view, const sync::Change*> sent;
   for (const sync::Change& c : request.changes) sent.emplace(c.change_id, &c);
-  // One statement per table for the versions, prepared once per batch.
-  std::unordered_map<const schema::Table*, sqlite::Stmt> take_version;
-  size_t accepted_entries = 0;
   for (const sync::ChangeResult& r : response.results) {
     auto entry = seq_of.find(r.change_id);
     if (entry == seq_of.end()) continue;  // not of this batch: nothing to acknowledge
@@ -349,16 +346,11 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
                                 change->second->op == sync::Op::kUpdate && r.version > change->second->base_version;
     if (accepted_create || applied_update) {
       if (const schema::Table* table = schema::FindTable(change->second->table)) {
-        auto stmt = take_version.find(table);
-        if (stmt == take_version.end()) {
-          auto prepared = replica_.db().Prepare("UPDATE " + std::string(table->name) +
-                                                " SET version = ?2 WHERE id = ?1 AND version = ?3");
-          if (!prepared) return prepared.error();
-          stmt = take_version.emplace(table, std::move(*prepared)).first;
-        }
-        stmt->second.Bind(1, change->second->record_id).Bind(2, r.version).Bind(3, change->second->base_version);
-        RELAIS_TRY(stmt->second.Run());
-        stmt->second.Reset();
+        auto accepted = replica_.Statement("UPDATE " + std::string(table->name) + " SET version = ?2 WHERE id = ?1 AND version = ?3");
+        if (!accepted) return accepted.error();
+        sqlite::StmtGuard guard(**accepted);
+        (*accepted)->Bind(1, change->second->record_id).Bind(2, r.version).Bind(3, change->second->base_version);
+        RELAIS_TRY((*accepted)->Run());
       }
     }
     if (r.status == sync::ChangeStatus::kRejected) {
@@ -373,8 +365,6 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
       reject->Bind(1, entry->second).Bind(2, r.reason);
       RELAIS_TRY(reject->Run());
       reject->Reset();
-    } else {
-      ++accepted_entries;
     }
     seq_of.erase(entry);  // an id answered twice is acknowledged once, as before
   }
@@ -390,12 +380,10 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
   }
   // What is left under the batch's key is what the centre accepted: gone in one statement (one per
   // entry took a quarter of the acknowledgement).
-  if (accepted_entries > 0) {
-    auto done = replica_.db().Prepare("DELETE FROM outbox WHERE batch_key = ?1");
-    if (!done) return done.error();
-    done->Bind(1, request.batch_key);
-    RELAIS_TRY(done->Run());
-  }
+  auto done = replica_.db().Prepare("DELETE FROM outbox WHERE batch_key = ?1");
+  if (!done) return done.error();
+  done->Bind(1, request.batch_key);
+  RELAIS_TRY(done->Run());
   if (!request.changes.empty()) RELAIS_TRY(replica_.SetState(kStateHlcLast, request.changes.back().hlc));
   return tx->Commit();
 }
