@@ -1,99 +1,28 @@
 #include "base/gzip.h"
 
+#include <libdeflate.h>
 #include <zlib.h>
 
-#include <exception>
+#include <algorithm>
 #include <memory>
-#include <thread>
+#include <new>
 
 namespace relais {
 
 namespace {
-struct DeflateEnd { void operator()(z_stream* z) const { deflateEnd(z); delete z; } };
 struct InflateEnd { void operator()(z_stream* z) const { inflateEnd(z); delete z; } };
 }  // namespace
 
 std::string GzipCompress(std::string_view data, int level) {
-  std::unique_ptr<z_stream, DeflateEnd> z(new z_stream{});
-  // 15 window bits + 16 asks zlib for a gzip header and trailer.
-  if (deflateInit2(z.get(), level, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
-    z.release();
-    throw std::bad_alloc();
-  }
+  // libdeflate compresses a whole buffer in one call: on a push batch of 5,000 new cases it is about
+  // twice as fast as zlib at the same level, for 10 % fewer bytes (see kRequestGzipLevel).
+  struct FreeCompressor { void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); } };
+  std::unique_ptr<libdeflate_compressor, FreeCompressor> c(libdeflate_alloc_compressor(std::clamp(level, 1, 12)));
+  if (!c) throw std::bad_alloc();
   std::string out;
-  out.resize(deflateBound(z.get(), data.size()) + 32);
-  z->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z->avail_in = static_cast<uInt>(data.size());
-  z->next_out = reinterpret_cast<Bytef*>(out.data());
-  z->avail_out = static_cast<uInt>(out.size());
-  deflate(z.get(), Z_FINISH);
-  out.resize(z->total_out);
-  return out;
-}
-
-namespace {
-
-// Raw deflate (no header) of `data` appended to `out`, with `dictionary` as the window before it.
-// `last`: the stream's final block; otherwise it ends with a sync flush, on a byte boundary.
-void DeflateRaw(std::string_view data, std::string_view dictionary, int level, bool last, std::string& out) {
-  std::unique_ptr<z_stream, DeflateEnd> z(new z_stream{});
-  if (deflateInit2(z.get(), level, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
-    z.release();
-    throw std::bad_alloc();
-  }
-  if (!dictionary.empty()) {
-    deflateSetDictionary(z.get(), reinterpret_cast<const Bytef*>(dictionary.data()), static_cast<uInt>(dictionary.size()));
-  }
-  const size_t start = out.size();
-  out.resize(start + deflateBound(z.get(), data.size()) + 16);
-  z->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z->avail_in = static_cast<uInt>(data.size());
-  z->next_out = reinterpret_cast<Bytef*>(out.data() + start);
-  z->avail_out = static_cast<uInt>(out.size() - start);
-  deflate(z.get(), last ? Z_FINISH : Z_SYNC_FLUSH);
-  out.resize(start + z->total_out);
-}
-
-void AppendLittleEndian32(std::string& out, uLong value) {
-  for (int i = 0; i < 4; ++i) out += static_cast<char>((value >> (8 * i)) & 0xFF);
-}
-
-}  // namespace
-
-std::string GzipCompressInTwo(std::string_view data, int level) {
-  constexpr size_t kWindow = 32 * 1024;
-  if (data.size() < 256 * 1024) return GzipCompress(data, level);
-  const std::string_view first = data.substr(0, data.size() / 2);
-  const std::string_view second = data.substr(first.size());
-  std::string head_part;
-  uLong first_crc = 0;
-  std::exception_ptr failed;  // an exception may not leave a thread: it is rethrown after the join
-  std::thread other([&] {
-    try {
-      DeflateRaw(first, {}, level, false, head_part);
-      first_crc = crc32(0L, reinterpret_cast<const Bytef*>(first.data()), static_cast<uInt>(first.size()));
-    } catch (...) {
-      failed = std::current_exception();
-    }
-  });
-  std::string tail_part;
-  try {
-    DeflateRaw(second, first.substr(first.size() - kWindow), level, true, tail_part);
-  } catch (...) {
-    other.join();
-    throw;
-  }
-  const uLong second_crc = crc32(0L, reinterpret_cast<const Bytef*>(second.data()), static_cast<uInt>(second.size()));
-  other.join();
-  if (failed) std::rethrow_exception(failed);
-  // RFC 1952: magic, deflate, no flags, no time, XFL (2: smallest, at level 9), OS 3 (Unix) — what
-  // zlib writes; then the deflate stream, its CRC-32 and the input's size modulo 2^32.
-  std::string out = {'\x1f', '\x8b', '\x08', '\0', '\0', '\0', '\0', '\0', static_cast<char>(level == 9 ? 2 : 0), '\x03'};
-  out.reserve(out.size() + head_part.size() + tail_part.size() + 8);
-  out += head_part;
-  out += tail_part;
-  AppendLittleEndian32(out, crc32_combine(first_crc, second_crc, static_cast<z_off_t>(second.size())));
-  AppendLittleEndian32(out, static_cast<uLong>(data.size() & 0xFFFFFFFFu));
+  out.resize(libdeflate_gzip_compress_bound(c.get(), data.size()));
+  // The bound is never too small, so the call cannot fail (libdeflate returns 0 only for lack of room).
+  out.resize(libdeflate_gzip_compress(c.get(), data.data(), data.size(), out.data(), out.size()));
   return out;
 }
 

@@ -268,9 +268,12 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
   // sync made no echo (AcknowledgeBatch gave each record the centre will skip its version).
   bool runs = false;
   bool without_echo = false;
+  int gzip_level = kRequestGzipLevel;
   if (push_total > 0) {
+    const auto asked = std::chrono::steady_clock::now();
     auto who = retrier.Run([&] { return transport.Get("/v1/whoami"); }, "connexion au centre");
     if (!who) return who.error();
+    if (std::chrono::steady_clock::now() - asked >= std::chrono::milliseconds(kSlowLinkMs)) gzip_level = kSlowLinkGzipLevel;
     if (who->status != 200) return ExplainStatus(*who);
     runs = CentreHasFeature(who->body, kFeaturePushRuns);
     without_echo = CentreHasFeature(who->body, kFeaturePullNoEcho);
@@ -291,8 +294,8 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
   };
   // A batch packed for the wire: its text made here, compressed on a thread of its own, so that the
   // next batch is packed while the one before is at the centre and goes as soon as it is answered.
-  auto pack = [&encode](PushRequest& request) {
-    return std::async(std::launch::async, [text = encode(request)] { return GzipCompress(text, kRequestGzipLevel); });
+  auto pack = [&encode, gzip_level](PushRequest& request) {
+    return std::async(std::launch::async, [text = encode(request), gzip_level] { return GzipCompress(text, gzip_level); });
   };
   // Sends a packed batch (on whatever thread calls it: only one request is ever under way).
   auto send = [&retrier, &transport](std::future<std::string> packed) -> Result<HttpReply> {
