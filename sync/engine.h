@@ -69,9 +69,10 @@ struct HttpReply {
 // 293 KB; level 9 to 241 KB in 133 ms; 12 to 228 KB in 460 ms.
 inline constexpr int kRequestGzipLevel = 5;
 // On a slow link the bytes are what a sync waits for, and the next batch is packed while one is on
-// the wire: a sync whose first round trip to the centre (GET /v1/whoami) takes kSlowLinkMs or more
-// packs its batches at level 9, 8 % fewer bytes. Level 12 would save 6 % more for 3.5 times the
-// time, about what those bytes take at 256 kbit/s: no gain on a poor link, a loss on a better one.
+// the wire: a sync whose first question to the centre (GET /v1/whoami, retries included) takes
+// kSlowLinkMs or more packs its batches at level 9, 8 % fewer bytes. Level 12 would save 6 % more
+// for 3.5 times the time, about what those bytes take at 256 kbit/s: no gain on a poor link, a loss
+// on a better one.
 inline constexpr int kSlowLinkGzipLevel = 9;
 inline constexpr int64_t kSlowLinkMs = 100;
 

@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <thread>
+
 #include "base/gzip.h"
 #include "sync/codec.h"
 #include "sync/engine.h"
@@ -251,13 +254,17 @@ class FakeCentre final : public Transport {
     return HttpReply{200, EncodePushResponse(response), {}};
   }
   Result<HttpReply> PostGzip(const std::string& path, const std::string& gzip_body) override {
+    packed.push_back(gzip_body);
     auto body = GzipDecompress(gzip_body, kMaxBodyBytes);
     if (!body) return HttpReply{400, EncodeError(body.error()), {}};
     return Post(path, *body);
   }
   Result<HttpReply> Get(const std::string& path) override {
     paths.push_back(path.substr(0, path.find('?')));
-    if (path == "/v1/whoami") return HttpReply{whoami_status_, whoami_, {}};
+    if (path == "/v1/whoami") {
+      if (whoami_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(whoami_delay_ms));
+      return HttpReply{whoami_status_, whoami_, {}};
+    }
     return HttpReply{200, EncodePullPage(PullPage{}), {}};
   }
   uint64_t bytes_sent() const override { return 0; }
@@ -266,6 +273,8 @@ class FakeCentre final : public Transport {
 
   std::vector<std::string> paths;
   std::vector<std::string> pushed;
+  std::vector<std::string> packed;  // the gzip bodies of PostGzip, as sent
+  int whoami_delay_ms = 0;          // how long whoami's answer takes to come back
 
  private:
   int whoami_status_;
@@ -308,6 +317,22 @@ TEST_CASE("a sync asks whoami before its first push and sends runs only to a cen
     REQUIRE_FALSE(summary.ok());
     CHECK(summary.error().code == ErrorCode::kAuth);
     CHECK(centre.pushed.empty());
+  }
+  SECTION("a slow link, told by whoami's round trip, gets batches packed at the slow-link level") {
+    // The gzip header's XFL byte tells the level: 0 for levels 2 to 7, 2 for 8 and above (RFC 1952).
+    for (int delay : {0, static_cast<int>(kSlowLinkMs) + 50}) {
+      CAPTURE(delay);
+      OneBatchStore store(AMixedBatch());
+      FakeCentre centre(200, R"({"device":"a","territories":[],"features":["push-runs"]})");
+      centre.whoami_delay_ms = delay;
+      auto summary = RunSync(store, centre, options);
+      REQUIRE(summary.ok());
+      REQUIRE(centre.packed.size() == 1);
+      REQUIRE(centre.packed[0].size() > 10);
+      const std::string level_of_a = GzipCompress(centre.pushed[0], delay == 0 ? kRequestGzipLevel : kSlowLinkGzipLevel);
+      CHECK(centre.packed[0] == level_of_a);
+      CHECK(static_cast<unsigned char>(centre.packed[0][8]) == (delay == 0 ? 0 : 2));
+    }
   }
   SECTION("nothing to push: no whoami, straight to pull") {
     OneBatchStore store(PushRequest{"b", {}});
