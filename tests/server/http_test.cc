@@ -217,6 +217,23 @@ TEST_CASE("answers are gzip-compressed when the client accepts gzip", "[http]") 
   REQUIRE(body.ok());
   CHECK(body->size() > r->body.size());
   CHECK(sync::DecodePullPage(*body)->records.size() == 50);
+
+  // A push's answer too; a client that does not take gzip gets it plain.
+  auto request = Batch({CreateContact(NewId(), "0633333333", Stamp(kT0 + 1, "a"))});
+  auto packed = client->Post("/v1/push", headers, sync::EncodePushRequest(request), "application/json");
+  REQUIRE(packed);
+  CHECK(packed->status == 200);
+  CHECK(packed->get_header_value("Content-Encoding") == "gzip");
+  auto answer = GzipDecompress(packed->body, 1 << 20);
+  REQUIRE(answer.ok());
+  auto response = sync::DecodePushResponse(*answer);
+  REQUIRE(response.ok());
+  CHECK(response->results.at(0).version == 51);
+  auto plain = client->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(request), "application/json");
+  REQUIRE(plain);
+  CHECK(plain->status == 200);
+  CHECK(plain->get_header_value("Content-Encoding").empty());
+  CHECK(plain->body == *answer);  // the same batch again: the stored answer, verbatim
 }
 
 TEST_CASE("a pull asked by column answers one array per column; rows otherwise", "[http]") {
