@@ -348,7 +348,7 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
                     " rejected=" + std::to_string(counts[3]) + (reply->replayed ? " replayed" : "") +
                     (reply->clamped ? " clamped_stamps=" + std::to_string(reply->clamped) : "");
   // Compressed here rather than by httplib: fewer bytes on a poor link for the same time.
-  SetJsonAnswer(req, res, reply->json, kPushAnswerGzipLevel);
+  SetJsonAnswer(req, res, std::move(reply->json), kPushAnswerGzipLevel);
 }
 
 void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& res) {
