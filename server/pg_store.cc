@@ -40,9 +40,9 @@ struct PgStatements {
   // Many rows in one statement, one array per column (PgTx::Flush).
   std::vector<std::string> put_many;  // parallel to Layouts()
   std::string insert_histories =
-      "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost) SELECT * FROM "
+      "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost, prev_seq) SELECT * FROM "
       "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
-      "$9::text[])";
+      "$9::text[], $10::bigint[])";
   std::string find_change = pg::Dollars(sql::kFindChange);
   std::string insert_conflict = pg::Dollars(sql::kInsertConflict);
   std::string find_identity = pg::Dollars(sql::kFindIdentity);
@@ -65,6 +65,7 @@ struct PgStatements {
       types.push_back("bigint");
       while (static_cast<int>(types.size()) < l.column_count + (l.has_identity_key ? 1 : 0)) types.push_back("text");
       types[static_cast<size_t>(l.echo_device_col)] = "bigint";
+      types[static_cast<size_t>(l.history_seq_col)] = "bigint";
       std::string arrays;
       for (size_t i = 0; i < types.size(); ++i) {
         arrays += (i ? ", $" : "$") + std::to_string(i + 1) + "::" + types[i] + "[]";
@@ -158,6 +159,7 @@ class PgTx final : public StoreTx {
     if (l.has_territory_column) p.push_back(r.territory);
     p.push_back(r.last_device);
     p.push_back(r.echo_device ? Num(*r.echo_device) : schema::Value());
+    p.push_back(r.history_seq ? Num(*r.history_seq) : schema::Value());
     if (l.has_identity_key) {
       p.push_back(CaseIdentityKey(r.record.values));
       KeepIdentity(r);
@@ -185,7 +187,7 @@ class PgTx final : public StoreTx {
   Status AppendHistory(const HistoryEntry& h) override {
     if (h.change_id) outcomes_[*h.change_id] = h.seq;
     histories_.push_back(pg::Params{Num(h.seq), h.table, h.record_id, h.device, h.hlc, h.change_id, h.at,
-                                    h.snapshot, h.lost});
+                                    h.snapshot, h.lost, h.prev_seq ? Num(*h.prev_seq) : schema::Value()});
     return OkStatus();
   }
 
@@ -697,7 +699,7 @@ Result<std::optional<Store::ScopeDigestAt>> PgStore::Digest(const Device& device
 Result<std::vector<HistoryEntry>> PgStore::History(std::string_view table, std::string_view record_id) {
   auto lease = pool_.Borrow();
   if (!lease) return lease.error();
-  auto rows = lease->conn().Exec(pg::Dollars(sql::kHistory), {std::string(record_id), std::string(table)});
+  auto rows = lease->conn().Exec(pg::Dollars(HistorySql()), {std::string(record_id), std::string(table)});
   if (!rows) return rows.error();
   std::vector<HistoryEntry> out;
   for (int i = 0; i < rows->size(); ++i) out.push_back(ReadHistory((*rows)[i]));

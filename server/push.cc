@@ -119,6 +119,7 @@ class ChangeApplier {
     auto seq = tx_.NextSeq();
     if (!seq) return seq.error();
     stored.record.version = *seq;
+    stored.history_seq = *seq;
     stored.last_device = device_.name;
     // Created exactly as the device sent it: its row is this record. A probable duplicate opens a
     // conflict about the record without changing it.
@@ -139,7 +140,7 @@ class ChangeApplier {
       }
     }
     RELAIS_TRY(tx_.PutRecord(table, stored));
-    RELAIS_TRY(AppendHistory(table, change, stored, std::nullopt));
+    RELAIS_TRY(AppendHistory(table, change, stored, std::nullopt, std::nullopt));
     if (!lookalikes.empty()) RELAIS_TRY(FlagDuplicate(change, stored, lookalikes.front()));
     ChangeResult r;
     r.change_id = change.change_id;
@@ -198,6 +199,7 @@ class ChangeApplier {
     StoredRecord stored;
     stored.record.id = change.record_id;
     stored.record.version = *seq;
+    stored.history_seq = *seq;
     stored.record.values = std::move(merged.values);
     stored.stamps = std::move(merged.stamps);
     stored.territory = new_territory;
@@ -211,7 +213,8 @@ class ChangeApplier {
       stored.echo_device = device_.id;
     }
     RELAIS_TRY(tx_.PutRecord(table, stored));
-    RELAIS_TRY(AppendHistory(table, change, stored, lost.empty() ? std::nullopt : std::optional(EncodeLost(lost))));
+    RELAIS_TRY(AppendHistory(table, change, stored, current->history_seq,
+                             lost.empty() ? std::nullopt : std::optional(EncodeLost(lost))));
     for (const sync::FieldOutcome* out : review) {
       Conflict c;
       c.table = std::string(table.name);
@@ -254,8 +257,9 @@ class ChangeApplier {
     return tx_.OpenConflict(c);
   }
 
+  // `prev_seq`: the record's history_seq before the change.
   Status AppendHistory(const schema::Table& table, const Change& change, const StoredRecord& stored,
-                       std::optional<std::string> lost) {
+                       std::optional<int64_t> prev_seq, std::optional<std::string> lost) {
     HistoryEntry h;
     h.seq = stored.record.version;
     h.table = std::string(table.name);
@@ -266,6 +270,7 @@ class ChangeApplier {
     h.at = now_;
     h.snapshot = sync::EncodeRecordValues(table, stored.record.values);
     h.lost = std::move(lost);
+    h.prev_seq = prev_seq;
     return tx_.AppendHistory(h);
   }
 

@@ -31,6 +31,11 @@ struct StoredRecord {
   // record out (docs/PROTOCOL.md, "Echo"). Any write by another rule must clear it: a copy of a
   // record that is written back with new values or a new version resets it.
   std::optional<int64_t> echo_device;
+  // The sequence of the record's last row in history: where a walk of its versions starts
+  // (HistoryEntry::prev_seq). Equal to the version unless the record was moved with its case
+  // since (MoveCaseScope changes a follow-up's version, not its values). Whoever writes a history
+  // row for the record sets it to that row's seq.
+  std::optional<int64_t> history_seq;
 };
 
 // The answer stored for a batch key.

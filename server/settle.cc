@@ -69,6 +69,7 @@ Result<StoredRecord> WriteCentral(StoreTx& tx, const schema::Table& table, const
   if (!seq) return seq.error();
   next.record.values = std::move(values);
   next.record.version = *seq;
+  next.history_seq = *seq;
   next.last_device = CentralAuthor(by);
   next.echo_device.reset();  // written by the centre: every device pulls it
   if (table.scope == schema::Scope::kTerritory) {
@@ -84,6 +85,7 @@ Result<StoredRecord> WriteCentral(StoreTx& tx, const schema::Table& table, const
   h.at = IsoTimestamp(now_ms);
   h.snapshot = sync::EncodeRecordValues(table, next.record.values);
   if (!lost.empty()) h.lost = EncodeLost(lost);
+  h.prev_seq = current.history_seq;
   RELAIS_TRY(tx.AppendHistory(h));
   if (table.scope == schema::Scope::kTerritory && current.territory && next.territory &&
       current.territory != next.territory) {
@@ -212,7 +214,9 @@ Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::
     auto seq = tx.NextSeq();
     if (!seq) return seq.error();
     followup->record.values[IndexOf(followups, "case_id")] = survivor_id;
+    const std::optional<int64_t> prev_seq = followup->history_seq;
     followup->record.version = *seq;
+    followup->history_seq = *seq;
     followup->territory = territory;
     followup->last_device = CentralAuthor(by);
     followup->echo_device.reset();
@@ -225,6 +229,7 @@ Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::
     h.hlc = stamp;
     h.at = IsoTimestamp(now_ms);
     h.snapshot = sync::EncodeRecordValues(followups, followup->record.values);
+    h.prev_seq = prev_seq;
     RELAIS_TRY(tx.AppendHistory(h));
     if (old_territory && *old_territory != territory) {
       auto exit_seq = tx.NextSeq();

@@ -161,6 +161,7 @@ class SqliteTx final : public StoreTx {
     if (l.has_territory_column) s.Bind(l.territory_col + 1, r.territory);
     s.BindBorrowed(l.last_device_col + 1, r.last_device);
     if (r.echo_device) s.Bind(l.echo_device_col + 1, *r.echo_device);
+    if (r.history_seq) s.Bind(l.history_seq_col + 1, *r.history_seq);
     if (l.has_identity_key) s.Bind(l.column_count + 1, CaseIdentityKey(r.record.values));
     return s.Run();
   }
@@ -207,6 +208,7 @@ class SqliteTx final : public StoreTx {
     sqlite::StmtGuard g(s);  // `h` outlives the run: its texts are bound without a copy
     s.Bind(1, h.seq).BindBorrowed(2, h.table).BindBorrowed(3, h.record_id).BindBorrowed(4, h.device).BindBorrowed(5, h.hlc);
     s.Bind(6, h.change_id).BindBorrowed(7, h.at).BindBorrowed(8, h.snapshot).Bind(9, h.lost);
+    if (h.prev_seq) s.Bind(10, *h.prev_seq);
     return s.Run();
   }
 
@@ -636,7 +638,7 @@ Result<std::optional<Store::ScopeDigestAt>> SqliteStore::Digest(const Device& de
 Result<std::vector<HistoryEntry>> SqliteStore::History(std::string_view table, std::string_view record_id) {
   auto lease = BorrowReader();
   if (!lease) return lease.error();
-  auto s = lease->db().Prepare(sql::kHistory);
+  auto s = lease->db().Prepare(HistorySql());
   if (!s) return s.error();
   s->Bind(1, record_id).Bind(2, table);
   std::vector<HistoryEntry> out;

@@ -58,6 +58,9 @@ struct HistoryEntry {
   std::string at;                   // server time, ISO 8601 UTC
   std::string snapshot;             // JSON object of the record (sync::EncodeRecordValues)
   std::optional<std::string> lost;  // JSON {"field": {"value", "device", "hlc"}} of values that lost
+  // The record's row before this one in history (its StoredRecord::history_seq before the
+  // change); nullopt for its first. Store::History walks these links from the record's row.
+  std::optional<int64_t> prev_seq;
 };
 
 // A value the rules could not settle, or a probable duplicate (schema table `conflicts`). Both

@@ -30,6 +30,8 @@ TableLayout LayoutOf(const schema::Table& table) {
   l.last_device_col = col++;
   l.columns += ", echo_device";
   l.echo_device_col = col++;
+  l.columns += ", history_seq";
+  l.history_seq_col = col++;
   l.column_count = col;
   l.has_identity_key = &table == &schema::CasesTable();
   return l;
@@ -220,6 +222,24 @@ Error NameTaken(const std::string& name) {
   return MakeError(ErrorCode::kValidation, "a device named " + name +
                                                " is already enrolled (pick another name: a name stays taken even "
                                                "after revocation)");
+}
+
+const std::string& HistorySql() {
+  static const std::string kSql = [] {
+    std::string heads;
+    for (const TableLayout& l : Layouts()) {
+      const std::string name(l.table->name);
+      heads += std::string(heads.empty() ? "" : " UNION ALL ") + "SELECT history_seq FROM " + name +
+               " WHERE id = ?1 AND ?2 IN ('', '" + name + "')";
+    }
+    // Each link goes back (prev_seq < seq), so the walk ends; the last filter on record_id holds it
+    // to the record, whatever a link says.
+    return "WITH RECURSIVE heads(seq) AS (" + heads + "), chain(seq) AS (SELECT seq FROM heads UNION ALL "
+           "SELECT h.prev_seq FROM history h JOIN chain ON h.seq = chain.seq WHERE h.prev_seq < h.seq) "
+           "SELECT seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost, prev_seq FROM history "
+           "WHERE seq IN (SELECT seq FROM chain) AND record_id = ?1 ORDER BY seq";
+  }();
+  return kSql;
 }
 
 std::vector<std::string> DigestQueries(const SqlDialect& dialect) {

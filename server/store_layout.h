@@ -18,7 +18,7 @@
 namespace relais::server {
 
 // `id`, the data fields in declaration order, `version`, then `stamps` (mutable tables),
-// `territory` (tables scoped by their parent case), `last_device` and `echo_device`.
+// `territory` (tables scoped by their parent case), `last_device`, `echo_device` and `history_seq`.
 struct TableLayout {
   const schema::Table* table = nullptr;
   bool has_stamps = false;
@@ -29,6 +29,7 @@ struct TableLayout {
   int territory_col = -1;
   int last_device_col = 0;
   int echo_device_col = 0;
+  int history_seq_col = 0;
   int column_count = 0;
   // Cases also keep their identity key (CaseIdentityKey), written after every column of `columns`;
   // it is never read back into a record.
@@ -78,6 +79,11 @@ struct PullQueries {
 };
 const PullQueries& PullQueriesFor(const SqlDialect& dialect);
 
+// Every version of one record, oldest first, as ReadHistory reads them: bound with (1) its id and
+// (2) its table's name, or '' for whichever table holds it. Walks the chain of history rows
+// (prev_seq) from the record's last one (history_seq), each step a lookup by sequence number.
+const std::string& HistorySql();
+
 // The statements of the divergence check's digest (Store::Digest), parallel to Layouts(): the id and
 // version of every record a device may see, bound with (1) its territories as a list (SqlDialect::in_list).
 std::vector<std::string> DigestQueries(const SqlDialect& dialect);
@@ -87,8 +93,8 @@ std::vector<std::string> DigestQueries(const SqlDialect& dialect);
 namespace sql {
 inline constexpr const char* kFindChange = "SELECT seq FROM history WHERE change_id = ?1";
 inline constexpr const char* kInsertHistory =
-    "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost, prev_seq) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 inline constexpr const char* kInsertConflict =
     "INSERT INTO conflicts(kind, status, tbl, record_id, field, territory, base_value, server_value, "
     "server_device, server_hlc, device_value, device, device_hlc, change_id, opened_seq, opened_at, other_id) "
@@ -106,9 +112,6 @@ inline constexpr const char* kSaveBatch =
     "INSERT INTO push_batches(device_id, batch_key, request_hash, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
 inline constexpr const char* kReadSeq = "SELECT last_seq FROM meta WHERE id = 1";
 inline constexpr const char* kWriteSeq = "UPDATE meta SET last_seq = ?1 WHERE id = 1";
-inline constexpr const char* kHistory =
-    "SELECT seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost FROM history "
-    "WHERE record_id = ?1 AND (?2 = '' OR tbl = ?2) ORDER BY seq";
 inline constexpr const char* kDeviceTerritories =
     "SELECT territory FROM device_territories WHERE device_id = ?1 ORDER BY territory";
 inline constexpr const char* kListDevices =
@@ -168,6 +171,7 @@ Result<StoredRecord> ReadStored(const TableLayout& l, const Row& s) {
   }
   r.last_device = s.Text(l.last_device_col);
   if (!s.IsNull(l.echo_device_col)) r.echo_device = s.Int(l.echo_device_col);
+  if (!s.IsNull(l.history_seq_col)) r.history_seq = s.Int(l.history_seq_col);
   return r;
 }
 
@@ -226,6 +230,7 @@ HistoryEntry ReadHistory(const Row& s) {
   h.at = s.Text(6);
   h.snapshot = s.Text(7);
   h.lost = s.Val(8);
+  if (!s.IsNull(9)) h.prev_seq = s.Int(9);
   return h;
 }
 
