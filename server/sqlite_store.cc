@@ -32,6 +32,14 @@ constexpr const char* kReaderMmap = "PRAGMA mmap_size = 1073741824";  // 1 GiB
 // batch to the next; at SQLite's default (1,000) each was copied into the store after every batch.
 // sync_bench (110,000 creates, three interleaved runs each): push 13,175 → 15,458 records/s (median).
 constexpr int kCheckpointPages = 10000;
+// The page size of a store this process creates: 16 KiB, where SQLite's default is 4 KiB. A push
+// commits a few thousand pages at a time, scattered over several indexes; each page is a frame of
+// the WAL, written with its own header, hashed into the WAL index and copied back by the
+// checkpointer. In pages four times larger, the same bytes are a quarter of the frames. A store
+// created before keeps its page size.
+// sync_bench (110,000 creates, three interleaved runs, medians): the centre's CPU per pushed record
+// 32.5 → 28.2 µs, push 25,764 → 27,956 records/s.
+constexpr int kStorePageSize = 16384;
 // last_seen_at is kept to the minute: a device is not worth a write on every request.
 constexpr int64_t kLastSeenResolutionMs = 60 * 1000;
 
@@ -342,7 +350,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
     return MakeError(ErrorCode::kNotFound, "no central store at " + path +
                                                " (check --db; `relais-central serve` or `device add` creates it)");
   }
-  auto db = sqlite::Db::Open(path, mode == OpenMode::kCreate);
+  auto db = sqlite::Db::Open(path, mode == OpenMode::kCreate, kStorePageSize);
   if (!db) return db.error();
   RELAIS_TRY(db->Exec(kWriterCache));
   RELAIS_TRY(sqlite::Migrate(*db, schema::central_migrations(), "central store"));

@@ -2,7 +2,7 @@
 
 namespace relais::sqlite {
 
-Result<Db> Db::Open(const std::string& path, bool create) {
+Result<Db> Db::Open(const std::string& path, bool create, int page_size) {
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
@@ -13,6 +13,8 @@ Result<Db> Db::Open(const std::string& path, bool create) {
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, 10000);
+  // Set before WAL, which fixes the page size of a new database; a no-op on an existing one.
+  if (page_size > 0) RELAIS_TRY(db.Exec("PRAGMA page_size = " + std::to_string(page_size)));
   // WAL: readers never block the writer. synchronous=FULL: a committed transaction survives a
   // power cut, which is what "never lose a note" means on a laptop whose battery dies.
   RELAIS_TRY(db.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));

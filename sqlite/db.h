@@ -27,7 +27,9 @@ class Db {
   // Opens (or creates, when `create` is true) the database at `path` and sets the pragmas that
   // every Relais database uses: WAL, synchronous=FULL (a commit survives power loss), foreign keys,
   // a busy timeout. Fails with kIo and SQLite's message when the file cannot be opened.
-  static Result<Db> Open(const std::string& path, bool create = true);
+  // `page_size` (bytes, a power of two from 512 to 65536) is that of a database this call creates;
+  // 0 leaves SQLite's (4096). An existing database keeps the page size it was created with.
+  static Result<Db> Open(const std::string& path, bool create = true, int page_size = 0);
 
   Status Exec(std::string_view sql);
   Result<Stmt> Prepare(std::string_view sql);

@@ -10,6 +10,39 @@ TEST_CASE("a new store is created with its tables on first use", "[devices]") {
   if (!f.on_postgres()) CHECK(std::filesystem::exists(f.db_path()));
 }
 
+namespace {
+int64_t PageSizeOf(const std::string& path) {
+  auto db = sqlite::Db::Open(path, false);
+  REQUIRE(db.ok());
+  auto s = db->Prepare("PRAGMA page_size");
+  REQUIRE(s.ok());
+  REQUIRE(*s->Step());
+  return s->Int(0);
+}
+}  // namespace
+
+TEST_CASE("a new SQLite store has 16 KiB pages, and a store created before keeps its own", "[devices]") {
+  if (relais::testing::OnPostgres()) return;
+  {
+    StoreFixture f;
+    f.Enrol("a", {"hautes-alpes-gap"});
+    CHECK(PageSizeOf(f.db_path()) == 16384);
+  }
+  TempDir dir;
+  const std::string path = (dir.path() / "old.db").string();
+  {
+    auto old = sqlite::Db::Open(path, true);  // SQLite's default pages, as stores had before
+    REQUIRE(old.ok());
+    REQUIRE(old->Exec("CREATE TABLE before_relais(x)").ok());
+  }
+  REQUIRE(PageSizeOf(path) == 4096);
+  ManualClock clock(kT0);
+  auto store = OpenStore(path, OpenMode::kExisting, clock);
+  REQUIRE(store.ok());
+  REQUIRE((*store)->AddDevice("a", {"hautes-alpes-gap"}, Role::kDevice).ok());
+  CHECK(PageSizeOf(path) == 4096);
+}
+
 TEST_CASE("opening a store that does not exist without creating it is not found", "[devices]") {
   if (relais::testing::OnPostgres()) {
     relais::testing::PgTestDatabase empty;
