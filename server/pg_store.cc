@@ -183,6 +183,18 @@ class PgTx final : public StoreTx {
   }
 
   Result<int64_t> NextSeq() override { return ++last_seq_; }
+  void ReturnSeq(int64_t seq) override {
+    if (seq == last_seq_) --last_seq_;
+  }
+
+  // Answered from the records Prefetch() loaded or this transaction wrote, as GetRecord is.
+  Result<bool> InsertRecord(const schema::Table& table, const StoredRecord& r) override {
+    auto current = GetRecord(table, r.record.id);
+    if (!current) return current.error();
+    if (*current) return false;
+    RELAIS_TRY(PutRecord(table, r));
+    return true;
+  }
 
   Status AppendHistory(const HistoryEntry& h) override {
     if (h.change_id) outcomes_[*h.change_id] = h.seq;

@@ -55,16 +55,15 @@ class ChangeApplier {
     }
     const schema::Table* table = schema::FindTable(change.table);
     if (!table) return Rejected(change, "table inconnue : " + change.table);
+    // A create learns whether its id is taken as it is written (StoreTx::InsertRecord).
+    if (change.op == sync::Op::kCreate) return Create(*table, change);
     auto current = tx_.GetRecord(*table, change.record_id);
     if (!current) return current.error();
-    if (change.op == sync::Op::kCreate) return Create(*table, change, *current);
     return Update(*table, change, *current);
   }
 
  private:
-  Result<ChangeResult> Create(const schema::Table& table, const Change& change,
-                              const std::optional<StoredRecord>& current) {
-    if (current) return Rejected(change, "la fiche " + change.record_id + " existe déjà");
+  Result<ChangeResult> Create(const schema::Table& table, const Change& change) {
     StoredRecord stored;
     stored.record.id = change.record_id;
     stored.record.values.resize(table.fields.size());
@@ -139,7 +138,12 @@ class ChangeApplier {
         lookalikes = std::move(*matches);
       }
     }
-    RELAIS_TRY(tx_.PutRecord(table, stored));
+    auto inserted = tx_.InsertRecord(table, stored);
+    if (!inserted) return inserted.error();
+    if (!*inserted) {
+      tx_.ReturnSeq(*seq);
+      return Rejected(change, "la fiche " + change.record_id + " existe déjà");
+    }
     RELAIS_TRY(AppendHistory(table, change, stored, std::nullopt, std::nullopt));
     if (!lookalikes.empty()) RELAIS_TRY(FlagDuplicate(change, stored, lookalikes.front()));
     ChangeResult r;

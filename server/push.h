@@ -55,12 +55,18 @@ class StoreTx {
   // Inserts the record or replaces every column of it. A case also keeps its identity key
   // (CaseIdentityKey of its values), so that FindCasesByIdentity sees every case as written.
   virtual Status PutRecord(const schema::Table& table, const StoredRecord& record) = 0;
+  // Inserts the record as PutRecord does, unless a record of the table has its id: then writes
+  // nothing and answers false. A create asks once, where a read before the write would look for
+  // the id in the same index twice.
+  virtual Result<bool> InsertRecord(const schema::Table& table, const StoredRecord& record) = 0;
   // Ids of the cases not merged into another whose identity key is `key`, the earliest opened
   // first (opened_on, then id).
   virtual Result<std::vector<std::string>> FindCasesByIdentity(const std::string& key) = 0;
   // The next global sequence number. Numbers are never given twice, even across a rollback of a
   // later transaction (a rolled-back number may be reused, which nobody has seen).
   virtual Result<int64_t> NextSeq() = 0;
+  // Gives back `seq`, the number NextSeq() returned last, unused: the next call returns it again.
+  virtual void ReturnSeq(int64_t seq) = 0;
   virtual Status AppendHistory(const HistoryEntry& entry) = 0;
   // Records a new open conflict (kind, table, record, field or other id, values, opened_seq…).
   virtual Status OpenConflict(const Conflict& conflict) = 0;

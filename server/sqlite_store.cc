@@ -69,6 +69,7 @@ struct SqliteStore::WriterStatements {
   struct PerTable {
     sqlite::Stmt get;
     sqlite::Stmt put;
+    sqlite::Stmt insert;  // put's plain insert: nothing when the id is taken
     sqlite::Stmt move;  // only for tables with a territory column
   };
   std::vector<PerTable> tables;  // parallel to schema::Tables()
@@ -88,6 +89,7 @@ struct SqliteStore::WriterStatements {
       const TableStatements& sql = StatementsFor(l);
       RELAIS_TRY(prepare(t.get, sql.get));
       RELAIS_TRY(prepare(t.put, "INSERT OR REPLACE" + sql.put.substr(std::string_view("INSERT").size())));
+      RELAIS_TRY(prepare(t.insert, sql.put + " ON CONFLICT(id) DO NOTHING"));
       if (l.has_territory_column) RELAIS_TRY(prepare(t.move, sql.move));
       st->tables.push_back(std::move(t));
     }
@@ -158,10 +160,23 @@ class SqliteTx final : public StoreTx {
   }
 
   Status PutRecord(const schema::Table& table, const StoredRecord& r) override {
-    const TableLayout& l = LayoutFor(table);
     sqlite::Stmt& s = st_.tables[TableIndex(table)].put;
-    // The record's texts are bound without a copy: `r` outlives the statement's run (the guard).
+    sqlite::StmtGuard g(s);  // `r` outlives the run: its texts are bound without a copy
+    BindRecord(s, table, r);
+    return s.Run();
+  }
+
+  Result<bool> InsertRecord(const schema::Table& table, const StoredRecord& r) override {
+    sqlite::Stmt& s = st_.tables[TableIndex(table)].insert;
     sqlite::StmtGuard g(s);
+    BindRecord(s, table, r);
+    RELAIS_TRY(s.Run());
+    return sqlite3_changes64(sqlite3_db_handle(s.handle())) == 1;
+  }
+
+  // Binds every column of `r` to a put or an insert, its texts without a copy.
+  static void BindRecord(sqlite::Stmt& s, const schema::Table& table, const StoredRecord& r) {
+    const TableLayout& l = LayoutFor(table);
     s.BindBorrowed(1, r.record.id);
     for (size_t i = 0; i < table.fields.size(); ++i) s.BindBorrowed(static_cast<int>(i) + 2, table.fields[i], r.record.values[i]);
     s.Bind(l.version_col + 1, r.record.version);
@@ -171,7 +186,6 @@ class SqliteTx final : public StoreTx {
     if (r.echo_device) s.Bind(l.echo_device_col + 1, *r.echo_device);
     if (r.history_seq) s.Bind(l.history_seq_col + 1, *r.history_seq);
     if (l.has_identity_key) s.Bind(l.column_count + 1, CaseIdentityKey(r.record.values));
-    return s.Run();
   }
 
   Result<std::vector<std::string>> FindCasesByIdentity(const std::string& key) override {
@@ -210,6 +224,9 @@ class SqliteTx final : public StoreTx {
   }
 
   Result<int64_t> NextSeq() override { return ++last_seq_; }
+  void ReturnSeq(int64_t seq) override {
+    if (seq == last_seq_) --last_seq_;
+  }
 
   Status AppendHistory(const HistoryEntry& h) override {
     sqlite::Stmt& s = st_.insert_history;

@@ -185,9 +185,21 @@ TEST_CASE("a create of an id that already exists is rejected", "[push]") {
   Enrolled a = f.Enrol("a", {kGap});
   std::string id = NewId();
   f.Push(a, {CreateContact(id, "0611111111", Stamp(kT0, "a"))});
-  auto response = f.Push(a, {CreateContact(id, "0622222222", Stamp(kT0 + 1, "a"))});
+  const std::string case_id = NewId();
+  // The refused create, then a new case in the same batch.
+  auto response = f.Push(a, {CreateContact(id, "0622222222", Stamp(kT0 + 1, "a")),
+                             CreateCase(case_id, kGap, Stamp(kT0 + 2, "a"))});
+  REQUIRE(response.results.size() == 2);
   CHECK(response.results[0].status == ChangeStatus::kRejected);
   CHECK(response.results[0].reason.find("existe déjà") != std::string::npos);
+  CHECK(response.results[0].version == 0);
+  // The refusal took no sequence number, and wrote nothing.
+  CHECK(response.results[1].version == 2);
+  auto contact = Pulled(f, a, id);
+  REQUIRE(contact);
+  CHECK(contact->table == "contacts");
+  CHECK(FieldOf(*contact, "phone") == "0611111111");
+  CHECK(f.store().History("", id)->size() == 1);
 }
 
 TEST_CASE("a follow-up of a case created earlier in the same batch is applied", "[push]") {
