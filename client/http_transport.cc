@@ -85,6 +85,24 @@ Result<sync::HttpReply> HttpTransport::PostGzip(const std::string& path, const s
 
 Result<sync::HttpReply> HttpTransport::Get(const std::string& path_and_query) { return Perform(path_and_query, nullptr); }
 
+namespace {
+
+// What went over the connection, counted as libcurl hands it over: every request's headers and
+// body out, every answer's headers and body in (still compressed). CURLINFO_REQUEST_SIZE plus
+// CURLINFO_SIZE_UPLOAD counted a body twice when libcurl sent it with the headers (under 64 KiB).
+struct WireBytes {
+  uint64_t sent = 0, received = 0;
+};
+
+int CountWireBytes(CURL*, curl_infotype type, char*, size_t size, void* counter) {
+  auto* bytes = static_cast<WireBytes*>(counter);
+  if (type == CURLINFO_HEADER_OUT || type == CURLINFO_DATA_OUT) bytes->sent += size;
+  if (type == CURLINFO_HEADER_IN || type == CURLINFO_DATA_IN) bytes->received += size;
+  return 0;
+}
+
+}  // namespace
+
 Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const std::string* gzip_body) {
   CURL* curl = static_cast<CURL*>(curl_);
   if (!curl) return MakeError(ErrorCode::kInternal, "libcurl n'a pas pu démarrer");
@@ -115,16 +133,16 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_s_);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "relais/0.1");
+  // Verbose only to reach the counter: with a debug function, libcurl writes nothing to stderr.
+  WireBytes wire;
+  curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, CountWireBytes);
+  curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &wire);
+  curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
 
   ++requests_;
   CURLcode rc = curl_easy_perform(curl);
-  curl_off_t up = 0;
-  long header_bytes = 0, request_bytes = 0;
-  curl_easy_getinfo(curl, CURLINFO_SIZE_UPLOAD_T, &up);
-  curl_easy_getinfo(curl, CURLINFO_HEADER_SIZE, &header_bytes);
-  curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &request_bytes);
-  bytes_sent_ += static_cast<uint64_t>(request_bytes) + static_cast<uint64_t>(up);
-  bytes_received_ += static_cast<uint64_t>(header_bytes) + received.body.size();
+  bytes_sent_ += wire.sent;
+  bytes_received_ += wire.received;
   if (received.too_large) {
     return MakeError(ErrorCode::kProtocol, "la réponse du centre dépasse la taille permise ; rien n'a été appliqué");
   }

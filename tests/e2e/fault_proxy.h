@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -62,6 +63,10 @@ class FaultProxy {
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int faults_injected() const { return injected_; }
+  // Bytes of the requests read from clients and of the answers written to them, whole HTTP
+  // messages (headers and bodies) as they went over the sockets.
+  uint64_t bytes_from_clients() const { return from_clients_; }
+  uint64_t bytes_to_clients() const { return to_clients_; }
 
  private:
   Fault Next() {
@@ -149,6 +154,7 @@ class FaultProxy {
     while (true) {
       std::string request = ReadMessage(client, client_buffer);
       if (request.empty()) break;
+      from_clients_ += request.size();
       if (fault == Fault::kAnswer502 || fault == Fault::kAnswer503) {
         std::string status = fault == Fault::kAnswer502 ? "502 Bad Gateway" : "503 Service Unavailable";
         WriteAll(client, "HTTP/1.1 " + status + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
@@ -181,6 +187,7 @@ class FaultProxy {
         break;
       }
       WriteAll(client, answer);
+      to_clients_ += answer.size();
       fault = Fault::kNone;  // the rest of this connection is faithful
     }
     if (upstream >= 0) close(upstream);
@@ -194,6 +201,7 @@ class FaultProxy {
   std::mutex mu_;
   std::deque<Fault> schedule_;
   int injected_ = 0;
+  std::atomic<uint64_t> from_clients_{0}, to_clients_{0};
   std::thread acceptor_;
   std::vector<std::thread> workers_;
 };

@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <fstream>
+
 #include "tests/e2e/central.h"
 #include "tests/e2e/device.h"
 #include "tests/e2e/fault_proxy.h"
@@ -18,24 +21,35 @@ namespace {
 
 int PortOf(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
 
+// A centre, a proxy before it with `schedule`, and device "a" of hautes-alpes-gap bound to the
+// proxy (its `relais init` already run through it).
+struct Proxied {
+  explicit Proxied(std::vector<Fault> schedule)
+      : central(dir.path()), proxy((central.Start(), PortOf(central.url())), std::move(schedule)) {
+    const std::string token = central.Enrol("a", {"hautes-alpes-gap"});
+    REQUIRE(Relais({"init", "--server", proxy.url(), "--token", token}).exit_code == 0);
+  }
+  RunResult Relais(std::vector<std::string> args) const {
+    std::vector<std::string> argv = {RelaisBinary(), "--db", db};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Run(argv);
+  }
+  TempDir dir;
+  Central central;
+  FaultProxy proxy;
+  std::string db = dir / "a.db";
+};
+
 }  // namespace
 
 TEST_CASE("sync through an unreliable network completes, losing and duplicating nothing", "[e2e][faults]") {
   auto fault = GENERATE(Fault::kRefuse, Fault::kCutRequest, Fault::kCutResponse, Fault::kAnswer502, Fault::kAnswer503,
                         Fault::kDeliverTwice, Fault::kTruncateBody, Fault::kStall);
-  TempDir dir;
-  Central central(dir.path());
-  central.Start();
-  // Every connection of the first few is faulty: the push and the pull both meet the fault.
-  FaultProxy proxy(PortOf(central.url()), {Fault::kNone, fault, fault, Fault::kNone, fault, fault});
-  std::string token = central.Enrol("a", {"hautes-alpes-gap"});
-  std::string db = dir / "a.db";
-  auto relais = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv = {RelaisBinary(), "--db", db};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return Run(argv);
-  };
-  REQUIRE(relais({"init", "--server", proxy.url(), "--token", token}).exit_code == 0);
+  // Every connection of the first few is faulty (the first is init's): the push and the pull both
+  // meet the fault.
+  Proxied t({Fault::kNone, fault, fault, Fault::kNone, fault, fault});
+  auto& [dir, central, proxy, db] = t;
+  auto relais = [&t](std::vector<std::string> args) { return t.Relais(std::move(args)); };
   const int n = 40;
   for (int i = 0; i < n; ++i) {
     REQUIRE(relais({"case", "add", "--last-name", "Névache", "--first-name", "Zoé" + std::to_string(i),
@@ -55,4 +69,33 @@ TEST_CASE("sync through an unreliable network completes, losing and duplicating 
   CHECK(central.Count("SELECT count(*) FROM cases") == n);
   CHECK(central.Count("SELECT count(*) FROM history") == n);  // each change applied once
   CHECK(json::parse(relais({"case", "list", "--limit", "0", "--json"}).out).size() == static_cast<size_t>(n));
+}
+
+TEST_CASE("a sync's bytes sent and received are those that went over the wire", "[e2e][faults]") {
+  // Small bodies (libcurl sends one under 64 KiB with the request's headers) and a large one.
+  const int n = GENERATE(3, 400, 5000);
+  Proxied t({});
+  auto& [dir, central, proxy, db] = t;
+  auto relais = [&t](std::vector<std::string> args) { return t.Relais(std::move(args)); };
+  const std::string file = dir / "cases.csv";
+  {
+    std::ofstream out(file);
+    out << "id,last_name,first_name,opened_on,territory,notes\n";
+    for (int i = 0; i < n; ++i) {
+      char id[40];
+      std::snprintf(id, sizeof id, "0192f000-0000-7000-8000-%012d", i);
+      out << id << ",Névache,Zoé" << i << ",2026-11-02,hautes-alpes-gap,Entretien " << std::hex
+          << (static_cast<uint32_t>(i) * 2654435761u) << std::dec << " : projet de formation et mobilité à revoir\n";
+    }
+  }
+  REQUIRE(relais({"import", file}).exit_code == 0);
+  const uint64_t sent_before = proxy.bytes_from_clients(), received_before = proxy.bytes_to_clients();  // init's
+  RunResult r = relais({"sync", "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  json summary = json::parse(r.out);
+  CHECK(summary["pushed"] == n);
+  CHECK(summary["bytes_sent"].get<uint64_t>() == proxy.bytes_from_clients() - sent_before);
+  CHECK(summary["bytes_received"].get<uint64_t>() == proxy.bytes_to_clients() - received_before);
+  if (n == 5000) CHECK(summary["bytes_sent"].get<uint64_t>() > 65536);  // the large body was large
 }
