@@ -21,11 +21,17 @@ namespace {
 
 int PortOf(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
 
+// Starts `central` and returns its port, for the proxy to be built on.
+int StartedPort(Central& central) {
+  central.Start();
+  return PortOf(central.url());
+}
+
 // A centre, a proxy before it with `schedule`, and device "a" of hautes-alpes-gap bound to the
 // proxy (its `relais init` already run through it).
 struct Proxied {
   explicit Proxied(std::vector<Fault> schedule)
-      : central(dir.path()), proxy((central.Start(), PortOf(central.url())), std::move(schedule)) {
+      : central(dir.path()), proxy(StartedPort(central), std::move(schedule)) {
     const std::string token = central.Enrol("a", {"hautes-alpes-gap"});
     REQUIRE(Relais({"init", "--server", proxy.url(), "--token", token}).exit_code == 0);
   }

@@ -36,7 +36,9 @@ TEST_CASE("a record's history lists each of its versions once, oldest first, acr
   f.Push(a, {CreateCase(absorbed, kGap, Stamp(kT0 + 3, "a"), born), CreateFollowup(entry, absorbed, Stamp(kT0 + 4, "a"))});
   auto moved = f.Push(a, {Update("cases", absorbed, 4, Stamp(kT0 + 5, "a"), {{"territory", kBastia, kGap}})});
   REQUIRE(moved.results[0].version == 6);
-  REQUIRE(f.Pull(a).records.size() == 4);
+  bool entry_moved = false;
+  for (const auto& r : f.Pull(a).records) entry_moved |= r.record.id == entry && r.record.version == 8;
+  REQUIRE(entry_moved);
 
   CHECK(SeqsOf(f.store(), "", kept) == std::vector<int64_t>{1, 3});
   CHECK(SeqsOf(f.store(), "cases", kept) == std::vector<int64_t>{1, 3});
