@@ -231,29 +231,73 @@ std::string PushRequestHash(const PushRequest& request) {
 
 std::string PushRequestHashV1(const PushRequest& request) { return Sha256Hex(EncodePushRequest(request)); }
 
+namespace internal {
+
+Status TakeId(Scalar& id, const std::string& where, Change& c) {
+  RELAIS_TRY(CheckString(id, where, "id", 36));
+  if (!IsUuid(id.text)) return Usage(where + ".id", "not a UUID");
+  c.change_id = std::move(id.text);
+  return OkStatus();
+}
+
+Status TakeRecord(Scalar& record, const std::string& where, Change& c) {
+  RELAIS_TRY(CheckString(record, where, "record", 36));
+  if (!IsUuid(record.text)) return Usage(where + ".record", "not a UUID");
+  schema::Value record_id = std::move(record.text);
+  static const schema::Field kRecord{"record", schema::FieldType::kId, true, schema::MergeRule::kImmutable, ""};
+  if (schema::NormalizeInPlace(kRecord, record_id)) c.normalized = true;
+  c.record_id = std::move(record_id).value();
+  return OkStatus();
+}
+
+Status TakeHlc(Scalar& hlc, const std::string& where, Change& c) {
+  RELAIS_TRY(CheckString(hlc, where, "hlc", 100));
+  if (!Hlc::Parse(hlc.text)) return Usage(where + ".hlc", "not a clock stamp");
+  c.hlc = std::move(hlc.text);
+  return OkStatus();
+}
+
+Status TakeCreateValues(const schema::Table& table, const std::vector<CreateValue>& in_key_order, const std::string& where,
+                        Change& c, std::vector<schema::Value>& record) {
+  record.assign(table.fields.size(), schema::Value());
+  for (const CreateValue& m : in_key_order) {
+    auto fwhere = [&] { return where + ".values." + std::string(m.key); };
+    if (m.index < 0) return Usage(fwhere(), "unknown field of " + c.table);
+    const schema::Field& f = table.fields[static_cast<size_t>(m.index)];
+    if (f.central_only && m.value->kind != Scalar::kNull) {
+      return MakeError(ErrorCode::kValidation, fwhere() + ": is written by central staff only");
+    }
+    auto v = TakeValue(f, *m.value, fwhere);
+    if (!v) return v.error();
+    if (schema::NormalizeInPlace(f, *v)) c.normalized = true;
+    record[static_cast<size_t>(m.index)] = std::move(*v);
+  }
+  c.fields.reserve(in_key_order.size());
+  for (size_t i = 0; i < record.size(); ++i) {
+    auto st = schema::ValidateValue(table.fields[i], record[i]);
+    if (!st) return MakeError(ErrorCode::kValidation, where + ".values." + st.error().message);
+    if (record[i]) c.fields.push_back(FieldChange{std::string(table.fields[i].name), std::move(record[i]), std::nullopt});
+  }
+  return OkStatus();
+}
+
+}  // namespace internal
+
 Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) {
   if (!raw.is_object) return Usage(where, "expected an object");
   if (raw.unknown_key) return Usage(where, "unknown key \"" + *raw.unknown_key + "\"");
   Change c;
-  RELAIS_TRY(CheckString(raw.id, where, "id", 36));
-  if (!IsUuid(raw.id.text)) return Usage(where + ".id", "not a UUID");
-  c.change_id = std::move(raw.id.text);
+  RELAIS_TRY(TakeId(raw.id, where, c));
   RELAIS_TRY(CheckString(raw.table, where, "table", 64));
   const schema::Table* table = schema::FindTable(raw.table.text);
   if (!table) return Usage(where + ".table", "unknown table \"" + raw.table.text + "\"");
   c.table = raw.table.text;
-  RELAIS_TRY(CheckString(raw.record, where, "record", 36));
-  if (!IsUuid(raw.record.text)) return Usage(where + ".record", "not a UUID");
-  schema::Value record_id = std::move(raw.record.text);
-  c.normalized = schema::NormalizeInPlace(schema::Field{"record", schema::FieldType::kId, true, schema::MergeRule::kImmutable, ""}, record_id);
-  c.record_id = std::move(record_id).value();
+  RELAIS_TRY(TakeRecord(raw.record, where, c));
   RELAIS_TRY(CheckString(raw.op, where, "op", 16));
   if (raw.op.text == "create") c.op = Op::kCreate;
   else if (raw.op.text == "update") c.op = Op::kUpdate;
   else return Usage(where + ".op", "must be \"create\" or \"update\"");
-  RELAIS_TRY(CheckString(raw.hlc, where, "hlc", 100));
-  if (!Hlc::Parse(raw.hlc.text)) return Usage(where + ".hlc", "not a clock stamp");
-  c.hlc = std::move(raw.hlc.text);
+  RELAIS_TRY(TakeHlc(raw.hlc, where, c));
   if (raw.base_version.kind != Scalar::kInt) return Usage(where + ".base_version", "missing or not a whole number");
   if (raw.base_version.number < 0) return Usage(where + ".base_version", "must not be negative");
   c.base_version = raw.base_version.number;
@@ -263,26 +307,11 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) 
       return Usage(where, "a create carries \"values\", not \"set\"/\"base\"");
     }
     if (raw.values.kind != Scalar::kObject) return Usage(where + ".values", "missing or not an object");
-    std::vector<schema::Value> record(table->fields.size());
-    for (RawMember* m : InKeyOrder(raw.values_members)) {
-      auto fwhere = [&] { return where + ".values." + m->key; };
-      int index = table->FieldIndex(m->key);
-      if (index < 0) return Usage(fwhere(), "unknown field of " + c.table);
-      const schema::Field& f = table->fields[static_cast<size_t>(index)];
-      if (f.central_only && m->value.kind != Scalar::kNull) {
-        return MakeError(ErrorCode::kValidation, fwhere() + ": is written by central staff only");
-      }
-      auto v = TakeValue(f, m->value, fwhere);
-      if (!v) return v.error();
-      if (schema::NormalizeInPlace(f, *v)) c.normalized = true;
-      record[static_cast<size_t>(index)] = std::move(*v);
-    }
-    c.fields.reserve(raw.values_members.size());
-    for (size_t i = 0; i < record.size(); ++i) {
-      auto st = schema::ValidateValue(table->fields[i], record[i]);
-      if (!st) return MakeError(ErrorCode::kValidation, where + ".values." + st.error().message);
-      if (record[i]) c.fields.push_back(FieldChange{std::string(table->fields[i].name), std::move(record[i]), std::nullopt});
-    }
+    std::vector<CreateValue> values;
+    values.reserve(raw.values_members.size());
+    for (RawMember* m : InKeyOrder(raw.values_members)) values.push_back(CreateValue{m->key, table->FieldIndex(m->key), &m->value});
+    std::vector<schema::Value> record;
+    RELAIS_TRY(TakeCreateValues(*table, values, where, c, record));
     return c;
   }
 

@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
+#include "schema/model.h"
 #include "sync/protocol.h"
 
 namespace relais::sync::internal {
@@ -42,6 +44,26 @@ struct RawChange {
   std::vector<RawMember> values_members, set_members, base_members;  // when that member is an object
   std::vector<RawColumn> column_members;                              // when `columns` is an object
 };
+
+// The pieces of DecodeChange, in the order it runs them, shared with ExpandRun so that a create
+// in a run passes the very checks of a create in row form. Each takes the text out of its Scalar.
+// `where` names the change in errors ("changes[3]", "changes[3][17]").
+Status TakeId(Scalar& id, const std::string& where, Change& c);
+Status TakeRecord(Scalar& record, const std::string& where, Change& c);  // also sets c.normalized
+Status TakeHlc(Scalar& hlc, const std::string& where, Change& c);
+
+// One value of a create as read: its key, the index of that field in the table (-1: unknown) and
+// its wire value.
+struct CreateValue {
+  std::string_view key;
+  int index;
+  Scalar* value;
+};
+
+// Checks and takes a create's values, given in key order, into c.fields (in the table's order,
+// nulls left out). `record` is scratch space, reused from one create to the next.
+Status TakeCreateValues(const schema::Table& table, const std::vector<CreateValue>& in_key_order, const std::string& where,
+                        Change& c, std::vector<schema::Value>& record);
 
 // Checks one change in row form and decodes it; `where` names it in errors ("changes[3]").
 // Takes the texts out of `raw` (its ids, stamp and values) rather than copying them.

@@ -154,8 +154,8 @@ Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where) 
   if (!table) return RunUsage(where + ".table", "unknown table \"" + raw.table.text + "\"");
   if (raw.columns.kind != Scalar::kObject) return RunUsage(where + ".columns", "missing or not an object");
 
-  std::vector<const RawColumn*> columns;
-  for (const RawColumn& c : raw.column_members) columns.push_back(&c);
+  std::vector<RawColumn*> columns;
+  for (RawColumn& c : raw.column_members) columns.push_back(&c);
   std::sort(columns.begin(), columns.end(), [](const RawColumn* a, const RawColumn* b) { return a->name < b->name; });
   for (const RawColumn* c : columns) {
     if (c->name != "id" && c->name != "record" && c->name != "hlc" && table->FieldIndex(c->name) < 0) {
@@ -177,32 +177,45 @@ Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where) 
     }
   }
 
+  // Each column's role, found once for the run: its cells are the ids, the records, the stamps or
+  // one field's values. The values are taken in key order, as DecodeChange takes a create's.
+  std::vector<Scalar>* ids = nullptr;
+  std::vector<Scalar>* records = nullptr;
+  std::vector<Scalar>* hlcs = nullptr;
+  std::vector<std::vector<Scalar>*> value_cells;
+  std::vector<CreateValue> values;
+  for (RawColumn* c : columns) {
+    std::vector<Scalar>& cells = c->cells;
+    if (c->name == "id") ids = &cells;
+    else if (c->name == "record") records = &cells;
+    else if (c->name == "hlc") hlcs = &cells;
+    else {
+      value_cells.push_back(&cells);
+      values.push_back(CreateValue{c->name, table->FieldIndex(c->name), nullptr});
+    }
+  }
+
+  // Each change passes DecodeChange's checks of a create, in its order; the run's own members
+  // stand for the table, the op ("create") and the base version (0).
   std::vector<Change> changes;
   changes.reserve(n);
-  RawChange row;
-  row.is_object = true;
-  row.table = raw.table;
-  row.op = Scalar{Scalar::kString, 0, "create"};
-  row.base_version = Scalar{Scalar::kInt, 0, {}};
-  row.values.kind = Scalar::kObject;
+  std::vector<schema::Value> record;
   // Each row's name in errors ("changes[3][17]"), written into one buffer.
   std::string row_where = where + "[";
   const size_t row_where_prefix = row_where.size();
   for (size_t k = 0; k < n; ++k) {
-    row.values_members.clear();
-    for (RawColumn& c : raw.column_members) {
-      Scalar& cell = c.cells[k];
-      if (c.name == "id") row.id = std::move(cell);
-      else if (c.name == "record") row.record = std::move(cell);
-      else if (c.name == "hlc") row.hlc = std::move(cell);
-      else row.values_members.push_back(RawMember{c.name, std::move(cell)});
-    }
     row_where.resize(row_where_prefix);
     row_where += std::to_string(k);
     row_where += ']';
-    auto change = DecodeChange(row, row_where);
-    if (!change) return change.error();
-    changes.push_back(std::move(*change));
+    Change& c = changes.emplace_back();
+    RELAIS_TRY(TakeId((*ids)[k], row_where, c));
+    c.table = raw.table.text;
+    RELAIS_TRY(TakeRecord((*records)[k], row_where, c));
+    c.op = Op::kCreate;
+    RELAIS_TRY(TakeHlc((*hlcs)[k], row_where, c));
+    c.base_version = 0;
+    for (size_t j = 0; j < values.size(); ++j) values[j].value = &(*value_cells[j])[k];
+    RELAIS_TRY(TakeCreateValues(*table, values, row_where, c, record));
   }
   return changes;
 }

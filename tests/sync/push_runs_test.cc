@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <random>
 #include <thread>
 
 #include "base/gzip.h"
@@ -186,6 +187,80 @@ TEST_CASE("bad runs are refused with a message naming what is wrong", "[runs]") 
   CHECK(r.error().code == c.code);
   INFO(r.error().message);
   CHECK(r.error().message.find(c.mention) != std::string::npos);
+}
+
+// The same creates written as one run and as rows: `run` is a request with one run element, whose
+// k-th change is changes[k] in row form.
+std::string AsRows(const nlohmann::json& run_request) {
+  const nlohmann::json& run = run_request["changes"][0];
+  const nlohmann::json& columns = run["columns"];
+  nlohmann::json rows = nlohmann::json::array();
+  for (size_t k = 0; k < columns["id"].size(); ++k) {
+    nlohmann::json row = {{"id", columns["id"][k]}, {"table", run["table"]}, {"record", columns["record"][k]},
+                          {"op", "create"}, {"hlc", columns["hlc"][k]}, {"base_version", 0}, {"values", nlohmann::json::object()}};
+    for (const auto& [name, cells] : columns.items()) {
+      if (name != "id" && name != "record" && name != "hlc") row["values"][name] = cells[k];
+    }
+    rows.push_back(std::move(row));
+  }
+  return nlohmann::json{{"protocol", 1}, {"batch", run_request["batch"]}, {"changes", rows}}.dump();
+}
+
+TEST_CASE("a create in a run passes the very checks of a create written as a row", "[runs]") {
+  // Three well-formed creates of cases, then one or two cells replaced by values that each check
+  // refuses or changes: wrong types, bad dates, numbers and emails, ids to normalize, a field for
+  // central staff, a change id given twice.
+  nlohmann::json request = nlohmann::json::parse(Run(R"({"id":[")" + Id(1001) + R"(",")" + Id(1002) +
+                                                     R"(",")" + Id(1003) + R"("],"record":[")" + Id(1) + R"(",")" + Id(2) +
+                                                     R"(",")" + Id(3) + R"("],"hlc":["1700000000000-000000-deva",)" +
+                                                     R"("1700000000000-000001-deva","1700000000000-000002-deva"],)" +
+                                                     R"("last_name":["Névache","Brun","Zoé"],"first_name":["Léa","Marc","Ana"],)" +
+                                                     R"("opened_on":["2026-01-01","2026-01-02","2026-01-03"],)" +
+                                                     R"("email":["a@b.fr",null,"c@d.fr"],"service_level":[1,null,3],)" +
+                                                     R"("territory":["hautes-alpes-gap","hautes-alpes-gap",null],)" +
+                                                     R"("merged_into":[null,null,null],"notes":["  une note  ","",null]})"));
+  const std::vector<nlohmann::json> replacements = {
+      nullptr, 12, -1, 1.5, true, "", "x", "  Espacé  ", nlohmann::json::object(), nlohmann::json::array(), "2026-02-30",
+      "2026-03-01", "not-an-email", "0611223344", std::string(120, 'a'), "0190A1B2-0000-7000-8000-000000000009",
+      "0190a1b2-0000-7000-8000-00000000100", "1700000000000-000003-devb", "1700000000000", Id(1002), Id(7), "4", 3};
+  const std::vector<std::string> names = {"id", "record", "hlc", "last_name", "first_name", "opened_on", "email",
+                                          "service_level", "territory", "merged_into", "notes"};
+  std::mt19937 rng(20261203);
+  int refused = 0, accepted = 0, normalized = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    nlohmann::json mutated = request;
+    for (int m = 0, count = 1 + static_cast<int>(rng() % 2); m < count; ++m) {
+      mutated["changes"][0]["columns"][names[rng() % names.size()]][rng() % 3] = replacements[rng() % replacements.size()];
+    }
+    const std::string runs = mutated.dump();
+    const std::string rows = AsRows(mutated);
+    INFO(runs);
+    auto from_runs = DecodePushRequest(runs);
+    auto from_rows = DecodePushRequest(rows);
+    REQUIRE(from_runs.ok() == from_rows.ok());
+    if (!from_runs.ok()) {
+      ++refused;
+      CHECK(from_runs.error().code == from_rows.error().code);
+      std::string message = from_runs.error().message;
+      for (int k = 0; k < 3; ++k) {
+        const std::string in_run = "changes[0][" + std::to_string(k) + "]";
+        if (auto at = message.find(in_run); at != std::string::npos) message.replace(at, in_run.size(), "changes[" + std::to_string(k) + "]");
+      }
+      CHECK(message == from_rows.error().message);
+      continue;
+    }
+    ++accepted;
+    CHECK(EncodePushRequest(*from_runs) == EncodePushRequest(*from_rows));
+    REQUIRE(from_runs->changes.size() == from_rows->changes.size());
+    for (size_t k = 0; k < from_runs->changes.size(); ++k) {
+      CHECK(from_runs->changes[k].normalized == from_rows->changes[k].normalized);
+      if (from_runs->changes[k].normalized) ++normalized;
+    }
+  }
+  // The replacements reach every outcome.
+  CHECK(refused > 1000);
+  CHECK(accepted > 100);
+  CHECK(normalized > 100);
 }
 
 TEST_CASE("a run's changes count towards the limit of changes per batch", "[runs]") {
