@@ -269,11 +269,13 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
   bool runs = false;
   bool without_echo = false;
   int gzip_level = kRequestGzipLevel;
+  bool slow_link = false;
   if (push_total > 0) {
     const auto asked = std::chrono::steady_clock::now();
     auto who = retrier.Run([&] { return transport.Get("/v1/whoami"); }, "connexion au centre");
     if (!who) return who.error();
-    if (std::chrono::steady_clock::now() - asked >= std::chrono::milliseconds(kSlowLinkMs)) gzip_level = kSlowLinkGzipLevel;
+    slow_link = std::chrono::steady_clock::now() - asked >= std::chrono::milliseconds(kSlowLinkMs);
+    if (slow_link) gzip_level = kSlowLinkGzipLevel;
     if (who->status != 200) return ExplainStatus(*who);
     runs = CentreHasFeature(who->body, kFeaturePushRuns);
     without_echo = CentreHasFeature(who->body, kFeaturePullNoEcho);
@@ -355,7 +357,14 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
   // the centre applies a batch while the replica records the answer to the one before. One request
   // at a time still; a sync that stops in between leaves at most two formed batches, resent in
   // order by the loop above.
-  auto formed = store.FormBatch(options.push_batch);
+  // The size of each batch formed from here on: ramped up on a fast link (kFirstPushBatch).
+  size_t batch_size = slow_link ? options.push_batch : std::min(kFirstPushBatch, options.push_batch);
+  auto next_batch_size = [&batch_size, &options] {
+    const size_t size = batch_size;
+    batch_size = std::min(batch_size * 2, options.push_batch);
+    return size;
+  };
+  auto formed = store.FormBatch(next_batch_size());
   if (!formed) return formed.error();
   // The batch on the wire, and the one formed and packed meanwhile.
   std::unique_ptr<PushRequest> current;
@@ -365,7 +374,7 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     in_flight = start(pack(*current));
   }
   while (current) {
-    auto following = store.FormBatch(options.push_batch);
+    auto following = store.FormBatch(next_batch_size());
     if (!following) {
       in_flight.wait();  // its answer is recorded by the next sync
       return following.error();
@@ -386,7 +395,7 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     if (*answered) {
       // A refused change (422: nothing was sent after it) sent every formed batch, the one just
       // formed too, back to pending: they are formed anew, in the outbox's order.
-      auto again = store.FormBatch(options.push_batch);
+      auto again = store.FormBatch(next_batch_size());
       if (!again) return again.error();
       next.reset();
       if (*again) {

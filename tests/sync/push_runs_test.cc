@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -289,30 +290,37 @@ TEST_CASE("a device sends runs only to a centre that lists the feature", "[runs]
 
 namespace {
 
-// A replica holding one batch to push, and nothing else.
+// A replica holding the changes of one request to push, and nothing else. Each batch takes the next
+// changes, as many as FormBatch allows; `asked` keeps each FormBatch's limit.
 class OneBatchStore final : public SyncStore {
  public:
   explicit OneBatchStore(PushRequest batch) : batch_(std::move(batch)) {}
   Result<std::optional<PushRequest>> UnacknowledgedBatch() override { return std::optional<PushRequest>(); }
-  Result<std::optional<PushRequest>> FormBatch(size_t) override {
-    if (formed_) return std::optional<PushRequest>();
-    formed_ = true;
-    return std::optional<PushRequest>(batch_);
+  Result<std::optional<PushRequest>> FormBatch(size_t max_changes) override {
+    asked.push_back(max_changes);
+    if (next_ == batch_.changes.size()) return std::optional<PushRequest>();
+    PushRequest request{batch_.batch_key + (next_ ? "-" + std::to_string(next_) : ""), {}};
+    const size_t end = std::min(batch_.changes.size(), next_ + max_changes);
+    request.changes.assign(batch_.changes.begin() + static_cast<std::ptrdiff_t>(next_), batch_.changes.begin() + static_cast<std::ptrdiff_t>(end));
+    next_ = end;
+    return std::optional<PushRequest>(std::move(request));
   }
   Status AcknowledgeBatch(const PushRequest&, const PushResponse&) override { return OkStatus(); }
   Status RejectChange(const std::string&, const std::string&, const std::string&) override { return OkStatus(); }
   Result<int64_t> PullCursor() override { return int64_t{0}; }
   Status ApplyPage(const PullPage&) override { return OkStatus(); }
-  Result<int64_t> PendingCount() override { return static_cast<int64_t>(formed_ ? 0 : batch_.changes.size()); }
+  Result<int64_t> PendingCount() override { return static_cast<int64_t>(batch_.changes.size() - next_); }
   Result<ScopeDigest> LocalDigest() override { return ScopeDigest{}; }
   Status BeginFreshCopy() override { return OkStatus(); }
   Status StageFreshPage(const PullPage&) override { return OkStatus(); }
   Status SwapInFreshCopy(int64_t) override { return OkStatus(); }
   Result<int64_t> ObserveCentralClock(int64_t) override { return int64_t{0}; }
 
+  std::vector<size_t> asked;
+
  private:
   PushRequest batch_;
-  bool formed_ = false;
+  size_t next_ = 0;
 };
 
 // A centre that answers whoami with `whoami` and applies every pushed change; it keeps the bodies.
@@ -409,10 +417,40 @@ TEST_CASE("a sync asks whoami before its first push and sends runs only to a cen
       CHECK(static_cast<unsigned char>(centre.packed[0][8]) == (delay == 0 ? 0 : 2));
     }
   }
+  SECTION("on a fast link the first batches ramp up to the batch size; on a slow one they are full from the first") {
+    PushRequest many{"ramp", {}};
+    for (int i = 0; i < 10000; ++i) many.changes.push_back(ACaseCreate(i));
+    options.push_batch = 5000;
+    for (int delay : {0, static_cast<int>(kSlowLinkMs) + 50}) {
+      CAPTURE(delay);
+      OneBatchStore store(many);
+      FakeCentre centre(200, R"({"device":"a","territories":[],"features":["push-runs"]})");
+      centre.whoami_delay_ms = delay;
+      auto summary = RunSync(store, centre, options);
+      REQUIRE(summary.ok());
+      CHECK(summary->applied == 10000);
+      std::vector<size_t> sent;
+      for (const std::string& body : centre.pushed) sent.push_back(DecodePushRequest(body)->changes.size());
+      if (delay == 0) {
+        CHECK(sent == std::vector<size_t>{kFirstPushBatch, 2 * kFirstPushBatch, 4 * kFirstPushBatch, 5000, 625});
+      } else {
+        CHECK(sent == std::vector<size_t>{5000, 5000});
+      }
+    }
+  }
+  SECTION("a batch size under the first one of the ramp is kept from the start") {
+    PushRequest many{"small", {}};
+    for (int i = 0; i < 1000; ++i) many.changes.push_back(ACaseCreate(i));
+    options.push_batch = 100;
+    OneBatchStore store(many);
+    FakeCentre centre(200, R"({"device":"a","territories":[],"features":["push-runs"]})");
+    REQUIRE(RunSync(store, centre, options).ok());
+    CHECK(centre.pushed.size() == 10);
+    CHECK(std::all_of(store.asked.begin(), store.asked.end(), [](size_t n) { return n == 100; }));
+  }
   SECTION("nothing to push: no whoami, straight to pull") {
     OneBatchStore store(PushRequest{"b", {}});
     FakeCentre centre(200, "{}");
-    (void)store.FormBatch(1);  // the one batch is gone: nothing is pending
     auto summary = RunSync(store, centre, options);
     REQUIRE(summary.ok());
     REQUIRE_FALSE(centre.paths.empty());
