@@ -8,7 +8,9 @@
 // as a device forms it: change ids from NewUuidV7 one after the other, stamps of one millisecond
 // with a rising counter, the records' own ids. Bytes: the JSON text, and gzip at level 6 (the
 // client's). Decode: DecodePushRequest, then with the idempotency hash the centre takes of it;
-// medians of --runs, the two forms taken in turn, in this process, one thread.
+// medians of --runs, the two forms taken in turn, in this process, one thread. Then the answer to
+// that batch as the device reads it (DecodePushResponse), against a bare nlohmann DOM parse of the
+// same text as the yardstick.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -147,5 +149,28 @@ int main(int argc, char** argv) {
   row("gzip -6 bytes / change", rows_gz, runs_gz, "%10.1f");
   row("centre decode (us/change)", 1000 * t[0].decode_ms / n, 1000 * t[1].decode_ms / n, "%10.2f");
   row("decode + idempotency hash (us/change)", 1000 * t[0].total_ms / n, 1000 * t[1].total_ms / n, "%10.2f");
+
+  // The answer to that batch, as the device reads it: every change applied at its version.
+  sync::PushResponse response{request.batch_key, {}};
+  for (size_t i = 0; i < n; ++i) response.results.push_back({request.changes[i].change_id, sync::ChangeStatus::kApplied, static_cast<int64_t>(1000 + i), {}, {}});
+  const std::string answer = sync::EncodePushResponse(response);
+  std::vector<double> dom, read;
+  for (int i = 0; i < o.runs; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    const nlohmann::json doc = nlohmann::json::parse(answer);
+    auto parsed = std::chrono::steady_clock::now();
+    auto decoded = sync::DecodePushResponse(answer);
+    auto end = std::chrono::steady_clock::now();
+    if (!decoded || decoded->results.size() != n || doc["results"].size() != n) {
+      std::fprintf(stderr, "the answer did not read back\n");
+      return 1;
+    }
+    dom.push_back(std::chrono::duration<double, std::micro>(parsed - start).count() / static_cast<double>(n));
+    read.push_back(std::chrono::duration<double, std::micro>(end - parsed).count() / static_cast<double>(n));
+  }
+  std::printf("\nthe answer to that batch (%.1f bytes / change), read by the device, median of %d\n\n",
+              static_cast<double>(answer.size()) / static_cast<double>(n), o.runs);
+  std::printf("%-44s %10s %10s %8s\n", "figure", "DOM parse", "decoder", "ratio");
+  row("answer read (us/change)", Median(dom), Median(read), "%10.2f");
   return 0;
 }

@@ -87,13 +87,6 @@ Status CheckBody(std::string_view text) {
 
 constexpr const char* kNotJson = "the body is not valid JSON";
 
-Result<json> Parse(std::string_view text) {
-  RELAIS_TRY(CheckBody(text));
-  json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded()) return MakeError(ErrorCode::kUsage, kNotJson);
-  return doc;
-}
-
 // The version check of every message: `version` is null when the member is missing or not a whole
 // number.
 Status CheckProtocolVersion(const int64_t* version) {
@@ -107,12 +100,6 @@ Status CheckProtocolVersion(const int64_t* version) {
   return OkStatus();
 }
 
-Status CheckProtocol(const json& doc) {
-  auto it = doc.find("protocol");
-  if (it == doc.end() || !it->is_number_integer()) return CheckProtocolVersion(nullptr);
-  const int64_t version = it->get<int64_t>();
-  return CheckProtocolVersion(&version);
-}
 
 bool IsKey(const std::string& s) {
   if (s.empty() || s.size() > 100) return false;
@@ -689,20 +676,6 @@ void AppendChange(std::string& out, const Change& c) {
 
 void internal::AppendChangeRow(std::string& out, const Change& change) { AppendChange(out, change); }
 
-namespace {
-
-ChangeStatus StatusFromString(const std::string& s, bool& ok) {
-  ok = true;
-  if (s == "applied") return ChangeStatus::kApplied;
-  if (s == "merged") return ChangeStatus::kMerged;
-  if (s == "review") return ChangeStatus::kReview;
-  if (s == "rejected") return ChangeStatus::kRejected;
-  ok = false;
-  return ChangeStatus::kRejected;
-}
-
-}  // namespace
-
 // ---- push ---------------------------------------------------------------------------------------
 
 std::string EncodePushRequest(const PushRequest& request) {
@@ -728,78 +701,6 @@ Result<PushRequest> DecodePushRequest(std::string_view text) {
   PushReader reader;
   const bool parsed = ParseJsonSax(text, reader);
   return reader.Finish(parsed);
-}
-
-std::string EncodePushResponse(const PushResponse& response) {
-  // Written directly (one result per change), in the very bytes the DOM would dump: members in
-  // name order. The centre stores this text and answers a retried batch with it.
-  std::string out;
-  out.reserve(64 + response.results.size() * 72);
-  out += "{\"batch\":";
-  AppendJsonString(out, response.batch_key);
-  out += ",\"protocol\":";
-  AppendJsonInt(out, kProtocolVersion);
-  out += ",\"results\":[";
-  for (size_t i = 0; i < response.results.size(); ++i) {
-    const ChangeResult& r = response.results[i];
-    if (i) out += ',';
-    out += "{\"id\":";
-    AppendJsonString(out, r.change_id);
-    if (!r.reason.empty()) {
-      out += ",\"reason\":";
-      AppendJsonString(out, r.reason);
-    }
-    if (!r.review_fields.empty()) {
-      out += ",\"review\":[";
-      for (size_t f = 0; f < r.review_fields.size(); ++f) {
-        if (f) out += ',';
-        AppendJsonString(out, r.review_fields[f]);
-      }
-      out += ']';
-    }
-    out += ",\"status\":";
-    AppendJsonString(out, ToString(r.status));
-    out += ",\"version\":";
-    AppendJsonInt(out, r.version);
-    out += '}';
-  }
-  out += "]}";
-  return out;
-}
-
-Result<PushResponse> DecodePushResponse(std::string_view text) {
-  auto doc = Parse(text);
-  if (!doc) return doc.error();
-  if (!doc->is_object()) return MakeError(ErrorCode::kProtocol, "push answer is not a JSON object");
-  RELAIS_TRY(CheckProtocol(*doc));
-  PushResponse response;
-  auto batch = doc->find("batch");
-  auto results = doc->find("results");
-  if (batch == doc->end() || !batch->is_string() || results == doc->end() || !results->is_array()) {
-    return MakeError(ErrorCode::kProtocol, "push answer lacks batch or results");
-  }
-  response.batch_key = batch->get<std::string>();
-  for (const json& r : *results) {
-    if (!r.is_object() || !r.contains("id") || !r["id"].is_string() || !r.contains("status") || !r["status"].is_string()) {
-      return MakeError(ErrorCode::kProtocol, "push answer holds a malformed result");
-    }
-    ChangeResult cr;
-    cr.change_id = r["id"].get<std::string>();
-    bool ok;
-    cr.status = StatusFromString(r["status"].get<std::string>(), ok);
-    if (!ok) return MakeError(ErrorCode::kProtocol, "push answer holds an unknown status");
-    const json& version = Member(r, "version");
-    if (!version.is_null() && !version.is_number_integer()) return MakeError(ErrorCode::kProtocol, "push answer holds a malformed version");
-    if (version.is_number_integer()) cr.version = version.get<int64_t>();
-    if (!OptionalString(r, "reason", cr.reason)) return MakeError(ErrorCode::kProtocol, "push answer holds a malformed reason");
-    if (auto rv = r.find("review"); rv != r.end() && rv->is_array()) {
-      for (const json& f : *rv) {
-        if (f.is_string()) cr.review_fields.push_back(f.get<std::string>());
-      }
-    }
-    response.results.push_back(std::move(cr));
-  }
-  return response;
 }
 
 // ---- shared with the pull page codec (sync/pull_codec.cc) -----------------------------------------

@@ -1,5 +1,6 @@
 // Internal to the push decoder (sync/codec.cc) and the create runs (sync/push_runs.cc): a push
-// request's changes as the SAX reader keeps them before they are checked. Not a public interface.
+// request's changes as the SAX reader keeps them before they are checked (the reader of a push's
+// answer, sync/push_answer.cc, keeps its values as Scalars too). Not a public interface.
 #pragma once
 
 #include <cstdint>
