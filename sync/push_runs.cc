@@ -12,62 +12,91 @@ namespace relais::sync {
 
 namespace {
 
-// The index of each field of `change` in `table`, the last occurrence of a field counting (as in
-// row form); false when a field is not one of the table's (then the change goes as a row).
-bool CellsOf(const schema::Table& table, const Change& change, std::vector<const schema::Value*>& cells) {
-  cells.assign(table.fields.size(), nullptr);
+// Appends the cells of `change` to `cells`, one per field of `table` (null: no value), the last
+// occurrence of a field counting (as in row form); false, `cells` as it was, when a field is not
+// one of the table's (then the change goes as a row). A device writes a create's fields in the
+// table's order, so each is looked for after the one before first.
+bool AppendCells(const schema::Table& table, const Change& change, std::vector<const schema::Value*>& cells) {
+  const size_t width = table.fields.size();
+  const size_t row = cells.size();
+  cells.resize(row + width, nullptr);
+  size_t next = 0;
   for (const FieldChange& f : change.fields) {
-    const int index = table.FieldIndex(f.field);
-    if (index < 0) return false;
-    cells[static_cast<size_t>(index)] = &f.value;
+    size_t index = next;
+    while (index < width && table.fields[index].name != f.field) ++index;
+    if (index == width) {
+      const int found = table.FieldIndex(f.field);
+      if (found < 0) {
+        cells.resize(row);
+        return false;
+      }
+      index = static_cast<size_t>(found);
+    }
+    cells[row + index] = &f.value;
+    next = index + 1;
   }
   return true;
 }
 
 // How many changes from `from` on form a run: creates of one known table, every field one of its.
-size_t RunEnd(const std::vector<Change>& changes, size_t from) {
+// `cells` receives their cells, row after row (AppendCells).
+size_t RunEnd(const std::vector<Change>& changes, size_t from, std::vector<const schema::Value*>& cells) {
+  cells.clear();
   const Change& first = changes[from];
   if (first.op != Op::kCreate) return from;
   const schema::Table* table = schema::FindTable(first.table);
   if (!table) return from;
-  std::vector<const schema::Value*> cells;
   size_t end = from;
   while (end < changes.size() && end - from < kMaxChangesPerPush && changes[end].op == Op::kCreate &&
-         changes[end].table == first.table && CellsOf(*table, changes[end], cells)) {
+         changes[end].table == first.table && AppendCells(*table, changes[end], cells)) {
     ++end;
   }
   return end;
 }
 
-void AppendRun(std::string& out, const schema::Table& table, const std::vector<Change>& changes, size_t from, size_t end) {
-  std::vector<std::vector<const schema::Value*>> rows(end - from);
-  for (size_t k = 0; k < rows.size(); ++k) CellsOf(table, changes[from + k], rows[k]);
-  auto text_column = [&](const char* name, auto&& cell) {
+// Writes changes [from, end) as one run. The columns are filled in one pass over the changes, each
+// in a text of its own, then joined: a pass over the changes per column read them from memory
+// fifteen times over, and took twice as long as writing them as rows.
+void AppendRun(std::string& out, const schema::Table& table, const std::vector<Change>& changes, size_t from, size_t end,
+               const std::vector<const schema::Value*>& cells) {
+  const size_t width = table.fields.size();
+  std::string ids, records, hlcs;
+  std::vector<std::string> columns(width);
+  std::vector<bool> any(width, false);
+  static const schema::Value kNull;
+  for (size_t k = 0; k < end - from; ++k) {
+    const Change& c = changes[from + k];
+    if (k) {
+      ids += ',';
+      records += ',';
+      hlcs += ',';
+    }
+    AppendJsonString(ids, c.change_id);
+    AppendJsonString(records, c.record_id);
+    AppendJsonString(hlcs, c.hlc);
+    for (size_t i = 0; i < width; ++i) {
+      const schema::Value* cell = cells[k * width + i];
+      if (k) columns[i] += ',';
+      AppendJsonValue(columns[i], table.fields[i], cell ? *cell : kNull);
+      if (cell && *cell) any[i] = true;
+    }
+  }
+  auto column = [&out](std::string_view name, const std::string& text) {
     AppendJsonString(out, name);
     out += ":[";
-    for (size_t k = from; k < end; ++k) {
-      if (k > from) out += ',';
-      AppendJsonString(out, cell(changes[k]));
-    }
+    out += text;
     out += ']';
   };
   out += "{\"columns\":{";
-  text_column("id", [](const Change& c) -> const std::string& { return c.change_id; });
+  column("id", ids);
   out += ',';
-  text_column("record", [](const Change& c) -> const std::string& { return c.record_id; });
+  column("record", records);
   out += ',';
-  text_column("hlc", [](const Change& c) -> const std::string& { return c.hlc; });
-  for (size_t i = 0; i < table.fields.size(); ++i) {
-    const bool any = std::any_of(rows.begin(), rows.end(), [i](const auto& row) { return row[i] && *row[i]; });
-    if (!any) continue;  // a column of nulls only is left out
+  column("hlc", hlcs);
+  for (size_t i = 0; i < width; ++i) {
+    if (!any[i]) continue;  // a column of nulls only is left out
     out += ',';
-    AppendJsonString(out, table.fields[i].name);
-    out += ":[";
-    for (size_t k = 0; k < rows.size(); ++k) {
-      if (k) out += ',';
-      AppendJsonValue(out, table.fields[i], rows[k][i] ? *rows[k][i] : schema::Value());
-    }
-    out += ']';
+    column(table.fields[i].name, columns[i]);
   }
   out += "},\"run\":\"create\",\"table\":";
   AppendJsonString(out, table.name);
@@ -96,11 +125,12 @@ std::string EncodePushRequestRuns(const PushRequest& request) {
   out += "{\"batch\":";
   AppendJsonString(out, request.batch_key);
   out += ",\"changes\":[";
+  std::vector<const schema::Value*> cells;
   for (size_t i = 0; i < request.changes.size();) {
     if (i) out += ',';
-    const size_t end = RunEnd(request.changes, i);
+    const size_t end = RunEnd(request.changes, i, cells);
     if (end - i >= kMinRunLength) {
-      AppendRun(out, *schema::FindTable(request.changes[i].table), request.changes, i, end);
+      AppendRun(out, *schema::FindTable(request.changes[i].table), request.changes, i, end, cells);
       i = end;
     } else {
       internal::AppendChangeRow(out, request.changes[i]);
