@@ -100,7 +100,6 @@ Status CheckProtocolVersion(const int64_t* version) {
   return OkStatus();
 }
 
-
 bool IsKey(const std::string& s) {
   if (s.empty() || s.size() > 100) return false;
   for (char c : s) {
