@@ -31,7 +31,9 @@ done
 root=$(cd "$(dirname "$0")/.." && pwd)
 contacts=$((cases / 10))
 work=$(mktemp -d /tmp/relais-push-instructions.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+centre=
+# A step that fails stops the script; the centre under valgrind must not outlive it.
+trap '[ -n "$centre" ] && kill "$centre" 2>/dev/null; rm -rf "$work"' EXIT
 python3 "$root/../shared/data/gen_dataset.py" "$cases" "$contacts" "$work/data" 7 >/dev/null
 territories=$(python3 -c "
 import json
@@ -61,6 +63,7 @@ for dir in "${dirs[@]}"; do
   callgrind_control -d "$centre" >/dev/null 2>&1
   sleep 1
   kill "$centre" && wait "$centre" 2>/dev/null || true
+  centre=
   pushed=$(python3 -c "import json; print(json.load(open('$run/sync.json'))['pushed'])")
   # The dump asked for after the sync is the last numbered file (the one at exit holds the shutdown).
   dump=$(ls "$run"/centre.out.* | sort -t. -k3 -n | tail -1)

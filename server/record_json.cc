@@ -15,9 +15,9 @@ using nlohmann::json;
 std::string EncodeStamps(const sync::FieldStamps& stamps) {
   // Grouped by stamp: a create stamps every field it sets with the same HLC, and a record keeps
   // its stamps for life, so {"hlc": ["field", ...]} stores each stamp once instead of once a field
-  // (a case's stamps: ~190 bytes instead of ~640). Written directly, one per record written.
-  // The stamps in the order they first appear, then each with its fields, in one more pass over
-  // the map each: a record has one to a few stamps (one after its create).
+  // (a case's stamps: ~190 bytes instead of ~640). Written directly, one per record written: the
+  // stamps in the order they first appear, each then with its fields, found in one more pass over
+  // the map (a record has one to a few stamps; one after its create).
   std::vector<std::string_view> order;
   for (const auto& entry : stamps) {
     if (std::find(order.begin(), order.end(), entry.second) == order.end()) order.push_back(entry.second);

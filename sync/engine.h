@@ -79,8 +79,9 @@ inline constexpr int64_t kSlowLinkMs = 100;
 // each time, up to SyncOptions::push_batch. The centre starts on a small batch while the next one
 // is formed, instead of waiting for a full one to be formed and packed (sync_bench's backlog of
 // 110,000 records at 5,000 a batch, on loopback: the first push left 128-152 ms after whoami, 15-29
-// ms with the ramp, for 3 requests more). A slow link, where each request costs a round trip, gets
-// full batches from the first.
+// ms with the ramp, for 3 requests more; whole syncs of that backlog, median of seven: 4.50 s
+// without, 4.41 s with it, the centre waiting for the larger batches later and committing three
+// more). A slow link, where each request costs a round trip, gets full batches from the first.
 inline constexpr size_t kFirstPushBatch = 625;
 
 // The network, as the engine sees it. Implementations count what crossed the wire.
