@@ -61,11 +61,27 @@ HttpTransport::HttpTransport(std::string base_url, std::string token)
     : base_url_(std::move(base_url)), token_(std::move(token)) {
   static CurlGlobal global;
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
-  curl_ = curl_easy_init();
 }
 
 HttpTransport::~HttpTransport() {
-  if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+  for (void* handle : idle_) curl_easy_cleanup(static_cast<CURL*>(handle));
+}
+
+void* HttpTransport::TakeHandle() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      void* handle = idle_.back();
+      idle_.pop_back();
+      return handle;
+    }
+  }
+  return curl_easy_init();
+}
+
+void HttpTransport::GiveBack(void* handle) {
+  std::lock_guard lock(mu_);
+  idle_.push_back(handle);
 }
 
 void HttpTransport::SetTimeouts(long connect_s, long stall_s, long total_s) {
@@ -104,8 +120,13 @@ int CountWireBytes(CURL*, curl_infotype type, char*, size_t size, void* counter)
 }  // namespace
 
 Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const std::string* gzip_body) {
-  CURL* curl = static_cast<CURL*>(curl_);
+  CURL* curl = static_cast<CURL*>(TakeHandle());
   if (!curl) return MakeError(ErrorCode::kInternal, "libcurl n'a pas pu démarrer");
+  struct Return {
+    HttpTransport* transport;
+    CURL* handle;
+    ~Return() { transport->GiveBack(handle); }
+  } give_back{this, curl};
   curl_easy_reset(curl);
   std::string url = base_url_ + path;
   Received received;

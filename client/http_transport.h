@@ -1,5 +1,9 @@
 #pragma once
 
+#include <atomic>
+#include <mutex>
+#include <vector>
+
 #include <cstdint>
 #include <string>
 
@@ -21,6 +25,8 @@ class HttpTransport final : public sync::Transport {
   Result<sync::HttpReply> Post(const std::string& path, const std::string& json_body) override;
   Result<sync::HttpReply> PostGzip(const std::string& path, const std::string& gzip_body) override;
   Result<sync::HttpReply> Get(const std::string& path_and_query) override;
+  // Each request under way has a libcurl handle (and its kept-alive connection) of its own.
+  bool Concurrent() const override { return true; }
   uint64_t bytes_sent() const override { return bytes_sent_; }
   uint64_t bytes_received() const override { return bytes_received_; }
   uint64_t requests() const override { return requests_; }
@@ -32,11 +38,16 @@ class HttpTransport final : public sync::Transport {
   // `gzip_body`: the request's body, compressed; none for a GET.
   Result<sync::HttpReply> Perform(const std::string& path, const std::string* gzip_body);
 
+  // A libcurl handle not in use, made if none is: each keeps its connection alive for the next.
+  void* TakeHandle();
+  void GiveBack(void* handle);
+
   std::string base_url_;
   std::string token_;
-  void* curl_ = nullptr;  // CURL*, reused so that connections are kept alive
+  std::mutex mu_;
+  std::vector<void*> idle_;  // CURL*, not in use
   long connect_s_ = 10, stall_s_ = 30, total_s_ = 600;
-  uint64_t bytes_sent_ = 0, bytes_received_ = 0, requests_ = 0;
+  std::atomic<uint64_t> bytes_sent_{0}, bytes_received_{0}, requests_{0};
 };
 
 }  // namespace relais::client

@@ -16,6 +16,7 @@
 
 #include "base/gzip.h"
 #include "base/ids.h"
+#include "server/push_order.h"
 #include "server/staff_json.h"
 #include "sync/codec.h"
 #include "sync/push_runs.h"
@@ -188,6 +189,14 @@ bool ParseCount(const std::string& text, int64_t& out) {
   return true;
 }
 
+// A batch key as push requests carry it: 1 to 100 letters, digits, '-' or '_'.
+bool IsBatchKey(std::string_view key) {
+  if (key.empty() || key.size() > 100) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
 void DefaultLog(std::string_view line) {
   std::string text(line);
   text += '\n';
@@ -204,6 +213,7 @@ struct HttpEndpoint::Impl {
 
   Store& store;
   HttpOptions options;
+  PushOrder push_order;  // batches sent with ?after= (docs/PROTOCOL.md, "Two batches in flight")
   httplib::Server server;
   socket_t listen_socket = -1;  // set by the socket options callback, used by Bind()
 
@@ -335,12 +345,30 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
     SendError(res, HttpStatusFor(request.error().code), request.error(), ChangeIdOf(body, request.error().message));
     return;
   }
+  // A batch sent before the answer to the one before it names that one: decoded meanwhile, it is
+  // applied once that one is committed.
+  const bool ordered = req.has_param("after");
+  const std::string after = ordered ? req.get_param_value("after") : std::string();
+  if (ordered && (!IsBatchKey(after) || after == request->batch_key)) {
+    SendError(res, 400, MakeError(ErrorCode::kUsage, "after= must name the batch key of the batch sent before this one"));
+    return;
+  }
+  PushOrder::Ticket ticket = push_order.Begin(device->id, request->batch_key);
+  if (ordered) {
+    tl_note.detail += " after";
+    if (!push_order.WaitCommitted(device->id, after)) {
+      SendError(res, 409, MakeError(ErrorCode::kConflict, "the batch named by after= is not applied: send this batch "
+                                                          "again, without after=, once that one is answered"));
+      return;
+    }
+  }
   const std::string hash = sync::PushRequestHash(*request);
   auto reply = store.Push(*device, *request, hash);
   if (!reply) {
     SendStoreError(res, reply.error());
     return;
   }
+  ticket.Committed();
   size_t counts[4] = {0, 0, 0, 0};
   for (const sync::ChangeResult& r : reply->response.results) counts[static_cast<size_t>(r.status)]++;
   tl_note.detail += " changes=" + std::to_string(request->changes.size()) + " applied=" + std::to_string(counts[0]) +

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <future>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -63,7 +64,10 @@ class Retrier {
       if (r.ok() && !Retryable(r->status)) return r;
       last = r.ok() ? "le centre a répondu " + std::to_string(r->status) : r.error().message;
       if (attempt == o_.max_attempts) break;
-      ++s_.retries;
+      {
+        std::lock_guard lock(mu_);  // two pushes may be under way at once
+        ++s_.retries;
+      }
       Sleep(backoff);
       backoff = std::min(backoff * 2, o_.max_backoff_ms);
     }
@@ -78,6 +82,7 @@ class Retrier {
   }
   const SyncOptions& o_;
   SyncSummary& s_;
+  std::mutex mu_;
 };
 
 void Report(const SyncOptions& o, const char* phase, int64_t done, int64_t total) {
@@ -268,6 +273,7 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
   // sync made no echo (AcknowledgeBatch gave each record the centre will skip its version).
   bool runs = false;
   bool without_echo = false;
+  bool after = false;
   int gzip_level = kRequestGzipLevel;
   bool slow_link = false;
   if (push_total > 0) {
@@ -279,10 +285,11 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     if (who->status != 200) return ExplainStatus(*who);
     runs = CentreHasFeature(who->body, kFeaturePushRuns);
     without_echo = CentreHasFeature(who->body, kFeaturePullNoEcho);
+    after = CentreHasFeature(who->body, kFeaturePushAfter);
   }
 
   // A batch's text, after which the batch keeps only what its answer needs: the ids of its changes
-  // (AcknowledgeBatch), not their values. Two formed batches are held at once; without their
+  // (AcknowledgeBatch), not their values. Up to three formed batches are held at once; without their
   // values they cost a few hundred bytes a change instead of a few kilobytes. The centre hashes the
   // batch's row form whichever form it was sent in, so a batch first sent as rows may be resent as
   // runs and is still the same batch.
@@ -295,16 +302,19 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     return body;
   };
   // A batch packed for the wire: its text made here, compressed on a thread of its own, so that the
-  // next batch is packed while the one before is at the centre and goes as soon as it is answered.
+  // next batch is packed while the one before is at the centre and goes as soon as it may.
   auto pack = [&encode, gzip_level](PushRequest& request) {
-    return std::async(std::launch::async, [text = encode(request), gzip_level] { return GzipCompress(text, gzip_level); });
+    return std::async(std::launch::async, [text = encode(request), gzip_level] { return GzipCompress(text, gzip_level); }).share();
   };
-  // Sends a packed batch (on whatever thread calls it: only one request is ever under way).
-  auto send = [&retrier, &transport](std::future<std::string> packed) -> Result<HttpReply> {
-    const std::string body = packed.get();
-    return retrier.Run([&] { return transport.PostGzip("/v1/push", body); }, "envoi des saisies au centre");
+  // Sends a packed batch (on whatever thread calls it), naming the batch sent before it if any.
+  auto send = [&retrier, &transport](std::shared_future<std::string> packed, std::string before) -> Result<HttpReply> {
+    const std::string& body = packed.get();
+    const std::string path = before.empty() ? std::string("/v1/push") : "/v1/push?after=" + before;
+    return retrier.Run([&] { return transport.PostGzip(path, body); }, "envoi des saisies au centre");
   };
-  auto start = [&send](std::future<std::string> packed) { return std::async(std::launch::async, send, std::move(packed)); };
+  auto start = [&send](std::shared_future<std::string> packed, std::string before) {
+    return std::async(std::launch::async, send, std::move(packed), std::move(before));
+  };
   // Applies the centre's answer to a batch. True when the centre refused one change of it (422):
   // that change is marked rejected and every formed batch goes back to pending, to be formed anew
   // in the outbox's order.
@@ -349,14 +359,19 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     auto left = store.UnacknowledgedBatch();
     if (!left) return left.error();
     if (!*left) break;
-    auto answered = answer(**left, send(pack(**left)));
+    auto answered = answer(**left, send(pack(**left), std::string()));
     if (!answered) return answered.error();
   }
-  // Then new batches, each formed and packed while the previous one is on the wire and at the
-  // centre, and sent as soon as the previous one is answered (200), before that answer is recorded:
-  // the centre applies a batch while the replica records the answer to the one before. One request
-  // at a time still; a sync that stops in between leaves at most two formed batches, resent in
-  // order by the loop above.
+  // Then new batches, each formed and packed while the one before is on the wire and at the centre,
+  // and sent as soon as the one before is answered (200), before that answer is recorded: the
+  // centre applies a batch while the replica records the answer to the one before.
+  // On a fast link to a centre that lists kFeaturePushAfter, two batches are at the centre at once:
+  // the second names the first (?after=), and the centre decodes it while it applies the first, then
+  // applies it as soon as the first is committed (docs/PROTOCOL.md, "Two batches in flight"). The
+  // centre never waits for the replica between two batches, nor for a batch to be decoded.
+  // A sync that stops in between leaves at most three formed batches, resent in order by the loop
+  // above, one at a time.
+  const size_t in_flight_at_most = after && !slow_link && transport.Concurrent() ? 2 : 1;
   // The size of each batch formed from here on: ramped up on a fast link (kFirstPushBatch).
   size_t batch_size = slow_link ? options.push_batch : std::min(kFirstPushBatch, options.push_batch);
   auto next_batch_size = [&batch_size, &options] {
@@ -364,46 +379,80 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     batch_size = std::min(batch_size * 2, options.push_batch);
     return size;
   };
-  auto formed = store.FormBatch(next_batch_size());
-  if (!formed) return formed.error();
-  // The batch on the wire, and the one formed and packed meanwhile.
-  std::unique_ptr<PushRequest> current;
-  std::future<Result<HttpReply>> in_flight;
-  if (*formed) {
-    current = std::make_unique<PushRequest>(std::move(**formed));
-    in_flight = start(pack(*current));
-  }
-  while (current) {
-    auto following = store.FormBatch(next_batch_size());
-    if (!following) {
-      in_flight.wait();  // its answer is recorded by the next sync
-      return following.error();
+  struct Flight {
+    std::unique_ptr<PushRequest> request;
+    std::shared_future<std::string> packed;
+    std::string before;  // the batch key it names in ?after=, or empty
+    std::future<Result<HttpReply>> reply;
+  };
+  std::deque<Flight> flights;  // sent, oldest first
+  // The batch formed and packed, not sent yet; `drained` once the outbox has no more to form.
+  std::unique_ptr<PushRequest> next;
+  std::shared_future<std::string> next_packed;
+  bool drained = false;
+  auto form = [&]() -> Status {
+    if (next || drained) return OkStatus();
+    auto formed = store.FormBatch(next_batch_size());
+    if (!formed) return formed.error();
+    if (!*formed) {
+      drained = true;
+      return OkStatus();
     }
-    std::unique_ptr<PushRequest> next;
-    std::future<std::string> next_packed;
-    if (*following) {
-      next = std::make_unique<PushRequest>(std::move(**following));
-      next_packed = pack(*next);
+    next = std::make_unique<PushRequest>(std::move(**formed));
+    next_packed = pack(*next);
+    return OkStatus();
+  };
+  auto launch = [&] {
+    Flight f;
+    if (!flights.empty()) f.before = flights.back().request->batch_key;
+    f.request = std::move(next);
+    f.packed = std::move(next_packed);
+    f.reply = start(f.packed, f.before);
+    flights.push_back(std::move(f));
+  };
+  // Waits for the batches still under way: their answers are recorded by the next sync.
+  auto land = [&flights] {
+    for (Flight& f : flights) {
+      if (f.reply.valid()) f.reply.wait();
     }
-    Result<HttpReply> reply = in_flight.get();
-    if (next && reply.ok() && reply->status == 200) in_flight = start(std::move(next_packed));
-    auto answered = answer(*current, std::move(reply));
+    flights.clear();
+  };
+  RELAIS_TRY(form());
+  if (next) launch();
+  while (!flights.empty()) {
+    Status formed = form();
+    if (formed.ok() && next && flights.size() < in_flight_at_most) {
+      launch();
+      formed = form();
+    }
+    if (!formed.ok()) {
+      land();
+      return formed.error();
+    }
+    Flight head = std::move(flights.front());
+    flights.pop_front();
+    Result<HttpReply> reply = head.reply.get();
+    if (reply.ok() && reply->status == 409 && !head.before.empty()) {
+      // The centre did not know the batch before as committed when this one came (it restarted, or
+      // the one before failed). That one is answered by now: this one goes again on its own.
+      reply = send(head.packed, std::string());
+    }
+    if (next && reply.ok() && reply->status == 200 && flights.size() < in_flight_at_most) launch();
+    auto answered = answer(*head.request, std::move(reply));
     if (!answered) {
-      if (in_flight.valid()) in_flight.wait();  // its answer is recorded by the next sync
+      land();
       return answered.error();
     }
     if (*answered) {
-      // A refused change (422: nothing was sent after it) sent every formed batch, the one just
-      // formed too, back to pending: they are formed anew, in the outbox's order.
-      auto again = store.FormBatch(next_batch_size());
-      if (!again) return again.error();
+      // A refused change (422) sent every formed batch back to pending, those sent after it too:
+      // they named it, so the centre refused them (409) and applied nothing. They are formed anew,
+      // in the outbox's order.
+      land();
       next.reset();
-      if (*again) {
-        next = std::make_unique<PushRequest>(std::move(**again));
-        in_flight = start(pack(*next));
-      }
+      drained = false;
+      RELAIS_TRY(form());
+      if (next) launch();
     }
-    current = std::move(next);
   }
 
 #if defined(__GLIBC__)

@@ -93,6 +93,9 @@ class Transport {
   // while the batch before it is at the centre, and packed once however often it is retried).
   virtual Result<HttpReply> PostGzip(const std::string& path, const std::string& gzip_body) = 0;
   virtual Result<HttpReply> Get(const std::string& path_and_query) = 0;
+  // Whether two requests may be under way at once (on two connections), each on a thread of its
+  // own. A transport that cannot gets one request at a time.
+  virtual bool Concurrent() const { return false; }
   virtual uint64_t bytes_sent() const = 0;
   virtual uint64_t bytes_received() const = 0;
   virtual uint64_t requests() const = 0;

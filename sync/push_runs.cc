@@ -106,7 +106,8 @@ void AppendRun(std::string& out, const schema::Table& table, const std::vector<C
 }  // namespace
 
 const std::vector<std::string>& CentreFeatures() {
-  static const std::vector<std::string> kFeatures = {std::string(kFeaturePushRuns), std::string(kFeaturePullNoEcho)};
+  static const std::vector<std::string> kFeatures = {std::string(kFeaturePushRuns), std::string(kFeaturePullNoEcho),
+                                                     std::string(kFeaturePushAfter)};
   return kFeatures;
 }
 

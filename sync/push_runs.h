@@ -19,6 +19,10 @@ inline constexpr std::string_view kFeaturePushRuns = "push-runs";
 // as they are (docs/PROTOCOL.md, "Echo").
 inline constexpr std::string_view kFeaturePullNoEcho = "pull-no-echo";
 
+// The name a centre lists when a push may name the batch sent before it (POST /v1/push?after=KEY)
+// and be sent before that one is answered (docs/PROTOCOL.md, "Two batches in flight").
+inline constexpr std::string_view kFeaturePushAfter = "push-after";
+
 // What this build's centre lists in `features`.
 const std::vector<std::string>& CentreFeatures();
 

@@ -107,7 +107,7 @@ TEST_CASE("health answers ok without a token", "[http]") {
   auto r = f.Client()->Get("/v1/health");
   REQUIRE(r);
   CHECK(r->status == 200);
-  CHECK(json::parse(r->body) == json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs", "pull-no-echo"}}});
+  CHECK(json::parse(r->body) == json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs", "pull-no-echo", "push-after"}}});
 }
 
 TEST_CASE("health answers 503 when the store does not answer", "[http]") {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -305,7 +307,10 @@ class OneBatchStore final : public SyncStore {
     next_ = end;
     return std::optional<PushRequest>(std::move(request));
   }
-  Status AcknowledgeBatch(const PushRequest&, const PushResponse&) override { return OkStatus(); }
+  Status AcknowledgeBatch(const PushRequest& request, const PushResponse&) override {
+    acknowledged.push_back(request.batch_key);
+    return OkStatus();
+  }
   Status RejectChange(const std::string&, const std::string&, const std::string&) override { return OkStatus(); }
   Result<int64_t> PullCursor() override { return int64_t{0}; }
   Status ApplyPage(const PullPage&) override { return OkStatus(); }
@@ -317,6 +322,7 @@ class OneBatchStore final : public SyncStore {
   Result<int64_t> ObserveCentralClock(int64_t) override { return int64_t{0}; }
 
   std::vector<size_t> asked;
+  std::vector<std::string> acknowledged;  // batch keys, in the order their answers were recorded
 
  private:
   PushRequest batch_;
@@ -456,4 +462,143 @@ TEST_CASE("a sync asks whoami before its first push and sends runs only to a cen
     REQUIRE_FALSE(centre.paths.empty());
     CHECK(centre.paths[0] == "/v1/pull");
   }
+}
+
+namespace {
+
+// A centre reached over two connections (Concurrent): it takes ?after=KEY as the real one does
+// (server/push_order.h): a batch that names another is answered once that one is, or with 409
+// when that one is not answered within a second. Each answer takes `answer_ms`. Thread-safe.
+class TwoLaneCentre final : public Transport {
+ public:
+  explicit TwoLaneCentre(std::string whoami, bool concurrent = true) : whoami_(std::move(whoami)), concurrent_(concurrent) {}
+  Result<HttpReply> Post(const std::string&, const std::string&) override {
+    return MakeError(ErrorCode::kInternal, "push batches are sent packed");
+  }
+  Result<HttpReply> PostGzip(const std::string& path, const std::string& gzip_body) override {
+    auto request = DecodePushRequest(*GzipDecompress(gzip_body, kMaxBodyBytes));
+    REQUIRE(request.ok());
+    std::unique_lock lock(mu_);
+    paths.push_back(path);
+    keys.push_back(request->batch_key);
+    under_way_max = std::max(under_way_max, ++under_way_);
+    const std::string prefix = "/v1/push?after=";
+    std::optional<std::string> after;
+    if (path.rfind(prefix, 0) == 0) after = path.substr(prefix.size());
+    bool refused = after && refuse_next_after;
+    if (refused) refuse_next_after = false;
+    if (after && !refused) {
+      refused = !answered_.wait_for(lock, std::chrono::seconds(1), [&] {
+        return std::find(answered.begin(), answered.end(), *after) != answered.end();
+      });
+    }
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(answer_ms));
+    lock.lock();
+    --under_way_;
+    if (refused) return HttpReply{409, R"({"error":{"code":"conflict","message":"the batch named by after= is not applied"}})", {}};
+    answered.push_back(request->batch_key);
+    answered_.notify_all();
+    PushResponse response{request->batch_key, {}};
+    for (const Change& c : request->changes) response.results.push_back({c.change_id, ChangeStatus::kApplied, ++version_, {}, {}});
+    return HttpReply{200, EncodePushResponse(response), {}};
+  }
+  Result<HttpReply> Get(const std::string& path) override {
+    if (path == "/v1/whoami") return HttpReply{200, whoami_, {}};
+    return HttpReply{200, EncodePullPage(PullPage{}), {}};
+  }
+  bool Concurrent() const override { return concurrent_; }
+  uint64_t bytes_sent() const override { return 0; }
+  uint64_t bytes_received() const override { return 0; }
+  uint64_t requests() const override { return 0; }
+
+  int answer_ms = 20;
+  bool refuse_next_after = false;  // answer the next push that names another with 409, at once
+  std::vector<std::string> paths, keys, answered;  // every push's path and key; keys answered 200
+  int under_way_max = 0;
+
+ private:
+  std::string whoami_;
+  bool concurrent_;
+  std::mutex mu_;
+  std::condition_variable answered_;
+  int under_way_ = 0;
+  int64_t version_ = 0;
+};
+
+PushRequest ManyCases(int n) {
+  PushRequest many{"lane", {}};
+  for (int i = 0; i < n; ++i) many.changes.push_back(ACaseCreate(i));
+  return many;
+}
+
+constexpr char kWhoamiAfter[] = R"({"device":"a","territories":[],"features":["push-runs","push-after"]})";
+
+}  // namespace
+
+TEST_CASE("two batches are at a centre that lists push-after at once, each naming the one before", "[engine][push-after]") {
+  SyncOptions options;
+  options.verify = false;
+  options.push_batch = 1000;
+  OneBatchStore store(ManyCases(6000));
+  TwoLaneCentre centre(kWhoamiAfter);
+  auto summary = RunSync(store, centre, options);
+  REQUIRE(summary.ok());
+  CHECK(summary->applied == 6000);
+  CHECK(centre.under_way_max == 2);
+  REQUIRE(centre.keys.size() == 7);  // 625, 1,000 × 5, 375
+  CHECK(centre.paths[0] == "/v1/push");
+  for (size_t i = 1; i < centre.keys.size(); ++i) {
+    CAPTURE(i);
+    CHECK(centre.paths[i] == "/v1/push?after=" + centre.keys[i - 1]);
+  }
+  // Answers are recorded in the order the batches were sent.
+  CHECK(store.acknowledged == centre.keys);
+  CHECK(centre.answered == centre.keys);
+}
+
+TEST_CASE("one batch at a time to a centre without push-after, over one connection, or on a slow link", "[engine][push-after]") {
+  SyncOptions options;
+  options.verify = false;
+  options.push_batch = 1000;
+  SECTION("a centre that does not list push-after") {
+    OneBatchStore store(ManyCases(3000));
+    TwoLaneCentre centre(R"({"device":"a","territories":[],"features":["push-runs"]})");
+    REQUIRE(RunSync(store, centre, options).ok());
+    CHECK(centre.under_way_max == 1);
+    CHECK(std::all_of(centre.paths.begin(), centre.paths.end(), [](const std::string& p) { return p == "/v1/push"; }));
+    CHECK(store.acknowledged == centre.keys);
+  }
+  SECTION("a transport of one connection") {
+    OneBatchStore store(ManyCases(3000));
+    TwoLaneCentre centre(kWhoamiAfter, /*concurrent=*/false);
+    REQUIRE(RunSync(store, centre, options).ok());
+    CHECK(centre.under_way_max == 1);
+    CHECK(std::all_of(centre.paths.begin(), centre.paths.end(), [](const std::string& p) { return p == "/v1/push"; }));
+  }
+}
+
+TEST_CASE("a batch the centre refuses for its order (409) is sent again on its own, and every change lands once", "[engine][push-after]") {
+  SyncOptions options;
+  options.verify = false;
+  options.push_batch = 1000;
+  OneBatchStore store(ManyCases(4000));
+  TwoLaneCentre centre(kWhoamiAfter);
+  centre.refuse_next_after = true;
+  auto summary = RunSync(store, centre, options);
+  REQUIRE(summary.ok());
+  CHECK(summary->applied == 4000);
+  // The second batch went twice: first naming the first (409), then on its own once the first was answered.
+  REQUIRE(centre.paths.size() >= 3);
+  CHECK(centre.paths[1] == "/v1/push?after=" + centre.keys[0]);
+  const auto again = std::find(centre.keys.begin() + 2, centre.keys.end(), centre.keys[1]);
+  REQUIRE(again != centre.keys.end());
+  CHECK(centre.paths[static_cast<size_t>(again - centre.keys.begin())] == "/v1/push");
+  // Each batch answered 200 once, in the order formed.
+  std::vector<std::string> in_order;
+  for (const std::string& k : centre.keys) {
+    if (std::find(in_order.begin(), in_order.end(), k) == in_order.end()) in_order.push_back(k);
+  }
+  CHECK(centre.answered == in_order);
+  CHECK(store.acknowledged == in_order);
 }
