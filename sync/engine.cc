@@ -303,8 +303,14 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
   };
   // A batch packed for the wire: its text made here, compressed on a thread of its own, so that the
   // next batch is packed while the one before is at the centre and goes as soon as it may.
+  // The text is freed once compressed: the packed batch is kept until its answer (to be sent again
+  // after a 409), and with it the task that made it.
   auto pack = [&encode, gzip_level](PushRequest& request) {
-    return std::async(std::launch::async, [text = encode(request), gzip_level] { return GzipCompress(text, gzip_level); }).share();
+    return std::async(std::launch::async, [text = encode(request), gzip_level]() mutable {
+             std::string packed = GzipCompress(text, gzip_level);
+             std::string().swap(text);
+             return packed;
+           }).share();
   };
   // Sends a packed batch (on whatever thread calls it), naming the batch sent before it if any.
   auto send = [&retrier, &transport](std::shared_future<std::string> packed, std::string before) -> Result<HttpReply> {
