@@ -231,6 +231,16 @@ Status Records::AppendUpdate(const schema::Table& table, const std::string& reco
 
 Result<std::vector<schema::Record>> Records::Query(const schema::Table& table, const std::string& sql,
                                                          const std::vector<schema::Value>& params) {
+  return QueryRows(table, sql, params, nullptr);
+}
+
+Result<std::vector<schema::Record>> Records::Query(const schema::Table& table, const std::string& sql,
+                                                         const std::vector<schema::Value>& params, std::vector<int64_t>& rowids) {
+  return QueryRows(table, sql, params, &rowids);
+}
+
+Result<std::vector<schema::Record>> Records::QueryRows(const schema::Table& table, const std::string& sql,
+                                                       const std::vector<schema::Value>& params, std::vector<int64_t>* rowids) {
   auto stmt = replica_.Statement(sql);
   if (!stmt) return stmt.error();
   sqlite::StmtGuard guard(**stmt);
@@ -245,6 +255,7 @@ Result<std::vector<schema::Record>> Records::Query(const schema::Table& table, c
     r.version = (*stmt)->Int(1);
     r.values.reserve(table.fields.size());
     for (size_t i = 0; i < table.fields.size(); ++i) r.values.push_back((*stmt)->Val(static_cast<int>(i) + 2));
+    if (rowids) rowids->push_back((*stmt)->Int(static_cast<int>(table.fields.size()) + 2));
     records.push_back(std::move(r));
   }
   return records;

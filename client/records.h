@@ -89,10 +89,16 @@ class Records {
   // The statement is prepared once per distinct `sql` and reused.
   Result<std::vector<schema::Record>> Query(const schema::Table& table, const std::string& sql,
                                             const std::vector<schema::Value>& params);
+  // The same, for a SELECT of RecordColumns(table) then the row's rowid: each record's rowid is
+  // appended to `rowids`.
+  Result<std::vector<schema::Record>> Query(const schema::Table& table, const std::string& sql,
+                                            const std::vector<schema::Value>& params, std::vector<int64_t>& rowids);
 
   Replica& replica() { return replica_; }
 
  private:
+  Result<std::vector<schema::Record>> QueryRows(const schema::Table& table, const std::string& sql,
+                                                const std::vector<schema::Value>& params, std::vector<int64_t>* rowids);
   Status AppendUpdate(const schema::Table& table, const std::string& record_id,
                       const std::vector<sync::FieldChange>& fields, int64_t base_version);
 

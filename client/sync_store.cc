@@ -273,10 +273,11 @@ Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t r
   for (size_t t = 0; t < tables.size() && room > 0; ++t) {
     const schema::Table& table = tables[t];
     const std::string name(table.name);
-    auto unsent = Records(replica_).Query(table, "SELECT " + RecordColumns(table, "r.") + " FROM " + name +
+    std::vector<int64_t> rowids;
+    auto unsent = Records(replica_).Query(table, "SELECT " + RecordColumns(table, "r.") + ", r.rowid FROM " + name +
                                                      " AS r WHERE r.rowid > CAST(?1 AS INTEGER) AND " + UnsentCreateCondition("r") +
                                                      " ORDER BY r.rowid LIMIT CAST(?2 AS INTEGER)",
-                                          {std::to_string(unsent_after_[t]), std::to_string(room)});
+                                          {std::to_string(unsent_after_[t]), std::to_string(room)}, rowids);
     if (!unsent) return unsent.error();
     if (unsent->empty()) continue;
     size_t taken = 0;
@@ -287,19 +288,12 @@ Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t r
       if ((full = OverBudget(request, bytes, more))) break;
       auto written = WriteCreateEntry(replica_, table, std::move(r), request.batch_key, CreateValues::kFromRow);  // r keeps its id
       if (!written) return written.error();
+      batched_rowids_.emplace(written->change_id, rowids[taken]);
       request.changes.push_back(std::move(*written));
       bytes += more;
       ++taken;
     }
-    if (taken > 0) {
-      auto last = replica_.Statement("SELECT rowid FROM " + name + " WHERE id = ?1");
-      if (!last) return last.error();
-      sqlite::StmtGuard guard(**last);
-      (*last)->Bind(1, (*unsent)[taken - 1].id);
-      auto row = (*last)->Step();
-      if (!row) return row.error();
-      if (*row) unsent_after_[t] = (*last)->Int(0);
-    }
+    if (taken > 0) unsent_after_[t] = rowids[taken - 1];
     if (full) break;
     room -= taken;
   }
@@ -346,11 +340,26 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
                                 change->second->op == sync::Op::kUpdate && r.version > change->second->base_version;
     if (accepted_create || applied_update) {
       if (const schema::Table* table = schema::FindTable(change->second->table)) {
-        auto accepted = replica_.Statement("UPDATE " + std::string(table->name) + " SET version = ?2 WHERE id = ?1 AND version = ?3");
-        if (!accepted) return accepted.error();
-        sqlite::StmtGuard guard(**accepted);
-        (*accepted)->Bind(1, change->second->record_id).Bind(2, r.version).Bind(3, change->second->base_version);
-        RELAIS_TRY((*accepted)->Run());
+        // By the rowid the batch was formed from, when this store formed it; the id is checked
+        // still, and a row that moved meanwhile is found by its id.
+        bool done = false;
+        if (auto batched = batched_rowids_.find(r.change_id); batched != batched_rowids_.end()) {
+          auto by_rowid = replica_.Statement("UPDATE " + std::string(table->name) +
+                                             " SET version = ?2 WHERE rowid = ?4 AND id = ?1 AND version = ?3");
+          if (!by_rowid) return by_rowid.error();
+          sqlite::StmtGuard guard(**by_rowid);
+          (*by_rowid)->Bind(1, change->second->record_id).Bind(2, r.version).Bind(3, change->second->base_version);
+          (*by_rowid)->Bind(4, batched->second);
+          RELAIS_TRY((*by_rowid)->Run());
+          done = replica_.db().Changes() > 0;
+        }
+        if (!done) {
+          auto accepted = replica_.Statement("UPDATE " + std::string(table->name) + " SET version = ?2 WHERE id = ?1 AND version = ?3");
+          if (!accepted) return accepted.error();
+          sqlite::StmtGuard guard(**accepted);
+          (*accepted)->Bind(1, change->second->record_id).Bind(2, r.version).Bind(3, change->second->base_version);
+          RELAIS_TRY((*accepted)->Run());
+        }
       }
     }
     if (r.status == sync::ChangeStatus::kRejected) {
@@ -385,7 +394,9 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
   done->Bind(1, request.batch_key);
   RELAIS_TRY(done->Run());
   if (!request.changes.empty()) RELAIS_TRY(replica_.SetState(kStateHlcLast, request.changes.back().hlc));
-  return tx->Commit();
+  RELAIS_TRY(tx->Commit());
+  for (const sync::Change& c : request.changes) batched_rowids_.erase(c.change_id);
+  return OkStatus();
 }
 
 Status ReplicaSyncStore::RejectChange(const std::string& batch_key, const std::string& change_id, const std::string& reason) {

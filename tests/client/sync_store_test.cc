@@ -278,6 +278,32 @@ TEST_CASE("an answer acknowledges what was accepted, keeps what was refused, rel
   CHECK((*again)->changes[0].change_id == sent[2].change_id);
 }
 
+TEST_CASE("an accepted create takes its version on its own row, even when rows moved since the batch was formed",
+          "[sync_store][push]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  for (const char* name : {"Abel", "Blanc", "Chevalier"}) REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
+  auto batch = store.FormBatch(3);
+  REQUIRE(batch.ok());
+  REQUIRE(batch->has_value());
+  const std::vector<sync::Change>& sent = (*batch)->changes;
+  REQUIRE(sent.size() == 3);
+  auto rowid = [&](const std::string& id) { return t.Scalar("SELECT rowid FROM cases WHERE id = '" + id + "'"); };
+  const int64_t first_row = rowid(sent[0].record_id);
+  // Meanwhile the first row moved away, and the third took its rowid (what a VACUUM may do).
+  REQUIRE(t.replica().db().Exec("UPDATE cases SET rowid = 1000 WHERE id = '" + sent[0].record_id + "'").ok());
+  REQUIRE(t.replica().db().Exec("UPDATE cases SET rowid = " + std::to_string(first_row) + " WHERE id = '" + sent[2].record_id + "'").ok());
+  sync::PushResponse answer{(*batch)->batch_key, {}};
+  answer.results.push_back({sent[0].change_id, sync::ChangeStatus::kApplied, 21, "", {}});
+  answer.results.push_back({sent[1].change_id, sync::ChangeStatus::kApplied, 22, "", {}});
+  answer.results.push_back({sent[2].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}});
+  REQUIRE(store.AcknowledgeBatch(**batch, answer).ok());
+  CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[0].record_id + "'") == 21);
+  CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[1].record_id + "'") == 22);
+  CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[2].record_id + "'") == 0);  // refused: not the first's version
+  CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE state = 'rejected'") == 1);
+}
+
 TEST_CASE("a change refused by the centre sends the batches formed after it back to pending, in order", "[sync_store][push]") {
   TestReplica t;
   ReplicaSyncStore store(t.replica());
