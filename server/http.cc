@@ -353,6 +353,7 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
     SendError(res, 400, MakeError(ErrorCode::kUsage, "after= must name the batch key of the batch sent before this one"));
     return;
   }
+  const std::string hash = sync::PushRequestHash(*request);  // before any wait: off the critical path
   PushOrder::Ticket ticket = push_order.Begin(device->id, request->batch_key);
   if (ordered) {
     tl_note.detail += " after";
@@ -362,7 +363,6 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
       return;
     }
   }
-  const std::string hash = sync::PushRequestHash(*request);
   auto reply = store.Push(*device, *request, hash);
   if (!reply) {
     SendStoreError(res, reply.error());

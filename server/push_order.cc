@@ -17,7 +17,12 @@ void Forget(std::deque<std::string>& keys, const std::string& key) {
 }  // namespace
 
 PushOrder::Ticket::~Ticket() {
-  if (order_) order_->End(device_, key_, committed_);
+  if (order_) order_->End(device_, key_, false);
+}
+
+void PushOrder::Ticket::Committed() {
+  if (order_) order_->End(device_, key_, true);
+  order_ = nullptr;
 }
 
 PushOrder::Ticket PushOrder::Begin(int64_t device, const std::string& key) {

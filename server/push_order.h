@@ -30,26 +30,25 @@ class PushOrder {
   PushOrder(const PushOrder&) = delete;
   PushOrder& operator=(const PushOrder&) = delete;
 
-  // Batch `key` of `device` under way, from Begin() until the ticket is destroyed; committed if
-  // Committed() was called by then (applied, or answered again from the store), failed otherwise.
+  // Batch `key` of `device` under way, from Begin() until Committed() (applied, or answered again
+  // from the store: the batches waiting for it go on at once, before its answer is compressed and
+  // sent), or until the ticket is destroyed without it (failed).
   class Ticket {
    public:
     Ticket(PushOrder& order, int64_t device, std::string key) : order_(&order), device_(device), key_(std::move(key)) {}
     ~Ticket();
-    Ticket(Ticket&& other) noexcept
-        : order_(other.order_), device_(other.device_), key_(std::move(other.key_)), committed_(other.committed_) {
+    Ticket(Ticket&& other) noexcept : order_(other.order_), device_(other.device_), key_(std::move(other.key_)) {
       other.order_ = nullptr;
     }
     Ticket(const Ticket&) = delete;
     Ticket& operator=(const Ticket&) = delete;
     Ticket& operator=(Ticket&&) = delete;
-    void Committed() { committed_ = true; }
+    void Committed();
 
    private:
     PushOrder* order_;
     int64_t device_;
     std::string key_;
-    bool committed_ = false;
   };
 
   Ticket Begin(int64_t device, const std::string& key);

@@ -32,9 +32,9 @@ TEST_CASE("the order gate waits for a batch under way, and for one about to begi
     std::optional<PushOrder::Ticket> first(order.Begin(1, "k1"));
     auto waiting = std::async(std::launch::async, [&] { return order.WaitCommitted(1, "k1"); });
     CHECK(waiting.wait_for(100ms) == std::future_status::timeout);
-    first->Committed();
-    first.reset();
+    first->Committed();  // released here, before the ticket goes
     CHECK(waiting.get());
+    first.reset();
   }
   SECTION("under way, then failed") {
     std::optional<PushOrder::Ticket> first(order.Begin(1, "k1"));

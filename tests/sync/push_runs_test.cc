@@ -545,14 +545,20 @@ PushRequest ManyCases(int n) {
   return many;
 }
 
+// Batches of 1,000, no digest: what the two-lane tests sync with.
+SyncOptions LaneOptions() {
+  SyncOptions options;
+  options.verify = false;
+  options.push_batch = 1000;
+  return options;
+}
+
 constexpr char kWhoamiAfter[] = R"({"device":"a","territories":[],"features":["push-runs","push-after"]})";
 
 }  // namespace
 
 TEST_CASE("two batches are at a centre that lists push-after at once, each naming the one before", "[engine][push-after]") {
-  SyncOptions options;
-  options.verify = false;
-  options.push_batch = 1000;
+  SyncOptions options = LaneOptions();
   OneBatchStore store(ManyCases(6000));
   TwoLaneCentre centre(kWhoamiAfter);
   auto summary = RunSync(store, centre, options);
@@ -572,9 +578,7 @@ TEST_CASE("two batches are at a centre that lists push-after at once, each namin
 }
 
 TEST_CASE("one batch at a time to a centre without push-after, over one connection, or on a slow link", "[engine][push-after]") {
-  SyncOptions options;
-  options.verify = false;
-  options.push_batch = 1000;
+  SyncOptions options = LaneOptions();
   SECTION("a centre that does not list push-after") {
     OneBatchStore store(ManyCases(3000));
     TwoLaneCentre centre(R"({"device":"a","territories":[],"features":["push-runs"]})");
@@ -593,9 +597,7 @@ TEST_CASE("one batch at a time to a centre without push-after, over one connecti
 }
 
 TEST_CASE("a batch the centre refuses for its order (409) is sent again on its own, and every change lands once", "[engine][push-after]") {
-  SyncOptions options;
-  options.verify = false;
-  options.push_batch = 1000;
+  SyncOptions options = LaneOptions();
   OneBatchStore store(ManyCases(4000));
   TwoLaneCentre centre(kWhoamiAfter);
   centre.refuse_next_after = true;
