@@ -135,7 +135,15 @@ class PgTx final : public StoreTx {
 
   Result<std::optional<StoredRecord>> GetRecord(const schema::Table& table, const std::string& id) override {
     auto& cache = records_[TableIndex(table)];
-    if (auto found = cache.find(id); found != cache.end()) return found->second;
+    if (auto found = cache.find(id); found != cache.end()) {
+      if (found->second && !found->second->stamps_text.empty()) {
+        auto stamps = DecodeStamps(found->second->stamps_text);
+        if (!stamps) return stamps.error();
+        found->second->stamps = std::move(*stamps);
+        found->second->stamps_text.clear();
+      }
+      return found->second;
+    }
     auto rows = Query(st_.get[TableIndex(table)], {id});
     if (!rows) return rows.error();
     std::optional<StoredRecord> record;
@@ -155,17 +163,22 @@ class PgTx final : public StoreTx {
     p.push_back(r.record.id);
     for (const schema::Value& v : r.record.values) p.push_back(v);
     p.push_back(Num(r.record.version));
-    if (l.has_stamps) p.push_back(EncodeStamps(r.stamps));
+    if (l.has_stamps) p.push_back(r.stamps_text.empty() ? EncodeStamps(r.stamps) : r.stamps_text);
     if (l.has_territory_column) p.push_back(r.territory);
     p.push_back(r.last_device);
     p.push_back(r.echo_device ? Num(*r.echo_device) : schema::Value());
     p.push_back(r.history_seq ? Num(*r.history_seq) : schema::Value());
     if (l.has_identity_key) {
-      p.push_back(CaseIdentityKey(r.record.values));
+      p.push_back(r.identity_known ? r.identity_key : CaseIdentityKey(r.record.values));
       KeepIdentity(r);
     }
     puts_[TableIndex(table)].push_back(std::move(p));
-    records_[TableIndex(table)][r.record.id] = r;
+    // Kept to be read back by this transaction (GetRecord) as a record read from the store is: its
+    // stamps as text are read into a map only if it is read back, and a copy written back with
+    // other values must not keep its identity key.
+    StoredRecord& kept = *(records_[TableIndex(table)][r.record.id] = r);
+    kept.identity_known = false;
+    kept.identity_key.reset();
     return OkStatus();
   }
 

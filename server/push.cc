@@ -72,8 +72,11 @@ class ChangeApplier {
       if (index < 0) return Rejected(change, "champ inconnu : " + fc.field);
       stored.record.values[static_cast<size_t>(index)] = fc.value;
     }
-    if (auto valid = schema::ValidateRecord(table, stored.record.values); !valid) {
-      return Rejected(change, valid.error().message);
+    // The centre's decoder checked these values against the schema already (sync::Change::validated).
+    if (!change.validated) {
+      if (auto valid = schema::ValidateRecord(table, stored.record.values); !valid) {
+        return Rejected(change, valid.error().message);
+      }
     }
     // Whether the values are still those the device holds in its row: only a redirect below (a
     // follow-up written on a case since merged) changes one.
@@ -124,16 +127,16 @@ class ChangeApplier {
     // conflict about the record without changing it.
     if (!change.normalized && !redirected) stored.echo_device = device_.id;
     if (table.kind == schema::TableKind::kMutable) {
-      for (size_t i = 0; i < table.fields.size(); ++i) {
-        if (stored.record.values[i]) stored.stamps[std::string(table.fields[i].name)] = change.hlc;
-      }
+      stored.stamps_text = EncodeCreateStamps(table, stored.record.values, change.hlc);
     }
     // The cases it may duplicate are looked for before it is stored: most creates have none, and
     // an index that holds no entry for the key answers without reading any row.
     std::vector<std::string> lookalikes;
     if (&table == &schema::CasesTable()) {
-      if (std::optional<std::string> key = CaseIdentityKey(stored.record.values)) {
-        auto matches = tx_.FindCasesByIdentity(*key);
+      stored.identity_known = true;
+      stored.identity_key = CaseIdentityKey(stored.record.values);
+      if (stored.identity_key) {
+        auto matches = tx_.FindCasesByIdentity(*stored.identity_key);
         if (!matches) return matches.error();
         lookalikes = std::move(*matches);
       }

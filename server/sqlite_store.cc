@@ -180,12 +180,15 @@ class SqliteTx final : public StoreTx {
     s.BindBorrowed(1, r.record.id);
     for (size_t i = 0; i < table.fields.size(); ++i) s.BindBorrowed(static_cast<int>(i) + 2, table.fields[i], r.record.values[i]);
     s.Bind(l.version_col + 1, r.record.version);
-    if (l.has_stamps) s.Bind(l.stamps_col + 1, EncodeStamps(r.stamps));
+    if (l.has_stamps) {
+      if (r.stamps_text.empty()) s.Bind(l.stamps_col + 1, EncodeStamps(r.stamps));
+      else s.BindBorrowed(l.stamps_col + 1, r.stamps_text);
+    }
     if (l.has_territory_column) s.Bind(l.territory_col + 1, r.territory);
     s.BindBorrowed(l.last_device_col + 1, r.last_device);
     if (r.echo_device) s.Bind(l.echo_device_col + 1, *r.echo_device);
     if (r.history_seq) s.Bind(l.history_seq_col + 1, *r.history_seq);
-    if (l.has_identity_key) s.Bind(l.column_count + 1, CaseIdentityKey(r.record.values));
+    if (l.has_identity_key) s.Bind(l.column_count + 1, r.identity_known ? r.identity_key : CaseIdentityKey(r.record.values));
   }
 
   Result<std::vector<std::string>> FindCasesByIdentity(const std::string& key) override {

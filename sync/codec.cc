@@ -264,6 +264,7 @@ Status TakeCreateValues(const schema::Table& table, const std::vector<CreateValu
     if (!st) return MakeError(ErrorCode::kValidation, where + ".values." + st.error().message);
     if (record[i]) c.fields.push_back(FieldChange{std::string(table.fields[i].name), std::move(record[i]), std::nullopt});
   }
+  c.validated = true;
   return OkStatus();
 }
 

@@ -41,6 +41,9 @@ struct Change {
   // device sent it: the device's row then differs from what the centre stores, and the centre
   // must send the record back (docs/PROTOCOL.md, "Echo"). Not part of the wire form.
   bool normalized = false;
+  // Set by the centre's decoder on a create whose values it checked against the schema, as
+  // schema::ValidateRecord does: the centre does not check them twice. Not part of the wire form.
+  bool validated = false;
 };
 
 struct PushRequest {

@@ -62,7 +62,8 @@ struct CreateValue {
 };
 
 // Checks and takes a create's values, given in key order, into c.fields (in the table's order,
-// nulls left out). `record` is scratch space, reused from one create to the next.
+// nulls left out), and marks it validated. `record` is scratch space, reused from one create to the
+// next.
 Status TakeCreateValues(const schema::Table& table, const std::vector<CreateValue>& in_key_order, const std::string& where,
                         Change& c, std::vector<schema::Value>& record);
 
