@@ -43,33 +43,12 @@ std::string EncodeStamps(const sync::FieldStamps& stamps) {
 }
 
 std::string EncodeCreateStamps(const schema::Table& table, const std::vector<schema::Value>& values, std::string_view hlc) {
-  // The fields in the order a FieldStamps map keeps them (by name, bytewise), worked out once per
-  // table. Tables are static (schema::Tables()); their order here is that of the first call.
-  static const std::vector<std::vector<size_t>> kByName = [] {
-    std::vector<std::vector<size_t>> all;
-    for (const schema::Table& t : schema::Tables()) {
-      std::vector<size_t> order(t.fields.size());
-      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return t.fields[a].name < t.fields[b].name; });
-      all.push_back(std::move(order));
-    }
-    return all;
-  }();
-  const std::vector<schema::Table>& tables = schema::Tables();
-  size_t t = 0;
-  while (t < tables.size() && &tables[t] != &table) ++t;
-  if (t == tables.size()) {
-    sync::FieldStamps stamps;  // a table of its own (tests): by the map
-    for (size_t i = 0; i < table.fields.size(); ++i) {
-      if (values[i]) stamps[std::string(table.fields[i].name)] = std::string(hlc);
-    }
-    return EncodeStamps(stamps);
-  }
+  // The fields in the order a FieldStamps map keeps them: by name, byte-wise.
   std::string out;
   out.reserve(8 + hlc.size() + values.size() * 18);
   out += '{';
   bool first = true;
-  for (size_t i : kByName[t]) {
+  for (size_t i : sync::FieldsByName(table)) {
     if (!values[i]) continue;
     if (first) {
       sync::AppendJsonString(out, hlc);
