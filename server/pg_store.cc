@@ -169,16 +169,13 @@ class PgTx final : public StoreTx {
     p.push_back(r.echo_device ? Num(*r.echo_device) : schema::Value());
     p.push_back(r.history_seq ? Num(*r.history_seq) : schema::Value());
     if (l.has_identity_key) {
-      p.push_back(r.identity_known ? r.identity_key : CaseIdentityKey(r.record.values));
+      p.push_back(CaseIdentityKey(r.record.values));
       KeepIdentity(r);
     }
     puts_[TableIndex(table)].push_back(std::move(p));
-    // Kept to be read back by this transaction (GetRecord) as a record read from the store is: its
-    // stamps as text are read into a map only if it is read back, and a copy written back with
-    // other values must not keep its identity key.
-    StoredRecord& kept = *(records_[TableIndex(table)][r.record.id] = r);
-    kept.identity_known = false;
-    kept.identity_key.reset();
+    // Kept to be read back by this transaction: a create's stamps as text are read into a map by
+    // GetRecord, only if it is read back.
+    records_[TableIndex(table)][r.record.id] = r;
     return OkStatus();
   }
 

@@ -133,10 +133,8 @@ class ChangeApplier {
     // an index that holds no entry for the key answers without reading any row.
     std::vector<std::string> lookalikes;
     if (&table == &schema::CasesTable()) {
-      stored.identity_known = true;
-      stored.identity_key = CaseIdentityKey(stored.record.values);
-      if (stored.identity_key) {
-        auto matches = tx_.FindCasesByIdentity(*stored.identity_key);
+      if (std::optional<std::string> key = CaseIdentityKey(stored.record.values)) {
+        auto matches = tx_.FindCasesByIdentity(*key);
         if (!matches) return matches.error();
         lookalikes = std::move(*matches);
       }

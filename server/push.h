@@ -36,13 +36,9 @@ struct StoredRecord {
   // since (MoveCaseScope changes a follow-up's version, not its values). Whoever writes a history
   // row for the record sets it to that row's seq.
   std::optional<int64_t> history_seq;
-  // Worked out already by a create (ChangeApplier), for the store to write as they are rather than
-  // work them out again: `stamps_text`, when not empty, is EncodeStamps(stamps), and `stamps` is
-  // then left empty; when `identity_known`, `identity_key` is CaseIdentityKey(record.values). A
-  // record read from a store has neither.
+  // A create's stamps as the store writes them (EncodeCreateStamps), made without the map: when not
+  // empty, `stamps` is left empty and this text stands for it. A record read from a store has none.
   std::string stamps_text;
-  bool identity_known = false;
-  std::optional<std::string> identity_key;
 };
 
 // The answer stored for a batch key.

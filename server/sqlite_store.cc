@@ -188,7 +188,7 @@ class SqliteTx final : public StoreTx {
     s.BindBorrowed(l.last_device_col + 1, r.last_device);
     if (r.echo_device) s.Bind(l.echo_device_col + 1, *r.echo_device);
     if (r.history_seq) s.Bind(l.history_seq_col + 1, *r.history_seq);
-    if (l.has_identity_key) s.Bind(l.column_count + 1, r.identity_known ? r.identity_key : CaseIdentityKey(r.record.values));
+    if (l.has_identity_key) s.Bind(l.column_count + 1, CaseIdentityKey(r.record.values));
   }
 
   Result<std::vector<std::string>> FindCasesByIdentity(const std::string& key) override {
