@@ -114,9 +114,17 @@ std::string NewUuidV7(int64_t unix_ms) {
   b[10] = static_cast<unsigned char>(counter >> 8);
   b[11] = static_cast<unsigned char>(counter);
   for (int i = 0; i < 4; ++i) b[12 + i] = static_cast<unsigned char>(remainder >> (8 * (3 - i)));
-  std::string hex = Hex(b.data(), b.size());
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) +
-         "-" + hex.substr(20);
+  // Written in place, 8-4-4-4-12: built from substrings, the text took a tenth of writing a create's
+  // outbox entry.
+  static const char kDigits[] = "0123456789abcdef";
+  std::string text(36, '-');
+  size_t at = 0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // over a dash
+    text[at++] = kDigits[b[i] >> 4];
+    text[at++] = kDigits[b[i] & 0xf];
+  }
+  return text;
 }
 
 bool IsUuid(std::string_view t) {

@@ -59,12 +59,15 @@ Result<sync::Change> WriteCreate(Replica& replica, const schema::Table& table, c
   auto stmt = replica.Statement(kInsertCreate);
   if (!stmt) return stmt.error();
   sqlite::StmtGuard guard(**stmt);
-  (*stmt)->Bind(1, std::string_view(c.change_id))
-      .Bind(2, table.name)
-      .Bind(3, std::string_view(c.record_id))
-      .Bind(4, how == CreateValues::kFromRow ? std::string(sync::kFieldsFromRow) : sync::EncodeOutboxFields(sync::Op::kCreate, c.fields))
-      .Bind(5, std::string_view(c.hlc));
-  if (batch_key) (*stmt)->Bind(6, std::string_view(*batch_key));
+  // Borrowed: `c`, `fields_text` and `batch_key` outlive the statement's run, which the guard
+  // resets (a push batch writes one entry per create it takes).
+  const std::string fields_text = how == CreateValues::kFromRow ? std::string() : sync::EncodeOutboxFields(sync::Op::kCreate, c.fields);
+  (*stmt)->BindBorrowed(1, c.change_id)
+      .BindBorrowed(2, table.name)
+      .BindBorrowed(3, c.record_id)
+      .BindBorrowed(4, how == CreateValues::kFromRow ? sync::kFieldsFromRow : std::string_view(fields_text))
+      .BindBorrowed(5, c.hlc);
+  if (batch_key) (*stmt)->BindBorrowed(6, *batch_key);
   else (*stmt)->BindNull(6);
   RELAIS_TRY((*stmt)->Run());
   return c;

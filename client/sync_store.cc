@@ -270,6 +270,7 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_
 Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t room, size_t& bytes) {
   const std::vector<schema::Table>& tables = schema::Tables();
   unsent_after_.resize(tables.size(), 0);
+  std::vector<int64_t> positions;  // the rowid of each change of the batch taken here, 0 for the others
   for (size_t t = 0; t < tables.size() && room > 0; ++t) {
     const schema::Table& table = tables[t];
     const std::string name(table.name);
@@ -288,8 +289,9 @@ Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t r
       if ((full = OverBudget(request, bytes, more))) break;
       auto written = WriteCreateEntry(replica_, table, std::move(r), request.batch_key, CreateValues::kFromRow);  // r keeps its id
       if (!written) return written.error();
-      batched_rowids_.emplace(written->change_id, rowids[taken]);
       request.changes.push_back(std::move(*written));
+      positions.resize(request.changes.size(), 0);
+      positions.back() = rowids[taken];
       bytes += more;
       ++taken;
     }
@@ -297,95 +299,141 @@ Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t r
     if (full) break;
     room -= taken;
   }
+  if (!positions.empty()) batched_rowids_[request.batch_key] = std::move(positions);
   return OkStatus();
 }
 
 Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, const sync::PushResponse& response) {
   auto tx = sqlite::Transaction::Begin(replica_.db());
   if (!tx) return tx.error();
-  // change_id has no index: the batch's entries are read once by its key (outbox_by_batch), then
-  // each answer finds its entry by seq.
-  std::unordered_map<std::string, int64_t> seq_of;
+  // change_id has no index: the batch's entries are read once by its key (outbox_by_batch), in the
+  // order of its changes (seq: FormBatch takes them in that order and writes its creates' entries
+  // after them), and the centre answers in that order too. So the i-th answer is first looked for
+  // at the i-th entry and change; a search by id is built only if an answer is not where expected.
+  // Hashing every change id three times took a twentieth of acknowledging a batch of creates.
+  struct Entry {
+    int64_t seq;
+    std::string change_id;
+    bool answered = false;
+  };
+  std::vector<Entry> entries;
   {
-    auto entries = replica_.db().Prepare("SELECT seq, change_id FROM outbox WHERE batch_key = ?1");
-    if (!entries) return entries.error();
-    entries->Bind(1, request.batch_key);
+    auto read = replica_.db().Prepare("SELECT seq, change_id FROM outbox WHERE batch_key = ?1 ORDER BY seq");
+    if (!read) return read.error();
+    read->BindBorrowed(1, request.batch_key);
     while (true) {
-      auto row = entries->Step();
+      auto row = read->Step();
       if (!row) return row.error();
       if (!*row) break;
-      seq_of.emplace(entries->Text(1), entries->Int(0));
+      entries.push_back({read->Int(0), read->Text(1)});
     }
   }
+  std::unordered_map<std::string_view, size_t> entry_of, change_of;  // by change id, built if needed
+  auto find_entry = [&](size_t i, const std::string& id) -> Entry* {
+    if (i < entries.size() && entries[i].change_id == id) return &entries[i];
+    if (entry_of.empty()) {
+      for (size_t k = entries.size(); k-- > 0;) entry_of[entries[k].change_id] = k;  // the first of an id wins
+    }
+    auto found = entry_of.find(id);
+    return found == entry_of.end() ? nullptr : &entries[found->second];
+  };
+  // The change at position `i` of the request answered by `id`, and that position.
+  auto find_change = [&](size_t i, const std::string& id) -> std::optional<size_t> {
+    if (i < request.changes.size() && request.changes[i].change_id == id) return i;
+    if (change_of.empty()) {
+      for (size_t k = 0; k < request.changes.size(); ++k) change_of.emplace(request.changes[k].change_id, k);
+    }
+    auto found = change_of.find(id);
+    return found == change_of.end() ? std::nullopt : std::optional<size_t>(found->second);
+  };
+  const auto batched = batched_rowids_.find(request.batch_key);
   auto reject = replica_.db().Prepare(
       "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE seq = ?1");
   if (!reject) return reject.error();
+  // The statements that give a row its version, per table: by rowid, then by id.
+  struct VersionStatements {
+    const schema::Table* table;
+    sqlite::Stmt* by_rowid;
+    sqlite::Stmt* by_id;
+  };
+  std::vector<VersionStatements> version_statements;
+  version_statements.reserve(schema::Tables().size());  // the pointers statements_for() returns stay valid
+  auto statements_for = [&](const schema::Table& table) -> Result<const VersionStatements*> {
+    for (const VersionStatements& v : version_statements) {
+      if (v.table == &table) return &v;
+    }
+    const std::string name(table.name);
+    auto by_rowid = replica_.Statement("UPDATE " + name + " SET version = ?2 WHERE rowid = ?4 AND id = ?1 AND version = ?3");
+    if (!by_rowid) return by_rowid.error();
+    auto by_id = replica_.Statement("UPDATE " + name + " SET version = ?2 WHERE id = ?1 AND version = ?3");
+    if (!by_id) return by_id.error();
+    version_statements.push_back({&table, *by_rowid, *by_id});
+    return &version_statements.back();
+  };
   // An accepted create takes the centre's version on its row: from then on the row is no longer a
   // pending create (client/pending_creates.h), even before the pull brings the record back.
-  std::unordered_map<std::string_view, const sync::Change*> sent;
-  for (const sync::Change& c : request.changes) sent.emplace(c.change_id, &c);
-  for (const sync::ChangeResult& r : response.results) {
-    auto entry = seq_of.find(r.change_id);
-    if (entry == seq_of.end()) continue;  // not of this batch: nothing to acknowledge
-    auto change = sent.find(r.change_id);
+  for (size_t i = 0; i < response.results.size(); ++i) {
+    const sync::ChangeResult& r = response.results[i];
+    Entry* entry = find_entry(i, r.change_id);
+    if (entry == nullptr || entry->answered) continue;  // not of this batch, or answered already: acknowledged once
+    entry->answered = true;
+    const std::optional<size_t> position = find_change(i, r.change_id);
+    const sync::Change* change = position ? &request.changes[*position] : nullptr;
     // An update applied as sent on the version this row holds made the centre's record this row
     // (its base with the edit), at the answer's version; a centre that leaves the echo out of
     // pulls will not send it back, so the row takes that version now. A row whose version moved
     // since the edit was written is left to the pull (the centre merged the edit: not applied).
     // A later edit of the record still in the outbox keeps its base version: the centre merges it
     // over this one (docs/PROTOCOL.md, "Echo").
-    const bool accepted_create = r.status != sync::ChangeStatus::kRejected && change != sent.end() &&
-                                 change->second->op == sync::Op::kCreate && r.version > 0;
-    const bool applied_update = r.status == sync::ChangeStatus::kApplied && change != sent.end() &&
-                                change->second->op == sync::Op::kUpdate && r.version > change->second->base_version;
+    const bool accepted_create = r.status != sync::ChangeStatus::kRejected && change != nullptr &&
+                                 change->op == sync::Op::kCreate && r.version > 0;
+    const bool applied_update = r.status == sync::ChangeStatus::kApplied && change != nullptr &&
+                                change->op == sync::Op::kUpdate && r.version > change->base_version;
     if (accepted_create || applied_update) {
-      if (const schema::Table* table = schema::FindTable(change->second->table)) {
+      if (const schema::Table* table = schema::FindTable(change->table)) {
+        auto statements = statements_for(*table);
+        if (!statements) return statements.error();
         // By the rowid the batch was formed from, when this store formed it; the id is checked
         // still, and a row that moved meanwhile is found by its id.
         bool done = false;
-        if (auto batched = batched_rowids_.find(r.change_id); batched != batched_rowids_.end()) {
-          auto by_rowid = replica_.Statement("UPDATE " + std::string(table->name) +
-                                             " SET version = ?2 WHERE rowid = ?4 AND id = ?1 AND version = ?3");
-          if (!by_rowid) return by_rowid.error();
-          sqlite::StmtGuard guard(**by_rowid);
-          (*by_rowid)->Bind(1, change->second->record_id).Bind(2, r.version).Bind(3, change->second->base_version);
-          (*by_rowid)->Bind(4, batched->second);
-          RELAIS_TRY((*by_rowid)->Run());
+        if (batched != batched_rowids_.end() && *position < batched->second.size() && batched->second[*position] > 0) {
+          sqlite::Stmt& by_rowid = *(*statements)->by_rowid;
+          sqlite::StmtGuard guard(by_rowid);
+          by_rowid.BindBorrowed(1, change->record_id).Bind(2, r.version).Bind(3, change->base_version);
+          by_rowid.Bind(4, batched->second[*position]);
+          RELAIS_TRY(by_rowid.Run());
           done = replica_.db().Changes() > 0;
         }
         if (!done) {
-          auto accepted = replica_.Statement("UPDATE " + std::string(table->name) + " SET version = ?2 WHERE id = ?1 AND version = ?3");
-          if (!accepted) return accepted.error();
-          sqlite::StmtGuard guard(**accepted);
-          (*accepted)->Bind(1, change->second->record_id).Bind(2, r.version).Bind(3, change->second->base_version);
-          RELAIS_TRY((*accepted)->Run());
+          sqlite::Stmt& by_id = *(*statements)->by_id;
+          sqlite::StmtGuard guard(by_id);
+          by_id.BindBorrowed(1, change->record_id).Bind(2, r.version).Bind(3, change->base_version);
+          RELAIS_TRY(by_id.Run());
         }
       }
     }
     if (r.status == sync::ChangeStatus::kRejected) {
       // A refused create keeps its values as sent in its entry, whatever becomes of the row.
-      if (change != sent.end() && change->second->op == sync::Op::kCreate) {
-        if (const schema::Table* table = schema::FindTable(change->second->table)) {
-          auto frozen = FreezeCreateEntry(replica_, *table, change->second->record_id, entry->second);
+      if (change != nullptr && change->op == sync::Op::kCreate) {
+        if (const schema::Table* table = schema::FindTable(change->table)) {
+          auto frozen = FreezeCreateEntry(replica_, *table, change->record_id, entry->seq);
           if (!frozen) return frozen.error();
         }
       }
       // Out of the batch (batch_key NULL): the batch's deletion below leaves it.
-      reject->Bind(1, entry->second).Bind(2, r.reason);
+      reject->Bind(1, entry->seq).Bind(2, r.reason);
       RELAIS_TRY(reject->Run());
       reject->Reset();
     }
-    seq_of.erase(entry);  // an id answered twice is acknowledged once, as before
   }
   // Whatever the answer did not mention goes back to pending, for a new batch.
-  if (!seq_of.empty()) {
-    auto release = replica_.db().Prepare("UPDATE outbox SET batch_key = NULL WHERE seq = ?1");
-    if (!release) return release.error();
-    for (const auto& [change_id, seq] : seq_of) {
-      release->Bind(1, seq);
-      RELAIS_TRY(release->Run());
-      release->Reset();
-    }
+  auto release = replica_.db().Prepare("UPDATE outbox SET batch_key = NULL WHERE seq = ?1");
+  if (!release) return release.error();
+  for (const Entry& e : entries) {
+    if (e.answered) continue;
+    release->Bind(1, e.seq);
+    RELAIS_TRY(release->Run());
+    release->Reset();
   }
   // What is left under the batch's key is what the centre accepted: gone in one statement (one per
   // entry took a quarter of the acknowledgement).
@@ -395,7 +443,7 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
   RELAIS_TRY(done->Run());
   if (!request.changes.empty()) RELAIS_TRY(replica_.SetState(kStateHlcLast, request.changes.back().hlc));
   RELAIS_TRY(tx->Commit());
-  for (const sync::Change& c : request.changes) batched_rowids_.erase(c.change_id);
+  batched_rowids_.erase(request.batch_key);
   return OkStatus();
 }
 
@@ -428,7 +476,9 @@ Status ReplicaSyncStore::RejectChange(const std::string& batch_key, const std::s
   // A later batch may have been sent and applied already: its changes keep their ids, and the
   // centre answers a change id it applied before with its first outcome.
   RELAIS_TRY(replica_.db().Exec("UPDATE outbox SET batch_key = NULL WHERE batch_key IS NOT NULL"));
-  return tx->Commit();
+  RELAIS_TRY(tx->Commit());
+  batched_rowids_.clear();  // those batches are no more: their changes are found by id
+  return OkStatus();
 }
 
 Result<int64_t> ReplicaSyncStore::PullCursor() {

@@ -63,10 +63,11 @@ class ReplicaSyncStore final : public sync::SyncStore {
   // pull, after the push), so a sync's batches do not scan the rows already sent again. Only a
   // shortcut: a new store (a new sync) starts from the first row.
   std::vector<int64_t> unsent_after_;
-  // The rowid of each create this store put in a batch, by change id, until its answer: the
-  // accepted create's row takes its version by rowid, not by a search of its id (a sixth of
-  // acknowledging a batch of creates). Only a shortcut too: without it, the row is found by id.
-  std::unordered_map<std::string, int64_t> batched_rowids_;
+  // By batch key, until its answer: the rowid of each change of the batch, by its position in the
+  // batch, for the creates this store took from their rows (0 for the others). The accepted
+  // create's row takes its version by rowid, not by a search of its id (a sixth of acknowledging a
+  // batch of creates). Only a shortcut too: without it, the row is found by id.
+  std::unordered_map<std::string, std::vector<int64_t>> batched_rowids_;
 };
 
 // Conflict notices the centre sent about this replica's records (table `conflicts`, docs/PROTOCOL.md

@@ -5,9 +5,20 @@
 namespace relais::sync {
 
 std::string Hlc::ToString() const {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%013lld-%06x-", static_cast<long long>(ms), counter);
-  return buf + node;
+  constexpr int64_t kMsLimit = 10'000'000'000'000;  // 13 digits
+  if (ms < 0 || ms >= kMsLimit || counter > 0xffffff) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%013lld-%06x-", static_cast<long long>(ms), counter);
+    return buf + node;
+  }
+  // Every create a push batch takes is stamped: written in place, without snprintf's parsing.
+  static const char kDigits[] = "0123456789abcdef";
+  std::string text(21 + node.size(), '-');
+  int64_t m = ms;
+  for (int i = 12; i >= 0; --i, m /= 10) text[static_cast<size_t>(i)] = static_cast<char>('0' + m % 10);
+  for (int i = 0; i < 6; ++i) text[14 + static_cast<size_t>(i)] = kDigits[(counter >> (4 * (5 - i))) & 0xf];
+  text.replace(21, node.size(), node);
+  return text;
 }
 
 Result<Hlc> Hlc::Parse(std::string_view t) {

@@ -49,6 +49,8 @@ TEST_CASE("UUIDv7 ids are well formed and sort by time", "[ids]") {
   std::string b = NewUuidV7(1700000000001);
   CHECK(IsUuid(a));
   CHECK(a[14] == '7');
+  CHECK(a.substr(0, 13) == "018bcfe5-6800");  // the 48 bits of the millisecond, in hex
+  CHECK(b.substr(0, 13) == "018bcfe5-6801");
   CHECK(a < b);
   CHECK_FALSE(IsUuid("not-a-uuid"));
 }

@@ -278,6 +278,51 @@ TEST_CASE("an answer acknowledges what was accepted, keeps what was refused, rel
   CHECK((*again)->changes[0].change_id == sent[2].change_id);
 }
 
+TEST_CASE("an answer in another order, naming a change twice and one of another batch, acknowledges each change once",
+          "[sync_store][push][nothing_lost]") {
+  TestReplica t;
+  ReplicaSyncStore store(t.replica());
+  auto known = t.records().Create(Cases(), ACase("Abel", "Zoé"));
+  REQUIRE(known.ok());
+  auto first = store.FormBatch(10);
+  REQUIRE(first.ok());
+  REQUIRE(first->has_value());
+  sync::PushResponse accepted{(*first)->batch_key, {{(*first)->changes[0].change_id, sync::ChangeStatus::kApplied, 5, "", {}}}};
+  REQUIRE(store.AcknowledgeBatch(**first, accepted).ok());
+  // An edit of the accepted case (an outbox entry), then three creates held by their rows alone.
+  REQUIRE(t.records().Edit(Cases(), known->id, {{"commune", "Gap"}}).ok());
+  for (const char* name : {"Blanc", "Chevalier", "Durand"}) REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
+  auto batch = store.FormBatch(10);
+  REQUIRE(batch.ok());
+  REQUIRE(batch->has_value());
+  const std::vector<sync::Change>& sent = (*batch)->changes;
+  REQUIRE(sent.size() == 4);
+  REQUIRE(sent[0].op == sync::Op::kUpdate);
+  // Last first; the second create answered twice (the first answer counts); an id of no change of
+  // this batch; the edit last.
+  sync::PushResponse answer{(*batch)->batch_key, {}};
+  answer.results.push_back({sent[3].change_id, sync::ChangeStatus::kApplied, 31, "", {}});
+  answer.results.push_back({sent[2].change_id, sync::ChangeStatus::kApplied, 32, "", {}});
+  answer.results.push_back({sent[2].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}});
+  answer.results.push_back({"01890000-0000-7000-8000-000000000000", sync::ChangeStatus::kRejected, 0, "inconnu", {}});
+  answer.results.push_back({sent[1].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}});
+  answer.results.push_back({sent[0].change_id, sync::ChangeStatus::kApplied, 34, "", {}});
+  REQUIRE(store.AcknowledgeBatch(**batch, answer).ok());
+  auto version = [&](const std::string& id) { return t.Scalar("SELECT version FROM cases WHERE id = '" + id + "'"); };
+  CHECK(version(sent[0].record_id) == 34);
+  CHECK(version(sent[1].record_id) == 0);  // refused: still on the device, shown
+  CHECK(version(sent[2].record_id) == 32);
+  CHECK(version(sent[3].record_id) == 31);
+  CHECK(t.Scalar("SELECT count(*) FROM outbox") == 1);
+  CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE change_id = '" + sent[1].change_id +
+                 "' AND state = 'rejected' AND reject_reason = 'hors territoire' AND batch_key IS NULL") == 1);
+  // The refused create kept its values as sent.
+  CHECK(t.Text("SELECT fields FROM outbox").find("Blanc") != std::string::npos);
+  auto next = store.FormBatch(10);
+  REQUIRE(next.ok());
+  CHECK_FALSE(next->has_value());
+}
+
 TEST_CASE("an accepted create takes its version on its own row, even when rows moved since the batch was formed",
           "[sync_store][push]") {
   TestReplica t;

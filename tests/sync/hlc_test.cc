@@ -2,6 +2,9 @@
 
 #include "sync/hlc.h"
 
+#include <cstdio>
+#include <random>
+
 using namespace relais;
 using namespace relais::sync;
 
@@ -34,4 +37,28 @@ TEST_CASE("stamps round-trip through text and bad text is refused", "[hlc]") {
   CHECK(*back == h);
   CHECK_FALSE(Hlc::Parse("yesterday").ok());
   CHECK_FALSE(Hlc::Parse("1700000000123-00002a-a b").ok());
+}
+
+TEST_CASE("a stamp's text is the fixed-width form at every width's edge and for drawn stamps", "[hlc]") {
+  // The reference: the form as printf writes it.
+  auto reference = [](const Hlc& h) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%013lld-%06x-", static_cast<long long>(h.ms), h.counter);
+    return buf + h.node;
+  };
+  std::vector<Hlc> stamps = {{0, 0, "a"},
+                             {1, 1, ""},
+                             {9'999'999'999'999, 0xffffff, "node-with-a-long-name-0123456789"},
+                             {1'700'000'000'123, 0xabcdef, "dev1"},
+                             {10'000'000'000'000, 1, "past-13-digits"},
+                             {1'700'000'000'000, 0x1000000, "counter-past-6-digits"}};
+  std::mt19937_64 draw(7);
+  for (int i = 0; i < 10000; ++i) {
+    stamps.push_back({static_cast<int64_t>(draw() % 10'000'000'000'000), static_cast<uint32_t>(draw() % 0x1000000),
+                      std::string(draw() % 40, static_cast<char>('a' + draw() % 26))});
+  }
+  for (const Hlc& h : stamps) {
+    INFO(h.ms << " " << h.counter << " " << h.node);
+    REQUIRE(h.ToString() == reference(h));
+  }
 }
