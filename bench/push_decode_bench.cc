@@ -7,10 +7,11 @@
 // The batch holds the first --batch cases of the generator's cases.jsonl (--cases of them made),
 // as a device forms it: change ids from NewUuidV7 one after the other, stamps of one millisecond
 // with a rising counter, the records' own ids. Bytes: the JSON text, and gzip at level 6 (the
-// client's). Decode: DecodePushRequest, then with the idempotency hash the centre takes of it;
+// last table gives every level). Decode: DecodePushRequest, then with the idempotency hash the centre takes of it;
 // medians of --runs, the two forms taken in turn, in this process, one thread. Then the answer to
 // that batch as the device reads it (DecodePushResponse), against a bare nlohmann DOM parse of the
-// same text as the yardstick.
+// same text as the yardstick. Last, that batch's runs packed at each gzip level, as the device packs
+// its requests.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include "base/gzip.h"
 #include "base/ids.h"
 #include "sync/codec.h"
+#include "sync/engine.h"
 #include "sync/hlc.h"
 #include "sync/push_runs.h"
 
@@ -188,5 +190,26 @@ int main(int argc, char** argv) {
               static_cast<double>(answer.size()) / static_cast<double>(n), o.runs);
   std::printf("%-44s %10s %10s %8s\n", "figure", "DOM parse", "decoder", "ratio");
   row("answer read (us/change)", Median(dom), Median(read), "%10.2f");
+
+  // The device packs each batch's text (the runs form) on a thread of its own: what each libdeflate
+  // level costs and saves, to choose sync::kRequestGzipLevel. The yardstick is level 1.
+  std::printf("\nthat batch as runs, packed by the device at each gzip level (libdeflate), median of %d\n\n", o.runs);
+  std::printf("%-8s %16s %16s %14s\n", "level", "bytes / change", "us / change", "time / level 1");
+  double level_one = 0;
+  for (int level = 1; level <= 9; ++level) {
+    std::vector<double> us;
+    size_t packed = 0;
+    for (int i = 0; i < o.runs; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      packed = GzipCompress(runs, level).size();
+      auto end = std::chrono::steady_clock::now();
+      us.push_back(std::chrono::duration<double, std::micro>(end - start).count() / static_cast<double>(n));
+    }
+    const double median = Median(us);
+    if (level == 1) level_one = median;
+    std::printf("%-8s %16.1f %16.2f %14.2f\n", (std::to_string(level) + (level == sync::kRequestGzipLevel ? " *" : "")).c_str(),
+                static_cast<double>(packed) / static_cast<double>(n), median, median / level_one);
+  }
+  std::printf("\n* sync::kRequestGzipLevel, a fast link's level (a slow link packs at level %d)\n", sync::kSlowLinkGzipLevel);
   return 0;
 }
