@@ -310,7 +310,8 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
   // order of its changes (seq: FormBatch takes them in that order and writes its creates' entries
   // after them), and the centre answers in that order too. So the i-th answer is first looked for
   // at the i-th entry and change; a search by id is built only if an answer is not where expected.
-  // Hashing every change id three times took a twentieth of acknowledging a batch of creates.
+  // Three hash tables keyed by change id (this store's rowids, the entries, the changes) were 3.5 %
+  // of `relais sync`'s CPU in perf, most of it cache misses.
   struct Entry {
     int64_t seq;
     std::string change_id;
