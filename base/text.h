@@ -24,4 +24,7 @@ void LowerAsciiInPlace(std::string& text);
 // Number of code points (for column widths in tables). Input must be valid UTF-8.
 size_t Utf8Length(std::string_view utf8);
 
+// The sixteen lower-case hex digits, by value: ids, digests, clock stamps and JSON escapes.
+inline constexpr char kHexDigits[] = "0123456789abcdef";
+
 }  // namespace relais

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "base/text.h"
+
 namespace relais::sync {
 
 std::string Hlc::ToString() const {
@@ -12,11 +14,10 @@ std::string Hlc::ToString() const {
     return buf + node;
   }
   // Every create a push batch takes is stamped: written in place, without snprintf's parsing.
-  static const char kDigits[] = "0123456789abcdef";
   std::string text(21 + node.size(), '-');
   int64_t m = ms;
   for (int i = 12; i >= 0; --i, m /= 10) text[static_cast<size_t>(i)] = static_cast<char>('0' + m % 10);
-  for (int i = 0; i < 6; ++i) text[14 + static_cast<size_t>(i)] = kDigits[(counter >> (4 * (5 - i))) & 0xf];
+  for (int i = 0; i < 6; ++i) text[14 + static_cast<size_t>(i)] = kHexDigits[(counter >> (4 * (5 - i))) & 0xf];
   text.replace(21, node.size(), node);
   return text;
 }

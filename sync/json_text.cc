@@ -6,6 +6,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "base/text.h"
+
 namespace relais::sync {
 
 namespace {
@@ -24,7 +26,6 @@ bool PlainWord(uint64_t w) {
 }  // namespace
 
 void AppendJsonString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out.reserve(out.size() + s.size() + 2);
   out += '"';
   size_t plain = 0;  // start of the run of characters copied as they are
@@ -51,8 +52,8 @@ void AppendJsonString(std::string& out, std::string_view s) {
       case '\t': out += "\\t"; break;
       default:
         out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xF];
+        out += kHexDigits[c >> 4];
+        out += kHexDigits[c & 0xF];
     }
   }
   out.append(s.data() + plain, s.size() - plain);
