@@ -9,8 +9,8 @@ namespace {
 // Once per process, before SQLite initialises itself (the first open): no memory statistics. With
 // them, every allocation SQLite makes takes and releases a mutex shared by all connections to keep
 // a count that nothing here reads: 3.7 % of `relais sync`'s instructions and 3.2 % of the centre's
-// per pushed record (callgrind), and a lock every thread of the centre contends for. A no-op (SQLITE_MISUSE, ignored) when SQLite was
-// initialised already.
+// per pushed record (callgrind), and a lock every thread of the centre contends for. A no-op
+// (SQLITE_MISUSE, ignored) when SQLite was initialised already.
 void ConfigureSqliteOnce() {
   static std::once_flag once;
   std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
