@@ -10,13 +10,20 @@
 namespace relais {
 
 namespace {
-struct InflateEnd { void operator()(z_stream* z) const { inflateEnd(z); delete z; } };
+struct InflateEnd {
+  void operator()(z_stream* z) const {
+    inflateEnd(z);
+    delete z;
+  }
+};
 }  // namespace
 
 std::string GzipCompress(std::string_view data, int level) {
   // libdeflate compresses a whole buffer in one call: on a push batch of 5,000 new cases it is about
   // twice as fast as zlib at the same level, for 10 % fewer bytes (see kRequestGzipLevel).
-  struct FreeCompressor { void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); } };
+  struct FreeCompressor {
+    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+  };
   std::unique_ptr<libdeflate_compressor, FreeCompressor> c(libdeflate_alloc_compressor(std::clamp(level, 1, 12)));
   if (!c) throw std::bad_alloc();
   std::string out;

@@ -49,7 +49,7 @@ struct UuidV7State {
   std::mutex mutex;
   bool seeded = false;  // false at first and in a forked child: draw a counter start and a remainder
   uint64_t last_ms = 0;
-  uint64_t counter = 0;     // 42 bits used
+  uint64_t counter = 0;  // 42 bits used
   uint32_t remainder = 0;
 };
 
@@ -152,7 +152,8 @@ std::array<unsigned char, 32> Sha256(std::string_view data) {
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   std::array<unsigned char, 32> digest{};
   unsigned int len = 0;
-  if (!sha256 || EVP_Digest(data.data(), data.size(), digest.data(), &len, sha256, nullptr) != 1 || len != digest.size()) {
+  if (!sha256 || EVP_Digest(data.data(), data.size(), digest.data(), &len, sha256, nullptr) != 1 ||
+      len != digest.size()) {
     throw std::runtime_error("SHA-256 unavailable");
   }
   return digest;

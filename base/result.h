@@ -38,7 +38,7 @@ inline Error MakeError(ErrorCode code, std::string message) { return Error{code,
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like std::expected
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design, like std::expected
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
@@ -65,8 +65,8 @@ inline Status OkStatus() { return Unit{}; }
 }  // namespace relais
 
 // Returns the error of a failed Result from the enclosing function.
-#define RELAIS_TRY(expr)                                   \
-  do {                                                     \
-    auto relais_try_result_ = (expr);                      \
+#define RELAIS_TRY(expr)                                             \
+  do {                                                               \
+    auto relais_try_result_ = (expr);                                \
     if (!relais_try_result_.ok()) return relais_try_result_.error(); \
   } while (0)

@@ -175,11 +175,16 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) Fail(arg + " needs a value");
       return argv[++i];
     };
-    if (arg == "--updates") updates = std::stoul(next());
-    else if (arg == "--batch") batch = std::stoul(next());
-    else if (arg == "--runs") runs = std::stoi(next());
-    else if (arg == "--work") work = next();
-    else Fail("unknown option " + arg + " (--updates N --batch N --runs N --work DIR)");
+    if (arg == "--updates")
+      updates = std::stoul(next());
+    else if (arg == "--batch")
+      batch = std::stoul(next());
+    else if (arg == "--runs")
+      runs = std::stoi(next());
+    else if (arg == "--work")
+      work = next();
+    else
+      Fail("unknown option " + arg + " (--updates N --batch N --runs N --work DIR)");
   }
   if (updates == 0 || batch == 0 || batch > sync::kMaxChangesPerPush || runs < 1) Fail("bad sizes");
   const bool own_dir = work.empty();
@@ -200,9 +205,10 @@ int main(int argc, char** argv) {
   }
   const double free_rate = Median(free_rates), conflict_rate = Median(conflict_rates);
 
-  std::printf("conflict_bench: %zu updates in batches of %zu through Store::Push (SQLite, WAL, synchronous=FULL), "
-              "median of %d runs\n\n",
-              updates, batch, runs);
+  std::printf(
+      "conflict_bench: %zu updates in batches of %zu through Store::Push (SQLite, WAL, synchronous=FULL), "
+      "median of %d runs\n\n",
+      updates, batch, runs);
   std::printf("| push | changes/s (median) | runs (changes/s) | applied | merged | review | conflicts opened |\n");
   std::printf("| --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
   auto row = [&](const char* name, double rate, const std::vector<double>& all, const RunResult& r) {

@@ -70,7 +70,10 @@ double RawInsert(const std::string& path, const std::string& csv_text) {
   std::string columns, params;
   for (size_t i = 0; i < header.size(); ++i) {
     const schema::Field* f = schema::CasesTable().FindField(header[i]);
-    columns += (i ? ", " : "") + header[i] + (header[i] == "id" ? " TEXT PRIMARY KEY" : f && f->type == schema::FieldType::kInt ? " INTEGER" : " TEXT");
+    columns += (i ? ", " : "") + header[i] +
+               (header[i] == "id"                         ? " TEXT PRIMARY KEY"
+                : f && f->type == schema::FieldType::kInt ? " INTEGER"
+                                                          : " TEXT");
     params += (i ? ", ?" : "?") + std::to_string(i + 1);
   }
   if (!db.Exec("CREATE TABLE raw_cases (" + columns + ", version INTEGER NOT NULL DEFAULT 0)").ok()) Fail("raw table");
@@ -93,10 +96,14 @@ int main(int argc, char** argv) {
   std::string dataset, work;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--cases" && i + 1 < argc) n_cases = std::stoul(argv[++i]);
-    else if (a == "--dataset" && i + 1 < argc) dataset = argv[++i];
-    else if (a == "--work" && i + 1 < argc) work = argv[++i];
-    else Fail("usage: import_bench [--cases N] [--dataset DIR] [--work DIR]");
+    if (a == "--cases" && i + 1 < argc)
+      n_cases = std::stoul(argv[++i]);
+    else if (a == "--dataset" && i + 1 < argc)
+      dataset = argv[++i];
+    else if (a == "--work" && i + 1 < argc)
+      work = argv[++i];
+    else
+      Fail("usage: import_bench [--cases N] [--dataset DIR] [--work DIR]");
   }
   if (dataset.empty()) {
     const char* shared = std::getenv("RELAIS_SHARED");
@@ -140,7 +147,9 @@ int main(int argc, char** argv) {
   if (!replica.db().Exec("BEGIN IMMEDIATE").ok()) Fail("begin");
   for (const std::string& id : ids) {
     for (int k = 0; k < 3; ++k) {
-      client::FieldValues f = {{"case_id", id}, {"kind", "entretien"}, {"date", "2026-0" + std::to_string(k + 1) + "-10"},
+      client::FieldValues f = {{"case_id", id},
+                               {"kind", "entretien"},
+                               {"date", "2026-0" + std::to_string(k + 1) + "-10"},
                                {"text", "Entretien de suivi, point sur la recherche d'emploi."}};
       std::vector<schema::Value> values;
       for (const auto& field : schema::FollowupsTable().fields) {
@@ -166,9 +175,9 @@ int main(int argc, char** argv) {
   }
 
   // 4. `case search` with names, first names and communes, whole or prefixes, without accents.
-  const char* words[] = {"martin", "lefevre", "lef", "briancon", "nevache", "elodie", "zoe", "gap", "mor",
-                         "cervieres", "dupont", "la grave", "saint", "raphael", "garcia", "ines martin",
-                         "monetier", "bastia", "ajac", "fournier"};
+  const char* words[] = {"martin", "lefevre",     "lef",       "briancon", "nevache",  "elodie",  "zoe",
+                         "gap",    "mor",         "cervieres", "dupont",   "la grave", "saint",   "raphael",
+                         "garcia", "ines martin", "monetier",  "bastia",   "ajac",     "fournier"};
   std::vector<double> search_ms;
   size_t hits = 0;
   for (int i = 0; i < 200; ++i) {
@@ -183,7 +192,8 @@ int main(int argc, char** argv) {
 
   double import_rate = static_cast<double>(summary.records) / import_s;
   double raw_rate = static_cast<double>(summary.records) / raw_s;
-  std::printf("Relais import benchmark: %zu cases (gen_dataset.py seed 42), WAL, synchronous=FULL\n\n", summary.records);
+  std::printf("Relais import benchmark: %zu cases (gen_dataset.py seed 42), WAL, synchronous=FULL\n\n",
+              summary.records);
   std::printf("%-44s %14s %12s\n", "measure", "value", "target");
   std::printf("%-44s %14s %12s\n", "--------------------------------------------", "--------------", "------------");
   std::printf("%-44s %10.0f r/s %12s\n", "import through write path (outbox on)", import_rate, "");
@@ -191,13 +201,17 @@ int main(int argc, char** argv) {
   std::printf("%-44s %13.0f%% %12s\n", "import / raw", 100.0 * import_rate / raw_rate, ">= 50%");
   std::printf("%-44s %11.2f ms %12s\n", "case search median (200 queries)", Percentile(search_ms, 0.5), "<= 5 ms");
   std::printf("%-44s %11.2f ms %12s\n", "case search p90", Percentile(search_ms, 0.9), "");
-  std::printf("%-44s %11.2f ms %12s\n", "case show median (200 ids, 3 follow-ups)", Percentile(show_ms, 0.5), "<= 2 ms");
+  std::printf("%-44s %11.2f ms %12s\n", "case show median (200 ids, 3 follow-ups)", Percentile(show_ms, 0.5),
+              "<= 2 ms");
   std::printf("%-44s %11.2f ms %12s\n", "case show p90", Percentile(show_ms, 0.9), "");
-  std::printf("%-44s %11.1f MB %12s\n", "replica file (after checkpoint)", static_cast<double>(replica_bytes) / 1e6, "");
+  std::printf("%-44s %11.1f MB %12s\n", "replica file (after checkpoint)", static_cast<double>(replica_bytes) / 1e6,
+              "");
   std::printf("%-44s %11.1f MB %12s\n", "raw data as CSV", static_cast<double>(csv_bytes) / 1e6, "");
   std::printf("%-44s %11.1f MB %12s\n", "raw data as JSONL", static_cast<double>(jsonl_bytes) / 1e6, "");
-  std::printf("%-44s %13.2fx %12s\n", "replica / CSV", static_cast<double>(replica_bytes) / static_cast<double>(csv_bytes), "<= 2x");
-  std::printf("%-44s %13.2fx %12s\n", "replica / JSONL", static_cast<double>(replica_bytes) / static_cast<double>(jsonl_bytes), "<= 2x");
+  std::printf("%-44s %13.2fx %12s\n", "replica / CSV",
+              static_cast<double>(replica_bytes) / static_cast<double>(csv_bytes), "<= 2x");
+  std::printf("%-44s %13.2fx %12s\n", "replica / JSONL",
+              static_cast<double>(replica_bytes) / static_cast<double>(jsonl_bytes), "<= 2x");
   std::printf("\n(%zu search hits in all; work folder %s)\n", hits, work.c_str());
   return 0;
 }

@@ -272,8 +272,8 @@ Figures MeasureOnce(const std::string& kind, const Options& o, const std::string
       ++ready;
       while (!go.load()) std::this_thread::yield();
       if (o.window_s > 0) {
-        std::this_thread::sleep_until(t_go + std::chrono::duration_cast<Stopwatch::duration>(std::chrono::duration<double>(
-                                                 o.window_s * d / o.devices)));
+        std::this_thread::sleep_until(t_go + std::chrono::duration_cast<Stopwatch::duration>(
+                                                 std::chrono::duration<double>(o.window_s * d / o.devices)));
       }
       // As `relais sync`: a network failure or a 5xx is retried with backoff (6 attempts), the same
       // batch key answered once by the server.
@@ -372,10 +372,11 @@ void PrintTable(const Options& o, const std::vector<Figures>& sqlite, const std:
     return Median(v);
   };
   const std::string when = o.window_s > 0 ? "starting evenly over " + Fixed(o.window_s, 0) + " s" : "starting at once";
-  std::printf("\n%d devices %s, each pushing %d changes (%d cases, %d follow-ups) then pulling its territory "
-              "(%d territories); server threads: %s; median of %d run(s)\n\n",
-              o.devices, when.c_str(), o.cases + o.followups, o.cases, o.followups, o.territories,
-              o.threads > 0 ? std::to_string(o.threads).c_str() : "default", static_cast<int>(sqlite.size()));
+  std::printf(
+      "\n%d devices %s, each pushing %d changes (%d cases, %d follow-ups) then pulling its territory "
+      "(%d territories); server threads: %s; median of %d run(s)\n\n",
+      o.devices, when.c_str(), o.cases + o.followups, o.cases, o.followups, o.territories,
+      o.threads > 0 ? std::to_string(o.threads).c_str() : "default", static_cast<int>(sqlite.size()));
   std::printf("| measure | SQLite | PostgreSQL |\n| --- | --- | --- |\n");
   auto row = [&](const char* name, double Figures::*field, int decimals, bool thousands = false) {
     double a = med(sqlite, field), b = med(pg, field);
@@ -401,10 +402,10 @@ void PrintTable(const Options& o, const std::vector<Figures>& sqlite, const std:
   // only says so. Throughput compares the stores in a burst.
   const std::string verdict = o.window_s > 0 ? "set by the arrivals, not the store: compare in a burst"
                                              : std::string("target >= 1: ") + (ratio >= 1 ? "met" : "NOT met");
-  std::printf("\nPostgreSQL / SQLite throughput: %.2f (%s). PostgreSQL push p99 (target < 1000 ms): "
-              "%.0f ms as devices see it (%s), %.0f ms handling in the server (%s)\n",
-              ratio, verdict.c_str(), p99, p99 < 1000 ? "met" : "NOT met", handled_p99,
-              handled_p99 < 1000 ? "met" : "NOT met");
+  std::printf(
+      "\nPostgreSQL / SQLite throughput: %.2f (%s). PostgreSQL push p99 (target < 1000 ms): "
+      "%.0f ms as devices see it (%s), %.0f ms handling in the server (%s)\n",
+      ratio, verdict.c_str(), p99, p99 < 1000 ? "met" : "NOT met", handled_p99, handled_p99 < 1000 ? "met" : "NOT met");
 }
 
 // One window of the --sustained search and what it measured.
@@ -429,10 +430,14 @@ class Search {
   }
   void Record(const Step& step) {
     steps_.push_back(step);
-    if (missed_ < 0) ++rung_;
-    else ++halvings_;
-    if (step.met) met_ = step.window_s;
-    else missed_ = step.window_s;
+    if (missed_ < 0)
+      ++rung_;
+    else
+      ++halvings_;
+    if (step.met)
+      met_ = step.window_s;
+    else
+      missed_ = step.window_s;
   }
   const std::vector<Step>& steps() const { return steps_; }
 
@@ -487,23 +492,25 @@ const Step* Best(const std::vector<Step>& steps) {
 }
 
 void PrintSustained(const Options& o, const std::vector<Step>& sqlite, const std::vector<Step>& pg) {
-  std::printf("\n%d devices, each pushing %d changes (%d cases, %d follow-ups) then pulling its territory (%d "
-              "territories); starts spread evenly over the window; server threads: %s\n\n",
-              o.devices, o.cases + o.followups, o.cases, o.followups, o.territories,
-              o.threads > 0 ? std::to_string(o.threads).c_str() : "default");
-  std::printf("| store | window, s | arrivals, devices/s | wall, s | throughput, changes + records / s | push p50 / p99, ms "
-              "| server push p99, ms | pull p50 / p99, ms | errors | server peak RSS, MiB | runs | p99 < %.0f ms |\n"
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
-              o.slo_ms);
+  std::printf(
+      "\n%d devices, each pushing %d changes (%d cases, %d follow-ups) then pulling its territory (%d "
+      "territories); starts spread evenly over the window; server threads: %s\n\n",
+      o.devices, o.cases + o.followups, o.cases, o.followups, o.territories,
+      o.threads > 0 ? std::to_string(o.threads).c_str() : "default");
+  std::printf(
+      "| store | window, s | arrivals, devices/s | wall, s | throughput, changes + records / s | push p50 / p99, ms "
+      "| server push p99, ms | pull p50 / p99, ms | errors | server peak RSS, MiB | runs | p99 < %.0f ms |\n"
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+      o.slo_ms);
   auto rows = [&](const char* store, const std::vector<Step>& steps) {
     for (const Step& s : steps) {
       const std::string arrivals = s.window_s > 0 ? Fixed(o.devices / s.window_s, 1) : "all at once";
       std::printf("| %s | %s | %s | %s | %s | %s / %s | %s | %s / %s | %s | %s | %s | %s |\n", store,
                   Fixed(s.window_s, 2).c_str(), arrivals.c_str(), Fixed(s.f.seconds, 1).c_str(),
-                  Thousands(s.f.throughput).c_str(), Fixed(s.f.push_p50_ms, 0).c_str(), Fixed(s.f.push_p99_ms, 0).c_str(),
-                  Fixed(s.f.server_push_p99_ms, 0).c_str(), Fixed(s.f.pull_p50_ms, 0).c_str(),
-                  Fixed(s.f.pull_p99_ms, 0).c_str(), Fixed(s.f.errors, 0).c_str(), Fixed(s.f.server_rss_mib, 1).c_str(),
-                  s.runs == 1 ? "1" : "3 (median)", s.met ? "yes" : "no");
+                  Thousands(s.f.throughput).c_str(), Fixed(s.f.push_p50_ms, 0).c_str(),
+                  Fixed(s.f.push_p99_ms, 0).c_str(), Fixed(s.f.server_push_p99_ms, 0).c_str(),
+                  Fixed(s.f.pull_p50_ms, 0).c_str(), Fixed(s.f.pull_p99_ms, 0).c_str(), Fixed(s.f.errors, 0).c_str(),
+                  Fixed(s.f.server_rss_mib, 1).c_str(), s.runs == 1 ? "1" : "3 (median)", s.met ? "yes" : "no");
     }
   };
   rows("SQLite", sqlite);
@@ -525,7 +532,8 @@ void PrintSustained(const Options& o, const std::vector<Step>& sqlite, const std
   describe("PostgreSQL", b);
   if (a && b) {
     const double ratio = b->f.throughput / a->f.throughput;
-    std::printf("PostgreSQL / SQLite sustained throughput: %.2f (target >= 1: %s)\n", ratio, ratio >= 1 ? "met" : "NOT met");
+    std::printf("PostgreSQL / SQLite sustained throughput: %.2f (target >= 1: %s)\n", ratio,
+                ratio >= 1 ? "met" : "NOT met");
   } else {
     std::printf("PostgreSQL / SQLite sustained throughput: not comparable (a store met the limit at no window)\n");
   }
@@ -540,18 +548,30 @@ Options Parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--devices") o.devices = std::stoi(value());
-    else if (a == "--cases") o.cases = std::stoi(value());
-    else if (a == "--followups") o.followups = std::stoi(value());
-    else if (a == "--territories") o.territories = std::stoi(value());
-    else if (a == "--runs") o.runs = std::stoi(value());
-    else if (a == "--window") o.window_s = std::stod(value());
-    else if (a == "--threads") o.threads = std::stoi(value());
-    else if (a == "--sustained") o.sustained = true;
-    else if (a == "--slo-ms") o.slo_ms = std::stod(value());
-    else if (a == "--pg") o.pg_url = value();
-    else if (a == "--bin") o.bin_dir = value();
-    else throw std::runtime_error("unknown option " + a + " (see the comment at the top of bench/load_bench.cc)");
+    if (a == "--devices")
+      o.devices = std::stoi(value());
+    else if (a == "--cases")
+      o.cases = std::stoi(value());
+    else if (a == "--followups")
+      o.followups = std::stoi(value());
+    else if (a == "--territories")
+      o.territories = std::stoi(value());
+    else if (a == "--runs")
+      o.runs = std::stoi(value());
+    else if (a == "--window")
+      o.window_s = std::stod(value());
+    else if (a == "--threads")
+      o.threads = std::stoi(value());
+    else if (a == "--sustained")
+      o.sustained = true;
+    else if (a == "--slo-ms")
+      o.slo_ms = std::stod(value());
+    else if (a == "--pg")
+      o.pg_url = value();
+    else if (a == "--bin")
+      o.bin_dir = value();
+    else
+      throw std::runtime_error("unknown option " + a + " (see the comment at the top of bench/load_bench.cc)");
   }
   return o;
 }
@@ -585,7 +605,8 @@ int main(int argc, char** argv) {
     if (!std::getenv("RELAIS_BENCH_KEEP")) std::filesystem::remove_all(dir);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "load_bench: %s\n", e.what());
-    if (!cluster_dir.empty()) (void)std::system(("'" + std::string(RELAIS_SOURCE_DIR) + "/scripts/pg_cluster.sh' stop " + cluster_dir).c_str());
+    if (!cluster_dir.empty())
+      (void)std::system(("'" + std::string(RELAIS_SOURCE_DIR) + "/scripts/pg_cluster.sh' stop " + cluster_dir).c_str());
     return 1;
   }
   if (!cluster_dir.empty()) {

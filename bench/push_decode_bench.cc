@@ -56,7 +56,8 @@ sync::PushRequest ReadBatch(const std::string& jsonl, size_t n) {
     c.hlc = sync::Hlc{ms, static_cast<uint32_t>(request.changes.size()), "a1b2c3d4"}.ToString();
     for (auto it = j.begin(); it != j.end(); ++it) {
       if (it.key() == "id" || it->is_null()) continue;
-      c.fields.push_back({it.key(), it->is_number() ? std::to_string(it->get<int64_t>()) : it->get<std::string>(), std::nullopt});
+      c.fields.push_back(
+          {it.key(), it->is_number() ? std::to_string(it->get<int64_t>()) : it->get<std::string>(), std::nullopt});
     }
     request.changes.push_back(std::move(c));
   }
@@ -109,10 +110,14 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--cases") o.cases = std::stoul(value());
-    else if (a == "--batch") o.batch = std::stoul(value());
-    else if (a == "--runs") o.runs = std::stoi(value());
-    else if (a == "--dataset-script") o.dataset_script = value();
+    if (a == "--cases")
+      o.cases = std::stoul(value());
+    else if (a == "--batch")
+      o.batch = std::stoul(value());
+    else if (a == "--runs")
+      o.runs = std::stoi(value());
+    else if (a == "--dataset-script")
+      o.dataset_script = value();
     else {
       std::fprintf(stderr, "usage: push_decode_bench [--cases N] [--batch N] [--runs K] [--dataset-script PATH]\n");
       return 2;
@@ -153,7 +158,8 @@ int main(int argc, char** argv) {
     encode_runs.push_back(std::chrono::duration<double, std::micro>(end - middle).count() / static_cast<double>(n));
   }
 
-  std::printf("one batch of %zu creates of cases (generator's data), median of %d decodes each, taken in turn\n\n", n, o.runs);
+  std::printf("one batch of %zu creates of cases (generator's data), median of %d decodes each, taken in turn\n\n", n,
+              o.runs);
   std::printf("%-44s %10s %10s %8s\n", "figure", "rows", "runs", "ratio");
   auto row = [](const char* name, double a, double b, const char* format) {
     std::printf("%-44s ", name);
@@ -170,7 +176,9 @@ int main(int argc, char** argv) {
 
   // The answer to that batch, as the device reads it: every change applied at its version.
   sync::PushResponse response{request.batch_key, {}};
-  for (size_t i = 0; i < n; ++i) response.results.push_back({request.changes[i].change_id, sync::ChangeStatus::kApplied, static_cast<int64_t>(1000 + i), {}, {}});
+  for (size_t i = 0; i < n; ++i)
+    response.results.push_back(
+        {request.changes[i].change_id, sync::ChangeStatus::kApplied, static_cast<int64_t>(1000 + i), {}, {}});
   const std::string answer = sync::EncodePushResponse(response);
   std::vector<double> dom, read;
   for (int i = 0; i < o.runs; ++i) {
@@ -207,9 +215,11 @@ int main(int argc, char** argv) {
     }
     const double median = Median(us);
     if (level == 1) level_one = median;
-    std::printf("%-8s %16.1f %16.2f %14.2f\n", (std::to_string(level) + (level == sync::kRequestGzipLevel ? " *" : "")).c_str(),
+    std::printf("%-8s %16.1f %16.2f %14.2f\n",
+                (std::to_string(level) + (level == sync::kRequestGzipLevel ? " *" : "")).c_str(),
                 static_cast<double>(packed) / static_cast<double>(n), median, median / level_one);
   }
-  std::printf("\n* sync::kRequestGzipLevel, a fast link's level (a slow link packs at level %d)\n", sync::kSlowLinkGzipLevel);
+  std::printf("\n* sync::kRequestGzipLevel, a fast link's level (a slow link packs at level %d)\n",
+              sync::kSlowLinkGzipLevel);
   return 0;
 }

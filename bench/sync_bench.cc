@@ -76,12 +76,12 @@ namespace {
 
 const std::vector<std::string> kTerritories = {"hautes-alpes-gap", "hautes-alpes-brianconnais", "corse-bastia",
                                                "corse-ajaccio",    "bretagne-saint-brieuc",     "accm-arles"};
-constexpr double kPushTarget = 30000;        // records per second
-constexpr double kPullTarget = 50000;        // records per second
+constexpr double kPushTarget = 30000;  // records per second
+constexpr double kPullTarget = 50000;  // records per second
 constexpr double kBytesPerRecordTarget = 60;
 constexpr double kRequestsPerThousandTarget = 0.5;
 constexpr double kClientMemoryTargetMiB = 64;
-constexpr double kStepTimeoutS = 900;        // any single program of the loopback runs
+constexpr double kStepTimeoutS = 900;  // any single program of the loopback runs
 
 // ---------------------------------------------------------------------------------------------
 // Interruption: Ctrl-C or SIGTERM kills the children we started; their failure then unwinds the
@@ -148,9 +148,9 @@ struct ChildResult {
   std::string out;
   std::string err;
   Stopwatch::time_point started;
-  double seconds = 0;        // spawn to reap, as this process saw it
-  double max_rss_mib = 0;    // rusage.ru_maxrss of the child
-  double cpu_seconds = 0;    // rusage: user + system
+  double seconds = 0;      // spawn to reap, as this process saw it
+  double max_rss_mib = 0;  // rusage.ru_maxrss of the child
+  double cpu_seconds = 0;  // rusage: user + system
   bool timed_out = false;
 };
 
@@ -204,7 +204,8 @@ ChildResult RunChild(const std::vector<std::string>& args, const std::string& sc
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot start " + args[0] + ": " + std::strerror(rc));
   Track(pid);
-  auto deadline = result.started + std::chrono::duration_cast<Stopwatch::duration>(std::chrono::duration<double>(timeout_s));
+  auto deadline =
+      result.started + std::chrono::duration_cast<Stopwatch::duration>(std::chrono::duration<double>(timeout_s));
   int status = 0;
   rusage usage{};
   for (int tick = 0;; ++tick) {
@@ -231,12 +232,13 @@ ChildResult RunChild(const std::vector<std::string>& args, const std::string& sc
 }
 
 // As RunChild, but a failure is fatal to the measurement.
-ChildResult MustRun(const std::vector<std::string>& args, const std::string& scratch_dir, double timeout_s = kStepTimeoutS,
-                    const std::function<void(pid_t)>& every_20ms = {}) {
+ChildResult MustRun(const std::vector<std::string>& args, const std::string& scratch_dir,
+                    double timeout_s = kStepTimeoutS, const std::function<void(pid_t)>& every_20ms = {}) {
   ChildResult r = RunChild(args, scratch_dir, timeout_s, every_20ms);
   CheckInterrupted();
   if (r.exit_code != 0) {
-    throw std::runtime_error(Join(args) + " failed (" + (r.timed_out ? "timed out" : "exit " + std::to_string(r.exit_code)) +
+    throw std::runtime_error(Join(args) + " failed (" +
+                             (r.timed_out ? "timed out" : "exit " + std::to_string(r.exit_code)) +
                              "): " + r.err.substr(0, 2000));
   }
   return r;
@@ -388,7 +390,8 @@ class PhaseRelay {
         bool is_pull = chunk.find("GET /v1/pull") != std::string_view::npos;
         bool is_push = chunk.find("POST /v1/push") != std::string_view::npos;
         if (is_pull && first_pull_ns_.load() == 0) {
-          first_pull_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(Stopwatch::now().time_since_epoch()).count();
+          first_pull_ns_ =
+              std::chrono::duration_cast<std::chrono::nanoseconds>(Stopwatch::now().time_since_epoch()).count();
         }
         bool in_pull = first_pull_ns_.load() != 0;
         (in_pull ? pull_sent_ : push_sent_) += static_cast<uint64_t>(n);
@@ -412,7 +415,7 @@ class PhaseRelay {
   int port_ = 0;
   std::atomic<bool> stopped_{false};
   std::thread acceptor_;
-  std::vector<int> sockets_;          // touched by the acceptor, then by Stop() after its join
+  std::vector<int> sockets_;  // touched by the acceptor, then by Stop() after its join
   std::vector<std::thread> pumps_;
   std::atomic<int64_t> first_pull_ns_{0};
   std::atomic<uint64_t> push_sent_{0}, push_received_{0}, push_requests_{0};
@@ -424,8 +427,8 @@ class PhaseRelay {
 
 struct ParsedTable {
   std::string name;
-  std::vector<std::string> columns;   // in the file's key order
-  std::vector<bool> integer;          // per column
+  std::vector<std::string> columns;  // in the file's key order
+  std::vector<bool> integer;         // per column
   std::vector<std::vector<std::optional<std::string>>> rows;
 };
 
@@ -445,8 +448,10 @@ ParsedTable ParseJsonl(const std::string& path, const std::string& name) {
     std::vector<std::optional<std::string>> row;
     for (const auto& column : table.columns) {
       auto it = object.find(column);
-      if (it == object.end() || it->is_null()) row.emplace_back();
-      else row.emplace_back(it->is_string() ? it->get<std::string>() : it->dump());
+      if (it == object.end() || it->is_null())
+        row.emplace_back();
+      else
+        row.emplace_back(it->is_string() ? it->get<std::string>() : it->dump());
     }
     table.rows.push_back(std::move(row));
   }
@@ -461,7 +466,10 @@ double RawInsertSeconds(const std::string& path, const std::vector<ParsedTable>&
   for (const auto& t : tables) {
     std::string columns;
     for (size_t i = 0; i < t.columns.size(); ++i) {
-      columns += (i ? ", " : "") + t.columns[i] + (t.columns[i] == "id" ? " TEXT PRIMARY KEY" : t.integer[i] ? " INTEGER" : " TEXT");
+      columns += (i ? ", " : "") + t.columns[i] +
+                 (t.columns[i] == "id" ? " TEXT PRIMARY KEY"
+                  : t.integer[i]       ? " INTEGER"
+                                       : " TEXT");
     }
     if (!db->Exec("CREATE TABLE raw_" + t.name + " (" + columns + ", version INTEGER NOT NULL DEFAULT 0)")) {
       throw std::runtime_error("raw table " + t.name);
@@ -476,9 +484,12 @@ double RawInsertSeconds(const std::string& path, const std::vector<ParsedTable>&
     if (!stmt) throw std::runtime_error("raw prepare: " + stmt.error().message);
     for (const auto& row : t.rows) {
       for (size_t i = 0; i < row.size(); ++i) {
-        if (!row[i]) stmt->BindNull(static_cast<int>(i) + 1);
-        else if (t.integer[i]) stmt->Bind(static_cast<int>(i) + 1, static_cast<int64_t>(std::stoll(*row[i])));
-        else stmt->Bind(static_cast<int>(i) + 1, std::string_view(*row[i]));
+        if (!row[i])
+          stmt->BindNull(static_cast<int>(i) + 1);
+        else if (t.integer[i])
+          stmt->Bind(static_cast<int>(i) + 1, static_cast<int64_t>(std::stoll(*row[i])));
+        else
+          stmt->Bind(static_cast<int>(i) + 1, std::string_view(*row[i]));
       }
       if (!stmt->Run()) throw std::runtime_error("raw insert");
       stmt->Reset();
@@ -538,7 +549,9 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
 
   // A goes through the relay (to split its push from its echo pull); B talks to the server.
   PhaseRelay relay(server.port());
-  MustRun({Relais(o), "--db", a, "init", "--server", "http://127.0.0.1:" + std::to_string(relay.port()), "--token", token_a}, scratch);
+  MustRun({Relais(o), "--db", a, "init", "--server", "http://127.0.0.1:" + std::to_string(relay.port()), "--token",
+           token_a},
+          scratch);
   MustRun({Relais(o), "--db", b, "init", "--server", server.url(), "--token", token_b}, scratch);
 
   ChildResult import_cases = MustRun({Relais(o), "--db", a, "import", data_dir + "/cases.jsonl"}, scratch);
@@ -559,7 +572,8 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
   relay.Stop();
   json ja = MustJson(sync_a, "sync A");
   auto pushed = ja["pushed"].get<double>();
-  if (pushed != records) throw std::runtime_error("A pushed " + std::to_string(pushed) + " of " + std::to_string(records) + " records");
+  if (pushed != records)
+    throw std::runtime_error("A pushed " + std::to_string(pushed) + " of " + std::to_string(records) + " records");
   auto first_pull = relay.first_pull_at();
   if (!first_pull) throw std::runtime_error("the relay saw no pull request from A");
   double push_s = Seconds(*first_pull - sync_a.started);
@@ -572,7 +586,11 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
   f["push: CPU µs / record, relais A"] = cpu_a_push * 1e6 / pushed;
   f["push: CPU µs / record, centre"] = cpu_server_push * 1e6 / pushed;
   f["sync A: seconds (push + echo pull, JSON)"] = ja["seconds"].get<double>();
-  f["sync A: echo pull records/s"] = ja["pulled"].get<double>() / Seconds(sync_a.started + std::chrono::duration_cast<Stopwatch::duration>(std::chrono::duration<double>(sync_a.seconds)) - *first_pull);
+  f["sync A: echo pull records/s"] =
+      ja["pulled"].get<double>() /
+      Seconds(sync_a.started +
+              std::chrono::duration_cast<Stopwatch::duration>(std::chrono::duration<double>(sync_a.seconds)) -
+              *first_pull);
   f["sync A: records pulled back (echo)"] = ja["pulled"].get<double>();
   f["sync A: requests / 1,000 records (all)"] = ja["requests"].get<double>() * 1000 / pushed;
   f["sync A: bytes received (all, MB)"] = ja["bytes_received"].get<double>() / 1e6;
@@ -583,7 +601,8 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
   const double cpu_server_b = server.CpuSeconds() - cpu_server_before_b;
   json jb = MustJson(sync_b, "sync B");
   auto pulled = jb["pulled"].get<double>();
-  if (pulled != records) throw std::runtime_error("B pulled " + std::to_string(pulled) + " of " + std::to_string(records) + " records");
+  if (pulled != records)
+    throw std::runtime_error("B pulled " + std::to_string(pulled) + " of " + std::to_string(records) + " records");
   f["pull: records/s (B)"] = pulled / jb["seconds"].get<double>();
   f["pull: seconds (B, JSON)"] = jb["seconds"].get<double>();
   f["pull: bytes received / record"] = jb["bytes_received"].get<double>() / pulled;
@@ -597,8 +616,8 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
   f["raw SQLite insert: rows/s"] = RawInsertRate(data_dir, dir / "raw.db", scratch);
   f["push rate / raw insert rate"] = f["push: records/s (A, push phase)"] / f["raw SQLite insert: rows/s"];
   f["pull rate / raw insert rate"] = f["pull: records/s (B)"] / f["raw SQLite insert: rows/s"];
-  std::fprintf(stderr, "run %d: push %.0f rec/s, pull %.0f rec/s, raw %.0f rows/s\n", run, f["push: records/s (A, push phase)"],
-               f["pull: records/s (B)"], f["raw SQLite insert: rows/s"]);
+  std::fprintf(stderr, "run %d: push %.0f rec/s, pull %.0f rec/s, raw %.0f rows/s\n", run,
+               f["push: records/s (A, push phase)"], f["pull: records/s (B)"], f["raw SQLite insert: rows/s"]);
   return f;
 }
 
@@ -618,27 +637,43 @@ double Median(std::vector<double> v) {
 
 std::string Number(double v) {
   char buf[64];
-  if (v >= 1000) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else if (v >= 10) std::snprintf(buf, sizeof buf, "%.1f", v);
-  else std::snprintf(buf, sizeof buf, "%.3f", v);
+  if (v >= 1000)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else if (v >= 10)
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.3f", v);
   return buf;
 }
 
 void PrintTable(const std::vector<Figures>& runs) {
-  const std::vector<std::string> order = {
-      "push: records/s (A, push phase)",      "pull: records/s (B)",
-      "push: bytes sent / record",            "push: bytes received / record (answers)",
-      "pull: bytes received / record",        "push: requests / 1,000 records",
-      "pull: requests / 1,000 records",       "sync A: peak RSS of relais (MiB)",
-      "sync B: peak RSS of relais (MiB)",     "import: peak RSS of relais (MiB)",
-      "server: peak RSS (MiB)",               "raw SQLite insert: rows/s",
-      "push rate / raw insert rate",          "pull rate / raw insert rate",
-      "push: CPU µs / record, relais A",      "push: CPU µs / record, centre",
-      "pull: CPU µs / record, relais B",      "pull: CPU µs / record, centre",
-      "push: seconds (A, push phase)",        "pull: seconds (B, JSON)",
-      "sync A: seconds (push + echo pull, JSON)", "sync A: echo pull records/s",
-      "sync A: records pulled back (echo)",   "sync A: requests / 1,000 records (all)", "sync A: bytes received (all, MB)",
-      "import: seconds (cases + contacts)",   "import: records/s"};
+  const std::vector<std::string> order = {"push: records/s (A, push phase)",
+                                          "pull: records/s (B)",
+                                          "push: bytes sent / record",
+                                          "push: bytes received / record (answers)",
+                                          "pull: bytes received / record",
+                                          "push: requests / 1,000 records",
+                                          "pull: requests / 1,000 records",
+                                          "sync A: peak RSS of relais (MiB)",
+                                          "sync B: peak RSS of relais (MiB)",
+                                          "import: peak RSS of relais (MiB)",
+                                          "server: peak RSS (MiB)",
+                                          "raw SQLite insert: rows/s",
+                                          "push rate / raw insert rate",
+                                          "pull rate / raw insert rate",
+                                          "push: CPU µs / record, relais A",
+                                          "push: CPU µs / record, centre",
+                                          "pull: CPU µs / record, relais B",
+                                          "pull: CPU µs / record, centre",
+                                          "push: seconds (A, push phase)",
+                                          "pull: seconds (B, JSON)",
+                                          "sync A: seconds (push + echo pull, JSON)",
+                                          "sync A: echo pull records/s",
+                                          "sync A: records pulled back (echo)",
+                                          "sync A: requests / 1,000 records (all)",
+                                          "sync A: bytes received (all, MB)",
+                                          "import: seconds (cases + contacts)",
+                                          "import: records/s"};
   auto at_least = [](double t) { return [t](double v) { return v >= t; }; };
   auto at_most = [](double t) { return [t](double v) { return v <= t; }; };
   std::map<std::string, Target> targets = {
@@ -663,8 +698,10 @@ void PrintTable(const std::vector<Figures>& runs) {
     std::string target = t == targets.end() ? "" : t->second.text;
     std::string verdict = t == targets.end() ? "" : t->second.met(median) ? "met" : "NOT MET";
     // printf pads bytes: a name with "µ" (two bytes, one column) gets one more.
-    const int width = 42 + static_cast<int>(std::count_if(name.begin(), name.end(), [](char c) { return (c & 0xC0) == 0x80; }));
-    std::printf("%-*s %12s %21s %10s  %s\n", width, name.c_str(), Number(median).c_str(), range.c_str(), target.c_str(), verdict.c_str());
+    const int width =
+        42 + static_cast<int>(std::count_if(name.begin(), name.end(), [](char c) { return (c & 0xC0) == 0x80; }));
+    std::printf("%-*s %12s %21s %10s  %s\n", width, name.c_str(), Number(median).c_str(), range.c_str(), target.c_str(),
+                verdict.c_str());
   }
 }
 
@@ -701,7 +738,8 @@ void MeasurePoorLink(const Options& o) {
     for (size_t i = 0; std::getline(in, line); ++i) (i < o.backlog_edits ? known : fresh) << line << "\n";
   }
 
-  Server server(o.bin_dir, dir / "central.db", link->namespace_address() + ":0", dir / "server.log", link->InNamespace());
+  Server server(o.bin_dir, dir / "central.db", link->namespace_address() + ":0", dir / "server.log",
+                link->InNamespace());
   std::string token = Enrol(o, dir / "central.db", "bench-rural", scratch);
   std::string replica = dir / "rural.db";
   MustRun({Relais(o), "--db", replica, "init", "--server", server.url(), "--token", token}, scratch);
@@ -730,17 +768,19 @@ void MeasurePoorLink(const Options& o) {
   CheckInterrupted();
   json summary = json::parse(sync.out, nullptr, false);
 
-  std::printf("\nPoor link: a week's backlog (%zu edits + %zu new cases = %zu changes) over %s ms one way, %s %% loss, "
-              "%s kbit/s, each direction\n",
-              o.backlog_edits, o.backlog_cases, total, Number(shape.delay_ms).c_str(), Number(shape.loss * 100).c_str(),
-              Number(shape.rate_bits_per_s / 1000).c_str());
+  std::printf(
+      "\nPoor link: a week's backlog (%zu edits + %zu new cases = %zu changes) over %s ms one way, %s %% loss, "
+      "%s kbit/s, each direction\n",
+      o.backlog_edits, o.backlog_cases, total, Number(shape.delay_ms).c_str(), Number(shape.loss * 100).c_str(),
+      Number(shape.rate_bits_per_s / 1000).c_str());
   std::printf("  link: %s\n", link->mechanism().c_str());
   if (!link->netem_error().empty()) std::printf("  tc netem refused here: %s\n", link->netem_error().c_str());
   std::printf("  server: %s\n", server.command().c_str());
   std::printf("  client: %s\n", Join(sync_args).c_str());
   if (sync.exit_code != 0 || !summary.is_object()) {
-    std::printf("  sync FAILED (%s) after %.1f s: %s\n", sync.timed_out ? "timed out" : ("exit " + std::to_string(sync.exit_code)).c_str(),
-                sync.seconds, sync.err.substr(0, 1000).c_str());
+    std::printf("  sync FAILED (%s) after %.1f s: %s\n",
+                sync.timed_out ? "timed out" : ("exit " + std::to_string(sync.exit_code)).c_str(), sync.seconds,
+                sync.err.substr(0, 1000).c_str());
   } else {
     double seconds = summary["seconds"].get<double>();
     double sent = summary["bytes_sent"].get<double>(), received = summary["bytes_received"].get<double>();
@@ -752,7 +792,8 @@ void MeasurePoorLink(const Options& o) {
     std::printf("  %-34s %12.0f\n", "bytes received", received);
     std::printf("  %-34s %12.0f\n", "requests", summary["requests"].get<double>());
     std::printf("  %-34s %12.0f\n", "retries", summary["retries"].get<double>());
-    std::printf("  %-34s %12.1f\n", "seconds at 256 kbit/s, no loss", std::max(sent, received) * 8 / shape.rate_bits_per_s);
+    std::printf("  %-34s %12.1f\n", "seconds at 256 kbit/s, no loss",
+                std::max(sent, received) * 8 / shape.rate_bits_per_s);
     std::printf("  %-34s %12.1f\n", "peak RSS of relais (MiB)", sync.max_rss_mib);
   }
   e2e::LinkCounters counters = link->Counters();
@@ -761,9 +802,10 @@ void MeasurePoorLink(const Options& o) {
 }
 
 [[noreturn]] void Usage() {
-  std::fprintf(stderr,
-               "usage: sync_bench [--cases N] [--contacts N] [--runs K] [--dataset-script PATH] [--bin DIR] [--seed S]\n"
-               "                  [--netem] [--netem-only] [--backlog-edits N] [--backlog-cases N] [--netem-timeout S]\n");
+  std::fprintf(
+      stderr,
+      "usage: sync_bench [--cases N] [--contacts N] [--runs K] [--dataset-script PATH] [--bin DIR] [--seed S]\n"
+      "                  [--netem] [--netem-only] [--backlog-edits N] [--backlog-cases N] [--netem-timeout S]\n");
   std::exit(2);
 }
 
@@ -775,18 +817,30 @@ Options ParseOptions(int argc, char** argv) {
       if (i + 1 >= argc) Usage();
       return argv[++i];
     };
-    if (a == "--cases") o.cases = std::stoul(value());
-    else if (a == "--contacts") o.contacts = std::stoul(value());
-    else if (a == "--runs") o.runs = std::stoi(value());
-    else if (a == "--seed") o.seed = std::stoi(value());
-    else if (a == "--dataset-script") o.dataset_script = value();
-    else if (a == "--bin") o.bin_dir = value();
-    else if (a == "--netem") o.netem = true;
-    else if (a == "--netem-only") o.netem = o.netem_only = true;
-    else if (a == "--backlog-edits") o.backlog_edits = std::stoul(value());
-    else if (a == "--backlog-cases") o.backlog_cases = std::stoul(value());
-    else if (a == "--netem-timeout") o.netem_timeout_s = std::stod(value());
-    else Usage();
+    if (a == "--cases")
+      o.cases = std::stoul(value());
+    else if (a == "--contacts")
+      o.contacts = std::stoul(value());
+    else if (a == "--runs")
+      o.runs = std::stoi(value());
+    else if (a == "--seed")
+      o.seed = std::stoi(value());
+    else if (a == "--dataset-script")
+      o.dataset_script = value();
+    else if (a == "--bin")
+      o.bin_dir = value();
+    else if (a == "--netem")
+      o.netem = true;
+    else if (a == "--netem-only")
+      o.netem = o.netem_only = true;
+    else if (a == "--backlog-edits")
+      o.backlog_edits = std::stoul(value());
+    else if (a == "--backlog-cases")
+      o.backlog_cases = std::stoul(value());
+    else if (a == "--netem-timeout")
+      o.netem_timeout_s = std::stod(value());
+    else
+      Usage();
   }
   if (o.runs < 1 || o.cases + o.contacts == 0) Usage();
   std::filesystem::path root = RELAIS_SOURCE_DIR;  // the repository root (bench/CMakeLists.txt)
@@ -816,15 +870,17 @@ int Main(int argc, char** argv) {
 
   if (!o.netem_only) {
     TempDir data("relais-sync-bench-data");
-    std::vector<std::string> generate = {"python3", o.dataset_script, std::to_string(o.cases), std::to_string(o.contacts),
-                                         data / "set", std::to_string(o.seed)};
+    std::vector<std::string> generate = {
+        "python3",    o.dataset_script,      std::to_string(o.cases), std::to_string(o.contacts),
+        data / "set", std::to_string(o.seed)};
     std::printf("dataset: %s\n", Join(generate).c_str());
     std::fflush(stdout);
     MustRun(generate, data / "", 600);
     std::vector<Figures> runs;
     for (int run = 1; run <= o.runs; ++run) runs.push_back(MeasureOnce(o, data / "set", run));
-    std::printf("\n%zu cases + %zu contacts, device A -> relais-central -> device B on loopback, median of %d run(s)\n\n",
-                o.cases, o.contacts, o.runs);
+    std::printf(
+        "\n%zu cases + %zu contacts, device A -> relais-central -> device B on loopback, median of %d run(s)\n\n",
+        o.cases, o.contacts, o.runs);
     PrintTable(runs);
     std::fflush(stdout);
   }

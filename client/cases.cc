@@ -7,7 +7,9 @@ Result<schema::Record> CloseCase(Records& records, const std::string& id, const 
   const schema::Table& cases = schema::CasesTable();
   auto current = records.Get(cases, id);
   if (!current) return current.error();
-  if (!*current) return MakeError(ErrorCode::kNotFound, "aucun dossier " + id + " dans cette base (relais case search NOM pour le trouver)");
+  if (!*current)
+    return MakeError(ErrorCode::kNotFound,
+                     "aucun dossier " + id + " dans cette base (relais case search NOM pour le trouver)");
   const schema::Value& closed_on = (*current)->values[static_cast<size_t>(cases.FieldIndex("closed_on"))];
   if (closed_on) {
     return MakeError(ErrorCode::kValidation, "closed_on: le dossier " + id + " est déjà clos (le " + *closed_on +
@@ -38,7 +40,9 @@ Result<schema::Record> AddFollowup(Records& records, const std::string& case_id,
   if (!tx) return tx.error();
   auto parent = records.Get(schema::CasesTable(), case_id);
   if (!parent) return parent.error();
-  if (!*parent) return MakeError(ErrorCode::kNotFound, "aucun dossier " + case_id + " dans cette base (relais case search NOM pour le trouver)");
+  if (!*parent)
+    return MakeError(ErrorCode::kNotFound,
+                     "aucun dossier " + case_id + " dans cette base (relais case search NOM pour le trouver)");
   auto created = records.CreateInTransaction(followups, std::move(values), std::nullopt);
   if (!created) return created.error();
   RELAIS_TRY(tx->Commit());
@@ -47,10 +51,10 @@ Result<schema::Record> AddFollowup(Records& records, const std::string& case_id,
 
 Result<std::vector<schema::Record>> ListFollowups(Records& records, const std::string& case_id) {
   const schema::Table& followups = schema::FollowupsTable();
-  return records.Query(followups,
-                       "SELECT " + RecordColumns(followups) +
-                           " FROM followups WHERE case_id = ?1 ORDER BY date DESC, id DESC",
-                       {case_id});
+  return records.Query(
+      followups,
+      "SELECT " + RecordColumns(followups) + " FROM followups WHERE case_id = ?1 ORDER BY date DESC, id DESC",
+      {case_id});
 }
 
 }  // namespace relais::client

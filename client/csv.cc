@@ -39,7 +39,8 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
       ++pos_;
       while (true) {
         size_t quote = text_.find('"', pos_);
-        if (quote == std::string_view::npos) return bad("un champ entre guillemets n'est jamais refermé (il manque un \")");
+        if (quote == std::string_view::npos)
+          return bad("un champ entre guillemets n'est jamais refermé (il manque un \")");
         std::string_view chunk = text_.substr(pos_, quote - pos_);
         for (char c : chunk) next_line_ += (c == '\n');
         field.append(chunk);
@@ -52,14 +53,17 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
         break;
       }
       if (pos_ < text_.size() && text_[pos_] != ',' && text_[pos_] != '\n' && text_[pos_] != '\r') {
-        return bad("texte inattendu après un guillemet fermant (dans un champ entre guillemets, écrivez un guillemet \"\")");
+        return bad(
+            "texte inattendu après un guillemet fermant (dans un champ entre guillemets, écrivez un guillemet \"\")");
       }
     } else {
       // Not find_first_of: it calls memchr on its four-byte set for every byte of the file.
       size_t end = pos_;
       while (end < text_.size() && !IsFieldEnd(text_[end])) ++end;
       if (end < text_.size() && text_[end] == '"') {
-        return bad("guillemet dans un champ sans guillemets (mettez tout le champ entre guillemets et écrivez le guillemet \"\")");
+        return bad(
+            "guillemet dans un champ sans guillemets (mettez tout le champ entre guillemets et écrivez le guillemet "
+            "\"\")");
       }
       field.assign(text_.substr(pos_, end - pos_));
       pos_ = end;

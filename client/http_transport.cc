@@ -15,7 +15,9 @@ namespace relais::client {
 
 namespace {
 
-struct SlistFree { void operator()(curl_slist* l) const { curl_slist_free_all(l); } };
+struct SlistFree {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
 using Slist = std::unique_ptr<curl_slist, SlistFree>;
 
 struct Received {
@@ -45,7 +47,8 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   LowerAsciiInPlace(name);
   std::string_view value = line.substr(colon + 1);
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+    value.remove_suffix(1);
   r->headers[std::move(name)] = std::string(value);
   return size * n;
 }
@@ -99,7 +102,9 @@ Result<sync::HttpReply> HttpTransport::PostGzip(const std::string& path, const s
   return Perform(path, &gzip_body);
 }
 
-Result<sync::HttpReply> HttpTransport::Get(const std::string& path_and_query) { return Perform(path_and_query, nullptr); }
+Result<sync::HttpReply> HttpTransport::Get(const std::string& path_and_query) {
+  return Perform(path_and_query, nullptr);
+}
 
 namespace {
 
@@ -168,7 +173,8 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
     return MakeError(ErrorCode::kProtocol, "la réponse du centre dépasse la taille permise ; rien n'a été appliqué");
   }
   if (rc != CURLE_OK) {
-    return MakeError(ErrorCode::kNetwork, std::string("impossible de joindre le centre à ") + base_url_ + " : " + curl_easy_strerror(rc));
+    return MakeError(ErrorCode::kNetwork,
+                     std::string("impossible de joindre le centre à ") + base_url_ + " : " + curl_easy_strerror(rc));
   }
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -181,7 +187,8 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
     auto inflated = GzipDecompress(received.body, sync::kMaxBodyBytes);
     if (!inflated) {
       // A cut mid-answer leaves a truncated stream: retry like any network failure.
-      return MakeError(ErrorCode::kNetwork, "la réponse du centre est arrivée incomplète (" + inflated.error().message + ")");
+      return MakeError(ErrorCode::kNetwork,
+                       "la réponse du centre est arrivée incomplète (" + inflated.error().message + ")");
     }
     reply.body = std::move(*inflated);
   } else if (content_encoding.empty() || content_encoding == "identity") {

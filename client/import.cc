@@ -54,8 +54,9 @@ Result<const schema::Table*> ChooseTable(const std::optional<std::string>& kind,
   }
   if (organisation && !person) return &schema::ContactsTable();
   if (person && !organisation) return &schema::CasesTable();
-  return MakeError(ErrorCode::kUsage, "impossible de savoir si " + name +
-                                          " contient des dossiers ou des contacts ; précisez-le avec --kind cases|contacts");
+  return MakeError(ErrorCode::kUsage,
+                   "impossible de savoir si " + name +
+                       " contient des dossiers ou des contacts ; précisez-le avec --kind cases|contacts");
 }
 
 // Creates the records one by one inside the caller's transaction, refusing repeated ids.
@@ -125,9 +126,12 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
   std::vector<std::string> header, cells;
   auto got = reader.Next(header);
   if (!got) return got.error();
-  if (!*got) return MakeError(ErrorCode::kValidation, name + " est vide (attendu : une ligne d'en-tête avec les noms des champs)");
+  if (!*got)
+    return MakeError(ErrorCode::kValidation,
+                     name + " est vide (attendu : une ligne d'en-tête avec les noms des champs)");
   for (const std::string& h : header) {
-    if (!IsValidUtf8(h)) return MakeError(ErrorCode::kValidation, "ligne 1 : l'en-tête n'est pas un texte UTF-8 valide");
+    if (!IsValidUtf8(h))
+      return MakeError(ErrorCode::kValidation, "ligne 1 : l'en-tête n'est pas un texte UTF-8 valide");
   }
   auto table = ChooseTable(kind, header, name);
   if (!table) return table.error();
@@ -153,14 +157,16 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
       return MakeError(ErrorCode::kValidation, "ligne 1 : colonne inconnue « " + h + " » pour " + std::string(t.name) +
                                                    " (colonnes connues : " + known + ")");
     }
-    if (present[static_cast<size_t>(i)]) return MakeError(ErrorCode::kValidation, "ligne 1 : la colonne " + h + " apparaît deux fois");
+    if (present[static_cast<size_t>(i)])
+      return MakeError(ErrorCode::kValidation, "ligne 1 : la colonne " + h + " apparaît deux fois");
     present[static_cast<size_t>(i)] = true;
     field_column[static_cast<size_t>(i)] = static_cast<int>(column_field.size());
     column_field.push_back(i);
   }
   for (size_t i = 0; i < t.fields.size(); ++i) {
     if (t.fields[i].required && !present[i]) {
-      return MakeError(ErrorCode::kValidation, "ligne 1 : il manque la colonne obligatoire " + std::string(t.fields[i].name));
+      return MakeError(ErrorCode::kValidation,
+                       "ligne 1 : il manque la colonne obligatoire " + std::string(t.fields[i].name));
     }
   }
 
@@ -184,15 +190,18 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
     if (cells.size() == 1 && cells[0].empty()) continue;  // a blank line
     if (cells.size() != header.size()) {
       return MakeError(ErrorCode::kValidation, "ligne " + std::to_string(line) + " : " + std::to_string(cells.size()) +
-                                                   " cellules alors que l'en-tête en a " + std::to_string(header.size()));
+                                                   " cellules alors que l'en-tête en a " +
+                                                   std::to_string(header.size()));
     }
     if (!all_utf8) {
       for (size_t c = 0; c < cells.size(); ++c) {
         int field = column_field[c];
         if (!IsValidUtf8(cells[c])) {
-          return MakeError(ErrorCode::kValidation, "ligne " + std::to_string(line) + " : " +
-                                                       (field < 0 ? std::string("id") : std::string(t.fields[static_cast<size_t>(field)].name)) +
-                                                       ": n'est pas un texte UTF-8 valide (enregistrez le fichier en UTF-8)");
+          return MakeError(
+              ErrorCode::kValidation,
+              "ligne " + std::to_string(line) + " : " +
+                  (field < 0 ? std::string("id") : std::string(t.fields[static_cast<size_t>(field)].name)) +
+                  ": n'est pas un texte UTF-8 valide (enregistrez le fichier en UTF-8)");
         }
       }
     }
@@ -201,7 +210,8 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
     values.resize(t.fields.size());
     for (size_t i = 0; i < values.size(); ++i) {
       int c = field_column[i];
-      if (c < 0 || cells[static_cast<size_t>(c)].empty()) values[i].reset();
+      if (c < 0 || cells[static_cast<size_t>(c)].empty())
+        values[i].reset();
       else {
         // Swapped, not copied: the reader refills the cell next row in the value's old buffer.
         if (!values[i]) values[i].emplace();
@@ -212,7 +222,8 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
     if (progress && writer.count() % kProgressEvery == 0) progress(writer.count());
   }
   // As for JSONL: a file without a record is refused, not reported as a successful import of none.
-  if (writer.count() == 0) return MakeError(ErrorCode::kValidation, name + " ne contient aucune fiche (seulement sa ligne d'en-tête)");
+  if (writer.count() == 0)
+    return MakeError(ErrorCode::kValidation, name + " ne contient aucune fiche (seulement sa ligne d'en-tête)");
   RELAIS_TRY(fts->Finish());
   RELAIS_TRY(tx->Commit());
   return ImportSummary{&t, FileFormat::kCsv, writer.count()};
@@ -236,7 +247,9 @@ Result<ImportSummary> ImportJsonl(Records& records, std::string_view text, const
     if (line == 1 && raw.substr(0, 3) == "\xEF\xBB\xBF") raw.remove_prefix(3);
     if (raw.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     if (!IsValidUtf8(raw)) {
-      return MakeError(ErrorCode::kValidation, "ligne " + std::to_string(line) + " : n'est pas un texte UTF-8 valide (enregistrez le fichier en UTF-8)");
+      return MakeError(
+          ErrorCode::kValidation,
+          "ligne " + std::to_string(line) + " : n'est pas un texte UTF-8 valide (enregistrez le fichier en UTF-8)");
     }
     nlohmann::json object = nlohmann::json::parse(raw, nullptr, false);
     if (object.is_discarded() || !object.is_object()) {

@@ -61,14 +61,18 @@ Result<sync::Change> WriteCreate(Replica& replica, const schema::Table& table, c
   sqlite::StmtGuard guard(**stmt);
   // Borrowed: `c`, `fields_text` and `batch_key` outlive the statement's run, which the guard
   // resets (a push batch writes one entry per create it takes).
-  const std::string fields_text = how == CreateValues::kFromRow ? std::string() : sync::EncodeOutboxFields(sync::Op::kCreate, c.fields);
-  (*stmt)->BindBorrowed(1, c.change_id)
+  const std::string fields_text =
+      how == CreateValues::kFromRow ? std::string() : sync::EncodeOutboxFields(sync::Op::kCreate, c.fields);
+  (*stmt)
+      ->BindBorrowed(1, c.change_id)
       .BindBorrowed(2, table.name)
       .BindBorrowed(3, c.record_id)
       .BindBorrowed(4, how == CreateValues::kFromRow ? sync::kFieldsFromRow : std::string_view(fields_text))
       .BindBorrowed(5, c.hlc);
-  if (batch_key) (*stmt)->BindBorrowed(6, *batch_key);
-  else (*stmt)->BindNull(6);
+  if (batch_key)
+    (*stmt)->BindBorrowed(6, *batch_key);
+  else
+    (*stmt)->BindNull(6);
   RELAIS_TRY((*stmt)->Run());
   return c;
 }
@@ -111,7 +115,8 @@ Result<bool> MaterializeCreate(Replica& replica, const schema::Table& table, con
     found = *row;
   }
   if (!found) {
-    auto unfrozen = replica.Statement("SELECT seq FROM outbox WHERE record_id = ?1 AND tbl = ?2 AND op = 'create' AND fields = ?3");
+    auto unfrozen =
+        replica.Statement("SELECT seq FROM outbox WHERE record_id = ?1 AND tbl = ?2 AND op = 'create' AND fields = ?3");
     if (!unfrozen) return unfrozen.error();
     std::optional<int64_t> seq;
     {
@@ -139,9 +144,11 @@ Status MaterializeFollowupCreates(Replica& replica, const schema::Table& table, 
   if (table.name != schema::CasesTable().name) return OkStatus();
   const schema::Table& followups = schema::FollowupsTable();
   Records records(replica);
-  auto unsent = records.Query(followups, "SELECT " + RecordColumns(followups, "f.") + " FROM followups AS f WHERE f.case_id = ?1 AND " +
-                                             UnsentCreateCondition("f") + " ORDER BY f.rowid",
-                              {case_id});
+  auto unsent =
+      records.Query(followups,
+                    "SELECT " + RecordColumns(followups, "f.") + " FROM followups AS f WHERE f.case_id = ?1 AND " +
+                        UnsentCreateCondition("f") + " ORDER BY f.rowid",
+                    {case_id});
   if (!unsent) return unsent.error();
   for (const schema::Record& r : *unsent) {
     auto written = WriteCreateEntry(replica, followups, r);
@@ -151,7 +158,8 @@ Status MaterializeFollowupCreates(Replica& replica, const schema::Table& table, 
 }
 
 Result<int64_t> CountUnsentCreates(Replica& replica, const schema::Table& table) {
-  auto stmt = replica.Statement("SELECT count(*) FROM " + std::string(table.name) + " AS t WHERE " + UnsentCreateCondition("t"));
+  auto stmt = replica.Statement("SELECT count(*) FROM " + std::string(table.name) + " AS t WHERE " +
+                                UnsentCreateCondition("t"));
   if (!stmt) return stmt.error();
   sqlite::StmtGuard guard(**stmt);
   auto row = (*stmt)->Step();

@@ -52,8 +52,8 @@ enum class CreateValues { kFrozen, kFromRow };
 // version 0, a new change id and HLC stamp, the values as `how` says; in push batch `batch_key` when
 // given. Returns the change as written, with its values: the one LoadBatch() would read back.
 Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& table, const schema::Record& record,
-                        const std::optional<std::string>& batch_key = std::nullopt,
-                        CreateValues how = CreateValues::kFrozen);
+                                      const std::optional<std::string>& batch_key = std::nullopt,
+                                      CreateValues how = CreateValues::kFrozen);
 // The same, taking the values out of `record` (its id stays).
 Result<sync::Change> WriteCreateEntry(Replica& replica, const schema::Table& table, schema::Record&& record,
                                       const std::optional<std::string>& batch_key, CreateValues how);

@@ -87,7 +87,8 @@ std::string PrefixQuery(const std::string& text) {
   std::string query, word;
   auto flush = [&] {
     bool has_alnum = false;
-    for (char c : word) has_alnum |= std::isalnum(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80;
+    for (char c : word)
+      has_alnum |= std::isalnum(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80;
     if (has_alnum) {
       std::string quoted = "\"";
       for (char c : word) quoted += (c == '"') ? std::string("\"\"") : std::string(1, c);
@@ -96,8 +97,10 @@ std::string PrefixQuery(const std::string& text) {
     word.clear();
   };
   for (char c : text) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') flush();
-    else word.push_back(c);
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+      flush();
+    else
+      word.push_back(c);
   }
   flush();
   return query;
@@ -119,7 +122,8 @@ Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, 
                                                     std::optional<std::string> id) {
   schema::Record record;
   if (id) {
-    if (!IsUuid(*id)) return MakeError(ErrorCode::kValidation, "id: « " + *id + " » n'est pas un identifiant de fiche (UUID)");
+    if (!IsUuid(*id))
+      return MakeError(ErrorCode::kValidation, "id: « " + *id + " » n'est pas un identifiant de fiche (UUID)");
     record.id = *id;
     LowerAsciiInPlace(record.id);
   } else {
@@ -133,7 +137,8 @@ Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, 
   {
     sqlite::StmtGuard guard(**insert);
     (*insert)->Bind(1, std::string_view(record.id));
-    for (size_t i = 0; i < values.size(); ++i) (*insert)->BindBorrowed(static_cast<int>(i) + 2, table.fields[i], values[i]);
+    for (size_t i = 0; i < values.size(); ++i)
+      (*insert)->BindBorrowed(static_cast<int>(i) + 2, table.fields[i], values[i]);
     auto done = (*insert)->Run();
     if (!done) {
       if (IsPrimaryKeyViolation(replica_.db())) {
@@ -150,7 +155,8 @@ Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, 
 Result<EditResult> Records::Edit(const schema::Table& table, const std::string& id, const FieldValues& changes) {
   if (table.kind == schema::TableKind::kAppendOnly) {
     return MakeError(ErrorCode::kValidation, Name(table.name) +
-                                                 ": les entrées s'ajoutent à la suite (append-only) et ne se modifient jamais ; ajoutez une nouvelle entrée");
+                                                 ": les entrées s'ajoutent à la suite (append-only) et ne se modifient "
+                                                 "jamais ; ajoutez une nouvelle entrée");
   }
   std::vector<std::pair<size_t, schema::Value>> wanted;
   for (const auto& [name, value] : changes) {
@@ -219,7 +225,8 @@ Status Records::AppendUpdate(const schema::Table& table, const std::string& reco
   auto stmt = replica_.Statement(InsertOutboxSql());
   if (!stmt) return stmt.error();
   sqlite::StmtGuard guard(**stmt);
-  (*stmt)->Bind(1, std::string_view(NewUuidV7(replica_.clock().NowMs())))
+  (*stmt)
+      ->Bind(1, std::string_view(NewUuidV7(replica_.clock().NowMs())))
       .Bind(2, table.name)
       .Bind(3, std::string_view(record_id))
       .Bind(4, std::string_view(sync::ToString(sync::Op::kUpdate)))
@@ -230,17 +237,19 @@ Status Records::AppendUpdate(const schema::Table& table, const std::string& reco
 }
 
 Result<std::vector<schema::Record>> Records::Query(const schema::Table& table, const std::string& sql,
-                                                         const std::vector<schema::Value>& params) {
+                                                   const std::vector<schema::Value>& params) {
   return QueryRows(table, sql, params, nullptr);
 }
 
 Result<std::vector<schema::Record>> Records::Query(const schema::Table& table, const std::string& sql,
-                                                         const std::vector<schema::Value>& params, std::vector<int64_t>& rowids) {
+                                                   const std::vector<schema::Value>& params,
+                                                   std::vector<int64_t>& rowids) {
   return QueryRows(table, sql, params, &rowids);
 }
 
 Result<std::vector<schema::Record>> Records::QueryRows(const schema::Table& table, const std::string& sql,
-                                                       const std::vector<schema::Value>& params, std::vector<int64_t>* rowids) {
+                                                       const std::vector<schema::Value>& params,
+                                                       std::vector<int64_t>* rowids) {
   auto stmt = replica_.Statement(sql);
   if (!stmt) return stmt.error();
   sqlite::StmtGuard guard(**stmt);
@@ -265,7 +274,8 @@ Result<std::vector<schema::Record>> Records::List(const schema::Table& table, co
   std::string sql = "SELECT " + RecordColumns(table) + " FROM " + Name(table.name) + " WHERE 1";
   std::vector<schema::Value> params;
   for (const auto& [name, value] : filter.equals) {
-    if (table.FieldIndex(name) < 0) return MakeError(ErrorCode::kUsage, "champ inconnu " + name + " pour " + Name(table.name));
+    if (table.FieldIndex(name) < 0)
+      return MakeError(ErrorCode::kUsage, "champ inconnu " + name + " pour " + Name(table.name));
     if (value) {
       params.push_back(value);
       sql += " AND " + name + " = ?" + std::to_string(params.size());
@@ -274,7 +284,8 @@ Result<std::vector<schema::Record>> Records::List(const schema::Table& table, co
     }
   }
   if (filter.open_only) {
-    if (table.FieldIndex("closed_on") < 0) return MakeError(ErrorCode::kUsage, Name(table.name) + " ne peuvent pas être clos");
+    if (table.FieldIndex("closed_on") < 0)
+      return MakeError(ErrorCode::kUsage, Name(table.name) + " ne peuvent pas être clos");
     sql += " AND closed_on IS NULL";
   }
   sql += " ORDER BY " + OrderBy(table);
@@ -293,8 +304,9 @@ Result<std::vector<schema::Record>> Records::Search(const schema::Table& table, 
   // only the `limit` best records, is a tenth faster than letting FTS5 sort them by `rank` itself:
   // a common name or commune matches thousands of the 100,000 cases.
   std::string sql = "SELECT " + RecordColumns(table, "t.") + " FROM (SELECT rowid, bm25(" + fts + ") AS score FROM " +
-                    fts + " WHERE " + fts + " MATCH ?1 ORDER BY score LIMIT " + std::to_string(limit == 0 ? 50 : limit) +
-                    ") AS hit JOIN " + Name(table.name) + " t ON t.rowid = hit.rowid ORDER BY hit.score";
+                    fts + " WHERE " + fts + " MATCH ?1 ORDER BY score LIMIT " +
+                    std::to_string(limit == 0 ? 50 : limit) + ") AS hit JOIN " + Name(table.name) +
+                    " t ON t.rowid = hit.rowid ORDER BY hit.score";
   return Query(table, sql, {query});
 }
 

@@ -70,8 +70,7 @@ class Records {
   // Full-text search over the table's FTS index (cases_fts, contacts_fts), case- and
   // accent-insensitive, each word a prefix ("lef" finds Lefèvre), best matches first, at most
   // `limit`. kUsage when the text holds no word or the table has no index.
-  Result<std::vector<schema::Record>> Search(const schema::Table& table, const std::string& text,
-                                             size_t limit = 50);
+  Result<std::vector<schema::Record>> Search(const schema::Table& table, const std::string& text, size_t limit = 50);
 
   // Number of records of the table.
   Result<int64_t> Count(const schema::Table& table);

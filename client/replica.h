@@ -53,8 +53,7 @@ class Replica {
 
  private:
   Replica(std::string path, sqlite::Db db, const Clock& clock, std::string node_id)
-      : path_(std::move(path)), db_(std::move(db)), clock_(clock), node_id_(node_id),
-        hlc_(clock, std::move(node_id)) {}
+      : path_(std::move(path)), db_(std::move(db)), clock_(clock), node_id_(node_id), hlc_(clock, std::move(node_id)) {}
 
   std::string path_;
   sqlite::Db db_;

@@ -10,8 +10,8 @@
 #include "client/fts_bulk.h"
 #include "client/pending_creates.h"
 #include "client/records.h"
-#include "sync/merge.h"
 #include "sync/codec.h"
+#include "sync/merge.h"
 #include "sync/outbox.h"
 
 namespace relais::client {
@@ -43,7 +43,8 @@ std::string MakeUpsertSql(const schema::Table& t) {
     params += ", ?" + std::to_string(i + 3);
     set += ", " + name + " = excluded." + name;
   }
-  return "INSERT INTO " + std::string(t.name) + " (" + cols + ") VALUES (" + params + ") ON CONFLICT(id) DO UPDATE SET " + set;
+  return "INSERT INTO " + std::string(t.name) + " (" + cols + ") VALUES (" + params +
+         ") ON CONFLICT(id) DO UPDATE SET " + set;
 }
 
 // The same, made once per table: a page applies thousands of rows. `pulled_only`: the upsert
@@ -182,7 +183,8 @@ namespace {
 // The bytes of a change's values, as counted against ReplicaSyncStore::kMaxBatchValueBytes.
 size_t ValueBytes(const std::vector<sync::FieldChange>& fields) {
   size_t n = 0;
-  for (const sync::FieldChange& f : fields) n += f.field.size() + (f.value ? f.value->size() : 0) + (f.base ? f.base->size() : 0);
+  for (const sync::FieldChange& f : fields)
+    n += f.field.size() + (f.value ? f.value->size() : 0) + (f.base ? f.base->size() : 0);
   return n;
 }
 
@@ -275,19 +277,23 @@ Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t r
     const schema::Table& table = tables[t];
     const std::string name(table.name);
     std::vector<int64_t> rowids;
-    auto unsent = Records(replica_).Query(table, "SELECT " + RecordColumns(table, "r.") + ", r.rowid FROM " + name +
-                                                     " AS r WHERE r.rowid > CAST(?1 AS INTEGER) AND " + UnsentCreateCondition("r") +
-                                                     " ORDER BY r.rowid LIMIT CAST(?2 AS INTEGER)",
-                                          {std::to_string(unsent_after_[t]), std::to_string(room)}, rowids);
+    auto unsent =
+        Records(replica_).Query(table,
+                                "SELECT " + RecordColumns(table, "r.") + ", r.rowid FROM " + name +
+                                    " AS r WHERE r.rowid > CAST(?1 AS INTEGER) AND " + UnsentCreateCondition("r") +
+                                    " ORDER BY r.rowid LIMIT CAST(?2 AS INTEGER)",
+                                {std::to_string(unsent_after_[t]), std::to_string(room)}, rowids);
     if (!unsent) return unsent.error();
     if (unsent->empty()) continue;
     size_t taken = 0;
     bool full = false;
     for (schema::Record& r : *unsent) {
       size_t more = 0;
-      for (size_t i = 0; i < r.values.size(); ++i) more += r.values[i] ? table.fields[i].name.size() + r.values[i]->size() : 0;
+      for (size_t i = 0; i < r.values.size(); ++i)
+        more += r.values[i] ? table.fields[i].name.size() + r.values[i]->size() : 0;
       if ((full = OverBudget(request, bytes, more))) break;
-      auto written = WriteCreateEntry(replica_, table, std::move(r), request.batch_key, CreateValues::kFromRow);  // r keeps its id
+      auto written =
+          WriteCreateEntry(replica_, table, std::move(r), request.batch_key, CreateValues::kFromRow);  // r keeps its id
       if (!written) return written.error();
       request.changes.push_back(std::move(*written));
       positions.resize(request.changes.size(), 0);
@@ -364,7 +370,8 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
       if (v.table == &table) return &v;
     }
     const std::string name(table.name);
-    auto by_rowid = replica_.Statement("UPDATE " + name + " SET version = ?2 WHERE rowid = ?4 AND id = ?1 AND version = ?3");
+    auto by_rowid =
+        replica_.Statement("UPDATE " + name + " SET version = ?2 WHERE rowid = ?4 AND id = ?1 AND version = ?3");
     if (!by_rowid) return by_rowid.error();
     auto by_id = replica_.Statement("UPDATE " + name + " SET version = ?2 WHERE id = ?1 AND version = ?3");
     if (!by_id) return by_id.error();
@@ -448,13 +455,15 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
   return OkStatus();
 }
 
-Status ReplicaSyncStore::RejectChange(const std::string& batch_key, const std::string& change_id, const std::string& reason) {
+Status ReplicaSyncStore::RejectChange(const std::string& batch_key, const std::string& change_id,
+                                      const std::string& reason) {
   auto tx = sqlite::Transaction::Begin(replica_.db());
   if (!tx) return tx.error();
   // A refused create keeps its values as sent in its entry, whatever becomes of the row.
   std::optional<std::tuple<int64_t, std::string, std::string>> create;
   {
-    auto stmt = replica_.db().Prepare("SELECT seq, tbl, record_id FROM outbox WHERE batch_key = ?2 AND change_id = ?1 AND op = 'create'");
+    auto stmt = replica_.db().Prepare(
+        "SELECT seq, tbl, record_id FROM outbox WHERE batch_key = ?2 AND change_id = ?1 AND op = 'create'");
     if (!stmt) return stmt.error();
     stmt->Bind(1, change_id).Bind(2, batch_key);
     auto row = stmt->Step();
@@ -469,7 +478,8 @@ Status ReplicaSyncStore::RejectChange(const std::string& batch_key, const std::s
     }
   }
   auto reject = replica_.db().Prepare(
-      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE batch_key = ?3 AND change_id = ?1");
+      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE batch_key = ?3 AND change_id = "
+      "?1");
   if (!reject) return reject.error();
   reject->Bind(1, change_id).Bind(2, reason).Bind(3, batch_key);
   RELAIS_TRY(reject->Run());
@@ -547,7 +557,8 @@ Status ReplicaSyncStore::ApplyPage(const sync::PullPage& page) {
   // they are marked rejected, kept and shown, never dropped.
   for (const sync::Removal& r : page.removed) {
     bool back = false;
-    for (const sync::PulledRecord& pr : page.records) back = back || (pr.record.id == r.record_id && pr.record.version > r.seq);
+    for (const sync::PulledRecord& pr : page.records)
+      back = back || (pr.record.id == r.record_id && pr.record.version > r.seq);
     if (back) continue;
     const schema::Table* table = schema::FindTable(r.table);
     if (!table) continue;
@@ -568,7 +579,8 @@ Status ReplicaSyncStore::ApplyPage(const sync::PullPage& page) {
   }
   for (const sync::PulledRecord& pr : page.records) {
     const schema::Table* table = schema::FindTable(pr.table);
-    if (!table) return MakeError(ErrorCode::kProtocol, "le centre a envoyé une fiche d'une table inconnue : " + pr.table);
+    if (!table)
+      return MakeError(ErrorCode::kProtocol, "le centre a envoyé une fiche d'une table inconnue : " + pr.table);
     RELAIS_TRY(ApplyRecord(*table, pr.record, outbox_empty));
   }
   for (FtsBulkLoad& load : bulk) RELAIS_TRY(load.Finish());
@@ -649,7 +661,8 @@ Status ReplicaSyncStore::ApplyRecord(const schema::Table& table, const schema::R
   if (!overwrite) return overwrite.error();
   sqlite::StmtGuard guard(**overwrite);
   (*overwrite)->Bind(1, record.id).Bind(2, record.version);
-  for (size_t i = 0; i < table.fields.size(); ++i) (*overwrite)->Bind(static_cast<int>(i + 3), table.fields[i], rebased[i]);
+  for (size_t i = 0; i < table.fields.size(); ++i)
+    (*overwrite)->Bind(static_cast<int>(i + 3), table.fields[i], rebased[i]);
   return (*overwrite)->Run();
 }
 
@@ -690,7 +703,8 @@ constexpr const char* kNotLocalCreate = "version > 0";
 Result<sync::ScopeDigest> ReplicaSyncStore::LocalDigest() {
   sync::ScopeDigest digest;
   for (const schema::Table& table : schema::Tables()) {
-    auto stmt = replica_.db().Prepare("SELECT id, version FROM " + std::string(table.name) + " WHERE " + kNotLocalCreate);
+    auto stmt =
+        replica_.db().Prepare("SELECT id, version FROM " + std::string(table.name) + " WHERE " + kNotLocalCreate);
     if (!stmt) return stmt.error();
     sync::TableDigest& d = digest[table.name];
     while (true) {
@@ -716,7 +730,8 @@ Status ReplicaSyncStore::StageFreshPage(const sync::PullPage& page) {
   // Notices are kept as they come: a later state never yields to an earlier one (kUpsertNotice).
   for (const sync::ConflictNotice& n : page.conflicts) RELAIS_TRY(StoreNotice(n));
   auto drop = replica_.db().Prepare("DELETE FROM fresh_copy WHERE id = ?1 AND version < ?2");
-  auto put = replica_.db().Prepare("INSERT OR REPLACE INTO fresh_copy (id, tbl, version, record_values) VALUES (?1, ?2, ?3, ?4)");
+  auto put = replica_.db().Prepare(
+      "INSERT OR REPLACE INTO fresh_copy (id, tbl, version, record_values) VALUES (?1, ?2, ?3, ?4)");
   if (!drop) return drop.error();
   if (!put) return put.error();
   for (const sync::Removal& r : page.removed) {
@@ -726,8 +741,12 @@ Status ReplicaSyncStore::StageFreshPage(const sync::PullPage& page) {
   }
   for (const sync::PulledRecord& pr : page.records) {
     const schema::Table* table = schema::FindTable(pr.table);
-    if (!table) return MakeError(ErrorCode::kProtocol, "le centre a envoyé une fiche d'une table inconnue : " + pr.table);
-    put->Bind(1, pr.record.id).Bind(2, pr.table).Bind(3, pr.record.version).Bind(4, sync::EncodeRecordValues(*table, pr.record.values));
+    if (!table)
+      return MakeError(ErrorCode::kProtocol, "le centre a envoyé une fiche d'une table inconnue : " + pr.table);
+    put->Bind(1, pr.record.id)
+        .Bind(2, pr.table)
+        .Bind(3, pr.record.version)
+        .Bind(4, sync::EncodeRecordValues(*table, pr.record.values));
     RELAIS_TRY(put->Run());
     put->Reset();
   }
@@ -740,8 +759,8 @@ Status ReplicaSyncStore::SwapInFreshCopy(int64_t cursor) {
   // What the replica holds and the centre's scope does not: removed as a removal would, cases
   // first (their follow-ups go with them).
   for (const schema::Table& table : schema::Tables()) {
-    auto gone = replica_.db().Prepare("SELECT id FROM " + std::string(table.name) + " WHERE id NOT IN (SELECT id FROM fresh_copy) AND " +
-                                      kNotLocalCreate);
+    auto gone = replica_.db().Prepare("SELECT id FROM " + std::string(table.name) +
+                                      " WHERE id NOT IN (SELECT id FROM fresh_copy) AND " + kNotLocalCreate);
     if (!gone) return gone.error();
     std::vector<std::string> ids;
     while (true) {

@@ -11,13 +11,12 @@ namespace {
 
 constexpr std::string_view kStatuses[] = {"demandeur_emploi", "salarie",     "retraite",
                                           "etudiant",         "independant", "sans_activite"};
-constexpr std::string_view kSectors[] = {"tourisme_hotellerie", "btp",          "commerce",
-                                         "agriculture",         "services_personne", "industrie",
-                                         "transport",           "sante_social", "administration",
-                                         "numerique"};
-constexpr std::string_view kFollowupKinds[] = {"accueil",   "entretien",     "orientation",
-                                               "bilan_competences", "formation", "business_plan",
-                                               "mediation", "tripartite",    "autre"};
+constexpr std::string_view kSectors[] = {"tourisme_hotellerie", "btp",       "commerce",  "agriculture",
+                                         "services_personne",   "industrie", "transport", "sante_social",
+                                         "administration",      "numerique"};
+constexpr std::string_view kFollowupKinds[] = {"accueil",           "entretien",  "orientation",
+                                               "bilan_competences", "formation",  "business_plan",
+                                               "mediation",         "tripartite", "autre"};
 
 using FT = FieldType;
 using MR = MergeRule;
@@ -28,51 +27,54 @@ std::vector<Table> BuildTables() {
   // them, so a disagreement goes to central staff (kReview). Contact details are facts that the
   // most recent writer knows best (kLww). Notes are free text written by people: two versions are
   // never folded into one silently, so they go to review too. See docs/SCHEMA.md.
-  tables.push_back(Table{
-      "cases", TableKind::kMutable, Scope::kTerritory,
-      {
-          {"last_name", FT::kText, true, MR::kReview, "Nom", 100},
-          {"first_name", FT::kText, true, MR::kReview, "Prénom", 100},
-          {"birth_date", FT::kDate, false, MR::kReview, "Naissance", 10},
-          {"postcode", FT::kPostcode, false, MR::kLww, "CP", 5},
-          {"commune", FT::kText, false, MR::kLww, "Commune", 100},
-          {"phone", FT::kPhone, false, MR::kLww, "Téléphone", 20},
-          {"email", FT::kEmail, false, MR::kLww, "Courriel", 254},
-          {"status", FT::kEnum, false, MR::kReview, "Statut", 40, kStatuses},
-          {"sector", FT::kEnum, false, MR::kLww, "Secteur", 40, kSectors},
-          {"service_level", FT::kInt, false, MR::kReview, "Niveau", 1, {}, 1, 3},
-          {"reception_point", FT::kText, false, MR::kLww, "Point d'accueil", 100},
-          {"territory", FT::kText, false, MR::kReview, "Territoire", 100},
-          {"referent", FT::kText, false, MR::kLww, "Référent", 100},
-          {"opened_on", FT::kDate, true, MR::kLww, "Ouvert le", 10},
-          {"closed_on", FT::kDate, false, MR::kLww, "Clos le", 10},
-          {"close_reason", FT::kText, false, MR::kLww, "Motif de clôture", 200},
-          {"notes", FT::kLongText, false, MR::kReview, "Notes", 10000},
-          // Set by central staff when this case was a duplicate merged into another: devices follow
-          // the redirect (docs/SCHEMA.md, "Duplicates").
-          {"merged_into", FT::kId, false, MR::kImmutable, "Fusionné dans", 36, {}, 0, 0, true},
-      }});
-  tables.push_back(Table{
-      "followups", TableKind::kAppendOnly, Scope::kParentCase,
-      {
-          {"case_id", FT::kId, true, MR::kImmutable, "Dossier", 36},
-          {"kind", FT::kEnum, true, MR::kImmutable, "Type", 40, kFollowupKinds},
-          {"date", FT::kDate, true, MR::kImmutable, "Date", 10},
-          {"text", FT::kLongText, true, MR::kImmutable, "Texte", 20000},
-          {"author", FT::kText, false, MR::kImmutable, "Auteur", 100},
-      }});
-  tables.push_back(Table{
-      "contacts", TableKind::kMutable, Scope::kShared,
-      {
-          {"organisation", FT::kText, true, MR::kLww, "Organisme", 200},
-          {"kind", FT::kText, false, MR::kLww, "Type", 100},
-          {"last_name", FT::kText, false, MR::kLww, "Nom", 100},
-          {"first_name", FT::kText, false, MR::kLww, "Prénom", 100},
-          {"role", FT::kText, false, MR::kLww, "Fonction", 100},
-          {"phone", FT::kPhone, false, MR::kLww, "Téléphone", 20},
-          {"email", FT::kEmail, false, MR::kLww, "Courriel", 254},
-          {"commune", FT::kText, false, MR::kLww, "Commune", 100},
-      }});
+  tables.push_back(Table{"cases",
+                         TableKind::kMutable,
+                         Scope::kTerritory,
+                         {
+                             {"last_name", FT::kText, true, MR::kReview, "Nom", 100},
+                             {"first_name", FT::kText, true, MR::kReview, "Prénom", 100},
+                             {"birth_date", FT::kDate, false, MR::kReview, "Naissance", 10},
+                             {"postcode", FT::kPostcode, false, MR::kLww, "CP", 5},
+                             {"commune", FT::kText, false, MR::kLww, "Commune", 100},
+                             {"phone", FT::kPhone, false, MR::kLww, "Téléphone", 20},
+                             {"email", FT::kEmail, false, MR::kLww, "Courriel", 254},
+                             {"status", FT::kEnum, false, MR::kReview, "Statut", 40, kStatuses},
+                             {"sector", FT::kEnum, false, MR::kLww, "Secteur", 40, kSectors},
+                             {"service_level", FT::kInt, false, MR::kReview, "Niveau", 1, {}, 1, 3},
+                             {"reception_point", FT::kText, false, MR::kLww, "Point d'accueil", 100},
+                             {"territory", FT::kText, false, MR::kReview, "Territoire", 100},
+                             {"referent", FT::kText, false, MR::kLww, "Référent", 100},
+                             {"opened_on", FT::kDate, true, MR::kLww, "Ouvert le", 10},
+                             {"closed_on", FT::kDate, false, MR::kLww, "Clos le", 10},
+                             {"close_reason", FT::kText, false, MR::kLww, "Motif de clôture", 200},
+                             {"notes", FT::kLongText, false, MR::kReview, "Notes", 10000},
+                             // Set by central staff when this case was a duplicate merged into another: devices follow
+                             // the redirect (docs/SCHEMA.md, "Duplicates").
+                             {"merged_into", FT::kId, false, MR::kImmutable, "Fusionné dans", 36, {}, 0, 0, true},
+                         }});
+  tables.push_back(Table{"followups",
+                         TableKind::kAppendOnly,
+                         Scope::kParentCase,
+                         {
+                             {"case_id", FT::kId, true, MR::kImmutable, "Dossier", 36},
+                             {"kind", FT::kEnum, true, MR::kImmutable, "Type", 40, kFollowupKinds},
+                             {"date", FT::kDate, true, MR::kImmutable, "Date", 10},
+                             {"text", FT::kLongText, true, MR::kImmutable, "Texte", 20000},
+                             {"author", FT::kText, false, MR::kImmutable, "Auteur", 100},
+                         }});
+  tables.push_back(Table{"contacts",
+                         TableKind::kMutable,
+                         Scope::kShared,
+                         {
+                             {"organisation", FT::kText, true, MR::kLww, "Organisme", 200},
+                             {"kind", FT::kText, false, MR::kLww, "Type", 100},
+                             {"last_name", FT::kText, false, MR::kLww, "Nom", 100},
+                             {"first_name", FT::kText, false, MR::kLww, "Prénom", 100},
+                             {"role", FT::kText, false, MR::kLww, "Fonction", 100},
+                             {"phone", FT::kPhone, false, MR::kLww, "Téléphone", 20},
+                             {"email", FT::kEmail, false, MR::kLww, "Courriel", 254},
+                             {"commune", FT::kText, false, MR::kLww, "Commune", 100},
+                         }});
   return tables;
 }
 
@@ -228,7 +230,8 @@ ByteClasses ClassifyBytes(std::string_view v) {
 
 Status ValidateValue(const Field& f, const Value& value) {
   if (!value) {
-    if (f.required) return MakeError(ErrorCode::kValidation, std::string(f.name) + ": obligatoire (ne peut pas être vide)");
+    if (f.required)
+      return MakeError(ErrorCode::kValidation, std::string(f.name) + ": obligatoire (ne peut pas être vide)");
     return OkStatus();
   }
   const std::string& v = *value;
@@ -237,8 +240,8 @@ Status ValidateValue(const Field& f, const Value& value) {
     return MakeError(ErrorCode::kValidation, std::string(f.name) + ": n'est pas un texte UTF-8 valide");
   }
   if (v.size() > f.max_bytes) {
-    return MakeError(ErrorCode::kValidation, std::string(f.name) + ": dépasse " +
-                                                 std::to_string(f.max_bytes) + " octets");
+    return MakeError(ErrorCode::kValidation,
+                     std::string(f.name) + ": dépasse " + std::to_string(f.max_bytes) + " octets");
   }
   if (classes.control && f.type != FieldType::kLongText) {
     return MakeError(ErrorCode::kValidation, std::string(f.name) + ": doit tenir sur une seule ligne");
@@ -265,7 +268,9 @@ Status ValidateValue(const Field& f, const Value& value) {
       }
       int64_t n = std::stoll(v);
       if (n < f.min_int || n > f.max_int) {
-        return Invalid(f, v, "est hors des valeurs permises (de " + std::to_string(f.min_int) + " à " + std::to_string(f.max_int) + ")");
+        return Invalid(
+            f, v,
+            "est hors des valeurs permises (de " + std::to_string(f.min_int) + " à " + std::to_string(f.max_int) + ")");
       }
       return OkStatus();
     }
@@ -296,7 +301,8 @@ Status ValidateValue(const Field& f, const Value& value) {
       return OkStatus();
     case FieldType::kId:
       for (char c : v) {
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-')) return Invalid(f, v, "n'est pas un identifiant de fiche (UUID)");
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-'))
+          return Invalid(f, v, "n'est pas un identifiant de fiche (UUID)");
       }
       if (v.size() != 36) return Invalid(f, v, "n'est pas un identifiant de fiche (UUID)");
       return OkStatus();
@@ -306,7 +312,8 @@ Status ValidateValue(const Field& f, const Value& value) {
 
 Status ValidateRecord(const Table& table, const std::vector<Value>& values) {
   if (values.size() != table.fields.size()) {
-    return MakeError(ErrorCode::kInternal, "une fiche de " + std::string(table.name) + " n'a pas le bon nombre de champs");
+    return MakeError(ErrorCode::kInternal,
+                     "une fiche de " + std::string(table.name) + " n'a pas le bon nombre de champs");
   }
   for (size_t i = 0; i < values.size(); ++i) RELAIS_TRY(ValidateValue(table.fields[i], values[i]));
   return OkStatus();

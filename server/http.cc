@@ -44,16 +44,26 @@ thread_local RequestNote tl_note;
 
 int HttpStatusFor(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kUsage: return 400;
-    case ErrorCode::kProtocol: return 400;
-    case ErrorCode::kValidation: return 422;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kConflict: return 409;
-    case ErrorCode::kAuth: return 401;
-    case ErrorCode::kForbidden: return 403;
-    case ErrorCode::kTooLarge: return 413;
-    case ErrorCode::kIo: return 503;
-    default: return 500;
+    case ErrorCode::kUsage:
+      return 400;
+    case ErrorCode::kProtocol:
+      return 400;
+    case ErrorCode::kValidation:
+      return 422;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kAuth:
+      return 401;
+    case ErrorCode::kForbidden:
+      return 403;
+    case ErrorCode::kTooLarge:
+      return 413;
+    case ErrorCode::kIo:
+      return 503;
+    default:
+      return 500;
   }
 }
 
@@ -116,7 +126,8 @@ constexpr size_t kMaxStaffBodyBytes = 64u << 10;
 Result<json> StaffBody(const httplib::Request& req, std::initializer_list<const char*> allowed) {
   if (req.body.empty()) return json::object();
   if (req.body.size() > kMaxStaffBodyBytes) {
-    return MakeError(ErrorCode::kTooLarge, "the body is over the limit of " + std::to_string(kMaxStaffBodyBytes) + " bytes");
+    return MakeError(ErrorCode::kTooLarge,
+                     "the body is over the limit of " + std::to_string(kMaxStaffBodyBytes) + " bytes");
   }
   json body = json::parse(req.body, nullptr, false);
   if (!body.is_object()) return MakeError(ErrorCode::kUsage, "the body is not a JSON object");
@@ -171,8 +182,10 @@ bool QueryIsWellFormed(const httplib::Request& req) {
   if (question == std::string::npos) return true;
   size_t equals = 0;
   for (size_t i = question + 1; i < req.target.size(); ++i) {
-    if (req.target[i] == '&') equals = 0;
-    else if (req.target[i] == '=' && ++equals > 1) return false;
+    if (req.target[i] == '&')
+      equals = 0;
+    else if (req.target[i] == '=' && ++equals > 1)
+      return false;
   }
   return true;
 }
@@ -241,9 +254,10 @@ std::optional<Device> HttpEndpoint::Impl::Admit(const httplib::Request& req, htt
   const std::string version = req.get_header_value(kProtocolHeader);
   if (version != std::to_string(sync::kProtocolVersion)) {
     std::string message = version.empty() ? "the Relais-Protocol header is missing"
-                                           : "protocol version " + version + " is not spoken here";
-    SendError(res, 400, MakeError(ErrorCode::kProtocol, message + " (this server speaks Relais-Protocol: " +
-                                                            std::to_string(sync::kProtocolVersion) + ")"));
+                                          : "protocol version " + version + " is not spoken here";
+    SendError(res, 400,
+              MakeError(ErrorCode::kProtocol, message + " (this server speaks Relais-Protocol: " +
+                                                  std::to_string(sync::kProtocolVersion) + ")"));
     return std::nullopt;
   }
   const std::string authorization = req.get_header_value("Authorization");
@@ -272,14 +286,18 @@ void HttpEndpoint::Impl::Health(httplib::Response& res) {
     SendError(res, 503, MakeError(ErrorCode::kIo, "the central store does not answer"));
     return;
   }
-  res.set_content(json{{"status", "ok"}, {"protocol", sync::kProtocolVersion}, {"features", sync::CentreFeatures()}}.dump(), kJson);
+  res.set_content(
+      json{{"status", "ok"}, {"protocol", sync::kProtocolVersion}, {"features", sync::CentreFeatures()}}.dump(), kJson);
 }
 
 void HttpEndpoint::Impl::Whoami(const httplib::Request& req, httplib::Response& res) {
   auto device = Admit(req, res);
   if (!device) return;
-  json body = {{"device", device->name}, {"role", ToString(device->role)}, {"territories", device->territories},
-               {"protocol", sync::kProtocolVersion}, {"features", sync::CentreFeatures()}};
+  json body = {{"device", device->name},
+               {"role", ToString(device->role)},
+               {"territories", device->territories},
+               {"protocol", sync::kProtocolVersion},
+               {"features", sync::CentreFeatures()}};
   res.set_content(body.dump(), kJson);
 }
 
@@ -308,8 +326,9 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
   if (!encoding.empty() && encoding != "identity" && !gzip) {
     // httplib would pass an unknown encoding through as if it were plain JSON.
     drain();
-    SendError(res, 415, MakeError(ErrorCode::kProtocol, "Content-Encoding " + encoding +
-                                                            " is not supported (send gzip or no encoding)"));
+    SendError(res, 415,
+              MakeError(ErrorCode::kProtocol,
+                        "Content-Encoding " + encoding + " is not supported (send gzip or no encoding)"));
     return;
   }
 
@@ -329,12 +348,15 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
   if (!read || over_limit) {
     if (over_limit || res.status == 413) {
       res.set_header("Connection", "close");
-      SendError(res, 413, MakeError(ErrorCode::kTooLarge, "the body is over the limit of " +
-                                                              std::to_string(gzip && over_limit ? limit : options.max_raw_body_bytes) +
-                                                              (gzip && over_limit ? " bytes once inflated" : " bytes")));
+      SendError(
+          res, 413,
+          MakeError(ErrorCode::kTooLarge, "the body is over the limit of " +
+                                              std::to_string(gzip && over_limit ? limit : options.max_raw_body_bytes) +
+                                              (gzip && over_limit ? " bytes once inflated" : " bytes")));
     } else {
-      SendError(res, 400, MakeError(ErrorCode::kUsage, gzip ? "the body could not be read: truncated or invalid gzip"
-                                                            : "the body could not be read"));
+      SendError(res, 400,
+                MakeError(ErrorCode::kUsage, gzip ? "the body could not be read: truncated or invalid gzip"
+                                                  : "the body could not be read"));
     }
     return;
   }
@@ -350,7 +372,8 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
   const bool ordered = req.has_param("after");
   const std::string after = ordered ? req.get_param_value("after") : std::string();
   if (ordered && (!IsBatchKey(after) || after == request->batch_key)) {
-    SendError(res, 400, MakeError(ErrorCode::kUsage, "after= must name the batch key of the batch sent before this one"));
+    SendError(res, 400,
+              MakeError(ErrorCode::kUsage, "after= must name the batch key of the batch sent before this one"));
     return;
   }
   const std::string hash = sync::PushRequestHash(*request);  // before any wait: off the critical path
@@ -358,8 +381,10 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
   if (ordered) {
     tl_note.detail += " after";
     if (!push_order.WaitCommitted(device->id, after)) {
-      SendError(res, 409, MakeError(ErrorCode::kConflict, "the batch named by after= is not applied: send this batch "
-                                                          "again, without after=, once that one is answered"));
+      SendError(res, 409,
+                MakeError(ErrorCode::kConflict,
+                          "the batch named by after= is not applied: send this batch "
+                          "again, without after=, once that one is answered"));
       return;
     }
   }
@@ -392,15 +417,16 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
   }
   int64_t since = 0;
   if (!req.has_param("since") || !ParseCount(req.get_param_value("since"), since)) {
-    SendError(res, 400, MakeError(ErrorCode::kUsage, "since: expected a whole number >= 0 (the cursor of the last page)"));
+    SendError(res, 400,
+              MakeError(ErrorCode::kUsage, "since: expected a whole number >= 0 (the cursor of the last page)"));
     return;
   }
   int64_t limit = static_cast<int64_t>(options.default_pull_limit);
-  if (req.has_param("limit") &&
-      (!ParseCount(req.get_param_value("limit"), limit) || limit < 1 ||
-       limit > static_cast<int64_t>(sync::kMaxPullLimit))) {
-    SendError(res, 400, MakeError(ErrorCode::kUsage, "limit: expected a whole number from 1 to " +
-                                                         std::to_string(sync::kMaxPullLimit)));
+  if (req.has_param("limit") && (!ParseCount(req.get_param_value("limit"), limit) || limit < 1 ||
+                                 limit > static_cast<int64_t>(sync::kMaxPullLimit))) {
+    SendError(res, 400,
+              MakeError(ErrorCode::kUsage,
+                        "limit: expected a whole number from 1 to " + std::to_string(sync::kMaxPullLimit)));
     return;
   }
   // Devices ask for one array per column (docs/PROTOCOL.md); without the parameter, rows, as every
@@ -408,7 +434,8 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
   sync::PullLayout layout = sync::PullLayout::kRows;
   if (req.has_param("layout")) {
     const std::string value = req.get_param_value("layout");
-    if (value == "columns") layout = sync::PullLayout::kColumns;
+    if (value == "columns")
+      layout = sync::PullLayout::kColumns;
     else if (value != "rows") {
       SendError(res, 400, MakeError(ErrorCode::kUsage, "layout: expected rows or columns"));
       return;
@@ -418,7 +445,8 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
   bool without_echo = false;
   if (req.has_param("echo")) {
     const std::string value = req.get_param_value("echo");
-    if (value == "0") without_echo = true;
+    if (value == "0")
+      without_echo = true;
     else if (value != "1") {
       SendError(res, 400, MakeError(ErrorCode::kUsage, "echo: expected 0 or 1"));
       return;
@@ -456,8 +484,10 @@ std::optional<Device> HttpEndpoint::Impl::AdmitStaff(const httplib::Request& req
   auto device = Admit(req, res);
   if (!device) return std::nullopt;
   if (device->role != Role::kStaff) {
-    SendError(res, 403, MakeError(ErrorCode::kForbidden, "this endpoint is for central staff: use a staff token "
-                                                         "(relais-central device add --staff)"));
+    SendError(res, 403,
+              MakeError(ErrorCode::kForbidden,
+                        "this endpoint is for central staff: use a staff token "
+                        "(relais-central device add --staff)"));
     return std::nullopt;
   }
   return device;
@@ -478,8 +508,11 @@ std::optional<Conflict> HttpEndpoint::Impl::StaffConflict(const Device& staff, c
     return std::nullopt;
   }
   if (!InStaffScope(staff, *conflict)) {
-    SendError(res, 403, MakeError(ErrorCode::kForbidden, "conflict " + id_text + " concerns a territory outside this "
-                                                         "token's territories (" + staff.TerritoryList() + ")"));
+    SendError(res, 403,
+              MakeError(ErrorCode::kForbidden, "conflict " + id_text +
+                                                   " concerns a territory outside this "
+                                                   "token's territories (" +
+                                                   staff.TerritoryList() + ")"));
     return std::nullopt;
   }
   tl_note.detail = " conflict=" + id_text;
@@ -537,7 +570,8 @@ void HttpEndpoint::Impl::ShowConflict(const httplib::Request& req, httplib::Resp
   res.set_content(ConflictDetailJson(*conflict, *history, other).dump(), kJson);
 }
 
-void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Response& res, const std::string& action) {
+void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Response& res,
+                                        const std::string& action) {
   auto staff = AdmitStaff(req, res);
   if (!staff) return;
   auto conflict = StaffConflict(*staff, req.matches[1], res);
@@ -549,18 +583,24 @@ void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Re
     Decision decision;
     const bool has_keep = body->contains("keep"), has_value = body->contains("value");
     if (has_keep == has_value) {
-      return SendError(res, 400, MakeError(ErrorCode::kUsage, "send {\"keep\": \"server\"}, {\"keep\": \"device\"} or "
-                                                              "{\"value\": \"...\"}"));
+      return SendError(res, 400,
+                       MakeError(ErrorCode::kUsage,
+                                 "send {\"keep\": \"server\"}, {\"keep\": \"device\"} or "
+                                 "{\"value\": \"...\"}"));
     }
     if (has_keep) {
       const json& keep = (*body)["keep"];
-      if (keep == "server") decision.keep = Decision::Keep::kServer;
-      else if (keep == "device") decision.keep = Decision::Keep::kDevice;
-      else return SendError(res, 400, MakeError(ErrorCode::kUsage, "keep: expected \"server\" or \"device\""));
+      if (keep == "server")
+        decision.keep = Decision::Keep::kServer;
+      else if (keep == "device")
+        decision.keep = Decision::Keep::kDevice;
+      else
+        return SendError(res, 400, MakeError(ErrorCode::kUsage, "keep: expected \"server\" or \"device\""));
     } else {
       const json& value = (*body)["value"];
       if (!value.is_string() && !value.is_null()) {
-        return SendError(res, 400, MakeError(ErrorCode::kUsage, "value: expected a string (or null to clear the field)"));
+        return SendError(res, 400,
+                         MakeError(ErrorCode::kUsage, "value: expected a string (or null to clear the field)"));
       }
       decision.keep = Decision::Keep::kValue;
       if (value.is_string()) decision.value = value.get<std::string>();
@@ -572,9 +612,11 @@ void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Re
     std::vector<std::string> take;
     if (body->contains("take")) {
       const json& list = (*body)["take"];
-      if (!list.is_array()) return SendError(res, 400, MakeError(ErrorCode::kUsage, "take: expected an array of field names"));
+      if (!list.is_array())
+        return SendError(res, 400, MakeError(ErrorCode::kUsage, "take: expected an array of field names"));
       for (const json& name : list) {
-        if (!name.is_string()) return SendError(res, 400, MakeError(ErrorCode::kUsage, "take: expected an array of field names"));
+        if (!name.is_string())
+          return SendError(res, 400, MakeError(ErrorCode::kUsage, "take: expected an array of field names"));
         take.push_back(name.get<std::string>());
       }
     }
@@ -596,8 +638,11 @@ void HttpEndpoint::Impl::RecordHistory(const httplib::Request& req, httplib::Res
   auto placement = store.Locate(record_id);
   if (!placement) return SendStoreError(res, placement.error());
   if (placement->territory && !staff->InScope(*placement->territory)) {
-    return SendError(res, 403, MakeError(ErrorCode::kForbidden, "record " + record_id + " lies outside this token's "
-                                                                "territories (" + staff->TerritoryList() + ")"));
+    return SendError(res, 403,
+                     MakeError(ErrorCode::kForbidden, "record " + record_id +
+                                                          " lies outside this token's "
+                                                          "territories (" +
+                                                          staff->TerritoryList() + ")"));
   }
   auto history = store.History(placement->table, record_id);
   if (!history) return SendStoreError(res, history.error());
@@ -610,8 +655,12 @@ void HttpEndpoint::Impl::RecordHistory(const httplib::Request& req, httplib::Res
   for (const HistoryEntry& h : *history) versions.push_back(HistoryEntryJson(h));
   for (const Conflict& c : *conflicts) held.push_back(ConflictJson(c));
   tl_note.detail = " versions=" + std::to_string(versions.size());
-  res.set_content(json{{"record", record_id}, {"table", placement->table}, {"territory", placement->territory ? json(*placement->territory) : json(nullptr)},
-                       {"versions", std::move(versions)}, {"conflicts", std::move(held)}}.dump(),
+  res.set_content(json{{"record", record_id},
+                       {"table", placement->table},
+                       {"territory", placement->territory ? json(*placement->territory) : json(nullptr)},
+                       {"versions", std::move(versions)},
+                       {"conflicts", std::move(held)}}
+                      .dump(),
                   kJson);
 }
 
@@ -660,33 +709,35 @@ void HttpEndpoint::Impl::Install() {
   server.Get(R"(/v1/conflicts/([^/]+))",
              [this](const httplib::Request& req, httplib::Response& res) { ShowConflict(req, res); });
   for (const char* action : {"resolve", "merge", "dismiss"}) {
-    server.Post(std::string(R"(/v1/conflicts/([^/]+)/)") + action,
-                [this, action](const httplib::Request& req, httplib::Response& res) { SettleConflict(req, res, action); });
+    server.Post(
+        std::string(R"(/v1/conflicts/([^/]+)/)") + action,
+        [this, action](const httplib::Request& req, httplib::Response& res) { SettleConflict(req, res, action); });
   }
   server.Get(R"(/v1/history/([^/]+))",
              [this](const httplib::Request& req, httplib::Response& res) { RecordHistory(req, res); });
 
   // Answers httplib produced by itself (unknown path, unreadable request…) get a JSON error too.
-  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    ErrorCode code = ErrorCode::kUsage;
-    std::string message = "the request could not be read";
-    if (res.status == 404) {
-      code = ErrorCode::kNotFound;
-      message = "no such endpoint: " + req.method + " " + req.path;
-    } else if (res.status == 413) {
-      code = ErrorCode::kTooLarge;
-      message = "the body is over the size limit";
-    } else if (res.status == 415) {
-      code = ErrorCode::kProtocol;
-      message = "unsupported Content-Encoding";
-    } else if (res.status >= 500) {
-      code = ErrorCode::kInternal;
-      message = "internal error";
-    }
-    res.set_content(sync::EncodeError(MakeError(code, message)), kJson);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  server.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        ErrorCode code = ErrorCode::kUsage;
+        std::string message = "the request could not be read";
+        if (res.status == 404) {
+          code = ErrorCode::kNotFound;
+          message = "no such endpoint: " + req.method + " " + req.path;
+        } else if (res.status == 413) {
+          code = ErrorCode::kTooLarge;
+          message = "the body is over the size limit";
+        } else if (res.status == 415) {
+          code = ErrorCode::kProtocol;
+          message = "unsupported Content-Encoding";
+        } else if (res.status >= 500) {
+          code = ErrorCode::kInternal;
+          message = "internal error";
+        }
+        res.set_content(sync::EncodeError(MakeError(code, message)), kJson);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   // The one place where an exception becomes an answer: the server stays up whatever it is sent.
   server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown exception";
@@ -722,8 +773,8 @@ Result<int> HttpEndpoint::Bind(const std::string& host, int port) {
     // Listening again on a listening socket only changes its backlog (Linux, and POSIX allows it).
     if (impl_->listen_socket < 0) return MakeError(ErrorCode::kInternal, "the listening socket was not seen");
     if (::listen(impl_->listen_socket, impl_->options.listen_backlog) != 0) {
-      return MakeError(ErrorCode::kIo, "cannot set the listen backlog on " + host + ":" + std::to_string(bound) +
-                                           ": " + std::strerror(errno));
+      return MakeError(ErrorCode::kIo, "cannot set the listen backlog on " + host + ":" + std::to_string(bound) + ": " +
+                                           std::strerror(errno));
     }
     return bound;
   }

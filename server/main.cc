@@ -11,8 +11,8 @@
 #include <sys/select.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -20,25 +20,30 @@
 #include "schema/display.h"
 #include "server/http.h"
 #include "server/pg_conn.h"
+#include "server/staff_json.h"
 #include "server/store_migration.h"
 #include "server/store_open.h"
-#include "server/staff_json.h"
 
 namespace {
 
+using nlohmann::json;
 using relais::Error;
 using relais::ErrorCode;
 using relais::server::OpenMode;
 using relais::server::OpenStore;
-using nlohmann::json;
 
 int ExitCodeFor(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kUsage: return 2;
-    case ErrorCode::kValidation: return 3;
-    case ErrorCode::kConflict: return 3;
-    case ErrorCode::kNotFound: return 4;
-    default: return 1;
+    case ErrorCode::kUsage:
+      return 2;
+    case ErrorCode::kValidation:
+      return 3;
+    case ErrorCode::kConflict:
+      return 3;
+    case ErrorCode::kNotFound:
+      return 4;
+    default:
+      return 1;
   }
 }
 
@@ -98,7 +103,8 @@ int Serve(const std::string& db_path, const std::string& listen, size_t threads)
   std::string host;
   int port = 0;
   if (!ParseListen(listen, host, port)) {
-    return Fail(relais::MakeError(ErrorCode::kUsage, "--listen " + listen + " : attendu HÔTE:PORT, par exemple 127.0.0.1:8080"));
+    return Fail(relais::MakeError(ErrorCode::kUsage,
+                                  "--listen " + listen + " : attendu HÔTE:PORT, par exemple 127.0.0.1:8080"));
   }
   // SIGINT and SIGTERM are taken by one thread that stops the server: blocked here, before any
   // other thread exists, so that every thread inherits the mask.
@@ -153,8 +159,12 @@ int DeviceAdd(const std::string& db_path, const std::string& name, const std::ve
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   if (as_json) {
-    std::cout << json{{"name", name}, {"role", relais::server::ToString(role)}, {"territories", sorted},
-                      {"token", *token}}.dump() << std::endl;
+    std::cout << json{{"name", name},
+                      {"role", relais::server::ToString(role)},
+                      {"territories", sorted},
+                      {"token", *token}}
+                     .dump()
+              << std::endl;
     return 0;
   }
   std::cout << "Appareil « " << name << " » enrôlé (" << relais::server::ToString(role)
@@ -163,7 +173,8 @@ int DeviceAdd(const std::string& db_path, const std::string& name, const std::ve
             << "Ce jeton n'est affiché qu'une seule fois : le serveur n'en garde qu'une empreinte.\n"
             << "Transmettez-le à l'appareil par un canal sûr, puis sur l'appareil :\n"
             << "  relais init --server URL --token " << *token << "\n"
-            << "En cas de perte : relais-central device revoke " << name << ", puis enrôlez-le à nouveau sous un autre nom.\n";
+            << "En cas de perte : relais-central device revoke " << name
+            << ", puis enrôlez-le à nouveau sous un autre nom.\n";
   return 0;
 }
 
@@ -175,8 +186,11 @@ int DeviceList(const std::string& db_path, bool as_json) {
   if (as_json) {
     json out = json::array();
     for (const auto& d : *devices) {
-      out.push_back({{"name", d.name}, {"role", relais::server::ToString(d.role)}, {"territories", d.territories},
-                     {"created_at", d.created_at}, {"last_seen_at", OrNull(d.last_seen_at)},
+      out.push_back({{"name", d.name},
+                     {"role", relais::server::ToString(d.role)},
+                     {"territories", d.territories},
+                     {"created_at", d.created_at},
+                     {"last_seen_at", OrNull(d.last_seen_at)},
                      {"revoked_at", OrNull(d.revoked_at)}});
     }
     std::cout << out.dump(2) << std::endl;
@@ -263,7 +277,8 @@ std::vector<std::string> Differences(std::string_view table, const json& before,
   for (const std::string& k : keys) {
     json old_value = before.contains(k) ? before[k] : json(nullptr);
     json new_value = after.contains(k) ? after[k] : json(nullptr);
-    if (old_value != new_value) lines.push_back(k + " : " + Words(table, k, old_value) + " → " + Words(table, k, new_value));
+    if (old_value != new_value)
+      lines.push_back(k + " : " + Words(table, k, old_value) + " → " + Words(table, k, new_value));
   }
   return lines;
 }
@@ -279,7 +294,8 @@ void PrintHistory(const std::vector<relais::server::HistoryEntry>& history,
     std::cout << indent << "version " << h.seq << "  " << h.at << "  par " << h.device << "  (hlc " << h.hlc << ")\n";
     if (previous.empty()) {
       std::vector<std::string> set;
-      for (auto it = values.begin(); it != values.end(); ++it) set.push_back(it.key() + "=" + Words(h.table, it.key(), it.value()));
+      for (auto it = values.begin(); it != values.end(); ++it)
+        set.push_back(it.key() + "=" + Words(h.table, it.key(), it.value()));
       std::cout << indent << "  création : " << Join(set, ", ") << "\n";
     } else {
       auto changes = Differences(h.table, previous, values);
@@ -289,8 +305,9 @@ void PrintHistory(const std::vector<relais::server::HistoryEntry>& history,
     if (h.lost) {
       json lost = json::parse(*h.lost, nullptr, false);
       for (auto it = lost.begin(); lost.is_object() && it != lost.end(); ++it) {
-        std::cout << indent << "  valeur écartée : " << it.key() << " = " << Words(h.table, it.key(), it.value()["value"]) << " (par "
-                  << JsonText(it.value()["device"]) << ", hlc " << JsonText(it.value()["hlc"]) << ")\n";
+        std::cout << indent << "  valeur écartée : " << it.key() << " = "
+                  << Words(h.table, it.key(), it.value()["value"]) << " (par " << JsonText(it.value()["device"])
+                  << ", hlc " << JsonText(it.value()["hlc"]) << ")\n";
       }
     }
     for (const auto& c : conflicts) {
@@ -299,8 +316,8 @@ void PrintHistory(const std::vector<relais::server::HistoryEntry>& history,
         std::cout << indent << "  doublon probable de " << c.other_id.value_or("?") << " (conflit " << c.id << ")\n";
       } else {
         std::cout << indent << "  valeur tenue pour arbitrage : " << c.field.value_or("?") << " = "
-                  << Words(c.table, c.field.value_or(""), c.device_value)
-                  << " (par " << c.device << ", conflit " << c.id << ")\n";
+                  << Words(c.table, c.field.value_or(""), c.device_value) << " (par " << c.device << ", conflit "
+                  << c.id << ")\n";
       }
     }
     previous = std::move(values);
@@ -310,11 +327,21 @@ void PrintHistory(const std::vector<relais::server::HistoryEntry>& history,
 std::vector<std::string> ConflictRow(const relais::server::Conflict& c) {
   std::string what = c.kind == "duplicate" ? "doublon de " + c.other_id.value_or("?") : c.field.value_or("-");
   const std::string field = c.field.value_or("");
-  std::string held = c.kind == "duplicate" ? "-" : Cell(Words(c.table, field, c.device_value), 24) + " (" + c.device + ")";
-  std::string kept = c.kind == "duplicate" ? "-" : Cell(Words(c.table, field, c.server_value), 24) + " (" + c.server_device + ")";
-  std::string status = c.status == "open" ? "ouvert" : std::string("réglé : ") + SettlementLabel(c.settlement.value_or(""));
-  return {std::to_string(c.id), c.kind == "duplicate" ? "doublon" : "champ", status, c.table + " " + c.record_id, what,
-          c.territory.value_or("-"), kept, held, c.opened_at};
+  std::string held =
+      c.kind == "duplicate" ? "-" : Cell(Words(c.table, field, c.device_value), 24) + " (" + c.device + ")";
+  std::string kept =
+      c.kind == "duplicate" ? "-" : Cell(Words(c.table, field, c.server_value), 24) + " (" + c.server_device + ")";
+  std::string status =
+      c.status == "open" ? "ouvert" : std::string("réglé : ") + SettlementLabel(c.settlement.value_or(""));
+  return {std::to_string(c.id),
+          c.kind == "duplicate" ? "doublon" : "champ",
+          status,
+          c.table + " " + c.record_id,
+          what,
+          c.territory.value_or("-"),
+          kept,
+          held,
+          c.opened_at};
 }
 
 int History(const std::string& db_path, const std::string& record_id, bool as_json) {
@@ -332,8 +359,8 @@ int History(const std::string& db_path, const std::string& record_id, bool as_js
     std::cout << out.dump(2) << std::endl;
     return 0;
   }
-  std::cout << "Historique de " << history->front().table << " " << record_id << " (" << history->size()
-            << " version" << (history->size() > 1 ? "s" : "") << ")\n\n";
+  std::cout << "Historique de " << history->front().table << " " << record_id << " (" << history->size() << " version"
+            << (history->size() > 1 ? "s" : "") << ")\n\n";
   relais::server::ConflictQuery query;
   query.status.reset();
   query.record_id = record_id;
@@ -372,7 +399,9 @@ int ConflictList(const std::string& db_path, const std::string& status, const st
     return 0;
   }
   if (conflicts->empty()) {
-    std::cout << (status == "settled" ? "Aucun conflit réglé" : status == "all" ? "Aucun conflit" : "Aucun conflit ouvert")
+    std::cout << (status == "settled" ? "Aucun conflit réglé"
+                  : status == "all"   ? "Aucun conflit"
+                                      : "Aucun conflit ouvert")
               << (territory.empty() ? "" : " pour " + territory) << ".\n";
     return 0;
   }
@@ -380,14 +409,16 @@ int ConflictList(const std::string& db_path, const std::string& status, const st
       {"N°", "TYPE", "STATUT", "FICHE", "CHAMP", "TERRITOIRE", "VALEUR CENTRE", "VALEUR APPAREIL", "OUVERT LE"}};
   for (const auto& c : *conflicts) rows.push_back(ConflictRow(c));
   PrintTable(rows);
-  std::cout << "\n" << conflicts->size() << " conflit" << (conflicts->size() > 1 ? "s" : "")
+  std::cout << "\n"
+            << conflicts->size() << " conflit" << (conflicts->size() > 1 ? "s" : "")
             << ". Détail : relais-central conflicts show N°\n";
   return 0;
 }
 
 relais::Result<int64_t> ParseConflictId(const std::string& text) {
   if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
-    return relais::MakeError(ErrorCode::kUsage, "numéro de conflit " + text + " : attendu un nombre (voir `conflicts list`)");
+    return relais::MakeError(ErrorCode::kUsage,
+                             "numéro de conflit " + text + " : attendu un nombre (voir `conflicts list`)");
   }
   return std::stoll(text);
 }
@@ -424,9 +455,9 @@ int ConflictShow(const std::string& db_path, const std::string& id_text, bool as
   if (c->status == "settled") {
     std::cout << "Réglé le " << c->settled_at.value_or("?") << " par " << c->settled_by.value_or("?") << " : "
               << SettlementLabel(c->settlement.value_or("")) << " ("
-              << (c->kind == "duplicate" ? Shown(c->settled_value) : Words(c->table, c->field.value_or(""), c->settled_value))
-              << ", séquence "
-              << c->settled_seq.value_or(0) << ")\n";
+              << (c->kind == "duplicate" ? Shown(c->settled_value)
+                                         : Words(c->table, c->field.value_or(""), c->settled_value))
+              << ", séquence " << c->settled_seq.value_or(0) << ")\n";
   }
   std::cout << "\n";
   if (c->kind == "duplicate") {
@@ -438,7 +469,8 @@ int ConflictShow(const std::string& db_path, const std::string& id_text, bool as
       json a = mine.is_object() && mine.contains(name) ? mine[name] : json(nullptr);
       json b = theirs.is_object() && theirs.contains(name) ? theirs[name] : json(nullptr);
       if (a.is_null() && b.is_null()) continue;
-      rows.push_back({name + (a != b ? " *" : ""), Cell(Words("cases", name, a), 40), Cell(Words("cases", name, b), 40)});
+      rows.push_back(
+          {name + (a != b ? " *" : ""), Cell(Words("cases", name, a), 40), Cell(Words("cases", name, b), 40)});
     }
     PrintTable(rows);
     std::cout << "(* : valeurs différentes)\n";
@@ -463,7 +495,8 @@ int ConflictShow(const std::string& db_path, const std::string& id_text, bool as
       std::cout << "\nArbitrer : relais-central conflicts merge " << c->id << " [--take CHAMP …]   (la fiche existante "
                 << "absorbe la nouvelle)\n       ou : relais-central conflicts dismiss " << c->id << "\n";
     } else {
-      std::cout << "\nArbitrer : relais-central conflicts resolve " << c->id << " --keep server|device   ou   --value V\n";
+      std::cout << "\nArbitrer : relais-central conflicts resolve " << c->id
+                << " --keep server|device   ou   --value V\n";
     }
   }
   return 0;
@@ -480,9 +513,12 @@ int ConflictSettle(const std::string& db_path, const std::string& id_text, const
     if (keep.empty() == !value.has_value()) {
       return Fail(relais::MakeError(ErrorCode::kUsage, "resolve: give either --keep server|device or --value V"));
     }
-    if (keep == "server") decision.keep = relais::server::Decision::Keep::kServer;
-    else if (keep == "device") decision.keep = relais::server::Decision::Keep::kDevice;
-    else if (!keep.empty()) return Fail(relais::MakeError(ErrorCode::kUsage, "--keep " + keep + " : attendu server ou device"));
+    if (keep == "server")
+      decision.keep = relais::server::Decision::Keep::kServer;
+    else if (keep == "device")
+      decision.keep = relais::server::Decision::Keep::kDevice;
+    else if (!keep.empty())
+      return Fail(relais::MakeError(ErrorCode::kUsage, "--keep " + keep + " : attendu server ou device"));
     else {
       decision.keep = relais::server::Decision::Keep::kValue;
       decision.value = value;
@@ -490,10 +526,9 @@ int ConflictSettle(const std::string& db_path, const std::string& id_text, const
   }
   auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
-  relais::Result<relais::server::Conflict> settled =
-      action == "resolve" ? (*store)->Resolve(*id, decision, by)
-      : action == "merge" ? (*store)->Merge(*id, take, by)
-                          : (*store)->Dismiss(*id, by);
+  relais::Result<relais::server::Conflict> settled = action == "resolve" ? (*store)->Resolve(*id, decision, by)
+                                                     : action == "merge" ? (*store)->Merge(*id, take, by)
+                                                                         : (*store)->Dismiss(*id, by);
   if (!settled) return Fail(settled.error());
   if (as_json) {
     std::cout << relais::server::ConflictJson(*settled).dump(2) << std::endl;
@@ -503,8 +538,8 @@ int ConflictSettle(const std::string& db_path, const std::string& id_text, const
   if (action == "merge") {
     std::cout << "Doublon " << c.id << " fusionné : la fiche " << Shown(c.settled_value) << " absorbe " << c.record_id
               << (take.empty() ? "" : " (champs repris : " + Join(take, ", ") + ")")
-              << ", ses suivis lui sont rattachés ;\n" << c.record_id << " est close et redirige vers "
-              << Shown(c.settled_value) << ".\n";
+              << ", ses suivis lui sont rattachés ;\n"
+              << c.record_id << " est close et redirige vers " << Shown(c.settled_value) << ".\n";
   } else if (action == "dismiss") {
     std::cout << "Doublon " << c.id << " écarté : les deux fiches restent distinctes.\n";
   } else {
@@ -514,7 +549,8 @@ int ConflictSettle(const std::string& db_path, const std::string& id_text, const
   // No sequence number here: it is the notice's, one past the record's new version that `history`
   // shows, and would only puzzle staff (--json has settled_seq).
   std::cout << "Les appareils du territoire recevront ce règlement à leur prochaine synchronisation ; "
-               "relais-central history " << c.record_id << " montre les versions de la fiche.\n";
+               "relais-central history "
+            << c.record_id << " montre les versions de la fiche.\n";
   return 0;
 }
 
@@ -527,8 +563,8 @@ int Migrate(const std::string& from, const std::string& to) {
   std::vector<std::vector<std::string>> rows = {{"TABLE", "LIGNES"}};
   for (const auto& [table, count] : report->rows) rows.push_back({table, std::to_string(count)});
   PrintTable(rows);
-  std::cout << "Magasin central copié de " << from << " vers " << report->target << " (séquence "
-            << report->last_seq << ").\n"
+  std::cout << "Magasin central copié de " << from << " vers " << report->target << " (séquence " << report->last_seq
+            << ").\n"
             << "Les appareils gardent leurs jetons et leur curseur : ils reprennent la synchronisation sans tout "
                "retélécharger.\nServir désormais : relais-central serve --store "
             << report->target << "\n";
@@ -556,8 +592,9 @@ int main(int argc, char** argv) {
     store_options(serve, "Central store file (created on first use)");
     serve->add_option("--listen", listen, "HOST:PORT to listen on; port 0 lets the system pick")->capture_default_str();
     size_t threads = relais::server::HttpOptions{}.threads;
-    serve->add_option("--threads", threads,
-                      "Requests served at once; a connection kept alive holds its thread between requests")
+    serve
+        ->add_option("--threads", threads,
+                     "Requests served at once; a connection kept alive holds its thread between requests")
         ->check(CLI::Range(size_t{1}, size_t{1024}))
         ->capture_default_str();
 
@@ -610,7 +647,8 @@ int main(int argc, char** argv) {
     auto* c_resolve = conflicts->add_subcommand("resolve", "Settle a field conflict: keep a side, or write a value");
     common(c_resolve);
     c_resolve->add_option("ID", conflict_id, "Conflict number")->required();
-    auto* keep_opt = c_resolve->add_option("--keep", keep, "server (leave the record) or device (take the device's value)");
+    auto* keep_opt =
+        c_resolve->add_option("--keep", keep, "server (leave the record) or device (take the device's value)");
     auto* value_opt = c_resolve->add_option("--value", value, "Write this value instead (validated like any change)");
     keep_opt->excludes(value_opt);
     c_resolve->add_option("--by", by, "Who settles (default: the login name)");
@@ -642,8 +680,9 @@ int main(int argc, char** argv) {
 
     if (!store_url.empty()) {
       if (!relais::server::pg::IsPostgresUrl(store_url)) {
-        return Fail(relais::MakeError(ErrorCode::kUsage, "--store : attendu postgresql://UTILISATEUR@HÔTE:PORT/BASE "
-                                                         "(pour un fichier : --db FICHIER)"));
+        return Fail(relais::MakeError(ErrorCode::kUsage,
+                                      "--store : attendu postgresql://UTILISATEUR@HÔTE:PORT/BASE "
+                                      "(pour un fichier : --db FICHIER)"));
       }
       db_path = store_url;
     }

@@ -104,14 +104,15 @@ Result<std::unique_ptr<Conn>> Conn::Open(const std::string& url) {
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     Target t = TargetOf(url);
     return MakeError(ErrorCode::kIo,
-                     "cannot connect to PostgreSQL at " + t.host + ":" + t.port + ", database \"" + t.dbname +
-                         "\"" + (t.user.empty() ? "" : ", user \"" + t.user + "\"") + ": " +
+                     "cannot connect to PostgreSQL at " + t.host + ":" + t.port + ", database \"" + t.dbname + "\"" +
+                         (t.user.empty() ? "" : ", user \"" + t.user + "\"") + ": " +
                          OneLine(PQerrorMessage(conn.get())) +
                          " — check that the server runs and listens on that host and port, that the database "
                          "exists, and that pg_hba.conf lets this user in (--store postgresql://USER@HOST:PORT/DB)");
   }
   // Quiet NOTICEs (e.g. "relation already exists, skipping") instead of printing them on stderr.
-  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   return std::unique_ptr<Conn>(new Conn(conn.release()));
 }
 
@@ -147,8 +148,8 @@ Result<Rows> Conn::Exec(const std::string& sql, const Params& params) {
   auto name = Prepared(sql);
   if (!name) return name.error();
   std::vector<const char*> values = ValuesOf(params);
-  PGresult* result = PQexecPrepared(conn_.get(), name->c_str(), static_cast<int>(values.size()), values.data(),
-                                    nullptr, nullptr, 0);
+  PGresult* result =
+      PQexecPrepared(conn_.get(), name->c_str(), static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0);
   return Checked(result);
 }
 
@@ -179,8 +180,8 @@ Status Conn::ExecPipeline(const std::vector<std::pair<std::string, Params>>& sta
   size_t sent = 0;
   for (; sent < statements.size(); ++sent) {
     std::vector<const char*> values = ValuesOf(statements[sent].second);
-    if (PQsendQueryPrepared(conn_.get(), names[sent].c_str(), static_cast<int>(values.size()), values.data(),
-                            nullptr, nullptr, 0) != 1) {
+    if (PQsendQueryPrepared(conn_.get(), names[sent].c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                            nullptr, 0) != 1) {
       status = LastError(nullptr, "PostgreSQL pipeline");
       break;
     }
@@ -222,11 +223,20 @@ Status Conn::CopyRow(const std::vector<schema::Value>& values) {
     }
     for (char c : *values[i]) {
       switch (c) {
-        case '\\': copy_buffer_ += "\\\\"; break;
-        case '\t': copy_buffer_ += "\\t"; break;
-        case '\n': copy_buffer_ += "\\n"; break;
-        case '\r': copy_buffer_ += "\\r"; break;
-        default: copy_buffer_ += c;
+        case '\\':
+          copy_buffer_ += "\\\\";
+          break;
+        case '\t':
+          copy_buffer_ += "\\t";
+          break;
+        case '\n':
+          copy_buffer_ += "\\n";
+          break;
+        case '\r':
+          copy_buffer_ += "\\r";
+          break;
+        default:
+          copy_buffer_ += c;
       }
     }
   }

@@ -33,8 +33,12 @@ std::string ArrayLiteral(const std::vector<schema::Value>& values);
 // "postgresql://user@host:port/db": the URL for people and logs, never with its password.
 std::string DescribeUrl(const std::string& url);
 
-struct ResultDeleter { void operator()(PGresult* r) const { PQclear(r); } };
-struct ConnDeleter { void operator()(PGconn* c) const { PQfinish(c); } };
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+struct ConnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
 
 // One row of a result, read like sqlite::Stmt: column indexes from 0, values as text.
 class Row {
@@ -108,7 +112,7 @@ class Conn {
 
   std::unique_ptr<PGconn, ConnDeleter> conn_;
   std::unordered_map<std::string, std::string> prepared_;  // sql -> statement name
-  std::string copy_buffer_;  // rows not yet sent, flushed every 1 MiB
+  std::string copy_buffer_;                                // rows not yet sent, flushed every 1 MiB
 };
 
 // A transaction: BEGIN (with `mode`, e.g. "ISOLATION LEVEL REPEATABLE READ READ ONLY") in Begin(),

@@ -47,9 +47,8 @@ Status Migrate(Conn& conn, OpenMode mode, const std::string& where) {
     if (m.number <= *current) continue;
     auto applied = conn.ExecScript(std::string(m.sql));
     if (!applied) {
-      return MakeError(ErrorCode::kIo, "PostgreSQL migration " + std::to_string(m.number) + " (" +
-                                           std::string(m.name) + ") failed in " + where + ": " +
-                                           applied.error().message);
+      return MakeError(ErrorCode::kIo, "PostgreSQL migration " + std::to_string(m.number) + " (" + std::string(m.name) +
+                                           ") failed in " + where + ": " + applied.error().message);
     }
     auto recorded = conn.Exec("INSERT INTO relais_schema_version(version, name) VALUES ($1, $2)",
                               {std::to_string(m.number), std::string(m.name)});

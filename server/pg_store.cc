@@ -61,7 +61,8 @@ struct PgStatements {
       get_many.push_back("SELECT " + l.columns + " FROM " + std::string(l.table->name) + " WHERE id = ANY($1::text[])");
       // Every column of the put is text but the integers: the fields of type int, and version.
       std::vector<std::string> types = {"text"};
-      for (const schema::Field& f : l.table->fields) types.push_back(f.type == schema::FieldType::kInt ? "bigint" : "text");
+      for (const schema::Field& f : l.table->fields)
+        types.push_back(f.type == schema::FieldType::kInt ? "bigint" : "text");
       types.push_back("bigint");
       while (static_cast<int>(types.size()) < l.column_count + (l.has_identity_key ? 1 : 0)) types.push_back("text");
       types[static_cast<size_t>(l.echo_device_col)] = "bigint";
@@ -208,16 +209,16 @@ class PgTx final : public StoreTx {
 
   Status AppendHistory(const HistoryEntry& h) override {
     if (h.change_id) outcomes_[*h.change_id] = h.seq;
-    histories_.push_back(pg::Params{Num(h.seq), h.table, h.record_id, h.device, h.hlc, h.change_id, h.at,
-                                    h.snapshot, h.lost, h.prev_seq ? Num(*h.prev_seq) : schema::Value()});
+    histories_.push_back(pg::Params{Num(h.seq), h.table, h.record_id, h.device, h.hlc, h.change_id, h.at, h.snapshot,
+                                    h.lost, h.prev_seq ? Num(*h.prev_seq) : schema::Value()});
     return OkStatus();
   }
 
   Status OpenConflict(const Conflict& c) override {
     pending_.emplace_back(st_.insert_conflict,
                           pg::Params{c.table, c.record_id, c.field, c.territory, c.base_value, c.server_value,
-                                     c.server_device, c.server_hlc, c.device_value, c.device, c.device_hlc,
-                                     c.change_id, Num(c.opened_seq), c.opened_at, c.kind, c.other_id});
+                                     c.server_device, c.server_hlc, c.device_value, c.device, c.device_hlc, c.change_id,
+                                     Num(c.opened_seq), c.opened_at, c.kind, c.other_id});
     return OkStatus();
   }
 
@@ -336,12 +337,12 @@ class PgTx final : public StoreTx {
   const PgStatements& st_ = Statements();
   int64_t first_seq_ = 0;
   int64_t last_seq_ = 0;
-  std::vector<pg::Params> histories_;          // rows of history not yet sent
-  std::vector<std::vector<pg::Params>> puts_;  // per table, records not yet sent
+  std::vector<pg::Params> histories_;                        // rows of history not yet sent
+  std::vector<std::vector<pg::Params>> puts_;                // per table, records not yet sent
   std::vector<std::pair<std::string, pg::Params>> pending_;  // other writes, in order
   // What this transaction knows the database holds (or will, once pending_ is sent).
-  std::vector<std::unordered_map<std::string, std::optional<StoredRecord>>> records_;  // per table
-  std::unordered_map<std::string, std::optional<int64_t>> outcomes_;                    // change id -> seq
+  std::vector<std::unordered_map<std::string, std::optional<StoredRecord>>> records_;             // per table
+  std::unordered_map<std::string, std::optional<int64_t>> outcomes_;                              // change id -> seq
   std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> identities_;  // (opened_on, id)
   std::map<std::pair<int64_t, std::string>, std::optional<StoredBatch>> batches_;  // (device id, batch key)
 };
@@ -362,7 +363,8 @@ Status PgTx::Prefetch(const std::vector<const sync::PushRequest*>& requests, con
       std::vector<schema::Value> values(table->fields.size());
       for (const sync::FieldChange& f : change.fields) {
         int index = table->FieldIndex(f.field);
-        if (index >= 0) values[static_cast<size_t>(index)] = schema::Normalize(table->fields[static_cast<size_t>(index)], f.value);
+        if (index >= 0)
+          values[static_cast<size_t>(index)] = schema::Normalize(table->fields[static_cast<size_t>(index)], f.value);
       }
       if (int parent = table->FieldIndex("case_id"); parent >= 0 && values[static_cast<size_t>(parent)]) {
         ids[TableIndex(cases)].push_back(*values[static_cast<size_t>(parent)]);
@@ -373,7 +375,8 @@ Status PgTx::Prefetch(const std::vector<const sync::PushRequest*>& requests, con
     }
   }
   if (!requests.empty()) {
-    auto found = conn_.ExecCustomPlan(st_.find_batches, {pg::ArrayLiteral(batch_devices), pg::ArrayLiteral(batch_keys)});
+    auto found =
+        conn_.ExecCustomPlan(st_.find_batches, {pg::ArrayLiteral(batch_devices), pg::ArrayLiteral(batch_keys)});
     if (!found) return found.error();
     for (size_t r = 0; r < requests.size(); ++r) batches_[{devices[r], requests[r]->batch_key}] = std::nullopt;
     for (int i = 0; i < found->size(); ++i) {
@@ -469,7 +472,8 @@ auto PgStore::Write(Fn&& write, const std::vector<QueuedPush*>& pushes) {
   Out out = write(store_tx, clock_.NowMs());
   if (!out) return out;  // the transaction rolls back: nothing changed
   if constexpr (std::is_same_v<Out, Result<std::vector<PushReply>>>) {
-    if (std::all_of(out->begin(), out->end(), [](const PushReply& r) { return r.replayed; })) return out;  // nothing written
+    if (std::all_of(out->begin(), out->end(), [](const PushReply& r) { return r.replayed; }))
+      return out;  // nothing written
   }
   if (auto finished = store_tx.Finish(); !finished) return Out(finished.error());
   if (auto committed = tx->Commit(); !committed) return Out(committed.error());
@@ -498,9 +502,9 @@ Result<std::string> PgStore::AddDevice(const std::string& name, const std::vecto
   auto exists = conn.Exec(pg::Dollars(sql::kDeviceNamed), {name});
   if (!exists) return exists.error();
   if (exists->size() > 0) return NameTaken(name);
-  auto inserted = conn.Exec(
-      "INSERT INTO devices(name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-      {name, std::string(ToString(role)), Sha256Hex(token), IsoTimestamp(clock_.NowMs())});
+  auto inserted =
+      conn.Exec("INSERT INTO devices(name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                {name, std::string(ToString(role)), Sha256Hex(token), IsoTimestamp(clock_.NowMs())});
   if (!inserted) return inserted.error();
   const std::string id = (*inserted)[0].Text(0);
   for (const std::string& t : territories) {
@@ -686,7 +690,8 @@ Result<sync::PullPage> PgStore::Pull(const Device& device, int64_t since, size_t
   RELAIS_TRY(add_source(PullSourceKind::kSettled, nullptr, queries.settled, params));
 
   // Every source's rows came in one result (limit + 1 each): an echo counts fully (echo_scan 1).
-  auto page = MergePullSources(since, limit, sources, without_echo ? std::optional<int64_t>(device.id) : std::nullopt, 1);
+  auto page =
+      MergePullSources(since, limit, sources, without_echo ? std::optional<int64_t>(device.id) : std::nullopt, 1);
   if (!page) return page.error();
   if (!page->more) {
     // In the same snapshot: every number up to last_seq is committed and visible here.
@@ -732,11 +737,12 @@ Result<std::vector<Conflict>> PgStore::Conflicts(const ConflictQuery& query) {
   auto lease = pool_.Borrow();
   if (!lease) return lease.error();
   auto rows = lease->conn().Exec(
-      "SELECT * FROM (SELECT " + ConflictColumns() + " FROM conflicts c "
-      "WHERE ($1::text IS NULL OR c.status = $1::text) AND ($2::text IS NULL OR c.record_id = $2::text)) AS q "
-      "WHERE ($3::text IS NULL OR territory = $3::text) "
-      "AND ($4::jsonb IS NULL OR territory IN (SELECT jsonb_array_elements_text($4::jsonb)) OR territory IS NULL) "
-      "ORDER BY id LIMIT $5::bigint",
+      "SELECT * FROM (SELECT " + ConflictColumns() +
+          " FROM conflicts c "
+          "WHERE ($1::text IS NULL OR c.status = $1::text) AND ($2::text IS NULL OR c.record_id = $2::text)) AS q "
+          "WHERE ($3::text IS NULL OR territory = $3::text) "
+          "AND ($4::jsonb IS NULL OR territory IN (SELECT jsonb_array_elements_text($4::jsonb)) OR territory IS NULL) "
+          "ORDER BY id LIMIT $5::bigint",
       {query.status, query.record_id, query.territory,
        query.scope ? schema::Value(EncodeTextList(*query.scope)) : schema::Value(),
        Num(static_cast<int64_t>(query.limit))});
@@ -771,7 +777,8 @@ Result<Store::Placement> PgStore::Locate(std::string_view record_id) {
     if (!rows) return rows.error();
     if (rows->size() > 0) return Placement{name, (*rows)[0].Val(0)};
   }
-  return MakeError(ErrorCode::kNotFound, "no record " + std::string(record_id) + " (check the id: it is the record's UUID)");
+  return MakeError(ErrorCode::kNotFound,
+                   "no record " + std::string(record_id) + " (check the id: it is the record's UUID)");
 }
 
 Result<Conflict> PgStore::Resolve(int64_t id, const Decision& decision, const std::string& by) {

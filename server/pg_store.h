@@ -87,7 +87,7 @@ class PgStore final : public Store {
   const Clock& clock_;
   const std::string where_;
 
-  std::mutex queue_mutex_;  // guards queue_, leading_ and QueuedPush::done
+  std::mutex queue_mutex_;              // guards queue_, leading_ and QueuedPush::done
   std::condition_variable queue_turn_;  // a group finished: its replies are set, and nobody leads
   std::deque<QueuedPush*> queue_;
   bool leading_ = false;  // a thread is running a group

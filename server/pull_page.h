@@ -56,7 +56,8 @@ Result<sync::PullPage> MergePullSources(int64_t since, size_t limit, std::vector
           weight = 1;
           break;
         }
-        page.records.push_back(sync::PulledRecord{std::string(next->layout->table->name), ReadRecord(*next->layout, next->row())});
+        page.records.push_back(
+            sync::PulledRecord{std::string(next->layout->table->name), ReadRecord(*next->layout, next->row())});
         break;
       }
       case PullSourceKind::kExits:

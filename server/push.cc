@@ -84,7 +84,8 @@ class ChangeApplier {
     switch (table.scope) {
       case schema::Scope::kTerritory: {
         const schema::Value& territory = ValueOf(table, stored.record.values, "territory");
-        if (!territory) return Rejected(change, "une fiche de " + std::string(table.name) + " doit avoir un territoire");
+        if (!territory)
+          return Rejected(change, "une fiche de " + std::string(table.name) + " doit avoir un territoire");
         if (!device_.InScope(*territory)) return Rejected(change, OutsideScope(device_, *territory));
         stored.territory = territory;
         break;
@@ -100,7 +101,8 @@ class ChangeApplier {
         const std::string written_on = *case_id;
         const int merged_into = schema::CasesTable().FieldIndex("merged_into");
         for (int hops = 0; (*parent)->record.values[static_cast<size_t>(merged_into)]; ++hops) {
-          if (hops == kMaxMergeRedirects) return MakeError(ErrorCode::kInternal, "redirect chain too long from " + *case_id);
+          if (hops == kMaxMergeRedirects)
+            return MakeError(ErrorCode::kInternal, "redirect chain too long from " + *case_id);
           case_id = (*parent)->record.values[static_cast<size_t>(merged_into)];
           parent = tx_.GetRecord(schema::CasesTable(), *case_id);
           if (!parent) return parent.error();
@@ -109,7 +111,9 @@ class ChangeApplier {
         }
         const std::string territory = (*parent)->territory.value_or("");
         if (!device_.InScope(territory)) {
-          std::string merged = *case_id == written_on ? "" : "le dossier " + written_on + " a été fusionné dans le dossier " + *case_id + " : ";
+          std::string merged = *case_id == written_on
+                                   ? ""
+                                   : "le dossier " + written_on + " a été fusionné dans le dossier " + *case_id + " : ";
           return Rejected(change, merged + OutsideScope(device_, territory));
         }
         stored.territory = territory;
@@ -157,7 +161,8 @@ class ChangeApplier {
                               const std::optional<StoredRecord>& current) {
     if (!current) return Rejected(change, "fiche inconnue : " + change.record_id);
     if (table.kind == schema::TableKind::kAppendOnly) {
-      return Rejected(change, std::string(table.name) + " : les entrées ne s'ajoutent qu'à la suite et ne se modifient pas");
+      return Rejected(change,
+                      std::string(table.name) + " : les entrées ne s'ajoutent qu'à la suite et ne se modifient pas");
     }
     const bool scoped = table.scope != schema::Scope::kShared;
     if (scoped && !device_.InScope(current->territory.value_or(""))) {
@@ -170,7 +175,8 @@ class ChangeApplier {
     std::optional<std::string> new_territory = current->territory;
     if (table.scope == schema::Scope::kTerritory) {
       new_territory = ValueOf(table, merged.values, "territory");
-      if (!new_territory) return Rejected(change, "une fiche de " + std::string(table.name) + " doit avoir un territoire");
+      if (!new_territory)
+        return Rejected(change, "une fiche de " + std::string(table.name) + " doit avoir un territoire");
     }
 
     std::vector<LostValue> lost;
@@ -335,8 +341,8 @@ Result<PushReply> PushBatch(StoreTx& tx, const Device& device, const sync::PushR
   if (*stored) {
     // A batch stored before hashes had a version keeps its first hash (sync::PushRequestHashV1).
     const std::string& kept = (*stored)->request_hash;
-    const bool same = kept == request_hash || (kept.rfind(sync::kPushRequestHashPrefix, 0) != 0 &&
-                                               kept == sync::PushRequestHashV1(request));
+    const bool same = kept == request_hash ||
+                      (kept.rfind(sync::kPushRequestHashPrefix, 0) != 0 && kept == sync::PushRequestHashV1(request));
     if (!same) {
       return MakeError(ErrorCode::kConflict, "batch key " + request.batch_key +
                                                  " was already used for other changes; use a new key for a new batch");

@@ -22,10 +22,10 @@ inline constexpr int kMaxMergeRedirects = 16;
 
 // A record as the central store keeps it: the data, plus what the authority needs.
 struct StoredRecord {
-  schema::Record record;                  // id, version (= seq of its last change), values
-  sync::FieldStamps stamps;               // the HLC of each field's last write (mutable tables)
-  std::optional<std::string> territory;   // the territory that scopes it; nullopt when shared
-  std::string last_device;                // name of the device that wrote its last change
+  schema::Record record;                 // id, version (= seq of its last change), values
+  sync::FieldStamps stamps;              // the HLC of each field's last write (mutable tables)
+  std::optional<std::string> territory;  // the territory that scopes it; nullopt when shared
+  std::string last_device;               // name of the device that wrote its last change
   // The id of the device whose change made the record exactly what it is at this version, taken as
   // that device sent it (its row equals this record), or nullopt. That device's pulls may leave the
   // record out (docs/PROTOCOL.md, "Echo"). Any write by another rule must clear it: a copy of a

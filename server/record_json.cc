@@ -42,7 +42,8 @@ std::string EncodeStamps(const sync::FieldStamps& stamps) {
   return out;
 }
 
-std::string EncodeCreateStamps(const schema::Table& table, const std::vector<schema::Value>& values, std::string_view hlc) {
+std::string EncodeCreateStamps(const schema::Table& table, const std::vector<schema::Value>& values,
+                               std::string_view hlc) {
   // The fields in the order a FieldStamps map keeps them: by name, byte-wise.
   std::string out;
   out.reserve(8 + hlc.size() + values.size() * 18);
@@ -74,9 +75,11 @@ Result<sync::FieldStamps> DecodeStamps(std::string_view text) {
       stamps[it.key()] = it.value().get<std::string>();
       continue;
     }
-    if (!it.value().is_array()) return MakeError(ErrorCode::kInternal, "stored stamp " + it.key() + " is neither text nor a list");
+    if (!it.value().is_array())
+      return MakeError(ErrorCode::kInternal, "stored stamp " + it.key() + " is neither text nor a list");
     for (const json& field : it.value()) {
-      if (!field.is_string()) return MakeError(ErrorCode::kInternal, "stored stamp " + it.key() + " lists a field that is not text");
+      if (!field.is_string())
+        return MakeError(ErrorCode::kInternal, "stored stamp " + it.key() + " lists a field that is not text");
       stamps[field.get<std::string>()] = it.key();
     }
   }

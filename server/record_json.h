@@ -20,7 +20,8 @@ Result<sync::FieldStamps> DecodeStamps(std::string_view json);
 // The stamps of a new record of `table` holding `values` (one per field): every set field at `hlc`.
 // The same text as EncodeStamps of that map, made without building it (a push of new records made
 // one map per record: 9 % of the centre's instructions).
-std::string EncodeCreateStamps(const schema::Table& table, const std::vector<schema::Value>& values, std::string_view hlc);
+std::string EncodeCreateStamps(const schema::Table& table, const std::vector<schema::Value>& values,
+                               std::string_view hlc);
 
 // One value that lost a comparison, and who had written it.
 struct LostValue {

@@ -19,8 +19,8 @@ Result<Conflict> LoadOpen(StoreTx& tx, int64_t id) {
   auto found = tx.GetConflict(id);
   if (!found) return found.error();
   if (!*found) {
-    return MakeError(ErrorCode::kNotFound,
-                     "aucun conflit n° " + std::to_string(id) + " (voir `relais-central conflicts list --status open`)");
+    return MakeError(ErrorCode::kNotFound, "aucun conflit n° " + std::to_string(id) +
+                                               " (voir `relais-central conflicts list --status open`)");
   }
   Conflict c = std::move(**found);
   if (c.status == "settled") {
@@ -119,8 +119,10 @@ Result<Conflict> ResolveConflict(StoreTx& tx, int64_t id, const Decision& decisi
   auto c = LoadOpen(tx, id);
   if (!c) return c.error();
   if (c->kind != "field") {
-    return MakeError(ErrorCode::kUsage, "le conflit n° " + std::to_string(id) +
-                                            " est un doublon probable : fusionnez (merge) ou écartez-le (dismiss), il n'a pas de champ à régler");
+    return MakeError(
+        ErrorCode::kUsage,
+        "le conflit n° " + std::to_string(id) +
+            " est un doublon probable : fusionnez (merge) ou écartez-le (dismiss), il n'a pas de champ à régler");
   }
   const schema::Table* table = schema::FindTable(c->table);
   const schema::Field* field = table && c->field ? table->FindField(*c->field) : nullptr;
@@ -156,8 +158,9 @@ Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::
   auto c = LoadOpen(tx, id);
   if (!c) return c.error();
   if (c->kind != "duplicate" || !c->other_id) {
-    return MakeError(ErrorCode::kUsage, "le conflit n° " + std::to_string(id) +
-                                            " porte sur un champ : réglez-le (resolve --keep server|device ou --value V)");
+    return MakeError(ErrorCode::kUsage,
+                     "le conflit n° " + std::to_string(id) +
+                         " porte sur un champ : réglez-le (resolve --keep server|device ou --value V)");
   }
   const schema::Table& cases = schema::CasesTable();
   for (const std::string& name : take) {
@@ -167,7 +170,8 @@ Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::
       for (const schema::Field& f : cases.fields) {
         if (!f.central_only) list += (list.empty() ? "" : ", ") + std::string(f.name);
       }
-      return MakeError(ErrorCode::kUsage, "impossible de reprendre le champ " + name + " (champs d'un dossier : " + list + ")");
+      return MakeError(ErrorCode::kUsage,
+                       "impossible de reprendre le champ " + name + " (champs d'un dossier : " + list + ")");
     }
   }
   auto absorbed = LoadRecord(tx, cases, c->record_id);
@@ -181,13 +185,14 @@ Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::
   auto survivor = LoadRecord(tx, cases, *c->other_id);
   if (!survivor) return survivor.error();
   for (int hops = 0; survivor->record.values[merged_into]; ++hops) {
-    if (hops == kMaxMergeRedirects) return MakeError(ErrorCode::kInternal, "redirect chain too long from " + *c->other_id);
+    if (hops == kMaxMergeRedirects)
+      return MakeError(ErrorCode::kInternal, "redirect chain too long from " + *c->other_id);
     survivor = LoadRecord(tx, cases, *survivor->record.values[merged_into]);
     if (!survivor) return survivor.error();
   }
   if (survivor->record.id == absorbed->record.id) {
-    return MakeError(ErrorCode::kConflict, "le dossier " + c->record_id + " est déjà celui qui reste de " + *c->other_id +
-                                               " ; écartez le conflit n° " + std::to_string(id));
+    return MakeError(ErrorCode::kConflict, "le dossier " + c->record_id + " est déjà celui qui reste de " +
+                                               *c->other_id + " ; écartez le conflit n° " + std::to_string(id));
   }
   const std::string survivor_id = survivor->record.id;
 
@@ -253,8 +258,9 @@ Result<Conflict> DismissDuplicate(StoreTx& tx, int64_t id, const std::string& by
   auto c = LoadOpen(tx, id);
   if (!c) return c.error();
   if (c->kind != "duplicate") {
-    return MakeError(ErrorCode::kUsage, "le conflit n° " + std::to_string(id) +
-                                            " porte sur un champ : réglez-le (resolve --keep server laisse la fiche telle quelle)");
+    return MakeError(ErrorCode::kUsage,
+                     "le conflit n° " + std::to_string(id) +
+                         " porte sur un champ : réglez-le (resolve --keep server laisse la fiche telle quelle)");
   }
   return Settle(tx, std::move(*c), "dismissed", std::nullopt, by, now_ms);
 }

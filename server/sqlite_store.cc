@@ -70,7 +70,7 @@ struct SqliteStore::WriterStatements {
     sqlite::Stmt get;
     sqlite::Stmt put;
     sqlite::Stmt insert;  // put's plain insert: nothing when the id is taken
-    sqlite::Stmt move;  // only for tables with a territory column
+    sqlite::Stmt move;    // only for tables with a territory column
   };
   std::vector<PerTable> tables;  // parallel to schema::Tables()
   sqlite::Stmt read_seq, write_seq, find_change, insert_history, insert_conflict, insert_exit, followups_of_case,
@@ -100,7 +100,8 @@ struct SqliteStore::WriterStatements {
     RELAIS_TRY(prepare(st->insert_conflict, sql::kInsertConflict));
     // kFindIdentity without its ORDER BY, sorted here: SQLite would open a sorter on every create,
     // for the one row there usually is, or none.
-    RELAIS_TRY(prepare(st->find_identity, "SELECT id, opened_on FROM cases WHERE identity_key = ?1 AND merged_into IS NULL"));
+    RELAIS_TRY(
+        prepare(st->find_identity, "SELECT id, opened_on FROM cases WHERE identity_key = ?1 AND merged_into IS NULL"));
     RELAIS_TRY(prepare(st->get_conflict, "SELECT " + ConflictColumns() + " FROM conflicts c WHERE c.id = ?1"));
     RELAIS_TRY(prepare(st->settle_conflict, sql::kSettleConflict));
     RELAIS_TRY(prepare(st->insert_exit, sql::kInsertExit));
@@ -178,11 +179,14 @@ class SqliteTx final : public StoreTx {
   static void BindRecord(sqlite::Stmt& s, const schema::Table& table, const StoredRecord& r) {
     const TableLayout& l = LayoutFor(table);
     s.BindBorrowed(1, r.record.id);
-    for (size_t i = 0; i < table.fields.size(); ++i) s.BindBorrowed(static_cast<int>(i) + 2, table.fields[i], r.record.values[i]);
+    for (size_t i = 0; i < table.fields.size(); ++i)
+      s.BindBorrowed(static_cast<int>(i) + 2, table.fields[i], r.record.values[i]);
     s.Bind(l.version_col + 1, r.record.version);
     if (l.has_stamps) {
-      if (r.stamps_text.empty()) s.Bind(l.stamps_col + 1, EncodeStamps(r.stamps));
-      else s.BindBorrowed(l.stamps_col + 1, r.stamps_text);
+      if (r.stamps_text.empty())
+        s.Bind(l.stamps_col + 1, EncodeStamps(r.stamps));
+      else
+        s.BindBorrowed(l.stamps_col + 1, r.stamps_text);
     }
     if (l.has_territory_column) s.Bind(l.territory_col + 1, r.territory);
     s.BindBorrowed(l.last_device_col + 1, r.last_device);
@@ -234,7 +238,11 @@ class SqliteTx final : public StoreTx {
   Status AppendHistory(const HistoryEntry& h) override {
     sqlite::Stmt& s = st_.insert_history;
     sqlite::StmtGuard g(s);  // `h` outlives the run: its texts are bound without a copy
-    s.Bind(1, h.seq).BindBorrowed(2, h.table).BindBorrowed(3, h.record_id).BindBorrowed(4, h.device).BindBorrowed(5, h.hlc);
+    s.Bind(1, h.seq)
+        .BindBorrowed(2, h.table)
+        .BindBorrowed(3, h.record_id)
+        .BindBorrowed(4, h.device)
+        .BindBorrowed(5, h.hlc);
     s.Bind(6, h.change_id).BindBorrowed(7, h.at).BindBorrowed(8, h.snapshot).Bind(9, h.lost);
     if (h.prev_seq) s.Bind(10, *h.prev_seq);
     return s.Run();
@@ -295,8 +303,12 @@ class SqliteTx final : public StoreTx {
                    const std::string& created_at) override {
     sqlite::Stmt& s = st_.save_batch;
     sqlite::StmtGuard g(s);
-    return s.Bind(1, device_id).Bind(2, batch_key).Bind(3, batch.request_hash).Bind(4, batch.response_json)
-        .Bind(5, created_at).Run();
+    return s.Bind(1, device_id)
+        .Bind(2, batch_key)
+        .Bind(3, batch.request_hash)
+        .Bind(4, batch.response_json)
+        .Bind(5, created_at)
+        .Run();
   }
 
  private:
@@ -435,9 +447,14 @@ Result<std::string> SqliteStore::AddDevice(const std::string& name, const std::v
   if (*row) return NameTaken(name);
   auto insert = writer_.Prepare("INSERT INTO devices(name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)");
   if (!insert) return insert.error();
-  RELAIS_TRY(insert->Bind(1, name).Bind(2, std::string_view(ToString(role))).Bind(3, Sha256Hex(token)).Bind(4, IsoTimestamp(clock_.NowMs())).Run());
+  RELAIS_TRY(insert->Bind(1, name)
+                 .Bind(2, std::string_view(ToString(role)))
+                 .Bind(3, Sha256Hex(token))
+                 .Bind(4, IsoTimestamp(clock_.NowMs()))
+                 .Run());
   const int64_t id = sqlite3_last_insert_rowid(writer_.handle());
-  auto insert_territory = writer_.Prepare("INSERT OR IGNORE INTO device_territories(device_id, territory) VALUES (?1, ?2)");
+  auto insert_territory =
+      writer_.Prepare("INSERT OR IGNORE INTO device_territories(device_id, territory) VALUES (?1, ?2)");
   if (!insert_territory) return insert_territory.error();
   for (const std::string& t : territories) {
     RELAIS_TRY(insert_territory->Bind(1, id).Bind(2, t).Run());
@@ -681,12 +698,13 @@ Result<std::vector<HistoryEntry>> SqliteStore::History(std::string_view table, s
 Result<std::vector<Conflict>> SqliteStore::Conflicts(const ConflictQuery& query) {
   auto lease = BorrowReader();
   if (!lease) return lease.error();
-  auto s = lease->db().Prepare(
-      "SELECT * FROM (SELECT " + ConflictColumns() + " FROM conflicts c "
-      "WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR c.record_id = ?2)) "
-      "WHERE (?3 IS NULL OR territory = ?3) "
-      "AND (?4 IS NULL OR territory IN (SELECT value FROM json_each(?4)) OR territory IS NULL) "
-      "ORDER BY id LIMIT ?5");
+  auto s =
+      lease->db().Prepare("SELECT * FROM (SELECT " + ConflictColumns() +
+                          " FROM conflicts c "
+                          "WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR c.record_id = ?2)) "
+                          "WHERE (?3 IS NULL OR territory = ?3) "
+                          "AND (?4 IS NULL OR territory IN (SELECT value FROM json_each(?4)) OR territory IS NULL) "
+                          "ORDER BY id LIMIT ?5");
   if (!s) return s.error();
   s->Bind(1, query.status).Bind(2, query.record_id).Bind(3, query.territory);
   s->Bind(4, query.scope ? schema::Value(EncodeTextList(*query.scope)) : schema::Value());
@@ -722,15 +740,16 @@ Result<Store::Placement> SqliteStore::Locate(std::string_view record_id) {
   if (!snapshot) return snapshot.error();
   for (const TableLayout& l : Layouts()) {
     const std::string name(l.table->name);
-    auto s = lease->db().Prepare("SELECT " + std::string(IsScoped(*l.table) ? "territory" : "NULL") + " FROM " +
-                                 name + " WHERE id = ?1");
+    auto s = lease->db().Prepare("SELECT " + std::string(IsScoped(*l.table) ? "territory" : "NULL") + " FROM " + name +
+                                 " WHERE id = ?1");
     if (!s) return s.error();
     s->Bind(1, record_id);
     auto row = s->Step();
     if (!row) return row.error();
     if (*row) return Placement{name, s->Val(0)};
   }
-  return MakeError(ErrorCode::kNotFound, "no record " + std::string(record_id) + " (check the id: it is the record's UUID)");
+  return MakeError(ErrorCode::kNotFound,
+                   "no record " + std::string(record_id) + " (check the id: it is the record's UUID)");
 }
 
 template <class Fn>

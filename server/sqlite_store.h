@@ -4,8 +4,8 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/clock.h"
@@ -24,7 +24,7 @@ class SqliteStore final : public Store {
   // Opens the store at `path`, bringing its schema up to date. kNotFound (kExisting and no file),
   // kTooNew (written by a newer Relais) or kIo; on failure nothing is changed.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, OpenMode mode,
-                                                    const Clock& clock = SystemClock::Instance());
+                                                   const Clock& clock = SystemClock::Instance());
   ~SqliteStore() override;
 
   Status Health() override;

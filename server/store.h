@@ -67,12 +67,12 @@ struct HistoryEntry {
 // sides are kept until central staff settle it.
 struct Conflict {
   int64_t id = 0;
-  std::string kind = "field";  // field | duplicate
+  std::string kind = "field";   // field | duplicate
   std::string status = "open";  // open | settled
   std::string table;
-  std::string record_id;                 // kind duplicate: the case created last
-  std::optional<std::string> field;      // kind field
-  std::optional<std::string> other_id;   // kind duplicate: the existing case it resembles
+  std::string record_id;                // kind duplicate: the case created last
+  std::optional<std::string> field;     // kind field
+  std::optional<std::string> other_id;  // kind duplicate: the existing case it resembles
   // The territory of the record now (a case may have moved since the conflict was opened); for a
   // duplicate also the other case's. nullopt for shared records.
   std::optional<std::string> territory;
@@ -99,7 +99,7 @@ struct Conflict {
 struct ConflictQuery {
   std::optional<std::string> status = "open";  // nullopt: any status
   std::optional<std::string> record_id;
-  std::optional<std::string> territory;       // the record's current territory
+  std::optional<std::string> territory;  // the record's current territory
   // Only conflicts whose record lies in one of these territories (or is shared); nullopt: all.
   std::optional<std::vector<std::string>> scope;
   size_t limit = 1000;

@@ -67,8 +67,8 @@ PullQueries BuildPullQueries(const SqlDialect& d) {
   PullQueries q;
   const std::string since = d.param(1, "bigint");
   const std::string limit = " LIMIT " + d.param(3, "bigint");
-  std::string exits = "SELECT seq, tbl, record_id FROM scope_exits e WHERE seq > " + since + " AND " +
-                      d.in_list("territory", 2);
+  std::string exits =
+      "SELECT seq, tbl, record_id FROM scope_exits e WHERE seq > " + since + " AND " + d.in_list("territory", 2);
   for (const TableLayout& l : Layouts()) {
     const std::string name(l.table->name);
     std::string sql = "SELECT " + l.columns + " FROM " + name + " WHERE version > " + since;
@@ -112,27 +112,28 @@ size_t TableIndex(const schema::Table& table) {
 }
 
 const SqlDialect& SqliteDialect() {
-  static const SqlDialect kDialect{
-      [](int n, std::string_view) { return "?" + std::to_string(n); },
-      [](const std::string& column, int n) {
-        return column + " IN (SELECT value FROM json_each(?" + std::to_string(n) + "))";
-      },
-      "json"};
+  static const SqlDialect kDialect{[](int n, std::string_view) { return "?" + std::to_string(n); },
+                                   [](const std::string& column, int n) {
+                                     return column + " IN (SELECT value FROM json_each(?" + std::to_string(n) + "))";
+                                   },
+                                   "json"};
   return kDialect;
 }
 
 const SqlDialect& PostgresDialect() {
   static const SqlDialect kDialect{
       [](int n, std::string_view type) { return "$" + std::to_string(n) + "::" + std::string(type); },
-      [](const std::string& column, int n) { return column + " = ANY($" + std::to_string(n) + "::text[])"; },
-      "text[]", true};
+      [](const std::string& column, int n) { return column + " = ANY($" + std::to_string(n) + "::text[])"; }, "text[]",
+      true};
   return kDialect;
 }
 
 const std::string& ConflictColumns() {
   static const std::string kColumns =
       "c.id, c.kind, c.status, c.tbl, c.record_id, c.field, c.other_id, "
-      "COALESCE(" + CurrentTerritorySql("c.tbl", "c.record_id") + ", c.territory) AS territory, "
+      "COALESCE(" +
+      CurrentTerritorySql("c.tbl", "c.record_id") +
+      ", c.territory) AS territory, "
       "(SELECT territory FROM cases WHERE id = c.other_id) AS other_territory, "
       "c.base_value, c.server_value, c.server_device, c.server_hlc, c.device_value, c.device, c.device_hlc, "
       "c.change_id, c.opened_seq, c.opened_at, c.settled_seq, c.settled_at, c.settled_by, c.settled_value, "
@@ -184,7 +185,8 @@ namespace {
 bool IsDeviceName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
-    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' || c == '.';
+    bool ok =
+        (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -200,7 +202,8 @@ Status CheckTerritory(std::string_view territory) {
     return MakeError(ErrorCode::kValidation, "territory \"" + std::string(territory) + "\" has surrounding spaces");
   }
   for (char c : territory) {
-    if (static_cast<unsigned char>(c) < 0x20) return MakeError(ErrorCode::kValidation, "territory holds a control character");
+    if (static_cast<unsigned char>(c) < 0x20)
+      return MakeError(ErrorCode::kValidation, "territory holds a control character");
   }
   if (field) RELAIS_TRY(schema::ValidateValue(*field, std::string(territory)));
   return OkStatus();
@@ -210,8 +213,8 @@ Status CheckTerritory(std::string_view territory) {
 
 Status CheckEnrolment(const std::string& name, const std::vector<std::string>& territories) {
   if (!IsDeviceName(name)) {
-    return MakeError(ErrorCode::kValidation, "device name \"" + name +
-                                                 "\": use 1 to 64 letters, digits, '-', '_' or '.'");
+    return MakeError(ErrorCode::kValidation,
+                     "device name \"" + name + "\": use 1 to 64 letters, digits, '-', '_' or '.'");
   }
   if (territories.empty()) return MakeError(ErrorCode::kValidation, "a device needs at least one territory");
   for (const std::string& t : territories) RELAIS_TRY(CheckTerritory(t));
@@ -234,7 +237,8 @@ const std::string& HistorySql() {
     }
     // Each link goes back (prev_seq < seq), so the walk ends; the last filter on record_id holds it
     // to the record, whatever a link says.
-    return "WITH RECURSIVE heads(seq) AS (" + heads + "), chain(seq) AS (SELECT seq FROM heads UNION ALL "
+    return "WITH RECURSIVE heads(seq) AS (" + heads +
+           "), chain(seq) AS (SELECT seq FROM heads UNION ALL "
            "SELECT h.prev_seq FROM history h JOIN chain ON h.seq = chain.seq WHERE h.prev_seq < h.seq) "
            "SELECT seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost, prev_seq FROM history "
            "WHERE seq IN (SELECT seq FROM chain) AND record_id = ?1 ORDER BY seq";
@@ -246,8 +250,10 @@ std::vector<std::string> DigestQueries(const SqlDialect& dialect) {
   std::vector<std::string> out;
   for (const TableLayout& l : Layouts()) {
     std::string sql = "SELECT id, version FROM " + std::string(l.table->name);
-    if (IsScoped(*l.table)) sql += " WHERE " + dialect.in_list("territory", 1);
-    else if (dialect.mention_every_param) sql += " WHERE " + dialect.param(1, dialect.list_type) + " IS NOT NULL";
+    if (IsScoped(*l.table))
+      sql += " WHERE " + dialect.in_list("territory", 1);
+    else if (dialect.mention_every_param)
+      sql += " WHERE " + dialect.param(1, dialect.list_type) + " IS NOT NULL";
     out.push_back(std::move(sql));
   }
   return out;

@@ -104,7 +104,8 @@ inline constexpr const char* kFindIdentity =
 inline constexpr const char* kSettleConflict =
     "UPDATE conflicts SET status = 'settled', settled_seq = ?2, settled_at = ?3, settled_by = ?4, "
     "settled_value = ?5, settlement = ?6 WHERE id = ?1 AND status = 'open'";
-inline constexpr const char* kInsertExit = "INSERT INTO scope_exits(seq, tbl, record_id, territory) VALUES (?1, ?2, ?3, ?4)";
+inline constexpr const char* kInsertExit =
+    "INSERT INTO scope_exits(seq, tbl, record_id, territory) VALUES (?1, ?2, ?3, ?4)";
 inline constexpr const char* kFollowupsOfCase = "SELECT id FROM followups WHERE case_id = ?1 ORDER BY id";
 inline constexpr const char* kFindBatch =
     "SELECT request_hash, response FROM push_batches WHERE device_id = ?1 AND batch_key = ?2";

@@ -10,7 +10,7 @@ namespace relais::server {
 namespace {
 
 // Parents before the rows that refer to them.
-constexpr const char* kTables[] = {"devices", "device_territories", "cases",   "followups", "contacts",
+constexpr const char* kTables[] = {"devices", "device_territories", "cases",     "followups",   "contacts",
                                    "history", "scope_exits",        "conflicts", "push_batches"};
 // Tables whose ids PostgreSQL generates: their identity goes on after the copied ids.
 constexpr const char* kIdentities[] = {"devices", "conflicts"};
@@ -94,8 +94,10 @@ Result<MigrationReport> MigrateSqliteToPostgres(const std::string& sqlite_path, 
   if (!written) return written.error();
   for (const char* table : kIdentities) {
     const std::string t = table;
-    auto restarted = (*to)->Exec("SELECT setval(pg_get_serial_sequence('" + t + "', 'id'), COALESCE(MAX(id), 1), "
-                                 "MAX(id) IS NOT NULL) FROM " + t);
+    auto restarted = (*to)->Exec("SELECT setval(pg_get_serial_sequence('" + t +
+                                 "', 'id'), COALESCE(MAX(id), 1), "
+                                 "MAX(id) IS NOT NULL) FROM " +
+                                 t);
     if (!restarted) return restarted.error();
   }
   RELAIS_TRY(tx->Commit());

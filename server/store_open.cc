@@ -16,8 +16,6 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& spec, OpenMode mode,
   return std::unique_ptr<Store>(std::move(*store));
 }
 
-std::string DescribeStore(const std::string& spec) {
-  return pg::IsPostgresUrl(spec) ? pg::DescribeUrl(spec) : spec;
-}
+std::string DescribeStore(const std::string& spec) { return pg::IsPostgresUrl(spec) ? pg::DescribeUrl(spec) : spec; }
 
 }  // namespace relais::server

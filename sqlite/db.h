@@ -16,8 +16,12 @@
 
 namespace relais::sqlite {
 
-struct DbCloser { void operator()(sqlite3* db) const { sqlite3_close_v2(db); } };
-struct StmtFinalizer { void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); } };
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
 
 class Stmt;
 

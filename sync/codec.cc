@@ -53,7 +53,9 @@ bool OptionalString(const json& obj, const char* key, std::string& out) {
   return true;
 }
 
-Error Usage(const std::string& where, const std::string& what) { return MakeError(ErrorCode::kUsage, where + ": " + what); }
+Error Usage(const std::string& where, const std::string& what) {
+  return MakeError(ErrorCode::kUsage, where + ": " + what);
+}
 
 // The checks every message passes before it is parsed: size, UTF-8, nesting and number of values.
 Status CheckBody(std::string_view text) {
@@ -68,19 +70,27 @@ Status CheckBody(std::string_view text) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') max_depth = std::max(max_depth, ++depth), ++values;
-    else if ((c == '}' || c == ']') && depth > 0) --depth;
-    else if (c == ',') ++values;
+    if (c == '"')
+      in_string = true;
+    else if (c == '{' || c == '[')
+      max_depth = std::max(max_depth, ++depth), ++values;
+    else if ((c == '}' || c == ']') && depth > 0)
+      --depth;
+    else if (c == ',')
+      ++values;
     if (max_depth > 16) return MakeError(ErrorCode::kUsage, "the body is nested too deeply");
   }
   if (values > kMaxJsonValues) {
-    return MakeError(ErrorCode::kTooLarge, "the body holds more than " + std::to_string(kMaxJsonValues) + " JSON values");
+    return MakeError(ErrorCode::kTooLarge,
+                     "the body holds more than " + std::to_string(kMaxJsonValues) + " JSON values");
   }
   return OkStatus();
 }
@@ -91,11 +101,13 @@ constexpr const char* kNotJson = "the body is not valid JSON";
 // number.
 Status CheckProtocolVersion(const int64_t* version) {
   if (!version) {
-    return MakeError(ErrorCode::kProtocol, "protocol: missing (this server speaks version " + std::to_string(kProtocolVersion) + ")");
+    return MakeError(ErrorCode::kProtocol,
+                     "protocol: missing (this server speaks version " + std::to_string(kProtocolVersion) + ")");
   }
   if (*version != kProtocolVersion) {
     return MakeError(ErrorCode::kProtocol, "protocol: version " + std::to_string(*version) +
-                                               " is not spoken here (expected " + std::to_string(kProtocolVersion) + ")");
+                                               " is not spoken here (expected " + std::to_string(kProtocolVersion) +
+                                               ")");
   }
   return OkStatus();
 }
@@ -103,7 +115,8 @@ Status CheckProtocolVersion(const int64_t* version) {
 bool IsKey(const std::string& s) {
   if (s.empty() || s.size() > 100) return false;
   for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_')) return false;
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
+      return false;
   }
   return true;
 }
@@ -177,7 +190,8 @@ Status CheckString(const Scalar& v, const std::string& where, const char* key, s
 
 void AppendSized(std::string& out, std::string_view text) {
   const uint32_t n = static_cast<uint32_t>(text.size());
-  const char size[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
+  const char size[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                        static_cast<char>(n)};
   out.append(size, 4);
   out.append(text);
 }
@@ -243,8 +257,8 @@ Status TakeHlc(Scalar& hlc, const std::string& where, Change& c) {
   return OkStatus();
 }
 
-Status TakeCreateValues(const schema::Table& table, const std::vector<CreateValue>& in_key_order, const std::string& where,
-                        Change& c, std::vector<schema::Value>& record) {
+Status TakeCreateValues(const schema::Table& table, const std::vector<CreateValue>& in_key_order,
+                        const std::string& where, Change& c, std::vector<schema::Value>& record) {
   record.assign(table.fields.size(), schema::Value());
   for (const CreateValue& m : in_key_order) {
     auto fwhere = [&] { return where + ".values." + std::string(m.key); };
@@ -262,7 +276,8 @@ Status TakeCreateValues(const schema::Table& table, const std::vector<CreateValu
   for (size_t i = 0; i < record.size(); ++i) {
     auto st = schema::ValidateValue(table.fields[i], record[i]);
     if (!st) return MakeError(ErrorCode::kValidation, where + ".values." + st.error().message);
-    if (record[i]) c.fields.push_back(FieldChange{std::string(table.fields[i].name), std::move(record[i]), std::nullopt});
+    if (record[i])
+      c.fields.push_back(FieldChange{std::string(table.fields[i].name), std::move(record[i]), std::nullopt});
   }
   c.validated = true;
   return OkStatus();
@@ -281,9 +296,12 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) 
   c.table = raw.table.text;
   RELAIS_TRY(TakeRecord(raw.record, where, c));
   RELAIS_TRY(CheckString(raw.op, where, "op", 16));
-  if (raw.op.text == "create") c.op = Op::kCreate;
-  else if (raw.op.text == "update") c.op = Op::kUpdate;
-  else return Usage(where + ".op", "must be \"create\" or \"update\"");
+  if (raw.op.text == "create")
+    c.op = Op::kCreate;
+  else if (raw.op.text == "update")
+    c.op = Op::kUpdate;
+  else
+    return Usage(where + ".op", "must be \"create\" or \"update\"");
   RELAIS_TRY(TakeHlc(raw.hlc, where, c));
   if (raw.base_version.kind != Scalar::kInt) return Usage(where + ".base_version", "missing or not a whole number");
   if (raw.base_version.number < 0) return Usage(where + ".base_version", "must not be negative");
@@ -296,22 +314,27 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) 
     if (raw.values.kind != Scalar::kObject) return Usage(where + ".values", "missing or not an object");
     std::vector<CreateValue> values;
     values.reserve(raw.values_members.size());
-    for (RawMember* m : InKeyOrder(raw.values_members)) values.push_back(CreateValue{m->key, table->FieldIndex(m->key), &m->value});
+    for (RawMember* m : InKeyOrder(raw.values_members))
+      values.push_back(CreateValue{m->key, table->FieldIndex(m->key), &m->value});
     std::vector<schema::Value> record;
     RELAIS_TRY(TakeCreateValues(*table, values, where, c, record));
     return c;
   }
 
-  if (raw.values.kind != Scalar::kMissing) return Usage(where, "an update carries \"set\" and \"base\", not \"values\"");
+  if (raw.values.kind != Scalar::kMissing)
+    return Usage(where, "an update carries \"set\" and \"base\", not \"values\"");
   if (table->kind == schema::TableKind::kAppendOnly) {
     return MakeError(ErrorCode::kValidation, where + ": " + c.table + " entries are append-only and cannot be edited");
   }
-  if (raw.set.kind != Scalar::kObject || raw.set_members.empty()) return Usage(where + ".set", "missing, empty or not an object");
-  if (raw.base.kind != Scalar::kMissing && raw.base.kind != Scalar::kObject) return Usage(where + ".base", "not an object");
+  if (raw.set.kind != Scalar::kObject || raw.set_members.empty())
+    return Usage(where + ".set", "missing, empty or not an object");
+  if (raw.base.kind != Scalar::kMissing && raw.base.kind != Scalar::kObject)
+    return Usage(where + ".base", "not an object");
   static const std::vector<RawMember> kNoMembers;
   const std::vector<RawMember>& base = raw.base.kind == Scalar::kObject ? raw.base_members : kNoMembers;
   for (const RawMember* b : InKeyOrder(base)) {
-    if (!FindMember(raw.set_members, b->key)) return Usage(where + ".base." + b->key, "a base value for a field that is not set");
+    if (!FindMember(raw.set_members, b->key))
+      return Usage(where + ".base." + b->key, "a base value for a field that is not set");
   }
   c.fields.reserve(raw.set_members.size());
   for (RawMember* m : InKeyOrder(raw.set_members)) {
@@ -421,7 +444,8 @@ class PushReader {
     if (!IsKey(batch_.text)) return Usage("push.batch", "only letters, digits, '-' and '_' are allowed");
     if (changes_.kind != Scalar::kArray) return Usage("push.changes", "missing or not an array");
     if (count_ > kMaxChangesPerPush) {
-      return MakeError(ErrorCode::kTooLarge, "push.changes: " + std::to_string(count_) + " changes, more than the limit of " +
+      return MakeError(ErrorCode::kTooLarge, "push.changes: " + std::to_string(count_) +
+                                                 " changes, more than the limit of " +
                                                  std::to_string(kMaxChangesPerPush) + " per batch");
     }
     if (error_) return *error_;
@@ -434,7 +458,7 @@ class PushReader {
   enum class Role { kTop, kChanges, kChange, kMembers, kColumns, kColumn, kSkip };
   struct Frame {
     Role role;
-    std::string key;                          // kTop, kChange: the member being read
+    std::string key;                            // kTop, kChange: the member being read
     std::vector<RawMember>* members = nullptr;  // kMembers
     RawColumn* column = nullptr;                // kColumn
   };
@@ -476,11 +500,15 @@ class PushReader {
         NoteUnknown(raw_.unknown_key, k);
         return nullptr;
       }
-      case Role::kMembers: return &member_->value;
-      case Role::kColumns: return &column_->value;
-      case Role::kColumn: return &f.column->cells.emplace_back();
+      case Role::kMembers:
+        return &member_->value;
+      case Role::kColumns:
+        return &column_->value;
+      case Role::kColumn:
+        return &f.column->cells.emplace_back();
       case Role::kChanges:
-      case Role::kSkip: return nullptr;
+      case Role::kSkip:
+        return nullptr;
     }
     return nullptr;
   }
@@ -568,7 +596,9 @@ class PushReader {
         frame.role = Role::kChanges;
       } else if (in_change && object && (s == &raw_.values || s == &raw_.set || s == &raw_.base)) {
         frame.role = Role::kMembers;
-        frame.members = s == &raw_.values ? &raw_.values_members : s == &raw_.set ? &raw_.set_members : &raw_.base_members;
+        frame.members = s == &raw_.values ? &raw_.values_members
+                        : s == &raw_.set  ? &raw_.set_members
+                                          : &raw_.base_members;
         frame.members->clear();
       } else if (in_change && object && s == &raw_.columns) {
         frame.role = Role::kColumns;
@@ -626,8 +656,10 @@ void AppendChange(std::string& out, const Change& c) {
   auto value = [&](const std::string& field, const schema::Value& v) {
     const schema::Field* f = table ? table->FindField(field) : nullptr;
     if (!f) {
-      if (v) AppendJsonString(out, *v);
-      else out += "null";
+      if (v)
+        AppendJsonString(out, *v);
+      else
+        out += "null";
       return;
     }
     AppendJsonValue(out, *f, v);
@@ -713,19 +745,32 @@ Status CheckMessageProtocol(const int64_t* version) { return CheckProtocolVersio
 
 const char* ErrorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kUsage: return "bad_request";
-    case ErrorCode::kValidation: return "validation";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kAuth: return "unauthorized";
-    case ErrorCode::kForbidden: return "forbidden";
-    case ErrorCode::kTooLarge: return "too_large";
-    case ErrorCode::kProtocol: return "protocol";
-    case ErrorCode::kNetwork: return "network";
-    case ErrorCode::kHttp: return "http";
-    case ErrorCode::kTooNew: return "too_new";
-    case ErrorCode::kIo: return "io";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kUsage:
+      return "bad_request";
+    case ErrorCode::kValidation:
+      return "validation";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kAuth:
+      return "unauthorized";
+    case ErrorCode::kForbidden:
+      return "forbidden";
+    case ErrorCode::kTooLarge:
+      return "too_large";
+    case ErrorCode::kProtocol:
+      return "protocol";
+    case ErrorCode::kNetwork:
+      return "network";
+    case ErrorCode::kHttp:
+      return "http";
+    case ErrorCode::kTooNew:
+      return "too_new";
+    case ErrorCode::kIo:
+      return "io";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "internal";
 }
@@ -742,9 +787,9 @@ Error DecodeError(std::string_view text, ErrorCode fallback) {
     std::string code;
     (void)OptionalString(doc["error"], "code", code);
     ErrorCode ec = fallback;
-    for (ErrorCode c : {ErrorCode::kUsage, ErrorCode::kValidation, ErrorCode::kNotFound, ErrorCode::kConflict,
-                        ErrorCode::kAuth, ErrorCode::kForbidden, ErrorCode::kTooLarge, ErrorCode::kProtocol,
-                        ErrorCode::kInternal}) {
+    for (ErrorCode c :
+         {ErrorCode::kUsage, ErrorCode::kValidation, ErrorCode::kNotFound, ErrorCode::kConflict, ErrorCode::kAuth,
+          ErrorCode::kForbidden, ErrorCode::kTooLarge, ErrorCode::kProtocol, ErrorCode::kInternal}) {
       if (code == ErrorCodeName(c)) ec = c;
     }
     std::string message = doc["error"]["message"].get<std::string>();

@@ -38,12 +38,20 @@ Error ExplainStatus(const HttpReply& reply) {
   Error e = DecodeError(reply.body, ErrorCode::kHttp);
   std::string hint;
   switch (reply.status) {
-    case 401: hint = " — le jeton de cet appareil est inconnu ou révoqué ; demandez-en un nouveau à l'équipe centrale, puis relancez `relais init`"; break;
-    case 413: hint = " — réduisez la taille des lots avec `relais sync --batch N`"; break;
-    case 400:
-      if (e.code == ErrorCode::kProtocol) hint = " — ce Relais et le centre ne parlent pas la même version du protocole ; mettez Relais à jour";
+    case 401:
+      hint =
+          " — le jeton de cet appareil est inconnu ou révoqué ; demandez-en un nouveau à l'équipe centrale, puis "
+          "relancez `relais init`";
       break;
-    default: break;
+    case 413:
+      hint = " — réduisez la taille des lots avec `relais sync --batch N`";
+      break;
+    case 400:
+      if (e.code == ErrorCode::kProtocol)
+        hint = " — ce Relais et le centre ne parlent pas la même version du protocole ; mettez Relais à jour";
+      break;
+    default:
+      break;
   }
   e.message = "le centre a répondu " + std::to_string(reply.status) + " : " + e.message + hint;
   if (reply.status == 401) e.code = ErrorCode::kAuth;
@@ -71,14 +79,18 @@ class Retrier {
       Sleep(backoff);
       backoff = std::min(backoff * 2, o_.max_backoff_ms);
     }
-    return MakeError(ErrorCode::kNetwork, what + " : échec après " + std::to_string(o_.max_attempts) +
-                                              " tentatives (" + last + "). Rien n'est perdu : vos saisies restent dans la base ; relancez `relais sync` quand le réseau sera revenu.");
+    return MakeError(ErrorCode::kNetwork, what + " : échec après " + std::to_string(o_.max_attempts) + " tentatives (" +
+                                              last +
+                                              "). Rien n'est perdu : vos saisies restent dans la base ; relancez "
+                                              "`relais sync` quand le réseau sera revenu.");
   }
 
  private:
   void Sleep(int64_t ms) {
-    if (o_.sleep) o_.sleep(ms);
-    else std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    if (o_.sleep)
+      o_.sleep(ms);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   }
   const SyncOptions& o_;
   SyncSummary& s_;
@@ -167,7 +179,8 @@ class PagePipeline {
     if (!page) return page.error();
     if (page->since != from || (page->more && page->next <= from) ||
         (cursor && (cursor->next != page->next || cursor->more != page->more))) {
-      return MakeError(ErrorCode::kProtocol, "le centre a envoyé une page qui ne suit pas le curseur ; réessayez plus tard");
+      return MakeError(ErrorCode::kProtocol,
+                       "le centre a envoyé une page qui ne suit pas le curseur ; réessayez plus tard");
     }
     return page;
   }
@@ -216,9 +229,8 @@ class PagePipeline {
         from = next;
         continue;
       }
-      auto page = std::async(std::launch::async, [from, body = std::move(reply->body), cursor] {
-        return Decode(from, body, cursor);
-      });
+      auto page = std::async(std::launch::async,
+                             [from, body = std::move(reply->body), cursor] { return Decode(from, body, cursor); });
       if (!Hand(std::move(page)) || !cursor->more) return;
       from = cursor->next;
     }
@@ -306,11 +318,13 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
   // The text is freed once compressed: the packed batch is kept until its answer (to be sent again
   // after a 409), and with it the task that made it.
   auto pack = [&encode, gzip_level](PushRequest& request) {
-    return std::async(std::launch::async, [text = encode(request), gzip_level]() mutable {
-             std::string packed = GzipCompress(text, gzip_level);
-             std::string().swap(text);
-             return packed;
-           }).share();
+    return std::async(std::launch::async,
+                      [text = encode(request), gzip_level]() mutable {
+                        std::string packed = GzipCompress(text, gzip_level);
+                        std::string().swap(text);
+                        return packed;
+                      })
+        .share();
   };
   // Sends a packed batch (on whatever thread calls it), naming the batch sent before it if any.
   auto send = [&retrier, &transport](std::shared_future<std::string> packed, std::string before) -> Result<HttpReply> {
@@ -339,16 +353,23 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     auto response = DecodePushResponse(reply->body);
     if (!response) return response.error();
     if (response->batch_key != request.batch_key || response->results.size() != request.changes.size()) {
-      return MakeError(ErrorCode::kProtocol, "la réponse du centre ne correspond pas au lot envoyé ; rien n'est perdu, réessayez plus tard");
+      return MakeError(ErrorCode::kProtocol,
+                       "la réponse du centre ne correspond pas au lot envoyé ; rien n'est perdu, réessayez plus tard");
     }
     RELAIS_TRY(store.AcknowledgeBatch(request, *response));
     ++summary.batches;
     for (const ChangeResult& r : response->results) {
       ++summary.pushed;
       switch (r.status) {
-        case ChangeStatus::kApplied: ++summary.applied; break;
-        case ChangeStatus::kMerged: ++summary.merged; break;
-        case ChangeStatus::kReview: ++summary.review; break;
+        case ChangeStatus::kApplied:
+          ++summary.applied;
+          break;
+        case ChangeStatus::kMerged:
+          ++summary.merged;
+          break;
+        case ChangeStatus::kReview:
+          ++summary.review;
+          break;
         case ChangeStatus::kRejected:
           ++summary.rejected;
           summary.rejections.push_back({r.change_id, r.reason});
@@ -484,9 +505,12 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     summary.removed += static_cast<int64_t>(page.removed.size());
     for (const ConflictNotice& n : page.conflicts) {
       if (options.device_name.empty() || n.device != options.device_name) continue;
-      if (n.status == "open") ++summary.conflicts_opened;
-      else if (n.status == "settled") ++summary.conflicts_settled;
-      else continue;
+      if (n.status == "open")
+        ++summary.conflicts_opened;
+      else if (n.status == "settled")
+        ++summary.conflicts_settled;
+      else
+        continue;
       summary.own_conflicts.push_back(n);
     }
     Report(options, "pull", summary.pulled, -1);
@@ -525,7 +549,8 @@ Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOp
     if (!again) return again.error();
     std::string still = DescribeDifference(*again, *fresh->digest);
     if (!still.empty()) {
-      return MakeError(ErrorCode::kInternal, "la base locale diffère encore du centre après une copie fraîche (" + still +
+      return MakeError(ErrorCode::kInternal, "la base locale diffère encore du centre après une copie fraîche (" +
+                                                 still +
                                                  "). Vos saisies restent dans la base ; relancez relais sync, et si "
                                                  "l'écart persiste signalez-le au support.");
     }

@@ -31,7 +31,8 @@ class SyncStore {
   // rejected with `reason`; the others return to pending, to go in a new batch, and so do the
   // changes of any other batch formed and not acknowledged (formed after it: they must not overtake
   // it). One transaction.
-  virtual Status RejectChange(const std::string& batch_key, const std::string& change_id, const std::string& reason) = 0;
+  virtual Status RejectChange(const std::string& batch_key, const std::string& change_id,
+                              const std::string& reason) = 0;
   virtual Result<int64_t> PullCursor() = 0;
   // Applies a pulled page (local pending edits stay on top) and stores page.next as the cursor,
   // in one transaction.
@@ -110,13 +111,13 @@ struct Progress {
 };
 
 struct SyncOptions {
-  size_t push_batch = 5000;   // changes per push request
-  size_t pull_limit = 5000;   // records per pull page
-  int max_attempts = 6;       // per request, for network failures, 5xx and 429
+  size_t push_batch = 5000;  // changes per push request
+  size_t pull_limit = 5000;  // records per pull page
+  int max_attempts = 6;      // per request, for network failures, 5xx and 429
   int64_t first_backoff_ms = 500;
   int64_t max_backoff_ms = 30000;
-  std::function<void(int64_t ms)> sleep;            // injectable for tests; default sleeps
-  std::function<void(const Progress&)> progress;    // optional
+  std::function<void(int64_t ms)> sleep;          // injectable for tests; default sleeps
+  std::function<void(const Progress&)> progress;  // optional
   // Ask the centre for the scope digest on the last page, compare, recover on a difference.
   bool verify = true;
   // This device's name (as enrolled): conflict notices whose `device` is this name are about this
@@ -130,13 +131,13 @@ struct Rejection {
 };
 
 struct SyncSummary {
-  int64_t pushed = 0;    // changes the server answered for
+  int64_t pushed = 0;  // changes the server answered for
   int64_t applied = 0;
   int64_t merged = 0;
-  int64_t review = 0;    // changes with at least one field held for central review
+  int64_t review = 0;  // changes with at least one field held for central review
   int64_t rejected = 0;
-  int64_t pulled = 0;    // records received
-  int64_t removed = 0;   // records that left this device's scope
+  int64_t pulled = 0;   // records received
+  int64_t removed = 0;  // records that left this device's scope
   int64_t batches = 0;
   int64_t pages = 0;
   int64_t retries = 0;
@@ -157,9 +158,10 @@ struct SyncSummary {
 };
 
 // Pushes the outbox in bounded batches (first any batch left unacknowledged), then pulls every
-// page, then checks the replica against the centre's digest and recovers from a divergence. Every step is durable before the next, so a failed sync keeps what it did and the next one
-// resumes. Network failures, 5xx and 429 are retried with exponential backoff up to
-// `max_attempts`; then, or on any 4xx, returns an Error whose message says what to do.
+// page, then checks the replica against the centre's digest and recovers from a divergence. Every step is durable
+// before the next, so a failed sync keeps what it did and the next one resumes. Network failures, 5xx and 429 are
+// retried with exponential backoff up to `max_attempts`; then, or on any 4xx, returns an Error whose message says what
+// to do.
 Result<SyncSummary> RunSync(SyncStore& store, Transport& transport, const SyncOptions& options);
 
 }  // namespace relais::sync

@@ -24,8 +24,8 @@ std::string Hlc::ToString() const {
 
 Result<Hlc> Hlc::Parse(std::string_view t) {
   auto bad = [&] {
-    return MakeError(ErrorCode::kProtocol, "hlc: " + std::string(t.substr(0, 64)) +
-                                               " is not a clock stamp (MMMMMMMMMMMMM-CCCCCC-node)");
+    return MakeError(ErrorCode::kProtocol,
+                     "hlc: " + std::string(t.substr(0, 64)) + " is not a clock stamp (MMMMMMMMMMMMM-CCCCCC-node)");
   };
   if (t.size() < 22 || t.size() > 100 || t[13] != '-' || t[20] != '-') return bad();
   Hlc h;
@@ -36,14 +36,18 @@ Result<Hlc> Hlc::Parse(std::string_view t) {
   for (size_t i = 14; i < 20; ++i) {
     char c = t[i];
     uint32_t d;
-    if (c >= '0' && c <= '9') d = static_cast<uint32_t>(c - '0');
-    else if (c >= 'a' && c <= 'f') d = static_cast<uint32_t>(c - 'a' + 10);
-    else return bad();
+    if (c >= '0' && c <= '9')
+      d = static_cast<uint32_t>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      d = static_cast<uint32_t>(c - 'a' + 10);
+    else
+      return bad();
     h.counter = h.counter * 16 + d;
   }
   h.node = std::string(t.substr(21));
   for (char c : h.node) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_')) return bad();
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
+      return bad();
   }
   return h;
 }

@@ -151,11 +151,16 @@ class Parser {
 
   bool Scalar() {
     switch (*p_) {
-      case '"': return String() && handler_.string(text_);
-      case 't': return Literal("true") && handler_.boolean(true);
-      case 'f': return Literal("false") && handler_.boolean(false);
-      case 'n': return Literal("null") && handler_.null();
-      default: return Number();
+      case '"':
+        return String() && handler_.string(text_);
+      case 't':
+        return Literal("true") && handler_.boolean(true);
+      case 'f':
+        return Literal("false") && handler_.boolean(false);
+      case 'n':
+        return Literal("null") && handler_.null();
+      default:
+        return Number();
     }
   }
 
@@ -234,14 +239,30 @@ class Parser {
       ++p_;
       if (p_ == end_) return false;
       switch (*p_++) {
-        case '"': text_ += '"'; break;
-        case '\\': text_ += '\\'; break;
-        case '/': text_ += '/'; break;
-        case 'b': text_ += '\b'; break;
-        case 'f': text_ += '\f'; break;
-        case 'n': text_ += '\n'; break;
-        case 'r': text_ += '\r'; break;
-        case 't': text_ += '\t'; break;
+        case '"':
+          text_ += '"';
+          break;
+        case '\\':
+          text_ += '\\';
+          break;
+        case '/':
+          text_ += '/';
+          break;
+        case 'b':
+          text_ += '\b';
+          break;
+        case 'f':
+          text_ += '\f';
+          break;
+        case 'n':
+          text_ += '\n';
+          break;
+        case 'r':
+          text_ += '\r';
+          break;
+        case 't':
+          text_ += '\t';
+          break;
         case 'u': {
           uint32_t cp = 0;
           if (!Hex4(cp)) return false;
@@ -256,7 +277,8 @@ class Parser {
           json_sax_internal::AppendUtf8(text_, cp);
           break;
         }
-        default: return false;
+        default:
+          return false;
       }
       stretch = p_;
     }
@@ -267,10 +289,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       const unsigned char c = *p_++;
       uint32_t v;
-      if (c >= '0' && c <= '9') v = c - '0';
-      else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-      else return false;
+      if (c >= '0' && c <= '9')
+        v = c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v = c - 'A' + 10;
+      else
+        return false;
       cp = cp * 16 + v;
     }
     return true;

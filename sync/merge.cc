@@ -73,7 +73,8 @@ std::vector<schema::Value> RebaseLocal(const schema::Table& table, const std::ve
   std::vector<schema::Value> out = pulled;
   for (const std::string& name : pending_fields) {
     int index = table.FieldIndex(name);
-    if (index >= 0 && static_cast<size_t>(index) < local.size()) out[static_cast<size_t>(index)] = local[static_cast<size_t>(index)];
+    if (index >= 0 && static_cast<size_t>(index) < local.size())
+      out[static_cast<size_t>(index)] = local[static_cast<size_t>(index)];
   }
   return out;
 }

@@ -32,10 +32,10 @@ using FieldStamps = std::map<std::string, std::string>;
 
 struct MergeResult {
   ChangeStatus status = ChangeStatus::kApplied;
-  std::vector<schema::Value> values;  // the record after the change
-  FieldStamps stamps;                 // the stamps after the change
-  std::vector<FieldOutcome> outcomes; // one per field of the change
-  bool changed = false;               // values differ from the server's record
+  std::vector<schema::Value> values;   // the record after the change
+  FieldStamps stamps;                  // the stamps after the change
+  std::vector<FieldOutcome> outcomes;  // one per field of the change
+  bool changed = false;                // values differ from the server's record
 };
 
 // Three-way merge of an update `change` into the server's `current` record (base = the values the

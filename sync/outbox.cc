@@ -25,7 +25,10 @@ Result<std::vector<FieldChange>> DecodeOutboxFields(Op op, std::string_view text
   auto bad = [] { return MakeError(ErrorCode::kProtocol, "outbox entry is not in the expected form"); };
   if (!doc.is_object()) return bad();
   auto value_of = [](const json& j, schema::Value& out) {
-    if (j.is_null()) { out = std::nullopt; return true; }
+    if (j.is_null()) {
+      out = std::nullopt;
+      return true;
+    }
     if (!j.is_string()) return false;
     out = j.get<std::string>();
     return true;

@@ -4,10 +4,14 @@ namespace relais::sync {
 
 const char* ToString(ChangeStatus s) {
   switch (s) {
-    case ChangeStatus::kApplied: return "applied";
-    case ChangeStatus::kMerged: return "merged";
-    case ChangeStatus::kReview: return "review";
-    case ChangeStatus::kRejected: return "rejected";
+    case ChangeStatus::kApplied:
+      return "applied";
+    case ChangeStatus::kMerged:
+      return "merged";
+    case ChangeStatus::kReview:
+      return "review";
+    case ChangeStatus::kRejected:
+      return "rejected";
   }
   return "?";
 }

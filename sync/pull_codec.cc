@@ -22,7 +22,8 @@ const std::vector<const schema::Table*>& TablesByName() {
   static const std::vector<const schema::Table*> tables = [] {
     std::vector<const schema::Table*> sorted;
     for (const schema::Table& t : schema::Tables()) sorted.push_back(&t);
-    std::sort(sorted.begin(), sorted.end(), [](const schema::Table* a, const schema::Table* b) { return a->name < b->name; });
+    std::sort(sorted.begin(), sorted.end(),
+              [](const schema::Table* a, const schema::Table* b) { return a->name < b->name; });
     return sorted;
   }();
   return tables;
@@ -94,8 +95,14 @@ std::string EncodePullPage(const PullPage& page, PullLayout layout) {
     json conflicts = json::array();
     auto text = [](const schema::Value& v) { return v ? json(*v) : json(nullptr); };
     for (const ConflictNotice& n : page.conflicts) {
-      json j = {{"id", n.id}, {"kind", n.kind}, {"status", n.status}, {"table", n.table}, {"record", n.record_id},
-                {"seq", n.seq}, {"base", text(n.base_value)}, {"server", text(n.server_value)},
+      json j = {{"id", n.id},
+                {"kind", n.kind},
+                {"status", n.status},
+                {"table", n.table},
+                {"record", n.record_id},
+                {"seq", n.seq},
+                {"base", text(n.base_value)},
+                {"server", text(n.server_value)},
                 {"device_value", text(n.device_value)}};
       if (!n.field.empty()) j["field"] = n.field;
       if (!n.other_id.empty()) j["other"] = n.other_id;
@@ -152,8 +159,10 @@ std::string EncodePullPage(const PullPage& page, PullLayout layout) {
     AppendJsonString(out, t->name);
     out += ':';
     AppendColumns(out, *t);
-    if (layout == PullLayout::kColumns) AppendColumnValues(out, *t, records);
-    else AppendRows(out, *t, records);
+    if (layout == PullLayout::kColumns)
+      AppendColumnValues(out, *t, records);
+    else
+      AppendRows(out, *t, records);
   }
   out += "}}";
   return out;
@@ -275,8 +284,8 @@ class PullPageReader {
       for (const RawDigest& raw : digest_) {
         if (!schema::FindTable(raw.table)) return Bad("digest of an unknown table " + raw.table);
         TableDigest& td = d[raw.table];
-        if (!raw.is_object || raw.count.kind != Scalar::kInt || raw.count.number < 0 || raw.sum.kind != Scalar::kString ||
-            !SumFromHex(raw.sum.text, td.sum)) {
+        if (!raw.is_object || raw.count.kind != Scalar::kInt || raw.count.number < 0 ||
+            raw.sum.kind != Scalar::kString || !SumFromHex(raw.sum.text, td.sum)) {
           return Bad("malformed digest of " + raw.table);
         }
         td.count = raw.count.number;
@@ -288,8 +297,21 @@ class PullPageReader {
 
  private:
   enum class Role {
-    kTop, kTables, kTable, kColumns, kRows, kRow, kByColumn, kColumn, kRemoved, kRemoval, kConflicts, kConflict,
-    kDigest, kDigestTable, kSkip,
+    kTop,
+    kTables,
+    kTable,
+    kColumns,
+    kRows,
+    kRow,
+    kByColumn,
+    kColumn,
+    kRemoved,
+    kRemoval,
+    kConflicts,
+    kConflict,
+    kDigest,
+    kDigestTable,
+    kSkip,
   };
   struct Frame {
     Role role;
@@ -323,30 +345,41 @@ class PullPageReader {
     Frame& f = stack_.back();
     const size_t index = f.count++;
     switch (f.role) {
-      case Role::kTop: return TopMember(f.key, kind, number, text);
-      case Role::kTables: return StartTable(f.key, kind);
-      case Role::kTable: return TableMember(f.key, kind);
-      case Role::kColumns: return AddColumn(kind, text);
+      case Role::kTop:
+        return TopMember(f.key, kind, number, text);
+      case Role::kTables:
+        return StartTable(f.key, kind);
+      case Role::kTable:
+        return TableMember(f.key, kind);
+      case Role::kColumns:
+        return AddColumn(kind, text);
       case Role::kRows:
         if (kind != Scalar::kArray) return Fail(Bad("a row of " + table_.name + " has the wrong length"));
         StartRecord();
         return;
-      case Role::kRow: return RowCell(index, kind, number, text);
-      case Role::kByColumn: return StartColumn(index, kind);
-      case Role::kColumn: return ColumnCell(index, kind, number, text);
+      case Role::kRow:
+        return RowCell(index, kind, number, text);
+      case Role::kByColumn:
+        return StartColumn(index, kind);
+      case Role::kColumn:
+        return ColumnCell(index, kind, number, text);
       case Role::kRemoved:
         if (kind != Scalar::kObject) return Fail(Bad("malformed removal"));
         removal_ = RawRemoval{};
         return;
       case Role::kRemoval: {
-        Scalar* s = f.key == "table" ? &removal_.table : f.key == "id" ? &removal_.id : f.key == "seq" ? &removal_.seq : nullptr;
+        Scalar* s = f.key == "table" ? &removal_.table
+                    : f.key == "id"  ? &removal_.id
+                    : f.key == "seq" ? &removal_.seq
+                                     : nullptr;
         return Put(s, kind, number, text);
       }
       case Role::kConflicts:
         if (kind != Scalar::kObject) return Fail(Bad("malformed conflict"));
         conflict_ = RawConflict{};
         return;
-      case Role::kConflict: return Put(ConflictMember(f.key), kind, number, text);
+      case Role::kConflict:
+        return Put(ConflictMember(f.key), kind, number, text);
       case Role::kDigest: {
         RawDigest& d = digest_.emplace_back();
         d.table = f.key;
@@ -357,7 +390,8 @@ class PullPageReader {
         RawDigest& d = digest_.back();
         return Put(f.key == "count" ? &d.count : f.key == "sum" ? &d.sum : nullptr, kind, number, text);
       }
-      case Role::kSkip: return;
+      case Role::kSkip:
+        return;
     }
   }
 
@@ -423,8 +457,10 @@ class PullPageReader {
   void AddColumn(Scalar::Kind kind, std::string* text) {
     if (kind != Scalar::kString) return Fail(Bad("malformed columns"));
     int index = -1;
-    if (*text == "version") index = -2;
-    else if (*text != "id") index = table_.table->FieldIndex(*text);
+    if (*text == "version")
+      index = -2;
+    else if (*text != "id")
+      index = table_.table->FieldIndex(*text);
     if (index == -1 && *text != "id") return Fail(Bad("unknown field " + table_.name + "." + *text));
     if (std::find(table_.map.begin(), table_.map.end(), index) != table_.map.end()) {
       return Fail(Bad("column " + *text + " of " + table_.name + " named twice"));
@@ -488,20 +524,32 @@ class PullPageReader {
   void ColumnCell(size_t index, Scalar::Kind kind, int64_t number, std::string* text) {
     if (error_) return;
     const size_t column = static_cast<size_t>(table_.column);
-    if (column == 0) StartRecord();
+    if (column == 0)
+      StartRecord();
     else if (index >= table_.records) {
-      return Fail(Bad("column " + ColumnName(column) + " of " + table_.name + " holds more values than column " + ColumnName(0)));
+      return Fail(Bad("column " + ColumnName(column) + " of " + table_.name + " holds more values than column " +
+                      ColumnName(0)));
     }
     Cell(page_.records[table_.first + index], column, kind, number, text);
   }
 
   Scalar* ConflictMember(const std::string& key) {
     RawConflict& c = conflict_;
-    for (auto [name, member] : {std::pair<const char*, Scalar*>{"id", &c.id}, {"kind", &c.kind}, {"status", &c.status},
-                                {"table", &c.table}, {"record", &c.record}, {"seq", &c.seq}, {"field", &c.field},
-                                {"other", &c.other}, {"device", &c.device}, {"server_device", &c.server_device},
-                                {"settlement", &c.settlement}, {"base", &c.base}, {"server", &c.server},
-                                {"device_value", &c.device_value}, {"settled_value", &c.settled_value}}) {
+    for (auto [name, member] : {std::pair<const char*, Scalar*>{"id", &c.id},
+                                {"kind", &c.kind},
+                                {"status", &c.status},
+                                {"table", &c.table},
+                                {"record", &c.record},
+                                {"seq", &c.seq},
+                                {"field", &c.field},
+                                {"other", &c.other},
+                                {"device", &c.device},
+                                {"server_device", &c.server_device},
+                                {"settlement", &c.settlement},
+                                {"base", &c.base},
+                                {"server", &c.server},
+                                {"device_value", &c.device_value},
+                                {"settled_value", &c.settled_value}}) {
       if (key == name) return member;
     }
     return nullptr;
@@ -527,9 +575,12 @@ class PullPageReader {
     } else if (parent == Role::kTables && object && ok_before && !error_) {
       role = Role::kTable;
     } else if (parent == Role::kTable && !object && !error_) {
-      if (*key == "columns") role = Role::kColumns;
-      else if (*key == "rows" && table_.rows) role = Role::kRows;
-      else if (*key == "values" && table_.values) role = Role::kByColumn;
+      if (*key == "columns")
+        role = Role::kColumns;
+      else if (*key == "rows" && table_.rows)
+        role = Role::kRows;
+      else if (*key == "values" && table_.values)
+        role = Role::kByColumn;
     } else if (parent == Role::kRows && !object && !error_) {
       role = Role::kRow;
     } else if (parent == Role::kByColumn && !object && !error_) {
@@ -552,14 +603,17 @@ class PullPageReader {
         if (table_.map.size() < 2) Fail(Bad("malformed table " + table_.name));
         break;
       case Role::kRow:
-        if (f.count != table_.map.size()) Fail(Bad("a row of " + table_.name + " has the wrong length"));
-        else if (page_.records.back().record.id.empty()) Fail(Bad("a row has no id"));
+        if (f.count != table_.map.size())
+          Fail(Bad("a row of " + table_.name + " has the wrong length"));
+        else if (page_.records.back().record.id.empty())
+          Fail(Bad("a row has no id"));
         break;
       case Role::kColumn:
         if (table_.column == 0) break;
         if (f.count != table_.records) {
           Fail(Bad("column " + ColumnName(static_cast<size_t>(table_.column)) + " of " + table_.name + " holds " +
-                   std::to_string(f.count) + " values, column " + ColumnName(0) + " " + std::to_string(table_.records)));
+                   std::to_string(f.count) + " values, column " + ColumnName(0) + " " +
+                   std::to_string(table_.records)));
         }
         break;
       case Role::kByColumn:
@@ -573,9 +627,14 @@ class PullPageReader {
       case Role::kTable:
         if (!table_.columns || !(table_.rows || table_.values)) Fail(Bad("malformed table " + table_.name));
         break;
-      case Role::kRemoval: EndRemoval(); break;
-      case Role::kConflict: EndConflict(); break;
-      default: break;
+      case Role::kRemoval:
+        EndRemoval();
+        break;
+      case Role::kConflict:
+        EndConflict();
+        break;
+      default:
+        break;
     }
   }
 

@@ -43,7 +43,7 @@ struct RawChange {
   std::optional<std::string> unknown_key;  // the first unknown member in key order
   Scalar id, table, record, op, hlc, base_version, values, set, base, run, columns;
   std::vector<RawMember> values_members, set_members, base_members;  // when that member is an object
-  std::vector<RawColumn> column_members;                              // when `columns` is an object
+  std::vector<RawColumn> column_members;                             // when `columns` is an object
 };
 
 // The pieces of DecodeChange, in the order it runs them, shared with ExpandRun so that a create
@@ -64,8 +64,8 @@ struct CreateValue {
 // Checks and takes a create's values, given in key order, into c.fields (in the table's order,
 // nulls left out), and marks it validated. `record` is scratch space, reused from one create to the
 // next.
-Status TakeCreateValues(const schema::Table& table, const std::vector<CreateValue>& in_key_order, const std::string& where,
-                        Change& c, std::vector<schema::Value>& record);
+Status TakeCreateValues(const schema::Table& table, const std::vector<CreateValue>& in_key_order,
+                        const std::string& where, Change& c, std::vector<schema::Value>& record);
 
 // Checks one change in row form and decodes it; `where` names it in errors ("changes[3]").
 // Takes the texts out of `raw` (its ids, stamp and values) rather than copying them.

@@ -57,8 +57,8 @@ size_t RunEnd(const std::vector<Change>& changes, size_t from, std::vector<const
 // Writes changes [from, end) as one run. The columns are filled in one pass over the changes, each
 // in a text of its own, then joined: a pass over the changes per column read them from memory
 // fifteen times over, and took twice as long as writing them as rows.
-void AppendRun(std::string& out, const schema::Table& table, const std::vector<Change>& changes, size_t from, size_t end,
-               const std::vector<const schema::Value*>& cells) {
+void AppendRun(std::string& out, const schema::Table& table, const std::vector<Change>& changes, size_t from,
+               size_t end, const std::vector<const schema::Value*>& cells) {
   const size_t width = table.fields.size();
   std::string ids, records, hlcs;
   std::vector<std::string> columns(width);
@@ -116,8 +116,9 @@ bool CentreHasFeature(std::string_view answer_json, std::string_view feature) {
   if (!doc.is_object()) return false;
   auto features = doc.find("features");
   if (features == doc.end() || !features->is_array()) return false;
-  return std::any_of(features->begin(), features->end(),
-                     [feature](const nlohmann::json& f) { return f.is_string() && f.get_ref<const std::string&>() == feature; });
+  return std::any_of(features->begin(), features->end(), [feature](const nlohmann::json& f) {
+    return f.is_string() && f.get_ref<const std::string&>() == feature;
+  });
 }
 
 std::string EncodePushRequestRuns(const PushRequest& request) {
@@ -150,7 +151,9 @@ namespace internal {
 
 namespace {
 
-Error RunUsage(const std::string& where, const std::string& what) { return MakeError(ErrorCode::kUsage, where + ": " + what); }
+Error RunUsage(const std::string& where, const std::string& what) {
+  return MakeError(ErrorCode::kUsage, where + ": " + what);
+}
 
 const RawColumn* FindColumn(const std::vector<RawColumn>& columns, std::string_view name) {
   for (const RawColumn& c : columns) {
@@ -169,9 +172,10 @@ size_t RunLength(const RawChange& raw) {
 Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where) {
   if (!raw.is_object) return RunUsage(where, "expected an object");
   if (raw.unknown_key) return RunUsage(where, "unknown key \"" + *raw.unknown_key + "\"");
-  const std::pair<const char*, const Scalar*> row_members[] = {
-      {"base", &raw.base}, {"base_version", &raw.base_version}, {"hlc", &raw.hlc}, {"id", &raw.id},  {"op", &raw.op},
-      {"record", &raw.record}, {"set", &raw.set}, {"values", &raw.values}};
+  const std::pair<const char*, const Scalar*> row_members[] = {{"base", &raw.base}, {"base_version", &raw.base_version},
+                                                               {"hlc", &raw.hlc},   {"id", &raw.id},
+                                                               {"op", &raw.op},     {"record", &raw.record},
+                                                               {"set", &raw.set},   {"values", &raw.values}};
   for (const auto& [key, value] : row_members) {
     if (value->kind != Scalar::kMissing) {
       return RunUsage(where, "a run carries \"run\", \"table\" and \"columns\" only, not \"" + std::string(key) + "\"");
@@ -203,8 +207,8 @@ Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where) 
   if (n == 0) return RunUsage(where + ".columns.id", "a run holds at least one change");
   for (const RawColumn* c : columns) {
     if (c->cells.size() != n) {
-      return RunUsage(where + ".columns." + c->name, std::to_string(c->cells.size()) + " cells where the \"id\" column has " +
-                                                         std::to_string(n));
+      return RunUsage(where + ".columns." + c->name,
+                      std::to_string(c->cells.size()) + " cells where the \"id\" column has " + std::to_string(n));
     }
   }
 
@@ -217,9 +221,12 @@ Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where) 
   std::vector<CreateValue> values;
   for (RawColumn* c : columns) {
     std::vector<Scalar>& cells = c->cells;
-    if (c->name == "id") ids = &cells;
-    else if (c->name == "record") records = &cells;
-    else if (c->name == "hlc") hlcs = &cells;
+    if (c->name == "id")
+      ids = &cells;
+    else if (c->name == "record")
+      records = &cells;
+    else if (c->name == "hlc")
+      hlcs = &cells;
     else {
       value_cells.push_back(&cells);
       values.push_back(CreateValue{c->name, table->FieldIndex(c->name), nullptr});

@@ -30,7 +30,8 @@ class PgAdmin {
     if (PQstatus(conn_.get()) != CONNECTION_OK) {
       throw std::runtime_error("test PostgreSQL unreachable: " + std::string(PQerrorMessage(conn_.get())));
     }
-    PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_.get(), [](void*, const char*) {}, nullptr);
   }
 
   // The rows of `sql`, each as its columns' texts ("\N" for NULL).

@@ -131,12 +131,13 @@ Status SearchCases(Context& ctx, const std::vector<std::string>& words, size_t l
   auto records = ctx.Records();
   if (!records) return records.error();
   const schema::Table& cases = schema::CasesTable();
-  auto found = (*records)->Query(
-      cases,
-      "SELECT " + client::RecordColumns(cases, "t.") +
-          " FROM cases_fts JOIN cases t ON t.rowid = cases_fts.rowid WHERE cases_fts MATCH ?1"
-          " AND t.merged_into IS NULL ORDER BY rank LIMIT " + std::to_string(limit == 0 ? 50 : limit),
-      {query});
+  auto found =
+      (*records)->Query(cases,
+                        "SELECT " + client::RecordColumns(cases, "t.") +
+                            " FROM cases_fts JOIN cases t ON t.rowid = cases_fts.rowid WHERE cases_fts MATCH ?1"
+                            " AND t.merged_into IS NULL ORDER BY rank LIMIT " +
+                            std::to_string(limit == 0 ? 50 : limit),
+                        {query});
   if (!found) return found.error();
   PrintRecords(ctx, cases, *found, kListColumns);
   return OkStatus();
@@ -150,7 +151,8 @@ void RegisterCaseCommands(CLI::App& app, Context& ctx) {
   const schema::Table& cases = schema::CasesTable();
 
   CLI::App* add = group->add_subcommand("add", "Crée un dossier (ouvert aujourd'hui sauf --opened-on)");
-  auto add_fields = std::make_shared<FieldOptions>(*add, cases, std::vector<std::string_view>{"closed_on", "close_reason"}, false);
+  auto add_fields =
+      std::make_shared<FieldOptions>(*add, cases, std::vector<std::string_view>{"closed_on", "close_reason"}, false);
   add->callback([&ctx, add_fields] { ctx.Finish(AddCase(ctx, *add_fields)); });
 
   AddEditCommand(*group, ctx, cases, "Modifie les champs donnés d'un dossier");
@@ -171,7 +173,8 @@ void RegisterCaseCommands(CLI::App& app, Context& ctx) {
   list->add_option("--territory", list_opts->territory, "Seulement ce territoire");
   list->add_option("--status", list_opts->status, "Seulement ce statut");
   list->add_flag("--open", list_opts->open, "Seulement les dossiers ouverts");
-  list->add_option("--limit", list_opts->limit, "Nombre maximum de lignes (0 : toutes ; défaut 50)")->check(CLI::Range(0, 1000000));
+  list->add_option("--limit", list_opts->limit, "Nombre maximum de lignes (0 : toutes ; défaut 50)")
+      ->check(CLI::Range(0, 1000000));
   list->add_flag("--all", list_opts->all, "Aussi les dossiers fusionnés dans un autre par le centre");
   list->callback([&ctx, list_opts] {
     client::ListFilter filter;
@@ -191,7 +194,8 @@ void RegisterCaseCommands(CLI::App& app, Context& ctx) {
   };
   auto search_opts = std::make_shared<SearchOptions>();
   search->add_option("text", search_opts->words, "Mots cherchés")->required();
-  search->add_option("--limit", search_opts->limit, "Nombre maximum de résultats (défaut 50)")->check(CLI::Range(0, 1000000));
+  search->add_option("--limit", search_opts->limit, "Nombre maximum de résultats (défaut 50)")
+      ->check(CLI::Range(0, 1000000));
   search->callback([&ctx, search_opts] { ctx.Finish(SearchCases(ctx, search_opts->words, search_opts->limit)); });
 
   CLI::App* close = group->add_subcommand("close", "Clôt un dossier (aujourd'hui sauf --date)");
@@ -202,7 +206,8 @@ void RegisterCaseCommands(CLI::App& app, Context& ctx) {
   close->add_option("id", close_opts->id, "Identifiant du dossier")->required();
   close->add_option("--reason", close_opts->reason, "Motif de clôture");
   close->add_option("--date", close_opts->date, "Date de clôture (AAAA-MM-JJ)");
-  close->callback([&ctx, close_opts] { ctx.Finish(CloseCase(ctx, close_opts->id, close_opts->reason, close_opts->date)); });
+  close->callback(
+      [&ctx, close_opts] { ctx.Finish(CloseCase(ctx, close_opts->id, close_opts->reason, close_opts->date)); });
 }
 
 }  // namespace relais::cli

@@ -79,17 +79,20 @@ Result<std::string> NoticeSentence(client::Records& records, const sync::Conflic
   auto what = FieldOfRecord(records, n);
   if (!what) return what.error();
   if (n.status == "open") {
-    return "Votre saisie du champ " + *what + " est en attente d'arbitrage par le centre : " +
-           Quoted(n.table, n.field, n.device_value) + " (vous) / " + Quoted(n.table, n.field, n.server_value) + " (" +
-           other_device + ")";
+    return "Votre saisie du champ " + *what +
+           " est en attente d'arbitrage par le centre : " + Quoted(n.table, n.field, n.device_value) + " (vous) / " +
+           Quoted(n.table, n.field, n.server_value) + " (" + other_device + ")";
   }
   schema::Value kept = n.settled_value;
   if (!kept && n.settlement == "server") kept = n.server_value;
   if (!kept && n.settlement == "device") kept = n.device_value;
   std::string whose;
-  if (n.settlement == "device" || (n.settlement == "value" && kept == n.device_value)) whose = "la vôtre";
-  else if (n.settlement == "server" || kept == n.server_value) whose = "celle de " + other_device;
-  else whose = "fixée par le centre";
+  if (n.settlement == "device" || (n.settlement == "value" && kept == n.device_value))
+    whose = "la vôtre";
+  else if (n.settlement == "server" || kept == n.server_value)
+    whose = "celle de " + other_device;
+  else
+    whose = "fixée par le centre";
   return "Arbitrage du centre : " + *what + " — valeur retenue " + Quoted(n.table, n.field, kept) + " (" + whose + ")";
 }
 

@@ -72,7 +72,8 @@ Status ListConflicts(Context& ctx, bool all) {
     return OkStatus();
   }
   if (notices->empty()) {
-    std::cout << (all ? "Aucun conflit connu sur cette base.\n" : "Aucun conflit en attente d'arbitrage sur cette base.\n");
+    std::cout << (all ? "Aucun conflit connu sur cette base.\n"
+                      : "Aucun conflit en attente d'arbitrage sur cette base.\n");
     return OkStatus();
   }
   std::vector<std::vector<std::string>> rows;
@@ -93,21 +94,23 @@ Status ListConflicts(Context& ctx, bool all) {
     rows.push_back({std::to_string(n.id), *dossier, FieldWord(n.table, n.field), server,
                     "« " + DisplayValue(FieldOf(n), n.device_value) + " »", device, State(n)});
   }
-  std::cout << FormatTable({"N°", "Dossier", "Champ", "Valeur du centre", "Votre valeur / autre appareil", "Appareil", "État"},
-                           rows);
+  std::cout << FormatTable(
+      {"N°", "Dossier", "Champ", "Valeur du centre", "Votre valeur / autre appareil", "Appareil", "État"}, rows);
   size_t open = 0;
   for (const sync::ConflictNotice& n : *notices) open += n.status == "open" ? 1 : 0;
   std::cout << open << " conflit(s) en attente d'arbitrage par le centre";
   if (all) std::cout << ", " << notices->size() - open << " arbitré(s)";
-  std::cout << ". Les valeurs en attente ne sont pas perdues : le centre choisit, la synchronisation suivante l'apporte.\n";
+  std::cout
+      << ". Les valeurs en attente ne sont pas perdues : le centre choisit, la synchronisation suivante l'apporte.\n";
   return OkStatus();
 }
 
 }  // namespace
 
 void RegisterConflictCommands(CLI::App& app, Context& ctx) {
-  CLI::App* cmd = app.add_subcommand(
-      "conflicts", "Conflits en attente d'arbitrage par le centre sur les dossiers de cette base (état à la dernière synchronisation)");
+  CLI::App* cmd = app.add_subcommand("conflicts",
+                                     "Conflits en attente d'arbitrage par le centre sur les dossiers de cette base "
+                                     "(état à la dernière synchronisation)");
   auto all = std::make_shared<bool>(false);
   cmd->add_flag("--all", *all, "Aussi les conflits déjà arbitrés, avec la valeur retenue");
   cmd->callback([&ctx, all] { ctx.Finish(ListConflicts(ctx, *all)); });

@@ -55,7 +55,8 @@ void RegisterContactCommands(CLI::App& app, Context& ctx) {
   auto list_opts = std::make_shared<ListOptions>();
   list->add_option("--kind", list_opts->kind, "Seulement ce type d'organisme");
   list->add_option("--commune", list_opts->commune, "Seulement cette commune");
-  list->add_option("--limit", list_opts->limit, "Nombre maximum de lignes (0 : toutes ; défaut 50)")->check(CLI::Range(0, 1000000));
+  list->add_option("--limit", list_opts->limit, "Nombre maximum de lignes (0 : toutes ; défaut 50)")
+      ->check(CLI::Range(0, 1000000));
   list->callback([&ctx, list_opts] {
     client::ListFilter filter;
     if (!list_opts->kind.empty()) filter.equals.emplace_back("kind", list_opts->kind);

@@ -48,7 +48,8 @@ void RegisterFollowupCommands(CLI::App& app, Context& ctx) {
   group->require_subcommand(1);
 
   std::string kinds;
-  for (std::string_view k : schema::FollowupsTable().FindField("kind")->choices) kinds += (kinds.empty() ? "" : ", ") + std::string(k);
+  for (std::string_view k : schema::FollowupsTable().FindField("kind")->choices)
+    kinds += (kinds.empty() ? "" : ", ") + std::string(k);
   CLI::App* add = group->add_subcommand("add", "Ajoute une entrée de suivi à un dossier");
   auto o = std::make_shared<AddOptions>();
   add->add_option("case_id", o->case_id, "Identifiant du dossier")->required();

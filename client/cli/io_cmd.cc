@@ -65,20 +65,23 @@ Status Export(Context& ctx, const ExportOptions& o) {
 }  // namespace
 
 void RegisterIoCommands(CLI::App& app, Context& ctx) {
-  CLI::App* import = app.add_subcommand("import", "Importe un fichier CSV ou JSONL de dossiers ou de contacts "
-                                                  "(tout ou rien : une ligne fausse refuse le fichier)");
+  CLI::App* import = app.add_subcommand("import",
+                                        "Importe un fichier CSV ou JSONL de dossiers ou de contacts "
+                                        "(tout ou rien : une ligne fausse refuse le fichier)");
   auto io = std::make_shared<ImportOptions>();
   import->add_option("file", io->file, "Fichier .csv (ligne d'en-tête) ou .jsonl")->required();
   import->add_option("--kind", io->kind, "cases ou contacts (sinon deviné d'après l'en-tête)")
       ->check(CLI::IsMember({"cases", "contacts"}));
-  import->callback([&ctx, io] { ctx.Finish(Import(ctx, *io)); });
+  import->callback([&ctx, io] { ctx.Finish(Import(ctx, *io));
+});
 
-  CLI::App* exp = app.add_subcommand("export", "Écrit tous les dossiers ou contacts sur la sortie standard "
-                                               "(réimportable avec relais import)");
-  auto eo = std::make_shared<ExportOptions>();
-  exp->add_option("--kind", eo->kind, "cases ou contacts")->required()->check(CLI::IsMember({"cases", "contacts"}));
-  exp->add_option("--format", eo->format, "csv (défaut) ou jsonl")->check(CLI::IsMember({"csv", "jsonl"}));
-  exp->callback([&ctx, eo] { ctx.Finish(Export(ctx, *eo)); });
-}
+CLI::App* exp = app.add_subcommand("export",
+                                   "Écrit tous les dossiers ou contacts sur la sortie standard "
+                                   "(réimportable avec relais import)");
+auto eo = std::make_shared<ExportOptions>();
+exp->add_option("--kind", eo->kind, "cases ou contacts")->required()->check(CLI::IsMember({"cases", "contacts"}));
+exp->add_option("--format", eo->format, "csv (défaut) ou jsonl")->check(CLI::IsMember({"csv", "jsonl"}));
+exp->callback([&ctx, eo] { ctx.Finish(Export(ctx, *eo)); });
+}  // namespace relais::cli
 
 }  // namespace relais::cli

@@ -14,10 +14,14 @@ namespace relais::cli {
 
 int ExitCode(const Error& error) {
   switch (error.code) {
-    case ErrorCode::kUsage: return kExitUsage;
-    case ErrorCode::kValidation: return kExitValidation;
-    case ErrorCode::kNotFound: return kExitNotFound;
-    default: return kExitFailure;
+    case ErrorCode::kUsage:
+      return kExitUsage;
+    case ErrorCode::kValidation:
+      return kExitValidation;
+    case ErrorCode::kNotFound:
+      return kExitNotFound;
+    default:
+      return kExitFailure;
   }
 }
 
@@ -72,7 +76,8 @@ int Run(int argc, char** argv) {
   app.fallthrough();
   app.require_subcommand(1);
   Context ctx;
-  app.add_option("--db", ctx.db_flag, "Fichier de la base locale (sinon $RELAIS_DB, sinon ~/.local/share/relais/replica.db)");
+  app.add_option("--db", ctx.db_flag,
+                 "Fichier de la base locale (sinon $RELAIS_DB, sinon ~/.local/share/relais/replica.db)");
   app.add_flag("--json", ctx.json, "Sortie JSON : un seul document sur stdout");
   RegisterCaseCommands(app, ctx);
   RegisterFollowupCommands(app, ctx);

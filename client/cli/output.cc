@@ -15,8 +15,10 @@ namespace {
 std::string OneLine(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '\n') out += " / ";
-    else if (c != '\r') out.push_back(c == '\t' ? ' ' : c);
+    if (c == '\n')
+      out += " / ";
+    else if (c != '\r')
+      out.push_back(c == '\t' ? ' ' : c);
   }
   return out;
 }
@@ -161,7 +163,8 @@ void PrintRecordDetails(const Context& ctx, const schema::Table& table, const sc
     std::cout << "\n* " << details.pending.pending << " modification(s) pas encore synchronisée(s)\n";
   }
   if (details.pending.rejected > 0) {
-    std::cout << "! " << details.pending.rejected << " modification(s) refusée(s) par le serveur (voir relais status)\n";
+    std::cout << "! " << details.pending.rejected
+              << " modification(s) refusée(s) par le serveur (voir relais status)\n";
   }
   if (!details.child_table) return;
   std::cout << "\nSuivi (" << details.children.size() << ")\n";

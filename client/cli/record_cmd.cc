@@ -23,8 +23,9 @@ Result<schema::Record> FindRecord(client::Records& records, const schema::Table&
   if (!found) return found.error();
   if (!*found) {
     std::string noun = Noun(table);
-    return MakeError(ErrorCode::kNotFound, "aucune fiche " + noun + " d'identifiant " + id + " dans cette base (trouvez l'identifiant avec : relais " +
-                                               noun + " search NOM, ou relais " + noun + " list)");
+    return MakeError(ErrorCode::kNotFound, "aucune fiche " + noun + " d'identifiant " + id +
+                                               " dans cette base (trouvez l'identifiant avec : relais " + noun +
+                                               " search NOM, ou relais " + noun + " list)");
   }
   return std::move(**found);
 }
@@ -50,8 +51,9 @@ Status RefuseMerged(client::Records& records, const schema::Table& table, const 
   if (!*survivor) return OkStatus();
   auto name = CaseName(records, **survivor);
   if (!name) return name.error();
-  return MakeError(ErrorCode::kValidation, "le dossier " + record.id + " a été fusionné par le centre dans le dossier " +
-                                               **survivor + (name->empty() ? "" : " (" + *name + ")") +
+  return MakeError(ErrorCode::kValidation, "le dossier " + record.id +
+                                               " a été fusionné par le centre dans le dossier " + **survivor +
+                                               (name->empty() ? "" : " (" + *name + ")") +
                                                " : saisissez sur celui-ci (relais case show " + **survivor + ")");
 }
 
@@ -122,7 +124,8 @@ void AddSearchCommand(CLI::App& group, Context& ctx, const schema::Table& table,
   };
   auto options = std::make_shared<SearchOptions>();
   search->add_option("text", options->words, "Mots cherchés")->required();
-  search->add_option("--limit", options->limit, "Nombre maximum de résultats (défaut 50)")->check(CLI::Range(0, 1000000));
+  search->add_option("--limit", options->limit, "Nombre maximum de résultats (défaut 50)")
+      ->check(CLI::Range(0, 1000000));
   search->callback([&ctx, &table, options, columns] {
     ctx.Finish(SearchRecords(ctx, table, options->words, options->limit, columns));
   });

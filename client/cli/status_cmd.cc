@@ -85,14 +85,18 @@ Result<nlohmann::ordered_json> BuildStatus(client::Replica& replica, client::Rec
   // What the centre refused, kept on the device until someone acts on it.
   nlohmann::ordered_json rejections = nlohmann::ordered_json::array();
   auto refused = replica.db().Prepare(
-      "SELECT change_id, tbl, record_id, op, coalesce(reject_reason, '') FROM outbox WHERE state = 'rejected' ORDER BY seq");
+      "SELECT change_id, tbl, record_id, op, coalesce(reject_reason, '') FROM outbox WHERE state = 'rejected' ORDER BY "
+      "seq");
   if (!refused) return refused.error();
   while (true) {
     auto row = refused->Step();
     if (!row) return row.error();
     if (!*row) break;
-    rejections.push_back({{"change", refused->Text(0)}, {"table", refused->Text(1)}, {"record", refused->Text(2)},
-                          {"op", refused->Text(3)}, {"reason", refused->Text(4)}});
+    rejections.push_back({{"change", refused->Text(0)},
+                          {"table", refused->Text(1)},
+                          {"record", refused->Text(2)},
+                          {"op", refused->Text(3)},
+                          {"reason", refused->Text(4)}});
   }
   out["rejections"] = std::move(rejections);
   auto last_sync = replica.GetState("last_sync_at");
@@ -105,7 +109,8 @@ Result<nlohmann::ordered_json> BuildStatus(client::Replica& replica, client::Rec
 }
 
 void RegisterStatusCommand(CLI::App& app, Context& ctx) {
-  CLI::App* status = app.add_subcommand("status", "État de la base locale : nombre de fiches, modifications à synchroniser");
+  CLI::App* status =
+      app.add_subcommand("status", "État de la base locale : nombre de fiches, modifications à synchroniser");
   status->callback([&ctx] { ctx.Finish(ShowStatus(ctx)); });
 }
 

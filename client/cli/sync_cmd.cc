@@ -6,8 +6,8 @@
 #endif
 
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -67,19 +67,24 @@ Status RunInit(Context& ctx, const InitOptions& o) {
   auto cursor = r.GetState(client::kStatePullCursor);
   if (!cursor) return cursor.error();
   if (*bound && **bound != o.server && *cursor && **cursor != "0") {
-    return MakeError(ErrorCode::kUsage, "cette base est déjà liée à " + **bound +
-                                            " et en contient les données ; prenez une nouvelle base (--db) pour un autre centre");
+    return MakeError(ErrorCode::kUsage,
+                     "cette base est déjà liée à " + **bound +
+                         " et en contient les données ; prenez une nouvelle base (--db) pour un autre centre");
   }
   client::HttpTransport transport(o.server, o.token);
   auto reply = transport.Get("/v1/whoami");
-  if (!reply) return MakeError(ErrorCode::kNetwork, reply.error().message + ". Vérifiez l'adresse et le réseau, puis relancez relais init.");
+  if (!reply)
+    return MakeError(ErrorCode::kNetwork,
+                     reply.error().message + ". Vérifiez l'adresse et le réseau, puis relancez relais init.");
   if (reply->status == 401) {
-    return MakeError(ErrorCode::kAuth, "le centre refuse ce jeton (inconnu ou révoqué) : demandez-en un nouveau à l'équipe centrale");
+    return MakeError(ErrorCode::kAuth,
+                     "le centre refuse ce jeton (inconnu ou révoqué) : demandez-en un nouveau à l'équipe centrale");
   }
   if (reply->status != 200) return sync::DecodeError(reply->body, ErrorCode::kHttp);
   json who = json::parse(reply->body, nullptr, false);
   if (!who.is_object() || !who["device"].is_string() || !who["territories"].is_array()) {
-    return MakeError(ErrorCode::kProtocol, "la réponse du centre à whoami n'est pas comprise ; est-ce bien un centre Relais ?");
+    return MakeError(ErrorCode::kProtocol,
+                     "la réponse du centre à whoami n'est pas comprise ; est-ce bien un centre Relais ?");
   }
   std::vector<std::string> territories;
   for (const json& t : who["territories"]) {
@@ -101,7 +106,9 @@ Status RunInit(Context& ctx, const InitOptions& o) {
   }
   ::chmod(r.path().c_str(), 0600);  // the token and personal data: readable by the owner only
   if (ctx.json) {
-    json out = {{"server", o.server}, {"device", who["device"]}, {"territories", territories},
+    json out = {{"server", o.server},
+                {"device", who["device"]},
+                {"territories", territories},
                 {"default_territory", default_territory.empty() ? json(nullptr) : json(default_territory)}};
     std::cout << out.dump() << "\n";
   } else {
@@ -152,7 +159,8 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   if (!server) return server.error();
   if (!token) return token.error();
   if (!*server || !*token) {
-    return MakeError(ErrorCode::kUsage, "cette base n'est liée à aucun centre : lancez d'abord relais init --server URL --token JETON");
+    return MakeError(ErrorCode::kUsage,
+                     "cette base n'est liée à aucun centre : lancez d'abord relais init --server URL --token JETON");
   }
   // A batch reads its records by id across the whole replica and a pulled page writes thousands
   // of rows and their search terms: with SQLite's default 2 MiB cache both spill pages to the WAL
@@ -200,29 +208,43 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
     json opened = json::array(), settlements = json::array();
     for (size_t i = 0; i < s.own_conflicts.size(); ++i) {
       const sync::ConflictNotice& n = s.own_conflicts[i];
-      (n.status == "settled" ? settlements : opened).push_back({{"conflict", n.id},
-                             {"kind", n.kind},
-                             {"table", n.table},
-                             {"record", n.record_id},
-                             {"field", text_or_null(n.field)},
-                             {"other", text_or_null(n.other_id)},
-                             {"settlement", text_or_null(n.settlement)},
-                             {"settled_value", value_or_null(n.settled_value)},
-                             {"device_value", value_or_null(n.device_value)},
-                             {"server_value", value_or_null(n.server_value)},
-                             {"server_device", text_or_null(n.server_device)},
-                             {"message", sentences[i]}});
+      (n.status == "settled" ? settlements : opened)
+          .push_back({{"conflict", n.id},
+                      {"kind", n.kind},
+                      {"table", n.table},
+                      {"record", n.record_id},
+                      {"field", text_or_null(n.field)},
+                      {"other", text_or_null(n.other_id)},
+                      {"settlement", text_or_null(n.settlement)},
+                      {"settled_value", value_or_null(n.settled_value)},
+                      {"device_value", value_or_null(n.device_value)},
+                      {"server_value", value_or_null(n.server_value)},
+                      {"server_device", text_or_null(n.server_device)},
+                      {"message", sentences[i]}});
     }
-    json out = {{"pushed", s.pushed},         {"applied", s.applied},   {"merged", s.merged},
-                {"conflicts", s.review},      {"rejected", s.rejected}, {"pulled", s.pulled},
-                {"removed", s.removed},       {"batches", s.batches},   {"pages", s.pages},
-                {"retries", s.retries},       {"requests", transport.requests()},
-                {"bytes_sent", transport.bytes_sent()}, {"bytes_received", transport.bytes_received()},
-                {"seconds", seconds},         {"rejections", rejections},
-                {"conflicts_opened", s.conflicts_opened}, {"conflicts_settled", s.conflicts_settled},
-                {"opened", opened},           {"settlements", settlements},
-                {"checked", s.checked},       {"divergence", text_or_null(s.divergence)},
-                {"recovered_records", s.recovered_records}, {"clock_skew_ms", s.clock_skew_ms}};
+    json out = {{"pushed", s.pushed},
+                {"applied", s.applied},
+                {"merged", s.merged},
+                {"conflicts", s.review},
+                {"rejected", s.rejected},
+                {"pulled", s.pulled},
+                {"removed", s.removed},
+                {"batches", s.batches},
+                {"pages", s.pages},
+                {"retries", s.retries},
+                {"requests", transport.requests()},
+                {"bytes_sent", transport.bytes_sent()},
+                {"bytes_received", transport.bytes_received()},
+                {"seconds", seconds},
+                {"rejections", rejections},
+                {"conflicts_opened", s.conflicts_opened},
+                {"conflicts_settled", s.conflicts_settled},
+                {"opened", opened},
+                {"settlements", settlements},
+                {"checked", s.checked},
+                {"divergence", text_or_null(s.divergence)},
+                {"recovered_records", s.recovered_records},
+                {"clock_skew_ms", s.clock_skew_ms}};
     std::cout << out.dump() << "\n";
     return OkStatus();
   }
@@ -275,9 +297,11 @@ void RegisterSyncCommands(CLI::App& app, Context& ctx) {
   CLI::App* sync_cmd = app.add_subcommand("sync", "Envoyer les saisies locales au centre et recevoir les nouveautés");
   sync_cmd->add_option("--batch", flags->batch, "Modifications par envoi (défaut 5000)")->check(CLI::Range(1, 10000));
   sync_cmd->add_option("--page", flags->page, "Fiches par page reçue (défaut 5000)")->check(CLI::Range(1, 10000));
-  sync_cmd->add_option("--attempts", flags->attempts, "Tentatives par requête avant d'abandonner (défaut 6)")->check(CLI::Range(1, 100));
-  sync_cmd->add_option("--stall-timeout", flags->stall_s,
-                       "Abandonner (puis réessayer) une requête qui ne reçoit plus rien pendant N secondes (défaut 30)")
+  sync_cmd->add_option("--attempts", flags->attempts, "Tentatives par requête avant d'abandonner (défaut 6)")
+      ->check(CLI::Range(1, 100));
+  sync_cmd
+      ->add_option("--stall-timeout", flags->stall_s,
+                   "Abandonner (puis réessayer) une requête qui ne reçoit plus rien pendant N secondes (défaut 30)")
       ->check(CLI::Range(1, 3600));
   sync_cmd->callback([&ctx, flags] { ctx.Finish(RunSyncCommand(ctx, *flags)); });
 }

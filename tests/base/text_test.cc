@@ -64,9 +64,9 @@ TEST_CASE("ids of one process are strictly increasing and differ from the one be
     INFO(ids[i - 1] << " then " << ids[i]);
     REQUIRE(ids[i - 1] < ids[i]);
     REQUIRE(IsUuid(ids[i]));
-    CHECK(ids[i][14] == '7');                                      // version 7
+    CHECK(ids[i][14] == '7');                                          // version 7
     CHECK(std::string("89ab").find(ids[i][19]) != std::string::npos);  // RFC 9562 variant
-    CHECK(ids[i].substr(28) == ids[0].substr(28));                 // the process's remainder
+    CHECK(ids[i].substr(28) == ids[0].substr(28));                     // the process's remainder
     for (size_t k = 0; k < ids[i].size(); ++k) changed_digits += ids[i][k] != ids[i - 1][k];
   }
   CHECK(ids.back().substr(0, 13) == ids[ids.size() - 2].substr(0, 13));
@@ -122,7 +122,8 @@ TEST_CASE("gzip round-trips and refuses a bomb beyond the limit", "[gzip]") {
 TEST_CASE("gzip made by libdeflate at every level is one standard member zlib reads back", "[gzip]") {
   std::string text;
   for (int i = 0; text.size() < (300 << 10); ++i) {
-    text += "[\"0193" + std::to_string(i * 7919 % 100003) + "\",\"Névache\",\"Zoé\",\"2026-11-" + std::to_string(10 + i % 19) + "\"],";
+    text += "[\"0193" + std::to_string(i * 7919 % 100003) + "\",\"Névache\",\"Zoé\",\"2026-11-" +
+            std::to_string(10 + i % 19) + "\"],";
   }
   size_t fastest = 0;
   for (int level : {0, 1, 5, 9, 12, 13}) {  // out of range is clamped to 1..12

@@ -68,8 +68,9 @@ class TestReplica {
 
 inline FieldValues ACase(const std::string& last = "Lefèvre", const std::string& first = "Élodie",
                          const std::string& commune = "Briançon") {
-  return {{"last_name", last}, {"first_name", first}, {"commune", commune}, {"postcode", "05100"},
-          {"opened_on", "2026-03-02"}, {"territory", "hautes-alpes-brianconnais"}, {"status", "demandeur_emploi"}};
+  return {{"last_name", last},           {"first_name", first},       {"commune", commune},
+          {"postcode", "05100"},         {"opened_on", "2026-03-02"}, {"territory", "hautes-alpes-brianconnais"},
+          {"status", "demandeur_emploi"}};
 }
 
 inline std::string Field(const schema::Table& table, const schema::Record& r, const std::string& name) {

@@ -81,8 +81,10 @@ TEST_CASE("line numbers count the lines of the file, even inside quoted fields",
 TEST_CASE("a CSV file of a header row only is refused, as an empty JSONL file is", "[import]") {
   // Found by tests/fuzz/fuzz_import: "\xEF\xBB\xBForganisation" imported "successfully" with no record.
   TestReplica t;
-  CHECK(Refusal(t, "\xEF\xBB\xBForganisation", "contacts.csv") == "contacts.csv ne contient aucune fiche (seulement sa ligne d'en-tête)");
-  CHECK(Refusal(t, "last_name,first_name,opened_on\r\n\r\n") == "cases.csv ne contient aucune fiche (seulement sa ligne d'en-tête)");
+  CHECK(Refusal(t, "\xEF\xBB\xBForganisation", "contacts.csv") ==
+        "contacts.csv ne contient aucune fiche (seulement sa ligne d'en-tête)");
+  CHECK(Refusal(t, "last_name,first_name,opened_on\r\n\r\n") ==
+        "cases.csv ne contient aucune fiche (seulement sa ligne d'en-tête)");
 }
 
 TEST_CASE("an import with an unknown column is refused", "[import]") {
@@ -93,7 +95,8 @@ TEST_CASE("an import with an unknown column is refused", "[import]") {
 
 TEST_CASE("an import without a required column is refused", "[import]") {
   TestReplica t;
-  CHECK(Refusal(t, "id,last_name,opened_on\n" + kId1 + ",A,2026-01-02\n") == "ligne 1 : il manque la colonne obligatoire first_name");
+  CHECK(Refusal(t, "id,last_name,opened_on\n" + kId1 + ",A,2026-01-02\n") ==
+        "ligne 1 : il manque la colonne obligatoire first_name");
 }
 
 TEST_CASE("an import repeating an id within the file is refused", "[import]") {
@@ -119,12 +122,14 @@ TEST_CASE("an import of an id the replica already holds is refused and changes n
 
 TEST_CASE("an import with a wrong number of cells is refused", "[import]") {
   TestReplica t;
-  CHECK(Refusal(t, kHeader + Row(kId1) + kId2 + ",Roux,Léa\n").rfind("ligne 3 : 3 cellules alors que l'en-tête en a 6", 0) == 0);
+  CHECK(Refusal(t, kHeader + Row(kId1) + kId2 + ",Roux,Léa\n")
+            .rfind("ligne 3 : 3 cellules alors que l'en-tête en a 6", 0) == 0);
 }
 
 TEST_CASE("an import with invalid UTF-8 is refused", "[import]") {
   TestReplica t;
-  CHECK(Refusal(t, kHeader + kId1 + ",Lef\xe8vre,Elodie,,Brian\xe7on,2026-01-02\n").rfind("ligne 2 : last_name: n'est pas un texte UTF-8 valide", 0) == 0);
+  CHECK(Refusal(t, kHeader + kId1 + ",Lef\xe8vre,Elodie,,Brian\xe7on,2026-01-02\n")
+            .rfind("ligne 2 : last_name: n'est pas un texte UTF-8 valide", 0) == 0);
 }
 
 TEST_CASE("an import with malformed quoting is refused", "[import]") {
@@ -134,17 +139,21 @@ TEST_CASE("an import with malformed quoting is refused", "[import]") {
 
 TEST_CASE("JSONL imports with numbers for integer fields and names its lines", "[import]") {
   TestReplica t;
-  std::string ok = "{\"id\":\"" + kId1 + "\",\"last_name\":\"Névache\",\"first_name\":\"Zoé\",\"opened_on\":\"2026-01-02\",\"service_level\":2}\n\n";
+  std::string ok =
+      "{\"id\":\"" + kId1 +
+      "\",\"last_name\":\"Névache\",\"first_name\":\"Zoé\",\"opened_on\":\"2026-01-02\",\"service_level\":2}\n\n";
   auto imported = ImportText(t.records(), ok, "cases.jsonl", std::nullopt);
   REQUIRE(imported.ok());
   CHECK(imported->format == FileFormat::kJsonl);
   CHECK(t.Scalar("SELECT service_level FROM cases") == 2);
 
-  std::string bad = "{\"id\":\"" + kId2 + "\",\"last_name\":\"A\",\"first_name\":\"B\",\"opened_on\":\"2026-01-02\"}\n\n" +
-                    "{\"id\":\"" + kId3 + "\",\"last_name\":\"A\",\"first_name\":\"B\",\"opened_on\":\"2026-01-02\",\"service_level\":4}\n";
+  std::string bad = "{\"id\":\"" + kId2 +
+                    "\",\"last_name\":\"A\",\"first_name\":\"B\",\"opened_on\":\"2026-01-02\"}\n\n" + "{\"id\":\"" +
+                    kId3 +
+                    "\",\"last_name\":\"A\",\"first_name\":\"B\",\"opened_on\":\"2026-01-02\",\"service_level\":4}\n";
   CHECK(Refusal(t, bad, "more.jsonl") == "ligne 3 : service_level: « 4 » est hors des valeurs permises (de 1 à 3)");
-  CHECK(Refusal(t, "{\"last_name\": \"A\", \"first_name\": \"B\", \"opened_on\": \"2026-01-02\", \"pet\": \"cat\"}\n", "x.jsonl") ==
-        "ligne 1 : pet: n'est pas un champ de cases");
+  CHECK(Refusal(t, "{\"last_name\": \"A\", \"first_name\": \"B\", \"opened_on\": \"2026-01-02\", \"pet\": \"cat\"}\n",
+                "x.jsonl") == "ligne 1 : pet: n'est pas un champ de cases");
   CHECK(Refusal(t, "{\"last_name\": \"A\",\n", "x.jsonl") == "ligne 1 : n'est pas un objet JSON");
 }
 
@@ -164,7 +173,8 @@ TEST_CASE("an export imports back into an empty replica unchanged", "[import][ex
                      ",\"Dupont, dit \"\"Jo\"\"\",Jean,2026-01-02,\"deux\nlignes\",2,0612345678\n" + kId2 +
                      ",Lefèvre,Élodie,2026-01-03,,,\n";
   REQUIRE(ImportText(source.records(), text, "x.csv", std::nullopt).ok());
-  REQUIRE(ImportText(source.records(), "organisation,kind,commune\nCap emploi,handicap,Arles\n", "c.csv", std::nullopt).ok());
+  REQUIRE(ImportText(source.records(), "organisation,kind,commune\nCap emploi,handicap,Arles\n", "c.csv", std::nullopt)
+              .ok());
   auto format = GENERATE(FileFormat::kCsv, FileFormat::kJsonl);
   for (const schema::Table* table : {&schema::CasesTable(), &schema::ContactsTable()}) {
     std::string exported = Export(source.replica(), *table, format);

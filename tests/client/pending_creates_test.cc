@@ -88,7 +88,8 @@ TEST_CASE("an update of a case goes after the creates of the follow-ups written 
   CHECK((*batch)->changes[1].base_version == 7);  // the accepted create's version
 }
 
-TEST_CASE("creates held by their rows go a batch at a time, cases before follow-ups, after the outbox", "[pending_creates]") {
+TEST_CASE("creates held by their rows go a batch at a time, cases before follow-ups, after the outbox",
+          "[pending_creates]") {
   TestReplica t;
   ReplicaSyncStore store(t.replica());
   std::vector<std::string> cases;
@@ -142,7 +143,8 @@ TEST_CASE("an accepted create keeps the centre's version on its row and is pendi
   CHECK((*digest)["cases"].count == 1);
 }
 
-TEST_CASE("a rejected create stays on the device, counted and shown, and is not sent again", "[pending_creates][nothing_lost]") {
+TEST_CASE("a rejected create stays on the device, counted and shown, and is not sent again",
+          "[pending_creates][nothing_lost]") {
   TestReplica t;
   ReplicaSyncStore store(t.replica());
   auto c = t.records().Create(Cases(), ACase());
@@ -175,7 +177,8 @@ TEST_CASE("a rejected create stays on the device, counted and shown, and is not 
   CHECK((*digest)["cases"].count == 0);  // not the centre's
 }
 
-TEST_CASE("a pulled record with the id of a pending create keeps the create and the device's values", "[pending_creates][nothing_lost]") {
+TEST_CASE("a pulled record with the id of a pending create keeps the create and the device's values",
+          "[pending_creates][nothing_lost]") {
   TestReplica t;
   ReplicaSyncStore store(t.replica());
   auto c = t.records().Create(Cases(), ACase());
@@ -187,7 +190,8 @@ TEST_CASE("a pulled record with the id of a pending create keeps the create and 
   pulled.id = c->id;
   pulled.version = 5;
   pulled.values.resize(Cases().fields.size());
-  for (const auto& [name, value] : ACase("Autre", "Personne")) pulled.values[static_cast<size_t>(Cases().FieldIndex(name))] = value;
+  for (const auto& [name, value] : ACase("Autre", "Personne"))
+    pulled.values[static_cast<size_t>(Cases().FieldIndex(name))] = value;
   page.records.push_back({"cases", pulled});
   REQUIRE(store.ApplyPage(page).ok());
   CHECK(t.Text("SELECT last_name FROM cases") == "Lefèvre");
@@ -195,7 +199,8 @@ TEST_CASE("a pulled record with the id of a pending create keeps the create and 
   CHECK(t.records().PendingTotal()->pending == 1);
 }
 
-TEST_CASE("a case created offline that leaves the scope keeps its follow-ups' creates, rejected", "[pending_creates][nothing_lost]") {
+TEST_CASE("a case created offline that leaves the scope keeps its follow-ups' creates, rejected",
+          "[pending_creates][nothing_lost]") {
   TestReplica t;
   ReplicaSyncStore store(t.replica());
   auto c = t.records().Create(Cases(), ACase());
@@ -214,7 +219,8 @@ TEST_CASE("a case created offline that leaves the scope keeps its follow-ups' cr
   CHECK(t.records().PendingTotal()->rejected == 1);
 }
 
-TEST_CASE("a batch stops at its byte budget, whatever its count allows, and the rest follows in order", "[pending_creates]") {
+TEST_CASE("a batch stops at its byte budget, whatever its count allows, and the rest follows in order",
+          "[pending_creates]") {
   TestReplica t;
   ReplicaSyncStore store(t.replica());
   // Follow-ups of 19,000 bytes (the text allows 20,000): 5,000 of them would be 95 MB in one batch.
@@ -244,7 +250,8 @@ TEST_CASE("a batch stops at its byte budget, whatever its count allows, and the 
     ++batches;
     size_t bytes = 0;
     for (const sync::Change& ch : (*batch)->changes) {
-      for (const sync::FieldChange& fc : ch.fields) bytes += fc.field.size() + (fc.value ? fc.value->size() : 0) + (fc.base ? fc.base->size() : 0);
+      for (const sync::FieldChange& fc : ch.fields)
+        bytes += fc.field.size() + (fc.value ? fc.value->size() : 0) + (fc.base ? fc.base->size() : 0);
     }
     CHECK(bytes <= ReplicaSyncStore::kMaxBatchValueBytes);
     for (const std::string& o : Order(**batch)) sent.push_back(o);

@@ -3,9 +3,9 @@
 #include "base/ids.h"
 #include "client/cases.h"
 #include "client/records.h"
+#include "client/sync_store.h"
 #include "sync/codec.h"
 #include "sync/outbox.h"
-#include "client/sync_store.h"
 #include "tests/client/fixture.h"
 
 using namespace relais;
@@ -161,8 +161,11 @@ TEST_CASE("a write whose outbox entry fails leaves neither the row nor an outbox
   TestReplica t;
   auto existing = t.records().Create(Cases(), ACase("Martin", "Léa"));
   REQUIRE(existing.ok());
-  REQUIRE(t.replica().db().Exec("CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox "
-                                "BEGIN SELECT RAISE(ABORT, 'outbox refused by the test'); END").ok());
+  REQUIRE(t.replica()
+              .db()
+              .Exec("CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox "
+                    "BEGIN SELECT RAISE(ABORT, 'outbox refused by the test'); END")
+              .ok());
   auto before = t.Snapshot();
 
   SECTION("edit") {
@@ -187,10 +190,16 @@ TEST_CASE("a create whose row is refused midway leaves nothing", "[records][atom
   auto existing = t.records().Create(Cases(), ACase("Martin", "Léa"));
   REQUIRE(existing.ok());
   // After the row and its full-text terms are written, as a full disk would.
-  REQUIRE(t.replica().db().Exec("CREATE TRIGGER refuse_row AFTER INSERT ON followups "
-                                "BEGIN SELECT RAISE(ABORT, 'row refused by the test'); END").ok());
-  REQUIRE(t.replica().db().Exec("CREATE TRIGGER refuse_case AFTER INSERT ON cases "
-                                "BEGIN SELECT RAISE(ABORT, 'row refused by the test'); END").ok());
+  REQUIRE(t.replica()
+              .db()
+              .Exec("CREATE TRIGGER refuse_row AFTER INSERT ON followups "
+                    "BEGIN SELECT RAISE(ABORT, 'row refused by the test'); END")
+              .ok());
+  REQUIRE(t.replica()
+              .db()
+              .Exec("CREATE TRIGGER refuse_case AFTER INSERT ON cases "
+                    "BEGIN SELECT RAISE(ABORT, 'row refused by the test'); END")
+              .ok());
   auto before = t.Snapshot();
 
   SECTION("case") {
@@ -226,9 +235,12 @@ TEST_CASE("search ignores case and accents and matches the start of words", "[re
   TestReplica t;
   REQUIRE(t.records().Create(Cases(), ACase("Lefèvre", "Élodie", "Briançon")).ok());
   REQUIRE(t.records().Create(Cases(), ACase("Martin", "Noémie", "Gap")).ok());
-  auto [query, expected] = GENERATE(table<std::string, std::string>({
-      {"briancon", "Lefèvre"}, {"BRIANÇON", "Lefèvre"}, {"elodie", "Lefèvre"}, {"lef", "Lefèvre"},
-      {"noemie gap", "Martin"}, {"Élodie Lefèvre", "Lefèvre"}}));
+  auto [query, expected] = GENERATE(table<std::string, std::string>({{"briancon", "Lefèvre"},
+                                                                     {"BRIANÇON", "Lefèvre"},
+                                                                     {"elodie", "Lefèvre"},
+                                                                     {"lef", "Lefèvre"},
+                                                                     {"noemie gap", "Martin"},
+                                                                     {"Élodie Lefèvre", "Lefèvre"}}));
   auto found = t.records().Search(Cases(), query);
   REQUIRE(found.ok());
   REQUIRE(found->size() == 1);

@@ -106,13 +106,15 @@ TEST_CASE("migration 0004 rebuilds the outbox keeping its entries and its sequen
     // A replica as Relais wrote it before 0004: three entries, the last two already acknowledged.
     auto db = sqlite::Db::Open(path);
     REQUIRE(db.ok());
-    std::vector<schema::Migration> up_to_3(schema::replica_migrations().begin(), schema::replica_migrations().begin() + 3);
+    std::vector<schema::Migration> up_to_3(schema::replica_migrations().begin(),
+                                           schema::replica_migrations().begin() + 3);
     REQUIRE(up_to_3.back().number == 3);
     REQUIRE(sqlite::Migrate(*db, up_to_3, "replica").ok());
     for (int i = 1; i <= 3; ++i) {
       REQUIRE(db->Exec("INSERT INTO outbox(change_id, tbl, record_id, op, fields, base_version, hlc) VALUES ('c" +
                        std::to_string(i) + "', 'cases', 'r" + std::to_string(i) + "', 'update', '{}', 1, 'h" +
-                       std::to_string(i) + "')").ok());
+                       std::to_string(i) + "')")
+                  .ok());
     }
     REQUIRE(db->Exec("DELETE FROM outbox WHERE seq > 1").ok());
   }
@@ -122,15 +124,20 @@ TEST_CASE("migration 0004 rebuilds the outbox keeping its entries and its sequen
   auto one = [&](const std::string& sql) { return FirstValue(replica->db(), sql); };
   CHECK(one("PRAGMA user_version") == std::to_string(schema::replica_migrations().back().number));
   CHECK(one("SELECT group_concat(seq || ':' || change_id || ':' || record_id) FROM outbox") == "1:c1:r1");
-  REQUIRE(replica->db().Exec("INSERT INTO outbox(change_id, tbl, record_id, op, fields, base_version, hlc) "
-                             "VALUES ('c4', 'cases', 'r4', 'update', '{}', 1, 'h4')").ok());
+  REQUIRE(replica->db()
+              .Exec("INSERT INTO outbox(change_id, tbl, record_id, op, fields, base_version, hlc) "
+                    "VALUES ('c4', 'cases', 'r4', 'update', '{}', 1, 'h4')")
+              .ok());
   CHECK(one("SELECT max(seq) FROM outbox") == "4");
-  CHECK(one("SELECT count(*) FROM sqlite_master WHERE name IN ('outbox_by_record', 'outbox_by_batch', 'outbox_lean')") == "2");
+  CHECK(
+      one("SELECT count(*) FROM sqlite_master WHERE name IN ('outbox_by_record', 'outbox_by_batch', 'outbox_lean')") ==
+      "2");
   CHECK(one("PRAGMA integrity_check") == "ok");
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("migration 0005 leaves waiting creates to their rows, keeping those a later entry depends on", "[replica][nothing_lost]") {
+TEST_CASE("migration 0005 leaves waiting creates to their rows, keeping those a later entry depends on",
+          "[replica][nothing_lost]") {
   auto dir = std::filesystem::temp_directory_path() / ("relais-mig-" + NewUuidV7(0).substr(24));
   std::filesystem::create_directories(dir);
   std::string path = (dir / "old.db").string();
@@ -143,24 +150,29 @@ TEST_CASE("migration 0005 leaves waiting creates to their rows, keeping those a 
     // the values).
     auto db = sqlite::Db::Open(path);
     REQUIRE(db.ok());
-    std::vector<schema::Migration> up_to_4(schema::replica_migrations().begin(), schema::replica_migrations().begin() + 4);
+    std::vector<schema::Migration> up_to_4(schema::replica_migrations().begin(),
+                                           schema::replica_migrations().begin() + 4);
     REQUIRE(up_to_4.back().number == 4);
     REQUIRE(sqlite::Migrate(*db, up_to_4, "replica").ok());
     auto a_case = [&](const std::string& id, const std::string& name, int version) {
       REQUIRE(db->Exec("INSERT INTO cases(id, last_name, first_name, opened_on, territory, version) VALUES ('" + id +
-                       "', '" + name + "', 'Jo', '2026-01-02', 'briancon', " + std::to_string(version) + ")").ok());
+                       "', '" + name + "', 'Jo', '2026-01-02', 'briancon', " + std::to_string(version) + ")")
+                  .ok());
     };
     auto a_followup = [&](const std::string& id, const std::string& case_id) {
       REQUIRE(db->Exec("INSERT INTO followups(id, case_id, kind, date, text) VALUES ('" + id + "', '" + case_id +
-                       "', 'entretien', '2026-01-03', 'Texte de " + id + "')").ok());
+                       "', 'entretien', '2026-01-03', 'Texte de " + id + "')")
+                  .ok());
     };
     int n = 0;
     auto entry = [&](const std::string& tbl, const std::string& id, const std::string& op, const std::string& fields,
                      const std::string& state = "pending") {
       ++n;
-      REQUIRE(db->Exec("INSERT INTO outbox(change_id, tbl, record_id, op, fields, base_version, hlc, state) VALUES ('c" +
-                       std::to_string(n) + "', '" + tbl + "', '" + id + "', '" + op + "', '" + fields + "', 0, '17000000000" +
-                       std::to_string(10 + n) + "-000000-oldnode', '" + state + "')").ok());
+      REQUIRE(
+          db->Exec("INSERT INTO outbox(change_id, tbl, record_id, op, fields, base_version, hlc, state) VALUES ('c" +
+                   std::to_string(n) + "', '" + tbl + "', '" + id + "', '" + op + "', '" + fields +
+                   "', 0, '17000000000" + std::to_string(10 + n) + "-000000-oldnode', '" + state + "')")
+              .ok());
     };
     a_case(a, "Arnaud", 0);
     a_case(b, "Blanc", 0);
@@ -168,14 +180,14 @@ TEST_CASE("migration 0005 leaves waiting creates to their rows, keeping those a 
     a_followup(fa, a);
     a_followup(fp, p);
     REQUIRE(db->Exec("INSERT INTO contacts(id, organisation) VALUES ('" + k + "', 'Mission locale')").ok());
-    entry("cases", a, "create", "");                               // goes: the row is the create
-    entry("cases", b, "create", "");                               // stays: B's update depends on it
-    entry("followups", fp, "create", "");                          // stays: written before P's update
+    entry("cases", a, "create", "");       // goes: the row is the create
+    entry("cases", b, "create", "");       // stays: B's update depends on it
+    entry("followups", fp, "create", "");  // stays: written before P's update
     entry("cases", b, "update", R"({"commune":["Gap",null]})");
     entry("cases", p, "update", R"({"territory":["queyras","briancon"]})");
-    entry("followups", fa, "create", "");                          // goes
-    entry("contacts", k, "create", "");                            // goes
-    entry("cases", gone, "create", "", "rejected");                // stays: its row is gone
+    entry("followups", fa, "create", "");            // goes
+    entry("contacts", k, "create", "");              // goes
+    entry("cases", gone, "create", "", "rejected");  // stays: its row is gone
   }
   ManualClock clock(1'600'000'000'000);  // behind the old stamps: the clock must still not go back
   {
@@ -183,7 +195,8 @@ TEST_CASE("migration 0005 leaves waiting creates to their rows, keeping those a 
     REQUIRE(replica.ok());
     Records records(*replica);
     auto one = [&](const std::string& sql) { return FirstValue(replica->db(), sql); };
-    CHECK(one("SELECT group_concat(change_id, ',') FROM (SELECT change_id FROM outbox ORDER BY seq)") == "c2,c3,c4,c5,c8");
+    CHECK(one("SELECT group_concat(change_id, ',') FROM (SELECT change_id FROM outbox ORDER BY seq)") ==
+          "c2,c3,c4,c5,c8");
     CHECK(records.PendingTotal()->pending == 7);  // nothing lost: 4 entries + the creates of A, FA, K
     CHECK(records.PendingTotal()->rejected == 1);
     CHECK(records.PendingFor(schema::CasesTable(), a)->pending == 1);

@@ -22,7 +22,8 @@ sync::PulledRecord PulledCase(const std::string& id, int64_t version, const std:
   r.id = id;
   r.version = version;
   r.values.resize(Cases().fields.size());
-  for (const auto& [name, value] : ACase("Girard", "Maël")) r.values[static_cast<size_t>(Cases().FieldIndex(name))] = value;
+  for (const auto& [name, value] : ACase("Girard", "Maël"))
+    r.values[static_cast<size_t>(Cases().FieldIndex(name))] = value;
   r.values[static_cast<size_t>(Cases().FieldIndex("status"))] = status;
   return {"cases", r};
 }
@@ -99,7 +100,8 @@ TEST_CASE("a pulled conflict notice is stored with its record and the cursor", "
   CHECK(*store.PullCursor() == 12);
 }
 
-TEST_CASE("a settlement replaces the open notice, and an older notice never brings it back", "[sync_store][conflicts]") {
+TEST_CASE("a settlement replaces the open notice, and an older notice never brings it back",
+          "[sync_store][conflicts]") {
   TestReplica t;
   ReplicaSyncStore store(t.replica());
   sync::PullPage first = Page(0, 12);
@@ -183,14 +185,16 @@ TEST_CASE("a page that fails to apply stores none of its notices", "[sync_store]
   CHECK(*store.PullCursor() == 0);
 }
 
-TEST_CASE("a follow-up written offline on a case that leaves the scope is rejected with its text kept", "[sync_store][nothing_lost]") {
+TEST_CASE("a follow-up written offline on a case that leaves the scope is rejected with its text kept",
+          "[sync_store][nothing_lost]") {
   TestReplica t;
   ReplicaSyncStore store(t.replica());
   sync::PullPage first = Page(0, 12);
   first.records.push_back(PulledCase(kCase, 12, "salarie"));
   REQUIRE(store.ApplyPage(first).ok());
-  auto written = t.records().Create(schema::FollowupsTable(), {{"case_id", kCase}, {"kind", "entretien"},
-                                                               {"date", "2026-11-20"}, {"text", "Entretien écrit hors ligne."}});
+  auto written = t.records().Create(
+      schema::FollowupsTable(),
+      {{"case_id", kCase}, {"kind", "entretien"}, {"date", "2026-11-20"}, {"text", "Entretien écrit hors ligne."}});
   REQUIRE(written.ok());
 
   sync::PullPage exit = Page(12, 30);
@@ -209,7 +213,8 @@ TEST_CASE("a follow-up written offline on a case that leaves the scope is reject
 TEST_CASE("two batches formed and unacknowledged are resent oldest first, each as it was", "[sync_store][push]") {
   TestReplica t;
   ReplicaSyncStore store(t.replica());
-  for (const char* name : {"Abel", "Blanc", "Chevalier", "Durand"}) REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
+  for (const char* name : {"Abel", "Blanc", "Chevalier", "Durand"})
+    REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
   // A sync formed the second batch while the first was on the wire, then died.
   auto first = store.FormBatch(2);
   auto second = store.FormBatch(2);
@@ -224,7 +229,8 @@ TEST_CASE("two batches formed and unacknowledged are resent oldest first, each a
   CHECK(sync::EncodePushRequest(**left) == sync::EncodePushRequest(**first));  // the very request formed
 
   sync::PushResponse answer{(*first)->batch_key, {}};
-  for (const sync::Change& c : (*first)->changes) answer.results.push_back({c.change_id, sync::ChangeStatus::kApplied, 7, "", {}});
+  for (const sync::Change& c : (*first)->changes)
+    answer.results.push_back({c.change_id, sync::ChangeStatus::kApplied, 7, "", {}});
   REQUIRE(store.AcknowledgeBatch(**first, answer).ok());
   left = store.UnacknowledgedBatch();
   REQUIRE(left.ok());
@@ -268,7 +274,8 @@ TEST_CASE("an answer acknowledges what was accepted, keeps what was refused, rel
   CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE batch_key = '" + (*second)->batch_key + "'") == 2);
 
   sync::PushResponse all{(*second)->batch_key, {}};
-  for (const sync::Change& c : (*second)->changes) all.results.push_back({c.change_id, sync::ChangeStatus::kApplied, 12, "", {}});
+  for (const sync::Change& c : (*second)->changes)
+    all.results.push_back({c.change_id, sync::ChangeStatus::kApplied, 12, "", {}});
   REQUIRE(store.AcknowledgeBatch(**second, all).ok());
   // The change nobody answered goes again, alone; the refused one never does.
   auto again = store.FormBatch(10);
@@ -287,11 +294,13 @@ TEST_CASE("an answer in another order, naming a change twice and one of another 
   auto first = store.FormBatch(10);
   REQUIRE(first.ok());
   REQUIRE(first->has_value());
-  sync::PushResponse accepted{(*first)->batch_key, {{(*first)->changes[0].change_id, sync::ChangeStatus::kApplied, 5, "", {}}}};
+  sync::PushResponse accepted{(*first)->batch_key,
+                              {{(*first)->changes[0].change_id, sync::ChangeStatus::kApplied, 5, "", {}}}};
   REQUIRE(store.AcknowledgeBatch(**first, accepted).ok());
   // An edit of the accepted case (an outbox entry), then three creates held by their rows alone.
   REQUIRE(t.records().Edit(Cases(), known->id, {{"commune", "Gap"}}).ok());
-  for (const char* name : {"Blanc", "Chevalier", "Durand"}) REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
+  for (const char* name : {"Blanc", "Chevalier", "Durand"})
+    REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
   auto batch = store.FormBatch(10);
   REQUIRE(batch.ok());
   REQUIRE(batch->has_value());
@@ -337,7 +346,10 @@ TEST_CASE("an accepted create takes its version on its own row, even when rows m
   const int64_t first_row = rowid(sent[0].record_id);
   // Meanwhile the first row moved away, and the third took its rowid (what a VACUUM may do).
   REQUIRE(t.replica().db().Exec("UPDATE cases SET rowid = 1000 WHERE id = '" + sent[0].record_id + "'").ok());
-  REQUIRE(t.replica().db().Exec("UPDATE cases SET rowid = " + std::to_string(first_row) + " WHERE id = '" + sent[2].record_id + "'").ok());
+  REQUIRE(t.replica()
+              .db()
+              .Exec("UPDATE cases SET rowid = " + std::to_string(first_row) + " WHERE id = '" + sent[2].record_id + "'")
+              .ok());
   sync::PushResponse answer{(*batch)->batch_key, {}};
   answer.results.push_back({sent[0].change_id, sync::ChangeStatus::kApplied, 21, "", {}});
   answer.results.push_back({sent[1].change_id, sync::ChangeStatus::kApplied, 22, "", {}});
@@ -345,14 +357,17 @@ TEST_CASE("an accepted create takes its version on its own row, even when rows m
   REQUIRE(store.AcknowledgeBatch(**batch, answer).ok());
   CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[0].record_id + "'") == 21);
   CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[1].record_id + "'") == 22);
-  CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[2].record_id + "'") == 0);  // refused: not the first's version
+  CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[2].record_id + "'") ==
+        0);  // refused: not the first's version
   CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE state = 'rejected'") == 1);
 }
 
-TEST_CASE("a change refused by the centre sends the batches formed after it back to pending, in order", "[sync_store][push]") {
+TEST_CASE("a change refused by the centre sends the batches formed after it back to pending, in order",
+          "[sync_store][push]") {
   TestReplica t;
   ReplicaSyncStore store(t.replica());
-  for (const char* name : {"Abel", "Blanc", "Chevalier", "Durand"}) REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
+  for (const char* name : {"Abel", "Blanc", "Chevalier", "Durand"})
+    REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
   auto first = store.FormBatch(2);
   auto second = store.FormBatch(2);
   REQUIRE(first.ok());

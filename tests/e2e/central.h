@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <sqlite3.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/e2e/run.h"
 #include "tests/pg_test_db.h"
@@ -77,7 +77,8 @@ class Central {
   // server gets a new port: url() changes, so replicas are re-bound with Rebind().
   void Start() {
     std::vector<std::string> args = wrapper_;
-    for (const std::string& a : {CentralBinary(), std::string("serve"), std::string("--listen"), host_ + ":" + std::to_string(port_)}) {
+    for (const std::string& a :
+         {CentralBinary(), std::string("serve"), std::string("--listen"), host_ + ":" + std::to_string(port_)}) {
       args.push_back(a);
     }
     for (const std::string& a : StoreArgs()) args.push_back(a);
@@ -110,7 +111,8 @@ class Central {
     std::vector<std::string> rows;
     for (const auto& cells : pg_->Admin().Query(sql)) {
       std::string row;
-      for (size_t i = 0; i < cells.size(); ++i) row += (i ? "|" : "") + (cells[i] == "\\N" ? std::string("∅") : cells[i]);
+      for (size_t i = 0; i < cells.size(); ++i)
+        row += (i ? "|" : "") + (cells[i] == "\\N" ? std::string("∅") : cells[i]);
       rows.push_back(std::move(row));
     }
     return rows;
@@ -126,8 +128,9 @@ class Central {
       for (const std::string& row : SqliteRows(db_, "PRAGMA integrity_check")) out += (out.empty() ? "" : "; ") + row;
       return out;
     }
-    Count("SELECT (SELECT count(*) FROM cases) + (SELECT count(*) FROM followups) + (SELECT count(*) FROM contacts) + "
-          "(SELECT count(*) FROM history) + (SELECT count(*) FROM conflicts)");
+    Count(
+        "SELECT (SELECT count(*) FROM cases) + (SELECT count(*) FROM followups) + (SELECT count(*) FROM contacts) + "
+        "(SELECT count(*) FROM history) + (SELECT count(*) FROM conflicts)");
     return "ok";
   }
 

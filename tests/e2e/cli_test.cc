@@ -77,7 +77,8 @@ TEST_CASE("--json is accepted before and after the command", "[cli]") {
 TEST_CASE("the replica comes from RELAIS_DB when --db is absent", "[cli]") {
   TempDir dir;
   std::string db = dir / "env.db";
-  RunResult r = Run({kRelais, "case", "add", "--last-name", "Roux", "--first-name", "Léa", "--json"}, {{"RELAIS_DB", db}});
+  RunResult r =
+      Run({kRelais, "case", "add", "--last-name", "Roux", "--first-name", "Léa", "--json"}, {{"RELAIS_DB", db}});
   REQUIRE(r.exit_code == 0);
   RunResult list = Run({kRelais, "--db", db, "case", "list", "--json"});
   CHECK(json::parse(list.out).size() == 1);
@@ -96,9 +97,11 @@ TEST_CASE("case edit changes the given fields and --clear empties one", "[cli]")
 TEST_CASE("case show lists the follow-up entries newest first and marks pending changes", "[cli]") {
   Relais relais;
   std::string id = relais.AddCase();
-  REQUIRE(relais({"followup", "add", id, "--kind", "accueil", "--text", "Premier accueil", "--date", "2026-01-05"}).exit_code == 0);
+  REQUIRE(relais({"followup", "add", id, "--kind", "accueil", "--text", "Premier accueil", "--date", "2026-01-05"})
+              .exit_code == 0);
   REQUIRE(relais({"followup", "add", id, "--kind", "entretien", "--text", "Entretien", "--date", "2026-02-01",
-                  "--author", "Marie"}).exit_code == 0);
+                  "--author", "Marie"})
+              .exit_code == 0);
   json shown = relais.Json({"case", "show", id});
   CHECK(shown["id"] == id);
   REQUIRE(shown["followups"].size() == 2);
@@ -114,8 +117,10 @@ TEST_CASE("case show lists the follow-up entries newest first and marks pending 
 
 TEST_CASE("case list filters by territory, status and open cases, and respects --limit", "[cli]") {
   Relais relais;
-  relais.Json({"case", "add", "--last-name", "A", "--first-name", "A", "--territory", "corse-bastia", "--status", "salarie"});
-  std::string gap = relais.Json({"case", "add", "--last-name", "B", "--first-name", "B", "--territory", "hautes-alpes-gap"})["id"];
+  relais.Json(
+      {"case", "add", "--last-name", "A", "--first-name", "A", "--territory", "corse-bastia", "--status", "salarie"});
+  std::string gap =
+      relais.Json({"case", "add", "--last-name", "B", "--first-name", "B", "--territory", "hautes-alpes-gap"})["id"];
   relais.Json({"case", "close", gap, "--reason", "Déménagement"});
   CHECK(relais.Json({"case", "list", "--territory", "corse-bastia"}).size() == 1);
   CHECK(relais.Json({"case", "list", "--status", "salarie"}).size() == 1);
@@ -204,8 +209,8 @@ TEST_CASE("usage errors exit 2 and --help exits 0", "[cli]") {
 TEST_CASE("contacts are added, edited, shown, listed and searched", "[cli]") {
   Relais relais;
   json added = relais.Json({"contact", "add", "--organisation", "Mission locale Briançon", "--kind", "jeunes",
-                            "--last-name", "Girard", "--first-name", "Noémie", "--role", "conseillère",
-                            "--phone", "04 92 00 00 00", "--email", "n.girard@ml.fr", "--commune", "Briançon"});
+                            "--last-name", "Girard", "--first-name", "Noémie", "--role", "conseillère", "--phone",
+                            "04 92 00 00 00", "--email", "n.girard@ml.fr", "--commune", "Briançon"});
   std::string id = added["id"];
   CHECK(relais.Json({"contact", "edit", id, "--role", "directrice"})["role"] == "directrice");
   CHECK(relais.Json({"contact", "show", id})["organisation"] == "Mission locale Briançon");

@@ -48,8 +48,8 @@ class Laptop {
   json Sync() const { return Json({"sync"}); }
   json Show(const std::string& id) const { return Json({"case", "show", id}); }
   std::string AddCase(const std::string& last, const std::string& first, const std::string& birth = "") const {
-    std::vector<std::string> args = {"case", "add", "--last-name", last, "--first-name", first, "--territory", kGap,
-                                     "--status", "demandeur_emploi"};
+    std::vector<std::string> args = {"case", "add",         "--last-name", last,       "--first-name",
+                                     first,  "--territory", kGap,          "--status", "demandeur_emploi"};
     if (!birth.empty()) args.insert(args.end(), {"--birth-date", birth});
     return Json(args)["id"].get<std::string>();
   }
@@ -120,8 +120,9 @@ bool Contains(const std::string& text, const std::string& part) { return text.fi
 
 }  // namespace
 
-TEST_CASE("an edit held for review is told to its author, listed, marked, and its settlement flows back to every device",
-          "[e2e][conflicts]") {
+TEST_CASE(
+    "an edit held for review is told to its author, listed, marked, and its settlement flows back to every device",
+    "[e2e][conflicts]") {
   TwoLaptops w;
   std::string id = w.nevache.AddCase("Girard", "Maël");
   w.nevache.Sync();
@@ -138,10 +139,11 @@ TEST_CASE("an edit held for review is told to its author, listed, marked, and it
   REQUIRE(told["opened"].size() == 1);
   std::string sentence = told["opened"][0]["message"].get<std::string>();
   INFO(sentence);
-  CHECK(Contains(sentence, "Votre saisie du champ statut du dossier Girard Maël est en attente d'arbitrage par le centre"));
+  CHECK(Contains(sentence,
+                 "Votre saisie du champ statut du dossier Girard Maël est en attente d'arbitrage par le centre"));
   CHECK(Contains(sentence, "« indépendant » (vous) / « salarié » (pae-briancon)"));
-  for (const char* key : {"pushed", "pulled", "rejected", "merged", "removed", "bytes_sent", "bytes_received", "requests",
-                          "seconds", "rejections", "settlements"}) {
+  for (const char* key : {"pushed", "pulled", "rejected", "merged", "removed", "bytes_sent", "bytes_received",
+                          "requests", "seconds", "rejections", "settlements"}) {
     CHECK(told.contains(key));
   }
 
@@ -199,7 +201,8 @@ TEST_CASE("an edit held for review is told to its author, listed, marked, and it
   Laptop same_laptop = w.nevache.Copy(w.dir, "pae-nevache-copy");
   std::string news = same_laptop.Text({"sync"});
   INFO(news);
-  CHECK(Contains(news, "Arbitrage du centre : statut du dossier Girard Maël — valeur retenue « indépendant » (la vôtre)"));
+  CHECK(Contains(news,
+                 "Arbitrage du centre : statut du dossier Girard Maël — valeur retenue « indépendant » (la vôtre)"));
   json settled = w.nevache.Sync();
   CHECK(settled["conflicts_settled"] == 1);
   CHECK(settled["conflicts_opened"] == 0);
@@ -256,7 +259,8 @@ TEST_CASE("the same person created on two devices is merged by the centre, and e
   CHECK(settled["conflicts_settled"] == 1);
   REQUIRE(settled["settlements"].size() == 1);
   CHECK(settled["settlements"][0]["settlement"] == "merged");
-  CHECK(Contains(settled["settlements"][0]["message"].get<std::string>(), "fusionné dans Lefèvre Élodie (" + first + ")"));
+  CHECK(Contains(settled["settlements"][0]["message"].get<std::string>(),
+                 "fusionné dans Lefèvre Élodie (" + first + ")"));
   w.nevache.Sync();
 
   for (const Laptop* l : {&w.nevache, &w.briancon}) {
@@ -266,7 +270,8 @@ TEST_CASE("the same person created on two devices is merged by the centre, and e
     CHECK(shown["redirected_from"] == second);
     REQUIRE(shown["followups"].size() == 2);
     CHECK(shown["possible_duplicate_of"].empty());
-    CHECK(Contains(l->Text({"case", "show", second}), "Ce dossier (" + second + ") a été fusionné dans Lefèvre Élodie (" + first + ")"));
+    CHECK(Contains(l->Text({"case", "show", second}),
+                   "Ce dossier (" + second + ") a été fusionné dans Lefèvre Élodie (" + first + ")"));
     CHECK(l->Json({"case", "list"}).size() == 1);
     CHECK(l->Json({"case", "list", "--all"}).size() == 2);
     json found = l->Json({"case", "search", "lefevre"});
@@ -275,9 +280,10 @@ TEST_CASE("the same person created on two devices is merged by the centre, and e
   }
 
   // Nothing is written on a redirect: the counsellor is sent to the surviving case.
-  for (std::vector<std::string> args : {std::vector<std::string>{"case", "edit", second, "--commune", "Gap"},
-                                        std::vector<std::string>{"case", "close", second},
-                                        std::vector<std::string>{"followup", "add", second, "--kind", "autre", "--text", "x"}}) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"case", "edit", second, "--commune", "Gap"},
+        std::vector<std::string>{"case", "close", second},
+        std::vector<std::string>{"followup", "add", second, "--kind", "autre", "--text", "x"}}) {
     RunResult r = w.briancon.Cmd(args);
     INFO(args[0] << " " << args[1] << ": " << r.err);
     CHECK(r.exit_code == 3);

@@ -6,8 +6,8 @@
 //
 // CI runs a fixed seed. Long mode: RELAIS_CONVERGENCE_ROUNDS=3000 RELAIS_CONVERGENCE_SEED=N
 // ./build/tests/test_e2e "[convergence]"
-#include <catch2/catch.hpp>
 #include <sqlite3.h>
+#include <catch2/catch.hpp>
 
 #include <cstdlib>
 #include <map>
@@ -66,13 +66,20 @@ class World {
   void Round() {
     DeviceState& d = devices_[Pick(devices_.size())];
     int op = static_cast<int>(Pick(100));
-    if (op < 20) Create(d);
-    else if (op < 55) Edit(d);
-    else if (op < 65) Followup(d);
-    else if (op < 70) Close(d);
-    else if (op < 75) Move(d);
-    else if (op < 90) Sync(d, false);
-    else Sync(d, true);
+    if (op < 20)
+      Create(d);
+    else if (op < 55)
+      Edit(d);
+    else if (op < 65)
+      Followup(d);
+    else if (op < 70)
+      Close(d);
+    else if (op < 75)
+      Move(d);
+    else if (op < 90)
+      Sync(d, false);
+    else
+      Sync(d, true);
   }
 
   // `argv` of relais-central, naming the centre's store.
@@ -124,12 +131,14 @@ class World {
       std::string scope;
       for (const auto& t : d.territories) scope += (scope.empty() ? "'" : ",'") + t + "'";
       const std::string case_cols =
-          "id, version, last_name, first_name, birth_date, phone, email, status, territory, closed_on, notes, merged_into";
+          "id, version, last_name, first_name, birth_date, phone, email, status, territory, closed_on, notes, "
+          "merged_into";
       INFO("device " << d.name);
       CHECK(SqliteRows(d.db, "SELECT " + case_cols + " FROM cases ORDER BY id") ==
             central_.Rows("SELECT " + case_cols + " FROM cases WHERE territory IN (" + scope + ") ORDER BY id"));
       CHECK(SqliteRows(d.db, "SELECT id, version, case_id, kind, text FROM followups ORDER BY id") ==
-            central_.Rows("SELECT id, version, case_id, kind, text FROM followups WHERE territory IN (" + scope + ") ORDER BY id"));
+            central_.Rows("SELECT id, version, case_id, kind, text FROM followups WHERE territory IN (" + scope +
+                          ") ORDER BY id"));
       CHECK(SqliteRows(d.db, "SELECT id, version, organisation, phone FROM contacts ORDER BY id") ==
             central_.Rows("SELECT id, version, organisation, phone FROM contacts ORDER BY id"));
       CHECK(SqliteRows(d.db, "SELECT count(*) FROM outbox WHERE state = 'pending'") == std::vector<std::string>{"0"});
@@ -140,17 +149,21 @@ class World {
   void CheckNothingLost() {
     for (const Written& w : written_) {
       const std::string v = Quote(w.value);
-      std::string sql =
-          "SELECT (SELECT count(*) FROM cases WHERE id = '" + w.record + "' AND " + w.field + " = " + v + ")"
-          " + (SELECT count(*) FROM history WHERE record_id = '" + w.record + "' AND (" + JsonAt("snapshot", {w.field}) + " = " + v +
-          "   OR " + JsonAt("lost", {w.field, "value"}) + " = " + v + "))"
-          " + (SELECT count(*) FROM conflicts WHERE record_id = '" + w.record + "' AND (device_value = " + v + " OR server_value = " + v + "))";
+      std::string sql = "SELECT (SELECT count(*) FROM cases WHERE id = '" + w.record + "' AND " + w.field + " = " + v +
+                        ")"
+                        " + (SELECT count(*) FROM history WHERE record_id = '" +
+                        w.record + "' AND (" + JsonAt("snapshot", {w.field}) + " = " + v + "   OR " +
+                        JsonAt("lost", {w.field, "value"}) + " = " + v +
+                        "))"
+                        " + (SELECT count(*) FROM conflicts WHERE record_id = '" +
+                        w.record + "' AND (device_value = " + v + " OR server_value = " + v + "))";
       int64_t found = std::stoll(central_.Rows(sql).at(0));
       if (found == 0) {
         // Refused by the centre (e.g. the case left the device's scope first): kept on the device.
         const DeviceState& d = Device(w.device);
-        found = std::stoll(SqliteRows(d.db, "SELECT count(*) FROM outbox WHERE state = 'rejected' AND record_id = '" + w.record +
-                                          "' AND instr(fields, " + Quote(w.value) + ") > 0").at(0));
+        found = std::stoll(SqliteRows(d.db, "SELECT count(*) FROM outbox WHERE state = 'rejected' AND record_id = '" +
+                                                w.record + "' AND instr(fields, " + Quote(w.value) + ") > 0")
+                               .at(0));
       }
       INFO("value " << w.value << " of " << w.field << " written by " << w.device << " on " << w.record);
       CHECK(found > 0);

@@ -36,13 +36,13 @@ int64_t EnvOr(const char* name, int64_t fallback) {
 // What the test wrote on device A and the centre must end up holding: each case's last phone
 // number, and the follow-up entries.
 struct Ledger {
-  std::map<std::string, std::string> phone_of;  // case id -> phone ("" when never set)
+  std::map<std::string, std::string> phone_of;   // case id -> phone ("" when never set)
   std::map<std::string, std::string> followups;  // entry id -> its case id
 };
 
 struct Tally {
   int sync_kills = 0, import_kills = 0, push_kills = 0, pull_kills = 0;
-  int hit_running = 0;      // kills that found the process still at work
+  int hit_running = 0;  // kills that found the process still at work
   int imports_kept = 0, imports_undone = 0;
 };
 
@@ -62,7 +62,8 @@ class Harness {
     std::string phone = "06" + std::to_string(10000000 + Uniform(0, 89999999));
     a_.Json({"case", "edit", target, "--phone", phone});
     ledger_.phone_of[target] = phone;
-    json entry = a_.Json({"followup", "add", Pick(), "--kind", "entretien", "--text", "Point d'étape après l'atelier CV."});
+    json entry =
+        a_.Json({"followup", "add", Pick(), "--kind", "entretien", "--text", "Point d'étape après l'atelier CV."});
     ledger_.followups[entry["id"].get<std::string>()] = entry["case_id"].get<std::string>();
   }
 
@@ -82,15 +83,15 @@ class Harness {
         char id[40];
         std::snprintf(id, sizeof id, "0190a1b2-%04d-7000-8000-%012d", round_ % 10000, i + 1);
         ids.push_back(id);
-        out << json{{"id", id}, {"last_name", "Lefèvre"}, {"first_name", "Élodie"}, {"territory", kGap},
-                    {"opened_on", "2026-11-02"}, {"status", "demandeur_emploi"}}
+        out << json{{"id", id},          {"last_name", "Lefèvre"},    {"first_name", "Élodie"},
+                    {"territory", kGap}, {"opened_on", "2026-11-02"}, {"status", "demandeur_emploi"}}
                    .dump()
             << "\n";
       }
     }
     Note(RunAndKill({RelaisBinary(), "--db", a_.db(), "import", path}, Uniform(0, 100)));
-    int64_t held = Count(a_.db(), "SELECT count(*) FROM cases WHERE id LIKE '0190a1b2-" +
-                                      std::string(ids[0].substr(9, 4)) + "-%'");
+    int64_t held = Count(
+        a_.db(), "SELECT count(*) FROM cases WHERE id LIKE '0190a1b2-" + std::string(ids[0].substr(9, 4)) + "-%'");
     INFO("round " << round_ << ": an import killed midway left " << held << " of 300 cases");
     REQUIRE((held == 0 || held == 300));
     if (held == 300) {
@@ -156,9 +157,15 @@ class Harness {
     round_ = round;
     Work();
     switch (round % 4) {
-      case 0: KillClientSync(); break;
-      case 1: KillClientImport(); break;
-      case 2: KillCentralDuring(a_, true); break;
+      case 0:
+        KillClientSync();
+        break;
+      case 1:
+        KillClientImport();
+        break;
+      case 2:
+        KillCentralDuring(a_, true);
+        break;
       case 3:
         a_.Sync();
         Work();  // something for B to pull, and for A to push next time
@@ -193,7 +200,8 @@ class Harness {
 
 }  // namespace
 
-TEST_CASE("kills of the client and the centre at random instants lose nothing and apply nothing twice", "[e2e][crash]") {
+TEST_CASE("kills of the client and the centre at random instants lose nothing and apply nothing twice",
+          "[e2e][crash]") {
   const int64_t rounds = EnvOr("RELAIS_CRASH_ROUNDS", 52);
   const uint64_t seed = static_cast<uint64_t>(EnvOr("RELAIS_CRASH_SEED", 20261123));
   Harness h(seed);

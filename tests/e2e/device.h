@@ -2,8 +2,8 @@
 // binary — and what the tests read straight from a database file: counts and integrity.
 #pragma once
 
-#include <catch2/catch.hpp>
 #include <sqlite3.h>
+#include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
@@ -38,7 +38,8 @@ class Device {
   }
   nlohmann::json Sync() const { return Json({"sync"}); }
   std::string AddCase(const std::string& last, const std::string& first, const std::string& territory) const {
-    return Json({"case", "add", "--last-name", last, "--first-name", first, "--territory", territory})["id"].get<std::string>();
+    return Json({"case", "add", "--last-name", last, "--first-name", first, "--territory", territory})["id"]
+        .get<std::string>();
   }
   nlohmann::json Show(const std::string& id) const { return Json({"case", "show", id}); }
   size_t CaseCount() const { return Json({"case", "list", "--limit", "0"}).size(); }

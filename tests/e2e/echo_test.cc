@@ -74,8 +74,12 @@ std::string CasesFile(const TempDir& dir, int n) {
   for (int i = 0; i < n; ++i) {
     char id[40];
     std::snprintf(id, sizeof id, "0190a1b2-0000-7000-8000-%012d", i + 1);
-    out << json{{"id", id}, {"last_name", "Martin"}, {"first_name", "Zoé" + std::to_string(i)},
-                {"opened_on", "2026-11-02"}, {"territory", kGap}, {"phone", "0611" + std::to_string(100000 + i)}}
+    out << json{{"id", id},
+                {"last_name", "Martin"},
+                {"first_name", "Zoé" + std::to_string(i)},
+                {"opened_on", "2026-11-02"},
+                {"territory", kGap},
+                {"phone", "0611" + std::to_string(100000 + i)}}
                .dump()
         << "\n";
   }
@@ -191,7 +195,7 @@ TEST_CASE("central staff's settlement of a device's record is pulled by that dev
   std::string id = w.SharedCase("Roux", "Aïcha");
   w.a.Json({"case", "edit", id, "--status", "salarie"});
   w.b.Json({"case", "edit", id, "--status", "independant"});
-  CHECK(w.a.Sync()["applied"] == 1);  // a's record, as a holds it
+  CHECK(w.a.Sync()["applied"] == 1);    // a's record, as a holds it
   CHECK(w.b.Sync()["conflicts"] == 1);  // held for review
   json open = json::parse(StaffConflicts(w.central, {"list", "--json"}));
   REQUIRE(open.size() == 1);

@@ -11,26 +11,26 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <mutex>
 #include <string>
-#include <chrono>
 #include <thread>
 #include <vector>
 
 namespace relais::e2e {
 
 enum class Fault {
-  kNone,            // forward faithfully
-  kRefuse,          // close the connection at once
-  kCutRequest,      // forward half the request to the server, then close both sides
-  kCutResponse,     // forward the request, return half the answer, then close
-  kAnswer502,       // answer 502 without asking the server
-  kAnswer503,       // answer 503 without asking the server
-  kDeliverTwice,    // send the request to the server twice, return the second answer
-  kTruncateBody,    // return the answer's headers whole and its body cut short, then close
-  kStall,           // take the request and answer nothing for 5 s (past the client's stall timeout)
+  kNone,          // forward faithfully
+  kRefuse,        // close the connection at once
+  kCutRequest,    // forward half the request to the server, then close both sides
+  kCutResponse,   // forward the request, return half the answer, then close
+  kAnswer502,     // answer 502 without asking the server
+  kAnswer503,     // answer 503 without asking the server
+  kDeliverTwice,  // send the request to the server twice, return the second answer
+  kTruncateBody,  // return the answer's headers whole and its body cut short, then close
+  kStall,         // take the request and answer nothing for 5 s (past the client's stall timeout)
 };
 
 class FaultProxy {

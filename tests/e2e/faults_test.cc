@@ -1,8 +1,8 @@
 // Sync through a proxy that refuses, cuts, answers 5xx and duplicates requests: each sync either
 // completes or stops with a clear message and completes on the next try; nothing is lost or applied
 // twice.
-#include <catch2/catch.hpp>
 #include <sqlite3.h>
+#include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -58,8 +58,9 @@ TEST_CASE("sync through an unreliable network completes, losing and duplicating 
   auto relais = [&t](std::vector<std::string> args) { return t.Relais(std::move(args)); };
   const int n = 40;
   for (int i = 0; i < n; ++i) {
-    REQUIRE(relais({"case", "add", "--last-name", "Névache", "--first-name", "Zoé" + std::to_string(i),
-                    "--territory", "hautes-alpes-gap"}).exit_code == 0);
+    REQUIRE(relais({"case", "add", "--last-name", "Névache", "--first-name", "Zoé" + std::to_string(i), "--territory",
+                    "hautes-alpes-gap"})
+                .exit_code == 0);
   }
   // A sync either completes or stops with a message saying nothing is lost; a few tries finish it.
   int tries = 0;

@@ -137,7 +137,8 @@ void PoorLink::Impair() {
     tun_->SetImpaired(true);
     return;
   }
-  std::vector<std::string> netem = {"root",  "netem", "delay", Decimal(shape_.delay_ms) + "ms",
+  std::vector<std::string> netem = {"root",  "netem",
+                                    "delay", Decimal(shape_.delay_ms) + "ms",
                                     "loss",  Decimal(shape_.loss * 100) + "%",
                                     "rate",  Decimal(shape_.rate_bits_per_s / 1000) + "kbit",
                                     "limit", std::to_string(shape_.queue_limit)};

@@ -3,8 +3,8 @@
 // 300 ms one way and 1 % loss in each direction (tc netem, or the userspace emulator of
 // tests/e2e/tun_link.h on a kernel without netem). Needs root. Hidden ([.]): ctest runs it once, on
 // SQLite, as test_e2e_poor_link, which reports Skipped when not run as root (tests/CMakeLists.txt).
-#include <catch2/catch.hpp>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -57,9 +57,14 @@ std::string CasesFile(const TempDir& dir, const std::string& name, int first, in
   std::string path = dir / name;
   std::ofstream out(path);
   for (int i = first; i < first + count; ++i) {
-    out << json{{"id", CaseId(i)}, {"last_name", kNames[i % 6]}, {"first_name", kFirst[(i / 6) % 6]},
-                {"opened_on", "2026-11-16"}, {"territory", kTerritory}, {"phone", "0611" + std::to_string(100000 + i)},
-                {"status", "demandeur_emploi"}, {"service_level", 1 + i % 3}}
+    out << json{{"id", CaseId(i)},
+                {"last_name", kNames[i % 6]},
+                {"first_name", kFirst[(i / 6) % 6]},
+                {"opened_on", "2026-11-16"},
+                {"territory", kTerritory},
+                {"phone", "0611" + std::to_string(100000 + i)},
+                {"status", "demandeur_emploi"},
+                {"service_level", 1 + i % 3}}
                .dump()
         << "\n";
   }
@@ -154,8 +159,8 @@ TEST_CASE("a week's backlog syncs over a slow, lossy, distant link, and the cent
           << counters.dropped << " dropped";
   json summary = json::parse(sync.out, nullptr, false);
   if (summary.is_object()) {
-    figures << "; last try: " << summary["bytes_sent"] << " bytes sent, " << summary["bytes_received"]
-            << " received, " << summary["requests"] << " requests, " << summary["retries"] << " retries";
+    figures << "; last try: " << summary["bytes_sent"] << " bytes sent, " << summary["bytes_received"] << " received, "
+            << summary["requests"] << " requests, " << summary["retries"] << " retries";
   }
   WARN(figures.str());
   INFO("last try" << (sync.timed_out ? " (killed at its time limit)" : "") << ": " << sync.err);
@@ -180,7 +185,8 @@ TEST_CASE("a week's backlog syncs over a slow, lossy, distant link, and the cent
   CHECK(central.Count("SELECT count(DISTINCT change_id) " + since) == kEdits + kNewCases);
   CHECK(central.Count("SELECT count(*) FROM cases") == kEdits + kNewCases);
   CHECK(central.Count("SELECT count(*) FROM cases WHERE phone LIKE '07%'") == kEdits);
-  CHECK(central.Count("SELECT count(*) FROM (SELECT record_id FROM history GROUP BY record_id HAVING count(*) > 2)") == 0);
+  CHECK(central.Count("SELECT count(*) FROM (SELECT record_id FROM history GROUP BY record_id HAVING count(*) > 2)") ==
+        0);
   CHECK(device.CaseCount() == static_cast<size_t>(kEdits + kNewCases));
 
   CHECK(Integrity(device.db()) == "ok");

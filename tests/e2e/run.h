@@ -43,8 +43,8 @@ struct Listening {
 // program failed, `wait` passed, or `interrupted` says so), the program is killed and
 // std::runtime_error names the command, what it printed and the start of `log`. The caller owns
 // the process: it stops it and waits for it.
-Listening SpawnListening(const std::vector<std::string>& argv, const std::string& log,
-                         std::chrono::milliseconds wait, const std::function<bool()>& interrupted = {});
+Listening SpawnListening(const std::vector<std::string>& argv, const std::string& log, std::chrono::milliseconds wait,
+                         const std::function<bool()>& interrupted = {});
 
 // A fresh empty folder under the system temp folder, removed with its content at scope exit.
 class TempDir {

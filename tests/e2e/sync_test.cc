@@ -1,6 +1,6 @@
 // End-to-end sync: real `relais-central` on loopback, real `relais` replicas in temp folders.
-#include <catch2/catch.hpp>
 #include <sqlite3.h>
+#include <catch2/catch.hpp>
 
 #include <fstream>
 #include <thread>
@@ -28,9 +28,14 @@ std::string CasesFile(const TempDir& dir, int n, const std::string& territory) {
   for (int i = 0; i < n; ++i) {
     char id[40];
     std::snprintf(id, sizeof id, "0190a1b2-0000-7000-8000-%012d", i + 1);
-    out << json{{"id", id}, {"last_name", kNames[i % 6]}, {"first_name", kFirst[(i / 6) % 6]},
-                {"opened_on", "2026-11-02"}, {"territory", territory}, {"phone", "0611" + std::to_string(100000 + i)},
-                {"status", "demandeur_emploi"}, {"service_level", 1 + i % 3}}
+    out << json{{"id", id},
+                {"last_name", kNames[i % 6]},
+                {"first_name", kFirst[(i / 6) % 6]},
+                {"opened_on", "2026-11-02"},
+                {"territory", territory},
+                {"phone", "0611" + std::to_string(100000 + i)},
+                {"status", "demandeur_emploi"},
+                {"service_level", 1 + i % 3}}
                .dump()
         << "\n";
   }
@@ -56,7 +61,8 @@ struct TwoDevicesOneCase {
 
 }  // namespace
 
-TEST_CASE("a thousand cases made offline reach the same territory, not another, which still gets the directory", "[e2e][sync]") {
+TEST_CASE("a thousand cases made offline reach the same territory, not another, which still gets the directory",
+          "[e2e][sync]") {
   TempDir dir;
   Central central(dir.path());
   central.Start();
@@ -143,8 +149,8 @@ TEST_CASE("a change outside the device's territories is rejected, kept and shown
   REQUIRE(status["rejections"].size() == 1);
   CHECK(status["rejections"][0]["record"] == id);
   CHECK(a.Cmd({"status"}).out.find(kBastia) != std::string::npos);  // the reason, shown to people
-  CHECK(a.Show(id)["last_name"] == "Dubois");  // still on the device
-  CHECK(a.Sync()["pushed"] == 0);               // not resent in a loop
+  CHECK(a.Show(id)["last_name"] == "Dubois");                       // still on the device
+  CHECK(a.Sync()["pushed"] == 0);                                   // not resent in a loop
 }
 
 TEST_CASE("a case moved to another territory leaves the replicas that no longer see it", "[e2e][sync]") {
@@ -173,7 +179,8 @@ TEST_CASE("a case moved to another territory leaves the replicas that no longer 
   CHECK(shown["followups"].size() == 1);
 }
 
-TEST_CASE("a server killed in the middle of a push loses nothing and applies every change once", "[e2e][sync][faults]") {
+TEST_CASE("a server killed in the middle of a push loses nothing and applies every change once",
+          "[e2e][sync][faults]") {
   TempDir dir;
   Central central(dir.path());
   central.Start();
@@ -228,7 +235,8 @@ TEST_CASE("an unknown or revoked token is refused with a clear message", "[e2e][
 
   a.Init(central, central.Enrol("a", {kGap}));
   a.AddCase("Martin", "Zoé", kGap);
-  REQUIRE(Run({CentralBinary(), "device", "revoke", "a", central.StoreArgs()[0], central.StoreArgs()[1]}).exit_code == 0);
+  REQUIRE(Run({CentralBinary(), "device", "revoke", "a", central.StoreArgs()[0], central.StoreArgs()[1]}).exit_code ==
+          0);
   RunResult refused = a.Cmd({"sync"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find("révoqué") != std::string::npos);
@@ -249,7 +257,8 @@ TEST_CASE("with the centre unreachable, sync stops after bounded retries and say
   CHECK(a.Json({"status"})["pending"] == 1);
 }
 
-TEST_CASE("a replica corrupted on purpose is found different and recovered, keeping every pending edit", "[e2e][sync][divergence]") {
+TEST_CASE("a replica corrupted on purpose is found different and recovered, keeping every pending edit",
+          "[e2e][sync][divergence]") {
   TempDir dir;
   Central central(dir.path());
   central.Start();
@@ -269,13 +278,16 @@ TEST_CASE("a replica corrupted on purpose is found different and recovered, keep
   SECTION("a lost row, a stale version and a phantom record") {
     Exec(b.db(), "DELETE FROM cases WHERE id = '" + lost + "'");
     Exec(b.db(), "UPDATE cases SET version = version - 1, phone = '0699999999' WHERE id = '" + stale + "'");
-    Exec(b.db(), "INSERT INTO contacts (id, version, organisation) VALUES ('0190a1b2-0000-7000-8000-0000000fffff', 3, 'Fantôme')");
+    Exec(b.db(),
+         "INSERT INTO contacts (id, version, organisation) VALUES ('0190a1b2-0000-7000-8000-0000000fffff', 3, "
+         "'Fantôme')");
   }
   SECTION("a cursor moved past changes never received") {
     a.Json({"case", "edit", lost, "--phone", "0611223344"});
     a.Sync();
-    Exec(b.db(), "UPDATE sync_state SET value = (SELECT value FROM sync_state WHERE key = 'pull_cursor') + 1 "
-                 "WHERE key = 'pull_cursor'");
+    Exec(b.db(),
+         "UPDATE sync_state SET value = (SELECT value FROM sync_state WHERE key = 'pull_cursor') + 1 "
+         "WHERE key = 'pull_cursor'");
   }
   SECTION("a cursor ahead of the centre (a centre restored from an older backup)") {
     Exec(b.db(), "UPDATE sync_state SET value = '100000' WHERE key = 'pull_cursor'");
@@ -335,7 +347,8 @@ TEST_CASE("clocks a month behind or ahead, or going back, keep the order of edit
   ahead.Init(central, central.Enrol("ahead", {kGap}));
   const std::string id = ok.AddCase("Girard", "Maël", kGap);
   const std::string contact =
-      ok.Json({"contact", "add", "--organisation", "Mission locale Gap", "--phone", "0492000000"})["id"].get<std::string>();
+      ok.Json({"contact", "add", "--organisation", "Mission locale Gap", "--phone", "0492000000"})["id"]
+          .get<std::string>();
   ok.Sync();
   SkewedJson(behind, "-30d", {"sync"});
   SkewedJson(ahead, "+30d", {"sync"});

@@ -21,10 +21,10 @@ namespace relais::e2e {
 
 // netem's three knobs, applied to each direction separately (as `tc netem` on both veth ends).
 struct LinkShape {
-  double delay_ms = 300;           // one way
-  double loss = 0.01;              // probability that a packet is dropped
+  double delay_ms = 300;  // one way
+  double loss = 0.01;     // probability that a packet is dropped
   double rate_bits_per_s = 256000;
-  size_t queue_limit = 1000;       // packets waiting per direction; more are dropped
+  size_t queue_limit = 1000;  // packets waiting per direction; more are dropped
 };
 
 // What went over an impaired link, both directions added up.
@@ -72,7 +72,7 @@ class TunLink {
   std::atomic<uint64_t> packets_{0};
   std::atomic<uint64_t> dropped_{0};
   // Touched by the forwarding thread only.
-  std::deque<Packet> queues_[2];             // by destination descriptor
+  std::deque<Packet> queues_[2];            // by destination descriptor
   Clock::time_point link_free_at_[2] = {};  // when the link towards each side is next idle
   std::thread thread_;
 };

@@ -23,7 +23,8 @@ inline void Require(bool ok, const char* what, const std::string& detail = {}) {
 
 // A fresh folder under /dev/shm when it exists (fsync costs nothing there), else the temp folder.
 inline std::filesystem::path MakeTempDir(const char* prefix) {
-  std::filesystem::path base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
+  std::filesystem::path base =
+      std::filesystem::exists("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
   std::string pattern = (base / (std::string(prefix) + "-XXXXXX")).string();
   Require(mkdtemp(pattern.data()) != nullptr, "mkdtemp");
   return pattern;

@@ -1,8 +1,8 @@
-// libFuzzer target: the wire decoders of sync/codec.h on arbitrary bytes (pull pages in both layouts). Every decoder must return
-// a message or an error (never crash, throw or read out of bounds), and what it accepts must survive
-// a round trip: encoding the decoded message and decoding it again gives the same message. The
-// encoders write JSON text directly (sync/json_text.h): what they write must be exactly what a JSON
-// DOM dumps for it, since the centre hashes a push request's text to recognise a retried batch.
+// libFuzzer target: the wire decoders of sync/codec.h on arbitrary bytes (pull pages in both layouts). Every decoder
+// must return a message or an error (never crash, throw or read out of bounds), and what it accepts must survive a
+// round trip: encoding the decoded message and decoding it again gives the same message. The encoders write JSON text
+// directly (sync/json_text.h): what they write must be exactly what a JSON DOM dumps for it, since the centre hashes a
+// push request's text to recognise a retried batch.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -36,7 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Require(AsTheDomDumps(wire), "a push request is written as the DOM dumps it");
     Require(request->changes.size() <= sync::kMaxChangesPerPush, "the change limit holds");
     auto as_runs = sync::DecodePushRequest(sync::EncodePushRequestRuns(*request));
-    Require(as_runs.ok(), "a push request written with create runs decodes", as_runs.ok() ? "" : as_runs.error().message);
+    Require(as_runs.ok(), "a push request written with create runs decodes",
+            as_runs.ok() ? "" : as_runs.error().message);
     Require(sync::EncodePushRequest(*as_runs) == wire, "a push request written with create runs is the same batch");
   }
 

@@ -51,7 +51,8 @@ class Central {
  public:
   Central() : clock_(kT0) {
     dir_ = fuzz::MakeTempDir("relais-fuzz-push");
-    auto store = server::SqliteStore::Open((dir_ / "central.db").string(), server::SqliteStore::OpenMode::kCreate, clock_);
+    auto store =
+        server::SqliteStore::Open((dir_ / "central.db").string(), server::SqliteStore::OpenMode::kCreate, clock_);
     Require(store.ok(), "open the store", store.ok() ? "" : store.error().message);
     store_ = std::move(*store);
     auto token = store_->AddDevice("pae-gap", {"hautes-alpes-gap"}, server::Role::kDevice);
@@ -61,13 +62,22 @@ class Central {
     auto other_device = store_->Authenticate(*other);
     Require(device.ok() && other_device.ok(), "authenticate");
     device_ = *device;
-    Seed(*other_device, {Create("cases", kBastiaCase, 2, {{"last_name", "Santoni"}, {"first_name", "Marc"},
-                                                          {"opened_on", "2026-01-05"}, {"territory", "corse-bastia"}})});
-    Seed(device_, {Create("cases", kGapCase, 1, {{"last_name", "Martin"}, {"first_name", "Élodie"}, {"birth_date", "1990-04-12"},
-                                                 {"opened_on", "2026-01-05"}, {"territory", "hautes-alpes-gap"}}),
-                   Create("followups", kFollowup, 3, {{"case_id", kGapCase}, {"kind", "entretien"}, {"date", "2026-02-03"},
-                                                      {"text", "Premier entretien."}}),
-                   Create("contacts", kContact, 4, {{"organisation", "Mission locale"}, {"phone", "0492000000"}})});
+    Seed(*other_device, {Create("cases", kBastiaCase, 2,
+                                {{"last_name", "Santoni"},
+                                 {"first_name", "Marc"},
+                                 {"opened_on", "2026-01-05"},
+                                 {"territory", "corse-bastia"}})});
+    Seed(
+        device_,
+        {Create("cases", kGapCase, 1,
+                {{"last_name", "Martin"},
+                 {"first_name", "Élodie"},
+                 {"birth_date", "1990-04-12"},
+                 {"opened_on", "2026-01-05"},
+                 {"territory", "hautes-alpes-gap"}}),
+         Create("followups", kFollowup, 3,
+                {{"case_id", kGapCase}, {"kind", "entretien"}, {"date", "2026-02-03"}, {"text", "Premier entretien."}}),
+         Create("contacts", kContact, 4, {{"organisation", "Mission locale"}, {"phone", "0492000000"}})});
     // Authentication writes last_seen_at at most once a minute: done now, before any digest.
     auto reader = sqlite::Db::Open((dir_ / "central.db").string(), false);
     Require(reader.ok(), "open a reader");
@@ -116,7 +126,8 @@ class Central {
     sync::PushRequest request{"seed-" + device.name, std::move(changes)};
     auto reply = store_->Push(device, request, Sha256Hex(sync::EncodePushRequest(request)));
     Require(reply.ok(), "seed the store", reply.ok() ? "" : reply.error().message);
-    for (const auto& r : reply->response.results) Require(r.status == sync::ChangeStatus::kApplied, "seed applied", r.reason);
+    for (const auto& r : reply->response.results)
+      Require(r.status == sync::ChangeStatus::kApplied, "seed applied", r.reason);
   }
 
   std::filesystem::path dir_;

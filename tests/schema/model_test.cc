@@ -27,7 +27,8 @@ std::string Validate(const Table& t, std::string_view field, std::optional<std::
 
 TEST_CASE("every validation rule refuses a bad value and names the field", "[schema]") {
   const Table& c = CasesTable();
-  CHECK(Validate(c, "birth_date", "1990-13-45") == "birth_date: « 1990-13-45 » n'est pas une date qui existe (attendu : AAAA-MM-JJ)");
+  CHECK(Validate(c, "birth_date", "1990-13-45") ==
+        "birth_date: « 1990-13-45 » n'est pas une date qui existe (attendu : AAAA-MM-JJ)");
   CHECK_FALSE(Validate(c, "birth_date", "2023-02-29").empty());
   CHECK(Validate(c, "birth_date", "2024-02-29").empty());
   CHECK_FALSE(Validate(c, "postcode", "00100").empty());
@@ -52,11 +53,13 @@ TEST_CASE("every validation rule refuses a bad value and names the field", "[sch
 TEST_CASE("normalisation trims and canonicalises", "[schema]") {
   const Table& c = CasesTable();
   CHECK(Normalize(*c.FindField("phone"), std::string(" 06.12.34.56.78 ")) == std::optional<std::string>("0612345678"));
-  CHECK(Normalize(*c.FindField("email"), std::string("Léa.Martin@Exemple.FR")) == std::optional<std::string>("Léa.Martin@exemple.fr"));
+  CHECK(Normalize(*c.FindField("email"), std::string("Léa.Martin@Exemple.FR")) ==
+        std::optional<std::string>("Léa.Martin@exemple.fr"));
   CHECK_FALSE(Normalize(*c.FindField("commune"), std::string("   ")).has_value());
   CHECK_FALSE(Normalize(*c.FindField("phone"), std::string(" . - ")).has_value());
   CHECK(Normalize(*c.FindField("notes"), std::string("  Indented.\n\t")) == std::optional<std::string>("  Indented."));
-  CHECK(Normalize(*FollowupsTable().FindField("case_id"), std::string(" 0AB1-CD ")) == std::optional<std::string>("0ab1-cd"));
+  CHECK(Normalize(*FollowupsTable().FindField("case_id"), std::string(" 0AB1-CD ")) ==
+        std::optional<std::string>("0ab1-cd"));
 }
 
 TEST_CASE("control characters are refused, and kept only as line breaks in long text", "[schema]") {

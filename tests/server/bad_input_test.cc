@@ -60,7 +60,8 @@ std::string ValidPush(const std::string& phone = "0611111111") {
 
 // `prefix`, `piece` `times` over, then `suffix`, gzip-compressed by streaming (never holding the
 // inflated text in memory).
-std::string GzipRepeated(const std::string& prefix, const std::string& piece, size_t times, const std::string& suffix = "") {
+std::string GzipRepeated(const std::string& prefix, const std::string& piece, size_t times,
+                         const std::string& suffix = "") {
   z_stream z{};
   REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) == Z_OK);
   std::string out, buf(1 << 16, '\0');
@@ -127,8 +128,8 @@ TEST_CASE("an unknown field gets 400", "[bad-input]") {
 
 TEST_CASE("a value that fails validation gets 422 naming the change", "[bad-input]") {
   Refusal t;
-  auto request = Batch({CreateContact(NewId(), "0611111111", Stamp(kT0, "a")),
-                        CreateContact(NewId(), "12", Stamp(kT0, "a"))});
+  auto request =
+      Batch({CreateContact(NewId(), "0611111111", Stamp(kT0, "a")), CreateContact(NewId(), "12", Stamp(kT0, "a"))});
   auto r = t.PushRaw(sync::EncodePushRequest(request));
   t.ExpectRefused(r, 422, "validation");
   CHECK(json::parse(r->body)["error"]["change"] == request.changes[1].change_id);
@@ -143,14 +144,16 @@ TEST_CASE("an edit of an append-only follow-up gets 422", "[bad-input]") {
 
 TEST_CASE("a missing protocol header gets 400", "[bad-input]") {
   Refusal t;
-  auto r = t.f.Client()->Post("/v1/push", httplib::Headers{{"Authorization", "Bearer " + t.a.token}}, ValidPush(), "application/json");
+  auto r = t.f.Client()->Post("/v1/push", httplib::Headers{{"Authorization", "Bearer " + t.a.token}}, ValidPush(),
+                              "application/json");
   t.ExpectRefused(r, 400, "protocol");
 }
 
 TEST_CASE("a protocol header of another version gets 400", "[bad-input]") {
   Refusal t;
   t.ExpectRefused(t.PushRaw(ValidPush(), {{"Relais-Protocol", "2"}}), 400, "protocol");
-  auto pull = t.f.Client()->Get("/v1/pull?since=0", httplib::Headers{{"Relais-Protocol", "0"}, {"Authorization", "Bearer " + t.a.token}});
+  auto pull = t.f.Client()->Get("/v1/pull?since=0",
+                                httplib::Headers{{"Relais-Protocol", "0"}, {"Authorization", "Bearer " + t.a.token}});
   t.ExpectRefused(pull, 400, "protocol");
 }
 
@@ -340,14 +343,25 @@ struct Hostile : Refusal {
 
 // A valid create of a case of the device's territory, as JSON to break.
 json CaseCreate() {
-  return {{"id", NewId()}, {"table", "cases"}, {"record", NewId()}, {"op", "create"},
-          {"hlc", Stamp(kT0 + 10, "a")}, {"base_version", 0},
-          {"values", {{"last_name", "Martin"}, {"first_name", "Zoé"}, {"opened_on", "2026-01-05"}, {"territory", kGap}}}};
+  return {
+      {"id", NewId()},
+      {"table", "cases"},
+      {"record", NewId()},
+      {"op", "create"},
+      {"hlc", Stamp(kT0 + 10, "a")},
+      {"base_version", 0},
+      {"values", {{"last_name", "Martin"}, {"first_name", "Zoé"}, {"opened_on", "2026-01-05"}, {"territory", kGap}}}};
 }
 
 json CaseUpdate(const std::string& record) {
-  return {{"id", NewId()}, {"table", "cases"}, {"record", record}, {"op", "update"},
-          {"hlc", Stamp(kT0 + 10, "a")}, {"base_version", 1}, {"set", {{"phone", "0622222222"}}}, {"base", {{"phone", nullptr}}}};
+  return {{"id", NewId()},
+          {"table", "cases"},
+          {"record", record},
+          {"op", "update"},
+          {"hlc", Stamp(kT0 + 10, "a")},
+          {"base_version", 1},
+          {"set", {{"phone", "0622222222"}}},
+          {"base", {{"phone", nullptr}}}};
 }
 
 json PushDoc(json changes, const std::string& key = "") {
@@ -413,7 +427,8 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
   auto raw = [&](std::string name, std::string request, int status = 400, std::string code = "bad_request") {
     p.push_back({std::move(name), "RAW", "", std::move(request), {}, status, std::move(code)});
   };
-  auto with_token = [&](std::string name, std::string authorization, int status = 401, std::string code = "unauthorized") {
+  auto with_token = [&](std::string name, std::string authorization, int status = 401,
+                        std::string code = "unauthorized") {
     httplib::Headers h{{"Relais-Protocol", "1"}};
     if (!authorization.empty()) h.emplace("Authorization", authorization);
     p.push_back({std::move(name), "POST", "/v1/push", ValidPush(), h, status, std::move(code)});
@@ -421,7 +436,8 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
   const std::string conflicts = "/v1/conflicts/";
   const std::string dup = conflicts + std::to_string(t.duplicate_conflict);
   const std::string field = conflicts + std::to_string(t.field_conflict);
-  auto settle = [&](std::string name, std::string path, std::string body, int status = 400, std::string code = "bad_request") {
+  auto settle = [&](std::string name, std::string path, std::string body, int status = 400,
+                    std::string code = "bad_request") {
     p.push_back({std::move(name), "POST", std::move(path), std::move(body), staff, status, std::move(code)});
   };
 
@@ -449,16 +465,27 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
   push("values as a string", WithCreate([](json& c) { c["values"] = "last_name=Martin"; }));
   push("set as an array", WithUpdate(t.case_id, [](json& c) { c["set"] = json::array({"phone"}); }));
   push("base as an array", WithUpdate(t.case_id, [](json& c) { c["base"] = json::array(); }));
-  push("an integer field as a string", WithCreate([](json& c) { c["values"]["service_level"] = "2"; }), 422, "validation");
-  push("an integer field as a fraction", WithCreate([](json& c) { c["values"]["service_level"] = 2.5; }), 422, "validation");
-  push("an integer field as a boolean", WithCreate([](json& c) { c["values"]["service_level"] = true; }), 422, "validation");
-  push("an integer field beyond 64 bits", WithCreate([](json& c) { c["values"]["service_level"] = 1e30; }), 422, "validation");
-  push("an integer field at INT64_MIN", WithCreate([](json& c) { c["values"]["service_level"] = INT64_MIN; }), 422, "validation");
+  push("an integer field as a string", WithCreate([](json& c) { c["values"]["service_level"] = "2"; }), 422,
+       "validation");
+  push("an integer field as a fraction", WithCreate([](json& c) { c["values"]["service_level"] = 2.5; }), 422,
+       "validation");
+  push("an integer field as a boolean", WithCreate([](json& c) { c["values"]["service_level"] = true; }), 422,
+       "validation");
+  push("an integer field beyond 64 bits", WithCreate([](json& c) { c["values"]["service_level"] = 1e30; }), 422,
+       "validation");
+  push("an integer field at INT64_MIN", WithCreate([](json& c) { c["values"]["service_level"] = INT64_MIN; }), 422,
+       "validation");
   push("a text field as a number", WithCreate([](json& c) { c["values"]["last_name"] = 42; }), 422, "validation");
-  push("a text field as an object", WithCreate([](json& c) { c["values"]["last_name"] = {{"a", 1}}; }), 422, "validation");
-  push("a text field as an array", WithCreate([](json& c) { c["values"]["last_name"] = json::array({"Martin"}); }), 422, "validation");
-  push("a text field as a boolean in set", WithUpdate(t.case_id, [](json& c) { c["set"]["phone"] = false; }), 422, "validation");
-  push("a base value of the wrong type", WithUpdate(t.case_id, [](json& c) { c["base"]["phone"] = 611111111; }), 422, "validation");
+  push("a text field as an object", WithCreate([](json& c) {
+         c["values"]["last_name"] = {{"a", 1}};
+       }),
+       422, "validation");
+  push("a text field as an array", WithCreate([](json& c) { c["values"]["last_name"] = json::array({"Martin"}); }), 422,
+       "validation");
+  push("a text field as a boolean in set", WithUpdate(t.case_id, [](json& c) { c["set"]["phone"] = false; }), 422,
+       "validation");
+  push("a base value of the wrong type", WithUpdate(t.case_id, [](json& c) { c["base"]["phone"] = 611111111; }), 422,
+       "validation");
   push("the body is an array", "[]");
   push("the body is a string", "\"push\"");
   push("the body is null", "null");
@@ -481,13 +508,17 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
   push("a create without values", WithCreate([](json& c) { c.erase("values"); }));
   push("an update without set", WithUpdate(t.case_id, [](json& c) { c.erase("set"); }));
   push("an update with an empty set", WithUpdate(t.case_id, [](json& c) { c["set"] = json::object(); }));
-  push("a create without a required field", WithCreate([](json& c) { c["values"].erase("last_name"); }), 422, "validation");
-  push("a create with a required field null", WithCreate([](json& c) { c["values"]["opened_on"] = nullptr; }), 422, "validation");
-  push("a required field set to blanks", WithCreate([](json& c) { c["values"]["last_name"] = "   "; }), 422, "validation");
+  push("a create without a required field", WithCreate([](json& c) { c["values"].erase("last_name"); }), 422,
+       "validation");
+  push("a create with a required field null", WithCreate([](json& c) { c["values"]["opened_on"] = nullptr; }), 422,
+       "validation");
+  push("a required field set to blanks", WithCreate([](json& c) { c["values"]["last_name"] = "   "; }), 422,
+       "validation");
   push("a follow-up without its case", WithCreate([](json& c) {
          c["table"] = "followups";
          c["values"] = {{"kind", "entretien"}, {"date", "2026-02-03"}, {"text", "x"}};
-       }), 422, "validation");
+       }),
+       422, "validation");
 
   // Wrong shapes.
   push("a create carrying set", WithCreate([](json& c) { c["set"] = {{"phone", "0611111111"}}; }));
@@ -499,7 +530,13 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
     other["id"] = change["id"];
     return PushDoc(json::array({change, other})).dump();
   }());
-  push("an update of a follow-up", WithUpdate(t.case_id, [](json& c) { c["table"] = "followups"; c["set"] = {{"text", "x"}}; c["base"] = json::object(); }),
+  push("an update of a follow-up",
+       WithUpdate(t.case_id,
+                  [](json& c) {
+                    c["table"] = "followups";
+                    c["set"] = {{"text", "x"}};
+                    c["base"] = json::object();
+                  }),
        422, "validation");
 
   // Unknown tables, fields and keys.
@@ -512,21 +549,35 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
   for (const char* name : {"iban", "id", "version", "stamps", "last_device", "identity_key", "Last_Name", "",
                            "last_name = 'x' --", "token_hash"}) {
     push(std::string("values field \"") + name + "\"", WithCreate([&](json& c) { c["values"][name] = "x"; }));
-    push(std::string("set field \"") + name + "\"", WithUpdate(t.case_id, [&](json& c) { c["set"] = {{name, "x"}}; c["base"] = json::object(); }));
+    push(std::string("set field \"") + name + "\"", WithUpdate(t.case_id, [&](json& c) {
+           c["set"] = {{name, "x"}};
+           c["base"] = json::object();
+         }));
   }
-  push("a central-only field in values", WithCreate([&](json& c) { c["values"]["merged_into"] = t.case_id; }), 422, "validation");
-  push("a central-only field in set", WithUpdate(t.case_id, [&](json& c) { c["set"] = {{"merged_into", t.case_id}}; c["base"] = json::object(); }),
+  push("a central-only field in values", WithCreate([&](json& c) { c["values"]["merged_into"] = t.case_id; }), 422,
+       "validation");
+  push("a central-only field in set",
+       WithUpdate(t.case_id,
+                  [&](json& c) {
+                    c["set"] = {{"merged_into", t.case_id}};
+                    c["base"] = json::object();
+                  }),
        422, "validation");
   push("op delete", WithCreate([](json& c) { c["op"] = "delete"; }));
   push("op CREATE", WithCreate([](json& c) { c["op"] = "CREATE"; }));
-  push("an enumeration outside its values", WithCreate([](json& c) { c["values"]["status"] = "chomeur"; }), 422, "validation");
-  push("a date that does not exist", WithCreate([](json& c) { c["values"]["birth_date"] = "1990-02-30"; }), 422, "validation");
+  push("an enumeration outside its values", WithCreate([](json& c) { c["values"]["status"] = "chomeur"; }), 422,
+       "validation");
+  push("a date that does not exist", WithCreate([](json& c) { c["values"]["birth_date"] = "1990-02-30"; }), 422,
+       "validation");
 
   // Huge strings and counts.
-  push("a name of 101 bytes", WithCreate([](json& c) { c["values"]["last_name"] = std::string(101, 'a'); }), 422, "validation");
+  push("a name of 101 bytes", WithCreate([](json& c) { c["values"]["last_name"] = std::string(101, 'a'); }), 422,
+       "validation");
   push("a name of 1 MiB", WithCreate([&](json& c) { c["values"]["last_name"] = mib; }), 422, "validation");
-  push("notes of 10,001 bytes", WithCreate([](json& c) { c["values"]["notes"] = std::string(10001, 'n'); }), 422, "validation");
-  push("notes of 8 MiB", WithCreate([](json& c) { c["values"]["notes"] = std::string(8u << 20, 'n'); }), 422, "validation");
+  push("notes of 10,001 bytes", WithCreate([](json& c) { c["values"]["notes"] = std::string(10001, 'n'); }), 422,
+       "validation");
+  push("notes of 8 MiB", WithCreate([](json& c) { c["values"]["notes"] = std::string(8u << 20, 'n'); }), 422,
+       "validation");
   push("a batch key of 101 characters", WithDoc([](json& d) { d["batch"] = std::string(101, 'k'); }));
   push("a batch key of 4 MiB", WithDoc([](json& d) { d["batch"] = std::string(4u << 20, 'k'); }));
   push("a change id of 1 MiB", WithCreate([&](json& c) { c["id"] = mib; }));
@@ -535,17 +586,23 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
   push("a field name of 1 MiB", WithCreate([&](json& c) { c["values"][mib] = "x"; }));
   push("a clock stamp of 101 characters", WithCreate([](json& c) { c["hlc"] = std::string(101, '1'); }));
   push("a clock stamp that is not one", WithCreate([](json& c) { c["hlc"] = "yesterday"; }));
-  push("base_version of 400 digits", Splice(WithCreate([](json&) {}), "\"base_version\":0", "\"base_version\":" + std::string(400, '9')));
-  push("10,001 changes", [] {
-    json changes = json::array();
-    for (int i = 0; i < 10001; ++i) changes.push_back(CaseCreate());
-    return PushDoc(changes).dump();
-  }(), 413, "too_large");
+  push("base_version of 400 digits",
+       Splice(WithCreate([](json&) {}), "\"base_version\":0", "\"base_version\":" + std::string(400, '9')));
+  push(
+      "10,001 changes",
+      [] {
+        json changes = json::array();
+        for (int i = 0; i < 10001; ++i) changes.push_back(CaseCreate());
+        return PushDoc(changes).dump();
+      }(),
+      413, "too_large");
   push("17 MiB of whitespace around a valid push", std::string(17u << 20, ' ') + ValidPush(), 413, "too_large");
-  push("two million empty objects", Splice(PushDoc(json::array()).dump(), "[]", "[" + Repeat("{},", 1999999) + "{}]"), 413, "too_large");
+  push("two million empty objects", Splice(PushDoc(json::array()).dump(), "[]", "[" + Repeat("{},", 1999999) + "{}]"),
+       413, "too_large");
 
   // Deep nesting.
-  push("17 levels in a value", Splice(WithCreate([](json& c) { c["values"]["last_name"] = "@"; }), "\"@\"", Nested(17)));
+  push("17 levels in a value",
+       Splice(WithCreate([](json& c) { c["values"]["last_name"] = "@"; }), "\"@\"", Nested(17)));
   push("100,000 levels of objects", std::string(100000, '{'));
   push("100,000 levels in a change", "{\"protocol\":1,\"batch\":\"k\",\"changes\":" + Nested(100000) + "}");
   push("nesting hidden after an escaped quote", "{\"protocol\":1,\"batch\":\"k\\\"\",\"changes\":" + Nested(40) + "}");
@@ -572,7 +629,8 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
   push("SQL in a batch key", WithDoc([](json& d) { d["batch"] = "k'; DELETE FROM push_batches; --"; }));
   pull("SQL in the cursor", "?since=0%20OR%201%3D1");
   pull("an '=' in the cursor (read as since=1 by httplib)", "?since=0%20OR%201=1");
-  p.push_back({"an '=' in the conflicts status", "GET", "/v1/conflicts?status=open=all", "", staff, 400, "bad_request"});
+  p.push_back(
+      {"an '=' in the conflicts status", "GET", "/v1/conflicts?status=open=all", "", staff, 400, "bad_request"});
   pull("SQL in the limit", "?since=0&limit=1;DROP%20TABLE%20cases");
   with_token("SQL in the token", "Bearer ' OR '1'='1");
 
@@ -604,15 +662,20 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
     gzip_headers.emplace("Content-Encoding", "gzip");
     const std::string gz = GzipCompress(ValidPush());
     p.push_back({"a gzip bomb of whitespace after a valid prefix", "POST", "/v1/push",
-                 GzipRepeated("{\"protocol\":1,\"batch\":\"k\",\"changes\":[", " ", size_t{200} << 20), gzip_headers, 413, "too_large"});
-    p.push_back({"a gzip body cut in half", "POST", "/v1/push", gz.substr(0, gz.size() / 2), gzip_headers, 400, "bad_request"});
-    p.push_back({"a gzip body with a broken checksum", "POST", "/v1/push", [&] {
+                 GzipRepeated("{\"protocol\":1,\"batch\":\"k\",\"changes\":[", " ", size_t{200} << 20), gzip_headers,
+                 413, "too_large"});
+    p.push_back(
+        {"a gzip body cut in half", "POST", "/v1/push", gz.substr(0, gz.size() / 2), gzip_headers, 400, "bad_request"});
+    p.push_back({"a gzip body with a broken checksum", "POST", "/v1/push",
+                 [&] {
                    std::string broken = gz;
                    broken[broken.size() - 6] ^= 0x55;
                    return broken;
-                 }(), gzip_headers, 400, "bad_request"});
+                 }(),
+                 gzip_headers, 400, "bad_request"});
     p.push_back({"gzip inside gzip", "POST", "/v1/push", GzipCompress(gz), gzip_headers, 400, "bad_request"});
-    p.push_back({"gzip of invalid UTF-8", "POST", "/v1/push", GzipCompress(WithRawLastName("\xff")), gzip_headers, 400, "bad_request"});
+    p.push_back({"gzip of invalid UTF-8", "POST", "/v1/push", GzipCompress(WithRawLastName("\xff")), gzip_headers, 400,
+                 "bad_request"});
     p.push_back({"an empty gzip body", "POST", "/v1/push", "", gzip_headers, 400, "bad_request"});
     for (const char* encoding : {"deflate", "br", "compress", "gzip, gzip", "GZIP", "x-gzip"}) {
       auto h = dev;
@@ -623,7 +686,12 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
 
   // Another territory's records, by id, where the decoder already refuses (see below for those a
   // push answers as rejected).
-  push("an update of another territory's case with a bad value", WithUpdate(t.bastia_case, [](json& c) { c["set"] = {{"phone", "12"}}; c["base"] = json::object(); }),
+  push("an update of another territory's case with a bad value",
+       WithUpdate(t.bastia_case,
+                  [](json& c) {
+                    c["set"] = {{"phone", "12"}};
+                    c["base"] = json::object();
+                  }),
        422, "validation");
 
   // Replayed batch keys with other content.
@@ -655,21 +723,29 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
   with_token("a token of 300 characters", "Bearer " + std::string(300, 'a'));
   with_token("a token of 8,000 characters", "Bearer " + std::string(8000, 'a'));
   with_token("a revoked token", "Bearer " + t.revoked.token);
-  with_token("a token in the wrong case", "Bearer " + [&] {
-    std::string upper = t.a.token;
-    for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    return upper;
-  }());
+  with_token(
+      "a token in the wrong case", "Bearer " + [&] {
+        std::string upper = t.a.token;
+        for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        return upper;
+      }());
   with_token("a staff token on push", "Bearer " + t.staff.token, 403, "forbidden");
   p.push_back({"a staff token on pull", "GET", "/v1/pull?since=0", "", staff, 403, "forbidden"});
   p.push_back({"a device token on the conflicts list", "GET", "/v1/conflicts", "", dev, 403, "forbidden"});
-  p.push_back({"a device token settling a conflict", "POST", field + "/resolve", "{\"keep\":\"device\"}", dev, 403, "forbidden"});
+  p.push_back({"a device token settling a conflict", "POST", field + "/resolve", "{\"keep\":\"device\"}", dev, 403,
+               "forbidden"});
   p.push_back({"a device token on a record's history", "GET", "/v1/history/" + t.case_id, "", dev, 403, "forbidden"});
-  p.push_back({"a staff token on another territory's history", "GET", "/v1/history/" + t.bastia_case, "", staff, 403, "forbidden"});
+  p.push_back({"a staff token on another territory's history", "GET", "/v1/history/" + t.bastia_case, "", staff, 403,
+               "forbidden"});
   p.push_back({"whoami without a token", "GET", "/v1/whoami", "", {{"Relais-Protocol", "1"}}, 401, "unauthorized"});
   for (const char* version : {"0", "2", "1.0", "01", "1, 1", "-1", "99999999999999999999"}) {
-    p.push_back({std::string("Relais-Protocol ") + version, "POST", "/v1/push", ValidPush(),
-                 {{"Relais-Protocol", version}, {"Authorization", "Bearer " + t.a.token}}, 400, "protocol"});
+    p.push_back({std::string("Relais-Protocol ") + version,
+                 "POST",
+                 "/v1/push",
+                 ValidPush(),
+                 {{"Relais-Protocol", version}, {"Authorization", "Bearer " + t.a.token}},
+                 400,
+                 "protocol"});
   }
 
   // The staff API with bad bodies, ids and parameters.
@@ -681,8 +757,10 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
   settle("resolve with keep and value", field + "/resolve", "{\"keep\":\"server\",\"value\":\"x\"}");
   settle("resolve with neither keep nor value", field + "/resolve", "{}");
   settle("resolve with a number value", field + "/resolve", "{\"value\":5}");
-  settle("resolve with a value outside the enumeration", field + "/resolve", "{\"value\":\"chomeur\"}", 422, "validation");
-  settle("resolve with a value of 10,000 bytes", field + "/resolve", json{{"value", std::string(10000, 'v')}}.dump(), 422, "validation");
+  settle("resolve with a value outside the enumeration", field + "/resolve", "{\"value\":\"chomeur\"}", 422,
+         "validation");
+  settle("resolve with a value of 10,000 bytes", field + "/resolve", json{{"value", std::string(10000, 'v')}}.dump(),
+         422, "validation");
   settle("resolve with an unknown member", field + "/resolve", "{\"keep\":\"server\",\"sql\":\"DROP TABLE cases\"}");
   settle("resolve with an array body", field + "/resolve", "[]");
   settle("resolve with malformed JSON", field + "/resolve", "{\"keep\":");
@@ -693,13 +771,16 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
   settle("merge taking an unknown field", dup + "/merge", "{\"take\":[\"iban\"]}");
   settle("merge taking merged_into", dup + "/merge", "{\"take\":[\"merged_into\"]}");
   settle("dismiss with a body", dup + "/dismiss", "{\"why\":1}");
-  settle("a staff body of 1 MiB", field + "/resolve", "{\"keep\":\"server\"" + std::string(1u << 20, ' ') + "}", 413, "too_large");
-  settle("a staff body of a million values", dup + "/merge", "{\"take\":[" + Repeat("[],", 999999) + "[]]}", 413, "too_large");
+  settle("a staff body of 1 MiB", field + "/resolve", "{\"keep\":\"server\"" + std::string(1u << 20, ' ') + "}", 413,
+         "too_large");
+  settle("a staff body of a million values", dup + "/merge", "{\"take\":[" + Repeat("[],", 999999) + "[]]}", 413,
+         "too_large");
   for (const char* id : {"abc", "-1", "0", "99999999", "1e3", "1%20OR%201=1", "99999999999999999999"}) {
     p.push_back({std::string("conflict id ") + id, "GET", conflicts + id, "", staff, 404, "not_found"});
     settle(std::string("dismiss of conflict id ") + id, conflicts + id + "/dismiss", "", 404, "not_found");
   }
-  p.push_back({"conflicts of status bogus", "GET", "/v1/conflicts?status=open'%20OR%20'1'='1", "", staff, 400, "bad_request"});
+  p.push_back(
+      {"conflicts of status bogus", "GET", "/v1/conflicts?status=open'%20OR%20'1'='1", "", staff, 400, "bad_request"});
   p.push_back({"history of an unknown record", "GET", "/v1/history/x'%20OR%20'1'='1", "", staff, 404, "not_found"});
 
   // Methods and paths.
@@ -712,28 +793,33 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
   // Requests HTTP cannot read.
   raw("a request line of garbage", "HELLO\r\n\r\n");
   raw("a request line without version", "GET /v1/health\r\n\r\n");
-  raw("a URI of 10,000 characters", "GET /v1/" + std::string(10000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414, "bad_request");
+  raw("a URI of 10,000 characters", "GET /v1/" + std::string(10000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414,
+      "bad_request");
   // A header line without colon is not a header: the protocol header is then missing.
-  raw("a header line without colon", "POST /v1/push HTTP/1.1\r\nHost: x\r\nRelais-Protocol 1\r\nContent-Length: 2\r\n\r\n{}",
-      400, "protocol");
+  raw("a header line without colon",
+      "POST /v1/push HTTP/1.1\r\nHost: x\r\nRelais-Protocol 1\r\nContent-Length: 2\r\n\r\n{}", 400, "protocol");
   raw("a Content-Length that is not a number",
       "POST /v1/push HTTP/1.1\r\nHost: x\r\nRelais-Protocol: 1\r\nAuthorization: Bearer " + t.a.token +
           "\r\nContent-Length: abc\r\nConnection: close\r\n\r\n{}");
   raw("a chunk size that is not hexadecimal",
       "POST /v1/push HTTP/1.1\r\nHost: x\r\nRelais-Protocol: 1\r\nAuthorization: Bearer " + t.a.token +
           "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
-  raw("17 MiB in chunks",
+  raw(
+      "17 MiB in chunks",
       "POST /v1/push HTTP/1.1\r\nHost: x\r\nRelais-Protocol: 1\r\nAuthorization: Bearer " + t.a.token +
-          "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + [] {
+          "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+          [] {
             std::string chunks;
             const std::string chunk(1u << 20, ' ');
             for (int i = 0; i < 17; ++i) chunks += "100000\r\n" + chunk + "\r\n";
             return chunks + "0\r\n\r\n";
-          }(), 413, "too_large");
+          }(),
+      413, "too_large");
   return p;
 }
 
-TEST_CASE("every malformed request of the table gets its 4xx and a JSON error and changes nothing", "[bad-input][hostile]") {
+TEST_CASE("every malformed request of the table gets its 4xx and a JSON error and changes nothing",
+          "[bad-input][hostile]") {
   Hostile t;
   const std::vector<Probe> probes = HostileProbes(t);
   for (const Probe& probe : probes) {
@@ -766,7 +852,8 @@ TEST_CASE("every malformed request of the table gets its 4xx and a JSON error an
   CHECK(probes.size() >= 200);
 }
 
-TEST_CASE("a body that ends before its announced length is never applied, and the server stays up", "[bad-input][hostile]") {
+TEST_CASE("a body that ends before its announced length is never applied, and the server stays up",
+          "[bad-input][hostile]") {
   // httplib reads a Content-Length of "-1" as 2^64-1 bytes; over the 16 MiB limit it skips the
   // announced bytes, and a chunk cut short is read until the client ends the request. It then closes
   // the connection, with a 4xx or without an answer depending on timing. Either is fine: nothing is
@@ -806,13 +893,14 @@ TEST_CASE("SQL metacharacters in values are stored as data, verbatim", "[bad-inp
   CHECK(t.f.Pull(t.c).records.size() >= 1);  // every table still there
 }
 
-TEST_CASE("changes aimed at another territory's records are rejected one by one and write no record", "[bad-input][hostile]") {
+TEST_CASE("changes aimed at another territory's records are rejected one by one and write no record",
+          "[bad-input][hostile]") {
   Hostile t;
   auto records_before = t.f.Pull(t.c);
-  auto request = Batch({Update("cases", t.bastia_case, 1, Stamp(kT0 + 5, "a"), {{"phone", "0633333333", std::nullopt}}),
-                        CreateFollowup(NewId(), t.bastia_case, Stamp(kT0 + 5, "a")),
-                        CreateCase(t.bastia_case, kGap, Stamp(kT0 + 5, "a")),
-                        CreateCase(NewId(), kBastia, Stamp(kT0 + 5, "a"))});
+  auto request =
+      Batch({Update("cases", t.bastia_case, 1, Stamp(kT0 + 5, "a"), {{"phone", "0633333333", std::nullopt}}),
+             CreateFollowup(NewId(), t.bastia_case, Stamp(kT0 + 5, "a")),
+             CreateCase(t.bastia_case, kGap, Stamp(kT0 + 5, "a")), CreateCase(NewId(), kBastia, Stamp(kT0 + 5, "a"))});
   auto r = t.PushRaw(sync::EncodePushRequest(request));
   REQUIRE(r);
   REQUIRE(r->status == 200);
@@ -847,7 +935,8 @@ TEST_CASE("a replayed batch whose JSON differs only in member order gets the sto
   Hostile t;
   json doc = json::parse(sync::EncodePushRequest(t.used_batch));
   // Members in another order and other spacing: the same batch, so the same answer, applied once.
-  std::string reordered = "{\"changes\": " + doc["changes"].dump(2) + ", \"batch\": \"" + t.used_key + "\", \"protocol\": 1}";
+  std::string reordered =
+      "{\"changes\": " + doc["changes"].dump(2) + ", \"batch\": \"" + t.used_key + "\", \"protocol\": 1}";
   auto r = t.PushRaw(reordered);
   REQUIRE(r);
   CHECK(r->status == 200);

@@ -104,9 +104,9 @@ TEST_CASE("concurrent edits of one record are merged one after the other, none l
       char phone[16];
       std::snprintf(phone, sizeof phone, "06%02d%06d", e + 1, i);  // never the base value
       // Each editor saw version 1 only: every edit is a concurrent one, settled last-writer-wins.
-      batches[static_cast<size_t>(e)].push_back(Batch({Update("contacts", contact, 1,
-                                                              Stamp(kT0 + 1000 * (i + 1) + e, "e" + std::to_string(e)),
-                                                              {{"phone", std::string(phone), "0600000000"}})}));
+      batches[static_cast<size_t>(e)].push_back(
+          Batch({Update("contacts", contact, 1, Stamp(kT0 + 1000 * (i + 1) + e, "e" + std::to_string(e)),
+                        {{"phone", std::string(phone), "0600000000"}})}));
     }
   }
   std::atomic<int> errors{0};

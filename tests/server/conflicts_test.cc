@@ -40,8 +40,10 @@ struct SharedCase {
   std::string id = NewId();
 
   SharedCase() {
-    f.Push(a, {CreateCase(id, kGap, Stamp(kT0, "a"),
-                          {{"status", "demandeur_emploi"}, {"notes", "Cherche en hôtellerie."}, {"birth_date", "1990-04-12"}})});
+    f.Push(a,
+           {CreateCase(
+               id, kGap, Stamp(kT0, "a"),
+               {{"status", "demandeur_emploi"}, {"notes", "Cherche en hôtellerie."}, {"birth_date", "1990-04-12"}})});
   }
 
   // a sets `field` to `from_a`, then b, still at version 1, sets it to `from_b`.
@@ -105,7 +107,8 @@ TEST_CASE("an edit that meets a closed case applies and the case stays closed", 
   SharedCase s;
   s.f.Push(s.a, {Update("cases", s.id, 1, Stamp(kT0 + 10, "a"),
                         {{"closed_on", "2027-01-02", std::nullopt}, {"close_reason", "Emploi trouvé", std::nullopt}})});
-  auto response = s.f.Push(s.b, {Update("cases", s.id, 1, Stamp(kT0 + 20, "b"), {{"phone", "0611223344", std::nullopt}})});
+  auto response =
+      s.f.Push(s.b, {Update("cases", s.id, 1, Stamp(kT0 + 20, "b"), {{"phone", "0611223344", std::nullopt}})});
   CHECK(response.results[0].status == ChangeStatus::kMerged);
   schema::Record r = s.Current();
   CHECK(FieldOf(schema::CasesTable(), r, "phone") == "0611223344");
@@ -118,8 +121,11 @@ TEST_CASE("a case created for a person the server holds opens one duplicate conf
   SharedCase s;
   std::string twin = NewId();
   auto response = s.f.Push(s.b, {Create("cases", twin,
-                                        {{"last_name", "MARTIN"}, {"first_name", "Elodie"}, {"birth_date", "1990-04-12"},
-                                         {"opened_on", "2027-01-03"}, {"territory", kGap}},
+                                        {{"last_name", "MARTIN"},
+                                         {"first_name", "Elodie"},
+                                         {"birth_date", "1990-04-12"},
+                                         {"opened_on", "2027-01-03"},
+                                         {"territory", kGap}},
                                         Stamp(kT0 + 30, "b"))});
   CHECK(response.results[0].status == ChangeStatus::kApplied);
   Conflict c = s.OnlyOpenConflict();
@@ -137,8 +143,11 @@ TEST_CASE("a case matching several is flagged against the earliest opened one, o
   auto twin = [&](const std::string& opened_on, int64_t at) {
     std::string id = NewId();
     s.f.Push(s.b, {Create("cases", id,
-                          {{"last_name", "Martin"}, {"first_name", "Élodie"}, {"birth_date", "1990-04-12"},
-                           {"opened_on", opened_on}, {"territory", kGap}},
+                          {{"last_name", "Martin"},
+                           {"first_name", "Élodie"},
+                           {"birth_date", "1990-04-12"},
+                           {"opened_on", opened_on},
+                           {"territory", kGap}},
                           Stamp(kT0 + at, "b"))});
     return id;
   };
@@ -149,8 +158,10 @@ TEST_CASE("a case matching several is flagged against the earliest opened one, o
   REQUIRE(conflicts->size() == 2);
   for (const Conflict& c : *conflicts) {
     CHECK(c.kind == "duplicate");
-    if (c.record_id == earlier) CHECK(c.other_id == s.id);
-    else CHECK((c.record_id == later && c.other_id == earlier));
+    if (c.record_id == earlier)
+      CHECK(c.other_id == s.id);
+    else
+      CHECK((c.record_id == later && c.other_id == earlier));
   }
 }
 
@@ -170,11 +181,13 @@ struct Twins {
   int64_t conflict_id = 0;
 
   Twins() {
-    f.Push(gap, {CreateCase(existing, kGap, Stamp(kT0, "gap"), {{"birth_date", "1990-04-12"}, {"phone", "0611111111"}}),
-                 CreateFollowup(f1, existing, Stamp(kT0 + 1, "gap")), CreateFollowup(f2, existing, Stamp(kT0 + 2, "gap"))});
-    f.Push(bastia, {CreateCase(twin, kBastia, Stamp(kT0 + 3, "bastia"),
-                               {{"birth_date", "1990-04-12"}, {"phone", "0622222222"}, {"email", "e.martin@exemple.fr"}}),
-                    CreateFollowup(f3, twin, Stamp(kT0 + 4, "bastia"))});
+    f.Push(gap,
+           {CreateCase(existing, kGap, Stamp(kT0, "gap"), {{"birth_date", "1990-04-12"}, {"phone", "0611111111"}}),
+            CreateFollowup(f1, existing, Stamp(kT0 + 1, "gap")), CreateFollowup(f2, existing, Stamp(kT0 + 2, "gap"))});
+    f.Push(bastia,
+           {CreateCase(twin, kBastia, Stamp(kT0 + 3, "bastia"),
+                       {{"birth_date", "1990-04-12"}, {"phone", "0622222222"}, {"email", "e.martin@exemple.fr"}}),
+            CreateFollowup(f3, twin, Stamp(kT0 + 4, "bastia"))});
     auto conflicts = f.store().Conflicts({});
     REQUIRE(conflicts->size() == 1);
     conflict_id = (*conflicts)[0].id;
@@ -207,7 +220,8 @@ TEST_CASE("merging a duplicate moves the follow-ups to the existing case and lea
   CHECK(FieldOf(cases, redirect->record, "closed_on") == IsoDate(kT0));
   CHECK(FieldOf(cases, redirect->record, "close_reason") == "fusionné avec " + t.existing);
   // The follow-up left Bastia with its new case: Bastia's devices remove it.
-  CHECK(std::any_of(bastia.removed.begin(), bastia.removed.end(), [&](const sync::Removal& r) { return r.record_id == t.f3; }));
+  CHECK(std::any_of(bastia.removed.begin(), bastia.removed.end(),
+                    [&](const sync::Removal& r) { return r.record_id == t.f3; }));
   CHECK_FALSE(Find(bastia, t.f3));
   auto history = t.f.store().History("cases", t.existing);
   CHECK(history->back().device == "central:camille");
@@ -230,8 +244,9 @@ TEST_CASE("a follow-up written offline on a case merged since goes to the surviv
   sync::PushResponse refused = t.f.Push(t.bastia, {CreateFollowup(NewId(), t.twin, Stamp(kT0 + 70, "bastia"))});
   REQUIRE(refused.results.size() == 1);
   CHECK(refused.results[0].status == ChangeStatus::kRejected);
-  CHECK(refused.results[0].reason == "le dossier " + t.twin + " a été fusionné dans le dossier " + t.existing + " : le territoire " + kGap +
-                                         " est hors des territoires de cet appareil (" + kBastia + ")");
+  CHECK(refused.results[0].reason == "le dossier " + t.twin + " a été fusionné dans le dossier " + t.existing +
+                                         " : le territoire " + kGap + " est hors des territoires de cet appareil (" +
+                                         kBastia + ")");
 }
 
 TEST_CASE("a merged case is no longer matched by a later create", "[duplicates]") {

@@ -43,8 +43,11 @@ TEST_CASE("a device's own creates are left out of its pull without echo, and rea
   CHECK(own.next == 3);
   CHECK_FALSE(own.more);
   // Asked with the echo (an older client, or a fresh copy), the same device gets everything.
-  CHECK(Ids(f.Pull(a)) == std::vector<std::string>{"cases:" + case_id + "@1", "followups:" + followup_id + "@2", "contacts:" + contact_id + "@3"});
-  CHECK(Ids(f.Pull(b, 0, 5000, true)) == std::vector<std::string>{"cases:" + case_id + "@1", "followups:" + followup_id + "@2", "contacts:" + contact_id + "@3"});
+  CHECK(Ids(f.Pull(a)) == std::vector<std::string>{"cases:" + case_id + "@1", "followups:" + followup_id + "@2",
+                                                   "contacts:" + contact_id + "@3"});
+  CHECK(Ids(f.Pull(b, 0, 5000, true)) == std::vector<std::string>{"cases:" + case_id + "@1",
+                                                                  "followups:" + followup_id + "@2",
+                                                                  "contacts:" + contact_id + "@3"});
 }
 
 TEST_CASE("left-out records count in the page's limit and the cursor passes them", "[echo]") {
@@ -110,8 +113,7 @@ TEST_CASE("a page passes at most kEchoScan times its limit of echoes, and loses 
   CHECK(cursor == echoes + 3);
 }
 
-TEST_CASE("paged without echo at any limit, a device gets every other record and notice once, in order",
-          "[echo]") {
+TEST_CASE("paged without echo at any limit, a device gets every other record and notice once, in order", "[echo]") {
   // Seeded interleavings of both devices' creates. Every case is a "Martin Élodie", so each one after
   // the first opens a duplicate conflict at its own sequence number: a notice beside a record left
   // out, in another source of the same sequence.
@@ -132,7 +134,7 @@ TEST_CASE("paged without echo at any limit, a device gets every other record and
         if (by_a) made_by_a.insert(id);
         const std::string stamp = Stamp(kT0 + i, by_a ? "a" : "b");
         batch.push_back(random() % 2 ? CreateCase(id, kGap, stamp, {{"birth_date", "1990-04-12"}})
-                                      : CreateContact(id, "0611111111", stamp));
+                                     : CreateContact(id, "0611111111", stamp));
       }
       changes += static_cast<int64_t>(batch.size());
       f.Push(who, batch);
@@ -142,7 +144,8 @@ TEST_CASE("paged without echo at any limit, a device gets every other record and
     REQUIRE_FALSE(everything.more);
     std::vector<std::string> expected_records;
     for (const auto& r : everything.records) {
-      if (!made_by_a.count(r.record.id)) expected_records.push_back(r.table + ":" + r.record.id + "@" + std::to_string(r.record.version));
+      if (!made_by_a.count(r.record.id))
+        expected_records.push_back(r.table + ":" + r.record.id + "@" + std::to_string(r.record.version));
     }
     std::vector<int64_t> expected_notices;
     for (const auto& n : everything.conflicts) expected_notices.push_back(n.id);
@@ -197,7 +200,7 @@ TEST_CASE("an update applied on the version the device holds is its echo; a merg
     CHECK(Ids(f.Pull(b, 2, 5000, true)) == std::vector<std::string>{"cases:" + id + "@3"});
   }
   SECTION("another device's later write takes the mark away") {
-    f.Push(a, {Update("cases", id, 1, Stamp(kT0 + 1, "a"), {{"phone", "0611111111", std::nullopt}})});  // v2, a's
+    f.Push(a, {Update("cases", id, 1, Stamp(kT0 + 1, "a"), {{"phone", "0611111111", std::nullopt}})});    // v2, a's
     f.Push(b, {Update("cases", id, 2, Stamp(kT0 + 2, "b"), {{"email", "b@exemple.fr", std::nullopt}})});  // v3, b's
     CHECK(Ids(f.Pull(a, 1, 5000, true)) == std::vector<std::string>{"cases:" + id + "@3"});
     CHECK(f.Pull(b, 2, 5000, true).records.empty());
@@ -251,14 +254,15 @@ TEST_CASE("central staff's settlement and a case's move are pulled by the device
   std::string id = NewId(), followup = NewId();
   f.Push(a, {CreateCase(id, kGap, Stamp(kT0, "a")), CreateFollowup(followup, id, Stamp(kT0, "a"))});  // v1, v2
   SECTION("a settlement") {
-    f.Push(b, {Update("cases", id, 1, Stamp(kT0 + 1, "b"), {{"status", "salarie", std::nullopt}})});      // v3
-    f.Push(a, {Update("cases", id, 1, Stamp(kT0 + 2, "a"), {{"status", "etudiant", std::nullopt}})});     // v4, review
+    f.Push(b, {Update("cases", id, 1, Stamp(kT0 + 1, "b"), {{"status", "salarie", std::nullopt}})});   // v3
+    f.Push(a, {Update("cases", id, 1, Stamp(kT0 + 2, "a"), {{"status", "etudiant", std::nullopt}})});  // v4, review
     auto open = f.store().Conflicts(ConflictQuery{});
     REQUIRE(open.ok());
     REQUIRE(open->size() == 1);
     const int64_t before = f.Pull(a).next;
     REQUIRE(f.store().Resolve(open->front().id, Decision{Decision::Keep::kDevice, {}}, "camille").ok());
-    CHECK(Ids(f.Pull(a, before, 5000, true)) == std::vector<std::string>{"cases:" + id + "@" + std::to_string(before + 1)});
+    CHECK(Ids(f.Pull(a, before, 5000, true)) ==
+          std::vector<std::string>{"cases:" + id + "@" + std::to_string(before + 1)});
   }
   SECTION("a move by the device itself: its follow-ups take a new version, which it pulls") {
     auto r = f.Push(a, {Update("cases", id, 1, Stamp(kT0 + 1, "a"), {{"territory", kBastia, kGap}})});

@@ -1,8 +1,8 @@
 // A record's history (Store::History): every version, oldest first, read by walking the chain of
 // history rows from the record (migration 0004). Runs on both stores.
+#include "server/sqlite_store.h"
 #include "sqlite/db.h"
 #include "sqlite/migrate.h"
-#include "server/sqlite_store.h"
 #include "tests/server/server_fixture.h"
 
 namespace relais::server::testing {
@@ -33,7 +33,8 @@ TEST_CASE("a record's history lists each of its versions once, oldest first, acr
   f.Push(a, {Update("cases", kept, 1, Stamp(kT0 + 2, "a"), {{"phone", "0622222222", std::nullopt}})});
   // 4 a lookalike (a duplicate notice), 5 its follow-up; 6 the lookalike moves to Bastia, which
   // gives the follow-up a new version (8) without a row in history.
-  f.Push(a, {CreateCase(absorbed, kGap, Stamp(kT0 + 3, "a"), born), CreateFollowup(entry, absorbed, Stamp(kT0 + 4, "a"))});
+  f.Push(a,
+         {CreateCase(absorbed, kGap, Stamp(kT0 + 3, "a"), born), CreateFollowup(entry, absorbed, Stamp(kT0 + 4, "a"))});
   auto moved = f.Push(a, {Update("cases", absorbed, 4, Stamp(kT0 + 5, "a"), {{"territory", kBastia, kGap}})});
   REQUIRE(moved.results[0].version == 6);
   bool entry_moved = false;

@@ -107,7 +107,8 @@ TEST_CASE("health answers ok without a token", "[http]") {
   auto r = f.Client()->Get("/v1/health");
   REQUIRE(r);
   CHECK(r->status == 200);
-  CHECK(json::parse(r->body) == json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs", "pull-no-echo", "push-after"}}});
+  CHECK(json::parse(r->body) ==
+        json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs", "pull-no-echo", "push-after"}}});
 }
 
 TEST_CASE("health answers 503 when the store does not answer", "[http]") {
@@ -175,8 +176,10 @@ TEST_CASE("a revoked token gets 401 and sees nothing", "[http]") {
 TEST_CASE("a push over HTTP answers the fate of each change", "[http]") {
   ServerFixture f;
   Enrolled c = f.Enrol("c", {kBastia});
-  auto request = Batch({CreateCase(NewId(), kGap, Stamp(kT0, "c")), CreateContact(NewId(), "0611111111", Stamp(kT0, "c"))});
-  auto r = f.Client()->Post("/v1/push", ServerFixture::Headers(c.token), sync::EncodePushRequest(request), "application/json");
+  auto request =
+      Batch({CreateCase(NewId(), kGap, Stamp(kT0, "c")), CreateContact(NewId(), "0611111111", Stamp(kT0, "c"))});
+  auto r = f.Client()->Post("/v1/push", ServerFixture::Headers(c.token), sync::EncodePushRequest(request),
+                            "application/json");
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(r->get_header_value("Content-Type") == "application/json");
@@ -229,7 +232,8 @@ TEST_CASE("answers are gzip-compressed when the client accepts gzip", "[http]") 
   auto response = sync::DecodePushResponse(*answer);
   REQUIRE(response.ok());
   CHECK(response->results.at(0).version == 51);
-  auto plain = client->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(request), "application/json");
+  auto plain =
+      client->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(request), "application/json");
   REQUIRE(plain);
   CHECK(plain->status == 200);
   CHECK(plain->get_header_value("Content-Encoding").empty());
@@ -239,7 +243,8 @@ TEST_CASE("answers are gzip-compressed when the client accepts gzip", "[http]") 
 TEST_CASE("a pull asked by column answers one array per column; rows otherwise", "[http]") {
   ServerFixture f;
   Enrolled a = f.Enrol("a", {kGap});
-  f.Push(a, {CreateContact(NewId(), "0611111111", Stamp(kT0, "a")), CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))});
+  f.Push(a, {CreateContact(NewId(), "0611111111", Stamp(kT0, "a")),
+             CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))});
   auto columns = f.Client()->Get("/v1/pull?since=0&layout=columns", ServerFixture::Headers(a.token));
   auto rows = f.Client()->Get("/v1/pull?since=0", ServerFixture::Headers(a.token));
   REQUIRE(columns);
@@ -271,7 +276,8 @@ TEST_CASE("a pull answer repeats its page's cursor in its headers, on every page
   int64_t since = 0;
   int pages = 0;
   while (true) {
-    auto r = f.Client()->Get("/v1/pull?since=" + std::to_string(since) + "&limit=2&layout=columns", ServerFixture::Headers(a.token));
+    auto r = f.Client()->Get("/v1/pull?since=" + std::to_string(since) + "&limit=2&layout=columns",
+                             ServerFixture::Headers(a.token));
     REQUIRE(r);
     REQUIRE(r->status == 200);
     auto page = sync::DecodePullPage(r->body);
@@ -285,10 +291,12 @@ TEST_CASE("a pull answer repeats its page's cursor in its headers, on every page
   CHECK(pages == 3);
 }
 
-TEST_CASE("a pull with echo=0 leaves out the device's own records; without it, or with echo=1, they come", "[http][echo]") {
+TEST_CASE("a pull with echo=0 leaves out the device's own records; without it, or with echo=1, they come",
+          "[http][echo]") {
   ServerFixture f;
   Enrolled a = f.Enrol("a", {kGap});
-  f.Push(a, {CreateContact(NewId(), "0611111111", Stamp(kT0, "a")), CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))});
+  f.Push(a, {CreateContact(NewId(), "0611111111", Stamp(kT0, "a")),
+             CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))});
   auto records = [&](const std::string& query) -> size_t {
     auto r = f.Client()->Get("/v1/pull?since=0" + query, ServerFixture::Headers(a.token));
     REQUIRE(r);
@@ -344,9 +352,11 @@ TEST_CASE("a batch key reused with other content gets 409", "[http]") {
   Enrolled a = f.Enrol("a", {kGap});
   auto first = Batch({CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))}, "k1");
   auto other = Batch({CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))}, "k1");
-  REQUIRE(f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(first), "application/json"));
+  REQUIRE(f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(first),
+                           "application/json"));
   std::string before = f.Dump();
-  auto r = f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(other), "application/json");
+  auto r =
+      f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(other), "application/json");
   REQUIRE(r);
   CHECK(r->status == 409);
   CHECK(ErrorOf(r)["code"] == "conflict");
@@ -364,7 +374,8 @@ TEST_CASE("each request is logged on one line without personal data", "[http]") 
   ServerFixture f(options);
   Enrolled a = f.Enrol("pae-gap", {kGap});
   auto request = Batch({CreateCase(NewId(), kGap, Stamp(kT0, "a"), {{"phone", "0611223344"}})});
-  REQUIRE(f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(request), "application/json"));
+  REQUIRE(f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(request),
+                           "application/json"));
   // The line is written just after the answer is sent.
   for (int i = 0; i < 1000; ++i) {
     {
@@ -386,10 +397,10 @@ TEST_CASE("creates sent as runs are applied in order, one result per change, as 
   ServerFixture f;
   Enrolled a = f.Enrol("a", {kGap});
   const std::string case_id = NewId();
-  std::vector<sync::Change> changes = {CreateCase(case_id, kGap, Stamp(kT0, "a")), CreateCase(NewId(), kGap, Stamp(kT0, "a")),
-                                       CreateFollowup(NewId(), case_id, Stamp(kT0, "a")),
-                                       CreateFollowup(NewId(), case_id, Stamp(kT0, "a")),
-                                       CreateCase(NewId(), kBastia, Stamp(kT0, "a"))};
+  std::vector<sync::Change> changes = {
+      CreateCase(case_id, kGap, Stamp(kT0, "a")), CreateCase(NewId(), kGap, Stamp(kT0, "a")),
+      CreateFollowup(NewId(), case_id, Stamp(kT0, "a")), CreateFollowup(NewId(), case_id, Stamp(kT0, "a")),
+      CreateCase(NewId(), kBastia, Stamp(kT0, "a"))};
   auto request = Batch(changes);
   const std::string runs = sync::EncodePushRequestRuns(request);
   REQUIRE(json::parse(runs)["changes"].size() == 3);  // two runs and a lone row
@@ -408,7 +419,8 @@ TEST_CASE("creates sent as runs are applied in order, one result per change, as 
 
   // The same batch resent as rows is the same batch: the same answer, applied once.
   const std::string after = f.Dump();
-  auto as_rows = f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(request), "application/json");
+  auto as_rows = f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequest(request),
+                                  "application/json");
   REQUIRE(as_rows);
   CHECK(as_rows->status == 200);
   CHECK(as_rows->body == sent->body);
@@ -418,7 +430,8 @@ TEST_CASE("creates sent as runs are applied in order, one result per change, as 
 TEST_CASE("a bad run gets 400 naming what is wrong, changes nothing, and the server stays up", "[http][runs]") {
   ServerFixture f;
   Enrolled a = f.Enrol("a", {kGap});
-  auto request = Batch({CreateContact(NewId(), "0611111111", Stamp(kT0, "a")), CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))});
+  auto request = Batch(
+      {CreateContact(NewId(), "0611111111", Stamp(kT0, "a")), CreateContact(NewId(), "0622222222", Stamp(kT0, "a"))});
   json doc = json::parse(sync::EncodePushRequestRuns(request));
   doc["changes"][0]["columns"]["phone"].push_back("0633333333");  // one cell too many
   const std::string before = f.Dump();
@@ -439,7 +452,8 @@ TEST_CASE("a value refused in a run gets 422 naming the change of the run", "[ht
   auto request = Batch({CreateCase(NewId(), kGap, Stamp(kT0, "a")),
                         CreateCase(NewId(), kGap, Stamp(kT0, "a"), {{"birth_date", "1990-13-45"}})});
   const std::string before = f.Dump();
-  auto r = f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequestRuns(request), "application/json");
+  auto r = f.Client()->Post("/v1/push", ServerFixture::Headers(a.token), sync::EncodePushRequestRuns(request),
+                            "application/json");
   REQUIRE(r);
   CHECK(r->status == 422);
   CHECK(ErrorOf(r)["change"] == request.changes[1].change_id);

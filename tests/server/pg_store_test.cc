@@ -120,11 +120,13 @@ class QueuedPushes {
     std::vector<std::thread> threads;
     PgAdmin watcher(f_.spec());
     for (size_t i = 0; i < pushes_.size(); ++i) {
-      threads.emplace_back([&, i] { replies[i] = f_.store().Push(pushes_[i].device, pushes_[i].request, HashOf(pushes_[i].request)); });
+      threads.emplace_back(
+          [&, i] { replies[i] = f_.store().Push(pushes_[i].device, pushes_[i].request, HashOf(pushes_[i].request)); });
       if (i == 0) {
         // The first holds the lead of the store's queue once it waits for the lock.
-        for (int tries = 0; tries < 1000 && watcher.Count("SELECT count(*) FROM pg_stat_activity WHERE "
-                                                           "wait_event_type = 'Lock' AND datname = current_database()") == 0;
+        for (int tries = 0;
+             tries < 1000 && watcher.Count("SELECT count(*) FROM pg_stat_activity WHERE "
+                                           "wait_event_type = 'Lock' AND datname = current_database()") == 0;
              ++tries) {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
@@ -163,15 +165,16 @@ TEST_CASE("pushes queued behind a writer are written in one transaction, each as
   pushes.Add(a, Batch({CreateContact(contact, "0611111111", Stamp(kT0, "a"))}));
   pushes.Add(b, Batch({CreateCase(first, kGap, Stamp(kT0, "b"), born)}));
   // Written in the same transaction as the case it names, and as the case it duplicates.
-  pushes.Add(c, Batch({CreateFollowup(followup, first, Stamp(kT0, "c")), CreateCase(twin, kGap, Stamp(kT0, "c"), born)}));
+  pushes.Add(c,
+             Batch({CreateFollowup(followup, first, Stamp(kT0, "c")), CreateCase(twin, kGap, Stamp(kT0, "c"), born)}));
   std::vector<Result<PushReply>> replies = pushes.Run();
   for (const auto& reply : replies) RequireApplied(reply);
 
   // The first alone, the two queued behind it in one transaction, in their order.
   PgAdmin admin(f.spec());
   CHECK(admin.Count("SELECT count(DISTINCT xmin::text) FROM history") == 2);
-  CHECK(admin.Count("SELECT count(DISTINCT xmin::text) FROM history WHERE record_id IN ('" + first + "', '" +
-                    followup + "', '" + twin + "')") == 1);
+  CHECK(admin.Count("SELECT count(DISTINCT xmin::text) FROM history WHERE record_id IN ('" + first + "', '" + followup +
+                    "', '" + twin + "')") == 1);
   CHECK(replies[1]->response.results[0].version == 2);
   CHECK(replies[2]->response.results[0].version == 3);
   CHECK(replies[2]->response.results[1].version == 4);
@@ -187,7 +190,9 @@ TEST_CASE("pushes queued behind a writer are written in one transaction, each as
 TEST_CASE("a push that fails in a group gets its error alone, and the others of the group are applied", "[pg]") {
   StoreFixture f;
   Enrolled a = f.Enrol("a", {kGap}), b = f.Enrol("b", {kGap}), c = f.Enrol("c", {kGap});
-  REQUIRE(f.store().Push(c.device, Batch({CreateContact(NewId(), "0600000000", Stamp(kT0, "c"))}, "k-used"), "hash-1").ok());
+  REQUIRE(f.store()
+              .Push(c.device, Batch({CreateContact(NewId(), "0600000000", Stamp(kT0, "c"))}, "k-used"), "hash-1")
+              .ok());
   const std::string by_b = NewId(), by_c = NewId(), by_a = NewId();
   SequenceHeld held(f.spec());
   QueuedPushes pushes(f, held);

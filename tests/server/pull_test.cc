@@ -165,9 +165,11 @@ TEST_CASE("a device of both territories keeps a case moved between them", "[pull
 
 TEST_CASE("the old territory can no longer edit a case handed over", "[pull]") {
   MovedCase m;
-  auto response = m.f.Push(m.a, {Update("cases", m.case_id, 3, Stamp(kT0 + 2, "a"), {{"phone", "0611223344", std::nullopt}})});
+  auto response =
+      m.f.Push(m.a, {Update("cases", m.case_id, 3, Stamp(kT0 + 2, "a"), {{"phone", "0611223344", std::nullopt}})});
   CHECK(response.results[0].status == sync::ChangeStatus::kRejected);
-  CHECK(response.results[0].reason == "le territoire corse-bastia est hors des territoires de cet appareil (hautes-alpes-gap)");
+  CHECK(response.results[0].reason ==
+        "le territoire corse-bastia est hors des territoires de cet appareil (hautes-alpes-gap)");
 }
 
 }  // namespace

@@ -16,7 +16,10 @@ const std::string kGap = "hautes-alpes-gap";
 
 TEST_CASE("the order gate answers at once for a batch it knows, and refuses one it does not", "[push-after]") {
   PushOrder order(50ms, 2s);
-  { PushOrder::Ticket t = order.Begin(1, "k1"); t.Committed(); }
+  {
+    PushOrder::Ticket t = order.Begin(1, "k1");
+    t.Committed();
+  }
   { PushOrder::Ticket t = order.Begin(1, "k2"); }  // failed: never committed
   CHECK(order.WaitCommitted(1, "k1"));
   CHECK_FALSE(order.WaitCommitted(1, "k2"));
@@ -54,7 +57,10 @@ TEST_CASE("the order gate waits for a batch under way, and for one about to begi
   SECTION("failed, then committed by a retry: the last outcome counts") {
     { PushOrder::Ticket t = order.Begin(1, "k1"); }
     CHECK_FALSE(order.WaitCommitted(1, "k1"));
-    { PushOrder::Ticket t = order.Begin(1, "k1"); t.Committed(); }
+    {
+      PushOrder::Ticket t = order.Begin(1, "k1");
+      t.Committed();
+    }
     CHECK(order.WaitCommitted(1, "k1"));
   }
 }
@@ -67,9 +73,11 @@ TEST_CASE("the order gate waits no longer than its bound for a batch under way",
   CHECK(std::chrono::steady_clock::now() - asked >= 100ms);
 }
 
-httplib::Result PushAfter(ServerFixture& f, const Enrolled& who, const sync::PushRequest& request, const std::string& after) {
+httplib::Result PushAfter(ServerFixture& f, const Enrolled& who, const sync::PushRequest& request,
+                          const std::string& after) {
   const std::string path = after.empty() ? "/v1/push" : "/v1/push?after=" + after;
-  return f.Client()->Post(path, ServerFixture::Headers(who.token), sync::EncodePushRequest(request), "application/json");
+  return f.Client()->Post(path, ServerFixture::Headers(who.token), sync::EncodePushRequest(request),
+                          "application/json");
 }
 
 std::vector<int64_t> Versions(const httplib::Result& r) {
@@ -118,17 +126,19 @@ TEST_CASE("a malformed after= gets 400 and changes nothing", "[http][push-after]
   auto request = Batch(Cases(1, "a"));
   for (const std::string& after : {std::string(""), std::string("k%20y"), std::string(101, 'k'), request.batch_key}) {
     const std::string path = "/v1/push?after=" + after;
-    auto bad = f.Client()->Post(path, ServerFixture::Headers(a.token), sync::EncodePushRequest(Batch(Cases(1, "a"), request.batch_key)),
-                                "application/json");
+    auto bad = f.Client()->Post(path, ServerFixture::Headers(a.token),
+                                sync::EncodePushRequest(Batch(Cases(1, "a"), request.batch_key)), "application/json");
     REQUIRE(bad);
     INFO("after=" << after);
     CHECK(bad->status == 400);
-    CHECK(json::parse(bad->body)["error"]["message"] == "after= must name the batch key of the batch sent before this one");
+    CHECK(json::parse(bad->body)["error"]["message"] ==
+          "after= must name the batch key of the batch sent before this one");
   }
   CHECK(f.Dump() == before);
 }
 
-TEST_CASE("a push naming the batch before it is applied after that one, whichever arrives first", "[http][push-after]") {
+TEST_CASE("a push naming the batch before it is applied after that one, whichever arrives first",
+          "[http][push-after]") {
   ServerFixture f;
   Enrolled a = f.Enrol("a", {kGap});
   auto first = Batch(Cases(400, "a"));

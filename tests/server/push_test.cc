@@ -59,7 +59,8 @@ TEST_CASE("edits of different fields by two devices merge", "[push]") {
   std::string id = NewId();
   f.Push(a, {CreateCase(id, kGap, Stamp(kT0, "a"))});
   f.Push(a, {Update("cases", id, 1, Stamp(kT0 + 1, "a"), {{"phone", "0611223344", std::nullopt}})});
-  auto response = f.Push(b, {Update("cases", id, 1, Stamp(kT0 + 2, "b"), {{"email", "e.martin@exemple.fr", std::nullopt}})});
+  auto response =
+      f.Push(b, {Update("cases", id, 1, Stamp(kT0 + 2, "b"), {{"email", "e.martin@exemple.fr", std::nullopt}})});
   CHECK(response.results[0].status == ChangeStatus::kMerged);
   CHECK(response.results[0].version == 3);
   auto pulled = Pulled(f, a, id);
@@ -68,7 +69,8 @@ TEST_CASE("edits of different fields by two devices merge", "[push]") {
   CHECK(f.store().Conflicts({})->empty());
 }
 
-TEST_CASE("a concurrent edit of a review field keeps the server's value and the device's in an open conflict", "[push]") {
+TEST_CASE("a concurrent edit of a review field keeps the server's value and the device's in an open conflict",
+          "[push]") {
   StoreFixture f;
   Enrolled a = f.Enrol("a", {kGap});
   Enrolled b = f.Enrol("b", {kGap});
@@ -181,10 +183,12 @@ TEST_CASE("a case created outside the device's territories is rejected and the r
   StoreFixture f;
   Enrolled c = f.Enrol("c", {kBastia});
   std::string case_id = NewId(), contact_id = NewId();
-  auto response = f.Push(c, {CreateCase(case_id, kGap, Stamp(kT0, "c")), CreateContact(contact_id, "0611111111", Stamp(kT0, "c"))});
+  auto response =
+      f.Push(c, {CreateCase(case_id, kGap, Stamp(kT0, "c")), CreateContact(contact_id, "0611111111", Stamp(kT0, "c"))});
   REQUIRE(response.results.size() == 2);
   CHECK(response.results[0].status == ChangeStatus::kRejected);
-  CHECK(response.results[0].reason == "le territoire hautes-alpes-gap est hors des territoires de cet appareil (corse-bastia)");
+  CHECK(response.results[0].reason ==
+        "le territoire hautes-alpes-gap est hors des territoires de cet appareil (corse-bastia)");
   CHECK(response.results[0].version == 0);
   CHECK(response.results[1].status == ChangeStatus::kApplied);
   CHECK(response.results[1].version == 1);
@@ -222,8 +226,8 @@ TEST_CASE("a create of an id that already exists is rejected", "[push]") {
   f.Push(a, {CreateContact(id, "0611111111", Stamp(kT0, "a"))});
   const std::string case_id = NewId();
   // The refused create, then a new case in the same batch.
-  auto response = f.Push(a, {CreateContact(id, "0622222222", Stamp(kT0 + 1, "a")),
-                             CreateCase(case_id, kGap, Stamp(kT0 + 2, "a"))});
+  auto response =
+      f.Push(a, {CreateContact(id, "0622222222", Stamp(kT0 + 1, "a")), CreateCase(case_id, kGap, Stamp(kT0 + 2, "a"))});
   REQUIRE(response.results.size() == 2);
   CHECK(response.results[0].status == ChangeStatus::kRejected);
   CHECK(response.results[0].reason.find("existe déjà") != std::string::npos);
@@ -241,7 +245,8 @@ TEST_CASE("a follow-up of a case created earlier in the same batch is applied", 
   StoreFixture f;
   Enrolled a = f.Enrol("a", {kGap});
   std::string case_id = NewId(), followup_id = NewId();
-  auto response = f.Push(a, {CreateCase(case_id, kGap, Stamp(kT0, "a")), CreateFollowup(followup_id, case_id, Stamp(kT0 + 1, "a"))});
+  auto response = f.Push(
+      a, {CreateCase(case_id, kGap, Stamp(kT0, "a")), CreateFollowup(followup_id, case_id, Stamp(kT0 + 1, "a"))});
   CHECK(response.results[1].status == ChangeStatus::kApplied);
   CHECK(response.results[1].version == 2);
   CHECK(Pulled(f, a, followup_id).has_value());
@@ -255,7 +260,8 @@ TEST_CASE("a follow-up of a case of another territory is rejected", "[push]") {
   f.Push(a, {CreateCase(case_id, kGap, Stamp(kT0, "a"))});
   auto response = f.Push(c, {CreateFollowup(NewId(), case_id, Stamp(kT0 + 1, "c"))});
   CHECK(response.results[0].status == ChangeStatus::kRejected);
-  CHECK(response.results[0].reason == "le territoire hautes-alpes-gap est hors des territoires de cet appareil (corse-bastia)");
+  CHECK(response.results[0].reason ==
+        "le territoire hautes-alpes-gap est hors des territoires de cet appareil (corse-bastia)");
 }
 
 TEST_CASE("a follow-up of an unknown case is rejected", "[push]") {
@@ -295,7 +301,8 @@ TEST_CASE("one change id named twice in a batch, for two new records, is applied
 TEST_CASE("a retried batch gets the same answer and is applied once", "[push]") {
   StoreFixture f;
   Enrolled a = f.Enrol("a", {kGap});
-  auto request = Batch({CreateCase(NewId(), kGap, Stamp(kT0, "a")), CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))});
+  auto request =
+      Batch({CreateCase(NewId(), kGap, Stamp(kT0, "a")), CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))});
   auto first = f.store().Push(a.device, request, HashOf(request));
   REQUIRE(first.ok());
   CHECK_FALSE(first->replayed);
@@ -383,8 +390,8 @@ TEST_CASE("the history keeps every version of a record with its author", "[histo
   CHECK_FALSE((*history)[2].lost.has_value());
 }
 
-
-TEST_CASE("a stamp a month in the future is clamped to the centre's time and keeps the batch's order", "[push][clock]") {
+TEST_CASE("a stamp a month in the future is clamped to the centre's time and keeps the batch's order",
+          "[push][clock]") {
   StoreFixture f;
   Enrolled a = f.Enrol("a", {"hautes-alpes-gap"});
   Enrolled c = f.Enrol("c", {"hautes-alpes-gap"});

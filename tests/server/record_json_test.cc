@@ -22,7 +22,8 @@ TEST_CASE("stamps are stored once per stamp and read back field by field", "[sta
   CHECK(none->empty());
 }
 
-TEST_CASE("a new record's stamps are the text EncodeStamps makes of them, for every table and set of fields", "[stamps]") {
+TEST_CASE("a new record's stamps are the text EncodeStamps makes of them, for every table and set of fields",
+          "[stamps]") {
   // Each table, with no field set, every field set, and 200 subsets drawn from a fixed seed.
   uint64_t seed = 0x9e3779b97f4a7c15ULL;
   for (const schema::Table& table : schema::Tables()) {
@@ -40,7 +41,8 @@ TEST_CASE("a new record's stamps are the text EncodeStamps makes of them, for ev
       CHECK(EncodeCreateStamps(table, values, kCreate) == EncodeStamps(stamps));
     }
   }
-  CHECK(EncodeCreateStamps(schema::ContactsTable(), std::vector<schema::Value>(schema::ContactsTable().fields.size()), kCreate) == "{}");
+  CHECK(EncodeCreateStamps(schema::ContactsTable(), std::vector<schema::Value>(schema::ContactsTable().fields.size()),
+                           kCreate) == "{}");
 }
 
 TEST_CASE("stamps written one per field by an older centre are still read, alone or mixed", "[stamps]") {

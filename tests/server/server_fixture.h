@@ -3,8 +3,8 @@
 // devices, changes as a device would send them, and a real HTTP endpoint on a port the OS picks.
 #pragma once
 
-#include <catch2/catch.hpp>
 #include <httplib.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <initializer_list>
@@ -62,8 +62,8 @@ inline sync::Change Create(const std::string& table, const std::string& id, cons
 
 inline sync::Change CreateCase(const std::string& id, const std::string& territory, const std::string& hlc,
                                FieldValues extra = {}) {
-  FieldValues values = {{"last_name", "Martin"}, {"first_name", "Élodie"}, {"opened_on", "2026-01-05"},
-                        {"territory", territory}};
+  FieldValues values = {
+      {"last_name", "Martin"}, {"first_name", "Élodie"}, {"opened_on", "2026-01-05"}, {"territory", territory}};
   values.insert(values.end(), extra.begin(), extra.end());
   return Create("cases", id, values, hlc);
 }
@@ -110,7 +110,8 @@ inline std::string HashOf(const sync::PushRequest& request) { return sync::PushR
 // The records of a pull page as "table:id@version", in page order.
 inline std::vector<std::string> Ids(const sync::PullPage& page) {
   std::vector<std::string> ids;
-  for (const auto& r : page.records) ids.push_back(r.table + ":" + r.record.id + "@" + std::to_string(r.record.version));
+  for (const auto& r : page.records)
+    ids.push_back(r.table + ":" + r.record.id + "@" + std::to_string(r.record.version));
   return ids;
 }
 

@@ -1,8 +1,8 @@
 // `relais-central migrate`: an SQLite central store copied into PostgreSQL keeps serving every
 // device from where it was. Tagged [pg]: runs in test_server_pg only.
+#include "server/store_migration.h"
 #include "server/pg_store.h"
 #include "server/sqlite_store.h"
-#include "server/store_migration.h"
 #include "sync/codec.h"
 #include "tests/server/server_fixture.h"
 
@@ -50,8 +50,8 @@ std::vector<std::string> ConflictsOf(Store& store) {
   std::vector<std::string> out;
   for (const Conflict& c : *conflicts) {
     out.push_back(std::to_string(c.id) + " " + c.kind + " " + c.status + " " + c.record_id + " " +
-                  c.field.value_or("-") + " " + c.device_value.value_or("-") + " " + c.settlement.value_or("-") +
-                  " " + std::to_string(c.settled_seq.value_or(0)));
+                  c.field.value_or("-") + " " + c.device_value.value_or("-") + " " + c.settlement.value_or("-") + " " +
+                  std::to_string(c.settled_seq.value_or(0)));
   }
   return out;
 }
@@ -86,11 +86,14 @@ TEST_CASE("an SQLite store copied to PostgreSQL serves every device from where i
   // settled; then b syncs, and a writes once more.
   const std::string case_id = NewId(), contact_id = NewId(), twin_id = NewId();
   FieldValues person = {{"status", "demandeur_emploi"}, {"birth_date", "1990-04-12"}};
-  PushTo(*sqlite, a, Batch({CreateCase(case_id, kGap, Stamp(kT0, "a"), person),
-                            CreateContact(contact_id, "0611111111", Stamp(kT0, "a"))}));
-  PushTo(*sqlite, a, Batch({Update("cases", case_id, 1, Stamp(kT0 + 10, "a"), {{"status", "salarie", "demandeur_emploi"}})}));
-  PushTo(*sqlite, b, Batch({Update("cases", case_id, 1, Stamp(kT0 + 20, "b"), {{"status", "etudiant", "demandeur_emploi"}}),
-                            Update("contacts", contact_id, 2, Stamp(kT0 + 20, "b"), {{"phone", "0622222222", "0611111111"}})}));
+  PushTo(*sqlite, a,
+         Batch({CreateCase(case_id, kGap, Stamp(kT0, "a"), person),
+                CreateContact(contact_id, "0611111111", Stamp(kT0, "a"))}));
+  PushTo(*sqlite, a,
+         Batch({Update("cases", case_id, 1, Stamp(kT0 + 10, "a"), {{"status", "salarie", "demandeur_emploi"}})}));
+  PushTo(*sqlite, b,
+         Batch({Update("cases", case_id, 1, Stamp(kT0 + 20, "b"), {{"status", "etudiant", "demandeur_emploi"}}),
+                Update("contacts", contact_id, 2, Stamp(kT0 + 20, "b"), {{"phone", "0622222222", "0611111111"}})}));
   PushTo(*sqlite, b, Batch({CreateCase(twin_id, kGap, Stamp(kT0 + 30, "b"), person)}));
   auto open_conflicts = sqlite->Conflicts({});
   REQUIRE(open_conflicts.ok());

@@ -10,7 +10,9 @@ namespace relais::testing {
 // A case record with plausible values, to be changed field by field in tests.
 class ACase {
  public:
-  ACase() : record_{"0190a1b2-0000-7000-8000-000000000001", 5, std::vector<schema::Value>(schema::CasesTable().fields.size())} {
+  ACase()
+      : record_{"0190a1b2-0000-7000-8000-000000000001", 5,
+                std::vector<schema::Value>(schema::CasesTable().fields.size())} {
     With("last_name", "Martin").With("first_name", "Élodie").With("opened_on", "2026-01-05");
     With("phone", "0611223344").With("email", "elodie.martin@exemple.fr").With("territory", "hautes-alpes-gap");
   }
@@ -18,7 +20,10 @@ class ACase {
     record_.values[static_cast<size_t>(schema::CasesTable().FieldIndex(field))] = std::move(v);
     return *this;
   }
-  ACase& Version(int64_t v) { record_.version = v; return *this; }
+  ACase& Version(int64_t v) {
+    record_.version = v;
+    return *this;
+  }
   schema::Value Get(std::string_view field) const {
     return record_.values[static_cast<size_t>(schema::CasesTable().FieldIndex(field))];
   }

@@ -18,8 +18,11 @@ Change ACreate() {
   c.record_id = "0190a1b2-0000-7000-8000-000000000001";
   c.op = Op::kCreate;
   c.hlc = "1700000000000-000000-deva";
-  c.fields = {{"last_name", "Névache", {}}, {"first_name", "Zoé", {}}, {"opened_on", "2026-03-01", {}},
-              {"service_level", "2", {}}, {"territory", "hautes-alpes-gap", {}}};
+  c.fields = {{"last_name", "Névache", {}},
+              {"first_name", "Zoé", {}},
+              {"opened_on", "2026-03-01", {}},
+              {"service_level", "2", {}},
+              {"territory", "hautes-alpes-gap", {}}};
   return c;
 }
 std::string PushWith(const std::string& change_json) {
@@ -41,7 +44,11 @@ TEST_CASE("a push request round-trips through the codec", "[codec]") {
 TEST_CASE("hostile push requests are refused with a message naming the place", "[codec]") {
   const std::string good_head =
       R"({"id":"0190a1b2-0000-7000-8000-0000000000aa","record":"0190a1b2-0000-7000-8000-000000000001","hlc":"1700000000000-000000-deva","base_version":0,)";
-  struct Case { std::string body; ErrorCode code; std::string mention; };
+  struct Case {
+    std::string body;
+    ErrorCode code;
+    std::string mention;
+  };
   auto c = GENERATE_REF(values<Case>({
       {"not json", ErrorCode::kUsage, "not valid JSON"},
       {R"({"protocol":2,"batch":"b","changes":[]})", ErrorCode::kProtocol, "version 2"},
@@ -49,11 +56,21 @@ TEST_CASE("hostile push requests are refused with a message naming the place", "
       {R"({"protocol":1,"batch":"b","changes":{}})", ErrorCode::kUsage, "changes"},
       {R"({"protocol":1,"batch":"b c","changes":[]})", ErrorCode::kUsage, "batch"},
       {PushWith(good_head + R"("table":"secrets","op":"create","values":{}})"), ErrorCode::kUsage, "unknown table"},
-      {PushWith(good_head + R"("table":"cases","op":"create","values":{"last_name":"A","first_name":"B","opened_on":"2026-01-01","shoe_size":42}})"), ErrorCode::kUsage, "shoe_size"},
-      {PushWith(good_head + R"("table":"cases","op":"create","values":{"last_name":"A","first_name":"B","opened_on":"2026-02-30"}})"), ErrorCode::kValidation, "opened_on"},
-      {PushWith(good_head + R"("table":"cases","op":"create","values":{"first_name":"B","opened_on":"2026-01-01"}})"), ErrorCode::kValidation, "last_name: obligatoire (ne peut pas être vide)"},
-      {PushWith(good_head + R"("table":"cases","op":"create","values":{"last_name":1,"first_name":"B","opened_on":"2026-01-01"}})"), ErrorCode::kValidation, "expected a string"},
-      {PushWith(good_head + R"("table":"followups","op":"update","set":{"text":"x"},"base":{}})"), ErrorCode::kValidation, "append-only"},
+      {PushWith(
+           good_head +
+           R"("table":"cases","op":"create","values":{"last_name":"A","first_name":"B","opened_on":"2026-01-01","shoe_size":42}})"),
+       ErrorCode::kUsage, "shoe_size"},
+      {PushWith(
+           good_head +
+           R"("table":"cases","op":"create","values":{"last_name":"A","first_name":"B","opened_on":"2026-02-30"}})"),
+       ErrorCode::kValidation, "opened_on"},
+      {PushWith(good_head + R"("table":"cases","op":"create","values":{"first_name":"B","opened_on":"2026-01-01"}})"),
+       ErrorCode::kValidation, "last_name: obligatoire (ne peut pas être vide)"},
+      {PushWith(good_head +
+                R"("table":"cases","op":"create","values":{"last_name":1,"first_name":"B","opened_on":"2026-01-01"}})"),
+       ErrorCode::kValidation, "expected a string"},
+      {PushWith(good_head + R"("table":"followups","op":"update","set":{"text":"x"},"base":{}})"),
+       ErrorCode::kValidation, "append-only"},
       {PushWith(good_head + R"("table":"cases","op":"update","set":{},"base":{}})"), ErrorCode::kUsage, "set"},
       {PushWith(R"({"id":"x","table":"cases"})"), ErrorCode::kUsage, "changes[0]"},
       {std::string(40, '[') + std::string(40, ']'), ErrorCode::kUsage, "nested"},
@@ -70,7 +87,8 @@ TEST_CASE("a pull page round-trips with typed values and removals", "[codec]") {
   page.since = 10;
   page.next = 20;
   page.more = true;
-  schema::Record r{"0190a1b2-0000-7000-8000-000000000001", 15, std::vector<schema::Value>(schema::CasesTable().fields.size())};
+  schema::Record r{"0190a1b2-0000-7000-8000-000000000001", 15,
+                   std::vector<schema::Value>(schema::CasesTable().fields.size())};
   r.values[0] = "Lefèvre";
   r.values[1] = "Inès";
   r.values[static_cast<size_t>(schema::CasesTable().FieldIndex("service_level"))] = "3";
@@ -154,7 +172,8 @@ TEST_CASE("the last page carries the scope digest; a malformed one is refused", 
   CHECK(back->digest->tables.at("cases").count == 2);
 
   auto refused = [](const std::string& digest) {
-    auto r = DecodePullPage(R"({"protocol":1,"since":0,"next":5,"more":false,"tables":{},"removed":[],"digest":)" + digest + "}");
+    auto r = DecodePullPage(R"({"protocol":1,"since":0,"next":5,"more":false,"tables":{},"removed":[],"digest":)" +
+                            digest + "}");
     REQUIRE_FALSE(r.ok());
     return r.error().message;
   };
@@ -191,10 +210,10 @@ TEST_CASE("a page goes back behind the cursor only when it is empty and last", "
   REQUIRE(empty.ok());
   CHECK(empty->next == 1200);
   const std::string head = R"({"protocol":1,"since":6000,"next":1200,)";
-  std::string body = GENERATE(as<std::string>{},
-                              R"("more":true,"tables":{}})",
-                              R"("more":false,"tables":{},"removed":[{"table":"cases","id":"x","seq":1}]})",
-                              R"("more":false,"tables":{},"conflicts":[{"id":12,"kind":"field","status":"open","table":"cases","record":"r","seq":1043}]})");
+  std::string body = GENERATE(
+      as<std::string>{}, R"("more":true,"tables":{}})",
+      R"("more":false,"tables":{},"removed":[{"table":"cases","id":"x","seq":1}]})",
+      R"("more":false,"tables":{},"conflicts":[{"id":12,"kind":"field","status":"open","table":"cases","record":"r","seq":1043}]})");
   CAPTURE(body);
   auto page = DecodePullPage(head + body);
   REQUIRE_FALSE(page.ok());
@@ -205,17 +224,12 @@ TEST_CASE("a pull page with members missing or of the wrong type is refused, not
   // Each of these once reached nlohmann's const operator[] on a missing key (undefined behaviour)
   // or json::value() on a member of another type (an exception out of a decoder).
   const std::string head = R"({"protocol":1,"since":0,"next":1,"more":false,)";
-  std::string body = GENERATE(as<std::string>{},
-                              R"("tables":{"cases":{}}})",
-                              R"("tables":{"cases":{"rows":[]}}})",
-                              R"("tables":{"cases":[]}})",
-                              R"("tables":{"cases":7}})",
-                              R"("tables":{},"removed":[{}]})",
-                              R"("tables":{},"removed":[{"table":"cases"}]})",
-                              R"("tables":{},"conflicts":[{}]})",
-                              R"("tables":{},"conflicts":[{"id":1,"kind":"field"}]})",
-                              R"("tables":{},"conflicts":[{"id":1,"kind":"field","status":"open","table":"cases","record":"r","seq":1,"field":5}]})",
-                              R"("tables":{},"conflicts":[{"id":1,"kind":"field","status":"open","table":"cases","record":"r","seq":1,"base":5}]})");
+  std::string body = GENERATE(
+      as<std::string>{}, R"("tables":{"cases":{}}})", R"("tables":{"cases":{"rows":[]}}})", R"("tables":{"cases":[]}})",
+      R"("tables":{"cases":7}})", R"("tables":{},"removed":[{}]})", R"("tables":{},"removed":[{"table":"cases"}]})",
+      R"("tables":{},"conflicts":[{}]})", R"("tables":{},"conflicts":[{"id":1,"kind":"field"}]})",
+      R"("tables":{},"conflicts":[{"id":1,"kind":"field","status":"open","table":"cases","record":"r","seq":1,"field":5}]})",
+      R"("tables":{},"conflicts":[{"id":1,"kind":"field","status":"open","table":"cases","record":"r","seq":1,"base":5}]})");
   CAPTURE(body);
   auto page = DecodePullPage(head + body);
   REQUIRE_FALSE(page.ok());
@@ -254,8 +268,9 @@ TEST_CASE("the push decoder reads a request as its DOM would hold it", "[codec]"
   const std::string head =
       R"({"id":"0190a1b2-0000-7000-8000-0000000000aa","record":"0190a1b2-0000-7000-8000-000000000001","hlc":"1700000000000-000000-deva",)";
   SECTION("a member given twice takes its last value") {
-    auto r = DecodePushRequest(PushWith(head + R"("base_version":1,"base_version":4,"table":"cases","op":"update",)"
-                                               R"("set":{"phone":"0611111111","email":"a@b.fr","phone":"0622222222"},"base":{}})"));
+    auto r = DecodePushRequest(
+        PushWith(head + R"("base_version":1,"base_version":4,"table":"cases","op":"update",)"
+                        R"("set":{"phone":"0611111111","email":"a@b.fr","phone":"0622222222"},"base":{}})"));
     REQUIRE(r.ok());
     const Change& c = r->changes.at(0);
     CHECK(c.base_version == 4);
@@ -275,12 +290,14 @@ TEST_CASE("the push decoder reads a request as its DOM would hold it", "[codec]"
     CHECK(r.error().code == ErrorCode::kProtocol);
   }
   SECTION("syntax is checked before anything else") {
-    auto r = DecodePushRequest(R"({"protocol":2,"batch":"b","changes":[]})" " x");
+    auto r = DecodePushRequest(R"({"protocol":2,"batch":"b","changes":[]})"
+                               " x");
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message.find("not valid JSON") != std::string::npos);
   }
   SECTION("the first unknown key in key order is named, an empty one too") {
-    auto r = DecodePushRequest(PushWith(head + R"("zz":1,"":2,"table":"cases","op":"create","base_version":0,"values":{}})"));
+    auto r = DecodePushRequest(
+        PushWith(head + R"("zz":1,"":2,"table":"cases","op":"create","base_version":0,"values":{}})"));
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message == "changes[0]: unknown key \"\"");
   }
@@ -322,19 +339,29 @@ TEST_CASE("strings of any bytes, at any place in a word, are escaped as one byte
   auto one_by_one = [](std::string_view s) {
     std::string out = "\"";
     for (unsigned char c : s) {
-      if (c == '"') out += "\\\"";
-      else if (c == '\\') out += "\\\\";
-      else if (c == '\b') out += "\\b";
-      else if (c == '\f') out += "\\f";
-      else if (c == '\n') out += "\\n";
-      else if (c == '\r') out += "\\r";
-      else if (c == '\t') out += "\\t";
-      else if (c < 0x20) out += "\\u00" + std::string(1, "0123456789abcdef"[c >> 4]) + "0123456789abcdef"[c & 0xF];
-      else out += static_cast<char>(c);
+      if (c == '"')
+        out += "\\\"";
+      else if (c == '\\')
+        out += "\\\\";
+      else if (c == '\b')
+        out += "\\b";
+      else if (c == '\f')
+        out += "\\f";
+      else if (c == '\n')
+        out += "\\n";
+      else if (c == '\r')
+        out += "\\r";
+      else if (c == '\t')
+        out += "\\t";
+      else if (c < 0x20)
+        out += "\\u00" + std::string(1, "0123456789abcdef"[c >> 4]) + "0123456789abcdef"[c & 0xF];
+      else
+        out += static_cast<char>(c);
     }
     return out + "\"";
   };
-  const std::string specials = std::string("\"\\\x01\x1f\x20\x21\x7f\x80\x9f\xa0\xa2\xdc\xff\n", 14) + std::string(1, '\0');
+  const std::string specials =
+      std::string("\"\\\x01\x1f\x20\x21\x7f\x80\x9f\xa0\xa2\xdc\xff\n", 14) + std::string(1, '\0');
   uint64_t seed = 42;
   auto next = [&] { return (seed = seed * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
   for (int round = 0; round < 20000; ++round) {
@@ -358,14 +385,16 @@ TEST_CASE("strings of any bytes, at any place in a word, are escaped as one byte
 TEST_CASE("a push request is written in the very bytes a JSON DOM dumps", "[codec]") {
   Change create = ACreate();
   create.fields.push_back({"notes", Awkward(), {}});
-  create.fields.push_back({"phone", std::nullopt, {}});      // a null is left out of a create
-  create.fields.push_back({"service_level", "3", {}});       // named twice: the last counts
+  create.fields.push_back({"phone", std::nullopt, {}});  // a null is left out of a create
+  create.fields.push_back({"service_level", "3", {}});   // named twice: the last counts
   Change update = create;
   update.op = Op::kUpdate;
   update.change_id = "0190a1b2-0000-7000-8000-0000000000bb";
   update.base_version = 41;
-  update.fields = {{"phone", "0611223344", std::nullopt}, {"email", std::nullopt, "a@b.fr"},
-                   {"service_level", "2", "1"}, {"notes", "x", Awkward()}};
+  update.fields = {{"phone", "0611223344", std::nullopt},
+                   {"email", std::nullopt, "a@b.fr"},
+                   {"service_level", "2", "1"},
+                   {"notes", "x", Awkward()}};
   PushRequest req{"batch_2-x", {create, update}};
   std::string wire = EncodePushRequest(req);
   CHECK(Redumped(wire) == wire);
@@ -381,7 +410,8 @@ TEST_CASE("a push request is written in the very bytes a JSON DOM dumps", "[code
 TEST_CASE("a push answer is written in the very bytes a JSON DOM dumps", "[codec]") {
   PushResponse response{"batch_2-x", {}};
   response.results.push_back({"0190a1b2-0000-7000-8000-0000000000aa", ChangeStatus::kApplied, 1042, "", {}});
-  response.results.push_back({"0190a1b2-0000-7000-8000-0000000000bb", ChangeStatus::kReview, 1043, "", {"status", "notes"}});
+  response.results.push_back(
+      {"0190a1b2-0000-7000-8000-0000000000bb", ChangeStatus::kReview, 1043, "", {"status", "notes"}});
   response.results.push_back({"0190a1b2-0000-7000-8000-0000000000cc", ChangeStatus::kRejected, 0, Awkward(), {}});
   std::string wire = EncodePushResponse(response);
   CHECK(Redumped(wire) == wire);
@@ -405,8 +435,9 @@ TEST_CASE("a pull page and a record's values are written as a JSON DOM dumps the
   r.values[static_cast<size_t>(cases.FieldIndex("last_name"))] = Awkward();
   r.values[static_cast<size_t>(cases.FieldIndex("service_level"))] = "2";
   page.records.push_back({"cases", r});
-  page.records.push_back({"contacts", schema::Record{"0190a1b2-0000-7000-8000-000000000002", 8,
-                                                     std::vector<schema::Value>(schema::ContactsTable().fields.size())}});
+  page.records.push_back(
+      {"contacts", schema::Record{"0190a1b2-0000-7000-8000-000000000002", 8,
+                                  std::vector<schema::Value>(schema::ContactsTable().fields.size())}});
   page.removed.push_back({"cases", "0190a1b2-0000-7000-8000-000000000003", 5});
   ConflictNotice n;
   n.id = 4;

@@ -95,16 +95,94 @@ const std::vector<std::string>& Seeds() {
 
 TEST_CASE("json_sax reads and refuses exactly what nlohmann does, on edge cases", "[json_sax]") {
   const std::vector<std::string> cases = {
-      "", " ", "{", "}", "[", "]", "[]", "{}", "[,]", "{,}", "[1,]", "{\"a\":1,}", "{\"a\"}", "{\"a\":}", "{1:2}",
-      "{\"a\" 1}", "[1 2]", "[1,,2]", "1", "-", "-0", "-01", "01", "1.", ".5", "1e", "1e+", "1e5", "1E-5", "0.0e0",
-      "1e400", "-1e400", "1e-400", "123456789012345678901234567890", "-123456789012345678901234567890", "00",
-      "true", "false", "null", "tru", "truex", "nul", "True", "NULL", "\"\"", "\"", "\"\\\"", "\"\\x\"", "\"\\u12\"",
-      "\"\\u12G4\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\ud800\\udbff\"", "\"\\ud83d\\ude00\"",
-      std::string("\"a\0b\"", 5), std::string("\0", 1), "\"\x1f\"", "\"\x7f\"", "\"\xc3\xa9\"", "\"\xc3\"",
-      "\"\xc0\xaf\"", "\"\xe0\x80\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xf0\x9f\x98\x80\"", "\"\xff\"",
-      "\"\xe2\x82\"", "\xEF\xBB\xBF", "\xEF\xBB\xBF[]", "\xEF\xBB[]", " \xEF\xBB\xBF[]", "[] ", "[] x", "[][]",
-      "\x0b[]", "\f[]", "{\"a\":1}{}", "/* c */ []", "[\"\\/\"]", "[-]", "[--1]", "[+1]", "[0x10]",
-      "[1.5e3.2]", "[Infinity]", "[NaN]", "{\"a\":{\"b\":{\"c\":[1,{\"d\":null}]}}}",
+      "",
+      " ",
+      "{",
+      "}",
+      "[",
+      "]",
+      "[]",
+      "{}",
+      "[,]",
+      "{,}",
+      "[1,]",
+      "{\"a\":1,}",
+      "{\"a\"}",
+      "{\"a\":}",
+      "{1:2}",
+      "{\"a\" 1}",
+      "[1 2]",
+      "[1,,2]",
+      "1",
+      "-",
+      "-0",
+      "-01",
+      "01",
+      "1.",
+      ".5",
+      "1e",
+      "1e+",
+      "1e5",
+      "1E-5",
+      "0.0e0",
+      "1e400",
+      "-1e400",
+      "1e-400",
+      "123456789012345678901234567890",
+      "-123456789012345678901234567890",
+      "00",
+      "true",
+      "false",
+      "null",
+      "tru",
+      "truex",
+      "nul",
+      "True",
+      "NULL",
+      "\"\"",
+      "\"",
+      "\"\\\"",
+      "\"\\x\"",
+      "\"\\u12\"",
+      "\"\\u12G4\"",
+      "\"\\ud800\"",
+      "\"\\udc00\"",
+      "\"\\ud800\\u0041\"",
+      "\"\\ud800\\udbff\"",
+      "\"\\ud83d\\ude00\"",
+      std::string("\"a\0b\"", 5),
+      std::string("\0", 1),
+      "\"\x1f\"",
+      "\"\x7f\"",
+      "\"\xc3\xa9\"",
+      "\"\xc3\"",
+      "\"\xc0\xaf\"",
+      "\"\xe0\x80\xaf\"",
+      "\"\xed\xa0\x80\"",
+      "\"\xf4\x90\x80\x80\"",
+      "\"\xf0\x9f\x98\x80\"",
+      "\"\xff\"",
+      "\"\xe2\x82\"",
+      "\xEF\xBB\xBF",
+      "\xEF\xBB\xBF[]",
+      "\xEF\xBB[]",
+      " \xEF\xBB\xBF[]",
+      "[] ",
+      "[] x",
+      "[][]",
+      "\x0b[]",
+      "\f[]",
+      "{\"a\":1}{}",
+      "/* c */ []",
+      "[\"\\/\"]",
+      "[-]",
+      "[--1]",
+      "[+1]",
+      "[0x10]",
+      "[1.5e3.2]",
+      "[Infinity]",
+      "[NaN]",
+      "{\"a\":{\"b\":{\"c\":[1,{\"d\":null}]}}}",
   };
   for (const std::string& text : cases) Same(text);
   for (const std::string& text : Seeds()) {
@@ -132,10 +210,18 @@ TEST_CASE("json_sax agrees with nlohmann on mutated texts", "[json_sax]") {
       for (int e = 0; e < edits && !text.empty(); ++e) {
         const size_t at = rng() % text.size();
         switch (rng() % 4) {
-          case 0: text[at] = alphabet[rng() % alphabet.size()]; break;
-          case 1: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
-          case 2: text.erase(at, 1); break;
-          case 3: text.resize(at); break;
+          case 0:
+            text[at] = alphabet[rng() % alphabet.size()];
+            break;
+          case 1:
+            text.insert(at, 1, alphabet[rng() % alphabet.size()]);
+            break;
+          case 2:
+            text.erase(at, 1);
+            break;
+          case 3:
+            text.resize(at);
+            break;
         }
       }
       Same(text);

@@ -10,7 +10,9 @@ using relais::testing::AnUpdate;
 
 namespace {
 const schema::Table& kCases = schema::CasesTable();
-schema::Value Field(const MergeResult& r, std::string_view f) { return r.values[static_cast<size_t>(kCases.FieldIndex(f))]; }
+schema::Value Field(const MergeResult& r, std::string_view f) {
+  return r.values[static_cast<size_t>(kCases.FieldIndex(f))];
+}
 const std::string kEarly = "1700000000000-000000-deva";
 const std::string kLate = "1700000999000-000000-devb";
 }  // namespace
@@ -27,7 +29,8 @@ TEST_CASE("edits of different fields merge without conflict", "[merge]") {
   ACase base;
   ACase server = base;
   server.With("phone", "0622334455").Version(9);
-  auto r = MergeUpdate(kCases, server.record(), {{"phone", kEarly}}, AnUpdate(base, "email", "autre@exemple.fr", kLate));
+  auto r =
+      MergeUpdate(kCases, server.record(), {{"phone", kEarly}}, AnUpdate(base, "email", "autre@exemple.fr", kLate));
   CHECK(r.status == ChangeStatus::kMerged);
   CHECK(Field(r, "phone") == std::optional<std::string>("0622334455"));
   CHECK(Field(r, "email") == std::optional<std::string>("autre@exemple.fr"));
@@ -56,7 +59,8 @@ TEST_CASE("same-field edits follow the field's rule", "[merge]") {
   SECTION("review: the server keeps its value and the device's value is held for review") {
     ACase server = base;
     server.With("last_name", "Martin-Roux").Version(9);
-    auto r = MergeUpdate(kCases, server.record(), {{"last_name", kEarly}}, AnUpdate(base, "last_name", "Martins", kLate));
+    auto r =
+        MergeUpdate(kCases, server.record(), {{"last_name", kEarly}}, AnUpdate(base, "last_name", "Martins", kLate));
     CHECK(r.status == ChangeStatus::kReview);
     CHECK(Field(r, "last_name") == std::optional<std::string>("Martin-Roux"));
     CHECK(r.outcomes[0].how == Resolution::kForReview);

@@ -25,8 +25,9 @@ PullPage APage() {
   page.next = 12;
   page.more = true;
   page.now_ms = 1763900000000;
-  page.records.push_back({"contacts", schema::Record{"0190a1b2-0000-7000-8000-000000000009", 4,
-                                                     std::vector<schema::Value>(schema::ContactsTable().fields.size())}});
+  page.records.push_back(
+      {"contacts", schema::Record{"0190a1b2-0000-7000-8000-000000000009", 4,
+                                  std::vector<schema::Value>(schema::ContactsTable().fields.size())}});
   page.records.push_back({"cases", ACase("0190a1b2-0000-7000-8000-000000000001", 7, "Névache \"l'aînée\" 🚲")});
   page.records.push_back({"cases", ACase("0190a1b2-0000-7000-8000-000000000002", 9, "Roux")});
   page.removed.push_back({"cases", "0190a1b2-0000-7000-8000-000000000003", 5});
@@ -35,7 +36,8 @@ PullPage APage() {
 
 // The records in the order a decoded page holds them: by table name, then as sent.
 std::vector<PulledRecord> ByTable(std::vector<PulledRecord> records) {
-  std::stable_sort(records.begin(), records.end(), [](const PulledRecord& a, const PulledRecord& b) { return a.table < b.table; });
+  std::stable_sort(records.begin(), records.end(),
+                   [](const PulledRecord& a, const PulledRecord& b) { return a.table < b.table; });
   return records;
 }
 
@@ -51,7 +53,8 @@ void CheckSameRecords(const std::vector<PulledRecord>& got, const std::vector<Pu
 
 // A page of one cases table whose members after `columns` are `table_rest`.
 std::string CasesPage(const std::string& columns, const std::string& table_rest) {
-  return R"({"protocol":1,"since":0,"next":5,"more":false,"tables":{"cases":{"columns":)" + columns + table_rest + "}}}";
+  return R"({"protocol":1,"since":0,"next":5,"more":false,"tables":{"cases":{"columns":)" + columns + table_rest +
+         "}}}";
 }
 }  // namespace
 
@@ -64,7 +67,8 @@ TEST_CASE("a page laid out by column holds one array per column, in the order of
   CHECK_FALSE(cases.contains("rows"));
   REQUIRE(cases["values"].size() == cases["columns"].size());
   CHECK(cases["columns"][0] == "id");
-  CHECK(cases["values"][0] == nlohmann::json({"0190a1b2-0000-7000-8000-000000000001", "0190a1b2-0000-7000-8000-000000000002"}));
+  CHECK(cases["values"][0] ==
+        nlohmann::json({"0190a1b2-0000-7000-8000-000000000001", "0190a1b2-0000-7000-8000-000000000002"}));
   CHECK(cases["values"][1] == nlohmann::json({7, 9}));
   const size_t level = 2 + Field("service_level");
   CHECK(cases["columns"][level] == "service_level");
@@ -89,8 +93,9 @@ TEST_CASE("both layouts decode to the same page", "[codec][pull]") {
 }
 
 TEST_CASE("a column page accepts the members of a table in any order after columns", "[codec][pull]") {
-  auto page = DecodePullPage(CasesPage(R"(["id","version","last_name"])",
-                                       R"(,"note":{"x":[1,2]},"values":[["0190a1b2-0000-7000-8000-000000000001"],[4],[null]])"));
+  auto page = DecodePullPage(
+      CasesPage(R"(["id","version","last_name"])",
+                R"(,"note":{"x":[1,2]},"values":[["0190a1b2-0000-7000-8000-000000000001"],[4],[null]])"));
   REQUIRE(page.ok());
   REQUIRE(page->records.size() == 1);
   CHECK(page->records[0].record.version == 4);
@@ -106,9 +111,11 @@ TEST_CASE("a malformed column page is refused with a message naming what is wron
        "column last_name of cases holds 0 values, column id 1"},
       {CasesPage(R"(["id","version","last_name"])", R"(,"values":[[)" + id + R"(],[4]])"),
        "the values of cases hold 2 columns, its columns name 3"},
-      {CasesPage(R"(["id","version"])", R"(,"values":[[)" + id + R"(],[4],[5]])"), "hold more columns than its columns name"},
+      {CasesPage(R"(["id","version"])", R"(,"values":[[)" + id + R"(],[4],[5]])"),
+       "hold more columns than its columns name"},
       {CasesPage(R"(["id","version","id"])", R"(,"rows":[])"), "column id of cases named twice"},
-      {CasesPage(R"(["id","version","nickname"])", R"(,"values":[[)" + id + R"(],[4],["x"]])"), "unknown field cases.nickname"},
+      {CasesPage(R"(["id","version","nickname"])", R"(,"values":[[)" + id + R"(],[4],["x"]])"),
+       "unknown field cases.nickname"},
       {CasesPage(R"(["id","version","service_level"])", R"(,"values":[[)" + id + R"(],[4],["2"]])"),
        "cases.service_level: expected a whole number"},
       {CasesPage(R"(["id","version","last_name"])", R"(,"values":[[)" + id + R"(],[4],[["Roux"]]])"),
@@ -118,7 +125,8 @@ TEST_CASE("a malformed column page is refused with a message naming what is wron
       {CasesPage(R"(["id","version","last_name"])", R"(,"values":[["x"],[4],["Roux"]])"), "a row has a bad id"},
       {CasesPage(R"(["version","last_name"])", R"(,"values":[[4],["Roux"]])"), "a row has no id"},
       {CasesPage(R"(["id","version"])", R"(,"values":[[)" + id + R"(],[4]],"rows":[])"), "rows or values twice"},
-      {CasesPage(R"(["id","version"])", R"(,"values":[[)" + id + R"(],[4]],"columns":["id","version"])"), "columns of cases given twice"},
+      {CasesPage(R"(["id","version"])", R"(,"values":[[)" + id + R"(],[4]],"columns":["id","version"])"),
+       "columns of cases given twice"},
       {R"({"protocol":1,"since":0,"next":5,"more":false,"tables":{"cases":{"values":[[],[]],"columns":["id","version"]}}})",
        "columns must come before values"},
       {R"({"protocol":1,"since":0,"next":5,"more":false,"tables":{"cases":{"columns":["id","version"],"values":[[],[]]},"cases":{"columns":["id","version"],"rows":[]}}})",
@@ -133,7 +141,8 @@ TEST_CASE("a malformed column page is refused with a message naming what is wron
 }
 
 TEST_CASE("a pull page's text is checked before it is read", "[codec][pull]") {
-  auto not_json = DecodePullPage(R"({"protocol":1,"since":0,"next":5,"more":false,"tables":{"cases":{"columns":["id","version"],)");
+  auto not_json =
+      DecodePullPage(R"({"protocol":1,"since":0,"next":5,"more":false,"tables":{"cases":{"columns":["id","version"],)");
   REQUIRE_FALSE(not_json.ok());
   CHECK(not_json.error().code == ErrorCode::kUsage);
   auto not_utf8 = DecodePullPage("{\"protocol\":1,\"since\":0,\"next\":5,\"more\":false,\"tables\":{},\"x\":\"\xff\"}");

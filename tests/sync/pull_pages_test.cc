@@ -5,8 +5,8 @@
 
 #include <chrono>
 #include <mutex>
-#include <thread>
 #include <optional>
+#include <thread>
 
 #include "sync/codec.h"
 #include "sync/engine.h"
@@ -23,8 +23,12 @@ class PagedCentre final : public Transport {
  public:
   PagedCentre(int pages, bool cursor_headers) : pages_(pages), cursor_headers_(cursor_headers) {}
 
-  Result<HttpReply> Post(const std::string&, const std::string&) override { return MakeError(ErrorCode::kInternal, "no push here"); }
-  Result<HttpReply> PostGzip(const std::string&, const std::string&) override { return MakeError(ErrorCode::kInternal, "no push here"); }
+  Result<HttpReply> Post(const std::string&, const std::string&) override {
+    return MakeError(ErrorCode::kInternal, "no push here");
+  }
+  Result<HttpReply> PostGzip(const std::string&, const std::string&) override {
+    return MakeError(ErrorCode::kInternal, "no push here");
+  }
   Result<HttpReply> Get(const std::string& path) override {
     const std::string prefix = "/v1/pull?since=";
     REQUIRE(path.rfind(prefix, 0) == 0);
@@ -38,7 +42,8 @@ class PagedCentre final : public Transport {
     for (int64_t seq = since + 1; seq <= page.next; ++seq) {
       PulledRecord r;
       r.table = "contacts";
-      r.record.id = "0190a1b2-0000-7000-8000-" + std::string(12 - std::to_string(seq).size(), '0') + std::to_string(seq);
+      r.record.id =
+          "0190a1b2-0000-7000-8000-" + std::string(12 - std::to_string(seq).size(), '0') + std::to_string(seq);
       r.record.version = seq;
       r.record.values.resize(schema::ContactsTable().fields.size());
       r.record.values[static_cast<size_t>(schema::ContactsTable().FieldIndex("organisation"))] = "Mission locale";
@@ -103,7 +108,8 @@ std::vector<int64_t> Cursors(int pages) {
 
 }  // namespace
 
-TEST_CASE("pages are asked for and applied in cursor order, each once, with or without cursor headers", "[engine][pull]") {
+TEST_CASE("pages are asked for and applied in cursor order, each once, with or without cursor headers",
+          "[engine][pull]") {
   const bool headers = GENERATE(true, false);
   INFO((headers ? "the centre repeats the cursor in headers" : "an older centre: the cursor is in the body only"));
   PagedCentre centre(7, headers);
@@ -131,7 +137,8 @@ TEST_CASE("a page whose headers disagree with its body stops the pull before it 
   CHECK(store.applied == std::vector<int64_t>{0, 10});
 }
 
-TEST_CASE("a page the replica cannot apply stops the pull; a bounded number of pages were asked for ahead of it", "[engine][pull]") {
+TEST_CASE("a page the replica cannot apply stops the pull; a bounded number of pages were asked for ahead of it",
+          "[engine][pull]") {
   const bool headers = GENERATE(true, false);
   // Pages of the default size: two may be asked for beyond the one applied; larger ones: one.
   const size_t limit = GENERATE(size_t{5000}, size_t{10000});

@@ -24,11 +24,13 @@ Result<PushResponse> ReferenceDecode(std::string_view text) {
   if (!doc.is_object()) return MakeError(ErrorCode::kProtocol, "push answer is not a JSON object");
   auto protocol = doc.find("protocol");
   if (protocol == doc.end() || !protocol->is_number_integer()) {
-    return MakeError(ErrorCode::kProtocol, "protocol: missing (this server speaks version " + std::to_string(kProtocolVersion) + ")");
+    return MakeError(ErrorCode::kProtocol,
+                     "protocol: missing (this server speaks version " + std::to_string(kProtocolVersion) + ")");
   }
   if (protocol->get<int64_t>() != kProtocolVersion) {
     return MakeError(ErrorCode::kProtocol, "protocol: version " + std::to_string(protocol->get<int64_t>()) +
-                                               " is not spoken here (expected " + std::to_string(kProtocolVersion) + ")");
+                                               " is not spoken here (expected " + std::to_string(kProtocolVersion) +
+                                               ")");
   }
   PushResponse response;
   auto batch = doc.find("batch");
@@ -38,17 +40,23 @@ Result<PushResponse> ReferenceDecode(std::string_view text) {
   }
   response.batch_key = batch->get<std::string>();
   for (const json& r : *results) {
-    if (!r.is_object() || !r.contains("id") || !r["id"].is_string() || !r.contains("status") || !r["status"].is_string()) {
+    if (!r.is_object() || !r.contains("id") || !r["id"].is_string() || !r.contains("status") ||
+        !r["status"].is_string()) {
       return MakeError(ErrorCode::kProtocol, "push answer holds a malformed result");
     }
     ChangeResult cr;
     cr.change_id = r["id"].get<std::string>();
     const std::string status = r["status"].get<std::string>();
-    if (status == "applied") cr.status = ChangeStatus::kApplied;
-    else if (status == "merged") cr.status = ChangeStatus::kMerged;
-    else if (status == "review") cr.status = ChangeStatus::kReview;
-    else if (status == "rejected") cr.status = ChangeStatus::kRejected;
-    else return MakeError(ErrorCode::kProtocol, "push answer holds an unknown status");
+    if (status == "applied")
+      cr.status = ChangeStatus::kApplied;
+    else if (status == "merged")
+      cr.status = ChangeStatus::kMerged;
+    else if (status == "review")
+      cr.status = ChangeStatus::kReview;
+    else if (status == "rejected")
+      cr.status = ChangeStatus::kRejected;
+    else
+      return MakeError(ErrorCode::kProtocol, "push answer holds an unknown status");
     auto version = r.find("version");
     if (version != r.end() && !version->is_null() && !version->is_number_integer()) {
       return MakeError(ErrorCode::kProtocol, "push answer holds a malformed version");
@@ -92,7 +100,8 @@ void RequireSame(const Result<PushResponse>& got, const Result<PushResponse>& wa
 PushResponse AnAnswer() {
   PushResponse r{"batch-1", {}};
   r.results.push_back({"0190a1b2-0000-7000-8000-000000000001", ChangeStatus::kApplied, 12, {}, {}});
-  r.results.push_back({"0190a1b2-0000-7000-8000-000000000002", ChangeStatus::kRejected, 0, "hors de vos territoires", {}});
+  r.results.push_back(
+      {"0190a1b2-0000-7000-8000-000000000002", ChangeStatus::kRejected, 0, "hors de vos territoires", {}});
   r.results.push_back({"0190a1b2-0000-7000-8000-000000000003", ChangeStatus::kReview, 14, {}, {"phone", "email"}});
   r.results.push_back({"0190a1b2-0000-7000-8000-000000000004", ChangeStatus::kMerged, 15, {}, {}});
   return r;
@@ -112,11 +121,22 @@ TEST_CASE("a push answer reads back as written", "[codec][answer]") {
 TEST_CASE("a push answer is read as the DOM decoder read it, whatever it holds", "[codec][answer]") {
   SECTION("edge cases written by hand") {
     const std::vector<std::string> texts = {
-        "", "nul", "[]", "12", "\"x\"", "{}", R"({"protocol":1})", R"({"protocol":2,"batch":"b","results":[]})",
-        R"({"protocol":"1","batch":"b","results":[]})", R"({"protocol":1.0,"batch":"b","results":[]})",
-        R"({"protocol":1,"batch":"b","results":[]})", R"({"protocol":1,"batch":7,"results":[]})",
-        R"({"protocol":1,"batch":"b","results":{}})", R"({"protocol":1,"batch":"b","results":[1]})",
-        R"({"protocol":1,"batch":"b","results":[[]]})", R"({"protocol":1,"batch":"b","results":[{"id":"a"}]})",
+        "",
+        "nul",
+        "[]",
+        "12",
+        "\"x\"",
+        "{}",
+        R"({"protocol":1})",
+        R"({"protocol":2,"batch":"b","results":[]})",
+        R"({"protocol":"1","batch":"b","results":[]})",
+        R"({"protocol":1.0,"batch":"b","results":[]})",
+        R"({"protocol":1,"batch":"b","results":[]})",
+        R"({"protocol":1,"batch":7,"results":[]})",
+        R"({"protocol":1,"batch":"b","results":{}})",
+        R"({"protocol":1,"batch":"b","results":[1]})",
+        R"({"protocol":1,"batch":"b","results":[[]]})",
+        R"({"protocol":1,"batch":"b","results":[{"id":"a"}]})",
         R"({"protocol":1,"batch":"b","results":[{"id":"a","status":"applied"}]})",
         R"({"protocol":1,"batch":"b","results":[{"id":"a","status":"won"}]})",
         R"({"protocol":1,"batch":"b","results":[{"id":"a","status":"applied","version":1.5}]})",
@@ -143,8 +163,21 @@ TEST_CASE("a push answer is read as the DOM decoder read it, whatever it holds",
   }
   SECTION("mutated answers") {
     // Members replaced by values of every kind, removed, given twice; and bytes changed at random.
-    const std::vector<json> values = {nullptr, true, 0, 1, -3, 2.5, "", "applied", "review", "rejected", "x",
-                                      json::array(), json::array({"a", 1, nullptr}), json::object(), json::object({{"id", "q"}})};
+    const std::vector<json> values = {nullptr,
+                                      true,
+                                      0,
+                                      1,
+                                      -3,
+                                      2.5,
+                                      "",
+                                      "applied",
+                                      "review",
+                                      "rejected",
+                                      "x",
+                                      json::array(),
+                                      json::array({"a", 1, nullptr}),
+                                      json::object(),
+                                      json::object({{"id", "q"}})};
     const std::vector<std::string> keys = {"id", "status", "version", "reason", "review", "other"};
     std::mt19937 rng(20261203);
     int accepted = 0, refused = 0;
@@ -159,15 +192,16 @@ TEST_CASE("a push answer is read as the DOM decoder read it, whatever it holds",
       } else if (kind == 1) {
         result.erase(key);
       } else if (kind == 2) {
-        doc[std::vector<std::string>{"protocol", "batch", "results", "extra"}[rng() % 4]] = values[rng() % values.size()];
+        doc[std::vector<std::string>{"protocol", "batch", "results", "extra"}[rng() % 4]] =
+            values[rng() % values.size()];
       } else if (kind == 3) {
         doc["results"][rng() % 4] = values[rng() % values.size()];
       }
       text = doc.dump();
       if (kind == 4) {
         // A member given twice: a copy of the id, status or version put first, with another value.
-        const std::string dup = "\"" + std::vector<std::string>{"id", "status", "version", "review"}[rng() % 4] + "\":" +
-                                values[rng() % values.size()].dump() + ",";
+        const std::string dup = "\"" + std::vector<std::string>{"id", "status", "version", "review"}[rng() % 4] +
+                                "\":" + values[rng() % values.size()].dump() + ",";
         size_t at = text.find("{\"id\"", 1 + rng() % (text.size() / 2));
         if (at != std::string::npos) text.insert(at + 1, dup);
       } else if (kind == 5) {

@@ -24,7 +24,8 @@ std::string Id(int n) {
   return "0190a1b2-0000-7000-8000-" + std::string(12 - tail.size(), '0') + tail;
 }
 
-Change AChange(Op op, const std::string& table, int change_n, int record_n, std::string hlc, std::vector<FieldChange> fields) {
+Change AChange(Op op, const std::string& table, int change_n, int record_n, std::string hlc,
+               std::vector<FieldChange> fields) {
   Change c;
   c.change_id = Id(change_n);
   c.table = table;
@@ -38,19 +39,23 @@ Change AChange(Op op, const std::string& table, int change_n, int record_n, std:
 
 Change ACaseCreate(int n) {
   Change c = AChange(Op::kCreate, "cases", 1000 + n, n, "1700000000000-00000" + std::to_string(n % 10) + "-deva",
-                     {{"last_name", "Névache " + std::to_string(n), {}}, {"first_name", "Zoé", {}},
-                      {"opened_on", "2026-03-01", {}}, {"territory", "hautes-alpes-gap", {}}});
+                     {{"last_name", "Névache " + std::to_string(n), {}},
+                      {"first_name", "Zoé", {}},
+                      {"opened_on", "2026-03-01", {}},
+                      {"territory", "hautes-alpes-gap", {}}});
   if (n % 2) c.fields.push_back({"service_level", "2", {}});  // a column with nulls in it
   return c;
 }
 
 Change AFollowupCreate(int n, int case_n) {
-  return AChange(Op::kCreate, "followups", 2000 + n, 500 + n, "1700000000001-000000-deva",
-                 {{"case_id", Id(case_n), {}}, {"kind", "entretien", {}}, {"date", "2026-03-02", {}}, {"text", "vu", {}}});
+  return AChange(
+      Op::kCreate, "followups", 2000 + n, 500 + n, "1700000000001-000000-deva",
+      {{"case_id", Id(case_n), {}}, {"kind", "entretien", {}}, {"date", "2026-03-02", {}}, {"text", "vu", {}}});
 }
 
 Change AnUpdate(int n) {
-  return AChange(Op::kUpdate, "cases", 3000 + n, n, "1700000000002-000000-deva", {{"phone", "0611223344", "0699887766"}});
+  return AChange(Op::kUpdate, "cases", 3000 + n, n, "1700000000002-000000-deva",
+                 {{"phone", "0611223344", "0699887766"}});
 }
 
 // A batch as a device forms it: creates of cases, their follow-ups, an update in between.
@@ -69,10 +74,9 @@ std::string Run(const std::string& columns, const std::string& extra = "") {
          columns + "}]}";
 }
 
-const std::string kIds = R"("id":[")" + Id(1001) + R"(",")" + Id(1002) + R"("],"record":[")" + Id(1) + R"(",")" + Id(2) +
-                         R"("],"hlc":["1700000000000-000000-deva","1700000000000-000001-deva"])";
-const std::string kNames =
-    R"("last_name":["A","B"],"first_name":["C","D"],"opened_on":["2026-01-01","2026-01-02"])";
+const std::string kIds = R"("id":[")" + Id(1001) + R"(",")" + Id(1002) + R"("],"record":[")" + Id(1) + R"(",")" +
+                         Id(2) + R"("],"hlc":["1700000000000-000000-deva","1700000000000-000001-deva"])";
+const std::string kNames = R"("last_name":["A","B"],"first_name":["C","D"],"opened_on":["2026-01-01","2026-01-02"])";
 
 }  // namespace
 
@@ -86,7 +90,7 @@ TEST_CASE("consecutive creates of one table travel as a run and decode to the sa
   CHECK(doc["changes"][0]["run"] == "create");
   CHECK(doc["changes"][0]["columns"]["id"].size() == 5);
   CHECK(doc["changes"][0]["columns"]["service_level"][0].is_null());
-  CHECK(doc["changes"][0]["columns"]["service_level"][1] == 2);  // integers stay numbers
+  CHECK(doc["changes"][0]["columns"]["service_level"][1] == 2);      // integers stay numbers
   CHECK_FALSE(doc["changes"][0]["columns"].contains("birth_date"));  // a column of nulls is left out
   CHECK(doc["changes"][1]["table"] == "followups");
   CHECK(doc["changes"][2]["op"] == "update");
@@ -158,18 +162,30 @@ TEST_CASE("a well-formed run written by hand decodes; nulls and left-out columns
 }
 
 TEST_CASE("bad runs are refused with a message naming what is wrong", "[runs]") {
-  struct Case { std::string body; ErrorCode code; std::string mention; };
+  struct Case {
+    std::string body;
+    ErrorCode code;
+    std::string mention;
+  };
   const std::string ids_short = R"("id":[")" + Id(1001) + R"("],"record":[")" + Id(1) + R"(",")" + Id(2) +
                                 R"("],"hlc":["1700000000000-000000-deva","1700000000000-000001-deva"])";
   auto c = GENERATE_REF(values<Case>({
-      {Run("{" + ids_short + "," + kNames + "}"), ErrorCode::kUsage, "changes[0].columns.first_name: 2 cells where the \"id\" column has 1"},
-      {Run("{" + kIds + "," + kNames + R"(,"shoe_size":[1,2]})"), ErrorCode::kUsage, "changes[0].columns.shoe_size: unknown field of cases"},
-      {R"({"protocol":1,"batch":"b1","changes":[{"run":"create","table":"secrets","columns":{}}]})", ErrorCode::kUsage, "changes[0].table: unknown table"},
-      {Run(R"({"record":[")" + Id(1) + R"("],"hlc":["1700000000000-000000-deva"]})"), ErrorCode::kUsage, "the \"id\" column is missing"},
-      {Run(R"({"id":[")" + Id(1) + R"("],"hlc":["1700000000000-000000-deva"]})"), ErrorCode::kUsage, "the \"record\" column is missing"},
-      {Run(R"({"id":[")" + Id(1) + R"("],"record":[")" + Id(1) + R"("]})"), ErrorCode::kUsage, "the \"hlc\" column is missing"},
-      {R"({"protocol":1,"batch":"b1","changes":[{"run":"update","table":"cases","columns":{}}]})", ErrorCode::kUsage, "changes[0].run"},
-      {R"({"protocol":1,"batch":"b1","changes":[{"table":"cases","columns":{}}]})", ErrorCode::kUsage, "changes[0].run"},
+      {Run("{" + ids_short + "," + kNames + "}"), ErrorCode::kUsage,
+       "changes[0].columns.first_name: 2 cells where the \"id\" column has 1"},
+      {Run("{" + kIds + "," + kNames + R"(,"shoe_size":[1,2]})"), ErrorCode::kUsage,
+       "changes[0].columns.shoe_size: unknown field of cases"},
+      {R"({"protocol":1,"batch":"b1","changes":[{"run":"create","table":"secrets","columns":{}}]})", ErrorCode::kUsage,
+       "changes[0].table: unknown table"},
+      {Run(R"({"record":[")" + Id(1) + R"("],"hlc":["1700000000000-000000-deva"]})"), ErrorCode::kUsage,
+       "the \"id\" column is missing"},
+      {Run(R"({"id":[")" + Id(1) + R"("],"hlc":["1700000000000-000000-deva"]})"), ErrorCode::kUsage,
+       "the \"record\" column is missing"},
+      {Run(R"({"id":[")" + Id(1) + R"("],"record":[")" + Id(1) + R"("]})"), ErrorCode::kUsage,
+       "the \"hlc\" column is missing"},
+      {R"({"protocol":1,"batch":"b1","changes":[{"run":"update","table":"cases","columns":{}}]})", ErrorCode::kUsage,
+       "changes[0].run"},
+      {R"({"protocol":1,"batch":"b1","changes":[{"table":"cases","columns":{}}]})", ErrorCode::kUsage,
+       "changes[0].run"},
       {Run(R"({"id":[],"record":[],"hlc":[]})"), ErrorCode::kUsage, "a run holds at least one change"},
       {Run("[]"), ErrorCode::kUsage, "changes[0].columns: missing or not an object"},
       {Run("{" + kIds + R"(,"last_name":"A"})"), ErrorCode::kUsage, "changes[0].columns.last_name: not an array"},
@@ -179,8 +195,10 @@ TEST_CASE("bad runs are refused with a message naming what is wrong", "[runs]") 
       {Run(R"({"id":[")" + Id(1001) + R"(",")" + Id(1001) + R"("],"record":[")" + Id(1) + R"(",")" + Id(2) +
            R"("],"hlc":["1700000000000-000000-deva","1700000000000-000001-deva"],)" + kNames + "}"),
        ErrorCode::kUsage, "changes[0][1].id: appears twice"},
-      {Run("{" + kIds + "," + kNames + "}", R"("id":")" + Id(7) + R"(",)"), ErrorCode::kUsage, "a run carries \"run\", \"table\" and \"columns\" only"},
-      {Run("{" + kIds + R"(,"last_name":["A",{"x":1}],"first_name":["C","D"],"opened_on":["2026-01-01","2026-01-02"]})"),
+      {Run("{" + kIds + "," + kNames + "}", R"("id":")" + Id(7) + R"(",)"), ErrorCode::kUsage,
+       "a run carries \"run\", \"table\" and \"columns\" only"},
+      {Run("{" + kIds +
+           R"(,"last_name":["A",{"x":1}],"first_name":["C","D"],"opened_on":["2026-01-01","2026-01-02"]})"),
        ErrorCode::kValidation, "changes[0][1].values.last_name: expected a string"},
       {Run("{" + kIds + R"(,"last_name":["A","B"],"first_name":["C","D"],"opened_on":["2026-01-01","2026-02-30"]})"),
        ErrorCode::kValidation, "changes[0][1].values.opened_on"},
@@ -199,8 +217,9 @@ std::string AsRows(const nlohmann::json& run_request) {
   const nlohmann::json& columns = run["columns"];
   nlohmann::json rows = nlohmann::json::array();
   for (size_t k = 0; k < columns["id"].size(); ++k) {
-    nlohmann::json row = {{"id", columns["id"][k]}, {"table", run["table"]}, {"record", columns["record"][k]},
-                          {"op", "create"}, {"hlc", columns["hlc"][k]}, {"base_version", 0}, {"values", nlohmann::json::object()}};
+    nlohmann::json row = {
+        {"id", columns["id"][k]},   {"table", run["table"]}, {"record", columns["record"][k]},    {"op", "create"},
+        {"hlc", columns["hlc"][k]}, {"base_version", 0},     {"values", nlohmann::json::object()}};
     for (const auto& [name, cells] : columns.items()) {
       if (name != "id" && name != "record" && name != "hlc") row["values"][name] = cells[k];
     }
@@ -213,27 +232,48 @@ TEST_CASE("a create in a run passes the very checks of a create written as a row
   // Three well-formed creates of cases, then one or two cells replaced by values that each check
   // refuses or changes: wrong types, bad dates, numbers and emails, ids to normalize, a field for
   // central staff, a change id given twice.
-  nlohmann::json request = nlohmann::json::parse(Run(R"({"id":[")" + Id(1001) + R"(",")" + Id(1002) +
-                                                     R"(",")" + Id(1003) + R"("],"record":[")" + Id(1) + R"(",")" + Id(2) +
-                                                     R"(",")" + Id(3) + R"("],"hlc":["1700000000000-000000-deva",)" +
-                                                     R"("1700000000000-000001-deva","1700000000000-000002-deva"],)" +
-                                                     R"("last_name":["Névache","Brun","Zoé"],"first_name":["Léa","Marc","Ana"],)" +
-                                                     R"("opened_on":["2026-01-01","2026-01-02","2026-01-03"],)" +
-                                                     R"("email":["a@b.fr",null,"c@d.fr"],"service_level":[1,null,3],)" +
-                                                     R"("territory":["hautes-alpes-gap","hautes-alpes-gap",null],)" +
-                                                     R"("merged_into":[null,null,null],"notes":["  une note  ","",null]})"));
-  const std::vector<nlohmann::json> replacements = {
-      nullptr, 12, -1, 1.5, true, "", "x", "  Espacé  ", nlohmann::json::object(), nlohmann::json::array(), "2026-02-30",
-      "2026-03-01", "not-an-email", "0611223344", std::string(120, 'a'), "0190A1B2-0000-7000-8000-000000000009",
-      "0190a1b2-0000-7000-8000-00000000100", "1700000000000-000003-devb", "1700000000000", Id(1002), Id(7), "4", 3};
-  const std::vector<std::string> names = {"id", "record", "hlc", "last_name", "first_name", "opened_on", "email",
-                                          "service_level", "territory", "merged_into", "notes"};
+  nlohmann::json request = nlohmann::json::parse(
+      Run(R"({"id":[")" + Id(1001) + R"(",")" + Id(1002) + R"(",")" + Id(1003) + R"("],"record":[")" + Id(1) +
+          R"(",")" + Id(2) + R"(",")" + Id(3) + R"("],"hlc":["1700000000000-000000-deva",)" +
+          R"("1700000000000-000001-deva","1700000000000-000002-deva"],)" +
+          R"("last_name":["Névache","Brun","Zoé"],"first_name":["Léa","Marc","Ana"],)" +
+          R"("opened_on":["2026-01-01","2026-01-02","2026-01-03"],)" +
+          R"("email":["a@b.fr",null,"c@d.fr"],"service_level":[1,null,3],)" +
+          R"("territory":["hautes-alpes-gap","hautes-alpes-gap",null],)" +
+          R"("merged_into":[null,null,null],"notes":["  une note  ","",null]})"));
+  const std::vector<nlohmann::json> replacements = {nullptr,
+                                                    12,
+                                                    -1,
+                                                    1.5,
+                                                    true,
+                                                    "",
+                                                    "x",
+                                                    "  Espacé  ",
+                                                    nlohmann::json::object(),
+                                                    nlohmann::json::array(),
+                                                    "2026-02-30",
+                                                    "2026-03-01",
+                                                    "not-an-email",
+                                                    "0611223344",
+                                                    std::string(120, 'a'),
+                                                    "0190A1B2-0000-7000-8000-000000000009",
+                                                    "0190a1b2-0000-7000-8000-00000000100",
+                                                    "1700000000000-000003-devb",
+                                                    "1700000000000",
+                                                    Id(1002),
+                                                    Id(7),
+                                                    "4",
+                                                    3};
+  const std::vector<std::string> names = {"id",         "record",      "hlc",   "last_name",
+                                          "first_name", "opened_on",   "email", "service_level",
+                                          "territory",  "merged_into", "notes"};
   std::mt19937 rng(20261203);
   int refused = 0, accepted = 0, normalized = 0;
   for (int trial = 0; trial < 3000; ++trial) {
     nlohmann::json mutated = request;
     for (int m = 0, count = 1 + static_cast<int>(rng() % 2); m < count; ++m) {
-      mutated["changes"][0]["columns"][names[rng() % names.size()]][rng() % 3] = replacements[rng() % replacements.size()];
+      mutated["changes"][0]["columns"][names[rng() % names.size()]][rng() % 3] =
+          replacements[rng() % replacements.size()];
     }
     const std::string runs = mutated.dump();
     const std::string rows = AsRows(mutated);
@@ -247,7 +287,8 @@ TEST_CASE("a create in a run passes the very checks of a create written as a row
       std::string message = from_runs.error().message;
       for (int k = 0; k < 3; ++k) {
         const std::string in_run = "changes[0][" + std::to_string(k) + "]";
-        if (auto at = message.find(in_run); at != std::string::npos) message.replace(at, in_run.size(), "changes[" + std::to_string(k) + "]");
+        if (auto at = message.find(in_run); at != std::string::npos)
+          message.replace(at, in_run.size(), "changes[" + std::to_string(k) + "]");
       }
       CHECK(message == from_rows.error().message);
       continue;
@@ -287,7 +328,8 @@ TEST_CASE("a device sends runs only to a centre that lists the feature", "[runs]
   CHECK_FALSE(CentreHasFeature(R"({"features":"push-runs"})", kFeaturePushRuns));
   CHECK_FALSE(CentreHasFeature(R"({"features":[1,"push-run"]})", kFeaturePushRuns));
   CHECK_FALSE(CentreHasFeature("not json", kFeaturePushRuns));
-  CHECK(std::find(CentreFeatures().begin(), CentreFeatures().end(), std::string(kFeaturePushRuns)) != CentreFeatures().end());
+  CHECK(std::find(CentreFeatures().begin(), CentreFeatures().end(), std::string(kFeaturePushRuns)) !=
+        CentreFeatures().end());
 }
 
 namespace {
@@ -303,7 +345,8 @@ class OneBatchStore final : public SyncStore {
     if (next_ == batch_.changes.size()) return std::optional<PushRequest>();
     PushRequest request{batch_.batch_key + (next_ ? "-" + std::to_string(next_) : ""), {}};
     const size_t end = std::min(batch_.changes.size(), next_ + max_changes);
-    request.changes.assign(batch_.changes.begin() + static_cast<std::ptrdiff_t>(next_), batch_.changes.begin() + static_cast<std::ptrdiff_t>(end));
+    request.changes.assign(batch_.changes.begin() + static_cast<std::ptrdiff_t>(next_),
+                           batch_.changes.begin() + static_cast<std::ptrdiff_t>(end));
     next_ = end;
     formed.push_back(request.batch_key);
     return std::optional<PushRequest>(std::move(request));
@@ -341,7 +384,8 @@ class FakeCentre final : public Transport {
     auto request = DecodePushRequest(body);
     if (!request) return HttpReply{400, EncodeError(request.error()), {}};
     PushResponse response{request->batch_key, {}};
-    for (const Change& c : request->changes) response.results.push_back({c.change_id, ChangeStatus::kApplied, 1, {}, {}});
+    for (const Change& c : request->changes)
+      response.results.push_back({c.change_id, ChangeStatus::kApplied, 1, {}, {}});
     return HttpReply{200, EncodePushResponse(response), {}};
   }
   Result<HttpReply> PostGzip(const std::string& path, const std::string& gzip_body) override {
@@ -376,7 +420,8 @@ bool HasRun(const std::string& body) { return body.find("\"run\":\"create\"") !=
 
 }  // namespace
 
-TEST_CASE("a sync asks whoami before its first push and sends runs only to a centre that lists them", "[runs][engine]") {
+TEST_CASE("a sync asks whoami before its first push and sends runs only to a centre that lists them",
+          "[runs][engine]") {
   SyncOptions options;
   options.verify = false;
   SECTION("a centre that lists push-runs gets runs") {
@@ -420,7 +465,8 @@ TEST_CASE("a sync asks whoami before its first push and sends runs only to a cen
       REQUIRE(summary.ok());
       REQUIRE(centre.packed.size() == 1);
       REQUIRE(centre.packed[0].size() > 10);
-      const std::string level_of_a = GzipCompress(centre.pushed[0], delay == 0 ? kRequestGzipLevel : kSlowLinkGzipLevel);
+      const std::string level_of_a =
+          GzipCompress(centre.pushed[0], delay == 0 ? kRequestGzipLevel : kSlowLinkGzipLevel);
       CHECK(centre.packed[0] == level_of_a);
       CHECK(static_cast<unsigned char>(centre.packed[0][8]) == (delay == 0 ? 0 : 2));
     }
@@ -473,7 +519,8 @@ namespace {
 // when that one is not answered within a second. Each answer takes `answer_ms`. Thread-safe.
 class TwoLaneCentre final : public Transport {
  public:
-  explicit TwoLaneCentre(std::string whoami, bool concurrent = true) : whoami_(std::move(whoami)), concurrent_(concurrent) {}
+  explicit TwoLaneCentre(std::string whoami, bool concurrent = true)
+      : whoami_(std::move(whoami)), concurrent_(concurrent) {}
   Result<HttpReply> Post(const std::string&, const std::string&) override {
     return MakeError(ErrorCode::kInternal, "push batches are sent packed");
   }
@@ -498,11 +545,14 @@ class TwoLaneCentre final : public Transport {
     std::this_thread::sleep_for(std::chrono::milliseconds(answer_ms));
     lock.lock();
     --under_way_;
-    if (refused) return HttpReply{409, R"({"error":{"code":"conflict","message":"the batch named by after= is not applied"}})", {}};
+    if (refused)
+      return HttpReply{
+          409, R"({"error":{"code":"conflict","message":"the batch named by after= is not applied"}})", {}};
     answered.push_back(request->batch_key);
     answered_.notify_all();
     PushResponse response{request->batch_key, {}};
-    for (const Change& c : request->changes) response.results.push_back({c.change_id, ChangeStatus::kApplied, ++version_, {}, {}});
+    for (const Change& c : request->changes)
+      response.results.push_back({c.change_id, ChangeStatus::kApplied, ++version_, {}, {}});
     return HttpReply{200, EncodePushResponse(response), {}};
   }
   Result<HttpReply> Get(const std::string& path) override {
@@ -526,7 +576,7 @@ class TwoLaneCentre final : public Transport {
   }
 
   int answer_ms = 200;
-  bool refuse_next_after = false;  // answer the next push that names another with 409, at once
+  bool refuse_next_after = false;                  // answer the next push that names another with 409, at once
   std::vector<std::string> paths, keys, answered;  // every push's path and key; keys answered 200
   int under_way_max = 0;
 
@@ -557,7 +607,8 @@ constexpr char kWhoamiAfter[] = R"({"device":"a","territories":[],"features":["p
 
 }  // namespace
 
-TEST_CASE("two batches are at a centre that lists push-after at once, each naming the one before", "[engine][push-after]") {
+TEST_CASE("two batches are at a centre that lists push-after at once, each naming the one before",
+          "[engine][push-after]") {
   SyncOptions options = LaneOptions();
   OneBatchStore store(ManyCases(6000));
   TwoLaneCentre centre(kWhoamiAfter);
@@ -577,7 +628,8 @@ TEST_CASE("two batches are at a centre that lists push-after at once, each namin
   CHECK(store.acknowledged == store.formed);
 }
 
-TEST_CASE("one batch at a time to a centre without push-after, over one connection, or on a slow link", "[engine][push-after]") {
+TEST_CASE("one batch at a time to a centre without push-after, over one connection, or on a slow link",
+          "[engine][push-after]") {
   SyncOptions options = LaneOptions();
   SECTION("a centre that does not list push-after") {
     OneBatchStore store(ManyCases(3000));
@@ -596,7 +648,8 @@ TEST_CASE("one batch at a time to a centre without push-after, over one connecti
   }
 }
 
-TEST_CASE("a batch the centre refuses for its order (409) is sent again on its own, and every change lands once", "[engine][push-after]") {
+TEST_CASE("a batch the centre refuses for its order (409) is sent again on its own, and every change lands once",
+          "[engine][push-after]") {
   SyncOptions options = LaneOptions();
   OneBatchStore store(ManyCases(4000));
   TwoLaneCentre centre(kWhoamiAfter);

@@ -47,8 +47,10 @@ int Main(int argc, char** argv) {
     client::FieldValues changes;
     for (const auto& [field, value] : edit.items()) {
       if (field == "id") continue;
-      if (value.is_null()) changes.emplace_back(field, schema::Value());
-      else changes.emplace_back(field, value.is_string() ? value.get<std::string>() : value.dump());
+      if (value.is_null())
+        changes.emplace_back(field, schema::Value());
+      else
+        changes.emplace_back(field, value.is_string() ? value.get<std::string>() : value.dump());
     }
     auto edited = records.Edit(*table, edit["id"].get<std::string>(), changes);
     if (!edited) return Fail("line " + std::to_string(number) + ": " + edited.error().message);
