@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Checks that every reference to a section of the docs names a file and a heading that exist.
 
-A reference is written `docs/X.md, "Section"` (the comma may be missing, or be a colon; in code it
-may wrap after the comma onto the next comment line), or `README "Section"` / `README, "Section"`
-for README.md. It matches a heading of that file (any level, outside code blocks) whose text,
-backticks removed, is the section's name, or the name followed by " (" or "?" — so "Create runs"
-names "Create runs (feature `push-runs`)" and "GET /v1/pull" names "`GET /v1/pull?since=…`".
-A bare `docs/X.md` must name a file that exists.
+A reference is written `docs/X.md, "Section"` — any Markdown file by its path from the root, e.g.
+bench/RESULTS.md; the comma may be missing, or be a colon; in code it may wrap after the comma onto
+the next comment line — or `README "Section"` / `README, "Section"` for README.md. It matches a
+heading of that file (any level, outside code blocks) whose text, backticks removed, is the
+section's name, or the name followed by " (", ":" or "?" — so "Create runs" names "Create runs
+(feature `push-runs`)" and "GET /v1/pull" names "`GET /v1/pull?since=…`". A bare path to a
+Markdown file (`docs/X.md`) must name a file that exists.
 
 Scans the files git knows (tracked, or new and not ignored) under the repository root: sources,
 scripts, CMake files, SQL migrations and Markdown. Prints every broken reference as
@@ -23,8 +24,9 @@ SCANNED = re.compile(r"(\.(cc|h|cpp|md|sh|py|sql|cmake|txt)|CMakeLists\.txt|/run
 # Between the file and the quoted section: a comma or colon and spaces, or a comma, a line break
 # and the next line's comment marker (//, #, --, *).
 SEPARATOR = r'(?:[,:]?[ \t]*|,[ \t]*\n[ \t]*(?://|#|--|\*)?[ \t]*)'
-SECTION_REF = re.compile(r'(docs/[A-Za-z0-9_-]+\.md|README(?:\.md)?)' + SEPARATOR + r'"([^"\n]+)"')
-FILE_REF = re.compile(r'docs/[A-Za-z0-9_-]+\.md')
+DOC = r'(?<![\w./-])(?:[a-z_]+/)+[A-Za-z0-9_-]+\.md'  # a Markdown file by its path from the root
+SECTION_REF = re.compile('(' + DOC + r'|README(?:\.md)?)' + SEPARATOR + r'"([^"\n]+)"')
+FILE_REF = re.compile(DOC)
 HEADING = re.compile(r'^#{1,6}[ \t]+(.*?)[ \t#]*$')
 
 
@@ -64,7 +66,7 @@ def headings(path, cache={}):
 
 def names_heading(section, heads):
     section = section.replace("`", "").strip()
-    return any(h == section or h.startswith(section + " (") or h.startswith(section + "?") for h in heads)
+    return any(h == section or any(h.startswith(section + tail) for tail in (" (", "?", ":")) for h in heads)
 
 
 def main():
