@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 "$(pwd)/scripts/setup.sh"
+python3 scripts/check_doc_refs.py # the references to docs sections name headings that exist
 BUILD_DIR=${BUILD_DIR:-build}
 if [ -z "${RELAIS_TEST_PG_URL:-}" ]; then
   cluster=$(./scripts/pg_cluster.sh start)

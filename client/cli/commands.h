@@ -1,5 +1,5 @@
 // client/cli/ — the `relais` command line. One file per command group registers its commands on the
-// CLI11 app; this header is what they share. The CLI is a contract (README): names of commands and
+// CLI11 app; this header is what they share. The CLI is a contract (docs/CLI.md): names of commands and
 // options, --json output and exit codes are relied on by scripts.
 #pragma once
 
@@ -18,7 +18,7 @@ class App;
 
 namespace relais::cli {
 
-// Exit codes of `relais` (README "Exit codes").
+// Exit codes of `relais` (docs/CLI.md, "Exit codes").
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;

@@ -1,4 +1,4 @@
-// relais — the counsellor's command line over the local replica. See README "The relais CLI".
+// relais — the counsellor's command line over the local replica. See docs/CLI.md.
 #include <sys/stat.h>
 
 #include <cstdlib>
