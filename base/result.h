@@ -34,12 +34,13 @@ struct Error {
 
 inline Error MakeError(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
 
-// A value or an Error. Accessing value() of a failed Result is a programming error.
-template <class T>
+// A value or an Error (or, for a layer that reports richer facts, an error type of its own, such as
+// sync::SyncError). Accessing value() of a failed Result is a programming error.
+template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design, like std::expected
-  Result(Error error) : v_(std::move(error)) {}  // NOLINT
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like std::expected
+  Result(E error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -52,10 +53,10 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const { return std::get<1>(v_); }
+  const E& error() const { return std::get<1>(v_); }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
 struct Unit {};

@@ -16,7 +16,7 @@ namespace relais::client {
 // a create writes the row only, in one transaction, and costs no outbox entry. The entry (change id,
 // HLC stamp, the row's values frozen) is written when the create must be ordered or kept apart from
 // the row:
-//   - when a push batch takes it (ReplicaSyncStore::FormBatch), so that a retried batch is the same;
+//   - when a push batch takes it (SqliteReplicaPort::FormBatch), so that a retried batch is the same;
 //   - before the record's first local edit, and before an edit of a case, the creates of its
 //     follow-ups: every update then comes after the create it depends on, as outbox order;
 //   - before the row can be lost or overwritten (the record leaves the scope, a pulled record has
@@ -42,7 +42,7 @@ Result<std::optional<std::vector<sync::FieldChange>>> RowCreateFields(Replica& r
 // Where a create entry holds its values.
 //   kFrozen: in the entry, whatever becomes of the row.
 //   kFromRow: in the row (fields = sync::kFieldsFromRow) for as long as the row stays as it is: the
-//     first write to the row (MaterializeCreate) or its loss (ReplicaSyncStore::FreezeCreatesUnder)
+//     first write to the row (MaterializeCreate) or its loss (SqliteReplicaPort::FreezeCreatesUnder)
 //     freezes them first. A push batch takes creates this way: their values are read from the row
 //     again to resend the batch, and writing them all into the outbox as well would cost every
 //     create of a backlog an encoding and a copy (a tenth of `relais sync`'s push time).

@@ -25,7 +25,7 @@ TableDigest& ScopeDigest::operator[](std::string_view table) {
   return it->second;
 }
 
-bool ScopeDigest::operator==(const ScopeDigest& other) const { return DescribeDifference(*this, other).empty(); }
+bool ScopeDigest::operator==(const ScopeDigest& other) const { return Differences(*this, other).empty(); }
 
 std::string SumToHex(uint64_t sum) {
   char buf[17];
@@ -45,24 +45,17 @@ bool SumFromHex(std::string_view hex, uint64_t& sum) {
   return true;
 }
 
-std::string DescribeDifference(const ScopeDigest& local, const ScopeDigest& central) {
+std::vector<TableDifference> Differences(const ScopeDigest& local, const ScopeDigest& central) {
   std::set<std::string> names;
   for (const auto& [name, d] : local.tables) names.insert(name);
   for (const auto& [name, d] : central.tables) names.insert(name);
-  std::string out;
+  std::vector<TableDifference> out;
   for (const std::string& name : names) {
     auto l = local.tables.find(name);
     auto c = central.tables.find(name);
     TableDigest here = l == local.tables.end() ? TableDigest{} : l->second;
     TableDigest there = c == central.tables.end() ? TableDigest{} : c->second;
-    if (here == there) continue;
-    if (!out.empty()) out += "; ";
-    out += name + ": ";
-    if (here.count != there.count) {
-      out += std::to_string(here.count) + " ici, " + std::to_string(there.count) + " au centre";
-    } else {
-      out += std::to_string(here.count) + " des deux côtés, versions ou identifiants différents";
-    }
+    if (here != there) out.push_back({name, here.count, there.count});
   }
   return out;
 }

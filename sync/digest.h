@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace relais::sync {
 
@@ -35,8 +36,16 @@ struct ScopeDigest {
 std::string SumToHex(uint64_t sum);
 bool SumFromHex(std::string_view hex, uint64_t& sum);
 
-// For people: "cases: 1203 ici, 1204 au centre; followups: mêmes nombres, contenus différents".
-// Empty when the digests are equal.
-std::string DescribeDifference(const ScopeDigest& local, const ScopeDigest& central);
+// A table whose digests differ: its count of records here and at the centre. Equal counts: as many
+// records on both sides, with other ids or versions.
+struct TableDifference {
+  std::string table;
+  int64_t local_count = 0;
+  int64_t central_count = 0;
+  bool operator==(const TableDifference&) const = default;
+};
+
+// The tables whose digests differ, by name; empty when the digests are equal.
+std::vector<TableDifference> Differences(const ScopeDigest& local, const ScopeDigest& central);
 
 }  // namespace relais::sync

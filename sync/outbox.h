@@ -16,7 +16,7 @@ namespace relais::sync {
 std::string EncodeOutboxFields(Op op, const std::vector<FieldChange>& fields);
 
 // A create entry whose `fields` is this empty text takes its values from the record's row when the
-// change is put in a push batch (ReplicaSyncStore::FormBatch copies them in then, and freezes them).
+// change is put in a push batch (SqliteReplicaPort::FormBatch copies them in then, and freezes them).
 // Replicas written before migration 0005 hold such entries; a create written now has no entry at all
 // until it is batched (client/pending_creates.h, docs/SCHEMA.md "The outbox").
 inline constexpr std::string_view kFieldsFromRow = "";

@@ -7,7 +7,7 @@
 #include "client/cli/field_options.h"
 #include "client/cli/output.h"
 #include "client/cli/record_cmd.h"
-#include "client/sync_store.h"
+#include "client/replica_port.h"
 
 namespace relais::cli {
 

@@ -8,7 +8,7 @@
 #include "client/cli/commands.h"
 #include "client/cli/conflict_text.h"
 #include "client/cli/output.h"
-#include "client/sync_store.h"
+#include "client/replica_port.h"
 
 namespace relais::cli {
 

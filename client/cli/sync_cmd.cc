@@ -17,7 +17,8 @@
 #include "client/cli/conflict_text.h"
 #include "client/cli/output.h"
 #include "client/http_transport.h"
-#include "client/sync_store.h"
+#include "client/replica_port.h"
+#include "client/sync_text.h"
 #include "sync/codec.h"
 
 namespace relais::cli {
@@ -47,7 +48,7 @@ std::string DurationText(int64_t ms) {
 struct SyncFlags {
   // 5,000 per batch: the centre commits 22 times instead of 55 for sync_bench's 110,000-record
   // backlog. Within the device's 64 MiB: a formed batch keeps its changes' ids only once its text
-  // is made, its values are bounded in bytes (ReplicaSyncStore::kMaxBatchValueBytes), and the
+  // is made, its values are bounded in bytes (SqliteReplicaPort::kMaxBatchValueBytes), and the
   // push's memory is given back before the pull (peak 55 MiB for that backlog, 62.5 before).
   size_t batch = 5000;
   size_t page = 5000;
@@ -174,7 +175,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
 #endif
   client::HttpTransport transport(**server, **token);
   transport.SetTimeouts(10, flags.stall_s, 600);
-  client::ReplicaSyncStore store(r);
+  client::SqliteReplicaPort port(r);
   ProgressBar bar(!ctx.json && ::isatty(STDERR_FILENO));
   sync::SyncOptions options;
   options.push_batch = flags.batch;
@@ -185,12 +186,13 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   if (!device_name) return device_name.error();
   options.device_name = device_name->value_or("");
   auto started = std::chrono::steady_clock::now();
-  auto summary = sync::RunSync(store, transport, options);
+  auto summary = sync::RunSync(port, transport, options);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (!summary) return summary.error();
+  if (!summary) return client::SyncErrorForPeople(summary.error());
   RELAIS_TRY(r.SetState(client::kStateLastSyncAt, IsoTimestamp(r.clock().NowMs())));
 
   const sync::SyncSummary& s = *summary;
+  const std::string divergence = s.divergence ? client::DivergenceText(*s.divergence) : std::string();
   auto records = ctx.Records();
   if (!records) return records.error();
   // What happened to this device's edits while it was away, as sentences that name the case.
@@ -242,7 +244,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
                 {"opened", opened},
                 {"settlements", settlements},
                 {"checked", s.checked},
-                {"divergence", text_or_null(s.divergence)},
+                {"divergence", text_or_null(divergence)},
                 {"recovered_records", s.recovered_records},
                 {"clock_skew_ms", s.clock_skew_ms}};
     std::cout << out.dump() << "\n";
@@ -272,9 +274,9 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
     if (s.clock_skew_ms > 0) std::cout << ", le centre les date à leur réception";
     std::cout << ".\n";
   }
-  if (!s.divergence.empty()) {
-    std::cout << "  vérification : la base locale différait du centre (" << s.divergence << ") ; "
-              << s.recovered_records << " fiche(s) recopiée(s) du centre, vos saisies en attente gardées\n";
+  if (s.divergence) {
+    std::cout << "  vérification : la base locale différait du centre (" << divergence << ") ; " << s.recovered_records
+              << " fiche(s) recopiée(s) du centre, vos saisies en attente gardées\n";
   } else if (s.checked) {
     std::cout << "  vérification : la base locale est identique à celle du centre\n";
   }

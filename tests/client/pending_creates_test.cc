@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "client/records.h"
-#include "client/sync_store.h"
+#include "client/replica_port.h"
 #include "sync/codec.h"
 #include "sync/outbox.h"
 #include "tests/client/fixture.h"
@@ -60,8 +60,8 @@ TEST_CASE("the first edit of a case never sent puts its create in the outbox fir
   REQUIRE(t.records().Edit(Cases(), c->id, {{"commune", "Briançon"}}).ok());
   CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE op = 'create'") == 1);  // written once
 
-  ReplicaSyncStore store(t.replica());
-  auto batch = store.FormBatch(100);
+  SqliteReplicaPort port(t.replica());
+  auto batch = port.FormBatch(100);
   REQUIRE(batch.ok());
   REQUIRE(batch->has_value());
   CHECK(Order(**batch) == std::vector<std::string>{"create:" + c->id, "update:" + c->id, "update:" + c->id});
@@ -69,19 +69,19 @@ TEST_CASE("the first edit of a case never sent puts its create in the outbox fir
 
 TEST_CASE("an update of a case goes after the creates of the follow-ups written before it", "[pending_creates]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   auto c = t.records().Create(Cases(), ACase());
   REQUIRE(c.ok());
-  auto sent = store.FormBatch(100);
+  auto sent = port.FormBatch(100);
   REQUIRE(sent.ok());
-  REQUIRE(store.AcknowledgeBatch(**sent, AcceptAll(**sent, 7)).ok());
+  REQUIRE(port.AcknowledgeBatch(**sent, AcceptAll(**sent, 7)).ok());
 
   auto f = t.records().Create(Followups(), AFollowup(c->id));
   REQUIRE(f.ok());
   auto later = t.records().Create(Cases(), ACase("Roux", "Léa"));
   REQUIRE(later.ok());
   REQUIRE(t.records().Edit(Cases(), c->id, {{"territory", "queyras"}}).ok());  // may take the case out of scope
-  auto batch = store.FormBatch(100);
+  auto batch = port.FormBatch(100);
   REQUIRE(batch.ok());
   REQUIRE(batch->has_value());
   CHECK(Order(**batch) == std::vector<std::string>{"create:" + f->id, "update:" + c->id, "create:" + later->id});
@@ -91,54 +91,54 @@ TEST_CASE("an update of a case goes after the creates of the follow-ups written 
 TEST_CASE("creates held by their rows go a batch at a time, cases before follow-ups, after the outbox",
           "[pending_creates]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   std::vector<std::string> cases;
   for (const char* name : {"Arnaud", "Blanc", "Chabert"}) cases.push_back(t.records().Create(Cases(), ACase(name))->id);
   auto f = t.records().Create(Followups(), AFollowup(cases[0]));
   REQUIRE(f.ok());
-  CHECK(*store.PendingCount() == 4);
+  CHECK(*port.PendingCount() == 4);
 
-  auto first = store.FormBatch(2);
+  auto first = port.FormBatch(2);
   REQUIRE(first.ok());
   REQUIRE(first->has_value());
   CHECK(Order(**first) == std::vector<std::string>{"create:" + cases[0], "create:" + cases[1]});
   // Not acknowledged: a retry is the same request, byte for byte.
-  auto again = store.UnacknowledgedBatch();
+  auto again = port.UnacknowledgedBatch();
   REQUIRE(again.ok());
   REQUIRE(again->has_value());
   CHECK(sync::EncodePushRequest(**again) == sync::EncodePushRequest(**first));
-  CHECK(*store.PendingCount() == 4);
-  REQUIRE(store.AcknowledgeBatch(**first, AcceptAll(**first, 10)).ok());
-  CHECK(*store.PendingCount() == 2);
+  CHECK(*port.PendingCount() == 4);
+  REQUIRE(port.AcknowledgeBatch(**first, AcceptAll(**first, 10)).ok());
+  CHECK(*port.PendingCount() == 2);
 
-  auto second = store.FormBatch(2);
+  auto second = port.FormBatch(2);
   REQUIRE(second.ok());
   REQUIRE(second->has_value());
   CHECK(Order(**second) == std::vector<std::string>{"create:" + cases[2], "create:" + f->id});
-  REQUIRE(store.AcknowledgeBatch(**second, AcceptAll(**second, 12)).ok());
-  CHECK(*store.PendingCount() == 0);
+  REQUIRE(port.AcknowledgeBatch(**second, AcceptAll(**second, 12)).ok());
+  CHECK(*port.PendingCount() == 0);
   CHECK(t.records().PendingTotal()->pending == 0);
   CHECK(t.Scalar("SELECT count(*) FROM outbox") == 0);
-  auto none = store.FormBatch(2);
+  auto none = port.FormBatch(2);
   REQUIRE(none.ok());
   CHECK_FALSE(none->has_value());
-  // A new store (the next sync) finds nothing more either.
-  ReplicaSyncStore next(t.replica());
+  // A new port (the next sync) finds nothing more either.
+  SqliteReplicaPort next(t.replica());
   CHECK_FALSE(next.FormBatch(2)->has_value());
 }
 
 TEST_CASE("an accepted create keeps the centre's version on its row and is pending no more", "[pending_creates]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   auto c = t.records().Create(Cases(), ACase());
   REQUIRE(c.ok());
-  auto batch = store.FormBatch(100);
-  REQUIRE(store.AcknowledgeBatch(**batch, AcceptAll(**batch, 41)).ok());
+  auto batch = port.FormBatch(100);
+  REQUIRE(port.AcknowledgeBatch(**batch, AcceptAll(**batch, 41)).ok());
   CHECK(t.Scalar("SELECT version FROM cases") == 41);
   CHECK(t.records().PendingFor(Cases(), c->id)->pending == 0);
   CHECK(t.Snapshot() == "1/0/0/0/0");
   // The centre's view now holds it (the divergence check counts it).
-  auto digest = store.LocalDigest();
+  auto digest = port.LocalDigest();
   REQUIRE(digest.ok());
   CHECK((*digest)["cases"].count == 1);
 }
@@ -146,10 +146,10 @@ TEST_CASE("an accepted create keeps the centre's version on its row and is pendi
 TEST_CASE("a rejected create stays on the device, counted and shown, and is not sent again",
           "[pending_creates][nothing_lost]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   auto c = t.records().Create(Cases(), ACase());
   REQUIRE(c.ok());
-  auto batch = store.FormBatch(100);
+  auto batch = port.FormBatch(100);
   REQUIRE(batch.ok());
   sync::PushResponse refused;
   refused.batch_key = (*batch)->batch_key;
@@ -158,7 +158,7 @@ TEST_CASE("a rejected create stays on the device, counted and shown, and is not 
   r.status = sync::ChangeStatus::kRejected;
   r.reason = "le territoire queyras est hors des territoires de cet appareil (briancon)";
   refused.results.push_back(r);
-  REQUIRE(store.AcknowledgeBatch(**batch, refused).ok());
+  REQUIRE(port.AcknowledgeBatch(**batch, refused).ok());
 
   CHECK(t.Scalar("SELECT version FROM cases") == 0);
   CHECK(t.Text("SELECT state FROM outbox") == "rejected");
@@ -168,11 +168,11 @@ TEST_CASE("a rejected create stays on the device, counted and shown, and is not 
   CHECK(pending->pending == 0);
   CHECK(pending->rejected == 1);
   CHECK(t.records().PendingTotal()->rejected == 1);
-  CHECK(*store.PendingCount() == 0);
-  CHECK_FALSE(store.FormBatch(100)->has_value());
-  ReplicaSyncStore next(t.replica());
+  CHECK(*port.PendingCount() == 0);
+  CHECK_FALSE(port.FormBatch(100)->has_value());
+  SqliteReplicaPort next(t.replica());
   CHECK_FALSE(next.FormBatch(100)->has_value());
-  auto digest = store.LocalDigest();
+  auto digest = port.LocalDigest();
   REQUIRE(digest.ok());
   CHECK((*digest)["cases"].count == 0);  // not the centre's
 }
@@ -180,7 +180,7 @@ TEST_CASE("a rejected create stays on the device, counted and shown, and is not 
 TEST_CASE("a pulled record with the id of a pending create keeps the create and the device's values",
           "[pending_creates][nothing_lost]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   auto c = t.records().Create(Cases(), ACase());
   REQUIRE(c.ok());
   sync::PullPage page;
@@ -193,7 +193,7 @@ TEST_CASE("a pulled record with the id of a pending create keeps the create and 
   for (const auto& [name, value] : ACase("Autre", "Personne"))
     pulled.values[static_cast<size_t>(Cases().FieldIndex(name))] = value;
   page.records.push_back({"cases", pulled});
-  REQUIRE(store.ApplyPage(page).ok());
+  REQUIRE(port.ApplyPage(page).ok());
   CHECK(t.Text("SELECT last_name FROM cases") == "Lefèvre");
   CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE op = 'create' AND state = 'pending'") == 1);
   CHECK(t.records().PendingTotal()->pending == 1);
@@ -202,17 +202,17 @@ TEST_CASE("a pulled record with the id of a pending create keeps the create and 
 TEST_CASE("a case created offline that leaves the scope keeps its follow-ups' creates, rejected",
           "[pending_creates][nothing_lost]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   auto c = t.records().Create(Cases(), ACase());
   REQUIRE(c.ok());
-  auto batch = store.FormBatch(100);
-  REQUIRE(store.AcknowledgeBatch(**batch, AcceptAll(**batch, 3)).ok());
+  auto batch = port.FormBatch(100);
+  REQUIRE(port.AcknowledgeBatch(**batch, AcceptAll(**batch, 3)).ok());
   REQUIRE(t.records().Create(Followups(), AFollowup(c->id, "Écrit avant le départ.")).ok());
   sync::PullPage exit;
   exit.since = 0;
   exit.next = 9;
   exit.removed.push_back({"cases", c->id, 9});
-  REQUIRE(store.ApplyPage(exit).ok());
+  REQUIRE(port.ApplyPage(exit).ok());
   CHECK(t.Snapshot().rfind("0/0/0/1/", 0) == 0);
   CHECK(t.Text("SELECT state FROM outbox") == "rejected");
   CHECK(t.Text("SELECT fields FROM outbox").find("Écrit avant le départ.") != std::string::npos);
@@ -222,7 +222,7 @@ TEST_CASE("a case created offline that leaves the scope keeps its follow-ups' cr
 TEST_CASE("a batch stops at its byte budget, whatever its count allows, and the rest follows in order",
           "[pending_creates]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   // Follow-ups of 19,000 bytes (the text allows 20,000): 5,000 of them would be 95 MB in one batch.
   auto c = t.records().Create(Cases(), ACase("Arnaud"));
   REQUIRE(c.ok());
@@ -244,7 +244,7 @@ TEST_CASE("a batch stops at its byte budget, whatever its count allows, and the 
   int64_t version = 1;
   size_t batches = 0;
   while (true) {
-    auto batch = store.FormBatch(5000);
+    auto batch = port.FormBatch(5000);
     REQUIRE(batch.ok());
     if (!batch->has_value()) break;
     ++batches;
@@ -253,15 +253,15 @@ TEST_CASE("a batch stops at its byte budget, whatever its count allows, and the 
       for (const sync::FieldChange& fc : ch.fields)
         bytes += fc.field.size() + (fc.value ? fc.value->size() : 0) + (fc.base ? fc.base->size() : 0);
     }
-    CHECK(bytes <= ReplicaSyncStore::kMaxBatchValueBytes);
+    CHECK(bytes <= SqliteReplicaPort::kMaxBatchValueBytes);
     for (const std::string& o : Order(**batch)) sent.push_back(o);
-    REQUIRE(store.AcknowledgeBatch(**batch, AcceptAll(**batch, version)).ok());
+    REQUIRE(port.AcknowledgeBatch(**batch, AcceptAll(**batch, version)).ok());
     version += static_cast<int64_t>((*batch)->changes.size());
   }
   CHECK(batches >= 3);  // 9.5 MB of text over batches of at most 4 MiB
   // Everything went, once, in the replica's order.
   CHECK(sent == written);
-  CHECK(*store.PendingCount() == 0);
+  CHECK(*port.PendingCount() == 0);
 }
 
 TEST_CASE("a create a batch took from its row is resent as it was sent when the row is edited before the answer",
@@ -269,8 +269,8 @@ TEST_CASE("a create a batch took from its row is resent as it was sent when the 
   TestReplica t;
   auto c = t.records().Create(Cases(), ACase());
   REQUIRE(c.ok());
-  ReplicaSyncStore store(t.replica());
-  auto batch = store.FormBatch(100);
+  SqliteReplicaPort port(t.replica());
+  auto batch = port.FormBatch(100);
   REQUIRE(batch.ok());
   REQUIRE(batch->has_value());
   const std::string sent = sync::EncodePushRequest(**batch);
@@ -287,7 +287,7 @@ TEST_CASE("a create a batch took from its row is resent as it was sent when the 
   CHECK(commune_as_sent);
 
   // The answer was lost: the batch is resent byte for byte as first sent, not with the edit.
-  auto left = store.UnacknowledgedBatch();
+  auto left = port.UnacknowledgedBatch();
   REQUIRE(left.ok());
   REQUIRE(left->has_value());
   CHECK(sync::EncodePushRequest(**left) == sent);
@@ -295,7 +295,7 @@ TEST_CASE("a create a batch took from its row is resent as it was sent when the 
   TestReplica u;
   auto d = u.records().Create(Cases(), ACase());
   REQUIRE(d.ok());
-  ReplicaSyncStore other(u.replica());
+  SqliteReplicaPort other(u.replica());
   auto formed = other.FormBatch(100);
   REQUIRE(formed.ok());
   REQUIRE(formed->has_value());

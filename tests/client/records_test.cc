@@ -3,7 +3,7 @@
 #include "base/ids.h"
 #include "client/cases.h"
 #include "client/records.h"
-#include "client/sync_store.h"
+#include "client/replica_port.h"
 #include "sync/codec.h"
 #include "sync/outbox.h"
 #include "tests/client/fixture.h"
@@ -29,9 +29,9 @@ TEST_CASE("creating a case writes its row at version 0, which is the pending cre
 
   // Put in a push batch, the create gets its entry with the row's values, frozen: a later edit is its
   // own entry.
-  ReplicaSyncStore store(t.replica());
-  CHECK(*store.PendingCount() == 1);
-  auto batch = store.FormBatch(100);
+  SqliteReplicaPort port(t.replica());
+  CHECK(*port.PendingCount() == 1);
+  auto batch = port.FormBatch(100);
   REQUIRE(batch.ok());
   REQUIRE(batch->has_value());
   REQUIRE((*batch)->changes.size() == 1);
@@ -44,7 +44,7 @@ TEST_CASE("creating a case writes its row at version 0, which is the pending cre
   CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE batch_key IS NOT NULL") == 1);
   CHECK(t.records().PendingTotal()->pending == 1);  // once, in the outbox now
   REQUIRE(t.records().Edit(Cases(), created->id, {{"phone", std::string("0699887766")}}).ok());
-  auto again = store.UnacknowledgedBatch();
+  auto again = port.UnacknowledgedBatch();
   REQUIRE(again.ok());
   REQUIRE(again->has_value());
   CHECK(sync::EncodePushRequest(**again) == sync::EncodePushRequest(**batch));  // a retry is identical
@@ -175,8 +175,8 @@ TEST_CASE("a write whose outbox entry fails leaves neither the row nor an outbox
   }
   SECTION("a create put in a push batch") {
     // The create is its row until a batch takes it: the batch fails whole, the create stays pending.
-    ReplicaSyncStore store(t.replica());
-    auto batch = store.FormBatch(100);
+    SqliteReplicaPort port(t.replica());
+    auto batch = port.FormBatch(100);
     REQUIRE_FALSE(batch.ok());
     CHECK(batch.error().message.find("outbox refused by the test") != std::string::npos);
     CHECK(t.records().PendingFor(Cases(), existing->id)->pending == 1);

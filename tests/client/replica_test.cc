@@ -8,7 +8,7 @@
 #include "base/ids.h"
 #include "client/records.h"
 #include "client/replica.h"
-#include "client/sync_store.h"
+#include "client/replica_port.h"
 #include "schema/migrations.h"
 #include "sqlite/migrate.h"
 #include "tests/client/fixture.h"
@@ -204,8 +204,8 @@ TEST_CASE("migration 0005 leaves waiting creates to their rows, keeping those a 
     CHECK(replica->hlc().Tick().ToString() > "1700000000017-000000-oldnode");
 
     // Everything is sent, each once: the entries in their order, then the creates of the rows.
-    ReplicaSyncStore store(*replica);
-    auto batch = store.FormBatch(100);
+    SqliteReplicaPort port(*replica);
+    auto batch = port.FormBatch(100);
     REQUIRE(batch.ok());
     REQUIRE(batch->has_value());
     std::vector<std::string> order;

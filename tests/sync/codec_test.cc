@@ -196,11 +196,13 @@ TEST_CASE("a digest depends on the set of (id, version), not on its order", "[di
   ScopeDigest here, there;
   here["cases"] = a;
   there["cases"] = c;
-  CHECK(DescribeDifference(here, there) == "cases: 2 des deux côtés, versions ou identifiants différents");
+  CHECK(Differences(here, there) == std::vector<TableDifference>{{"cases", 2, 2}});  // same count, other versions
   there["cases"].Add("z", 1);
-  there["followups"];
-  CHECK(DescribeDifference(here, there) == "cases: 2 ici, 3 au centre");
-  CHECK(DescribeDifference(here, here).empty());
+  there["followups"];  // an empty table equals an absent one
+  CHECK(Differences(here, there) == std::vector<TableDifference>{{"cases", 2, 3}});
+  CHECK(Differences(here, here).empty());
+  CHECK(here == here);
+  CHECK_FALSE(here == there);
 }
 
 TEST_CASE("a page goes back behind the cursor only when it is empty and last", "[codec]") {

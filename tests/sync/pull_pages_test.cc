@@ -71,7 +71,7 @@ class PagedCentre final : public Transport {
 };
 
 // A replica with nothing to push that records the pages it applies; it fails on page `fail_at`.
-class PageLog final : public SyncStore {
+class PageLog final : public ReplicaPort {
  public:
   Result<std::optional<PushRequest>> UnacknowledgedBatch() override { return std::optional<PushRequest>(); }
   Result<std::optional<PushRequest>> FormBatch(size_t) override { return std::optional<PushRequest>(); }
@@ -113,14 +113,14 @@ TEST_CASE("pages are asked for and applied in cursor order, each once, with or w
   const bool headers = GENERATE(true, false);
   INFO((headers ? "the centre repeats the cursor in headers" : "an older centre: the cursor is in the body only"));
   PagedCentre centre(7, headers);
-  PageLog store;
+  PageLog replica;
   SyncOptions options;
   options.verify = false;
-  auto summary = RunSync(store, centre, options);
+  auto summary = RunSync(replica, centre, options);
   REQUIRE(summary.ok());
   CHECK(centre.asked == Cursors(7));
-  CHECK(store.applied == Cursors(7));
-  CHECK(store.records == 70);
+  CHECK(replica.applied == Cursors(7));
+  CHECK(replica.records == 70);
   CHECK(summary->pulled == 70);
   CHECK(summary->pages == 7);
 }
@@ -128,13 +128,13 @@ TEST_CASE("pages are asked for and applied in cursor order, each once, with or w
 TEST_CASE("a page whose headers disagree with its body stops the pull before it is applied", "[engine][pull]") {
   PagedCentre centre(5, true);
   centre.lie_at = 20;
-  PageLog store;
+  PageLog replica;
   SyncOptions options;
   options.verify = false;
-  auto summary = RunSync(store, centre, options);
+  auto summary = RunSync(replica, centre, options);
   REQUIRE_FALSE(summary.ok());
   CHECK(summary.error().code == ErrorCode::kProtocol);
-  CHECK(store.applied == std::vector<int64_t>{0, 10});
+  CHECK(replica.applied == std::vector<int64_t>{0, 10});
 }
 
 TEST_CASE("a page the replica cannot apply stops the pull; a bounded number of pages were asked for ahead of it",
@@ -144,15 +144,15 @@ TEST_CASE("a page the replica cannot apply stops the pull; a bounded number of p
   const size_t limit = GENERATE(size_t{5000}, size_t{10000});
   INFO("limit " << limit << (headers ? ", cursor headers" : ", no cursor headers"));
   PagedCentre centre(20, headers);
-  PageLog store;
-  store.fail_at = 30;
+  PageLog replica;
+  replica.fail_at = 30;
   SyncOptions options;
   options.verify = false;
   options.pull_limit = limit;
-  auto summary = RunSync(store, centre, options);
+  auto summary = RunSync(replica, centre, options);
   REQUIRE_FALSE(summary.ok());
   CHECK(summary.error().message.find("disk full") != std::string::npos);
-  CHECK(store.applied == Cursors(3));
+  CHECK(replica.applied == Cursors(3));
   // Pages 0–2 applied, page 3 refused; meanwhile 4 was decoded and, for pages of the default size, 5 asked for.
   CHECK(centre.asked.size() == (limit > 5000 ? 5u : 6u));
   CHECK(centre.asked == Cursors(static_cast<int>(centre.asked.size())));

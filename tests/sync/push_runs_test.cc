@@ -336,9 +336,9 @@ namespace {
 
 // A replica holding the changes of one request to push, and nothing else. Each batch takes the next
 // changes, as many as FormBatch allows; `asked` keeps each FormBatch's limit.
-class OneBatchStore final : public SyncStore {
+class OneBatchReplica final : public ReplicaPort {
  public:
-  explicit OneBatchStore(PushRequest batch) : batch_(std::move(batch)) {}
+  explicit OneBatchReplica(PushRequest batch) : batch_(std::move(batch)) {}
   Result<std::optional<PushRequest>> UnacknowledgedBatch() override { return std::optional<PushRequest>(); }
   Result<std::optional<PushRequest>> FormBatch(size_t max_changes) override {
     asked.push_back(max_changes);
@@ -425,9 +425,9 @@ TEST_CASE("a sync asks whoami before its first push and sends runs only to a cen
   SyncOptions options;
   options.verify = false;
   SECTION("a centre that lists push-runs gets runs") {
-    OneBatchStore store(AMixedBatch());
+    OneBatchReplica replica(AMixedBatch());
     FakeCentre centre(200, R"({"device":"a","territories":[],"features":["push-runs"]})");
-    auto summary = RunSync(store, centre, options);
+    auto summary = RunSync(replica, centre, options);
     REQUIRE(summary.ok());
     CHECK(summary->applied == 9);
     REQUIRE(centre.paths.size() >= 2);
@@ -437,9 +437,9 @@ TEST_CASE("a sync asks whoami before its first push and sends runs only to a cen
     CHECK(HasRun(centre.pushed[0]));
   }
   SECTION("an older centre, without features, gets rows") {
-    OneBatchStore store(AMixedBatch());
+    OneBatchReplica replica(AMixedBatch());
     FakeCentre centre(200, R"({"device":"a","territories":[]})");
-    auto summary = RunSync(store, centre, options);
+    auto summary = RunSync(replica, centre, options);
     REQUIRE(summary.ok());
     CHECK(summary->applied == 9);
     REQUIRE(centre.pushed.size() == 1);
@@ -447,9 +447,9 @@ TEST_CASE("a sync asks whoami before its first push and sends runs only to a cen
     CHECK(centre.pushed[0] == EncodePushRequest(AMixedBatch()));
   }
   SECTION("a revoked token stops the sync before anything is uploaded") {
-    OneBatchStore store(AMixedBatch());
+    OneBatchReplica replica(AMixedBatch());
     FakeCentre centre(401, R"({"error":{"code":"unauthorized","message":"revoked"}})");
-    auto summary = RunSync(store, centre, options);
+    auto summary = RunSync(replica, centre, options);
     REQUIRE_FALSE(summary.ok());
     CHECK(summary.error().code == ErrorCode::kAuth);
     CHECK(centre.pushed.empty());
@@ -458,10 +458,10 @@ TEST_CASE("a sync asks whoami before its first push and sends runs only to a cen
     // The gzip header's XFL byte tells the level: 0 for levels 2 to 7, 2 for 8 and above (RFC 1952).
     for (int delay : {0, static_cast<int>(kSlowLinkMs) + 50}) {
       CAPTURE(delay);
-      OneBatchStore store(AMixedBatch());
+      OneBatchReplica replica(AMixedBatch());
       FakeCentre centre(200, R"({"device":"a","territories":[],"features":["push-runs"]})");
       centre.whoami_delay_ms = delay;
-      auto summary = RunSync(store, centre, options);
+      auto summary = RunSync(replica, centre, options);
       REQUIRE(summary.ok());
       REQUIRE(centre.packed.size() == 1);
       REQUIRE(centre.packed[0].size() > 10);
@@ -477,10 +477,10 @@ TEST_CASE("a sync asks whoami before its first push and sends runs only to a cen
     options.push_batch = 5000;
     for (int delay : {0, static_cast<int>(kSlowLinkMs) + 50}) {
       CAPTURE(delay);
-      OneBatchStore store(many);
+      OneBatchReplica replica(many);
       FakeCentre centre(200, R"({"device":"a","territories":[],"features":["push-runs"]})");
       centre.whoami_delay_ms = delay;
-      auto summary = RunSync(store, centre, options);
+      auto summary = RunSync(replica, centre, options);
       REQUIRE(summary.ok());
       CHECK(summary->applied == 10000);
       std::vector<size_t> sent;
@@ -496,16 +496,16 @@ TEST_CASE("a sync asks whoami before its first push and sends runs only to a cen
     PushRequest many{"small", {}};
     for (int i = 0; i < 1000; ++i) many.changes.push_back(ACaseCreate(i));
     options.push_batch = 100;
-    OneBatchStore store(many);
+    OneBatchReplica replica(many);
     FakeCentre centre(200, R"({"device":"a","territories":[],"features":["push-runs"]})");
-    REQUIRE(RunSync(store, centre, options).ok());
+    REQUIRE(RunSync(replica, centre, options).ok());
     CHECK(centre.pushed.size() == 10);
-    CHECK(std::all_of(store.asked.begin(), store.asked.end(), [](size_t n) { return n == 100; }));
+    CHECK(std::all_of(replica.asked.begin(), replica.asked.end(), [](size_t n) { return n == 100; }));
   }
   SECTION("nothing to push: no whoami, straight to pull") {
-    OneBatchStore store(PushRequest{"b", {}});
+    OneBatchReplica replica(PushRequest{"b", {}});
     FakeCentre centre(200, "{}");
-    auto summary = RunSync(store, centre, options);
+    auto summary = RunSync(replica, centre, options);
     REQUIRE(summary.ok());
     REQUIRE_FALSE(centre.paths.empty());
     CHECK(centre.paths[0] == "/v1/pull");
@@ -610,39 +610,39 @@ constexpr char kWhoamiAfter[] = R"({"device":"a","territories":[],"features":["p
 TEST_CASE("two batches are at a centre that lists push-after at once, each naming the one before",
           "[engine][push-after]") {
   SyncOptions options = LaneOptions();
-  OneBatchStore store(ManyCases(6000));
+  OneBatchReplica replica(ManyCases(6000));
   TwoLaneCentre centre(kWhoamiAfter);
-  auto summary = RunSync(store, centre, options);
+  auto summary = RunSync(replica, centre, options);
   REQUIRE(summary.ok());
   CHECK(summary->applied == 6000);
   CHECK(centre.under_way_max == 2);
-  REQUIRE(store.formed.size() == 7);  // 625, 1,000 × 5, 375
+  REQUIRE(replica.formed.size() == 7);  // 625, 1,000 × 5, 375
   REQUIRE(centre.keys.size() == 7);
-  CHECK(centre.PathsOf(store.formed[0]) == std::vector<std::string>{"/v1/push"});
-  for (size_t i = 1; i < store.formed.size(); ++i) {
+  CHECK(centre.PathsOf(replica.formed[0]) == std::vector<std::string>{"/v1/push"});
+  for (size_t i = 1; i < replica.formed.size(); ++i) {
     CAPTURE(i);
-    CHECK(centre.PathsOf(store.formed[i]) == std::vector<std::string>{"/v1/push?after=" + store.formed[i - 1]});
+    CHECK(centre.PathsOf(replica.formed[i]) == std::vector<std::string>{"/v1/push?after=" + replica.formed[i - 1]});
   }
   // Applied, and answers recorded, in the order the batches were formed.
-  CHECK(centre.answered == store.formed);
-  CHECK(store.acknowledged == store.formed);
+  CHECK(centre.answered == replica.formed);
+  CHECK(replica.acknowledged == replica.formed);
 }
 
 TEST_CASE("one batch at a time to a centre without push-after, over one connection, or on a slow link",
           "[engine][push-after]") {
   SyncOptions options = LaneOptions();
   SECTION("a centre that does not list push-after") {
-    OneBatchStore store(ManyCases(3000));
+    OneBatchReplica replica(ManyCases(3000));
     TwoLaneCentre centre(R"({"device":"a","territories":[],"features":["push-runs"]})");
-    REQUIRE(RunSync(store, centre, options).ok());
+    REQUIRE(RunSync(replica, centre, options).ok());
     CHECK(centre.under_way_max == 1);
     CHECK(std::all_of(centre.paths.begin(), centre.paths.end(), [](const std::string& p) { return p == "/v1/push"; }));
-    CHECK(store.acknowledged == store.formed);
+    CHECK(replica.acknowledged == replica.formed);
   }
   SECTION("a transport of one connection") {
-    OneBatchStore store(ManyCases(3000));
+    OneBatchReplica replica(ManyCases(3000));
     TwoLaneCentre centre(kWhoamiAfter, /*concurrent=*/false);
-    REQUIRE(RunSync(store, centre, options).ok());
+    REQUIRE(RunSync(replica, centre, options).ok());
     CHECK(centre.under_way_max == 1);
     CHECK(std::all_of(centre.paths.begin(), centre.paths.end(), [](const std::string& p) { return p == "/v1/push"; }));
   }
@@ -651,16 +651,17 @@ TEST_CASE("one batch at a time to a centre without push-after, over one connecti
 TEST_CASE("a batch the centre refuses for its order (409) is sent again on its own, and every change lands once",
           "[engine][push-after]") {
   SyncOptions options = LaneOptions();
-  OneBatchStore store(ManyCases(4000));
+  OneBatchReplica replica(ManyCases(4000));
   TwoLaneCentre centre(kWhoamiAfter);
   centre.refuse_next_after = true;
-  auto summary = RunSync(store, centre, options);
+  auto summary = RunSync(replica, centre, options);
   REQUIRE(summary.ok());
   CHECK(summary->applied == 4000);
   // The second batch went twice: first naming the first (409), then on its own once the first was answered.
-  REQUIRE(store.formed.size() == 5);  // 625, 1,000 × 3, 375
-  CHECK(centre.PathsOf(store.formed[1]) == std::vector<std::string>{"/v1/push?after=" + store.formed[0], "/v1/push"});
+  REQUIRE(replica.formed.size() == 5);  // 625, 1,000 × 3, 375
+  CHECK(centre.PathsOf(replica.formed[1]) ==
+        std::vector<std::string>{"/v1/push?after=" + replica.formed[0], "/v1/push"});
   // Each batch applied once, and answers recorded, in the order the batches were formed.
-  CHECK(centre.answered == store.formed);
-  CHECK(store.acknowledged == store.formed);
+  CHECK(centre.answered == replica.formed);
+  CHECK(replica.acknowledged == replica.formed);
 }

@@ -1,8 +1,9 @@
-// ReplicaSyncStore::ApplyPage and the conflict notices it keeps (docs/PROTOCOL.md "Conflict notices").
+// SqliteReplicaPort: pulled pages and the conflict notices they bring (docs/PROTOCOL.md "Conflict
+// notices"), batches formed and resent, and the steps of AcknowledgeBatch ("nothing is lost").
 #include <catch2/catch.hpp>
 
 #include "client/records.h"
-#include "client/sync_store.h"
+#include "client/replica_port.h"
 #include "sync/codec.h"
 
 #include <cstdio>
@@ -74,15 +75,35 @@ ConflictQuery About(const std::string& record_id) {
 
 constexpr char kCase[] = "0190a1b2-0000-7000-8000-000000000001";
 
+// Everything an acknowledgement may change: every outbox entry and every case's version, as text.
+std::string AcknowledgedState(TestReplica& t) {
+  return t.Text(
+             "SELECT coalesce(group_concat(line, '|'), '') FROM (SELECT seq || ',' || change_id || ',' || state || ',' "
+             "|| coalesce(reject_reason, '') || ',' || coalesce(batch_key, '') || ',' || fields AS line FROM outbox "
+             "ORDER BY seq)") +
+         "#" +
+         t.Text(
+             "SELECT coalesce(group_concat(id || ':' || version, '|'), '') FROM (SELECT id, version FROM cases "
+             "ORDER BY id)") +
+         "#" + t.Text("SELECT coalesce((SELECT value FROM sync_state WHERE key = 'hlc_last'), '')");
+}
+
+sync::PushResponse AllApplied(const sync::PushRequest& batch, int64_t version) {
+  sync::PushResponse answer{batch.batch_key, {}};
+  for (const sync::Change& c : batch.changes)
+    answer.results.push_back({c.change_id, sync::ChangeStatus::kApplied, version, "", {}});
+  return answer;
+}
+
 }  // namespace
 
-TEST_CASE("a pulled conflict notice is stored with its record and the cursor", "[sync_store][conflicts]") {
+TEST_CASE("a pulled conflict notice is stored with its record and the cursor", "[replica_port][conflicts]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   sync::PullPage page = Page(0, 12);
   page.records.push_back(PulledCase(kCase, 12, "salarie"));
   page.conflicts.push_back(StatusConflict(3, kCase, 12));
-  REQUIRE(store.ApplyPage(page).ok());
+  REQUIRE(port.ApplyPage(page).ok());
 
   auto open = StoredConflicts(t.replica(), {});
   REQUIRE(open.ok());
@@ -97,22 +118,22 @@ TEST_CASE("a pulled conflict notice is stored with its record and the cursor", "
   CHECK(n.device == "pae-nevache");
   CHECK(n.server_device == "pae-briancon");
   CHECK_FALSE(n.settled_value.has_value());
-  CHECK(*store.PullCursor() == 12);
+  CHECK(*port.PullCursor() == 12);
 }
 
 TEST_CASE("a settlement replaces the open notice, and an older notice never brings it back",
-          "[sync_store][conflicts]") {
+          "[replica_port][conflicts]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   sync::PullPage first = Page(0, 12);
   first.records.push_back(PulledCase(kCase, 12, "salarie"));
   first.conflicts.push_back(StatusConflict(3, kCase, 12));
-  REQUIRE(store.ApplyPage(first).ok());
+  REQUIRE(port.ApplyPage(first).ok());
 
   sync::PullPage second = Page(12, 20);
   second.records.push_back(PulledCase(kCase, 20, "independant"));
   second.conflicts.push_back(Settled(StatusConflict(3, kCase, 12), "device", "independant", 20));
-  REQUIRE(store.ApplyPage(second).ok());
+  REQUIRE(port.ApplyPage(second).ok());
 
   CHECK(StoredConflicts(t.replica(), {})->empty());
   auto all = StoredConflicts(t.replica(), Everything());
@@ -126,24 +147,24 @@ TEST_CASE("a settlement replaces the open notice, and an older notice never brin
   sync::PullPage again = first;
   again.since = 20;
   again.next = 20;
-  REQUIRE(store.ApplyPage(again).ok());
+  REQUIRE(port.ApplyPage(again).ok());
   CHECK(StoredConflicts(t.replica(), Everything())->front().status == "settled");
 }
 
-TEST_CASE("a case that leaves the device's scope takes its conflicts with it", "[sync_store][conflicts]") {
+TEST_CASE("a case that leaves the device's scope takes its conflicts with it", "[replica_port][conflicts]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   sync::PullPage first = Page(0, 12);
   first.records.push_back(PulledCase(kCase, 12, "salarie"));
   first.conflicts.push_back(StatusConflict(3, kCase, 12));
   sync::ConflictNotice other = StatusConflict(4, "0190a1b2-0000-7000-8000-000000000002", 12);
   first.conflicts.push_back(other);
-  REQUIRE(store.ApplyPage(first).ok());
+  REQUIRE(port.ApplyPage(first).ok());
 
   sync::PullPage exit = Page(12, 30);
   exit.removed.push_back({"cases", kCase, 30});
   exit.conflicts.push_back(Settled(StatusConflict(3, kCase, 12), "server", "salarie", 29));
-  REQUIRE(store.ApplyPage(exit).ok());
+  REQUIRE(port.ApplyPage(exit).ok());
 
   CHECK(t.Scalar("SELECT count(*) FROM cases") == 0);
   auto left = StoredConflicts(t.replica(), Everything());
@@ -151,9 +172,9 @@ TEST_CASE("a case that leaves the device's scope takes its conflicts with it", "
   CHECK(left->front().id == 4);
 }
 
-TEST_CASE("a duplicate notice is found from either of its two cases", "[sync_store][conflicts]") {
+TEST_CASE("a duplicate notice is found from either of its two cases", "[replica_port][conflicts]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   const std::string existing = "0190a1b2-0000-7000-8000-000000000009";
   sync::ConflictNotice dup;
   dup.id = 7;
@@ -166,7 +187,7 @@ TEST_CASE("a duplicate notice is found from either of its two cases", "[sync_sto
   dup.seq = 5;
   sync::PullPage page = Page(0, 5);
   page.conflicts.push_back(dup);
-  REQUIRE(store.ApplyPage(page).ok());
+  REQUIRE(port.ApplyPage(page).ok());
 
   CHECK(StoredConflicts(t.replica(), About(kCase))->size() == 1);
   CHECK(StoredConflicts(t.replica(), About(existing))->size() == 1);
@@ -174,24 +195,24 @@ TEST_CASE("a duplicate notice is found from either of its two cases", "[sync_sto
   CHECK(StoredConflicts(t.replica(), {})->front().field.empty());
 }
 
-TEST_CASE("a page that fails to apply stores none of its notices", "[sync_store][conflicts][atomicity]") {
+TEST_CASE("a page that fails to apply stores none of its notices", "[replica_port][conflicts][atomicity]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   sync::PullPage page = Page(0, 12);
   page.conflicts.push_back(StatusConflict(3, kCase, 12));
   page.records.push_back({"no_such_table", schema::Record{kCase, 12, {}}});
-  REQUIRE_FALSE(store.ApplyPage(page).ok());
+  REQUIRE_FALSE(port.ApplyPage(page).ok());
   CHECK(StoredConflicts(t.replica(), Everything())->empty());
-  CHECK(*store.PullCursor() == 0);
+  CHECK(*port.PullCursor() == 0);
 }
 
 TEST_CASE("a follow-up written offline on a case that leaves the scope is rejected with its text kept",
-          "[sync_store][nothing_lost]") {
+          "[replica_port][nothing_lost]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   sync::PullPage first = Page(0, 12);
   first.records.push_back(PulledCase(kCase, 12, "salarie"));
-  REQUIRE(store.ApplyPage(first).ok());
+  REQUIRE(port.ApplyPage(first).ok());
   auto written = t.records().Create(
       schema::FollowupsTable(),
       {{"case_id", kCase}, {"kind", "entretien"}, {"date", "2026-11-20"}, {"text", "Entretien écrit hors ligne."}});
@@ -199,30 +220,30 @@ TEST_CASE("a follow-up written offline on a case that leaves the scope is reject
 
   sync::PullPage exit = Page(12, 30);
   exit.removed.push_back({"cases", kCase, 30});
-  REQUIRE(store.ApplyPage(exit).ok());
+  REQUIRE(port.ApplyPage(exit).ok());
 
   CHECK(t.Scalar("SELECT count(*) FROM followups") == 0);
   CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE state = 'rejected'") == 1);
   CHECK(t.Text("SELECT fields FROM outbox").find("Entretien écrit hors ligne.") != std::string::npos);
   // It never leaves in a batch, and stays on the device.
-  auto batch = store.FormBatch(100);
+  auto batch = port.FormBatch(100);
   REQUIRE(batch.ok());
   CHECK_FALSE(batch->has_value());
 }
 
-TEST_CASE("two batches formed and unacknowledged are resent oldest first, each as it was", "[sync_store][push]") {
+TEST_CASE("two batches formed and unacknowledged are resent oldest first, each as it was", "[replica_port][push]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   for (const char* name : {"Abel", "Blanc", "Chevalier", "Durand"})
     REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
   // A sync formed the second batch while the first was on the wire, then died.
-  auto first = store.FormBatch(2);
-  auto second = store.FormBatch(2);
+  auto first = port.FormBatch(2);
+  auto second = port.FormBatch(2);
   REQUIRE(first.ok());
   REQUIRE(second.ok());
   REQUIRE(first->has_value());
   REQUIRE(second->has_value());
-  auto left = store.UnacknowledgedBatch();
+  auto left = port.UnacknowledgedBatch();
   REQUIRE(left.ok());
   REQUIRE(left->has_value());
   CHECK((*left)->batch_key == (*first)->batch_key);
@@ -231,8 +252,8 @@ TEST_CASE("two batches formed and unacknowledged are resent oldest first, each a
   sync::PushResponse answer{(*first)->batch_key, {}};
   for (const sync::Change& c : (*first)->changes)
     answer.results.push_back({c.change_id, sync::ChangeStatus::kApplied, 7, "", {}});
-  REQUIRE(store.AcknowledgeBatch(**first, answer).ok());
-  left = store.UnacknowledgedBatch();
+  REQUIRE(port.AcknowledgeBatch(**first, answer).ok());
+  left = port.UnacknowledgedBatch();
   REQUIRE(left.ok());
   REQUIRE(left->has_value());
   CHECK(sync::EncodePushRequest(**left) == sync::EncodePushRequest(**second));
@@ -240,14 +261,14 @@ TEST_CASE("two batches formed and unacknowledged are resent oldest first, each a
 }
 
 TEST_CASE("an answer acknowledges what was accepted, keeps what was refused, releases the rest, and no other batch",
-          "[sync_store][push][nothing_lost]") {
+          "[replica_port][push][nothing_lost]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   for (const char* name : {"Abel", "Blanc", "Chevalier", "Durand", "Estève"}) {
     REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
   }
-  auto first = store.FormBatch(3);
-  auto second = store.FormBatch(2);
+  auto first = port.FormBatch(3);
+  auto second = port.FormBatch(2);
   REQUIRE(first.ok());
   REQUIRE(second.ok());
   REQUIRE(first->has_value());
@@ -258,7 +279,7 @@ TEST_CASE("an answer acknowledges what was accepted, keeps what was refused, rel
   sync::PushResponse answer{(*first)->batch_key, {}};
   answer.results.push_back({sent[0].change_id, sync::ChangeStatus::kApplied, 11, "", {}});
   answer.results.push_back({sent[1].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}});
-  REQUIRE(store.AcknowledgeBatch(**first, answer).ok());
+  REQUIRE(port.AcknowledgeBatch(**first, answer).ok());
 
   CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[0].record_id + "'") == 11);
   CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE record_id = '" + sent[0].record_id + "'") == 0);
@@ -267,7 +288,7 @@ TEST_CASE("an answer acknowledges what was accepted, keeps what was refused, rel
   CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE record_id = '" + sent[2].record_id +
                  "' AND state = 'pending' AND batch_key IS NULL") == 1);
   // The batch formed after it is still on its way, as it was.
-  auto left = store.UnacknowledgedBatch();
+  auto left = port.UnacknowledgedBatch();
   REQUIRE(left.ok());
   REQUIRE(left->has_value());
   CHECK(sync::EncodePushRequest(**left) == sync::EncodePushRequest(**second));
@@ -276,9 +297,9 @@ TEST_CASE("an answer acknowledges what was accepted, keeps what was refused, rel
   sync::PushResponse all{(*second)->batch_key, {}};
   for (const sync::Change& c : (*second)->changes)
     all.results.push_back({c.change_id, sync::ChangeStatus::kApplied, 12, "", {}});
-  REQUIRE(store.AcknowledgeBatch(**second, all).ok());
+  REQUIRE(port.AcknowledgeBatch(**second, all).ok());
   // The change nobody answered goes again, alone; the refused one never does.
-  auto again = store.FormBatch(10);
+  auto again = port.FormBatch(10);
   REQUIRE(again.ok());
   REQUIRE(again->has_value());
   REQUIRE((*again)->changes.size() == 1);
@@ -286,22 +307,22 @@ TEST_CASE("an answer acknowledges what was accepted, keeps what was refused, rel
 }
 
 TEST_CASE("an answer in another order, naming a change twice and one of another batch, acknowledges each change once",
-          "[sync_store][push][nothing_lost]") {
+          "[replica_port][push][nothing_lost]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   auto known = t.records().Create(Cases(), ACase("Abel", "Zoé"));
   REQUIRE(known.ok());
-  auto first = store.FormBatch(10);
+  auto first = port.FormBatch(10);
   REQUIRE(first.ok());
   REQUIRE(first->has_value());
   sync::PushResponse accepted{(*first)->batch_key,
                               {{(*first)->changes[0].change_id, sync::ChangeStatus::kApplied, 5, "", {}}}};
-  REQUIRE(store.AcknowledgeBatch(**first, accepted).ok());
+  REQUIRE(port.AcknowledgeBatch(**first, accepted).ok());
   // An edit of the accepted case (an outbox entry), then three creates held by their rows alone.
   REQUIRE(t.records().Edit(Cases(), known->id, {{"commune", "Gap"}}).ok());
   for (const char* name : {"Blanc", "Chevalier", "Durand"})
     REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
-  auto batch = store.FormBatch(10);
+  auto batch = port.FormBatch(10);
   REQUIRE(batch.ok());
   REQUIRE(batch->has_value());
   const std::vector<sync::Change>& sent = (*batch)->changes;
@@ -316,7 +337,7 @@ TEST_CASE("an answer in another order, naming a change twice and one of another 
   answer.results.push_back({"01890000-0000-7000-8000-000000000000", sync::ChangeStatus::kRejected, 0, "inconnu", {}});
   answer.results.push_back({sent[1].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}});
   answer.results.push_back({sent[0].change_id, sync::ChangeStatus::kApplied, 34, "", {}});
-  REQUIRE(store.AcknowledgeBatch(**batch, answer).ok());
+  REQUIRE(port.AcknowledgeBatch(**batch, answer).ok());
   auto version = [&](const std::string& id) { return t.Scalar("SELECT version FROM cases WHERE id = '" + id + "'"); };
   CHECK(version(sent[0].record_id) == 34);
   CHECK(version(sent[1].record_id) == 0);  // refused: still on the device, shown
@@ -327,17 +348,17 @@ TEST_CASE("an answer in another order, naming a change twice and one of another 
                  "' AND state = 'rejected' AND reject_reason = 'hors territoire' AND batch_key IS NULL") == 1);
   // The refused create kept its values as sent.
   CHECK(t.Text("SELECT fields FROM outbox").find("Blanc") != std::string::npos);
-  auto next = store.FormBatch(10);
+  auto next = port.FormBatch(10);
   REQUIRE(next.ok());
   CHECK_FALSE(next->has_value());
 }
 
 TEST_CASE("an accepted create takes its version on its own row, even when rows moved since the batch was formed",
-          "[sync_store][push]") {
+          "[replica_port][push]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   for (const char* name : {"Abel", "Blanc", "Chevalier"}) REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
-  auto batch = store.FormBatch(3);
+  auto batch = port.FormBatch(3);
   REQUIRE(batch.ok());
   REQUIRE(batch->has_value());
   const std::vector<sync::Change>& sent = (*batch)->changes;
@@ -354,7 +375,7 @@ TEST_CASE("an accepted create takes its version on its own row, even when rows m
   answer.results.push_back({sent[0].change_id, sync::ChangeStatus::kApplied, 21, "", {}});
   answer.results.push_back({sent[1].change_id, sync::ChangeStatus::kApplied, 22, "", {}});
   answer.results.push_back({sent[2].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}});
-  REQUIRE(store.AcknowledgeBatch(**batch, answer).ok());
+  REQUIRE(port.AcknowledgeBatch(**batch, answer).ok());
   CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[0].record_id + "'") == 21);
   CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[1].record_id + "'") == 22);
   CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[2].record_id + "'") ==
@@ -363,22 +384,22 @@ TEST_CASE("an accepted create takes its version on its own row, even when rows m
 }
 
 TEST_CASE("a change refused by the centre sends the batches formed after it back to pending, in order",
-          "[sync_store][push]") {
+          "[replica_port][push]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   for (const char* name : {"Abel", "Blanc", "Chevalier", "Durand"})
     REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
-  auto first = store.FormBatch(2);
-  auto second = store.FormBatch(2);
+  auto first = port.FormBatch(2);
+  auto second = port.FormBatch(2);
   REQUIRE(first.ok());
   REQUIRE(second.ok());
-  REQUIRE(store.RejectChange((*first)->batch_key, (*first)->changes[0].change_id, "refused").ok());
+  REQUIRE(port.RejectChange((*first)->batch_key, (*first)->changes[0].change_id, "refused").ok());
   CHECK(t.Scalar("SELECT count(*) FROM outbox WHERE state = 'rejected'") == 1);
-  auto left = store.UnacknowledgedBatch();
+  auto left = port.UnacknowledgedBatch();
   REQUIRE(left.ok());
   CHECK_FALSE(left->has_value());
   // The first batch's other change comes first again, then the second batch's.
-  auto again = store.FormBatch(10);
+  auto again = port.FormBatch(10);
   REQUIRE(again.ok());
   REQUIRE(again->has_value());
   REQUIRE((*again)->changes.size() == 3);
@@ -387,12 +408,12 @@ TEST_CASE("a change refused by the centre sends the batches formed after it back
   CHECK((*again)->changes[2].change_id == (*second)->changes[1].change_id);
 }
 
-TEST_CASE("a large pulled page is found by search, inserted rows and updated rows alike", "[sync_store][search]") {
+TEST_CASE("a large pulled page is found by search, inserted rows and updated rows alike", "[replica_port][search]") {
   TestReplica t;
-  ReplicaSyncStore store(t.replica());
+  SqliteReplicaPort port(t.replica());
   sync::PullPage first = Page(0, 1);
   first.records.push_back(PulledCase(kCase, 1, "salarie"));
-  REQUIRE(store.ApplyPage(first).ok());
+  REQUIRE(port.ApplyPage(first).ok());
   sync::PullPage big = Page(1, 1000);
   sync::PulledRecord renamed = PulledCase(kCase, 2, "salarie");
   renamed.record.values[static_cast<size_t>(Cases().FieldIndex("last_name"))] = "Quenouille";
@@ -404,11 +425,75 @@ TEST_CASE("a large pulled page is found by search, inserted rows and updated row
     r.record.values[static_cast<size_t>(Cases().FieldIndex("last_name"))] = i == 399 ? "Zéphyrin" : "Martin";
     big.records.push_back(r);
   }
-  REQUIRE(store.ApplyPage(big).ok());
+  REQUIRE(port.ApplyPage(big).ok());
   CHECK(t.Scalar("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH 'quenouille'") == 1);
   CHECK(t.Scalar("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH 'girard'") == 0);  // the old name is gone
   CHECK(t.Scalar("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH 'zephyrin'") == 1);
   CHECK(t.Scalar("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH 'martin'") == 399);
   CHECK(t.Scalar("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'cases_fts_insert'") == 1);
   CHECK(t.replica().db().Exec("INSERT INTO cases_fts(cases_fts) VALUES ('integrity-check')").ok());
+}
+
+TEST_CASE("an update applied as sent gives its row the centre's version; a merged one is left to the pull",
+          "[replica_port][push]") {
+  TestReplica t;
+  SqliteReplicaPort port(t.replica());
+  sync::PullPage first = Page(0, 12);
+  first.records.push_back(PulledCase(kCase, 12, "salarie"));
+  const std::string other = "0190a1b2-0000-7000-8000-000000000002";
+  first.records.push_back(PulledCase(other, 12, "salarie"));
+  REQUIRE(port.ApplyPage(first).ok());
+  REQUIRE(t.records().Edit(Cases(), kCase, {{"commune", "Gap"}}).ok());
+  REQUIRE(t.records().Edit(Cases(), other, {{"commune", "Embrun"}}).ok());
+  auto batch = port.FormBatch(10);
+  REQUIRE(batch.ok());
+  REQUIRE(batch->has_value());
+  REQUIRE((*batch)->changes.size() == 2);
+  sync::PushResponse answer{(*batch)->batch_key, {}};
+  answer.results.push_back({(*batch)->changes[0].change_id, sync::ChangeStatus::kApplied, 20, "", {}});
+  answer.results.push_back({(*batch)->changes[1].change_id, sync::ChangeStatus::kMerged, 21, "", {}});
+  REQUIRE(port.AcknowledgeBatch(**batch, answer).ok());
+  CHECK(t.Scalar(std::string("SELECT version FROM cases WHERE id = '") + kCase + "'") == 20);
+  CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + other + "'") == 12);
+  CHECK(t.Scalar("SELECT count(*) FROM outbox") == 0);
+}
+
+TEST_CASE("acknowledging records the batch's last stamp as the clock's, in the same transaction",
+          "[replica_port][push]") {
+  TestReplica t;
+  SqliteReplicaPort port(t.replica());
+  for (const char* name : {"Abel", "Blanc"}) REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
+  auto batch = port.FormBatch(10);
+  REQUIRE(batch.ok());
+  REQUIRE(batch->has_value());
+  REQUIRE(port.AcknowledgeBatch(**batch, AllApplied(**batch, 5)).ok());
+  CHECK(t.Text("SELECT value FROM sync_state WHERE key = 'hlc_last'") == (*batch)->changes.back().hlc);
+}
+
+TEST_CASE("an answer acknowledged a second time, or for a batch of no entry, changes nothing",
+          "[replica_port][push][nothing_lost]") {
+  TestReplica t;
+  SqliteReplicaPort port(t.replica());
+  for (const char* name : {"Abel", "Blanc", "Chevalier"}) REQUIRE(t.records().Create(Cases(), ACase(name, "Zoé")).ok());
+  auto batch = port.FormBatch(2);
+  REQUIRE(batch.ok());
+  REQUIRE(batch->has_value());
+  sync::PushResponse answer = AllApplied(**batch, 5);
+  answer.results[1].status = sync::ChangeStatus::kRejected;
+  answer.results[1].reason = "hors territoire";
+  REQUIRE(port.AcknowledgeBatch(**batch, answer).ok());
+  const std::string after_first = AcknowledgedState(t);
+  SECTION("the same answer again") { REQUIRE(port.AcknowledgeBatch(**batch, answer).ok()); }
+  SECTION("the same answer, to a new port") {
+    SqliteReplicaPort next(t.replica());
+    REQUIRE(next.AcknowledgeBatch(**batch, answer).ok());
+  }
+  SECTION("an answer naming a batch key no entry holds") {
+    sync::PushResponse stray = answer;
+    stray.batch_key = "no-such-batch";
+    sync::PushRequest request = **batch;
+    request.batch_key = "no-such-batch";
+    REQUIRE(port.AcknowledgeBatch(request, stray).ok());
+  }
+  CHECK(AcknowledgedState(t) == after_first);
 }

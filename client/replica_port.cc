@@ -1,4 +1,4 @@
-#include "client/sync_store.h"
+#include "client/replica_port.h"
 
 #include <limits>
 #include <string_view>
@@ -10,6 +10,7 @@
 #include "client/fts_bulk.h"
 #include "client/pending_creates.h"
 #include "client/records.h"
+#include "sync/answer_match.h"
 #include "sync/codec.h"
 #include "sync/merge.h"
 #include "sync/outbox.h"
@@ -115,7 +116,7 @@ Result<std::vector<sync::ConflictNotice>> StoredConflicts(Replica& replica, cons
   return notices;
 }
 
-Status ReplicaSyncStore::StoreNotice(const sync::ConflictNotice& n) {
+Status SqliteReplicaPort::StoreNotice(const sync::ConflictNotice& n) {
   auto stmt = replica_.Statement(kUpsertNotice);
   if (!stmt) return stmt.error();
   sqlite::StmtGuard guard(**stmt);
@@ -126,7 +127,7 @@ Status ReplicaSyncStore::StoreNotice(const sync::ConflictNotice& n) {
   return (*stmt)->Run();
 }
 
-Result<sync::PushRequest> ReplicaSyncStore::LoadBatch(const std::string& batch_key) {
+Result<sync::PushRequest> SqliteReplicaPort::LoadBatch(const std::string& batch_key) {
   auto stmt = replica_.Statement(kSelectBatch);
   if (!stmt) return stmt.error();
   sqlite::StmtGuard guard(**stmt);
@@ -166,7 +167,7 @@ Result<sync::PushRequest> ReplicaSyncStore::LoadBatch(const std::string& batch_k
   return request;
 }
 
-Result<std::optional<sync::PushRequest>> ReplicaSyncStore::UnacknowledgedBatch() {
+Result<std::optional<sync::PushRequest>> SqliteReplicaPort::UnacknowledgedBatch() {
   auto stmt = replica_.db().Prepare(
       "SELECT batch_key FROM outbox WHERE batch_key IS NOT NULL AND state = 'pending' ORDER BY seq LIMIT 1");
   if (!stmt) return stmt.error();
@@ -180,7 +181,7 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::UnacknowledgedBatch()
 
 namespace {
 
-// The bytes of a change's values, as counted against ReplicaSyncStore::kMaxBatchValueBytes.
+// The bytes of a change's values, as counted against SqliteReplicaPort::kMaxBatchValueBytes.
 size_t ValueBytes(const std::vector<sync::FieldChange>& fields) {
   size_t n = 0;
   for (const sync::FieldChange& f : fields)
@@ -190,12 +191,12 @@ size_t ValueBytes(const std::vector<sync::FieldChange>& fields) {
 
 // True when a change of `more` bytes would take a batch that already holds changes over the budget.
 bool OverBudget(const sync::PushRequest& request, size_t bytes, size_t more) {
-  return !request.changes.empty() && bytes + more > ReplicaSyncStore::kMaxBatchValueBytes;
+  return !request.changes.empty() && bytes + more > SqliteReplicaPort::kMaxBatchValueBytes;
 }
 
 }  // namespace
 
-Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_changes) {
+Result<std::optional<sync::PushRequest>> SqliteReplicaPort::FormBatch(size_t max_changes) {
   // The batch is built as its entries are assigned, from the same values that are written: the
   // same request LoadBatch() reads back when it is resent (the wire encoding does not depend on the
   // order of a create's fields).
@@ -269,7 +270,7 @@ Result<std::optional<sync::PushRequest>> ReplicaSyncStore::FormBatch(size_t max_
 // client/pending_creates.h), the creates still held by their rows alone, cases before their
 // follow-ups: tables in declaration order, rows in the order they were written. Their entries are
 // written into the batch, frozen from here on, and added to `request` as written.
-Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t room, size_t& bytes) {
+Status SqliteReplicaPort::BatchUnsentCreates(sync::PushRequest& request, size_t room, size_t& bytes) {
   const std::vector<schema::Table>& tables = schema::Tables();
   unsent_after_.resize(tables.size(), 0);
   std::vector<int64_t> positions;  // the rowid of each change of the batch taken here, 0 for the others
@@ -309,65 +310,20 @@ Status ReplicaSyncStore::BatchUnsentCreates(sync::PushRequest& request, size_t r
   return OkStatus();
 }
 
-Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, const sync::PushResponse& response) {
-  auto tx = sqlite::Transaction::Begin(replica_.db());
-  if (!tx) return tx.error();
-  // change_id has no index: the batch's entries are read once by its key (outbox_by_batch), in the
-  // order of its changes (seq: FormBatch takes them in that order and writes its creates' entries
-  // after them), and the centre answers in that order too. So the i-th answer is first looked for
-  // at the i-th entry and change; a search by id is built only if an answer is not where expected.
-  // Three hash tables keyed by change id (this store's rowids, the entries, the changes) were 3.5 %
-  // of `relais sync`'s CPU in perf, most of it cache misses.
-  struct Entry {
-    int64_t seq;
-    std::string change_id;
-    bool answered = false;
-  };
-  std::vector<Entry> entries;
-  {
-    auto read = replica_.db().Prepare("SELECT seq, change_id FROM outbox WHERE batch_key = ?1 ORDER BY seq");
-    if (!read) return read.error();
-    read->BindBorrowed(1, request.batch_key);
-    while (true) {
-      auto row = read->Step();
-      if (!row) return row.error();
-      if (!*row) break;
-      entries.push_back({read->Int(0), read->Text(1)});
-    }
-  }
-  std::unordered_map<std::string_view, size_t> entry_of, change_of;  // by change id, built if needed
-  auto find_entry = [&](size_t i, const std::string& id) -> Entry* {
-    if (i < entries.size() && entries[i].change_id == id) return &entries[i];
-    if (entry_of.empty()) {
-      for (size_t k = entries.size(); k-- > 0;) entry_of[entries[k].change_id] = k;  // the first of an id wins
-    }
-    auto found = entry_of.find(id);
-    return found == entry_of.end() ? nullptr : &entries[found->second];
-  };
-  // The change at position `i` of the request answered by `id`, and that position.
-  auto find_change = [&](size_t i, const std::string& id) -> std::optional<size_t> {
-    if (i < request.changes.size() && request.changes[i].change_id == id) return i;
-    if (change_of.empty()) {
-      for (size_t k = 0; k < request.changes.size(); ++k) change_of.emplace(request.changes[k].change_id, k);
-    }
-    auto found = change_of.find(id);
-    return found == change_of.end() ? std::nullopt : std::optional<size_t>(found->second);
-  };
-  const auto batched = batched_rowids_.find(request.batch_key);
-  auto reject = replica_.db().Prepare(
-      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE seq = ?1");
-  if (!reject) return reject.error();
-  // The statements that give a row its version, per table: by rowid, then by id.
-  struct VersionStatements {
+// The statements that give a row its version, per table, prepared once per acknowledgement: by
+// rowid, then by id.
+class SqliteReplicaPort::RowVersions {
+ public:
+  explicit RowVersions(Replica& replica) : replica_(replica) { tables_.reserve(schema::Tables().size()); }
+
+  struct Statements {
     const schema::Table* table;
     sqlite::Stmt* by_rowid;
     sqlite::Stmt* by_id;
   };
-  std::vector<VersionStatements> version_statements;
-  version_statements.reserve(schema::Tables().size());  // the pointers statements_for() returns stay valid
-  auto statements_for = [&](const schema::Table& table) -> Result<const VersionStatements*> {
-    for (const VersionStatements& v : version_statements) {
-      if (v.table == &table) return &v;
+  Result<const Statements*> For(const schema::Table& table) {
+    for (const Statements& s : tables_) {
+      if (s.table == &table) return &s;
     }
     const std::string name(table.name);
     auto by_rowid =
@@ -375,88 +331,118 @@ Status ReplicaSyncStore::AcknowledgeBatch(const sync::PushRequest& request, cons
     if (!by_rowid) return by_rowid.error();
     auto by_id = replica_.Statement("UPDATE " + name + " SET version = ?2 WHERE id = ?1 AND version = ?3");
     if (!by_id) return by_id.error();
-    version_statements.push_back({&table, *by_rowid, *by_id});
-    return &version_statements.back();
-  };
-  // An accepted create takes the centre's version on its row: from then on the row is no longer a
-  // pending create (client/pending_creates.h), even before the pull brings the record back.
-  for (size_t i = 0; i < response.results.size(); ++i) {
-    const sync::ChangeResult& r = response.results[i];
-    Entry* entry = find_entry(i, r.change_id);
-    if (entry == nullptr || entry->answered) continue;  // not of this batch, or answered already: acknowledged once
-    entry->answered = true;
-    const std::optional<size_t> position = find_change(i, r.change_id);
-    const sync::Change* change = position ? &request.changes[*position] : nullptr;
-    // An update applied as sent on the version this row holds made the centre's record this row
-    // (its base with the edit), at the answer's version; a centre that leaves the echo out of
-    // pulls will not send it back, so the row takes that version now. A row whose version moved
-    // since the edit was written is left to the pull (the centre merged the edit: not applied).
-    // A later edit of the record still in the outbox keeps its base version: the centre merges it
-    // over this one (docs/PROTOCOL.md, "Echo").
-    const bool accepted_create = r.status != sync::ChangeStatus::kRejected && change != nullptr &&
-                                 change->op == sync::Op::kCreate && r.version > 0;
-    const bool applied_update = r.status == sync::ChangeStatus::kApplied && change != nullptr &&
-                                change->op == sync::Op::kUpdate && r.version > change->base_version;
-    if (accepted_create || applied_update) {
-      if (const schema::Table* table = schema::FindTable(change->table)) {
-        auto statements = statements_for(*table);
-        if (!statements) return statements.error();
-        // By the rowid the batch was formed from, when this store formed it; the id is checked
-        // still, and a row that moved meanwhile is found by its id.
-        bool done = false;
-        if (batched != batched_rowids_.end() && *position < batched->second.size() && batched->second[*position] > 0) {
-          sqlite::Stmt& by_rowid = *(*statements)->by_rowid;
-          sqlite::StmtGuard guard(by_rowid);
-          by_rowid.BindBorrowed(1, change->record_id).Bind(2, r.version).Bind(3, change->base_version);
-          by_rowid.Bind(4, batched->second[*position]);
-          RELAIS_TRY(by_rowid.Run());
-          done = replica_.db().Changes() > 0;
-        }
-        if (!done) {
-          sqlite::Stmt& by_id = *(*statements)->by_id;
-          sqlite::StmtGuard guard(by_id);
-          by_id.BindBorrowed(1, change->record_id).Bind(2, r.version).Bind(3, change->base_version);
-          RELAIS_TRY(by_id.Run());
-        }
-      }
+    tables_.push_back({&table, *by_rowid, *by_id});
+    return &tables_.back();  // stays valid: reserved for every table
+  }
+
+ private:
+  Replica& replica_;
+  std::vector<Statements> tables_;
+};
+
+Status SqliteReplicaPort::AcknowledgeBatch(const sync::PushRequest& request, const sync::PushResponse& response) {
+  auto tx = sqlite::Transaction::Begin(replica_.db());
+  if (!tx) return tx.error();
+  auto entries = ReadBatchEntries(request.batch_key);
+  if (!entries) return entries.error();
+  const sync::AnswerMatch match = sync::MatchAnswer(entries->change_ids, request, response);
+  const auto batched = batched_rowids_.find(request.batch_key);
+  RowVersions versions(replica_);
+  auto reject = replica_.db().Prepare(
+      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE seq = ?1");
+  if (!reject) return reject.error();
+  for (const sync::AnswerMatch::Answered& m : match.answered) {
+    const sync::ChangeResult& r = response.results[m.result];
+    const sync::Change* change = m.change == sync::kUnmatched ? nullptr : &request.changes[m.change];
+    if (change != nullptr && sync::TakesCentreVersion(*change, r)) {
+      const bool formed_here = batched != batched_rowids_.end() && m.change < batched->second.size();
+      RELAIS_TRY(GiveCentreVersion(versions, *change, r.version, formed_here ? batched->second[m.change] : 0));
     }
     if (r.status == sync::ChangeStatus::kRejected) {
-      // A refused create keeps its values as sent in its entry, whatever becomes of the row.
-      if (change != nullptr && change->op == sync::Op::kCreate) {
-        if (const schema::Table* table = schema::FindTable(change->table)) {
-          auto frozen = FreezeCreateEntry(replica_, *table, change->record_id, entry->seq);
-          if (!frozen) return frozen.error();
-        }
-      }
-      // Out of the batch (batch_key NULL): the batch's deletion below leaves it.
-      reject->Bind(1, entry->seq).Bind(2, r.reason);
-      RELAIS_TRY(reject->Run());
-      reject->Reset();
+      RELAIS_TRY(KeepRejected(*reject, entries->seqs[m.entry], change, r.reason));
     }
   }
-  // Whatever the answer did not mention goes back to pending, for a new batch.
-  auto release = replica_.db().Prepare("UPDATE outbox SET batch_key = NULL WHERE seq = ?1");
-  if (!release) return release.error();
-  for (const Entry& e : entries) {
-    if (e.answered) continue;
-    release->Bind(1, e.seq);
-    RELAIS_TRY(release->Run());
-    release->Reset();
-  }
-  // What is left under the batch's key is what the centre accepted: gone in one statement (one per
-  // entry took a quarter of the acknowledgement).
-  auto done = replica_.db().Prepare("DELETE FROM outbox WHERE batch_key = ?1");
-  if (!done) return done.error();
-  done->Bind(1, request.batch_key);
-  RELAIS_TRY(done->Run());
-  if (!request.changes.empty()) RELAIS_TRY(replica_.SetState(kStateHlcLast, request.changes.back().hlc));
+  RELAIS_TRY(ReleaseEntries(entries->seqs, match.unanswered));
+  RELAIS_TRY(DropAccepted(request));
   RELAIS_TRY(tx->Commit());
   batched_rowids_.erase(request.batch_key);
   return OkStatus();
 }
 
-Status ReplicaSyncStore::RejectChange(const std::string& batch_key, const std::string& change_id,
-                                      const std::string& reason) {
+// change_id has no index: the batch's entries are read once by its key (outbox_by_batch), in the
+// order of its changes (seq: FormBatch takes them in that order and writes its creates' entries
+// after them), the order the centre answers in too (sync::MatchAnswer).
+Result<SqliteReplicaPort::BatchEntries> SqliteReplicaPort::ReadBatchEntries(const std::string& batch_key) {
+  auto read = replica_.db().Prepare("SELECT seq, change_id FROM outbox WHERE batch_key = ?1 ORDER BY seq");
+  if (!read) return read.error();
+  read->BindBorrowed(1, batch_key);
+  BatchEntries entries;
+  while (true) {
+    auto row = read->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    entries.seqs.push_back(read->Int(0));
+    entries.change_ids.push_back(read->Text(1));
+  }
+  return entries;
+}
+
+Status SqliteReplicaPort::GiveCentreVersion(RowVersions& versions, const sync::Change& change, int64_t version,
+                                            int64_t rowid) {
+  const schema::Table* table = schema::FindTable(change.table);
+  if (table == nullptr) return OkStatus();
+  auto statements = versions.For(*table);
+  if (!statements) return statements.error();
+  if (rowid > 0) {
+    sqlite::Stmt& by_rowid = *(*statements)->by_rowid;
+    sqlite::StmtGuard guard(by_rowid);
+    by_rowid.BindBorrowed(1, change.record_id).Bind(2, version).Bind(3, change.base_version).Bind(4, rowid);
+    RELAIS_TRY(by_rowid.Run());
+    if (replica_.db().Changes() > 0) return OkStatus();
+  }
+  sqlite::Stmt& by_id = *(*statements)->by_id;
+  sqlite::StmtGuard guard(by_id);
+  by_id.BindBorrowed(1, change.record_id).Bind(2, version).Bind(3, change.base_version);
+  return by_id.Run();
+}
+
+Status SqliteReplicaPort::KeepRejected(sqlite::Stmt& reject, int64_t seq, const sync::Change* change,
+                                       const std::string& reason) {
+  if (change != nullptr && change->op == sync::Op::kCreate) {
+    if (const schema::Table* table = schema::FindTable(change->table)) {
+      auto frozen = FreezeCreateEntry(replica_, *table, change->record_id, seq);
+      if (!frozen) return frozen.error();
+    }
+  }
+  // Out of the batch (batch_key NULL): DropAccepted leaves it.
+  sqlite::StmtGuard guard(reject);
+  reject.Bind(1, seq).Bind(2, reason);
+  return reject.Run();
+}
+
+Status SqliteReplicaPort::ReleaseEntries(const std::vector<int64_t>& seqs, const std::vector<size_t>& positions) {
+  if (positions.empty()) return OkStatus();
+  auto release = replica_.db().Prepare("UPDATE outbox SET batch_key = NULL WHERE seq = ?1");
+  if (!release) return release.error();
+  for (size_t p : positions) {
+    release->Bind(1, seqs[p]);
+    RELAIS_TRY(release->Run());
+    release->Reset();
+  }
+  return OkStatus();
+}
+
+Status SqliteReplicaPort::DropAccepted(const sync::PushRequest& request) {
+  auto done = replica_.db().Prepare("DELETE FROM outbox WHERE batch_key = ?1");
+  if (!done) return done.error();
+  done->Bind(1, request.batch_key);
+  RELAIS_TRY(done->Run());
+  if (!request.changes.empty()) RELAIS_TRY(replica_.SetState(kStateHlcLast, request.changes.back().hlc));
+  return OkStatus();
+}
+
+Status SqliteReplicaPort::RejectChange(const std::string& batch_key, const std::string& change_id,
+                                       const std::string& reason) {
   auto tx = sqlite::Transaction::Begin(replica_.db());
   if (!tx) return tx.error();
   // A refused create keeps its values as sent in its entry, whatever becomes of the row.
@@ -492,14 +478,14 @@ Status ReplicaSyncStore::RejectChange(const std::string& batch_key, const std::s
   return OkStatus();
 }
 
-Result<int64_t> ReplicaSyncStore::PullCursor() {
+Result<int64_t> SqliteReplicaPort::PullCursor() {
   auto v = replica_.GetState(kStatePullCursor);
   if (!v) return v.error();
   if (!*v) return int64_t{0};
   return static_cast<int64_t>(std::stoll(**v));
 }
 
-Result<int64_t> ReplicaSyncStore::PendingCount() {
+Result<int64_t> SqliteReplicaPort::PendingCount() {
   auto stmt = replica_.db().Prepare("SELECT count(*) FROM outbox WHERE state = 'pending'");
   if (!stmt) return stmt.error();
   auto row = stmt->Step();
@@ -513,7 +499,7 @@ Result<int64_t> ReplicaSyncStore::PendingCount() {
   return pending;
 }
 
-Result<std::vector<std::string>> ReplicaSyncStore::LocalFields(const std::string& table, const std::string& id) {
+Result<std::vector<std::string>> SqliteReplicaPort::LocalFields(const std::string& table, const std::string& id) {
   auto stmt = replica_.Statement("SELECT op, fields FROM outbox WHERE tbl = ?1 AND record_id = ?2");
   if (!stmt) return stmt.error();
   sqlite::StmtGuard guard(**stmt);
@@ -537,7 +523,7 @@ Result<std::vector<std::string>> ReplicaSyncStore::LocalFields(const std::string
   return names;
 }
 
-Status ReplicaSyncStore::ApplyPage(const sync::PullPage& page) {
+Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
   auto tx = sqlite::Transaction::Begin(replica_.db());
   if (!tx) return tx.error();
 
@@ -593,7 +579,7 @@ Status ReplicaSyncStore::ApplyPage(const sync::PullPage& page) {
   return tx->Commit();
 }
 
-Status ReplicaSyncStore::ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq) {
+Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq) {
   // A create that still takes its values from the row must get them before the row goes.
   RELAIS_TRY(FreezeCreatesUnder(table, id));
   auto del = replica_.db().Prepare("DELETE FROM " + std::string(table.name) + " WHERE id = ?1 AND version < ?2");
@@ -621,7 +607,7 @@ Status ReplicaSyncStore::ApplyRemoval(const schema::Table& table, const std::str
   return OkStatus();
 }
 
-Status ReplicaSyncStore::ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty) {
+Status SqliteReplicaPort::ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty) {
   // The pulled values as they are (bound without a copy), or rebased under local edits.
   const std::vector<schema::Value>* values = &record.values;
   std::vector<schema::Value> rebased;
@@ -666,7 +652,7 @@ Status ReplicaSyncStore::ApplyRecord(const schema::Table& table, const schema::R
   return (*overwrite)->Run();
 }
 
-Status ReplicaSyncStore::FreezeCreatesUnder(const schema::Table& table, const std::string& record_id) {
+Status SqliteReplicaPort::FreezeCreatesUnder(const schema::Table& table, const std::string& record_id) {
   // Creates still held by their rows alone get their entries first, then every create is frozen.
   auto own = MaterializeCreate(replica_, table, record_id);
   if (!own) return own.error();
@@ -700,7 +686,7 @@ namespace {
 constexpr const char* kNotLocalCreate = "version > 0";
 }  // namespace
 
-Result<sync::ScopeDigest> ReplicaSyncStore::LocalDigest() {
+Result<sync::ScopeDigest> SqliteReplicaPort::LocalDigest() {
   sync::ScopeDigest digest;
   for (const schema::Table& table : schema::Tables()) {
     auto stmt =
@@ -717,14 +703,14 @@ Result<sync::ScopeDigest> ReplicaSyncStore::LocalDigest() {
   return digest;
 }
 
-Status ReplicaSyncStore::BeginFreshCopy() {
+Status SqliteReplicaPort::BeginFreshCopy() {
   RELAIS_TRY(replica_.db().Exec(
       "CREATE TEMP TABLE IF NOT EXISTS fresh_copy (id TEXT PRIMARY KEY, tbl TEXT NOT NULL, version INTEGER NOT NULL, "
       "record_values TEXT NOT NULL)"));
   return replica_.db().Exec("DELETE FROM fresh_copy");
 }
 
-Status ReplicaSyncStore::StageFreshPage(const sync::PullPage& page) {
+Status SqliteReplicaPort::StageFreshPage(const sync::PullPage& page) {
   auto tx = sqlite::Transaction::Begin(replica_.db());
   if (!tx) return tx.error();
   // Notices are kept as they come: a later state never yields to an earlier one (kUpsertNotice).
@@ -753,7 +739,7 @@ Status ReplicaSyncStore::StageFreshPage(const sync::PullPage& page) {
   return tx->Commit();
 }
 
-Status ReplicaSyncStore::SwapInFreshCopy(int64_t cursor) {
+Status SqliteReplicaPort::SwapInFreshCopy(int64_t cursor) {
   auto tx = sqlite::Transaction::Begin(replica_.db());
   if (!tx) return tx.error();
   // What the replica holds and the centre's scope does not: removed as a removal would, cases
@@ -794,14 +780,14 @@ Status ReplicaSyncStore::SwapInFreshCopy(int64_t cursor) {
   return tx->Commit();
 }
 
-Status ReplicaSyncStore::FoldCentralClock(int64_t central_ms) {
+Status SqliteReplicaPort::FoldCentralClock(int64_t central_ms) {
   const sync::Hlc before = replica_.hlc().last();
   replica_.hlc().Observe(sync::Hlc{central_ms, 0, "central"});
   if (replica_.hlc().last() != before) RELAIS_TRY(replica_.SetState(kStateHlcLast, replica_.hlc().last().ToString()));
   return OkStatus();
 }
 
-Result<int64_t> ReplicaSyncStore::ObserveCentralClock(int64_t central_ms) {
+Result<int64_t> SqliteReplicaPort::ObserveCentralClock(int64_t central_ms) {
   RELAIS_TRY(FoldCentralClock(central_ms));
   return replica_.clock().NowMs() - central_ms;
 }

@@ -1,18 +1,21 @@
+// The replica as the sync engine reaches it (sync::ReplicaPort, sync/ports.h), over the client's
+// SQLite replica; and what the sync keeps in the replica for the commands (its state keys, the
+// conflict notices pulled).
 #pragma once
 
 #include <unordered_map>
 
 #include "client/replica.h"
-#include "sync/engine.h"
+#include "sync/ports.h"
 
 namespace relais::client {
 
-// The replica as the sync engine sees it (sync::SyncStore): batches formed from the outbox, answers
-// applied to it, pulled pages applied with the cursor. Every method is one transaction.
+// sync::ReplicaPort over a Replica: batches formed from the outbox, answers applied to it, pulled
+// pages applied with the cursor. Every method is one transaction.
 // Not thread-safe, like the Replica, which must outlive it.
-class ReplicaSyncStore final : public sync::SyncStore {
+class SqliteReplicaPort final : public sync::ReplicaPort {
  public:
-  explicit ReplicaSyncStore(Replica& replica) : replica_(replica) {}
+  explicit SqliteReplicaPort(Replica& replica) : replica_(replica) {}
 
   // A formed batch stops before its values pass this many bytes (it always holds one change): the
   // count of changes per batch bounds little when a follow-up may hold 20,000 bytes of text, and
@@ -21,6 +24,11 @@ class ReplicaSyncStore final : public sync::SyncStore {
 
   Result<std::optional<sync::PushRequest>> UnacknowledgedBatch() override;
   Result<std::optional<sync::PushRequest>> FormBatch(size_t max_changes) override;
+  // In named steps: the batch's entries read (BatchEntries), matched to the answer
+  // (sync::MatchAnswer), each answered entry settled (an accepted create or an applied update gives
+  // its row the centre's version: GiveCentreVersion; a refused change stays, rejected with the
+  // reason: KeepRejected), the entries the answer did not mention released to pending
+  // (ReleaseEntries), and what is left under the batch's key, the accepted, dropped (DropAccepted).
   Status AcknowledgeBatch(const sync::PushRequest& request, const sync::PushResponse& response) override;
   Status RejectChange(const std::string& batch_key, const std::string& change_id, const std::string& reason) override;
   Result<int64_t> PullCursor() override;
@@ -39,6 +47,26 @@ class ReplicaSyncStore final : public sync::SyncStore {
 
  private:
   Result<sync::PushRequest> LoadBatch(const std::string& batch_key);
+
+  // The steps of AcknowledgeBatch, inside its transaction.
+  struct BatchEntries {
+    std::vector<int64_t> seqs;            // outbox seq, in outbox order
+    std::vector<std::string> change_ids;  // parallel to seqs
+  };
+  class RowVersions;
+  Result<BatchEntries> ReadBatchEntries(const std::string& batch_key);
+  // An accepted create, or an update applied as sent, gives its row the centre's version: by the
+  // rowid the batch was formed from (`rowid` > 0), the id checked still; else, or when the row
+  // moved meanwhile, by its id.
+  Status GiveCentreVersion(RowVersions& versions, const sync::Change& change, int64_t version, int64_t rowid);
+  // A refused change stays in the outbox, rejected with the centre's reason and out of the batch;
+  // a refused create keeps its values as sent in its entry, whatever becomes of the row.
+  Status KeepRejected(sqlite::Stmt& reject, int64_t seq, const sync::Change* change, const std::string& reason);
+  // The entries at `positions` go back to pending, for a new batch.
+  Status ReleaseEntries(const std::vector<int64_t>& seqs, const std::vector<size_t>& positions);
+  // What is left under the batch's key is what the centre accepted: gone in one statement (one per
+  // entry took a quarter of the acknowledgement). The clock's last stamp is the batch's last.
+  Status DropAccepted(const sync::PushRequest& request);
   // Field names that pending or rejected local changes of the record touched.
   Result<std::vector<std::string>> LocalFields(const std::string& table, const std::string& id);
   Status StoreNotice(const sync::ConflictNotice& notice);
@@ -58,13 +86,13 @@ class ReplicaSyncStore final : public sync::SyncStore {
   Status BatchUnsentCreates(sync::PushRequest& request, size_t room, size_t& bytes);
 
   Replica& replica_;
-  // Per table (declaration order): the rowid of the last pending create this store put in a batch.
+  // Per table (declaration order): the rowid of the last pending create this port put in a batch.
   // Later ones have larger rowids (a row gets the largest rowid + 1, and rows are removed only by a
   // pull, after the push), so a sync's batches do not scan the rows already sent again. Only a
-  // shortcut: a new store (a new sync) starts from the first row.
+  // shortcut: a new port (a new sync) starts from the first row.
   std::vector<int64_t> unsent_after_;
   // By batch key, until its answer: the rowid of each change of the batch, by its position in the
-  // batch, for the creates this store took from their rows (0 for the others). The accepted
+  // batch, for the creates this port took from their rows (0 for the others). The accepted
   // create's row takes its version by rowid, not by a search of its id (a sixth of acknowledging a
   // batch of creates). Only a shortcut too: without it, the row is found by id.
   std::unordered_map<std::string, std::vector<int64_t>> batched_rowids_;

@@ -1,0 +1,88 @@
+#include "client/sync_text.h"
+
+namespace relais::client {
+
+namespace {
+
+std::string DifferencesText(const std::vector<sync::TableDifference>& tables) {
+  std::string out;
+  for (const sync::TableDifference& t : tables) {
+    if (!out.empty()) out += "; ";
+    out += t.table + ": ";
+    if (t.local_count != t.central_count) {
+      out += std::to_string(t.local_count) + " ici, " + std::to_string(t.central_count) + " au centre";
+    } else {
+      out += std::to_string(t.local_count) + " des deux côtés, versions ou identifiants différents";
+    }
+  }
+  return out;
+}
+
+const char* ExchangeText(sync::Exchange exchange) {
+  switch (exchange) {
+    case sync::Exchange::kWhoami:
+      return "connexion au centre";
+    case sync::Exchange::kPush:
+      return "envoi des saisies au centre";
+    case sync::Exchange::kPull:
+      return "réception des nouveautés du centre";
+  }
+  return "échange avec le centre";
+}
+
+// What to do about a refusal, after the centre's own message.
+std::string RefusalHint(const sync::SyncError& e) {
+  switch (e.http_status) {
+    case 401:
+      return " — le jeton de cet appareil est inconnu ou révoqué ; demandez-en un nouveau à l'équipe centrale, puis "
+             "relancez `relais init`";
+    case 413:
+      return " — réduisez la taille des lots avec `relais sync --batch N`";
+    case 400:
+      if (e.code == ErrorCode::kProtocol)
+        return " — ce Relais et le centre ne parlent pas la même version du protocole ; mettez Relais à jour";
+      return "";
+    default:
+      return "";
+  }
+}
+
+std::string Sentence(const sync::SyncError& e) {
+  switch (e.failure) {
+    case sync::SyncFailure::kUnreachable:
+      return std::string(ExchangeText(e.exchange)) + " : échec après " + std::to_string(e.attempts) + " tentatives (" +
+             (e.http_status ? "le centre a répondu " + std::to_string(e.http_status) : e.message) +
+             "). Rien n'est perdu : vos saisies restent dans la base ; relancez `relais sync` quand le réseau sera "
+             "revenu.";
+    case sync::SyncFailure::kRefused:
+      return "le centre a répondu " + std::to_string(e.http_status) + " : " + e.message + RefusalHint(e);
+    case sync::SyncFailure::kUnreadableAnswer:
+      return std::string(ExchangeText(e.exchange)) + " : la réponse du centre n'est pas comprise (" + e.message +
+             ") ; rien n'est perdu, réessayez plus tard, et si cela persiste mettez Relais à jour";
+    case sync::SyncFailure::kAnswerNotForBatch:
+      return "la réponse du centre ne correspond pas au lot envoyé ; rien n'est perdu, réessayez plus tard";
+    case sync::SyncFailure::kPageOffCursor:
+      return "le centre a envoyé une page qui ne suit pas le curseur ; rien n'est perdu, réessayez plus tard";
+    case sync::SyncFailure::kReplica:
+      return e.message;
+    case sync::SyncFailure::kStillDivergent:
+      return "la base locale diffère encore du centre après une copie fraîche (" + DifferencesText(e.differences) +
+             "). Vos saisies restent dans la base ; relancez `relais sync`, et si l'écart persiste signalez-le au "
+             "support.";
+  }
+  return e.message;
+}
+
+}  // namespace
+
+Error SyncErrorForPeople(const sync::SyncError& error) { return Error{error.code, Sentence(error)}; }
+
+std::string DivergenceText(const sync::Divergence& d) {
+  if (d.centre_behind) {
+    return "le centre est à la séquence " + std::to_string(d.centre_seq) + ", cette base en était à " +
+           std::to_string(d.replica_cursor) + " (centre restauré d'une sauvegarde ?)";
+  }
+  return DifferencesText(d.tables);
+}
+
+}  // namespace relais::client

@@ -1,0 +1,87 @@
+// The two ports through which the sync engine (sync/engine.h) reaches the world: the replica
+// (ReplicaPort: the device's copy of its scope, with the outbox and the cursor) and the network
+// (Transport). The client implements both (client/replica_port.h, client/http_transport.h); tests
+// implement them in memory. Nothing here knows SQLite, libcurl or cpp-httplib.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "sync/protocol.h"
+
+namespace relais::sync {
+
+// The replica as the engine reaches it. Each method is atomic: it happens wholly or not at all,
+// so a sync cut at any instant (kill, power loss) resumes correctly.
+class ReplicaPort {
+ public:
+  virtual ~ReplicaPort() = default;
+  // A batch formed and perhaps sent earlier but never acknowledged (its answer was lost or the
+  // process died), with the same key and content as then — the oldest when there are several;
+  // nullopt when there is none.
+  virtual Result<std::optional<PushRequest>> UnacknowledgedBatch() = 0;
+  // Durably assigns a new batch key to up to `max_changes` pending changes, oldest first, and
+  // returns the batch; nullopt when nothing is pending.
+  virtual Result<std::optional<PushRequest>> FormBatch(size_t max_changes) = 0;
+  // Applies the centre's answer to a batch: accepted changes leave the outbox, rejected ones stay
+  // (marked rejected with the reason, shown to the user). One transaction.
+  virtual Status AcknowledgeBatch(const PushRequest& request, const PushResponse& response) = 0;
+  // The centre refused the whole batch because of one change (HTTP 422): that change is marked
+  // rejected with `reason`; the others return to pending, to go in a new batch, and so do the
+  // changes of any other batch formed and not acknowledged (formed after it: they must not overtake
+  // it). One transaction.
+  virtual Status RejectChange(const std::string& batch_key, const std::string& change_id,
+                              const std::string& reason) = 0;
+  virtual Result<int64_t> PullCursor() = 0;
+  // Applies a pulled page (local pending edits stay on top) and stores page.next as the cursor,
+  // in one transaction.
+  virtual Status ApplyPage(const PullPage& page) = 0;
+  // Changes waiting to be pushed (not rejected).
+  virtual Result<int64_t> PendingCount() = 0;
+
+  // The divergence check (sync/digest.h): the digest of the records the replica holds as the
+  // centre knows them — records created here and not yet accepted are left out.
+  virtual Result<ScopeDigest> LocalDigest() = 0;
+  // The recovery from a divergence: a fresh copy of the scope is fetched whole into a stage first
+  // (each page atomically), then swapped in by one transaction that keeps every pending local
+  // edit on top, drops what the scope no longer holds (its local changes rejected and kept, as for
+  // a removal) and sets the cursor.
+  virtual Status BeginFreshCopy() = 0;
+  virtual Status StageFreshPage(const PullPage& page) = 0;
+  virtual Status SwapInFreshCopy(int64_t cursor) = 0;
+
+  // Folds the centre's clock (a pull page's now_ms) into the replica's hybrid logical clock,
+  // durably, and returns how far the device's wall clock is ahead of it (negative: behind).
+  virtual Result<int64_t> ObserveCentralClock(int64_t central_ms) = 0;
+};
+
+// An HTTP answer. A network failure (no answer at all) is an Error with kNetwork instead.
+struct HttpReply {
+  int status = 0;
+  std::string body;  // decompressed
+  // The answer's headers a client reads (names in lower case): a pull page's cursor
+  // (kHeaderPullNext, kHeaderPullMore). A transport that keeps none leaves this empty.
+  std::map<std::string, std::string> headers;
+};
+
+// The network, as the engine sees it. Implementations count what crossed the wire.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual Result<HttpReply> Post(const std::string& path, const std::string& json_body) = 0;
+  // The same request with a body already gzip-compressed by the caller (a push batch is packed
+  // while the batch before it is at the centre, and packed once however often it is retried).
+  virtual Result<HttpReply> PostGzip(const std::string& path, const std::string& gzip_body) = 0;
+  virtual Result<HttpReply> Get(const std::string& path_and_query) = 0;
+  // Whether two requests may be under way at once (on two connections), each on a thread of its
+  // own. A transport that cannot gets one request at a time.
+  virtual bool Concurrent() const { return false; }
+  virtual uint64_t bytes_sent() const = 0;
+  virtual uint64_t bytes_received() const = 0;
+  virtual uint64_t requests() const = 0;
+};
+
+}  // namespace relais::sync

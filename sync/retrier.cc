@@ -1,0 +1,15 @@
+#include "sync/retrier.h"
+
+#include "sync/codec.h"
+
+namespace relais::sync {
+
+bool Retryable(int status) { return status >= 500 || status == 429 || status == 408; }
+
+SyncError Refused(const HttpReply& reply, Exchange exchange) {
+  Error said = DecodeError(reply.body, ErrorCode::kHttp);
+  return MakeSyncError(SyncFailure::kRefused, reply.status == 401 ? ErrorCode::kAuth : said.code,
+                       std::move(said.message), exchange, reply.status);
+}
+
+}  // namespace relais::sync

@@ -1,0 +1,80 @@
+// What `relais sync` says of a failure or a divergence (client/sync_text.h): French, what failed,
+// whether anything is lost, and what to do.
+
+#include <catch2/catch.hpp>
+
+#include "client/sync_text.h"
+
+using namespace relais;
+using namespace relais::client;
+using sync::Exchange;
+using sync::SyncFailure;
+
+namespace {
+
+bool Says(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("an unreachable centre: what failed, after how many tries, that nothing is lost, and to sync again",
+          "[sync_text]") {
+  sync::SyncError e =
+      sync::MakeSyncError(SyncFailure::kUnreachable, ErrorCode::kNetwork, "délai dépassé", Exchange::kPush, 0);
+  e.attempts = 6;
+  Error said = SyncErrorForPeople(e);
+  CHECK(said.code == ErrorCode::kNetwork);
+  CHECK(said.message ==
+        "envoi des saisies au centre : échec après 6 tentatives (délai dépassé). Rien n'est perdu : vos saisies "
+        "restent dans la base ; relancez `relais sync` quand le réseau sera revenu.");
+  e.http_status = 503;
+  e.exchange = Exchange::kWhoami;
+  CHECK(
+      Says(SyncErrorForPeople(e).message, "connexion au centre : échec après 6 tentatives (le centre a répondu 503)"));
+}
+
+TEST_CASE("a refusal repeats the centre's status and message, and says what to do for the known ones", "[sync_text]") {
+  auto refused = [](int status, ErrorCode code) {
+    return SyncErrorForPeople(
+        sync::MakeSyncError(SyncFailure::kRefused, code, "the centre's words", Exchange::kPush, status));
+  };
+  Error revoked = refused(401, ErrorCode::kAuth);
+  CHECK(revoked.code == ErrorCode::kAuth);
+  CHECK(Says(revoked.message, "le centre a répondu 401 : the centre's words"));
+  CHECK(Says(revoked.message, "révoqué"));
+  CHECK(Says(revoked.message, "relancez `relais init`"));
+  CHECK(Says(refused(413, ErrorCode::kTooLarge).message, "`relais sync --batch N`"));
+  CHECK(Says(refused(400, ErrorCode::kProtocol).message, "mettez Relais à jour"));
+  CHECK(refused(403, ErrorCode::kForbidden).message == "le centre a répondu 403 : the centre's words");
+}
+
+TEST_CASE("a failure of the replica is said as the replica said it, with its code", "[sync_text]") {
+  Error said = SyncErrorForPeople(sync::ReplicaFailed(MakeError(ErrorCode::kIo, "disque plein")));
+  CHECK(said.code == ErrorCode::kIo);
+  CHECK(said.message == "disque plein");
+}
+
+TEST_CASE("a replica still different after a fresh copy names the tables and says to sync again, then report it",
+          "[sync_text]") {
+  sync::SyncError e = sync::MakeSyncError(SyncFailure::kStillDivergent, ErrorCode::kInternal, "", Exchange::kPull, 200);
+  e.differences = {{"cases", 3, 4}, {"contacts", 2, 2}};
+  Error said = SyncErrorForPeople(e);
+  CHECK(said.code == ErrorCode::kInternal);
+  CHECK(Says(said.message,
+             "(cases: 3 ici, 4 au centre; contacts: 2 des deux côtés, versions ou identifiants "
+             "différents)"));
+  CHECK(Says(said.message, "relancez `relais sync`"));
+  CHECK(Says(said.message, "signalez-le au support"));
+}
+
+TEST_CASE("a divergence is said table by table, or as a centre behind the replica", "[sync_text]") {
+  sync::Divergence tables;
+  tables.tables = {{"cases", 1203, 1204}};
+  CHECK(DivergenceText(tables) == "cases: 1203 ici, 1204 au centre");
+  sync::Divergence behind;
+  behind.centre_behind = true;
+  behind.centre_seq = 80;
+  behind.replica_cursor = 120;
+  CHECK(DivergenceText(behind) ==
+        "le centre est à la séquence 80, cette base en était à 120 (centre restauré d'une "
+        "sauvegarde ?)");
+}
