@@ -1,8 +1,8 @@
-#include "server/pg_conn.h"
+#include "pg/conn.h"
 
 #include <charconv>
 
-namespace relais::server::pg {
+namespace relais::pg {
 
 namespace {
 
@@ -50,14 +50,6 @@ std::string OneLine(std::string_view message) {
 
 bool IsPostgresUrl(std::string_view spec) {
   return spec.starts_with("postgresql://") || spec.starts_with("postgres://");
-}
-
-std::string Dollars(std::string_view sql) {
-  std::string out(sql);
-  for (size_t i = 0; i + 1 < out.size(); ++i) {
-    if (out[i] == '?' && out[i + 1] >= '0' && out[i + 1] <= '9') out[i] = '$';
-  }
-  return out;
 }
 
 std::string ArrayLiteral(const std::vector<schema::Value>& values) {
@@ -282,24 +274,4 @@ Status Transaction::Commit() {
   return conn->ExecScript("COMMIT");
 }
 
-Result<Pool::Lease> Pool::Borrow() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!idle_.empty()) {
-      std::unique_ptr<Conn> conn = std::move(idle_.back());
-      idle_.pop_back();
-      return Lease(this, std::move(conn));
-    }
-  }
-  auto conn = Conn::Open(url_);
-  if (!conn) return conn.error();
-  return Lease(this, std::move(*conn));
-}
-
-void Pool::Return(std::unique_ptr<Conn> conn) {
-  if (!conn->Healthy() || conn->InTransaction()) return;  // closed: a fresh one replaces it
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (idle_.size() < max_idle_) idle_.push_back(std::move(conn));
-}
-
-}  // namespace relais::server::pg
+}  // namespace relais::pg
