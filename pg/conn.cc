@@ -95,12 +95,12 @@ Result<std::unique_ptr<Conn>> Conn::Open(const std::string& url) {
   if (!conn) return MakeError(ErrorCode::kIo, "cannot allocate a PostgreSQL connection");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     Target t = TargetOf(url);
-    return MakeError(ErrorCode::kIo,
-                     "cannot connect to PostgreSQL at " + t.host + ":" + t.port + ", database \"" + t.dbname + "\"" +
-                         (t.user.empty() ? "" : ", user \"" + t.user + "\"") + ": " +
-                         OneLine(PQerrorMessage(conn.get())) +
-                         " — check that the server runs and listens on that host and port, that the database "
-                         "exists, and that pg_hba.conf lets this user in (--store postgresql://USER@HOST:PORT/DB)");
+    return MakeError(
+        ErrorCode::kIo,
+        "impossible de joindre PostgreSQL à " + t.host + ":" + t.port + ", base \"" + t.dbname + "\"" +
+            (t.user.empty() ? "" : ", utilisateur \"" + t.user + "\"") + " : " + OneLine(PQerrorMessage(conn.get())) +
+            " — vérifiez que le serveur tourne et écoute sur cet hôte et ce port, que la base existe et "
+            "que pg_hba.conf laisse entrer cet utilisateur (--store postgresql://UTILISATEUR@HÔTE:PORT/BASE)");
   }
   // Quiet NOTICEs (e.g. "relation already exists, skipping") instead of printing them on stderr.
   PQsetNoticeProcessor(
