@@ -1,5 +1,5 @@
 // How much does conflict handling cost a push? Pushes the same updates twice through
-// Store::Push of the real SQLite central store (a file in a temp folder, WAL, synchronous=FULL;
+// CentralStore::Push of the real SQLite central store (a file in a temp folder, WAL, synchronous=FULL;
 // no HTTP, so that the table measures the rules and the store, not the codec or the network):
 //   - conflict-free: every update meets the version it was based on;
 //   - 10 % conflicting: before the push (untimed), another device changed 10 % of the cases. Half
@@ -82,7 +82,7 @@ struct RunResult {
 // then time the device's updates in batches of `batch`.
 RunResult RunOnce(const std::filesystem::path& dir, size_t updates, size_t batch, bool with_conflicts, int run) {
   const std::string path = (dir / ("central-" + std::to_string(run) + (with_conflicts ? "-c" : "-f") + ".db")).string();
-  auto store = Must(server::SqliteStore::Open(path, server::SqliteStore::OpenMode::kCreate), "open");
+  auto store = Must(server::SqliteStore::Open(path, server::OpenMode::kCreate), "open");
   auto enrol = [&](const std::string& name) {
     auto token = Must(store->AddDevice(name, {kTerritory}, server::Role::kDevice), "enrol");
     return Must(store->Authenticate(token), "authenticate");
@@ -152,7 +152,7 @@ RunResult RunOnce(const std::filesystem::path& dir, size_t updates, size_t batch
   RunResult result;
   result.seconds = std::chrono::duration<double>(Stopwatch::now() - start).count();
   std::copy(std::begin(device.counts), std::end(device.counts), std::begin(result.counts));
-  server::ConflictQuery query;
+  server::ConflictFilter query;
   query.limit = updates + 1;
   result.conflicts = Must(store->Conflicts(query), "conflicts").size();
   return result;
@@ -206,7 +206,7 @@ int main(int argc, char** argv) {
   const double free_rate = Median(free_rates), conflict_rate = Median(conflict_rates);
 
   std::printf(
-      "conflict_bench: %zu updates in batches of %zu through Store::Push (SQLite, WAL, synchronous=FULL), "
+      "conflict_bench: %zu updates in batches of %zu through CentralStore::Push (SQLite, WAL, synchronous=FULL), "
       "median of %d runs\n\n",
       updates, batch, runs);
   std::printf("| push | changes/s (median) | runs (changes/s) | applied | merged | review | conflicts opened |\n");

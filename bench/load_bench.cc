@@ -56,7 +56,7 @@
 #include <vector>
 
 #include "base/ids.h"
-#include "server/pg_conn.h"
+#include "pg/conn.h"
 #include "server/store_open.h"
 #include "sync/codec.h"
 #include "sync/hlc.h"
@@ -134,7 +134,7 @@ class Server {
  public:
   Server(const std::string& binary, const std::string& store_spec, const std::string& log, int threads) {
     std::filesystem::remove(log);  // the push times are read from it: this run's only
-    const bool pg = server::pg::IsPostgresUrl(store_spec);
+    const bool pg = pg::IsPostgresUrl(store_spec);
     std::vector<std::string> args = {binary, "serve", pg ? "--store" : "--db", store_spec, "--listen", "127.0.0.1:0"};
     if (threads > 0) {
       args.push_back("--threads");
@@ -229,7 +229,7 @@ std::string FreshStore(const std::string& kind, const Options& o, const std::str
     spec = dir + "/central-" + std::to_string(run) + ".db";
   } else {
     const std::string name = "relais_load_" + std::to_string(getpid()) + "_" + std::to_string(run);
-    auto admin = server::pg::Conn::Open(o.pg_url);
+    auto admin = pg::Conn::Open(o.pg_url);
     if (!admin) throw std::runtime_error(admin.error().message);
     if (!(*admin)->ExecScript("CREATE DATABASE " + name)) throw std::runtime_error("CREATE DATABASE failed");
     spec = o.pg_url.substr(0, o.pg_url.rfind('/') + 1) + name;

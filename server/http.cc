@@ -220,11 +220,11 @@ void DefaultLog(std::string_view line) {
 }  // namespace
 
 struct HttpEndpoint::Impl {
-  Impl(Store& s, HttpOptions o) : store(s), options(std::move(o)) {
+  Impl(CentralStore& s, HttpOptions o) : store(s), options(std::move(o)) {
     if (!options.log) options.log = DefaultLog;
   }
 
-  Store& store;
+  CentralStore& store;
   HttpOptions options;
   PushOrder push_order;  // batches sent with ?after= (docs/PROTOCOL.md, "Two batches in flight")
   httplib::Server server;
@@ -465,7 +465,7 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
       SendStoreError(res, digest.error());
       return;
     }
-    if (*digest && (*digest)->at == page->next) page->digest = std::move((*digest)->digest);
+    if (digest->at == page->next) page->digest = std::move(digest->digest);
   }
   page->now_ms = (options.clock ? *options.clock : SystemClock::Instance()).NowMs();
   tl_note.detail = " since=" + std::to_string(since) + " records=" + std::to_string(page->records.size()) +
@@ -526,7 +526,7 @@ void HttpEndpoint::Impl::ListConflicts(const httplib::Request& req, httplib::Res
     SendError(res, 400, MakeError(ErrorCode::kUsage, "the query is malformed (a parameter holds more than one '=')"));
     return;
   }
-  ConflictQuery query;
+  ConflictFilter query;
   query.limit = 10000;
   query.scope = staff->territories;
   if (req.has_param("status")) {
@@ -646,7 +646,7 @@ void HttpEndpoint::Impl::RecordHistory(const httplib::Request& req, httplib::Res
   }
   auto history = store.History(placement->table, record_id);
   if (!history) return SendStoreError(res, history.error());
-  ConflictQuery query;
+  ConflictFilter query;
   query.status.reset();
   query.record_id = record_id;
   auto conflicts = store.Conflicts(query);
@@ -753,7 +753,7 @@ void HttpEndpoint::Impl::Install() {
   server.set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
 }
 
-HttpEndpoint::HttpEndpoint(Store& store, HttpOptions options)
+HttpEndpoint::HttpEndpoint(CentralStore& store, HttpOptions options)
     : impl_(std::make_unique<Impl>(store, std::move(options))) {
   impl_->Install();
 }

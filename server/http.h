@@ -1,5 +1,5 @@
 // The HTTP API of the central endpoint (docs/PROTOCOL.md): /v1/health, /v1/whoami, /v1/push and
-// /v1/pull over a Store, with cpp-httplib kept inside server/http.cc.
+// /v1/pull over a CentralStore, with cpp-httplib kept inside server/http.cc.
 #pragma once
 
 #include <cstddef>
@@ -40,7 +40,7 @@ struct HttpOptions {
 // any thread.
 class HttpEndpoint {
  public:
-  HttpEndpoint(Store& store, HttpOptions options = {});
+  HttpEndpoint(CentralStore& store, HttpOptions options = {});
   ~HttpEndpoint();
   HttpEndpoint(const HttpEndpoint&) = delete;
   HttpEndpoint& operator=(const HttpEndpoint&) = delete;

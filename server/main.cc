@@ -17,9 +17,9 @@
 #include <thread>
 
 #include "base/text.h"
+#include "pg/conn.h"
 #include "schema/display.h"
 #include "server/http.h"
-#include "server/pg_conn.h"
 #include "server/staff_json.h"
 #include "server/store_migration.h"
 #include "server/store_open.h"
@@ -79,7 +79,7 @@ std::string Join(const std::vector<std::string>& items, const char* sep) {
 
 // "--db FILE" or "--store URL (without its password)": how to name this store again in a hint.
 std::string StoreOption(const std::string& spec) {
-  if (relais::server::pg::IsPostgresUrl(spec)) return "--store " + relais::server::DescribeStore(spec);
+  if (relais::pg::IsPostgresUrl(spec)) return "--store " + relais::server::DescribeStore(spec);
   return "--db " + spec;
 }
 
@@ -361,7 +361,7 @@ int History(const std::string& db_path, const std::string& record_id, bool as_js
   }
   std::cout << "Historique de " << history->front().table << " " << record_id << " (" << history->size() << " version"
             << (history->size() > 1 ? "s" : "") << ")\n\n";
-  relais::server::ConflictQuery query;
+  relais::server::ConflictFilter query;
   query.status.reset();
   query.record_id = record_id;
   auto conflicts = (*store)->Conflicts(query);
@@ -380,7 +380,7 @@ int History(const std::string& db_path, const std::string& record_id, bool as_js
 int ConflictList(const std::string& db_path, const std::string& status, const std::string& territory, bool as_json) {
   auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
-  relais::server::ConflictQuery query;
+  relais::server::ConflictFilter query;
   if (status == "all") {
     query.status.reset();
   } else if (status == "open" || status == "settled") {
@@ -484,7 +484,7 @@ int ConflictShow(const std::string& db_path, const std::string& id_text, bool as
     PrintTable(rows);
   }
   std::cout << "\nHistorique de la fiche " << c->record_id << " :\n";
-  relais::server::ConflictQuery on_record;
+  relais::server::ConflictFilter on_record;
   on_record.status.reset();
   on_record.record_id = c->record_id;
   auto record_conflicts = (*store)->Conflicts(on_record);
@@ -555,7 +555,7 @@ int ConflictSettle(const std::string& db_path, const std::string& id_text, const
 }
 
 int Migrate(const std::string& from, const std::string& to) {
-  if (!relais::server::pg::IsPostgresUrl(to)) {
+  if (!relais::pg::IsPostgresUrl(to)) {
     return Fail(relais::MakeError(ErrorCode::kUsage, "--to : attendu postgresql://UTILISATEUR@HÔTE:PORT/BASE"));
   }
   auto report = relais::server::MigrateSqliteToPostgres(from, to);
@@ -679,7 +679,7 @@ int main(int argc, char** argv) {
     }
 
     if (!store_url.empty()) {
-      if (!relais::server::pg::IsPostgresUrl(store_url)) {
+      if (!relais::pg::IsPostgresUrl(store_url)) {
         return Fail(relais::MakeError(ErrorCode::kUsage,
                                       "--store : attendu postgresql://UTILISATEUR@HÔTE:PORT/BASE "
                                       "(pour un fichier : --db FICHIER)"));

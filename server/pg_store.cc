@@ -4,13 +4,11 @@
 #include <map>
 #include <unordered_map>
 
-#include "base/ids.h"
 #include "base/text.h"
-#include "server/pg_migrate.h"
-#include "server/pull_page.h"
+#include "pg/migrate.h"
+#include "schema/migrations.h"
 #include "server/push.h"
 #include "server/record_json.h"
-#include "server/settle.h"
 #include "server/store_layout.h"
 #include "sync/codec.h"
 
@@ -18,9 +16,8 @@ namespace relais::server {
 
 namespace {
 
-// last_seen_at is kept to the minute: a device is not worth a write on every request.
-constexpr int64_t kLastSeenResolutionMs = 60 * 1000;
-constexpr const char* kSnapshot = "ISOLATION LEVEL REPEATABLE READ READ ONLY";
+// Connections kept open for the next request.
+constexpr size_t kMaxIdleConnections = 16;
 // Taken first by every writing transaction; held until it commits or rolls back.
 constexpr const char* kLockSeq = "SELECT last_seq FROM meta WHERE id = 1 FOR UPDATE";
 
@@ -43,21 +40,21 @@ struct PgStatements {
       "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost, prev_seq) SELECT * FROM "
       "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
       "$9::text[], $10::bigint[])";
-  std::string find_change = pg::Dollars(sql::kFindChange);
-  std::string insert_conflict = pg::Dollars(sql::kInsertConflict);
-  std::string find_identity = pg::Dollars(sql::kFindIdentity);
-  std::string settle_conflict = pg::Dollars(sql::kSettleConflict);
-  std::string insert_exit = pg::Dollars(sql::kInsertExit);
-  std::string followups_of_case = pg::Dollars(sql::kFollowupsOfCase);
-  std::string find_batch = pg::Dollars(sql::kFindBatch);
-  std::string save_batch = pg::Dollars(sql::kSaveBatch);
-  std::string write_seq = pg::Dollars(sql::kWriteSeq);
+  std::string find_change = PostgresDialect().translate(sql::kFindChange);
+  std::string insert_conflict = PostgresDialect().translate(sql::kInsertConflict);
+  std::string find_identity = PostgresDialect().translate(sql::kFindIdentity);
+  std::string settle_conflict = PostgresDialect().translate(sql::kSettleConflict);
+  std::string insert_exit = PostgresDialect().translate(sql::kInsertExit);
+  std::string followups_of_case = PostgresDialect().translate(sql::kFollowupsOfCase);
+  std::string find_batch = PostgresDialect().translate(sql::kFindBatch);
+  std::string save_batch = PostgresDialect().translate(sql::kSaveBatch);
+  std::string write_seq = PostgresDialect().translate(sql::kWriteSeq);
   std::string get_conflict = "SELECT " + ConflictColumns() + " FROM conflicts c WHERE c.id = $1";
 
   PgStatements() {
     for (const TableLayout& l : Layouts()) {
       const TableStatements& t = StatementsFor(l);
-      get.push_back(pg::Dollars(t.get));
+      get.push_back(PostgresDialect().translate(t.get));
       get_many.push_back("SELECT " + l.columns + " FROM " + std::string(l.table->name) + " WHERE id = ANY($1::text[])");
       // Every column of the put is text but the integers: the fields of type int, and version.
       std::vector<std::string> types = {"text"};
@@ -73,7 +70,7 @@ struct PgStatements {
       }
       const std::string insert = t.put.substr(0, t.put.find(" VALUES"));
       put_many.push_back(insert + " SELECT * FROM unnest(" + arrays + ")" + t.upsert_tail);
-      move.push_back(pg::Dollars(t.move));
+      move.push_back(PostgresDialect().translate(t.move));
     }
   }
 };
@@ -104,7 +101,7 @@ void IdsOf(const pg::Rows& rows, std::vector<std::string>& ids) {
   for (int i = 0; i < rows.size(); ++i) ids.push_back(rows[i].Text(0));
 }
 
-// StoreTx on one connection, inside a transaction that Start() opens by locking the sequence.
+// CentralTx on one connection, inside a transaction that Start() opens by locking the sequence.
 //
 // Round trips are what a push costs on PostgreSQL, so PgTx saves them. It holds the sequence lock,
 // and every writer takes it first: until it commits, nobody else changes what it reads. So reads
@@ -112,14 +109,14 @@ void IdsOf(const pg::Rows& rows, std::vector<std::string>& ids) {
 // parent cases, change outcomes, identity keys) and kept up to date by this transaction's own
 // writes; and writes, whose results nobody needs, wait in `pending_` and go in one pipeline
 // before the next read that must ask the database, and at Finish().
-class PgTx final : public StoreTx {
+class PgTx final : public CentralTx {
  public:
   explicit PgTx(pg::Conn& conn) : conn_(conn), puts_(Layouts().size()), records_(Layouts().size()) {}
 
   Status Start() {
     auto rows = conn_.Exec(kLockSeq);
     if (!rows) return rows.error();
-    if (rows->size() != 1) return MakeError(ErrorCode::kInternal, "the central store has no meta row");
+    if (rows->size() != 1) return MakeError(ErrorCode::kInternal, "la base centrale n'a pas de ligne meta");
     last_seq_ = first_seq_ = (*rows)[0].Int(0);
     return OkStatus();
   }
@@ -411,55 +408,54 @@ Status PgTx::Prefetch(const std::vector<const sync::PushRequest*>& requests, con
   return OkStatus();
 }
 
-// One ordered source of a pull page: the rows of one query of PullQueriesFor(PostgresDialect()).
-struct PgPullSource {
-  PullSourceKind kind = PullSourceKind::kRecords;
-  const TableLayout* layout = nullptr;  // kRecords
-  pg::Rows rows{nullptr};
-  int next = 0;
-  bool has_row = false;
-  int64_t seq = 0;
-
-  pg::Row row() const { return rows[next - 1]; }
-  Status Advance() {
-    has_row = next < rows.size();
-    if (has_row) seq = rows[next].Int(kind == PullSourceKind::kRecords ? layout->version_col : 0);
-    ++next;
-    return OkStatus();
-  }
-};
-
-Result<std::vector<std::string>> TerritoriesOf(pg::Conn& conn, int64_t device_id) {
-  auto rows = conn.Exec(pg::Dollars(sql::kDeviceTerritories), {Num(device_id)});
-  if (!rows) return rows.error();
-  std::vector<std::string> out;
-  IdsOf(*rows, out);
-  std::sort(out.begin(), out.end());  // Device::InScope searches them byte-wise
-  return out;
-}
-
 }  // namespace
 
 PgStore::PgStore(const std::string& url, const Clock& clock)
-    : pool_(url), clock_(clock), where_(pg::DescribeUrl(url)) {}
+    : SqlCentralStore(clock),
+      pool_([url]() { return pg::Conn::Open(url); }, kMaxIdleConnections,
+            [](const std::unique_ptr<pg::Conn>& conn) { return conn->Healthy() && !conn->InTransaction(); }),
+      where_(pg::DescribeUrl(url)) {}
 
 Result<std::unique_ptr<PgStore>> PgStore::Open(const std::string& url, OpenMode mode, const Clock& clock) {
   std::unique_ptr<PgStore> store(new PgStore(url, clock));
   auto lease = store->pool_.Borrow();
   if (!lease) return lease.error();
-  RELAIS_TRY(pg::Migrate(lease->conn(), mode, store->where_));
+  pg::Conn& conn = *lease->conn();
+  if (mode == OpenMode::kExisting) {
+    auto version = pg::SchemaVersion(conn);
+    if (!version) return version.error();
+    if (*version == 0) {
+      return MakeError(ErrorCode::kNotFound, "aucune base centrale dans " + store->where_ +
+                                                 " (la base n'a pas de tables Relais : `relais-central serve "
+                                                 "--store URL` ou `device add --store URL` les crée)");
+    }
+  }
+  RELAIS_TRY(pg::Migrate(conn, schema::central_pg_migrations(), store->where_));
   return store;
+}
+
+Result<SqlLease> PgStore::Reader() {
+  auto lease = pool_.Borrow();
+  if (!lease) return lease.error();
+  auto kept = std::make_shared<ConnPool::Lease>(std::move(*lease));
+  return SqlLease(kept, SqlConnOver(*kept->conn()));
+}
+
+Result<std::optional<SqlLease>> PgStore::Writer(bool) {
+  auto lease = Reader();  // writers do not wait for one another but on the rows they write
+  if (!lease) return lease.error();
+  return std::optional<SqlLease>(std::move(*lease));
 }
 
 template <class Fn>
 auto PgStore::Write(Fn&& write, const std::vector<QueuedPush*>& pushes) {
-  using Out = decltype(write(std::declval<StoreTx&>(), int64_t{}));
+  using Out = decltype(write(std::declval<CentralTx&>(), int64_t{}));
   auto lease = pool_.Borrow();
   if (!lease) return Out(lease.error());
-  auto tx = pg::Transaction::Begin(lease->conn());
+  auto tx = pg::Transaction::Begin(*lease->conn());
   if (!tx) return Out(tx.error());
-  PgTx store_tx(lease->conn());
-  if (auto started = store_tx.Start(); !started) return Out(started.error());
+  PgTx central_tx(*lease->conn());
+  if (auto started = central_tx.Start(); !started) return Out(started.error());
   if (!pushes.empty()) {
     std::vector<const sync::PushRequest*> requests;
     std::vector<int64_t> devices;
@@ -467,109 +463,20 @@ auto PgStore::Write(Fn&& write, const std::vector<QueuedPush*>& pushes) {
       requests.push_back(push->request);
       devices.push_back(push->device->id);
     }
-    if (auto fetched = store_tx.Prefetch(requests, devices); !fetched) return Out(fetched.error());
+    if (auto fetched = central_tx.Prefetch(requests, devices); !fetched) return Out(fetched.error());
   }
-  Out out = write(store_tx, clock_.NowMs());
+  Out out = write(central_tx, clock_.NowMs());
   if (!out) return out;  // the transaction rolls back: nothing changed
   if constexpr (std::is_same_v<Out, Result<std::vector<PushReply>>>) {
     if (std::all_of(out->begin(), out->end(), [](const PushReply& r) { return r.replayed; }))
       return out;  // nothing written
   }
-  if (auto finished = store_tx.Finish(); !finished) return Out(finished.error());
+  if (auto finished = central_tx.Finish(); !finished) return Out(finished.error());
   if (auto committed = tx->Commit(); !committed) return Out(committed.error());
   return out;
 }
 
-Status PgStore::Health() {
-  auto lease = pool_.Borrow();
-  if (!lease) return lease.error();
-  auto rows = lease->conn().Exec(sql::kReadSeq);
-  if (!rows) return rows.error();
-  if (rows->size() != 1) return MakeError(ErrorCode::kInternal, "the central store has no meta row");
-  return OkStatus();
-}
-
-Result<std::string> PgStore::AddDevice(const std::string& name, const std::vector<std::string>& territories,
-                                       Role role) {
-  RELAIS_TRY(CheckEnrolment(name, territories));
-
-  const std::string token = RandomHex(32);
-  auto lease = pool_.Borrow();
-  if (!lease) return lease.error();
-  pg::Conn& conn = lease->conn();
-  auto tx = pg::Transaction::Begin(conn);
-  if (!tx) return tx.error();
-  auto exists = conn.Exec(pg::Dollars(sql::kDeviceNamed), {name});
-  if (!exists) return exists.error();
-  if (exists->size() > 0) return NameTaken(name);
-  auto inserted =
-      conn.Exec("INSERT INTO devices(name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-                {name, std::string(ToString(role)), Sha256Hex(token), IsoTimestamp(clock_.NowMs())});
-  if (!inserted) return inserted.error();
-  const std::string id = (*inserted)[0].Text(0);
-  for (const std::string& t : territories) {
-    auto added = conn.Exec(
-        "INSERT INTO device_territories(device_id, territory) VALUES ($1, $2) ON CONFLICT DO NOTHING", {id, t});
-    if (!added) return added.error();
-  }
-  RELAIS_TRY(tx->Commit());
-  return token;
-}
-
-Result<std::vector<DeviceInfo>> PgStore::ListDevices() {
-  auto lease = pool_.Borrow();
-  if (!lease) return lease.error();
-  auto tx = pg::Transaction::Begin(lease->conn(), kSnapshot);
-  if (!tx) return tx.error();
-  auto rows = lease->conn().Exec(sql::kListDevices);
-  if (!rows) return rows.error();
-  std::vector<DeviceInfo> out;
-  for (int i = 0; i < rows->size(); ++i) {
-    DeviceInfo d = ReadDeviceInfo((*rows)[i]);
-    auto territories = TerritoriesOf(lease->conn(), (*rows)[i].Int(0));
-    if (!territories) return territories.error();
-    d.territories = std::move(*territories);
-    out.push_back(std::move(d));
-  }
-  return out;
-}
-
-Status PgStore::RevokeDevice(const std::string& name) {
-  auto lease = pool_.Borrow();
-  if (!lease) return lease.error();
-  auto rows = lease->conn().Exec(pg::Dollars(sql::kRevokeDevice), {IsoTimestamp(clock_.NowMs()), name});
-  if (!rows) return rows.error();
-  if (rows->Affected() == 0) {
-    return MakeError(ErrorCode::kNotFound, "no device named " + name + " (see `relais-central device list`)");
-  }
-  return OkStatus();
-}
-
-Result<Device> PgStore::Authenticate(std::string_view token) {
-  const Error refused = MakeError(ErrorCode::kAuth, "unknown or revoked token");
-  if (token.empty() || token.size() > 256) return refused;
-  auto lease = pool_.Borrow();
-  if (!lease) return lease.error();
-  pg::Conn& conn = lease->conn();
-  auto rows = conn.Exec(pg::Dollars(sql::kDeviceByToken), {Sha256Hex(token)});
-  if (!rows) return rows.error();
-  if (rows->size() == 0 || !(*rows)[0].IsNull(3)) return refused;
-  const pg::Row row = (*rows)[0];
-  Device d;
-  d.id = row.Int(0);
-  d.name = row.Text(1);
-  d.role = RoleFromText(row.Text(2));
-  const std::optional<std::string> last_seen = row.Val(4);
-  auto territories = TerritoriesOf(conn, d.id);
-  if (!territories) return territories.error();
-  d.territories = std::move(*territories);
-  if (d.territories.empty()) return refused;
-  const int64_t now = clock_.NowMs();
-  if (!last_seen || *last_seen < IsoTimestamp(now - kLastSeenResolutionMs)) {
-    (void)conn.Exec(pg::Dollars(sql::kTouchDevice), {IsoTimestamp(now), Num(d.id)});  // best effort
-  }
-  return d;
-}
+Result<Conflict> PgStore::Settle(const Settlement& settle) { return Write(settle); }
 
 Result<PushReply> PgStore::Push(const Device& device, const sync::PushRequest& request,
                                 const std::string& request_hash) {
@@ -621,7 +528,7 @@ void PgStore::EndTurn(const std::vector<QueuedPush*>& group) {
 void PgStore::RunGroup(const std::vector<QueuedPush*>& group) {
   if (group.size() > 1) {
     auto replies = Write(
-        [&](StoreTx& tx, int64_t now) -> Result<std::vector<PushReply>> {
+        [&](CentralTx& tx, int64_t now) -> Result<std::vector<PushReply>> {
           std::vector<PushReply> out;
           for (const QueuedPush* push : group) {
             auto reply = PushBatch(tx, *push->device, *push->request, *push->request_hash, now);
@@ -638,7 +545,7 @@ void PgStore::RunGroup(const std::vector<QueuedPush*>& group) {
   }
   for (QueuedPush* push : group) {
     auto replies = Write(
-        [&](StoreTx& tx, int64_t now) -> Result<std::vector<PushReply>> {
+        [&](CentralTx& tx, int64_t now) -> Result<std::vector<PushReply>> {
           auto reply = PushBatch(tx, *push->device, *push->request, *push->request_hash, now);
           if (!reply) return reply.error();
           return std::vector<PushReply>{std::move(*reply)};
@@ -646,151 +553,6 @@ void PgStore::RunGroup(const std::vector<QueuedPush*>& group) {
         {push});
     push->reply = replies ? Result<PushReply>(std::move(replies->front())) : Result<PushReply>(replies.error());
   }
-}
-
-Result<sync::PullPage> PgStore::Pull(const Device& device, int64_t since, size_t limit, bool without_echo) {
-  if (since < 0) return MakeError(ErrorCode::kUsage, "since must not be negative");
-  if (limit == 0) return MakeError(ErrorCode::kUsage, "limit must be at least 1");
-  auto lease = pool_.Borrow();
-  if (!lease) return lease.error();
-  pg::Conn& conn = lease->conn();
-  auto tx = pg::Transaction::Begin(conn, kSnapshot);
-  if (!tx) return tx.error();
-
-  const pg::Params params = {Num(since), ArrayOf(device.territories), Num(static_cast<int64_t>(limit) + 1)};
-  const PullQueries& queries = PullQueriesFor(PostgresDialect());
-  std::vector<PgPullSource> sources;
-  auto add_source = [&](PullSourceKind kind, const TableLayout* layout, const std::string& sql,
-                        const pg::Params& bound) -> Status {
-    auto rows = conn.ExecCustomPlan(sql, bound);
-    if (!rows) return rows.error();
-    PgPullSource source;
-    source.kind = kind;
-    source.layout = layout;
-    source.rows = std::move(*rows);
-    RELAIS_TRY(source.Advance());
-    sources.push_back(std::move(source));
-    return OkStatus();
-  };
-  // A scoped table is read territory by territory, each an ordered scan of its (territory, version)
-  // index, merged below, as the SQLite store does: `territory = ANY($2)` cannot give the index's
-  // order, so the list form fetched and sorted every record after the cursor for each page.
-  for (size_t i = 0; i < Layouts().size(); ++i) {
-    if (queries.records_in_territory[i].empty()) {
-      RELAIS_TRY(add_source(PullSourceKind::kRecords, &Layouts()[i], queries.records[i], params));
-      continue;
-    }
-    for (const std::string& territory : device.territories) {
-      RELAIS_TRY(add_source(PullSourceKind::kRecords, &Layouts()[i], queries.records_in_territory[i],
-                            {params[0], territory, params[2]}));
-    }
-  }
-  RELAIS_TRY(add_source(PullSourceKind::kExits, nullptr, queries.exits, params));
-  RELAIS_TRY(add_source(PullSourceKind::kOpened, nullptr, queries.opened, params));
-  RELAIS_TRY(add_source(PullSourceKind::kSettled, nullptr, queries.settled, params));
-
-  // Every source's rows came in one result (limit + 1 each): an echo counts fully (echo_scan 1).
-  auto page =
-      MergePullSources(since, limit, sources, without_echo ? std::optional<int64_t>(device.id) : std::nullopt, 1);
-  if (!page) return page.error();
-  if (!page->more) {
-    // In the same snapshot: every number up to last_seq is committed and visible here.
-    auto rows = conn.Exec(sql::kReadSeq);
-    if (!rows) return rows.error();
-    if (rows->size() == 1) page->next = (*rows)[0].Int(0);
-  }
-  return page;
-}
-
-Result<std::optional<Store::ScopeDigestAt>> PgStore::Digest(const Device& device) {
-  auto lease = pool_.Borrow();
-  if (!lease) return lease.error();
-  pg::Conn& conn = lease->conn();
-  auto tx = pg::Transaction::Begin(conn, kSnapshot);
-  if (!tx) return tx.error();
-  ScopeDigestAt out;
-  auto seq = conn.Exec(sql::kReadSeq);
-  if (!seq) return seq.error();
-  out.at = seq->size() == 1 ? (*seq)[0].Int(0) : 0;
-  const std::vector<std::string> queries = DigestQueries(PostgresDialect());
-  const pg::Params params = {ArrayOf(device.territories)};
-  for (size_t t = 0; t < Layouts().size(); ++t) {
-    auto rows = conn.ExecCustomPlan(queries[t], params);
-    if (!rows) return rows.error();
-    sync::TableDigest& d = out.digest[Layouts()[t].table->name];
-    for (int i = 0; i < rows->size(); ++i) d.Add((*rows)[i].Text(0), (*rows)[i].Int(1));
-  }
-  return std::optional<ScopeDigestAt>(std::move(out));
-}
-
-Result<std::vector<HistoryEntry>> PgStore::History(std::string_view table, std::string_view record_id) {
-  auto lease = pool_.Borrow();
-  if (!lease) return lease.error();
-  auto rows = lease->conn().Exec(pg::Dollars(HistorySql()), {std::string(record_id), std::string(table)});
-  if (!rows) return rows.error();
-  std::vector<HistoryEntry> out;
-  for (int i = 0; i < rows->size(); ++i) out.push_back(ReadHistory((*rows)[i]));
-  return out;
-}
-
-Result<std::vector<Conflict>> PgStore::Conflicts(const ConflictQuery& query) {
-  auto lease = pool_.Borrow();
-  if (!lease) return lease.error();
-  auto rows = lease->conn().Exec(
-      "SELECT * FROM (SELECT " + ConflictColumns() +
-          " FROM conflicts c "
-          "WHERE ($1::text IS NULL OR c.status = $1::text) AND ($2::text IS NULL OR c.record_id = $2::text)) AS q "
-          "WHERE ($3::text IS NULL OR territory = $3::text) "
-          "AND ($4::jsonb IS NULL OR territory IN (SELECT jsonb_array_elements_text($4::jsonb)) OR territory IS NULL) "
-          "ORDER BY id LIMIT $5::bigint",
-      {query.status, query.record_id, query.territory,
-       query.scope ? schema::Value(EncodeTextList(*query.scope)) : schema::Value(),
-       Num(static_cast<int64_t>(query.limit))});
-  if (!rows) return rows.error();
-  std::vector<Conflict> out;
-  for (int i = 0; i < rows->size(); ++i) out.push_back(ReadConflict((*rows)[i], 0));
-  return out;
-}
-
-Result<Conflict> PgStore::GetConflict(int64_t id) {
-  auto lease = pool_.Borrow();
-  if (!lease) return lease.error();
-  auto rows = lease->conn().Exec(Statements().get_conflict, {Num(id)});
-  if (!rows) return rows.error();
-  if (rows->size() == 0) {
-    return MakeError(ErrorCode::kNotFound,
-                     "no conflict " + std::to_string(id) + " (see `relais-central conflicts list --status open`)");
-  }
-  return ReadConflict((*rows)[0], 0);
-}
-
-Result<Store::Placement> PgStore::Locate(std::string_view record_id) {
-  auto lease = pool_.Borrow();
-  if (!lease) return lease.error();
-  auto tx = pg::Transaction::Begin(lease->conn(), kSnapshot);
-  if (!tx) return tx.error();
-  for (const TableLayout& l : Layouts()) {
-    const std::string name(l.table->name);
-    auto rows = lease->conn().Exec(
-        "SELECT " + std::string(IsScoped(*l.table) ? "territory" : "NULL::text") + " FROM " + name + " WHERE id = $1",
-        {std::string(record_id)});
-    if (!rows) return rows.error();
-    if (rows->size() > 0) return Placement{name, (*rows)[0].Val(0)};
-  }
-  return MakeError(ErrorCode::kNotFound,
-                   "no record " + std::string(record_id) + " (check the id: it is the record's UUID)");
-}
-
-Result<Conflict> PgStore::Resolve(int64_t id, const Decision& decision, const std::string& by) {
-  return Write([&](StoreTx& tx, int64_t now) { return ResolveConflict(tx, id, decision, by, now); });
-}
-
-Result<Conflict> PgStore::Merge(int64_t id, const std::vector<std::string>& take, const std::string& by) {
-  return Write([&](StoreTx& tx, int64_t now) { return MergeDuplicate(tx, id, take, by, now); });
-}
-
-Result<Conflict> PgStore::Dismiss(int64_t id, const std::string& by) {
-  return Write([&](StoreTx& tx, int64_t now) { return DismissDuplicate(tx, id, by, now); });
 }
 
 }  // namespace relais::server

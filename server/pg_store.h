@@ -11,8 +11,9 @@
 #include <vector>
 
 #include "base/clock.h"
-#include "server/pg_conn.h"
-#include "server/store.h"
+#include "base/pool.h"
+#include "pg/conn.h"
+#include "server/sql_store.h"
 
 namespace relais::server {
 
@@ -31,7 +32,7 @@ namespace relais::server {
 // and one write per table for the group, each batch applied in arrival order as if alone. If the
 // group fails, each of its pushes runs again in a transaction of its own, so that one batch's
 // error (a batch key reused for other changes, a store failure) is its own answer only.
-class PgStore final : public Store {
+class PgStore final : public SqlCentralStore {
  public:
   // Connects to `url` (postgresql://USER@HOST:PORT/DB), brings the schema up to date and keeps the
   // connection in the pool. kIo (cannot connect: host, port, database and user named, never the
@@ -42,26 +43,16 @@ class PgStore final : public Store {
   // The database for people and logs, without its password.
   const std::string& where() const { return where_; }
 
-  Status Health() override;
-  Result<std::string> AddDevice(const std::string& name, const std::vector<std::string>& territories,
-                                Role role) override;
-  Result<std::vector<DeviceInfo>> ListDevices() override;
-  Status RevokeDevice(const std::string& name) override;
-  Result<Device> Authenticate(std::string_view token) override;
   Result<PushReply> Push(const Device& device, const sync::PushRequest& request,
                          const std::string& request_hash) override;
-  Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit, bool without_echo) override;
-  Result<std::optional<ScopeDigestAt>> Digest(const Device& device) override;
-  Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) override;
-  Result<std::vector<Conflict>> Conflicts(const ConflictQuery& query) override;
-  Result<Conflict> GetConflict(int64_t id) override;
-  Result<Placement> Locate(std::string_view record_id) override;
-  Result<Conflict> Resolve(int64_t id, const Decision& decision, const std::string& by) override;
-  Result<Conflict> Merge(int64_t id, const std::vector<std::string>& take, const std::string& by) override;
-  Result<Conflict> Dismiss(int64_t id, const std::string& by) override;
 
  private:
   PgStore(const std::string& url, const Clock& clock);
+
+  Result<SqlLease> Reader() override;
+  // Any connection of the pool: PostgreSQL writers wait on the rows they write, not on each other.
+  Result<std::optional<SqlLease>> Writer(bool wait) override;
+  Result<Conflict> Settle(const Settlement& settle) override;
 
   // A push waiting in the queue. The thread that runs it sets `reply`, then `done` under
   // queue_mutex_; the thread that queued it reads `reply` once it sees `done`.
@@ -73,7 +64,7 @@ class PgStore final : public Store {
     bool done = false;
   };
 
-  // Runs `write(StoreTx&, now_ms)` in one transaction holding the sequence; commits only when it
+  // Runs `write(CentralTx&, now_ms)` in one transaction holding the sequence; commits only when it
   // succeeds (and, for pushes, unless every batch was replayed). `pushes`, those `write` applies,
   // lets the transaction read what their batches need in a few queries up front.
   template <class Fn>
@@ -83,8 +74,8 @@ class PgStore final : public Store {
   // Marks the pushes of `group` done and lets the next thread lead.
   void EndTurn(const std::vector<QueuedPush*>& group);
 
-  pg::Pool pool_;
-  const Clock& clock_;
+  using ConnPool = Pool<std::unique_ptr<pg::Conn>>;
+  ConnPool pool_;
   const std::string where_;
 
   std::mutex queue_mutex_;              // guards queue_, leading_ and QueuedPush::done

@@ -39,7 +39,8 @@ const schema::Value& ValueOf(const schema::Table& table, const std::vector<schem
 // Applies the rules of one change. Returns its result; an Error only when the store failed.
 class ChangeApplier {
  public:
-  ChangeApplier(StoreTx& tx, const Device& device, std::string now) : tx_(tx), device_(device), now_(std::move(now)) {}
+  ChangeApplier(CentralTx& tx, const Device& device, std::string now)
+      : tx_(tx), device_(device), now_(std::move(now)) {}
 
   Result<ChangeResult> Apply(const Change& change) {
     // A change applied before answers with its first outcome. Looked up for every change, creates
@@ -55,7 +56,7 @@ class ChangeApplier {
     }
     const schema::Table* table = schema::FindTable(change.table);
     if (!table) return Rejected(change, "table inconnue : " + change.table);
-    // A create learns whether its id is taken as it is written (StoreTx::InsertRecord).
+    // A create learns whether its id is taken as it is written (CentralTx::InsertRecord).
     if (change.op == sync::Op::kCreate) return Create(*table, change);
     auto current = tx_.GetRecord(*table, change.record_id);
     if (!current) return current.error();
@@ -285,7 +286,7 @@ class ChangeApplier {
     return tx_.AppendHistory(h);
   }
 
-  StoreTx& tx_;
+  CentralTx& tx_;
   const Device& device_;
   std::string now_;
 };
@@ -315,7 +316,7 @@ std::string CentralStamp(int64_t now_ms, const sync::FieldStamps& stamps) {
   return stamp.ToString();
 }
 
-Status MoveCaseScope(StoreTx& tx, const std::string& case_id, const std::string& old_territory,
+Status MoveCaseScope(CentralTx& tx, const std::string& case_id, const std::string& old_territory,
                      const std::string& new_territory) {
   auto exit_seq = tx.NextSeq();
   if (!exit_seq) return exit_seq.error();
@@ -334,7 +335,7 @@ Status MoveCaseScope(StoreTx& tx, const std::string& case_id, const std::string&
   return OkStatus();
 }
 
-Result<PushReply> PushBatch(StoreTx& tx, const Device& device, const sync::PushRequest& request,
+Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const sync::PushRequest& request,
                             const std::string& request_hash, int64_t now_ms) {
   auto stored = tx.FindBatch(device.id, request.batch_key);
   if (!stored) return stored.error();

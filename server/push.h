@@ -50,9 +50,9 @@ struct StoredBatch {
 // The primitives a store offers inside ONE open write transaction. Every call sees the writes
 // made before it in the same transaction. Not thread-safe: one transaction, one thread. Any
 // failure returned makes the caller abandon (roll back) the whole transaction.
-class StoreTx {
+class CentralTx {
  public:
-  virtual ~StoreTx() = default;
+  virtual ~CentralTx() = default;
 
   virtual Result<std::optional<StoredRecord>> GetRecord(const schema::Table& table, const std::string& id) = 0;
   // Inserts the record or replaces every column of it. A case also keeps its identity key
@@ -112,7 +112,7 @@ std::string CentralStamp(int64_t now_ms, const sync::FieldStamps& stamps);
 // territory, and each follow-up takes the new territory with a new version and leaves a scope
 // exit of its own, so that devices of the old territory remove them and devices of the new one
 // pull them.
-Status MoveCaseScope(StoreTx& tx, const std::string& case_id, const std::string& old_territory,
+Status MoveCaseScope(CentralTx& tx, const std::string& case_id, const std::string& old_territory,
                      const std::string& new_territory);
 
 // Applies `request` from `device` through `tx` (the caller commits on success, rolls back on
@@ -137,7 +137,7 @@ Status MoveCaseScope(StoreTx& tx, const std::string& case_id, const std::string&
 // A stamp more than kMaxFutureSkewMs ahead of `now_ms` is first clamped: to `now_ms` (or just after
 // the batch's previous stamp, so that the batch keeps its order), with the device's node, and
 // counted in PushReply::clamped.
-Result<PushReply> PushBatch(StoreTx& tx, const Device& device, const sync::PushRequest& request,
+Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const sync::PushRequest& request,
                             const std::string& request_hash, int64_t now_ms);
 
 }  // namespace relais::server

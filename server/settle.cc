@@ -15,7 +15,7 @@ size_t IndexOf(const schema::Table& table, std::string_view field) {
   return static_cast<size_t>(table.FieldIndex(field));
 }
 
-Result<Conflict> LoadOpen(StoreTx& tx, int64_t id) {
+Result<Conflict> LoadOpen(CentralTx& tx, int64_t id) {
   auto found = tx.GetConflict(id);
   if (!found) return found.error();
   if (!*found) {
@@ -31,7 +31,7 @@ Result<Conflict> LoadOpen(StoreTx& tx, int64_t id) {
   return c;
 }
 
-Result<StoredRecord> LoadRecord(StoreTx& tx, const schema::Table& table, const std::string& id) {
+Result<StoredRecord> LoadRecord(CentralTx& tx, const schema::Table& table, const std::string& id) {
   auto found = tx.GetRecord(table, id);
   if (!found) return found.error();
   if (!*found) {
@@ -46,7 +46,7 @@ Result<StoredRecord> LoadRecord(StoreTx& tx, const schema::Table& table, const s
 // changed. Writes nothing when no value changes. Returns the record as it now stands.
 // `authors` names, per field, who wrote the value being replaced when it is known better than the
 // record's last writer (a conflict knows who wrote the server's value).
-Result<StoredRecord> WriteCentral(StoreTx& tx, const schema::Table& table, const StoredRecord& current,
+Result<StoredRecord> WriteCentral(CentralTx& tx, const schema::Table& table, const StoredRecord& current,
                                   std::vector<schema::Value> values, const std::string& by, int64_t now_ms,
                                   const std::map<std::string, std::string>& authors = {}) {
   if (values == current.record.values) return current;
@@ -96,7 +96,7 @@ Result<StoredRecord> WriteCentral(StoreTx& tx, const schema::Table& table, const
 
 // Marks `c` settled at a sequence number of its own, taken after the record changes it caused, so
 // that a device pulls the records before the notice that explains them.
-Result<Conflict> Settle(StoreTx& tx, Conflict c, std::string settlement, schema::Value value, const std::string& by,
+Result<Conflict> Settle(CentralTx& tx, Conflict c, std::string settlement, schema::Value value, const std::string& by,
                         int64_t now_ms) {
   auto seq = tx.NextSeq();
   if (!seq) return seq.error();
@@ -114,7 +114,7 @@ Result<Conflict> Settle(StoreTx& tx, Conflict c, std::string settlement, schema:
 
 std::string CentralAuthor(const std::string& by) { return "central:" + by; }
 
-Result<Conflict> ResolveConflict(StoreTx& tx, int64_t id, const Decision& decision, const std::string& by,
+Result<Conflict> ResolveConflict(CentralTx& tx, int64_t id, const Decision& decision, const std::string& by,
                                  int64_t now_ms) {
   auto c = LoadOpen(tx, id);
   if (!c) return c.error();
@@ -153,7 +153,7 @@ Result<Conflict> ResolveConflict(StoreTx& tx, int64_t id, const Decision& decisi
   return Settle(tx, std::move(*c), decision.keep == Decision::Keep::kDevice ? "device" : "value", target, by, now_ms);
 }
 
-Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::string>& take, const std::string& by,
+Result<Conflict> MergeDuplicate(CentralTx& tx, int64_t id, const std::vector<std::string>& take, const std::string& by,
                                 int64_t now_ms) {
   auto c = LoadOpen(tx, id);
   if (!c) return c.error();
@@ -254,7 +254,7 @@ Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::
   return Settle(tx, std::move(*c), "merged", survivor_id, by, now_ms);
 }
 
-Result<Conflict> DismissDuplicate(StoreTx& tx, int64_t id, const std::string& by, int64_t now_ms) {
+Result<Conflict> DismissDuplicate(CentralTx& tx, int64_t id, const std::string& by, int64_t now_ms) {
   auto c = LoadOpen(tx, id);
   if (!c) return c.error();
   if (c->kind != "duplicate") {

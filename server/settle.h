@@ -1,6 +1,6 @@
 // How central staff settle what the push rules could not: a field conflict (keep the server's
 // value, keep the device's, or write another), a probable duplicate (merge the two cases, or
-// dismiss). Written once over StoreTx, like the push rules, so that every store settles alike.
+// dismiss). Written once over CentralTx, like the push rules, so that every store settles alike.
 //
 // A settlement is a change like any other: it takes new sequence numbers (the record's new
 // version, and conflicts.settled_seq), writes history rows by "central:<by>" and so reaches every
@@ -28,7 +28,7 @@ namespace relais::server {
 // kValidation otherwise) is written to the field as a central change — new version, the field
 // stamped with CentralStamp, a history row whose `lost` holds the value it replaced; a case whose
 // territory changes leaves its old territory (MoveCaseScope). kUsage for a duplicate.
-Result<Conflict> ResolveConflict(StoreTx& tx, int64_t id, const Decision& decision, const std::string& by,
+Result<Conflict> ResolveConflict(CentralTx& tx, int64_t id, const Decision& decision, const std::string& by,
                                  int64_t now_ms);
 
 // A duplicate: the EXISTING case (other_id, or the case it was itself merged into) survives and
@@ -39,12 +39,12 @@ Result<Conflict> ResolveConflict(StoreTx& tx, int64_t id, const Decision& decisi
 // "fusionné avec <survivor id>". settled_value = the survivor's id. kUsage for a field conflict or
 // a field that cannot be taken (unknown, or written by the centre only); kValidation when the
 // survivor would fail validation; kConflict when the new case was already merged.
-Result<Conflict> MergeDuplicate(StoreTx& tx, int64_t id, const std::vector<std::string>& take, const std::string& by,
+Result<Conflict> MergeDuplicate(CentralTx& tx, int64_t id, const std::vector<std::string>& take, const std::string& by,
                                 int64_t now_ms);
 
 // A duplicate that is not one: settled 'dismissed', no record changes. kUsage for a field
 // conflict (settle it with ResolveConflict, keep server).
-Result<Conflict> DismissDuplicate(StoreTx& tx, int64_t id, const std::string& by, int64_t now_ms);
+Result<Conflict> DismissDuplicate(CentralTx& tx, int64_t id, const std::string& by, int64_t now_ms);
 
 // "central:<by>": the author of a settlement in the history.
 std::string CentralAuthor(const std::string& by);

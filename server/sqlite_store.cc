@@ -4,12 +4,8 @@
 #include <filesystem>
 #include <optional>
 
-#include "base/ids.h"
-#include "base/text.h"
-#include "server/pull_page.h"
 #include "server/push.h"
 #include "server/record_json.h"
-#include "server/settle.h"
 #include "server/store_layout.h"
 #include "sqlite/migrate.h"
 
@@ -40,27 +36,6 @@ constexpr int kCheckpointPages = 10000;
 // sync_bench (110,000 creates, three interleaved runs, medians): the centre's CPU per pushed record
 // 32.5 → 28.2 µs, push 25,764 → 27,956 records/s.
 constexpr int kStorePageSize = 16384;
-// last_seen_at is kept to the minute: a device is not worth a write on every request.
-constexpr int64_t kLastSeenResolutionMs = 60 * 1000;
-
-// A read snapshot on a reader connection: BEGIN now, ROLLBACK (a read has nothing to keep) at the
-// end, whatever path leaves.
-class ReadSnapshot {
- public:
-  static Result<ReadSnapshot> Begin(sqlite::Db& db) {
-    RELAIS_TRY(db.Exec("BEGIN"));
-    return ReadSnapshot(db);
-  }
-  ReadSnapshot(ReadSnapshot&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
-  ReadSnapshot& operator=(ReadSnapshot&&) = delete;
-  ~ReadSnapshot() {
-    if (db_) sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-
- private:
-  explicit ReadSnapshot(sqlite::Db& db) : db_(&db) {}
-  sqlite::Db* db_;
-};
 
 }  // namespace
 
@@ -127,9 +102,9 @@ Result<std::vector<std::string>> FirstColumn(sqlite::Stmt& s, const std::string&
   }
 }
 
-// StoreTx over the writer connection, inside a transaction the caller opened. The global
+// CentralTx over the writer connection, inside a transaction the caller opened. The global
 // sequence is read once and written back by Finish(), in the same transaction.
-class SqliteTx final : public StoreTx {
+class SqliteTx final : public CentralTx {
  public:
   explicit SqliteTx(SqliteStore::WriterStatements& st) : st_(st) {}
 
@@ -137,7 +112,7 @@ class SqliteTx final : public StoreTx {
     sqlite::StmtGuard g(st_.read_seq);
     auto row = st_.read_seq.Step();
     if (!row) return row.error();
-    if (!*row) return MakeError(ErrorCode::kInternal, "the central store has no meta row");
+    if (!*row) return MakeError(ErrorCode::kInternal, "la base centrale n'a pas de ligne meta");
     last_seq_ = first_seq_ = st_.read_seq.Int(0);
     return OkStatus();
   }
@@ -321,23 +296,17 @@ class SqliteTx final : public StoreTx {
 
 // ---- opening ------------------------------------------------------------------------------------
 
-class SqliteStore::ReaderLease {
- public:
-  ReaderLease(SqliteStore* store, sqlite::Db db) : store_(store), db_(std::move(db)) {}
-  ReaderLease(ReaderLease&& o) noexcept : store_(o.store_), db_(std::move(o.db_)) { o.db_.reset(); }
-  ReaderLease& operator=(ReaderLease&&) = delete;
-  ~ReaderLease() {
-    if (db_) store_->ReturnReader(std::move(*db_));
-  }
-  sqlite::Db& db() { return *db_; }
-
- private:
-  SqliteStore* store_;
-  std::optional<sqlite::Db> db_;
-};
-
-SqliteStore::SqliteStore(std::string path, sqlite::Db writer, const Clock& clock)
-    : path_(std::move(path)), clock_(clock), writer_(std::move(writer)) {}
+SqliteStore::SqliteStore(const std::string& path, sqlite::Db writer, const Clock& clock)
+    : SqlCentralStore(clock),
+      writer_(std::move(writer)),
+      readers_(
+          [path]() -> Result<sqlite::Db> {
+            auto db = sqlite::Db::Open(path, false);
+            if (!db) return db.error();
+            RELAIS_TRY(db->Exec(kReaderMmap));
+            return db;
+          },
+          kMaxIdleReaders) {}
 
 SqliteStore::~SqliteStore() {
   if (checkpointer_.joinable()) {
@@ -379,8 +348,8 @@ void SqliteStore::RunCheckpoints(sqlite::Db db) {
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, OpenMode mode, const Clock& clock) {
   std::error_code ec;
   if (mode == OpenMode::kExisting && !std::filesystem::exists(path, ec)) {
-    return MakeError(ErrorCode::kNotFound, "no central store at " + path +
-                                               " (check --db; `relais-central serve` or `device add` creates it)");
+    return MakeError(ErrorCode::kNotFound, "aucune base centrale à " + path +
+                                               " (vérifiez --db ; `relais-central serve` ou `device add` la crée)");
   }
   auto db = sqlite::Db::Open(path, mode == OpenMode::kCreate, kStorePageSize);
   if (!db) return db.error();
@@ -398,384 +367,52 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   return store;
 }
 
-Result<SqliteStore::ReaderLease> SqliteStore::BorrowReader() {
-  {
-    std::lock_guard<std::mutex> lock(readers_mutex_);
-    if (!idle_readers_.empty()) {
-      sqlite::Db db = std::move(idle_readers_.back());
-      idle_readers_.pop_back();
-      return ReaderLease(this, std::move(db));
-    }
-  }
-  auto db = sqlite::Db::Open(path_, false);
-  if (!db) return db.error();
-  RELAIS_TRY(db->Exec(kReaderMmap));
-  return ReaderLease(this, std::move(*db));
-}
+// ---- connections and write transactions ---------------------------------------------------------
 
-void SqliteStore::ReturnReader(sqlite::Db db) {
-  std::lock_guard<std::mutex> lock(readers_mutex_);
-  if (idle_readers_.size() < kMaxIdleReaders) idle_readers_.push_back(std::move(db));
-}
-
-// ---- health and devices -------------------------------------------------------------------------
-
-Status SqliteStore::Health() {
-  auto lease = BorrowReader();
+Result<SqlLease> SqliteStore::Reader() {
+  auto lease = readers_.Borrow();
   if (!lease) return lease.error();
-  auto s = lease->db().Prepare(sql::kReadSeq);
-  if (!s) return s.error();
-  auto row = s->Step();
-  if (!row) return row.error();
-  if (!*row) return MakeError(ErrorCode::kInternal, "the central store has no meta row");
-  return OkStatus();
+  auto kept = std::make_shared<Pool<sqlite::Db>::Lease>(std::move(*lease));
+  return SqlLease(kept, SqlConnOver(kept->conn()));
 }
 
-Result<std::string> SqliteStore::AddDevice(const std::string& name, const std::vector<std::string>& territories,
-                                           Role role) {
-  RELAIS_TRY(CheckEnrolment(name, territories));
-
-  const std::string token = RandomHex(32);
-  std::lock_guard<std::mutex> lock(writer_mutex_);
-  auto tx = sqlite::Transaction::Begin(writer_);
-  if (!tx) return tx.error();
-  auto exists = writer_.Prepare(sql::kDeviceNamed);
-  if (!exists) return exists.error();
-  exists->Bind(1, name);
-  auto row = exists->Step();
-  if (!row) return row.error();
-  if (*row) return NameTaken(name);
-  auto insert = writer_.Prepare("INSERT INTO devices(name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)");
-  if (!insert) return insert.error();
-  RELAIS_TRY(insert->Bind(1, name)
-                 .Bind(2, std::string_view(ToString(role)))
-                 .Bind(3, Sha256Hex(token))
-                 .Bind(4, IsoTimestamp(clock_.NowMs()))
-                 .Run());
-  const int64_t id = sqlite3_last_insert_rowid(writer_.handle());
-  auto insert_territory =
-      writer_.Prepare("INSERT OR IGNORE INTO device_territories(device_id, territory) VALUES (?1, ?2)");
-  if (!insert_territory) return insert_territory.error();
-  for (const std::string& t : territories) {
-    RELAIS_TRY(insert_territory->Bind(1, id).Bind(2, t).Run());
-    insert_territory->Reset();
+Result<std::optional<SqlLease>> SqliteStore::Writer(bool wait) {
+  auto lock = std::make_shared<std::unique_lock<std::mutex>>(writer_mutex_, std::defer_lock);
+  if (wait) {
+    lock->lock();
+  } else if (!lock->try_lock()) {
+    return std::optional<SqlLease>();
   }
-  RELAIS_TRY(tx->Commit());
-  return token;
+  return std::optional<SqlLease>(SqlLease(lock, SqlConnOver(writer_)));
 }
-
-Result<std::vector<std::string>> SqliteStore::TerritoriesOf(sqlite::Db& db, int64_t device_id) {
-  auto s = db.Prepare(sql::kDeviceTerritories);
-  if (!s) return s.error();
-  s->Bind(1, device_id);
-  std::vector<std::string> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back(s->Text(0));
-  }
-}
-
-Result<std::vector<DeviceInfo>> SqliteStore::ListDevices() {
-  auto lease = BorrowReader();
-  if (!lease) return lease.error();
-  auto snapshot = ReadSnapshot::Begin(lease->db());
-  if (!snapshot) return snapshot.error();
-  auto s = lease->db().Prepare(sql::kListDevices);
-  if (!s) return s.error();
-  std::vector<DeviceInfo> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row) return row.error();
-    if (!*row) break;
-    DeviceInfo d = ReadDeviceInfo(*s);
-    auto territories = TerritoriesOf(lease->db(), s->Int(0));
-    if (!territories) return territories.error();
-    d.territories = std::move(*territories);
-    out.push_back(std::move(d));
-  }
-  return out;
-}
-
-Status SqliteStore::RevokeDevice(const std::string& name) {
-  std::lock_guard<std::mutex> lock(writer_mutex_);
-  auto s = writer_.Prepare(sql::kRevokeDevice);
-  if (!s) return s.error();
-  RELAIS_TRY(s->Bind(1, IsoTimestamp(clock_.NowMs())).Bind(2, name).Run());
-  if (writer_.Changes() == 0) {
-    return MakeError(ErrorCode::kNotFound, "no device named " + name + " (see `relais-central device list`)");
-  }
-  return OkStatus();
-}
-
-Result<Device> SqliteStore::Authenticate(std::string_view token) {
-  const Error refused = MakeError(ErrorCode::kAuth, "unknown or revoked token");
-  if (token.empty() || token.size() > 256) return refused;
-  auto lease = BorrowReader();
-  if (!lease) return lease.error();
-  auto snapshot = ReadSnapshot::Begin(lease->db());
-  if (!snapshot) return snapshot.error();
-  auto s = lease->db().Prepare(sql::kDeviceByToken);
-  if (!s) return s.error();
-  s->Bind(1, Sha256Hex(token));
-  auto row = s->Step();
-  if (!row) return row.error();
-  if (!*row || !s->IsNull(3)) return refused;
-  Device d;
-  d.id = s->Int(0);
-  d.name = s->Text(1);
-  d.role = RoleFromText(s->Text(2));
-  const std::optional<std::string> last_seen = s->Val(4);
-  auto territories = TerritoriesOf(lease->db(), d.id);
-  if (!territories) return territories.error();
-  d.territories = std::move(*territories);
-  if (d.territories.empty()) return refused;
-  TouchLastSeen(d.id, last_seen);
-  return d;
-}
-
-void SqliteStore::TouchLastSeen(int64_t device_id, const std::optional<std::string>& last_seen) {
-  const int64_t now = clock_.NowMs();
-  if (last_seen && *last_seen >= IsoTimestamp(now - kLastSeenResolutionMs)) return;
-  // Best effort: a busy writer (a long push) is not worth waiting for.
-  std::unique_lock<std::mutex> lock(writer_mutex_, std::try_to_lock);
-  if (!lock.owns_lock()) return;
-  auto s = writer_.Prepare(sql::kTouchDevice);
-  if (s) (void)s->Bind(1, IsoTimestamp(now)).Bind(2, device_id).Run();
-}
-
-// ---- push ---------------------------------------------------------------------------------------
-
-Result<PushReply> SqliteStore::Push(const Device& device, const sync::PushRequest& request,
-                                    const std::string& request_hash) {
-  std::lock_guard<std::mutex> lock(writer_mutex_);
-  auto tx = sqlite::Transaction::Begin(writer_);
-  if (!tx) return tx.error();
-  SqliteTx store_tx(*writer_statements_);
-  RELAIS_TRY(store_tx.Start());
-  auto reply = PushBatch(store_tx, device, request, request_hash, clock_.NowMs());
-  if (!reply) return reply.error();
-  if (reply->replayed) return reply;  // nothing written: the transaction rolls back
-  RELAIS_TRY(store_tx.Finish());
-  RELAIS_TRY(tx->Commit());
-  return reply;
-}
-
-// ---- pull ---------------------------------------------------------------------------------------
 
 namespace {
 
-// One ordered source of a pull page over a statement of PullQueriesFor(SqliteDialect()).
-// Column 0 of an exit or conflict row is its sequence number.
-struct SqlitePullSource {
-  PullSourceKind kind = PullSourceKind::kRecords;
-  const TableLayout* layout = nullptr;  // kRecords
-  sqlite::Stmt stmt;
-  bool has_row = false;
-  int64_t seq = 0;
-
-  const sqlite::Stmt& row() const { return stmt; }
-  Status Advance() {
-    auto row = stmt.Step();
-    if (!row) return row.error();
-    has_row = *row;
-    if (has_row) seq = stmt.Int(kind == PullSourceKind::kRecords ? layout->version_col : 0);
-    return OkStatus();
-  }
-};
+// Whether a write transaction has anything to commit: a replayed push wrote nothing.
+bool Wrote(const PushReply& reply) { return !reply.replayed; }
+bool Wrote(const Conflict&) { return true; }
 
 }  // namespace
 
-Result<sync::PullPage> SqliteStore::Pull(const Device& device, int64_t since, size_t limit, bool without_echo) {
-  if (since < 0) return MakeError(ErrorCode::kUsage, "since must not be negative");
-  if (limit == 0) return MakeError(ErrorCode::kUsage, "limit must be at least 1");
-  auto lease = BorrowReader();
-  if (!lease) return lease.error();
-  sqlite::Db& db = lease->db();
-  auto snapshot = ReadSnapshot::Begin(db);
-  if (!snapshot) return snapshot.error();
-  // A `since` beyond the latest sequence (a centre restored from an older backup) gets the last,
-  // empty page whose `next` is that sequence, below `since`: the device recovers from it with a
-  // fresh copy (docs/PROTOCOL.md, "Divergence check").
-
-  const std::string territories = EncodeTextList(device.territories);
-  // Sources are stepped as the merge takes their rows: a page that passes the device's own echo
-  // reads further (kEchoScan) at the cost of the rows it steps over, not of a larger result.
-  const size_t echo_scan = without_echo ? kEchoScan : 1;
-  const int64_t fetch = static_cast<int64_t>(limit * echo_scan) + 1;
-  const PullQueries& queries = PullQueriesFor(SqliteDialect());
-  std::vector<SqlitePullSource> sources;
-  // `scope`: what (2) is bound to, the device's territories as a list or one territory.
-  auto add_source = [&](PullSourceKind kind, const TableLayout* layout, const std::string& sql,
-                        const std::string& scope) -> Status {
-    auto s = db.Prepare(sql);
-    if (!s) return s.error();
-    SqlitePullSource source;
-    source.kind = kind;
-    source.layout = layout;
-    source.stmt = std::move(*s);
-    source.stmt.Bind(1, since).Bind(2, scope).Bind(3, fetch);
-    RELAIS_TRY(source.Advance());
-    sources.push_back(std::move(source));
-    return OkStatus();
-  };
-  // A scoped table is read territory by territory, each in version order from its index, and the
-  // merge below interleaves them: the list form sorted every record after `since` for each page
-  // (130 ms a page of 5,000 cases over six territories, 22 ms this way).
-  for (size_t i = 0; i < Layouts().size(); ++i) {
-    if (queries.records_in_territory[i].empty()) {
-      RELAIS_TRY(add_source(PullSourceKind::kRecords, &Layouts()[i], queries.records[i], territories));
-      continue;
-    }
-    for (const std::string& territory : device.territories) {
-      RELAIS_TRY(add_source(PullSourceKind::kRecords, &Layouts()[i], queries.records_in_territory[i], territory));
-    }
-  }
-  RELAIS_TRY(add_source(PullSourceKind::kExits, nullptr, queries.exits, territories));
-  RELAIS_TRY(add_source(PullSourceKind::kOpened, nullptr, queries.opened, territories));
-  RELAIS_TRY(add_source(PullSourceKind::kSettled, nullptr, queries.settled, territories));
-
-  auto page = MergePullSources(since, limit, sources, without_echo ? std::optional<int64_t>(device.id) : std::nullopt,
-                               echo_scan);
-  if (!page) return page.error();
-  if (!page->more) {
-    auto s = db.Prepare(sql::kReadSeq);
-    if (!s) return s.error();
-    auto row = s->Step();
-    if (!row) return row.error();
-    if (*row) page->next = s->Int(0);
-  }
-  return page;
-}
-
-Result<std::optional<Store::ScopeDigestAt>> SqliteStore::Digest(const Device& device) {
-  auto lease = BorrowReader();
-  if (!lease) return lease.error();
-  sqlite::Db& db = lease->db();
-  auto snapshot = ReadSnapshot::Begin(db);
-  if (!snapshot) return snapshot.error();
-  ScopeDigestAt out;
-  auto last = db.Prepare("SELECT last_seq FROM meta WHERE id = 1");
-  if (!last) return last.error();
-  auto row = last->Step();
-  if (!row) return row.error();
-  out.at = *row ? last->Int(0) : 0;
-  const std::string territories = EncodeTextList(device.territories);
-  const std::vector<std::string> queries = DigestQueries(SqliteDialect());
-  for (size_t t = 0; t < Layouts().size(); ++t) {
-    auto s = db.Prepare(queries[t]);
-    if (!s) return s.error();
-    if (IsScoped(*Layouts()[t].table)) s->Bind(1, territories);
-    sync::TableDigest& d = out.digest[Layouts()[t].table->name];
-    while (true) {
-      auto more = s->Step();
-      if (!more) return more.error();
-      if (!*more) break;
-      d.Add(s->Text(0), s->Int(1));
-    }
-  }
-  return std::optional<ScopeDigestAt>(std::move(out));
-}
-
-// ---- history and conflicts ----------------------------------------------------------------------
-
-Result<std::vector<HistoryEntry>> SqliteStore::History(std::string_view table, std::string_view record_id) {
-  auto lease = BorrowReader();
-  if (!lease) return lease.error();
-  auto s = lease->db().Prepare(HistorySql());
-  if (!s) return s.error();
-  s->Bind(1, record_id).Bind(2, table);
-  std::vector<HistoryEntry> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back(ReadHistory(*s));
-  }
-}
-
-Result<std::vector<Conflict>> SqliteStore::Conflicts(const ConflictQuery& query) {
-  auto lease = BorrowReader();
-  if (!lease) return lease.error();
-  auto s =
-      lease->db().Prepare("SELECT * FROM (SELECT " + ConflictColumns() +
-                          " FROM conflicts c "
-                          "WHERE (?1 IS NULL OR c.status = ?1) AND (?2 IS NULL OR c.record_id = ?2)) "
-                          "WHERE (?3 IS NULL OR territory = ?3) "
-                          "AND (?4 IS NULL OR territory IN (SELECT value FROM json_each(?4)) OR territory IS NULL) "
-                          "ORDER BY id LIMIT ?5");
-  if (!s) return s.error();
-  s->Bind(1, query.status).Bind(2, query.record_id).Bind(3, query.territory);
-  s->Bind(4, query.scope ? schema::Value(EncodeTextList(*query.scope)) : schema::Value());
-  s->Bind(5, static_cast<int64_t>(query.limit));
-  std::vector<Conflict> out;
-  while (true) {
-    auto row = s->Step();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back(ReadConflict(*s, 0));
-  }
-}
-
-Result<Conflict> SqliteStore::GetConflict(int64_t id) {
-  auto lease = BorrowReader();
-  if (!lease) return lease.error();
-  auto s = lease->db().Prepare("SELECT " + ConflictColumns() + " FROM conflicts c WHERE c.id = ?1");
-  if (!s) return s.error();
-  s->Bind(1, id);
-  auto row = s->Step();
-  if (!row) return row.error();
-  if (!*row) {
-    return MakeError(ErrorCode::kNotFound,
-                     "no conflict " + std::to_string(id) + " (see `relais-central conflicts list --status open`)");
-  }
-  return ReadConflict(*s, 0);
-}
-
-Result<Store::Placement> SqliteStore::Locate(std::string_view record_id) {
-  auto lease = BorrowReader();
-  if (!lease) return lease.error();
-  auto snapshot = ReadSnapshot::Begin(lease->db());
-  if (!snapshot) return snapshot.error();
-  for (const TableLayout& l : Layouts()) {
-    const std::string name(l.table->name);
-    auto s = lease->db().Prepare("SELECT " + std::string(IsScoped(*l.table) ? "territory" : "NULL") + " FROM " + name +
-                                 " WHERE id = ?1");
-    if (!s) return s.error();
-    s->Bind(1, record_id);
-    auto row = s->Step();
-    if (!row) return row.error();
-    if (*row) return Placement{name, s->Val(0)};
-  }
-  return MakeError(ErrorCode::kNotFound,
-                   "no record " + std::string(record_id) + " (check the id: it is the record's UUID)");
-}
-
 template <class Fn>
-Result<Conflict> SqliteStore::Settle(Fn&& settle) {
+auto SqliteStore::Write(Fn&& write) -> decltype(write(std::declval<CentralTx&>(), int64_t{})) {
   std::lock_guard<std::mutex> lock(writer_mutex_);
   auto tx = sqlite::Transaction::Begin(writer_);
   if (!tx) return tx.error();
-  SqliteTx store_tx(*writer_statements_);
-  RELAIS_TRY(store_tx.Start());
-  auto settled = settle(store_tx, clock_.NowMs());
-  if (!settled) return settled.error();  // the transaction rolls back: nothing changed
-  RELAIS_TRY(store_tx.Finish());
+  SqliteTx central_tx(*writer_statements_);
+  RELAIS_TRY(central_tx.Start());
+  auto out = write(central_tx, clock_.NowMs());
+  if (!out || !Wrote(*out)) return out;  // the transaction rolls back: nothing changed
+  RELAIS_TRY(central_tx.Finish());
   RELAIS_TRY(tx->Commit());
-  return settled;
+  return out;
 }
 
-Result<Conflict> SqliteStore::Resolve(int64_t id, const Decision& decision, const std::string& by) {
-  return Settle([&](StoreTx& tx, int64_t now) { return ResolveConflict(tx, id, decision, by, now); });
+Result<PushReply> SqliteStore::Push(const Device& device, const sync::PushRequest& request,
+                                    const std::string& request_hash) {
+  return Write([&](CentralTx& tx, int64_t now) { return PushBatch(tx, device, request, request_hash, now); });
 }
 
-Result<Conflict> SqliteStore::Merge(int64_t id, const std::vector<std::string>& take, const std::string& by) {
-  return Settle([&](StoreTx& tx, int64_t now) { return MergeDuplicate(tx, id, take, by, now); });
-}
-
-Result<Conflict> SqliteStore::Dismiss(int64_t id, const std::string& by) {
-  return Settle([&](StoreTx& tx, int64_t now) { return DismissDuplicate(tx, id, by, now); });
-}
+Result<Conflict> SqliteStore::Settle(const Settlement& settle) { return Write(settle); }
 
 }  // namespace relais::server

@@ -2,9 +2,11 @@
 // pull rules it enforces (server/push.h, sync/merge.h), device enrolment and the HTTP API
 // (server/http.h). It uses sync/ and schema/; nothing of Relais uses server/.
 //
-// This header is the store's contract, independent of the database that keeps it: the embedded
-// SQLite store (server/sqlite_store.h) and the PostgreSQL store (server/pg_store.h). Every
-// implementation must be thread-safe: the HTTP server calls it from many threads at once.
+// This header is the central store's contract, independent of the database that keeps it. Its logic
+// is written once over a small SQL interface (server/sql_store.h, server/sql_conn.h); each database
+// keeps only what is its own: the embedded SQLite store (server/sqlite_store.h) and the PostgreSQL
+// store (server/pg_store.h). Every implementation must be thread-safe: the HTTP server calls it
+// from many threads at once.
 #pragma once
 
 #include <cstdint>
@@ -59,7 +61,7 @@ struct HistoryEntry {
   std::string snapshot;             // JSON object of the record (sync::EncodeRecordValues)
   std::optional<std::string> lost;  // JSON {"field": {"value", "device", "hlc"}} of values that lost
   // The record's row before this one in history (its StoredRecord::history_seq before the
-  // change); nullopt for its first. Store::History walks these links from the record's row.
+  // change); nullopt for its first. CentralStore::History walks these links from the record's row.
   std::optional<int64_t> prev_seq;
 };
 
@@ -96,7 +98,8 @@ struct Conflict {
   std::optional<std::string> settlement;  // server | device | value | merged | dismissed
 };
 
-struct ConflictQuery {
+// Which conflicts CentralStore::Conflicts lists.
+struct ConflictFilter {
   std::optional<std::string> status = "open";  // nullopt: any status
   std::optional<std::string> record_id;
   std::optional<std::string> territory;  // the record's current territory
@@ -126,9 +129,10 @@ enum class OpenMode {
   kExisting,  // fail with kNotFound when there is no store yet (list, revoke, history, conflicts)
 };
 
-class Store {
+// The central store: the authority over every record, as the HTTP API and `relais-central` use it.
+class CentralStore {
  public:
-  virtual ~Store() = default;
+  virtual ~CentralStore() = default;
 
   // OK when the store answers a read.
   virtual Status Health() = 0;
@@ -155,25 +159,21 @@ class Store {
   // `limit` of them, read in one snapshot. See sync::PullPage for the cursor invariant. With
   // `without_echo`, the records the device holds as they are (StoredRecord::echo_device is its id)
   // are left out of the page, though they count in `limit` and `next` passes them.
-  virtual Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit, bool without_echo = false) = 0;
+  virtual Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit, bool without_echo) = 0;
 
   // The digest of every record `device` may see (sync/digest.h), read in one snapshot, and the last
   // sequence number of that snapshot: it vouches for a replica that pulled exactly up to `at`.
-  // nullopt from a store that cannot compute it: pulls then go without the check.
   struct ScopeDigestAt {
     int64_t at = 0;
     sync::ScopeDigest digest;
   };
-  virtual Result<std::optional<ScopeDigestAt>> Digest(const Device& device) {
-    (void)device;
-    return std::optional<ScopeDigestAt>();
-  }
+  virtual Result<ScopeDigestAt> Digest(const Device& device) = 0;
 
   // Every version of a record, oldest first. An empty `table` searches every table.
   virtual Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) = 0;
 
   // Conflicts, oldest first.
-  virtual Result<std::vector<Conflict>> Conflicts(const ConflictQuery& query) = 0;
+  virtual Result<std::vector<Conflict>> Conflicts(const ConflictFilter& filter) = 0;
   // One conflict; kNotFound for an unknown id.
   virtual Result<Conflict> GetConflict(int64_t id) = 0;
   // The territory that scopes a record now (nullopt for a shared record), and its table.

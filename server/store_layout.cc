@@ -111,23 +111,6 @@ size_t TableIndex(const schema::Table& table) {
   return 0;  // unreachable: every table comes from schema::Tables()
 }
 
-const SqlDialect& SqliteDialect() {
-  static const SqlDialect kDialect{[](int n, std::string_view) { return "?" + std::to_string(n); },
-                                   [](const std::string& column, int n) {
-                                     return column + " IN (SELECT value FROM json_each(?" + std::to_string(n) + "))";
-                                   },
-                                   "json"};
-  return kDialect;
-}
-
-const SqlDialect& PostgresDialect() {
-  static const SqlDialect kDialect{
-      [](int n, std::string_view type) { return "$" + std::to_string(n) + "::" + std::string(type); },
-      [](const std::string& column, int n) { return column + " = ANY($" + std::to_string(n) + "::text[])"; }, "text[]",
-      true};
-  return kDialect;
-}
-
 const std::string& ConflictColumns() {
   static const std::string kColumns =
       "c.id, c.kind, c.status, c.tbl, c.record_id, c.field, c.other_id, "
@@ -196,14 +179,16 @@ bool IsDeviceName(std::string_view name) {
 // field's rules: one trimmed line of at most its size.
 Status CheckTerritory(std::string_view territory) {
   const schema::Field* field = schema::CasesTable().FindField("territory");
-  if (territory.empty()) return MakeError(ErrorCode::kValidation, "a territory cannot be empty");
-  if (!IsValidUtf8(territory)) return MakeError(ErrorCode::kValidation, "territory is not valid UTF-8");
+  if (territory.empty()) return MakeError(ErrorCode::kValidation, "un territoire ne peut pas être vide");
+  if (!IsValidUtf8(territory))
+    return MakeError(ErrorCode::kValidation, "le territoire n'est pas un texte UTF-8 valide");
   if (field && schema::Normalize(*field, std::string(territory)) != std::string(territory)) {
-    return MakeError(ErrorCode::kValidation, "territory \"" + std::string(territory) + "\" has surrounding spaces");
+    return MakeError(ErrorCode::kValidation,
+                     "le territoire « " + std::string(territory) + " » a des espaces autour : retirez-les");
   }
   for (char c : territory) {
     if (static_cast<unsigned char>(c) < 0x20)
-      return MakeError(ErrorCode::kValidation, "territory holds a control character");
+      return MakeError(ErrorCode::kValidation, "le territoire contient un caractère de contrôle");
   }
   if (field) RELAIS_TRY(schema::ValidateValue(*field, std::string(territory)));
   return OkStatus();
@@ -214,17 +199,18 @@ Status CheckTerritory(std::string_view territory) {
 Status CheckEnrolment(const std::string& name, const std::vector<std::string>& territories) {
   if (!IsDeviceName(name)) {
     return MakeError(ErrorCode::kValidation,
-                     "device name \"" + name + "\": use 1 to 64 letters, digits, '-', '_' or '.'");
+                     "nom d'appareil « " + name + " » : 1 à 64 lettres sans accent, chiffres, '-', '_' ou '.'");
   }
-  if (territories.empty()) return MakeError(ErrorCode::kValidation, "a device needs at least one territory");
+  if (territories.empty())
+    return MakeError(ErrorCode::kValidation, "un appareil a besoin d'au moins un territoire (--territory)");
   for (const std::string& t : territories) RELAIS_TRY(CheckTerritory(t));
   return OkStatus();
 }
 
 Error NameTaken(const std::string& name) {
-  return MakeError(ErrorCode::kValidation, "a device named " + name +
-                                               " is already enrolled (pick another name: a name stays taken even "
-                                               "after revocation)");
+  return MakeError(ErrorCode::kValidation, "un appareil nommé " + name +
+                                               " est déjà inscrit : choisissez un autre nom (un nom reste pris "
+                                               "même après révocation)");
 }
 
 const std::string& HistorySql() {

@@ -1,7 +1,7 @@
 // Where each column of the central store sits, built from the schema declaration, and the SQL both
 // stores (SQLite, PostgreSQL) generate from it: the record columns, the conflict columns, the pull
-// queries. Written once so that the two stores read and write the same tables the same way; only
-// the placeholder syntax and the "in this list of territories" test differ (SqlDialect).
+// queries. Written once so that the two stores read and write the same tables the same way; what
+// differs between the databases' SQL is in SqlDialect (server/sql_conn.h).
 #pragma once
 
 #include <optional>
@@ -13,6 +13,7 @@
 #include "schema/model.h"
 #include "server/push.h"
 #include "server/record_json.h"
+#include "server/sql_conn.h"
 #include "server/store.h"
 
 namespace relais::server {
@@ -44,22 +45,6 @@ size_t TableIndex(const schema::Table& table);
 // Shared tables (the partner directory) are not filtered by territory in pull.
 inline bool IsScoped(const schema::Table& table) { return table.scope != schema::Scope::kShared; }
 
-// How one store writes a bound parameter and a membership test in a bound list of texts.
-struct SqlDialect {
-  // The n-th parameter (1-based) in a context of `type` ("bigint", "text"): "?1" or "$1::bigint".
-  std::string (*param)(int n, std::string_view type);
-  // `column` is one of the texts of the list bound as parameter `n`: a JSON array on SQLite
-  // (EncodeTextList, read with json_each), an array literal on PostgreSQL (pg::ArrayLiteral, read
-  // with = ANY, which its planner matches with an index for the values of the call).
-  std::string (*in_list)(const std::string& column, int n);
-  // The type of that parameter where it must be named ("text[]" on PostgreSQL).
-  const char* list_type = "";
-  // PostgreSQL must find a type for every parameter of a statement, even one it does not need.
-  bool mention_every_param = false;
-};
-const SqlDialect& SqliteDialect();
-const SqlDialect& PostgresDialect();
-
 // Every column of a conflict (alias `c`), as ReadConflict reads them from its first column on.
 // `territory` is the record's territory now (the one recorded at opening when the record is gone).
 const std::string& ConflictColumns();
@@ -84,12 +69,12 @@ const PullQueries& PullQueriesFor(const SqlDialect& dialect);
 // (prev_seq) from the record's last one (history_seq), each step a lookup by sequence number.
 const std::string& HistorySql();
 
-// The statements of the divergence check's digest (Store::Digest), parallel to Layouts(): the id and
+// The statements of the divergence check's digest (CentralStore::Digest), parallel to Layouts(): the id and
 // version of every record a device may see, bound with (1) its territories as a list (SqlDialect::in_list).
 std::vector<std::string> DigestQueries(const SqlDialect& dialect);
 
-// Statements both stores run as they are, written with SQLite's "?N" parameters (the PostgreSQL
-// store rewrites them as "$N": pg::Dollars).
+// Statements both stores run as they are, written in SQLite's syntax (SqlDialect::translate gives
+// PostgreSQL's).
 namespace sql {
 inline constexpr const char* kFindChange = "SELECT seq FROM history WHERE change_id = ?1";
 inline constexpr const char* kInsertHistory =
@@ -100,28 +85,21 @@ inline constexpr const char* kInsertConflict =
     "server_device, server_hlc, device_value, device, device_hlc, change_id, opened_seq, opened_at, other_id) "
     "VALUES (?15, 'open', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?16)";
 inline constexpr const char* kFindIdentity =
-    "SELECT id FROM cases WHERE identity_key = ?1 AND merged_into IS NULL ORDER BY opened_on, id";
+    "SELECT id FROM cases WHERE identity_key = ?1 AND merged_into IS NULL "
+    "ORDER BY opened_on COLLATE BINARY, id COLLATE BINARY";
 inline constexpr const char* kSettleConflict =
     "UPDATE conflicts SET status = 'settled', settled_seq = ?2, settled_at = ?3, settled_by = ?4, "
     "settled_value = ?5, settlement = ?6 WHERE id = ?1 AND status = 'open'";
 inline constexpr const char* kInsertExit =
     "INSERT INTO scope_exits(seq, tbl, record_id, territory) VALUES (?1, ?2, ?3, ?4)";
-inline constexpr const char* kFollowupsOfCase = "SELECT id FROM followups WHERE case_id = ?1 ORDER BY id";
+inline constexpr const char* kFollowupsOfCase =
+    "SELECT id FROM followups WHERE case_id = ?1 ORDER BY id COLLATE BINARY";
 inline constexpr const char* kFindBatch =
     "SELECT request_hash, response FROM push_batches WHERE device_id = ?1 AND batch_key = ?2";
 inline constexpr const char* kSaveBatch =
     "INSERT INTO push_batches(device_id, batch_key, request_hash, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
 inline constexpr const char* kReadSeq = "SELECT last_seq FROM meta WHERE id = 1";
 inline constexpr const char* kWriteSeq = "UPDATE meta SET last_seq = ?1 WHERE id = 1";
-inline constexpr const char* kDeviceTerritories =
-    "SELECT territory FROM device_territories WHERE device_id = ?1 ORDER BY territory";
-inline constexpr const char* kListDevices =
-    "SELECT id, name, role, created_at, last_seen_at, revoked_at FROM devices ORDER BY name";
-inline constexpr const char* kDeviceByToken =
-    "SELECT id, name, role, revoked_at, last_seen_at FROM devices WHERE token_hash = ?1";
-inline constexpr const char* kRevokeDevice = "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE name = ?2";
-inline constexpr const char* kTouchDevice = "UPDATE devices SET last_seen_at = ?1 WHERE id = ?2";
-inline constexpr const char* kDeviceNamed = "SELECT 1 FROM devices WHERE name = ?1";
 }  // namespace sql
 
 // The statements of a synced table: read one record, insert or replace one, move one (tables with
@@ -142,7 +120,7 @@ Error NameTaken(const std::string& name);
 inline Role RoleFromText(const std::string& text) { return text == "staff" ? Role::kStaff : Role::kDevice; }
 
 // Readers of a result row, for any row type with Text(col), Int(col), Val(col) and IsNull(col)
-// (sqlite::Stmt, PgRow).
+// (SqlRow, and the hot paths' sqlite::Stmt and pg::Row).
 // The record alone (id, values, version), as a pull page sends it: none of what only the
 // authority needs (its stamps are JSON to decode, and a page has thousands of rows).
 template <class Row>

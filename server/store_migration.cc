@@ -1,6 +1,6 @@
 #include "server/store_migration.h"
 
-#include "server/pg_conn.h"
+#include "pg/conn.h"
 #include "server/pg_store.h"
 #include "server/sqlite_store.h"
 #include "sqlite/db.h"

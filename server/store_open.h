@@ -1,5 +1,5 @@
 // Opening the central store a command names: `--db FILE` (the embedded SQLite store, the default)
-// or `--store postgresql://USER@HOST:PORT/DB` (PostgreSQL). Both give the same Store.
+// or `--store postgresql://USER@HOST:PORT/DB` (PostgreSQL). Both give the same CentralStore.
 #pragma once
 
 #include <memory>
@@ -13,8 +13,8 @@ namespace relais::server {
 
 // `spec` is a PostgreSQL URL (pg::IsPostgresUrl) or a file path. Errors as SqliteStore::Open and
 // PgStore::Open.
-Result<std::unique_ptr<Store>> OpenStore(const std::string& spec, OpenMode mode,
-                                         const Clock& clock = SystemClock::Instance());
+Result<std::unique_ptr<CentralStore>> OpenStore(const std::string& spec, OpenMode mode,
+                                                const Clock& clock = SystemClock::Instance());
 
 // The store for people and logs: the file path, or the URL without its password.
 std::string DescribeStore(const std::string& spec);

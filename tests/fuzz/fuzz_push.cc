@@ -51,8 +51,7 @@ class Central {
  public:
   Central() : clock_(kT0) {
     dir_ = fuzz::MakeTempDir("relais-fuzz-push");
-    auto store =
-        server::SqliteStore::Open((dir_ / "central.db").string(), server::SqliteStore::OpenMode::kCreate, clock_);
+    auto store = server::SqliteStore::Open((dir_ / "central.db").string(), server::OpenMode::kCreate, clock_);
     Require(store.ok(), "open the store", store.ok() ? "" : store.error().message);
     store_ = std::move(*store);
     auto token = store_->AddDevice("pae-gap", {"hautes-alpes-gap"}, server::Role::kDevice);

@@ -316,7 +316,7 @@ struct Hostile : Refusal {
     f.Push(a, {Update("cases", reviewed_case, version, Stamp(kT0 + 2, "a"), {{"status", "etudiant", std::nullopt}})});
     REQUIRE(f.store().Push(a.device, used_batch, HashOf(used_batch)).ok());
     REQUIRE(f.store().RevokeDevice("gone").ok());
-    ConflictQuery all;
+    ConflictFilter all;
     all.status.reset();
     auto conflicts = f.store().Conflicts(all);
     REQUIRE(conflicts.ok());

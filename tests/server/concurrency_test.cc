@@ -61,7 +61,7 @@ TEST_CASE("pullers following their cursor during concurrent pushes miss no chang
       while (true) {
         const bool writers_done = writers_left.load() == 0;
         // Small pages, so that a page often ends while pushes are in flight.
-        auto page = f.store().Pull(reader.device, cursor, 3);
+        auto page = f.store().Pull(reader.device, cursor, 3, false);
         if (!page.ok()) {
           ++errors;
           return;

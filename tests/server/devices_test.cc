@@ -136,5 +136,22 @@ TEST_CASE("the device list shows names, roles, territories and revocation, never
   CHECK_FALSE((*devices)[1].revoked_at.has_value());
 }
 
+// Device::InScope searches the territories byte-wise: both stores must give them in that order,
+// whatever the database's locale (a locale sorts "alpha" before "Zeta" and "Écrins" before "vallée").
+TEST_CASE("territories and device names come in byte order from every store", "[devices]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("b-poste", {"vallée", "Zeta", "Écrins", "alpha"});
+  CHECK(a.device.territories == std::vector<std::string>{"Zeta", "alpha", "vallée", "Écrins"});
+  CHECK(a.device.InScope("Écrins"));
+  f.Enrol("a-poste", {"alpha"});
+  f.Enrol("B-poste", {"alpha"});
+  auto devices = f.store().ListDevices();
+  REQUIRE(devices.ok());
+  std::vector<std::string> names;
+  for (const DeviceInfo& d : *devices) names.push_back(d.name);
+  CHECK(names == std::vector<std::string>{"B-poste", "a-poste", "b-poste"});
+  CHECK((*devices)[2].territories == a.device.territories);
+}
+
 }  // namespace
 }  // namespace relais::server::testing

@@ -230,7 +230,7 @@ TEST_CASE("a create the centre normalises or redirects is sent back to its autho
     f.Push(a, {CreateCase(second, kGap, Stamp(kT0 + 1, "a"), {{"birth_date", "1990-04-12"}})});
     // A duplicate is a conflict about the new case; the case itself is a's as sent.
     CHECK_FALSE(Holds(f.Pull(a, 0, 5000, true), second));
-    auto open = f.store().Conflicts(ConflictQuery{});
+    auto open = f.store().Conflicts(ConflictFilter{});
     REQUIRE(open.ok());
     REQUIRE(open->size() == 1);
     REQUIRE(f.store().Merge(open->front().id, {}, "camille").ok());
@@ -256,7 +256,7 @@ TEST_CASE("central staff's settlement and a case's move are pulled by the device
   SECTION("a settlement") {
     f.Push(b, {Update("cases", id, 1, Stamp(kT0 + 1, "b"), {{"status", "salarie", std::nullopt}})});   // v3
     f.Push(a, {Update("cases", id, 1, Stamp(kT0 + 2, "a"), {{"status", "etudiant", std::nullopt}})});  // v4, review
-    auto open = f.store().Conflicts(ConflictQuery{});
+    auto open = f.store().Conflicts(ConflictFilter{});
     REQUIRE(open.ok());
     REQUIRE(open->size() == 1);
     const int64_t before = f.Pull(a).next;

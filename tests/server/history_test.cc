@@ -1,4 +1,4 @@
-// A record's history (Store::History): every version, oldest first, read by walking the chain of
+// A record's history (CentralStore::History): every version, oldest first, read by walking the chain of
 // history rows from the record (migration 0004). Runs on both stores.
 #include "server/sqlite_store.h"
 #include "sqlite/db.h"
@@ -11,7 +11,7 @@ namespace {
 const std::string kGap = "hautes-alpes-gap";
 const std::string kBastia = "corse-bastia";
 
-std::vector<int64_t> SeqsOf(Store& store, const std::string& table, const std::string& id) {
+std::vector<int64_t> SeqsOf(CentralStore& store, const std::string& table, const std::string& id) {
   auto history = store.History(table, id);
   if (!history.ok()) FAIL(history.error().message);
   std::vector<int64_t> seqs;
@@ -52,7 +52,7 @@ TEST_CASE("a record's history lists each of its versions once, oldest first, acr
 
   // Merging the lookalike into the first case writes the follow-up anew (after its move) and both
   // cases: each chain goes on from the record's last row.
-  auto conflicts = f.store().Conflicts(ConflictQuery{});
+  auto conflicts = f.store().Conflicts(ConflictFilter{});
   REQUIRE(conflicts.ok());
   REQUIRE(conflicts->size() == 1);
   REQUIRE(conflicts->front().kind == "duplicate");

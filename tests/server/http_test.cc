@@ -28,7 +28,7 @@ json ErrorOf(const httplib::Result& r) {
 }
 
 // A store whose every call fails, as a store on a dead disk would.
-class FailingStore final : public Store {
+class FailingStore final : public CentralStore {
  public:
   Status Health() override { return Fail(); }
   Result<std::string> AddDevice(const std::string&, const std::vector<std::string>&, Role) override { return Fail(); }
@@ -37,8 +37,9 @@ class FailingStore final : public Store {
   Result<Device> Authenticate(std::string_view) override { return Device{1, "a", Role::kDevice, {kGap}}; }
   Result<PushReply> Push(const Device&, const sync::PushRequest&, const std::string&) override { return Fail(); }
   Result<sync::PullPage> Pull(const Device&, int64_t, size_t, bool) override { return Fail(); }
+  Result<ScopeDigestAt> Digest(const Device&) override { return Fail(); }
   Result<std::vector<HistoryEntry>> History(std::string_view, std::string_view) override { return Fail(); }
-  Result<std::vector<Conflict>> Conflicts(const ConflictQuery&) override { return Fail(); }
+  Result<std::vector<Conflict>> Conflicts(const ConflictFilter&) override { return Fail(); }
   Result<Conflict> GetConflict(int64_t) override { return Fail(); }
   Result<Placement> Locate(std::string_view) override { return Fail(); }
   Result<Conflict> Resolve(int64_t, const Decision&, const std::string&) override { return Fail(); }

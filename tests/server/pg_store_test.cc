@@ -74,7 +74,7 @@ TEST_CASE("a PostgreSQL store written by a newer Relais is refused and left as i
   auto store = PgStore::Open(db.url(), OpenMode::kCreate);
   REQUIRE_FALSE(store.ok());
   CHECK(store.error().code == ErrorCode::kTooNew);
-  CHECK_THAT(store.error().message, Catch::Contains("schema 99"));
+  CHECK_THAT(store.error().message, Catch::Contains("schéma 99"));
   CHECK(db.Admin().DumpAll() == before);
 }
 
@@ -178,7 +178,7 @@ TEST_CASE("pushes queued behind a writer are written in one transaction, each as
   CHECK(replies[1]->response.results[0].version == 2);
   CHECK(replies[2]->response.results[0].version == 3);
   CHECK(replies[2]->response.results[1].version == 4);
-  auto duplicates = f.store().Conflicts(ConflictQuery{});
+  auto duplicates = f.store().Conflicts(ConflictFilter{});
   REQUIRE(duplicates.ok());
   REQUIRE(duplicates->size() == 1);
   CHECK((*duplicates)[0].kind == "duplicate");

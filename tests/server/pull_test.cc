@@ -89,7 +89,7 @@ TEST_CASE("a cursor beyond the centre's latest sequence gets an empty last page 
   CHECK(at_end.next == 1);
   // A centre restored from an older backup: the device's cursor is ahead. The page says where the
   // centre is, below the cursor, and the device recovers with a fresh copy.
-  auto beyond = f.store().Pull(a.device, 2, 10);
+  auto beyond = f.store().Pull(a.device, 2, 10, false);
   REQUIRE(beyond.ok());
   CHECK_FALSE(beyond->more);
   CHECK(beyond->records.empty());

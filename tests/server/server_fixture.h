@@ -134,7 +134,7 @@ class StoreFixture {
   // What `--db` or `--store` would name: the file, or the database's URL.
   std::string spec() const { return pg_ ? pg_->url() : db_path(); }
   std::string db_path() const { return (dir_.path() / "central.db").string(); }
-  Store& store() { return *store_; }
+  CentralStore& store() { return *store_; }
   ManualClock& clock() { return clock_; }
 
   Enrolled Enrol(const std::string& name, std::vector<std::string> territories, Role role = Role::kDevice) {
@@ -199,7 +199,7 @@ class StoreFixture {
   TempDir dir_;
   std::unique_ptr<relais::testing::PgTestDatabase> pg_;
   ManualClock clock_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<CentralStore> store_;
 };
 
 // StoreFixture plus the real endpoint, served on 127.0.0.1 on a port the OS picked.

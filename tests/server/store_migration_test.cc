@@ -13,25 +13,25 @@ using relais::testing::PgTestDatabase;
 
 const std::string kGap = "hautes-alpes-gap";
 
-Device Auth(Store& store, const std::string& token) {
+Device Auth(CentralStore& store, const std::string& token) {
   auto device = store.Authenticate(token);
   REQUIRE(device.ok());
   return *device;
 }
 
-sync::PushResponse PushTo(Store& store, const Device& device, const sync::PushRequest& request) {
+sync::PushResponse PushTo(CentralStore& store, const Device& device, const sync::PushRequest& request) {
   auto reply = store.Push(device, request, HashOf(request));
   if (!reply.ok()) FAIL(reply.error().message);
   return reply->response;
 }
 
-std::string PageOf(Store& store, const Device& device, int64_t since) {
-  auto page = store.Pull(device, since, 5000);
+std::string PageOf(CentralStore& store, const Device& device, int64_t since) {
+  auto page = store.Pull(device, since, 5000, false);
   if (!page.ok()) FAIL(page.error().message);
   return sync::EncodePullPage(*page);
 }
 
-std::vector<std::string> HistoryOf(Store& store, const std::string& id) {
+std::vector<std::string> HistoryOf(CentralStore& store, const std::string& id) {
   auto history = store.History("", id);
   REQUIRE(history.ok());
   std::vector<std::string> out;
@@ -42,8 +42,8 @@ std::vector<std::string> HistoryOf(Store& store, const std::string& id) {
   return out;
 }
 
-std::vector<std::string> ConflictsOf(Store& store) {
-  ConflictQuery all;
+std::vector<std::string> ConflictsOf(CentralStore& store) {
+  ConflictFilter all;
   all.status.reset();
   auto conflicts = store.Conflicts(all);
   REQUIRE(conflicts.ok());
@@ -56,7 +56,7 @@ std::vector<std::string> ConflictsOf(Store& store) {
   return out;
 }
 
-std::vector<std::string> DevicesOf(Store& store) {
+std::vector<std::string> DevicesOf(CentralStore& store) {
   auto devices = store.ListDevices();
   REQUIRE(devices.ok());
   std::vector<std::string> out;
@@ -134,7 +134,7 @@ TEST_CASE("an SQLite store copied to PostgreSQL serves every device from where i
   CHECK(next.results.at(0).version == report->last_seq + 1);
   auto third = PushTo(pg, pg_b, Batch({CreateCase(NewId(), kGap, Stamp(kT0 + 60, "b"), person)}));
   CHECK(third.results.at(0).status == sync::ChangeStatus::kApplied);
-  ConflictQuery open;
+  ConflictFilter open;
   auto after = pg.Conflicts(open);
   REQUIRE(after.ok());
   REQUIRE_FALSE(after->empty());

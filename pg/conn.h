@@ -1,13 +1,13 @@
-// RAII over libpq for the PostgreSQL central store: a connection with its prepared statements, a
-// result and its rows, a transaction, and a pool of connections. Knows SQL and schema::Value,
-// nothing of the sync. Every value travels as text (schema::Value), as in the SQLite store.
+// pg/ — RAII over libpq, the peer of sqlite/: a connection with its prepared statements, a result
+// and its rows, a transaction, and the migration runner (pg/migrate.h). It knows SQL and
+// schema::Value; it knows nothing of the sync, the network or the CLI. Every value travels as text
+// (schema::Value).
 #pragma once
 
 #include <libpq-fe.h>
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,14 +17,10 @@
 #include "base/result.h"
 #include "schema/model.h"
 
-namespace relais::server::pg {
+namespace relais::pg {
 
 // True for "postgresql://…" and "postgres://…": what `--store` takes for PostgreSQL.
 bool IsPostgresUrl(std::string_view spec);
-
-// `sql` with SQLite's "?N" parameters written as PostgreSQL's "$N" (the shared statements of
-// server/store_layout.h are written once, for both stores).
-std::string Dollars(std::string_view sql);
 
 // A PostgreSQL array literal of texts ("{\"a\",NULL}"), to bind as $n::text[] (or another
 // element type) and read with = ANY or unnest.
@@ -130,37 +126,4 @@ class Transaction {
   Conn* conn_;
 };
 
-// Connections to one database, opened on demand and kept for reuse. Thread-safe. A connection that
-// broke, or comes back inside a transaction, is closed rather than reused.
-class Pool {
- public:
-  explicit Pool(std::string url, size_t max_idle = 16) : url_(std::move(url)), max_idle_(max_idle) {}
-
-  class Lease {
-   public:
-    Lease(Pool* pool, std::unique_ptr<Conn> conn) : pool_(pool), conn_(std::move(conn)) {}
-    Lease(Lease&& o) noexcept = default;
-    Lease& operator=(Lease&&) = delete;
-    ~Lease() {
-      if (conn_) pool_->Return(std::move(conn_));
-    }
-    Conn& conn() { return *conn_; }
-
-   private:
-    Pool* pool_;
-    std::unique_ptr<Conn> conn_;
-  };
-
-  Result<Lease> Borrow();
-  const std::string& url() const { return url_; }
-
- private:
-  void Return(std::unique_ptr<Conn> conn);
-
-  const std::string url_;
-  const size_t max_idle_;
-  std::mutex mutex_;  // guards idle_
-  std::vector<std::unique_ptr<Conn>> idle_;
-};
-
-}  // namespace relais::server::pg
+}  // namespace relais::pg

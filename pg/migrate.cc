@@ -1,8 +1,6 @@
-#include "server/pg_migrate.h"
+#include "pg/migrate.h"
 
-#include "schema/migrations.h"
-
-namespace relais::server::pg {
+namespace relais::pg {
 
 namespace {
 
@@ -20,24 +18,18 @@ Result<int> SchemaVersion(Conn& conn) {
   return static_cast<int>((*version)[0].Int(0));
 }
 
-Status Migrate(Conn& conn, OpenMode mode, const std::string& where) {
-  const auto& migrations = schema::central_pg_migrations();
+Status Migrate(Conn& conn, const std::vector<schema::Migration>& migrations, std::string_view where) {
   const int latest = migrations.empty() ? 0 : migrations.back().number;
   auto tx = Transaction::Begin(conn);
   if (!tx) return tx.error();
   RELAIS_TRY(conn.ExecScript(kMigrationLock));
   auto current = SchemaVersion(conn);
   if (!current) return current.error();
-  if (*current == 0 && mode == OpenMode::kExisting) {
-    return MakeError(ErrorCode::kNotFound, "no central store in " + where +
-                                               " (the database has no Relais tables; `relais-central serve "
-                                               "--store URL` or `device add --store URL` creates them)");
-  }
   if (*current > latest) {
     return MakeError(ErrorCode::kTooNew,
-                     "the central store in " + where + " was written by a newer version of Relais (schema " +
-                         std::to_string(*current) + ", this program knows up to " + std::to_string(latest) +
-                         "); install the newer Relais to open it. Nothing was changed.");
+                     "la base " + std::string(where) + " a été écrite par une version plus récente de Relais (schéma " +
+                         std::to_string(*current) + ", ce programme connaît jusqu'au " + std::to_string(latest) +
+                         ") : installez cette version pour l'ouvrir. Rien n'a été modifié.");
   }
   if (*current == latest) return OkStatus();  // the transaction rolls back: nothing to keep
   RELAIS_TRY(conn.ExecScript(
@@ -48,7 +40,7 @@ Status Migrate(Conn& conn, OpenMode mode, const std::string& where) {
     auto applied = conn.ExecScript(std::string(m.sql));
     if (!applied) {
       return MakeError(ErrorCode::kIo, "PostgreSQL migration " + std::to_string(m.number) + " (" + std::string(m.name) +
-                                           ") failed in " + where + ": " + applied.error().message);
+                                           ") failed in " + std::string(where) + ": " + applied.error().message);
     }
     auto recorded = conn.Exec("INSERT INTO relais_schema_version(version, name) VALUES ($1, $2)",
                               {std::to_string(m.number), std::string(m.name)});
@@ -57,4 +49,4 @@ Status Migrate(Conn& conn, OpenMode mode, const std::string& where) {
   return tx->Commit();
 }
 
-}  // namespace relais::server::pg
+}  // namespace relais::pg

@@ -1,8 +1,8 @@
-#include "server/pg_conn.h"
+#include "pg/conn.h"
 
 #include <charconv>
 
-namespace relais::server::pg {
+namespace relais::pg {
 
 namespace {
 
@@ -52,14 +52,6 @@ bool IsPostgresUrl(std::string_view spec) {
   return spec.starts_with("postgresql://") || spec.starts_with("postgres://");
 }
 
-std::string Dollars(std::string_view sql) {
-  std::string out(sql);
-  for (size_t i = 0; i + 1 < out.size(); ++i) {
-    if (out[i] == '?' && out[i + 1] >= '0' && out[i + 1] <= '9') out[i] = '$';
-  }
-  return out;
-}
-
 std::string ArrayLiteral(const std::vector<schema::Value>& values) {
   std::string out = "{";
   for (size_t i = 0; i < values.size(); ++i) {
@@ -103,12 +95,12 @@ Result<std::unique_ptr<Conn>> Conn::Open(const std::string& url) {
   if (!conn) return MakeError(ErrorCode::kIo, "cannot allocate a PostgreSQL connection");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     Target t = TargetOf(url);
-    return MakeError(ErrorCode::kIo,
-                     "cannot connect to PostgreSQL at " + t.host + ":" + t.port + ", database \"" + t.dbname + "\"" +
-                         (t.user.empty() ? "" : ", user \"" + t.user + "\"") + ": " +
-                         OneLine(PQerrorMessage(conn.get())) +
-                         " — check that the server runs and listens on that host and port, that the database "
-                         "exists, and that pg_hba.conf lets this user in (--store postgresql://USER@HOST:PORT/DB)");
+    return MakeError(
+        ErrorCode::kIo,
+        "impossible de joindre PostgreSQL à " + t.host + ":" + t.port + ", base \"" + t.dbname + "\"" +
+            (t.user.empty() ? "" : ", utilisateur \"" + t.user + "\"") + " : " + OneLine(PQerrorMessage(conn.get())) +
+            " — vérifiez que le serveur tourne et écoute sur cet hôte et ce port, que la base existe et "
+            "que pg_hba.conf laisse entrer cet utilisateur (--store postgresql://UTILISATEUR@HÔTE:PORT/BASE)");
   }
   // Quiet NOTICEs (e.g. "relation already exists, skipping") instead of printing them on stderr.
   PQsetNoticeProcessor(
@@ -282,24 +274,4 @@ Status Transaction::Commit() {
   return conn->ExecScript("COMMIT");
 }
 
-Result<Pool::Lease> Pool::Borrow() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!idle_.empty()) {
-      std::unique_ptr<Conn> conn = std::move(idle_.back());
-      idle_.pop_back();
-      return Lease(this, std::move(conn));
-    }
-  }
-  auto conn = Conn::Open(url_);
-  if (!conn) return conn.error();
-  return Lease(this, std::move(*conn));
-}
-
-void Pool::Return(std::unique_ptr<Conn> conn) {
-  if (!conn->Healthy() || conn->InTransaction()) return;  // closed: a fresh one replaces it
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (idle_.size() < max_idle_) idle_.push_back(std::move(conn));
-}
-
-}  // namespace relais::server::pg
+}  // namespace relais::pg

@@ -1,0 +1,60 @@
+// The central store's logic, written once over SqlConn (server/sql_conn.h): devices and
+// authentication, pull, the divergence digest, history, conflicts, locate, and the settlement
+// shells. A database's store (server/sqlite_store.h, server/pg_store.h) derives from it and keeps
+// only what is its own: opening and migrating, its connections, how a write transaction runs
+// (CentralTx), and push.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "server/push.h"
+#include "server/sql_conn.h"
+#include "server/store.h"
+
+namespace relais::server {
+
+// Thread-safe when the derived store's Reader(), Writer() and Settle() are.
+class SqlCentralStore : public CentralStore {
+ public:
+  Status Health() override;
+  Result<std::string> AddDevice(const std::string& name, const std::vector<std::string>& territories,
+                                Role role) override;
+  Result<std::vector<DeviceInfo>> ListDevices() override;
+  Status RevokeDevice(const std::string& name) override;
+  Result<Device> Authenticate(std::string_view token) override;
+  Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit, bool without_echo) override;
+  Result<ScopeDigestAt> Digest(const Device& device) override;
+  Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) override;
+  Result<std::vector<Conflict>> Conflicts(const ConflictFilter& filter) override;
+  Result<Conflict> GetConflict(int64_t id) override;
+  Result<Placement> Locate(std::string_view record_id) override;
+  Result<Conflict> Resolve(int64_t id, const Decision& decision, const std::string& by) override;
+  Result<Conflict> Merge(int64_t id, const std::vector<std::string>& take, const std::string& by) override;
+  Result<Conflict> Dismiss(int64_t id, const std::string& by) override;
+
+ protected:
+  explicit SqlCentralStore(const Clock& clock) : clock_(clock) {}
+
+  // A connection to read from, that never waits for a writer (reads that must agree open a
+  // snapshot on it: SqlTransaction::kSnapshot).
+  virtual Result<SqlLease> Reader() = 0;
+  // The connection small writes go through (enrolment, revocation, last seen). With `wait` false,
+  // nullopt rather than waiting for a busy writer.
+  virtual Result<std::optional<SqlLease>> Writer(bool wait) = 0;
+  // A settlement: what runs inside its write transaction, at the server's time `now_ms`.
+  using Settlement = std::function<Result<Conflict>(CentralTx& tx, int64_t now_ms)>;
+  // Runs `settle` in one write transaction holding the global sequence; commits only when it
+  // succeeds (on failure nothing changes).
+  virtual Result<Conflict> Settle(const Settlement& settle) = 0;
+
+  const Clock& clock_;
+
+ private:
+  Result<std::vector<std::string>> TerritoriesOf(SqlConn& conn, int64_t device_id);
+};
+
+}  // namespace relais::server
