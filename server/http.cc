@@ -16,6 +16,7 @@
 
 #include "base/gzip.h"
 #include "base/ids.h"
+#include "server/decoded_push.h"
 #include "server/push_order.h"
 #include "server/staff_json.h"
 #include "sync/codec.h"
@@ -362,22 +363,21 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
   }
   tl_note.detail = " bytes=" + std::to_string(body.size());
 
-  auto request = sync::DecodePushRequest(body);
-  if (!request) {
-    SendError(res, HttpStatusFor(request.error().code), request.error(), ChangeIdOf(body, request.error().message));
+  // Decoded and hashed before any wait: off the critical path.
+  auto push = DecodedPush::Decode(body);
+  if (!push) {
+    SendError(res, HttpStatusFor(push.error().code), push.error(), ChangeIdOf(body, push.error().message));
     return;
   }
   // A batch sent before the answer to the one before it names that one: decoded meanwhile, it is
   // applied once that one is committed.
   const bool ordered = req.has_param("after");
   const std::string after = ordered ? req.get_param_value("after") : std::string();
-  if (ordered && (!IsBatchKey(after) || after == request->batch_key)) {
-    SendError(res, 400,
-              MakeError(ErrorCode::kUsage, "after= must name the batch key of the batch sent before this one"));
+  if (ordered && (!IsBatchKey(after) || after == push->batch_key())) {
+    SendError(res, 400, MakeError(ErrorCode::kUsage, "after= doit nommer la clé du lot envoyé juste avant celui-ci"));
     return;
   }
-  const std::string hash = sync::PushRequestHash(*request);  // before any wait: off the critical path
-  PushOrder::Ticket ticket = push_order.Begin(device->id, request->batch_key);
+  PushOrder::Ticket ticket = push_order.Begin(device->id, push->batch_key());
   if (ordered) {
     tl_note.detail += " after";
     if (!push_order.WaitCommitted(device->id, after)) {
@@ -388,7 +388,7 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
       return;
     }
   }
-  auto reply = store.Push(*device, *request, hash);
+  auto reply = store.Push(*device, *push);
   if (!reply) {
     SendStoreError(res, reply.error());
     return;
@@ -396,7 +396,7 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
   ticket.Committed();
   size_t counts[4] = {0, 0, 0, 0};
   for (const sync::ChangeResult& r : reply->response.results) counts[static_cast<size_t>(r.status)]++;
-  tl_note.detail += " changes=" + std::to_string(request->changes.size()) + " applied=" + std::to_string(counts[0]) +
+  tl_note.detail += " changes=" + std::to_string(push->changes().size()) + " applied=" + std::to_string(counts[0]) +
                     " merged=" + std::to_string(counts[1]) + " review=" + std::to_string(counts[2]) +
                     " rejected=" + std::to_string(counts[3]) + (reply->replayed ? " replayed" : "") +
                     (reply->clamped ? " clamped_stamps=" + std::to_string(reply->clamped) : "");

@@ -48,8 +48,7 @@ class PgStore final : public Store {
   Result<std::vector<DeviceInfo>> ListDevices() override;
   Status RevokeDevice(const std::string& name) override;
   Result<Device> Authenticate(std::string_view token) override;
-  Result<PushReply> Push(const Device& device, const sync::PushRequest& request,
-                         const std::string& request_hash) override;
+  Result<PushReply> Push(const Device& device, const DecodedPush& push) override;
   Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit, bool without_echo) override;
   Result<std::optional<ScopeDigestAt>> Digest(const Device& device) override;
   Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) override;
@@ -67,8 +66,7 @@ class PgStore final : public Store {
   // queue_mutex_; the thread that queued it reads `reply` once it sees `done`.
   struct QueuedPush {
     const Device* device;
-    const sync::PushRequest* request;
-    const std::string* request_hash;
+    const DecodedPush* request;
     std::optional<Result<PushReply>> reply = std::nullopt;
     bool done = false;
   };

@@ -182,12 +182,7 @@ class SqliteTx final : public StoreTx {
     for (size_t i = 0; i < table.fields.size(); ++i)
       s.BindBorrowed(static_cast<int>(i) + 2, table.fields[i], r.record.values[i]);
     s.Bind(l.version_col + 1, r.record.version);
-    if (l.has_stamps) {
-      if (r.stamps_text.empty())
-        s.Bind(l.stamps_col + 1, EncodeStamps(r.stamps));
-      else
-        s.BindBorrowed(l.stamps_col + 1, r.stamps_text);
-    }
+    if (l.has_stamps) s.BindBorrowed(l.stamps_col + 1, r.stamps.text());
     if (l.has_territory_column) s.Bind(l.territory_col + 1, r.territory);
     s.BindBorrowed(l.last_device_col + 1, r.last_device);
     if (r.echo_device) s.Bind(l.echo_device_col + 1, *r.echo_device);
@@ -547,14 +542,13 @@ void SqliteStore::TouchLastSeen(int64_t device_id, const std::optional<std::stri
 
 // ---- push ---------------------------------------------------------------------------------------
 
-Result<PushReply> SqliteStore::Push(const Device& device, const sync::PushRequest& request,
-                                    const std::string& request_hash) {
+Result<PushReply> SqliteStore::Push(const Device& device, const DecodedPush& push) {
   std::lock_guard<std::mutex> lock(writer_mutex_);
   auto tx = sqlite::Transaction::Begin(writer_);
   if (!tx) return tx.error();
   SqliteTx store_tx(*writer_statements_);
   RELAIS_TRY(store_tx.Start());
-  auto reply = PushBatch(store_tx, device, request, request_hash, clock_.NowMs());
+  auto reply = PushBatch(store_tx, device, push, clock_.NowMs());
   if (!reply) return reply.error();
   if (reply->replayed) return reply;  // nothing written: the transaction rolls back
   RELAIS_TRY(store_tx.Finish());

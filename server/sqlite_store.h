@@ -33,8 +33,7 @@ class SqliteStore final : public Store {
   Result<std::vector<DeviceInfo>> ListDevices() override;
   Status RevokeDevice(const std::string& name) override;
   Result<Device> Authenticate(std::string_view token) override;
-  Result<PushReply> Push(const Device& device, const sync::PushRequest& request,
-                         const std::string& request_hash) override;
+  Result<PushReply> Push(const Device& device, const DecodedPush& push) override;
   Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit, bool without_echo) override;
   Result<std::optional<ScopeDigestAt>> Digest(const Device& device) override;
   Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) override;
