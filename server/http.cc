@@ -16,6 +16,7 @@
 
 #include "base/gzip.h"
 #include "base/ids.h"
+#include "server/decoded_push.h"
 #include "server/push_order.h"
 #include "server/staff_json.h"
 #include "sync/codec.h"
@@ -78,7 +79,8 @@ void SendStoreError(httplib::Response& res, const Error& error) {
   int status = HttpStatusFor(error.code);
   if (status >= 500) {
     tl_note.detail += " error=\"" + error.message + "\"";
-    SendError(res, status, MakeError(error.code, "the central store failed; try again later"));
+    SendError(res, status,
+              MakeError(error.code, "la base centrale n'a pas pu traiter la demande ; réessayez plus tard"));
     return;
   }
   SendError(res, status, error);
@@ -127,14 +129,19 @@ Result<json> StaffBody(const httplib::Request& req, std::initializer_list<const 
   if (req.body.empty()) return json::object();
   if (req.body.size() > kMaxStaffBodyBytes) {
     return MakeError(ErrorCode::kTooLarge,
-                     "the body is over the limit of " + std::to_string(kMaxStaffBodyBytes) + " bytes");
+                     "le corps de la requête dépasse la limite de " + std::to_string(kMaxStaffBodyBytes) + " octets");
   }
   json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object()) return MakeError(ErrorCode::kUsage, "the body is not a JSON object");
+  if (!body.is_object()) return MakeError(ErrorCode::kUsage, "le corps de la requête n'est pas un objet JSON");
   for (auto it = body.begin(); it != body.end(); ++it) {
     bool known = false;
-    for (const char* name : allowed) known = known || it.key() == name;
-    if (!known) return MakeError(ErrorCode::kUsage, "unknown member " + it.key());
+    std::string names;
+    for (const char* name : allowed) {
+      known = known || it.key() == name;
+      names += (names.empty() ? "" : ", ") + std::string(name);
+    }
+    if (!known)
+      return MakeError(ErrorCode::kUsage, "membre inconnu : " + it.key() + " (membres permis : " + names + ")");
   }
   return body;
 }
@@ -253,17 +260,18 @@ struct HttpEndpoint::Impl {
 std::optional<Device> HttpEndpoint::Impl::Admit(const httplib::Request& req, httplib::Response& res) {
   const std::string version = req.get_header_value(kProtocolHeader);
   if (version != std::to_string(sync::kProtocolVersion)) {
-    std::string message = version.empty() ? "the Relais-Protocol header is missing"
-                                          : "protocol version " + version + " is not spoken here";
+    std::string message = version.empty() ? "l'en-tête Relais-Protocol manque"
+                                          : "la version de protocole " + version + " n'est pas parlée ici";
     SendError(res, 400,
-              MakeError(ErrorCode::kProtocol, message + " (this server speaks Relais-Protocol: " +
-                                                  std::to_string(sync::kProtocolVersion) + ")"));
+              MakeError(ErrorCode::kProtocol,
+                        message + " (ce serveur parle Relais-Protocol: " + std::to_string(sync::kProtocolVersion) +
+                            ") ; installez une version de relais qui la parle"));
     return std::nullopt;
   }
   const std::string authorization = req.get_header_value("Authorization");
   const std::string prefix = "Bearer ";
   if (authorization.rfind(prefix, 0) != 0 || authorization.size() == prefix.size()) {
-    SendError(res, 401, MakeError(ErrorCode::kAuth, "missing token (send Authorization: Bearer TOKEN)"));
+    SendError(res, 401, MakeError(ErrorCode::kAuth, "jeton manquant (envoyez Authorization: Bearer JETON)"));
     return std::nullopt;
   }
   auto device = store.Authenticate(std::string_view(authorization).substr(prefix.size()));
@@ -283,7 +291,7 @@ void HttpEndpoint::Impl::Health(httplib::Response& res) {
   auto health = store.Health();
   if (!health) {
     tl_note.detail = " error=\"" + health.error().message + "\"";
-    SendError(res, 503, MakeError(ErrorCode::kIo, "the central store does not answer"));
+    SendError(res, 503, MakeError(ErrorCode::kIo, "la base centrale ne répond pas ; réessayez plus tard"));
     return;
   }
   res.set_content(
@@ -318,7 +326,9 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
   }
   if (device->role == Role::kStaff) {
     drain();
-    SendError(res, 403, MakeError(ErrorCode::kForbidden, "a staff token does not sync; use a device token to push"));
+    SendError(res, 403,
+              MakeError(ErrorCode::kForbidden,
+                        "un jeton du personnel central ne synchronise pas : envoyez avec le jeton d'un appareil"));
     return;
   }
   const std::string encoding = req.get_header_value("Content-Encoding");
@@ -328,7 +338,7 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
     drain();
     SendError(res, 415,
               MakeError(ErrorCode::kProtocol,
-                        "Content-Encoding " + encoding + " is not supported (send gzip or no encoding)"));
+                        "Content-Encoding " + encoding + " n'est pas pris en charge (envoyez gzip ou aucun encodage)"));
     return;
   }
 
@@ -350,45 +360,46 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
       res.set_header("Connection", "close");
       SendError(
           res, 413,
-          MakeError(ErrorCode::kTooLarge, "the body is over the limit of " +
+          MakeError(ErrorCode::kTooLarge, "le corps de la requête dépasse la limite de " +
                                               std::to_string(gzip && over_limit ? limit : options.max_raw_body_bytes) +
-                                              (gzip && over_limit ? " bytes once inflated" : " bytes")));
+                                              (gzip && over_limit ? " octets une fois décompressé" : " octets") +
+                                              " : envoyez des lots plus petits"));
     } else {
-      SendError(res, 400,
-                MakeError(ErrorCode::kUsage, gzip ? "the body could not be read: truncated or invalid gzip"
-                                                  : "the body could not be read"));
+      SendError(
+          res, 400,
+          MakeError(ErrorCode::kUsage, gzip ? "le corps de la requête n'a pas pu être lu : gzip tronqué ou invalide"
+                                            : "le corps de la requête n'a pas pu être lu"));
     }
     return;
   }
   tl_note.detail = " bytes=" + std::to_string(body.size());
 
-  auto request = sync::DecodePushRequest(body);
-  if (!request) {
-    SendError(res, HttpStatusFor(request.error().code), request.error(), ChangeIdOf(body, request.error().message));
+  // Decoded and hashed before any wait: off the critical path.
+  auto push = DecodedPush::Decode(body);
+  if (!push) {
+    SendError(res, HttpStatusFor(push.error().code), push.error(), ChangeIdOf(body, push.error().message));
     return;
   }
   // A batch sent before the answer to the one before it names that one: decoded meanwhile, it is
   // applied once that one is committed.
   const bool ordered = req.has_param("after");
   const std::string after = ordered ? req.get_param_value("after") : std::string();
-  if (ordered && (!IsBatchKey(after) || after == request->batch_key)) {
-    SendError(res, 400,
-              MakeError(ErrorCode::kUsage, "after= must name the batch key of the batch sent before this one"));
+  if (ordered && (!IsBatchKey(after) || after == push->batch_key())) {
+    SendError(res, 400, MakeError(ErrorCode::kUsage, "after= doit nommer la clé du lot envoyé juste avant celui-ci"));
     return;
   }
-  const std::string hash = sync::PushRequestHash(*request);  // before any wait: off the critical path
-  PushOrder::Ticket ticket = push_order.Begin(device->id, request->batch_key);
+  PushOrder::Ticket ticket = push_order.Begin(device->id, push->batch_key());
   if (ordered) {
     tl_note.detail += " after";
     if (!push_order.WaitCommitted(device->id, after)) {
       SendError(res, 409,
                 MakeError(ErrorCode::kConflict,
-                          "the batch named by after= is not applied: send this batch "
-                          "again, without after=, once that one is answered"));
+                          "le lot nommé par after= n'est pas appliqué : renvoyez ce lot, "
+                          "sans after=, une fois que celui-là a reçu sa réponse"));
       return;
     }
   }
-  auto reply = store.Push(*device, *request, hash);
+  auto reply = store.Push(*device, *push);
   if (!reply) {
     SendStoreError(res, reply.error());
     return;
@@ -396,7 +407,7 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
   ticket.Committed();
   size_t counts[4] = {0, 0, 0, 0};
   for (const sync::ChangeResult& r : reply->response.results) counts[static_cast<size_t>(r.status)]++;
-  tl_note.detail += " changes=" + std::to_string(request->changes.size()) + " applied=" + std::to_string(counts[0]) +
+  tl_note.detail += " changes=" + std::to_string(push->changes().size()) + " applied=" + std::to_string(counts[0]) +
                     " merged=" + std::to_string(counts[1]) + " review=" + std::to_string(counts[2]) +
                     " rejected=" + std::to_string(counts[3]) + (reply->replayed ? " replayed" : "") +
                     (reply->clamped ? " clamped_stamps=" + std::to_string(reply->clamped) : "");
@@ -408,25 +419,28 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
   auto device = Admit(req, res);
   if (!device) return;
   if (device->role == Role::kStaff) {
-    SendError(res, 403, MakeError(ErrorCode::kForbidden, "a staff token does not sync; use a device token to pull"));
+    SendError(res, 403,
+              MakeError(ErrorCode::kForbidden,
+                        "un jeton du personnel central ne synchronise pas : recevez avec le jeton d'un appareil"));
     return;
   }
   if (!QueryIsWellFormed(req)) {
-    SendError(res, 400, MakeError(ErrorCode::kUsage, "the query is malformed (a parameter holds more than one '=')"));
+    SendError(res, 400,
+              MakeError(ErrorCode::kUsage, "la requête est mal formée (un paramètre contient plus d'un « = »)"));
     return;
   }
   int64_t since = 0;
   if (!req.has_param("since") || !ParseCount(req.get_param_value("since"), since)) {
     SendError(res, 400,
-              MakeError(ErrorCode::kUsage, "since: expected a whole number >= 0 (the cursor of the last page)"));
+              MakeError(ErrorCode::kUsage, "since : attendu un nombre entier >= 0 (le curseur de la dernière page)"));
     return;
   }
   int64_t limit = static_cast<int64_t>(options.default_pull_limit);
   if (req.has_param("limit") && (!ParseCount(req.get_param_value("limit"), limit) || limit < 1 ||
                                  limit > static_cast<int64_t>(sync::kMaxPullLimit))) {
-    SendError(res, 400,
-              MakeError(ErrorCode::kUsage,
-                        "limit: expected a whole number from 1 to " + std::to_string(sync::kMaxPullLimit)));
+    SendError(
+        res, 400,
+        MakeError(ErrorCode::kUsage, "limit : attendu un nombre entier de 1 à " + std::to_string(sync::kMaxPullLimit)));
     return;
   }
   // Devices ask for one array per column (docs/PROTOCOL.md); without the parameter, rows, as every
@@ -437,7 +451,7 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
     if (value == "columns")
       layout = sync::PullLayout::kColumns;
     else if (value != "rows") {
-      SendError(res, 400, MakeError(ErrorCode::kUsage, "layout: expected rows or columns"));
+      SendError(res, 400, MakeError(ErrorCode::kUsage, "layout : attendu rows ou columns"));
       return;
     }
   }
@@ -448,7 +462,7 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
     if (value == "0")
       without_echo = true;
     else if (value != "1") {
-      SendError(res, 400, MakeError(ErrorCode::kUsage, "echo: expected 0 or 1"));
+      SendError(res, 400, MakeError(ErrorCode::kUsage, "echo : attendu 0 ou 1"));
       return;
     }
   }
@@ -486,8 +500,8 @@ std::optional<Device> HttpEndpoint::Impl::AdmitStaff(const httplib::Request& req
   if (device->role != Role::kStaff) {
     SendError(res, 403,
               MakeError(ErrorCode::kForbidden,
-                        "this endpoint is for central staff: use a staff token "
-                        "(relais-central device add --staff)"));
+                        "cette adresse est réservée au personnel central : utilisez un jeton du "
+                        "personnel (relais-central device add --staff)"));
     return std::nullopt;
   }
   return device;
@@ -499,7 +513,7 @@ std::optional<Conflict> HttpEndpoint::Impl::StaffConflict(const Device& staff, c
                                                           httplib::Response& res) {
   int64_t id = 0;
   if (!ParseCount(id_text, id)) {
-    SendError(res, 404, MakeError(ErrorCode::kNotFound, "no conflict " + id_text));
+    SendError(res, 404, MakeError(ErrorCode::kNotFound, "aucun conflit n° " + id_text + " (voir GET /v1/conflicts)"));
     return std::nullopt;
   }
   auto conflict = store.GetConflict(id);
@@ -509,9 +523,8 @@ std::optional<Conflict> HttpEndpoint::Impl::StaffConflict(const Device& staff, c
   }
   if (!InStaffScope(staff, *conflict)) {
     SendError(res, 403,
-              MakeError(ErrorCode::kForbidden, "conflict " + id_text +
-                                                   " concerns a territory outside this "
-                                                   "token's territories (" +
+              MakeError(ErrorCode::kForbidden, "le conflit n° " + id_text +
+                                                   " concerne un territoire hors des territoires de ce jeton (" +
                                                    staff.TerritoryList() + ")"));
     return std::nullopt;
   }
@@ -523,7 +536,8 @@ void HttpEndpoint::Impl::ListConflicts(const httplib::Request& req, httplib::Res
   auto staff = AdmitStaff(req, res);
   if (!staff) return;
   if (!QueryIsWellFormed(req)) {
-    SendError(res, 400, MakeError(ErrorCode::kUsage, "the query is malformed (a parameter holds more than one '=')"));
+    SendError(res, 400,
+              MakeError(ErrorCode::kUsage, "la requête est mal formée (un paramètre contient plus d'un « = »)"));
     return;
   }
   ConflictFilter query;
@@ -536,7 +550,7 @@ void HttpEndpoint::Impl::ListConflicts(const httplib::Request& req, httplib::Res
     } else if (status == "open" || status == "settled") {
       query.status = status;
     } else {
-      SendError(res, 400, MakeError(ErrorCode::kUsage, "status: expected open, settled or all"));
+      SendError(res, 400, MakeError(ErrorCode::kUsage, "status : attendu open, settled ou all"));
       return;
     }
   }
@@ -576,7 +590,7 @@ void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Re
   if (!staff) return;
   auto conflict = StaffConflict(*staff, req.matches[1], res);
   if (!conflict) return;
-  Result<Conflict> settled = MakeError(ErrorCode::kInternal, "no action");
+  Result<Conflict> settled = MakeError(ErrorCode::kInternal, "aucune action");
   if (action == "resolve") {
     auto body = StaffBody(req, {"keep", "value"});
     if (!body) return SendError(res, HttpStatusFor(body.error().code), body.error());
@@ -585,7 +599,7 @@ void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Re
     if (has_keep == has_value) {
       return SendError(res, 400,
                        MakeError(ErrorCode::kUsage,
-                                 "send {\"keep\": \"server\"}, {\"keep\": \"device\"} or "
+                                 "envoyez {\"keep\": \"server\"}, {\"keep\": \"device\"} ou "
                                  "{\"value\": \"...\"}"));
     }
     if (has_keep) {
@@ -595,12 +609,12 @@ void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Re
       else if (keep == "device")
         decision.keep = Decision::Keep::kDevice;
       else
-        return SendError(res, 400, MakeError(ErrorCode::kUsage, "keep: expected \"server\" or \"device\""));
+        return SendError(res, 400, MakeError(ErrorCode::kUsage, "keep : attendu \"server\" ou \"device\""));
     } else {
       const json& value = (*body)["value"];
       if (!value.is_string() && !value.is_null()) {
         return SendError(res, 400,
-                         MakeError(ErrorCode::kUsage, "value: expected a string (or null to clear the field)"));
+                         MakeError(ErrorCode::kUsage, "value : attendu un texte (ou null pour vider le champ)"));
       }
       decision.keep = Decision::Keep::kValue;
       if (value.is_string()) decision.value = value.get<std::string>();
@@ -613,10 +627,10 @@ void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Re
     if (body->contains("take")) {
       const json& list = (*body)["take"];
       if (!list.is_array())
-        return SendError(res, 400, MakeError(ErrorCode::kUsage, "take: expected an array of field names"));
+        return SendError(res, 400, MakeError(ErrorCode::kUsage, "take : attendu un tableau de noms de champs"));
       for (const json& name : list) {
         if (!name.is_string())
-          return SendError(res, 400, MakeError(ErrorCode::kUsage, "take: expected an array of field names"));
+          return SendError(res, 400, MakeError(ErrorCode::kUsage, "take : attendu un tableau de noms de champs"));
         take.push_back(name.get<std::string>());
       }
     }
@@ -638,11 +652,10 @@ void HttpEndpoint::Impl::RecordHistory(const httplib::Request& req, httplib::Res
   auto placement = store.Locate(record_id);
   if (!placement) return SendStoreError(res, placement.error());
   if (placement->territory && !staff->InScope(*placement->territory)) {
-    return SendError(res, 403,
-                     MakeError(ErrorCode::kForbidden, "record " + record_id +
-                                                          " lies outside this token's "
-                                                          "territories (" +
-                                                          staff->TerritoryList() + ")"));
+    return SendError(
+        res, 403,
+        MakeError(ErrorCode::kForbidden,
+                  "la fiche " + record_id + " est hors des territoires de ce jeton (" + staff->TerritoryList() + ")"));
   }
   auto history = store.History(placement->table, record_id);
   if (!history) return SendStoreError(res, history.error());
@@ -721,19 +734,19 @@ void HttpEndpoint::Impl::Install() {
       httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         ErrorCode code = ErrorCode::kUsage;
-        std::string message = "the request could not be read";
+        std::string message = "la requête n'a pas pu être lue";
         if (res.status == 404) {
           code = ErrorCode::kNotFound;
-          message = "no such endpoint: " + req.method + " " + req.path;
+          message = "adresse inconnue : " + req.method + " " + req.path;
         } else if (res.status == 413) {
           code = ErrorCode::kTooLarge;
-          message = "the body is over the size limit";
+          message = "le corps de la requête dépasse la taille permise";
         } else if (res.status == 415) {
           code = ErrorCode::kProtocol;
-          message = "unsupported Content-Encoding";
+          message = "Content-Encoding non pris en charge (envoyez gzip ou aucun encodage)";
         } else if (res.status >= 500) {
           code = ErrorCode::kInternal;
-          message = "internal error";
+          message = "erreur interne du serveur central ; réessayez plus tard";
         }
         res.set_content(sync::EncodeError(MakeError(code, message)), kJson);
         return httplib::Server::HandlerResponse::Handled;
@@ -748,7 +761,7 @@ void HttpEndpoint::Impl::Install() {
     } catch (...) {
     }
     tl_note.detail += " exception=\"" + what + "\"";
-    SendError(res, 500, MakeError(ErrorCode::kInternal, "internal error"));
+    SendError(res, 500, MakeError(ErrorCode::kInternal, "erreur interne du serveur central ; réessayez plus tard"));
   });
   server.set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
 }
@@ -771,19 +784,21 @@ Result<int> HttpEndpoint::Bind(const std::string& host, int port) {
   }
   if (bound > 0) {
     // Listening again on a listening socket only changes its backlog (Linux, and POSIX allows it).
-    if (impl_->listen_socket < 0) return MakeError(ErrorCode::kInternal, "the listening socket was not seen");
+    if (impl_->listen_socket < 0) return MakeError(ErrorCode::kInternal, "le serveur n'a pas trouvé sa prise d'écoute");
     if (::listen(impl_->listen_socket, impl_->options.listen_backlog) != 0) {
-      return MakeError(ErrorCode::kIo, "cannot set the listen backlog on " + host + ":" + std::to_string(bound) + ": " +
-                                           std::strerror(errno));
+      return MakeError(ErrorCode::kIo, "impossible de régler la file d'attente d'écoute sur " + host + ":" +
+                                           std::to_string(bound) + " : " + std::strerror(errno));
     }
     return bound;
   }
-  return MakeError(ErrorCode::kIo, "cannot listen on " + host + ":" + std::to_string(port) +
-                                       " (address in use, or not an address of this machine)");
+  return MakeError(ErrorCode::kIo, "impossible d'écouter sur " + host + ":" + std::to_string(port) +
+                                       " (adresse déjà utilisée, ou qui n'est pas une adresse de cette machine) : "
+                                       "choisissez un autre --listen");
 }
 
 Status HttpEndpoint::Serve() {
-  if (!impl_->server.listen_after_bind()) return MakeError(ErrorCode::kIo, "the server stopped on a socket error");
+  if (!impl_->server.listen_after_bind())
+    return MakeError(ErrorCode::kIo, "le serveur s'est arrêté sur une erreur réseau");
   return OkStatus();
 }
 

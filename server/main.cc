@@ -48,7 +48,7 @@ int ExitCodeFor(ErrorCode code) {
 }
 
 int Fail(const Error& error) {
-  std::cerr << "relais-central: " << error.message << "\n";
+  std::cerr << "relais-central : " << error.message << "\n";
   return ExitCodeFor(error.code);
 }
 
@@ -97,6 +97,53 @@ bool ParseListen(const std::string& text, std::string& host, int& port) {
   if (n > 65535 || host.empty()) return false;
   port = n;
   return true;
+}
+
+// CLI11's help in French: its headings and the help flag's description. Called on the app before any
+// subcommand is added (subcommands take the formatter and the help flag of their parent).
+void FrenchHelp(CLI::App& app) {
+  app.set_help_flag("-h,--help", "Afficher cette aide et quitter");
+  auto formatter = app.get_formatter();
+  for (const auto& [key, label] :
+       std::initializer_list<std::pair<const char*, const char*>>{{"Usage", "Usage"},
+                                                                  {"OPTIONS", "OPTIONS"},
+                                                                  {"SUBCOMMAND", "SOUS-COMMANDE"},
+                                                                  {"SUBCOMMANDS", "SOUS-COMMANDES"},
+                                                                  {"Positionals", "Arguments"},
+                                                                  {"REQUIRED", "OBLIGATOIRE"},
+                                                                  {"Needs", "Requiert"},
+                                                                  {"Excludes", "Exclut"},
+                                                                  {"TEXT", "TEXTE"},
+                                                                  {"UINT", "ENTIER"},
+                                                                  {"INT", "ENTIER"}}) {
+    formatter->label(key, label);
+  }
+}
+
+// Lists every subcommand, at every depth, under a French heading (CLI11's is "Subcommands").
+void FrenchGroups(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands({})) {
+    sub->group("Sous-commandes");
+    FrenchGroups(*sub);
+  }
+}
+
+// A command line CLI11 refused, told in French: what kind of mistake, CLI11's own detail (it names
+// the option), and where to read the usage.
+std::string ParseFailure(const CLI::ParseError& e) {
+  const std::string kind = e.get_name();
+  std::string what = "ligne de commande refusée";
+  if (kind == "RequiredError")
+    what = "il manque une option ou une sous-commande obligatoire";
+  else if (kind == "ExtrasError")
+    what = "argument en trop ou inconnu";
+  else if (kind == "ExcludesError")
+    what = "options incompatibles entre elles";
+  else if (kind == "ConversionError" || kind == "ValidationError" || kind == "ArgumentMismatch")
+    what = "valeur d'option refusée";
+  else if (kind == "InvalidError" || kind == "HorribleError")
+    what = "option mal écrite";
+  return "relais-central : " + what + " (" + e.what() + ").\nVoir : relais-central --help (ou COMMANDE --help)\n";
 }
 
 int Serve(const std::string& db_path, const std::string& listen, size_t threads) {
@@ -511,7 +558,7 @@ int ConflictSettle(const std::string& db_path, const std::string& id_text, const
   relais::server::Decision decision;
   if (action == "resolve") {
     if (keep.empty() == !value.has_value()) {
-      return Fail(relais::MakeError(ErrorCode::kUsage, "resolve: give either --keep server|device or --value V"));
+      return Fail(relais::MakeError(ErrorCode::kUsage, "resolve : donnez soit --keep server|device, soit --value V"));
     }
     if (keep == "server")
       decision.keep = relais::server::Decision::Keep::kServer;
@@ -563,7 +610,7 @@ int Migrate(const std::string& from, const std::string& to) {
   std::vector<std::vector<std::string>> rows = {{"TABLE", "LIGNES"}};
   for (const auto& [table, count] : report->rows) rows.push_back({table, std::to_string(count)});
   PrintTable(rows);
-  std::cout << "Magasin central copié de " << from << " vers " << report->target << " (séquence " << report->last_seq
+  std::cout << "Base centrale copiée de " << from << " vers " << report->target << " (séquence " << report->last_seq
             << ").\n"
             << "Les appareils gardent leurs jetons et leur curseur : ils reprennent la synchronisation sans tout "
                "retélécharger.\nServir désormais : relais-central serve --store "
@@ -575,7 +622,10 @@ int Migrate(const std::string& from, const std::string& to) {
 
 int main(int argc, char** argv) {
   try {
-    CLI::App app{"relais-central: the central endpoint of Relais and its device enrolment (docs/SERVER.md)"};
+    CLI::App app{
+        "relais-central : le serveur central de Relais, l'enrôlement des appareils et le règlement des "
+        "conflits (docs/SERVER.md)"};
+    FrenchHelp(app);
     app.require_subcommand(1);
     std::string db_path = "./central.db";
     std::string store_url;
@@ -583,90 +633,98 @@ int main(int argc, char** argv) {
     auto store_options = [&](CLI::App* sub, const char* db_help) {
       auto* db = sub->add_option("--db", db_path, db_help)->capture_default_str();
       auto* store = sub->add_option("--store", store_url,
-                                    "PostgreSQL store instead of a file: postgresql://USER@HOST:PORT/DATABASE");
+                                    "Base PostgreSQL au lieu d'un fichier : postgresql://UTILISATEUR@HÔTE:PORT/BASE");
       store->excludes(db);
     };
 
-    auto* serve = app.add_subcommand("serve", "Serve the sync endpoint over HTTP");
+    auto* serve = app.add_subcommand("serve", "Servir la synchronisation et l'API du personnel en HTTP");
     std::string listen = "127.0.0.1:8080";
-    store_options(serve, "Central store file (created on first use)");
-    serve->add_option("--listen", listen, "HOST:PORT to listen on; port 0 lets the system pick")->capture_default_str();
+    store_options(serve, "Fichier de la base centrale (créé au premier usage)");
+    serve->add_option("--listen", listen, "HÔTE:PORT où écouter ; le port 0 laisse le système choisir")
+        ->capture_default_str();
     size_t threads = relais::server::HttpOptions{}.threads;
     serve
         ->add_option("--threads", threads,
-                     "Requests served at once; a connection kept alive holds its thread between requests")
+                     "Requêtes servies à la fois ; une connexion maintenue garde son fil entre deux requêtes")
         ->check(CLI::Range(size_t{1}, size_t{1024}))
         ->capture_default_str();
 
-    auto* device = app.add_subcommand("device", "Enrol, list and revoke devices");
+    auto* device = app.add_subcommand("device", "Enrôler, lister et révoquer les appareils");
     device->require_subcommand(1);
-    auto* add = device->add_subcommand("add", "Enrol a device and print its token, once");
+    auto* add = device->add_subcommand("add", "Enrôler un appareil et afficher son jeton, une seule fois");
     std::string name;
     std::vector<std::string> territories;
     bool staff = false, add_json = false;
-    store_options(add, "Central store file");
-    add->add_option("--name", name, "Device name (letters, digits, '-', '_', '.')")->required();
-    add->add_option("--territory", territories, "A territory the device sees and writes (repeatable)")->required();
-    add->add_flag("--staff", staff, "Central staff rather than a field device");
-    add->add_flag("--json", add_json, "Print {name, role, territories, token} as JSON");
+    store_options(add, "Fichier de la base centrale");
+    add->add_option("--name", name, "Nom de l'appareil (lettres, chiffres, '-', '_', '.')")->required();
+    add->add_option("--territory", territories, "Un territoire que l'appareil voit et modifie (répétable)")->required();
+    add->add_flag("--staff", staff, "Personnel central plutôt qu'un appareil de terrain");
+    add->add_flag("--json", add_json, "Afficher {name, role, territories, token} en JSON");
 
-    auto* list = device->add_subcommand("list", "List devices (never their tokens)");
+    auto* list = device->add_subcommand("list", "Lister les appareils (jamais leurs jetons)");
     bool list_json = false;
-    store_options(list, "Central store file");
-    list->add_flag("--json", list_json, "Print JSON");
+    store_options(list, "Fichier de la base centrale");
+    list->add_flag("--json", list_json, "Afficher en JSON");
 
-    auto* revoke = device->add_subcommand("revoke", "Revoke a device: its token is refused from now on");
+    auto* revoke = device->add_subcommand("revoke", "Révoquer un appareil : son jeton est désormais refusé");
     std::string revoke_name;
-    revoke->add_option("NAME", revoke_name, "Device name")->required();
-    store_options(revoke, "Central store file");
+    revoke->add_option("NAME", revoke_name, "Nom de l'appareil")->required();
+    store_options(revoke, "Fichier de la base centrale");
 
-    auto* history = app.add_subcommand("history", "Every version of a record, with the values that lost a merge");
+    auto* history =
+        app.add_subcommand("history", "Toutes les versions d'une fiche, avec les valeurs écartées par une fusion");
     std::string record_id;
     bool history_json = false;
-    history->add_option("RECORD_ID", record_id, "The record's id (UUID)")->required();
-    store_options(history, "Central store file");
-    history->add_flag("--json", history_json, "Print JSON");
+    history->add_option("RECORD_ID", record_id, "Identifiant de la fiche (UUID)")->required();
+    store_options(history, "Fichier de la base centrale");
+    history->add_flag("--json", history_json, "Afficher en JSON");
 
-    auto* conflicts = app.add_subcommand("conflicts", "List, show and settle conflicts and probable duplicates");
+    auto* conflicts =
+        app.add_subcommand("conflicts", "Lister, montrer et régler les conflits et les doublons probables");
     conflicts->require_subcommand(1);
     std::string conflict_id, status = "open", territory, keep, by;
     std::optional<std::string> value;
     std::vector<std::string> take;
     bool conflicts_json = false;
     auto common = [&](CLI::App* sub) {
-      store_options(sub, "Central store file");
-      sub->add_flag("--json", conflicts_json, "Print JSON");
+      store_options(sub, "Fichier de la base centrale");
+      sub->add_flag("--json", conflicts_json, "Afficher en JSON");
     };
-    auto* c_list = conflicts->add_subcommand("list", "List conflicts (open ones by default)");
+    auto* c_list = conflicts->add_subcommand("list", "Lister les conflits (les ouverts par défaut)");
     common(c_list);
-    c_list->add_option("--status", status, "open, settled or all")->capture_default_str();
-    c_list->add_option("--territory", territory, "Only conflicts of this territory");
-    auto* c_show = conflicts->add_subcommand("show", "A conflict: base, each side's value, authors, stamps, history");
+    c_list->add_option("--status", status, "open (ouverts), settled (réglés) ou all (tous)")->capture_default_str();
+    c_list->add_option("--territory", territory, "Seulement les conflits de ce territoire");
+    auto* c_show =
+        conflicts->add_subcommand("show", "Un conflit : base, valeur de chaque côté, auteurs, estampilles, historique");
     common(c_show);
-    c_show->add_option("ID", conflict_id, "Conflict number")->required();
-    auto* c_resolve = conflicts->add_subcommand("resolve", "Settle a field conflict: keep a side, or write a value");
+    c_show->add_option("ID", conflict_id, "Numéro du conflit")->required();
+    auto* c_resolve =
+        conflicts->add_subcommand("resolve", "Régler un conflit de champ : garder un côté, ou écrire une valeur");
     common(c_resolve);
-    c_resolve->add_option("ID", conflict_id, "Conflict number")->required();
-    auto* keep_opt =
-        c_resolve->add_option("--keep", keep, "server (leave the record) or device (take the device's value)");
-    auto* value_opt = c_resolve->add_option("--value", value, "Write this value instead (validated like any change)");
+    c_resolve->add_option("ID", conflict_id, "Numéro du conflit")->required();
+    auto* keep_opt = c_resolve->add_option(
+        "--keep", keep, "server (laisser la fiche telle quelle) ou device (prendre la valeur de l'appareil)");
+    auto* value_opt =
+        c_resolve->add_option("--value", value, "Écrire plutôt cette valeur (vérifiée comme toute modification)");
     keep_opt->excludes(value_opt);
-    c_resolve->add_option("--by", by, "Who settles (default: the login name)");
-    auto* c_merge = conflicts->add_subcommand("merge", "Merge a probable duplicate into the existing case");
+    c_resolve->add_option("--by", by, "Qui règle (par défaut : le nom de connexion)");
+    auto* c_merge = conflicts->add_subcommand("merge", "Fusionner un doublon probable dans le dossier existant");
     common(c_merge);
-    c_merge->add_option("ID", conflict_id, "Conflict number")->required();
-    c_merge->add_option("--take", take, "A field the existing case takes from the new one (repeatable)");
-    c_merge->add_option("--by", by, "Who settles (default: the login name)");
-    auto* c_dismiss = conflicts->add_subcommand("dismiss", "Dismiss a probable duplicate: two different people");
+    c_merge->add_option("ID", conflict_id, "Numéro du conflit")->required();
+    c_merge->add_option("--take", take, "Un champ que le dossier existant reprend du nouveau (répétable)");
+    c_merge->add_option("--by", by, "Qui règle (par défaut : le nom de connexion)");
+    auto* c_dismiss = conflicts->add_subcommand("dismiss", "Écarter un doublon probable : deux personnes différentes");
     common(c_dismiss);
-    c_dismiss->add_option("ID", conflict_id, "Conflict number")->required();
-    c_dismiss->add_option("--by", by, "Who settles (default: the login name)");
+    c_dismiss->add_option("ID", conflict_id, "Numéro du conflit")->required();
+    c_dismiss->add_option("--by", by, "Qui règle (par défaut : le nom de connexion)");
 
-    auto* migrate = app.add_subcommand("migrate", "Copy an SQLite central store into an empty PostgreSQL database");
+    auto* migrate = app.add_subcommand("migrate", "Copier une base centrale SQLite dans une base PostgreSQL vide");
     std::string migrate_from, migrate_to;
-    migrate->add_option("--from", migrate_from, "The SQLite store file (stop `serve` on it first)")->required();
-    migrate->add_option("--to", migrate_to, "postgresql://USER@HOST:PORT/DATABASE (an empty database)")->required();
+    migrate->add_option("--from", migrate_from, "Le fichier de la base SQLite (arrêtez d'abord `serve` sur elle)")
+        ->required();
+    migrate->add_option("--to", migrate_to, "postgresql://UTILISATEUR@HÔTE:PORT/BASE (une base vide)")->required();
 
+    FrenchGroups(app);
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -674,7 +732,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForAllHelp& e) {
       return app.exit(e);
     } catch (const CLI::ParseError& e) {
-      app.exit(e);
+      std::cerr << ParseFailure(e);
       return 2;
     }
 
@@ -699,7 +757,7 @@ int main(int argc, char** argv) {
     if (*c_dismiss) return ConflictSettle(db_path, conflict_id, "dismiss", keep, value, take, by, conflicts_json);
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "relais-central: internal error: " << e.what() << "\n";
+    std::cerr << "relais-central : erreur interne : " << e.what() << "\n";
     return 1;
   }
 }

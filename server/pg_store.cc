@@ -134,12 +134,6 @@ class PgTx final : public CentralTx {
   Result<std::optional<StoredRecord>> GetRecord(const schema::Table& table, const std::string& id) override {
     auto& cache = records_[TableIndex(table)];
     if (auto found = cache.find(id); found != cache.end()) {
-      if (found->second && !found->second->stamps_text.empty()) {
-        auto stamps = DecodeStamps(found->second->stamps_text);
-        if (!stamps) return stamps.error();
-        found->second->stamps = std::move(*stamps);
-        found->second->stamps_text.clear();
-      }
       return found->second;
     }
     auto rows = Query(st_.get[TableIndex(table)], {id});
@@ -161,7 +155,7 @@ class PgTx final : public CentralTx {
     p.push_back(r.record.id);
     for (const schema::Value& v : r.record.values) p.push_back(v);
     p.push_back(Num(r.record.version));
-    if (l.has_stamps) p.push_back(r.stamps_text.empty() ? EncodeStamps(r.stamps) : r.stamps_text);
+    if (l.has_stamps) p.push_back(r.stamps.text());
     if (l.has_territory_column) p.push_back(r.territory);
     p.push_back(r.last_device);
     p.push_back(r.echo_device ? Num(*r.echo_device) : schema::Value());
@@ -460,7 +454,7 @@ auto PgStore::Write(Fn&& write, const std::vector<QueuedPush*>& pushes) {
     std::vector<const sync::PushRequest*> requests;
     std::vector<int64_t> devices;
     for (const QueuedPush* push : pushes) {
-      requests.push_back(push->request);
+      requests.push_back(&push->request->request());
       devices.push_back(push->device->id);
     }
     if (auto fetched = central_tx.Prefetch(requests, devices); !fetched) return Out(fetched.error());
@@ -478,9 +472,8 @@ auto PgStore::Write(Fn&& write, const std::vector<QueuedPush*>& pushes) {
 
 Result<Conflict> PgStore::Settle(const Settlement& settle) { return Write(settle); }
 
-Result<PushReply> PgStore::Push(const Device& device, const sync::PushRequest& request,
-                                const std::string& request_hash) {
-  QueuedPush push{&device, &request, &request_hash};
+Result<PushReply> PgStore::Push(const Device& device, const DecodedPush& request) {
+  QueuedPush push{&device, &request};
   std::unique_lock<std::mutex> lock(queue_mutex_);
   queue_.push_back(&push);
   while (true) {
@@ -491,8 +484,8 @@ Result<PushReply> PgStore::Push(const Device& device, const sync::PushRequest& r
     std::vector<QueuedPush*> group;
     size_t changes = 0;
     while (!queue_.empty() &&
-           (group.empty() || changes + queue_.front()->request->changes.size() <= sync::kMaxChangesPerPush)) {
-      changes += queue_.front()->request->changes.size();
+           (group.empty() || changes + queue_.front()->request->changes().size() <= sync::kMaxChangesPerPush)) {
+      changes += queue_.front()->request->changes().size();
       group.push_back(queue_.front());
       queue_.pop_front();
     }
@@ -531,7 +524,7 @@ void PgStore::RunGroup(const std::vector<QueuedPush*>& group) {
         [&](CentralTx& tx, int64_t now) -> Result<std::vector<PushReply>> {
           std::vector<PushReply> out;
           for (const QueuedPush* push : group) {
-            auto reply = PushBatch(tx, *push->device, *push->request, *push->request_hash, now);
+            auto reply = PushBatch(tx, *push->device, *push->request, now);
             if (!reply) return reply.error();
             out.push_back(std::move(*reply));
           }
@@ -546,7 +539,7 @@ void PgStore::RunGroup(const std::vector<QueuedPush*>& group) {
   for (QueuedPush* push : group) {
     auto replies = Write(
         [&](CentralTx& tx, int64_t now) -> Result<std::vector<PushReply>> {
-          auto reply = PushBatch(tx, *push->device, *push->request, *push->request_hash, now);
+          auto reply = PushBatch(tx, *push->device, *push->request, now);
           if (!reply) return reply.error();
           return std::vector<PushReply>{std::move(*reply)};
         },

@@ -43,8 +43,7 @@ class PgStore final : public SqlCentralStore {
   // The database for people and logs, without its password.
   const std::string& where() const { return where_; }
 
-  Result<PushReply> Push(const Device& device, const sync::PushRequest& request,
-                         const std::string& request_hash) override;
+  Result<PushReply> Push(const Device& device, const DecodedPush& push) override;
 
  private:
   PgStore(const std::string& url, const Clock& clock);
@@ -58,8 +57,7 @@ class PgStore final : public SqlCentralStore {
   // queue_mutex_; the thread that queued it reads `reply` once it sees `done`.
   struct QueuedPush {
     const Device* device;
-    const sync::PushRequest* request;
-    const std::string* request_hash;
+    const DecodedPush* request;
     std::optional<Result<PushReply>> reply = std::nullopt;
     bool done = false;
   };

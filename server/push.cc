@@ -42,7 +42,8 @@ class ChangeApplier {
   ChangeApplier(CentralTx& tx, const Device& device, std::string now)
       : tx_(tx), device_(device), now_(std::move(now)) {}
 
-  Result<ChangeResult> Apply(const Change& change) {
+  // `facts`: what the decoder established about `change`.
+  Result<ChangeResult> Apply(const Change& change, const sync::ChangeFacts& facts) {
     // A change applied before answers with its first outcome. Looked up for every change, creates
     // of new records too: a create's record being absent does not mean its change id is unused
     // (a batch may name one change id twice, for two records; fuzz_push found it).
@@ -57,14 +58,14 @@ class ChangeApplier {
     const schema::Table* table = schema::FindTable(change.table);
     if (!table) return Rejected(change, "table inconnue : " + change.table);
     // A create learns whether its id is taken as it is written (CentralTx::InsertRecord).
-    if (change.op == sync::Op::kCreate) return Create(*table, change);
+    if (change.op == sync::Op::kCreate) return Create(*table, change, facts);
     auto current = tx_.GetRecord(*table, change.record_id);
     if (!current) return current.error();
-    return Update(*table, change, *current);
+    return Update(*table, change, facts, *current);
   }
 
  private:
-  Result<ChangeResult> Create(const schema::Table& table, const Change& change) {
+  Result<ChangeResult> Create(const schema::Table& table, const Change& change, const sync::ChangeFacts& facts) {
     StoredRecord stored;
     stored.record.id = change.record_id;
     stored.record.values.resize(table.fields.size());
@@ -73,8 +74,8 @@ class ChangeApplier {
       if (index < 0) return Rejected(change, "champ inconnu : " + fc.field);
       stored.record.values[static_cast<size_t>(index)] = fc.value;
     }
-    // The centre's decoder checked these values against the schema already (sync::Change::validated).
-    if (!change.validated) {
+    // The centre's decoder checked these values against the schema already (sync::ChangeFacts).
+    if (!facts.validated) {
       if (auto valid = schema::ValidateRecord(table, stored.record.values); !valid) {
         return Rejected(change, valid.error().message);
       }
@@ -130,9 +131,9 @@ class ChangeApplier {
     stored.last_device = device_.name;
     // Created exactly as the device sent it: its row is this record. A probable duplicate opens a
     // conflict about the record without changing it.
-    if (!change.normalized && !redirected) stored.echo_device = device_.id;
+    if (!facts.normalized && !redirected) stored.echo_device = device_.id;
     if (table.kind == schema::TableKind::kMutable) {
-      stored.stamps_text = EncodeCreateStamps(table, stored.record.values, change.hlc);
+      stored.stamps = RecordStamps::ForCreate(table, stored.record.values, change.hlc);
     }
     // The cases it may duplicate are looked for before it is stored: most creates have none, and
     // an index that holds no entry for the key answers without reading any row.
@@ -158,7 +159,7 @@ class ChangeApplier {
     return r;
   }
 
-  Result<ChangeResult> Update(const schema::Table& table, const Change& change,
+  Result<ChangeResult> Update(const schema::Table& table, const Change& change, const sync::ChangeFacts& facts,
                               const std::optional<StoredRecord>& current) {
     if (!current) return Rejected(change, "fiche inconnue : " + change.record_id);
     if (table.kind == schema::TableKind::kAppendOnly) {
@@ -169,7 +170,7 @@ class ChangeApplier {
     if (scoped && !device_.InScope(current->territory.value_or(""))) {
       return Rejected(change, OutsideScope(device_, current->territory.value_or("")));
     }
-    sync::MergeResult merged = sync::MergeUpdate(table, current->record, current->stamps, change);
+    sync::MergeResult merged = sync::MergeUpdate(table, current->record, current->stamps.map(), change);
     if (auto valid = schema::ValidateRecord(table, merged.values); !valid) {
       return Rejected(change, valid.error().message);
     }
@@ -198,9 +199,9 @@ class ChangeApplier {
     if (!merged.changed && lost.empty() && review.empty()) {
       // Nothing moved: the version stays, only fresher stamps of equal values are kept.
       r.version = current->record.version;
-      if (merged.stamps != current->stamps) {
+      if (merged.stamps != current->stamps.map()) {
         StoredRecord same = *current;
-        same.stamps = merged.stamps;
+        same.stamps = RecordStamps(std::move(merged.stamps));
         RELAIS_TRY(tx_.PutRecord(table, same));
       }
       return r;
@@ -213,7 +214,7 @@ class ChangeApplier {
     stored.record.version = *seq;
     stored.history_seq = *seq;
     stored.record.values = std::move(merged.values);
-    stored.stamps = std::move(merged.stamps);
+    stored.stamps = RecordStamps(std::move(merged.stamps));
     stored.territory = new_territory;
     stored.last_device = device_.name;
     // Applied as sent on the very version the device holds (MergeUpdate answers kApplied only when
@@ -221,7 +222,7 @@ class ChangeApplier {
     // held for review, any territory change is the device's own value): the device's row, its base
     // with its edit, is this record. Anything else is sent back to it by its next pull.
     if (merged.status == ChangeStatus::kApplied && change.base_version == current->record.version &&
-        !change.normalized && lost.empty() && review.empty()) {
+        !facts.normalized && lost.empty() && review.empty()) {
       stored.echo_device = device_.id;
     }
     RELAIS_TRY(tx_.PutRecord(table, stored));
@@ -335,18 +336,19 @@ Status MoveCaseScope(CentralTx& tx, const std::string& case_id, const std::strin
   return OkStatus();
 }
 
-Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const sync::PushRequest& request,
-                            const std::string& request_hash, int64_t now_ms) {
+Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const DecodedPush& push, int64_t now_ms) {
+  const sync::PushRequest& request = push.request();
   auto stored = tx.FindBatch(device.id, request.batch_key);
   if (!stored) return stored.error();
   if (*stored) {
     // A batch stored before hashes had a version keeps its first hash (sync::PushRequestHashV1).
     const std::string& kept = (*stored)->request_hash;
-    const bool same = kept == request_hash ||
+    const bool same = kept == push.hash() ||
                       (kept.rfind(sync::kPushRequestHashPrefix, 0) != 0 && kept == sync::PushRequestHashV1(request));
     if (!same) {
-      return MakeError(ErrorCode::kConflict, "batch key " + request.batch_key +
-                                                 " was already used for other changes; use a new key for a new batch");
+      return MakeError(ErrorCode::kConflict, "la clé de lot " + request.batch_key +
+                                                 " a déjà servi pour d'autres modifications : un nouveau lot prend "
+                                                 "une nouvelle clé");
     }
     auto response = sync::DecodePushResponse((*stored)->response_json);
     if (!response) return MakeError(ErrorCode::kInternal, "stored answer unreadable: " + response.error().message);
@@ -359,7 +361,8 @@ Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const sync::Pus
   reply.response.batch_key = request.batch_key;
   reply.response.results.reserve(request.changes.size());
   sync::Hlc floor;  // the greatest stamp of the batch so far
-  for (const Change& change : request.changes) {
+  for (size_t i = 0; i < request.changes.size(); ++i) {
+    const Change& change = request.changes[i];
     auto stamp = sync::Hlc::Parse(change.hlc);
     if (!stamp) return MakeError(ErrorCode::kInternal, "unchecked stamp " + change.hlc);
     Result<sync::ChangeResult> result = sync::ChangeResult{};
@@ -370,16 +373,16 @@ Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const sync::Pus
       copy.hlc = clamped.ToString();
       ++reply.clamped;
       floor = clamped;
-      result = applier.Apply(copy);
+      result = applier.Apply(copy, push.facts(i));
     } else {
       if (*stamp > floor) floor = *stamp;
-      result = applier.Apply(change);
+      result = applier.Apply(change, push.facts(i));
     }
     if (!result) return result.error();
     reply.response.results.push_back(std::move(*result));
   }
   reply.json = sync::EncodePushResponse(reply.response);
-  RELAIS_TRY(tx.SaveBatch(device.id, request.batch_key, StoredBatch{request_hash, reply.json}, now));
+  RELAIS_TRY(tx.SaveBatch(device.id, request.batch_key, StoredBatch{push.hash(), reply.json}, now));
   return reply;
 }
 

@@ -10,6 +10,8 @@
 
 #include "base/result.h"
 #include "schema/model.h"
+#include "server/decoded_push.h"
+#include "server/record_stamps.h"
 #include "server/store.h"
 #include "sync/merge.h"
 #include "sync/protocol.h"
@@ -23,7 +25,7 @@ inline constexpr int kMaxMergeRedirects = 16;
 // A record as the central store keeps it: the data, plus what the authority needs.
 struct StoredRecord {
   schema::Record record;                 // id, version (= seq of its last change), values
-  sync::FieldStamps stamps;              // the HLC of each field's last write (mutable tables)
+  RecordStamps stamps;                   // the HLC of each field's last write (mutable tables)
   std::optional<std::string> territory;  // the territory that scopes it; nullopt when shared
   std::string last_device;               // name of the device that wrote its last change
   // The id of the device whose change made the record exactly what it is at this version, taken as
@@ -36,9 +38,6 @@ struct StoredRecord {
   // since (MoveCaseScope changes a follow-up's version, not its values). Whoever writes a history
   // row for the record sets it to that row's seq.
   std::optional<int64_t> history_seq;
-  // A create's stamps as the store writes them (EncodeCreateStamps), made without the map: when not
-  // empty, `stamps` is left empty and this text stands for it. A record read from a store has none.
-  std::string stamps_text;
 };
 
 // The answer stored for a batch key.
@@ -115,13 +114,14 @@ std::string CentralStamp(int64_t now_ms, const sync::FieldStamps& stamps);
 Status MoveCaseScope(CentralTx& tx, const std::string& case_id, const std::string& old_territory,
                      const std::string& new_territory);
 
-// Applies `request` from `device` through `tx` (the caller commits on success, rolls back on
+// Applies `push` from `device` through `tx` (the caller commits on success, rolls back on
 // failure). Per change, in request order:
 //  1. a change id applied before gets its first outcome again (applied, same version);
 //  2. scope: a case must be (for an update: currently be) in the device's territories, a follow-up
 //     must name a known case in scope; contacts are shared. Out of scope, unknown record, a create
 //     of an existing id or a record that would fail validation: `rejected` with a reason, nothing
-//     changed, and the rest of the batch still applies;
+//     changed, and the rest of the batch still applies (a create the decoder validated is not
+//     checked again);
 //  3. a create takes the next sequence number as its version, with every set field stamped. A case
 //     whose identity key matches a case not merged into another opens a conflict of kind
 //     `duplicate` (record = the new case, other = the earliest opened match) at the same sequence
@@ -132,12 +132,11 @@ Status MoveCaseScope(CentralTx& tx, const std::string& case_id, const std::strin
 //     server's settled record back. An update that changes nothing keeps the version;
 //  5. a case whose territory changes leaves a scope exit (for it and each follow-up) in the old
 //     territory, and its follow-ups take the new territory with a new version.
-// The answer is saved under the batch key: the same key and `request_hash` replay it verbatim, the
-// same key with another hash fails with kConflict.
+// The answer is saved under the batch key with the push's hash: the same key and hash replay it
+// verbatim, the same key with another hash fails with kConflict.
 // A stamp more than kMaxFutureSkewMs ahead of `now_ms` is first clamped: to `now_ms` (or just after
 // the batch's previous stamp, so that the batch keeps its order), with the device's node, and
 // counted in PushReply::clamped.
-Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const sync::PushRequest& request,
-                            const std::string& request_hash, int64_t now_ms);
+Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const DecodedPush& push, int64_t now_ms);
 
 }  // namespace relais::server

@@ -51,19 +51,20 @@ Result<StoredRecord> WriteCentral(CentralTx& tx, const schema::Table& table, con
                                   const std::map<std::string, std::string>& authors = {}) {
   if (values == current.record.values) return current;
   RELAIS_TRY(schema::ValidateRecord(table, values));
-  const std::string stamp = CentralStamp(now_ms, current.stamps);
+  const sync::FieldStamps& stamps = current.stamps.map();
+  const std::string stamp = CentralStamp(now_ms, stamps);
   StoredRecord next = current;
   std::vector<LostValue> lost;
   for (size_t i = 0; i < table.fields.size(); ++i) {
     if (values[i] == current.record.values[i]) continue;
     const std::string name(table.fields[i].name);
     if (current.record.values[i]) {
-      auto old_stamp = current.stamps.find(name);
+      auto old_stamp = stamps.find(name);
       auto author = authors.find(name);
       lost.push_back({name, current.record.values[i], author == authors.end() ? current.last_device : author->second,
-                      old_stamp == current.stamps.end() ? std::string() : old_stamp->second});
+                      old_stamp == stamps.end() ? std::string() : old_stamp->second});
     }
-    if (table.kind == schema::TableKind::kMutable) next.stamps[name] = stamp;
+    if (table.kind == schema::TableKind::kMutable) next.stamps.Set(name, stamp);
   }
   auto seq = tx.NextSeq();
   if (!seq) return seq.error();
@@ -126,7 +127,7 @@ Result<Conflict> ResolveConflict(CentralTx& tx, int64_t id, const Decision& deci
   }
   const schema::Table* table = schema::FindTable(c->table);
   const schema::Field* field = table && c->field ? table->FindField(*c->field) : nullptr;
-  if (!field) return MakeError(ErrorCode::kInternal, "conflict " + std::to_string(id) + " names an unknown field");
+  if (!field) return MakeError(ErrorCode::kInternal, "le conflit n° " + std::to_string(id) + " nomme un champ inconnu");
   auto current = LoadRecord(tx, *table, c->record_id);
   if (!current) return current.error();
   const size_t index = IndexOf(*table, field->name);
@@ -186,7 +187,7 @@ Result<Conflict> MergeDuplicate(CentralTx& tx, int64_t id, const std::vector<std
   if (!survivor) return survivor.error();
   for (int hops = 0; survivor->record.values[merged_into]; ++hops) {
     if (hops == kMaxMergeRedirects)
-      return MakeError(ErrorCode::kInternal, "redirect chain too long from " + *c->other_id);
+      return MakeError(ErrorCode::kInternal, "chaîne de fusions trop longue depuis le dossier " + *c->other_id);
     survivor = LoadRecord(tx, cases, *survivor->record.values[merged_into]);
     if (!survivor) return survivor.error();
   }

@@ -157,12 +157,7 @@ class SqliteTx final : public CentralTx {
     for (size_t i = 0; i < table.fields.size(); ++i)
       s.BindBorrowed(static_cast<int>(i) + 2, table.fields[i], r.record.values[i]);
     s.Bind(l.version_col + 1, r.record.version);
-    if (l.has_stamps) {
-      if (r.stamps_text.empty())
-        s.Bind(l.stamps_col + 1, EncodeStamps(r.stamps));
-      else
-        s.BindBorrowed(l.stamps_col + 1, r.stamps_text);
-    }
+    if (l.has_stamps) s.BindBorrowed(l.stamps_col + 1, r.stamps.text());
     if (l.has_territory_column) s.Bind(l.territory_col + 1, r.territory);
     s.BindBorrowed(l.last_device_col + 1, r.last_device);
     if (r.echo_device) s.Bind(l.echo_device_col + 1, *r.echo_device);
@@ -408,9 +403,8 @@ auto SqliteStore::Write(Fn&& write) -> decltype(write(std::declval<CentralTx&>()
   return out;
 }
 
-Result<PushReply> SqliteStore::Push(const Device& device, const sync::PushRequest& request,
-                                    const std::string& request_hash) {
-  return Write([&](CentralTx& tx, int64_t now) { return PushBatch(tx, device, request, request_hash, now); });
+Result<PushReply> SqliteStore::Push(const Device& device, const DecodedPush& push) {
+  return Write([&](CentralTx& tx, int64_t now) { return PushBatch(tx, device, push, now); });
 }
 
 Result<Conflict> SqliteStore::Settle(const Settlement& settle) { return Write(settle); }

@@ -26,8 +26,7 @@ class SqliteStore final : public SqlCentralStore {
                                                    const Clock& clock = SystemClock::Instance());
   ~SqliteStore() override;
 
-  Result<PushReply> Push(const Device& device, const sync::PushRequest& request,
-                         const std::string& request_hash) override;
+  Result<PushReply> Push(const Device& device, const DecodedPush& push) override;
 
   struct WriterStatements;  // defined in sqlite_store.cc
 

@@ -17,6 +17,7 @@
 
 #include "base/result.h"
 #include "schema/model.h"
+#include "server/decoded_push.h"
 #include "sync/protocol.h"
 
 namespace relais::server {
@@ -149,11 +150,10 @@ class CentralStore {
   virtual Result<Device> Authenticate(std::string_view token) = 0;
 
   // Applies a batch in one transaction by the rules of server/push.h and answers each change's
-  // fate. Idempotent: the same (device, batch key) with the same `request_hash` gets the stored
-  // answer, verbatim, and applies nothing again; with another hash it fails with kConflict. On
-  // failure nothing is applied.
-  virtual Result<PushReply> Push(const Device& device, const sync::PushRequest& request,
-                                 const std::string& request_hash) = 0;
+  // fate. Idempotent: the same (device, batch key) with the same hash (DecodedPush::hash) gets the
+  // stored answer, verbatim, and applies nothing again; with another hash it fails with kConflict.
+  // On failure nothing is applied.
+  virtual Result<PushReply> Push(const Device& device, const DecodedPush& push) = 0;
 
   // The records and removals after `since` that `device` may see, in sequence order, at most
   // `limit` of them, read in one snapshot. See sync::PullPage for the cursor invariant. With

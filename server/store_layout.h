@@ -140,7 +140,7 @@ Result<StoredRecord> ReadStored(const TableLayout& l, const Row& s) {
   if (l.has_stamps) {
     auto stamps = DecodeStamps(s.Text(l.stamps_col));
     if (!stamps) return stamps.error();
-    r.stamps = std::move(*stamps);
+    r.stamps = RecordStamps(std::move(*stamps));
   }
   if (l.has_territory_column) {
     r.territory = s.Val(l.territory_col);

@@ -240,12 +240,12 @@ Status TakeId(Scalar& id, const std::string& where, Change& c) {
   return OkStatus();
 }
 
-Status TakeRecord(Scalar& record, const std::string& where, Change& c) {
+Status TakeRecord(Scalar& record, const std::string& where, Change& c, ChangeFacts& facts) {
   RELAIS_TRY(CheckString(record, where, "record", 36));
   if (!IsUuid(record.text)) return Usage(where + ".record", "not a UUID");
   schema::Value record_id = std::move(record.text);
   static const schema::Field kRecord{"record", schema::FieldType::kId, true, schema::MergeRule::kImmutable, ""};
-  if (schema::NormalizeInPlace(kRecord, record_id)) c.normalized = true;
+  if (schema::NormalizeInPlace(kRecord, record_id)) facts.normalized = true;
   c.record_id = std::move(record_id).value();
   return OkStatus();
 }
@@ -258,7 +258,7 @@ Status TakeHlc(Scalar& hlc, const std::string& where, Change& c) {
 }
 
 Status TakeCreateValues(const schema::Table& table, const std::vector<CreateValue>& in_key_order,
-                        const std::string& where, Change& c, std::vector<schema::Value>& record) {
+                        const std::string& where, Change& c, ChangeFacts& facts, std::vector<schema::Value>& record) {
   record.assign(table.fields.size(), schema::Value());
   for (const CreateValue& m : in_key_order) {
     auto fwhere = [&] { return where + ".values." + std::string(m.key); };
@@ -269,7 +269,7 @@ Status TakeCreateValues(const schema::Table& table, const std::vector<CreateValu
     }
     auto v = TakeValue(f, *m.value, fwhere);
     if (!v) return v.error();
-    if (schema::NormalizeInPlace(f, *v)) c.normalized = true;
+    if (schema::NormalizeInPlace(f, *v)) facts.normalized = true;
     record[static_cast<size_t>(m.index)] = std::move(*v);
   }
   c.fields.reserve(in_key_order.size());
@@ -279,13 +279,13 @@ Status TakeCreateValues(const schema::Table& table, const std::vector<CreateValu
     if (record[i])
       c.fields.push_back(FieldChange{std::string(table.fields[i].name), std::move(record[i]), std::nullopt});
   }
-  c.validated = true;
+  facts.validated = true;
   return OkStatus();
 }
 
 }  // namespace internal
 
-Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) {
+Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where, ChangeFacts& facts) {
   if (!raw.is_object) return Usage(where, "expected an object");
   if (raw.unknown_key) return Usage(where, "unknown key \"" + *raw.unknown_key + "\"");
   Change c;
@@ -294,7 +294,7 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) 
   const schema::Table* table = schema::FindTable(raw.table.text);
   if (!table) return Usage(where + ".table", "unknown table \"" + raw.table.text + "\"");
   c.table = raw.table.text;
-  RELAIS_TRY(TakeRecord(raw.record, where, c));
+  RELAIS_TRY(TakeRecord(raw.record, where, c, facts));
   RELAIS_TRY(CheckString(raw.op, where, "op", 16));
   if (raw.op.text == "create")
     c.op = Op::kCreate;
@@ -317,7 +317,7 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) 
     for (RawMember* m : InKeyOrder(raw.values_members))
       values.push_back(CreateValue{m->key, table->FieldIndex(m->key), &m->value});
     std::vector<schema::Value> record;
-    RELAIS_TRY(TakeCreateValues(*table, values, where, c, record));
+    RELAIS_TRY(TakeCreateValues(*table, values, where, c, facts, record));
     return c;
   }
 
@@ -348,7 +348,7 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where) 
     auto v = TakeValue(*f, m->value, fwhere);
     if (!v) return v.error();
     schema::Value value = std::move(*v);
-    if (schema::NormalizeInPlace(*f, value)) c.normalized = true;
+    if (schema::NormalizeInPlace(*f, value)) facts.normalized = true;
     auto st = schema::ValidateValue(*f, value);
     if (!st) return MakeError(ErrorCode::kValidation, where + ".set." + st.error().message);
     schema::Value base_value;
@@ -434,7 +434,7 @@ class PushReader {
   }
 
   // The request read, or the first error by the DOM decoder's precedence. `parsed`: whether the
-  // text was valid JSON.
+  // text was valid JSON. On success the facts of its changes are in facts().
   Result<PushRequest> Finish(bool parsed) {
     if (!parsed) return MakeError(ErrorCode::kUsage, kNotJson);
     if (document_.kind != Scalar::kObject) return Usage("push", "expected a JSON object");
@@ -452,6 +452,8 @@ class PushReader {
     request_.batch_key = batch_.text;
     return std::move(request_);
   }
+
+  std::vector<ChangeFacts>& facts() { return facts_; }
 
  private:
   // kColumns: a run's `columns` object; kColumn: one column's array of cells.
@@ -476,6 +478,7 @@ class PushReader {
         if (f.key == "changes") {
           // Given twice, the last one counts.
           request_.changes.clear();
+          facts_.clear();
           ids_.clear();
           count_ = 0;
           elements_ = 0;
@@ -540,32 +543,36 @@ class PushReader {
       const size_t length = internal::RunLength(raw_);
       if (length > 1) count_ += length - 1;
       if (count_ > kMaxChangesPerPush) return;
-      auto changes = internal::ExpandRun(raw_, Where(index));
+      auto changes = internal::ExpandRun(raw_, Where(index), run_facts_);
       if (!changes) {
         error_ = changes.error();
         return;
       }
       for (size_t k = 0; k < changes->size(); ++k) {
-        if (!Keep(std::move((*changes)[k]), [&] { return Where(index) + "[" + std::to_string(k) + "]"; })) return;
+        if (!Keep(std::move((*changes)[k]), run_facts_[k],
+                  [&] { return Where(index) + "[" + std::to_string(k) + "]"; }))
+          return;
       }
       return;
     }
-    auto c = DecodeChange(raw_, Where(index));
+    ChangeFacts facts;
+    auto c = DecodeChange(raw_, Where(index), facts);
     if (!c) {
       error_ = c.error();
       return;
     }
-    Keep(std::move(*c), [&] { return Where(index); });
+    Keep(std::move(*c), facts, [&] { return Where(index); });
   }
 
   // Adds a decoded change to the request; false (and the error kept) when its id is already there.
   template <typename WhereFn>
-  bool Keep(Change&& c, WhereFn&& where) {
+  bool Keep(Change&& c, ChangeFacts facts, WhereFn&& where) {
     if (!ids_.insert(c.change_id).second) {
       error_ = Usage(where() + ".id", "appears twice in the batch");
       return false;
     }
     request_.changes.push_back(std::move(c));
+    facts_.push_back(facts);
     return true;
   }
 
@@ -628,6 +635,8 @@ class PushReader {
   std::optional<Error> error_;
   std::unordered_set<std::string> ids_;
   PushRequest request_;
+  std::vector<ChangeFacts> facts_;      // one per change of request_
+  std::vector<ChangeFacts> run_facts_;  // those of the run being expanded
 };
 
 // The fields of a change as the members of one JSON object, in nlohmann's order (by name); a field
@@ -728,11 +737,18 @@ std::string EncodePushRequest(const PushRequest& request) {
   return out;
 }
 
-Result<PushRequest> DecodePushRequest(std::string_view text) {
+Result<PushRequest> DecodePushRequest(std::string_view text, std::vector<ChangeFacts>& facts) {
   RELAIS_TRY(CheckBody(text));
   PushReader reader;
   const bool parsed = ParseJsonSax(text, reader);
-  return reader.Finish(parsed);
+  auto request = reader.Finish(parsed);
+  if (request) facts = std::move(reader.facts());
+  return request;
+}
+
+Result<PushRequest> DecodePushRequest(std::string_view text) {
+  std::vector<ChangeFacts> facts;
+  return DecodePushRequest(text, facts);
 }
 
 // ---- shared with the pull page codec (sync/pull_codec.cc) -----------------------------------------

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "sync/protocol.h"
@@ -25,6 +26,21 @@ inline constexpr size_t kMaxJsonValues = 1'000'000;
 
 std::string EncodePushRequest(const PushRequest& request);
 Result<PushRequest> DecodePushRequest(std::string_view json);
+
+// What the push decoder established about one change besides the change itself. Not part of the
+// wire form: the centre's knowledge of how far it may trust the change (server/decoded_push.h).
+struct ChangeFacts {
+  // schema::Normalize altered the record id or a value as the device sent it: the device's row
+  // differs from what the centre stores, and the centre must send the record back
+  // (docs/PROTOCOL.md, "Echo").
+  bool normalized = false;
+  // A create whose values were checked against the schema, as schema::ValidateRecord does.
+  bool validated = false;
+};
+
+// DecodePushRequest, also giving the facts of each change: on success `facts` holds one per change
+// of the request, in its order; on failure its content is unspecified.
+Result<PushRequest> DecodePushRequest(std::string_view json, std::vector<ChangeFacts>& facts);
 
 // What a centre keeps of a batch to know it again (docs/PROTOCOL.md, `POST /v1/push`): the same
 // changes give the same hash whichever form carried them (rows or runs, any member order, any

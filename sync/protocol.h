@@ -37,13 +37,6 @@ struct Change {
   int64_t base_version = 0;  // the record's server version when the device wrote; 0 for a create
   std::string hlc;           // Hlc::ToString()
   std::vector<FieldChange> fields;
-  // Set by the centre's decoder when schema::Normalize altered the record id or a value as the
-  // device sent it: the device's row then differs from what the centre stores, and the centre
-  // must send the record back (docs/PROTOCOL.md, "Echo"). Not part of the wire form.
-  bool normalized = false;
-  // Set by the centre's decoder on a create whose values it checked against the schema, as
-  // schema::ValidateRecord does: the centre does not check them twice. Not part of the wire form.
-  bool validated = false;
 };
 
 struct PushRequest {

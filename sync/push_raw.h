@@ -11,6 +11,7 @@
 
 #include "base/result.h"
 #include "schema/model.h"
+#include "sync/codec.h"
 #include "sync/protocol.h"
 
 namespace relais::sync::internal {
@@ -50,7 +51,7 @@ struct RawChange {
 // in a run passes the very checks of a create in row form. Each takes the text out of its Scalar.
 // `where` names the change in errors ("changes[3]", "changes[3][17]").
 Status TakeId(Scalar& id, const std::string& where, Change& c);
-Status TakeRecord(Scalar& record, const std::string& where, Change& c);  // also sets c.normalized
+Status TakeRecord(Scalar& record, const std::string& where, Change& c, ChangeFacts& facts);  // sets facts.normalized
 Status TakeHlc(Scalar& hlc, const std::string& where, Change& c);
 
 // One value of a create as read: its key, the index of that field in the table (-1: unknown) and
@@ -62,14 +63,15 @@ struct CreateValue {
 };
 
 // Checks and takes a create's values, given in key order, into c.fields (in the table's order,
-// nulls left out), and marks it validated. `record` is scratch space, reused from one create to the
-// next.
+// nulls left out), and sets facts.validated (and facts.normalized when a value was normalised).
+// `record` is scratch space, reused from one create to the next.
 Status TakeCreateValues(const schema::Table& table, const std::vector<CreateValue>& in_key_order,
-                        const std::string& where, Change& c, std::vector<schema::Value>& record);
+                        const std::string& where, Change& c, ChangeFacts& facts, std::vector<schema::Value>& record);
 
-// Checks one change in row form and decodes it; `where` names it in errors ("changes[3]").
-// Takes the texts out of `raw` (its ids, stamp and values) rather than copying them.
-Result<Change> DecodeChange(RawChange& raw, const std::string& where);
+// Checks one change in row form and decodes it, with its facts into `facts`; `where` names it in
+// errors ("changes[3]"). Takes the texts out of `raw` (its ids, stamp and values) rather than
+// copying them.
+Result<Change> DecodeChange(RawChange& raw, const std::string& where, ChangeFacts& facts);
 
 // Whether `raw` is written as a run (it has a `run` or a `columns` member).
 inline bool IsRun(const RawChange& raw) {
@@ -82,8 +84,8 @@ size_t RunLength(const RawChange& raw);
 
 // Checks a run (element `where` of `changes`) and expands it into its creates, in order, each
 // decoded as DecodeChange decodes a create; its k-th change is named where + "[k]" in errors.
-// Consumes the cells of `raw`.
-Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where);
+// `facts` is set to the facts of the changes, one per change in order. Consumes the cells of `raw`.
+Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where, std::vector<ChangeFacts>& facts);
 
 // Appends one change in row form, in the bytes EncodePushRequest writes for it.
 void AppendChangeRow(std::string& out, const Change& change);

@@ -169,7 +169,7 @@ size_t RunLength(const RawChange& raw) {
   return id && id->value.kind == Scalar::kArray ? id->cells.size() : 0;
 }
 
-Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where) {
+Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where, std::vector<ChangeFacts>& facts) {
   if (!raw.is_object) return RunUsage(where, "expected an object");
   if (raw.unknown_key) return RunUsage(where, "unknown key \"" + *raw.unknown_key + "\"");
   const std::pair<const char*, const Scalar*> row_members[] = {{"base", &raw.base}, {"base_version", &raw.base_version},
@@ -237,6 +237,7 @@ Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where) 
   // stand for the table, the op ("create") and the base version (0).
   std::vector<Change> changes;
   changes.reserve(n);
+  facts.assign(n, ChangeFacts{});
   std::vector<schema::Value> record;
   // Each row's name in errors ("changes[3][17]"), written into one buffer.
   std::string row_where = where + "[";
@@ -248,12 +249,12 @@ Result<std::vector<Change>> ExpandRun(RawChange& raw, const std::string& where) 
     Change& c = changes.emplace_back();
     RELAIS_TRY(TakeId((*ids)[k], row_where, c));
     c.table = raw.table.text;
-    RELAIS_TRY(TakeRecord((*records)[k], row_where, c));
+    RELAIS_TRY(TakeRecord((*records)[k], row_where, c, facts[k]));
     c.op = Op::kCreate;
     RELAIS_TRY(TakeHlc((*hlcs)[k], row_where, c));
     c.base_version = 0;
     for (size_t j = 0; j < values.size(); ++j) values[j].value = &(*value_cells[j])[k];
-    RELAIS_TRY(TakeCreateValues(*table, values, row_where, c, record));
+    RELAIS_TRY(TakeCreateValues(*table, values, row_where, c, facts[k], record));
   }
   return changes;
 }

@@ -1,5 +1,5 @@
 // libFuzzer target: the push handler against a real central store. Each input is decoded as a push
-// body (as the HTTP endpoint does) and pushed by an enrolled device to a SQLite store in a temp
+// body (server::DecodedPush, as the HTTP endpoint does) and pushed by an enrolled device to a SQLite store in a temp
 // folder holding a case of the device's territory, a case of another territory, a follow-up and a
 // contact (the seed corpus names them). Invariants:
 //  - a push the store refuses (an error, e.g. a batch key reused with other content) changes no row;
@@ -88,10 +88,10 @@ class Central {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  void Check(const sync::PushRequest& request) {
-    const std::string hash = Sha256Hex(sync::EncodePushRequest(request));
+  void Check(const server::DecodedPush& push) {
+    const sync::PushRequest& request = push.request();
     const std::string before = fuzz::DigestOfRows(*reader_);
-    auto reply = store_->Push(device_, request, hash);
+    auto reply = store_->Push(device_, push);
     if (!reply) {
       Require(reply.error().code != ErrorCode::kInternal && reply.error().code != ErrorCode::kIo,
               "a push fails only for the caller's reason", reply.error().message);
@@ -110,7 +110,7 @@ class Central {
       }
     }
     const std::string after = fuzz::DigestOfRows(*reader_);
-    auto again = store_->Push(device_, request, hash);
+    auto again = store_->Push(device_, push);
     Require(again.ok(), "a retried batch is answered", again.ok() ? "" : again.error().message);
     Require(again->json == reply->json, "a retried batch gets the same answer");
     Require(fuzz::DigestOfRows(*reader_) == after, "a retried batch changes nothing");
@@ -122,8 +122,7 @@ class Central {
 
  private:
   void Seed(const server::Device& device, std::vector<sync::Change> changes) {
-    sync::PushRequest request{"seed-" + device.name, std::move(changes)};
-    auto reply = store_->Push(device, request, Sha256Hex(sync::EncodePushRequest(request)));
+    auto reply = store_->Push(device, server::DecodedPush::Unchecked({"seed-" + device.name, std::move(changes)}));
     Require(reply.ok(), "seed the store", reply.ok() ? "" : reply.error().message);
     for (const auto& r : reply->response.results)
       Require(r.status == sync::ChangeStatus::kApplied, "seed applied", r.reason);
@@ -142,12 +141,12 @@ class Central {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static std::unique_ptr<Central> central;
   static int inputs = 0;
-  auto request = sync::DecodePushRequest(std::string_view(reinterpret_cast<const char*>(data), size));
-  if (!request) return 0;
+  auto push = server::DecodedPush::Decode(std::string_view(reinterpret_cast<const char*>(data), size));
+  if (!push) return 0;
   if (!central || ++inputs % kInputsPerStore == 0) {
     central.reset();
     central = std::make_unique<Central>();
   }
-  central->Check(*request);
+  central->Check(*push);
   return 0;
 }

@@ -314,7 +314,7 @@ struct Hostile : Refusal {
     REQUIRE(version > 0);
     f.Push(a2, {Update("cases", reviewed_case, version, Stamp(kT0 + 1, "a2"), {{"status", "salarie", std::nullopt}})});
     f.Push(a, {Update("cases", reviewed_case, version, Stamp(kT0 + 2, "a"), {{"status", "etudiant", std::nullopt}})});
-    REQUIRE(f.store().Push(a.device, used_batch, HashOf(used_batch)).ok());
+    REQUIRE(f.store().Push(a.device, Decoded(used_batch)).ok());
     REQUIRE(f.store().RevokeDevice("gone").ok());
     ConflictFilter all;
     all.status.reset();

@@ -41,7 +41,7 @@ TEST_CASE("pullers following their cursor during concurrent pushes miss no chang
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
       for (const sync::PushRequest& request : batches[static_cast<size_t>(w)]) {
-        auto reply = f.store().Push(writers[static_cast<size_t>(w)].device, request, HashOf(request));
+        auto reply = f.store().Push(writers[static_cast<size_t>(w)].device, Decoded(request));
         if (!reply.ok()) {
           ++errors;
           continue;
@@ -114,7 +114,7 @@ TEST_CASE("concurrent edits of one record are merged one after the other, none l
   for (int e = 0; e < kEditors; ++e) {
     threads.emplace_back([&, e] {
       for (const sync::PushRequest& request : batches[static_cast<size_t>(e)]) {
-        if (!f.store().Push(editors[static_cast<size_t>(e)].device, request, HashOf(request)).ok()) ++errors;
+        if (!f.store().Push(editors[static_cast<size_t>(e)].device, Decoded(request)).ok()) ++errors;
       }
     });
   }

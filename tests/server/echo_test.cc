@@ -22,11 +22,9 @@ bool Holds(const sync::PullPage& page, const std::string& id) {
 // Pushes `change` as a device sends it: encoded, then read by the centre's decoder, which may
 // normalise its values. Returns whether it did.
 bool PushThroughDecoder(StoreFixture& f, const Enrolled& who, const sync::Change& change) {
-  sync::PushRequest request = Batch({change});
-  auto decoded = sync::DecodePushRequest(sync::EncodePushRequest(request));
-  REQUIRE(decoded.ok());
-  REQUIRE(f.store().Push(who.device, *decoded, HashOf(*decoded)).ok());
-  return decoded->changes[0].normalized;
+  DecodedPush push = Decoded(Batch({change}));
+  REQUIRE(f.store().Push(who.device, push).ok());
+  return push.facts(0).normalized;
 }
 
 }  // namespace

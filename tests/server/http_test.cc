@@ -35,7 +35,7 @@ class FailingStore final : public CentralStore {
   Result<std::vector<DeviceInfo>> ListDevices() override { return Fail(); }
   Status RevokeDevice(const std::string&) override { return Fail(); }
   Result<Device> Authenticate(std::string_view) override { return Device{1, "a", Role::kDevice, {kGap}}; }
-  Result<PushReply> Push(const Device&, const sync::PushRequest&, const std::string&) override { return Fail(); }
+  Result<PushReply> Push(const Device&, const DecodedPush&) override { return Fail(); }
   Result<sync::PullPage> Pull(const Device&, int64_t, size_t, bool) override { return Fail(); }
   Result<ScopeDigestAt> Digest(const Device&) override { return Fail(); }
   Result<std::vector<HistoryEntry>> History(std::string_view, std::string_view) override { return Fail(); }

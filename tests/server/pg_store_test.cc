@@ -120,8 +120,7 @@ class QueuedPushes {
     std::vector<std::thread> threads;
     PgAdmin watcher(f_.spec());
     for (size_t i = 0; i < pushes_.size(); ++i) {
-      threads.emplace_back(
-          [&, i] { replies[i] = f_.store().Push(pushes_[i].device, pushes_[i].request, HashOf(pushes_[i].request)); });
+      threads.emplace_back([&, i] { replies[i] = f_.store().Push(pushes_[i].device, Decoded(pushes_[i].request)); });
       if (i == 0) {
         // The first holds the lead of the store's queue once it waits for the lock.
         for (int tries = 0;
@@ -190,9 +189,8 @@ TEST_CASE("pushes queued behind a writer are written in one transaction, each as
 TEST_CASE("a push that fails in a group gets its error alone, and the others of the group are applied", "[pg]") {
   StoreFixture f;
   Enrolled a = f.Enrol("a", {kGap}), b = f.Enrol("b", {kGap}), c = f.Enrol("c", {kGap});
-  REQUIRE(f.store()
-              .Push(c.device, Batch({CreateContact(NewId(), "0600000000", Stamp(kT0, "c"))}, "k-used"), "hash-1")
-              .ok());
+  REQUIRE(
+      f.store().Push(c.device, Decoded(Batch({CreateContact(NewId(), "0600000000", Stamp(kT0, "c"))}, "k-used"))).ok());
   const std::string by_b = NewId(), by_c = NewId(), by_a = NewId();
   SequenceHeld held(f.spec());
   QueuedPushes pushes(f, held);

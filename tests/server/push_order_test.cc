@@ -131,8 +131,8 @@ TEST_CASE("a malformed after= gets 400 and changes nothing", "[http][push-after]
     REQUIRE(bad);
     INFO("after=" << after);
     CHECK(bad->status == 400);
-    CHECK(json::parse(bad->body)["error"]["message"] ==
-          "after= must name the batch key of the batch sent before this one");
+    CHECK(json::parse(bad->body)["error"]["code"] == "bad_request");
+    CHECK(json::parse(bad->body)["error"]["message"] == "after= doit nommer la clé du lot envoyé juste avant celui-ci");
   }
   CHECK(f.Dump() == before);
 }

@@ -105,7 +105,13 @@ inline sync::PushRequest Batch(std::vector<sync::Change> changes, std::string ke
   return r;
 }
 
-inline std::string HashOf(const sync::PushRequest& request) { return sync::PushRequestHash(request); }
+// `request` as the centre takes it from a device: encoded, then read by its decoder (which
+// normalises values and vouches for the creates it checked).
+inline DecodedPush Decoded(const sync::PushRequest& request) {
+  auto push = DecodedPush::Decode(sync::EncodePushRequest(request));
+  if (!push.ok()) FAIL(push.error().message);
+  return std::move(*push);
+}
 
 // The records of a pull page as "table:id@version", in page order.
 inline std::vector<std::string> Ids(const sync::PullPage& page) {
@@ -147,9 +153,21 @@ class StoreFixture {
 
   sync::PushResponse Push(const Enrolled& who, std::vector<sync::Change> changes) {
     auto request = Batch(std::move(changes));
-    auto reply = store_->Push(who.device, request, HashOf(request));
+    auto reply = store_->Push(who.device, Decoded(request));
     if (!reply.ok()) FAIL(reply.error().message);
     return reply->response;
+  }
+
+  // Runs `sql` on the store through a connection of its own: a state no call of the store makes.
+  void ExecuteSql(const std::string& sql) {
+    if (pg_) {
+      pg_->Admin().Query(sql);
+      return;
+    }
+    auto db = sqlite::Db::Open(db_path(), false);
+    REQUIRE(db.ok());
+    auto done = db->Exec(sql);
+    if (!done.ok()) FAIL(done.error().message);
   }
 
   sync::PullPage Pull(const Enrolled& who, int64_t since = 0, size_t limit = 5000, bool without_echo = false) {

@@ -20,7 +20,7 @@ Device Auth(CentralStore& store, const std::string& token) {
 }
 
 sync::PushResponse PushTo(CentralStore& store, const Device& device, const sync::PushRequest& request) {
-  auto reply = store.Push(device, request, HashOf(request));
+  auto reply = store.Push(device, Decoded(request));
   if (!reply.ok()) FAIL(reply.error().message);
   return reply->response;
 }
@@ -127,7 +127,7 @@ TEST_CASE("an SQLite store copied to PostgreSQL serves every device from where i
   CHECK(HistoryOf(pg, case_id) == history);
   CHECK(ConflictsOf(pg) == conflicts);
   // A retried batch is still answered from its stored reply; new changes and conflicts go on numbering.
-  auto replay = pg.Push(pg_a, last_batch, HashOf(last_batch));
+  auto replay = pg.Push(pg_a, Decoded(last_batch));
   REQUIRE(replay.ok());
   CHECK(replay->replayed);
   auto next = PushTo(pg, pg_a, Batch({CreateContact(NewId(), "0644444444", Stamp(kT0 + 50, "a"))}));

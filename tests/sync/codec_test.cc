@@ -41,6 +41,33 @@ TEST_CASE("a push request round-trips through the codec", "[codec]") {
   CHECK(back->batch_key == "batch-1");
 }
 
+TEST_CASE("the push decoder tells, per change, whether it normalised it and whether it checked a create", "[codec]") {
+  Change as_sent = ACreate();
+  Change spaced = ACreate();
+  spaced.change_id = "0190a1b2-0000-7000-8000-0000000000ab";
+  spaced.record_id = "0190a1b2-0000-7000-8000-000000000002";
+  spaced.fields[0].value = "Névache  ";  // trailing spaces: taken off
+  Change update;
+  update.change_id = "0190a1b2-0000-7000-8000-0000000000ac";
+  update.table = "cases";
+  update.record_id = as_sent.record_id;
+  update.op = Op::kUpdate;
+  update.base_version = 1;
+  update.hlc = "1700000000001-000000-deva";
+  update.fields = {{"phone", "0611223344 ", "0600000000"}};
+  std::vector<ChangeFacts> facts;
+  auto back = DecodePushRequest(EncodePushRequest(PushRequest{"b", {as_sent, spaced, update}}), facts);
+  REQUIRE(back.ok());
+  REQUIRE(facts.size() == 3);
+  CHECK_FALSE(facts[0].normalized);
+  CHECK(facts[0].validated);
+  CHECK(facts[1].normalized);
+  CHECK(facts[1].validated);
+  CHECK(back->changes[1].fields[0].value == "Névache");
+  CHECK(facts[2].normalized);
+  CHECK_FALSE(facts[2].validated);  // only a create is checked whole
+}
+
 TEST_CASE("hostile push requests are refused with a message naming the place", "[codec]") {
   const std::string good_head =
       R"({"id":"0190a1b2-0000-7000-8000-0000000000aa","record":"0190a1b2-0000-7000-8000-000000000001","hlc":"1700000000000-000000-deva","base_version":0,)";

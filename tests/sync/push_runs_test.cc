@@ -278,8 +278,9 @@ TEST_CASE("a create in a run passes the very checks of a create written as a row
     const std::string runs = mutated.dump();
     const std::string rows = AsRows(mutated);
     INFO(runs);
-    auto from_runs = DecodePushRequest(runs);
-    auto from_rows = DecodePushRequest(rows);
+    std::vector<ChangeFacts> runs_facts, rows_facts;
+    auto from_runs = DecodePushRequest(runs, runs_facts);
+    auto from_rows = DecodePushRequest(rows, rows_facts);
     REQUIRE(from_runs.ok() == from_rows.ok());
     if (!from_runs.ok()) {
       ++refused;
@@ -296,9 +297,13 @@ TEST_CASE("a create in a run passes the very checks of a create written as a row
     ++accepted;
     CHECK(EncodePushRequest(*from_runs) == EncodePushRequest(*from_rows));
     REQUIRE(from_runs->changes.size() == from_rows->changes.size());
+    REQUIRE(runs_facts.size() == from_runs->changes.size());
+    REQUIRE(rows_facts.size() == from_rows->changes.size());
     for (size_t k = 0; k < from_runs->changes.size(); ++k) {
-      CHECK(from_runs->changes[k].normalized == from_rows->changes[k].normalized);
-      if (from_runs->changes[k].normalized) ++normalized;
+      CHECK(runs_facts[k].normalized == rows_facts[k].normalized);
+      CHECK(runs_facts[k].validated);
+      CHECK(rows_facts[k].validated);
+      if (runs_facts[k].normalized) ++normalized;
     }
   }
   // The replacements reach every outcome.
