@@ -38,7 +38,7 @@ Result<Replica> Replica::Open(const std::string& path, const Clock& clock) {
   RELAIS_TRY(CreatePrivateFile(path));
   auto db = sqlite::Db::Open(path, false);
   if (!db) return db.error();
-  RELAIS_TRY(sqlite::Migrate(*db, schema::replica_migrations(), "replica"));
+  RELAIS_TRY(sqlite::Migrate(*db, schema::replica_migrations(), "cette base locale"));
 
   // The node id names this replica in HLC stamps; it must stay the same for the file's life.
   std::string node_id;

@@ -349,7 +349,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   auto db = sqlite::Db::Open(path, mode == OpenMode::kCreate, kStorePageSize);
   if (!db) return db.error();
   RELAIS_TRY(db->Exec(kWriterCache));
-  RELAIS_TRY(sqlite::Migrate(*db, schema::central_migrations(), "central store"));
+  RELAIS_TRY(sqlite::Migrate(*db, schema::central_migrations(), "cette base centrale"));
   auto statements = WriterStatements::Prepare(*db);
   if (!statements) return statements.error();
   auto checkpoint_db = sqlite::Db::Open(path, false);

@@ -74,9 +74,9 @@ Result<MigrationReport> MigrateSqliteToPostgres(const std::string& sqlite_path, 
   if (!held) return held.error();
   if ((*held)[0].Int(0) != 0 || (*held)[0].Int(1) != 0) {
     return MakeError(ErrorCode::kConflict,
-                     report.target + " already holds a central store (" + (*held)[0].Text(1) +
-                         " devices, sequence at " + (*held)[0].Text(0) +
-                         "); migrate into an empty database (createdb, then --to its URL). Nothing was changed.");
+                     report.target + " contient déjà une base centrale (" + (*held)[0].Text(1) +
+                         " appareil(s), séquence " + (*held)[0].Text(0) +
+                         ") : migrez vers une base vide (createdb, puis --to son URL). Rien n'a été modifié.");
   }
   for (const char* table : kTables) {
     auto copied = CopyTable(*from, **to, table);

@@ -16,9 +16,9 @@ Status Migrate(Db& db, const std::vector<schema::Migration>& migrations, std::st
   int latest = migrations.empty() ? 0 : migrations.back().number;
   if (*current > latest) {
     return MakeError(ErrorCode::kTooNew,
-                     std::string("this ") + std::string(what) + " was written by a newer version of Relais (schema " +
-                         std::to_string(*current) + ", this program knows up to " + std::to_string(latest) +
-                         "); install the newer Relais to open it. Nothing was changed.");
+                     std::string(what) + " a été écrite par une version plus récente de Relais (schéma " +
+                         std::to_string(*current) + ", ce programme connaît jusqu'au " + std::to_string(latest) +
+                         ") : installez cette version pour l'ouvrir. Rien n'a été modifié.");
   }
   for (const schema::Migration& m : migrations) {
     if (m.number <= *current) continue;

@@ -60,7 +60,7 @@ TEST_CASE("a replica written by a newer Relais is refused and left unchanged", "
   auto opened = Replica::Open(t.path(), t.clock());
   REQUIRE_FALSE(opened.ok());
   CHECK(opened.error().code == ErrorCode::kTooNew);
-  CHECK(opened.error().message.find("newer version") != std::string::npos);
+  CHECK(opened.error().message.find("version plus récente") != std::string::npos);
   CHECK(t.Scalar("PRAGMA user_version") == 999);
   CHECK(t.Snapshot() == before);
 }

@@ -114,7 +114,7 @@ TEST_CASE("a database written by a newer Relais is refused and left unchanged", 
   auto st = sqlite::Migrate(*db, replica_migrations(), "replica");
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().code == ErrorCode::kTooNew);
-  CHECK(st.error().message.find("newer version of Relais") != std::string::npos);
+  CHECK(st.error().message.find("version plus récente de Relais") != std::string::npos);
   CHECK(*sqlite::SchemaVersion(*db) == 999);
 }
 

@@ -156,7 +156,7 @@ TEST_CASE("migrating into a PostgreSQL store that already holds data is refused 
   auto report = MigrateSqliteToPostgres(path, db.url());
   REQUIRE_FALSE(report.ok());
   CHECK(report.error().code == ErrorCode::kConflict);
-  CHECK_THAT(report.error().message, Catch::Contains("already holds a central store"));
+  CHECK_THAT(report.error().message, Catch::Contains("contient déjà une base centrale"));
   CHECK(db.Admin().DumpAll() == before);
 }
 
