@@ -12,6 +12,7 @@
 
 #include "tests/e2e/central.h"
 #include "tests/e2e/run.h"
+#include "tests/sqlite_content.h"
 
 namespace relais::e2e {
 
@@ -44,6 +45,8 @@ class Device {
   nlohmann::json Show(const std::string& id) const { return Json({"case", "show", id}); }
   size_t CaseCount() const { return Json({"case", "list", "--limit", "0"}).size(); }
   const std::string& db() const { return db_; }
+  // SHA-256 of every row of every table of the replica: what a refused command leaves as it was.
+  std::string ContentHash() const { return relais::testing::SqliteContentHash(db_); }
 
  private:
   std::string db_;
