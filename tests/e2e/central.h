@@ -164,6 +164,7 @@ class Central {
 // caller draws), not a way to order two events: nothing waits for the process to reach a point.
 inline bool RunAndKill(std::vector<std::string> args, int delay_ms) {
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;

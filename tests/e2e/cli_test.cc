@@ -202,7 +202,7 @@ TEST_CASE("usage errors exit 2 and --help exits 0", "[cli]") {
   // The command line's own errors read in French, naming what is wrong, and change nothing.
   relais.AddCase();
   const std::string before = relais.ContentHash();
-  auto says = [&](std::vector<std::string> args, const std::string& expected) {
+  auto says = [&](const std::vector<std::string>& args, const std::string& expected) {
     RunResult r = relais(args);
     INFO(r.err);
     CHECK(r.exit_code == 2);

@@ -266,6 +266,7 @@ TEST_CASE("the same person created on two devices is merged by the centre, and e
                  "fusionné dans Lefèvre Élodie (" + first + ")"));
   w.nevache.Sync();
 
+  const std::string redirect_note = "Ce dossier (" + second + ") a été fusionné dans Lefèvre Élodie (" + first + ")";
   for (const Laptop* l : {&w.nevache, &w.briancon}) {
     INFO(l->name());
     json shown = l->Show(second);
@@ -273,8 +274,7 @@ TEST_CASE("the same person created on two devices is merged by the centre, and e
     CHECK(shown["redirected_from"] == second);
     REQUIRE(shown["followups"].size() == 2);
     CHECK(shown["possible_duplicate_of"].empty());
-    CHECK(Contains(l->Text({"case", "show", second}),
-                   "Ce dossier (" + second + ") a été fusionné dans Lefèvre Élodie (" + first + ")"));
+    CHECK(Contains(l->Text({"case", "show", second}), redirect_note));
     CHECK(l->Json({"case", "list"}).size() == 1);
     CHECK(l->Json({"case", "list", "--all"}).size() == 2);
     json found = l->Json({"case", "search", "lefevre"});

@@ -51,6 +51,9 @@ struct Tally {
   int64_t checked = 0, lost = 0, duplicated = 0;
 };
 
+// A row as SqliteRows and Central::Rows give it: "id|value".
+std::string RowOf(const std::string& id, const std::string& value) { return id + "|" + value; }
+
 // How many `expected` rows are not among `held` (both as "id|value" texts).
 int64_t Missing(const std::vector<std::string>& expected, const std::vector<std::string>& held) {
   std::set<std::string> have(held.begin(), held.end());
@@ -150,8 +153,8 @@ class Harness {
     CHECK(Count(a_.db(), "SELECT count(*) FROM outbox") == 0);
     // Every case with its phone number as last written, and every entry, on the centre and on B.
     std::vector<std::string> phones, followups;
-    for (const auto& [id, phone] : ledger_.phone_of) phones.push_back(id + "|" + phone);
-    for (const auto& [id, case_id] : ledger_.followups) followups.push_back(id + "|" + case_id);
+    for (const auto& [id, phone] : ledger_.phone_of) phones.push_back(RowOf(id, phone));
+    for (const auto& [id, case_id] : ledger_.followups) followups.push_back(RowOf(id, case_id));
     const std::string phones_sql = "SELECT id, coalesce(phone, '') FROM cases";
     const std::string followups_sql = "SELECT id, case_id FROM followups";
     const int64_t lost = Missing(phones, central_.Rows(phones_sql)) + Missing(followups, central_.Rows(followups_sql)) +

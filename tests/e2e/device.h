@@ -18,7 +18,7 @@ namespace relais::e2e {
 
 class Device {
  public:
-  Device(const TempDir& dir, std::string name) : db_(dir / (name + ".db")) {}
+  Device(const TempDir& dir, const std::string& name) : db_(dir / (name + ".db")) {}
 
   RunResult Cmd(std::vector<std::string> args) const {
     std::vector<std::string> argv = {RelaisBinary(), "--db", db_};

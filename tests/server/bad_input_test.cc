@@ -181,7 +181,7 @@ TEST_CASE("a gzip bomb gets 413 without inflating it in memory", "[bad-input]") 
   REQUIRE(bomb.size() < (2u << 20));
   const long peak_before = PeakRssKb();
   t.ExpectRefused(t.PushRaw(bomb, {{"Content-Encoding", "gzip"}}), 413, "too_large");
-  CHECK(PeakRssKb() - peak_before < 256 * 1024);  // the limit is 64 MiB once inflated
+  CHECK(PeakRssKb() - peak_before < 256L * 1024);  // the limit is 64 MiB once inflated
   auto health = t.f.Client()->Get("/v1/health");
   REQUIRE(health);
   CHECK(health->status == 200);
@@ -195,7 +195,7 @@ TEST_CASE("a gzip bomb of empty objects gets 413 without parsing them into memor
   const std::string bomb = GzipRepeated("{\"protocol\":1,\"batch\":\"k\",\"changes\":[", "{},", objects, "{}]}");
   const long peak_before = PeakRssKb();
   t.ExpectRefused(t.PushRaw(bomb, {{"Content-Encoding", "gzip"}}), 413, "too_large");
-  CHECK(PeakRssKb() - peak_before < 256 * 1024);
+  CHECK(PeakRssKb() - peak_before < 256L * 1024);
 }
 
 TEST_CASE("a body that is not gzip but says so gets 400", "[bad-input]") {
@@ -291,7 +291,7 @@ RawAnswer SendRaw(int port, const std::string& request, bool end_request) {
   }
   close(fd);
   RawAnswer out;
-  if (answer.rfind("HTTP/1.1 ", 0) == 0) out.status = std::atoi(answer.c_str() + 9);
+  if (answer.rfind("HTTP/1.1 ", 0) == 0) out.status = static_cast<int>(std::strtol(answer.c_str() + 9, nullptr, 10));
   const size_t head_end = answer.find("\r\n\r\n");
   if (head_end == std::string::npos) return out;
   out.body = answer.substr(head_end + 4);
@@ -439,13 +439,13 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
   auto push = [&](std::string name, std::string body, int status = 400, std::string code = "bad_request") {
     p.push_back({std::move(name), "POST", "/v1/push", std::move(body), dev, status, std::move(code)});
   };
-  auto pull = [&](std::string name, std::string query) {
+  auto pull = [&](std::string name, const std::string& query) {
     p.push_back({std::move(name), "GET", "/v1/pull" + query, "", dev, 400, "bad_request"});
   };
   auto raw = [&](std::string name, std::string request, int status = 400, std::string code = "bad_request") {
     p.push_back({std::move(name), "RAW", "", std::move(request), {}, status, std::move(code)});
   };
-  auto with_token = [&](std::string name, std::string authorization, int status = 401,
+  auto with_token = [&](std::string name, const std::string& authorization, int status = 401,
                         std::string code = "unauthorized") {
     httplib::Headers h{{"Relais-Protocol", "1"}};
     if (!authorization.empty()) h.emplace("Authorization", authorization);
@@ -845,7 +845,7 @@ TEST_CASE("every malformed request of the table gets its 4xx and a JSON error an
   for (const Probe& probe : probes) {
     INFO("probe: " << probe.name);
     std::string request = probe.method + " " + probe.path + "\n";
-    for (const auto& [name, value] : probe.headers) request += name + ": " + value + "\n";
+    for (const auto& [name, value] : probe.headers) request.append(name).append(": ").append(value).append("\n");
     requests.insert(request + "\n" + probe.body);
     int status = 0;
     std::string body, content_type;

@@ -138,6 +138,7 @@ class QueuedPushes {
     held_.Release();
     for (std::thread& t : threads) t.join();
     std::vector<Result<PushReply>> out;
+    out.reserve(replies.size());
     for (auto& reply : replies) out.push_back(std::move(*reply));
     return out;
   }

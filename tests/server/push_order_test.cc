@@ -95,6 +95,7 @@ std::vector<int64_t> Versions(const httplib::Result& r) {
 
 std::vector<sync::Change> Cases(int n, const std::string& device) {
   std::vector<sync::Change> changes;
+  changes.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) changes.push_back(CreateCase(NewId(), kGap, Stamp(kT0 + i, device)));
   return changes;
 }

@@ -99,7 +99,7 @@ inline sync::Change Update(const std::string& table, const std::string& id, int6
   return c;
 }
 
-inline sync::PushRequest Batch(std::vector<sync::Change> changes, std::string key = "") {
+inline sync::PushRequest Batch(std::vector<sync::Change> changes, const std::string& key = "") {
   sync::PushRequest r;
   r.batch_key = key.empty() ? RandomHex(8) : key;
   r.changes = std::move(changes);
@@ -138,7 +138,7 @@ class StoreFixture {
   Store& store() { return *store_; }
   ManualClock& clock() { return clock_; }
 
-  Enrolled Enrol(const std::string& name, std::vector<std::string> territories, Role role = Role::kDevice) {
+  Enrolled Enrol(const std::string& name, const std::vector<std::string>& territories, Role role = Role::kDevice) {
     auto token = store_->AddDevice(name, territories, role);
     REQUIRE(token.ok());
     auto device = store_->Authenticate(*token);

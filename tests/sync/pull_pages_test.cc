@@ -113,6 +113,7 @@ class PageLog final : public SyncStore {
 
 std::vector<int64_t> Cursors(int pages) {
   std::vector<int64_t> c;
+  c.reserve(static_cast<size_t>(pages));
   for (int i = 0; i < pages; ++i) c.push_back(i * kPageSize);
   return c;
 }
