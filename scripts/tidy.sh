@@ -94,7 +94,7 @@ printf '%s\n' "${files[@]}" |
 grep -v -e '^[0-9]* warnings\? generated' -e '^Suppressed [0-9]* warnings' \
   -e '^Use -header-filter=' "$log" >&2 || true
 # A header's finding is reported by every unit that includes it: counted once.
-findings=$(grep -E '(warning|error): .*\[[a-z0-9.,-]+\]$' "$log" | sort -u | wc -l)
+findings=$({ grep -E '(warning|error): .*\[[a-z0-9.,-]+\]$' "$log" || true; } | sort -u | wc -l)
 if [ "$status" -ne 0 ]; then
   echo "tidy: $findings findings in ${#files[@]} files" >&2
   exit 1
