@@ -2,6 +2,9 @@
 # A throwaway PostgreSQL cluster on a loopback port, for the tests and the load benchmark.
 #   scripts/pg_cluster.sh start [--durable]   prints "DIR URL" on stdout (URL: postgresql://postgres@127.0.0.1:PORT/postgres)
 #   scripts/pg_cluster.sh stop DIR            stops it and removes DIR
+#   scripts/pg_cluster.sh run CMD [ARGS...]    runs CMD with RELAIS_TEST_PG_URL naming a fresh cluster,
+#                                              stopped whatever happens; CMD's exit status. When
+#                                              RELAIS_TEST_PG_URL is already set, runs CMD on that one.
 # Runs the server as the `postgres` user when started as root (PostgreSQL refuses to run as root),
 # as the current user otherwise. Trust authentication, on 127.0.0.1 only. Without --durable,
 # fsync is off: fast for tests, not for data anyone keeps.
@@ -55,8 +58,19 @@ case "${1:-}" in
     as_owner "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1 || true
     rm -rf "$DIR"
     ;;
+  run)
+    shift
+    [ $# -gt 0 ] || { echo "usage: scripts/pg_cluster.sh run CMD [ARGS...]" >&2; exit 2; }
+    if [ -n "${RELAIS_TEST_PG_URL:-}" ]; then exec "$@"; fi
+    cluster=$("$0" start)
+    PG_DIR=${cluster%% *}
+    trap '"$0" stop "$PG_DIR"' EXIT
+    export RELAIS_TEST_PG_URL=${cluster#* }
+    echo "PostgreSQL de test : $RELAIS_TEST_PG_URL" >&2
+    "$@"
+    ;;
   *)
-    echo "usage: scripts/pg_cluster.sh start [--durable] | stop DIR" >&2
+    echo "usage: scripts/pg_cluster.sh start [--durable] | stop DIR | run CMD [ARGS...]" >&2
     exit 2
     ;;
 esac

@@ -9,11 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # faketime: the clock-skew tests run the real `relais` with a shifted clock. iproute2: `ip` and `tc`
-# for the poor-link test, which makes its own network namespace (tests/e2e/poor_link.h).
+# for the poor-link test, which makes its own network namespace (tests/e2e/poor_link.h). clang-tidy:
+# scripts/tidy.sh.
 PACKAGES=(build-essential cmake pkg-config python3 ca-certificates
   libsqlite3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev catch2
   libcpp-httplib-dev libcli11-dev libbrotli-dev sqlite3 libpq-dev postgresql
-  faketime iproute2 ${EXTRA_PACKAGES:-})
+  faketime iproute2 clang-tidy ${EXTRA_PACKAGES:-})
 
 missing=()
 for p in "${PACKAGES[@]}"; do

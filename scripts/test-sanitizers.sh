@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite once more, built with AddressSanitizer and UndefinedBehaviorSanitizer into
-# ./build-asan (its own folder: the normal build is untouched). Any report fails: ASan aborts on the
-# first error, UB stops the program (-fno-sanitize-recover=undefined), leaks fail at exit.
+# ./build-asan (its own folder: the normal build is untouched), PostgreSQL passes included: like
+# ./scripts/test.sh it starts a throwaway cluster (scripts/pg_cluster.sh) unless RELAIS_TEST_PG_URL
+# names one, and stops it whatever happens. Any report fails: ASan aborts on the first error, UB
+# stops the program (-fno-sanitize-recover=undefined), leaks fail at exit.
 # Environment: BUILD_DIR (default build-asan), JOBS (default 2), RELAIS_CMAKE_ARGS (added to the
 # sanitizer flags, e.g. -DRELAIS_WERROR=ON in CI).
 set -euo pipefail
@@ -19,7 +21,9 @@ if [ -f scripts/sanitizers.supp ]; then
   export LSAN_OPTIONS="suppressions=$(pwd)/scripts/sanitizers.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 fi
 echo "== sanitizers: running the test suite (ASAN_OPTIONS=$ASAN_OPTIONS)" >&2
-# The SQLite pass only: the PostgreSQL pass (test_server_pg, test_e2e_pg) runs the same code of
-# ours over libpq and would double the time under the sanitizers; ./scripts/test.sh runs it.
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${JOBS:-2}" -E '_pg$'
+# Every entry, the PostgreSQL passes (test_server_pg, test_e2e_pg) included: they run the store's
+# PostgreSQL code (group commit, pools, libpq results) that the SQLite passes never reach.
+started=$(date +%s)
+./scripts/pg_cluster.sh run ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${JOBS:-2}"
+echo "== sanitizers: suite run in $(($(date +%s) - started)) s" >&2
 echo "== sanitizers: no finding" >&2

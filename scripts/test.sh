@@ -8,11 +8,4 @@ cd "$(dirname "$0")/.."
 "$(pwd)/scripts/setup.sh"
 python3 scripts/check_doc_refs.py # the references to docs sections name headings that exist
 BUILD_DIR=${BUILD_DIR:-build}
-if [ -z "${RELAIS_TEST_PG_URL:-}" ]; then
-  cluster=$(./scripts/pg_cluster.sh start)
-  PG_DIR=${cluster%% *}
-  trap './scripts/pg_cluster.sh stop "$PG_DIR"' EXIT
-  export RELAIS_TEST_PG_URL=${cluster#* }
-  echo "PostgreSQL de test : $RELAIS_TEST_PG_URL" >&2
-fi
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${JOBS:-2}"
+./scripts/pg_cluster.sh run ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${JOBS:-2}"

@@ -1,5 +1,5 @@
-// Test fixtures of the client layer: a replica in a fresh temp folder, builders for records, and a
-// snapshot of what a refused write must leave unchanged.
+// Test fixtures of the client layer: a replica in a fresh temp folder, builders for records, and the
+// hash of its whole content, which a refused write must leave unchanged.
 #pragma once
 
 #include <unistd.h>
@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "client/records.h"
 #include "client/replica.h"
+#include "tests/sqlite_content.h"
 
 namespace relais::client::testing {
 
@@ -50,8 +51,13 @@ class TestReplica {
     if (!row || !*row) throw std::runtime_error("no row: " + sql);
     return stmt->Text(0);
   }
-  // Counts of every table and of the outbox, as one comparable string.
-  std::string Snapshot() {
+  // SHA-256 of every row of every table of the replica file (tests/sqlite_content.h): what a
+  // refused write must leave as it was.
+  std::string ContentHash() const { return relais::testing::SqliteContentHash(path()); }
+  // The counts of cases, follow-ups, contacts and outbox entries, and the outbox's bytes, as
+  // "cases/followups/contacts/outbox/bytes": what a write must have added. Not a proof that
+  // nothing changed (an UPDATE keeps them all): that is ContentHash().
+  std::string Counts() {
     return std::to_string(Scalar("SELECT count(*) FROM cases")) + "/" +
            std::to_string(Scalar("SELECT count(*) FROM followups")) + "/" +
            std::to_string(Scalar("SELECT count(*) FROM contacts")) + "/" +

@@ -24,9 +24,9 @@ const std::string kId2 = "3f2c6c8e-5b1a-4d4e-9a43-8e1b2f6a7c02";
 const std::string kId3 = "3f2c6c8e-5b1a-4d4e-9a43-8e1b2f6a7c03";
 
 std::string Refusal(TestReplica& t, const std::string& text, const std::string& name = "cases.csv") {
-  auto before = t.Snapshot();
+  auto before = t.ContentHash();
   auto imported = ImportText(t.records(), text, name, std::nullopt);
-  CHECK(t.Snapshot() == before);
+  CHECK(t.ContentHash() == before);
   REQUIRE_FALSE(imported.ok());
   CHECK(imported.error().code == ErrorCode::kValidation);
   return imported.error().message;
@@ -47,7 +47,7 @@ TEST_CASE("a CSV file imports every row as a pending create, keeping its ids", "
   REQUIRE(imported.ok());
   CHECK(imported->records == 2);
   CHECK(imported->table == &schema::CasesTable());
-  CHECK(t.Snapshot() == "2/0/0/0/0");  // the rows are the creates: no outbox entry until a push batch
+  CHECK(t.Counts() == "2/0/0/0/0");  // the rows are the creates: no outbox entry until a push batch
   CHECK(t.records().PendingTotal()->pending == 2);
   CHECK(t.Text("SELECT id FROM cases ORDER BY id") == kId1);
 }
@@ -204,8 +204,8 @@ TEST_CASE("files made by the sample-data generator import as they are", "[import
   TestReplica other;
   REQUIRE(ImportFile(other.records(), out + "/cases.jsonl", std::nullopt).ok());
   REQUIRE(ImportFile(other.records(), out + "/contacts.csv", std::nullopt).ok());
-  CHECK(t.Snapshot() == "300/0/40/0/0");
-  CHECK(other.Snapshot() == "300/0/40/0/0");
+  CHECK(t.Counts() == "300/0/40/0/0");
+  CHECK(other.Counts() == "300/0/40/0/0");
   CHECK(t.records().PendingTotal()->pending == 340);
 }
 

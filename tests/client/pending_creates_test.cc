@@ -136,7 +136,7 @@ TEST_CASE("an accepted create keeps the centre's version on its row and is pendi
   REQUIRE(port.AcknowledgeBatch(**batch, AcceptAll(**batch, 41)).ok());
   CHECK(t.Scalar("SELECT version FROM cases") == 41);
   CHECK(t.records().PendingFor(Cases(), c->id)->pending == 0);
-  CHECK(t.Snapshot() == "1/0/0/0/0");
+  CHECK(t.Counts() == "1/0/0/0/0");
   // The centre's view now holds it (the divergence check counts it).
   auto digest = port.LocalDigest();
   REQUIRE(digest.ok());
@@ -213,7 +213,7 @@ TEST_CASE("a case created offline that leaves the scope keeps its follow-ups' cr
   exit.next = 9;
   exit.removed.push_back({"cases", c->id, 9});
   REQUIRE(port.ApplyPage(exit).ok());
-  CHECK(t.Snapshot().rfind("0/0/0/1/", 0) == 0);
+  CHECK(t.Counts().rfind("0/0/0/1/", 0) == 0);
   CHECK(t.Text("SELECT state FROM outbox") == "rejected");
   CHECK(t.Text("SELECT fields FROM outbox").find("Écrit avant le départ.") != std::string::npos);
   CHECK(t.records().PendingTotal()->rejected == 1);

@@ -22,7 +22,7 @@ TEST_CASE("creating a case writes its row at version 0, which is the pending cre
   REQUIRE(created.ok());
   CHECK(IsUuid(created->id));
   CHECK(created->id[14] == '7');  // UUIDv7
-  CHECK(t.Snapshot() == "1/0/0/0/0");
+  CHECK(t.Counts() == "1/0/0/0/0");
   CHECK(t.Scalar("SELECT version FROM cases") == 0);
   CHECK(t.records().PendingFor(Cases(), created->id)->pending == 1);
   CHECK(t.records().PendingTotal()->pending == 1);
@@ -54,11 +54,12 @@ TEST_CASE("an invalid value is refused naming the field and the rule, and nothin
   TestReplica t;
   auto values = ACase();
   values.emplace_back("birth_date", "1990-13-45");
+  const std::string before = t.ContentHash();
   auto created = t.records().Create(Cases(), values);
   REQUIRE_FALSE(created.ok());
   CHECK(created.error().code == ErrorCode::kValidation);
   CHECK(created.error().message == "birth_date: « 1990-13-45 » n'est pas une date qui existe (attendu : AAAA-MM-JJ)");
-  CHECK(t.Snapshot() == "0/0/0/0/0");
+  CHECK(t.ContentHash() == before);
 }
 
 TEST_CASE("values are normalised before they are stored", "[records]") {
@@ -93,20 +94,22 @@ TEST_CASE("an edit that changes nothing writes nothing", "[records]") {
   TestReplica t;
   auto created = t.records().Create(Cases(), ACase());
   REQUIRE(created.ok());
-  auto before = t.Snapshot();
+  auto before = t.ContentHash();
   auto edited = t.records().Edit(Cases(), created->id, {{"commune", " Briançon "}});
   REQUIRE(edited.ok());
   CHECK_FALSE(edited->changed);
-  CHECK(t.Snapshot() == before);
+  CHECK(t.ContentHash() == before);
 }
 
-TEST_CASE("clearing a required field is refused", "[records]") {
+TEST_CASE("clearing a required field is refused and changes nothing", "[records]") {
   TestReplica t;
   auto created = t.records().Create(Cases(), ACase());
   REQUIRE(created.ok());
+  const std::string before = t.ContentHash();
   auto edited = t.records().Edit(Cases(), created->id, {{"last_name", std::nullopt}});
   REQUIRE_FALSE(edited.ok());
   CHECK(edited.error().message == "last_name: obligatoire (ne peut pas être vide)");
+  CHECK(t.ContentHash() == before);
 }
 
 TEST_CASE("editing a record the replica does not hold is not found", "[records]") {
@@ -122,12 +125,12 @@ TEST_CASE("follow-up entries can never be edited", "[records]") {
   REQUIRE(c.ok());
   auto f = AddFollowup(t.records(), c->id, {{"kind", "entretien"}, {"text", "Premier entretien"}});
   REQUIRE(f.ok());
-  auto before = t.Snapshot();
+  auto before = t.ContentHash();
   auto edited = t.records().Edit(schema::FollowupsTable(), f->id, {{"text", "Réécrit"}});
   REQUIRE_FALSE(edited.ok());
   CHECK(edited.error().code == ErrorCode::kValidation);
   CHECK(edited.error().message.find("append-only") != std::string::npos);
-  CHECK(t.Snapshot() == before);
+  CHECK(t.ContentHash() == before);
 }
 
 TEST_CASE("a follow-up is dated today unless given a date, and needs its case", "[records]") {
@@ -166,7 +169,7 @@ TEST_CASE("a write whose outbox entry fails leaves neither the row nor an outbox
               .Exec("CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox "
                     "BEGIN SELECT RAISE(ABORT, 'outbox refused by the test'); END")
               .ok());
-  auto before = t.Snapshot();
+  auto before = t.ContentHash();
 
   SECTION("edit") {
     auto edited = t.records().Edit(Cases(), existing->id, {{"commune", "Gap"}});
@@ -181,7 +184,7 @@ TEST_CASE("a write whose outbox entry fails leaves neither the row nor an outbox
     CHECK(batch.error().message.find("outbox refused by the test") != std::string::npos);
     CHECK(t.records().PendingFor(Cases(), existing->id)->pending == 1);
   }
-  CHECK(t.Snapshot() == before);
+  CHECK(t.ContentHash() == before);
   CHECK(t.Scalar("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH 'gap'") == 0);
 }
 
@@ -200,7 +203,7 @@ TEST_CASE("a create whose row is refused midway leaves nothing", "[records][atom
               .Exec("CREATE TRIGGER refuse_case AFTER INSERT ON cases "
                     "BEGIN SELECT RAISE(ABORT, 'row refused by the test'); END")
               .ok());
-  auto before = t.Snapshot();
+  auto before = t.ContentHash();
 
   SECTION("case") {
     auto created = t.records().Create(Cases(), ACase("Lefèvre", "Élodie", "Gap"));
@@ -210,7 +213,7 @@ TEST_CASE("a create whose row is refused midway leaves nothing", "[records][atom
   SECTION("follow-up") {
     REQUIRE_FALSE(AddFollowup(t.records(), existing->id, {{"kind", "entretien"}, {"text", "x"}}).ok());
   }
-  CHECK(t.Snapshot() == before);
+  CHECK(t.ContentHash() == before);
   CHECK(t.records().PendingTotal()->pending == 1);
   CHECK(t.Scalar("SELECT count(*) FROM cases_fts WHERE cases_fts MATCH 'gap'") == 0);
 }
@@ -223,12 +226,12 @@ TEST_CASE("closing a case sets its date and reason; closing it again is refused 
   REQUIRE(closed.ok());
   CHECK(Field(Cases(), *closed, "closed_on") == LocalToday(t.clock()));
   CHECK(Field(Cases(), *closed, "close_reason") == "Emploi trouvé");
-  auto before = t.Snapshot();
+  auto before = t.ContentHash();
   auto again = CloseCase(t.records(), c->id, std::string("Autre"), std::string("2026-04-01"));
   REQUIRE_FALSE(again.ok());
   CHECK(again.error().code == ErrorCode::kValidation);
   CHECK(again.error().message.find("est déjà clos") != std::string::npos);
-  CHECK(t.Snapshot() == before);
+  CHECK(t.ContentHash() == before);
 }
 
 TEST_CASE("search ignores case and accents and matches the start of words", "[records][search]") {

@@ -195,13 +195,16 @@ TEST_CASE("a duplicate notice is found from either of its two cases", "[replica_
   CHECK(StoredConflicts(t.replica(), {})->front().field.empty());
 }
 
-TEST_CASE("a page that fails to apply stores none of its notices", "[replica_port][conflicts][atomicity]") {
+TEST_CASE("a page that fails to apply stores none of its notices and changes nothing",
+          "[replica_port][conflicts][atomicity]") {
   TestReplica t;
   SqliteReplicaPort port(t.replica());
   sync::PullPage page = Page(0, 12);
   page.conflicts.push_back(StatusConflict(3, kCase, 12));
   page.records.push_back({"no_such_table", schema::Record{kCase, 12, {}}});
+  const std::string before = t.ContentHash();
   REQUIRE_FALSE(port.ApplyPage(page).ok());
+  CHECK(t.ContentHash() == before);
   CHECK(StoredConflicts(t.replica(), Everything())->empty());
   CHECK(*port.PullCursor() == 0);
 }

@@ -56,13 +56,13 @@ TEST_CASE("a replica keeps its node id across opens", "[replica]") {
 TEST_CASE("a replica written by a newer Relais is refused and left unchanged", "[replica]") {
   TestReplica t;
   REQUIRE(t.replica().db().Exec("PRAGMA user_version = 999").ok());
-  auto before = t.Snapshot();
+  auto before = t.ContentHash();
   auto opened = Replica::Open(t.path(), t.clock());
   REQUIRE_FALSE(opened.ok());
   CHECK(opened.error().code == ErrorCode::kTooNew);
   CHECK(opened.error().message.find("version plus récente") != std::string::npos);
   CHECK(t.Scalar("PRAGMA user_version") == 999);
-  CHECK(t.Snapshot() == before);
+  CHECK(t.ContentHash() == before);
 }
 
 TEST_CASE("a file that is not a database is refused with an error", "[replica]") {
@@ -79,7 +79,7 @@ TEST_CASE("a file that is not a database is refused with an error", "[replica]")
 
 TEST_CASE("the clock resumes after the last stamp of the outbox when the wall clock went back", "[replica]") {
   TestReplica t;
-  auto created = t.records().Create(schema::CasesTable(), testing::ACase());
+  auto created = t.records().Create(schema::CasesTable(), client::testing::ACase());
   REQUIRE(created.ok());
   std::string last = t.Text("SELECT max(hlc) FROM outbox");
   ManualClock earlier(t.clock().NowMs() - 86400000);

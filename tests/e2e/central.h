@@ -160,9 +160,11 @@ class Central {
 
 // Starts argv (a path and its arguments), lets it run `delay_ms`, then SIGKILLs it: a battery that
 // dies mid-command. Its output is discarded. Returns true when the kill found it still running,
-// false when it had already finished.
+// false when it had already finished. The sleep is the thing under test (a kill at an instant the
+// caller draws), not a way to order two events: nothing waits for the process to reach a point.
 inline bool RunAndKill(std::vector<std::string> args, int delay_ms) {
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/run.h"
+#include "tests/sqlite_content.h"
 
 using nlohmann::json;
 using relais::e2e::Run;
@@ -36,6 +37,8 @@ class Relais {
     return Json({"case", "add", "--last-name", last, "--first-name", first, "--commune", commune})["id"];
   }
   std::string db() const { return dir_ / "r.db"; }
+  // SHA-256 of every row of every table of the replica: what a refused command leaves as it was.
+  std::string ContentHash() const { return relais::testing::SqliteContentHash(db()); }
   const TempDir& dir() const { return dir_; }
 
  private:
@@ -147,34 +150,44 @@ TEST_CASE("closing a case twice is refused with exit code 3 and changes nothing"
   std::string id = relais.AddCase();
   json closed = relais.Json({"case", "close", id, "--reason", "Emploi trouvé", "--date", "2026-03-01"});
   CHECK(closed["closed_on"] == "2026-03-01");
-  RunResult again = relais({"case", "close", id});
+  const std::string before = relais.ContentHash();
+  RunResult again = relais({"case", "close", id, "--reason", "Autre", "--date", "2026-04-01"});
   CHECK(again.exit_code == 3);
   CHECK(again.err.find("est déjà clos") != std::string::npos);
   CHECK(again.out.empty());
+  CHECK(relais.ContentHash() == before);
   CHECK(relais.Json({"status"})["pending"] == 2);
 }
 
 TEST_CASE("a value that fails validation exits 3 naming the field and writes nothing", "[cli]") {
   Relais relais;
+  const std::string id = relais.AddCase();
+  const std::string before = relais.ContentHash();
   RunResult r = relais({"case", "add", "--last-name", "X", "--first-name", "Y", "--birth-date", "1990-13-45"});
   CHECK(r.exit_code == 3);
   CHECK(r.err.find("birth_date: « 1990-13-45 » n'est pas une date qui existe") != std::string::npos);
-  RunResult f = relais({"followup", "add", relais.AddCase(), "--kind", "visite", "--text", "x"});
+  RunResult f = relais({"followup", "add", id, "--kind", "visite", "--text", "x"});
   CHECK(f.exit_code == 3);
   CHECK(f.err.find("kind: « visite » n'est pas une valeur permise") != std::string::npos);
+  RunResult e = relais({"case", "edit", id, "--birth-date", "2026-02-30"});
+  CHECK(e.exit_code == 3);
+  CHECK(relais.ContentHash() == before);
   json status = relais.Json({"status"});
   CHECK(status["cases"] == 1);
   CHECK(status["followups"] == 0);
 }
 
-TEST_CASE("an unknown id exits 4", "[cli]") {
+TEST_CASE("an unknown id exits 4 and changes nothing", "[cli]") {
   Relais relais;
+  relais.AddCase();
+  const std::string before = relais.ContentHash();
   std::string missing = "0190a1b2-0000-7000-8000-000000000000";
   CHECK(relais({"case", "show", missing}).exit_code == 4);
   CHECK(relais({"case", "edit", missing, "--commune", "Gap"}).exit_code == 4);
   CHECK(relais({"followup", "add", missing, "--kind", "accueil", "--text", "x"}).exit_code == 4);
   CHECK(relais({"contact", "show", missing}).exit_code == 4);
   CHECK(relais({"import", relais.dir() / "absent.csv"}).exit_code == 4);
+  CHECK(relais.ContentHash() == before);
 }
 
 TEST_CASE("usage errors exit 2 and --help exits 0", "[cli]") {
@@ -187,7 +200,9 @@ TEST_CASE("usage errors exit 2 and --help exits 0", "[cli]") {
   CHECK(relais({"case", "edit", "0190a1b2-0000-7000-8000-000000000000"}).exit_code == 2);
   CHECK(relais({"export", "--kind", "people"}).exit_code == 2);
   // The command line's own errors read in French, naming what is wrong, and change nothing.
-  auto says = [&](std::vector<std::string> args, const std::string& expected) {
+  relais.AddCase();
+  const std::string before = relais.ContentHash();
+  auto says = [&](const std::vector<std::string>& args, const std::string& expected) {
     RunResult r = relais(args);
     INFO(r.err);
     CHECK(r.exit_code == 2);
@@ -199,7 +214,7 @@ TEST_CASE("usage errors exit 2 and --help exits 0", "[cli]") {
   says({"case", "add", "--last-name"}, "--last-name : il manque sa valeur");
   says({"export", "--kind", "people"}, "--kind : « people » n'est pas une valeur possible (cases,contacts)");
   says({"sync", "--batch", "0"}, "--batch : 0 n'est pas entre 1 et 10000");
-  CHECK(relais.Json({"status"})["pending"] == 0);
+  CHECK(relais.ContentHash() == before);
   RunResult help = relais({"--help"});
   CHECK(help.exit_code == 0);
   CHECK(help.out.find("case") != std::string::npos);
@@ -233,10 +248,11 @@ TEST_CASE("import takes a whole file or nothing, and export gives it back", "[cl
   json imported = relais.Json({"import", good});
   CHECK(imported["imported"] == 2);
   CHECK(imported["kind"] == "cases");
+  const std::string before = relais.ContentHash();
   RunResult refused = relais({"import", bad, "--kind", "cases"});
   CHECK(refused.exit_code == 3);
   CHECK(refused.err.find("ligne 3 : opened_on: « 2026-13-02 »") != std::string::npos);
-  CHECK(relais.Json({"status"})["cases"] == 2);
+  CHECK(relais.ContentHash() == before);
 
   RunResult csv = relais({"export", "--kind", "cases", "--format", "csv"});
   REQUIRE(csv.exit_code == 0);

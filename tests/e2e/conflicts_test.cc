@@ -9,6 +9,7 @@
 
 #include "tests/e2e/central.h"
 #include "tests/e2e/run.h"
+#include "tests/sqlite_content.h"
 
 using namespace relais::e2e;
 using nlohmann::json;
@@ -65,6 +66,8 @@ class Laptop {
     return copy;
   }
   const std::string& name() const { return name_; }
+  // SHA-256 of every row of every table of the replica: what a refused command leaves as it was.
+  std::string ContentHash() const { return relais::testing::SqliteContentHash(db_); }
 
  private:
   std::string name_;
@@ -263,6 +266,7 @@ TEST_CASE("the same person created on two devices is merged by the centre, and e
                  "fusionné dans Lefèvre Élodie (" + first + ")"));
   w.nevache.Sync();
 
+  const std::string redirect_note = "Ce dossier (" + second + ") a été fusionné dans Lefèvre Élodie (" + first + ")";
   for (const Laptop* l : {&w.nevache, &w.briancon}) {
     INFO(l->name());
     json shown = l->Show(second);
@@ -270,8 +274,7 @@ TEST_CASE("the same person created on two devices is merged by the centre, and e
     CHECK(shown["redirected_from"] == second);
     REQUIRE(shown["followups"].size() == 2);
     CHECK(shown["possible_duplicate_of"].empty());
-    CHECK(Contains(l->Text({"case", "show", second}),
-                   "Ce dossier (" + second + ") a été fusionné dans Lefèvre Élodie (" + first + ")"));
+    CHECK(Contains(l->Text({"case", "show", second}), redirect_note));
     CHECK(l->Json({"case", "list"}).size() == 1);
     CHECK(l->Json({"case", "list", "--all"}).size() == 2);
     json found = l->Json({"case", "search", "lefevre"});
@@ -280,6 +283,7 @@ TEST_CASE("the same person created on two devices is merged by the centre, and e
   }
 
   // Nothing is written on a redirect: the counsellor is sent to the surviving case.
+  const std::string before = w.briancon.ContentHash();
   for (std::vector<std::string> args :
        {std::vector<std::string>{"case", "edit", second, "--commune", "Gap"},
         std::vector<std::string>{"case", "close", second},
@@ -289,6 +293,7 @@ TEST_CASE("the same person created on two devices is merged by the centre, and e
     CHECK(r.exit_code == 3);
     CHECK(Contains(r.err, first));
   }
+  CHECK(w.briancon.ContentHash() == before);
   CHECK(w.briancon.Json({"status"})["pending"] == 0);
 }
 

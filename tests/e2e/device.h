@@ -12,12 +12,13 @@
 
 #include "tests/e2e/central.h"
 #include "tests/e2e/run.h"
+#include "tests/sqlite_content.h"
 
 namespace relais::e2e {
 
 class Device {
  public:
-  Device(const TempDir& dir, std::string name) : db_(dir / (name + ".db")) {}
+  Device(const TempDir& dir, const std::string& name) : db_(dir / (name + ".db")) {}
 
   RunResult Cmd(std::vector<std::string> args) const {
     std::vector<std::string> argv = {RelaisBinary(), "--db", db_};
@@ -44,6 +45,8 @@ class Device {
   nlohmann::json Show(const std::string& id) const { return Json({"case", "show", id}); }
   size_t CaseCount() const { return Json({"case", "list", "--limit", "0"}).size(); }
   const std::string& db() const { return db_; }
+  // SHA-256 of every row of every table of the replica: what a refused command leaves as it was.
+  std::string ContentHash() const { return relais::testing::SqliteContentHash(db_); }
 
  private:
   std::string db_;

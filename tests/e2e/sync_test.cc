@@ -190,7 +190,8 @@ TEST_CASE("a server killed in the middle of a push loses nothing and applies eve
   const int n = 3000;
   REQUIRE(a.Cmd({"import", CasesFile(dir, n, kGap)}).exit_code == 0);
 
-  // Kill the server while the sync runs; each round lets a little more through.
+  // Kill the server while the sync runs; each round lets a little more through. The delays are the
+  // thing under test (kills at three instants of the push), not an order of events.
   for (int delay_ms : {30, 80, 150}) {
     std::thread killer([&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
@@ -367,7 +368,18 @@ TEST_CASE("clocks a month behind or ahead, or going back, keep the order of edit
     json s = SkewedJson(ahead, "+30d", {"contact", "edit", contact, "--phone", "0633333333"});
     json synced = SkewedJson(ahead, "+30d", {"sync"});
     CHECK(synced["clock_skew_ms"].get<int64_t>() > 29LL * 86400000);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // The centre stamped the edit with its own time of receipt. The edit elsewhere must be later
+    // than that stamp: wait until the wall clock has passed it (a millisecond at most), not for a
+    // fixed time.
+    const std::string stamp =
+        central.Rows("SELECT hlc FROM history WHERE record_id = '" + contact + "' ORDER BY seq DESC LIMIT 1").at(0);
+    const int64_t received_ms = std::stoll(stamp.substr(0, 13));
+    auto now_ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+    REQUIRE(received_ms < now_ms() + 60000);  // the centre's time, not the laptop's month ahead
+    while (now_ms() <= received_ms) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ok.Json({"contact", "edit", contact, "--phone", "0644444444"});
     ok.Sync();
     SkewedJson(ahead, "+30d", {"sync"});

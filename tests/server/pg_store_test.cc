@@ -130,11 +130,14 @@ class QueuedPushes {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // in the queue, in this order
+      // In the queue, in this order. A sleep, not a latch: the store's queue of pushes is private
+      // and nothing outside tells that a push has joined it (a hook is asked of server/pg_store.h).
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     held_.Release();
     for (std::thread& t : threads) t.join();
     std::vector<Result<PushReply>> out;
+    out.reserve(replies.size());
     for (auto& reply : replies) out.push_back(std::move(*reply));
     return out;
   }

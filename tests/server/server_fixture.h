@@ -22,6 +22,7 @@
 #include "sync/codec.h"
 #include "sync/hlc.h"
 #include "tests/pg_test_db.h"
+#include "tests/sqlite_content.h"
 
 namespace relais::server::testing {
 
@@ -98,7 +99,7 @@ inline sync::Change Update(const std::string& table, const std::string& id, int6
   return c;
 }
 
-inline sync::PushRequest Batch(std::vector<sync::Change> changes, std::string key = "") {
+inline sync::PushRequest Batch(std::vector<sync::Change> changes, const std::string& key = "") {
   sync::PushRequest r;
   r.batch_key = key.empty() ? RandomHex(8) : key;
   r.changes = std::move(changes);
@@ -143,7 +144,7 @@ class StoreFixture {
   CentralStore& store() { return *store_; }
   ManualClock& clock() { return clock_; }
 
-  Enrolled Enrol(const std::string& name, std::vector<std::string> territories, Role role = Role::kDevice) {
+  Enrolled Enrol(const std::string& name, const std::vector<std::string>& territories, Role role = Role::kDevice) {
     auto token = store_->AddDevice(name, territories, role);
     REQUIRE(token.ok());
     auto device = store_->Authenticate(*token);
@@ -179,22 +180,7 @@ class StoreFixture {
   // SHA-256 of every row of every table of the store, read through a connection of its own.
   std::string Dump() {
     if (pg_) return Sha256Hex(pg_->Admin().DumpAll());
-    auto db = sqlite::Db::Open(db_path(), false);
-    REQUIRE(db.ok());
-    auto tables = db->Prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-    REQUIRE(tables.ok());
-    std::string all;
-    while (*tables->Step()) {
-      std::string name = tables->Text(0);
-      auto rows = db->Prepare("SELECT * FROM \"" + name + "\" ORDER BY rowid");
-      REQUIRE(rows.ok());
-      all += "#" + name + "\n";
-      while (*rows->Step()) {
-        for (int i = 0; i < rows->ColumnCount(); ++i) all += (rows->IsNull(i) ? "\\N" : rows->Text(i)) + "\t";
-        all += "\n";
-      }
-    }
-    return Sha256Hex(all);
+    return relais::testing::SqliteContentHash(db_path());
   }
 
   // Every byte of the store's files (PostgreSQL: every row of every table), to look for a secret

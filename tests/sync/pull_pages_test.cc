@@ -4,9 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 #include "sync/codec.h"
 #include "sync/engine.h"
@@ -35,6 +36,7 @@ class PagedCentre final : public Transport {
     const int64_t since = std::stoll(path.substr(prefix.size()));
     std::lock_guard lock(mu_);
     asked.push_back(since);
+    asked_more_.notify_all();
     PullPage page;
     page.since = since;
     page.next = since + kPageSize;
@@ -61,6 +63,13 @@ class PagedCentre final : public Transport {
   uint64_t bytes_received() const override { return 0; }
   uint64_t requests() const override { return asked.size(); }
 
+  // Waits until `n` pages have been asked for, or 10 s have passed (then the test's count of the
+  // pages asked for fails).
+  void WaitAsked(size_t n) {
+    std::unique_lock lock(mu_);
+    asked_more_.wait_for(lock, std::chrono::seconds(10), [&] { return asked.size() >= n; });
+  }
+
   std::vector<int64_t> asked;     // the cursors asked for, in order
   std::optional<int64_t> lie_at;  // the page whose headers disagree with its body
 
@@ -68,6 +77,7 @@ class PagedCentre final : public Transport {
   int pages_;
   bool cursor_headers_;
   std::mutex mu_;
+  std::condition_variable asked_more_;
 };
 
 // A replica with nothing to push that records the pages it applies; it fails on page `fail_at`.
@@ -80,8 +90,8 @@ class PageLog final : public ReplicaPort {
   Result<int64_t> PullCursor() override { return int64_t{0}; }
   Status ApplyPage(const PullPage& page) override {
     if (fail_at && *fail_at == page.since) {
-      // Slow to fail: time enough for the pipeline to ask for every page it may ahead of this one.
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      // Fails only once the pipeline has asked for every page it may ahead of this one.
+      if (before_failing) before_failing();
       return MakeError(ErrorCode::kInternal, "disk full");
     }
     applied.push_back(page.since);
@@ -98,10 +108,12 @@ class PageLog final : public ReplicaPort {
   std::vector<int64_t> applied;  // the `since` of each page applied, in order
   size_t records = 0;
   std::optional<int64_t> fail_at;
+  std::function<void()> before_failing;  // run on page `fail_at`, before it fails
 };
 
 std::vector<int64_t> Cursors(int pages) {
   std::vector<int64_t> c;
+  c.reserve(static_cast<size_t>(pages));
   for (int i = 0; i < pages; ++i) c.push_back(i * kPageSize);
   return c;
 }
@@ -146,6 +158,9 @@ TEST_CASE("a page the replica cannot apply stops the pull; a bounded number of p
   PagedCentre centre(20, headers);
   PageLog replica;
   replica.fail_at = 30;
+  // Pages 0–2 applied, page 3 refused; meanwhile 4 was decoded and, for pages of the default size, 5 asked for.
+  const size_t ahead = limit > 5000 ? 5u : 6u;
+  replica.before_failing = [&] { centre.WaitAsked(ahead); };
   SyncOptions options;
   options.verify = false;
   options.pull_limit = limit;
@@ -153,7 +168,6 @@ TEST_CASE("a page the replica cannot apply stops the pull; a bounded number of p
   REQUIRE_FALSE(summary.ok());
   CHECK(summary.error().message.find("disk full") != std::string::npos);
   CHECK(replica.applied == Cursors(3));
-  // Pages 0–2 applied, page 3 refused; meanwhile 4 was decoded and, for pages of the default size, 5 asked for.
-  CHECK(centre.asked.size() == (limit > 5000 ? 5u : 6u));
+  CHECK(centre.asked.size() == ahead);
   CHECK(centre.asked == Cursors(static_cast<int>(centre.asked.size())));
 }

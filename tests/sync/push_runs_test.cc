@@ -414,7 +414,9 @@ class FakeCentre final : public Transport {
   std::vector<std::string> paths;
   std::vector<std::string> pushed;
   std::vector<std::string> packed;  // the gzip bodies of PostGzip, as sent
-  int whoami_delay_ms = 0;          // how long whoami's answer takes to come back
+  // How long whoami's answer takes to come back: a delay under test (the engine tells a slow link
+  // by this round trip), not a way to order events.
+  int whoami_delay_ms = 0;
 
  private:
   int whoami_status_;
@@ -521,7 +523,10 @@ namespace {
 
 // A centre reached over two connections (Concurrent): it takes ?after=KEY as the real one does
 // (server/push_order.h): a batch that names another is answered once that one is, or with 409
-// when that one is not answered within a second. Each answer takes `answer_ms`. Thread-safe.
+// when that one is not answered within a second. A gate holds each answer until another batch is
+// under way beside it, so that a client that keeps two batches in flight is seen doing so whatever
+// the threads' timing; a batch that stays alone is answered after `answer_ms` (the time a client
+// that sends one at a time is given to show it would not send another). Thread-safe.
 class TwoLaneCentre final : public Transport {
  public:
   explicit TwoLaneCentre(std::string whoami, bool concurrent = true)
@@ -536,25 +541,27 @@ class TwoLaneCentre final : public Transport {
     paths.push_back(path);
     keys.push_back(request->batch_key);
     under_way_max = std::max(under_way_max, ++under_way_);
+    changed_.notify_all();
     const std::string prefix = "/v1/push?after=";
     std::optional<std::string> after;
     if (path.rfind(prefix, 0) == 0) after = path.substr(prefix.size());
     bool refused = after && refuse_next_after;
     if (refused) refuse_next_after = false;
     if (after && !refused) {
-      refused = !answered_.wait_for(lock, std::chrono::seconds(1), [&] {
+      refused = !changed_.wait_for(lock, std::chrono::seconds(1), [&] {
         return std::find(answered.begin(), answered.end(), *after) != answered.end();
       });
     }
-    lock.unlock();
-    std::this_thread::sleep_for(std::chrono::milliseconds(answer_ms));
-    lock.lock();
-    --under_way_;
-    if (refused)
+    if (refused) {
+      --under_way_;
+      changed_.notify_all();
       return HttpReply{
           409, R"({"error":{"code":"conflict","message":"the batch named by after= is not applied"}})", {}};
+    }
+    changed_.wait_for(lock, std::chrono::milliseconds(answer_ms), [&] { return under_way_ >= 2; });
+    --under_way_;
     answered.push_back(request->batch_key);
-    answered_.notify_all();
+    changed_.notify_all();
     PushResponse response{request->batch_key, {}};
     for (const Change& c : request->changes)
       response.results.push_back({c.change_id, ChangeStatus::kApplied, ++version_, {}, {}});
@@ -580,7 +587,7 @@ class TwoLaneCentre final : public Transport {
     return of;
   }
 
-  int answer_ms = 200;
+  int answer_ms = 200;                             // how long an answer waits for another batch to come beside it
   bool refuse_next_after = false;                  // answer the next push that names another with 409, at once
   std::vector<std::string> paths, keys, answered;  // every push's path and key; keys answered 200
   int under_way_max = 0;
@@ -589,7 +596,7 @@ class TwoLaneCentre final : public Transport {
   std::string whoami_;
   bool concurrent_;
   std::mutex mu_;
-  std::condition_variable answered_;
+  std::condition_variable changed_;  // a batch came, or one was answered
   int under_way_ = 0;
   int64_t version_ = 0;
 };
