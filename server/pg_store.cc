@@ -8,7 +8,7 @@
 #include "pg/migrate.h"
 #include "schema/migrations.h"
 #include "server/push.h"
-#include "server/record_json.h"
+#include "server/stored_json.h"
 #include "server/store_layout.h"
 #include "sync/codec.h"
 

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "server/record_json.h"
+#include "server/stored_json.h"
 
 namespace relais::server {
 

@@ -1,5 +1,5 @@
 // The stamps of a stored record: the HLC of each field's last write, which the merge rules compare
-// (sync/merge.h) and the store keeps as the text of a `stamps` column (server/record_json.h).
+// (sync/merge.h) and the store keeps as the text of a `stamps` column (server/stored_json.h).
 #pragma once
 
 #include <optional>

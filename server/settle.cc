@@ -4,7 +4,7 @@
 
 #include "base/clock.h"
 #include "base/text.h"
-#include "server/record_json.h"
+#include "server/stored_json.h"
 #include "sync/codec.h"
 
 namespace relais::server {

@@ -1,7 +1,7 @@
 #include "server/sql_conn.h"
 
 #include "pg/conn.h"
-#include "server/record_json.h"
+#include "server/stored_json.h"
 
 namespace relais::server {
 

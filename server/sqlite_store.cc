@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "server/push.h"
-#include "server/record_json.h"
+#include "server/stored_json.h"
 #include "server/store_layout.h"
 #include "sqlite/migrate.h"
 

@@ -12,7 +12,7 @@
 #include "base/result.h"
 #include "schema/model.h"
 #include "server/push.h"
-#include "server/record_json.h"
+#include "server/stored_json.h"
 #include "server/sql_conn.h"
 #include "server/store.h"
 

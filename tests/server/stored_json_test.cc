@@ -1,7 +1,7 @@
 // The `stamps` column's text: grouped by stamp, and the older one-stamp-per-field form still read.
 #include <catch2/catch.hpp>
 
-#include "server/record_json.h"
+#include "server/stored_json.h"
 
 namespace relais::server {
 namespace {

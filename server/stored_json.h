@@ -1,5 +1,6 @@
 // The small JSON texts the central store keeps beside records: per-field stamps and the values
-// that lost a merge. Kept here so that only one translation unit of the store parses JSON.
+// that lost a merge. Kept here so that only one translation unit of the store parses JSON. (Records
+// as JSON for people and files are client/record_json.h's.)
 #pragma once
 
 #include <string>

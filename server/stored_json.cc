@@ -1,4 +1,4 @@
-#include "server/record_json.h"
+#include "server/stored_json.h"
 
 #include <algorithm>
 #include <utility>
