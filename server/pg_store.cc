@@ -8,8 +8,8 @@
 #include "pg/migrate.h"
 #include "schema/migrations.h"
 #include "server/push.h"
-#include "server/stored_json.h"
 #include "server/store_layout.h"
+#include "server/stored_json.h"
 #include "sync/codec.h"
 
 namespace relais::server {
@@ -69,7 +69,9 @@ struct PgStatements {
         arrays += (i ? ", $" : "$") + std::to_string(i + 1) + "::" + types[i] + "[]";
       }
       const std::string insert = t.put.substr(0, t.put.find(" VALUES"));
-      put_many.push_back(insert + " SELECT * FROM unnest(" + arrays + ")" + t.upsert_tail);
+      std::string many = insert;
+      many.append(" SELECT * FROM unnest(").append(arrays).append(")").append(t.upsert_tail);
+      put_many.push_back(std::move(many));
       move.push_back(PostgresDialect().translate(t.move));
     }
   }

@@ -171,8 +171,9 @@ Result<Conflict> MergeDuplicate(CentralTx& tx, int64_t id, const std::vector<std
       for (const schema::Field& f : cases.fields) {
         if (!f.central_only) list += (list.empty() ? "" : ", ") + std::string(f.name);
       }
-      return MakeError(ErrorCode::kUsage,
-                       "impossible de reprendre le champ " + name + " (champs d'un dossier : " + list + ")");
+      std::string message = "impossible de reprendre le champ ";
+      message.append(name).append(" (champs d'un dossier : ").append(list).append(")");
+      return MakeError(ErrorCode::kUsage, message);
     }
   }
   auto absorbed = LoadRecord(tx, cases, c->record_id);

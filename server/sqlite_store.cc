@@ -5,8 +5,8 @@
 #include <optional>
 
 #include "server/push.h"
-#include "server/stored_json.h"
 #include "server/store_layout.h"
+#include "server/stored_json.h"
 #include "sqlite/migrate.h"
 
 namespace relais::server {
@@ -178,6 +178,7 @@ class SqliteTx final : public CentralTx {
     }
     std::sort(found.begin(), found.end());
     std::vector<std::string> ids;
+    ids.reserve(found.size());
     for (auto& [opened_on, id] : found) ids.push_back(std::move(id));
     return ids;
   }
