@@ -154,18 +154,63 @@ bool InStaffScope(const Device& staff, const Conflict& c) {
   return true;
 }
 
-// True when every parameter of the query is `name=value` or `name` with at most one '='. httplib
-// reads "since=0=1" as since=1 (the last piece wins); such a query is refused rather than guessed.
-// Whether the client takes gzip answers: Accept-Encoding names gzip, with no q of zero.
+// `text` without the spaces and tabs around it (HTTP's optional whitespace).
+std::string_view TrimSpace(std::string_view text) {
+  const size_t first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+// ASCII comparison without case, as HTTP compares tokens (codings, parameter names).
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+           return lower(x) == lower(y);
+         });
+}
+
+// The q-value (0 to 1000, in thousandths) of one `;`-separated parameter list of an
+// Accept-Encoding entry: 1000 when it has no q, -1 when its q is not a qvalue (RFC 9110, 12.4.2).
+int QValue(std::string_view params) {
+  while (!params.empty()) {
+    const size_t semicolon = params.find(';');
+    std::string_view param = TrimSpace(params.substr(0, semicolon));
+    params = semicolon == std::string_view::npos ? std::string_view() : params.substr(semicolon + 1);
+    if (param.size() < 2 || (param[0] != 'q' && param[0] != 'Q') || param[1] != '=') continue;
+    std::string_view q = param.substr(2);
+    if (q.empty() || q.size() > 5 || (q[0] != '0' && q[0] != '1') || (q.size() > 1 && q[1] != '.')) return -1;
+    int thousandths = q[0] == '1' ? 1000 : 0;
+    int scale = 100;
+    for (char c : q.substr(std::min<size_t>(q.size(), 2))) {
+      if (c < '0' || c > '9' || (q[0] == '1' && c != '0')) return -1;
+      thousandths += (c - '0') * scale;
+      scale /= 10;
+    }
+    return thousandths;
+  }
+  return 1000;
+}
+
+// Whether the client takes gzip answers: Accept-Encoding gives gzip a q above 0, or names no gzip
+// and gives `*` a q above 0 (RFC 9110, 12.5.3). Codings are compared without case; an entry whose
+// q is malformed counts as refused. Without the header, answers go uncompressed.
 bool AcceptsGzip(const httplib::Request& req) {
-  std::string accept = req.get_header_value("Accept-Encoding");
-  accept.erase(std::remove(accept.begin(), accept.end(), ' '), accept.end());
-  const size_t at = accept.find("gzip");
-  if (at == std::string::npos) return false;
-  std::string_view rest = std::string_view(accept).substr(at + 4);
-  if (!rest.starts_with(";q=")) return true;
-  rest = rest.substr(3, rest.find(',') == std::string_view::npos ? std::string_view::npos : rest.find(',') - 3);
-  return rest.find_first_not_of("0.") != std::string_view::npos;
+  const std::string header = req.get_header_value("Accept-Encoding");
+  std::string_view accept = header;
+  int gzip = -1, any = -1;
+  while (!accept.empty()) {
+    const size_t comma = accept.find(',');
+    std::string_view entry = accept.substr(0, comma);
+    accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
+    const size_t semicolon = entry.find(';');
+    std::string_view coding = TrimSpace(entry.substr(0, semicolon));
+    const int q = semicolon == std::string_view::npos ? 1000 : QValue(entry.substr(semicolon + 1));
+    if (EqualsIgnoringCase(coding, "gzip") || EqualsIgnoringCase(coding, "x-gzip"))
+      gzip = std::max(gzip, q);
+    else if (coding == "*")
+      any = std::max(any, q);
+  }
+  return gzip >= 0 ? gzip > 0 : any > 0;
 }
 
 // libdeflate level of push answers: 5,000 results (about 390 KB of JSON) pack to about 4 bytes a
@@ -184,17 +229,56 @@ void SetJsonAnswer(const httplib::Request& req, httplib::Response& res, std::str
   res.set_content(GzipCompress(body, level), kJsonUtf8);
 }
 
-bool QueryIsWellFormed(const httplib::Request& req) {
+// Refuses a query that names a parameter `known` does not hold, names one twice, or holds a
+// parameter with more than one '=' (httplib reads "since=0=1" as since=1: refused rather than
+// guessed). A client sends a new parameter only to a centre whose `features` list it.
+Status CheckQuery(const httplib::Request& req, std::initializer_list<std::string_view> known) {
   const size_t question = req.target.find('?');
-  if (question == std::string::npos) return true;
+  if (question == std::string::npos) return OkStatus();
   size_t equals = 0;
   for (size_t i = question + 1; i < req.target.size(); ++i) {
     if (req.target[i] == '&')
       equals = 0;
     else if (req.target[i] == '=' && ++equals > 1)
-      return false;
+      return MakeError(ErrorCode::kUsage, "la requête est mal formée (un paramètre contient plus d'un « = »)");
   }
-  return true;
+  for (auto it = req.params.begin(); it != req.params.end(); it = req.params.upper_bound(it->first)) {
+    if (std::find(known.begin(), known.end(), it->first) == known.end()) {
+      std::string names;
+      for (std::string_view name : known) names.append(names.empty() ? "" : ", ").append(name);
+      return MakeError(ErrorCode::kUsage,
+                       "paramètre inconnu : « " + it->first + " » (" +
+                           (names.empty() ? "cette adresse n'en prend aucun" : "paramètres permis : " + names) + ")");
+    }
+    if (req.params.count(it->first) > 1)
+      return MakeError(ErrorCode::kUsage, "paramètre donné plusieurs fois : « " + it->first + " »");
+  }
+  return OkStatus();
+}
+
+// The methods a known path answers, for a 405's Allow header; empty for an unknown path.
+std::string AllowedMethods(std::string_view path) {
+  if (path == "/v1/health" || path == "/v1/whoami" || path == "/v1/pull" || path == "/v1/conflicts") return "GET, HEAD";
+  if (path == "/v1/push") return "POST";
+  for (std::string_view prefix : {"/v1/conflicts/", "/v1/history/"}) {
+    if (!path.starts_with(prefix) || path.size() == prefix.size()) continue;
+    std::string_view rest = path.substr(prefix.size());
+    const size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return "GET, HEAD";
+    std::string_view action = rest.substr(slash + 1);
+    if (prefix == "/v1/conflicts/" && slash > 0 && (action == "resolve" || action == "merge" || action == "dismiss"))
+      return "POST";
+  }
+  return {};
+}
+
+// A query parameter that is `0` or `1`: `absent` when it is not given, nullopt when it holds
+// anything else.
+std::optional<bool> BinaryParam(const httplib::Request& req, const char* name, bool absent) {
+  if (!req.has_param(name)) return absent;
+  const std::string value = req.get_param_value(name);
+  if (value == "0" || value == "1") return value == "1";
+  return std::nullopt;
 }
 
 // Strict decimal parse of a query parameter: digits only, no sign, no overflow.
@@ -242,7 +326,7 @@ struct HttpEndpoint::Impl {
   // Protocol header, then token. On failure the response is written and nullopt returned.
   std::optional<Device> Admit(const httplib::Request& req, httplib::Response& res);
 
-  void Health(httplib::Response& res);
+  void Health(const httplib::Request& req, httplib::Response& res);
   void Whoami(const httplib::Request& req, httplib::Response& res);
   void Push(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   void Pull(const httplib::Request& req, httplib::Response& res);
@@ -287,7 +371,8 @@ std::optional<Device> HttpEndpoint::Impl::Admit(const httplib::Request& req, htt
   return *device;
 }
 
-void HttpEndpoint::Impl::Health(httplib::Response& res) {
+void HttpEndpoint::Impl::Health(const httplib::Request& req, httplib::Response& res) {
+  if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
   auto health = store.Health();
   if (!health) {
     tl_note.detail = " error=\"" + health.error().message + "\"";
@@ -301,6 +386,7 @@ void HttpEndpoint::Impl::Health(httplib::Response& res) {
 void HttpEndpoint::Impl::Whoami(const httplib::Request& req, httplib::Response& res) {
   auto device = Admit(req, res);
   if (!device) return;
+  if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
   json body = {{"device", device->name},
                {"role", ToString(device->role)},
                {"territories", device->territories},
@@ -331,13 +417,21 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
                         "un jeton du personnel central ne synchronise pas : envoyez avec le jeton d'un appareil"));
     return;
   }
+  if (auto query = CheckQuery(req, {"after"}); !query) {
+    drain();
+    SendError(res, 400, query.error());
+    return;
+  }
+  // Codings compare without case (RFC 9110). httplib inflates only "gzip" written so: any other
+  // spelling of it is read as sent and inflated below, with the same limit.
   const std::string encoding = req.get_header_value("Content-Encoding");
   const bool gzip = encoding == "gzip";
-  if (!encoding.empty() && encoding != "identity" && !gzip) {
+  const bool gzip_spelt_otherwise = !gzip && EqualsIgnoringCase(TrimSpace(encoding), "gzip");
+  if (!encoding.empty() && !EqualsIgnoringCase(TrimSpace(encoding), "identity") && !gzip && !gzip_spelt_otherwise) {
     // httplib would pass an unknown encoding through as if it were plain JSON.
     drain();
     SendError(res, 415,
-              MakeError(ErrorCode::kProtocol,
+              MakeError(ErrorCode::kUsage,
                         "Content-Encoding " + encoding + " n'est pas pris en charge (envoyez gzip ou aucun encodage)"));
     return;
   }
@@ -371,6 +465,22 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
                                             : "le corps de la requête n'a pas pu être lu"));
     }
     return;
+  }
+  if (gzip_spelt_otherwise) {
+    auto inflated = GzipDecompress(body, options.max_body_bytes);
+    if (!inflated) {
+      const bool too_large = inflated.error().code == ErrorCode::kTooLarge;
+      if (too_large) res.set_header("Connection", "close");
+      SendError(res, too_large ? 413 : 400,
+                too_large ? MakeError(ErrorCode::kTooLarge, "le corps de la requête dépasse la limite de " +
+                                                                std::to_string(options.max_body_bytes) +
+                                                                " octets une fois décompressé : envoyez des lots "
+                                                                "plus petits")
+                          : MakeError(ErrorCode::kUsage,
+                                      "le corps de la requête n'a pas pu être lu : gzip tronqué ou invalide"));
+      return;
+    }
+    body = std::move(*inflated);
   }
   tl_note.detail = " bytes=" + std::to_string(body.size());
 
@@ -424,9 +534,8 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
                         "un jeton du personnel central ne synchronise pas : recevez avec le jeton d'un appareil"));
     return;
   }
-  if (!QueryIsWellFormed(req)) {
-    SendError(res, 400,
-              MakeError(ErrorCode::kUsage, "la requête est mal formée (un paramètre contient plus d'un « = »)"));
+  if (auto query = CheckQuery(req, {"since", "limit", "layout", "echo", "digest"}); !query) {
+    SendError(res, 400, query.error());
     return;
   }
   int64_t since = 0;
@@ -456,16 +565,13 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
     }
   }
   // `echo=0`: leave out the records this device holds as they are (docs/PROTOCOL.md, "Echo").
-  bool without_echo = false;
-  if (req.has_param("echo")) {
-    const std::string value = req.get_param_value("echo");
-    if (value == "0")
-      without_echo = true;
-    else if (value != "1") {
-      SendError(res, 400, MakeError(ErrorCode::kUsage, "echo : attendu 0 ou 1"));
-      return;
-    }
+  // `digest=1`: the divergence check's digest on the last page.
+  const std::optional<bool> echo = BinaryParam(req, "echo", true), with_digest = BinaryParam(req, "digest", false);
+  if (!echo || !with_digest) {
+    SendError(res, 400, MakeError(ErrorCode::kUsage, std::string(echo ? "digest" : "echo") + " : attendu 0 ou 1"));
+    return;
   }
+  const bool without_echo = !*echo;
   auto page = store.Pull(*device, since, static_cast<size_t>(limit), without_echo);
   if (!page) {
     SendStoreError(res, page.error());
@@ -473,7 +579,7 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
   }
   // The divergence check (docs/PROTOCOL.md): on the last page, when asked, the digest of the scope
   // — only if it was read at exactly the page's cursor (a push committed in between: none, this time).
-  if (!page->more && req.get_param_value("digest") == "1") {
+  if (!page->more && *with_digest) {
     auto digest = store.Digest(*device);
     if (!digest) {
       SendStoreError(res, digest.error());
@@ -535,9 +641,8 @@ std::optional<Conflict> HttpEndpoint::Impl::StaffConflict(const Device& staff, c
 void HttpEndpoint::Impl::ListConflicts(const httplib::Request& req, httplib::Response& res) {
   auto staff = AdmitStaff(req, res);
   if (!staff) return;
-  if (!QueryIsWellFormed(req)) {
-    SendError(res, 400,
-              MakeError(ErrorCode::kUsage, "la requête est mal formée (un paramètre contient plus d'un « = »)"));
+  if (auto checked = CheckQuery(req, {"status", "territory"}); !checked) {
+    SendError(res, 400, checked.error());
     return;
   }
   ConflictFilter query;
@@ -571,6 +676,7 @@ void HttpEndpoint::Impl::ListConflicts(const httplib::Request& req, httplib::Res
 void HttpEndpoint::Impl::ShowConflict(const httplib::Request& req, httplib::Response& res) {
   auto staff = AdmitStaff(req, res);
   if (!staff) return;
+  if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
   auto conflict = StaffConflict(*staff, req.matches[1], res);
   if (!conflict) return;
   auto history = store.History(conflict->table, conflict->record_id);
@@ -588,6 +694,7 @@ void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Re
                                         const std::string& action) {
   auto staff = AdmitStaff(req, res);
   if (!staff) return;
+  if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
   auto conflict = StaffConflict(*staff, req.matches[1], res);
   if (!conflict) return;
   Result<Conflict> settled = MakeError(ErrorCode::kInternal, "aucune action");
@@ -648,6 +755,7 @@ void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Re
 void HttpEndpoint::Impl::RecordHistory(const httplib::Request& req, httplib::Response& res) {
   auto staff = AdmitStaff(req, res);
   if (!staff) return;
+  if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
   const std::string record_id = req.matches[1];
   auto placement = store.Locate(record_id);
   if (!placement) return SendStoreError(res, placement.error());
@@ -713,7 +821,7 @@ void HttpEndpoint::Impl::Install() {
     tl_note.started = true;
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  server.Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) { Health(res); });
+  server.Get("/v1/health", [this](const httplib::Request& req, httplib::Response& res) { Health(req, res); });
   server.Get("/v1/whoami", [this](const httplib::Request& req, httplib::Response& res) { Whoami(req, res); });
   server.Get("/v1/pull", [this](const httplib::Request& req, httplib::Response& res) { Pull(req, res); });
   server.Post("/v1/push", [this](const httplib::Request& req, httplib::Response& res,
@@ -735,14 +843,19 @@ void HttpEndpoint::Impl::Install() {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         ErrorCode code = ErrorCode::kUsage;
         std::string message = "la requête n'a pas pu être lue";
-        if (res.status == 404) {
+        if (res.status == 404 && !AllowedMethods(req.path).empty()) {
+          // A known path asked with another method.
+          res.status = 405;
+          res.set_header("Allow", AllowedMethods(req.path));
+          message = "la méthode " + req.method + " n'est pas permise sur " + req.path +
+                    " (permises : " + AllowedMethods(req.path) + ")";
+        } else if (res.status == 404) {
           code = ErrorCode::kNotFound;
           message = "adresse inconnue : " + req.method + " " + req.path;
         } else if (res.status == 413) {
           code = ErrorCode::kTooLarge;
           message = "le corps de la requête dépasse la taille permise";
         } else if (res.status == 415) {
-          code = ErrorCode::kProtocol;
           message = "Content-Encoding non pris en charge (envoyez gzip ou aucun encodage)";
         } else if (res.status >= 500) {
           code = ErrorCode::kInternal;

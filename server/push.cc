@@ -39,8 +39,9 @@ const schema::Value& ValueOf(const schema::Table& table, const std::vector<schem
 // Applies the rules of one change. Returns its result; an Error only when the store failed.
 class ChangeApplier {
  public:
-  ChangeApplier(CentralTx& tx, const Device& device, std::string now)
-      : tx_(tx), device_(device), now_(std::move(now)) {}
+  // `last_seq`: the centre's sequence before the batch; no device has seen a version beyond it.
+  ChangeApplier(CentralTx& tx, const Device& device, std::string now, int64_t last_seq)
+      : tx_(tx), device_(device), now_(std::move(now)), last_seq_(last_seq) {}
 
   // `facts`: what the decoder established about `change`.
   Result<ChangeResult> Apply(const Change& change, const sync::ChangeFacts& facts) {
@@ -59,6 +60,14 @@ class ChangeApplier {
     if (!table) return Rejected(change, "table inconnue : " + change.table);
     // A create learns whether its id is taken as it is written (CentralTx::InsertRecord).
     if (change.op == sync::Op::kCreate) return Create(*table, change, facts);
+    // A version this centre never gave: the device knew another centre, or this one before it
+    // was restored from an older backup. Merged against what the centre holds now, its base would
+    // mean nothing.
+    if (change.base_version > last_seq_) {
+      return Rejected(change, "la version de base " + std::to_string(change.base_version) +
+                                  " n'a jamais été donnée par ce centre (dernière : " + std::to_string(last_seq_) +
+                                  ") : le centre a été restauré d'une sauvegarde ou remplacé");
+    }
     auto current = tx_.GetRecord(*table, change.record_id);
     if (!current) return current.error();
     return Update(*table, change, facts, *current);
@@ -290,6 +299,7 @@ class ChangeApplier {
   CentralTx& tx_;
   const Device& device_;
   std::string now_;
+  int64_t last_seq_;
 };
 
 }  // namespace
@@ -356,7 +366,7 @@ Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const DecodedPu
   }
 
   const std::string now = IsoTimestamp(now_ms);
-  ChangeApplier applier(tx, device, now);
+  ChangeApplier applier(tx, device, now, tx.LastSeq());
   PushReply reply;
   reply.response.batch_key = request.batch_key;
   reply.response.results.reserve(request.changes.size());

@@ -69,6 +69,9 @@ class CentralTx {
   virtual Result<int64_t> NextSeq() = 0;
   // Gives back `seq`, the number NextSeq() returned last, unused: the next call returns it again.
   virtual void ReturnSeq(int64_t seq) = 0;
+  // The greatest sequence number given so far: the store's before this transaction, or the last
+  // NextSeq() answered.
+  virtual int64_t LastSeq() const = 0;
   virtual Status AppendHistory(const HistoryEntry& entry) = 0;
   // Records a new open conflict (kind, table, record, field or other id, values, opened_seq…).
   virtual Status OpenConflict(const Conflict& conflict) = 0;

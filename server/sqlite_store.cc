@@ -202,6 +202,7 @@ class SqliteTx final : public CentralTx {
   }
 
   Result<int64_t> NextSeq() override { return ++last_seq_; }
+  int64_t LastSeq() const override { return last_seq_; }
   void ReturnSeq(int64_t seq) override {
     if (seq == last_seq_) --last_seq_;
   }

@@ -308,6 +308,11 @@ Result<Change> internal::DecodeChange(RawChange& raw, const std::string& where, 
   c.base_version = raw.base_version.number;
 
   if (c.op == Op::kCreate) {
+    // A create makes its record: it has seen no version of it (docs/PROTOCOL.md, "Refusals").
+    if (c.base_version != 0) {
+      return MakeError(ErrorCode::kValidation,
+                       where + ".base_version: a create has base_version 0, not " + std::to_string(c.base_version));
+    }
     if (raw.set.kind != Scalar::kMissing || raw.base.kind != Scalar::kMissing) {
       return Usage(where, "a create carries \"values\", not \"set\"/\"base\"");
     }

@@ -205,7 +205,43 @@ TEST_CASE("a body that is not gzip but says so gets 400", "[bad-input]") {
 
 TEST_CASE("an unknown Content-Encoding gets 415", "[bad-input]") {
   Refusal t;
-  t.ExpectRefused(t.PushRaw(ValidPush(), {{"Content-Encoding", "zstd"}}), 415, "protocol");
+  t.ExpectRefused(t.PushRaw(ValidPush(), {{"Content-Encoding", "zstd"}}), 415, "bad_request");
+}
+
+TEST_CASE("a create with a base_version other than 0 gets 422 naming the change", "[bad-input]") {
+  Refusal t;
+  sync::Change create = CreateContact(NewId(), "0611111111", Stamp(kT0, "a"));
+  create.base_version = 3;
+  auto r = t.PushRaw(sync::EncodePushRequest(Batch({CreateContact(NewId(), "0622222222", Stamp(kT0, "a")), create})));
+  t.ExpectRefused(r, 422, "validation");
+  json error = json::parse(r->body)["error"];
+  CHECK(error["change"] == create.change_id);
+  CHECK(error["message"].get<std::string>().find("changes[1].base_version") != std::string::npos);
+}
+
+TEST_CASE("an update on a base_version the centre never gave is rejected and writes no record", "[bad-input]") {
+  Refusal t;
+  // The store's last sequence is the case's creation: 1. A device that saw version 7 of it knew
+  // another centre, or this one before a restore.
+  sync::Change edit = Update("cases", t.case_id, 7, Stamp(kT0 + 10, "a"), {{"phone", "0611111111", std::nullopt}});
+  auto r = t.PushRaw(sync::EncodePushRequest(Batch({edit})));
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  auto response = sync::DecodePushResponse(r->body);
+  REQUIRE(response.ok());
+  CHECK(response->results.at(0).status == sync::ChangeStatus::kRejected);
+  CHECK(response->results.at(0).reason.find("version de base 7") != std::string::npos);
+  auto page = t.f.store().Pull(t.a.device, 0, 100, false);
+  REQUIRE(page.ok());
+  REQUIRE(page->records.size() == 1);
+  CHECK(page->records[0].record.version == 1);
+  CHECK(page->next == 1);
+  // On the sequence itself, the same edit is taken.
+  edit.change_id = NewId();
+  edit.base_version = 1;
+  auto taken = t.PushRaw(sync::EncodePushRequest(Batch({edit})));
+  REQUIRE(taken);
+  CHECK(sync::DecodePushResponse(taken->body)->results.at(0).status == sync::ChangeStatus::kApplied);
 }
 
 TEST_CASE("a bad pull cursor or limit gets 400", "[bad-input]") {
@@ -802,9 +838,10 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
   p.push_back({"history of an unknown record", "GET", "/v1/history/x'%20OR%20'1'='1", "", staff, 404, "not_found"});
 
   // Methods and paths.
-  p.push_back({"PUT on push", "PUT", "/v1/push", ValidPush(), dev, 404, "not_found"});
-  p.push_back({"DELETE on pull", "DELETE", "/v1/pull?since=0", "", dev, 404, "not_found"});
-  p.push_back({"GET on push", "GET", "/v1/push", "", dev, 404, "not_found"});
+  p.push_back({"PUT on push", "PUT", "/v1/push", ValidPush(), dev, 405, "bad_request"});
+  p.push_back({"DELETE on pull", "DELETE", "/v1/pull?since=0", "", dev, 405, "bad_request"});
+  p.push_back({"GET on push", "GET", "/v1/push", "", dev, 405, "bad_request"});
+  p.push_back({"POST on pull", "POST", "/v1/pull?since=0", ValidPush(), dev, 405, "bad_request"});
   p.push_back({"a path climbing out", "GET", "/v1/../../etc/passwd", "", dev, 404, "not_found"});
   p.push_back({"a path of 8,000 characters", "GET", "/v1/" + std::string(8000, 'a'), "", dev, 404, "not_found"});
 

@@ -462,5 +462,161 @@ TEST_CASE("a value refused in a run gets 422 naming the change of the run", "[ht
   CHECK(f.Dump() == before);
 }
 
+TEST_CASE("a gzip body is inflated whatever the case of its Content-Encoding", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  const std::string encoding = GENERATE(as<std::string>{}, "GZIP", "Gzip", " gzip ");
+  CAPTURE(encoding);
+  auto request = Batch({CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))});
+  auto headers = ServerFixture::Headers(a.token);
+  headers.emplace("Content-Encoding", encoding);
+  auto r = f.Client()->Post("/v1/push", headers, GzipCompress(sync::EncodePushRequest(request)), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  auto response = sync::DecodePushResponse(r->body);
+  REQUIRE(response.ok());
+  CHECK(response->results.at(0).status == sync::ChangeStatus::kApplied);
+  CHECK(response->results.at(0).version == 1);
+}
+
+TEST_CASE("a body announced as gzip in capitals that is not gzip gets 400 and changes nothing", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  (void)f.Client()->Get("/v1/whoami", ServerFixture::Headers(a.token));  // the device seen once
+  const std::string before = f.Dump();
+  auto headers = ServerFixture::Headers(a.token);
+  headers.emplace("Content-Encoding", "GZIP");
+  auto r = f.Client()->Post("/v1/push", headers, "not gzip at all", "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  CHECK(ErrorOf(r)["code"] == "bad_request");
+  CHECK(f.Dump() == before);
+}
+
+TEST_CASE("Accept-Encoding is read with its q-values: gzip only when gzip, or else *, has a q above 0", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  f.Push(a, {CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))});
+  auto client = f.Client();
+  client->set_decompress(false);
+  auto [accept, gzip] = GENERATE(table<std::string, bool>({{"gzip", true},
+                                                           {"GZIP", true},
+                                                           {"gzip;q=0", false},
+                                                           {"gzip; q=0.000", false},
+                                                           {"gzip;q=0.5", true},
+                                                           {"deflate, gzip;q=1.0", true},
+                                                           {"gzip;q=0, *", false},
+                                                           {"*", true},
+                                                           {"*;q=0", false},
+                                                           {"identity", false},
+                                                           {"br;q=1, identity;q=0.5", false},
+                                                           {"gzip;q=2", false},
+                                                           {"gzip;q=abc", false},
+                                                           {"x-gzip", true}}));
+  CAPTURE(accept);
+  auto headers = ServerFixture::Headers(a.token);
+  headers.emplace("Accept-Encoding", accept);
+  auto r = client->Get("/v1/pull?since=0", headers);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK((r->get_header_value("Content-Encoding") == "gzip") == gzip);
+  std::string body = r->body;
+  if (gzip) body = *GzipDecompress(r->body, 1 << 20);
+  auto page = sync::DecodePullPage(body);
+  REQUIRE(page.ok());
+  CHECK(page->records.size() == 1);
+}
+
+TEST_CASE("a known path asked with another method gets 405 with the methods it takes in Allow", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  Enrolled staff = f.Enrol("siege", {kGap}, Role::kStaff);
+  auto client = f.Client();
+  struct Ask {
+    std::string method, path, allow;
+  };
+  const std::vector<Ask> asks = {{"POST", "/v1/pull?since=0", "GET, HEAD"},
+                                 {"PUT", "/v1/pull", "GET, HEAD"},
+                                 {"DELETE", "/v1/whoami", "GET, HEAD"},
+                                 {"POST", "/v1/health", "GET, HEAD"},
+                                 {"GET", "/v1/push", "POST"},
+                                 {"PUT", "/v1/push", "POST"},
+                                 {"POST", "/v1/conflicts", "GET, HEAD"},
+                                 {"DELETE", "/v1/conflicts/12", "GET, HEAD"},
+                                 {"GET", "/v1/conflicts/12/resolve", "POST"},
+                                 {"PATCH", "/v1/history/0193", "GET, HEAD"}};
+  for (const Ask& ask : asks) {
+    INFO(ask.method << " " << ask.path);
+    auto headers = ServerFixture::Headers(ask.path.find("conflicts") != std::string::npos ? staff.token : a.token);
+    httplib::Result r = ask.method == "POST"    ? client->Post(ask.path, headers, "{}", "application/json")
+                        : ask.method == "PUT"   ? client->Put(ask.path, headers, "{}", "application/json")
+                        : ask.method == "PATCH" ? client->Patch(ask.path, headers, "{}", "application/json")
+                        : ask.method == "GET"   ? client->Get(ask.path, headers)
+                                                : client->Delete(ask.path, headers);
+    REQUIRE(r);
+    CHECK(r->status == 405);
+    CHECK(r->get_header_value("Allow") == ask.allow);
+    CHECK(ErrorOf(r)["code"] == "bad_request");
+  }
+  // An unknown path stays unknown.
+  auto unknown = client->Post("/v1/pulls", ServerFixture::Headers(a.token), "{}", "application/json");
+  REQUIRE(unknown);
+  CHECK(unknown->status == 404);
+}
+
+TEST_CASE("an unknown or repeated query parameter, or a bad value, gets 400 naming the parameter", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  Enrolled staff = f.Enrol("siege", {kGap}, Role::kStaff);
+  auto client = f.Client();
+  auto [path, named] = GENERATE(table<std::string, std::string>({{"/v1/pull?since=0&foo=1", "foo"},
+                                                                 {"/v1/pull?since=0&since=5", "since"},
+                                                                 {"/v1/pull?since=0&digest=2", "digest"},
+                                                                 {"/v1/pull?since=0&digest=", "digest"},
+                                                                 {"/v1/pull?since=0&echo=yes", "echo"},
+                                                                 {"/v1/pull?since=0&layout=", "layout"},
+                                                                 {"/v1/pull?Since=0", "Since"},
+                                                                 {"/v1/pull", "since"},
+                                                                 {"/v1/whoami?verbose=1", "verbose"},
+                                                                 {"/v1/health?x", "x"},
+                                                                 {"/v1/conflicts?status=open&sort=id", "sort"},
+                                                                 {"/v1/history/0193?all=1", "all"}}));
+  CAPTURE(path);
+  auto r = client->Get(
+      path, ServerFixture::Headers(path.find("/v1/pull") == 0 || path.find("/v1/whoami") == 0 ? a.token : staff.token));
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  json error = ErrorOf(r);
+  CHECK(error["code"] == "bad_request");
+  CHECK(error["message"].get<std::string>().find(named) != std::string::npos);
+}
+
+TEST_CASE("a push with an unknown query parameter gets 400 and changes nothing", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  (void)f.Client()->Get("/v1/whoami", ServerFixture::Headers(a.token));
+  const std::string before = f.Dump();
+  auto request = Batch({CreateContact(NewId(), "0611111111", Stamp(kT0, "a"))});
+  auto r = f.Client()->Post("/v1/push?afterr=x", ServerFixture::Headers(a.token), sync::EncodePushRequest(request),
+                            "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  CHECK(ErrorOf(r)["message"].get<std::string>().find("afterr") != std::string::npos);
+  CHECK(f.Dump() == before);
+}
+
+TEST_CASE("the queries relais itself sends are answered", "[http]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  auto client = f.Client();
+  for (const char* path : {"/v1/pull?since=0&limit=5000&layout=columns&digest=1&echo=0",
+                           "/v1/pull?since=0&limit=5000&layout=columns&digest=1", "/v1/pull?since=0", "/v1/whoami"}) {
+    INFO(path);
+    auto r = client->Get(path, ServerFixture::Headers(a.token));
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+}
+
 }  // namespace
 }  // namespace relais::server::testing
