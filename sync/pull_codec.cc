@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 
 #include "base/ids.h"
@@ -95,21 +96,31 @@ std::string EncodePullPage(const PullPage& page, PullLayout layout) {
     json conflicts = json::array();
     auto text = [](const schema::Value& v) { return v ? json(*v) : json(nullptr); };
     for (const ConflictNotice& n : page.conflicts) {
+      // A field's values typed as in records: a whole-number field's as JSON numbers.
+      const schema::Table* table = n.kind == "field" ? schema::FindTable(n.table) : nullptr;
+      const schema::Field* field = table ? table->FindField(n.field) : nullptr;
+      auto typed = [&](const schema::Value& v) {
+        if (!v || !field || field->type != schema::FieldType::kInt) return text(v);
+        int64_t number = 0;
+        const char* end = v->data() + v->size();
+        auto [at, error] = std::from_chars(v->data(), end, number);
+        return at == end && error == std::errc() ? json(number) : text(v);
+      };
       json j = {{"id", n.id},
                 {"kind", n.kind},
                 {"status", n.status},
                 {"table", n.table},
                 {"record", n.record_id},
                 {"seq", n.seq},
-                {"base", text(n.base_value)},
-                {"server", text(n.server_value)},
-                {"device_value", text(n.device_value)}};
+                {"base", typed(n.base_value)},
+                {"server", typed(n.server_value)},
+                {"device_value", typed(n.device_value)}};
       if (!n.field.empty()) j["field"] = n.field;
       if (!n.other_id.empty()) j["other"] = n.other_id;
       if (!n.device.empty()) j["device"] = n.device;
       if (!n.server_device.empty()) j["server_device"] = n.server_device;
       if (n.status == "settled") {
-        j["settled_value"] = text(n.settled_value);
+        j["settled_value"] = typed(n.settled_value);
         j["settlement"] = n.settlement;
       }
       conflicts.push_back(std::move(j));
@@ -675,9 +686,16 @@ class PullPageReader {
         !text(c.server_device, n.server_device) || !text(c.settlement, n.settlement)) {
       return Fail(Bad("a conflict holds a member that is not text"));
     }
-    if (!text(c.base, n.base_value) || !text(c.server, n.server_value) || !text(c.device_value, n.device_value) ||
-        !text(c.settled_value, n.settled_value)) {
-      return Fail(Bad("a conflict holds a value that is not text"));
+    // Values are typed as in records (a whole number for a whole-number field); a centre from before
+    // sent every value as text.
+    auto value = [&](const Scalar& s, schema::Value& out) {
+      if (s.kind != Scalar::kInt) return text(s, out);
+      out = std::to_string(s.number);
+      return true;
+    };
+    if (!value(c.base, n.base_value) || !value(c.server, n.server_value) || !value(c.device_value, n.device_value) ||
+        !value(c.settled_value, n.settled_value)) {
+      return Fail(Bad("a conflict holds a value that is neither text nor a whole number"));
     }
     page_.conflicts.push_back(std::move(n));
   }

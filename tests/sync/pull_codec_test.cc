@@ -152,3 +152,50 @@ TEST_CASE("a pull page's text is checked before it is read", "[codec][pull]") {
   REQUIRE_FALSE(old.ok());
   CHECK(old.error().message.find("protocol: version 2") != std::string::npos);
 }
+
+TEST_CASE("a conflict notice types its values as records do: a whole-number field's as numbers", "[codec][pull]") {
+  PullPage page;
+  page.since = 0;
+  page.next = 5;
+  ConflictNotice n;
+  n.id = 3;
+  n.kind = "field";
+  n.status = "settled";
+  n.table = "cases";
+  n.record_id = "0190a1b2-0000-7000-8000-000000000001";
+  n.seq = 5;
+  n.field = "service_level";
+  n.base_value = "1";
+  n.server_value = "2";
+  n.device_value = "3";
+  n.settled_value = "3";
+  n.settlement = "device";
+  page.conflicts.push_back(n);
+  ConflictNotice text_field = n;
+  text_field.id = 4;
+  text_field.field = "status";
+  text_field.base_value = "salarie";
+  text_field.server_value.reset();
+  text_field.device_value = "etudiant";
+  text_field.settled_value = "etudiant";
+  page.conflicts.push_back(text_field);
+  const std::string text = EncodePullPage(page, PullLayout::kRows);
+  nlohmann::json doc = nlohmann::json::parse(text);
+  CHECK(doc["conflicts"][0]["base"] == 1);
+  CHECK(doc["conflicts"][0]["server"] == 2);
+  CHECK(doc["conflicts"][0]["device_value"] == 3);
+  CHECK(doc["conflicts"][0]["settled_value"] == 3);
+  CHECK(doc["conflicts"][1]["base"] == "salarie");
+  CHECK(doc["conflicts"][1]["server"].is_null());
+  auto read = DecodePullPage(text);
+  REQUIRE(read.ok());
+  REQUIRE(read->conflicts.size() == 2);
+  CHECK(read->conflicts[0].server_value == schema::Value("2"));
+  CHECK(read->conflicts[0].settled_value == schema::Value("3"));
+  CHECK(read->conflicts[1].device_value == schema::Value("etudiant"));
+  // A centre from before sent every value as text: still read.
+  doc["conflicts"][0]["server"] = "2";
+  auto older = DecodePullPage(doc.dump());
+  REQUIRE(older.ok());
+  CHECK(older->conflicts[0].server_value == schema::Value("2"));
+}
