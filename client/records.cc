@@ -366,4 +366,25 @@ Result<Records::PendingCounts> Records::PendingTotal() {
   return counts;
 }
 
+Result<int64_t> Records::PendingRecords() {
+  auto stmt = replica_.Statement(
+      "SELECT count(*) FROM (SELECT DISTINCT tbl, record_id FROM outbox WHERE state = "
+      "'pending')");
+  if (!stmt) return stmt.error();
+  int64_t records = 0;
+  {
+    sqlite::StmtGuard guard(**stmt);
+    auto row = (*stmt)->Step();
+    if (!row) return row.error();
+    records = (*stmt)->Int(0);
+  }
+  // A create not yet in the outbox has no entry there: its record is not counted above.
+  for (const schema::Table& t : schema::Tables()) {
+    auto unsent = CountUnsentCreates(replica_, t);
+    if (!unsent) return unsent.error();
+    records += *unsent;
+  }
+  return records;
+}
+
 }  // namespace relais::client

@@ -83,6 +83,8 @@ class Records {
   };
   Result<PendingCounts> PendingFor(const schema::Table& table, const std::string& id);
   Result<PendingCounts> PendingTotal();
+  // Records with changes waiting for the centre: successive edits of one record count once.
+  Result<int64_t> PendingRecords();
 
   // Runs `sql`, a SELECT of RecordColumns(table) with `params` bound as ?1, ?2…, and reads its rows.
   // The statement is prepared once per distinct `sql` and reused.

@@ -85,4 +85,27 @@ std::string DivergenceText(const sync::Divergence& d) {
   return DifferencesText(d.tables);
 }
 
+std::string LostEditText(const std::string& field, const std::string& record, const std::string& kept,
+                         const std::string& record_id) {
+  std::string text = "Le champ " + field + " " + record;
+  text += kept.empty() ? " a gardé la valeur d'une autre saisie, plus récente que la vôtre"
+                       : " a gardé « " + kept + " », saisi plus récemment ailleurs";
+  return text +
+         " ; votre valeur n'est pas perdue : elle reste dans l'historique de la fiche au centre (le "
+         "personnel central la voit avec relais-central history " +
+         record_id + ")";
+}
+
+std::string MergedCaseText(const std::string& created, const std::string& survivor, const std::string& survivor_id) {
+  return "Arbitrage du centre : le dossier " + created + " que vous avez créé a été fusionné dans " + survivor +
+         " ; ses entrées de suivi y ont été déplacées, et c'est ce dossier qu'il faut désormais compléter (relais "
+         "case show " +
+         survivor_id + ")";
+}
+
+std::string PendingRecordsText(int64_t records) {
+  if (records == 0) return "aucune fiche modifiée";
+  return std::to_string(records) + (records == 1 ? " fiche modifiée" : " fiches modifiées");
+}
+
 }  // namespace relais::client

@@ -17,4 +17,20 @@ Error SyncErrorForPeople(const sync::SyncError& error);
 // centre is behind the replica's cursor.
 std::string DivergenceText(const sync::Divergence& divergence);
 
+// What `relais sync` says of a value this device sent that lost to a later edit of the same field
+// (sync::LostEdit): which field of which record kept which value, and where the lost value is.
+// `field`: the field's label ("téléphone"); `record`: the record in words ("du dossier Girard
+// Maël"); `kept`: the value the record holds now, as shown (empty: the replica no longer holds
+// the record); `record_id`: for the history command.
+std::string LostEditText(const std::string& field, const std::string& record, const std::string& kept,
+                         const std::string& record_id);
+
+// What `relais sync` says when central staff merged a case this device created into an existing
+// one: `created` and `survivor` name the cases, `survivor_id` is the case to open from now on.
+std::string MergedCaseText(const std::string& created, const std::string& survivor, const std::string& survivor_id);
+
+// How `relais status` counts the records with changes waiting to be sent ("3 fiches modifiées"):
+// successive edits of one record are folded into one change, so changes are not what it counts.
+std::string PendingRecordsText(int64_t records);
+
 }  // namespace relais::client

@@ -205,6 +205,11 @@ class ChangeApplier {
     for (const sync::FieldOutcome* out : review) {
       r.review_fields.emplace_back(table.fields[static_cast<size_t>(out->field)].name);
     }
+    // The device's values that lost, so that it can say which value its record kept.
+    for (const sync::FieldOutcome& out : merged.outcomes) {
+      if (out.how == Resolution::kLwwServer)
+        r.lost_fields.emplace_back(table.fields[static_cast<size_t>(out.field)].name);
+    }
     if (!merged.changed && lost.empty() && review.empty()) {
       // Nothing moved: the version stays, only fresher stamps of equal values are kept.
       r.version = current->record.version;

@@ -80,6 +80,14 @@ struct Rejection {
   std::string reason;
 };
 
+// A value this device sent that lost to a later edit of the same field (last-writer-wins): the
+// record kept the other value; the centre keeps this one in the record's history.
+struct LostEdit {
+  std::string table;
+  std::string record_id;
+  std::string field;
+};
+
 struct SyncSummary {
   int64_t pushed = 0;  // changes the server answered for
   int64_t applied = 0;
@@ -92,6 +100,7 @@ struct SyncSummary {
   int64_t pages = 0;
   int64_t retries = 0;
   std::vector<Rejection> rejections;
+  std::vector<LostEdit> lost_edits;  // in the order of the answers
   // Conflict notices about this device's own edits (SyncOptions::device_name) pulled by this sync:
   // conflicts opened on them, and settlements of earlier ones, in the order they were pulled.
   int64_t conflicts_opened = 0;

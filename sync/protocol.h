@@ -58,6 +58,10 @@ struct ChangeResult {
   int64_t version = 0;                     // the record's version after this change (0 if rejected)
   std::string reason;                      // for kRejected
   std::vector<std::string> review_fields;  // for kReview
+  // For kMerged: the fields whose value from the device lost to a later one by last-writer-wins
+  // (kept in the record's history at the centre). Its initialiser lets a result still be written
+  // as an aggregate of the members above.
+  std::vector<std::string> lost_fields = {};
 };
 
 struct PushResponse {

@@ -40,8 +40,9 @@ using internal::Scalar;
 // One element of `results` as read.
 struct RawResult {
   bool is_object = false;
-  Scalar id, status, version, reason, review;
+  Scalar id, status, version, reason, review, lost;
   std::vector<std::string> review_texts;  // the string elements of `review`, when it is an array
+  std::vector<std::string> lost_texts;    // the same of `lost`
 };
 
 class AnswerReader {
@@ -78,7 +79,7 @@ class AnswerReader {
   }
 
  private:
-  enum class Role { kTop, kResults, kResult, kReview, kSkip };
+  enum class Role { kTop, kResults, kResult, kReview, kLost, kSkip };
   struct Frame {
     Role role;
     std::string key;  // objects: the member being read
@@ -101,6 +102,10 @@ class AnswerReader {
         raw_.review_texts.clear();
         return &raw_.review;
       }
+      if (f.key == "lost") {
+        raw_.lost_texts.clear();
+        return &raw_.lost;
+      }
     }
     return nullptr;
   }
@@ -116,8 +121,9 @@ class AnswerReader {
       EndResult();
       return true;
     }
-    if (f.role == Role::kReview) {
-      if (kind == Scalar::kString) raw_.review_texts.push_back(std::move(*text));
+    if (f.role == Role::kReview || f.role == Role::kLost) {
+      if (kind == Scalar::kString)
+        (f.role == Role::kReview ? raw_.review_texts : raw_.lost_texts).push_back(std::move(*text));
       return true;
     }
     if (f.role == Role::kTop && f.key == "results") {
@@ -151,6 +157,7 @@ class AnswerReader {
     } else if (Scalar* s = Target()) {
       s->kind = object ? Scalar::kObject : Scalar::kArray;
       if (s == &raw_.review && !object) role = Role::kReview;
+      if (s == &raw_.lost && !object) role = Role::kLost;
     }
     stack_.push_back(Frame{role, {}});
   }
@@ -203,6 +210,7 @@ class AnswerReader {
     }
     if (r.reason.kind == Scalar::kString) cr.reason = std::move(r.reason.text);
     if (r.review.kind == Scalar::kArray) cr.review_fields = std::move(r.review_texts);
+    if (r.lost.kind == Scalar::kArray) cr.lost_fields = std::move(r.lost_texts);
     response_.results.push_back(std::move(cr));
   }
 
@@ -214,6 +222,17 @@ class AnswerReader {
   PushResponse response_;
   std::optional<Error> error_;
 };
+
+// `,"name":["a","b"]`, or nothing when `fields` is empty.
+void AppendFieldList(std::string& out, const char* name, const std::vector<std::string>& fields) {
+  if (fields.empty()) return;
+  out.append(",\"").append(name).append("\":[");
+  for (size_t f = 0; f < fields.size(); ++f) {
+    if (f) out += ',';
+    AppendJsonString(out, fields[f]);
+  }
+  out += ']';
+}
 
 }  // namespace
 
@@ -232,18 +251,12 @@ std::string EncodePushResponse(const PushResponse& response) {
     if (i) out += ',';
     out += "{\"id\":";
     AppendJsonString(out, r.change_id);
+    AppendFieldList(out, "lost", r.lost_fields);
     if (!r.reason.empty()) {
       out += ",\"reason\":";
       AppendJsonString(out, r.reason);
     }
-    if (!r.review_fields.empty()) {
-      out += ",\"review\":[";
-      for (size_t f = 0; f < r.review_fields.size(); ++f) {
-        if (f) out += ',';
-        AppendJsonString(out, r.review_fields[f]);
-      }
-      out += ']';
-    }
+    AppendFieldList(out, "review", r.review_fields);
     out += ",\"status\":";
     AppendJsonString(out, ToString(r.status));
     out += ",\"version\":";

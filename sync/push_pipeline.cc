@@ -171,6 +171,13 @@ SyncResult<bool> PushPipeline::Answer(const PushRequest& request, SyncResult<Htt
   RELAIS_TRY_REPLICA(replica_.AcknowledgeBatch(request, *response));
   ++summary_.batches;
   CountAnswer(*response, summary_);
+  for (size_t i = 0; i < response->results.size(); ++i) {
+    const ChangeResult& r = response->results[i];
+    const Change& change = request.changes[i];
+    if (r.lost_fields.empty() || r.change_id != change.change_id) continue;
+    for (const std::string& field : r.lost_fields)
+      summary_.lost_edits.push_back({change.table, change.record_id, field});
+  }
   options_.Report("push", summary_.pushed, push_total_);
   return false;
 }

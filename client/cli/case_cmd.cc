@@ -86,7 +86,8 @@ Status ShowCase(Context& ctx, const std::string& asked_id) {
       record = std::move(**absorbing);
     } else {
       details.redirect_note = "Ce dossier a été fusionné dans le dossier " + **survivor +
-                              ", qui n'est pas sur cet appareil (hors de vos territoires).";
+                              ", qui n'est pas sur cet appareil (hors de vos territoires) ; pour la suite de ce "
+                              "suivi, adressez-vous à l'équipe centrale.";
     }
   }
   const std::string id = record->id;

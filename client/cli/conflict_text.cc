@@ -1,6 +1,7 @@
 #include "client/cli/conflict_text.h"
 
 #include "client/cli/output.h"
+#include "client/sync_text.h"
 
 namespace relais::cli {
 
@@ -11,13 +12,19 @@ std::string Quoted(const std::string& table, const std::string& field, const sch
   return "« " + DisplayValue(t ? t->FindField(field) : nullptr, value) + " »";
 }
 
-// "statut du dossier Girard Maël" (a field of a case), "organisme du contact …" otherwise.
-Result<std::string> FieldOfRecord(client::Records& records, const sync::ConflictNotice& n) {
-  std::string word = FieldWord(n.table, n.field);
-  if (n.table != "cases") return word + " de la fiche " + n.record_id + " (" + n.table + ")";
-  auto name = CaseLabel(records, n.record_id);
+// "du dossier Girard Maël" (a case), "de la fiche ID (contacts)" otherwise.
+Result<std::string> OfRecord(client::Records& records, const std::string& table, const std::string& record_id) {
+  if (table != "cases") return "de la fiche " + record_id + " (" + table + ")";
+  auto name = CaseLabel(records, record_id);
   if (!name) return name.error();
-  return word + " du dossier " + *name;
+  return "du dossier " + *name;
+}
+
+// "statut du dossier Girard Maël" (a field of a case), "organisme de la fiche …" otherwise.
+Result<std::string> FieldOfRecord(client::Records& records, const sync::ConflictNotice& n) {
+  auto of = OfRecord(records, n.table, n.record_id);
+  if (!of) return of.error();
+  return FieldWord(n.table, n.field) + " " + *of;
 }
 
 Result<std::string> CaseWithId(client::Records& records, const std::string& id) {
@@ -68,10 +75,10 @@ Result<std::string> NoticeSentence(client::Records& records, const sync::Conflic
              " : doublon possible, en attente d'arbitrage par le centre";
     }
     if (n.settlement == "merged") {
-      auto survivor = CaseWithId(records, n.settled_value.value_or(n.other_id));
+      const std::string survivor_id = n.settled_value.value_or(n.other_id);
+      auto survivor = CaseWithId(records, survivor_id);
       if (!survivor) return survivor.error();
-      return "Arbitrage du centre : le dossier " + *created + " que vous avez créé a été fusionné dans " + *survivor +
-             " ; son suivi y est désormais";
+      return client::MergedCaseText(*created, *survivor, survivor_id);
     }
     return "Arbitrage du centre : " + *created + " et " + *other +
            " sont deux personnes différentes ; les deux dossiers restent";
@@ -94,6 +101,21 @@ Result<std::string> NoticeSentence(client::Records& records, const sync::Conflic
   else
     whose = "fixée par le centre";
   return "Arbitrage du centre : " + *what + " — valeur retenue " + Quoted(n.table, n.field, kept) + " (" + whose + ")";
+}
+
+Result<std::string> LostEditSentence(client::Records& records, const sync::LostEdit& lost) {
+  auto of = OfRecord(records, lost.table, lost.record_id);
+  if (!of) return of.error();
+  std::string kept;
+  if (const schema::Table* table = schema::FindTable(lost.table)) {
+    const int index = table->FieldIndex(lost.field);
+    auto row = records.Get(*table, lost.record_id);
+    if (!row) return row.error();
+    if (*row && index >= 0) {
+      kept = DisplayValue(&table->fields[static_cast<size_t>(index)], (*row)->values[static_cast<size_t>(index)]);
+    }
+  }
+  return client::LostEditText(FieldWord(lost.table, lost.field), *of, kept, lost.record_id);
 }
 
 }  // namespace relais::cli

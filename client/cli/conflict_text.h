@@ -6,6 +6,7 @@
 #include <string>
 
 #include "client/records.h"
+#include "sync/engine.h"
 #include "sync/protocol.h"
 
 namespace relais::cli {
@@ -22,5 +23,9 @@ std::string FieldWord(const std::string& table, const std::string& field);
 // The sentence `relais sync` prints for a conflict opened on this device's edit (notice.status
 // "open") or for its settlement ("settled").
 Result<std::string> NoticeSentence(client::Records& records, const sync::ConflictNotice& notice);
+
+// The sentence `relais sync` prints for a value of this device that lost to a later edit, with
+// the value the record kept (as this replica holds it after the pull).
+Result<std::string> LostEditSentence(client::Records& records, const sync::LostEdit& lost);
 
 }  // namespace relais::cli

@@ -51,10 +51,21 @@ Status RefuseMerged(client::Records& records, const schema::Table& table, const 
   if (!*survivor) return OkStatus();
   auto name = CaseName(records, **survivor);
   if (!name) return name.error();
+  // A survivor outside this device's territories is not on it: nothing to open here
+  // (docs/PROTOCOL.md, "Redirects").
+  if (name->empty()) {
+    return MakeError(ErrorCode::kValidation, "le dossier " + record.id +
+                                                 " a été fusionné par le centre dans le dossier " + **survivor +
+                                                 ", qui est hors de vos territoires : rien ne s'y saisit plus sur cet "
+                                                 "appareil ; pour la suite de ce suivi, adressez-vous à l'équipe "
+                                                 "centrale");
+  }
   return MakeError(ErrorCode::kValidation, "le dossier " + record.id +
-                                               " a été fusionné par le centre dans le dossier " + **survivor +
-                                               (name->empty() ? "" : " (" + *name + ")") +
-                                               " : saisissez sur celui-ci (relais case show " + **survivor + ")");
+                                               " a été fusionné par le centre dans le dossier " + **survivor + " (" +
+                                               *name +
+                                               ") : saisissez sur celui-ci (relais case "
+                                               "show " +
+                                               **survivor + ")");
 }
 
 Status AddRecord(Context& ctx, const schema::Table& table, const client::FieldValues& values) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/cli/output.h"
+#include "client/sync_text.h"
 
 namespace relais::cli {
 
@@ -22,7 +23,7 @@ constexpr Label kLabels[] = {{"replica", "Base locale"},
                              {"cases", "Dossiers"},
                              {"followups", "Entrées de suivi"},
                              {"contacts", "Contacts"},
-                             {"pending", "Modifications à synchroniser"},
+                             {"pending", "À synchroniser"},
                              {"rejected", "Modifications refusées"},
                              {"last_sync", "Dernière synchronisation"},
                              {"server", "Serveur"}};
@@ -40,13 +41,15 @@ Status ShowStatus(Context& ctx) {
   }
   std::vector<std::vector<std::string>> rows;
   for (auto it = status->begin(); it != status->end(); ++it) {
-    if (it.key() == "rejections") continue;  // listed below the table
+    if (it.key() == "rejections" || it.key() == "pending_records") continue;  // below the table; in "pending"
     std::string label = it.key();
     for (const Label& l : kLabels) {
       if (it.key() == l.key) label = l.text;
     }
     const auto& v = it.value();
     std::string text = v.is_null() ? "jamais / aucun" : v.is_string() ? v.get<std::string>() : v.dump();
+    // Successive edits of a record are one change: what waits is a number of records.
+    if (it.key() == "pending") text = client::PendingRecordsText((*status)["pending_records"].get<int64_t>());
     rows.push_back({label, text});
   }
   std::string table = FormatTable({"", ""}, rows);
@@ -81,6 +84,9 @@ Result<nlohmann::ordered_json> BuildStatus(client::Replica& replica, client::Rec
   auto pending = records.PendingTotal();
   if (!pending) return pending.error();
   out["pending"] = pending->pending;
+  auto pending_records = records.PendingRecords();
+  if (!pending_records) return pending_records.error();
+  out["pending_records"] = *pending_records;
   out["rejected"] = pending->rejected;
   // What the centre refused, kept on the device until someone acts on it.
   nlohmann::ordered_json rejections = nlohmann::ordered_json::array();

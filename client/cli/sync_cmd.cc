@@ -202,6 +202,12 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
     if (!sentence) return sentence.error();
     sentences.push_back(std::move(*sentence));
   }
+  std::vector<std::string> lost_sentences;
+  for (const sync::LostEdit& lost : s.lost_edits) {
+    auto sentence = LostEditSentence(**records, lost);
+    if (!sentence) return sentence.error();
+    lost_sentences.push_back(std::move(*sentence));
+  }
   if (ctx.json) {
     json rejections = json::array();
     for (const auto& rej : s.rejections) rejections.push_back({{"change", rej.change_id}, {"reason", rej.reason}});
@@ -224,6 +230,11 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
                       {"server_device", text_or_null(n.server_device)},
                       {"message", sentences[i]}});
     }
+    json lost = json::array();
+    for (size_t i = 0; i < s.lost_edits.size(); ++i) {
+      const sync::LostEdit& l = s.lost_edits[i];
+      lost.push_back({{"table", l.table}, {"record", l.record_id}, {"field", l.field}, {"message", lost_sentences[i]}});
+    }
     json out = {{"pushed", s.pushed},
                 {"applied", s.applied},
                 {"merged", s.merged},
@@ -239,6 +250,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
                 {"bytes_received", transport.bytes_received()},
                 {"seconds", seconds},
                 {"rejections", rejections},
+                {"lost", lost},
                 {"conflicts_opened", s.conflicts_opened},
                 {"conflicts_settled", s.conflicts_settled},
                 {"opened", opened},
@@ -256,6 +268,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   std::cout << "\n  reçues : " << s.pulled << " fiche(s)";
   if (s.removed) std::cout << ", " << s.removed << " retirée(s) (hors de vos territoires)";
   std::cout << "\n";
+  for (const std::string& sentence : lost_sentences) std::cout << "  " << sentence << "\n";
   if (s.review) {
     std::cout << "  en conflit : " << s.review
               << " modification(s) gardée(s) pour arbitrage par le centre (votre saisie n'est pas perdue)\n";

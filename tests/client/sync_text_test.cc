@@ -78,3 +78,27 @@ TEST_CASE("a divergence is said table by table, or as a centre behind the replic
         "le centre est à la séquence 80, cette base en était à 120 (centre restauré d'une "
         "sauvegarde ?)");
 }
+
+TEST_CASE("a value that lost to a later edit: which field of which case kept which value, and where the other is",
+          "[sync_text]") {
+  CHECK(LostEditText("téléphone", "du dossier Girard Maël", "0622222222", "0193-id") ==
+        "Le champ téléphone du dossier Girard Maël a gardé « 0622222222 », saisi plus récemment ailleurs ; votre "
+        "valeur n'est pas perdue : elle reste dans l'historique de la fiche au centre (le personnel central la voit "
+        "avec relais-central history 0193-id)");
+  // A record the replica no longer holds (it left the device's territories meanwhile): no value to quote.
+  CHECK(Says(LostEditText("téléphone", "du dossier 0193-id", "", "0193-id"),
+             "a gardé la valeur d'une autre saisie, plus récente que la vôtre ; votre valeur n'est pas perdue"));
+}
+
+TEST_CASE("a case merged by the centre: the sentence is whole and says where to go on", "[sync_text]") {
+  CHECK(MergedCaseText("Lefèvre Élodie", "Lefèvre Élodie (0192-id)", "0192-id") ==
+        "Arbitrage du centre : le dossier Lefèvre Élodie que vous avez créé a été fusionné dans Lefèvre Élodie "
+        "(0192-id) ; ses entrées de suivi y ont été déplacées, et c'est ce dossier qu'il faut désormais compléter "
+        "(relais case show 0192-id)");
+}
+
+TEST_CASE("status counts records waiting, not changes", "[sync_text]") {
+  CHECK(PendingRecordsText(0) == "aucune fiche modifiée");
+  CHECK(PendingRecordsText(1) == "1 fiche modifiée");
+  CHECK(PendingRecordsText(3) == "3 fiches modifiées");
+}

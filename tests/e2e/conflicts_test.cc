@@ -264,6 +264,11 @@ TEST_CASE("the same person created on two devices is merged by the centre, and e
   CHECK(settled["settlements"][0]["settlement"] == "merged");
   CHECK(Contains(settled["settlements"][0]["message"].get<std::string>(),
                  "fusionné dans Lefèvre Élodie (" + first + ")"));
+  // Whole: where the follow-ups went and which case to complete from now on.
+  CHECK(Contains(settled["settlements"][0]["message"].get<std::string>(),
+                 "ses entrées de suivi y ont été déplacées, et c'est ce dossier qu'il faut désormais compléter (relais "
+                 "case show " +
+                     first + ")"));
   w.nevache.Sync();
 
   const std::string redirect_note = "Ce dossier (" + second + ") a été fusionné dans Lefèvre Élodie (" + first + ")";

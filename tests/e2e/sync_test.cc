@@ -118,6 +118,54 @@ TEST_CASE("edits of different fields made on two devices flow both ways and merg
   }
 }
 
+TEST_CASE("a value that lost to a later edit is named: the field, the case, the value kept, and where the other is",
+          "[e2e][sync]") {
+  TwoDevicesOneCase w("Girard", "Maël");
+  // The phone is last-writer-wins: b writes it after a, so b's value stays whoever syncs first.
+  w.a.Json({"case", "edit", w.id, "--phone", "0611111111"});
+  w.b.Json({"case", "edit", w.id, "--phone", "0622222222"});
+  w.b.Sync();
+  const std::string sentence =
+      "Le champ téléphone du dossier Girard Maël a gardé « 0622222222 », saisi plus "
+      "récemment ailleurs ; votre valeur n'est pas perdue : elle reste dans l'historique "
+      "de la fiche au centre (le personnel central la voit avec relais-central history " +
+      w.id + ")";
+  SECTION("in words") {
+    RunResult told = w.a.Cmd({"sync"});
+    INFO(told.out << told.err);
+    REQUIRE(told.exit_code == 0);
+    CHECK(told.out.find(sentence) != std::string::npos);
+  }
+  SECTION("in --json") {
+    json told = w.a.Sync();
+    CHECK(told["merged"] == 1);
+    REQUIRE(told["lost"].size() == 1);
+    CHECK(told["lost"][0]["table"] == "cases");
+    CHECK(told["lost"][0]["record"] == w.id);
+    CHECK(told["lost"][0]["field"] == "phone");
+    CHECK(told["lost"][0]["message"] == sentence);
+  }
+  CHECK(w.a.Show(w.id)["phone"] == "0622222222");
+  CHECK(w.central.Count("SELECT count(*) FROM history WHERE lost LIKE '%0611111111%'") == 1);
+}
+
+TEST_CASE("status counts the records waiting to be sent, successive edits of one record once", "[e2e][sync]") {
+  TwoDevicesOneCase w("Girard", "Maël");
+  w.a.Json({"case", "edit", w.id, "--phone", "0611111111"});
+  w.a.Json({"case", "edit", w.id, "--email", "mael@exemple.fr"});
+  w.a.Json({"case", "edit", w.id, "--commune", "Gap"});
+  json status = w.a.Json({"status"});
+  CHECK(status["pending_records"] == 1);
+  RunResult shown = w.a.Cmd({"status"});
+  REQUIRE(shown.exit_code == 0);
+  CHECK(shown.out.find("1 fiche modifiée") != std::string::npos);
+  CHECK(shown.out.find("odifications à synchroniser") == std::string::npos);
+  w.a.AddCase("Roux", "Inès", kGap);
+  CHECK(w.a.Cmd({"status"}).out.find("2 fiches modifiées") != std::string::npos);
+  w.a.Sync();
+  CHECK(w.a.Cmd({"status"}).out.find("aucune fiche modifiée") != std::string::npos);
+}
+
 TEST_CASE("a same-field edit is kept for review: the server keeps its value and loses nothing", "[e2e][sync]") {
   TwoDevicesOneCase w("Girard", "Maël");
   Device& a = w.a;

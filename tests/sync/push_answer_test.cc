@@ -72,6 +72,11 @@ Result<PushResponse> ReferenceDecode(std::string_view text) {
         if (f.is_string()) cr.review_fields.push_back(f.get<std::string>());
       }
     }
+    if (auto lost = r.find("lost"); lost != r.end() && lost->is_array()) {
+      for (const json& f : *lost) {
+        if (f.is_string()) cr.lost_fields.push_back(f.get<std::string>());
+      }
+    }
     response.results.push_back(std::move(cr));
   }
   return response;
@@ -94,6 +99,7 @@ void RequireSame(const Result<PushResponse>& got, const Result<PushResponse>& wa
     CHECK(g.version == w.version);
     CHECK(g.reason == w.reason);
     CHECK(g.review_fields == w.review_fields);
+    CHECK(g.lost_fields == w.lost_fields);
   }
 }
 
@@ -103,7 +109,7 @@ PushResponse AnAnswer() {
   r.results.push_back(
       {"0190a1b2-0000-7000-8000-000000000002", ChangeStatus::kRejected, 0, "hors de vos territoires", {}});
   r.results.push_back({"0190a1b2-0000-7000-8000-000000000003", ChangeStatus::kReview, 14, {}, {"phone", "email"}});
-  r.results.push_back({"0190a1b2-0000-7000-8000-000000000004", ChangeStatus::kMerged, 15, {}, {}});
+  r.results.push_back({"0190a1b2-0000-7000-8000-000000000004", ChangeStatus::kMerged, 15, {}, {}, {"phone"}});
   return r;
 }
 
@@ -116,6 +122,7 @@ TEST_CASE("a push answer reads back as written", "[codec][answer]") {
   RequireSame(read, answer);
   CHECK(read->results[2].review_fields == std::vector<std::string>{"phone", "email"});
   CHECK(read->results[1].reason == "hors de vos territoires");
+  CHECK(read->results[3].lost_fields == std::vector<std::string>{"phone"});
 }
 
 TEST_CASE("a push answer is read as the DOM decoder read it, whatever it holds", "[codec][answer]") {
@@ -178,7 +185,7 @@ TEST_CASE("a push answer is read as the DOM decoder read it, whatever it holds",
                                       json::array({"a", 1, nullptr}),
                                       json::object(),
                                       json::object({{"id", "q"}})};
-    const std::vector<std::string> keys = {"id", "status", "version", "reason", "review", "other"};
+    const std::vector<std::string> keys = {"id", "status", "version", "reason", "review", "lost", "other"};
     std::mt19937 rng(20261203);
     int accepted = 0, refused = 0;
     for (int trial = 0; trial < 4000; ++trial) {
