@@ -213,6 +213,21 @@ bool AcceptsGzip(const httplib::Request& req) {
   return gzip >= 0 ? gzip > 0 : any > 0;
 }
 
+// httplib compresses an answer typed exactly application/json whenever Accept-Encoding contains
+// "gzip" or "br", whatever their q-values. Such an answer is compressed here instead, only when
+// the client takes gzip (AcceptsGzip), and typed with its charset, which httplib leaves alone.
+// Answers to requests that name neither stay as they are.
+void KeepFromHttplibCompression(const httplib::Request& req, httplib::Response& res) {
+  if (res.get_header_value("Content-Type") != kJson || res.has_header("Content-Encoding")) return;
+  const std::string accept = req.get_header_value("Accept-Encoding");
+  if (accept.find("gzip") == std::string::npos && accept.find("br") == std::string::npos) return;
+  res.headers.erase("Content-Type");
+  res.set_header("Content-Type", kJsonUtf8);
+  if (!AcceptsGzip(req)) return;
+  res.body = GzipCompress(res.body, 6);
+  res.set_header("Content-Encoding", "gzip");
+}
+
 // libdeflate level of push answers: 5,000 results (about 390 KB of JSON) pack to about 4 bytes a
 // change, a quarter fewer than zlib's level 6 (what httplib would use), in about the same 3 ms.
 constexpr int kPushAnswerGzipLevel = 6;
@@ -223,6 +238,7 @@ constexpr int kPushAnswerGzipLevel = 6;
 void SetJsonAnswer(const httplib::Request& req, httplib::Response& res, std::string body, int level) {
   if (!AcceptsGzip(req)) {
     res.set_content(std::move(body), kJson);
+    KeepFromHttplibCompression(req, res);
     return;
   }
   res.set_header("Content-Encoding", "gzip");
@@ -821,26 +837,38 @@ void HttpEndpoint::Impl::Install() {
     tl_note.started = true;
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  server.Get("/v1/health", [this](const httplib::Request& req, httplib::Response& res) { Health(req, res); });
-  server.Get("/v1/whoami", [this](const httplib::Request& req, httplib::Response& res) { Whoami(req, res); });
+  // Every answer but a push's or a pull's (compressed by SetJsonAnswer) and an error's (below).
+  auto answered = [](auto handler) {
+    return [handler](const httplib::Request& req, httplib::Response& res) {
+      handler(req, res);
+      KeepFromHttplibCompression(req, res);
+    };
+  };
+  server.Get("/v1/health", answered([this](const httplib::Request& req, httplib::Response& res) { Health(req, res); }));
+  server.Get("/v1/whoami", answered([this](const httplib::Request& req, httplib::Response& res) { Whoami(req, res); }));
   server.Get("/v1/pull", [this](const httplib::Request& req, httplib::Response& res) { Pull(req, res); });
   server.Post("/v1/push", [this](const httplib::Request& req, httplib::Response& res,
                                  const httplib::ContentReader& reader) { Push(req, res, reader); });
-  server.Get("/v1/conflicts", [this](const httplib::Request& req, httplib::Response& res) { ListConflicts(req, res); });
+  server.Get("/v1/conflicts",
+             answered([this](const httplib::Request& req, httplib::Response& res) { ListConflicts(req, res); }));
   server.Get(R"(/v1/conflicts/([^/]+))",
-             [this](const httplib::Request& req, httplib::Response& res) { ShowConflict(req, res); });
+             answered([this](const httplib::Request& req, httplib::Response& res) { ShowConflict(req, res); }));
   for (const char* action : {"resolve", "merge", "dismiss"}) {
-    server.Post(
-        std::string(R"(/v1/conflicts/([^/]+)/)") + action,
-        [this, action](const httplib::Request& req, httplib::Response& res) { SettleConflict(req, res, action); });
+    server.Post(std::string(R"(/v1/conflicts/([^/]+)/)") + action,
+                answered([this, action](const httplib::Request& req, httplib::Response& res) {
+                  SettleConflict(req, res, action);
+                }));
   }
   server.Get(R"(/v1/history/([^/]+))",
-             [this](const httplib::Request& req, httplib::Response& res) { RecordHistory(req, res); });
+             answered([this](const httplib::Request& req, httplib::Response& res) { RecordHistory(req, res); }));
 
   // Answers httplib produced by itself (unknown path, unreadable request…) get a JSON error too.
   server.set_error_handler(
       httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        if (!res.body.empty()) {
+          KeepFromHttplibCompression(req, res);
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
         ErrorCode code = ErrorCode::kUsage;
         std::string message = "la requête n'a pas pu être lue";
         if (res.status == 404 && !AllowedMethods(req.path).empty()) {
@@ -862,6 +890,7 @@ void HttpEndpoint::Impl::Install() {
           message = "erreur interne du serveur central ; réessayez plus tard";
         }
         res.set_content(sync::EncodeError(MakeError(code, message)), kJson);
+        KeepFromHttplibCompression(req, res);
         return httplib::Server::HandlerResponse::Handled;
       }));
   // The one place where an exception becomes an answer: the server stays up whatever it is sent.

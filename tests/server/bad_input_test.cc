@@ -731,11 +731,17 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
     p.push_back({"gzip of invalid UTF-8", "POST", "/v1/push", GzipCompress(WithRawLastName("\xff")), gzip_headers, 400,
                  "bad_request"});
     p.push_back({"an empty gzip body", "POST", "/v1/push", "", gzip_headers, 400, "bad_request"});
-    for (const char* encoding : {"deflate", "br", "compress", "gzip, gzip", "GZIP", "x-gzip"}) {
+    for (const char* encoding : {"deflate", "br", "compress", "gzip, gzip", "x-gzip"}) {
       auto h = dev;
       h.emplace("Content-Encoding", encoding);
-      p.push_back({std::string("Content-Encoding ") + encoding, "POST", "/v1/push", ValidPush(), h, 415, "protocol"});
+      p.push_back(
+          {std::string("Content-Encoding ") + encoding, "POST", "/v1/push", ValidPush(), h, 415, "bad_request"});
     }
+    // gzip in capitals is gzip: a body that is not gzip is refused as such.
+    auto capitals = dev;
+    capitals.emplace("Content-Encoding", "GZIP");
+    p.push_back({"Content-Encoding GZIP on a body that is not gzip", "POST", "/v1/push", ValidPush(), capitals, 400,
+                 "bad_request"});
   }
 
   // Another territory's records, by id, where the decoder already refuses (see below for those a

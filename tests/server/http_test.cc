@@ -525,6 +525,13 @@ TEST_CASE("Accept-Encoding is read with its q-values: gzip only when gzip, or el
   auto page = sync::DecodePullPage(body);
   REQUIRE(page.ok());
   CHECK(page->records.size() == 1);
+  // Every answer honours a refusal, whoami's and an error's too (small answers may go plain
+  // when gzip is taken).
+  for (const char* path : {"/v1/whoami", "/v1/pull?since=x"}) {
+    auto other = client->Get(path, headers);
+    REQUIRE(other);
+    if (!gzip) CHECK(other->get_header_value("Content-Encoding").empty());
+  }
 }
 
 TEST_CASE("a known path asked with another method gets 405 with the methods it takes in Allow", "[http]") {
