@@ -40,7 +40,7 @@ using internal::Scalar;
 // One element of `results` as read.
 struct RawResult {
   bool is_object = false;
-  Scalar id, status, version, reason, review, lost;
+  Scalar id, status, version, code, reason, review, lost;
   std::vector<std::string> review_texts;  // the string elements of `review`, when it is an array
   std::vector<std::string> lost_texts;    // the same of `lost`
 };
@@ -97,6 +97,7 @@ class AnswerReader {
       if (f.key == "id") return &raw_.id;
       if (f.key == "status") return &raw_.status;
       if (f.key == "version") return &raw_.version;
+      if (f.key == "code") return &raw_.code;
       if (f.key == "reason") return &raw_.reason;
       if (f.key == "review") {
         raw_.review_texts.clear();
@@ -209,6 +210,11 @@ class AnswerReader {
       return;
     }
     if (r.reason.kind == Scalar::kString) cr.reason = std::move(r.reason.text);
+    if (r.code.kind != Scalar::kMissing && r.code.kind != Scalar::kNull && r.code.kind != Scalar::kString) {
+      error_ = Malformed("holds a malformed code");
+      return;
+    }
+    if (r.code.kind == Scalar::kString) cr.code = std::move(r.code.text);
     if (r.review.kind == Scalar::kArray) cr.review_fields = std::move(r.review_texts);
     if (r.lost.kind == Scalar::kArray) cr.lost_fields = std::move(r.lost_texts);
     response_.results.push_back(std::move(cr));
@@ -249,7 +255,13 @@ std::string EncodePushResponse(const PushResponse& response) {
   for (size_t i = 0; i < response.results.size(); ++i) {
     const ChangeResult& r = response.results[i];
     if (i) out += ',';
-    out += "{\"id\":";
+    out += '{';
+    if (!r.code.empty()) {
+      out += "\"code\":";
+      AppendJsonString(out, r.code);
+      out += ',';
+    }
+    out += "\"id\":";
     AppendJsonString(out, r.change_id);
     AppendFieldList(out, "lost", r.lost_fields);
     if (!r.reason.empty()) {

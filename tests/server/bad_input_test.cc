@@ -230,6 +230,7 @@ TEST_CASE("an update on a base_version the centre never gave is rejected and wri
   auto response = sync::DecodePushResponse(r->body);
   REQUIRE(response.ok());
   CHECK(response->results.at(0).status == sync::ChangeStatus::kRejected);
+  CHECK(response->results.at(0).code == "unknown_base_version");
   CHECK(response->results.at(0).reason.find("version de base 7") != std::string::npos);
   auto page = t.f.store().Pull(t.a.device, 0, 100, false);
   REQUIRE(page.ok());
