@@ -1,5 +1,7 @@
 #include "client/replica_port.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <string_view>
 #include <tuple>
@@ -742,22 +744,71 @@ Status SqliteReplicaPort::StageFreshPage(const sync::PullPage& page) {
 Status SqliteReplicaPort::SwapInFreshCopy(int64_t cursor) {
   auto tx = sqlite::Transaction::Begin(replica_.db());
   if (!tx) return tx.error();
-  // What the replica holds and the centre's scope does not: removed as a removal would, cases
-  // first (their follow-ups go with them).
+  std::string note;
+  auto swapped = SwapIn(cursor, std::numeric_limits<int64_t>::max(), note);
+  if (!swapped) return swapped.error();
+  return tx->Commit();
+}
+
+Result<int64_t> SqliteReplicaPort::SwapInPushingBack(int64_t cursor, int64_t lost_after,
+                                                     const sync::CentreIdentity& centre) {
+  auto tx = sqlite::Transaction::Begin(replica_.db());
+  if (!tx) return tx.error();
+  auto earlier = replica_.GetState(kStateRecoveryNote);
+  if (!earlier) return earlier.error();
+  std::string note = earlier->value_or("");
+  auto pushed_back = SwapIn(cursor, lost_after, note);
+  if (!pushed_back) return pushed_back.error();
+  RELAIS_TRY(replica_.SetState(kStateRecoveryNote, note));
+  RELAIS_TRY(RememberCentre(centre));
+  RELAIS_TRY(tx->Commit());
+  return *pushed_back;
+}
+
+Result<int64_t> SqliteReplicaPort::SwapIn(int64_t cursor, int64_t lost_after, std::string& note) {
+  int64_t pushed_back = 0;
+  // What the replica holds and the centre's scope does not. Beyond what the centre vouches for, it
+  // was lost there: the row becomes its pending create again (version 0, client/pending_creates.h),
+  // which carries its pending edits too; all tables first, so that a follow-up pushed back is not
+  // taken away with a case that goes. The rest is removed as a removal would, cases first (their
+  // follow-ups go with them).
+  std::vector<std::vector<std::string>> gone_ids;
   for (const schema::Table& table : schema::Tables()) {
-    auto gone = replica_.db().Prepare("SELECT id FROM " + std::string(table.name) +
+    auto gone = replica_.db().Prepare("SELECT id, version FROM " + std::string(table.name) +
                                       " WHERE id NOT IN (SELECT id FROM fresh_copy) AND " + kNotLocalCreate);
     if (!gone) return gone.error();
-    std::vector<std::string> ids;
+    std::vector<std::string> ids, lost;
     while (true) {
       auto row = gone->Step();
       if (!row) return row.error();
       if (!*row) break;
-      ids.push_back(gone->Text(0));
+      (gone->Int(1) > lost_after ? lost : ids).push_back(gone->Text(0));
     }
-    for (const std::string& id : ids) RELAIS_TRY(ApplyRemoval(table, id, std::numeric_limits<int64_t>::max()));
+    if (!lost.empty()) {
+      auto drop_edits = replica_.db().Prepare("DELETE FROM outbox WHERE record_id = ?1 AND state = 'pending'");
+      auto recreate = replica_.db().Prepare("UPDATE " + std::string(table.name) + " SET version = 0 WHERE id = ?1");
+      if (!drop_edits) return drop_edits.error();
+      if (!recreate) return recreate.error();
+      for (const std::string& id : lost) {
+        drop_edits->Bind(1, id);
+        RELAIS_TRY(drop_edits->Run());
+        drop_edits->Reset();
+        recreate->Bind(1, id);
+        RELAIS_TRY(recreate->Run());
+        recreate->Reset();
+        note += "create " + std::string(table.name) + " " + id + "\n";
+        ++pushed_back;
+      }
+    }
+    gone_ids.push_back(std::move(ids));
   }
-  // Then every record of the fresh copy, local edits on top; cases before their follow-ups.
+  for (size_t t = 0; t < schema::Tables().size(); ++t) {
+    for (const std::string& id : gone_ids[t])
+      RELAIS_TRY(ApplyRemoval(schema::Tables()[t], id, std::numeric_limits<int64_t>::max()));
+  }
+  // Then every record of the fresh copy, local edits on top; cases before their follow-ups. A
+  // version held beyond what the centre vouches for, and that the centre holds otherwise, is
+  // pushed back first, so that it stays on top as a local edit.
   for (const schema::Table& table : schema::Tables()) {
     auto fresh = replica_.db().Prepare("SELECT id, version, record_values FROM fresh_copy WHERE tbl = ?1");
     if (!fresh) return fresh.error();
@@ -772,13 +823,106 @@ Status SqliteReplicaPort::SwapInFreshCopy(int64_t cursor) {
       auto values = sync::DecodeRecordValues(table, fresh->Text(2));
       if (!values) return values.error();
       record.values = std::move(*values);
+      if (lost_after != std::numeric_limits<int64_t>::max() && table.kind == schema::TableKind::kMutable) {
+        auto local = replica_.Get(table, record.id);
+        if (!local) return local.error();
+        if (*local && (*local)->version > lost_after) {
+          auto pushed = PushBackVersion(table, **local, record);
+          if (!pushed) return pushed.error();
+          if (*pushed) {
+            note += "update " + std::string(table.name) + " " + record.id + "\n";
+            ++pushed_back;
+          }
+        }
+      }
       RELAIS_TRY(ApplyRecord(table, record, false));
     }
   }
+  if (lost_after != std::numeric_limits<int64_t>::max()) {
+    // Pending edits based on a version the centre lost are based on the version it holds now.
+    auto rebase = replica_.db().Prepare(
+        "UPDATE outbox SET base_version = (SELECT version FROM fresh_copy WHERE fresh_copy.id = outbox.record_id) "
+        "WHERE state = 'pending' AND op = 'update' AND base_version > ?1 AND record_id IN (SELECT id FROM fresh_copy)");
+    if (!rebase) return rebase.error();
+    rebase->Bind(1, lost_after);
+    RELAIS_TRY(rebase->Run());
+  }
   RELAIS_TRY(replica_.db().Exec("DELETE FROM fresh_copy"));
   RELAIS_TRY(replica_.SetState(kStatePullCursor, std::to_string(cursor)));
-  return tx->Commit();
+  return pushed_back;
 }
+
+Result<bool> SqliteReplicaPort::PushBackVersion(const schema::Table& table, const schema::Record& local,
+                                                const schema::Record& fresh) {
+  auto edited = LocalFields(std::string(table.name), local.id);
+  if (!edited) return edited.error();
+  std::vector<sync::FieldChange> fields;
+  for (size_t i = 0; i < table.fields.size(); ++i) {
+    const std::string name(table.fields[i].name);
+    if (local.values[i] == fresh.values[i]) continue;
+    if (std::find(edited->begin(), edited->end(), name) != edited->end()) continue;
+    fields.push_back({name, local.values[i], fresh.values[i]});
+  }
+  if (fields.empty()) return false;
+  auto insert = replica_.Statement(
+      "INSERT INTO outbox(change_id, tbl, record_id, op, fields, base_version, hlc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+      "?7)");
+  if (!insert) return insert.error();
+  sqlite::StmtGuard guard(**insert);
+  (*insert)
+      ->Bind(1, std::string_view(NewUuidV7(replica_.clock().NowMs())))
+      .Bind(2, table.name)
+      .Bind(3, std::string_view(local.id))
+      .Bind(4, std::string_view(sync::ToString(sync::Op::kUpdate)))
+      .Bind(5, std::string_view(sync::EncodeOutboxFields(sync::Op::kUpdate, fields)))
+      .Bind(6, fresh.version)
+      .Bind(7, std::string_view(replica_.hlc().Tick().ToString()));
+  RELAIS_TRY((*insert)->Run());
+  return true;
+}
+
+Result<sync::CentreIdentity> SqliteReplicaPort::KnownCentre() {
+  sync::CentreIdentity known;
+  auto store_id = replica_.GetState(kStateCentreStoreId);
+  if (!store_id) return store_id.error();
+  auto epoch = replica_.GetState(kStateCentreEpoch);
+  if (!epoch) return epoch.error();
+  if (!*store_id || !*epoch) return known;
+  known.store_id = **store_id;
+  known.epoch = std::strtoll((*epoch)->c_str(), nullptr, 10);
+  return known;
+}
+
+Status SqliteReplicaPort::RememberCentre(const sync::CentreIdentity& centre) {
+  RELAIS_TRY(replica_.SetState(kStateCentreStoreId, centre.store_id));
+  return replica_.SetState(kStateCentreEpoch, std::to_string(centre.epoch));
+}
+
+Result<std::optional<std::string>> SqliteReplicaPort::RecoveryNote() {
+  auto note = replica_.GetState(kStateRecoveryNote);
+  if (!note) return note.error();
+  if (!*note || (*note)->empty()) return std::optional<std::string>();
+  // Lines "op table id": table names and ids (UUIDs) need no escaping in JSON.
+  std::string body = "{\"records\":[";
+  size_t start = 0;
+  bool first = true;
+  const std::string& text = **note;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    start = end + 1;
+    const size_t a = line.find(' '), b = line.find(' ', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    body += std::string(first ? "" : ",") + "{\"op\":\"" + line.substr(0, a) + "\",\"table\":\"" +
+            line.substr(a + 1, b - a - 1) + "\",\"id\":\"" + line.substr(b + 1) + "\"}";
+    first = false;
+  }
+  body += "]}";
+  return std::optional<std::string>(std::move(body));
+}
+
+Status SqliteReplicaPort::ClearRecoveryNote() { return replica_.SetState(kStateRecoveryNote, ""); }
 
 Status SqliteReplicaPort::FoldCentralClock(int64_t central_ms) {
   const sync::Hlc before = replica_.hlc().last();

@@ -43,10 +43,21 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   Status BeginFreshCopy() override;
   Status StageFreshPage(const sync::PullPage& page) override;
   Status SwapInFreshCopy(int64_t cursor) override;
+  Result<sync::CentreIdentity> KnownCentre() override;
+  Status RememberCentre(const sync::CentreIdentity& centre) override;
+  Result<int64_t> SwapInPushingBack(int64_t cursor, int64_t lost_after, const sync::CentreIdentity& centre) override;
+  Result<std::optional<std::string>> RecoveryNote() override;
+  Status ClearRecoveryNote() override;
   Result<int64_t> ObserveCentralClock(int64_t central_ms) override;
 
  private:
   Result<sync::PushRequest> LoadBatch(const std::string& batch_key);
+  // SwapInFreshCopy and SwapInPushingBack, inside the caller's transaction: what the replica holds
+  // at a version above `lost_after` is pushed back (a line "op table id" added to `note` for each).
+  Result<int64_t> SwapIn(int64_t cursor, int64_t lost_after, std::string& note);
+  // The fields of `local` (held beyond what the centre vouches for) that differ from `fresh` (the
+  // centre's) and carry no local edit yet, written as a pending update based on the centre's.
+  Result<bool> PushBackVersion(const schema::Table& table, const schema::Record& local, const schema::Record& fresh);
 
   // The steps of AcknowledgeBatch, inside its transaction.
   struct BatchEntries {
@@ -116,5 +127,10 @@ inline constexpr const char* kStateDefaultTerritory = "default_territory";
 inline constexpr const char* kStatePullCursor = "pull_cursor";
 inline constexpr const char* kStateLastSyncAt = "last_sync_at";
 inline constexpr const char* kStateHlcLast = "hlc_last";
+// The centre followed (docs/PROTOCOL.md, "Centre identity"): its store id and the epoch last seen.
+inline constexpr const char* kStateCentreStoreId = "centre_store_id";
+inline constexpr const char* kStateCentreEpoch = "centre_epoch";
+// What recoveries pushed back and the centre was not told yet: lines "op table id".
+inline constexpr const char* kStateRecoveryNote = "recovery_note";
 
 }  // namespace relais::client

@@ -34,8 +34,9 @@ const char* ExchangeText(sync::Exchange exchange) {
 std::string RefusalHint(const sync::SyncError& e) {
   switch (e.http_status) {
     case 401:
-      return " — le jeton de cet appareil est inconnu ou révoqué ; demandez-en un nouveau à l'équipe centrale, puis "
-             "relancez `relais init`";
+      return " — le jeton de cet appareil est inconnu ou révoqué. Rien n'est perdu : vos saisies en attente restent "
+             "dans cette base. Demandez un nouveau jeton à l'équipe centrale, puis lancez `relais init --server "
+             "ADRESSE --token NOUVEAU` : la base garde ses saisies, et `relais sync` les enverra";
     case 413:
       return " — réduisez la taille des lots avec `relais sync --batch N`";
     case 400:

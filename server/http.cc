@@ -154,6 +154,15 @@ bool InStaffScope(const Device& staff, const Conflict& c) {
   return true;
 }
 
+// The centre's identity as whoami and POST /v1/restored give it (docs/PROTOCOL.md, "Centre identity").
+json CentreJson(const CentreIdentity& c) {
+  return json{{"store_id", c.store_id},
+              {"epoch", c.epoch},
+              {"epoch_seq", c.epoch_seq},
+              {"epoch_at", c.epoch_at ? json(*c.epoch_at) : json(nullptr)},
+              {"seq", c.seq}};
+}
+
 // `text` without the spaces and tabs around it (HTTP's optional whitespace).
 std::string_view TrimSpace(std::string_view text) {
   const size_t first = text.find_first_not_of(" \t");
@@ -275,7 +284,7 @@ Status CheckQuery(const httplib::Request& req, std::initializer_list<std::string
 // The methods a known path answers, for a 405's Allow header; empty for an unknown path.
 std::string AllowedMethods(std::string_view path) {
   if (path == "/v1/health" || path == "/v1/whoami" || path == "/v1/pull" || path == "/v1/conflicts") return "GET, HEAD";
-  if (path == "/v1/push") return "POST";
+  if (path == "/v1/push" || path == "/v1/restored" || path == "/v1/recovered") return "POST";
   for (std::string_view prefix : {"/v1/conflicts/", "/v1/history/"}) {
     if (!path.starts_with(prefix) || path.size() == prefix.size()) continue;
     std::string_view rest = path.substr(prefix.size());
@@ -344,6 +353,10 @@ struct HttpEndpoint::Impl {
 
   void Health(const httplib::Request& req, httplib::Response& res);
   void Whoami(const httplib::Request& req, httplib::Response& res);
+  // A restore, as devices learn and report it (docs/PROTOCOL.md, "Centre identity").
+  std::optional<Device> AdmitDevice(const httplib::Request& req, httplib::Response& res);
+  void Restored(const httplib::Request& req, httplib::Response& res);
+  void Recovered(const httplib::Request& req, httplib::Response& res);
   void Push(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   void Pull(const httplib::Request& req, httplib::Response& res);
   void Log(const httplib::Request& req, const httplib::Response& res);
@@ -403,12 +416,98 @@ void HttpEndpoint::Impl::Whoami(const httplib::Request& req, httplib::Response& 
   auto device = Admit(req, res);
   if (!device) return;
   if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
+  auto centre = store.Identity();
+  if (!centre) {
+    SendStoreError(res, centre.error());
+    return;
+  }
   json body = {{"device", device->name},
                {"role", ToString(device->role)},
                {"territories", device->territories},
                {"protocol", sync::kProtocolVersion},
-               {"features", sync::CentreFeatures()}};
+               {"features", sync::CentreFeatures()},
+               {"centre", CentreJson(*centre)}};
   res.set_content(body.dump(), kJson);
+}
+
+std::optional<Device> HttpEndpoint::Impl::AdmitDevice(const httplib::Request& req, httplib::Response& res) {
+  auto device = Admit(req, res);
+  if (!device) return std::nullopt;
+  if (device->role == Role::kStaff) {
+    SendError(res, 403,
+              MakeError(ErrorCode::kForbidden,
+                        "un jeton du personnel ne synchronise pas : cette adresse est réservée aux appareils"));
+    return std::nullopt;
+  }
+  return device;
+}
+
+void HttpEndpoint::Impl::Restored(const httplib::Request& req, httplib::Response& res) {
+  auto device = AdmitDevice(req, res);
+  if (!device) return;
+  if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
+  auto body = StaffBody(req, {"epoch", "seq", "cursor"});
+  if (!body) {
+    SendError(res, HttpStatusFor(body.error().code), body.error());
+    return;
+  }
+  for (const char* name : {"epoch", "seq", "cursor"}) {
+    if (!(*body)[name].is_number_integer() || (*body)[name].get<int64_t>() < 0) {
+      SendError(res, 400, MakeError(ErrorCode::kUsage, std::string(name) + " : attendu un entier positif ou nul"));
+      return;
+    }
+  }
+  CentralStore::EpochEvidence seen{(*body)["epoch"].get<int64_t>(), (*body)["seq"].get<int64_t>()};
+  const int64_t cursor = (*body)["cursor"].get<int64_t>();
+  if (cursor <= seen.seq) {
+    SendError(res, 400,
+              MakeError(ErrorCode::kUsage, "cursor : un centre restauré se voit à un curseur au-delà de sa séquence (" +
+                                               std::to_string(cursor) + " n'est pas au-delà de " +
+                                               std::to_string(seen.seq) + ")"));
+    return;
+  }
+  auto centre = store.BeginEpoch(seen);
+  if (!centre) {
+    SendStoreError(res, centre.error());
+    return;
+  }
+  tl_note.detail = " epoch=" + std::to_string(centre->epoch);
+  res.set_content(CentreJson(*centre).dump(), kJson);
+}
+
+void HttpEndpoint::Impl::Recovered(const httplib::Request& req, httplib::Response& res) {
+  auto device = AdmitDevice(req, res);
+  if (!device) return;
+  if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
+  if (req.body.size() > options.max_body_bytes) {
+    SendError(res, 413, MakeError(ErrorCode::kTooLarge, "le corps de la requête dépasse la limite"));
+    return;
+  }
+  json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object() || !body["records"].is_array()) {
+    SendError(res, 400, MakeError(ErrorCode::kUsage, "attendu un objet JSON avec records : [{table, id, op}]"));
+    return;
+  }
+  std::vector<RecoveredRecord> records;
+  records.reserve(body["records"].size());
+  for (json& r : body["records"]) {
+    if (!r.is_object() || !r["table"].is_string() || !r["id"].is_string() || !r["op"].is_string() ||
+        !schema::FindTable(r["table"].get<std::string>()) || r["id"].get<std::string>().empty() ||
+        r["id"].get<std::string>().size() > 64 || (r["op"] != "create" && r["op"] != "update")) {
+      SendError(res, 400,
+                MakeError(ErrorCode::kUsage, "records[" + std::to_string(records.size()) +
+                                                 "] : attendu {table : une table connue, id, op : create ou update}"));
+      return;
+    }
+    records.push_back({r["table"].get<std::string>(), r["id"].get<std::string>(), r["op"].get<std::string>()});
+  }
+  auto noted = store.NoteRecovery(*device, records);
+  if (!noted) {
+    SendStoreError(res, noted.error());
+    return;
+  }
+  tl_note.detail = " recovered=" + std::to_string(records.size());
+  res.set_content(json{{"noted", records.size()}}.dump(), kJson);
 }
 
 void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& res,
@@ -846,6 +945,10 @@ void HttpEndpoint::Impl::Install() {
   };
   server.Get("/v1/health", answered([this](const httplib::Request& req, httplib::Response& res) { Health(req, res); }));
   server.Get("/v1/whoami", answered([this](const httplib::Request& req, httplib::Response& res) { Whoami(req, res); }));
+  server.Post("/v1/restored",
+              answered([this](const httplib::Request& req, httplib::Response& res) { Restored(req, res); }));
+  server.Post("/v1/recovered",
+              answered([this](const httplib::Request& req, httplib::Response& res) { Recovered(req, res); }));
   server.Get("/v1/pull", [this](const httplib::Request& req, httplib::Response& res) { Pull(req, res); });
   server.Post("/v1/push", [this](const httplib::Request& req, httplib::Response& res,
                                  const httplib::ContentReader& reader) { Push(req, res, reader); });

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -391,6 +392,98 @@ std::vector<std::string> ConflictRow(const relais::server::Conflict& c) {
           c.opened_at};
 }
 
+std::string EpochText(const relais::server::CentreIdentity& c) {
+  return "centre " + c.store_id + ", époque " + std::to_string(c.epoch) + " (commencée à la séquence " +
+         std::to_string(c.epoch_seq) + ")";
+}
+
+// `relais-central restored`: the store was put back from a backup by other means (pg_restore, a
+// file copy): a new epoch begins, and every device pushes back what the backup lacks.
+int Restored(const std::string& db_path) {
+  auto store = OpenStore(db_path, OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  auto identity = (*store)->BeginEpoch(std::nullopt);
+  if (!identity) return Fail(identity.error());
+  std::cout << "Restauration notée : " << EpochText(*identity) << ".\n"
+            << "À leur prochaine synchronisation, les appareils renverront ce que la sauvegarde n'a pas ; "
+            << "voir relais-central recovered.\n";
+  return 0;
+}
+
+// `relais-central restore BACKUP`: an SQLite store put back from a copy of its file, then a new
+// epoch begun, in one command. The backup must be a copy of this centre's store (same store id).
+int Restore(const std::string& db_path, const std::string& backup) {
+  namespace fs = std::filesystem;
+  if (relais::pg::IsPostgresUrl(db_path)) {
+    return Fail(relais::MakeError(ErrorCode::kUsage,
+                                  "restore copie un fichier SQLite ; pour PostgreSQL, restaurez la base avec "
+                                  "pg_restore, puis lancez relais-central restored --store URL"));
+  }
+  std::string backup_id;
+  {
+    auto from = OpenStore(backup, OpenMode::kExisting);
+    if (!from) return Fail(relais::MakeError(from.error().code, backup + " : " + from.error().message));
+    auto identity = (*from)->Identity();
+    if (!identity) return Fail(identity.error());
+    backup_id = identity->store_id;
+  }
+  std::error_code ec;
+  if (fs::exists(db_path, ec)) {
+    auto current = OpenStore(db_path, OpenMode::kExisting);
+    if (!current) return Fail(current.error());
+    auto identity = (*current)->Identity();
+    if (!identity) return Fail(identity.error());
+    if (identity->store_id != backup_id) {
+      return Fail(relais::MakeError(ErrorCode::kConflict, backup + " est la sauvegarde d'un autre centre (" +
+                                                              backup_id + ", celui-ci est " + identity->store_id +
+                                                              ") : rien n'a été changé"));
+    }
+  }
+  const std::string staged = db_path + ".restoring";
+  fs::copy_file(backup, staged, fs::copy_options::overwrite_existing, ec);
+  if (ec) return Fail(relais::MakeError(ErrorCode::kIo, "copie de " + backup + " impossible : " + ec.message()));
+  fs::permissions(staged, fs::perms::owner_read | fs::perms::owner_write, ec);
+  for (const char* suffix : {"-wal", "-shm"}) fs::remove(db_path + suffix, ec);
+  fs::rename(staged, db_path, ec);
+  if (ec)
+    return Fail(relais::MakeError(ErrorCode::kIo, "remplacement de " + db_path + " impossible : " + ec.message()));
+  return Restored(db_path);
+}
+
+// `relais-central recovered`: what devices pushed back after restores, latest first.
+int Recovered(const std::string& db_path, size_t limit, bool as_json) {
+  auto store = OpenStore(db_path, OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  auto notes = (*store)->Recoveries(limit);
+  if (!notes) return Fail(notes.error());
+  if (as_json) {
+    json out = json::array();
+    for (const auto& n : *notes) {
+      out.push_back({{"at", n.at},
+                     {"device", n.device},
+                     {"epoch", n.epoch},
+                     {"table", n.record.table},
+                     {"record", n.record.record_id},
+                     {"op", n.record.op}});
+    }
+    std::cout << out.dump(2) << std::endl;
+    return 0;
+  }
+  if (notes->empty()) {
+    std::cout << "Aucune fiche récupérée : aucun appareil n'a eu à renvoyer ce qu'une sauvegarde avait perdu.\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"LE", "APPAREIL", "ÉPOQUE", "TABLE", "FICHE", "RÉCUPÉRÉ"}};
+  for (const auto& n : *notes) {
+    rows.push_back({n.at, n.device, std::to_string(n.epoch), n.record.table, n.record.record_id,
+                    n.record.op == "create" ? "la fiche entière" : "sa dernière version"});
+  }
+  PrintTable(rows);
+  std::cout << notes->size() << " fiche(s) renvoyée(s) par les appareils après une restauration ; "
+            << "leur historique : relais-central history FICHE\n";
+  return 0;
+}
+
 int History(const std::string& db_path, const std::string& record_id, bool as_json) {
   auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
@@ -718,6 +811,23 @@ int main(int argc, char** argv) {
     c_dismiss->add_option("ID", conflict_id, "Numéro du conflit")->required();
     c_dismiss->add_option("--by", by, "Qui règle (par défaut : le nom de connexion)");
 
+    auto* restore = app.add_subcommand(
+        "restore", "Remettre la base SQLite d'une sauvegarde (serve arrêté), puis noter la restauration");
+    std::string backup_file;
+    restore->add_option("BACKUP", backup_file, "Le fichier de sauvegarde (une copie de la base centrale)")->required();
+    store_options(restore, "Fichier de la base centrale à remplacer");
+    auto* restored = app.add_subcommand(
+        "restored", "Noter que la base vient d'être restaurée d'une sauvegarde (pg_restore, copie de fichier)");
+    store_options(restored, "Fichier de la base centrale");
+    auto* recovered = app.add_subcommand("recovered", "Lister ce que les appareils ont renvoyé après une restauration");
+    store_options(recovered, "Fichier de la base centrale");
+    size_t recovered_limit = 1000;
+    bool recovered_json = false;
+    recovered->add_option("--limit", recovered_limit, "Au plus N fiches, les plus récentes d'abord")
+        ->check(CLI::Range(size_t{1}, size_t{1000000}))
+        ->capture_default_str();
+    recovered->add_flag("--json", recovered_json, "Afficher en JSON");
+
     auto* migrate = app.add_subcommand("migrate", "Copier une base centrale SQLite dans une base PostgreSQL vide");
     std::string migrate_from, migrate_to;
     migrate->add_option("--from", migrate_from, "Le fichier de la base SQLite (arrêtez d'abord `serve` sur elle)")
@@ -750,6 +860,9 @@ int main(int argc, char** argv) {
     if (*list) return DeviceList(db_path, list_json);
     if (*revoke) return DeviceRevoke(db_path, revoke_name);
     if (*history) return History(db_path, record_id, history_json);
+    if (*restore) return Restore(db_path, backup_file);
+    if (*restored) return Restored(db_path);
+    if (*recovered) return Recovered(db_path, recovered_limit, recovered_json);
     if (*c_list) return ConflictList(db_path, status, territory, conflicts_json);
     if (*c_show) return ConflictShow(db_path, conflict_id, conflicts_json);
     if (*c_resolve) return ConflictSettle(db_path, conflict_id, "resolve", keep, value, take, by, conflicts_json);

@@ -1,5 +1,7 @@
 #include "server/sql_store.h"
 
+#include <algorithm>
+
 #include "base/ids.h"
 #include "server/pull_page.h"
 #include "server/settle.h"
@@ -27,6 +29,13 @@ constexpr const char* kDeviceByToken =
     "LEFT JOIN device_territories t ON t.device_id = d.id WHERE d.token_hash = ?1 ORDER BY t.territory COLLATE BINARY";
 constexpr const char* kInsertDevice =
     "INSERT INTO devices(name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id";
+constexpr const char* kReadIdentity = "SELECT store_id, epoch, epoch_seq, epoch_at, last_seq FROM meta WHERE id = 1";
+constexpr const char* kBeginEpoch = "UPDATE meta SET epoch = ?1, epoch_seq = ?2, epoch_at = ?3 WHERE id = 1";
+constexpr const char* kInsertRecovery =
+    "INSERT INTO recoveries(at, device, epoch, tbl, record_id, op) SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), "
+    "epoch, CAST(?3 AS TEXT), CAST(?4 AS TEXT), CAST(?5 AS TEXT) FROM meta WHERE id = 1";
+constexpr const char* kListRecoveries =
+    "SELECT at, device, epoch, tbl, record_id, op FROM recoveries ORDER BY id DESC LIMIT ?1";
 constexpr const char* kInsertDeviceTerritory =
     "INSERT INTO device_territories(device_id, territory) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 
@@ -41,6 +50,21 @@ std::string ConflictsSql(const SqlDialect& d) {
 }
 
 Error NoMetaRow() { return MakeError(ErrorCode::kInternal, "la base centrale n'a pas de ligne meta"); }
+
+Result<CentreIdentity> ReadIdentity(SqlConn& conn) {
+  auto identity = QueryOne(conn, kReadIdentity, {}, [](const SqlRow& r) {
+    CentreIdentity c;
+    c.store_id = r.Text(0);
+    c.epoch = r.Int(1);
+    c.epoch_seq = r.Int(2);
+    if (!r.IsNull(3)) c.epoch_at = r.Text(3);
+    c.seq = r.Int(4);
+    return c;
+  });
+  if (!identity) return identity.error();
+  if (!*identity) return NoMetaRow();
+  return **identity;
+}
 
 Result<int64_t> LastSeq(SqlConn& conn) {
   auto seq = QueryOne(conn, sql::kReadSeq, {}, [](const SqlRow& r) { return r.Int(0); });
@@ -78,6 +102,59 @@ Status SqlCentralStore::Health() {
   auto seq = LastSeq(reader->conn());
   if (!seq) return seq.error();
   return OkStatus();
+}
+
+// ---- the centre's identity and its restores ------------------------------------------------------
+
+Result<CentreIdentity> SqlCentralStore::Identity() {
+  auto reader = Reader();
+  if (!reader) return reader.error();
+  return ReadIdentity(reader->conn());
+}
+
+Result<CentreIdentity> SqlCentralStore::BeginEpoch(std::optional<EpochEvidence> seen) {
+  auto writer = Writer(/*wait=*/true);
+  if (!writer) return writer.error();
+  SqlConn& conn = (*writer)->conn();
+  auto tx = SqlTransaction::Begin(conn, SqlTransaction::Kind::kWrite);
+  if (!tx) return tx.error();
+  auto identity = ReadIdentity(conn);
+  if (!identity) return identity.error();
+  if (seen && seen->epoch != identity->epoch) return *identity;  // begun already, on other evidence
+  identity->epoch += 1;
+  identity->epoch_seq = seen ? std::min(seen->seq, identity->seq) : identity->seq;
+  identity->epoch_at = IsoTimestamp(clock_.NowMs());
+  auto changed = conn.Run(kBeginEpoch, {identity->epoch, identity->epoch_seq, *identity->epoch_at});
+  if (!changed) return changed.error();
+  RELAIS_TRY(tx->Commit());
+  return *identity;
+}
+
+Status SqlCentralStore::NoteRecovery(const Device& device, const std::vector<RecoveredRecord>& records) {
+  auto writer = Writer(/*wait=*/true);
+  if (!writer) return writer.error();
+  SqlConn& conn = (*writer)->conn();
+  auto tx = SqlTransaction::Begin(conn, SqlTransaction::Kind::kWrite);
+  if (!tx) return tx.error();
+  const std::string now = IsoTimestamp(clock_.NowMs());
+  for (const RecoveredRecord& r : records) {
+    auto added = conn.Run(kInsertRecovery, {now, device.name, r.table, r.record_id, r.op});
+    if (!added) return added.error();
+  }
+  return tx->Commit();
+}
+
+Result<std::vector<RecoveryNote>> SqlCentralStore::Recoveries(size_t limit) {
+  auto reader = Reader();
+  if (!reader) return reader.error();
+  return QueryAll(reader->conn(), kListRecoveries, {static_cast<int64_t>(limit)}, [](const SqlRow& r) {
+    RecoveryNote n;
+    n.at = r.Text(0);
+    n.device = r.Text(1);
+    n.epoch = r.Int(2);
+    n.record = RecoveredRecord{r.Text(3), r.Text(4), r.Text(5)};
+    return n;
+  });
 }
 
 Result<std::string> SqlCentralStore::AddDevice(const std::string& name, const std::vector<std::string>& territories,

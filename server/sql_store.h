@@ -21,6 +21,10 @@ namespace relais::server {
 class SqlCentralStore : public CentralStore {
  public:
   Status Health() override;
+  Result<CentreIdentity> Identity() override;
+  Result<CentreIdentity> BeginEpoch(std::optional<EpochEvidence> seen) override;
+  Status NoteRecovery(const Device& device, const std::vector<RecoveredRecord>& records) override;
+  Result<std::vector<RecoveryNote>> Recoveries(size_t limit) override;
   Result<std::string> AddDevice(const std::string& name, const std::vector<std::string>& territories,
                                 Role role) override;
   Result<std::vector<DeviceInfo>> ListDevices() override;

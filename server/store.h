@@ -124,6 +124,30 @@ struct PushReply {
   int64_t clamped = 0;    // stamps from too far in the future, brought back to the centre's time
 };
 
+// Who the centre is and where its history stands (docs/SERVER.md, "Restoring from a backup").
+struct CentreIdentity {
+  std::string store_id;                 // drawn when the store was made; a restored backup keeps it
+  int64_t epoch = 1;                    // one more at each restore
+  int64_t epoch_seq = 0;                // the sequence the store was at when the epoch began
+  std::optional<std::string> epoch_at;  // when it began; nullopt for the first
+  int64_t seq = 0;                      // the last sequence number given
+};
+
+// A record a device held and pushed back after a restore, as the device reports it.
+struct RecoveredRecord {
+  std::string table;
+  std::string record_id;
+  std::string op;  // "create": the record was lost; "update": a version of it was
+};
+
+// One row of `relais-central recovered`.
+struct RecoveryNote {
+  std::string at;
+  std::string device;
+  int64_t epoch = 0;  // the epoch the records were pushed back into
+  RecoveredRecord record;
+};
+
 // How a command opens a store.
 enum class OpenMode {
   kCreate,    // create the store's tables when missing (serve, device add)
@@ -137,6 +161,22 @@ class CentralStore {
 
   // OK when the store answers a read.
   virtual Status Health() = 0;
+
+  // The centre's identity and the epoch of its history, read in one snapshot.
+  virtual Result<CentreIdentity> Identity() = 0;
+  // Begins a new epoch: the store was restored from a backup. `seen`, when a device gives evidence
+  // (its cursor ahead of the sequence it saw): the epoch the device saw and that sequence; when
+  // another epoch has begun since (another device's evidence), nothing changes. The new epoch
+  // starts at the lower of the sequence seen and the store's. Returns the identity after.
+  struct EpochEvidence {
+    int64_t epoch = 0;
+    int64_t seq = 0;
+  };
+  virtual Result<CentreIdentity> BeginEpoch(std::optional<EpochEvidence> seen) = 0;
+  // Notes what `device` pushed back after a restore (table recoveries), in one transaction.
+  virtual Status NoteRecovery(const Device& device, const std::vector<RecoveredRecord>& records) = 0;
+  // The notes, latest first, at most `limit`.
+  virtual Result<std::vector<RecoveryNote>> Recoveries(size_t limit) = 0;
 
   // Enrols a device and returns its token, in clear, this once: only its SHA-256 is kept.
   // kValidation for an empty or malformed name or territory, or a name already enrolled.

@@ -10,10 +10,10 @@ namespace relais::server {
 namespace {
 
 // Parents before the rows that refer to them.
-constexpr const char* kTables[] = {"devices", "device_territories", "cases",     "followups",   "contacts",
-                                   "history", "scope_exits",        "conflicts", "push_batches"};
+constexpr const char* kTables[] = {"devices", "device_territories", "cases",     "followups",    "contacts",
+                                   "history", "scope_exits",        "conflicts", "push_batches", "recoveries"};
 // Tables whose ids PostgreSQL generates: their identity goes on after the copied ids.
-constexpr const char* kIdentities[] = {"devices", "conflicts"};
+constexpr const char* kIdentities[] = {"devices", "conflicts", "recoveries"};
 
 Result<std::vector<std::string>> ColumnsOf(sqlite::Db& db, const std::string& table) {
   auto s = db.Prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid");
@@ -85,12 +85,18 @@ Result<MigrationReport> MigrateSqliteToPostgres(const std::string& sqlite_path, 
     }
     report.rows.emplace_back(table, *copied);
   }
-  auto seq = from->Prepare("SELECT last_seq FROM meta WHERE id = 1");
+  // The same centre on another database: its sequence, its identity and the epoch of its history.
+  auto seq = from->Prepare("SELECT last_seq, store_id, epoch, epoch_seq, epoch_at FROM meta WHERE id = 1");
   if (!seq) return seq.error();
   auto row = seq->Step();
   if (!row) return row.error();
-  report.last_seq = *row ? seq->Int(0) : 0;
-  auto written = (*to)->Exec("UPDATE meta SET last_seq = $1 WHERE id = 1", {std::to_string(report.last_seq)});
+  if (!*row) return MakeError(ErrorCode::kInternal, "la base centrale n'a pas de ligne meta");
+  report.last_seq = seq->Int(0);
+  auto written = (*to)->Exec(
+      "UPDATE meta SET last_seq = $1, store_id = $2, epoch = $3::bigint, epoch_seq = $4::bigint, epoch_at = $5 "
+      "WHERE id = 1",
+      {std::to_string(report.last_seq), seq->Val(1), std::to_string(seq->Int(2)), std::to_string(seq->Int(3)),
+       seq->Val(4)});
   if (!written) return written.error();
   for (const char* table : kIdentities) {
     const std::string t = table;

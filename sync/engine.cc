@@ -33,18 +33,29 @@ SyncResult<SyncSummary> RunSync(ReplicaPort& replica, Transport& transport, cons
   if (!pending) return ReplicaFailed(pending.error());
   options.Report("push", 0, *pending);
 
-  // Negotiation, before the first push only: with nothing to push, this sync made no echo, and the
-  // pull asks for everything (AcknowledgeBatch gave each record the centre will skip its version).
+  // Negotiation, before the first push, and before anything when the replica follows a centre whose
+  // identity it knows: a centre that lost history since (sync/verification.h, FollowCentre) is
+  // found before a push or a pull could mix its new history with the lost one. With nothing to push
+  // and no centre known, this sync made no echo, and the pull asks for everything
+  // (AcknowledgeBatch gave each record the centre will skip its version).
+  auto known = replica.KnownCentre();
+  if (!known) return ReplicaFailed(known.error());
   CentreTerms terms;
-  if (*pending > 0) {
+  if (*pending > 0 || !known->store_id.empty()) {
     auto negotiated = Negotiate(retrier, transport);
     if (!negotiated) return negotiated.error();
     terms = *negotiated;
+    RELAIS_TRY(FollowCentre(replica, transport, retrier, options, terms.centre, summary));
+    if (summary.pushed_back > 0) {
+      pending = replica.PendingCount();
+      if (!pending) return ReplicaFailed(pending.error());
+    }
   }
 
   PushPipeline push(replica, transport, retrier, options, terms, *pending, summary);
   RELAIS_TRY(push.Run());
   GiveBackPushMemory();
+  RELAIS_TRY(SendRecoveryNote(replica, transport, retrier));
 
   auto last = Pull(replica, transport, retrier, options, terms.without_echo, summary);
   if (!last) return last.error();

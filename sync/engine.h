@@ -115,6 +115,11 @@ struct SyncSummary {
   bool checked = false;
   std::optional<Divergence> divergence;
   int64_t recovered_records = 0;
+  // The centre lost part of its history since the last sync (restored from a backup, or a new store
+  // at the same address: docs/PROTOCOL.md, "Centre identity"): this sync took a fresh copy and
+  // pushed back `pushed_back` records it held and the centre had lost, instead of dropping them.
+  bool centre_restored = false;
+  int64_t pushed_back = 0;
 };
 
 // One sync, its phases in order: negotiation (sync/negotiation.h), the push (sync/push_pipeline.h),

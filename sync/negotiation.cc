@@ -1,8 +1,34 @@
 #include "sync/negotiation.h"
 
+#include <nlohmann/json.hpp>
+
 #include "sync/push_runs.h"
 
 namespace relais::sync {
+
+namespace {
+
+CentreIdentity IdentityOf(const nlohmann::json& c) {
+  CentreIdentity out;
+  if (!c.is_object()) return out;
+  auto text = c.find("store_id");
+  if (text == c.end() || !text->is_string()) return out;
+  for (const char* name : {"epoch", "epoch_seq", "seq"}) {
+    auto n = c.find(name);
+    if (n == c.end() || !n->is_number_integer()) return out;
+  }
+  out.store_id = text->get<std::string>();
+  out.epoch = c["epoch"].get<int64_t>();
+  out.epoch_seq = c["epoch_seq"].get<int64_t>();
+  out.seq = c["seq"].get<int64_t>();
+  return out;
+}
+
+}  // namespace
+
+CentreIdentity CentreIdentityOf(const std::string& json_text) {
+  return IdentityOf(nlohmann::json::parse(json_text, nullptr, false));
+}
 
 CentreTerms TermsOf(const std::string& whoami_body, std::chrono::steady_clock::duration took) {
   CentreTerms terms;
@@ -11,6 +37,8 @@ CentreTerms TermsOf(const std::string& whoami_body, std::chrono::steady_clock::d
   terms.runs = CentreHasFeature(whoami_body, kFeaturePushRuns);
   terms.without_echo = CentreHasFeature(whoami_body, kFeaturePullNoEcho);
   terms.after = CentreHasFeature(whoami_body, kFeaturePushAfter);
+  const nlohmann::json who = nlohmann::json::parse(whoami_body, nullptr, false);
+  if (who.is_object() && who.contains("centre")) terms.centre = IdentityOf(who["centre"]);
   return terms;
 }
 

@@ -19,7 +19,12 @@ struct CentreTerms {
   bool after = false;         // kFeaturePushAfter: a batch may name the one before it (two in flight)
   bool slow_link = false;     // whoami took kSlowLinkMs or more: full batches, packed harder
   int gzip_level = kRequestGzipLevel;
+  CentreIdentity centre;  // whoami's `centre`; an empty store_id when it says none
 };
+
+// The centre identity of a JSON object {store_id, epoch, epoch_seq, seq} (whoami's `centre`, the
+// answer of POST /v1/restored); an empty store_id when `json_text` is not one. Pure.
+CentreIdentity CentreIdentityOf(const std::string& json_text);
 
 // The terms of a whoami answer's body, asked and answered in `took` (retries included). Pure.
 CentreTerms TermsOf(const std::string& whoami_body, std::chrono::steady_clock::duration took);

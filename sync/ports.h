@@ -14,6 +14,15 @@
 
 namespace relais::sync {
 
+// Who the centre is and where its history stands: whoami's `centre` (docs/PROTOCOL.md, "Centre
+// identity"). An empty store_id: a centre too old to say, or a replica that never heard it.
+struct CentreIdentity {
+  std::string store_id;
+  int64_t epoch = 0;      // one more each time the centre's store was restored from a backup
+  int64_t epoch_seq = 0;  // the sequence the store was at when that epoch began
+  int64_t seq = 0;        // the centre's last sequence number when it answered
+};
+
 // The replica as the engine reaches it. Each method is atomic: it happens wholly or not at all,
 // so a sync cut at any instant (kill, power loss) resumes correctly.
 class ReplicaPort {
@@ -52,6 +61,27 @@ class ReplicaPort {
   virtual Status BeginFreshCopy() = 0;
   virtual Status StageFreshPage(const PullPage& page) = 0;
   virtual Status SwapInFreshCopy(int64_t cursor) = 0;
+
+  // The centre this replica follows, as last remembered (an empty store_id when none is).
+  virtual Result<CentreIdentity> KnownCentre() { return CentreIdentity{}; }
+  virtual Status RememberCentre(const CentreIdentity&) { return OkStatus(); }
+  // The swap of a recovery after the centre lost part of its history (a restore, a new store at
+  // the same address): as SwapInFreshCopy, except that what the replica holds at a version above
+  // `lost_after` (the last sequence the centre vouches for) and the centre lacks, or holds with other
+  // values, is not dropped but pushed back: the record as a pending create, the version as a pending
+  // update of the fields that differ, based on the centre's. Pending local edits are kept as by
+  // SwapInFreshCopy. `centre` is remembered and a note of what is pushed back kept (RecoveryNote),
+  // in the same transaction. Returns how many records are pushed back.
+  virtual Result<int64_t> SwapInPushingBack(int64_t cursor, int64_t lost_after, const CentreIdentity& centre) {
+    (void)lost_after;
+    RELAIS_TRY(SwapInFreshCopy(cursor));
+    RELAIS_TRY(RememberCentre(centre));
+    return 0;
+  }
+  // The body of POST /v1/recovered for what recoveries pushed back and the centre was not told yet;
+  // nullopt when there is nothing to tell. Cleared once the centre has it.
+  virtual Result<std::optional<std::string>> RecoveryNote() { return std::optional<std::string>(); }
+  virtual Status ClearRecoveryNote() { return OkStatus(); }
 
   // Folds the centre's clock (a pull page's now_ms) into the replica's hybrid logical clock,
   // durably, and returns how far the device's wall clock is ahead of it (negative: behind).

@@ -29,4 +29,20 @@ SyncResult<Verdict> CheckDivergence(ReplicaPort& replica, const PullPage& last);
 SyncStatus RecoverFreshCopy(ReplicaPort& replica, Transport& transport, Retrier& retrier, const SyncOptions& options,
                             SyncSummary& summary);
 
+// Before the push, when whoami named the centre (`centre`): compares it with the centre the replica
+// remembers. The same store at the same epoch, its sequence not behind the replica's cursor: nothing
+// to do. Otherwise the centre lost part of its history — a new epoch (a restore the operator
+// declared), the cursor ahead of its sequence (a restore it did not know of: the centre is told, POST
+// /v1/restored, and begins an epoch), or another store at this address (reinstalled: it vouches
+// for nothing) — and the replica takes a fresh copy in which what it holds beyond what the centre
+// vouches for is pushed back (ReplicaPort::SwapInPushingBack), to go up with this sync's push.
+// A replica that remembers no centre remembers this one. Sets summary.centre_restored and
+// pushed_back.
+SyncStatus FollowCentre(ReplicaPort& replica, Transport& transport, Retrier& retrier, const SyncOptions& options,
+                        const CentreIdentity& centre, SyncSummary& summary);
+
+// Tells the centre what recoveries pushed back (POST /v1/recovered), once, when there is a note.
+// A centre that does not know the request (404) is not told.
+SyncStatus SendRecoveryNote(ReplicaPort& replica, Transport& transport, Retrier& retrier);
+
 }  // namespace relais::sync

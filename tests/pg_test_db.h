@@ -88,8 +88,20 @@ class PgTestDatabase {
   ~PgTestDatabase() {
     try {
       PgAdmin(admin_url_).Query("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+      PgAdmin(admin_url_).Query("DROP DATABASE IF EXISTS " + name_ + "_backup WITH (FORCE)");
     } catch (...) {
     }
+  }
+  // A backup of the database as it is now, kept as a database of its own (a copy made with it as
+  // template, which is what pg_dump and pg_restore would give): nobody may be connected to it.
+  void Backup() const {
+    PgAdmin(admin_url_).Query("DROP DATABASE IF EXISTS " + name_ + "_backup");
+    PgAdmin(admin_url_).Query("CREATE DATABASE " + name_ + "_backup TEMPLATE " + name_);
+  }
+  // The database replaced by the backup (Backup), or by an empty one when `empty`, at the same URL.
+  void Restore(bool empty = false) const {
+    PgAdmin(admin_url_).Query("DROP DATABASE " + name_ + " WITH (FORCE)");
+    PgAdmin(admin_url_).Query("CREATE DATABASE " + name_ + (empty ? std::string() : " TEMPLATE " + name_ + "_backup"));
   }
   PgTestDatabase(const PgTestDatabase&) = delete;
   PgTestDatabase& operator=(const PgTestDatabase&) = delete;

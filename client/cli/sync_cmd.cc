@@ -5,6 +5,7 @@
 #include <malloc.h>
 #endif
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +21,7 @@
 #include "client/replica_port.h"
 #include "client/sync_text.h"
 #include "sync/codec.h"
+#include "sync/negotiation.h"
 
 namespace relais::cli {
 
@@ -31,7 +33,32 @@ struct InitOptions {
   std::string server;
   std::string token;
   std::string territory;
+  bool same_centre = false;
 };
+
+// An address as it names a centre: scheme and host in lower case, `localhost` as 127.0.0.1, the
+// scheme's default port and trailing slashes left out. Two spellings of one address compare equal.
+std::string AddressKey(const std::string& url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return url;
+  std::string scheme = url.substr(0, scheme_end);
+  std::string rest = url.substr(scheme_end + 3);
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  const size_t slash = rest.find('/');
+  std::string host = rest.substr(0, slash);
+  const std::string path = slash == std::string::npos ? "" : rest.substr(slash);
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string port;
+  const size_t colon = host.rfind(':');
+  if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
+    port = host.substr(colon + 1);
+    host.resize(colon);
+  }
+  if ((scheme == "http" && port == "80") || (scheme == "https" && port == "443")) port.clear();
+  if (host == "localhost" || host == "[::1]") host = "127.0.0.1";
+  return scheme + "://" + host + (port.empty() ? "" : ":" + port) + path;
+}
 
 // A device clock further than this from the centre's gets a warning after a sync (the centre
 // clamps stamps from the future at the same distance, server/push.h kMaxFutureSkewMs).
@@ -67,25 +94,51 @@ Status RunInit(Context& ctx, const InitOptions& o) {
   if (!bound) return bound.error();
   auto cursor = r.GetState(client::kStatePullCursor);
   if (!cursor) return cursor.error();
-  if (*bound && **bound != o.server && *cursor && **cursor != "0") {
+  client::SqliteReplicaPort port(r);
+  auto known = port.KnownCentre();
+  if (!known) return known.error();
+  // A replica that holds a centre's data follows that centre only: at the same address (however
+  // written), or at a new one the centre confirms by its store id (--same-centre).
+  const bool holds_data = *bound && *cursor && **cursor != "0";
+  const bool moved = holds_data && AddressKey(**bound) != AddressKey(o.server);
+  if (moved && !o.same_centre) {
     return MakeError(ErrorCode::kUsage,
-                     "cette base est déjà liée à " + **bound +
-                         " et en contient les données ; prenez une nouvelle base (--db) pour un autre centre");
+                     "cette base est déjà liée au centre " + **bound +
+                         " et en contient les données. Si ce centre a "
+                         "changé d'adresse, relancez avec --same-centre : le centre devra confirmer qu'il est le "
+                         "même ; pour un autre centre, prenez une nouvelle base (--db)");
   }
-  client::HttpTransport transport(o.server, o.token);
+  if (moved && known->store_id.empty()) {
+    return MakeError(ErrorCode::kUsage,
+                     "cette base ne connaît pas encore l'identité de son centre : synchronisez-la une fois à "
+                     "l'ancienne adresse (" +
+                         **bound + "), puis relancez relais init --same-centre");
+  }
+  std::string server = o.server;
+  while (server.size() > 1 && server.back() == '/') server.pop_back();
+  client::HttpTransport transport(server, o.token);
   auto reply = transport.Get("/v1/whoami");
   if (!reply)
     return MakeError(ErrorCode::kNetwork,
                      reply.error().message + ". Vérifiez l'adresse et le réseau, puis relancez relais init.");
   if (reply->status == 401) {
     return MakeError(ErrorCode::kAuth,
-                     "le centre refuse ce jeton (inconnu ou révoqué) : demandez-en un nouveau à l'équipe centrale");
+                     "le centre refuse ce jeton (inconnu ou révoqué) : demandez-en un nouveau à l'équipe centrale. "
+                     "Rien n'a changé dans cette base ; vos saisies en attente y restent");
   }
   if (reply->status != 200) return sync::DecodeError(reply->body, ErrorCode::kHttp);
   json who = json::parse(reply->body, nullptr, false);
   if (!who.is_object() || !who["device"].is_string() || !who["territories"].is_array()) {
     return MakeError(ErrorCode::kProtocol,
                      "la réponse du centre à whoami n'est pas comprise ; est-ce bien un centre Relais ?");
+  }
+  const sync::CentreIdentity centre = sync::CentreIdentityOf(who["centre"].dump());
+  if (moved && centre.store_id != known->store_id) {
+    return MakeError(ErrorCode::kUsage,
+                     "le centre à l'adresse " + o.server + " n'est pas celui de cette base (identifiant " +
+                         (centre.store_id.empty() ? std::string("inconnu") : centre.store_id) + ", attendu " +
+                         known->store_id +
+                         ") : rien n'a changé ; pour un autre centre, prenez une nouvelle base (--db)");
   }
   std::vector<std::string> territories;
   for (const json& t : who["territories"]) {
@@ -98,16 +151,19 @@ Status RunInit(Context& ctx, const InitOptions& o) {
   {
     auto tx = sqlite::Transaction::Begin(r.db());
     if (!tx) return tx.error();
-    RELAIS_TRY(r.SetState(client::kStateServerUrl, o.server));
+    RELAIS_TRY(r.SetState(client::kStateServerUrl, server));
     RELAIS_TRY(r.SetState(client::kStateToken, o.token));
     RELAIS_TRY(r.SetState(client::kStateDeviceName, who["device"].get<std::string>()));
     RELAIS_TRY(r.SetState(client::kStateTerritories, json(territories).dump()));
     if (!default_territory.empty()) RELAIS_TRY(r.SetState(client::kStateDefaultTerritory, default_territory));
+    // The centre is remembered once; a replica that already follows one keeps it, so that its next
+    // sync sees a new store at this address (a centre reinstalled empty) and pushes its data back.
+    if (known->store_id.empty() && !centre.store_id.empty()) RELAIS_TRY(port.RememberCentre(centre));
     RELAIS_TRY(tx->Commit());
   }
   ::chmod(r.path().c_str(), 0600);  // the token and personal data: readable by the owner only
   if (ctx.json) {
-    json out = {{"server", o.server},
+    json out = {{"server", server},
                 {"device", who["device"]},
                 {"territories", territories},
                 {"default_territory", default_territory.empty() ? json(nullptr) : json(default_territory)}};
@@ -115,7 +171,7 @@ Status RunInit(Context& ctx, const InitOptions& o) {
   } else {
     std::string list;
     for (const auto& t : territories) list += (list.empty() ? "" : ", ") + t;
-    std::cout << "Base liée au centre " << o.server << " (appareil « " << who["device"].get<std::string>()
+    std::cout << "Base liée au centre " << server << " (appareil « " << who["device"].get<std::string>()
               << " », territoires : " << list << ").\n"
               << "Synchronisez avec : relais sync\n";
   }
@@ -258,6 +314,8 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
                 {"checked", s.checked},
                 {"divergence", text_or_null(divergence)},
                 {"recovered_records", s.recovered_records},
+                {"centre_restored", s.centre_restored},
+                {"pushed_back", s.pushed_back},
                 {"clock_skew_ms", s.clock_skew_ms}};
     std::cout << out.dump() << "\n";
     return OkStatus();
@@ -287,6 +345,14 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
     if (s.clock_skew_ms > 0) std::cout << ", le centre les date à leur réception";
     std::cout << ".\n";
   }
+  if (s.centre_restored) {
+    std::cout << "  le centre a perdu une partie de son historique (restauré d'une sauvegarde, ou réinstallé) : ";
+    if (s.pushed_back)
+      std::cout << s.pushed_back << " fiche(s) qu'il n'avait plus lui ont été renvoyées depuis cet appareil";
+    else
+      std::cout << "cet appareil n'avait rien qu'il n'ait déjà";
+    std::cout << " ; rien n'est perdu, vos saisies en attente sont gardées\n";
+  }
   if (s.divergence) {
     std::cout << "  vérification : la base locale différait du centre (" << divergence << ") ; " << s.recovered_records
               << " fiche(s) recopiée(s) du centre, vos saisies en attente gardées\n";
@@ -306,6 +372,8 @@ void RegisterSyncCommands(CLI::App& app, Context& ctx) {
   init_cmd->add_option("--server", init->server, "Adresse du centre, ex. https://relais.exemple.fr")->required();
   init_cmd->add_option("--token", init->token, "Jeton de l'appareil (relais-central device add)")->required();
   init_cmd->add_option("--territory", init->territory, "Territoire par défaut des nouveaux dossiers");
+  init_cmd->add_flag("--same-centre", init->same_centre,
+                     "Suivre le même centre à une nouvelle adresse (le centre confirme son identifiant)");
   init_cmd->callback([&ctx, init] { ctx.Finish(RunInit(ctx, *init)); });
 
   auto flags = std::make_shared<SyncFlags>();

@@ -501,3 +501,54 @@ TEST_CASE("an answer acknowledged a second time, or for a batch of no entry, cha
   }
   CHECK(AcknowledgedState(t) == after_first);
 }
+
+TEST_CASE("after a restore, what the centre lost is pushed back and what it vouches for is taken from it",
+          "[replica_port][restore]") {
+  TestReplica t;
+  SqliteReplicaPort port(t.replica());
+  constexpr char kOld[] = "0190a1b2-0000-7000-8000-000000000002";    // before the backup: vouched for
+  constexpr char kLost[] = "0190a1b2-0000-7000-8000-000000000003";   // created after it: lost
+  constexpr char kNewer[] = "0190a1b2-0000-7000-8000-000000000004";  // edited after it: a version lost
+  constexpr char kGone[] = "0190a1b2-0000-7000-8000-000000000005";   // left the scope before it
+  sync::PullPage page = Page(0, 30);
+  page.records.push_back(PulledCase(kOld, 8, "salarie"));
+  page.records.push_back(PulledCase(kGone, 9, "salarie"));
+  page.records.push_back(PulledCase(kLost, 25, "salarie"));
+  page.records.push_back(PulledCase(kNewer, 28, "etudiant"));
+  REQUIRE(port.ApplyPage(page).ok());
+
+  // The centre restored at sequence 20: it holds kOld and kNewer (at its version 12), nothing else.
+  REQUIRE(port.BeginFreshCopy().ok());
+  sync::PullPage fresh = Page(0, 20);
+  fresh.records.push_back(PulledCase(kOld, 8, "salarie"));
+  fresh.records.push_back(PulledCase(kNewer, 12, "salarie"));
+  REQUIRE(port.StageFreshPage(fresh).ok());
+  sync::CentreIdentity centre{"5c0f", 2, 20, 20};
+  auto pushed_back = port.SwapInPushingBack(20, 20, centre);
+  REQUIRE(pushed_back.ok());
+  CHECK(*pushed_back == 2);
+
+  CHECK(t.Scalar("SELECT count(*) FROM cases WHERE id = '" + std::string(kGone) + "'") == 0);
+  CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + std::string(kOld) + "'") == 8);
+  // The lost record is a pending create again, its values as held.
+  CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + std::string(kLost) + "'") == 0);
+  // The lost version is a pending update of what differs, based on the centre's version and values.
+  CHECK(t.Text("SELECT status || ',' || version FROM cases WHERE id = '" + std::string(kNewer) + "'") == "etudiant,12");
+  CHECK(t.Text("SELECT op || ',' || base_version FROM outbox WHERE record_id = '" + std::string(kNewer) + "'") ==
+        "update,12");
+  auto pending = port.PendingCount();
+  REQUIRE(pending.ok());
+  CHECK(*pending == 2);
+  CHECK(*port.PullCursor() == 20);
+  auto known = port.KnownCentre();
+  REQUIRE(known.ok());
+  CHECK(known->store_id == "5c0f");
+  CHECK(known->epoch == 2);
+  auto note = port.RecoveryNote();
+  REQUIRE(note.ok());
+  REQUIRE(note->has_value());
+  CHECK(**note == std::string(R"({"records":[{"op":"create","table":"cases","id":")") + kLost +
+                      R"("},{"op":"update","table":"cases","id":")" + kNewer + R"("}]})");
+  REQUIRE(port.ClearRecoveryNote().ok());
+  CHECK_FALSE(port.RecoveryNote()->has_value());
+}

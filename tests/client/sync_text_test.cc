@@ -41,7 +41,8 @@ TEST_CASE("a refusal repeats the centre's status and message, and says what to d
   CHECK(revoked.code == ErrorCode::kAuth);
   CHECK(Says(revoked.message, "le centre a répondu 401 : the centre's words"));
   CHECK(Says(revoked.message, "révoqué"));
-  CHECK(Says(revoked.message, "relancez `relais init`"));
+  CHECK(Says(revoked.message, "vos saisies en attente restent"));
+  CHECK(Says(revoked.message, "`relais init --server ADRESSE --token NOUVEAU`"));
   CHECK(Says(refused(413, ErrorCode::kTooLarge).message, "`relais sync --batch N`"));
   CHECK(Says(refused(400, ErrorCode::kProtocol).message, "mettez Relais à jour"));
   CHECK(refused(403, ErrorCode::kForbidden).message == "le centre a répondu 403 : the centre's words");

@@ -134,6 +134,65 @@ class Central {
     return "ok";
   }
 
+  // A backup of the store as it is now: the file copied in one consistent read (VACUUM INTO) while
+  // the server runs, or, on PostgreSQL, the database copied while the server is stopped.
+  void Backup() {
+    if (pg_) {
+      const bool running = Running();
+      Kill(SIGTERM);
+      pg_->Backup();
+      if (running) Start();
+      return;
+    }
+    std::filesystem::remove(backup_path());
+    sqlite3* h = nullptr;
+    if (sqlite3_open(db_.c_str(), &h) != SQLITE_OK ||
+        sqlite3_exec(h, ("VACUUM INTO '" + backup_path() + "'").c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+      sqlite3_close(h);
+      throw std::runtime_error("cannot back up " + db_);
+    }
+    sqlite3_close(h);
+  }
+
+  // Stops the server and puts the backup (Backup) back. `declare`: as an operator told of it would,
+  // with `relais-central restore BACKUP` (SQLite) or the database restored then `relais-central
+  // restored` (PostgreSQL); otherwise the store is put back behind the centre's back. Start() next.
+  void RestoreBackup(bool declare) {
+    Kill(SIGTERM);
+    if (pg_) {
+      pg_->Restore();
+    } else if (!declare) {
+      for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(db_ + suffix);
+      std::filesystem::copy_file(backup_path(), db_, std::filesystem::copy_options::overwrite_existing);
+    }
+    if (!declare) return;
+    std::vector<std::string> args = {CentralBinary()};
+    if (pg_) {
+      args.push_back("restored");
+    } else {
+      args.push_back("restore");
+      args.push_back(backup_path());
+    }
+    for (const std::string& a : StoreArgs()) args.push_back(a);
+    RunResult r = Run(args);
+    if (r.exit_code != 0) throw std::runtime_error("restore failed: " + r.err);
+  }
+
+  // Stops the server and replaces its store by an empty one: a centre reinstalled. Start() next.
+  void Reinstall() {
+    Kill(SIGTERM);
+    if (pg_) {
+      pg_->Restore(/*empty=*/true);
+      return;
+    }
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_ + suffix);
+  }
+
+  // The next Start() listens on another port the OS picks: a centre moved to a new address.
+  void MoveOnNextStart() { port_ = 0; }
+
+  std::string backup_path() const { return (dir_ / "central-backup.db").string(); }
+
   // Enrols a device; returns its token.
   std::string Enrol(const std::string& name, const std::vector<std::string>& territories) {
     std::vector<std::string> args = {CentralBinary(), "device", "add", "--name", name, "--json"};

@@ -31,6 +31,10 @@ json ErrorOf(const httplib::Result& r) {
 class FailingStore final : public CentralStore {
  public:
   Status Health() override { return Fail(); }
+  Result<CentreIdentity> Identity() override { return Fail(); }
+  Result<CentreIdentity> BeginEpoch(std::optional<EpochEvidence>) override { return Fail(); }
+  Status NoteRecovery(const Device&, const std::vector<RecoveredRecord>&) override { return Fail(); }
+  Result<std::vector<RecoveryNote>> Recoveries(size_t) override { return Fail(); }
   Result<std::string> AddDevice(const std::string&, const std::vector<std::string>&, Role) override { return Fail(); }
   Result<std::vector<DeviceInfo>> ListDevices() override { return Fail(); }
   Status RevokeDevice(const std::string&) override { return Fail(); }

@@ -30,6 +30,22 @@ TEST_CASE("a centre's whoami answer says which forms it reads, and its round tri
   CHECK_FALSE(older.after);
 }
 
+TEST_CASE("a centre's whoami answer names the centre: its store id and the epoch of its history", "[negotiation]") {
+  CentreTerms named = TermsOf(
+      R"({"device":"a","centre":{"store_id":"5c0f","epoch":2,"epoch_seq":120,"epoch_at":"2026-12-06T10:00:00Z","seq":131}})",
+      std::chrono::milliseconds(3));
+  CHECK(named.centre.store_id == "5c0f");
+  CHECK(named.centre.epoch == 2);
+  CHECK(named.centre.epoch_seq == 120);
+  CHECK(named.centre.seq == 131);
+  // A centre too old to say, or an answer that does not say it whole, names no centre.
+  CHECK(TermsOf(R"({"device":"a"})", std::chrono::milliseconds(3)).centre.store_id.empty());
+  CHECK(TermsOf(R"({"device":"a","centre":{"store_id":"5c0f","epoch":"2","epoch_seq":0,"seq":1}})",
+                std::chrono::milliseconds(3))
+            .centre.store_id.empty());
+  CHECK(CentreIdentityOf("not json").store_id.empty());
+}
+
 TEST_CASE("a centre that refuses the token stops the negotiation with its status and message", "[negotiation]") {
   FakeCentre centre([](const std::string&, const std::string&, const std::string&) -> Result<HttpReply> {
     return HttpReply{401, R"({"error":{"code":"unauthorized","message":"token revoked"}})", {}};
