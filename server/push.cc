@@ -277,7 +277,8 @@ class ChangeApplier {
   // not a declared territory (the device may not know the list yet); held for central staff when
   // the network reviews transfers — the territory keeps its value in `merged` and the field goes
   // to review like a field edited on two sides, so that staff approve (keep device) or refuse
-  // (keep server) it with the settlement they already use. nullopt when the change goes on.
+  // (keep server) it with the settlement they already use. nullopt when the change goes on. The
+  // refusal's code: unknown_territory.
   Result<std::optional<ChangeResult>> Transfer(const schema::Table& table, const Change& change,
                                                const StoredRecord& current, sync::MergeResult& merged,
                                                const std::string& to) {

@@ -154,11 +154,10 @@ class ProgressBar {
 };
 
 // After a sync: the territories the centre declares now (GET /v1/whoami), kept for the checks of
-// `case add|edit` and `relais territories`. Best effort, on a connection of its own: the sync is
-// done, and a centre that cannot answer now leaves the list the replica knew.
-void LearnNetwork(client::Replica& r, const std::string& server, const std::string& token) {
-  client::HttpTransport transport(server, token);
-  transport.SetTimeouts(10, 10, 30);
+// `case add|edit` and `relais territories`. Best effort, one attempt on the sync's connection
+// (counted in its figures): the sync is done, and a centre that cannot answer now leaves the list
+// the replica knew.
+void LearnNetwork(client::Replica& r, client::HttpTransport& transport) {
   auto reply = transport.Get("/v1/whoami");
   if (reply && reply->status == 200) (void)client::KeepDeclaredTerritories(r, reply->body);
 }
@@ -202,7 +201,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!summary) return client::SyncErrorForPeople(summary.error());
   RELAIS_TRY(r.SetState(client::kStateLastSyncAt, IsoTimestamp(r.clock().NowMs())));
-  LearnNetwork(r, **server, **token);
+  LearnNetwork(r, transport);
 
   const sync::SyncSummary& s = *summary;
   const std::string divergence = s.divergence ? client::DivergenceText(*s.divergence) : std::string();
