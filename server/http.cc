@@ -421,9 +421,17 @@ void HttpEndpoint::Impl::Whoami(const httplib::Request& req, httplib::Response& 
     SendStoreError(res, centre.error());
     return;
   }
+  auto network = store.GetNetwork();
+  if (!network) return SendStoreError(res, network.error());
+  json declared = json::array();
+  for (const Territory& t : network->territories) {
+    declared.push_back({{"code", t.code}, {"label", t.label}, {"reception_points", t.reception_points}});
+  }
   json body = {{"device", device->name},
                {"role", ToString(device->role)},
                {"territories", device->territories},
+               {"declared_territories", std::move(declared)},
+               {"transfers", ToString(network->transfers)},
                {"protocol", sync::kProtocolVersion},
                {"features", sync::CentreFeatures()},
                {"centre", CentreJson(*centre)}};
@@ -887,8 +895,7 @@ void HttpEndpoint::Impl::RecordHistory(const httplib::Request& req, httplib::Res
   query.record_id = record_id;
   auto conflicts = store.Conflicts(query);
   if (!conflicts) return SendStoreError(res, conflicts.error());
-  json versions = json::array(), held = json::array();
-  for (const HistoryEntry& h : *history) versions.push_back(HistoryEntryJson(h));
+  json versions = HistoryJson(*history), held = json::array();
   for (const Conflict& c : *conflicts) held.push_back(ConflictJson(c));
   tl_note.detail = " versions=" + std::to_string(versions.size());
   res.set_content(json{{"record", record_id},

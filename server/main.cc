@@ -201,8 +201,15 @@ int DeviceAdd(const std::string& db_path, const std::string& name, const std::ve
   auto store = OpenStore(db_path, OpenMode::kCreate);
   if (!store) return Fail(store.error());
   auto role = staff ? relais::server::Role::kStaff : relais::server::Role::kDevice;
+  auto before = (*store)->GetNetwork();
+  if (!before) return Fail(before.error());
   auto token = (*store)->AddDevice(name, territories, role);
   if (!token) return Fail(token.error());
+  for (const std::string& t : territories) {
+    if (before->Find(t)) continue;
+    std::cerr << "relais-central : territoire « " << t << " » déclaré par cet enrôlement (libellé : " << t
+              << ") ; donnez-lui son libellé : relais-central territory rename " << t << " --label LIBELLÉ\n";
+  }
   std::vector<std::string> sorted = territories;
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
@@ -349,6 +356,11 @@ void PrintHistory(const std::vector<relais::server::HistoryEntry>& history,
       auto changes = Differences(h.table, previous, values);
       if (changes.empty()) std::cout << indent << "  (aucune valeur changée)\n";
       for (const std::string& line : changes) std::cout << indent << "  " << line << "\n";
+      if (h.table == "cases" &&
+          previous.value("territory", json(nullptr)) != values.value("territory", json(nullptr))) {
+        std::cout << indent << "  transfert : de " << JsonText(previous.value("territory", json(nullptr))) << " vers "
+                  << JsonText(values.value("territory", json(nullptr))) << "\n";
+      }
     }
     if (h.lost) {
       json lost = json::parse(*h.lost, nullptr, false);
@@ -366,6 +378,10 @@ void PrintHistory(const std::vector<relais::server::HistoryEntry>& history,
         std::cout << indent << "  valeur tenue pour arbitrage : " << c.field.value_or("?") << " = "
                   << Words(c.table, c.field.value_or(""), c.device_value) << " (par " << c.device << ", conflit "
                   << c.id << ")\n";
+        if (c.table == "cases" && c.field == "territory" && c.status == "open") {
+          std::cout << indent << "  transfert en attente d'approbation : relais-central conflicts resolve " << c.id
+                    << " --keep device l'approuve, --keep server le refuse\n";
+        }
       }
     }
     previous = std::move(values);
@@ -494,9 +510,7 @@ int History(const std::string& db_path, const std::string& record_id, bool as_js
                                                             " (vérifiez l'identifiant : c'est l'UUID de la fiche)"));
   }
   if (as_json) {
-    json out = json::array();
-    for (const auto& h : *history) out.push_back(relais::server::HistoryEntryJson(h));
-    std::cout << out.dump(2) << std::endl;
+    std::cout << relais::server::HistoryJson(*history).dump(2) << std::endl;
     return 0;
   }
   std::cout << "Historique de " << history->front().table << " " << record_id << " (" << history->size() << " version"
@@ -694,6 +708,84 @@ int ConflictSettle(const std::string& db_path, const std::string& id_text, const
   return 0;
 }
 
+int TerritoryAdd(const std::string& db_path, const relais::server::Territory& territory, bool as_json) {
+  auto store = OpenStore(db_path, OpenMode::kCreate);
+  if (!store) return Fail(store.error());
+  if (auto done = (*store)->AddTerritory(territory); !done) return Fail(done.error());
+  if (as_json) {
+    std::cout << json{{"code", territory.code},
+                      {"label", territory.label},
+                      {"reception_points", territory.reception_points}}
+                     .dump()
+              << std::endl;
+    return 0;
+  }
+  std::cout << "Territoire « " << territory.label << " » déclaré (code " << territory.code << ")";
+  if (!territory.reception_points.empty())
+    std::cout << ", points d'accueil : " << Join(territory.reception_points, ", ");
+  std::cout << ".\nLes appareils l'apprennent à leur prochaine synchronisation.\n";
+  return 0;
+}
+
+int TerritoryList(const std::string& db_path, bool as_json) {
+  auto store = OpenStore(db_path, OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  auto network = (*store)->GetNetwork();
+  if (!network) return Fail(network.error());
+  if (as_json) {
+    json territories = json::array();
+    for (const auto& t : network->territories) {
+      territories.push_back({{"code", t.code}, {"label", t.label}, {"reception_points", t.reception_points}});
+    }
+    std::cout << json{{"territories", territories}, {"transfers", relais::server::ToString(network->transfers)}}.dump(2)
+              << std::endl;
+    return 0;
+  }
+  if (network->territories.empty()) {
+    std::cout << "Aucun territoire déclaré. Déclarer : relais-central territory add " << StoreOption(db_path)
+              << " CODE --label LIBELLÉ [--reception-point NOM …]\n";
+  } else {
+    std::vector<std::vector<std::string>> rows = {{"CODE", "LIBELLÉ", "POINTS D'ACCUEIL"}};
+    for (const auto& t : network->territories) {
+      rows.push_back({t.code, t.label, t.reception_points.empty() ? "-" : Join(t.reception_points, ", ")});
+    }
+    PrintTable(rows);
+  }
+  std::cout << "\nTransferts hors des territoires d'un appareil : "
+            << (network->transfers == relais::server::TransferPolicy::kReview ? "soumis à l'approbation du centre"
+                                                                              : "appliqués")
+            << " (relais-central territory policy --transfers review|allow)\n";
+  return 0;
+}
+
+int TerritoryRename(const std::string& db_path, const std::string& code, const std::string& label) {
+  auto store = OpenStore(db_path, OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  if (auto done = (*store)->RenameTerritory(code, label); !done) return Fail(done.error());
+  std::cout << "Territoire " << code << " renommé « " << label
+            << " » ; son code ne change pas : les dossiers et les appareils qui le portent restent tels quels.\n";
+  return 0;
+}
+
+int TerritoryPolicy(const std::string& db_path, const std::string& transfers) {
+  relais::server::TransferPolicy policy = relais::server::TransferPolicy::kAllow;
+  if (transfers == "review") {
+    policy = relais::server::TransferPolicy::kReview;
+  } else if (transfers != "allow") {
+    return Fail(relais::MakeError(ErrorCode::kUsage, "--transfers " + transfers + " : attendu review ou allow"));
+  }
+  auto store = OpenStore(db_path, OpenMode::kCreate);
+  if (!store) return Fail(store.error());
+  if (auto done = (*store)->SetTransferPolicy(policy); !done) return Fail(done.error());
+  std::cout << (policy == relais::server::TransferPolicy::kReview
+                    ? "Un dossier qu'un appareil transfère hors de ses territoires attend désormais l'approbation du "
+                      "centre (relais-central conflicts list)."
+                    : "Un dossier qu'un appareil transfère hors de ses territoires est désormais transféré aussitôt "
+                      "(visible dans relais-central history).")
+            << "\n";
+  return 0;
+}
+
 int Migrate(const std::string& from, const std::string& to) {
   if (!relais::pg::IsPostgresUrl(to)) {
     return Fail(relais::MakeError(ErrorCode::kUsage, "--to : attendu postgresql://UTILISATEUR@HÔTE:PORT/BASE"));
@@ -827,6 +919,31 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(size_t{1}, size_t{1000000}))
         ->capture_default_str();
     recovered->add_flag("--json", recovered_json, "Afficher en JSON");
+    auto* territory_cmd =
+        app.add_subcommand("territory", "Déclarer, lister et renommer les territoires ; régler les transferts");
+    territory_cmd->require_subcommand(1);
+    relais::server::Territory new_territory;
+    std::string territory_code, territory_label, transfers;
+    bool territory_json = false;
+    auto* t_add = territory_cmd->add_subcommand("add", "Déclarer un territoire, avec ses points d'accueil");
+    store_options(t_add, "Fichier de la base centrale");
+    t_add->add_option("CODE", new_territory.code, "Code du territoire, tel que les dossiers le portent")->required();
+    t_add->add_option("--label", new_territory.label, "Libellé, en français")->required();
+    t_add->add_option("--reception-point", new_territory.reception_points, "Un point d'accueil (répétable)");
+    t_add->add_flag("--json", territory_json, "Afficher {code, label, reception_points} en JSON");
+    auto* t_list = territory_cmd->add_subcommand("list", "Lister les territoires déclarés et la règle des transferts");
+    store_options(t_list, "Fichier de la base centrale");
+    t_list->add_flag("--json", territory_json, "Afficher en JSON");
+    auto* t_rename =
+        territory_cmd->add_subcommand("rename", "Changer le libellé d'un territoire (son code ne change pas)");
+    store_options(t_rename, "Fichier de la base centrale");
+    t_rename->add_option("CODE", territory_code, "Code du territoire")->required();
+    t_rename->add_option("--label", territory_label, "Nouveau libellé")->required();
+    auto* t_policy = territory_cmd->add_subcommand(
+        "policy", "Régler les transferts de dossiers hors des territoires d'un appareil : review ou allow");
+    store_options(t_policy, "Fichier de la base centrale");
+    t_policy->add_option("--transfers", transfers, "review (le centre approuve) ou allow (appliqués aussitôt)")
+        ->required();
 
     auto* migrate = app.add_subcommand("migrate", "Copier une base centrale SQLite dans une base PostgreSQL vide");
     std::string migrate_from, migrate_to;
@@ -863,6 +980,10 @@ int main(int argc, char** argv) {
     if (*restore) return Restore(db_path, backup_file);
     if (*restored) return Restored(db_path);
     if (*recovered) return Recovered(db_path, recovered_limit, recovered_json);
+    if (*t_add) return TerritoryAdd(db_path, new_territory, territory_json);
+    if (*t_list) return TerritoryList(db_path, territory_json);
+    if (*t_rename) return TerritoryRename(db_path, territory_code, territory_label);
+    if (*t_policy) return TerritoryPolicy(db_path, transfers);
     if (*c_list) return ConflictList(db_path, status, territory, conflicts_json);
     if (*c_show) return ConflictShow(db_path, conflict_id, conflicts_json);
     if (*c_resolve) return ConflictSettle(db_path, conflict_id, "resolve", keep, value, take, by, conflicts_json);

@@ -49,6 +49,7 @@ struct PgStatements {
   std::string find_batch = PostgresDialect().translate(sql::kFindBatch);
   std::string save_batch = PostgresDialect().translate(sql::kSaveBatch);
   std::string write_seq = PostgresDialect().translate(sql::kWriteSeq);
+  std::string transfer_rule = PostgresDialect().translate(sql::kTransferRule);
   std::string get_conflict = "SELECT " + ConflictColumns() + " FROM conflicts c WHERE c.id = $1";
 
   PgStatements() {
@@ -251,6 +252,17 @@ class PgTx final : public CentralTx {
     records_[TableIndex(table)].erase(id);  // read again, after the move, if asked
     pending_.emplace_back(st_.move[TableIndex(table)], pg::Params{territory, Num(version), id});
     return OkStatus();
+  }
+
+  Result<TransferRule> RuleForTransfer(const std::string& code) override {
+    auto rows = Query(st_.transfer_rule, {code});
+    if (!rows) return rows.error();
+    TransferRule rule;
+    if (rows->size() > 0) {
+      rule.declared = (*rows)[0].Int(0) > 0;
+      rule.review = !(*rows)[0].IsNull(1) && (*rows)[0].Text(1) == "review";
+    }
+    return rule;
   }
 
   Result<std::optional<int64_t>> FindChangeOutcome(const std::string& change_id) override {

@@ -2,7 +2,7 @@
 
 namespace relais::server {
 
-sync::ConflictNotice NoticeOf(const Conflict& c, bool settled, int64_t seq) {
+sync::ConflictNotice NoticeOf(const Conflict& c, bool settled, int64_t seq, const Device& viewer) {
   sync::ConflictNotice n;
   n.id = c.id;
   n.kind = c.kind;
@@ -19,6 +19,10 @@ sync::ConflictNotice NoticeOf(const Conflict& c, bool settled, int64_t seq) {
   if (settled) {
     n.settled_value = c.settled_value;
     n.settlement = c.settlement.value_or("");
+  }
+  if (c.kind == "duplicate" && !(c.other_territory && viewer.InScope(*c.other_territory))) {
+    n.other_id.clear();
+    if (n.settlement == "merged") n.settled_value.reset();
   }
   n.seq = seq;
   return n;

@@ -15,13 +15,16 @@ namespace relais::server {
 
 enum class PullSourceKind { kRecords, kExits, kOpened, kSettled };
 
-sync::ConflictNotice NoticeOf(const Conflict& c, bool settled, int64_t seq);
+// The notice of `c` for `viewer`. A duplicate's other case is named (`other`, and the survivor of a
+// merge in `settled_value`) only when it lies in the viewer's territories: a device learns nothing
+// of the cases outside them, not even their ids (docs/PROTOCOL.md, "Duplicates").
+sync::ConflictNotice NoticeOf(const Conflict& c, bool settled, int64_t seq, const Device& viewer);
 
-// Merges `sources` in sequence order into a page of at most `limit` items after `since`. A source
-// offers kind, layout (kRecords), has_row, seq, row() (a row reader as ReadStored takes) and
-// Advance() -> Status. A sequence number may be shared by a record and the conflicts opened (or
-// settled) with it: items of one sequence are never split across pages, so a page may exceed
-// `limit` by those few. On return, page.more says whether any source still holds a row; when it
+// Merges `sources` in sequence order into a page of at most `limit` items after `since`, for the
+// device `viewer` (NoticeOf). A source offers kind, layout (kRecords), has_row, seq, row() (a row
+// reader as ReadStored takes) and Advance() -> Status. A sequence number may be shared by a record
+// and the conflicts opened (or settled) with it: items of one sequence are never split across
+// pages, so a page may exceed `limit` by those few. On return, page.more says whether any source still holds a row; when it
 // does, page.next is the last sequence taken; when not, the caller sets page.next to the store's
 // last sequence in the same snapshot.
 // `echo_of`: a device id whose echo is left out — a record whose echo_device it is moves `next`
@@ -33,7 +36,7 @@ sync::ConflictNotice NoticeOf(const Conflict& c, bool settled, int64_t seq);
 inline constexpr size_t kEchoScan = 8;
 
 template <class Source>
-Result<sync::PullPage> MergePullSources(int64_t since, size_t limit, std::vector<Source>& sources,
+Result<sync::PullPage> MergePullSources(const Device& viewer, int64_t since, size_t limit, std::vector<Source>& sources,
                                         std::optional<int64_t> echo_of = std::nullopt, size_t echo_scan = 1) {
   sync::PullPage page;
   page.since = since;
@@ -71,7 +74,7 @@ Result<sync::PullPage> MergePullSources(int64_t since, size_t limit, std::vector
         if (settled) {
           std::erase_if(page.conflicts, [&](const sync::ConflictNotice& n) { return n.id == c.id; });
         }
-        page.conflicts.push_back(NoticeOf(c, settled, next->seq));
+        page.conflicts.push_back(NoticeOf(c, settled, next->seq, viewer));
         break;
       }
     }

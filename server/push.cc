@@ -31,6 +31,16 @@ std::string OutsideScope(const Device& device, const std::string& territory) {
   return "le territoire " + territory + " est hors des territoires de cet appareil (" + device.TerritoryList() + ")";
 }
 
+// The one answer for a record the device may not see and a record that does not exist: a device
+// learns nothing of the records outside its territories, not even that they exist (docs/PROTOCOL.md,
+// "POST /v1/push"). Code unknown_record.
+std::string UnknownRecord(const std::string& id) {
+  return "la fiche " + id + " est inconnue ou hors des territoires de cet appareil";
+}
+std::string UnknownCase(const std::string& id) {
+  return "le dossier " + id + " est inconnu ou hors des territoires de cet appareil";
+}
+
 const schema::Value& ValueOf(const schema::Table& table, const std::vector<schema::Value>& values,
                              std::string_view field) {
   static const schema::Value kNull;
@@ -110,7 +120,7 @@ class ChangeApplier {
         schema::Value& case_id = stored.record.values[static_cast<size_t>(case_field)];
         auto parent = tx_.GetRecord(schema::CasesTable(), case_id.value_or(""));
         if (!parent) return parent.error();
-        if (!*parent) return Rejected(change, "unknown_case", "dossier inconnu : " + case_id.value_or(""));
+        if (!*parent) return Rejected(change, "unknown_case", UnknownCase(case_id.value_or("")));
         // An entry written offline on a case that central staff have since merged into another
         // goes to the surviving case, as the merge moved the entries it found.
         const std::string written_on = *case_id;
@@ -126,10 +136,15 @@ class ChangeApplier {
         }
         const std::string territory = (*parent)->territory.value_or("");
         if (!device_.InScope(territory)) {
-          std::string merged = *case_id == written_on
-                                   ? ""
-                                   : "le dossier " + written_on + " a été fusionné dans le dossier " + *case_id + " : ";
-          return Rejected(change, "outside_scope", merged + OutsideScope(device_, territory));
+          // Neither the case it was merged into nor that case's territory is named: both lie outside
+          // what this device may see.
+          if (*case_id != written_on) {
+            return Rejected(change, "merged_outside_scope",
+                            "le dossier " + written_on +
+                                " a été fusionné par le centre dans un dossier hors des territoires de cet "
+                                "appareil : l'entrée est gardée ici, demandez au centre de la rattacher");
+          }
+          return Rejected(change, "unknown_case", UnknownCase(written_on));
         }
         stored.territory = territory;
         break;
@@ -174,14 +189,14 @@ class ChangeApplier {
 
   Result<ChangeResult> Update(const schema::Table& table, const Change& change, const sync::ChangeFacts& facts,
                               const std::optional<StoredRecord>& current) {
-    if (!current) return Rejected(change, "unknown_record", "fiche inconnue : " + change.record_id);
+    if (!current) return Rejected(change, "unknown_record", UnknownRecord(change.record_id));
     if (table.kind == schema::TableKind::kAppendOnly) {
       return Rejected(change, "append_only",
                       std::string(table.name) + " : les entrées ne s'ajoutent qu'à la suite et ne se modifient pas");
     }
     const bool scoped = table.scope != schema::Scope::kShared;
     if (scoped && !device_.InScope(current->territory.value_or(""))) {
-      return Rejected(change, "outside_scope", OutsideScope(device_, current->territory.value_or("")));
+      return Rejected(change, "unknown_record", UnknownRecord(change.record_id));
     }
     sync::MergeResult merged = sync::MergeUpdate(table, current->record, current->stamps.map(), change);
     if (auto valid = schema::ValidateRecord(table, merged.values); !valid) {
@@ -193,6 +208,12 @@ class ChangeApplier {
       if (!new_territory)
         return Rejected(change, "missing_territory",
                         "une fiche de " + std::string(table.name) + " doit avoir un territoire");
+      if (new_territory != current->territory && !device_.InScope(*new_territory)) {
+        auto transfer = Transfer(table, change, *current, merged, *new_territory);
+        if (!transfer) return transfer.error();
+        if (*transfer) return std::move(**transfer);
+        new_territory = ValueOf(table, merged.values, "territory");
+      }
     }
 
     std::vector<LostValue> lost;
@@ -270,6 +291,43 @@ class ChangeApplier {
     }
     r.version = *seq;
     return r;
+  }
+
+  // A case this device moves out of its own territories to `to`: a transfer. Refused when `to` is
+  // not a declared territory (the device may not know the list yet); held for central staff when
+  // the network reviews transfers — the territory keeps its value in `merged` and the field goes
+  // to review like a field edited on two sides, so that staff approve (keep device) or refuse
+  // (keep server) it with the settlement they already use. nullopt when the change goes on. The
+  // refusal's code: unknown_territory.
+  Result<std::optional<ChangeResult>> Transfer(const schema::Table& table, const Change& change,
+                                               const StoredRecord& current, sync::MergeResult& merged,
+                                               const std::string& to) {
+    auto rule = tx_.RuleForTransfer(to);
+    if (!rule) return rule.error();
+    if (!rule->declared) {
+      return std::optional(Rejected(change, "unknown_territory",
+                                    "le territoire « " + to +
+                                        " » n'est pas déclaré par le centre : choisissez un territoire "
+                                        "déclaré (la liste arrive avec la prochaine synchronisation)"));
+    }
+    if (!rule->review) return std::optional<ChangeResult>();
+    const int index = table.FieldIndex("territory");
+    const size_t at = static_cast<size_t>(index);
+    for (sync::FieldOutcome& out : merged.outcomes) {
+      if (out.field != index || out.how == sync::Resolution::kForReview) continue;
+      out.how = sync::Resolution::kForReview;
+      merged.values[at] = current.record.values[at];
+      const std::string name(table.fields[at].name);
+      auto stamp = current.stamps.map().find(name);
+      if (stamp == current.stamps.map().end()) {
+        merged.stamps.erase(name);
+      } else {
+        merged.stamps[name] = stamp->second;
+      }
+    }
+    merged.status = ChangeStatus::kReview;
+    merged.changed = merged.values != current.record.values;
+    return std::optional<ChangeResult>();
   }
 
   // A new case that looks like a person the server already holds (`other`, the earliest opened

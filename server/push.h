@@ -88,6 +88,14 @@ class CentralTx {
   // with its case), and clears its echo_device.
   virtual Status MoveRecord(const schema::Table& table, const std::string& id, const std::string& territory,
                             int64_t version) = 0;
+  // What the push rules need to know of territory `code` when a device moves a case there from
+  // outside its own territories: whether it is declared, and whether such a move waits for
+  // central staff (TransferPolicy::kReview).
+  struct TransferRule {
+    bool declared = false;
+    bool review = false;
+  };
+  virtual Result<TransferRule> RuleForTransfer(const std::string& code) = 0;
   // The version a change id produced, if that change was applied before.
   virtual Result<std::optional<int64_t>> FindChangeOutcome(const std::string& change_id) = 0;
   virtual Result<std::optional<StoredBatch>> FindBatch(int64_t device_id, const std::string& batch_key) = 0;

@@ -142,6 +142,15 @@ Result<Conflict> ResolveConflict(CentralTx& tx, int64_t id, const Decision& deci
     }
     target = schema::Normalize(*field, decision.value);
     RELAIS_TRY(schema::ValidateValue(*field, target));
+    if (table->scope == schema::Scope::kTerritory && field->name == "territory" && target) {
+      auto rule = tx.RuleForTransfer(*target);
+      if (!rule) return rule.error();
+      if (!rule->declared) {
+        return MakeError(ErrorCode::kValidation, "territory : « " + *target +
+                                                     " » n'est pas un territoire déclaré (voir `relais-central "
+                                                     "territory list`)");
+      }
+    }
   }
   std::vector<schema::Value> values = current->record.values;
   values[index] = target;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/ids.h"
+#include "base/text.h"
 #include "server/pull_page.h"
 #include "server/settle.h"
 #include "server/store_layout.h"
@@ -38,6 +39,30 @@ constexpr const char* kListRecoveries =
     "SELECT at, device, epoch, tbl, record_id, op FROM recoveries ORDER BY id DESC LIMIT ?1";
 constexpr const char* kInsertDeviceTerritory =
     "INSERT INTO device_territories(device_id, territory) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+// Enrolment declares a territory nobody declared yet, labelled with its code (docs/SERVER.md).
+constexpr const char* kDeclareTerritory =
+    "INSERT INTO territories(code, label, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING";
+constexpr const char* kTerritoryDeclared = "SELECT 1 FROM territories WHERE code = ?1";
+constexpr const char* kInsertReceptionPoint = "INSERT INTO reception_points(territory, name) VALUES (?1, ?2)";
+constexpr const char* kRenameTerritory = "UPDATE territories SET label = ?2 WHERE code = ?1";
+constexpr const char* kListTerritories = "SELECT code, label FROM territories ORDER BY code COLLATE BINARY";
+constexpr const char* kListReceptionPoints =
+    "SELECT territory, name FROM reception_points ORDER BY territory COLLATE BINARY, name COLLATE BINARY";
+constexpr const char* kReadTransferPolicy = "SELECT value FROM network_settings WHERE name = 'transfers'";
+constexpr const char* kWriteTransferPolicy =
+    "INSERT INTO network_settings(name, value) VALUES ('transfers', ?1) ON CONFLICT (name) DO UPDATE SET value = ?1";
+
+// A label or a reception point's name: one line of text, for people.
+Status CheckLabel(const std::string& what, const std::string& text) {
+  if (text.empty() || text.size() > 200 || !IsValidUtf8(text)) {
+    return MakeError(ErrorCode::kValidation, what + " : attendu un texte d'une ligne, de 1 à 200 octets");
+  }
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20)
+      return MakeError(ErrorCode::kValidation, what + " : une seule ligne, sans caractère de contrôle");
+  }
+  return OkStatus();
+}
 
 // Conflicts by ConflictFilter, bound with (1) status, (2) record id, (3) territory, each NULL for
 // any; (4) 1 to keep only the records of (5), a list of territories (and shared records); (6) limit.
@@ -177,6 +202,8 @@ Result<std::string> SqlCentralStore::AddDevice(const std::string& name, const st
   for (const std::string& t : territories) {
     auto added = conn.Run(kInsertDeviceTerritory, {**id, t});
     if (!added) return added.error();
+    auto declared = conn.Run(kDeclareTerritory, {t, t, IsoTimestamp(clock_.NowMs())});
+    if (!declared) return declared.error();
   }
   RELAIS_TRY(tx->Commit());
   return token;
@@ -261,6 +288,84 @@ Result<Device> SqlCentralStore::Authenticate(std::string_view token) {
   return std::move(found->device);
 }
 
+// ---- territories -------------------------------------------------------------------------------
+
+Result<Network> SqlCentralStore::GetNetwork() {
+  auto reader = Reader();
+  if (!reader) return reader.error();
+  SqlConn& conn = reader->conn();
+  auto snapshot = SqlTransaction::Begin(conn, SqlTransaction::Kind::kSnapshot);
+  if (!snapshot) return snapshot.error();
+  Network network;
+  auto territories = QueryAll(conn, kListTerritories, {}, [](const SqlRow& r) {
+    return Territory{r.Text(0), r.Text(1), {}};
+  });
+  if (!territories) return territories.error();
+  network.territories = std::move(*territories);
+  auto points =
+      QueryAll(conn, kListReceptionPoints, {}, [](const SqlRow& r) { return std::make_pair(r.Text(0), r.Text(1)); });
+  if (!points) return points.error();
+  for (auto& [code, name] : *points) {
+    for (Territory& t : network.territories) {
+      if (t.code == code) t.reception_points.push_back(std::move(name));
+    }
+  }
+  auto policy = QueryOne(conn, kReadTransferPolicy, {}, [](const SqlRow& r) { return r.Text(0); });
+  if (!policy) return policy.error();
+  if (*policy && **policy == "review") network.transfers = TransferPolicy::kReview;
+  return network;
+}
+
+Status SqlCentralStore::AddTerritory(const Territory& territory) {
+  RELAIS_TRY(CheckTerritory(territory.code));
+  RELAIS_TRY(CheckLabel("libellé", territory.label));
+  for (const std::string& point : territory.reception_points) RELAIS_TRY(CheckLabel("point d'accueil", point));
+  auto writer = Writer(/*wait=*/true);
+  if (!writer) return writer.error();
+  SqlConn& conn = (*writer)->conn();
+  auto tx = SqlTransaction::Begin(conn, SqlTransaction::Kind::kWrite);
+  if (!tx) return tx.error();
+  auto taken = QueryOne(conn, kTerritoryDeclared, {territory.code}, [](const SqlRow&) { return true; });
+  if (!taken) return taken.error();
+  if (*taken) {
+    return MakeError(ErrorCode::kValidation, "le territoire " + territory.code +
+                                                 " est déjà déclaré (changer son libellé : relais-central territory "
+                                                 "rename " +
+                                                 territory.code + " --label LIBELLÉ)");
+  }
+  auto added = conn.Run(kDeclareTerritory, {territory.code, territory.label, IsoTimestamp(clock_.NowMs())});
+  if (!added) return added.error();
+  std::vector<std::string> points = territory.reception_points;
+  std::sort(points.begin(), points.end());
+  points.erase(std::unique(points.begin(), points.end()), points.end());
+  for (const std::string& point : points) {
+    auto inserted = conn.Run(kInsertReceptionPoint, {territory.code, point});
+    if (!inserted) return inserted.error();
+  }
+  return tx->Commit();
+}
+
+Status SqlCentralStore::RenameTerritory(const std::string& code, const std::string& label) {
+  RELAIS_TRY(CheckLabel("libellé", label));
+  auto writer = Writer(/*wait=*/true);
+  if (!writer) return writer.error();
+  auto changed = (*writer)->conn().Run(kRenameTerritory, {code, label});
+  if (!changed) return changed.error();
+  if (*changed == 0) {
+    return MakeError(ErrorCode::kNotFound,
+                     "aucun territoire déclaré sous le code " + code + " (voir `relais-central territory list`)");
+  }
+  return OkStatus();
+}
+
+Status SqlCentralStore::SetTransferPolicy(TransferPolicy policy) {
+  auto writer = Writer(/*wait=*/true);
+  if (!writer) return writer.error();
+  auto written = (*writer)->conn().Run(kWriteTransferPolicy, {std::string(ToString(policy))});
+  if (!written) return written.error();
+  return OkStatus();
+}
+
 // ---- pull and digest ----------------------------------------------------------------------------
 
 Result<sync::PullPage> SqlCentralStore::Pull(const Device& device, int64_t since, size_t limit, bool without_echo) {
@@ -314,8 +419,8 @@ Result<sync::PullPage> SqlCentralStore::Pull(const Device& device, int64_t since
   RELAIS_TRY(add_source(PullSourceKind::kOpened, nullptr, queries.opened, territories));
   RELAIS_TRY(add_source(PullSourceKind::kSettled, nullptr, queries.settled, territories));
 
-  auto page = MergePullSources(since, limit, sources, without_echo ? std::optional<int64_t>(device.id) : std::nullopt,
-                               echo_scan);
+  auto page = MergePullSources(device, since, limit, sources,
+                               without_echo ? std::optional<int64_t>(device.id) : std::nullopt, echo_scan);
   if (!page) return page.error();
   if (!page->more) {
     // In the same snapshot: every number up to last_seq is committed and visible here.

@@ -30,6 +30,10 @@ class SqlCentralStore : public CentralStore {
   Result<std::vector<DeviceInfo>> ListDevices() override;
   Status RevokeDevice(const std::string& name) override;
   Result<Device> Authenticate(std::string_view token) override;
+  Result<Network> GetNetwork() override;
+  Status AddTerritory(const Territory& territory) override;
+  Status RenameTerritory(const std::string& code, const std::string& label) override;
+  Status SetTransferPolicy(TransferPolicy policy) override;
   Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit, bool without_echo) override;
   Result<ScopeDigestAt> Digest(const Device& device) override;
   Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) override;

@@ -49,7 +49,7 @@ struct SqliteStore::WriterStatements {
   };
   std::vector<PerTable> tables;  // parallel to schema::Tables()
   sqlite::Stmt read_seq, write_seq, find_change, insert_history, insert_conflict, insert_exit, followups_of_case,
-      find_batch, save_batch, find_identity, get_conflict, settle_conflict;
+      find_batch, save_batch, find_identity, get_conflict, settle_conflict, transfer_rule;
 
   static Result<std::unique_ptr<WriterStatements>> Prepare(sqlite::Db& db) {
     auto st = std::make_unique<WriterStatements>();
@@ -83,6 +83,7 @@ struct SqliteStore::WriterStatements {
     RELAIS_TRY(prepare(st->followups_of_case, sql::kFollowupsOfCase));
     RELAIS_TRY(prepare(st->find_batch, sql::kFindBatch));
     RELAIS_TRY(prepare(st->save_batch, sql::kSaveBatch));
+    RELAIS_TRY(prepare(st->transfer_rule, sql::kTransferRule));
     return st;
   }
 };
@@ -249,6 +250,20 @@ class SqliteTx final : public CentralTx {
     sqlite::Stmt& s = st_.tables[TableIndex(table)].move;
     sqlite::StmtGuard g(s);
     return s.Bind(1, territory).Bind(2, version).Bind(3, id).Run();
+  }
+
+  Result<TransferRule> RuleForTransfer(const std::string& code) override {
+    sqlite::Stmt& s = st_.transfer_rule;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, code);
+    auto row = s.Step();
+    if (!row) return row.error();
+    TransferRule rule;
+    if (*row) {
+      rule.declared = s.Int(0) > 0;
+      rule.review = !s.IsNull(1) && s.Text(1) == "review";
+    }
+    return rule;
   }
 
   Result<std::optional<int64_t>> FindChangeOutcome(const std::string& change_id) override {

@@ -50,6 +50,23 @@ json HistoryEntryJson(const HistoryEntry& h) {
               {"lost", h.lost ? json::parse(*h.lost, nullptr, false) : json(nullptr)}};
 }
 
+json HistoryJson(const std::vector<HistoryEntry>& history) {
+  json versions = json::array();
+  json previous_territory;
+  for (const HistoryEntry& h : history) {
+    json version = HistoryEntryJson(h);
+    if (h.table == "cases" && version["values"].is_object()) {
+      json territory = version["values"].value("territory", json(nullptr));
+      if (!versions.empty() && territory != previous_territory) {
+        version["transfer"] = {{"from", previous_territory}, {"to", territory}};
+      }
+      previous_territory = std::move(territory);
+    }
+    versions.push_back(std::move(version));
+  }
+  return versions;
+}
+
 json LatestValuesJson(const std::vector<HistoryEntry>& history) {
   if (history.empty()) return nullptr;
   return json::parse(history.back().snapshot, nullptr, false);
@@ -58,9 +75,7 @@ json LatestValuesJson(const std::vector<HistoryEntry>& history) {
 json ConflictDetailJson(const Conflict& conflict, const std::vector<HistoryEntry>& history,
                         const std::optional<std::vector<HistoryEntry>>& other_history) {
   json out = ConflictJson(conflict);
-  json versions = json::array();
-  for (const HistoryEntry& h : history) versions.push_back(HistoryEntryJson(h));
-  out["history"] = std::move(versions);
+  out["history"] = HistoryJson(history);
   out["record_values"] = LatestValuesJson(history);
   if (other_history) out["other_values"] = LatestValuesJson(*other_history);
   return out;

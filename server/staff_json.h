@@ -21,6 +21,11 @@ nlohmann::json ConflictJson(const Conflict& conflict);
 // {"version", "table", "record", "device", "hlc", "change", "at", "values": {...}, "lost": {...}|null}
 nlohmann::json HistoryEntryJson(const HistoryEntry& entry);
 
+// Every version of `history` (one record's, oldest first) as HistoryEntryJson gives it; a version
+// of a case whose territory differs from the version before also holds "transfer": {"from", "to"}
+// (docs/SERVER.md, "Territories").
+nlohmann::json HistoryJson(const std::vector<HistoryEntry>& history);
+
 // The values of a record at its last version in `history` (an object), or null when it is empty.
 nlohmann::json LatestValuesJson(const std::vector<HistoryEntry>& history);
 

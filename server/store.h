@@ -40,6 +40,27 @@ struct Device {
   std::string TerritoryList() const;
 };
 
+// A territory of the network, declared at the centre (docs/SERVER.md, "Territories"). Cases and
+// devices carry its code, which never changes; a rename changes the label people read.
+struct Territory {
+  std::string code;
+  std::string label;                          // French
+  std::vector<std::string> reception_points;  // names, in byte order
+};
+
+// What the network does with a case that a device moves out of its own territories (a transfer):
+// kAllow applies it, kReview holds it for central staff as a conflict on the field `territory`.
+enum class TransferPolicy { kAllow, kReview };
+const char* ToString(TransferPolicy policy);
+
+// The territories declared at the centre, in code order, and the transfer policy.
+struct Network {
+  std::vector<Territory> territories;
+  TransferPolicy transfers = TransferPolicy::kAllow;
+
+  const Territory* Find(std::string_view code) const;
+};
+
 // A device as the operator lists it. Never holds the token or its hash.
 struct DeviceInfo {
   std::string name;
@@ -179,7 +200,8 @@ class CentralStore {
   virtual Result<std::vector<RecoveryNote>> Recoveries(size_t limit) = 0;
 
   // Enrols a device and returns its token, in clear, this once: only its SHA-256 is kept.
-  // kValidation for an empty or malformed name or territory, or a name already enrolled.
+  // kValidation for an empty or malformed name or territory, or a name already enrolled. A
+  // territory not declared yet is declared in the same transaction, labelled with its code.
   virtual Result<std::string> AddDevice(const std::string& name, const std::vector<std::string>& territories,
                                         Role role) = 0;
   virtual Result<std::vector<DeviceInfo>> ListDevices() = 0;
@@ -188,6 +210,16 @@ class CentralStore {
   // The device holding `token`. kAuth for an unknown or revoked token (one message for both, so a
   // caller learns nothing). Records the time the device was last seen.
   virtual Result<Device> Authenticate(std::string_view token) = 0;
+
+  // The declared territories and the transfer policy, read in one snapshot.
+  virtual Result<Network> GetNetwork() = 0;
+  // Declares a territory. kValidation for a malformed code, an empty label or reception point, or
+  // a code already declared. On failure nothing changes.
+  virtual Status AddTerritory(const Territory& territory) = 0;
+  // Gives a declared territory a new label; its code, what cases carry, stays. kNotFound for an
+  // unknown code, kValidation for an empty label.
+  virtual Status RenameTerritory(const std::string& code, const std::string& label) = 0;
+  virtual Status SetTransferPolicy(TransferPolicy policy) = 0;
 
   // Applies a batch in one transaction by the rules of server/push.h and answers each change's
   // fate. Idempotent: the same (device, batch key) with the same hash (DecodedPush::hash) gets the

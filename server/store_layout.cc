@@ -175,6 +175,8 @@ bool IsDeviceName(std::string_view name) {
   return true;
 }
 
+}  // namespace
+
 // A territory is compared byte for byte with the `territory` field of cases, so it follows that
 // field's rules: one trimmed line of at most its size.
 Status CheckTerritory(std::string_view territory) {
@@ -193,8 +195,6 @@ Status CheckTerritory(std::string_view territory) {
   if (field) RELAIS_TRY(schema::ValidateValue(*field, std::string(territory)));
   return OkStatus();
 }
-
-}  // namespace
 
 Status CheckEnrolment(const std::string& name, const std::vector<std::string>& territories) {
   if (!IsDeviceName(name)) {

@@ -12,9 +12,9 @@
 #include "base/result.h"
 #include "schema/model.h"
 #include "server/push.h"
-#include "server/stored_json.h"
 #include "server/sql_conn.h"
 #include "server/store.h"
+#include "server/stored_json.h"
 
 namespace relais::server {
 
@@ -98,6 +98,11 @@ inline constexpr const char* kFindBatch =
     "SELECT request_hash, response FROM push_batches WHERE device_id = ?1 AND batch_key = ?2";
 inline constexpr const char* kSaveBatch =
     "INSERT INTO push_batches(device_id, batch_key, request_hash, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+// RuleForTransfer: bound with (1) a territory code; one row: 1 when declared, and the transfer
+// policy (NULL: allow).
+inline constexpr const char* kTransferRule =
+    "SELECT (SELECT count(*) FROM territories WHERE code = ?1), "
+    "(SELECT value FROM network_settings WHERE name = 'transfers')";
 inline constexpr const char* kReadSeq = "SELECT last_seq FROM meta WHERE id = 1";
 inline constexpr const char* kWriteSeq = "UPDATE meta SET last_seq = ?1 WHERE id = 1";
 }  // namespace sql
@@ -112,6 +117,10 @@ struct TableStatements {
   std::string move;
 };
 const TableStatements& StatementsFor(const TableLayout& layout);
+
+// A territory code as `territory add` and enrolment accept it (the rules of the cases' field
+// `territory`): OK, or kValidation naming what is wrong.
+Status CheckTerritory(std::string_view territory);
 
 // Device names and territories as enrolment accepts them: OK, or kValidation naming what is wrong.
 Status CheckEnrolment(const std::string& name, const std::vector<std::string>& territories);

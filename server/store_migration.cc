@@ -10,8 +10,9 @@ namespace relais::server {
 namespace {
 
 // Parents before the rows that refer to them.
-constexpr const char* kTables[] = {"devices", "device_territories", "cases",     "followups",    "contacts",
-                                   "history", "scope_exits",        "conflicts", "push_batches", "recoveries"};
+constexpr const char* kTables[] = {
+    "territories", "reception_points", "network_settings", "devices",   "device_territories", "cases",     "followups",
+    "contacts",    "history",          "scope_exits",      "conflicts", "push_batches",       "recoveries"};
 // Tables whose ids PostgreSQL generates: their identity goes on after the copied ids.
 constexpr const char* kIdentities[] = {"devices", "conflicts", "recoveries"};
 

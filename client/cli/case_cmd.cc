@@ -8,6 +8,7 @@
 #include "client/cli/output.h"
 #include "client/cli/record_cmd.h"
 #include "client/replica_port.h"
+#include "client/territories.h"
 
 namespace relais::cli {
 
@@ -37,6 +38,9 @@ Status AddCase(Context& ctx, const FieldOptions& options) {
     if (!territory) return territory.error();
     if (*territory) values->emplace_back("territory", **territory);
   }
+  for (const auto& [field, value] : *values) {
+    if (field == "territory") RELAIS_TRY(client::CheckDeclaredTerritory(**replica, value));
+  }
   return AddRecord(ctx, schema::CasesTable(), *values);
 }
 
@@ -55,6 +59,7 @@ Status AddConflicts(Context& ctx, const std::string& id, RecordDetails& details)
   for (const sync::ConflictNotice& n : *notices) {
     if (n.kind == "duplicate") {
       std::string other = n.record_id == id ? n.other_id : n.record_id;
+      // (an empty id: the case it resembles lies outside this device's territories, unnamed)
       auto name = CaseName(**records, other);
       if (!name) return name.error();
       details.possible_duplicates.push_back({other, *name, n.id});

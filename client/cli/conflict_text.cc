@@ -68,6 +68,19 @@ Result<std::string> NoticeSentence(client::Records& records, const sync::Conflic
   if (n.kind == "duplicate") {
     auto created = CaseLabel(records, n.record_id);
     if (!created) return created.error();
+    // No other case named: it lies outside this device's territories, and the centre checks alone.
+    if (n.other_id.empty()) {
+      if (n.status == "open") {
+        return "Le dossier " + *created +
+               " que vous avez créé ressemble peut-être à une personne déjà suivie : le centre vérifie "
+               "(doublon possible), vous n'avez rien à faire";
+      }
+      if (n.settlement == "merged") {
+        return "Arbitrage du centre : le dossier " + *created +
+               " que vous avez créé a été fusionné dans le dossier de la même personne, suivi hors de vos territoires";
+      }
+      return "Arbitrage du centre : le dossier " + *created + " n'est pas un doublon ; il reste tel quel";
+    }
     auto other = CaseWithId(records, n.other_id);
     if (!other) return other.error();
     if (n.status == "open") {

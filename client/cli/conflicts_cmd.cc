@@ -85,7 +85,9 @@ Status ListConflicts(Context& ctx, bool all) {
     if (n.kind == "duplicate") {
       auto other = CaseLabel(**records, n.other_id);
       if (!other) return other.error();
-      rows.push_back({std::to_string(n.id), *dossier, "doublon possible", *other + " (" + n.other_id + ")",
+      // An unnamed other case: one the centre holds outside this device's territories.
+      rows.push_back({std::to_string(n.id), *dossier, "doublon possible",
+                      n.other_id.empty() ? "(vérifié par le centre)" : *other + " (" + n.other_id + ")",
                       "nouveau dossier " + n.record_id, device, State(n)});
       continue;
     }

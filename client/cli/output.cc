@@ -128,7 +128,9 @@ void PrintRecordDetails(const Context& ctx, const schema::Table& table, const sc
       out["under_review"] = std::move(review);
       nlohmann::ordered_json duplicates = nlohmann::ordered_json::array();
       for (const DuplicateMark& d : details.possible_duplicates) {
-        duplicates.push_back({{"id", d.id}, {"name", d.name}, {"conflict", d.conflict}});
+        duplicates.push_back({{"id", d.id.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(d.id)},
+                              {"name", d.id.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(d.name)},
+                              {"conflict", d.conflict}});
       }
       out["possible_duplicate_of"] = std::move(duplicates);
     }
@@ -156,6 +158,11 @@ void PrintRecordDetails(const Context& ctx, const schema::Table& table, const sc
               << (m.device.empty() ? "" : " (" + m.device + ")") << "\n";
   }
   for (const DuplicateMark& d : details.possible_duplicates) {
+    if (d.id.empty()) {
+      std::cout << "\n(!) doublon possible : le centre vérifie si cette personne est déjà suivie (conflit n° "
+                << d.conflict << ")\n";
+      continue;
+    }
     std::cout << "\n(!) doublon possible de " << (d.name.empty() ? d.id : d.name + " (" + d.id + ")")
               << " : en attente d'arbitrage par le centre (conflit n° " << d.conflict << ")\n";
   }

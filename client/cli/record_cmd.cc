@@ -5,6 +5,7 @@
 #include "client/cli/conflict_text.h"
 #include "client/cli/field_options.h"
 #include "client/cli/output.h"
+#include "client/territories.h"
 
 namespace relais::cli {
 
@@ -86,6 +87,11 @@ Status EditRecord(Context& ctx, const schema::Table& table, const std::string& i
   auto found = FindRecord(**records, table, id);
   if (!found) return found.error();
   RELAIS_TRY(RefuseMerged(**records, table, *found));
+  if (&table == &schema::CasesTable()) {
+    for (const auto& [field, value] : changes) {
+      if (field == "territory") RELAIS_TRY(client::CheckDeclaredTerritory((*records)->replica(), value));
+    }
+  }
   auto edited = (*records)->Edit(table, id, changes);
   if (!edited) return edited.error();
   if (!edited->changed) PrintNote(ctx, "Aucune modification : les valeurs données sont déjà enregistrées.");

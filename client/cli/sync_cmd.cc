@@ -20,6 +20,7 @@
 #include "client/http_transport.h"
 #include "client/replica_port.h"
 #include "client/sync_text.h"
+#include "client/territories.h"
 #include "sync/codec.h"
 #include "sync/negotiation.h"
 
@@ -155,6 +156,7 @@ Status RunInit(Context& ctx, const InitOptions& o) {
     RELAIS_TRY(r.SetState(client::kStateToken, o.token));
     RELAIS_TRY(r.SetState(client::kStateDeviceName, who["device"].get<std::string>()));
     RELAIS_TRY(r.SetState(client::kStateTerritories, json(territories).dump()));
+    RELAIS_TRY(client::KeepDeclaredTerritories(r, reply->body));
     if (!default_territory.empty()) RELAIS_TRY(r.SetState(client::kStateDefaultTerritory, default_territory));
     // The centre is remembered once; a replica that already follows one keeps it, so that its next
     // sync sees a new store at this address (a centre reinstalled empty) and pushes its data back.
@@ -207,6 +209,15 @@ class ProgressBar {
   bool drawn_ = false;
 };
 
+// After a sync: the territories the centre declares now (GET /v1/whoami), kept for the checks of
+// `case add|edit` and `relais territories`. Best effort, one attempt on the sync's connection
+// (counted in its figures): the sync is done, and a centre that cannot answer now leaves the list
+// the replica knew.
+void LearnNetwork(client::Replica& r, client::HttpTransport& transport) {
+  auto reply = transport.Get("/v1/whoami");
+  if (reply && reply->status == 200) (void)client::KeepDeclaredTerritories(r, reply->body);
+}
+
 Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   auto replica = ctx.Replica();
   if (!replica) return replica.error();
@@ -246,6 +257,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!summary) return client::SyncErrorForPeople(summary.error());
   RELAIS_TRY(r.SetState(client::kStateLastSyncAt, IsoTimestamp(r.clock().NowMs())));
+  LearnNetwork(r, transport);
 
   const sync::SyncSummary& s = *summary;
   const std::string divergence = s.divergence ? client::DivergenceText(*s.divergence) : std::string();

@@ -186,6 +186,7 @@ TEST_CASE("a change outside the device's territories is rejected, kept and shown
   Central central(dir.path());
   central.Start();
   Device a(dir, "a");
+  central.Enrol("b", {kBastia});  // declares kBastia: a device may only name a declared territory
   a.Init(central, central.Enrol("a", {kGap}));
   std::string id = a.AddCase("Dubois", "Zoé", kBastia);
   json result = a.Sync();

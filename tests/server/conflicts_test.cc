@@ -244,9 +244,12 @@ TEST_CASE("a follow-up written offline on a case merged since goes to the surviv
   sync::PushResponse refused = t.f.Push(t.bastia, {CreateFollowup(NewId(), t.twin, Stamp(kT0 + 70, "bastia"))});
   REQUIRE(refused.results.size() == 1);
   CHECK(refused.results[0].status == ChangeStatus::kRejected);
-  CHECK(refused.results[0].reason == "le dossier " + t.twin + " a été fusionné dans le dossier " + t.existing +
-                                         " : le territoire " + kGap + " est hors des territoires de cet appareil (" +
-                                         kBastia + ")");
+  // Neither the surviving case nor its territory is named: Bastia may not see them.
+  const std::string& reason = refused.results[0].reason;
+  CHECK(reason.find(t.twin) != std::string::npos);
+  CHECK(reason.find("fusionné") != std::string::npos);
+  CHECK(reason.find(t.existing) == std::string::npos);
+  CHECK(reason.find(kGap) == std::string::npos);
 }
 
 TEST_CASE("a merged case is no longer matched by a later create", "[duplicates]") {
@@ -269,7 +272,7 @@ TEST_CASE("dismissing a duplicate settles it and changes no record", "[duplicate
   REQUIRE(page.conflicts.size() == 1);
   CHECK(page.conflicts[0].status == "settled");
   CHECK(page.conflicts[0].settlement == "dismissed");
-  CHECK(page.conflicts[0].other_id == t.existing);
+  CHECK(page.conflicts[0].other_id.empty());  // Gap's case: not for Bastia's eyes
 }
 
 TEST_CASE("a field conflict cannot be merged and a duplicate cannot be resolved", "[duplicates]") {

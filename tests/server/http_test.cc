@@ -49,6 +49,10 @@ class FailingStore final : public CentralStore {
   Result<Conflict> Resolve(int64_t, const Decision&, const std::string&) override { return Fail(); }
   Result<Conflict> Merge(int64_t, const std::vector<std::string>&, const std::string&) override { return Fail(); }
   Result<Conflict> Dismiss(int64_t, const std::string&) override { return Fail(); }
+  Result<Network> GetNetwork() override { return Fail(); }
+  Status AddTerritory(const Territory&) override { return Fail(); }
+  Status RenameTerritory(const std::string&, const std::string&) override { return Fail(); }
+  Status SetTransferPolicy(TransferPolicy) override { return Fail(); }
 
  private:
   static Error Fail() { return MakeError(ErrorCode::kIo, "disk I/O error in SELECT secret FROM x"); }
@@ -145,6 +149,11 @@ TEST_CASE("whoami names the device and its territories", "[http]") {
   json body = json::parse(r->body);
   CHECK(body["device"] == "pae-bastia");
   CHECK(body["territories"] == json{"corse-ajaccio", "corse-bastia"});
+  // Enrolment declared both; every device learns the whole list (docs/SERVER.md, "Territories").
+  REQUIRE(body["declared_territories"].size() == 2);
+  CHECK(body["declared_territories"][1] ==
+        json{{"code", "corse-bastia"}, {"label", "corse-bastia"}, {"reception_points", json::array()}});
+  CHECK(body["transfers"] == "allow");
   CHECK(sync::CentreHasFeature(r->body, sync::kFeaturePushRuns));  // devices may send create runs
 }
 

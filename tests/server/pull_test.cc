@@ -168,8 +168,9 @@ TEST_CASE("the old territory can no longer edit a case handed over", "[pull]") {
   auto response =
       m.f.Push(m.a, {Update("cases", m.case_id, 3, Stamp(kT0 + 2, "a"), {{"phone", "0611223344", std::nullopt}})});
   CHECK(response.results[0].status == sync::ChangeStatus::kRejected);
+  // The same reason as for an id nobody holds: the territory it went to is not named.
   CHECK(response.results[0].reason ==
-        "le territoire corse-bastia est hors des territoires de cet appareil (hautes-alpes-gap)");
+        "la fiche " + m.case_id + " est inconnue ou hors des territoires de cet appareil");
 }
 
 }  // namespace

@@ -229,7 +229,8 @@ TEST_CASE("an update of a case of another territory is rejected and changes noth
   auto reply = f.store().Push(c.device, Decoded(request));
   REQUIRE(reply.ok());
   CHECK(reply->response.results[0].status == ChangeStatus::kRejected);
-  CHECK(reply->response.results[0].reason.find("le territoire hautes-alpes-gap est hors") == 0);
+  CHECK(reply->response.results[0].reason ==
+        "la fiche " + id + " est inconnue ou hors des territoires de cet appareil");
   CHECK(FieldOf(*Pulled(f, a, id), "territory") == kGap);
   CHECK(f.store().History("cases", id)->size() == 1);
 }
@@ -241,7 +242,7 @@ TEST_CASE("an update of an unknown record is rejected", "[push]") {
   auto response = f.Push(a, {Update("contacts", id, 3, Stamp(kT0, "a"), {{"phone", "0611111111", std::nullopt}})});
   CHECK(response.results[0].status == ChangeStatus::kRejected);
   CHECK(response.results[0].code == "unknown_record");
-  CHECK(response.results[0].reason == "fiche inconnue : " + id);
+  CHECK(response.results[0].reason == "la fiche " + id + " est inconnue ou hors des territoires de cet appareil");
 }
 
 TEST_CASE("a create of an id that already exists is rejected", "[push]") {
@@ -286,8 +287,8 @@ TEST_CASE("a follow-up of a case of another territory is rejected", "[push]") {
   f.Push(a, {CreateCase(case_id, kGap, Stamp(kT0, "a"))});
   auto response = f.Push(c, {CreateFollowup(NewId(), case_id, Stamp(kT0 + 1, "c"))});
   CHECK(response.results[0].status == ChangeStatus::kRejected);
-  CHECK(response.results[0].reason ==
-        "le territoire hautes-alpes-gap est hors des territoires de cet appareil (corse-bastia)");
+  CHECK(response.results[0].code == "unknown_case");  // as for a case nobody holds
+  CHECK(response.results[0].reason == "le dossier " + case_id + " est inconnu ou hors des territoires de cet appareil");
 }
 
 TEST_CASE("a follow-up of an unknown case is rejected", "[push]") {
@@ -297,7 +298,7 @@ TEST_CASE("a follow-up of an unknown case is rejected", "[push]") {
   auto response = f.Push(a, {CreateFollowup(NewId(), case_id, Stamp(kT0, "a"))});
   CHECK(response.results[0].status == ChangeStatus::kRejected);
   CHECK(response.results[0].code == "unknown_case");
-  CHECK(response.results[0].reason == "dossier inconnu : " + case_id);
+  CHECK(response.results[0].reason == "le dossier " + case_id + " est inconnu ou hors des territoires de cet appareil");
 }
 
 TEST_CASE("a change applied before gets its first outcome again in a new batch", "[push]") {

@@ -1,0 +1,68 @@
+#include "client/territories.h"
+
+#include <nlohmann/json.hpp>
+
+namespace relais::client {
+
+namespace {
+
+using nlohmann::json;
+
+Result<std::vector<DeclaredTerritory>> Parse(const json& list) {
+  const Error malformed =
+      MakeError(ErrorCode::kProtocol, "la liste des territoires envoyée par le centre n'est pas comprise");
+  if (!list.is_array()) return malformed;
+  std::vector<DeclaredTerritory> out;
+  for (const json& t : list) {
+    if (!t.is_object() || !t.contains("code") || !t["code"].is_string()) return malformed;
+    DeclaredTerritory d;
+    d.code = t["code"].get<std::string>();
+    d.label = t.contains("label") && t["label"].is_string() ? t["label"].get<std::string>() : d.code;
+    if (t.contains("reception_points") && t["reception_points"].is_array()) {
+      for (const json& p : t["reception_points"]) {
+        if (p.is_string()) d.reception_points.push_back(p.get<std::string>());
+      }
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+}  // namespace
+
+Status KeepDeclaredTerritories(Replica& replica, const std::string& whoami_body) {
+  json who = json::parse(whoami_body, nullptr, false);
+  if (!who.is_object() || !who.contains("declared_territories")) return OkStatus();
+  const json& list = who["declared_territories"];
+  auto parsed = Parse(list);
+  if (!parsed) return parsed.error();
+  return replica.SetState(kStateDeclaredTerritories, list.dump());
+}
+
+Result<std::optional<std::vector<DeclaredTerritory>>> DeclaredTerritories(Replica& replica) {
+  auto text = replica.GetState(kStateDeclaredTerritories);
+  if (!text) return text.error();
+  if (!*text) return std::optional<std::vector<DeclaredTerritory>>();
+  auto parsed = Parse(json::parse(**text, nullptr, false));
+  if (!parsed) return parsed.error();
+  return std::optional<std::vector<DeclaredTerritory>>(std::move(*parsed));
+}
+
+Status CheckDeclaredTerritory(Replica& replica, const schema::Value& given) {
+  const schema::Field* field = schema::CasesTable().FindField("territory");
+  const schema::Value territory = field ? schema::Normalize(*field, given) : given;
+  if (!territory) return OkStatus();
+  auto declared = DeclaredTerritories(replica);
+  if (!declared) return declared.error();
+  if (!*declared) return OkStatus();
+  std::string choices;
+  for (const DeclaredTerritory& t : **declared) {
+    if (t.code == *territory) return OkStatus();
+    choices += (choices.empty() ? "" : ", ") + t.code + (t.label == t.code ? "" : " (" + t.label + ")");
+  }
+  return MakeError(ErrorCode::kValidation, "territory: « " + *territory +
+                                               " » n'est pas un territoire déclaré par le centre (territoires : " +
+                                               (choices.empty() ? "aucun" : choices) + ")");
+}
+
+}  // namespace relais::client
