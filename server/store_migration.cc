@@ -10,8 +10,8 @@ namespace relais::server {
 namespace {
 
 // Parents before the rows that refer to them.
-constexpr const char* kTables[] = {"devices", "device_territories", "cases",     "followups",   "contacts",
-                                   "history", "scope_exits",        "conflicts", "push_batches"};
+constexpr const char* kTables[] = {"devices", "device_territories", "cases",     "followups",    "contacts",
+                                   "history", "scope_exits",        "conflicts", "push_batches", "change_outcomes"};
 // Tables whose ids PostgreSQL generates: their identity goes on after the copied ids.
 constexpr const char* kIdentities[] = {"devices", "conflicts"};
 
