@@ -306,7 +306,8 @@ void HttpEndpoint::Impl::Whoami(const httplib::Request& req, httplib::Response& 
                {"role", ToString(device->role)},
                {"territories", device->territories},
                {"protocol", sync::kProtocolVersion},
-               {"features", sync::CentreFeatures()}};
+               {"features", sync::CentreFeatures()},
+               {"now", (options.clock ? *options.clock : SystemClock::Instance()).NowMs()}};
   res.set_content(body.dump(), kJson);
 }
 

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "client/cli/clock_notes.h"
 #include "client/cli/commands.h"
 #include "client/cli/conflict_text.h"
 #include "client/cli/output.h"
@@ -32,18 +33,6 @@ struct InitOptions {
   std::string token;
   std::string territory;
 };
-
-// A device clock further than this from the centre's gets a warning after a sync (the centre
-// clamps stamps from the future at the same distance, server/push.h kMaxFutureSkewMs).
-constexpr int64_t kClockWarningMs = 5 * 60 * 1000;
-
-// "30 jours", "3 h", "12 min": how far off a clock is, for people.
-std::string DurationText(int64_t ms) {
-  const int64_t minutes = ms / 60000, hours = minutes / 60, days = hours / 24;
-  if (days >= 2) return std::to_string(days) + " jours";
-  if (hours >= 2) return std::to_string(hours) + " h";
-  return std::to_string(minutes) + " min";
-}
 
 struct SyncFlags {
   // 5,000 per batch: the centre commits 22 times instead of 55 for sync_bench's 110,000-record
@@ -87,6 +76,9 @@ Status RunInit(Context& ctx, const InitOptions& o) {
     return MakeError(ErrorCode::kProtocol,
                      "la réponse du centre à whoami n'est pas comprise ; est-ce bien un centre Relais ?");
   }
+  // The centre's time, to warn at once about a clock that is off (a centre older than "now" says nothing).
+  std::optional<int64_t> skew;
+  if (who["now"].is_number_integer()) skew = r.clock().NowMs() - who["now"].get<int64_t>();
   std::vector<std::string> territories;
   for (const json& t : who["territories"]) {
     if (t.is_string()) territories.push_back(t.get<std::string>());
@@ -103,6 +95,12 @@ Status RunInit(Context& ctx, const InitOptions& o) {
     RELAIS_TRY(r.SetState(client::kStateDeviceName, who["device"].get<std::string>()));
     RELAIS_TRY(r.SetState(client::kStateTerritories, json(territories).dump()));
     if (!default_territory.empty()) RELAIS_TRY(r.SetState(client::kStateDefaultTerritory, default_territory));
+    if (skew) {
+      RELAIS_TRY(r.SetState(kStateClockSkew, std::to_string(*skew)));
+      // Edits made before the first sync already come after the centre's time.
+      r.hlc().Observe(sync::Hlc{r.clock().NowMs() - *skew, 0, ""});
+      RELAIS_TRY(r.SetState(client::kStateHlcLast, r.hlc().last().ToString()));
+    }
     RELAIS_TRY(tx->Commit());
   }
   ::chmod(r.path().c_str(), 0600);  // the token and personal data: readable by the owner only
@@ -110,7 +108,8 @@ Status RunInit(Context& ctx, const InitOptions& o) {
     json out = {{"server", o.server},
                 {"device", who["device"]},
                 {"territories", territories},
-                {"default_territory", default_territory.empty() ? json(nullptr) : json(default_territory)}};
+                {"default_territory", default_territory.empty() ? json(nullptr) : json(default_territory)},
+                {"clock_skew_ms", skew ? json(*skew) : json(nullptr)}};
     std::cout << out.dump() << "\n";
   } else {
     std::string list;
@@ -118,6 +117,9 @@ Status RunInit(Context& ctx, const InitOptions& o) {
     std::cout << "Base liée au centre " << o.server << " (appareil « " << who["device"].get<std::string>()
               << " », territoires : " << list << ").\n"
               << "Synchronisez avec : relais sync\n";
+    if (const std::string warning = ClockWarning(skew.value_or(0)); !warning.empty()) {
+      std::cout << "Attention : " << warning << "\n";
+    }
   }
   return OkStatus();
 }
@@ -190,6 +192,10 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!summary) return client::SyncErrorForPeople(summary.error());
   RELAIS_TRY(r.SetState(client::kStateLastSyncAt, IsoTimestamp(r.clock().NowMs())));
+  // The skew as measured against the last pull page's time (none when no page came).
+  if (summary->pages > 0 || summary->clock_skew_ms != 0) {
+    RELAIS_TRY(r.SetState(kStateClockSkew, std::to_string(summary->clock_skew_ms)));
+  }
 
   const sync::SyncSummary& s = *summary;
   const std::string divergence = s.divergence ? client::DivergenceText(*s.divergence) : std::string();
@@ -267,12 +273,8 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
     for (const auto& rej : s.rejections) std::cout << "    - " << rej.change_id << " : " << rej.reason << "\n";
     std::cout << "  Voir relais status pour le détail.\n";
   }
-  if (std::abs(s.clock_skew_ms) > kClockWarningMs) {
-    std::cout << "  attention : l'horloge de cet ordinateur " << (s.clock_skew_ms > 0 ? "avance" : "retarde") << " de "
-              << DurationText(std::abs(s.clock_skew_ms)) << " sur celle du centre. Réglez sa date et son heure ; "
-              << "l'ordre de vos saisies reste juste (horloge hybride)";
-    if (s.clock_skew_ms > 0) std::cout << ", le centre les date à leur réception";
-    std::cout << ".\n";
+  if (const std::string warning = ClockWarning(s.clock_skew_ms); !warning.empty()) {
+    std::cout << "  attention : " << warning << "\n";
   }
   if (s.divergence) {
     std::cout << "  vérification : la base locale différait du centre (" << divergence << ") ; " << s.recovered_records
