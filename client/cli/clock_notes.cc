@@ -6,7 +6,8 @@
 namespace relais::cli {
 
 std::string DurationText(int64_t ms) {
-  const int64_t minutes = ms / 60000, hours = minutes / 60, days = hours / 24;
+  // Rounded, not cut: a clock a month behind, measured across a request, is 29.99 days off.
+  const int64_t minutes = (ms + 30000) / 60000, hours = (ms + 1800000) / 3600000, days = (ms + 43200000) / 86400000;
   if (days >= 2) return std::to_string(days) + " jours";
   if (hours >= 2) return std::to_string(hours) + " h";
   return std::to_string(minutes) + " min";

@@ -18,9 +18,10 @@ namespace {
 
 const std::string kGap = "hautes-alpes-gap";
 
-// The change id the centre recorded for the creation of `record`.
-std::string CreatedBy(const Central& central, const std::string& record) {
-  return central.Rows("SELECT change_id FROM history WHERE record_id = '" + record + "' ORDER BY seq LIMIT 1").at(0);
+// The change id of the last change the centre took on `record`.
+std::string LastChangeOn(const Central& central, const std::string& record) {
+  return central.Rows("SELECT change_id FROM history WHERE record_id = '" + record + "' ORDER BY seq DESC LIMIT 1")
+      .at(0);
 }
 
 // A centre and two devices of one territory, enrolled and bound.
@@ -41,18 +42,21 @@ TEST_CASE("two devices may use one change id for two different changes: both are
   TwoDevices w;
   Central& central = w.central;
   Device &a = w.a, &b = w.b;
-  const std::string first = a.AddCase("Santini", "Paul", kGap);
+  const std::string id = a.AddCase("Santini", "Paul", kGap);
   a.Sync();
-  const std::string second = b.AddCase("Marchetti", "Lucie", kGap);
-  Exec(b.db(), "UPDATE outbox SET change_id = '" + CreatedBy(central, first) + "'");
+  b.Sync();
+  a.Json({"case", "edit", id, "--phone", "0611111111"});
+  a.Sync();
+  b.Json({"case", "edit", id, "--email", "paul.santini@exemple.fr"});
+  Exec(b.db(), "UPDATE outbox SET change_id = '" + LastChangeOn(central, id) + "'");
   json synced = b.Sync();
   INFO(synced.dump());
-  CHECK(synced["applied"] == 1);
+  CHECK(synced["pushed"] == 1);
   CHECK(synced["rejected"] == 0);
-  CHECK(central.Count("SELECT count(*) FROM cases WHERE id = '" + second + "'") == 1);
+  CHECK(central.Rows("SELECT email FROM cases WHERE id = '" + id + "'").at(0) == "paul.santini@exemple.fr");
   a.Sync();
-  CHECK(a.Show(second)["last_name"] == "Marchetti");
-  CHECK(b.Show(second)["last_name"] == "Marchetti");
+  CHECK(a.Show(id)["email"] == "paul.santini@exemple.fr");
+  CHECK(b.Show(id)["phone"] == "0611111111");
 }
 
 TEST_CASE("a change id a device reuses for another change is refused, never acknowledged, and kept on the device",
@@ -60,10 +64,12 @@ TEST_CASE("a change id a device reuses for another change is refused, never ackn
   TwoDevices w;
   Central& central = w.central;
   Device& a = w.a;
-  const std::string first = a.AddCase("Santini", "Paul", kGap);
+  const std::string id = a.AddCase("Santini", "Paul", kGap);
   a.Sync();
-  const std::string second = a.AddCase("Marchetti", "Lucie", kGap);
-  Exec(a.db(), "UPDATE outbox SET change_id = '" + CreatedBy(central, first) + "'");
+  a.Json({"case", "edit", id, "--phone", "0611111111"});
+  a.Sync();
+  a.Json({"case", "edit", id, "--email", "paul.santini@exemple.fr"});
+  Exec(a.db(), "UPDATE outbox SET change_id = '" + LastChangeOn(central, id) + "'");
   const std::string seq_before = central.Rows("SELECT last_seq FROM meta").at(0);
   json synced = a.Sync();
   INFO(synced.dump());
@@ -72,11 +78,11 @@ TEST_CASE("a change id a device reuses for another change is refused, never ackn
   REQUIRE(synced["rejections"].size() == 1);
   CHECK(synced["rejections"][0]["reason"].get<std::string>().find("reprend l'identifiant d'une autre modification") !=
         std::string::npos);
-  // Nothing reached the centre; the case and its change stay on the device.
+  // Nothing reached the centre; the edit and its change stay on the device.
   CHECK(central.Rows("SELECT last_seq FROM meta").at(0) == seq_before);
-  CHECK(central.Count("SELECT count(*) FROM cases WHERE id = '" + second + "'") == 0);
-  CHECK(a.Show(second)["last_name"] == "Marchetti");
-  CHECK(Count(a.db(), "SELECT count(*) FROM outbox WHERE state = 'rejected' AND record_id = '" + second + "'") == 1);
+  CHECK(central.Rows("SELECT email FROM cases WHERE id = '" + id + "'").at(0) == "∅");
+  CHECK(a.Show(id)["email"] == "paul.santini@exemple.fr");
+  CHECK(Count(a.db(), "SELECT count(*) FROM outbox WHERE state = 'rejected' AND record_id = '" + id + "'") == 1);
 }
 
 TEST_CASE("a change sent again in a new batch keeps its first status and review fields", "[e2e][change_ids]") {

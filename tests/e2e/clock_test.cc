@@ -79,12 +79,15 @@ TEST_CASE("a saved clock that cannot be read stops relais with an error naming t
 
 TEST_CASE("a clock saved without its node by an earlier Relais is read back", "[e2e][clock]") {
   TempDir dir;
+  Central central(dir.path());
+  central.Start();
   Device device(dir, "device");
-  device.AddCase("Girard", "Maël", kGap);
-  Exec(device.db(), "DELETE FROM outbox");
+  device.Init(central, central.Enrol("device", {kGap}));
+  const std::string id = device.AddCase("Girard", "Maël", kGap);
+  device.Sync();
   // Far ahead of any wall clock: the next stamp can only come from the saved one.
-  Exec(device.db(), "INSERT OR REPLACE INTO sync_state(key, value) VALUES ('hlc_last', '9000000000000-000000-')");
-  device.AddCase("Roux", "Léa", kGap);
+  Exec(device.db(), "UPDATE sync_state SET value = '9000000000000-000000-' WHERE key = 'hlc_last'");
+  device.Json({"case", "edit", id, "--phone", "0611111111"});
   CHECK(QueryText(device.db(), "SELECT hlc FROM outbox").rfind("9000000000000-000001-", 0) == 0);
 }
 
