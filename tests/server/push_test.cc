@@ -4,6 +4,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "server/push.h"
 #include "sync/push_runs.h"
 #include "tests/server/server_fixture.h"
 
