@@ -32,6 +32,13 @@ Status CreatePrivateFile(const std::string& path) {
   return OkStatus();
 }
 
+// A stamp this replica saved. Earlier versions of Relais wrote the folded centre clock without its node
+// ("…-000000-"); that form is read as this replica's own stamp, and a later save writes it whole.
+Result<sync::Hlc> ParseSavedStamp(const std::string& text, const std::string& node_id) {
+  if (text.size() == 21 && text.back() == '-') return sync::Hlc::Parse(text + node_id);
+  return sync::Hlc::Parse(text);
+}
+
 }  // namespace
 
 Result<Replica> Replica::Open(const std::string& path, const Clock& clock) {
@@ -67,14 +74,21 @@ Result<Replica> Replica::Open(const std::string& path, const Clock& clock) {
   if (!max_outbox) return max_outbox.error();
   auto row = max_outbox->Step();
   if (!row) return row.error();
-  std::optional<std::string> seen[2] = {max_outbox->Val(0), std::nullopt};
   auto last = replica.GetState(kHlcLastKey);
   if (!last) return last.error();
-  seen[1] = *last;
-  for (const auto& text : seen) {
+  const std::pair<std::optional<std::string>, const char*> seen[2] = {{max_outbox->Val(0), "outbox"},
+                                                                      {*last, "sync_state hlc_last"}};
+  for (const auto& [text, where] : seen) {
     if (!text) continue;
-    auto stamp = sync::Hlc::Parse(*text);
-    if (stamp) replica.hlc_.Observe(*stamp);
+    auto stamp = ParseSavedStamp(*text, node_id);
+    if (!stamp) {
+      // Resuming from an earlier point would stamp new edits behind ones already made or seen.
+      return MakeError(ErrorCode::kIo, "la base locale " + path + " est endommagée : l'horloge enregistrée (" + where +
+                                           " = « " + text->substr(0, 64) +
+                                           " ») n'est pas un horodatage Relais. Rien n'a été modifié ; gardez une "
+                                           "copie de ce fichier et signalez-le au support.");
+    }
+    replica.hlc_.Observe(*stamp);
   }
   return replica;
 }

@@ -439,7 +439,9 @@ Status SqliteReplicaPort::DropAccepted(const sync::PushRequest& request) {
   if (!done) return done.error();
   done->Bind(1, request.batch_key);
   RELAIS_TRY(done->Run());
-  if (!request.changes.empty()) RELAIS_TRY(replica_.SetState(kStateHlcLast, request.changes.back().hlc));
+  // The clock, not the batch's last stamp: a centre's time folded in before may be later, and the
+  // saved clock must never go back.
+  if (!request.changes.empty()) RELAIS_TRY(replica_.SetState(kStateHlcLast, replica_.hlc().last().ToString()));
   return OkStatus();
 }
 

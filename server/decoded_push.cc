@@ -5,7 +5,7 @@
 namespace relais::server {
 
 DecodedPush::DecodedPush(sync::PushRequest request, std::vector<sync::ChangeFacts> facts)
-    : request_(std::move(request)), facts_(std::move(facts)), hash_(sync::PushRequestHash(request_)) {}
+    : request_(std::move(request)), facts_(std::move(facts)), hash_(sync::PushRequestHash(request_, digests_)) {}
 
 Result<DecodedPush> DecodedPush::Decode(std::string_view body) {
   std::vector<sync::ChangeFacts> facts;

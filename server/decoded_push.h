@@ -34,12 +34,15 @@ class DecodedPush {
   const sync::ChangeFacts& facts(size_t i) const { return facts_[i]; }
   // sync::PushRequestHash of the request: what the store keeps to know the batch again.
   const std::string& hash() const { return hash_; }
+  // The digest of changes()[i] (sync::ChangeDigest): what the store keeps to know the change again.
+  std::string_view digest(size_t i) const { return {digests_[i].data(), digests_[i].size()}; }
 
  private:
   DecodedPush(sync::PushRequest request, std::vector<sync::ChangeFacts> facts);
 
   sync::PushRequest request_;
-  std::vector<sync::ChangeFacts> facts_;  // parallel to request_.changes
+  std::vector<sync::ChangeFacts> facts_;     // parallel to request_.changes
+  std::vector<sync::ChangeDigest> digests_;  // parallel to request_.changes
   std::string hash_;
 };
 

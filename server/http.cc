@@ -17,6 +17,7 @@
 #include "base/gzip.h"
 #include "base/ids.h"
 #include "server/decoded_push.h"
+#include "server/push.h"
 #include "server/push_order.h"
 #include "server/staff_json.h"
 #include "sync/codec.h"
@@ -434,7 +435,8 @@ void HttpEndpoint::Impl::Whoami(const httplib::Request& req, httplib::Response& 
                {"transfers", ToString(network->transfers)},
                {"protocol", sync::kProtocolVersion},
                {"features", sync::CentreFeatures()},
-               {"centre", CentreJson(*centre)}};
+               {"centre", CentreJson(*centre)},
+               {"now", (options.clock ? *options.clock : SystemClock::Instance()).NowMs()}};
   res.set_content(body.dump(), kJson);
 }
 
@@ -634,6 +636,15 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
   }
   auto reply = store.Push(*device, *push);
   if (!reply) {
+    if (const std::string reused = ReusedChangeId(reply.error()); !reused.empty()) {
+      // Its own code, so that the device tells it from a batch key reused (docs/PROTOCOL.md).
+      res.status = 409;
+      res.set_content(
+          json{{"error", {{"code", sync::kChangeIdReusedCode}, {"message", reply.error().message}, {"change", reused}}}}
+              .dump(),
+          kJson);
+      return;
+    }
     SendStoreError(res, reply.error());
     return;
   }

@@ -28,7 +28,9 @@ struct PgStatements {
   std::vector<std::string> get, get_many, move;  // parallel to Layouts()
   // Batch reads of PgTx::Prefetch, each bound with an array of ids and planned for it at each call
   // (pg::Conn::ExecCustomPlan).
-  std::string find_changes = "SELECT change_id, seq FROM history WHERE change_id = ANY($1::text[])";
+  std::string find_changes =
+      "SELECT device_id, change_id, digest, status, version, review FROM change_outcomes "
+      "WHERE (device_id, change_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))";
   std::string find_identities =
       "SELECT identity_key, opened_on, id FROM cases WHERE identity_key = ANY($1::text[]) AND merged_into IS NULL";
   std::string find_batches =
@@ -40,6 +42,9 @@ struct PgStatements {
       "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost, prev_seq) SELECT * FROM "
       "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
       "$9::text[], $10::bigint[])";
+  std::string insert_outcomes =
+      "INSERT INTO change_outcomes(device_id, change_id, digest, status, version, review) SELECT * FROM "
+      "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])";
   std::string find_change = PostgresDialect().translate(sql::kFindChange);
   std::string insert_conflict = PostgresDialect().translate(sql::kInsertConflict);
   std::string find_identity = PostgresDialect().translate(sql::kFindIdentity);
@@ -203,7 +208,6 @@ class PgTx final : public CentralTx {
   }
 
   Status AppendHistory(const HistoryEntry& h) override {
-    if (h.change_id) outcomes_[*h.change_id] = h.seq;
     histories_.push_back(pg::Params{Num(h.seq), h.table, h.record_id, h.device, h.hlc, h.change_id, h.at, h.snapshot,
                                     h.lost, h.prev_seq ? Num(*h.prev_seq) : schema::Value()});
     return OkStatus();
@@ -265,12 +269,24 @@ class PgTx final : public CentralTx {
     return rule;
   }
 
-  Result<std::optional<int64_t>> FindChangeOutcome(const std::string& change_id) override {
-    if (auto found = outcomes_.find(change_id); found != outcomes_.end()) return found->second;
-    auto rows = Query(st_.find_change, {change_id});
+  Result<std::optional<ChangeOutcome>> FindChangeOutcome(int64_t device_id, const std::string& change_id) override {
+    if (auto found = outcomes_.find({device_id, change_id}); found != outcomes_.end()) return found->second;
+    auto rows = Query(st_.find_change, {Num(device_id), change_id});
     if (!rows) return rows.error();
-    if (rows->size() == 0) return std::optional<int64_t>();
-    return std::optional<int64_t>((*rows)[0].Int(0));
+    if (rows->size() == 0) return std::optional<ChangeOutcome>();
+    return std::optional<ChangeOutcome>(ReadOutcome((*rows)[0], 0));
+  }
+
+  Status SaveChangeOutcome(int64_t device_id, const sync::ChangeResult& r, std::string_view digest) override {
+    ChangeOutcome kept;
+    kept.digest = std::string(digest);
+    kept.result.status = r.status;
+    kept.result.version = r.version;
+    kept.result.review_fields = r.review_fields;
+    outcomes_[{device_id, r.change_id}] = kept;
+    outcomes_rows_.push_back(pg::Params{Num(device_id), r.change_id, std::string(digest), sync::ToString(r.status),
+                                        Num(r.version), ReviewColumn(r.review_fields)});
+    return OkStatus();
   }
 
   Result<std::optional<StoredBatch>> FindBatch(int64_t device_id, const std::string& batch_key) override {
@@ -307,6 +323,11 @@ class PgTx final : public CentralTx {
       for (const pg::Params& h : histories_) rows.push_back(&h);
       statements.emplace_back(st_.insert_histories, ColumnArrays(rows));
     }
+    if (!outcomes_rows_.empty()) {
+      std::vector<const pg::Params*> rows;
+      for (const pg::Params& o : outcomes_rows_) rows.push_back(&o);
+      statements.emplace_back(st_.insert_outcomes, ColumnArrays(rows));
+    }
     for (size_t t = 0; t < puts_.size(); ++t) {
       if (puts_[t].empty()) continue;
       std::unordered_map<std::string, size_t> last;  // id -> index of its last put
@@ -319,6 +340,7 @@ class PgTx final : public CentralTx {
     }
     for (auto& statement : pending_) statements.push_back(std::move(statement));
     histories_.clear();
+    outcomes_rows_.clear();
     for (auto& puts : puts_) puts.clear();
     pending_.clear();
     return conn_.ExecPipeline(statements);
@@ -344,24 +366,26 @@ class PgTx final : public CentralTx {
   int64_t first_seq_ = 0;
   int64_t last_seq_ = 0;
   std::vector<pg::Params> histories_;                        // rows of history not yet sent
+  std::vector<pg::Params> outcomes_rows_;                    // rows of change_outcomes not yet sent
   std::vector<std::vector<pg::Params>> puts_;                // per table, records not yet sent
   std::vector<std::pair<std::string, pg::Params>> pending_;  // other writes, in order
   // What this transaction knows the database holds (or will, once pending_ is sent).
   std::vector<std::unordered_map<std::string, std::optional<StoredRecord>>> records_;             // per table
-  std::unordered_map<std::string, std::optional<int64_t>> outcomes_;                              // change id -> seq
+  std::map<std::pair<int64_t, std::string>, std::optional<ChangeOutcome>> outcomes_;              // (device, change id)
   std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> identities_;  // (opened_on, id)
   std::map<std::pair<int64_t, std::string>, std::optional<StoredBatch>> batches_;  // (device id, batch key)
 };
 
 Status PgTx::Prefetch(const std::vector<const sync::PushRequest*>& requests, const std::vector<int64_t>& devices) {
   std::vector<std::vector<std::string>> ids(Layouts().size());
-  std::vector<std::string> change_ids, keys;
-  std::vector<schema::Value> batch_devices, batch_keys;
+  std::vector<std::string> keys;
+  std::vector<schema::Value> batch_devices, batch_keys, change_devices, change_ids;
   const schema::Table& cases = schema::CasesTable();
   for (size_t r = 0; r < requests.size(); ++r) {
     batch_devices.push_back(Num(devices[r]));
     batch_keys.push_back(requests[r]->batch_key);
     for (const sync::Change& change : requests[r]->changes) {
+      change_devices.push_back(Num(devices[r]));
       change_ids.push_back(change.change_id);
       const schema::Table* table = schema::FindTable(change.table);
       if (!table) continue;
@@ -401,10 +425,16 @@ Status PgTx::Prefetch(const std::vector<const sync::PushRequest*>& requests, con
       records_[t][stored->record.id] = std::move(*stored);
     }
   }
-  auto outcomes = conn_.ExecCustomPlan(st_.find_changes, {ArrayOf(change_ids)});
+  auto outcomes =
+      conn_.ExecCustomPlan(st_.find_changes, {pg::ArrayLiteral(change_devices), pg::ArrayLiteral(change_ids)});
   if (!outcomes) return outcomes.error();
-  for (const std::string& id : change_ids) outcomes_[id] = std::nullopt;
-  for (int i = 0; i < outcomes->size(); ++i) outcomes_[(*outcomes)[i].Text(0)] = (*outcomes)[i].Int(1);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    for (const sync::Change& change : requests[r]->changes) outcomes_[{devices[r], change.change_id}] = std::nullopt;
+  }
+  for (int i = 0; i < outcomes->size(); ++i) {
+    const pg::Row row = (*outcomes)[i];
+    outcomes_[{row.Int(0), row.Text(1)}] = ReadOutcome(row, 2);
+  }
   if (!keys.empty()) {
     auto matches = conn_.ExecCustomPlan(st_.find_identities, {ArrayOf(keys)});
     if (!matches) return matches.error();

@@ -24,10 +24,9 @@ sync::ConflictNotice NoticeOf(const Conflict& c, bool settled, int64_t seq, cons
 // device `viewer` (NoticeOf). A source offers kind, layout (kRecords), has_row, seq, row() (a row
 // reader as ReadStored takes) and Advance() -> Status. A sequence number may be shared by a record
 // and the conflicts opened (or settled) with it: items of one sequence are never split across
-// pages, so a page may exceed `limit` by those few. On return, page.more says whether any source still holds a row; when it
-// does, page.next is the last sequence taken; when not, the caller sets page.next to the store's
-// last sequence in the same snapshot.
-// `echo_of`: a device id whose echo is left out — a record whose echo_device it is moves `next`
+// pages, so a page may exceed `limit` by those few. On return, page.more says whether any source still holds a row;
+// when it does, page.next is the last sequence taken; when not, the caller sets page.next to the store's last sequence
+// in the same snapshot. `echo_of`: a device id whose echo is left out — a record whose echo_device it is moves `next`
 // like any other, but is not put in the page (docs/PROTOCOL.md, "Echo"). It counts as 1/echo_scan
 // of an item of `limit`: a page passes up to echo_scan × limit sequence numbers of the device's own
 // records. A store whose sources read their rows one at a time as they are taken (SQLite) passes

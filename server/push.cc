@@ -17,6 +17,12 @@ using sync::ChangeResult;
 using sync::ChangeStatus;
 using sync::Resolution;
 
+// The message of a kChangeIdReused error: the prefix, the change id, the text (ReusedChangeId).
+constexpr std::string_view kReusedPrefix = "la modification ";
+constexpr std::string_view kReusedText =
+    " reprend l'identifiant d'une autre modification déjà reçue de cet appareil : rien n'a été appliqué. Chaque "
+    "modification prend un identifiant qui lui est propre.";
+
 // `code`: one of docs/PROTOCOL.md's "Rejection codes", for programs; `reason`: French, for people.
 ChangeResult Rejected(const Change& change, std::string_view code, std::string reason) {
   ChangeResult r;
@@ -48,26 +54,38 @@ const schema::Value& ValueOf(const schema::Table& table, const std::vector<schem
   return index < 0 ? kNull : values[static_cast<size_t>(index)];
 }
 
-// Applies the rules of one change. Returns its result; an Error only when the store failed.
+// Applies the rules of one change. Returns its result; an Error when the store failed or the
+// device reused a change id for another change.
 class ChangeApplier {
  public:
   // `last_seq`: the centre's sequence before the batch; no device has seen a version beyond it.
   ChangeApplier(CentralTx& tx, const Device& device, std::string now, int64_t last_seq)
       : tx_(tx), device_(device), now_(std::move(now)), last_seq_(last_seq) {}
 
-  // `facts`: what the decoder established about `change`.
-  Result<ChangeResult> Apply(const Change& change, const sync::ChangeFacts& facts) {
-    // A change applied before answers with its first outcome. Looked up for every change, creates
-    // of new records too: a create's record being absent does not mean its change id is unused
-    // (a batch may name one change id twice, for two records; fuzz_push found it).
-    auto prior = tx_.FindChangeOutcome(change.change_id);
+  // `facts`: what the decoder established about `change`; `digest`: its sync::ChangeDigest.
+  Result<ChangeResult> Apply(const Change& change, const sync::ChangeFacts& facts, std::string_view digest) {
+    // A change taken before answers with its first outcome. Looked up for every change, creates
+    // of new records too: a create's record being absent does not mean its change id is unused.
+    auto prior = tx_.FindChangeOutcome(device_.id, change.change_id);
     if (!prior) return prior.error();
     if (*prior) {
-      ChangeResult r;
+      if ((*prior)->digest && *(*prior)->digest != digest) {
+        std::string message(kReusedPrefix);
+        message.append(change.change_id).append(kReusedText);
+        return MakeError(ErrorCode::kConflict, std::move(message));
+      }
+      ChangeResult r = std::move((*prior)->result);
       r.change_id = change.change_id;
-      r.version = **prior;
       return r;
     }
+    auto result = ApplyNew(change, facts);
+    if (!result) return result;
+    if (result->status != ChangeStatus::kRejected) RELAIS_TRY(tx_.SaveChangeOutcome(device_.id, *result, digest));
+    return result;
+  }
+
+ private:
+  Result<ChangeResult> ApplyNew(const Change& change, const sync::ChangeFacts& facts) {
     const schema::Table* table = schema::FindTable(change.table);
     if (!table) return Rejected(change, "unknown_table", "table inconnue : " + change.table);
     // A create learns whether its id is taken as it is written (CentralTx::InsertRecord).
@@ -86,7 +104,6 @@ class ChangeApplier {
     return Update(*table, change, facts, *current);
   }
 
- private:
   Result<ChangeResult> Create(const schema::Table& table, const Change& change, const sync::ChangeFacts& facts) {
     StoredRecord stored;
     stored.record.id = change.record_id;
@@ -451,10 +468,10 @@ Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const DecodedPu
       copy.hlc = clamped.ToString();
       ++reply.clamped;
       floor = clamped;
-      result = applier.Apply(copy, push.facts(i));
+      result = applier.Apply(copy, push.facts(i), push.digest(i));
     } else {
       if (*stamp > floor) floor = *stamp;
-      result = applier.Apply(change, push.facts(i));
+      result = applier.Apply(change, push.facts(i), push.digest(i));
     }
     if (!result) return result.error();
     reply.response.results.push_back(std::move(*result));
@@ -462,6 +479,14 @@ Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const DecodedPu
   reply.json = sync::EncodePushResponse(reply.response);
   RELAIS_TRY(tx.SaveBatch(device.id, request.batch_key, StoredBatch{push.hash(), reply.json}, now));
   return reply;
+}
+
+std::string ReusedChangeId(const Error& error) {
+  if (error.code != ErrorCode::kConflict || error.message.rfind(kReusedPrefix, 0) != 0 ||
+      error.message.size() < kReusedPrefix.size() + kReusedText.size()) {
+    return {};
+  }
+  return error.message.substr(kReusedPrefix.size(), error.message.size() - kReusedPrefix.size() - kReusedText.size());
 }
 
 }  // namespace relais::server

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -44,6 +45,14 @@ struct StoredRecord {
 struct StoredBatch {
   std::string request_hash;
   std::string response_json;
+};
+
+// The answer a change was given when it was taken, kept under its device and change id (table
+// `change_outcomes`), and the digest of its content (sync::ChangeDigest); nullopt for outcomes
+// kept before digests were, which are known by their id only.
+struct ChangeOutcome {
+  std::optional<std::string> digest;
+  sync::ChangeResult result;  // status, version and review fields (its change_id is left empty)
 };
 
 // The primitives a store offers inside ONE open write transaction. Every call sees the writes
@@ -96,8 +105,11 @@ class CentralTx {
     bool review = false;
   };
   virtual Result<TransferRule> RuleForTransfer(const std::string& code) = 0;
-  // The version a change id produced, if that change was applied before.
-  virtual Result<std::optional<int64_t>> FindChangeOutcome(const std::string& change_id) = 0;
+  // What the change `change_id` of device `device_id` answered when it was taken, if it was.
+  virtual Result<std::optional<ChangeOutcome>> FindChangeOutcome(int64_t device_id, const std::string& change_id) = 0;
+  // Keeps the answer `result` (applied, merged or review) to the change of device `device_id` whose
+  // content has the digest `digest` (sync::ChangeDigest), for the replays of that change.
+  virtual Status SaveChangeOutcome(int64_t device_id, const sync::ChangeResult& result, std::string_view digest) = 0;
   virtual Result<std::optional<StoredBatch>> FindBatch(int64_t device_id, const std::string& batch_key) = 0;
   virtual Status SaveBatch(int64_t device_id, const std::string& batch_key, const StoredBatch& batch,
                            const std::string& created_at) = 0;
@@ -127,7 +139,10 @@ Status MoveCaseScope(CentralTx& tx, const std::string& case_id, const std::strin
 
 // Applies `push` from `device` through `tx` (the caller commits on success, rolls back on
 // failure). Per change, in request order:
-//  1. a change id applied before gets its first outcome again (applied, same version);
+//  1. a change id this device had taken before (applied, merged or review) gets its first answer
+//     again (status, version, review fields) when its content is the same (its digest); with other
+//     content the whole push fails with kConflict, naming the change (ReusedChangeId).
+//     Change ids are the device's: another device's change of the same id is another change;
 //  2. scope: a case must be (for an update: currently be) in the device's territories, a follow-up
 //     must name a known case in scope; contacts are shared. Out of scope, unknown record, a create
 //     of an existing id or a record that would fail validation: `rejected` with a reason, nothing
@@ -149,5 +164,9 @@ Status MoveCaseScope(CentralTx& tx, const std::string& case_id, const std::strin
 // the batch's previous stamp, so that the batch keeps its order), with the device's node, and
 // counted in PushReply::clamped.
 Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const DecodedPush& push, int64_t now_ms);
+
+// The id of the change whose id PushBatch found reused for another change, from its error (empty
+// for any other error). The endpoint answers it 409 with the code kChangeIdReusedCode.
+std::string ReusedChangeId(const Error& error);
 
 }  // namespace relais::server

@@ -48,8 +48,8 @@ struct SqliteStore::WriterStatements {
     sqlite::Stmt move;    // only for tables with a territory column
   };
   std::vector<PerTable> tables;  // parallel to schema::Tables()
-  sqlite::Stmt read_seq, write_seq, find_change, insert_history, insert_conflict, insert_exit, followups_of_case,
-      find_batch, save_batch, find_identity, get_conflict, settle_conflict, transfer_rule;
+  sqlite::Stmt read_seq, write_seq, find_change, save_change, insert_history, insert_conflict, insert_exit,
+      followups_of_case, find_batch, save_batch, find_identity, get_conflict, settle_conflict, transfer_rule;
 
   static Result<std::unique_ptr<WriterStatements>> Prepare(sqlite::Db& db) {
     auto st = std::make_unique<WriterStatements>();
@@ -71,6 +71,7 @@ struct SqliteStore::WriterStatements {
     RELAIS_TRY(prepare(st->read_seq, sql::kReadSeq));
     RELAIS_TRY(prepare(st->write_seq, sql::kWriteSeq));
     RELAIS_TRY(prepare(st->find_change, sql::kFindChange));
+    RELAIS_TRY(prepare(st->save_change, sql::kSaveChange));
     RELAIS_TRY(prepare(st->insert_history, sql::kInsertHistory));
     RELAIS_TRY(prepare(st->insert_conflict, sql::kInsertConflict));
     // kFindIdentity without its ORDER BY, sorted here: SQLite would open a sorter on every create,
@@ -266,14 +267,23 @@ class SqliteTx final : public CentralTx {
     return rule;
   }
 
-  Result<std::optional<int64_t>> FindChangeOutcome(const std::string& change_id) override {
+  Result<std::optional<ChangeOutcome>> FindChangeOutcome(int64_t device_id, const std::string& change_id) override {
     sqlite::Stmt& s = st_.find_change;
     sqlite::StmtGuard g(s);
-    s.Bind(1, change_id);
+    s.Bind(1, device_id).BindBorrowed(2, change_id);
     auto row = s.Step();
     if (!row) return row.error();
-    if (!*row) return std::optional<int64_t>();
-    return std::optional<int64_t>(s.Int(0));
+    if (!*row) return std::optional<ChangeOutcome>();
+    return std::optional<ChangeOutcome>(ReadOutcome(s, 0));
+  }
+
+  Status SaveChangeOutcome(int64_t device_id, const sync::ChangeResult& r, std::string_view digest) override {
+    sqlite::Stmt& s = st_.save_change;
+    sqlite::StmtGuard g(s);  // `r` and `digest` outlive the run: bound without a copy
+    s.Bind(1, device_id).BindBorrowed(2, r.change_id).BindBorrowed(3, digest);
+    s.BindBorrowed(4, std::string_view(sync::ToString(r.status))).Bind(5, r.version);
+    if (!r.review_fields.empty()) s.Bind(6, ReviewColumn(r.review_fields));
+    return s.Run();
   }
 
   Result<std::optional<StoredBatch>> FindBatch(int64_t device_id, const std::string& batch_key) override {

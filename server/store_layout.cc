@@ -245,4 +245,14 @@ std::vector<std::string> DigestQueries(const SqlDialect& dialect) {
   return out;
 }
 
+schema::Value ReviewColumn(const std::vector<std::string>& fields) {
+  if (fields.empty()) return schema::Value();
+  std::string joined;
+  for (const std::string& f : fields) {
+    if (!joined.empty()) joined += ',';
+    joined += f;
+  }
+  return joined;
+}
+
 }  // namespace relais::server

@@ -4,6 +4,7 @@
 // differs between the databases' SQL is in SqlDialect (server/sql_conn.h).
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,7 +77,12 @@ std::vector<std::string> DigestQueries(const SqlDialect& dialect);
 // Statements both stores run as they are, written in SQLite's syntax (SqlDialect::translate gives
 // PostgreSQL's).
 namespace sql {
-inline constexpr const char* kFindChange = "SELECT seq FROM history WHERE change_id = ?1";
+// A change's outcome, known by its device and id (ReadOutcome reads the columns).
+inline constexpr const char* kFindChange =
+    "SELECT digest, status, version, review FROM change_outcomes WHERE device_id = ?1 AND change_id = ?2";
+inline constexpr const char* kSaveChange =
+    "INSERT INTO change_outcomes(device_id, change_id, digest, status, version, review) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 inline constexpr const char* kInsertHistory =
     "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost, prev_seq) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
@@ -193,6 +199,30 @@ Conflict ReadConflict(const Row& s, int first) {
   c.settled_value = s.Val(i++);
   c.settlement = s.Val(i++);
   return c;
+}
+
+// The review fields of a ChangeResult as change_outcomes keeps them: "field,field", or null.
+schema::Value ReviewColumn(const std::vector<std::string>& fields);
+
+// A row of change_outcomes as kFindChange selects it, from column `first` on.
+template <class Row>
+ChangeOutcome ReadOutcome(const Row& s, int first) {
+  ChangeOutcome o;
+  o.digest = s.Val(first);
+  const std::string status = s.Text(first + 1);
+  o.result.status = status == "merged"   ? sync::ChangeStatus::kMerged
+                    : status == "review" ? sync::ChangeStatus::kReview
+                                         : sync::ChangeStatus::kApplied;
+  o.result.version = s.Int(first + 2);
+  if (!s.IsNull(first + 3)) {
+    const std::string review = s.Text(first + 3);
+    for (size_t at = 0; at <= review.size();) {
+      const size_t comma = std::min(review.find(',', at), review.size());
+      o.result.review_fields.push_back(review.substr(at, comma - at));
+      at = comma + 1;
+    }
+  }
+  return o;
 }
 
 template <class Row>

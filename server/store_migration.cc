@@ -11,8 +11,9 @@ namespace {
 
 // Parents before the rows that refer to them.
 constexpr const char* kTables[] = {
-    "territories", "reception_points", "network_settings", "devices",   "device_territories", "cases",     "followups",
-    "contacts",    "history",          "scope_exits",      "conflicts", "push_batches",       "recoveries"};
+    "territories", "reception_points", "network_settings", "devices",        "device_territories",
+    "cases",       "followups",        "contacts",         "history",        "scope_exits",
+    "conflicts",   "push_batches",     "recoveries",       "change_outcomes"};
 // Tables whose ids PostgreSQL generates: their identity goes on after the copied ids.
 constexpr const char* kIdentities[] = {"devices", "conflicts", "recoveries"};
 

@@ -207,11 +207,19 @@ void AppendSizedValue(std::string& out, const schema::Value& value) {
 
 }  // namespace
 
-std::string PushRequestHash(const PushRequest& request) {
+namespace {
+
+// The canonical text PushRequestHash hashes. `bounds`, when given, gets where the first change's part
+// begins, then where each change's part ends.
+std::string CanonicalPush(const PushRequest& request, std::vector<size_t>* bounds) {
   std::string canonical;
   canonical.reserve(64 + request.changes.size() * 320);
   AppendSized(canonical, request.batch_key);
   AppendSized(canonical, std::to_string(request.changes.size()));
+  if (bounds) {
+    bounds->reserve(request.changes.size() + 1);
+    bounds->push_back(canonical.size());
+  }
   for (const Change& c : request.changes) {
     AppendSized(canonical, c.change_id);
     AppendSized(canonical, c.table);
@@ -224,6 +232,28 @@ std::string PushRequestHash(const PushRequest& request) {
       AppendSized(canonical, f.field);
       AppendSizedValue(canonical, f.value);
       AppendSizedValue(canonical, f.base);
+    }
+    if (bounds) bounds->push_back(canonical.size());
+  }
+  return canonical;
+}
+
+}  // namespace
+
+std::string PushRequestHash(const PushRequest& request) {
+  return std::string(kPushRequestHashPrefix) + Sha256Hex(CanonicalPush(request, nullptr));
+}
+
+std::string PushRequestHash(const PushRequest& request, std::vector<ChangeDigest>& digests) {
+  std::vector<size_t> bounds;
+  const std::string canonical = CanonicalPush(request, &bounds);
+  digests.resize(request.changes.size());
+  for (size_t i = 0; i < digests.size(); ++i) {
+    const std::string_view part = std::string_view(canonical).substr(bounds[i], bounds[i + 1] - bounds[i]);
+    const std::array<unsigned char, 32> sha = Sha256(part);
+    for (size_t b = 0; b < 16; ++b) {
+      digests[i][2 * b] = kHexDigits[sha[b] >> 4];
+      digests[i][2 * b + 1] = kHexDigits[sha[b] & 0xf];
     }
   }
   return std::string(kPushRequestHashPrefix) + Sha256Hex(canonical);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,11 +52,23 @@ std::string PushRequestHash(const PushRequest& request);
 std::string PushRequestHashV1(const PushRequest& request);
 inline constexpr std::string_view kPushRequestHashPrefix = "v2:";
 
+// What a centre keeps of a change to know it again when its id comes back (docs/PROTOCOL.md,
+// "Change ids"): the first 128 bits, in hex, of the SHA-256 of the change's part of the form
+// PushRequestHash reads (its id, table, record, op, base version, stamp, fields with values and
+// bases). The same change gives the same digest whichever form or batch carried it.
+using ChangeDigest = std::array<char, 32>;
+// PushRequestHash(request), and the digest of each change of `request` into `digests` (one per
+// change, in order), from the same canonical text.
+std::string PushRequestHash(const PushRequest& request, std::vector<ChangeDigest>& digests);
+
 std::string EncodePushResponse(const PushResponse& response);
 Result<PushResponse> DecodePushResponse(std::string_view json);
 
 // {"error": {"code": "validation", "message": "...", "change": "<id>"}}; `change` only when known.
 std::string EncodeError(const Error& error, std::string_view change_id = {});
+// The code of a 409 for a change whose id the device used before for another change
+// (docs/PROTOCOL.md, "Change ids"), told apart from the `conflict` of a batch key reused.
+inline constexpr const char* kChangeIdReusedCode = "change_id_reused";
 // Reads an error body back into an Error (kProtocol when the body is not one).
 Error DecodeError(std::string_view json, ErrorCode fallback);
 const char* ErrorCodeName(ErrorCode code);

@@ -60,7 +60,6 @@ Hlc HlcClock::Tick() {
   } else {
     ++last_.counter;  // the wall clock stood still or went back: order by the counter
   }
-  last_.node = node_;
   return last_;
 }
 

@@ -33,11 +33,14 @@ struct Hlc {
 // or observed before, whatever the wall clock does. Not thread-safe.
 class HlcClock {
  public:
-  HlcClock(const Clock& clock, std::string node) : clock_(clock), node_(std::move(node)) {}
+  HlcClock(const Clock& clock, std::string node) : clock_(clock), node_(std::move(node)) { last_.node = node_; }
 
   Hlc Tick();
-  // Folds in a stamp seen elsewhere (a pulled change, a stamp persisted before a restart).
+  // Folds in a stamp seen elsewhere (a pulled change, a stamp persisted before a restart): its time
+  // and counter, never its node.
   void Observe(const Hlc& seen);
+  // The greatest stamp issued or observed, always with this clock's node: what a device persists
+  // to resume after (its text parses back with Hlc::Parse).
   const Hlc& last() const { return last_; }
 
  private:

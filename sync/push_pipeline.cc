@@ -11,13 +11,18 @@ namespace relais::sync {
 
 namespace {
 
-// The change a 422 answer names (its error's `change`), or empty.
+// The change a 422 (or 409 change_id_reused) answer names (its error's `change`), or empty.
 std::string ChangeIdOf(const std::string& error_body) {
   auto doc = nlohmann::json::parse(error_body, nullptr, false);
   if (doc.is_object() && doc["error"].is_object() && doc["error"]["change"].is_string()) {
     return doc["error"]["change"].get<std::string>();
   }
   return {};
+}
+
+bool IsChangeIdReused(const std::string& error_body) {
+  auto doc = nlohmann::json::parse(error_body, nullptr, false);
+  return doc.is_object() && doc["error"].is_object() && doc["error"]["code"] == kChangeIdReusedCode;
 }
 
 }  // namespace
@@ -149,7 +154,9 @@ SyncResult<HttpReply> PushPipeline::Send(const std::shared_future<std::string>& 
 
 SyncResult<bool> PushPipeline::Answer(const PushRequest& request, SyncResult<HttpReply> reply) {
   if (!reply) return reply.error();
-  if (reply->status == 422) {
+  // A change refused whole: a value that fails the schema (422), or a change id this device used
+  // for another change already (409 change_id_reused). It stays on the device, rejected.
+  if (reply->status == 422 || (reply->status == 409 && IsChangeIdReused(reply->body))) {
     std::string change_id = ChangeIdOf(reply->body);
     if (change_id.empty()) return Refused(*reply, Exchange::kPush);
     Error e = DecodeError(reply->body, ErrorCode::kValidation);

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client/cases.h"
+#include "client/cli/clock_notes.h"
 #include "client/cli/commands.h"
 #include "client/cli/conflict_text.h"
 #include "client/cli/field_options.h"
@@ -32,7 +33,8 @@ Status AddCase(Context& ctx, const FieldOptions& options) {
   if (!values) return values.error();
   auto replica = ctx.Replica();
   if (!replica) return replica.error();
-  if (!Has(*values, "opened_on")) values->emplace_back("opened_on", client::LocalToday(*ctx.clock));
+  const bool opened_today = !Has(*values, "opened_on");
+  if (opened_today) values->emplace_back("opened_on", client::LocalToday(*ctx.clock));
   if (!Has(*values, "territory")) {
     auto territory = (*replica)->GetState(kDefaultTerritoryKey);
     if (!territory) return territory.error();
@@ -41,7 +43,13 @@ Status AddCase(Context& ctx, const FieldOptions& options) {
   for (const auto& [field, value] : *values) {
     if (field == "territory") RELAIS_TRY(client::CheckDeclaredTerritory(**replica, value));
   }
-  return AddRecord(ctx, schema::CasesTable(), *values);
+  RELAIS_TRY(AddRecord(ctx, schema::CasesTable(), *values));
+  for (const auto& [name, value] : *values) {
+    if (name != "opened_on" || !value) continue;
+    RELAIS_TRY(
+        WarnAboutDate(**replica, "opened_on", *value, opened_today, "relais case edit ID --opened-on AAAA-MM-JJ"));
+  }
+  return OkStatus();
 }
 
 // The open conflicts of case `id` as `show` marks them: its fields held for review, and the cases
@@ -125,6 +133,11 @@ Status CloseCase(Context& ctx, const std::string& id, const std::string& reason,
                                   date.empty() ? schema::Value() : schema::Value(date));
   if (!closed) return closed.error();
   PrintRecord(ctx, schema::CasesTable(), *closed);
+  const schema::Value& closed_on = closed->values[static_cast<size_t>(schema::CasesTable().FieldIndex("closed_on"))];
+  if (closed_on) {
+    RELAIS_TRY(WarnAboutDate((*records)->replica(), "closed_on", *closed_on, date.empty(),
+                             "relais case edit " + id + " --closed-on AAAA-MM-JJ"));
+  }
   return OkStatus();
 }
 

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client/cases.h"
+#include "client/cli/clock_notes.h"
 #include "client/cli/commands.h"
 #include "client/cli/output.h"
 #include "client/cli/record_cmd.h"
@@ -28,6 +29,11 @@ Status AddFollowup(Context& ctx, const AddOptions& o) {
   auto created = client::AddFollowup(**records, o.case_id, values);
   if (!created) return created.error();
   PrintRecord(ctx, schema::FollowupsTable(), *created);
+  const schema::Value& date = created->values[static_cast<size_t>(schema::FollowupsTable().FieldIndex("date"))];
+  if (date) {
+    RELAIS_TRY(WarnAboutDate((*records)->replica(), "date", *date, o.date.empty(),
+                             "un suivi ne se modifie pas : ajoutez-en un à la bonne date avec --date AAAA-MM-JJ"));
+  }
   return OkStatus();
 }
 

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "client/cli/clock_notes.h"
 #include "client/cli/output.h"
 #include "client/sync_text.h"
 
@@ -41,7 +42,9 @@ Status ShowStatus(Context& ctx) {
   }
   std::vector<std::vector<std::string>> rows;
   for (auto it = status->begin(); it != status->end(); ++it) {
-    if (it.key() == "rejections" || it.key() == "pending_records") continue;  // below the table; in "pending"
+    if (it.key() == "rejections" || it.key() == "pending_records" || it.key() == "clock_skew_ms") {
+      continue;  // said below the table; pending_records in "pending"
+    }
     std::string label = it.key();
     for (const Label& l : kLabels) {
       if (it.key() == l.key) label = l.text;
@@ -54,6 +57,11 @@ Status ShowStatus(Context& ctx) {
   }
   std::string table = FormatTable({"", ""}, rows);
   std::cout << table.substr(table.find('\n', table.find('\n') + 1) + 1);  // no heading rows
+  if ((*status)["clock_skew_ms"].is_number_integer()) {
+    if (const std::string warning = ClockWarning((*status)["clock_skew_ms"].get<int64_t>()); !warning.empty()) {
+      std::cout << "\nAttention : " << warning << "\n";
+    }
+  }
   const auto& rejections = (*status)["rejections"];
   if (!rejections.empty()) {
     std::vector<std::vector<std::string>> lines;
@@ -111,6 +119,9 @@ Result<nlohmann::ordered_json> BuildStatus(client::Replica& replica, client::Rec
   auto server = replica.GetState("server_url");
   if (!server) return server.error();
   out["server"] = OrNull(*server);
+  auto skew = KnownClockSkew(replica);
+  if (!skew) return skew.error();
+  out["clock_skew_ms"] = *skew ? nlohmann::ordered_json(**skew) : nlohmann::ordered_json(nullptr);
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "client/cli/clock_notes.h"
 #include "client/cli/commands.h"
 #include "client/cli/conflict_text.h"
 #include "client/cli/output.h"
@@ -59,18 +60,6 @@ std::string AddressKey(const std::string& url) {
   if ((scheme == "http" && port == "80") || (scheme == "https" && port == "443")) port.clear();
   if (host == "localhost" || host == "[::1]") host = "127.0.0.1";
   return scheme + "://" + host + (port.empty() ? "" : ":" + port) + path;
-}
-
-// A device clock further than this from the centre's gets a warning after a sync (the centre
-// clamps stamps from the future at the same distance, server/push.h kMaxFutureSkewMs).
-constexpr int64_t kClockWarningMs = 5 * 60 * 1000;
-
-// "30 jours", "3 h", "12 min": how far off a clock is, for people.
-std::string DurationText(int64_t ms) {
-  const int64_t minutes = ms / 60000, hours = minutes / 60, days = hours / 24;
-  if (days >= 2) return std::to_string(days) + " jours";
-  if (hours >= 2) return std::to_string(hours) + " h";
-  return std::to_string(minutes) + " min";
 }
 
 struct SyncFlags {
@@ -141,6 +130,9 @@ Status RunInit(Context& ctx, const InitOptions& o) {
                          known->store_id +
                          ") : rien n'a changé ; pour un autre centre, prenez une nouvelle base (--db)");
   }
+  // The centre's time, to warn at once about a clock that is off (a centre older than "now" says nothing).
+  std::optional<int64_t> skew;
+  if (who["now"].is_number_integer()) skew = r.clock().NowMs() - who["now"].get<int64_t>();
   std::vector<std::string> territories;
   for (const json& t : who["territories"]) {
     if (t.is_string()) territories.push_back(t.get<std::string>());
@@ -161,6 +153,12 @@ Status RunInit(Context& ctx, const InitOptions& o) {
     // The centre is remembered once; a replica that already follows one keeps it, so that its next
     // sync sees a new store at this address (a centre reinstalled empty) and pushes its data back.
     if (known->store_id.empty() && !centre.store_id.empty()) RELAIS_TRY(port.RememberCentre(centre));
+    if (skew) {
+      RELAIS_TRY(r.SetState(kStateClockSkew, std::to_string(*skew)));
+      // Edits made before the first sync already come after the centre's time.
+      r.hlc().Observe(sync::Hlc{r.clock().NowMs() - *skew, 0, ""});
+      RELAIS_TRY(r.SetState(client::kStateHlcLast, r.hlc().last().ToString()));
+    }
     RELAIS_TRY(tx->Commit());
   }
   ::chmod(r.path().c_str(), 0600);  // the token and personal data: readable by the owner only
@@ -168,7 +166,8 @@ Status RunInit(Context& ctx, const InitOptions& o) {
     json out = {{"server", server},
                 {"device", who["device"]},
                 {"territories", territories},
-                {"default_territory", default_territory.empty() ? json(nullptr) : json(default_territory)}};
+                {"default_territory", default_territory.empty() ? json(nullptr) : json(default_territory)},
+                {"clock_skew_ms", skew ? json(*skew) : json(nullptr)}};
     std::cout << out.dump() << "\n";
   } else {
     std::string list;
@@ -176,6 +175,9 @@ Status RunInit(Context& ctx, const InitOptions& o) {
     std::cout << "Base liée au centre " << server << " (appareil « " << who["device"].get<std::string>()
               << " », territoires : " << list << ").\n"
               << "Synchronisez avec : relais sync\n";
+    if (const std::string warning = ClockWarning(skew.value_or(0)); !warning.empty()) {
+      std::cout << "Attention : " << warning << "\n";
+    }
   }
   return OkStatus();
 }
@@ -258,6 +260,10 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   if (!summary) return client::SyncErrorForPeople(summary.error());
   RELAIS_TRY(r.SetState(client::kStateLastSyncAt, IsoTimestamp(r.clock().NowMs())));
   LearnNetwork(r, transport);
+  // The skew as measured against the last pull page's time (none when no page came).
+  if (summary->pages > 0 || summary->clock_skew_ms != 0) {
+    RELAIS_TRY(r.SetState(kStateClockSkew, std::to_string(summary->clock_skew_ms)));
+  }
 
   const sync::SyncSummary& s = *summary;
   const std::string divergence = s.divergence ? client::DivergenceText(*s.divergence) : std::string();
@@ -350,12 +356,8 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
     for (const auto& rej : s.rejections) std::cout << "    - " << rej.change_id << " : " << rej.reason << "\n";
     std::cout << "  Voir relais status pour le détail.\n";
   }
-  if (std::abs(s.clock_skew_ms) > kClockWarningMs) {
-    std::cout << "  attention : l'horloge de cet ordinateur " << (s.clock_skew_ms > 0 ? "avance" : "retarde") << " de "
-              << DurationText(std::abs(s.clock_skew_ms)) << " sur celle du centre. Réglez sa date et son heure ; "
-              << "l'ordre de vos saisies reste juste (horloge hybride)";
-    if (s.clock_skew_ms > 0) std::cout << ", le centre les date à leur réception";
-    std::cout << ".\n";
+  if (const std::string warning = ClockWarning(s.clock_skew_ms); !warning.empty()) {
+    std::cout << "  attention : " << warning << "\n";
   }
   if (s.centre_restored) {
     std::cout << "  le centre a perdu une partie de son historique (restauré d'une sauvegarde, ou réinstallé) : ";

@@ -112,8 +112,8 @@ TEST_CASE("migration 0004 rebuilds the outbox keeping its entries and its sequen
     REQUIRE(sqlite::Migrate(*db, up_to_3, "replica").ok());
     for (int i = 1; i <= 3; ++i) {
       REQUIRE(db->Exec("INSERT INTO outbox(change_id, tbl, record_id, op, fields, base_version, hlc) VALUES ('c" +
-                       std::to_string(i) + "', 'cases', 'r" + std::to_string(i) + "', 'update', '{}', 1, 'h" +
-                       std::to_string(i) + "')")
+                       std::to_string(i) + "', 'cases', 'r" + std::to_string(i) +
+                       "', 'update', '{}', 1, '1763900000000-00000" + std::to_string(i) + "-a1b2c3d4e5')")
                   .ok());
     }
     REQUIRE(db->Exec("DELETE FROM outbox WHERE seq > 1").ok());

@@ -37,6 +37,7 @@ struct DeviceState {
   std::string name;
   std::string db;
   std::vector<std::string> territories;
+  std::string clock;  // libfaketime's offset of its wall clock ("-30d"), empty when on time
 };
 
 struct Written {
@@ -55,13 +56,24 @@ class World {
     AddDevice("d2", {kTerritories[1]});
     AddDevice("d3", {kTerritories[0], kTerritories[1]});
     AddDevice("d4", {kTerritories[1]});
+    // Laptops whose date is a month off, ahead and behind.
+    AddDevice("d5", {kTerritories[0]}, "+30d");
+    AddDevice("d6", {kTerritories[0], kTerritories[1]}, "-30d");
   }
 
-  RunResult Relais(const DeviceState& d, std::vector<std::string> args) {
+  // `relais` on `d`'s replica, with `d`'s clock: libfaketime preloaded through env, which execs
+  // relais (the faketime program forks it, and a cut sync's SIGKILL would miss it).
+  std::vector<std::string> RelaisArgv(const DeviceState& d, std::vector<std::string> args) const {
     std::vector<std::string> argv = {RelaisBinary(), "--db", d.db};
+    if (!d.clock.empty()) {
+      argv.insert(argv.begin(), {"/usr/bin/env", "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                                 "FAKETIME=" + d.clock});
+    }
     argv.insert(argv.end(), args.begin(), args.end());
-    return Run(argv);
+    return argv;
   }
+
+  RunResult Relais(const DeviceState& d, std::vector<std::string> args) { return Run(RelaisArgv(d, std::move(args))); }
 
   void Round() {
     DeviceState& d = devices_[Pick(devices_.size())];
@@ -183,8 +195,8 @@ class World {
 
   size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
 
-  void AddDevice(const std::string& name, std::vector<std::string> territories) {
-    DeviceState d{name, dir_ / (name + ".db"), territories};
+  void AddDevice(const std::string& name, std::vector<std::string> territories, std::string clock = "") {
+    DeviceState d{name, dir_ / (name + ".db"), territories, std::move(clock)};
     RunResult r = Relais(d, {"init", "--server", central_.url(), "--token", central_.Enrol(name, territories)});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -269,7 +281,7 @@ class World {
       return;
     }
     ++cuts_;
-    RunAndKill({RelaisBinary(), "--db", d.db, "sync", "--batch", "3", "--page", "5"}, static_cast<int>(Pick(40)));
+    RunAndKill(RelaisArgv(d, {"sync", "--batch", "3", "--page", "5"}), static_cast<int>(Pick(40)));
   }
 
   const TempDir& dir_;

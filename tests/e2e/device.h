@@ -52,6 +52,23 @@ class Device {
   std::string db_;
 };
 
+// `relais` on the replica of `device`, with the whole process's clock shifted by libfaketime
+// (`offset` as faketime takes it: "+30d", "-30d").
+inline RunResult SkewedRun(const Device& device, const std::string& offset, std::vector<std::string> args) {
+  std::vector<std::string> argv = {"/usr/bin/faketime", "-f", offset, RelaisBinary(), "--db", device.db()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv);
+}
+
+// SkewedRun with --json, which must succeed: its output.
+inline nlohmann::json SkewedJson(const Device& device, const std::string& offset, std::vector<std::string> args) {
+  args.push_back("--json");
+  RunResult r = SkewedRun(device, offset, args);
+  INFO("faketime " << offset << " relais " << args.front() << ": " << r.err);
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(r.out);
+}
+
 // The first column of the first row of `sql` on the database file `db`, opened read-only.
 inline std::string QueryText(const std::string& db, const std::string& sql) {
   sqlite3* h = nullptr;

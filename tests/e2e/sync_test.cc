@@ -372,22 +372,6 @@ TEST_CASE("a replica corrupted on purpose is found different and recovered, keep
   CHECK(a.Show(edited)["followups"].size() == 1);
 }
 
-namespace {
-
-// `relais` on the replica of `device`, with the whole process's clock shifted by libfaketime
-// (`offset` as faketime takes it: "+30d", "-30d").
-json SkewedJson(const Device& device, const std::string& offset, std::vector<std::string> args) {
-  std::vector<std::string> argv = {"/usr/bin/faketime", "-f", offset, RelaisBinary(), "--db", device.db()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back("--json");
-  RunResult r = Run(argv);
-  INFO("faketime " << offset << " relais " << args.front() << ": " << r.err);
-  REQUIRE(r.exit_code == 0);
-  return json::parse(r.out);
-}
-
-}  // namespace
-
 TEST_CASE("clocks a month behind or ahead, or going back, keep the order of edits", "[e2e][sync][clock]") {
   TempDir dir;
   Central central(dir.path());

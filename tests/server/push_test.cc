@@ -4,6 +4,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "server/push.h"
 #include "sync/push_runs.h"
 #include "tests/server/server_fixture.h"
 
@@ -312,21 +313,47 @@ TEST_CASE("a change applied before gets its first outcome again in a new batch",
   CHECK(f.Pull(a).next == 1);
 }
 
-TEST_CASE("one change id named twice in a batch, for two new records, is applied once", "[push]") {
+TEST_CASE("one change id named twice in a batch, for two new records, fails the batch and changes nothing", "[push]") {
   StoreFixture f;
   Enrolled a = f.Enrol("a", {kGap});
   sync::Change first = CreateContact(NewId(), "0611111111", Stamp(kT0, "a"));
   sync::Change second = CreateContact(NewId(), "0622222222", Stamp(kT0 + 1, "a"));
   second.change_id = first.change_id;
-  // The decoder refuses such a batch whole; the store, given it all the same, applies the id once.
+  const std::string before = f.Dump();
+  // The decoder refuses such a batch whole; the store, given it all the same, refuses it too.
   auto reply = f.store().Push(a.device, DecodedPush::Unchecked(Batch({first, second})));
-  REQUIRE(reply.ok());
-  const sync::PushResponse& response = reply->response;
-  REQUIRE(response.results.size() == 2);
+  REQUIRE_FALSE(reply.ok());
+  CHECK(reply.error().code == ErrorCode::kConflict);
+  CHECK(ReusedChangeId(reply.error()) == first.change_id);
+  CHECK(f.Dump() == before);
+}
+
+TEST_CASE("a change id reused by its device for another change in a new batch is refused", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  sync::Change first = CreateContact(NewId(), "0611111111", Stamp(kT0, "a"));
+  f.Push(a, {first});
+  sync::Change other = CreateContact(NewId(), "0622222222", Stamp(kT0 + 1, "a"));
+  other.change_id = first.change_id;
+  const std::string before = f.Dump();
+  auto reply = f.store().Push(a.device, Decoded(Batch({other})));
+  REQUIRE_FALSE(reply.ok());
+  CHECK(ReusedChangeId(reply.error()) == first.change_id);
+  CHECK(f.Dump() == before);
+}
+
+TEST_CASE("another device's change of the same id is another change", "[push]") {
+  StoreFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  Enrolled b = f.Enrol("b", {kGap});
+  sync::Change first = CreateContact(NewId(), "0611111111", Stamp(kT0, "a"));
+  f.Push(a, {first});
+  sync::Change other = CreateContact(NewId(), "0622222222", Stamp(kT0 + 1, "b"));
+  other.change_id = first.change_id;
+  auto response = f.Push(b, {other});
   CHECK(response.results[0].status == ChangeStatus::kApplied);
-  CHECK(response.results[1].status == ChangeStatus::kApplied);
-  CHECK(response.results[1].version == response.results[0].version);  // its first outcome
-  CHECK(f.Pull(a).next == 1);
+  CHECK(response.results[0].version == 2);
+  CHECK(f.Pull(b).next == 2);
 }
 
 TEST_CASE("a retried batch gets the same answer and is applied once", "[push]") {

@@ -30,6 +30,20 @@ TEST_CASE("a stamp observed from elsewhere orders later local stamps after it", 
   CHECK(remote->ToString() < next.ToString());
 }
 
+TEST_CASE("the clock's last stamp reads back from its text before any tick, and after an observed one", "[hlc]") {
+  ManualClock clock(1'700'000'000'000);
+  HlcClock hlc(clock, "a1b2c3d4e5");
+  auto fresh = Hlc::Parse(hlc.last().ToString());
+  REQUIRE(fresh.ok());
+  hlc.Observe(Hlc{1'800'000'000'000, 7, "central"});
+  auto saved = Hlc::Parse(hlc.last().ToString());
+  REQUIRE(saved.ok());
+  CHECK(*saved == Hlc{1'800'000'000'000, 7, "a1b2c3d4e5"});
+  HlcClock resumed(clock, "a1b2c3d4e5");
+  resumed.Observe(*saved);
+  CHECK(resumed.Tick() > *saved);
+}
+
 TEST_CASE("stamps round-trip through text and bad text is refused", "[hlc]") {
   Hlc h{1700000000123, 42, "abc"};
   auto back = Hlc::Parse(h.ToString());

@@ -677,3 +677,27 @@ TEST_CASE("a batch the centre refuses for its order (409) is sent again on its o
   CHECK(centre.answered == replica.formed);
   CHECK(replica.acknowledged == replica.formed);
 }
+
+TEST_CASE("a change's digest is the same in any batch and any form, and differs for other content", "[runs][hash]") {
+  const PushRequest request = AMixedBatch();
+  auto from_runs = DecodePushRequest(EncodePushRequestRuns(request));
+  auto from_rows = DecodePushRequest(EncodePushRequest(request));
+  REQUIRE(from_runs.ok());
+  REQUIRE(from_rows.ok());
+  std::vector<ChangeDigest> digests, again;
+  CHECK(PushRequestHash(*from_rows, digests) == PushRequestHash(*from_rows));
+  REQUIRE(digests.size() == from_rows->changes.size());
+  PushRequestHash(*from_runs, again);
+  CHECK(again == digests);
+
+  // The same change alone in a batch of another key.
+  PushRequest alone;
+  alone.batch_key = "another-key";
+  alone.changes = {from_rows->changes[7]};
+  PushRequestHash(alone, again);
+  CHECK(again[0] == digests[7]);
+  alone.changes[0].fields[0].value = "0611223345";
+  PushRequestHash(alone, again);
+  CHECK(again[0] != digests[7]);
+  CHECK(digests[6] != digests[7]);
+}
