@@ -58,6 +58,10 @@ struct ChangeResult {
   int64_t version = 0;                     // the record's version after this change (0 if rejected)
   std::string reason;                      // for kRejected
   std::vector<std::string> review_fields;  // for kReview
+  // The values the centre holds for the fields of the change, when it stored them otherwise than
+  // sent (normalised) and no new version brings them back by the pull (docs/PROTOCOL.md, "Echo").
+  // (Initialised so that results written as {id, status, version, reason, review} need not name it.)
+  std::vector<std::pair<std::string, schema::Value>> stored = {};
 };
 
 struct PushResponse {

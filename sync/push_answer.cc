@@ -1,5 +1,6 @@
 // The answer to a push (docs/PROTOCOL.md, `POST /v1/push`): written by the centre, read by the
 // device. Declared in sync/codec.h.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,8 +41,10 @@ using internal::Scalar;
 // One element of `results` as read.
 struct RawResult {
   bool is_object = false;
-  Scalar id, status, version, reason, review;
-  std::vector<std::string> review_texts;  // the string elements of `review`, when it is an array
+  Scalar id, status, version, reason, review, stored;
+  std::vector<std::string> review_texts;               // the string elements of `review`, when it is an array
+  std::map<std::string, schema::Value> stored_values;  // the members of `stored` (the last of a name)
+  bool stored_malformed = false;                       // a member of `stored` neither a string nor null
 };
 
 class AnswerReader {
@@ -78,7 +81,7 @@ class AnswerReader {
   }
 
  private:
-  enum class Role { kTop, kResults, kResult, kReview, kSkip };
+  enum class Role { kTop, kResults, kResult, kReview, kStored, kSkip };
   struct Frame {
     Role role;
     std::string key;  // objects: the member being read
@@ -101,6 +104,11 @@ class AnswerReader {
         raw_.review_texts.clear();
         return &raw_.review;
       }
+      if (f.key == "stored") {
+        raw_.stored_values.clear();
+        raw_.stored_malformed = false;
+        return &raw_.stored;
+      }
     }
     return nullptr;
   }
@@ -118,6 +126,15 @@ class AnswerReader {
     }
     if (f.role == Role::kReview) {
       if (kind == Scalar::kString) raw_.review_texts.push_back(std::move(*text));
+      return true;
+    }
+    if (f.role == Role::kStored) {
+      if (kind == Scalar::kString)
+        raw_.stored_values.insert_or_assign(f.key, std::move(*text));
+      else if (kind == Scalar::kNull)
+        raw_.stored_values.insert_or_assign(f.key, std::nullopt);
+      else
+        raw_.stored_malformed = true;
       return true;
     }
     if (f.role == Role::kTop && f.key == "results") {
@@ -148,9 +165,12 @@ class AnswerReader {
       StartResults();
       results_ = object ? Scalar::kObject : Scalar::kArray;
       if (!object) role = Role::kResults;
+    } else if (f.role == Role::kStored) {
+      raw_.stored_malformed = true;
     } else if (Scalar* s = Target()) {
       s->kind = object ? Scalar::kObject : Scalar::kArray;
       if (s == &raw_.review && !object) role = Role::kReview;
+      if (s == &raw_.stored && object) role = Role::kStored;
     }
     stack_.push_back(Frame{role, {}});
   }
@@ -203,6 +223,12 @@ class AnswerReader {
     }
     if (r.reason.kind == Scalar::kString) cr.reason = std::move(r.reason.text);
     if (r.review.kind == Scalar::kArray) cr.review_fields = std::move(r.review_texts);
+    if ((r.stored.kind != Scalar::kMissing && r.stored.kind != Scalar::kNull && r.stored.kind != Scalar::kObject) ||
+        r.stored_malformed) {
+      error_ = Malformed("holds malformed stored values");
+      return;
+    }
+    if (r.stored.kind == Scalar::kObject) cr.stored.assign(r.stored_values.begin(), r.stored_values.end());
     response_.results.push_back(std::move(cr));
   }
 
@@ -246,6 +272,19 @@ std::string EncodePushResponse(const PushResponse& response) {
     }
     out += ",\"status\":";
     AppendJsonString(out, ToString(r.status));
+    if (!r.stored.empty()) {
+      out += ",\"stored\":{";
+      for (size_t f = 0; f < r.stored.size(); ++f) {
+        if (f) out += ',';
+        AppendJsonString(out, r.stored[f].first);
+        out += ':';
+        if (r.stored[f].second)
+          AppendJsonString(out, *r.stored[f].second);
+        else
+          out += "null";
+      }
+      out += '}';
+    }
     out += ",\"version\":";
     AppendJsonInt(out, r.version);
     out += '}';
