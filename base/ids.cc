@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <pthread.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <array>
@@ -157,6 +158,19 @@ std::array<unsigned char, 32> Sha256(std::string_view data) {
     throw std::runtime_error("SHA-256 unavailable");
   }
   return digest;
+}
+
+uint64_t Blake2b64(std::string_view data) {
+  // sodium_init picks the fastest implementation for this processor; it is thread-safe and
+  // idempotent, and crypto_generichash works (with the portable one) even if it failed.
+  static const int initialised = sodium_init();
+  (void)initialised;
+  std::array<unsigned char, crypto_generichash_BYTES_MIN> digest{};
+  crypto_generichash(digest.data(), digest.size(), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                     nullptr, 0);
+  uint64_t out = 0;
+  for (size_t i = 0; i < 8; ++i) out = out << 8 | digest[i];
+  return out;
 }
 
 std::string Sha256Hex(std::string_view data) {

@@ -1,8 +1,13 @@
 #include "base/text.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+
+#include <uninorm.h>
 
 namespace relais {
 
@@ -262,6 +267,10 @@ std::string FoldForMatch(std::string_view s) {
     }
     if ((c & 0xe0) == 0xc0 && i + 1 < s.size()) {
       uint32_t cp = ((c & 0x1fu) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3fu);
+      if (cp >= 0x300 && cp <= 0x36f) {  // a combining mark: the accent of a decomposed letter
+        i += 2;
+        continue;
+      }
       if (cp >= 0xc0 && cp <= 0x17f && kFold[cp - 0xc0][0] != '\0') {
         out += kFold[cp - 0xc0];
         i += 2;
@@ -272,6 +281,24 @@ std::string FoldForMatch(std::string_view s) {
     ++i;
   }
   return out;
+}
+
+bool ToNfcInPlace(std::string& text) {
+  // Every code point below U+0300 is NFC and composes with nothing before it (the combining marks
+  // start at U+0300): its UTF-8 bytes are all below 0xCC.
+  if (std::all_of(text.begin(), text.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0xCC; })) {
+    return false;
+  }
+  if (!IsValidUtf8(text)) return false;
+  size_t length = 0;
+  std::unique_ptr<uint8_t, decltype(&std::free)> nfc(
+      u8_normalize(UNINORM_NFC, reinterpret_cast<const uint8_t*>(text.data()), text.size(), nullptr, &length),
+      &std::free);
+  if (!nfc) return false;  // out of memory: the text stays as typed
+  const std::string_view out(reinterpret_cast<const char*>(nfc.get()), length);
+  if (out == text) return false;
+  text.assign(out);
+  return true;
 }
 
 size_t Utf8Length(std::string_view s) {

@@ -13,9 +13,17 @@ bool IsValidUtf8(std::string_view text);
 size_t Utf8SequenceAt(std::string_view text, size_t at);
 
 // Lower-cases and strips the accents of Latin letters (é→e, Ç→c, Œ→oe, ß→ss), so that names
-// written with or without accents compare equal: "Élodie Lefèvre" → "elodie lefevre".
-// Other characters pass through unchanged. Input must be valid UTF-8.
+// written with or without accents compare equal: "Élodie Lefèvre" → "elodie lefevre". Combining
+// marks (U+0300–U+036F, the accents of decomposed text) are dropped, so that a name in either
+// Unicode form folds the same. Other characters pass through unchanged. Input must be valid UTF-8.
 std::string FoldForMatch(std::string_view utf8);
+
+// Puts valid UTF-8 `text` in Unicode Normalization Form C (precomposed: "e" + U+0301 becomes "é"),
+// the one form Relais stores, compares and sends (docs/PROTOCOL.md, "Normalisation"). Returns
+// whether it changed the text. Text whose code points all lie below U+0300 (ASCII, and French
+// written with precomposed accents) is already NFC and is only scanned; other text goes through
+// libunistring's u8_normalize. Text that is not valid UTF-8 is left as it is (validation refuses it).
+bool ToNfcInPlace(std::string& text);
 
 // Lower-cases the ASCII letters of `text` in place (header names, UUIDs, file extensions); other
 // bytes are left as they are.

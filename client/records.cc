@@ -96,7 +96,10 @@ std::string PrefixQuery(const std::string& text) {
     }
     word.clear();
   };
-  for (char c : text) {
+  // In NFC, as every stored text is: a word typed in decomposed form finds its precomposed record.
+  std::string nfc = text;
+  ToNfcInPlace(nfc);
+  for (char c : nfc) {
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
       flush();
     else

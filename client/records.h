@@ -108,6 +108,7 @@ class Records {
 
 // Builds an FTS5 query that matches every word of `text` as a prefix, with each word quoted so that
 // no user input is read as FTS syntax: `lef "o` → `"lef"* """o"*`. Empty when `text` holds no word.
+// The words are taken in Unicode NFC, the form of every stored text.
 std::string PrefixQuery(const std::string& text);
 
 // The select list of a table's records: "id, version, <fields…>", as ReadRecord expects.

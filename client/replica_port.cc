@@ -362,6 +362,8 @@ Status SqliteReplicaPort::AcknowledgeBatch(const sync::PushRequest& request, con
     }
     if (r.status == sync::ChangeStatus::kRejected) {
       RELAIS_TRY(KeepRejected(*reject, entries->seqs[m.entry], change, r.reason));
+    } else if (change != nullptr && !r.stored.empty()) {
+      RELAIS_TRY(TakeStoredValues(*change, request.batch_key, r.stored));
     }
   }
   RELAIS_TRY(ReleaseEntries(entries->seqs, match.unanswered));
@@ -406,6 +408,37 @@ Status SqliteReplicaPort::GiveCentreVersion(RowVersions& versions, const sync::C
   sqlite::StmtGuard guard(by_id);
   by_id.BindBorrowed(1, change.record_id).Bind(2, version).Bind(3, change.base_version);
   return by_id.Run();
+}
+
+Status SqliteReplicaPort::TakeStoredValues(const sync::Change& change, const std::string& batch_key,
+                                           const std::vector<std::pair<std::string, schema::Value>>& stored) {
+  const schema::Table* table = schema::FindTable(change.table);
+  if (table == nullptr) return OkStatus();
+  // Fields edited again since this batch was formed keep the device's newer value on top.
+  std::unordered_set<std::string> later;
+  auto entries = replica_.db().Prepare(
+      "SELECT fields FROM outbox WHERE tbl = ?1 AND record_id = ?2 AND op = 'update' AND "
+      "(batch_key IS NULL OR batch_key <> ?3)");
+  if (!entries) return entries.error();
+  entries->Bind(1, change.table).Bind(2, change.record_id).Bind(3, batch_key);
+  while (true) {
+    auto row = entries->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto fields = sync::DecodeOutboxFields(sync::Op::kUpdate, entries->Text(0));
+    if (!fields) return fields.error();
+    for (const sync::FieldChange& f : *fields) later.insert(f.field);
+  }
+  for (const auto& [name, value] : stored) {
+    const schema::Field* field = table->FindField(name);
+    if (field == nullptr || later.contains(name)) continue;
+    auto put = replica_.db().Prepare("UPDATE " + std::string(table->name) + " SET " + std::string(field->name) +
+                                     " = ?2 WHERE id = ?1");
+    if (!put) return put.error();
+    put->Bind(1, change.record_id).Bind(2, *field, value);
+    RELAIS_TRY(put->Run());
+  }
+  return OkStatus();
 }
 
 Status SqliteReplicaPort::KeepRejected(sqlite::Stmt& reject, int64_t seq, const sync::Change* change,
@@ -590,6 +623,12 @@ Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::st
   if (!del) return del.error();
   del->Bind(1, id).Bind(2, seq);
   RELAIS_TRY(del->Run());
+  // Its digests as the centre held it go with it (they derive from its values).
+  auto del_digests = replica_.db().Prepare(
+      "DELETE FROM central_digests WHERE id = ?1 OR id IN (SELECT id FROM followups WHERE case_id = ?1)");
+  if (!del_digests) return del_digests.error();
+  del_digests->Bind(1, id);
+  RELAIS_TRY(del_digests->Run());
   auto del_conflicts = replica_.db().Prepare(
       "DELETE FROM conflicts WHERE record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1)");
   if (!del_conflicts) return del_conflicts.error();
@@ -622,6 +661,7 @@ Status SqliteReplicaPort::ApplyRecord(const schema::Table& table, const schema::
       auto local = replica_.Get(table, record.id);
       if (!local) return local.error();
       if (*local) values = &(rebased = sync::RebaseLocal(table, record.values, (*local)->values, *local_fields));
+      RELAIS_TRY(KeepCentralDigest(record));
     }
   }
   // The upsert leaves a row at version 0 alone: it is a create the centre has not accepted, whose
@@ -647,6 +687,7 @@ Status SqliteReplicaPort::ApplyRecord(const schema::Table& table, const schema::
   auto local = replica_.Get(table, record.id);
   if (!local) return local.error();
   rebased = *local ? sync::RebaseLocal(table, record.values, (*local)->values, *local_fields) : record.values;
+  if (!local_fields->empty()) RELAIS_TRY(KeepCentralDigest(record));
   auto overwrite = replica_.Statement(UpsertSql(table));
   if (!overwrite) return overwrite.error();
   sqlite::StmtGuard guard(**overwrite);
@@ -690,18 +731,105 @@ namespace {
 constexpr const char* kNotLocalCreate = "version > 0";
 }  // namespace
 
+Status SqliteReplicaPort::KeepCentralDigest(const schema::Record& record) {
+  auto keep = replica_.Statement("INSERT OR REPLACE INTO central_digests (id, version, digest) VALUES (?1, ?2, ?3)");
+  if (!keep) return keep.error();
+  sqlite::StmtGuard guard(**keep);
+  const uint64_t digest = sync::RecordDigest(digester_, record.id, record.version, record.values);
+  (*keep)->Bind(1, record.id).Bind(2, record.version).Bind(3, static_cast<int64_t>(digest));
+  return (*keep)->Run();
+}
+
+namespace {
+
+// The text of a column without a copy, valid until the statement steps again; nullopt for NULL.
+std::optional<std::string_view> ColumnView(const sqlite::Stmt& stmt, int col) {
+  if (stmt.IsNull(col)) return std::nullopt;
+  const unsigned char* text = sqlite3_column_text(stmt.handle(), col);
+  const int size = sqlite3_column_bytes(stmt.handle(), col);
+  return std::string_view(reinterpret_cast<const char*>(text), static_cast<size_t>(size));
+}
+
+// A record with local changes, as the centre last held it before them: the base value of the
+// earliest change of each field it changed (by field index). A create the centre has accepted
+// while it is still in the outbox has no base: its row is taken as it is.
+struct LocalChanges {
+  std::unordered_map<int, schema::Value> bases;
+  bool create = false;
+};
+
+}  // namespace
+
 Result<sync::ScopeDigest> SqliteReplicaPort::LocalDigest() {
+  std::unordered_map<std::string, LocalChanges> changed;
+  {
+    auto entries = replica_.db().Prepare("SELECT tbl, record_id, op, fields FROM outbox ORDER BY seq");
+    if (!entries) return entries.error();
+    while (true) {
+      auto row = entries->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      const schema::Table* table = schema::FindTable(entries->Text(0));
+      if (table == nullptr) continue;
+      LocalChanges& local = changed[entries->Text(1)];
+      if (entries->Text(2) == "create") {
+        local.create = true;
+        continue;
+      }
+      auto fields = sync::DecodeOutboxFields(sync::Op::kUpdate, entries->Text(3));
+      if (!fields) return fields.error();
+      for (sync::FieldChange& f : *fields) {
+        const int index = table->FieldIndex(f.field);
+        if (index >= 0) local.bases.emplace(index, std::move(f.base));  // the earliest stays
+      }
+    }
+  }
+  std::unordered_map<std::string, std::pair<int64_t, uint64_t>> pulled;  // id → (version, digest)
+  if (!changed.empty()) {
+    auto kept = replica_.db().Prepare("SELECT id, version, digest FROM central_digests");
+    if (!kept) return kept.error();
+    while (true) {
+      auto row = kept->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      pulled.emplace(kept->Text(0), std::make_pair(kept->Int(1), static_cast<uint64_t>(kept->Int(2))));
+    }
+  }
+
   sync::ScopeDigest digest;
+  std::string id;
   for (const schema::Table& table : schema::Tables()) {
-    auto stmt =
-        replica_.db().Prepare("SELECT id, version FROM " + std::string(table.name) + " WHERE " + kNotLocalCreate);
+    std::string sql = "SELECT id, version";
+    for (const schema::Field& f : table.fields) sql += ", " + std::string(f.name);
+    auto stmt = replica_.db().Prepare(sql + " FROM " + std::string(table.name) + " WHERE " + kNotLocalCreate);
     if (!stmt) return stmt.error();
     sync::TableDigest& d = digest[table.name];
     while (true) {
       auto row = stmt->Step();
       if (!row) return row.error();
       if (!*row) break;
-      d.Add(stmt->Text(0), stmt->Int(1));
+      id = stmt->Text(0);
+      const int64_t version = stmt->Int(1);
+      const auto local = changed.find(id);
+      if (local != changed.end()) {
+        const auto kept = pulled.find(id);
+        if (kept != pulled.end() && kept->second.first == version) {
+          d.Add(id, version, kept->second.second);
+          continue;
+        }
+      }
+      digester_.Begin(id, version);
+      for (size_t f = 0; f < table.fields.size(); ++f) {
+        if (local != changed.end() && !local->second.create) {
+          const auto base = local->second.bases.find(static_cast<int>(f));
+          if (base != local->second.bases.end()) {
+            digester_.AddValue(base->second ? std::optional<std::string_view>(*base->second) : std::nullopt);
+            continue;
+          }
+        }
+        digester_.AddValue(ColumnView(*stmt, static_cast<int>(f) + 2));
+      }
+      d.Add(id, version, digester_.Finish());
     }
   }
   return digest;

@@ -37,6 +37,9 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   Status ApplyPage(const sync::PullPage& page) override;
   Result<int64_t> PendingCount() override;
   // The records the centre has accepted: every row but those whose create is still in the outbox.
+  // A record with local changes counts as the centre holds it: its digest as last pulled
+  // (central_digests) when that is of its version, else its row with the base values of its
+  // changes in place of theirs.
   Result<sync::ScopeDigest> LocalDigest() override;
   // The fresh copy is staged in a temporary table of this connection (gone if the process dies:
   // the next sync starts the check again).
@@ -70,6 +73,10 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   // rowid the batch was formed from (`rowid` > 0), the id checked still; else, or when the row
   // moved meanwhile, by its id.
   Status GiveCentreVersion(RowVersions& versions, const sync::Change& change, int64_t version, int64_t rowid);
+  // The values the centre answered it holds for the fields of a change it normalised (docs/PROTOCOL.md,
+  // "Echo") replace the row's, except for fields edited again since the batch was formed.
+  Status TakeStoredValues(const sync::Change& change, const std::string& batch_key,
+                          const std::vector<std::pair<std::string, schema::Value>>& stored);
   // A refused change stays in the outbox, rejected with the centre's reason and out of the batch;
   // a refused create keeps its values as sent in its entry, whatever becomes of the row.
   Status KeepRejected(sqlite::Stmt& reject, int64_t seq, const sync::Change* change, const std::string& reason);
@@ -84,8 +91,10 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   // A record that left the scope (at `seq`): deleted with a case's follow-ups and their notices;
   // its local changes are marked rejected, their values frozen first.
   Status ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq);
-  // Upserts a pulled record, local pending edits kept on top.
+  // Upserts a pulled record, local pending edits kept on top (the centre's digest of it then kept
+  // in central_digests: KeepCentralDigest).
   Status ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty);
+  Status KeepCentralDigest(const schema::Record& record);
   // Folds the centre's clock into the replica's, writing the clock's state when it moved.
   Status FoldCentralClock(int64_t central_ms);
   // Freezes every pending create of `record_id` and, for a case, of its follow-ups.
@@ -97,6 +106,7 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   Status BatchUnsentCreates(sync::PushRequest& request, size_t room, size_t& bytes);
 
   Replica& replica_;
+  sync::RecordDigester digester_;
   // Per table (declaration order): the rowid of the last pending create this port put in a batch.
   // Later ones have larger rowids (a row gets the largest rowid + 1, and rows are removed only by a
   // pull, after the push), so a sync's batches do not scan the rows already sent again. Only a

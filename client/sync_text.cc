@@ -12,7 +12,7 @@ std::string DifferencesText(const std::vector<sync::TableDifference>& tables) {
     if (t.local_count != t.central_count) {
       out += std::to_string(t.local_count) + " ici, " + std::to_string(t.central_count) + " au centre";
     } else {
-      out += std::to_string(t.local_count) + " des deux côtés, versions ou identifiants différents";
+      out += std::to_string(t.local_count) + " des deux côtés, identifiants, versions ou valeurs différents";
     }
   }
   return out;

@@ -177,6 +177,7 @@ bool NormalizeInPlace(const Field& field, Value& value) {
     while (b < v.size() && IsAsciiSpace(v[b])) ++b;
     v.erase(0, b);
   }
+  const bool composed = ToNfcInPlace(v);
   if (field.type == FieldType::kPhone) {
     std::erase_if(v, [](char c) { return c == ' ' || c == '.' || c == '-'; });
   } else if (field.type == FieldType::kEmail) {
@@ -191,7 +192,7 @@ bool NormalizeInPlace(const Field& field, Value& value) {
     value.reset();
     return true;
   }
-  return lowered || v.size() != before;
+  return composed || lowered || v.size() != before;
 }
 
 Value Normalize(const Field& field, const Value& value) {

@@ -89,8 +89,8 @@ const Table& CasesTable();
 const Table& FollowupsTable();
 const Table& ContactsTable();
 
-// Trims the value and puts it in canonical form (a phone's separators dropped, an e-mail's domain
-// lower-cased); an empty result becomes null. Does not validate.
+// Trims the value and puts it in canonical form (its text in Unicode NFC, a phone's separators
+// dropped, an e-mail's domain lower-cased); an empty result becomes null. Does not validate.
 Value Normalize(const Field& field, const Value& value);
 // The same, in the value's own buffer (an import normalises 15 values per row without allocating).
 // Returns whether it changed the value.

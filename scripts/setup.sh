@@ -10,10 +10,11 @@ cd "$(dirname "$0")/.."
 
 # faketime: the clock-skew tests run the real `relais` with a shifted clock. iproute2: `ip` and `tc`
 # for the poor-link test, which makes its own network namespace (tests/e2e/poor_link.h). clang-tidy:
-# scripts/tidy.sh.
+# scripts/tidy.sh. libsodium: the record digests of the divergence check (BLAKE2b). libunistring:
+# Unicode normalisation (NFC) of every text that enters.
 PACKAGES=(build-essential cmake pkg-config python3 ca-certificates
   libsqlite3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev catch2
-  libcpp-httplib-dev libcli11-dev libbrotli-dev sqlite3 libpq-dev postgresql
+  libcpp-httplib-dev libcli11-dev libbrotli-dev sqlite3 libpq-dev postgresql libsodium-dev libunistring-dev
   faketime iproute2 clang-tidy ${EXTRA_PACKAGES:-})
 
 missing=()

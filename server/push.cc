@@ -254,8 +254,17 @@ class ChangeApplier {
         r.lost_fields.emplace_back(table.fields[static_cast<size_t>(out.field)].name);
     }
     if (!merged.changed && lost.empty() && review.empty()) {
-      // Nothing moved: the version stays, only fresher stamps of equal values are kept.
+      // Nothing moved: the version stays, only fresher stamps of equal values are kept. A change
+      // the decoder normalised (a phone sent with spaces) left the device holding other values
+      // than these, and no new version will bring them back: the answer carries them.
       r.version = current->record.version;
+      if (facts.normalized) {
+        r.stored.reserve(change.fields.size());
+        for (const sync::FieldChange& f : change.fields) {
+          const int index = table.FieldIndex(f.field);
+          if (index >= 0) r.stored.emplace_back(f.field, current->record.values[static_cast<size_t>(index)]);
+        }
+      }
       if (merged.stamps != current->stamps.map()) {
         StoredRecord same = *current;
         same.stamps = RecordStamps(std::move(merged.stamps));

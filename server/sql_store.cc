@@ -443,17 +443,33 @@ Result<CentralStore::ScopeDigestAt> SqlCentralStore::Digest(const Device& device
   out.at = *seq;
   const std::string territories = conn.dialect().list(device.territories);
   const std::vector<std::string> queries = DigestQueries(conn.dialect());
+  sync::RecordDigester digester;
   for (size_t t = 0; t < Layouts().size(); ++t) {
     SqlParams params;
     if (IsScoped(*Layouts()[t].table) || conn.dialect().mention_every_param) params.push_back(territories);
     auto rows = conn.Query(queries[t], params, SqlPlan::kForValues);
     if (!rows) return rows.error();
-    sync::TableDigest& d = out.digest[Layouts()[t].table->name];
+    const schema::Table& table = *Layouts()[t].table;
+    sync::TableDigest& d = out.digest[table.name];
+    std::string id, value;
     while (true) {
       auto more = (*rows)->Next();
       if (!more) return more.error();
       if (!*more) break;
-      d.Add((*rows)->Text(0), (*rows)->Int(1));
+      const SqlRow& row = **rows;
+      id = row.Text(0);
+      const int64_t version = row.Int(1);
+      digester.Begin(id, version);
+      for (size_t f = 0; f < table.fields.size(); ++f) {
+        const int col = static_cast<int>(f) + 2;
+        if (row.IsNull(col)) {
+          digester.AddValue(std::nullopt);
+          continue;
+        }
+        value = row.Text(col);
+        digester.AddValue(value);
+      }
+      d.Add(id, version, digester.Finish());
     }
   }
   return out;

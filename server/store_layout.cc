@@ -235,7 +235,9 @@ const std::string& HistorySql() {
 std::vector<std::string> DigestQueries(const SqlDialect& dialect) {
   std::vector<std::string> out;
   for (const TableLayout& l : Layouts()) {
-    std::string sql = "SELECT id, version FROM " + std::string(l.table->name);
+    std::string sql = "SELECT id, version";
+    for (const schema::Field& f : l.table->fields) sql += ", " + Quoted(f.name);
+    sql += " FROM " + std::string(l.table->name);
     if (IsScoped(*l.table))
       sql += " WHERE " + dialect.in_list("territory", 1);
     else if (dialect.mention_every_param)

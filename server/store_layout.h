@@ -70,8 +70,9 @@ const PullQueries& PullQueriesFor(const SqlDialect& dialect);
 // (prev_seq) from the record's last one (history_seq), each step a lookup by sequence number.
 const std::string& HistorySql();
 
-// The statements of the divergence check's digest (CentralStore::Digest), parallel to Layouts(): the id and
-// version of every record a device may see, bound with (1) its territories as a list (SqlDialect::in_list).
+// The statements of the divergence check's digest (CentralStore::Digest), parallel to Layouts(): the id,
+// version and field values (in declaration order) of every record a device may see, bound with (1) its
+// territories as a list (SqlDialect::in_list).
 std::vector<std::string> DigestQueries(const SqlDialect& dialect);
 
 // Statements both stores run as they are, written in SQLite's syntax (SqlDialect::translate gives

@@ -7,7 +7,42 @@
 
 namespace relais::sync {
 
-void TableDigest::Add(std::string_view id, int64_t version) {
+void RecordDigester::Item(std::string_view bytes) {
+  const auto size = static_cast<uint32_t>(bytes.size());
+  bytes_.push_back('\x01');
+  for (int shift = 24; shift >= 0; shift -= 8) bytes_.push_back(static_cast<char>(size >> shift & 0xff));
+  bytes_.append(bytes);
+}
+
+void RecordDigester::Begin(std::string_view id, int64_t version) {
+  bytes_.clear();
+  Item(id);
+  char digits[24];
+  const int n = std::snprintf(digits, sizeof digits, "%lld", static_cast<long long>(version));
+  Item(std::string_view(digits, static_cast<size_t>(n)));
+}
+
+void RecordDigester::AddValue(std::optional<std::string_view> value) {
+  if (value)
+    Item(*value);
+  else
+    bytes_.push_back('\x00');
+}
+
+uint64_t RecordDigester::Finish() const { return Blake2b64(bytes_); }
+
+uint64_t RecordDigest(RecordDigester& digester, std::string_view id, int64_t version,
+                      const std::vector<schema::Value>& values) {
+  digester.Begin(id, version);
+  for (const schema::Value& v : values) digester.AddValue(v ? std::optional<std::string_view>(*v) : std::nullopt);
+  return digester.Finish();
+}
+
+bool TableDigest::Matches(const TableDigest& other) const {
+  return count == other.count && sum == other.sum && (!has_values || !other.has_values || values == other.values);
+}
+
+void TableDigest::Add(std::string_view id, int64_t version, uint64_t record_digest) {
   std::string key;
   key.reserve(id.size() + 21);
   key.append(id).push_back(':');
@@ -17,6 +52,7 @@ void TableDigest::Add(std::string_view id, int64_t version) {
   for (size_t i = 0; i < 8; ++i) part = part << 8 | digest[i];
   ++count;
   sum += part;
+  values += record_digest;
 }
 
 TableDigest& ScopeDigest::operator[](std::string_view table) {
@@ -55,7 +91,7 @@ std::vector<TableDifference> Differences(const ScopeDigest& local, const ScopeDi
     auto c = central.tables.find(name);
     TableDigest here = l == local.tables.end() ? TableDigest{} : l->second;
     TableDigest there = c == central.tables.end() ? TableDigest{} : c->second;
-    if (here != there) out.push_back({name, here.count, there.count});
+    if (!here.Matches(there)) out.push_back({name, here.count, there.count});
   }
   return out;
 }

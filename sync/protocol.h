@@ -63,6 +63,10 @@ struct ChangeResult {
   // (kept in the record's history at the centre). Its initialiser lets a result still be written
   // as an aggregate of the members above.
   std::vector<std::string> lost_fields = {};
+  // The values the centre holds for the fields of the change, when it stored them otherwise than
+  // sent (normalised) and no new version brings them back by the pull (docs/PROTOCOL.md, "Echo").
+  // (Initialised so that results written as {id, status, version, reason, review} need not name it.)
+  std::vector<std::pair<std::string, schema::Value>> stored = {};
 };
 
 struct PushResponse {

@@ -129,7 +129,10 @@ std::string EncodePullPage(const PullPage& page, PullLayout layout) {
   }
   if (page.digest) {
     json digest = json::object();
-    for (const auto& [table, d] : page.digest->tables) digest[table] = {{"count", d.count}, {"sum", SumToHex(d.sum)}};
+    for (const auto& [table, d] : page.digest->tables) {
+      digest[table] = {{"count", d.count}, {"sum", SumToHex(d.sum)}};
+      if (d.has_values) digest[table]["values"] = SumToHex(d.values);
+    }
     out += "\"digest\":" + digest.dump() + ",";
   }
   out += "\"more\":";
@@ -213,7 +216,7 @@ struct RawConflict {
 struct RawDigest {
   std::string table;
   bool is_object = false;
-  Scalar count, sum;
+  Scalar count, sum, values;
 };
 
 Error Bad(const std::string& what) { return MakeError(ErrorCode::kProtocol, "pull page: " + what); }
@@ -297,6 +300,10 @@ class PullPageReader {
         TableDigest& td = d[raw.table];
         if (!raw.is_object || raw.count.kind != Scalar::kInt || raw.count.number < 0 ||
             raw.sum.kind != Scalar::kString || !SumFromHex(raw.sum.text, td.sum)) {
+          return Bad("malformed digest of " + raw.table);
+        }
+        td.has_values = raw.values.kind != Scalar::kMissing;
+        if (td.has_values && (raw.values.kind != Scalar::kString || !SumFromHex(raw.values.text, td.values))) {
           return Bad("malformed digest of " + raw.table);
         }
         td.count = raw.count.number;
@@ -399,7 +406,11 @@ class PullPageReader {
       }
       case Role::kDigestTable: {
         RawDigest& d = digest_.back();
-        return Put(f.key == "count" ? &d.count : f.key == "sum" ? &d.sum : nullptr, kind, number, text);
+        return Put(f.key == "count"    ? &d.count
+                   : f.key == "sum"    ? &d.sum
+                   : f.key == "values" ? &d.values
+                                       : nullptr,
+                   kind, number, text);
       }
       case Role::kSkip:
         return;

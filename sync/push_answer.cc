@@ -1,5 +1,6 @@
 // The answer to a push (docs/PROTOCOL.md, `POST /v1/push`): written by the centre, read by the
 // device. Declared in sync/codec.h.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,9 +41,11 @@ using internal::Scalar;
 // One element of `results` as read.
 struct RawResult {
   bool is_object = false;
-  Scalar id, status, version, code, reason, review, lost;
-  std::vector<std::string> review_texts;  // the string elements of `review`, when it is an array
-  std::vector<std::string> lost_texts;    // the same of `lost`
+  Scalar id, status, version, code, reason, review, lost, stored;
+  std::vector<std::string> review_texts;               // the string elements of `review`, when it is an array
+  std::vector<std::string> lost_texts;                 // the same of `lost`
+  std::map<std::string, schema::Value> stored_values;  // the members of `stored` (the last of a name)
+  bool stored_malformed = false;                       // a member of `stored` neither a string nor null
 };
 
 class AnswerReader {
@@ -79,7 +82,7 @@ class AnswerReader {
   }
 
  private:
-  enum class Role { kTop, kResults, kResult, kReview, kLost, kSkip };
+  enum class Role { kTop, kResults, kResult, kReview, kLost, kStored, kSkip };
   struct Frame {
     Role role;
     std::string key;  // objects: the member being read
@@ -107,6 +110,11 @@ class AnswerReader {
         raw_.lost_texts.clear();
         return &raw_.lost;
       }
+      if (f.key == "stored") {
+        raw_.stored_values.clear();
+        raw_.stored_malformed = false;
+        return &raw_.stored;
+      }
     }
     return nullptr;
   }
@@ -125,6 +133,15 @@ class AnswerReader {
     if (f.role == Role::kReview || f.role == Role::kLost) {
       if (kind == Scalar::kString)
         (f.role == Role::kReview ? raw_.review_texts : raw_.lost_texts).push_back(std::move(*text));
+      return true;
+    }
+    if (f.role == Role::kStored) {
+      if (kind == Scalar::kString)
+        raw_.stored_values.insert_or_assign(f.key, std::move(*text));
+      else if (kind == Scalar::kNull)
+        raw_.stored_values.insert_or_assign(f.key, std::nullopt);
+      else
+        raw_.stored_malformed = true;
       return true;
     }
     if (f.role == Role::kTop && f.key == "results") {
@@ -155,10 +172,13 @@ class AnswerReader {
       StartResults();
       results_ = object ? Scalar::kObject : Scalar::kArray;
       if (!object) role = Role::kResults;
+    } else if (f.role == Role::kStored) {
+      raw_.stored_malformed = true;
     } else if (Scalar* s = Target()) {
       s->kind = object ? Scalar::kObject : Scalar::kArray;
       if (s == &raw_.review && !object) role = Role::kReview;
       if (s == &raw_.lost && !object) role = Role::kLost;
+      if (s == &raw_.stored && object) role = Role::kStored;
     }
     stack_.push_back(Frame{role, {}});
   }
@@ -217,6 +237,12 @@ class AnswerReader {
     if (r.code.kind == Scalar::kString) cr.code = std::move(r.code.text);
     if (r.review.kind == Scalar::kArray) cr.review_fields = std::move(r.review_texts);
     if (r.lost.kind == Scalar::kArray) cr.lost_fields = std::move(r.lost_texts);
+    if ((r.stored.kind != Scalar::kMissing && r.stored.kind != Scalar::kNull && r.stored.kind != Scalar::kObject) ||
+        r.stored_malformed) {
+      error_ = Malformed("holds malformed stored values");
+      return;
+    }
+    if (r.stored.kind == Scalar::kObject) cr.stored.assign(r.stored_values.begin(), r.stored_values.end());
     response_.results.push_back(std::move(cr));
   }
 
@@ -271,6 +297,19 @@ std::string EncodePushResponse(const PushResponse& response) {
     AppendFieldList(out, "review", r.review_fields);
     out += ",\"status\":";
     AppendJsonString(out, ToString(r.status));
+    if (!r.stored.empty()) {
+      out += ",\"stored\":{";
+      for (size_t f = 0; f < r.stored.size(); ++f) {
+        if (f) out += ',';
+        AppendJsonString(out, r.stored[f].first);
+        out += ':';
+        if (r.stored[f].second)
+          AppendJsonString(out, *r.stored[f].second);
+        else
+          out += "null";
+      }
+      out += '}';
+    }
     out += ",\"version\":";
     AppendJsonInt(out, r.version);
     out += '}';

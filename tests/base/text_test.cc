@@ -19,6 +19,32 @@ TEST_CASE("folding removes accents and case from French names", "[text]") {
   CHECK(FoldForMatch("Œuvre Noël") == "oeuvre noel");
 }
 
+TEST_CASE("folding drops combining marks: a name folds the same in either Unicode form", "[text]") {
+  // "Éloïse Lefèvre" decomposed (NFD: letter, then its accent), as macOS and some browsers type it.
+  const std::string nfd = "E\u0301loi\u0308se Lefe\u0300vre";
+  CHECK(FoldForMatch(nfd) == "eloise lefevre");
+  CHECK(FoldForMatch(nfd) == FoldForMatch("Éloïse Lefèvre"));
+}
+
+TEST_CASE("text is put in NFC; text already in it is left alone", "[text]") {
+  std::string nfd = "E\u0301loi\u0308se Lefe\u0300vre";
+  CHECK(ToNfcInPlace(nfd));
+  CHECK(nfd == "Éloïse Lefèvre");
+  std::string nfc = "Éloïse Lefèvre";
+  CHECK_FALSE(ToNfcInPlace(nfc));
+  CHECK(nfc == "Éloïse Lefèvre");
+  std::string ascii = "Martin";
+  CHECK_FALSE(ToNfcInPlace(ascii));
+  std::string hangul = "\u1112\u1161\u11ab";  // conjoining jamo: beyond the fast path, composed
+  CHECK(ToNfcInPlace(hangul));
+  CHECK(hangul == "\ud55c");
+  std::string greek = "\u03ac";  // ά, NFC already, beyond the fast path
+  CHECK_FALSE(ToNfcInPlace(greek));
+  std::string bad("e\xcc", 2);  // not UTF-8: left for validation to refuse
+  CHECK_FALSE(ToNfcInPlace(bad));
+  CHECK(bad == std::string("e\xcc", 2));
+}
+
 TEST_CASE("invalid UTF-8 is detected", "[text]") {
   CHECK(IsValidUtf8("Névache"));
   CHECK_FALSE(IsValidUtf8(std::string("\xc3\x28", 2)));

@@ -552,3 +552,55 @@ TEST_CASE("after a restore, what the centre lost is pushed back and what it vouc
   REQUIRE(port.ClearRecoveryNote().ok());
   CHECK_FALSE(port.RecoveryNote()->has_value());
 }
+
+// ---- the divergence check covers values ---------------------------------------------------------
+
+TEST_CASE("a record with local edits counts in the local digest as the centre holds it", "[replica_port][digest]") {
+  TestReplica t;
+  SqliteReplicaPort port(t.replica());
+  sync::RecordDigester digester;
+  sync::PullPage first = Page(0, 12);
+  first.records.push_back(PulledCase(kCase, 12, "salarie"));
+  REQUIRE(port.ApplyPage(first).ok());
+  const sync::PulledRecord& v12 = first.records[0];
+  const uint64_t at_12 = sync::RecordDigest(digester, kCase, 12, v12.record.values);
+  CHECK(port.LocalDigest()->tables.at("cases").values == at_12);
+  // A value altered on disk shows; the page applied again puts it back.
+  REQUIRE(t.replica().db().Exec("UPDATE cases SET commune = 'Nulle part'").ok());
+  CHECK(port.LocalDigest()->tables.at("cases").values != at_12);
+  REQUIRE(port.ApplyPage(first).ok());
+  CHECK(port.LocalDigest()->tables.at("cases").values == at_12);
+
+  // A local edit (pending, then rejected and kept): the centre still holds version 12's values.
+  REQUIRE(t.records().Edit(Cases(), kCase, {{"phone", "0611223344"}}).ok());
+  CHECK(port.LocalDigest()->tables.at("cases").values == at_12);
+
+  // The centre moves on under the edit: the digest follows the centre's values, the edit stays on top.
+  sync::PullPage second = Page(12, 20);
+  second.records.push_back(PulledCase(kCase, 20, "independant"));
+  REQUIRE(port.ApplyPage(second).ok());
+  CHECK(t.Text("SELECT phone FROM cases") == "0611223344");
+  CHECK(port.LocalDigest()->tables.at("cases").values ==
+        sync::RecordDigest(digester, kCase, 20, second.records[0].record.values));
+}
+
+TEST_CASE("the values an answer says the centre stored replace those the device sent, not later edits",
+          "[replica_port][digest]") {
+  TestReplica t;
+  SqliteReplicaPort port(t.replica());
+  sync::PullPage first = Page(0, 12);
+  first.records.push_back(PulledCase(kCase, 12, "salarie"));
+  REQUIRE(port.ApplyPage(first).ok());
+  REQUIRE(t.records().Edit(Cases(), kCase, {{"phone", "0611223344"}, {"email", "mael@exemple.fr"}}).ok());
+  auto batch = port.FormBatch(100);
+  REQUIRE(batch.ok());
+  REQUIRE(batch->has_value());
+  REQUIRE(t.records().Edit(Cases(), kCase, {{"email", "autre@exemple.fr"}}).ok());  // after the batch was formed
+  sync::PushResponse answer = AllApplied(**batch, 12);
+  // As if the device had sent "06 11 22 33 44": the centre's value, normalised, and no new version.
+  answer.results[0].stored = {{"email", "mael@exemple.fr"}, {"phone", "0611223344"}};
+  REQUIRE(t.replica().db().Exec("UPDATE cases SET phone = '06 11 22 33 44'").ok());
+  REQUIRE(port.AcknowledgeBatch(**batch, answer).ok());
+  CHECK(t.Text("SELECT phone FROM cases") == "0611223344");
+  CHECK(t.Text("SELECT email FROM cases") == "autre@exemple.fr");
+}

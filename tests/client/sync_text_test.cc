@@ -61,8 +61,8 @@ TEST_CASE("a replica still different after a fresh copy names the tables and say
   Error said = SyncErrorForPeople(e);
   CHECK(said.code == ErrorCode::kInternal);
   CHECK(Says(said.message,
-             "(cases: 3 ici, 4 au centre; contacts: 2 des deux côtés, versions ou identifiants "
-             "différents)"));
+             "(cases: 3 ici, 4 au centre; contacts: 2 des deux côtés, identifiants, versions ou "
+             "valeurs différents)"));
   CHECK(Says(said.message, "relancez `relais sync`"));
   CHECK(Says(said.message, "signalez-le au support"));
 }

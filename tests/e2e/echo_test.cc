@@ -229,3 +229,80 @@ TEST_CASE("a fresh copy after a divergence receives the device's own records too
   CHECK(again["checked"] == true);
   CHECK(again["divergence"].is_null());
 }
+
+// ---- the divergence check covers values (issue 24, item 6) --------------------------------------
+
+TEST_CASE("a value altered on disk in a synced replica is put back by the next sync", "[e2e][echo][digest]") {
+  TwoDevices w;
+  std::string id = w.SharedCase("Marchand", "Lucie");
+  w.a.Json({"case", "edit", id, "--phone", "0611223344"});
+  w.a.Sync();
+  // Same id, same version: only the value differs from the centre's.
+  Exec(w.a.db(), "UPDATE cases SET phone = '0699999999' WHERE id = '" + id + "'");
+  json s = w.a.Sync();
+  INFO(s.dump());
+  CHECK(s["divergence"].is_string());
+  CHECK(w.a.Show(id)["phone"] == "0611223344");
+  CheckSameAsCentre(w.a, w.central);
+  json again = w.a.Sync();
+  CHECK(again["checked"] == true);
+  CHECK(again["divergence"].is_null());
+}
+
+TEST_CASE("a value altered on disk under a pending edit is put back, the edit kept on top", "[e2e][echo][digest]") {
+  TwoDevices w;
+  std::string id = w.SharedCase("Marchand", "Lucie");
+  Exec(w.a.db(), "UPDATE cases SET commune = 'Nulle part' WHERE id = '" + id + "'");
+  w.a.Json({"case", "edit", id, "--email", "lucie@exemple.fr"});
+  json s = w.a.Sync();
+  INFO(s.dump());
+  CHECK(s["applied"] == 1);
+  CHECK(w.a.Show(id)["email"] == "lucie@exemple.fr");
+  CHECK(w.a.Show(id)["commune"].is_null());
+  CheckSameAsCentre(w.a, w.central);
+}
+
+TEST_CASE("a phone sent as 06 12 34 56 78 ends up identical on the device and at the centre", "[e2e][echo][digest]") {
+  TwoDevices w;
+  std::string id = w.SharedCase("Marchand", "Lucie");
+  w.a.Json({"case", "edit", id, "--phone", "0611223344"});
+  w.a.Sync();
+  // The device sends the number the centre holds, written with spaces, as another client might:
+  // the centre normalises it to the value it has, and no new version is made.
+  w.a.Json({"case", "edit", id, "--phone", "0655667788"});
+  Exec(w.a.db(), "UPDATE outbox SET fields = replace(fields, '0655667788', '06 11 22 33 44')");
+  Exec(w.a.db(), "UPDATE cases SET phone = '06 11 22 33 44' WHERE id = '" + id + "'");
+  json s = w.a.Sync();
+  INFO(s.dump());
+  CHECK(s["applied"] == 1);
+  CHECK(s["divergence"].is_null());  // the answer carried the stored value: nothing to recover
+  CHECK(w.a.Show(id)["phone"] == "0611223344");
+  CheckSameAsCentre(w.a, w.central);
+}
+
+// ---- Unicode forms (issue 24, item 7) ---------------------------------------------------------------
+
+TEST_CASE("a person typed in decomposed form on one device and precomposed on another is one duplicate",
+          "[e2e][echo][unicode]") {
+  TwoDevices w;
+  const std::string nfd_last = "Lefe\u0300vre", nfd_first = "E\u0301lodie";  // as macOS types them
+  const std::string nfc_last = "Lefèvre", nfc_first = "Élodie";
+  std::string by_a = w.a.Json({"case", "add", "--last-name", nfd_last, "--first-name", nfd_first, "--territory", kGap,
+                               "--birth-date", "1985-02-03"})["id"];
+  CHECK(w.a.Show(by_a)["last_name"] == nfc_last);  // stored in NFC from the first keystroke
+  w.a.Sync();
+  std::string by_b = w.b.Json({"case", "add", "--last-name", nfc_last, "--first-name", nfc_first, "--territory", kGap,
+                               "--birth-date", "1985-02-03"})["id"];
+  w.b.Sync();
+  json open = json::parse(StaffConflicts(w.central, {"list", "--json"}));
+  INFO(open.dump());
+  REQUIRE(open.size() == 1);
+  CHECK(open[0]["kind"] == "duplicate");
+  w.a.Sync();
+  for (const std::string& query : {nfd_last, nfc_last, nfd_first + " " + nfd_last}) {
+    INFO(query);
+    json found = w.a.Json({"case", "search", query});
+    CHECK(found.size() == 2);
+  }
+  CheckSameAsCentre(w.a, w.central);
+}

@@ -62,6 +62,18 @@ TEST_CASE("normalisation trims and canonicalises", "[schema]") {
         std::optional<std::string>("0ab1-cd"));
 }
 
+TEST_CASE("normalisation puts text in Unicode NFC and says it changed it", "[schema]") {
+  const Table& c = CasesTable();
+  Value name = std::string("  Lefe\u0300vre ");
+  CHECK(NormalizeInPlace(*c.FindField("last_name"), name));
+  CHECK(name == std::optional<std::string>("Lefèvre"));
+  Value notes = std::string("Re\u0301orientation\nvers la Mission locale");
+  CHECK(NormalizeInPlace(*c.FindField("notes"), notes));
+  CHECK(notes == std::optional<std::string>("Réorientation\nvers la Mission locale"));
+  Value nfc = std::string("Lefèvre");
+  CHECK_FALSE(NormalizeInPlace(*c.FindField("last_name"), nfc));
+}
+
 TEST_CASE("control characters are refused, and kept only as line breaks in long text", "[schema]") {
   const Table& c = CasesTable();
   CHECK(Validate(c, "last_name", "Mar\ttin") == "last_name: doit tenir sur une seule ligne");

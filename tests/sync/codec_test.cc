@@ -188,8 +188,8 @@ TEST_CASE("the last page carries the scope digest; a malformed one is refused", 
   PullPage page;
   page.next = 40;
   ScopeDigest d;
-  d["cases"].Add("0190a1b2-0000-7000-8000-000000000001", 12);
-  d["cases"].Add("0190a1b2-0000-7000-8000-000000000002", 13);
+  d["cases"].Add("0190a1b2-0000-7000-8000-000000000001", 12, 0x5eed12);
+  d["cases"].Add("0190a1b2-0000-7000-8000-000000000002", 13, 0x5eed13);
   d["contacts"];
   page.digest = d;
   auto back = DecodePullPage(EncodePullPage(page));
@@ -208,23 +208,31 @@ TEST_CASE("the last page carries the scope digest; a malformed one is refused", 
   CHECK(refused(R"({"cases":{"count":-1,"sum":"0000000000000001"}})").find("malformed digest") != std::string::npos);
   CHECK(refused(R"({"notes":{"count":1,"sum":"0000000000000001"}})").find("unknown table notes") != std::string::npos);
   CHECK(refused(R"([1])").find("not an object") != std::string::npos);
+  CHECK(refused(R"({"cases":{"count":1,"sum":"0000000000000001","values":7}})").find("malformed digest of cases") !=
+        std::string::npos);
+  CHECK(back->digest->tables.at("cases").values == 0x5eed12 + 0x5eed13);
+  // A centre written before `values`: ids and versions only.
+  auto older = DecodePullPage(
+      R"({"protocol":1,"since":0,"next":5,"more":false,"tables":{},"removed":[],"digest":{"cases":{"count":1,"sum":"0000000000000001"}}})");
+  REQUIRE(older.ok());
+  CHECK_FALSE(older->digest->tables.at("cases").has_values);
 }
 
 TEST_CASE("a digest depends on the set of (id, version), not on its order", "[digest]") {
   TableDigest a, b, c;
-  a.Add("x", 1);
-  a.Add("y", 2);
-  b.Add("y", 2);
-  b.Add("x", 1);
-  c.Add("x", 1);
-  c.Add("y", 3);
+  a.Add("x", 1, 0x5eed1);
+  a.Add("y", 2, 0x5eed2);
+  b.Add("y", 2, 0x5eed2);
+  b.Add("x", 1, 0x5eed1);
+  c.Add("x", 1, 0x5eed1);
+  c.Add("y", 3, 0x5eed3);
   CHECK(a == b);
   CHECK_FALSE(a == c);
   ScopeDigest here, there;
   here["cases"] = a;
   there["cases"] = c;
   CHECK(Differences(here, there) == std::vector<TableDifference>{{"cases", 2, 2}});  // same count, other versions
-  there["cases"].Add("z", 1);
+  there["cases"].Add("z", 1, 0x5eed1);
   there["followups"];  // an empty table equals an absent one
   CHECK(Differences(here, there) == std::vector<TableDifference>{{"cases", 2, 3}});
   CHECK(Differences(here, here).empty());

@@ -82,6 +82,17 @@ Result<PushResponse> ReferenceDecode(std::string_view text) {
         if (f.is_string()) cr.lost_fields.push_back(f.get<std::string>());
       }
     }
+    if (auto st = r.find("stored"); st != r.end() && !st->is_null()) {
+      if (!st->is_object()) return MakeError(ErrorCode::kProtocol, "push answer holds malformed stored values");
+      for (const auto& [name, value] : st->items()) {
+        if (value.is_string())
+          cr.stored.emplace_back(name, value.get<std::string>());
+        else if (value.is_null())
+          cr.stored.emplace_back(name, std::nullopt);
+        else
+          return MakeError(ErrorCode::kProtocol, "push answer holds malformed stored values");
+      }
+    }
     response.results.push_back(std::move(cr));
   }
   return response;
@@ -106,6 +117,7 @@ void RequireSame(const Result<PushResponse>& got, const Result<PushResponse>& wa
     CHECK(g.code == w.code);
     CHECK(g.review_fields == w.review_fields);
     CHECK(g.lost_fields == w.lost_fields);
+    CHECK(g.stored == w.stored);
   }
 }
 
@@ -120,6 +132,9 @@ PushResponse AnAnswer() {
                        "outside_scope"});
   r.results.push_back({"0190a1b2-0000-7000-8000-000000000003", ChangeStatus::kReview, 14, {}, {"phone", "email"}, {}});
   r.results.push_back({"0190a1b2-0000-7000-8000-000000000004", ChangeStatus::kMerged, 15, {}, {}, {}, {"phone"}});
+  ChangeResult normalised{"0190a1b2-0000-7000-8000-000000000005", ChangeStatus::kApplied, 16, {}, {}, {}};
+  normalised.stored = {{"email", std::nullopt}, {"phone", "0612345678"}};
+  r.results.push_back(normalised);
   return r;
 }
 
@@ -134,6 +149,7 @@ TEST_CASE("a push answer reads back as written", "[codec][answer]") {
   CHECK(read->results[1].reason == "hors de vos territoires");
   CHECK(read->results[3].lost_fields == std::vector<std::string>{"phone"});
   CHECK(read->results[1].code == "outside_scope");
+  CHECK(read->results[4].stored[1] == std::pair<std::string, relais::schema::Value>("phone", "0612345678"));
 }
 
 TEST_CASE("a push answer is read as the DOM decoder read it, whatever it holds", "[codec][answer]") {
@@ -166,6 +182,12 @@ TEST_CASE("a push answer is read as the DOM decoder read it, whatever it holds",
         R"({"protocol":1,"batch":"b","results":[{"id":"a","status":"review","review":["a"],"review":"b"}]})",
         R"({"protocol":1,"batch":"b","results":[{"id":"a","status":"review","review":"b","review":["c"]}]})",
         R"({"protocol":1,"batch":"b","results":[{"id":1,"id":"a","status":"applied"}]})",
+        R"({"protocol":1,"batch":"b","results":[{"id":"a","status":"applied","stored":{"b":"1","a":null,"b":"2"}}]})",
+        R"({"protocol":1,"batch":"b","results":[{"id":"a","status":"applied","stored":{"a":{"b":"c"}}}]})",
+        R"({"protocol":1,"batch":"b","results":[{"id":"a","status":"applied","stored":{"a":["b"]}}]})",
+        R"({"protocol":1,"batch":"b","results":[{"id":"a","status":"applied","stored":{"a":1}}]})",
+        R"({"protocol":1,"batch":"b","results":[{"id":"a","status":"applied","stored":["a"]}]})",
+        R"({"protocol":1,"batch":"b","results":[{"id":"a","status":"applied","stored":{"a":1},"stored":{"a":"x"}}]})",
         R"({"protocol":1,"batch":"b","results":[{"id":"a","id":1,"status":"applied"}]})",
         R"({"protocol":1,"batch":"b","results":[1],"results":[]})",
         R"({"protocol":1,"batch":"b","results":[],"results":[{"id":"a","status":"merged","version":3}]})",

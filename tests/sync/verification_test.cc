@@ -14,7 +14,7 @@ namespace {
 
 ScopeDigest Holding(int cases) {
   ScopeDigest d;
-  for (int i = 0; i < cases; ++i) d["cases"].Add("case-" + std::to_string(i), 1);
+  for (int i = 0; i < cases; ++i) d["cases"].Add("case-" + std::to_string(i), 1, 0x5eed1);
   return d;
 }
 
