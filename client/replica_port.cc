@@ -57,8 +57,10 @@ const std::string& UpsertSql(const schema::Table& t, bool pulled_only = false) {
     for (const schema::Table& table : schema::Tables()) {
       const std::string name(table.name);
       all.push_back(MakeUpsertSql(table));
-      all.push_back(MakeUpsertSql(table) + " WHERE " + name + ".version > 0 AND excluded.version >= " + name +
-                    ".version");
+      std::string pulled_only = MakeUpsertSql(table);
+      pulled_only += " WHERE " + name + ".version > 0 AND excluded.version >= ";
+      pulled_only += name + ".version";
+      all.push_back(std::move(pulled_only));
     }
     return all;
   }();
