@@ -51,13 +51,18 @@ std::string MakeUpsertSql(const schema::Table& t) {
 }
 
 // The same, made once per table: a page applies thousands of rows. `pulled_only`: the upsert
-// leaves a row at version 0 alone (a create the centre has not accepted).
+// leaves a row at version 0 alone (a create the centre has not accepted), and a row at a later
+// version than the one pulled (which the caller then refuses).
 const std::string& UpsertSql(const schema::Table& t, bool pulled_only = false) {
   static const std::vector<std::string> statements = [] {
     std::vector<std::string> all;
     for (const schema::Table& table : schema::Tables()) {
+      const std::string name(table.name);
       all.push_back(MakeUpsertSql(table));
-      all.push_back(MakeUpsertSql(table) + " WHERE " + std::string(table.name) + ".version > 0");
+      std::string pulled_only = MakeUpsertSql(table);
+      pulled_only += " WHERE " + name + ".version > 0 AND excluded.version >= ";
+      pulled_only += name + ".version";
+      all.push_back(std::move(pulled_only));
     }
     return all;
   }();
@@ -604,7 +609,7 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
     const schema::Table* table = schema::FindTable(pr.table);
     if (!table)
       return MakeError(ErrorCode::kProtocol, "le centre a envoyé une fiche d'une table inconnue : " + pr.table);
-    RELAIS_TRY(ApplyRecord(*table, pr.record, outbox_empty));
+    RELAIS_TRY(ApplyRecord(*table, pr.record, outbox_empty, true));
   }
   for (FtsBulkLoad& load : bulk) RELAIS_TRY(load.Finish());
   // The centre's clock is folded in within the page's transaction: on its own, after the page, it
@@ -650,7 +655,8 @@ Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::st
   return OkStatus();
 }
 
-Status SqliteReplicaPort::ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty) {
+Status SqliteReplicaPort::ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty,
+                                      bool forward_only) {
   // The pulled values as they are (bound without a copy), or rebased under local edits.
   const std::vector<schema::Value>* values = &record.values;
   std::vector<schema::Value> rebased;
@@ -677,6 +683,20 @@ Status SqliteReplicaPort::ApplyRecord(const schema::Table& table, const schema::
     RELAIS_TRY((*stmt)->Run());
   }
   if (replica_.db().Changes() > 0) return OkStatus();
+  auto local = replica_.Get(table, record.id);
+  if (!local) return local.error();
+  if (forward_only && *local && (*local)->version > record.version) {
+    // A record never goes back to an older version: the centre that sends one is not the one whose
+    // changes this replica holds, or it is broken. The caller's transaction rolls the page back.
+    return MakeError(ErrorCode::kProtocol,
+                     "réception des nouveautés du centre : page refusée (rien n'en est "
+                     "enregistré) : " +
+                         std::string(table.name) + ", fiche " + record.id + " : version " +
+                         std::to_string(record.version) + " plus ancienne que celle que cette base détient (" +
+                         std::to_string((*local)->version) +
+                         "). La base locale et vos saisies en attente sont intactes ; "
+                         "signalez-le à l'équipe centrale.");
+  }
   // The centre sent a record this device holds as a pending create (it never should: a device
   // pushes before it pulls). As with any local change, the create is kept in the outbox, its
   // fields stay on top of the centre's values, and the centre will answer it.
@@ -684,7 +704,7 @@ Status SqliteReplicaPort::ApplyRecord(const schema::Table& table, const schema::
   if (!materialized) return materialized.error();
   auto local_fields = LocalFields(std::string(table.name), record.id);
   if (!local_fields) return local_fields.error();
-  auto local = replica_.Get(table, record.id);
+  local = replica_.Get(table, record.id);
   if (!local) return local.error();
   rebased = *local ? sync::RebaseLocal(table, record.values, (*local)->values, *local_fields) : record.values;
   if (!local_fields->empty()) RELAIS_TRY(KeepCentralDigest(record));
@@ -965,7 +985,7 @@ Result<int64_t> SqliteReplicaPort::SwapIn(int64_t cursor, int64_t lost_after, st
           }
         }
       }
-      RELAIS_TRY(ApplyRecord(table, record, false));
+      RELAIS_TRY(ApplyRecord(table, record, false, false));
     }
   }
   if (lost_after != std::numeric_limits<int64_t>::max()) {

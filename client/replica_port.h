@@ -92,8 +92,10 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   // its local changes are marked rejected, their values frozen first.
   Status ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq);
   // Upserts a pulled record, local pending edits kept on top (the centre's digest of it then kept
-  // in central_digests: KeepCentralDigest).
-  Status ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty);
+  // in central_digests: KeepCentralDigest). `forward_only`: a record this replica holds at a later
+  // version is refused (kProtocol), not overwritten; a fresh copy, which replaces what the replica
+  // holds by what the centre has, passes false.
+  Status ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty, bool forward_only);
   Status KeepCentralDigest(const schema::Record& record);
   // Folds the centre's clock into the replica's, writing the clock's state when it moved.
   Status FoldCentralClock(int64_t central_ms);

@@ -64,6 +64,12 @@ std::string Sentence(const sync::SyncError& e) {
       return "la réponse du centre ne correspond pas au lot envoyé ; rien n'est perdu, réessayez plus tard";
     case sync::SyncFailure::kPageOffCursor:
       return "le centre a envoyé une page qui ne suit pas le curseur ; rien n'est perdu, réessayez plus tard";
+    case sync::SyncFailure::kPageRefused:
+      return std::string(ExchangeText(e.exchange)) + " : " + e.message +
+             ". La base locale et vos saisies en attente sont intactes ; signalez-le à l'équipe centrale (le centre "
+             "envoie des données invalides, ou l'adresse ne mène pas à votre centre), puis relancez `relais sync`.";
+    case sync::SyncFailure::kNotACentre:
+      return NotACentreText(e.message, e.http_status);
     case sync::SyncFailure::kReplica:
       return e.message;
     case sync::SyncFailure::kStillDivergent:
@@ -75,6 +81,14 @@ std::string Sentence(const sync::SyncError& e) {
 }
 
 }  // namespace
+
+std::string NotACentreText(const std::string& what, int http_status) {
+  return "l'adresse du centre ne répond pas comme un centre Relais (elle a répondu par " + what +
+         (http_status > 0 ? ", statut HTTP " + std::to_string(http_status) : std::string()) +
+         ") : vérifiez l'adresse donnée à `relais init --server` (http ou https, nom, port, sans chemin ni /v1) et "
+         "qu'aucun portail d'accès ou proxy ne répond à la place du centre. Rien n'est perdu : vos saisies restent "
+         "dans la base.";
+}
 
 Error SyncErrorForPeople(const sync::SyncError& error) { return Error{error.code, Sentence(error)}; }
 

@@ -240,7 +240,8 @@ Status ValidateValue(const Field& f, const Value& value) {
   if (classes.non_ascii && !IsValidUtf8(v)) {
     return MakeError(ErrorCode::kValidation, std::string(f.name) + ": n'est pas un texte UTF-8 valide");
   }
-  if (v.size() > f.max_bytes) {
+  // An integer says its range instead (its text is at most 18 digits, checked below).
+  if (v.size() > f.max_bytes && f.type != FieldType::kInt) {
     return MakeError(ErrorCode::kValidation,
                      std::string(f.name) + ": dépasse " + std::to_string(f.max_bytes) + " octets");
   }

@@ -847,7 +847,7 @@ Error DecodeError(std::string_view text, ErrorCode fallback) {
     if (doc["error"]["change"].is_string()) message += " [change " + doc["error"]["change"].get<std::string>() + "]";
     return MakeError(ec, message);
   }
-  return MakeError(fallback, "the server answered with an unexpected body");
+  return MakeError(fallback, "la réponse n'est pas un message d'erreur d'un centre Relais");
 }
 
 std::string EncodeRecordValues(const schema::Table& table, const std::vector<schema::Value>& values) {

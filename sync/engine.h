@@ -12,6 +12,7 @@
 
 #include "sync/ports.h"
 #include "sync/protocol.h"
+#include "sync/pull_checks.h"
 #include "sync/sync_error.h"
 
 namespace relais::sync {
@@ -57,6 +58,9 @@ struct SyncOptions {
   // This device's name (as enrolled): conflict notices whose `device` is this name are about this
   // device's own edits and are reported in the summary. Empty: none are.
   std::string device_name;
+  // Whom pulled pages may be about: a page that names a case of another territory is refused whole
+  // (sync/pull_checks.h), as is one that fails the schema's validation.
+  PageScope scope;
 
   // Calls `progress`, if any.
   void Report(const char* phase, int64_t done, int64_t total) const {

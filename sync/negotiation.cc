@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sync/centre_answer.h"
 #include "sync/push_runs.h"
 
 namespace relais::sync {
@@ -48,6 +49,9 @@ SyncResult<CentreTerms> Negotiate(Retrier& retrier, Transport& transport) {
   if (!who) return who.error();
   const auto took = std::chrono::steady_clock::now() - asked;
   if (who->status != 200) return Refused(*who, Exchange::kWhoami);
+  if (auto what = NotRelaisAnswer(who->body, "device")) {
+    return MakeSyncError(SyncFailure::kNotACentre, ErrorCode::kProtocol, *what, Exchange::kWhoami, who->status);
+  }
   return TermsOf(who->body, took);
 }
 

@@ -9,7 +9,9 @@
 #include <thread>
 
 #include "base/text.h"
+#include "sync/centre_answer.h"
 #include "sync/codec.h"
+#include "sync/pull_checks.h"
 #include "sync/pull_codec.h"
 
 namespace relais::sync {
@@ -87,9 +89,16 @@ class PagePipeline {
     return reply;
   }
 
-  static SyncResult<PullPage> Decode(int64_t from, const std::string& body, std::optional<HeaderCursor> cursor) {
+  // Decodes and checks a page (sync/pull_checks.h) on the thread that decodes it, off the replica's.
+  static SyncResult<PullPage> Decode(int64_t from, const std::string& body, std::optional<HeaderCursor> cursor,
+                                     const PageScope& scope) {
     auto page = DecodePullPage(body);
-    if (!page) return UnreadableAnswer(page.error(), Exchange::kPull);
+    if (!page) {
+      if (auto what = NotRelaisAnswer(body, "protocol")) {
+        return MakeSyncError(SyncFailure::kNotACentre, ErrorCode::kProtocol, *what, Exchange::kPull, 200);
+      }
+      return UnreadableAnswer(page.error(), Exchange::kPull);
+    }
     if (page->since != from || (page->more && page->next <= from) ||
         (cursor && (cursor->next != page->next || cursor->more != page->more))) {
       return MakeSyncError(SyncFailure::kPageOffCursor, ErrorCode::kProtocol,
@@ -97,6 +106,11 @@ class PagePipeline {
                                ", next " + std::to_string(page->next) +
                                (cursor ? ", headers' next " + std::to_string(cursor->next) : std::string()),
                            Exchange::kPull, 200);
+    }
+    Status checked = CheckPulledPage(*page, scope);
+    if (!checked.ok()) {
+      return MakeSyncError(SyncFailure::kPageRefused, checked.error().code, checked.error().message, Exchange::kPull,
+                           200);
     }
     return std::move(*page);
   }
@@ -138,15 +152,17 @@ class PagePipeline {
       }
       const std::optional<HeaderCursor> cursor = CursorOf(*reply);
       if (!cursor) {
-        SyncResult<PullPage> page = Decode(from, reply->body, std::nullopt);
+        SyncResult<PullPage> page = Decode(from, reply->body, std::nullopt, options_.scope);
         const bool more = page && page->more;
         const int64_t next = page ? page->next : 0;
         if (!Hand(Ready(std::move(page))) || !more) return;
         from = next;
         continue;
       }
-      auto page = std::async(std::launch::async,
-                             [from, body = std::move(reply->body), cursor] { return Decode(from, body, cursor); });
+      auto page =
+          std::async(std::launch::async, [from, body = std::move(reply->body), cursor, scope = &options_.scope] {
+            return Decode(from, body, cursor, *scope);
+          });
       if (!Hand(std::move(page)) || !cursor->more) return;
       from = cursor->next;
     }

@@ -1,5 +1,6 @@
 #include "sync/retrier.h"
 
+#include "sync/centre_answer.h"
 #include "sync/codec.h"
 
 namespace relais::sync {
@@ -7,6 +8,11 @@ namespace relais::sync {
 bool Retryable(int status) { return status >= 500 || status == 429 || status == 408; }
 
 SyncError Refused(const HttpReply& reply, Exchange exchange) {
+  if (reply.status != 401) {
+    if (auto what = NotRelaisAnswer(reply.body, "error")) {
+      return MakeSyncError(SyncFailure::kNotACentre, ErrorCode::kProtocol, *what, exchange, reply.status);
+    }
+  }
   Error said = DecodeError(reply.body, ErrorCode::kHttp);
   return MakeSyncError(SyncFailure::kRefused, reply.status == 401 ? ErrorCode::kAuth : said.code,
                        std::move(said.message), exchange, reply.status);

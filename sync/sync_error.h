@@ -33,6 +33,12 @@ enum class SyncFailure {
   kAnswerNotForBatch,
   // A pull page that does not follow the cursor asked for (its body, or its headers, disagree).
   kPageOffCursor,
+  // A pull page that fails the device's checks (sync/pull_checks.h: validation, scope, versions):
+  // `message` says, in French, what is wrong; none of the page was applied.
+  kPageRefused,
+  // An answer that no Relais centre gives (sync/centre_answer.h): HTML, or JSON of another shape,
+  // at `http_status`; `message` says what came, in French. The address is likely wrong.
+  kNotACentre,
   // The replica failed: `code` and `message` are its own.
   kReplica,
   // After a fresh copy, the replica still differs from the centre's digest: `differences`.

@@ -34,6 +34,8 @@ class Context {
  public:
   std::string db_flag;  // --db, empty when not given
   bool json = false;    // --json: exactly one JSON document on stdout
+  // stdout is a data file (export), written exactly: not made safe for a terminal (TerminalGuard).
+  bool exact_stdout = false;
   const Clock* clock = &SystemClock::Instance();
 
   // The replica at ResolveDbPath(db_flag), opened (and migrated) once.

@@ -57,6 +57,7 @@ Status Export(Context& ctx, const ExportOptions& o) {
   auto replica = ctx.Replica();
   if (!replica) return replica.error();
   auto format = o.format == "csv" ? client::FileFormat::kCsv : client::FileFormat::kJsonl;
+  ctx.exact_stdout = true;
   auto written = client::ExportTable(**replica, *table, format, std::cout);
   if (!written) return written.error();
   return OkStatus();

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client/cli/commands.h"
+#include "client/cli/output.h"
 #include "client/cli/usage_errors.h"
 
 namespace relais::cli {
@@ -64,7 +65,7 @@ Result<client::Records*> Context::Records() {
 namespace {
 
 void PrintError(const Error& error) {
-  std::cerr << "erreur : " << error.message << "\n";
+  std::cerr << "erreur : " << TerminalSafe(error.message) << "\n";
   if (error.code == ErrorCode::kValidation) std::cerr << "Rien n'a été modifié.\n";
   if (error.code == ErrorCode::kUsage) std::cerr << "Voir relais --help, ou relais COMMANDE --help.\n";
 }
@@ -76,6 +77,8 @@ int Run(int argc, char** argv) {
   app.fallthrough();
   app.require_subcommand(1);
   Context ctx;
+  // Values come from the replica and the centre: none may act on the terminal (--json aside).
+  TerminalGuard guard(ctx);
   app.add_option("--db", ctx.db_flag,
                  "Fichier de la base locale (sinon $RELAIS_DB, sinon ~/.local/share/relais/replica.db)");
   app.add_flag("--json", ctx.json, "Sortie JSON : un seul document sur stdout");

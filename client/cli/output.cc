@@ -1,6 +1,8 @@
 #include "client/cli/output.h"
 
+#include <cstdint>
 #include <iostream>
+#include <ostream>
 
 #include <nlohmann/json.hpp>
 
@@ -24,10 +26,10 @@ std::string OneLine(const std::string& text) {
 }
 
 std::string Cell(const schema::Table& table, const schema::Record& r, std::string_view column) {
-  if (column == "id") return r.id;
+  if (column == "id") return TerminalSafe(r.id);
   int i = table.FieldIndex(column);
   if (i < 0 || !r.values[static_cast<size_t>(i)]) return "";
-  return OneLine(DisplayValue(&table.fields[static_cast<size_t>(i)], r.values[static_cast<size_t>(i)]));
+  return TerminalSafe(OneLine(DisplayValue(&table.fields[static_cast<size_t>(i)], r.values[static_cast<size_t>(i)])));
 }
 
 std::string Heading(const schema::Table& table, std::string_view column) {
@@ -54,12 +56,12 @@ std::vector<std::vector<std::string>> Rows(const schema::Table& table, const std
 
 // Every field with a value, and those under review even when empty (marked "(!)").
 void PrintFields(const schema::Table& table, const schema::Record& record, const std::vector<ReviewMark>& review = {}) {
-  std::vector<std::pair<std::string, std::string>> lines = {{"Identifiant", record.id}};
+  std::vector<std::pair<std::string, std::string>> lines = {{"Identifiant", TerminalSafe(record.id)}};
   for (size_t i = 0; i < table.fields.size(); ++i) {
     bool reviewed = false;
     for (const ReviewMark& m : review) reviewed = reviewed || m.field == table.fields[i].name;
     if (!record.values[i] && !reviewed) continue;
-    std::string value = record.values[i] ? DisplayValue(&table.fields[i], record.values[i]) : "";
+    std::string value = record.values[i] ? TerminalSafe(DisplayValue(&table.fields[i], record.values[i])) : "";
     if (reviewed) value += (value.empty() ? "" : "  ") + std::string("(!) en attente d'arbitrage");
     lines.emplace_back(std::string(table.fields[i].label), value);
   }
@@ -209,6 +211,127 @@ void PrintRecords(const Context& ctx, const schema::Table& table, const std::vec
 
 void PrintNote(const Context& ctx, const std::string& text) {
   if (!ctx.json) std::cout << text << "\n";
+}
+
+namespace {
+
+// The code point of the UTF-8 sequence of `n` bytes at `p` (checked well-formed by the caller).
+char32_t CodePoint(const unsigned char* p, size_t n) {
+  if (n == 2) return static_cast<char32_t>(((p[0] & 0x1f) << 6) | (p[1] & 0x3f));
+  if (n == 3) return static_cast<char32_t>(((p[0] & 0x0f) << 12) | ((p[1] & 0x3f) << 6) | (p[2] & 0x3f));
+  return static_cast<char32_t>(((p[0] & 0x07) << 18) | ((p[1] & 0x3f) << 12) | ((p[2] & 0x3f) << 6) | (p[3] & 0x3f));
+}
+
+bool ActsOnTerminal(char32_t c) {
+  return (c >= 0x80 && c <= 0x9f) || c == 0x061c || c == 0x200e || c == 0x200f || (c >= 0x2028 && c <= 0x202e) ||
+         (c >= 0x2066 && c <= 0x2069);
+}
+
+void AppendMark(std::string& out, const char* prefix, uint32_t value, int digits) {
+  out += prefix;
+  static constexpr char kUpperHex[] = "0123456789ABCDEF";
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out += kUpperHex[(value >> shift) & 0xf];
+  out += '>';
+}
+
+}  // namespace
+
+std::string TerminalSafe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      const bool kept =
+          byte >= 0x20 ? byte != 0x7f
+                       : byte == '\n' || byte == '\t' || (byte == '\r' && i + 1 < text.size() && text[i + 1] == '\n');
+      if (kept)
+        out += static_cast<char>(byte);
+      else
+        AppendMark(out, "<U+", byte, 4);
+      ++i;
+      continue;
+    }
+    const size_t n = Utf8SequenceAt(text, i);
+    if (n == 0) {
+      AppendMark(out, "<0x", byte, 2);
+      ++i;
+      continue;
+    }
+    const char32_t c = CodePoint(reinterpret_cast<const unsigned char*>(text.data() + i), n);
+    if (ActsOnTerminal(c))
+      AppendMark(out, "<U+", static_cast<uint32_t>(c), 4);
+    else
+      out.append(text.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+// Holds what is written until a new line (or a flush), then writes it through TerminalSafe() to the
+// stream's own buffer. A UTF-8 sequence cut by a flush waits for its end.
+class TerminalGuard::Filter : public std::streambuf {
+ public:
+  Filter(std::streambuf* out, const Context& ctx) : out_(out), ctx_(ctx) {}
+  ~Filter() override { Emit(true); }
+  Filter(const Filter&) = delete;
+  Filter& operator=(const Filter&) = delete;
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+    if (Exact()) return Emit(true) ? out_->sputc(traits_type::to_char_type(c)) : traits_type::eof();
+    pending_ += traits_type::to_char_type(c);
+    if (c == '\n' && !Emit(false)) return traits_type::eof();
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    if (Exact()) return Emit(true) ? out_->sputn(s, n) : 0;
+    pending_.append(s, static_cast<size_t>(n));
+    if (std::string_view(s, static_cast<size_t>(n)).find('\n') != std::string_view::npos && !Emit(false)) return 0;
+    return n;
+  }
+  int sync() override { return Emit(false) && out_->pubsync() == 0 ? 0 : -1; }
+
+ private:
+  // Writes what is held, but for a cut UTF-8 sequence at its end unless `all`.
+  bool Emit(bool all) {
+    size_t end = pending_.size();
+    if (!all) {
+      // Back over at most three continuation bytes to the start of the last sequence.
+      size_t start = end;
+      while (start > 0 && end - start < 4 && (static_cast<unsigned char>(pending_[start - 1]) & 0xc0) == 0x80) --start;
+      if (start > 0 && static_cast<unsigned char>(pending_[start - 1]) >= 0xc0) {
+        const auto lead = static_cast<unsigned char>(pending_[start - 1]);
+        const size_t length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+        if (end - (start - 1) < length) end = start - 1;
+      }
+    }
+    if (end == 0) return true;
+    const std::string text =
+        Exact() ? pending_.substr(0, end) : TerminalSafe(std::string_view(pending_).substr(0, end));
+    pending_.erase(0, end);
+    return out_->sputn(text.data(), static_cast<std::streamsize>(text.size())) ==
+           static_cast<std::streamsize>(text.size());
+  }
+
+  bool Exact() const { return ctx_.json || ctx_.exact_stdout; }
+
+  std::streambuf* out_;
+  const Context& ctx_;
+  std::string pending_;
+};
+
+TerminalGuard::TerminalGuard(const Context& ctx)
+    : filter_(std::make_unique<Filter>(std::cout.rdbuf(), ctx)), original_(std::cout.rdbuf()) {
+  std::cout.rdbuf(filter_.get());
+}
+
+TerminalGuard::~TerminalGuard() {
+  std::cout.flush();
+  std::cout.rdbuf(original_);
+  filter_.reset();
+  std::cout.flush();
 }
 
 }  // namespace relais::cli

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <memory>
+#include <streambuf>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,5 +67,32 @@ using schema::DisplayValue;
 
 // A line for people on stdout, skipped with --json (the JSON document is the whole of stdout).
 void PrintNote(const Context& ctx, const std::string& text);
+
+// `text` as it may reach a terminal: what would act on the terminal instead of being read — C0
+// controls but new line and tab (a carriage return only before a new line), DEL, C1 controls, the
+// bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), the line and
+// paragraph separators (U+2028, U+2029) and bytes that are not UTF-8 — is shown as a visible
+// "<U+XXXX>" ("<0xNN>" for a stray byte). A value from a replica or a centre can hold any of them.
+// Everything `relais` prints for people passes here: record values before they are laid out (so
+// that columns line up), and all of stdout (TerminalGuard) and every error; --json output does not,
+// its strings are escaped by the JSON library.
+std::string TerminalSafe(std::string_view text);
+
+// While alive, what is written on std::cout passes through TerminalSafe() line by line, unless
+// ctx.json or ctx.exact_stdout is true when it is written (--json, export: the document or the
+// file goes out exactly). Restores std::cout, flushed, when destroyed. Not thread-safe, like
+// std::cout.
+class TerminalGuard {
+ public:
+  explicit TerminalGuard(const Context& ctx);
+  ~TerminalGuard();
+  TerminalGuard(const TerminalGuard&) = delete;
+  TerminalGuard& operator=(const TerminalGuard&) = delete;
+
+ private:
+  class Filter;
+  std::unique_ptr<Filter> filter_;
+  std::streambuf* original_;
+};
 
 }  // namespace relais::cli

@@ -22,6 +22,7 @@
 #include "client/replica_port.h"
 #include "client/sync_text.h"
 #include "client/territories.h"
+#include "sync/centre_answer.h"
 #include "sync/codec.h"
 #include "sync/negotiation.h"
 
@@ -116,11 +117,14 @@ Status RunInit(Context& ctx, const InitOptions& o) {
                      "le centre refuse ce jeton (inconnu ou révoqué) : demandez-en un nouveau à l'équipe centrale. "
                      "Rien n'a changé dans cette base ; vos saisies en attente y restent");
   }
+  if (auto what = sync::NotRelaisAnswer(reply->body, reply->status == 200 ? "device" : "error")) {
+    return MakeError(ErrorCode::kProtocol, o.server + " : " + client::NotACentreText(*what, reply->status));
+  }
   if (reply->status != 200) return sync::DecodeError(reply->body, ErrorCode::kHttp);
   json who = json::parse(reply->body, nullptr, false);
   if (!who.is_object() || !who["device"].is_string() || !who["territories"].is_array()) {
     return MakeError(ErrorCode::kProtocol,
-                     "la réponse du centre à whoami n'est pas comprise ; est-ce bien un centre Relais ?");
+                     o.server + " : " + client::NotACentreText("un document JSON d'une autre forme", reply->status));
   }
   const sync::CentreIdentity centre = sync::CentreIdentityOf(who["centre"].dump());
   if (moved && centre.store_id != known->store_id) {
@@ -254,10 +258,25 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   auto device_name = r.GetState(client::kStateDeviceName);
   if (!device_name) return device_name.error();
   options.device_name = device_name->value_or("");
+  auto territories = r.GetState(client::kStateTerritories);
+  if (!territories) return territories.error();
+  if (*territories) {
+    json list = json::parse(**territories, nullptr, false);
+    if (list.is_array()) {
+      options.scope.territories.emplace();
+      for (const json& t : list) {
+        if (t.is_string()) options.scope.territories->push_back(t.get<std::string>());
+      }
+    }
+  }
   auto started = std::chrono::steady_clock::now();
   auto summary = sync::RunSync(port, transport, options);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (!summary) return client::SyncErrorForPeople(summary.error());
+  if (!summary) {
+    Error e = client::SyncErrorForPeople(summary.error());
+    if (summary.error().failure == sync::SyncFailure::kNotACentre) e.message = **server + " : " + e.message;
+    return e;
+  }
   RELAIS_TRY(r.SetState(client::kStateLastSyncAt, IsoTimestamp(r.clock().NowMs())));
   LearnNetwork(r, transport);
   // The skew as measured against the last pull page's time (none when no page came).

@@ -143,8 +143,10 @@ TEST_CASE("a settlement replaces the open notice, and an older notice never brin
   CHECK(all->front().settled_value == "independant");
   CHECK(t.Text("SELECT status FROM cases") == "independant");
 
-  // The first page again (an answer lost and asked again): the conflict stays settled.
+  // The first page's notice again (an answer lost and asked again): the conflict stays settled.
+  // (Its record, older than the one held, would refuse the page: see the test of that below.)
   sync::PullPage again = first;
+  again.records.clear();
   again.since = 20;
   again.next = 20;
   REQUIRE(port.ApplyPage(again).ok());
@@ -207,6 +209,30 @@ TEST_CASE("a page that fails to apply stores none of its notices and changes not
   CHECK(t.ContentHash() == before);
   CHECK(StoredConflicts(t.replica(), Everything())->empty());
   CHECK(*port.PullCursor() == 0);
+}
+
+TEST_CASE("a pulled record older than the one the replica holds refuses its page whole",
+          "[replica_port][hostile][atomicity]") {
+  TestReplica t;
+  SqliteReplicaPort port(t.replica());
+  sync::PullPage first = Page(0, 20);
+  first.records.push_back(PulledCase(kCase, 20, "salarie"));
+  REQUIRE(port.ApplyPage(first).ok());
+  const std::string before = t.ContentHash();
+
+  // Within the page's range, so only the replica can tell it goes back (a centre that lost what
+  // this device pushed, or another centre at the same address).
+  constexpr char kOther[] = "0190a1b2-0000-7000-8000-000000000002";
+  sync::PullPage older = Page(20, 40);
+  older.records.push_back(PulledCase(kOther, 25, "salarie"));
+  older.records.push_back(PulledCase(kCase, 12, "retraite"));
+  Status applied = port.ApplyPage(older);
+  REQUIRE_FALSE(applied.ok());
+  CHECK(applied.error().code == ErrorCode::kProtocol);
+  CHECK_THAT(applied.error().message, Catch::Contains(std::string("cases, fiche ") + kCase) &&
+                                          Catch::Contains("version 12") && Catch::Contains("(20)"));
+  CHECK(t.ContentHash() == before);
+  CHECK(*port.PullCursor() == 20);
 }
 
 TEST_CASE("a follow-up written offline on a case that leaves the scope is rejected with its text kept",

@@ -48,6 +48,30 @@ TEST_CASE("a refusal repeats the centre's status and message, and says what to d
   CHECK(refused(403, ErrorCode::kForbidden).message == "le centre a répondu 403 : the centre's words");
 }
 
+TEST_CASE("an address that is not a Relais centre says what came and what to check, not to update Relais",
+          "[sync_text][hostile]") {
+  Error said = SyncErrorForPeople(
+      sync::MakeSyncError(SyncFailure::kNotACentre, ErrorCode::kProtocol, "une page HTML", Exchange::kPull, 404));
+  CHECK(said.code == ErrorCode::kProtocol);
+  CHECK(Says(said.message, "ne répond pas comme un centre Relais (elle a répondu par une page HTML, statut HTTP 404)"));
+  CHECK(Says(said.message, "`relais init --server`"));
+  CHECK(Says(said.message, "Rien n'est perdu"));
+  CHECK_FALSE(Says(said.message, "mettez Relais à jour"));
+}
+
+TEST_CASE("a refused page says what is wrong, that nothing of it was stored, and whom to tell",
+          "[sync_text][hostile]") {
+  Error said = SyncErrorForPeople(sync::MakeSyncError(
+      SyncFailure::kPageRefused, ErrorCode::kProtocol,
+      "page refusée (rien n'en est enregistré) : cases, fiche X : status: « hacker » n'est pas une valeur permise",
+      Exchange::kPull, 200));
+  CHECK(said.code == ErrorCode::kProtocol);
+  CHECK(Says(said.message,
+             "réception des nouveautés du centre : page refusée (rien n'en est enregistré) : cases, "
+             "fiche X : status: « hacker »"));
+  CHECK(Says(said.message, "signalez-le à l'équipe centrale"));
+}
+
 TEST_CASE("a failure of the replica is said as the replica said it, with its code", "[sync_text]") {
   Error said = SyncErrorForPeople(sync::ReplicaFailed(MakeError(ErrorCode::kIo, "disque plein")));
   CHECK(said.code == ErrorCode::kIo);
