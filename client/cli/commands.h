@@ -63,5 +63,6 @@ void RegisterIoCommands(CLI::App& app, Context& ctx);        // io_cmd.cc: impor
 void RegisterStatusCommand(CLI::App& app, Context& ctx);     // status_cmd.cc
 void RegisterSyncCommands(CLI::App& app, Context& ctx);      // sync_cmd.cc: init, sync
 void RegisterConflictCommands(CLI::App& app, Context& ctx);  // conflicts_cmd.cc: conflicts
+void RegisterRejectedCommands(CLI::App& app, Context& ctx);  // rejected_cmd.cc: rejected
 
 }  // namespace relais::cli

@@ -86,6 +86,7 @@ int Run(int argc, char** argv) {
   RegisterStatusCommand(app, ctx);
   RegisterSyncCommands(app, ctx);
   RegisterConflictCommands(app, ctx);
+  RegisterRejectedCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
