@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
   sync::PushResponse response{request.batch_key, {}};
   for (size_t i = 0; i < n; ++i)
     response.results.push_back(
-        {request.changes[i].change_id, sync::ChangeStatus::kApplied, static_cast<int64_t>(1000 + i), {}, {}});
+        {request.changes[i].change_id, sync::ChangeStatus::kApplied, static_cast<int64_t>(1000 + i), {}, {}, {}});
   const std::string answer = sync::EncodePushResponse(response);
   std::vector<double> dom, read;
   for (int i = 0; i < o.runs; ++i) {

@@ -392,7 +392,7 @@ Status SqliteReplicaPort::AcknowledgeBatch(const sync::PushRequest& request, con
       RELAIS_TRY(GiveCentreVersion(versions, *change, r.version, formed_here ? batched->second[m.change] : 0));
     }
     if (r.status == sync::ChangeStatus::kRejected) {
-      RELAIS_TRY(KeepRejected(*reject, entries->seqs[m.entry], change, r.reason, std::string()));
+      RELAIS_TRY(KeepRejected(*reject, entries->seqs[m.entry], change, r.reason, r.code));
     }
   }
   RELAIS_TRY(ReleaseEntries(entries->seqs, match.unanswered));

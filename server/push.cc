@@ -17,10 +17,12 @@ using sync::ChangeResult;
 using sync::ChangeStatus;
 using sync::Resolution;
 
-ChangeResult Rejected(const Change& change, std::string reason) {
+// `code`: one of docs/PROTOCOL.md's "Rejection codes", for programs; `reason`: French, for people.
+ChangeResult Rejected(const Change& change, std::string_view code, std::string reason) {
   ChangeResult r;
   r.change_id = change.change_id;
   r.status = ChangeStatus::kRejected;
+  r.code = code;
   r.reason = std::move(reason);
   return r;
 }
@@ -56,7 +58,7 @@ class ChangeApplier {
       return r;
     }
     const schema::Table* table = schema::FindTable(change.table);
-    if (!table) return Rejected(change, "table inconnue : " + change.table);
+    if (!table) return Rejected(change, "unknown_table", "table inconnue : " + change.table);
     // A create learns whether its id is taken as it is written (CentralTx::InsertRecord).
     if (change.op == sync::Op::kCreate) return Create(*table, change, facts);
     auto current = tx_.GetRecord(*table, change.record_id);
@@ -71,13 +73,13 @@ class ChangeApplier {
     stored.record.values.resize(table.fields.size());
     for (const sync::FieldChange& fc : change.fields) {
       int index = table.FieldIndex(fc.field);
-      if (index < 0) return Rejected(change, "champ inconnu : " + fc.field);
+      if (index < 0) return Rejected(change, "unknown_field", "champ inconnu : " + fc.field);
       stored.record.values[static_cast<size_t>(index)] = fc.value;
     }
     // The centre's decoder checked these values against the schema already (sync::ChangeFacts).
     if (!facts.validated) {
       if (auto valid = schema::ValidateRecord(table, stored.record.values); !valid) {
-        return Rejected(change, valid.error().message);
+        return Rejected(change, "invalid_value", valid.error().message);
       }
     }
     // Whether the values are still those the device holds in its row: only a redirect below (a
@@ -90,8 +92,9 @@ class ChangeApplier {
       case schema::Scope::kTerritory: {
         const schema::Value& territory = ValueOf(table, stored.record.values, "territory");
         if (!territory)
-          return Rejected(change, "une fiche de " + std::string(table.name) + " doit avoir un territoire");
-        if (!device_.InScope(*territory)) return Rejected(change, OutsideScope(device_, *territory));
+          return Rejected(change, "missing_territory",
+                          "une fiche de " + std::string(table.name) + " doit avoir un territoire");
+        if (!device_.InScope(*territory)) return Rejected(change, "outside_scope", OutsideScope(device_, *territory));
         stored.territory = territory;
         break;
       }
@@ -100,7 +103,7 @@ class ChangeApplier {
         schema::Value& case_id = stored.record.values[static_cast<size_t>(case_field)];
         auto parent = tx_.GetRecord(schema::CasesTable(), case_id.value_or(""));
         if (!parent) return parent.error();
-        if (!*parent) return Rejected(change, "dossier inconnu : " + case_id.value_or(""));
+        if (!*parent) return Rejected(change, "unknown_case", "dossier inconnu : " + case_id.value_or(""));
         // An entry written offline on a case that central staff have since merged into another
         // goes to the surviving case, as the merge moved the entries it found.
         const std::string written_on = *case_id;
@@ -128,8 +131,10 @@ class ChangeApplier {
             auto held = HeldWhenWritten(written_on);
             if (!held) return held.error();
             if (!*held) {
-              if (redirected) return Rejected(change, "le dossier " + written_on + " n'est plus dans vos territoires");
-              return Rejected(change, OutsideScope(device_, territory));
+              if (redirected)
+                return Rejected(change, "outside_scope",
+                                "le dossier " + written_on + " n'est plus dans vos territoires");
+              return Rejected(change, "outside_scope", OutsideScope(device_, territory));
             }
           }
         }
@@ -164,7 +169,7 @@ class ChangeApplier {
     if (!inserted) return inserted.error();
     if (!*inserted) {
       tx_.ReturnSeq(*seq);
-      return Rejected(change, "la fiche " + change.record_id + " existe déjà");
+      return Rejected(change, "record_exists", "la fiche " + change.record_id + " existe déjà");
     }
     RELAIS_TRY(AppendHistory(table, change, stored, std::nullopt, std::nullopt));
     if (!lookalikes.empty()) RELAIS_TRY(FlagDuplicate(change, stored, lookalikes.front()));
@@ -181,29 +186,30 @@ class ChangeApplier {
 
   Result<ChangeResult> Update(const schema::Table& table, const Change& change, const sync::ChangeFacts& facts,
                               const std::optional<StoredRecord>& current) {
-    if (!current) return Rejected(change, "fiche inconnue : " + change.record_id);
+    if (!current) return Rejected(change, "unknown_record", "fiche inconnue : " + change.record_id);
     if (table.kind == schema::TableKind::kAppendOnly) {
-      return Rejected(change,
+      return Rejected(change, "append_only",
                       std::string(table.name) + " : les entrées ne s'ajoutent qu'à la suite et ne se modifient pas");
     }
     const bool scoped = table.scope != schema::Scope::kShared;
     if (scoped && !device_.InScope(current->territory.value_or(""))) {
       auto held = HeldWhenWritten(change.record_id);
       if (!held) return held.error();
-      if (!*held) return Rejected(change, OutsideScope(device_, current->territory.value_or("")));
+      if (!*held) return Rejected(change, "outside_scope", OutsideScope(device_, current->territory.value_or("")));
     }
     if (&table == &schema::CasesTable() && ValueOf(table, current->record.values, "merged_into")) {
       return Redirect(table, change, facts, *current);
     }
     sync::MergeResult merged = sync::MergeUpdate(table, current->record, current->stamps.map(), change);
     if (auto valid = schema::ValidateRecord(table, merged.values); !valid) {
-      return Rejected(change, valid.error().message);
+      return Rejected(change, "invalid_value", valid.error().message);
     }
     std::optional<std::string> new_territory = current->territory;
     if (table.scope == schema::Scope::kTerritory) {
       new_territory = ValueOf(table, merged.values, "territory");
       if (!new_territory)
-        return Rejected(change, "une fiche de " + std::string(table.name) + " doit avoir un territoire");
+        return Rejected(change, "missing_territory",
+                        "une fiche de " + std::string(table.name) + " doit avoir un territoire");
     }
 
     std::vector<LostValue> lost;

@@ -56,8 +56,9 @@ struct ChangeResult {
   std::string change_id;
   ChangeStatus status = ChangeStatus::kApplied;
   int64_t version = 0;                     // the record's version after this change (0 if rejected)
-  std::string reason;                      // for kRejected
+  std::string reason;                      // for kRejected: French, for the counsellor
   std::vector<std::string> review_fields;  // for kReview
+  std::string code;                        // for kRejected: machine-readable (docs/PROTOCOL.md, "Rejection codes")
 };
 
 struct PushResponse {

@@ -40,7 +40,7 @@ using internal::Scalar;
 // One element of `results` as read.
 struct RawResult {
   bool is_object = false;
-  Scalar id, status, version, reason, review;
+  Scalar id, status, version, code, reason, review;
   std::vector<std::string> review_texts;  // the string elements of `review`, when it is an array
 };
 
@@ -96,6 +96,7 @@ class AnswerReader {
       if (f.key == "id") return &raw_.id;
       if (f.key == "status") return &raw_.status;
       if (f.key == "version") return &raw_.version;
+      if (f.key == "code") return &raw_.code;
       if (f.key == "reason") return &raw_.reason;
       if (f.key == "review") {
         raw_.review_texts.clear();
@@ -202,6 +203,11 @@ class AnswerReader {
       return;
     }
     if (r.reason.kind == Scalar::kString) cr.reason = std::move(r.reason.text);
+    if (r.code.kind != Scalar::kMissing && r.code.kind != Scalar::kNull && r.code.kind != Scalar::kString) {
+      error_ = Malformed("holds a malformed code");
+      return;
+    }
+    if (r.code.kind == Scalar::kString) cr.code = std::move(r.code.text);
     if (r.review.kind == Scalar::kArray) cr.review_fields = std::move(r.review_texts);
     response_.results.push_back(std::move(cr));
   }
@@ -230,7 +236,13 @@ std::string EncodePushResponse(const PushResponse& response) {
   for (size_t i = 0; i < response.results.size(); ++i) {
     const ChangeResult& r = response.results[i];
     if (i) out += ',';
-    out += "{\"id\":";
+    out += '{';
+    if (!r.code.empty()) {
+      out += "\"code\":";
+      AppendJsonString(out, r.code);
+      out += ',';
+    }
+    out += "\"id\":";
     AppendJsonString(out, r.change_id);
     if (!r.reason.empty()) {
       out += ",\"reason\":";

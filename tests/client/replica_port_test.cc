@@ -91,7 +91,7 @@ std::string AcknowledgedState(TestReplica& t) {
 sync::PushResponse AllApplied(const sync::PushRequest& batch, int64_t version) {
   sync::PushResponse answer{batch.batch_key, {}};
   for (const sync::Change& c : batch.changes)
-    answer.results.push_back({c.change_id, sync::ChangeStatus::kApplied, version, "", {}});
+    answer.results.push_back({c.change_id, sync::ChangeStatus::kApplied, version, "", {}, {}});
   return answer;
 }
 
@@ -254,7 +254,7 @@ TEST_CASE("two batches formed and unacknowledged are resent oldest first, each a
 
   sync::PushResponse answer{(*first)->batch_key, {}};
   for (const sync::Change& c : (*first)->changes)
-    answer.results.push_back({c.change_id, sync::ChangeStatus::kApplied, 7, "", {}});
+    answer.results.push_back({c.change_id, sync::ChangeStatus::kApplied, 7, "", {}, {}});
   REQUIRE(port.AcknowledgeBatch(**first, answer).ok());
   left = port.UnacknowledgedBatch();
   REQUIRE(left.ok());
@@ -280,8 +280,8 @@ TEST_CASE("an answer acknowledges what was accepted, keeps what was refused, rel
   REQUIRE(sent.size() == 3);
   // Accepted, refused, and not mentioned at all.
   sync::PushResponse answer{(*first)->batch_key, {}};
-  answer.results.push_back({sent[0].change_id, sync::ChangeStatus::kApplied, 11, "", {}});
-  answer.results.push_back({sent[1].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}});
+  answer.results.push_back({sent[0].change_id, sync::ChangeStatus::kApplied, 11, "", {}, {}});
+  answer.results.push_back({sent[1].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}, {}});
   REQUIRE(port.AcknowledgeBatch(**first, answer).ok());
 
   CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[0].record_id + "'") == 11);
@@ -299,7 +299,7 @@ TEST_CASE("an answer acknowledges what was accepted, keeps what was refused, rel
 
   sync::PushResponse all{(*second)->batch_key, {}};
   for (const sync::Change& c : (*second)->changes)
-    all.results.push_back({c.change_id, sync::ChangeStatus::kApplied, 12, "", {}});
+    all.results.push_back({c.change_id, sync::ChangeStatus::kApplied, 12, "", {}, {}});
   REQUIRE(port.AcknowledgeBatch(**second, all).ok());
   // The change nobody answered goes again, alone; the refused one never does.
   auto again = port.FormBatch(10);
@@ -319,7 +319,7 @@ TEST_CASE("an answer in another order, naming a change twice and one of another 
   REQUIRE(first.ok());
   REQUIRE(first->has_value());
   sync::PushResponse accepted{(*first)->batch_key,
-                              {{(*first)->changes[0].change_id, sync::ChangeStatus::kApplied, 5, "", {}}}};
+                              {{(*first)->changes[0].change_id, sync::ChangeStatus::kApplied, 5, "", {}, {}}}};
   REQUIRE(port.AcknowledgeBatch(**first, accepted).ok());
   // An edit of the accepted case (an outbox entry), then three creates held by their rows alone.
   REQUIRE(t.records().Edit(Cases(), known->id, {{"commune", "Gap"}}).ok());
@@ -334,12 +334,13 @@ TEST_CASE("an answer in another order, naming a change twice and one of another 
   // Last first; the second create answered twice (the first answer counts); an id of no change of
   // this batch; the edit last.
   sync::PushResponse answer{(*batch)->batch_key, {}};
-  answer.results.push_back({sent[3].change_id, sync::ChangeStatus::kApplied, 31, "", {}});
-  answer.results.push_back({sent[2].change_id, sync::ChangeStatus::kApplied, 32, "", {}});
-  answer.results.push_back({sent[2].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}});
-  answer.results.push_back({"01890000-0000-7000-8000-000000000000", sync::ChangeStatus::kRejected, 0, "inconnu", {}});
-  answer.results.push_back({sent[1].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}});
-  answer.results.push_back({sent[0].change_id, sync::ChangeStatus::kApplied, 34, "", {}});
+  answer.results.push_back({sent[3].change_id, sync::ChangeStatus::kApplied, 31, "", {}, {}});
+  answer.results.push_back({sent[2].change_id, sync::ChangeStatus::kApplied, 32, "", {}, {}});
+  answer.results.push_back({sent[2].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}, {}});
+  answer.results.push_back(
+      {"01890000-0000-7000-8000-000000000000", sync::ChangeStatus::kRejected, 0, "inconnu", {}, {}});
+  answer.results.push_back({sent[1].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}, {}});
+  answer.results.push_back({sent[0].change_id, sync::ChangeStatus::kApplied, 34, "", {}, {}});
   REQUIRE(port.AcknowledgeBatch(**batch, answer).ok());
   auto version = [&](const std::string& id) { return t.Scalar("SELECT version FROM cases WHERE id = '" + id + "'"); };
   CHECK(version(sent[0].record_id) == 34);
@@ -375,9 +376,9 @@ TEST_CASE("an accepted create takes its version on its own row, even when rows m
               .Exec("UPDATE cases SET rowid = " + std::to_string(first_row) + " WHERE id = '" + sent[2].record_id + "'")
               .ok());
   sync::PushResponse answer{(*batch)->batch_key, {}};
-  answer.results.push_back({sent[0].change_id, sync::ChangeStatus::kApplied, 21, "", {}});
-  answer.results.push_back({sent[1].change_id, sync::ChangeStatus::kApplied, 22, "", {}});
-  answer.results.push_back({sent[2].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}});
+  answer.results.push_back({sent[0].change_id, sync::ChangeStatus::kApplied, 21, "", {}, {}});
+  answer.results.push_back({sent[1].change_id, sync::ChangeStatus::kApplied, 22, "", {}, {}});
+  answer.results.push_back({sent[2].change_id, sync::ChangeStatus::kRejected, 0, "hors territoire", {}, {}});
   REQUIRE(port.AcknowledgeBatch(**batch, answer).ok());
   CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[0].record_id + "'") == 21);
   CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + sent[1].record_id + "'") == 22);
@@ -453,8 +454,8 @@ TEST_CASE("an update applied as sent gives its row the centre's version; a merge
   REQUIRE(batch->has_value());
   REQUIRE((*batch)->changes.size() == 2);
   sync::PushResponse answer{(*batch)->batch_key, {}};
-  answer.results.push_back({(*batch)->changes[0].change_id, sync::ChangeStatus::kApplied, 20, "", {}});
-  answer.results.push_back({(*batch)->changes[1].change_id, sync::ChangeStatus::kMerged, 21, "", {}});
+  answer.results.push_back({(*batch)->changes[0].change_id, sync::ChangeStatus::kApplied, 20, "", {}, {}});
+  answer.results.push_back({(*batch)->changes[1].change_id, sync::ChangeStatus::kMerged, 21, "", {}, {}});
   REQUIRE(port.AcknowledgeBatch(**batch, answer).ok());
   CHECK(t.Scalar(std::string("SELECT version FROM cases WHERE id = '") + kCase + "'") == 20);
   CHECK(t.Scalar("SELECT version FROM cases WHERE id = '" + other + "'") == 12);

@@ -136,6 +136,7 @@ TEST_CASE("a refused change is listed, shown whole in French, sent again, and gi
   CHECK(r["case_name"] == "Dubois Zoé");
   CHECK(r["what"] == "création du dossier");
   CHECK(Contains(r["reason"].get<std::string>(), kBastia));
+  CHECK(r["code"] == "outside_scope");
   bool has_name = false;
   for (const json& f : r["fields"]) has_name = has_name || (f["field"] == "last_name" && f["value"] == "Dubois");
   CHECK(has_name);
@@ -147,7 +148,7 @@ TEST_CASE("a refused change is listed, shown whole in French, sent again, and gi
   const std::string shown = Text(a, {"rejected", "show", number});
   CHECK(Contains(shown, "Modification refusée n° " + number));
   CHECK(Contains(shown, "nom : « Dubois »"));
-  CHECK(Contains(shown, "motif du refus : "));
+  CHECK(Contains(shown, "(code outside_scope)"));
 
   // Sent again: the centre answers it again.
   a.Json({"rejected", "retry", number});

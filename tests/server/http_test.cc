@@ -417,6 +417,7 @@ TEST_CASE("creates sent as runs are applied in order, one result per change, as 
   CHECK(response->results[2].status == sync::ChangeStatus::kApplied);  // the follow-up after its case's creation
   CHECK(response->results[3].version == 4);
   CHECK(response->results[4].status == sync::ChangeStatus::kRejected);  // outside the device's territories
+  CHECK(response->results[4].code == "outside_scope");                  // read back from the wire
 
   // The same batch resent as rows is the same batch: the same answer, applied once.
   const std::string after = f.Dump();

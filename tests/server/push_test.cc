@@ -177,6 +177,7 @@ TEST_CASE("a create whose values fail the schema is rejected by the store unless
   const auto& results = reply->response.results;
   REQUIRE(results.size() == 2);
   CHECK(results[0].status == ChangeStatus::kRejected);
+  CHECK(results[0].code == "invalid_value");
   CHECK(results[0].reason.find("birth_date") != std::string::npos);
   CHECK(results[1].status == ChangeStatus::kApplied);
 
@@ -209,6 +210,7 @@ TEST_CASE("a case created outside the device's territories is rejected and the r
       f.Push(c, {CreateCase(case_id, kGap, Stamp(kT0, "c")), CreateContact(contact_id, "0611111111", Stamp(kT0, "c"))});
   REQUIRE(response.results.size() == 2);
   CHECK(response.results[0].status == ChangeStatus::kRejected);
+  CHECK(response.results[0].code == "outside_scope");
   CHECK(response.results[0].reason ==
         "le territoire hautes-alpes-gap est hors des territoires de cet appareil (corse-bastia)");
   CHECK(response.results[0].version == 0);
@@ -238,6 +240,7 @@ TEST_CASE("an update of an unknown record is rejected", "[push]") {
   std::string id = NewId();
   auto response = f.Push(a, {Update("contacts", id, 3, Stamp(kT0, "a"), {{"phone", "0611111111", std::nullopt}})});
   CHECK(response.results[0].status == ChangeStatus::kRejected);
+  CHECK(response.results[0].code == "unknown_record");
   CHECK(response.results[0].reason == "fiche inconnue : " + id);
 }
 
@@ -252,6 +255,7 @@ TEST_CASE("a create of an id that already exists is rejected", "[push]") {
       f.Push(a, {CreateContact(id, "0622222222", Stamp(kT0 + 1, "a")), CreateCase(case_id, kGap, Stamp(kT0 + 2, "a"))});
   REQUIRE(response.results.size() == 2);
   CHECK(response.results[0].status == ChangeStatus::kRejected);
+  CHECK(response.results[0].code == "record_exists");
   CHECK(response.results[0].reason.find("existe déjà") != std::string::npos);
   CHECK(response.results[0].version == 0);
   // The refusal took no sequence number, and wrote nothing.
@@ -292,6 +296,7 @@ TEST_CASE("a follow-up of an unknown case is rejected", "[push]") {
   std::string case_id = NewId();
   auto response = f.Push(a, {CreateFollowup(NewId(), case_id, Stamp(kT0, "a"))});
   CHECK(response.results[0].status == ChangeStatus::kRejected);
+  CHECK(response.results[0].code == "unknown_case");
   CHECK(response.results[0].reason == "dossier inconnu : " + case_id);
 }
 

@@ -22,7 +22,7 @@ PushRequest ABatch(const std::vector<std::string>& ids) {
 
 PushResponse AnAnswer(const std::vector<std::string>& ids) {
   PushResponse a{"batch", {}};
-  for (const std::string& id : ids) a.results.push_back({id, ChangeStatus::kApplied, 7, {}, {}});
+  for (const std::string& id : ids) a.results.push_back({id, ChangeStatus::kApplied, 7, {}, {}, {}});
   return a;
 }
 
@@ -96,7 +96,7 @@ TEST_CASE("an accepted create and an update applied as sent take the centre's ve
   Change update;
   update.op = Op::kUpdate;
   update.base_version = 7;
-  auto result = [](ChangeStatus status, int64_t version) { return ChangeResult{"x", status, version, {}, {}}; };
+  auto result = [](ChangeStatus status, int64_t version) { return ChangeResult{"x", status, version, {}, {}, {}}; };
   // A create: accepted in any way, with a version.
   CHECK(TakesCentreVersion(create, result(ChangeStatus::kApplied, 12)));
   CHECK(TakesCentreVersion(create, result(ChangeStatus::kMerged, 12)));

@@ -438,10 +438,10 @@ TEST_CASE("a push request is written in the very bytes a JSON DOM dumps", "[code
 
 TEST_CASE("a push answer is written in the very bytes a JSON DOM dumps", "[codec]") {
   PushResponse response{"batch_2-x", {}};
-  response.results.push_back({"0190a1b2-0000-7000-8000-0000000000aa", ChangeStatus::kApplied, 1042, "", {}});
+  response.results.push_back({"0190a1b2-0000-7000-8000-0000000000aa", ChangeStatus::kApplied, 1042, "", {}, {}});
   response.results.push_back(
-      {"0190a1b2-0000-7000-8000-0000000000bb", ChangeStatus::kReview, 1043, "", {"status", "notes"}});
-  response.results.push_back({"0190a1b2-0000-7000-8000-0000000000cc", ChangeStatus::kRejected, 0, Awkward(), {}});
+      {"0190a1b2-0000-7000-8000-0000000000bb", ChangeStatus::kReview, 1043, "", {"status", "notes"}, {}});
+  response.results.push_back({"0190a1b2-0000-7000-8000-0000000000cc", ChangeStatus::kRejected, 0, Awkward(), {}, {}});
   std::string wire = EncodePushResponse(response);
   CHECK(Redumped(wire) == wire);
   CHECK(EncodePushResponse(PushResponse{"empty", {}}) == R"({"batch":"empty","protocol":1,"results":[]})");

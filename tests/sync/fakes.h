@@ -147,7 +147,8 @@ inline HttpReply ApplyAll(const std::string& body) {
   auto request = DecodePushRequest(body);
   if (!request) return HttpReply{400, EncodeError(request.error()), {}};
   PushResponse response{request->batch_key, {}};
-  for (const Change& c : request->changes) response.results.push_back({c.change_id, ChangeStatus::kApplied, 1, {}, {}});
+  for (const Change& c : request->changes)
+    response.results.push_back({c.change_id, ChangeStatus::kApplied, 1, {}, {}, {}});
   return HttpReply{200, EncodePushResponse(response), {}};
 }
 

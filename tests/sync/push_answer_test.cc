@@ -67,6 +67,11 @@ Result<PushResponse> ReferenceDecode(std::string_view text) {
       if (!reason->is_string()) return MakeError(ErrorCode::kProtocol, "push answer holds a malformed reason");
       cr.reason = reason->get<std::string>();
     }
+    auto code = r.find("code");
+    if (code != r.end() && !code->is_null()) {
+      if (!code->is_string()) return MakeError(ErrorCode::kProtocol, "push answer holds a malformed code");
+      cr.code = code->get<std::string>();
+    }
     if (auto rv = r.find("review"); rv != r.end() && rv->is_array()) {
       for (const json& f : *rv) {
         if (f.is_string()) cr.review_fields.push_back(f.get<std::string>());
@@ -93,17 +98,22 @@ void RequireSame(const Result<PushResponse>& got, const Result<PushResponse>& wa
     CHECK(g.status == w.status);
     CHECK(g.version == w.version);
     CHECK(g.reason == w.reason);
+    CHECK(g.code == w.code);
     CHECK(g.review_fields == w.review_fields);
   }
 }
 
 PushResponse AnAnswer() {
   PushResponse r{"batch-1", {}};
-  r.results.push_back({"0190a1b2-0000-7000-8000-000000000001", ChangeStatus::kApplied, 12, {}, {}});
-  r.results.push_back(
-      {"0190a1b2-0000-7000-8000-000000000002", ChangeStatus::kRejected, 0, "hors de vos territoires", {}});
-  r.results.push_back({"0190a1b2-0000-7000-8000-000000000003", ChangeStatus::kReview, 14, {}, {"phone", "email"}});
-  r.results.push_back({"0190a1b2-0000-7000-8000-000000000004", ChangeStatus::kMerged, 15, {}, {}});
+  r.results.push_back({"0190a1b2-0000-7000-8000-000000000001", ChangeStatus::kApplied, 12, {}, {}, {}});
+  r.results.push_back({"0190a1b2-0000-7000-8000-000000000002",
+                       ChangeStatus::kRejected,
+                       0,
+                       "hors de vos territoires",
+                       {},
+                       "outside_scope"});
+  r.results.push_back({"0190a1b2-0000-7000-8000-000000000003", ChangeStatus::kReview, 14, {}, {"phone", "email"}, {}});
+  r.results.push_back({"0190a1b2-0000-7000-8000-000000000004", ChangeStatus::kMerged, 15, {}, {}, {}});
   return r;
 }
 
@@ -116,6 +126,7 @@ TEST_CASE("a push answer reads back as written", "[codec][answer]") {
   RequireSame(read, answer);
   CHECK(read->results[2].review_fields == std::vector<std::string>{"phone", "email"});
   CHECK(read->results[1].reason == "hors de vos territoires");
+  CHECK(read->results[1].code == "outside_scope");
 }
 
 TEST_CASE("a push answer is read as the DOM decoder read it, whatever it holds", "[codec][answer]") {
@@ -178,7 +189,7 @@ TEST_CASE("a push answer is read as the DOM decoder read it, whatever it holds",
                                       json::array({"a", 1, nullptr}),
                                       json::object(),
                                       json::object({{"id", "q"}})};
-    const std::vector<std::string> keys = {"id", "status", "version", "reason", "review", "other"};
+    const std::vector<std::string> keys = {"id", "status", "version", "code", "reason", "review", "other"};
     std::mt19937 rng(20261203);
     int accepted = 0, refused = 0;
     for (int trial = 0; trial < 4000; ++trial) {

@@ -47,10 +47,10 @@ TEST_CASE("a fast link's batches ramp up from kFirstPushBatch to the batch size;
 
 TEST_CASE("an answer's outcomes are counted, with the reasons of the refused", "[push]") {
   PushResponse answer{"b", {}};
-  answer.results.push_back({"1", ChangeStatus::kApplied, 3, {}, {}});
-  answer.results.push_back({"2", ChangeStatus::kMerged, 4, {}, {}});
-  answer.results.push_back({"3", ChangeStatus::kReview, 5, {}, {"status"}});
-  answer.results.push_back({"4", ChangeStatus::kRejected, 0, "hors territoire", {}});
+  answer.results.push_back({"1", ChangeStatus::kApplied, 3, {}, {}, {}});
+  answer.results.push_back({"2", ChangeStatus::kMerged, 4, {}, {}, {}});
+  answer.results.push_back({"3", ChangeStatus::kReview, 5, {}, {"status"}, {}});
+  answer.results.push_back({"4", ChangeStatus::kRejected, 0, "hors territoire", {}, {}});
   SyncSummary s;
   CountAnswer(answer, s);
   CHECK(s.pushed == 4);

@@ -390,7 +390,7 @@ class FakeCentre final : public Transport {
     if (!request) return HttpReply{400, EncodeError(request.error()), {}};
     PushResponse response{request->batch_key, {}};
     for (const Change& c : request->changes)
-      response.results.push_back({c.change_id, ChangeStatus::kApplied, 1, {}, {}});
+      response.results.push_back({c.change_id, ChangeStatus::kApplied, 1, {}, {}, {}});
     return HttpReply{200, EncodePushResponse(response), {}};
   }
   Result<HttpReply> PostGzip(const std::string& path, const std::string& gzip_body) override {
@@ -564,7 +564,7 @@ class TwoLaneCentre final : public Transport {
     changed_.notify_all();
     PushResponse response{request->batch_key, {}};
     for (const Change& c : request->changes)
-      response.results.push_back({c.change_id, ChangeStatus::kApplied, ++version_, {}, {}});
+      response.results.push_back({c.change_id, ChangeStatus::kApplied, ++version_, {}, {}, {}});
     return HttpReply{200, EncodePushResponse(response), {}};
   }
   Result<HttpReply> Get(const std::string& path) override {
