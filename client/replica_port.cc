@@ -174,6 +174,39 @@ Result<sync::PushRequest> SqliteReplicaPort::LoadBatch(const std::string& batch_
   return request;
 }
 
+namespace {
+
+// The case an outbox entry concerns, as the replica knows it now: the record of a case, the case of
+// a follow-up (its row, or the case its create names).
+constexpr const char* kCaseOfEntry =
+    "CASE outbox.tbl WHEN 'cases' THEN outbox.record_id WHEN 'followups' THEN coalesce("
+    "(SELECT f.case_id FROM followups f WHERE f.id = outbox.record_id), CASE WHEN json_valid(outbox.fields) AND "
+    "json_type(outbox.fields, '$.case_id') = 'text' THEN json_extract(outbox.fields, '$.case_id') END) END";
+
+// What an UPDATE of the outbox sets on the entries it marks rejected, besides the reason: out of any
+// batch, and the case they concern named while the replica still holds it.
+std::string RejectedSet() {
+  static const std::string set = "state = 'rejected', batch_key = NULL, reject_case_id = " + OutboxCaseIdSql() +
+                                 ", reject_case_name = " + OutboxCaseNameSql();
+  return set;
+}
+
+}  // namespace
+
+const std::string& OutboxCaseIdSql() {
+  static const std::string sql = std::string("coalesce(outbox.reject_case_id, ") + kCaseOfEntry + ")";
+  return sql;
+}
+
+const std::string& OutboxCaseNameSql() {
+  static const std::string sql =
+      std::string(
+          "coalesce(outbox.reject_case_name, (SELECT c.last_name || ' ' || c.first_name FROM cases c "
+          "WHERE c.id = (") +
+      kCaseOfEntry + ")))";
+  return sql;
+}
+
 Result<std::optional<sync::PushRequest>> SqliteReplicaPort::UnacknowledgedBatch() {
   auto stmt = replica_.db().Prepare(
       "SELECT batch_key FROM outbox WHERE batch_key IS NOT NULL AND state = 'pending' ORDER BY seq LIMIT 1");
@@ -214,8 +247,8 @@ Result<std::optional<sync::PushRequest>> SqliteReplicaPort::FormBatch(size_t max
   auto candidates = replica_.db().Prepare(
       "SELECT seq, change_id, tbl, record_id, op, fields, base_version, hlc FROM outbox "
       "WHERE batch_key IS NULL AND state = 'pending' ORDER BY seq LIMIT ?1");
-  auto orphan = replica_.db().Prepare(
-      "UPDATE outbox SET state = 'rejected', reject_reason = 'la fiche n''est plus sur cet appareil' WHERE seq = ?1");
+  auto orphan = replica_.db().Prepare("UPDATE outbox SET " + RejectedSet() +
+                                      ", reject_reason = 'la fiche n''est plus sur cet appareil' WHERE seq = ?1");
   auto assign = replica_.db().Prepare("UPDATE outbox SET batch_key = ?2 WHERE seq = ?1");
   // A create that took its values from the row is frozen and assigned in one write.
   auto freeze = replica_.db().Prepare("UPDATE outbox SET batch_key = ?2, fields = ?3 WHERE seq = ?1");
@@ -355,8 +388,8 @@ Status SqliteReplicaPort::AcknowledgeBatch(const sync::PushRequest& request, con
   const sync::AnswerMatch match = sync::MatchAnswer(entries->change_ids, request, response);
   const auto batched = batched_rowids_.find(request.batch_key);
   RowVersions versions(replica_);
-  auto reject = replica_.db().Prepare(
-      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE seq = ?1");
+  auto reject = replica_.db().Prepare("UPDATE outbox SET " + RejectedSet() +
+                                      ", reject_reason = ?2, reject_code = nullif(?3, '') WHERE seq = ?1");
   if (!reject) return reject.error();
   for (const sync::AnswerMatch::Answered& m : match.answered) {
     const sync::ChangeResult& r = response.results[m.result];
@@ -366,7 +399,7 @@ Status SqliteReplicaPort::AcknowledgeBatch(const sync::PushRequest& request, con
       RELAIS_TRY(GiveCentreVersion(versions, *change, r.version, formed_here ? batched->second[m.change] : 0));
     }
     if (r.status == sync::ChangeStatus::kRejected) {
-      RELAIS_TRY(KeepRejected(*reject, entries->seqs[m.entry], change, r.reason));
+      RELAIS_TRY(KeepRejected(*reject, entries->seqs[m.entry], change, r.reason, r.code));
     } else if (change != nullptr && !r.stored.empty()) {
       RELAIS_TRY(TakeStoredValues(*change, request.batch_key, r.stored));
     }
@@ -447,7 +480,7 @@ Status SqliteReplicaPort::TakeStoredValues(const sync::Change& change, const std
 }
 
 Status SqliteReplicaPort::KeepRejected(sqlite::Stmt& reject, int64_t seq, const sync::Change* change,
-                                       const std::string& reason) {
+                                       const std::string& reason, const std::string& code) {
   if (change != nullptr && change->op == sync::Op::kCreate) {
     if (const schema::Table* table = schema::FindTable(change->table)) {
       auto frozen = FreezeCreateEntry(replica_, *table, change->record_id, seq);
@@ -456,7 +489,7 @@ Status SqliteReplicaPort::KeepRejected(sqlite::Stmt& reject, int64_t seq, const 
   }
   // Out of the batch (batch_key NULL): DropAccepted leaves it.
   sqlite::StmtGuard guard(reject);
-  reject.Bind(1, seq).Bind(2, reason);
+  reject.Bind(1, seq).Bind(2, reason).Bind(3, code);
   return reject.Run();
 }
 
@@ -505,9 +538,8 @@ Status SqliteReplicaPort::RejectChange(const std::string& batch_key, const std::
       if (!frozen) return frozen.error();
     }
   }
-  auto reject = replica_.db().Prepare(
-      "UPDATE outbox SET state = 'rejected', reject_reason = ?2, batch_key = NULL WHERE batch_key = ?3 AND change_id = "
-      "?1");
+  auto reject = replica_.db().Prepare("UPDATE outbox SET " + RejectedSet() +
+                                      ", reject_reason = ?2 WHERE batch_key = ?3 AND change_id = ?1");
   if (!reject) return reject.error();
   reject->Bind(1, change_id).Bind(2, reason).Bind(3, batch_key);
   RELAIS_TRY(reject->Run());
@@ -590,7 +622,7 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
     if (back) continue;
     const schema::Table* table = schema::FindTable(r.table);
     if (!table) continue;
-    RELAIS_TRY(ApplyRemoval(*table, r.record_id, r.seq));
+    RELAIS_TRY(ApplyRemoval(*table, r.record_id, r.seq, /*moved=*/true));
   }
 
   // A large page indexes the rows it inserts for search in one pass per table at its end
@@ -621,9 +653,26 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
   return tx->Commit();
 }
 
-Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq) {
+Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq, bool moved) {
   // A create that still takes its values from the row must get them before the row goes.
   RELAIS_TRY(FreezeCreatesUnder(table, id));
+  // Local changes are marked before the rows go, so that they keep the case's names.
+  auto orphan = replica_.db().Prepare(
+      "UPDATE outbox SET " + RejectedSet() +
+      ", reject_reason = 'le dossier a quitté les territoires de cet appareil avant l''envoi de la modification' "
+      "WHERE state = 'pending' AND (record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1))");
+  if (!orphan) return orphan.error();
+  orphan->Bind(1, id);
+  RELAIS_TRY(orphan->Run());
+  if (moved && table.name == "cases") {
+    auto named =
+        replica_.db().Prepare("SELECT last_name || ' ' || first_name FROM cases WHERE id = ?1 AND version < ?2");
+    if (!named) return named.error();
+    named->Bind(1, id).Bind(2, seq);
+    auto row = named->Step();
+    if (!row) return row.error();
+    if (*row) removed_cases_.push_back({id, named->Text(0)});
+  }
   auto del = replica_.db().Prepare("DELETE FROM " + std::string(table.name) + " WHERE id = ?1 AND version < ?2");
   if (!del) return del.error();
   del->Bind(1, id).Bind(2, seq);
@@ -639,13 +688,6 @@ Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::st
   if (!del_conflicts) return del_conflicts.error();
   del_conflicts->Bind(1, id);
   RELAIS_TRY(del_conflicts->Run());
-  auto orphan = replica_.db().Prepare(
-      "UPDATE outbox SET state = 'rejected', batch_key = NULL, "
-      "reject_reason = 'le dossier a quitté les territoires de cet appareil avant l''envoi de la modification' "
-      "WHERE state = 'pending' AND (record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1))");
-  if (!orphan) return orphan.error();
-  orphan->Bind(1, id);
-  RELAIS_TRY(orphan->Run());
   if (table.name == "cases") {
     auto del_followups = replica_.db().Prepare("DELETE FROM followups WHERE case_id = ?1");
     if (!del_followups) return del_followups.error();

@@ -10,6 +10,12 @@
 
 namespace relais::client {
 
+// SQL expressions over a row of `outbox`: the case the entry concerns, its id and the person's
+// names ("Girard Maël"), as recorded when the centre refused it or, before that, as the replica
+// holds them now; NULL when unknown (a contact, a case this replica never held).
+const std::string& OutboxCaseIdSql();
+const std::string& OutboxCaseNameSql();
+
 // sync::ReplicaPort over a Replica: batches formed from the outbox, answers applied to it, pulled
 // pages applied with the cursor. Every method is one transaction.
 // Not thread-safe, like the Replica, which must outlive it.
@@ -53,6 +59,14 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   Status ClearRecoveryNote() override;
   Result<int64_t> ObserveCentralClock(int64_t central_ms) override;
 
+  // A case this port's pulls took off the replica (it left the device's territories), with the
+  // person's names as the replica held them.
+  struct RemovedCase {
+    std::string id;
+    std::string name;  // "Girard Maël"
+  };
+  const std::vector<RemovedCase>& removed_cases() const { return removed_cases_; }
+
  private:
   Result<sync::PushRequest> LoadBatch(const std::string& batch_key);
   // SwapInFreshCopy and SwapInPushingBack, inside the caller's transaction: what the replica holds
@@ -79,7 +93,8 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
                           const std::vector<std::pair<std::string, schema::Value>>& stored);
   // A refused change stays in the outbox, rejected with the centre's reason and out of the batch;
   // a refused create keeps its values as sent in its entry, whatever becomes of the row.
-  Status KeepRejected(sqlite::Stmt& reject, int64_t seq, const sync::Change* change, const std::string& reason);
+  Status KeepRejected(sqlite::Stmt& reject, int64_t seq, const sync::Change* change, const std::string& reason,
+                      const std::string& code);
   // The entries at `positions` go back to pending, for a new batch.
   Status ReleaseEntries(const std::vector<int64_t>& seqs, const std::vector<size_t>& positions);
   // What is left under the batch's key is what the centre accepted: gone in one statement (one per
@@ -90,7 +105,8 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   Status StoreNotice(const sync::ConflictNotice& notice);
   // A record that left the scope (at `seq`): deleted with a case's follow-ups and their notices;
   // its local changes are marked rejected, their values frozen first.
-  Status ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq);
+  // `moved`: a removal the centre sent (the record left the scope), named in removed_cases().
+  Status ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq, bool moved = false);
   // Upserts a pulled record, local pending edits kept on top (the centre's digest of it then kept
   // in central_digests: KeepCentralDigest). `forward_only`: a record this replica holds at a later
   // version is refused (kProtocol), not overwritten; a fresh copy, which replaces what the replica
@@ -109,6 +125,7 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
 
   Replica& replica_;
   sync::RecordDigester digester_;
+  std::vector<RemovedCase> removed_cases_;
   // Per table (declaration order): the rowid of the last pending create this port put in a batch.
   // Later ones have larger rowids (a row gets the largest rowid + 1, and rows are removed only by a
   // pull, after the push), so a sync's batches do not scan the rows already sent again. Only a

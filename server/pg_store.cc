@@ -50,6 +50,7 @@ struct PgStatements {
   std::string find_identity = PostgresDialect().translate(sql::kFindIdentity);
   std::string settle_conflict = PostgresDialect().translate(sql::kSettleConflict);
   std::string insert_exit = PostgresDialect().translate(sql::kInsertExit);
+  std::string exits_of_record = PostgresDialect().translate(sql::kExitsOfRecord);
   std::string followups_of_case = PostgresDialect().translate(sql::kFollowupsOfCase);
   std::string find_batch = PostgresDialect().translate(sql::kFindBatch);
   std::string save_batch = PostgresDialect().translate(sql::kSaveBatch);
@@ -238,6 +239,14 @@ class PgTx final : public CentralTx {
                       const std::string& territory) override {
     pending_.emplace_back(st_.insert_exit, pg::Params{Num(seq), table, record_id, territory});
     return OkStatus();
+  }
+
+  Result<std::vector<std::string>> ExitsAfter(const std::string& record_id, int64_t after_seq) override {
+    auto rows = Query(st_.exits_of_record, {record_id, Num(after_seq)});
+    if (!rows) return rows.error();
+    std::vector<std::string> territories;
+    IdsOf(*rows, territories);
+    return territories;
   }
 
   Result<std::vector<std::string>> FollowupsOfCase(const std::string& case_id) override {

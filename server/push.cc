@@ -122,6 +122,9 @@ class ChangeApplier {
     // Whether the values are still those the device holds in its row: only a redirect below (a
     // follow-up written on a case since merged) changes one.
     bool redirected = false;
+    // Where the device holds the record though the centre keeps it out of the device's scope: a
+    // scope exit there takes it off the replica.
+    std::optional<std::string> exit_territory;
     switch (table.scope) {
       case schema::Scope::kTerritory: {
         const schema::Value& territory = ValueOf(table, stored.record.values, "territory");
@@ -141,6 +144,7 @@ class ChangeApplier {
         // An entry written offline on a case that central staff have since merged into another
         // goes to the surviving case, as the merge moved the entries it found.
         const std::string written_on = *case_id;
+        const std::string written_on_territory = (*parent)->territory.value_or("");
         const int merged_into = schema::CasesTable().FieldIndex("merged_into");
         for (int hops = 0; (*parent)->record.values[static_cast<size_t>(merged_into)]; ++hops) {
           if (hops == kMaxMergeRedirects)
@@ -153,15 +157,28 @@ class ChangeApplier {
         }
         const std::string territory = (*parent)->territory.value_or("");
         if (!device_.InScope(territory)) {
-          // Neither the case it was merged into nor that case's territory is named: both lie outside
-          // what this device may see.
-          if (*case_id != written_on) {
-            return Rejected(change, "merged_outside_scope",
-                            "le dossier " + written_on +
-                                " a été fusionné par le centre dans un dossier hors des territoires de cet "
-                                "appareil : l'entrée est gardée ici, demandez au centre de la rattacher");
+          // Written on a case the device holds, merged since into one it may not see: the entry
+          // follows to the survivor, and leaves the device's replica by a scope exit in the
+          // territory of the case it was written on. Written on a case that has since left the
+          // device: accepted when the device still held it (HeldWhenWritten), the case's exit
+          // takes it off the replica.
+          if (redirected && device_.InScope(written_on_territory)) {
+            exit_territory = written_on_territory;
+          } else {
+            auto held = HeldWhenWritten(written_on);
+            if (!held) return held.error();
+            if (!*held) {
+              // Neither the case it was merged into nor that case's territory is named: both lie
+              // outside what this device may see.
+              if (redirected) {
+                return Rejected(change, "merged_outside_scope",
+                                "le dossier " + written_on +
+                                    " a été fusionné par le centre dans un dossier hors des territoires de cet "
+                                    "appareil : l'entrée est gardée ici, demandez au centre de la rattacher");
+              }
+              return Rejected(change, "unknown_case", UnknownCase(written_on));
+            }
           }
-          return Rejected(change, "unknown_case", UnknownCase(written_on));
         }
         stored.territory = territory;
         break;
@@ -198,6 +215,11 @@ class ChangeApplier {
     }
     RELAIS_TRY(AppendHistory(table, change, stored, std::nullopt, std::nullopt));
     if (!lookalikes.empty()) RELAIS_TRY(FlagDuplicate(change, stored, lookalikes.front()));
+    if (exit_territory) {
+      auto exit_seq = tx_.NextSeq();
+      if (!exit_seq) return exit_seq.error();
+      RELAIS_TRY(tx_.AddScopeExit(*exit_seq, std::string(table.name), stored.record.id, *exit_territory));
+    }
     ChangeResult r;
     r.change_id = change.change_id;
     r.version = *seq;
@@ -213,7 +235,12 @@ class ChangeApplier {
     }
     const bool scoped = table.scope != schema::Scope::kShared;
     if (scoped && !device_.InScope(current->territory.value_or(""))) {
-      return Rejected(change, "unknown_record", UnknownRecord(change.record_id));
+      auto held = HeldWhenWritten(change.record_id);
+      if (!held) return held.error();
+      if (!*held) return Rejected(change, "unknown_record", UnknownRecord(change.record_id));
+    }
+    if (&table == &schema::CasesTable() && ValueOf(table, current->record.values, "merged_into")) {
+      return Redirect(table, change, facts, *current);
     }
     sync::MergeResult merged = sync::MergeUpdate(table, current->record, current->stamps.map(), change);
     if (auto valid = schema::ValidateRecord(table, merged.values); !valid) {
@@ -295,22 +322,7 @@ class ChangeApplier {
     RELAIS_TRY(AppendHistory(table, change, stored, current->history_seq,
                              lost.empty() ? std::nullopt : std::optional(EncodeLost(lost))));
     for (const sync::FieldOutcome* out : review) {
-      Conflict c;
-      c.table = std::string(table.name);
-      c.record_id = change.record_id;
-      c.field = std::string(table.fields[static_cast<size_t>(out->field)].name);
-      c.territory = new_territory;
-      c.base_value = out->base;
-      c.server_value = out->server;
-      c.server_device = current->last_device;
-      c.server_hlc = out->server_hlc;
-      c.device_value = out->device;
-      c.device = device_.name;
-      c.device_hlc = change.hlc;
-      c.change_id = change.change_id;
-      c.opened_seq = *seq;
-      c.opened_at = now_;
-      RELAIS_TRY(tx_.OpenConflict(c));
+      RELAIS_TRY(OpenReview(table, change, new_territory, current->last_device, *out, *seq));
     }
     if (table.scope == schema::Scope::kTerritory && current->territory && current->territory != new_territory) {
       RELAIS_TRY(MoveCaseScope(tx_, change.record_id, *current->territory, *new_territory));
@@ -354,51 +366,151 @@ class ChangeApplier {
     merged.status = ChangeStatus::kReview;
     merged.changed = merged.values != current.record.values;
     return std::optional<ChangeResult>();
-  }
 
-  // A new case that looks like a person the server already holds (`other`, the earliest opened
-  // match): a question for central staff, not a refusal. One conflict, at the create's sequence.
-  Status FlagDuplicate(const Change& change, const StoredRecord& created, const std::string& other) {
-    Conflict c;
-    c.kind = "duplicate";
-    c.table = std::string(schema::CasesTable().name);
-    c.record_id = created.record.id;
-    c.other_id = other;
-    c.territory = created.territory;
-    c.device = device_.name;
-    c.device_hlc = change.hlc;
-    c.change_id = change.change_id;
-    c.opened_seq = created.record.version;
-    c.opened_at = now_;
-    return tx_.OpenConflict(c);
-  }
+    // Opens the conflict that holds `out`, a field of `change` kept for central review, on the record
+    // `change` names, at `seq`.
+    Status OpenReview(const schema::Table& table, const Change& change, const std::optional<std::string>& territory,
+                      const std::string& server_device, const sync::FieldOutcome& out, int64_t seq) {
+      Conflict c;
+      c.table = std::string(table.name);
+      c.record_id = change.record_id;
+      c.field = std::string(table.fields[static_cast<size_t>(out.field)].name);
+      c.territory = territory;
+      c.base_value = out.base;
+      c.server_value = out.server;
+      c.server_device = server_device;
+      c.server_hlc = out.server_hlc;
+      c.device_value = out.device;
+      c.device = device_.name;
+      c.device_hlc = change.hlc;
+      c.change_id = change.change_id;
+      c.opened_seq = seq;
+      c.opened_at = now_;
+      return tx_.OpenConflict(c);
+    }
 
-  // `prev_seq`: the record's history_seq before the change.
-  Status AppendHistory(const schema::Table& table, const Change& change, const StoredRecord& stored,
-                       std::optional<int64_t> prev_seq, std::optional<std::string> lost) {
-    HistoryEntry h;
-    h.seq = stored.record.version;
-    h.table = std::string(table.name);
-    h.record_id = stored.record.id;
-    h.device = device_.name;
-    h.hlc = change.hlc;
-    h.change_id = change.change_id;
-    h.at = now_;
-    h.snapshot = sync::EncodeRecordValues(table, stored.record.values);
-    h.lost = std::move(lost);
-    h.prev_seq = prev_seq;
-    return tx_.AppendHistory(h);
-  }
+    // Whether the device held `record_id` when it wrote a change on it, though the record is now
+    // outside its territories: the record left one of them after the last change the device confirmed
+    // it pulled (Device::pulled_to), so the device had not learnt of the move. Its work was written
+    // while it legitimately held the record (docs/PROTOCOL.md, "Work on a case that left the device's
+    // territories").
+    Result<bool> HeldWhenWritten(const std::string& record_id) {
+      auto exits = tx_.ExitsAfter(record_id, device_.pulled_to);
+      if (!exits) return exits.error();
+      return std::any_of(exits->begin(), exits->end(), [&](const std::string& t) { return device_.InScope(t); });
+    }
 
-  CentralTx& tx_;
-  const Device& device_;
-  std::string now_;
-  int64_t last_seq_;
-};
+    // An update of `absorbed`, a case central staff merged into another since the device wrote: its
+    // fields go to the surviving case through the rules of Update, as if written there; when the
+    // survivor is outside the device's territories, each field that differs goes to central review
+    // instead, named nowhere in the answer. The absorbed case takes a new version, values unchanged,
+    // so that the device pulls it back as the centre holds it. The answer is never `applied`: the
+    // device's row is not the record that took the edit.
+    Result<ChangeResult> Redirect(const schema::Table& table, const Change& change, const sync::ChangeFacts& facts,
+                                  const StoredRecord& absorbed) {
+      const int merged_into = table.FieldIndex("merged_into");
+      std::optional<StoredRecord> survivor = absorbed;
+      for (int hops = 0; survivor->record.values[static_cast<size_t>(merged_into)]; ++hops) {
+        const std::string next = *survivor->record.values[static_cast<size_t>(merged_into)];
+        if (hops == kMaxMergeRedirects) return MakeError(ErrorCode::kInternal, "redirect chain too long from " + next);
+        auto found = tx_.GetRecord(table, next);
+        if (!found) return found.error();
+        if (!*found) return MakeError(ErrorCode::kInternal, "merged into a missing case " + next);
+        survivor = std::move(*found);
+      }
+      Change moved = change;
+      moved.record_id = survivor->record.id;
+      std::erase_if(moved.fields, [](const sync::FieldChange& f) { return f.field == "merged_into"; });
+      ChangeResult r;
+      const bool visible = device_.InScope(survivor->territory.value_or(""));
+      if (visible) {
+        auto applied = Update(table, moved, facts, survivor);
+        if (!applied) return applied.error();
+        r = std::move(*applied);
+      } else {
+        r.change_id = change.change_id;
+        r.status = ChangeStatus::kMerged;
+      }
+      if (r.status == ChangeStatus::kRejected) return r;
+      auto seq = tx_.NextSeq();
+      if (!seq) return seq.error();
+      if (!visible) {
+        for (const sync::FieldChange& fc : moved.fields) {
+          sync::FieldOutcome out;
+          out.field = table.FieldIndex(fc.field);
+          if (out.field < 0) continue;  // the decoder refused unknown fields
+          out.server = survivor->record.values[static_cast<size_t>(out.field)];
+          if (out.server == fc.value) continue;
+          out.base = fc.base;
+          out.device = fc.value;
+          auto stamp = survivor->stamps.map().find(fc.field);
+          if (stamp != survivor->stamps.map().end()) out.server_hlc = stamp->second;
+          RELAIS_TRY(OpenReview(table, moved, survivor->territory, survivor->last_device, out, *seq));
+          r.review_fields.push_back(fc.field);
+        }
+        if (!r.review_fields.empty()) r.status = ChangeStatus::kReview;
+      }
+      if (r.status == ChangeStatus::kApplied) r.status = ChangeStatus::kMerged;
+      r.change_id = change.change_id;
+      r.version = *seq;
+      // The absorbed case's history notes the redirect: a version by this device at its stamp, values
+      // unchanged; the survivor's history holds the change itself, or, when it went to review, the
+      // conflicts do and this row keeps the change id (a replay of the change finds its outcome here).
+      StoredRecord again = absorbed;
+      again.record.version = *seq;
+      again.history_seq = *seq;
+      again.echo_device.reset();
+      again.last_device = device_.name;
+      RELAIS_TRY(tx_.PutRecord(table, again));
+      RELAIS_TRY(AppendHistory(table, change, again, absorbed.history_seq, std::nullopt, /*with_change_id=*/!visible));
+      return r;
+    }
+
+    // A new case that looks like a person the server already holds (`other`, the earliest opened
+    // match): a question for central staff, not a refusal. One conflict, at the create's sequence.
+    Status FlagDuplicate(const Change& change, const StoredRecord& created, const std::string& other) {
+      Conflict c;
+      c.kind = "duplicate";
+      c.table = std::string(schema::CasesTable().name);
+      c.record_id = created.record.id;
+      c.other_id = other;
+      c.territory = created.territory;
+      c.device = device_.name;
+      c.device_hlc = change.hlc;
+      c.change_id = change.change_id;
+      c.opened_seq = created.record.version;
+      c.opened_at = now_;
+      return tx_.OpenConflict(c);
+    }
+
+    // `prev_seq`: the record's history_seq before the change.
+    // `with_change_id`: false for a second row about the same change (a change id names one row).
+    Status AppendHistory(const schema::Table& table, const Change& change, const StoredRecord& stored,
+                         std::optional<int64_t> prev_seq, std::optional<std::string> lost, bool with_change_id = true) {
+      HistoryEntry h;
+      h.seq = stored.record.version;
+      h.table = std::string(table.name);
+      h.record_id = stored.record.id;
+      h.device = device_.name;
+      h.hlc = change.hlc;
+      if (with_change_id) h.change_id = change.change_id;
+      h.at = now_;
+      h.snapshot = sync::EncodeRecordValues(table, stored.record.values);
+      h.lost = std::move(lost);
+      h.prev_seq = prev_seq;
+      return tx_.AppendHistory(h);
+    }
+
+    CentralTx& tx_;
+    const Device& device_;
+    std::string now_;
+    int64_t last_seq_;
+  };
 
 }  // namespace
 
-std::optional<std::string> CaseIdentityKey(const std::vector<schema::Value>& values) {
+std::optional<std::string>
+CaseIdentityKey(const std::vector<schema::Value>& values) {
   const schema::Table& cases = schema::CasesTable();
   const schema::Value& birth_date = ValueOf(cases, values, "birth_date");
   if (!birth_date) return std::nullopt;

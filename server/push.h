@@ -91,6 +91,8 @@ class CentralTx {
   virtual Status SettleConflict(const Conflict& conflict) = 0;
   virtual Status AddScopeExit(int64_t seq, const std::string& table, const std::string& record_id,
                               const std::string& territory) = 0;
+  // The territories `record_id` left (its scope exits) at a sequence number after `after_seq`.
+  virtual Result<std::vector<std::string>> ExitsAfter(const std::string& record_id, int64_t after_seq) = 0;
   // Ids of the follow-up entries of a case.
   virtual Result<std::vector<std::string>> FollowupsOfCase(const std::string& case_id) = 0;
   // Sets the territory and version of a record without touching its values (a follow-up moving

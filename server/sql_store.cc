@@ -23,10 +23,11 @@ constexpr const char* kListDevices =
     "SELECT id, name, role, created_at, last_seen_at, revoked_at FROM devices ORDER BY name COLLATE BINARY";
 constexpr const char* kRevokeDevice = "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE name = ?2";
 constexpr const char* kTouchDevice = "UPDATE devices SET last_seen_at = ?1 WHERE id = ?2";
+constexpr const char* kPulledTo = "UPDATE devices SET pulled_to = ?1 WHERE id = ?2 AND pulled_to < ?1";
 constexpr const char* kDeviceNamed = "SELECT 1 FROM devices WHERE name = ?1";
 // The device holding a token (bound with its SHA-256), one row per territory, in byte order.
 constexpr const char* kDeviceByToken =
-    "SELECT d.id, d.name, d.role, d.revoked_at, d.last_seen_at, t.territory FROM devices d "
+    "SELECT d.id, d.name, d.role, d.revoked_at, d.last_seen_at, t.territory, d.pulled_to FROM devices d "
     "LEFT JOIN device_territories t ON t.device_id = d.id WHERE d.token_hash = ?1 ORDER BY t.territory COLLATE BINARY";
 constexpr const char* kInsertDevice =
     "INSERT INTO devices(name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id";
@@ -273,6 +274,7 @@ Result<Device> SqlCentralStore::Authenticate(std::string_view token) {
         found->device.role = RoleFromText(r.Text(2));
         found->revoked = !r.IsNull(3);
         found->last_seen = r.Val(4);
+        found->device.pulled_to = r.Int(6);
       }
       if (!r.IsNull(5)) found->device.territories.push_back(r.Text(5));
     }
@@ -371,6 +373,13 @@ Status SqlCentralStore::SetTransferPolicy(TransferPolicy policy) {
 Result<sync::PullPage> SqlCentralStore::Pull(const Device& device, int64_t since, size_t limit, bool without_echo) {
   if (since < 0) return MakeError(ErrorCode::kUsage, "since ne peut pas être négatif");
   if (limit == 0) return MakeError(ErrorCode::kUsage, "limit doit valoir au moins 1");
+  if (since > device.pulled_to) {
+    // A pull from `since` says the device holds every change up to it. Best effort, as last_seen_at:
+    // a lagging record only accepts a little more work on cases that left the device
+    // (push.cc, HeldWhenWritten), never less.
+    auto writer = Writer(/*wait=*/false);
+    if (writer && *writer) (void)(**writer)->Run(kPulledTo, {since, device.id});
+  }
   auto reader = Reader();
   if (!reader) return reader.error();
   SqlConn& conn = reader->conn();

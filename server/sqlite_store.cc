@@ -49,7 +49,8 @@ struct SqliteStore::WriterStatements {
   };
   std::vector<PerTable> tables;  // parallel to schema::Tables()
   sqlite::Stmt read_seq, write_seq, find_change, save_change, insert_history, insert_conflict, insert_exit,
-      followups_of_case, find_batch, save_batch, find_identity, get_conflict, settle_conflict, transfer_rule;
+      exits_of_record, followups_of_case, find_batch, save_batch, find_identity, get_conflict, settle_conflict,
+      transfer_rule;
 
   static Result<std::unique_ptr<WriterStatements>> Prepare(sqlite::Db& db) {
     auto st = std::make_unique<WriterStatements>();
@@ -81,6 +82,7 @@ struct SqliteStore::WriterStatements {
     RELAIS_TRY(prepare(st->get_conflict, "SELECT " + ConflictColumns() + " FROM conflicts c WHERE c.id = ?1"));
     RELAIS_TRY(prepare(st->settle_conflict, sql::kSettleConflict));
     RELAIS_TRY(prepare(st->insert_exit, sql::kInsertExit));
+    RELAIS_TRY(prepare(st->exits_of_record, sql::kExitsOfRecord));
     RELAIS_TRY(prepare(st->followups_of_case, sql::kFollowupsOfCase));
     RELAIS_TRY(prepare(st->find_batch, sql::kFindBatch));
     RELAIS_TRY(prepare(st->save_batch, sql::kSaveBatch));
@@ -237,6 +239,19 @@ class SqliteTx final : public CentralTx {
     sqlite::Stmt& s = st_.insert_exit;
     sqlite::StmtGuard g(s);
     return s.Bind(1, seq).Bind(2, table).Bind(3, record_id).Bind(4, territory).Run();
+  }
+
+  Result<std::vector<std::string>> ExitsAfter(const std::string& record_id, int64_t after_seq) override {
+    sqlite::Stmt& s = st_.exits_of_record;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, record_id).Bind(2, after_seq);
+    std::vector<std::string> territories;
+    while (true) {
+      auto row = s.Step();
+      if (!row) return row.error();
+      if (!*row) return territories;
+      territories.push_back(s.Text(0));
+    }
   }
 
   Result<std::vector<std::string>> FollowupsOfCase(const std::string& case_id) override {

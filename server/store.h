@@ -34,6 +34,10 @@ struct Device {
   std::string name;
   Role role = Role::kDevice;
   std::vector<std::string> territories;  // sorted, never empty
+  // The greatest `since` the device has pulled from: it holds every change up to it. Kept best
+  // effort (a busy centre may skip the write), so it may lag, never lead (docs/PROTOCOL.md, "Work on
+  // a case that left the device's territories").
+  int64_t pulled_to = 0;
 
   bool InScope(std::string_view territory) const;
   // "corse-bastia, corse-ajaccio": for reasons shown to people.

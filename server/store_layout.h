@@ -99,6 +99,7 @@ inline constexpr const char* kSettleConflict =
     "settled_value = ?5, settlement = ?6 WHERE id = ?1 AND status = 'open'";
 inline constexpr const char* kInsertExit =
     "INSERT INTO scope_exits(seq, tbl, record_id, territory) VALUES (?1, ?2, ?3, ?4)";
+inline constexpr const char* kExitsOfRecord = "SELECT territory FROM scope_exits WHERE record_id = ?1 AND seq > ?2";
 inline constexpr const char* kFollowupsOfCase =
     "SELECT id FROM followups WHERE case_id = ?1 ORDER BY id COLLATE BINARY";
 inline constexpr const char* kFindBatch =

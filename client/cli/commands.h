@@ -67,5 +67,6 @@ void RegisterSyncCommands(CLI::App& app, Context& ctx);      // sync_cmd.cc: ini
 void RegisterConflictCommands(CLI::App& app, Context& ctx);  // conflicts_cmd.cc: conflicts
 // territories_cmd.cc: territories
 void RegisterTerritoriesCommand(CLI::App& app, Context& ctx);
+void RegisterRejectedCommands(CLI::App& app, Context& ctx);  // rejected_cmd.cc: rejected
 
 }  // namespace relais::cli

@@ -90,6 +90,7 @@ int Run(int argc, char** argv) {
   RegisterSyncCommands(app, ctx);
   RegisterConflictCommands(app, ctx);
   RegisterTerritoriesCommand(app, ctx);
+  RegisterRejectedCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -302,6 +302,9 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
     lost_sentences.push_back(std::move(*sentence));
   }
   if (ctx.json) {
+    json removed_cases = json::array();
+    for (const client::SqliteReplicaPort::RemovedCase& c : port.removed_cases())
+      removed_cases.push_back({{"case", c.id}, {"name", c.name}});
     json rejections = json::array();
     for (const auto& rej : s.rejections) rejections.push_back({{"change", rej.change_id}, {"reason", rej.reason}});
     auto text_or_null = [](const std::string& t) { return t.empty() ? json(nullptr) : json(t); };
@@ -335,6 +338,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
                 {"rejected", s.rejected},
                 {"pulled", s.pulled},
                 {"removed", s.removed},
+                {"removed_cases", removed_cases},
                 {"batches", s.batches},
                 {"pages", s.pages},
                 {"retries", s.retries},
@@ -364,6 +368,10 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   if (s.removed) std::cout << ", " << s.removed << " retirée(s) (hors de vos territoires)";
   std::cout << "\n";
   for (const std::string& sentence : lost_sentences) std::cout << "  " << sentence << "\n";
+  for (const client::SqliteReplicaPort::RemovedCase& c : port.removed_cases()) {
+    std::cout << "  le dossier " << c.name << " (" << c.id
+              << ") est passé dans un autre territoire : il a quitté cette base, avec ses suivis\n";
+  }
   if (s.review) {
     std::cout << "  en conflit : " << s.review
               << " modification(s) gardée(s) pour arbitrage par le centre (votre saisie n'est pas perdue)\n";
@@ -373,7 +381,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   if (s.rejected) {
     std::cout << "  refusées : " << s.rejected << " modification(s), conservées sur cet appareil :\n";
     for (const auto& rej : s.rejections) std::cout << "    - " << rej.change_id << " : " << rej.reason << "\n";
-    std::cout << "  Voir relais status pour le détail.\n";
+    std::cout << "  Voir relais rejected pour les lire, les renvoyer ou y renoncer.\n";
   }
   if (const std::string warning = ClockWarning(s.clock_skew_ms); !warning.empty()) {
     std::cout << "  attention : " << warning << "\n";

@@ -1,8 +1,10 @@
 // Randomised convergence through the real binaries: several devices work offline (creates, edits of
-// the same and of different fields, follow-ups, closes, territory moves), sync in random order, some
-// syncs cut halfway by SIGKILL; then central staff settle every open conflict and every device syncs
-// twice. Then every replica equals the server's view of its scope, and every value ever written is
-// current, in the history, in a conflict, or kept on its device as a refused change: nothing lost.
+// the same and of different fields, follow-ups, closes, territory moves while others hold pending
+// work on the case), sync in random order, some syncs cut halfway by SIGKILL, central staff merge
+// duplicates while devices hold pending edits on them; then central staff settle every open
+// conflict and every device syncs twice. Then every replica equals the server's view of its scope,
+// no work written on a case the device held is refused, and every value ever written is current, in
+// the history or in a conflict (of its case or of the case it was merged into): nothing lost.
 //
 // CI runs a fixed seed. Long mode: RELAIS_CONVERGENCE_ROUNDS=3000 RELAIS_CONVERGENCE_SEED=N
 // ./build/tests/test_e2e "[convergence]"
@@ -88,6 +90,8 @@ class World {
       Close(d);
     else if (op < 75)
       Move(d);
+    else if (op < 78)
+      MergeNow();
     else if (op < 90)
       Sync(d, false);
     else
@@ -127,6 +131,20 @@ class World {
     }
   }
 
+  // Central staff merge one open duplicate now, whatever the devices hold pending on it.
+  void MergeNow() {
+    RunResult list = Run(WithStore({CentralBinary(), "conflicts", "list", "--status", "open", "--json"}));
+    INFO(list.err);
+    REQUIRE(list.exit_code == 0);
+    for (const json& c : json::parse(list.out)) {
+      if (c["kind"] != "duplicate") continue;
+      if (Run(WithStore({CentralBinary(), "conflicts", "merge", std::to_string(c["id"].get<int64_t>())})).exit_code ==
+          0)
+        ++settled_;
+      return;
+    }
+  }
+
   void SyncAllTwice() {
     for (int pass = 0; pass < 2; ++pass) {
       for (DeviceState& d : devices_) {
@@ -154,6 +172,9 @@ class World {
       CHECK(SqliteRows(d.db, "SELECT id, version, organisation, phone FROM contacts ORDER BY id") ==
             central_.Rows("SELECT id, version, organisation, phone FROM contacts ORDER BY id"));
       CHECK(SqliteRows(d.db, "SELECT count(*) FROM outbox WHERE state = 'pending'") == std::vector<std::string>{"0"});
+      // Every change was written on a case the device held: accepted, though the case moved or was
+      // merged away meanwhile.
+      CHECK(SqliteRows(d.db, "SELECT reject_reason FROM outbox WHERE state = 'rejected'").empty());
     }
   }
 
@@ -161,14 +182,17 @@ class World {
   void CheckNothingLost() {
     for (const Written& w : written_) {
       const std::string v = Quote(w.value);
-      std::string sql = "SELECT (SELECT count(*) FROM cases WHERE id = '" + w.record + "' AND " + w.field + " = " + v +
+      // The case written on, and the cases it was merged into (an edit goes to the survivor).
+      std::string family = "'" + w.record + "'", hop = "'" + w.record + "'";
+      for (int i = 0; i < 3; ++i) family += ", " + (hop = "(SELECT merged_into FROM cases WHERE id = " + hop + ")");
+      std::string sql = "SELECT (SELECT count(*) FROM cases WHERE id IN (" + family + ") AND " + w.field + " = " + v +
                         ")"
-                        " + (SELECT count(*) FROM history WHERE record_id = '" +
-                        w.record + "' AND (" + JsonAt("snapshot", {w.field}) + " = " + v + "   OR " +
+                        " + (SELECT count(*) FROM history WHERE record_id IN (" +
+                        family + ") AND (" + JsonAt("snapshot", {w.field}) + " = " + v + "   OR " +
                         JsonAt("lost", {w.field, "value"}) + " = " + v +
                         "))"
-                        " + (SELECT count(*) FROM conflicts WHERE record_id = '" +
-                        w.record + "' AND (device_value = " + v + " OR server_value = " + v + "))";
+                        " + (SELECT count(*) FROM conflicts WHERE record_id IN (" +
+                        family + ") AND (device_value = " + v + " OR server_value = " + v + "))";
       int64_t found = std::stoll(central_.Rows(sql).at(0));
       if (found == 0) {
         // Refused by the centre (e.g. the case left the device's scope first): kept on the device.
