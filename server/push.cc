@@ -366,151 +366,151 @@ class ChangeApplier {
     merged.status = ChangeStatus::kReview;
     merged.changed = merged.values != current.record.values;
     return std::optional<ChangeResult>();
+  }
 
-    // Opens the conflict that holds `out`, a field of `change` kept for central review, on the record
-    // `change` names, at `seq`.
-    Status OpenReview(const schema::Table& table, const Change& change, const std::optional<std::string>& territory,
-                      const std::string& server_device, const sync::FieldOutcome& out, int64_t seq) {
-      Conflict c;
-      c.table = std::string(table.name);
-      c.record_id = change.record_id;
-      c.field = std::string(table.fields[static_cast<size_t>(out.field)].name);
-      c.territory = territory;
-      c.base_value = out.base;
-      c.server_value = out.server;
-      c.server_device = server_device;
-      c.server_hlc = out.server_hlc;
-      c.device_value = out.device;
-      c.device = device_.name;
-      c.device_hlc = change.hlc;
-      c.change_id = change.change_id;
-      c.opened_seq = seq;
-      c.opened_at = now_;
-      return tx_.OpenConflict(c);
+  // Opens the conflict that holds `out`, a field of `change` kept for central review, on the record
+  // `change` names, at `seq`.
+  Status OpenReview(const schema::Table& table, const Change& change, const std::optional<std::string>& territory,
+                    const std::string& server_device, const sync::FieldOutcome& out, int64_t seq) {
+    Conflict c;
+    c.table = std::string(table.name);
+    c.record_id = change.record_id;
+    c.field = std::string(table.fields[static_cast<size_t>(out.field)].name);
+    c.territory = territory;
+    c.base_value = out.base;
+    c.server_value = out.server;
+    c.server_device = server_device;
+    c.server_hlc = out.server_hlc;
+    c.device_value = out.device;
+    c.device = device_.name;
+    c.device_hlc = change.hlc;
+    c.change_id = change.change_id;
+    c.opened_seq = seq;
+    c.opened_at = now_;
+    return tx_.OpenConflict(c);
+  }
+
+  // Whether the device held `record_id` when it wrote a change on it, though the record is now
+  // outside its territories: the record left one of them after the last change the device confirmed
+  // it pulled (Device::pulled_to), so the device had not learnt of the move. Its work was written
+  // while it legitimately held the record (docs/PROTOCOL.md, "Work on a case that left the device's
+  // territories").
+  Result<bool> HeldWhenWritten(const std::string& record_id) {
+    auto exits = tx_.ExitsAfter(record_id, device_.pulled_to);
+    if (!exits) return exits.error();
+    return std::any_of(exits->begin(), exits->end(), [&](const std::string& t) { return device_.InScope(t); });
+  }
+
+  // An update of `absorbed`, a case central staff merged into another since the device wrote: its
+  // fields go to the surviving case through the rules of Update, as if written there; when the
+  // survivor is outside the device's territories, each field that differs goes to central review
+  // instead, named nowhere in the answer. The absorbed case takes a new version, values unchanged,
+  // so that the device pulls it back as the centre holds it. The answer is never `applied`: the
+  // device's row is not the record that took the edit.
+  Result<ChangeResult> Redirect(const schema::Table& table, const Change& change, const sync::ChangeFacts& facts,
+                                const StoredRecord& absorbed) {
+    const int merged_into = table.FieldIndex("merged_into");
+    std::optional<StoredRecord> survivor = absorbed;
+    for (int hops = 0; survivor->record.values[static_cast<size_t>(merged_into)]; ++hops) {
+      const std::string next = *survivor->record.values[static_cast<size_t>(merged_into)];
+      if (hops == kMaxMergeRedirects) return MakeError(ErrorCode::kInternal, "redirect chain too long from " + next);
+      auto found = tx_.GetRecord(table, next);
+      if (!found) return found.error();
+      if (!*found) return MakeError(ErrorCode::kInternal, "merged into a missing case " + next);
+      survivor = std::move(*found);
     }
-
-    // Whether the device held `record_id` when it wrote a change on it, though the record is now
-    // outside its territories: the record left one of them after the last change the device confirmed
-    // it pulled (Device::pulled_to), so the device had not learnt of the move. Its work was written
-    // while it legitimately held the record (docs/PROTOCOL.md, "Work on a case that left the device's
-    // territories").
-    Result<bool> HeldWhenWritten(const std::string& record_id) {
-      auto exits = tx_.ExitsAfter(record_id, device_.pulled_to);
-      if (!exits) return exits.error();
-      return std::any_of(exits->begin(), exits->end(), [&](const std::string& t) { return device_.InScope(t); });
-    }
-
-    // An update of `absorbed`, a case central staff merged into another since the device wrote: its
-    // fields go to the surviving case through the rules of Update, as if written there; when the
-    // survivor is outside the device's territories, each field that differs goes to central review
-    // instead, named nowhere in the answer. The absorbed case takes a new version, values unchanged,
-    // so that the device pulls it back as the centre holds it. The answer is never `applied`: the
-    // device's row is not the record that took the edit.
-    Result<ChangeResult> Redirect(const schema::Table& table, const Change& change, const sync::ChangeFacts& facts,
-                                  const StoredRecord& absorbed) {
-      const int merged_into = table.FieldIndex("merged_into");
-      std::optional<StoredRecord> survivor = absorbed;
-      for (int hops = 0; survivor->record.values[static_cast<size_t>(merged_into)]; ++hops) {
-        const std::string next = *survivor->record.values[static_cast<size_t>(merged_into)];
-        if (hops == kMaxMergeRedirects) return MakeError(ErrorCode::kInternal, "redirect chain too long from " + next);
-        auto found = tx_.GetRecord(table, next);
-        if (!found) return found.error();
-        if (!*found) return MakeError(ErrorCode::kInternal, "merged into a missing case " + next);
-        survivor = std::move(*found);
-      }
-      Change moved = change;
-      moved.record_id = survivor->record.id;
-      std::erase_if(moved.fields, [](const sync::FieldChange& f) { return f.field == "merged_into"; });
-      ChangeResult r;
-      const bool visible = device_.InScope(survivor->territory.value_or(""));
-      if (visible) {
-        auto applied = Update(table, moved, facts, survivor);
-        if (!applied) return applied.error();
-        r = std::move(*applied);
-      } else {
-        r.change_id = change.change_id;
-        r.status = ChangeStatus::kMerged;
-      }
-      if (r.status == ChangeStatus::kRejected) return r;
-      auto seq = tx_.NextSeq();
-      if (!seq) return seq.error();
-      if (!visible) {
-        for (const sync::FieldChange& fc : moved.fields) {
-          sync::FieldOutcome out;
-          out.field = table.FieldIndex(fc.field);
-          if (out.field < 0) continue;  // the decoder refused unknown fields
-          out.server = survivor->record.values[static_cast<size_t>(out.field)];
-          if (out.server == fc.value) continue;
-          out.base = fc.base;
-          out.device = fc.value;
-          auto stamp = survivor->stamps.map().find(fc.field);
-          if (stamp != survivor->stamps.map().end()) out.server_hlc = stamp->second;
-          RELAIS_TRY(OpenReview(table, moved, survivor->territory, survivor->last_device, out, *seq));
-          r.review_fields.push_back(fc.field);
-        }
-        if (!r.review_fields.empty()) r.status = ChangeStatus::kReview;
-      }
-      if (r.status == ChangeStatus::kApplied) r.status = ChangeStatus::kMerged;
+    Change moved = change;
+    moved.record_id = survivor->record.id;
+    std::erase_if(moved.fields, [](const sync::FieldChange& f) { return f.field == "merged_into"; });
+    ChangeResult r;
+    const bool visible = device_.InScope(survivor->territory.value_or(""));
+    if (visible) {
+      auto applied = Update(table, moved, facts, survivor);
+      if (!applied) return applied.error();
+      r = std::move(*applied);
+    } else {
       r.change_id = change.change_id;
-      r.version = *seq;
-      // The absorbed case's history notes the redirect: a version by this device at its stamp, values
-      // unchanged; the survivor's history holds the change itself, or, when it went to review, the
-      // conflicts do and this row keeps the change id (a replay of the change finds its outcome here).
-      StoredRecord again = absorbed;
-      again.record.version = *seq;
-      again.history_seq = *seq;
-      again.echo_device.reset();
-      again.last_device = device_.name;
-      RELAIS_TRY(tx_.PutRecord(table, again));
-      RELAIS_TRY(AppendHistory(table, change, again, absorbed.history_seq, std::nullopt, /*with_change_id=*/!visible));
-      return r;
+      r.status = ChangeStatus::kMerged;
     }
-
-    // A new case that looks like a person the server already holds (`other`, the earliest opened
-    // match): a question for central staff, not a refusal. One conflict, at the create's sequence.
-    Status FlagDuplicate(const Change& change, const StoredRecord& created, const std::string& other) {
-      Conflict c;
-      c.kind = "duplicate";
-      c.table = std::string(schema::CasesTable().name);
-      c.record_id = created.record.id;
-      c.other_id = other;
-      c.territory = created.territory;
-      c.device = device_.name;
-      c.device_hlc = change.hlc;
-      c.change_id = change.change_id;
-      c.opened_seq = created.record.version;
-      c.opened_at = now_;
-      return tx_.OpenConflict(c);
+    if (r.status == ChangeStatus::kRejected) return r;
+    auto seq = tx_.NextSeq();
+    if (!seq) return seq.error();
+    if (!visible) {
+      for (const sync::FieldChange& fc : moved.fields) {
+        sync::FieldOutcome out;
+        out.field = table.FieldIndex(fc.field);
+        if (out.field < 0) continue;  // the decoder refused unknown fields
+        out.server = survivor->record.values[static_cast<size_t>(out.field)];
+        if (out.server == fc.value) continue;
+        out.base = fc.base;
+        out.device = fc.value;
+        auto stamp = survivor->stamps.map().find(fc.field);
+        if (stamp != survivor->stamps.map().end()) out.server_hlc = stamp->second;
+        RELAIS_TRY(OpenReview(table, moved, survivor->territory, survivor->last_device, out, *seq));
+        r.review_fields.push_back(fc.field);
+      }
+      if (!r.review_fields.empty()) r.status = ChangeStatus::kReview;
     }
+    if (r.status == ChangeStatus::kApplied) r.status = ChangeStatus::kMerged;
+    r.change_id = change.change_id;
+    r.version = *seq;
+    // The absorbed case's history notes the redirect: a version by this device at its stamp, values
+    // unchanged; the survivor's history holds the change itself, or, when it went to review, the
+    // conflicts do and this row keeps the change id (a replay of the change finds its outcome here).
+    StoredRecord again = absorbed;
+    again.record.version = *seq;
+    again.history_seq = *seq;
+    again.echo_device.reset();
+    again.last_device = device_.name;
+    RELAIS_TRY(tx_.PutRecord(table, again));
+    RELAIS_TRY(AppendHistory(table, change, again, absorbed.history_seq, std::nullopt, /*with_change_id=*/!visible));
+    return r;
+  }
 
-    // `prev_seq`: the record's history_seq before the change.
-    // `with_change_id`: false for a second row about the same change (a change id names one row).
-    Status AppendHistory(const schema::Table& table, const Change& change, const StoredRecord& stored,
-                         std::optional<int64_t> prev_seq, std::optional<std::string> lost, bool with_change_id = true) {
-      HistoryEntry h;
-      h.seq = stored.record.version;
-      h.table = std::string(table.name);
-      h.record_id = stored.record.id;
-      h.device = device_.name;
-      h.hlc = change.hlc;
-      if (with_change_id) h.change_id = change.change_id;
-      h.at = now_;
-      h.snapshot = sync::EncodeRecordValues(table, stored.record.values);
-      h.lost = std::move(lost);
-      h.prev_seq = prev_seq;
-      return tx_.AppendHistory(h);
-    }
+  // A new case that looks like a person the server already holds (`other`, the earliest opened
+  // match): a question for central staff, not a refusal. One conflict, at the create's sequence.
+  Status FlagDuplicate(const Change& change, const StoredRecord& created, const std::string& other) {
+    Conflict c;
+    c.kind = "duplicate";
+    c.table = std::string(schema::CasesTable().name);
+    c.record_id = created.record.id;
+    c.other_id = other;
+    c.territory = created.territory;
+    c.device = device_.name;
+    c.device_hlc = change.hlc;
+    c.change_id = change.change_id;
+    c.opened_seq = created.record.version;
+    c.opened_at = now_;
+    return tx_.OpenConflict(c);
+  }
 
-    CentralTx& tx_;
-    const Device& device_;
-    std::string now_;
-    int64_t last_seq_;
-  };
+  // `prev_seq`: the record's history_seq before the change.
+  // `with_change_id`: false for a second row about the same change (a change id names one row).
+  Status AppendHistory(const schema::Table& table, const Change& change, const StoredRecord& stored,
+                       std::optional<int64_t> prev_seq, std::optional<std::string> lost, bool with_change_id = true) {
+    HistoryEntry h;
+    h.seq = stored.record.version;
+    h.table = std::string(table.name);
+    h.record_id = stored.record.id;
+    h.device = device_.name;
+    h.hlc = change.hlc;
+    if (with_change_id) h.change_id = change.change_id;
+    h.at = now_;
+    h.snapshot = sync::EncodeRecordValues(table, stored.record.values);
+    h.lost = std::move(lost);
+    h.prev_seq = prev_seq;
+    return tx_.AppendHistory(h);
+  }
+
+  CentralTx& tx_;
+  const Device& device_;
+  std::string now_;
+  int64_t last_seq_;
+};
 
 }  // namespace
 
-std::optional<std::string>
-CaseIdentityKey(const std::vector<schema::Value>& values) {
+std::optional<std::string> CaseIdentityKey(const std::vector<schema::Value>& values) {
   const schema::Table& cases = schema::CasesTable();
   const schema::Value& birth_date = ValueOf(cases, values, "birth_date");
   if (!birth_date) return std::nullopt;
