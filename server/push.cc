@@ -80,6 +80,8 @@ class ChangeApplier {
     }
     auto result = ApplyNew(change, facts);
     if (!result) return result;
+    // Versions given in this batch are versions too: a later change of the batch may name one.
+    last_seq_ = std::max(last_seq_, result->version);
     if (result->status != ChangeStatus::kRejected) RELAIS_TRY(tx_.SaveChangeOutcome(device_.id, *result, digest));
     return result;
   }

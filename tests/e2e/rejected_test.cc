@@ -46,7 +46,7 @@ void MergeTheDuplicate(const Central& c) {
   REQUIRE(merged.exit_code == 0);
 }
 
-std::string Text(const Device& d, std::vector<std::string> args) {
+std::string Text(const Device& d, const std::vector<std::string>& args) {
   RunResult r = d.Cmd(args);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -122,6 +122,7 @@ TEST_CASE("a refused change is listed, shown whole in French, sent again, and gi
   TempDir dir;
   Central central(dir.path());
   central.Start();
+  central.Enrol("b", {kBastia});  // Bastia declared: the device knows it, the centre refuses it to a
   Device a(dir, "a");
   a.Init(central, central.Enrol("a", {kGap}));
   const std::string id = a.AddCase("Dubois", "Zoé", kBastia);

@@ -29,6 +29,7 @@ TEST_CASE("pull pages follow the sequence with the next cursor and whether more 
   StoreFixture f;
   Enrolled a = f.Enrol("a", {kGap});
   std::vector<sync::Change> changes;
+  changes.reserve(5);
   for (int i = 0; i < 5; ++i) changes.push_back(CreateContact(NewId(), "0611111111", Stamp(kT0, "a")));
   f.Push(a, changes);
   sync::PullPage first = f.Pull(a, 0, 2);
@@ -165,9 +166,15 @@ TEST_CASE("a device of both territories keeps a case moved between them", "[pull
 
 TEST_CASE("the old territory can no longer edit a case handed over", "[pull]") {
   MovedCase m;
+  // Once it has pulled the move (docs/PROTOCOL.md, "Work on a case that left the device's territories").
+  m.f.Pull(m.a, m.f.Pull(m.a, 0).next);
+  auto again = m.f.store().Authenticate(m.a.token);
+  REQUIRE(again.ok());
+  m.a.device = *again;
   auto response =
       m.f.Push(m.a, {Update("cases", m.case_id, 3, Stamp(kT0 + 2, "a"), {{"phone", "0611223344", std::nullopt}})});
   CHECK(response.results[0].status == sync::ChangeStatus::kRejected);
+  CHECK(response.results[0].code == "unknown_record");
   // The same reason as for an id nobody holds: the territory it went to is not named.
   CHECK(response.results[0].reason ==
         "la fiche " + m.case_id + " est inconnue ou hors des territoires de cet appareil");

@@ -240,7 +240,11 @@ TEST_CASE("an update of an unknown record is rejected", "[push]") {
   StoreFixture f;
   Enrolled a = f.Enrol("a", {kGap});
   std::string id = NewId();
-  auto response = f.Push(a, {Update("contacts", id, 3, Stamp(kT0, "a"), {{"phone", "0611111111", std::nullopt}})});
+  // Three records first: base version 3 is one this centre gave (docs/PROTOCOL.md, "Base and base version").
+  f.Push(a,
+         {CreateContact(NewId(), "0611111111", Stamp(kT0, "a")), CreateContact(NewId(), "0622222222", Stamp(kT0, "a")),
+          CreateContact(NewId(), "0633333333", Stamp(kT0, "a"))});
+  auto response = f.Push(a, {Update("contacts", id, 3, Stamp(kT0 + 1, "a"), {{"phone", "0611111111", std::nullopt}})});
   CHECK(response.results[0].status == ChangeStatus::kRejected);
   CHECK(response.results[0].code == "unknown_record");
   CHECK(response.results[0].reason == "la fiche " + id + " est inconnue ou hors des territoires de cet appareil");
@@ -437,7 +441,7 @@ TEST_CASE("the history keeps every version of a record with its author", "[histo
   std::string id = NewId();
   f.Push(a, {CreateCase(id, kGap, Stamp(kT0, "a"))});
   f.Push(b, {Update("cases", id, 1, Stamp(kT0 + 1, "b"), {{"phone", "0611223344", std::nullopt}})});
-  f.clock().Advance(3600 * 1000);
+  f.clock().Advance(3600LL * 1000);
   f.Push(a, {Update("cases", id, 2, Stamp(kT0 + 2, "a"), {{"phone", "0699887766", "0611223344"}})});
   auto history = f.store().History("cases", id);
   REQUIRE(history.ok());
@@ -488,11 +492,11 @@ TEST_CASE("a stamp a few minutes ahead is taken as it is", "[push][clock]") {
   const std::string id = NewId();
   sync::PushRequest request;
   request.batch_key = "near";
-  request.changes = {CreateContact(id, "0611111111", Stamp(kT0 + 4 * 60 * 1000, "a"))};
+  request.changes = {CreateContact(id, "0611111111", Stamp(kT0 + 4LL * 60 * 1000, "a"))};
   auto reply = f.store().Push(a.device, Decoded(request));
   REQUIRE(reply.ok());
   CHECK(reply->clamped == 0);
-  CHECK(f.store().History("contacts", id)->at(0).hlc == Stamp(kT0 + 4 * 60 * 1000, "a"));
+  CHECK(f.store().History("contacts", id)->at(0).hlc == Stamp(kT0 + 4LL * 60 * 1000, "a"));
 }
 
 }  // namespace

@@ -266,7 +266,7 @@ TEST_CASE("a pull page with members missing or of the wrong type is refused, not
       R"("tables":{"cases":7}})", R"("tables":{},"removed":[{}]})", R"("tables":{},"removed":[{"table":"cases"}]})",
       R"("tables":{},"conflicts":[{}]})", R"("tables":{},"conflicts":[{"id":1,"kind":"field"}]})",
       R"("tables":{},"conflicts":[{"id":1,"kind":"field","status":"open","table":"cases","record":"r","seq":1,"field":5}]})",
-      R"("tables":{},"conflicts":[{"id":1,"kind":"field","status":"open","table":"cases","record":"r","seq":1,"base":5}]})");
+      R"("tables":{},"conflicts":[{"id":1,"kind":"field","status":"open","table":"cases","record":"r","seq":1,"base":[5]}]})");
   CAPTURE(body);
   auto page = DecodePullPage(head + body);
   REQUIRE_FALSE(page.ok());
