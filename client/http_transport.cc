@@ -159,6 +159,10 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_s_);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "relais/0.1");
+  // The token goes to the address given to `relais init` and nowhere else: a redirection is an
+  // answer (sync::RedirectAnswer tells it), never followed; and no scheme but these two.
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   // Verbose only to reach the counter: with a debug function, libcurl writes nothing to stderr.
   WireBytes wire;
   curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, CountWireBytes);

@@ -149,6 +149,8 @@ Result<std::vector<sync::ConflictNotice>> StoredConflicts(Replica& replica, cons
 
 // sync_state keys shared by the sync commands.
 inline constexpr const char* kStateServerUrl = "server_url";
+// "1" when `relais init --insecure-http` accepted an http:// address to another machine, "0" otherwise.
+inline constexpr const char* kStateInsecureHttp = "insecure_http";
 inline constexpr const char* kStateToken = "token";
 inline constexpr const char* kStateDeviceName = "device_name";
 inline constexpr const char* kStateTerritories = "territories";

@@ -15,4 +15,11 @@ namespace relais::sync {
 // document JSON d'une autre forme".
 std::optional<std::string> NotRelaisAnswer(std::string_view body, std::string_view member);
 
+// nullopt unless `status` is a redirection (3xx); then what came instead, in French for people,
+// naming where it points as scheme, host and port only (never a path or a query): "une redirection
+// vers https://autre.exemple.fr, que Relais ne suit pas …". `location` is the answer's Location
+// header, empty when absent. Relais follows no redirection: the token goes to the address given to
+// `relais init` and to no other.
+std::optional<std::string> RedirectAnswer(int status, std::string_view location);
+
 }  // namespace relais::sync

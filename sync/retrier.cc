@@ -8,6 +8,10 @@ namespace relais::sync {
 bool Retryable(int status) { return status >= 500 || status == 429 || status == 408; }
 
 SyncError Refused(const HttpReply& reply, Exchange exchange) {
+  const auto location = reply.headers.find("location");
+  if (auto what = RedirectAnswer(reply.status, location == reply.headers.end() ? "" : location->second)) {
+    return MakeSyncError(SyncFailure::kNotACentre, ErrorCode::kProtocol, *what, exchange, reply.status);
+  }
   if (reply.status != 401) {
     if (auto what = NotRelaisAnswer(reply.body, "error")) {
       return MakeSyncError(SyncFailure::kNotACentre, ErrorCode::kProtocol, *what, exchange, reply.status);

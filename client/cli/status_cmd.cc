@@ -8,6 +8,7 @@
 
 #include "client/cli/clock_notes.h"
 #include "client/cli/output.h"
+#include "client/replica_port.h"
 #include "client/sync_text.h"
 
 namespace relais::cli {
@@ -27,7 +28,8 @@ constexpr Label kLabels[] = {{"replica", "Base locale"},
                              {"pending", "À synchroniser"},
                              {"rejected", "Modifications refusées"},
                              {"last_sync", "Dernière synchronisation"},
-                             {"server", "Serveur"}};
+                             {"server", "Serveur"},
+                             {"insecure_http", "En clair sur le réseau (--insecure-http)"}};
 
 Status ShowStatus(Context& ctx) {
   auto replica = ctx.Replica();
@@ -50,7 +52,10 @@ Status ShowStatus(Context& ctx) {
       if (it.key() == l.key) label = l.text;
     }
     const auto& v = it.value();
-    std::string text = v.is_null() ? "jamais / aucun" : v.is_string() ? v.get<std::string>() : v.dump();
+    std::string text = v.is_null()      ? "jamais / aucun"
+                       : v.is_string()  ? v.get<std::string>()
+                       : v.is_boolean() ? (v.get<bool>() ? "oui" : "non")
+                                        : v.dump();
     // Successive edits of a record are one change: what waits is a number of records.
     if (it.key() == "pending") text = client::PendingRecordsText((*status)["pending_records"].get<int64_t>());
     rows.push_back({label, text});
@@ -119,6 +124,9 @@ Result<nlohmann::ordered_json> BuildStatus(client::Replica& replica, client::Rec
   auto server = replica.GetState("server_url");
   if (!server) return server.error();
   out["server"] = OrNull(*server);
+  auto insecure_http = replica.GetState(client::kStateInsecureHttp);
+  if (!insecure_http) return insecure_http.error();
+  out["insecure_http"] = *insecure_http == "1";
   auto skew = KnownClockSkew(replica);
   if (!skew) return skew.error();
   out["clock_skew_ms"] = *skew ? nlohmann::ordered_json(**skew) : nlohmann::ordered_json(nullptr);

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "client/centre_address.h"
 #include "client/cli/clock_notes.h"
 #include "client/cli/commands.h"
 #include "client/cli/conflict_text.h"
@@ -37,6 +38,7 @@ struct InitOptions {
   std::string token;
   std::string territory;
   bool same_centre = false;
+  bool insecure_http = false;
 };
 
 // An address as it names a centre: scheme and host in lower case, `localhost` as 127.0.0.1, the
@@ -75,12 +77,11 @@ struct SyncFlags {
 };
 
 Status RunInit(Context& ctx, const InitOptions& o) {
+  // On the text of the address, before the replica is opened or anything is sent.
+  RELAIS_TRY(client::CheckCentreAddress(o.server, o.insecure_http));
   auto replica = ctx.Replica();
   if (!replica) return replica.error();
   client::Replica& r = **replica;
-  if (o.server.rfind("http://", 0) != 0 && o.server.rfind("https://", 0) != 0) {
-    return MakeError(ErrorCode::kUsage, "--server : " + o.server + " n'est pas une adresse http:// ou https://");
-  }
   auto bound = r.GetState(client::kStateServerUrl);
   if (!bound) return bound.error();
   auto cursor = r.GetState(client::kStatePullCursor);
@@ -112,6 +113,10 @@ Status RunInit(Context& ctx, const InitOptions& o) {
   if (!reply)
     return MakeError(ErrorCode::kNetwork,
                      reply.error().message + ". Vérifiez l'adresse et le réseau, puis relancez relais init.");
+  const auto location = reply->headers.find("location");
+  if (auto redirect = sync::RedirectAnswer(reply->status, location == reply->headers.end() ? "" : location->second)) {
+    return MakeError(ErrorCode::kProtocol, o.server + " : " + client::NotACentreText(*redirect, reply->status));
+  }
   if (reply->status == 401) {
     return MakeError(ErrorCode::kAuth,
                      "le centre refuse ce jeton (inconnu ou révoqué) : demandez-en un nouveau à l'équipe centrale. "
@@ -149,6 +154,7 @@ Status RunInit(Context& ctx, const InitOptions& o) {
     auto tx = sqlite::Transaction::Begin(r.db());
     if (!tx) return tx.error();
     RELAIS_TRY(r.SetState(client::kStateServerUrl, server));
+    RELAIS_TRY(r.SetState(client::kStateInsecureHttp, client::IsClearTextToNetwork(server) ? "1" : "0"));
     RELAIS_TRY(r.SetState(client::kStateToken, o.token));
     RELAIS_TRY(r.SetState(client::kStateDeviceName, who["device"].get<std::string>()));
     RELAIS_TRY(r.SetState(client::kStateTerritories, json(territories).dump()));
@@ -235,6 +241,12 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   if (!*server || !*token) {
     return MakeError(ErrorCode::kUsage,
                      "cette base n'est liée à aucun centre : lancez d'abord relais init --server URL --token JETON");
+  }
+  // A replica bound before clear text was refused, or a file edited by hand, is held to the rule too.
+  auto insecure_http = r.GetState(client::kStateInsecureHttp);
+  if (!insecure_http) return insecure_http.error();
+  if (Status clear = client::CheckCentreAddress(**server, *insecure_http == "1"); !clear.ok()) {
+    return MakeError(ErrorCode::kUsage, "cette base est liée à " + clear.error().message);
   }
   // A batch reads its records by id across the whole replica and a pulled page writes thousands
   // of rows and their search terms: with SQLite's default 2 MiB cache both spill pages to the WAL
@@ -415,6 +427,8 @@ void RegisterSyncCommands(CLI::App& app, Context& ctx) {
   init_cmd->add_option("--territory", init->territory, "Territoire par défaut des nouveaux dossiers");
   init_cmd->add_flag("--same-centre", init->same_centre,
                      "Suivre le même centre à une nouvelle adresse (le centre confirme son identifiant)");
+  init_cmd->add_flag("--insecure-http", init->insecure_http,
+                     "Accepter une adresse http:// hors de cette machine : jeton et dossiers en clair sur le réseau");
   init_cmd->callback([&ctx, init] { ctx.Finish(RunInit(ctx, *init)); });
 
   auto flags = std::make_shared<SyncFlags>();
