@@ -1,11 +1,5 @@
 #include "client/replica.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 
 #include "base/ids.h"
@@ -20,18 +14,6 @@ constexpr char kNodeIdKey[] = "node_id";
 constexpr char kHlcLastKey[] = "hlc_last";
 constexpr char kMaxOutboxHlc[] = "SELECT max(hlc) FROM outbox";
 
-// Creates the file with mode 0600 before SQLite sees it: SQLite would create it 0644, readable by
-// every account on a shared laptop. The -wal and -shm files inherit the database file's mode.
-Status CreatePrivateFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) return OkStatus();
-    return MakeError(ErrorCode::kIo, "impossible de créer la base " + path + " : " + std::strerror(errno));
-  }
-  ::close(fd);
-  return OkStatus();
-}
-
 // A stamp this replica saved. Earlier versions of Relais wrote the folded centre clock without its node
 // ("…-000000-"); that form is read as this replica's own stamp, and a later save writes it whole.
 Result<sync::Hlc> ParseSavedStamp(const std::string& text, const std::string& node_id) {
@@ -42,8 +24,8 @@ Result<sync::Hlc> ParseSavedStamp(const std::string& text, const std::string& no
 }  // namespace
 
 Result<Replica> Replica::Open(const std::string& path, const Clock& clock) {
-  RELAIS_TRY(CreatePrivateFile(path));
-  auto db = sqlite::Db::Open(path, false);
+  // Created 0600 (sqlite::CreatePrivateFile): a shared laptop's other accounts cannot read it.
+  auto db = sqlite::Db::Open(path, true);
   if (!db) return db.error();
   RELAIS_TRY(sqlite::Migrate(*db, schema::replica_migrations(), "cette base locale"));
 

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <thread>
 
+#include "base/hardening.h"
 #include "base/text.h"
 #include "pg/conn.h"
 #include "schema/display.h"
@@ -806,6 +807,7 @@ int Migrate(const std::string& from, const std::string& to) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  relais::HardenProcess();  // files 0600, no core dump (base/hardening.h)
   try {
     CLI::App app{
         "relais-central : le serveur central de Relais, l'enrôlement des appareils et le règlement des "

@@ -1,5 +1,11 @@
 #include "sqlite/db.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 
 namespace relais::sqlite {
@@ -18,8 +24,21 @@ void ConfigureSqliteOnce() {
 
 }  // namespace
 
+Status CreatePrivateFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return OkStatus();
+    return MakeError(ErrorCode::kIo, "impossible de créer la base " + path + " : " + std::strerror(errno));
+  }
+  // open() applies the umask to 0600, which can only take bits away; fchmod states it anyway.
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  return OkStatus();
+}
+
 Result<Db> Db::Open(const std::string& path, bool create, int page_size) {
   ConfigureSqliteOnce();
+  if (create) RELAIS_TRY(CreatePrivateFile(path));
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);

@@ -25,12 +25,19 @@ struct StmtFinalizer {
 
 class Stmt;
 
+// Creates an empty file at `path` with mode 0600 whatever the umask, unless a file is there already
+// (left as it is): a database of personal data created by SQLite would be 0644, readable by every
+// account of the machine. kIo, in French and naming the file, when it cannot be created.
+Status CreatePrivateFile(const std::string& path);
+
 // One connection. Not thread-safe: one thread uses it at a time.
 class Db {
  public:
   // Opens (or creates, when `create` is true) the database at `path` and sets the pragmas that
   // every Relais database uses: WAL, synchronous=FULL (a commit survives power loss), foreign keys,
-  // a busy timeout. Fails with kIo and SQLite's message when the file cannot be opened.
+  // a busy timeout. A database this call creates is created 0600 (CreatePrivateFile), and SQLite
+  // gives its -wal, -shm and -journal the mode of the database file. Fails with kIo and SQLite's
+  // message when the file cannot be opened.
   // `page_size` (bytes, a power of two from 512 to 65536) is that of a database this call creates;
   // 0 leaves SQLite's (4096). An existing database keeps the page size it was created with.
   static Result<Db> Open(const std::string& path, bool create = true, int page_size = 0);

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/hardening.h"
 #include "client/cli/commands.h"
 #include "client/cli/output.h"
 #include "client/cli/usage_errors.h"
@@ -110,6 +111,7 @@ int Run(int argc, char** argv) {
 }  // namespace relais::cli
 
 int main(int argc, char** argv) {
+  relais::HardenProcess();  // files 0600, no core dump (base/hardening.h)
   try {
     return relais::cli::Run(argc, argv);
   } catch (const std::exception& e) {
