@@ -217,11 +217,9 @@ class Central {
   pid_t pid_ = -1;
 };
 
-// Starts argv (a path and its arguments), lets it run `delay_ms`, then SIGKILLs it: a battery that
-// dies mid-command. Its output is discarded. Returns true when the kill found it still running,
-// false when it had already finished. The sleep is the thing under test (a kill at an instant the
-// caller draws), not a way to order two events: nothing waits for the process to reach a point.
-inline bool RunAndKill(std::vector<std::string> args, int delay_ms) {
+// Starts argv (a path and its arguments), its output discarded; returns its pid. The caller waits
+// for it.
+inline pid_t SpawnQuiet(std::vector<std::string> args) {
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
@@ -234,6 +232,15 @@ inline bool RunAndKill(std::vector<std::string> args, int delay_ms) {
   int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
+  return pid;
+}
+
+// Starts argv (a path and its arguments), lets it run `delay_ms`, then SIGKILLs it: a battery that
+// dies mid-command. Its output is discarded. Returns true when the kill found it still running,
+// false when it had already finished. The sleep is the thing under test (a kill at an instant the
+// caller draws), not a way to order two events: nothing waits for the process to reach a point.
+inline bool RunAndKill(std::vector<std::string> args, int delay_ms) {
+  const pid_t pid = SpawnQuiet(std::move(args));
   std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
   int status = 0;
   const bool running = waitpid(pid, &status, WNOHANG) == 0;
