@@ -11,11 +11,12 @@ cd "$(dirname "$0")/.."
 # faketime: the clock-skew tests run the real `relais` with a shifted clock. iproute2: `ip` and `tc`
 # for the poor-link test, which makes its own network namespace (tests/e2e/poor_link.h). clang-tidy:
 # scripts/tidy.sh. libsodium: the record digests of the divergence check (BLAKE2b). libunistring:
-# Unicode normalisation (NFC) of every text that enters.
+# Unicode normalisation (NFC) of every text that enters. nginx, openssl, curl: the reverse-proxy test
+# runs docs/deploy/nginx-relais.conf unprivileged in a temp folder, with a test CA (tests/e2e/proxy_test.cc).
 PACKAGES=(build-essential cmake pkg-config python3 ca-certificates
   libsqlite3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev catch2
   libcpp-httplib-dev libcli11-dev libbrotli-dev sqlite3 libpq-dev postgresql libsodium-dev libunistring-dev
-  faketime iproute2 clang-tidy ${EXTRA_PACKAGES:-})
+  faketime iproute2 clang-tidy nginx openssl curl ${EXTRA_PACKAGES:-})
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -26,7 +27,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   echo "Installation des paquets manquants : ${missing[*]}" >&2
   $SUDO apt-get update -qq
+  # No service starts because a package was installed (nginx would take port 80): Debian's
+  # policy-rc.d forbids it for this apt-get, unless the system has a policy of its own.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    trap '$SUDO rm -f "$policy"' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  if [ -n "$policy" ]; then $SUDO rm -f "$policy"; trap - EXIT; fi
+  # Nor at the next boot: the tests run their own nginx.
+  if [[ " ${missing[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now nginx >&2 || true
+  fi
 fi
 
 BUILD_DIR=${BUILD_DIR:-build}
