@@ -230,7 +230,9 @@ std::string CoreLimit(pid_t pid) {
       std::istringstream words(line.substr(std::string("Max core file size").size()));
       std::string soft, hard;
       words >> soft >> hard;
-      return soft + " " + hard;
+      soft += " ";
+      soft += hard;
+      return soft;
     }
   }
   return "?";

@@ -119,6 +119,7 @@ class Nginx {
         << "  include " << p << "/relais.conf;\n}\n";
     std::vector<std::string> args = {kNginx, "-p", p + "/", "-c", p + "/nginx.conf", "-e", p + "/error.log"};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     REQUIRE(posix_spawn(&pid_, kNginx, nullptr, nullptr, argv.data(), environ) == 0);
