@@ -166,6 +166,8 @@ class SqliteTx final : public CentralTx {
     s.BindBorrowed(l.last_device_col + 1, r.last_device);
     if (r.echo_device) s.Bind(l.echo_device_col + 1, *r.echo_device);
     if (r.history_seq) s.Bind(l.history_seq_col + 1, *r.history_seq);
+    const sync::StoredDigests digests = StoredDigestsOf(r.record);
+    s.Bind(l.digest_key_col + 1, digests.key).Bind(l.digest_values_col + 1, digests.values);
     if (l.has_identity_key) s.Bind(l.column_count + 1, CaseIdentityKey(r.record.values));
   }
 
@@ -392,6 +394,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   if (!db) return db.error();
   RELAIS_TRY(db->Exec(kWriterCache));
   RELAIS_TRY(sqlite::Migrate(*db, schema::central_migrations(), "cette base centrale"));
+  RELAIS_TRY(FillRecordDigests(*SqlConnOver(*db)));
   auto statements = WriterStatements::Prepare(*db);
   if (!statements) return statements.error();
   auto checkpoint_db = sqlite::Db::Open(path, false);
