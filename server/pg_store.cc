@@ -536,6 +536,7 @@ Result<PushReply> PgStore::Push(const Device& device, const DecodedPush& request
   QueuedPush push{&device, &request};
   std::unique_lock<std::mutex> lock(queue_mutex_);
   queue_.push_back(&push);
+  queue_turn_.notify_all();  // for AwaitQueued; the others see nothing new and wait on
   while (true) {
     queue_turn_.wait(lock, [&] { return push.done || !leading_; });
     if (push.done) return std::move(*push.reply);
@@ -569,6 +570,11 @@ Result<PushReply> PgStore::Push(const Device& device, const DecodedPush& request
     EndTurn(group);
     lock.lock();
   }
+}
+
+void PgStore::AwaitQueued(size_t n) {
+  std::unique_lock<std::mutex> lock(queue_mutex_);
+  queue_turn_.wait(lock, [&] { return queue_.size() >= n; });
 }
 
 void PgStore::EndTurn(const std::vector<QueuedPush*>& group) {
