@@ -957,7 +957,8 @@ Result<sync::ScopeDigest> SqliteReplicaPort::LocalDigest() {
     const uint64_t bucket = round % buckets;
     std::string sql = "SELECT id, version, digest_version, digest_key, digest_values";
     for (const schema::Field& f : table.fields) sql += ", " + std::string(f.name);
-    auto stmt = replica_.db().Prepare(sql + " FROM " + name + " WHERE " + kNotLocalCreate);
+    sql.append(" FROM ").append(name).append(" WHERE ").append(kNotLocalCreate);
+    auto stmt = replica_.db().Prepare(sql);
     if (!stmt) return stmt.error();
     sync::TableDigest& d = digest[table.name];
     while (true) {
