@@ -325,7 +325,8 @@ class SqliteTx final : public CentralTx {
   }
 
   // Kept until Finish(): FindChangeOutcome never asks for one of them, as a batch (one per
-  // transaction here) names each change id once (the decoder refuses it twice).
+  // transaction here) names each change id once. The decoder refuses a batch that names one twice;
+  // given one all the same, WriteOutcomes refuses it whole.
   Status SaveChangeOutcome(int64_t device_id, const sync::ChangeResult& r, std::string_view digest) override {
     SqliteStore::WriterStatements::PendingOutcome o;
     o.device_id = device_id;
@@ -374,6 +375,11 @@ class SqliteTx final : public CentralTx {
     std::sort(pending.begin(), pending.end(), [&](const auto& a, const auto& b) {
       return a.device_id != b.device_id ? a.device_id < b.device_id : id_of(a) < id_of(b);
     });
+    for (size_t i = 1; i < pending.size(); ++i) {
+      if (pending[i].device_id == pending[i - 1].device_id && id_of(pending[i]) == id_of(pending[i - 1])) {
+        return ChangeIdReused(id_of(pending[i]));
+      }
+    }
     auto bind = [&](sqlite::Stmt& s, int first, const SqliteStore::WriterStatements::PendingOutcome& o) {
       s.Bind(first, o.device_id).BindBorrowed(first + 1, id_of(o));
       s.BindBorrowed(first + 2, std::string_view(texts).substr(o.text_at + o.id_size, o.digest_size));
