@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 
@@ -151,10 +152,15 @@ std::array<unsigned char, 32> Sha256(std::string_view data) {
   // Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up again (under a lock) on every
   // digest, which cost more than the hashing of a short key.
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  // One context per thread, initialised again for each digest: EVP_Digest allocates and frees one
+  // each time, which the push path (a digest or two per change) paid for every change.
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                                     &EVP_MD_CTX_free);
   std::array<unsigned char, 32> digest{};
   unsigned int len = 0;
-  if (!sha256 || EVP_Digest(data.data(), data.size(), digest.data(), &len, sha256, nullptr) != 1 ||
-      len != digest.size()) {
+  if (!sha256 || !context || EVP_DigestInit_ex2(context.get(), sha256, nullptr) != 1 ||
+      EVP_DigestUpdate(context.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(context.get(), digest.data(), &len) != 1 || len != digest.size()) {
     throw std::runtime_error("SHA-256 unavailable");
   }
   return digest;

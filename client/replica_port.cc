@@ -46,6 +46,13 @@ std::string MakeUpsertSql(const schema::Table& t) {
     params += ", ?" + std::to_string(i + 3);
     set += ", " + name + " = excluded." + name;
   }
+  // The record's digests as the centre holds it, of the version pulled (?2).
+  const size_t n = t.fields.size();
+  cols += ", digest_key, digest_values, digest_version";
+  params += ", ?" + std::to_string(n + 3) + ", ?" + std::to_string(n + 4) + ", ?2";
+  set +=
+      ", digest_key = excluded.digest_key, digest_values = excluded.digest_values, "
+      "digest_version = excluded.digest_version";
   return "INSERT INTO " + std::string(t.name) + " (" + cols + ") VALUES (" + params +
          ") ON CONFLICT(id) DO UPDATE SET " + set;
 }
@@ -641,7 +648,7 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
     const schema::Table* table = schema::FindTable(pr.table);
     if (!table)
       return MakeError(ErrorCode::kProtocol, "le centre a envoyé une fiche d'une table inconnue : " + pr.table);
-    RELAIS_TRY(ApplyRecord(*table, pr.record, outbox_empty, true));
+    RELAIS_TRY(ApplyRecord(*table, pr.record, outbox_empty, true, pr.digests ? &*pr.digests : nullptr));
   }
   for (FtsBulkLoad& load : bulk) RELAIS_TRY(load.Finish());
   // The centre's clock is folded in within the page's transaction: on its own, after the page, it
@@ -698,7 +705,7 @@ Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::st
 }
 
 Status SqliteReplicaPort::ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty,
-                                      bool forward_only) {
+                                      bool forward_only, const sync::StoredDigests* digested) {
   // The pulled values as they are (bound without a copy), or rebased under local edits.
   const std::vector<schema::Value>* values = &record.values;
   std::vector<schema::Value> rebased;
@@ -716,12 +723,16 @@ Status SqliteReplicaPort::ApplyRecord(const schema::Table& table, const schema::
   // values must not be overwritten before they are kept (below).
   auto stmt = replica_.Statement(UpsertSql(table, true));
   if (!stmt) return stmt.error();
+  const sync::StoredDigests digests =
+      digested ? *digested : sync::DigestsOf(digester_, record.id, record.version, record.values);
+  const int digest_param = static_cast<int>(table.fields.size()) + 3;
   {
     sqlite::StmtGuard guard(**stmt);
     (*stmt)->Bind(1, record.id).Bind(2, record.version);
     for (size_t i = 0; i < table.fields.size(); ++i) {
       (*stmt)->BindBorrowed(static_cast<int>(i + 3), table.fields[i], (*values)[i]);
     }
+    (*stmt)->Bind(digest_param, digests.key).Bind(digest_param + 1, digests.values);
     RELAIS_TRY((*stmt)->Run());
   }
   if (replica_.db().Changes() > 0) return OkStatus();
@@ -756,6 +767,7 @@ Status SqliteReplicaPort::ApplyRecord(const schema::Table& table, const schema::
   (*overwrite)->Bind(1, record.id).Bind(2, record.version);
   for (size_t i = 0; i < table.fields.size(); ++i)
     (*overwrite)->Bind(static_cast<int>(i + 3), table.fields[i], rebased[i]);
+  (*overwrite)->Bind(digest_param, digests.key).Bind(digest_param + 1, digests.values);
   return (*overwrite)->Run();
 }
 
@@ -793,15 +805,6 @@ namespace {
 constexpr const char* kNotLocalCreate = "version > 0";
 }  // namespace
 
-Status SqliteReplicaPort::KeepCentralDigest(const schema::Record& record) {
-  auto keep = replica_.Statement("INSERT OR REPLACE INTO central_digests (id, version, digest) VALUES (?1, ?2, ?3)");
-  if (!keep) return keep.error();
-  sqlite::StmtGuard guard(**keep);
-  const uint64_t digest = sync::RecordDigest(digester_, record.id, record.version, record.values);
-  (*keep)->Bind(1, record.id).Bind(2, record.version).Bind(3, static_cast<int64_t>(digest));
-  return (*keep)->Run();
-}
-
 namespace {
 
 // The text of a column without a copy, valid until the statement steps again; nullopt for NULL.
@@ -820,78 +823,182 @@ struct LocalChanges {
   bool create = false;
 };
 
+// Reads outbox entries (tbl, record_id, op, fields, in sequence order) from `entries` into `changed`,
+// by record id.
+Status ReadLocalChanges(sqlite::Stmt& entries, std::unordered_map<std::string, LocalChanges>& changed) {
+  while (true) {
+    auto row = entries.Step();
+    if (!row) return row.error();
+    if (!*row) return OkStatus();
+    const schema::Table* table = schema::FindTable(entries.Text(0));
+    if (table == nullptr) continue;
+    LocalChanges& local = changed[entries.Text(1)];
+    if (entries.Text(2) == "create") {
+      local.create = true;
+      continue;
+    }
+    auto fields = sync::DecodeOutboxFields(sync::Op::kUpdate, entries.Text(3));
+    if (!fields) return fields.error();
+    for (sync::FieldChange& f : *fields) {
+      const int index = table->FieldIndex(f.field);
+      if (index >= 0) local.bases.emplace(index, std::move(f.base));  // the earliest stays
+    }
+  }
+}
+
+constexpr const char* kOutboxEntries = "SELECT tbl, record_id, op, fields FROM outbox";
+
+}  // namespace
+
+Status SqliteReplicaPort::KeepCentralDigest(const schema::Record& record) {
+  // `expected`: the digest LocalDigest finds for this record's row, the base of each field changed
+  // here in place of its value, while nothing altered the row (NULL for a create, taken as it is).
+  std::unordered_map<std::string, LocalChanges> changed;
+  {
+    auto entries = replica_.Statement(std::string(kOutboxEntries) + " WHERE record_id = ?1 ORDER BY seq");
+    if (!entries) return entries.error();
+    sqlite::StmtGuard guard(**entries);
+    (*entries)->Bind(1, record.id);
+    RELAIS_TRY(ReadLocalChanges(**entries, changed));
+  }
+  std::optional<int64_t> expected;
+  if (auto local = changed.find(record.id); local != changed.end() && !local->second.create) {
+    digester_.Begin(record.id, record.version);
+    for (size_t f = 0; f < record.values.size(); ++f) {
+      const auto base = local->second.bases.find(static_cast<int>(f));
+      const schema::Value& v = base != local->second.bases.end() ? base->second : record.values[f];
+      digester_.AddValue(v ? std::optional<std::string_view>(*v) : std::nullopt);
+    }
+    expected = static_cast<int64_t>(digester_.Finish());
+  }
+  auto keep = replica_.Statement(
+      "INSERT OR REPLACE INTO central_digests (id, version, digest, expected) VALUES (?1, ?2, ?3, ?4)");
+  if (!keep) return keep.error();
+  sqlite::StmtGuard guard(**keep);
+  const uint64_t digest = sync::RecordDigest(digester_, record.id, record.version, record.values);
+  (*keep)->Bind(1, record.id).Bind(2, record.version).Bind(3, static_cast<int64_t>(digest));
+  if (expected) (*keep)->Bind(4, *expected);
+  return (*keep)->Run();
+}
+
+namespace {
+
+// The first field's column in LocalDigest's statement.
+constexpr int kFirstField = 5;
+
+// The record digest of the record at `row` of LocalDigest's statement as the centre holds it: each
+// field changed here (`local`, if any) at its base.
+uint64_t CentreView(sync::RecordDigester& digester, const schema::Table& table, const sqlite::Stmt& row,
+                    std::string_view id, int64_t version, const LocalChanges* local) {
+  digester.Begin(id, version);
+  for (size_t f = 0; f < table.fields.size(); ++f) {
+    if (local != nullptr && !local->create) {
+      const auto base = local->bases.find(static_cast<int>(f));
+      if (base != local->bases.end()) {
+        digester.AddValue(base->second ? std::optional<std::string_view>(*base->second) : std::nullopt);
+        continue;
+      }
+    }
+    digester.AddValue(ColumnView(row, static_cast<int>(f) + kFirstField));
+  }
+  return digester.Finish();
+}
+
 }  // namespace
 
 Result<sync::ScopeDigest> SqliteReplicaPort::LocalDigest() {
   std::unordered_map<std::string, LocalChanges> changed;
   {
-    auto entries = replica_.db().Prepare("SELECT tbl, record_id, op, fields FROM outbox ORDER BY seq");
+    auto entries = replica_.db().Prepare(std::string(kOutboxEntries) + " ORDER BY seq");
     if (!entries) return entries.error();
-    while (true) {
-      auto row = entries->Step();
-      if (!row) return row.error();
-      if (!*row) break;
-      const schema::Table* table = schema::FindTable(entries->Text(0));
-      if (table == nullptr) continue;
-      LocalChanges& local = changed[entries->Text(1)];
-      if (entries->Text(2) == "create") {
-        local.create = true;
-        continue;
-      }
-      auto fields = sync::DecodeOutboxFields(sync::Op::kUpdate, entries->Text(3));
-      if (!fields) return fields.error();
-      for (sync::FieldChange& f : *fields) {
-        const int index = table->FieldIndex(f.field);
-        if (index >= 0) local.bases.emplace(index, std::move(f.base));  // the earliest stays
-      }
-    }
+    RELAIS_TRY(ReadLocalChanges(*entries, changed));
   }
-  std::unordered_map<std::string, std::pair<int64_t, uint64_t>> pulled;  // id → (version, digest)
+  // The digests kept when a pull wrote a record under local changes: id → (version, digest,
+  // expected: see KeepCentralDigest).
+  struct Kept {
+    int64_t version = 0;
+    uint64_t digest = 0;
+    std::optional<uint64_t> expected;
+  };
+  std::unordered_map<std::string, Kept> pulled;
   if (!changed.empty()) {
-    auto kept = replica_.db().Prepare("SELECT id, version, digest FROM central_digests");
+    auto kept = replica_.db().Prepare("SELECT id, version, digest, expected FROM central_digests");
     if (!kept) return kept.error();
     while (true) {
       auto row = kept->Step();
       if (!row) return row.error();
       if (!*row) break;
-      pulled.emplace(kept->Text(0), std::make_pair(kept->Int(1), static_cast<uint64_t>(kept->Int(2))));
+      Kept k{kept->Int(1), static_cast<uint64_t>(kept->Int(2)), std::nullopt};
+      if (!kept->IsNull(3)) k.expected = static_cast<uint64_t>(kept->Int(3));
+      pulled.emplace(kept->Text(0), k);
     }
   }
+
+  // The check of the kept digests against the values on disk (a row altered under them, with
+  // sqlite3 say): each call checks one bucket of kDigestBuckets(table), by its digest_key, in turn,
+  // so that every record is checked once every few syncs, and a small replica at every sync.
+  auto round_text = replica_.GetState(kStateDigestCheckRound);
+  if (!round_text) return round_text.error();
+  const uint64_t round = *round_text ? std::strtoull((*round_text)->c_str(), nullptr, 10) : 0;
+  RELAIS_TRY(replica_.SetState(kStateDigestCheckRound, std::to_string(round + 1)));
 
   sync::ScopeDigest digest;
   std::string id;
   for (const schema::Table& table : schema::Tables()) {
-    std::string sql = "SELECT id, version";
+    const std::string name(table.name);
+    uint64_t buckets = 1;
+    {
+      auto count = replica_.db().Prepare("SELECT count(*) FROM " + name);
+      if (!count) return count.error();
+      auto row = count->Step();
+      if (!row) return row.error();
+      if (*row) buckets = static_cast<uint64_t>(count->Int(0)) / kDigestChecksPerSync + 1;
+    }
+    const uint64_t bucket = round % buckets;
+    std::string sql = "SELECT id, version, digest_version, digest_key, digest_values";
     for (const schema::Field& f : table.fields) sql += ", " + std::string(f.name);
-    auto stmt = replica_.db().Prepare(sql + " FROM " + std::string(table.name) + " WHERE " + kNotLocalCreate);
+    sql.append(" FROM ").append(name).append(" WHERE ").append(kNotLocalCreate);
+    auto stmt = replica_.db().Prepare(sql);
     if (!stmt) return stmt.error();
     sync::TableDigest& d = digest[table.name];
     while (true) {
       auto row = stmt->Step();
       if (!row) return row.error();
       if (!*row) break;
-      id = stmt->Text(0);
       const int64_t version = stmt->Int(1);
-      const auto local = changed.find(id);
-      if (local != changed.end()) {
-        const auto kept = pulled.find(id);
-        if (kept != pulled.end() && kept->second.first == version) {
-          d.Add(id, version, kept->second.second);
-          continue;
-        }
-      }
-      digester_.Begin(id, version);
-      for (size_t f = 0; f < table.fields.size(); ++f) {
-        if (local != changed.end() && !local->second.create) {
-          const auto base = local->second.bases.find(static_cast<int>(f));
-          if (base != local->second.bases.end()) {
-            digester_.AddValue(base->second ? std::optional<std::string_view>(*base->second) : std::nullopt);
+      // The digests kept when the row was pulled count while the row is at that version.
+      const bool kept_digests = !stmt->IsNull(2) && stmt->Int(2) == version;
+      const auto key = static_cast<uint64_t>(stmt->Int(3));
+      const bool check = kept_digests && key % buckets == bucket;
+      auto local = changed.end();
+      if (!changed.empty()) {
+        id = stmt->Text(0);
+        local = changed.find(id);
+        if (local != changed.end()) {
+          if (const auto kept = pulled.find(id); kept != pulled.end() && kept->second.version == version) {
+            // Pulled under local changes: the digest of the centre's values then, while the row,
+            // its changed fields at their bases, still gives what it gave then (few records: each
+            // is checked at every sync).
+            uint64_t counted = kept->second.digest;
+            if (kept->second.expected) {
+              const uint64_t row = CentreView(digester_, table, *stmt, id, version, &local->second);
+              if (row != *kept->second.expected) counted = row;
+            }
+            d.Add(id, version, counted);
             continue;
           }
         }
-        digester_.AddValue(ColumnView(*stmt, static_cast<int>(f) + 2));
       }
-      d.Add(id, version, digester_.Finish());
+      if (kept_digests && !check) {
+        d.AddSums(1, key, static_cast<uint64_t>(stmt->Int(4)));
+        continue;
+      }
+      if (changed.empty()) id = stmt->Text(0);
+      // Digested from the row, as the centre holds it (fields changed here at their bases). A row
+      // checked that does not give its kept digest counts as it is: the digest then differs from
+      // the centre's, and the sync repairs the replica.
+      d.Add(id, version,
+            CentreView(digester_, table, *stmt, id, version, local != changed.end() ? &local->second : nullptr));
     }
   }
   return digest;

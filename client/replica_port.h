@@ -45,7 +45,10 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   // The records the centre has accepted: every row but those whose create is still in the outbox.
   // A record with local changes counts as the centre holds it: its digest as last pulled
   // (central_digests) when that is of its version, else its row with the base values of its
-  // changes in place of theirs.
+  // changes in place of theirs. A record whose digests were kept when it was pulled (its
+  // digest_version is its version) counts by them, without a hash; each call checks one bucket of
+  // those against their rows (kDigestChecksPerSync), and a row that differs counts as it is.
+  // Writes its turn (kStateDigestCheckRound).
   Result<sync::ScopeDigest> LocalDigest() override;
   // The fresh copy is staged in a temporary table of this connection (gone if the process dies:
   // the next sync starts the check again).
@@ -111,7 +114,9 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   // in central_digests: KeepCentralDigest). `forward_only`: a record this replica holds at a later
   // version is refused (kProtocol), not overwritten; a fresh copy, which replaces what the replica
   // holds by what the centre has, passes false.
-  Status ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty, bool forward_only);
+  // `digested`: the record's digests when the caller has them (sync::DigestsOf), else computed here.
+  Status ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty, bool forward_only,
+                     const sync::StoredDigests* digested = nullptr);
   Status KeepCentralDigest(const schema::Record& record);
   // Folds the centre's clock into the replica's, writing the clock's state when it moved.
   Status FoldCentralClock(int64_t central_ms);
@@ -156,6 +161,10 @@ inline constexpr const char* kStateDeviceName = "device_name";
 inline constexpr const char* kStateTerritories = "territories";
 inline constexpr const char* kStateDefaultTerritory = "default_territory";
 inline constexpr const char* kStatePullCursor = "pull_cursor";
+// LocalDigest's turn: which bucket of the kept digests it checks against the rows next.
+inline constexpr const char* kStateDigestCheckRound = "digest_check_round";
+// How many kept digests LocalDigest checks against their rows, about, per table and per sync.
+inline constexpr uint64_t kDigestChecksPerSync = 4096;
 inline constexpr const char* kStateLastSyncAt = "last_sync_at";
 inline constexpr const char* kStateHlcLast = "hlc_last";
 // The centre followed (docs/PROTOCOL.md, "Centre identity"): its store id and the epoch last seen.

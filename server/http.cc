@@ -626,6 +626,7 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
   PushOrder::Ticket ticket = push_order.Begin(device->id, push->batch_key());
   if (ordered) {
     tl_note.detail += " after";
+    if (options.on_order_wait) options.on_order_wait();
     if (!push_order.WaitCommitted(device->id, after)) {
       SendError(res, 409,
                 MakeError(ErrorCode::kConflict,

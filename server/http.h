@@ -34,6 +34,9 @@ struct HttpOptions {
   // or a record's content). Defaults to stderr. Called from the server's threads: must be
   // thread-safe.
   std::function<void(std::string_view line)> log;
+  // Called when a push sent with ?after= is about to wait for the batch it names (a latch for
+  // tests); from the server's threads.
+  std::function<void()> on_order_wait;
 };
 
 // The endpoint: routes bound to a store. Thread-safe as the store is; Stop() may be called from

@@ -71,6 +71,8 @@ struct PgStatements {
       while (static_cast<int>(types.size()) < l.column_count + (l.has_identity_key ? 1 : 0)) types.push_back("text");
       types[static_cast<size_t>(l.echo_device_col)] = "bigint";
       types[static_cast<size_t>(l.history_seq_col)] = "bigint";
+      types[static_cast<size_t>(l.digest_key_col)] = "bigint";
+      types[static_cast<size_t>(l.digest_values_col)] = "bigint";
       std::string arrays;
       for (size_t i = 0; i < types.size(); ++i) {
         arrays += (i ? ", $" : "$") + std::to_string(i + 1) + "::" + types[i] + "[]";
@@ -169,6 +171,9 @@ class PgTx final : public CentralTx {
     p.push_back(r.last_device);
     p.push_back(r.echo_device ? Num(*r.echo_device) : schema::Value());
     p.push_back(r.history_seq ? Num(*r.history_seq) : schema::Value());
+    const sync::StoredDigests digests = StoredDigestsOf(r.record);
+    p.push_back(Num(digests.key));
+    p.push_back(Num(digests.values));
     if (l.has_identity_key) {
       p.push_back(CaseIdentityKey(r.record.values));
       KeepIdentity(r);
@@ -479,6 +484,7 @@ Result<std::unique_ptr<PgStore>> PgStore::Open(const std::string& url, OpenMode 
     }
   }
   RELAIS_TRY(pg::Migrate(conn, schema::central_pg_migrations(), store->where_));
+  RELAIS_TRY(FillRecordDigests(*SqlConnOver(conn)));
   return store;
 }
 
@@ -530,6 +536,7 @@ Result<PushReply> PgStore::Push(const Device& device, const DecodedPush& request
   QueuedPush push{&device, &request};
   std::unique_lock<std::mutex> lock(queue_mutex_);
   queue_.push_back(&push);
+  queue_turn_.notify_all();  // for AwaitQueued; the others see nothing new and wait on
   while (true) {
     queue_turn_.wait(lock, [&] { return push.done || !leading_; });
     if (push.done) return std::move(*push.reply);
@@ -563,6 +570,11 @@ Result<PushReply> PgStore::Push(const Device& device, const DecodedPush& request
     EndTurn(group);
     lock.lock();
   }
+}
+
+void PgStore::AwaitQueued(size_t n) {
+  std::unique_lock<std::mutex> lock(queue_mutex_);
+  queue_turn_.wait(lock, [&] { return queue_.size() >= n; });
 }
 
 void PgStore::EndTurn(const std::vector<QueuedPush*>& group) {

@@ -45,6 +45,10 @@ class PgStore final : public SqlCentralStore {
 
   Result<PushReply> Push(const Device& device, const DecodedPush& push) override;
 
+  // Blocks until at least `n` pushes wait in the queue, behind the group that runs (a latch for
+  // tests that must know a push has joined the queue).
+  void AwaitQueued(size_t n);
+
  private:
   PgStore(const std::string& url, const Clock& clock);
 
@@ -77,7 +81,7 @@ class PgStore final : public SqlCentralStore {
   const std::string where_;
 
   std::mutex queue_mutex_;              // guards queue_, leading_ and QueuedPush::done
-  std::condition_variable queue_turn_;  // a group finished: its replies are set, and nobody leads
+  std::condition_variable queue_turn_;  // a group finished (its replies are set, and nobody leads), or a push queued
   std::deque<QueuedPush*> queue_;
   bool leading_ = false;  // a thread is running a group
 };

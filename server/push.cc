@@ -70,9 +70,7 @@ class ChangeApplier {
     if (!prior) return prior.error();
     if (*prior) {
       if ((*prior)->digest && *(*prior)->digest != digest) {
-        std::string message(kReusedPrefix);
-        message.append(change.change_id).append(kReusedText);
-        return MakeError(ErrorCode::kConflict, std::move(message));
+        return ChangeIdReused(change.change_id);
       }
       ChangeResult r = std::move((*prior)->result);
       r.change_id = change.change_id;
@@ -602,6 +600,12 @@ Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const DecodedPu
   reply.json = sync::EncodePushResponse(reply.response);
   RELAIS_TRY(tx.SaveBatch(device.id, request.batch_key, StoredBatch{push.hash(), reply.json}, now));
   return reply;
+}
+
+Error ChangeIdReused(std::string_view change_id) {
+  std::string message(kReusedPrefix);
+  message.append(change_id).append(kReusedText);
+  return MakeError(ErrorCode::kConflict, std::move(message));
 }
 
 std::string ReusedChangeId(const Error& error) {

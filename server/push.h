@@ -170,5 +170,7 @@ Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const DecodedPu
 // The id of the change whose id PushBatch found reused for another change, from its error (empty
 // for any other error). The endpoint answers it 409 with the code kChangeIdReusedCode.
 std::string ReusedChangeId(const Error& error);
+// The kConflict error of a change id reused for another change (ReusedChangeId reads it back).
+Error ChangeIdReused(std::string_view change_id);
 
 }  // namespace relais::server

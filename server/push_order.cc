@@ -54,6 +54,12 @@ bool PushOrder::WaitCommitted(int64_t device, const std::string& after) {
   const auto grace_end = now + grace_;
   const auto bound_end = now + bound_;
   std::unique_lock lock(mu_);
+  ++waiters_;
+  changed_.notify_all();
+  struct Leave {
+    size_t& waiters;
+    ~Leave() { --waiters; }  // under the lock: `lock` is destroyed after this
+  } leave{waiters_};
   while (true) {
     const DeviceBatches& batches = devices_[device];
     if (batches.running.count(after) == 0) {
@@ -71,6 +77,11 @@ bool PushOrder::WaitCommitted(int64_t device, const std::string& after) {
       return late.running.count(after) == 0 && Holds(late.committed, after);
     }
   }
+}
+
+void PushOrder::AwaitWaiters(size_t n) {
+  std::unique_lock lock(mu_);
+  changed_.wait(lock, [&] { return waiters_ >= n; });
 }
 
 }  // namespace relais::server

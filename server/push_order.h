@@ -57,6 +57,10 @@ class PushOrder {
   // and up to the grace for it to begin. False when it failed, or is not known in time.
   bool WaitCommitted(int64_t device, const std::string& after);
 
+  // Blocks until at least `n` callers wait in WaitCommitted at once: a latch for tests that must
+  // know a caller waits before they go on.
+  void AwaitWaiters(size_t n);
+
  private:
   // The last batches of a device remembered as committed, and as failed.
   static constexpr size_t kRemembered = 64;
@@ -74,6 +78,7 @@ class PushOrder {
   std::mutex mu_;
   std::condition_variable changed_;
   std::map<int64_t, DeviceBatches> devices_;
+  size_t waiters_ = 0;  // callers in WaitCommitted
 };
 
 }  // namespace relais::server

@@ -1,6 +1,7 @@
 #include "server/sql_store.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "base/ids.h"
 #include "base/text.h"
@@ -440,6 +441,65 @@ Result<sync::PullPage> SqlCentralStore::Pull(const Device& device, int64_t since
   return page;
 }
 
+Status FillRecordDigests(SqlConn& conn) {
+  constexpr int64_t kBatch = 5000;
+  int64_t total = 0;
+  for (const TableLayout& l : Layouts()) {
+    auto rows = conn.Query("SELECT count(*) FROM " + std::string(l.table->name) + " WHERE digest_values IS NULL", {},
+                           SqlPlan::kReused);
+    if (!rows) return rows.error();
+    auto one = (*rows)->Next();
+    if (!one) return one.error();
+    if (*one) total += (*rows)->Int(0);
+  }
+  if (total == 0) return OkStatus();
+  std::fprintf(stderr, "calcul des empreintes des fiches (une seule fois) : %lld fiches\n",
+               static_cast<long long>(total));
+  sync::RecordDigester digester;
+  int64_t done = 0;
+  for (const TableLayout& l : Layouts()) {
+    const std::string name(l.table->name);
+    std::string select = "SELECT id, version";
+    for (const schema::Field& f : l.table->fields) select += ", \"" + std::string(f.name) + "\"";
+    select +=
+        " FROM " + name + " WHERE digest_values IS NULL ORDER BY id COLLATE BINARY LIMIT " + std::to_string(kBatch);
+    const std::string update = "UPDATE " + name + " SET digest_key = ?1, digest_values = ?2 WHERE id = ?3";
+    while (true) {
+      auto tx = SqlTransaction::Begin(conn, SqlTransaction::Kind::kWrite);
+      if (!tx) return tx.error();
+      std::vector<std::pair<std::string, sync::StoredDigests>> batch;
+      {
+        auto rows = conn.Query(select, {}, SqlPlan::kReused);
+        if (!rows) return rows.error();
+        schema::Record record;
+        while (true) {
+          auto more = (*rows)->Next();
+          if (!more) return more.error();
+          if (!*more) break;
+          record.id = (*rows)->Text(0);
+          record.version = (*rows)->Int(1);
+          record.values.clear();
+          for (size_t f = 0; f < l.table->fields.size(); ++f)
+            record.values.push_back((*rows)->Val(static_cast<int>(f) + 2));
+          batch.emplace_back(record.id, sync::DigestsOf(digester, record.id, record.version, record.values));
+        }
+      }
+      for (const auto& [id, digests] : batch) {
+        auto ran = conn.Run(update, {digests.key, digests.values, id});
+        if (!ran) return ran.error();
+      }
+      RELAIS_TRY(tx->Commit());
+      done += static_cast<int64_t>(batch.size());
+      if (!batch.empty()) {
+        std::fprintf(stderr, "empreintes des fiches : %lld / %lld\n", static_cast<long long>(done),
+                     static_cast<long long>(total));
+      }
+      if (static_cast<int64_t>(batch.size()) < kBatch) break;
+    }
+  }
+  return OkStatus();
+}
+
 Result<CentralStore::ScopeDigestAt> SqlCentralStore::Digest(const Device& device) {
   auto reader = Reader();
   if (!reader) return reader.error();
@@ -451,15 +511,25 @@ Result<CentralStore::ScopeDigestAt> SqlCentralStore::Digest(const Device& device
   if (!seq) return seq.error();
   out.at = *seq;
   const std::string territories = conn.dialect().list(device.territories);
-  const std::vector<std::string> queries = DigestQueries(conn.dialect());
+  const DigestQueries& queries = DigestQueriesFor(conn.dialect());
   sync::RecordDigester digester;
   for (size_t t = 0; t < Layouts().size(); ++t) {
     SqlParams params;
     if (IsScoped(*Layouts()[t].table) || conn.dialect().mention_every_param) params.push_back(territories);
-    auto rows = conn.Query(queries[t], params, SqlPlan::kForValues);
-    if (!rows) return rows.error();
     const schema::Table& table = *Layouts()[t].table;
     sync::TableDigest& d = out.digest[table.name];
+    // The records whose digests were kept on write: one aggregate.
+    auto sums = conn.Query(queries.sums[t], params, SqlPlan::kForValues);
+    if (!sums) return sums.error();
+    auto one = (*sums)->Next();
+    if (!one) return one.error();
+    if (*one && (*sums)->Int(0) > 0) {
+      const SqlRow& row = **sums;
+      d.AddSums(row.Int(0), SumOfHalves(row.Int(1), row.Int(2)), SumOfHalves(row.Int(3), row.Int(4)));
+    }
+    // The others (few: a follow-up just moved, a store not yet filled): hashed as they are read.
+    auto rows = conn.Query(queries.undigested[t], params, SqlPlan::kForValues);
+    if (!rows) return rows.error();
     std::string id, value;
     while (true) {
       auto more = (*rows)->Next();

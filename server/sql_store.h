@@ -17,6 +17,12 @@
 
 namespace relais::server {
 
+// Fills the digests (digest_key, digest_values) of the records that have none: those of a store
+// older than these columns, and follow-ups moved with their case. Run by a store as it opens, before
+// anyone else writes; batches of 5,000 records, each in its own transaction (a failure keeps the
+// batches done, and the next opening goes on). Tells its progress on stderr when there is work.
+Status FillRecordDigests(SqlConn& conn);
+
 // Thread-safe when the derived store's Reader(), Writer() and Settle() are.
 class SqlCentralStore : public CentralStore {
  public:

@@ -32,6 +32,10 @@ TableLayout LayoutOf(const schema::Table& table) {
   l.echo_device_col = col++;
   l.columns += ", history_seq";
   l.history_seq_col = col++;
+  l.columns += ", digest_key";
+  l.digest_key_col = col++;
+  l.columns += ", digest_values";
+  l.digest_values_col = col++;
   l.column_count = col;
   l.has_identity_key = &table == &schema::CasesTable();
   return l;
@@ -154,7 +158,10 @@ const TableStatements& StatementsFor(const TableLayout& layout) {
         start = end + 2;
       }
       if (l.has_territory_column) {
-        t.move = "UPDATE " + name + " SET territory = ?1, version = ?2, echo_device = NULL WHERE id = ?3";
+        // A new version makes new digests; the digest hashes the record until the store fills them.
+        t.move = "UPDATE " + name +
+                 " SET territory = ?1, version = ?2, echo_device = NULL, digest_key = NULL, digest_values = NULL WHERE "
+                 "id = ?3";
       }
       v.push_back(std::move(t));
     }
@@ -232,19 +239,39 @@ const std::string& HistorySql() {
   return kSql;
 }
 
-std::vector<std::string> DigestQueries(const SqlDialect& dialect) {
-  std::vector<std::string> out;
+namespace {
+
+DigestQueries BuildDigestQueries(const SqlDialect& dialect) {
+  DigestQueries q;
   for (const TableLayout& l : Layouts()) {
-    std::string sql = "SELECT id, version";
-    for (const schema::Field& f : l.table->fields) sql += ", " + Quoted(f.name);
-    sql += " FROM " + std::string(l.table->name);
+    std::string scope;
     if (IsScoped(*l.table))
-      sql += " WHERE " + dialect.in_list("territory", 1);
+      scope = dialect.in_list("territory", 1) + " AND ";
     else if (dialect.mention_every_param)
-      sql += " WHERE " + dialect.param(1, dialect.list_type) + " IS NOT NULL";
-    out.push_back(std::move(sql));
+      scope = dialect.param(1, dialect.list_type) + " IS NOT NULL AND ";
+    const std::string from = " FROM " + std::string(l.table->name) + " WHERE " + scope;
+    q.sums.push_back(
+        "SELECT count(*), sum(digest_key >> 32), sum(digest_key & 4294967295), sum(digest_values >> 32), "
+        "sum(digest_values & 4294967295)" +
+        from + "digest_values IS NOT NULL");
+    std::string undigested = "SELECT id, version";
+    for (const schema::Field& f : l.table->fields) undigested += ", " + Quoted(f.name);
+    q.undigested.push_back(undigested + from + "digest_values IS NULL");
   }
-  return out;
+  return q;
+}
+
+}  // namespace
+
+sync::StoredDigests StoredDigestsOf(const schema::Record& record) {
+  thread_local sync::RecordDigester digester;
+  return sync::DigestsOf(digester, record.id, record.version, record.values);
+}
+
+const DigestQueries& DigestQueriesFor(const SqlDialect& dialect) {
+  static const DigestQueries kSqlite = BuildDigestQueries(SqliteDialect());
+  static const DigestQueries kPostgres = BuildDigestQueries(PostgresDialect());
+  return &dialect == &PostgresDialect() ? kPostgres : kSqlite;
 }
 
 schema::Value ReviewColumn(const std::vector<std::string>& fields) {

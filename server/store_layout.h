@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,11 +17,13 @@
 #include "server/sql_conn.h"
 #include "server/store.h"
 #include "server/stored_json.h"
+#include "sync/digest.h"
 
 namespace relais::server {
 
 // `id`, the data fields in declaration order, `version`, then `stamps` (mutable tables),
-// `territory` (tables scoped by their parent case), `last_device`, `echo_device` and `history_seq`.
+// `territory` (tables scoped by their parent case), `last_device`, `echo_device`, `history_seq`,
+// `digest_key` and `digest_values` (the record's digests, sync::DigestsOf, kept on write).
 struct TableLayout {
   const schema::Table* table = nullptr;
   bool has_stamps = false;
@@ -32,6 +35,8 @@ struct TableLayout {
   int last_device_col = 0;
   int echo_device_col = 0;
   int history_seq_col = 0;
+  int digest_key_col = 0;
+  int digest_values_col = 0;
   int column_count = 0;
   // Cases also keep their identity key (CaseIdentityKey), written after every column of `columns`;
   // it is never read back into a record.
@@ -70,10 +75,26 @@ const PullQueries& PullQueriesFor(const SqlDialect& dialect);
 // (prev_seq) from the record's last one (history_seq), each step a lookup by sequence number.
 const std::string& HistorySql();
 
-// The statements of the divergence check's digest (CentralStore::Digest), parallel to Layouts(): the id,
-// version and field values (in declaration order) of every record a device may see, bound with (1) its
-// territories as a list (SqlDialect::in_list).
-std::vector<std::string> DigestQueries(const SqlDialect& dialect);
+// The statements of the divergence check's digest (CentralStore::Digest), parallel to Layouts(), each
+// bound with (1) a device's territories as a list (SqlDialect::in_list). `sums`: one row, over the
+// records the device may see whose digests were kept on write: their count, then the sums of the
+// high halves (arithmetic shift by 32) and of the low halves (the low 32 bits) of digest_key, then
+// of digest_values: sums of 32-bit parts, exact in 64 bits for up to 2^31 records on either
+// database, which SumOfHalves folds modulo 2^64. `undigested`: the id, version and field values
+// (in declaration order) of the records it may see whose digests are not known (NULL).
+struct DigestQueries {
+  std::vector<std::string> sums;
+  std::vector<std::string> undigested;
+};
+const DigestQueries& DigestQueriesFor(const SqlDialect& dialect);
+
+// The digests a record is written with (sync::DigestsOf), by a digester of the calling thread.
+sync::StoredDigests StoredDigestsOf(const schema::Record& record);
+
+// sum(x >> 32) * 2^32 + sum(x & 0xffffffff), modulo 2^64: the sum of the x modulo 2^64.
+inline uint64_t SumOfHalves(int64_t high, int64_t low) {
+  return (static_cast<uint64_t>(high) << 32) + static_cast<uint64_t>(low);
+}
 
 // Statements both stores run as they are, written in SQLite's syntax (SqlDialect::translate gives
 // PostgreSQL's).

@@ -42,7 +42,7 @@ bool TableDigest::Matches(const TableDigest& other) const {
   return count == other.count && sum == other.sum && (!has_values || !other.has_values || values == other.values);
 }
 
-void TableDigest::Add(std::string_view id, int64_t version, uint64_t record_digest) {
+uint64_t RecordKey(std::string_view id, int64_t version) {
   std::string key;
   key.reserve(id.size() + 21);
   key.append(id).push_back(':');
@@ -50,9 +50,23 @@ void TableDigest::Add(std::string_view id, int64_t version, uint64_t record_dige
   const std::array<unsigned char, 32> digest = Sha256(key);
   uint64_t part = 0;  // the first 8 bytes, big-endian
   for (size_t i = 0; i < 8; ++i) part = part << 8 | digest[i];
-  ++count;
-  sum += part;
-  values += record_digest;
+  return part;
+}
+
+StoredDigests DigestsOf(RecordDigester& digester, std::string_view id, int64_t version,
+                        const std::vector<schema::Value>& values) {
+  return {static_cast<int64_t>(RecordKey(id, version)),
+          static_cast<int64_t>(RecordDigest(digester, id, version, values))};
+}
+
+void TableDigest::Add(std::string_view id, int64_t version, uint64_t record_digest) {
+  AddSums(1, RecordKey(id, version), record_digest);
+}
+
+void TableDigest::AddSums(int64_t records, uint64_t key_sum, uint64_t values_sum) {
+  count += records;
+  sum += key_sum;
+  values += values_sum;
 }
 
 TableDigest& ScopeDigest::operator[](std::string_view table) {

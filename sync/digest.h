@@ -42,6 +42,19 @@ class RecordDigester {
 uint64_t RecordDigest(RecordDigester& digester, std::string_view id, int64_t version,
                       const std::vector<schema::Value>& values);
 
+// A record's part of `sum`: the first 8 bytes, big-endian, of SHA-256("id:version").
+uint64_t RecordKey(std::string_view id, int64_t version);
+
+// Both digests of a record as the stores keep them on write (the centre's tables and the replica's
+// have columns digest_key and digest_values, docs/PROTOCOL.md "Divergence check"), as the signed
+// 64-bit integers SQLite and PostgreSQL hold: the same bits as the unsigned sums' parts.
+struct StoredDigests {
+  int64_t key = 0;
+  int64_t values = 0;
+};
+StoredDigests DigestsOf(RecordDigester& digester, std::string_view id, int64_t version,
+                        const std::vector<schema::Value>& values);
+
 struct TableDigest {
   int64_t count = 0;
   uint64_t sum = 0;
@@ -52,6 +65,9 @@ struct TableDigest {
 
   // One record: its id and version, and its RecordDigest.
   void Add(std::string_view id, int64_t version, uint64_t record_digest);
+  // Records whose digests were kept on write: how many, and the sums of their RecordKey and
+  // RecordDigest (modulo 2^64).
+  void AddSums(int64_t records, uint64_t key_sum, uint64_t values_sum);
   // Equal counts and sums, and equal `values` when both digests have them.
   bool Matches(const TableDigest& other) const;
   bool operator==(const TableDigest&) const = default;

@@ -77,6 +77,9 @@ struct PushResponse {
 struct PulledRecord {
   std::string table;
   schema::Record record;  // full state at record.version
+  // Its digests (sync::DigestsOf), when the thread that decoded the page computed them; not on the
+  // wire.
+  std::optional<StoredDigests> digests = std::nullopt;
 };
 
 // A record that left the device's scope (its case moved to another territory).

@@ -112,6 +112,10 @@ class PagePipeline {
       return MakeSyncError(SyncFailure::kPageRefused, checked.error().code, checked.error().message, Exchange::kPull,
                            200);
     }
+    // The digests the replica keeps with each record, hashed here rather than on the replica's thread.
+    RecordDigester digester;
+    for (PulledRecord& r : page->records)
+      r.digests = DigestsOf(digester, r.record.id, r.record.version, r.record.values);
     return std::move(*page);
   }
 

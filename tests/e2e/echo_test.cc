@@ -262,6 +262,30 @@ TEST_CASE("a value altered on disk under a pending edit is put back, the edit ke
   CheckSameAsCentre(w.a, w.central);
 }
 
+TEST_CASE("a value altered on disk under a kept local change, after a pull rewrote the record, is put back",
+          "[e2e][echo][digest]") {
+  TwoDevices w;
+  std::string id = w.SharedCase("Marchand", "Lucie");
+  // b's change stays on b (the centre refused it, say): it is kept, on top of what b pulls.
+  w.b.Json({"case", "edit", id, "--email", "lucie@exemple.fr"});
+  Exec(w.b.db(), "UPDATE outbox SET state = 'rejected', reject_reason = 'refusée' WHERE record_id = '" + id + "'");
+  w.a.Json({"case", "edit", id, "--phone", "0611223344"});
+  w.a.Sync();
+  json pulled = w.b.Sync();  // the centre's new version comes under b's change
+  INFO(pulled.dump());
+  CHECK(pulled["divergence"].is_null());
+  REQUIRE(w.b.Show(id)["phone"] == "0611223344");
+  // Another field of that record, altered on disk.
+  Exec(w.b.db(), "UPDATE cases SET commune = 'Nulle part' WHERE id = '" + id + "'");
+  json s = w.b.Sync();
+  INFO(s.dump());
+  CHECK(s["divergence"].is_string());
+  CHECK(w.b.Show(id)["commune"].is_null());
+  CHECK(w.b.Show(id)["email"] == "lucie@exemple.fr");  // the kept change still on top
+  json again = w.b.Sync();
+  CHECK(again["divergence"].is_null());
+}
+
 TEST_CASE("a phone sent as 06 12 34 56 78 ends up identical on the device and at the centre", "[e2e][echo][digest]") {
   TwoDevices w;
   std::string id = w.SharedCase("Marchand", "Lucie");

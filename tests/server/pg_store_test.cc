@@ -130,9 +130,8 @@ class QueuedPushes {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
       }
-      // In the queue, in this order. A sleep, not a latch: the store's queue of pushes is private
-      // and nothing outside tells that a push has joined it (a hook is asked of server/pg_store.h).
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      // In the queue, in this order: the first leads (out of the queue), the others wait in it.
+      if (i > 0) dynamic_cast<PgStore&>(f_.store()).AwaitQueued(i);
     }
     held_.Release();
     for (std::thread& t : threads) t.join();

@@ -1,5 +1,6 @@
 // Two batches of one device at the centre at once (POST /v1/push?after=KEY): the order gate on its
 // own, then through the real endpoint and store.
+#include <atomic>
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -48,10 +49,7 @@ TEST_CASE("the order gate waits for a batch under way, and for one about to begi
   }
   SECTION("not begun yet when asked: it begins within the grace and is committed") {
     auto waiting = std::async(std::launch::async, [&] { return order.WaitCommitted(1, "k1"); });
-    // A sleep, not a latch: PushOrder offers no hook telling that a caller waits in WaitCommitted
-    // (one is asked of server/push_order.h). Should Begin come first, the section still passes,
-    // through the "under way" path.
-    std::this_thread::sleep_for(100ms);
+    order.AwaitWaiters(1);  // it waits, for a batch not begun
     PushOrder::Ticket t = order.Begin(1, "k1");
     t.Committed();
     { PushOrder::Ticket done = std::move(t); }
@@ -143,7 +141,14 @@ TEST_CASE("a malformed after= gets 400 and changes nothing", "[http][push-after]
 
 TEST_CASE("a push naming the batch before it is applied after that one, whichever arrives first",
           "[http][push-after]") {
-  ServerFixture f;
+  // Opened when the second push waits at the order gate for the first.
+  std::promise<void> second_waits;
+  std::atomic<bool> told{false};
+  HttpOptions options = ServerFixture::QuietOptions();
+  options.on_order_wait = [&] {
+    if (!told.exchange(true)) second_waits.set_value();
+  };
+  ServerFixture f(options);
   Enrolled a = f.Enrol("a", {kGap});
   auto first = Batch(Cases(400, "a"));
   auto second = Batch(Cases(3, "a"));
@@ -154,10 +159,7 @@ TEST_CASE("a push naming the batch before it is applied after that one, whicheve
   }
   SECTION("the second comes first and waits for the first") {
     auto second_reply = std::async(std::launch::async, [&] { return PushAfter(f, a, second, first.batch_key); });
-    // A sleep, not a latch: nothing of the endpoint tells that a request waits at the order gate
-    // (a hook is asked of server/push_order.h). Should the first come first, the section still
-    // passes, as the first section does.
-    std::this_thread::sleep_for(300ms);
+    second_waits.get_future().wait();  // the second is at the gate before the first is sent
     auto v1 = Versions(PushAfter(f, a, first, ""));
     auto v2 = Versions(second_reply.get());
     // Without the gate the second, which came first, would hold the lower versions.

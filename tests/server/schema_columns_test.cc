@@ -37,11 +37,18 @@ const char* Name(Kind kind) {
 
 enum class Side { kReplica, kCentral };
 
-// The columns a side keeps beside the declared fields: the replica, the version it holds; the
-// centre, what its push and pull rules need (server/store_layout.h, TableLayout).
+// The columns a side keeps beside the declared fields: the replica, the version it holds and the
+// record's digests as last pulled; the centre, what its push and pull rules need
+// (server/store_layout.h, TableLayout), and the record's digests.
 std::map<std::string, Kind> Bookkeeping(const schema::Table& table, Side side) {
-  std::map<std::string, Kind> out = {{"id", Kind::kText}, {"version", Kind::kInteger}};
-  if (side == Side::kReplica) return out;
+  std::map<std::string, Kind> out = {{"id", Kind::kText},
+                                     {"version", Kind::kInteger},
+                                     {"digest_key", Kind::kInteger},
+                                     {"digest_values", Kind::kInteger}};
+  if (side == Side::kReplica) {
+    out["digest_version"] = Kind::kInteger;
+    return out;
+  }
   if (table.kind == schema::TableKind::kMutable) out["stamps"] = Kind::kText;
   if (table.scope == schema::Scope::kParentCase) out["territory"] = Kind::kText;
   out["last_device"] = Kind::kText;

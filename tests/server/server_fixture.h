@@ -159,6 +159,27 @@ class StoreFixture {
     return reply->response;
   }
 
+  // Closes the store and opens it again, as a restarted centre does.
+  void Reopen() {
+    store_.reset();
+    auto store = OpenStore(spec(), OpenMode::kExisting, clock_);
+    if (!store.ok()) FAIL(store.error().message);
+    store_ = std::move(*store);
+  }
+
+  // The one integer `sql` returns, read through a connection of its own.
+  int64_t Count(const std::string& sql) {
+    if (pg_) return pg_->Admin().Count(sql);
+    auto db = sqlite::Db::Open(db_path(), false);
+    REQUIRE(db.ok());
+    auto s = db->Prepare(sql);
+    REQUIRE(s.ok());
+    auto row = s->Step();
+    REQUIRE(row.ok());
+    REQUIRE(*row);
+    return s->Int(0);
+  }
+
   // Runs `sql` on the store through a connection of its own: a state no call of the store makes.
   void ExecuteSql(const std::string& sql) {
     if (pg_) {
