@@ -969,26 +969,31 @@ Result<int64_t> SqliteReplicaPort::SwapIn(int64_t cursor, int64_t lost_after, st
     auto gone = replica_.db().Prepare("SELECT id, version FROM " + std::string(table.name) +
                                       " WHERE id NOT IN (SELECT id FROM fresh_copy) AND " + kNotLocalCreate);
     if (!gone) return gone.error();
-    std::vector<std::string> ids, lost;
+    std::vector<std::string> ids;
+    std::vector<std::pair<std::string, int64_t>> lost;  // id, the version held
     while (true) {
       auto row = gone->Step();
       if (!row) return row.error();
       if (!*row) break;
-      (gone->Int(1) > lost_after ? lost : ids).push_back(gone->Text(0));
+      if (gone->Int(1) > lost_after) {
+        lost.emplace_back(gone->Text(0), gone->Int(1));
+      } else {
+        ids.push_back(gone->Text(0));
+      }
     }
     if (!lost.empty()) {
       auto drop_edits = replica_.db().Prepare("DELETE FROM outbox WHERE record_id = ?1 AND state = 'pending'");
       auto recreate = replica_.db().Prepare("UPDATE " + std::string(table.name) + " SET version = 0 WHERE id = ?1");
       if (!drop_edits) return drop_edits.error();
       if (!recreate) return recreate.error();
-      for (const std::string& id : lost) {
+      for (const auto& [id, version] : lost) {
         drop_edits->Bind(1, id);
         RELAIS_TRY(drop_edits->Run());
         drop_edits->Reset();
         recreate->Bind(1, id);
         RELAIS_TRY(recreate->Run());
         recreate->Reset();
-        note += "create " + std::string(table.name) + " " + id + "\n";
+        note += "create " + std::string(table.name) + " " + id + " " + std::to_string(version) + "\n";
         ++pushed_back;
       }
     }
@@ -1022,7 +1027,8 @@ Result<int64_t> SqliteReplicaPort::SwapIn(int64_t cursor, int64_t lost_after, st
           auto pushed = PushBackVersion(table, **local, record);
           if (!pushed) return pushed.error();
           if (*pushed) {
-            note += "update " + std::string(table.name) + " " + record.id + "\n";
+            note +=
+                "update " + std::string(table.name) + " " + record.id + " " + std::to_string((*local)->version) + "\n";
             ++pushed_back;
           }
         }
@@ -1051,7 +1057,8 @@ Result<bool> SqliteReplicaPort::PushBackVersion(const schema::Table& table, cons
   std::vector<sync::FieldChange> fields;
   for (size_t i = 0; i < table.fields.size(); ++i) {
     const std::string name(table.fields[i].name);
-    if (local.values[i] == fresh.values[i]) continue;
+    // merged_into is central staff's to write: a merge the centre lost is not pushed back.
+    if (local.values[i] == fresh.values[i] || name == "merged_into") continue;
     if (std::find(edited->begin(), edited->end(), name) != edited->end()) continue;
     fields.push_back({name, local.values[i], fresh.values[i]});
   }
@@ -1094,7 +1101,8 @@ Result<std::optional<std::string>> SqliteReplicaPort::RecoveryNote() {
   auto note = replica_.GetState(kStateRecoveryNote);
   if (!note) return note.error();
   if (!*note || (*note)->empty()) return std::optional<std::string>();
-  // Lines "op table id": table names and ids (UUIDs) need no escaping in JSON.
+  // Lines "op table id version" (version: the one held, the centre lost; absent in notes written
+  // before it was kept): table names, ids (UUIDs) and numbers need no escaping in JSON.
   std::string body = "{\"records\":[";
   size_t start = 0;
   bool first = true;
@@ -1106,8 +1114,12 @@ Result<std::optional<std::string>> SqliteReplicaPort::RecoveryNote() {
     start = end + 1;
     const size_t a = line.find(' '), b = line.find(' ', a + 1);
     if (a == std::string::npos || b == std::string::npos) continue;
+    const size_t c = line.find(' ', b + 1);
     body += std::string(first ? "" : ",") + "{\"op\":\"" + line.substr(0, a) + "\",\"table\":\"" +
-            line.substr(a + 1, b - a - 1) + "\",\"id\":\"" + line.substr(b + 1) + "\"}";
+            line.substr(a + 1, b - a - 1) + "\",\"id\":\"" + line.substr(b + 1, c - b - 1) + "\"";
+    if (c != std::string::npos)
+      body += ",\"version\":" + std::to_string(std::strtoll(line.c_str() + c + 1, nullptr, 10));
+    body += "}";
     first = false;
   }
   body += "]}";

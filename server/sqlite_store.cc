@@ -50,7 +50,7 @@ struct SqliteStore::WriterStatements {
   std::vector<PerTable> tables;  // parallel to schema::Tables()
   sqlite::Stmt read_seq, write_seq, find_change, save_change, insert_history, insert_conflict, insert_exit,
       exits_of_record, followups_of_case, find_batch, save_batch, find_identity, get_conflict, settle_conflict,
-      transfer_rule;
+      transfer_rule, recovery_claims, use_recovery_claim, history_at;
 
   static Result<std::unique_ptr<WriterStatements>> Prepare(sqlite::Db& db) {
     auto st = std::make_unique<WriterStatements>();
@@ -87,6 +87,9 @@ struct SqliteStore::WriterStatements {
     RELAIS_TRY(prepare(st->find_batch, sql::kFindBatch));
     RELAIS_TRY(prepare(st->save_batch, sql::kSaveBatch));
     RELAIS_TRY(prepare(st->transfer_rule, sql::kTransferRule));
+    RELAIS_TRY(prepare(st->recovery_claims, sql::kRecoveryClaims));
+    RELAIS_TRY(prepare(st->use_recovery_claim, sql::kUseRecoveryClaim));
+    RELAIS_TRY(prepare(st->history_at, sql::kHistoryAt));
     return st;
   }
 };
@@ -298,7 +301,40 @@ class SqliteTx final : public CentralTx {
     s.Bind(1, device_id).BindBorrowed(2, r.change_id).BindBorrowed(3, digest);
     s.BindBorrowed(4, std::string_view(sync::ToString(r.status))).Bind(5, r.version);
     if (!r.review_fields.empty()) s.Bind(6, ReviewColumn(r.review_fields));
+    if (!r.lost_fields.empty()) s.Bind(7, ReviewColumn(r.lost_fields));
     return s.Run();
+  }
+
+  Result<RecoveryClaims> RecoveryClaimsOf(const std::string& device) override {
+    sqlite::Stmt& s = st_.recovery_claims;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, device);
+    RecoveryClaims claims;
+    while (true) {
+      auto row = s.Step();
+      if (!row) return row.error();
+      if (!*row) return claims;
+      AddRecoveryClaimRow(s, claims);
+    }
+  }
+
+  Status UseRecoveryClaim(int64_t claim_id, int64_t seq) override {
+    sqlite::Stmt& s = st_.use_recovery_claim;
+    sqlite::StmtGuard g(s);
+    return s.Bind(1, claim_id).Bind(2, seq).Run();
+  }
+
+  Result<std::optional<HistoryLink>> HistoryAt(int64_t seq) override {
+    sqlite::Stmt& s = st_.history_at;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, seq);
+    auto row = s.Step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<HistoryLink>();
+    HistoryLink link;
+    if (!s.IsNull(0)) link.prev_seq = s.Int(0);
+    link.snapshot = s.Text(1);
+    return std::optional<HistoryLink>(std::move(link));
   }
 
   Result<std::optional<StoredBatch>> FindBatch(int64_t device_id, const std::string& batch_key) override {
