@@ -653,17 +653,20 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
   return tx->Commit();
 }
 
-Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq, bool moved) {
+Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq, bool moved,
+                                       bool keep_pending) {
   // A create that still takes its values from the row must get them before the row goes.
   RELAIS_TRY(FreezeCreatesUnder(table, id));
   // Local changes are marked before the rows go, so that they keep the case's names.
-  auto orphan = replica_.db().Prepare(
-      "UPDATE outbox SET " + RejectedSet() +
-      ", reject_reason = 'le dossier a quitté les territoires de cet appareil avant l''envoi de la modification' "
-      "WHERE state = 'pending' AND (record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1))");
-  if (!orphan) return orphan.error();
-  orphan->Bind(1, id);
-  RELAIS_TRY(orphan->Run());
+  if (!keep_pending) {
+    auto orphan = replica_.db().Prepare(
+        "UPDATE outbox SET " + RejectedSet() +
+        ", reject_reason = 'le dossier a quitté les territoires de cet appareil avant l''envoi de la modification' "
+        "WHERE state = 'pending' AND (record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1))");
+    if (!orphan) return orphan.error();
+    orphan->Bind(1, id);
+    RELAIS_TRY(orphan->Run());
+  }
   if (moved && table.name == "cases") {
     auto named =
         replica_.db().Prepare("SELECT last_name || ' ' || first_name FROM cases WHERE id = ?1 AND version < ?2");
@@ -983,13 +986,27 @@ Result<int64_t> SqliteReplicaPort::SwapIn(int64_t cursor, int64_t lost_after, st
     }
     if (!lost.empty()) {
       auto drop_edits = replica_.db().Prepare("DELETE FROM outbox WHERE record_id = ?1 AND state = 'pending'");
-      auto recreate = replica_.db().Prepare("UPDATE " + std::string(table.name) + " SET version = 0 WHERE id = ?1");
+      // merged_into is central staff's: a merge the centre lost is not pushed back (nor made again).
+      auto recreate = replica_.db().Prepare("UPDATE " + std::string(table.name) + " SET version = 0" +
+                                            (table.FieldIndex("merged_into") >= 0 ? ", merged_into = NULL" : "") +
+                                            " WHERE id = ?1");
       if (!drop_edits) return drop_edits.error();
       if (!recreate) return recreate.error();
+      // The creates of its follow-ups waiting in the outbox go back to their rows, so that they are
+      // sent after the case's create, which is its row again (client/pending_creates.h).
+      auto unfreeze = replica_.db().Prepare(
+          "DELETE FROM outbox WHERE state = 'pending' AND batch_key IS NULL AND op = 'create' AND tbl = 'followups' "
+          "AND record_id IN (SELECT id FROM followups WHERE case_id = ?1 AND version = 0)");
+      if (!unfreeze) return unfreeze.error();
       for (const auto& [id, version] : lost) {
         drop_edits->Bind(1, id);
         RELAIS_TRY(drop_edits->Run());
         drop_edits->Reset();
+        if (table.name == schema::CasesTable().name) {
+          unfreeze->Bind(1, id);
+          RELAIS_TRY(unfreeze->Run());
+          unfreeze->Reset();
+        }
         recreate->Bind(1, id);
         RELAIS_TRY(recreate->Run());
         recreate->Reset();
@@ -1001,7 +1018,8 @@ Result<int64_t> SqliteReplicaPort::SwapIn(int64_t cursor, int64_t lost_after, st
   }
   for (size_t t = 0; t < schema::Tables().size(); ++t) {
     for (const std::string& id : gone_ids[t])
-      RELAIS_TRY(ApplyRemoval(schema::Tables()[t], id, std::numeric_limits<int64_t>::max()));
+      RELAIS_TRY(ApplyRemoval(schema::Tables()[t], id, std::numeric_limits<int64_t>::max(), /*moved=*/false,
+                              /*keep_pending=*/lost_after != std::numeric_limits<int64_t>::max()));
   }
   // Then every record of the fresh copy, local edits on top; cases before their follow-ups. A
   // version held beyond what the centre vouches for, and that the centre holds otherwise, is
@@ -1020,10 +1038,18 @@ Result<int64_t> SqliteReplicaPort::SwapIn(int64_t cursor, int64_t lost_after, st
       auto values = sync::DecodeRecordValues(table, fresh->Text(2));
       if (!values) return values.error();
       record.values = std::move(*values);
-      if (lost_after != std::numeric_limits<int64_t>::max() && table.kind == schema::TableKind::kMutable) {
+      if (lost_after != std::numeric_limits<int64_t>::max()) {
         auto local = replica_.Get(table, record.id);
         if (!local) return local.error();
-        if (*local && (*local)->version > lost_after) {
+        if (*local && (*local)->version == 0) {
+          // A create of this replica's that the centre holds though it never answered it: sent
+          // before the restore, its answer lost, and pushed back by another device since. What this
+          // replica holds of it goes as a pushed-back version, above what the centre vouches for.
+          auto taken = TakeBackCreate(table, record);
+          if (!taken) return taken.error();
+          if (*taken) (*local)->version = lost_after + 1;
+        }
+        if (*local && (*local)->version > lost_after && table.kind == schema::TableKind::kMutable) {
           auto pushed = PushBackVersion(table, **local, record);
           if (!pushed) return pushed.error();
           if (*pushed) {
@@ -1048,6 +1074,26 @@ Result<int64_t> SqliteReplicaPort::SwapIn(int64_t cursor, int64_t lost_after, st
   RELAIS_TRY(replica_.db().Exec("DELETE FROM fresh_copy"));
   RELAIS_TRY(replica_.SetState(kStatePullCursor, std::to_string(cursor)));
   return pushed_back;
+}
+
+Result<bool> SqliteReplicaPort::TakeBackCreate(const schema::Table& table, const schema::Record& fresh) {
+  auto drop = replica_.db().Prepare(
+      "DELETE FROM outbox WHERE record_id = ?1 AND op = 'create' AND state = 'pending' AND batch_key IS NULL");
+  if (!drop) return drop.error();
+  drop->Bind(1, fresh.id);
+  RELAIS_TRY(drop->Run());
+  // Still a create when a batch holds it (sent again first, as it was) or the centre refused it.
+  auto held = replica_.db().Prepare("SELECT 1 FROM outbox WHERE record_id = ?1 AND op = 'create'");
+  if (!held) return held.error();
+  held->Bind(1, fresh.id);
+  auto row = held->Step();
+  if (!row) return row.error();
+  if (*row) return false;
+  auto version = replica_.db().Prepare("UPDATE " + std::string(table.name) + " SET version = ?2 WHERE id = ?1");
+  if (!version) return version.error();
+  version->Bind(1, fresh.id).Bind(2, fresh.version);
+  RELAIS_TRY(version->Run());
+  return true;
 }
 
 Result<bool> SqliteReplicaPort::PushBackVersion(const schema::Table& table, const schema::Record& local,

@@ -147,25 +147,27 @@ class ChangeApplier {
     return OkStatus();
   }
 
-  // The values of `current` as the restore left it: at the last version at or before epoch_seq;
-  // nullopt when the record had none (made since the restore: nothing of it was lost).
+  // The values of `current` as the restore left it: at the last version at or before epoch_seq.
+  // A record the restored centre lacked and that another device pushed back since: its first version
+  // (what that device held of the same lost history). nullopt when the chain cannot be read.
   Result<std::optional<std::vector<schema::Value>>> ValuesAtRestore(const schema::Table& table,
                                                                     const StoredRecord& current) {
     using Values = std::optional<std::vector<schema::Value>>;
     if (current.record.version <= claims_.epoch_seq) return Values(current.record.values);
     std::optional<int64_t> seq = current.history_seq;
+    std::optional<std::string> oldest;
     for (int hops = 0; seq && hops < kMaxHistoryHops; ++hops) {
       auto link = tx_.HistoryAt(*seq);
       if (!link) return link.error();
       if (!*link) break;
-      if (*seq <= claims_.epoch_seq) {
-        auto values = sync::DecodeRecordValues(table, (*link)->snapshot);
-        if (!values) return values.error();
-        return Values(std::move(*values));
-      }
+      oldest = std::move((*link)->snapshot);
+      if (*seq <= claims_.epoch_seq) break;
       seq = (*link)->prev_seq;
     }
-    return Values();
+    if (!oldest) return Values();
+    auto values = sync::DecodeRecordValues(table, *oldest);
+    if (!values) return values.error();
+    return Values(std::move(*values));
   }
 
   // A pushed-back value was written before the restore (the centre had given it): it is dated no
@@ -266,6 +268,18 @@ class ChangeApplier {
     }
     auto result = Recover(table, std::move(update), facts, held, **at_restore, claims);
     if (!result) return result.error();
+    if (result->status != ChangeStatus::kRejected && table.scope == schema::Scope::kTerritory) {
+      // Still outside the device's territories (the move back went to review, or the case moved on
+      // since the restore): a scope exit in the territory the device sent takes it off its replica.
+      auto now_held = tx_.GetRecord(table, change.record_id);
+      if (!now_held) return now_held.error();
+      const schema::Value& sent_territory = ValueOf(table, sent, "territory");
+      if (*now_held && sent_territory && !device_.InScope((*now_held)->territory.value_or(""))) {
+        auto exit_seq = tx_.NextSeq();
+        if (!exit_seq) return exit_seq.error();
+        RELAIS_TRY(tx_.AddScopeExit(*exit_seq, std::string(table.name), change.record_id, *sent_territory));
+      }
+    }
     return std::optional(std::move(*result));
   }
 

@@ -149,6 +149,8 @@ class World {
   void SyncAllTwice() {
     for (int pass = 0; pass < 2; ++pass) {
       for (DeviceState& d : devices_) {
+        ForgetReplaced(d);
+        behind_.erase(d.name);
         RunResult r = Relais(d, {"sync", "--json"});
         INFO(d.name << ": " << r.err);
         REQUIRE(r.exit_code == 0);
@@ -210,24 +212,36 @@ class World {
   }
 
   // A centre restored mid-run from a backup taken earlier, as its operator declares it
-  // (`relais-central restore`), while devices hold pending work. What they hold of what it lost is
-  // pushed back at their next sync. A value written before the restore that its writer holds no more
-  // (in no row — pending edits are on top of their rows — and in no refused change) may have lived
-  // only in the history the restore took away: it is not looked for (tests/e2e/restore_test.cc
-  // checks change by change that nothing a device holds is lost).
+  // (`relais-central restore`), while devices hold pending work. What a device holds of what the
+  // centre lost is pushed back at its next sync. A value written before the restore that its writer
+  // no longer holds by then (in no row — pending edits are on top of their rows — and in no refused
+  // change: replaced by a later edit of its own) may have lived only in the history the restore took
+  // away: it is not looked for (tests/e2e/restore_test.cc checks change by change that nothing a
+  // device holds is lost).
   void BackUpCentre() { central_.Backup(); }
   void RestoreCentre() {
-    for (size_t i = 0; i < written_.size(); ++i) {
-      const Written& w = written_[i];
-      const std::string sql = "SELECT (SELECT count(*) FROM cases WHERE id = '" + w.record + "' AND " + w.field +
-                              " = " + Quote(w.value) +
-                              ") + (SELECT count(*) FROM outbox WHERE state = 'rejected' AND record_id = '" + w.record +
-                              "' AND instr(fields, " + Quote(w.value) + ") > 0)";
-      if (std::stoll(SqliteRows(Device(w.device).db, sql).at(0)) == 0) forgotten_.insert(i);
+    restored_at_ = written_.size();
+    for (const DeviceState& d : devices_) {
+      behind_.insert(d.name);
+      ForgetReplaced(d);
     }
     central_.RestoreBackup(/*declare=*/true);
     central_.Start();
     ++restores_;
+  }
+
+  // The values `d` wrote before the restore and holds no more, while it has not synced since.
+  void ForgetReplaced(const DeviceState& d) {
+    if (!behind_.count(d.name)) return;
+    for (size_t i = 0; i < restored_at_ && i < written_.size(); ++i) {
+      const Written& w = written_[i];
+      if (w.device != d.name) continue;
+      const std::string sql = "SELECT (SELECT count(*) FROM cases WHERE id = '" + w.record + "' AND " + w.field +
+                              " = " + Quote(w.value) +
+                              ") + (SELECT count(*) FROM outbox WHERE state = 'rejected' AND record_id = '" + w.record +
+                              "' AND instr(fields, " + Quote(w.value) + ") > 0)";
+      if (std::stoll(SqliteRows(d.db, sql).at(0)) == 0) forgotten_.insert(i);
+    }
   }
 
   size_t writes() const { return written_.size(); }
@@ -318,7 +332,9 @@ class World {
   }
 
   void Sync(DeviceState& d, bool cut) {
+    ForgetReplaced(d);
     if (!cut) {
+      behind_.erase(d.name);
       RunResult r = Relais(d, {"sync", "--json", "--batch", "7", "--page", "11"});
       INFO(d.name << ": " << r.err);
       REQUIRE(r.exit_code == 0);
@@ -342,6 +358,8 @@ class World {
   int cuts_ = 0;
   std::set<size_t> forgotten_;  // indexes in written_ of values the restore took with it
   int restores_ = 0;
+  size_t restored_at_ = 0;        // written_'s size when the centre was restored
+  std::set<std::string> behind_;  // devices that have not synced whole since the restore
 };
 
 }  // namespace
