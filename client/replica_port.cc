@@ -660,17 +660,20 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
   return tx->Commit();
 }
 
-Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq, bool moved) {
+Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq, bool moved,
+                                       bool keep_pending) {
   // A create that still takes its values from the row must get them before the row goes.
   RELAIS_TRY(FreezeCreatesUnder(table, id));
   // Local changes are marked before the rows go, so that they keep the case's names.
-  auto orphan = replica_.db().Prepare(
-      "UPDATE outbox SET " + RejectedSet() +
-      ", reject_reason = 'le dossier a quitté les territoires de cet appareil avant l''envoi de la modification' "
-      "WHERE state = 'pending' AND (record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1))");
-  if (!orphan) return orphan.error();
-  orphan->Bind(1, id);
-  RELAIS_TRY(orphan->Run());
+  if (!keep_pending) {
+    auto orphan = replica_.db().Prepare(
+        "UPDATE outbox SET " + RejectedSet() +
+        ", reject_reason = 'le dossier a quitté les territoires de cet appareil avant l''envoi de la modification' "
+        "WHERE state = 'pending' AND (record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1))");
+    if (!orphan) return orphan.error();
+    orphan->Bind(1, id);
+    RELAIS_TRY(orphan->Run());
+  }
   if (moved && table.name == "cases") {
     auto named =
         replica_.db().Prepare("SELECT last_name || ' ' || first_name FROM cases WHERE id = ?1 AND version < ?2");
@@ -1076,26 +1079,45 @@ Result<int64_t> SqliteReplicaPort::SwapIn(int64_t cursor, int64_t lost_after, st
     auto gone = replica_.db().Prepare("SELECT id, version FROM " + std::string(table.name) +
                                       " WHERE id NOT IN (SELECT id FROM fresh_copy) AND " + kNotLocalCreate);
     if (!gone) return gone.error();
-    std::vector<std::string> ids, lost;
+    std::vector<std::string> ids;
+    std::vector<std::pair<std::string, int64_t>> lost;  // id, the version held
     while (true) {
       auto row = gone->Step();
       if (!row) return row.error();
       if (!*row) break;
-      (gone->Int(1) > lost_after ? lost : ids).push_back(gone->Text(0));
+      if (gone->Int(1) > lost_after) {
+        lost.emplace_back(gone->Text(0), gone->Int(1));
+      } else {
+        ids.push_back(gone->Text(0));
+      }
     }
     if (!lost.empty()) {
       auto drop_edits = replica_.db().Prepare("DELETE FROM outbox WHERE record_id = ?1 AND state = 'pending'");
-      auto recreate = replica_.db().Prepare("UPDATE " + std::string(table.name) + " SET version = 0 WHERE id = ?1");
+      // merged_into is central staff's: a merge the centre lost is not pushed back (nor made again).
+      auto recreate = replica_.db().Prepare("UPDATE " + std::string(table.name) + " SET version = 0" +
+                                            (table.FieldIndex("merged_into") >= 0 ? ", merged_into = NULL" : "") +
+                                            " WHERE id = ?1");
       if (!drop_edits) return drop_edits.error();
       if (!recreate) return recreate.error();
-      for (const std::string& id : lost) {
+      // The creates of its follow-ups waiting in the outbox go back to their rows, so that they are
+      // sent after the case's create, which is its row again (client/pending_creates.h).
+      auto unfreeze = replica_.db().Prepare(
+          "DELETE FROM outbox WHERE state = 'pending' AND batch_key IS NULL AND op = 'create' AND tbl = 'followups' "
+          "AND record_id IN (SELECT id FROM followups WHERE case_id = ?1 AND version = 0)");
+      if (!unfreeze) return unfreeze.error();
+      for (const auto& [id, version] : lost) {
         drop_edits->Bind(1, id);
         RELAIS_TRY(drop_edits->Run());
         drop_edits->Reset();
+        if (table.name == schema::CasesTable().name) {
+          unfreeze->Bind(1, id);
+          RELAIS_TRY(unfreeze->Run());
+          unfreeze->Reset();
+        }
         recreate->Bind(1, id);
         RELAIS_TRY(recreate->Run());
         recreate->Reset();
-        note += "create " + std::string(table.name) + " " + id + "\n";
+        note += "create " + std::string(table.name) + " " + id + " " + std::to_string(version) + "\n";
         ++pushed_back;
       }
     }
@@ -1103,7 +1125,8 @@ Result<int64_t> SqliteReplicaPort::SwapIn(int64_t cursor, int64_t lost_after, st
   }
   for (size_t t = 0; t < schema::Tables().size(); ++t) {
     for (const std::string& id : gone_ids[t])
-      RELAIS_TRY(ApplyRemoval(schema::Tables()[t], id, std::numeric_limits<int64_t>::max()));
+      RELAIS_TRY(ApplyRemoval(schema::Tables()[t], id, std::numeric_limits<int64_t>::max(), /*moved=*/false,
+                              /*keep_pending=*/lost_after != std::numeric_limits<int64_t>::max()));
   }
   // Then every record of the fresh copy, local edits on top; cases before their follow-ups. A
   // version held beyond what the centre vouches for, and that the centre holds otherwise, is
@@ -1122,14 +1145,23 @@ Result<int64_t> SqliteReplicaPort::SwapIn(int64_t cursor, int64_t lost_after, st
       auto values = sync::DecodeRecordValues(table, fresh->Text(2));
       if (!values) return values.error();
       record.values = std::move(*values);
-      if (lost_after != std::numeric_limits<int64_t>::max() && table.kind == schema::TableKind::kMutable) {
+      if (lost_after != std::numeric_limits<int64_t>::max()) {
         auto local = replica_.Get(table, record.id);
         if (!local) return local.error();
-        if (*local && (*local)->version > lost_after) {
+        if (*local && (*local)->version == 0) {
+          // A create of this replica's that the centre holds though it never answered it: sent
+          // before the restore, its answer lost, and pushed back by another device since. What this
+          // replica holds of it goes as a pushed-back version, above what the centre vouches for.
+          auto taken = TakeBackCreate(table, record);
+          if (!taken) return taken.error();
+          if (*taken) (*local)->version = lost_after + 1;
+        }
+        if (*local && (*local)->version > lost_after && table.kind == schema::TableKind::kMutable) {
           auto pushed = PushBackVersion(table, **local, record);
           if (!pushed) return pushed.error();
           if (*pushed) {
-            note += "update " + std::string(table.name) + " " + record.id + "\n";
+            note +=
+                "update " + std::string(table.name) + " " + record.id + " " + std::to_string((*local)->version) + "\n";
             ++pushed_back;
           }
         }
@@ -1151,6 +1183,26 @@ Result<int64_t> SqliteReplicaPort::SwapIn(int64_t cursor, int64_t lost_after, st
   return pushed_back;
 }
 
+Result<bool> SqliteReplicaPort::TakeBackCreate(const schema::Table& table, const schema::Record& fresh) {
+  auto drop = replica_.db().Prepare(
+      "DELETE FROM outbox WHERE record_id = ?1 AND op = 'create' AND state = 'pending' AND batch_key IS NULL");
+  if (!drop) return drop.error();
+  drop->Bind(1, fresh.id);
+  RELAIS_TRY(drop->Run());
+  // Still a create when a batch holds it (sent again first, as it was) or the centre refused it.
+  auto held = replica_.db().Prepare("SELECT 1 FROM outbox WHERE record_id = ?1 AND op = 'create'");
+  if (!held) return held.error();
+  held->Bind(1, fresh.id);
+  auto row = held->Step();
+  if (!row) return row.error();
+  if (*row) return false;
+  auto version = replica_.db().Prepare("UPDATE " + std::string(table.name) + " SET version = ?2 WHERE id = ?1");
+  if (!version) return version.error();
+  version->Bind(1, fresh.id).Bind(2, fresh.version);
+  RELAIS_TRY(version->Run());
+  return true;
+}
+
 Result<bool> SqliteReplicaPort::PushBackVersion(const schema::Table& table, const schema::Record& local,
                                                 const schema::Record& fresh) {
   auto edited = LocalFields(std::string(table.name), local.id);
@@ -1158,7 +1210,8 @@ Result<bool> SqliteReplicaPort::PushBackVersion(const schema::Table& table, cons
   std::vector<sync::FieldChange> fields;
   for (size_t i = 0; i < table.fields.size(); ++i) {
     const std::string name(table.fields[i].name);
-    if (local.values[i] == fresh.values[i]) continue;
+    // merged_into is central staff's to write: a merge the centre lost is not pushed back.
+    if (local.values[i] == fresh.values[i] || name == "merged_into") continue;
     if (std::find(edited->begin(), edited->end(), name) != edited->end()) continue;
     fields.push_back({name, local.values[i], fresh.values[i]});
   }
@@ -1201,7 +1254,8 @@ Result<std::optional<std::string>> SqliteReplicaPort::RecoveryNote() {
   auto note = replica_.GetState(kStateRecoveryNote);
   if (!note) return note.error();
   if (!*note || (*note)->empty()) return std::optional<std::string>();
-  // Lines "op table id": table names and ids (UUIDs) need no escaping in JSON.
+  // Lines "op table id version" (version: the one held, the centre lost; absent in notes written
+  // before it was kept): table names, ids (UUIDs) and numbers need no escaping in JSON.
   std::string body = "{\"records\":[";
   size_t start = 0;
   bool first = true;
@@ -1213,8 +1267,12 @@ Result<std::optional<std::string>> SqliteReplicaPort::RecoveryNote() {
     start = end + 1;
     const size_t a = line.find(' '), b = line.find(' ', a + 1);
     if (a == std::string::npos || b == std::string::npos) continue;
+    const size_t c = line.find(' ', b + 1);
     body += std::string(first ? "" : ",") + "{\"op\":\"" + line.substr(0, a) + "\",\"table\":\"" +
-            line.substr(a + 1, b - a - 1) + "\",\"id\":\"" + line.substr(b + 1) + "\"}";
+            line.substr(a + 1, b - a - 1) + "\",\"id\":\"" + line.substr(b + 1, c - b - 1) + "\"";
+    if (c != std::string::npos)
+      body += ",\"version\":" + std::to_string(std::strtoll(line.c_str() + c + 1, nullptr, 10));
+    body += "}";
     first = false;
   }
   body += "]}";

@@ -78,6 +78,10 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   // The fields of `local` (held beyond what the centre vouches for) that differ from `fresh` (the
   // centre's) and carry no local edit yet, written as a pending update based on the centre's.
   Result<bool> PushBackVersion(const schema::Table& table, const schema::Record& local, const schema::Record& fresh);
+  // A create of this replica's waiting in no batch, of a record the centre's fresh copy holds
+  // (`fresh`): its entry goes and its row takes the centre's version, so that what it holds is
+  // pushed back as a version. False when it stays a create (in a batch, or refused).
+  Result<bool> TakeBackCreate(const schema::Table& table, const schema::Record& fresh);
 
   // The steps of AcknowledgeBatch, inside its transaction.
   struct BatchEntries {
@@ -109,7 +113,10 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   // A record that left the scope (at `seq`): deleted with a case's follow-ups and their notices;
   // its local changes are marked rejected, their values frozen first.
   // `moved`: a removal the centre sent (the record left the scope), named in removed_cases().
-  Status ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq, bool moved = false);
+  // `keep_pending`: its pending local changes stay pending (a swap after a restore: they are pushed
+  // next, and the centre judges them as work on a record the device held), rather than rejected.
+  Status ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq, bool moved = false,
+                      bool keep_pending = false);
   // Upserts a pulled record, local pending edits kept on top (the centre's digest of it then kept
   // in central_digests: KeepCentralDigest). `forward_only`: a record this replica holds at a later
   // version is refused (kProtocol), not overwritten; a fresh copy, which replaces what the replica

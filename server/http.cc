@@ -503,13 +503,17 @@ void HttpEndpoint::Impl::Recovered(const httplib::Request& req, httplib::Respons
   for (json& r : body["records"]) {
     if (!r.is_object() || !r["table"].is_string() || !r["id"].is_string() || !r["op"].is_string() ||
         !schema::FindTable(r["table"].get<std::string>()) || r["id"].get<std::string>().empty() ||
-        r["id"].get<std::string>().size() > 64 || (r["op"] != "create" && r["op"] != "update")) {
-      SendError(res, 400,
-                MakeError(ErrorCode::kUsage, "records[" + std::to_string(records.size()) +
-                                                 "] : attendu {table : une table connue, id, op : create ou update}"));
+        r["id"].get<std::string>().size() > 64 || (r["op"] != "create" && r["op"] != "update") ||
+        (r.contains("version") && (!r["version"].is_number_integer() || r["version"].get<int64_t>() < 1))) {
+      SendError(
+          res, 400,
+          MakeError(ErrorCode::kUsage,
+                    "records[" + std::to_string(records.size()) +
+                        "] : attendu {table : une table connue, id, op : create ou update, version : entier > 0}"));
       return;
     }
-    records.push_back({r["table"].get<std::string>(), r["id"].get<std::string>(), r["op"].get<std::string>()});
+    records.push_back({r["table"].get<std::string>(), r["id"].get<std::string>(), r["op"].get<std::string>(),
+                       r.contains("version") ? r["version"].get<int64_t>() : 0});
   }
   auto noted = store.NoteRecovery(*device, records);
   if (!noted) {

@@ -481,7 +481,9 @@ int Recovered(const std::string& db_path, size_t limit, bool as_json) {
                      {"epoch", n.epoch},
                      {"table", n.record.table},
                      {"record", n.record.record_id},
-                     {"op", n.record.op}});
+                     {"op", n.record.op},
+                     {"lost_version", n.record.version > 0 ? json(n.record.version) : json(nullptr)},
+                     {"applied_version", n.applied_seq ? json(*n.applied_seq) : json(nullptr)}});
     }
     std::cout << out.dump(2) << std::endl;
     return 0;

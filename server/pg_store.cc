@@ -29,7 +29,7 @@ struct PgStatements {
   // Batch reads of PgTx::Prefetch, each bound with an array of ids and planned for it at each call
   // (pg::Conn::ExecCustomPlan).
   std::string find_changes =
-      "SELECT device_id, change_id, digest, status, version, review FROM change_outcomes "
+      "SELECT device_id, change_id, digest, status, version, review, lost FROM change_outcomes "
       "WHERE (device_id, change_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))";
   std::string find_identities =
       "SELECT identity_key, opened_on, id FROM cases WHERE identity_key = ANY($1::text[]) AND merged_into IS NULL";
@@ -43,8 +43,8 @@ struct PgStatements {
       "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
       "$9::text[], $10::bigint[])";
   std::string insert_outcomes =
-      "INSERT INTO change_outcomes(device_id, change_id, digest, status, version, review) SELECT * FROM "
-      "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])";
+      "INSERT INTO change_outcomes(device_id, change_id, digest, status, version, review, lost) SELECT * FROM "
+      "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[])";
   std::string find_change = PostgresDialect().translate(sql::kFindChange);
   std::string insert_conflict = PostgresDialect().translate(sql::kInsertConflict);
   std::string find_identity = PostgresDialect().translate(sql::kFindIdentity);
@@ -56,6 +56,9 @@ struct PgStatements {
   std::string save_batch = PostgresDialect().translate(sql::kSaveBatch);
   std::string write_seq = PostgresDialect().translate(sql::kWriteSeq);
   std::string transfer_rule = PostgresDialect().translate(sql::kTransferRule);
+  std::string recovery_claims = PostgresDialect().translate(sql::kRecoveryClaims);
+  std::string use_recovery_claim = PostgresDialect().translate(sql::kUseRecoveryClaim);
+  std::string history_at = PostgresDialect().translate(sql::kHistoryAt);
   std::string get_conflict = "SELECT " + ConflictColumns() + " FROM conflicts c WHERE c.id = $1";
 
   PgStatements() {
@@ -297,10 +300,34 @@ class PgTx final : public CentralTx {
     kept.result.status = r.status;
     kept.result.version = r.version;
     kept.result.review_fields = r.review_fields;
+    kept.result.lost_fields = r.lost_fields;
     outcomes_[{device_id, r.change_id}] = kept;
     outcomes_rows_.push_back(pg::Params{Num(device_id), r.change_id, std::string(digest), sync::ToString(r.status),
-                                        Num(r.version), ReviewColumn(r.review_fields)});
+                                        Num(r.version), ReviewColumn(r.review_fields), ReviewColumn(r.lost_fields)});
     return OkStatus();
+  }
+
+  Result<RecoveryClaims> RecoveryClaimsOf(const std::string& device) override {
+    auto rows = Query(st_.recovery_claims, {device});
+    if (!rows) return rows.error();
+    RecoveryClaims claims;
+    for (int i = 0; i < rows->size(); ++i) AddRecoveryClaimRow((*rows)[i], claims);
+    return claims;
+  }
+
+  Status UseRecoveryClaim(int64_t claim_id, int64_t seq) override {
+    pending_.emplace_back(st_.use_recovery_claim, pg::Params{Num(claim_id), Num(seq)});
+    return OkStatus();
+  }
+
+  Result<std::optional<HistoryLink>> HistoryAt(int64_t seq) override {
+    auto rows = Query(st_.history_at, {Num(seq)});
+    if (!rows) return rows.error();
+    if (rows->size() == 0) return std::optional<HistoryLink>();
+    HistoryLink link;
+    if (!(*rows)[0].IsNull(0)) link.prev_seq = (*rows)[0].Int(0);
+    link.snapshot = (*rows)[0].Text(1);
+    return std::optional<HistoryLink>(std::move(link));
   }
 
   Result<std::optional<StoredBatch>> FindBatch(int64_t device_id, const std::string& batch_key) override {

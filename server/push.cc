@@ -1,6 +1,9 @@
 #include "server/push.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <unordered_map>
 
 #include "base/clock.h"
 #include "base/text.h"
@@ -47,6 +50,21 @@ std::string UnknownCase(const std::string& id) {
   return "le dossier " + id + " est inconnu ou hors des territoires de cet appareil";
 }
 
+// Unix ms of an IsoTimestamp ("YYYY-MM-DDTHH:MM:SSZ"); 0 when it is not one.
+int64_t IsoMs(const std::string& text) {
+  std::tm tm{};
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec) != 6) {
+    return 0;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+// How many history rows a recovery walks back to find a record as the restore left it.
+constexpr int kMaxHistoryHops = 100000;
+
 const schema::Value& ValueOf(const schema::Table& table, const std::vector<schema::Value>& values,
                              std::string_view field) {
   static const schema::Value kNull;
@@ -59,8 +77,12 @@ const schema::Value& ValueOf(const schema::Table& table, const std::vector<schem
 class ChangeApplier {
  public:
   // `last_seq`: the centre's sequence before the batch; no device has seen a version beyond it.
-  ChangeApplier(CentralTx& tx, const Device& device, std::string now, int64_t last_seq)
-      : tx_(tx), device_(device), now_(std::move(now)), last_seq_(last_seq) {}
+  // `claims`: the device's recovery claims (CentralTx::RecoveryClaimsOf).
+  ChangeApplier(CentralTx& tx, const Device& device, std::string now, int64_t last_seq, RecoveryClaims claims)
+      : tx_(tx), device_(device), now_(std::move(now)), last_seq_(last_seq), claims_(std::move(claims)) {
+    for (const RecoveryClaim& c : claims_.claims) claim_of_[c.record_id].push_back(&c);
+    if (!claims_.claims.empty()) epoch_ms_ = IsoMs(claims_.epoch_at);
+  }
 
   // `facts`: what the decoder established about `change`; `digest`: its sync::ChangeDigest.
   Result<ChangeResult> Apply(const Change& change, const sync::ChangeFacts& facts, std::string_view digest) {
@@ -101,7 +123,162 @@ class ChangeApplier {
     }
     auto current = tx_.GetRecord(*table, change.record_id);
     if (!current) return current.error();
+    if (*current && !claim_of_.empty()) {
+      std::vector<const RecoveryClaim*> claims = TakeClaims(change.record_id, "update");
+      if (!claims.empty()) return RecoverVersion(*table, change, facts, **current, claims);
+    }
     return Update(*table, change, facts, *current);
+  }
+
+  // The unused claims of `op` on `record_id`, taken: a claim serves the device's first change of
+  // the record after it, whatever that change's outcome.
+  std::vector<const RecoveryClaim*> TakeClaims(const std::string& record_id, std::string_view op) {
+    auto found = claim_of_.find(record_id);
+    if (found == claim_of_.end() || found->second.front()->op != op) return {};
+    std::vector<const RecoveryClaim*> taken = std::move(found->second);
+    claim_of_.erase(found);
+    return taken;
+  }
+
+  Status UseClaims(const std::vector<const RecoveryClaim*>& claims, int64_t version) {
+    for (const RecoveryClaim* c : claims) RELAIS_TRY(tx_.UseRecoveryClaim(c->id, version));
+    return OkStatus();
+  }
+
+  // The values of `current` as the restore left it: at the last version at or before epoch_seq.
+  // A record the restored centre lacked and that another device pushed back since: its first version
+  // (what that device held of the same lost history). nullopt when the chain cannot be read.
+  Result<std::optional<std::vector<schema::Value>>> ValuesAtRestore(const schema::Table& table,
+                                                                    const StoredRecord& current) {
+    using Values = std::optional<std::vector<schema::Value>>;
+    if (current.record.version <= claims_.epoch_seq) return Values(current.record.values);
+    std::optional<int64_t> seq = current.history_seq;
+    std::optional<std::string> oldest;
+    for (int hops = 0; seq && hops < kMaxHistoryHops; ++hops) {
+      auto link = tx_.HistoryAt(*seq);
+      if (!link) return link.error();
+      if (!*link) break;
+      oldest = std::move((*link)->snapshot);
+      if (*seq <= claims_.epoch_seq) break;
+      seq = (*link)->prev_seq;
+    }
+    if (!oldest) return Values();
+    auto values = sync::DecodeRecordValues(table, *oldest);
+    if (!values) return values.error();
+    return Values(std::move(*values));
+  }
+
+  // A pushed-back value was written before the restore (the centre had given it): it is dated no
+  // later than the restore, so that an edit made at the centre since wins a last-writer-wins field
+  // (docs/PROTOCOL.md, "Centre identity").
+  std::string RecoveryStamp(const std::string& hlc) const {
+    auto stamp = sync::Hlc::Parse(hlc);
+    if (epoch_ms_ <= 0 || !stamp || stamp->ms < epoch_ms_) return hlc;
+    return sync::Hlc{epoch_ms_, 0, stamp->node}.ToString();
+  }
+
+  // `change`, made by the device on the version it held and the centre lost, merged as an edit of
+  // the record as the restore left it: each field's base is its value then, and its stamp no later
+  // than the restore. An edit made at the centre since is another side of a three-way merge: it
+  // wins a last-writer-wins field (the device's value is in `lost` and the history) and meets the
+  // device's in a conflict for a review field; never silently overwritten.
+  Result<ChangeResult> Recover(const schema::Table& table, Change change, const sync::ChangeFacts& facts,
+                               const StoredRecord& current, const std::vector<schema::Value>& at_restore,
+                               const std::vector<const RecoveryClaim*>& claims) {
+    change.hlc = RecoveryStamp(change.hlc);
+    for (sync::FieldChange& f : change.fields) {
+      const int index = table.FieldIndex(f.field);
+      if (index >= 0) f.base = at_restore[static_cast<size_t>(index)];
+    }
+    recovering_ = true;
+    auto result = Update(table, change, facts, current);
+    recovering_ = false;
+    if (!result) return result;
+    if (result->status == ChangeStatus::kApplied) result->status = ChangeStatus::kMerged;
+    RELAIS_TRY(UseClaims(claims, result->version));  // 0 when rejected: the claim is spent all the same
+    return result;
+  }
+
+  // An update the device pushes back (a version it held that the centre lost), claimed before the
+  // push. Its bases are the centre's values when the device pushed back; they are taken as the
+  // record was at the restore.
+  Result<ChangeResult> RecoverVersion(const schema::Table& table, const Change& change, const sync::ChangeFacts& facts,
+                                      const StoredRecord& current, const std::vector<const RecoveryClaim*>& claims) {
+    // A record that left the device's territories since the restore: the rules of any update.
+    if (table.scope != schema::Scope::kShared && !device_.InScope(current.territory.value_or("")))
+      return Update(table, change, facts, current);
+    auto at_restore = ValuesAtRestore(table, current);
+    if (!at_restore) return at_restore.error();
+    if (!*at_restore) return Update(table, change, facts, current);
+    return Recover(table, change, facts, current, **at_restore, claims);
+  }
+
+  // A create the device pushes back of a record the centre holds: the device held a version of it
+  // the centre lost (a case that moved into the device's territory in the lost history, say),
+  // claimed before the push. Applied as an update of the fields where the device's values differ
+  // from the record as the restore left it, through the field rules — moving the case back to the
+  // device's territory when that is what changed. An entry (append-only) is the centre's as it is.
+  // nullopt when the claim does not hold: the create is refused as any create of a taken id.
+  Result<std::optional<ChangeResult>> RecoverRecord(const schema::Table& table, const Change& change,
+                                                    const sync::ChangeFacts& facts,
+                                                    const std::vector<const RecoveryClaim*>& claims) {
+    auto current = tx_.GetRecord(table, change.record_id);
+    if (!current) return current.error();
+    if (!*current) return std::optional<ChangeResult>();
+    const StoredRecord& held = **current;
+    if (table.kind == schema::TableKind::kAppendOnly) {
+      if (table.scope != schema::Scope::kShared && !device_.InScope(held.territory.value_or("")))
+        return std::optional<ChangeResult>();
+      ChangeResult r;
+      r.change_id = change.change_id;
+      r.status = ChangeStatus::kMerged;
+      r.version = held.record.version;
+      RELAIS_TRY(UseClaims(claims, r.version));
+      return std::optional(std::move(r));
+    }
+    auto at_restore = ValuesAtRestore(table, held);
+    if (!at_restore) return at_restore.error();
+    if (!*at_restore) return std::optional<ChangeResult>();
+    std::vector<schema::Value> sent(table.fields.size());
+    for (const sync::FieldChange& fc : change.fields) {
+      const int index = table.FieldIndex(fc.field);
+      if (index >= 0) sent[static_cast<size_t>(index)] = fc.value;
+    }
+    // A case outside the device's territories now: the device must show it knew the person the case
+    // is about — the same identity (names, birth date) and opening date as the restore left it. A
+    // device that never held the case learns nothing from a refusal (record_exists, as for any id).
+    if (&table == &schema::CasesTable() && !device_.InScope(held.territory.value_or(""))) {
+      for (std::string_view field : {"last_name", "first_name", "birth_date", "opened_on"}) {
+        if (ValueOf(table, sent, field) != ValueOf(table, **at_restore, field)) return std::optional<ChangeResult>();
+      }
+    }
+    Change update;
+    update.change_id = change.change_id;
+    update.table = change.table;
+    update.record_id = change.record_id;
+    update.op = sync::Op::kUpdate;
+    update.base_version = held.record.version;
+    update.hlc = change.hlc;
+    for (size_t i = 0; i < table.fields.size(); ++i) {
+      // merged_into is written by central staff only: a merge the restore lost is not made again.
+      if (sent[i] == (**at_restore)[i] || table.fields[i].name == "merged_into") continue;
+      update.fields.push_back({std::string(table.fields[i].name), sent[i], (**at_restore)[i]});
+    }
+    auto result = Recover(table, std::move(update), facts, held, **at_restore, claims);
+    if (!result) return result.error();
+    if (result->status != ChangeStatus::kRejected && table.scope == schema::Scope::kTerritory) {
+      // Still outside the device's territories (the move back went to review, or the case moved on
+      // since the restore): a scope exit in the territory the device sent takes it off its replica.
+      auto now_held = tx_.GetRecord(table, change.record_id);
+      if (!now_held) return now_held.error();
+      const schema::Value& sent_territory = ValueOf(table, sent, "territory");
+      if (*now_held && sent_territory && !device_.InScope((*now_held)->territory.value_or(""))) {
+        auto exit_seq = tx_.NextSeq();
+        if (!exit_seq) return exit_seq.error();
+        RELAIS_TRY(tx_.AddScopeExit(*exit_seq, std::string(table.name), change.record_id, *sent_territory));
+      }
+    }
+    return std::optional(std::move(*result));
   }
 
   Result<ChangeResult> Create(const schema::Table& table, const Change& change, const sync::ChangeFacts& facts) {
@@ -211,9 +388,18 @@ class ChangeApplier {
     if (!inserted) return inserted.error();
     if (!*inserted) {
       tx_.ReturnSeq(*seq);
+      if (!claim_of_.empty()) {
+        std::vector<const RecoveryClaim*> claims = TakeClaims(change.record_id, "create");
+        if (!claims.empty()) {
+          auto recovered = RecoverRecord(table, change, facts, claims);
+          if (!recovered) return recovered.error();
+          if (*recovered) return std::move(**recovered);
+        }
+      }
       return Rejected(change, "record_exists", "la fiche " + change.record_id + " existe déjà");
     }
     RELAIS_TRY(AppendHistory(table, change, stored, std::nullopt, std::nullopt));
+    if (!claim_of_.empty()) RELAIS_TRY(UseClaims(TakeClaims(change.record_id, "create"), *seq));
     if (!lookalikes.empty()) RELAIS_TRY(FlagDuplicate(change, stored, lookalikes.front()));
     if (exit_territory) {
       auto exit_seq = tx_.NextSeq();
@@ -234,7 +420,9 @@ class ChangeApplier {
                       std::string(table.name) + " : les entrées ne s'ajoutent qu'à la suite et ne se modifient pas");
     }
     const bool scoped = table.scope != schema::Scope::kShared;
-    if (scoped && !device_.InScope(current->territory.value_or(""))) {
+    // A record pushed back after a restore was held by the device in the history the centre lost
+    // (its claim: RecoverRecord).
+    if (scoped && !recovering_ && !device_.InScope(current->territory.value_or(""))) {
       auto held = HeldWhenWritten(change.record_id);
       if (!held) return held.error();
       if (!*held) return Rejected(change, "unknown_record", UnknownRecord(change.record_id));
@@ -280,7 +468,8 @@ class ChangeApplier {
       if (out.how == Resolution::kLwwServer)
         r.lost_fields.emplace_back(table.fields[static_cast<size_t>(out.field)].name);
     }
-    if (!merged.changed && lost.empty() && review.empty()) {
+    // A recovery always takes a version, with its history row: the device's row is not the record.
+    if (!merged.changed && lost.empty() && review.empty() && !recovering_) {
       // Nothing moved: the version stays, only fresher stamps of equal values are kept. A change
       // the decoder normalised (a phone sent with spaces) left the device holding other values
       // than these, and no new version will bring them back: the answer carries them.
@@ -315,7 +504,7 @@ class ChangeApplier {
     // held for review, any territory change is the device's own value): the device's row, its base
     // with its edit, is this record. Anything else is sent back to it by its next pull.
     if (merged.status == ChangeStatus::kApplied && change.base_version == current->record.version &&
-        !facts.normalized && lost.empty() && review.empty()) {
+        !facts.normalized && lost.empty() && review.empty() && !recovering_) {
       stored.echo_device = device_.id;
     }
     RELAIS_TRY(tx_.PutRecord(table, stored));
@@ -506,6 +695,10 @@ class ChangeApplier {
   const Device& device_;
   std::string now_;
   int64_t last_seq_;
+  RecoveryClaims claims_;
+  std::unordered_map<std::string, std::vector<const RecoveryClaim*>> claim_of_;  // by record id, unused
+  int64_t epoch_ms_ = 0;                                                         // when the epoch of the claims began
+  bool recovering_ = false;  // Update is merging a change pushed back after a restore
 };
 
 }  // namespace
@@ -572,7 +765,9 @@ Result<PushReply> PushBatch(CentralTx& tx, const Device& device, const DecodedPu
   }
 
   const std::string now = IsoTimestamp(now_ms);
-  ChangeApplier applier(tx, device, now, tx.LastSeq());
+  auto claims = tx.RecoveryClaimsOf(device.name);
+  if (!claims) return claims.error();
+  ChangeApplier applier(tx, device, now, tx.LastSeq(), std::move(*claims));
   PushReply reply;
   reply.response.batch_key = request.batch_key;
   reply.response.results.reserve(request.changes.size());

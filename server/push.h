@@ -55,6 +55,26 @@ struct ChangeOutcome {
   sync::ChangeResult result;  // status, version and review fields (its change_id is left empty)
 };
 
+// A device's note, before its push, that it pushes back a record (op "create") or a version of it
+// (op "update") the centre lost in a restore (CentralStore::NoteRecovery).
+struct RecoveryClaim {
+  int64_t id = 0;  // the row of recoveries
+  std::string table;
+  std::string record_id;
+  std::string op;
+};
+struct RecoveryClaims {
+  int64_t epoch_seq = 0;  // the last sequence the restored centre vouches for
+  std::string epoch_at;   // when the epoch began (IsoTimestamp)
+  std::vector<RecoveryClaim> claims;
+};
+
+// One history row as the chain of a record's versions links it.
+struct HistoryLink {
+  std::optional<int64_t> prev_seq;
+  std::string snapshot;  // sync::EncodeRecordValues
+};
+
 // The primitives a store offers inside ONE open write transaction. Every call sees the writes
 // made before it in the same transaction. Not thread-safe: one transaction, one thread. Any
 // failure returned makes the caller abandon (roll back) the whole transaction.
@@ -112,6 +132,14 @@ class CentralTx {
   // Keeps the answer `result` (applied, merged or review) to the change of device `device_id` whose
   // content has the digest `digest` (sync::ChangeDigest), for the replays of that change.
   virtual Status SaveChangeOutcome(int64_t device_id, const sync::ChangeResult& result, std::string_view digest) = 0;
+  // The recovery claims of device `device` in the centre's current epoch not used yet (table
+  // recoveries, lost_version set: docs/PROTOCOL.md, "Centre identity"), with the epoch's start.
+  virtual Result<RecoveryClaims> RecoveryClaimsOf(const std::string& device) = 0;
+  // Marks the claim `claim_id` used by the change given version `seq`.
+  virtual Status UseRecoveryClaim(int64_t claim_id, int64_t seq) = 0;
+  // The history row of sequence `seq` (its link to the record's row before, and its snapshot);
+  // nullopt when there is none.
+  virtual Result<std::optional<HistoryLink>> HistoryAt(int64_t seq) = 0;
   virtual Result<std::optional<StoredBatch>> FindBatch(int64_t device_id, const std::string& batch_key) = 0;
   virtual Status SaveBatch(int64_t device_id, const std::string& batch_key, const StoredBatch& batch,
                            const std::string& created_at) = 0;

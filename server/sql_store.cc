@@ -34,11 +34,14 @@ constexpr const char* kInsertDevice =
     "INSERT INTO devices(name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id";
 constexpr const char* kReadIdentity = "SELECT store_id, epoch, epoch_seq, epoch_at, last_seq FROM meta WHERE id = 1";
 constexpr const char* kBeginEpoch = "UPDATE meta SET epoch = ?1, epoch_seq = ?2, epoch_at = ?3 WHERE id = 1";
+// The version held is kept as a claim (lost_version) only when it is one the centre lost: an epoch
+// after the first, a version beyond epoch_seq (docs/PROTOCOL.md, "Centre identity").
 constexpr const char* kInsertRecovery =
-    "INSERT INTO recoveries(at, device, epoch, tbl, record_id, op) SELECT CAST(?1 AS TEXT), CAST(?2 AS TEXT), "
-    "epoch, CAST(?3 AS TEXT), CAST(?4 AS TEXT), CAST(?5 AS TEXT) FROM meta WHERE id = 1";
+    "INSERT INTO recoveries(at, device, epoch, tbl, record_id, op, lost_version) SELECT CAST(?1 AS TEXT), "
+    "CAST(?2 AS TEXT), epoch, CAST(?3 AS TEXT), CAST(?4 AS TEXT), CAST(?5 AS TEXT), CASE WHEN epoch > 1 AND "
+    "CAST(?6 AS BIGINT) > epoch_seq THEN CAST(?6 AS BIGINT) END FROM meta WHERE id = 1";
 constexpr const char* kListRecoveries =
-    "SELECT at, device, epoch, tbl, record_id, op FROM recoveries ORDER BY id DESC LIMIT ?1";
+    "SELECT at, device, epoch, tbl, record_id, op, lost_version, used_seq FROM recoveries ORDER BY id DESC LIMIT ?1";
 constexpr const char* kInsertDeviceTerritory =
     "INSERT INTO device_territories(device_id, territory) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
 // Enrolment declares a territory nobody declared yet, labelled with its code (docs/SERVER.md).
@@ -165,7 +168,7 @@ Status SqlCentralStore::NoteRecovery(const Device& device, const std::vector<Rec
   if (!tx) return tx.error();
   const std::string now = IsoTimestamp(clock_.NowMs());
   for (const RecoveredRecord& r : records) {
-    auto added = conn.Run(kInsertRecovery, {now, device.name, r.table, r.record_id, r.op});
+    auto added = conn.Run(kInsertRecovery, {now, device.name, r.table, r.record_id, r.op, r.version});
     if (!added) return added.error();
   }
   return tx->Commit();
@@ -179,7 +182,8 @@ Result<std::vector<RecoveryNote>> SqlCentralStore::Recoveries(size_t limit) {
     n.at = r.Text(0);
     n.device = r.Text(1);
     n.epoch = r.Int(2);
-    n.record = RecoveredRecord{r.Text(3), r.Text(4), r.Text(5)};
+    n.record = RecoveredRecord{r.Text(3), r.Text(4), r.Text(5), r.IsNull(6) ? 0 : r.Int(6)};
+    if (!r.IsNull(7)) n.applied_seq = r.Int(7);
     return n;
   });
 }

@@ -60,14 +60,16 @@ struct SqliteStore::WriterStatements {
     const char* status = nullptr;
     int64_t version = 0;
     schema::Value review;
+    schema::Value lost;
   };
   static constexpr int kOutcomeRows = 64;
+  static constexpr int kOutcomeColumns = 7;  // as sql::kSaveChange
   std::vector<PendingOutcome> outcomes;
   std::string outcome_texts;
   sqlite::Stmt save_changes;  // kOutcomeRows rows
   sqlite::Stmt read_seq, write_seq, find_change, save_change, insert_history, insert_conflict, insert_exit,
       exits_of_record, followups_of_case, find_batch, save_batch, find_identity, get_conflict, settle_conflict,
-      transfer_rule;
+      transfer_rule, recovery_claims, use_recovery_claim, history_at;
 
   static Result<std::unique_ptr<WriterStatements>> Prepare(sqlite::Db& db) {
     auto st = std::make_unique<WriterStatements>();
@@ -95,7 +97,8 @@ struct SqliteStore::WriterStatements {
       std::string many = one.substr(0, one.find(" VALUES")) + " VALUES ";
       for (int row = 0; row < kOutcomeRows; ++row) {
         many += row ? ", (" : "(";
-        for (int col = 1; col <= 6; ++col) many += (col > 1 ? ", ?" : "?") + std::to_string(row * 6 + col);
+        for (int col = 1; col <= kOutcomeColumns; ++col)
+          many += (col > 1 ? ", ?" : "?") + std::to_string(row * kOutcomeColumns + col);
         many += ")";
       }
       RELAIS_TRY(prepare(st->save_changes, many));
@@ -114,6 +117,9 @@ struct SqliteStore::WriterStatements {
     RELAIS_TRY(prepare(st->find_batch, sql::kFindBatch));
     RELAIS_TRY(prepare(st->save_batch, sql::kSaveBatch));
     RELAIS_TRY(prepare(st->transfer_rule, sql::kTransferRule));
+    RELAIS_TRY(prepare(st->recovery_claims, sql::kRecoveryClaims));
+    RELAIS_TRY(prepare(st->use_recovery_claim, sql::kUseRecoveryClaim));
+    RELAIS_TRY(prepare(st->history_at, sql::kHistoryAt));
     return st;
   }
 };
@@ -336,9 +342,42 @@ class SqliteTx final : public CentralTx {
     o.status = sync::ToString(r.status);
     o.version = r.version;
     if (!r.review_fields.empty()) o.review = ReviewColumn(r.review_fields);
+    if (!r.lost_fields.empty()) o.lost = ReviewColumn(r.lost_fields);
     st_.outcome_texts.append(r.change_id).append(digest);
     st_.outcomes.push_back(std::move(o));
     return OkStatus();
+  }
+
+  Result<RecoveryClaims> RecoveryClaimsOf(const std::string& device) override {
+    sqlite::Stmt& s = st_.recovery_claims;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, device);
+    RecoveryClaims claims;
+    while (true) {
+      auto row = s.Step();
+      if (!row) return row.error();
+      if (!*row) return claims;
+      AddRecoveryClaimRow(s, claims);
+    }
+  }
+
+  Status UseRecoveryClaim(int64_t claim_id, int64_t seq) override {
+    sqlite::Stmt& s = st_.use_recovery_claim;
+    sqlite::StmtGuard g(s);
+    return s.Bind(1, claim_id).Bind(2, seq).Run();
+  }
+
+  Result<std::optional<HistoryLink>> HistoryAt(int64_t seq) override {
+    sqlite::Stmt& s = st_.history_at;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, seq);
+    auto row = s.Step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<HistoryLink>();
+    HistoryLink link;
+    if (!s.IsNull(0)) link.prev_seq = s.Int(0);
+    link.snapshot = s.Text(1);
+    return std::optional<HistoryLink>(std::move(link));
   }
 
   Result<std::optional<StoredBatch>> FindBatch(int64_t device_id, const std::string& batch_key) override {
@@ -384,13 +423,14 @@ class SqliteTx final : public CentralTx {
       s.Bind(first, o.device_id).BindBorrowed(first + 1, id_of(o));
       s.BindBorrowed(first + 2, std::string_view(texts).substr(o.text_at + o.id_size, o.digest_size));
       s.BindBorrowed(first + 3, std::string_view(o.status)).Bind(first + 4, o.version).Bind(first + 5, o.review);
+      s.Bind(first + 6, o.lost);
     };
     constexpr size_t kRows = SqliteStore::WriterStatements::kOutcomeRows;
     size_t at = 0;
     for (; pending.size() - at >= kRows; at += kRows) {
       sqlite::Stmt& s = st_.save_changes;
       sqlite::StmtGuard g(s);
-      for (size_t row = 0; row < kRows; ++row) bind(s, static_cast<int>(row * 6 + 1), pending[at + row]);
+      for (size_t row = 0; row < kRows; ++row) bind(s, static_cast<int>(row * SqliteStore::WriterStatements::kOutcomeColumns + 1), pending[at + row]);
       RELAIS_TRY(s.Run());
     }
     for (; at < pending.size(); ++at) {

@@ -163,6 +163,9 @@ struct RecoveredRecord {
   std::string table;
   std::string record_id;
   std::string op;  // "create": the record was lost; "update": a version of it was
+  // The version the device held, one the centre lost; 0 when the device did not say (a client
+  // older than the claim). With it, the note is a recovery claim (CentralTx::RecoveryClaims).
+  int64_t version = 0;
 };
 
 // One row of `relais-central recovered`.
@@ -171,6 +174,7 @@ struct RecoveryNote {
   std::string device;
   int64_t epoch = 0;  // the epoch the records were pushed back into
   RecoveredRecord record;
+  std::optional<int64_t> applied_seq;  // the version its claim's change was given (recoveries.used_seq)
 };
 
 // How a command opens a store.

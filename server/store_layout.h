@@ -101,10 +101,10 @@ inline uint64_t SumOfHalves(int64_t high, int64_t low) {
 namespace sql {
 // A change's outcome, known by its device and id (ReadOutcome reads the columns).
 inline constexpr const char* kFindChange =
-    "SELECT digest, status, version, review FROM change_outcomes WHERE device_id = ?1 AND change_id = ?2";
+    "SELECT digest, status, version, review, lost FROM change_outcomes WHERE device_id = ?1 AND change_id = ?2";
 inline constexpr const char* kSaveChange =
-    "INSERT INTO change_outcomes(device_id, change_id, digest, status, version, review) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO change_outcomes(device_id, change_id, digest, status, version, review, lost) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 inline constexpr const char* kInsertHistory =
     "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost, prev_seq) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
@@ -127,6 +127,14 @@ inline constexpr const char* kFindBatch =
     "SELECT request_hash, response FROM push_batches WHERE device_id = ?1 AND batch_key = ?2";
 inline constexpr const char* kSaveBatch =
     "INSERT INTO push_batches(device_id, batch_key, request_hash, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+// The recovery claims of a device (bound as its name) in the current epoch, not used yet: one row
+// per claim (id, table, record, op), each with the epoch's epoch_seq and epoch_at; one row of NULLs
+// but those two when there is none.
+inline constexpr const char* kRecoveryClaims =
+    "SELECT r.id, r.tbl, r.record_id, r.op, m.epoch_seq, m.epoch_at FROM meta m LEFT JOIN recoveries r ON "
+    "r.device = ?1 AND r.epoch = m.epoch AND r.lost_version IS NOT NULL AND r.used_seq IS NULL WHERE m.id = 1";
+inline constexpr const char* kUseRecoveryClaim = "UPDATE recoveries SET used_seq = ?2 WHERE id = ?1";
+inline constexpr const char* kHistoryAt = "SELECT prev_seq, snapshot FROM history WHERE seq = ?1";
 // RuleForTransfer: bound with (1) a territory code; one row: 1 when declared, and the transfer
 // policy (NULL: allow).
 inline constexpr const char* kTransferRule =
@@ -224,10 +232,12 @@ Conflict ReadConflict(const Row& s, int first) {
   return c;
 }
 
-// The review fields of a ChangeResult as change_outcomes keeps them: "field,field", or null.
+// The review fields (or the lost fields) of a ChangeResult as change_outcomes keeps them:
+// "field,field", or null.
 schema::Value ReviewColumn(const std::vector<std::string>& fields);
 
-// A row of change_outcomes as kFindChange selects it, from column `first` on.
+// A row of change_outcomes as kFindChange selects it (digest, status, version, review, lost), from
+// column `first` on.
 template <class Row>
 ChangeOutcome ReadOutcome(const Row& s, int first) {
   ChangeOutcome o;
@@ -237,15 +247,25 @@ ChangeOutcome ReadOutcome(const Row& s, int first) {
                     : status == "review" ? sync::ChangeStatus::kReview
                                          : sync::ChangeStatus::kApplied;
   o.result.version = s.Int(first + 2);
-  if (!s.IsNull(first + 3)) {
-    const std::string review = s.Text(first + 3);
-    for (size_t at = 0; at <= review.size();) {
-      const size_t comma = std::min(review.find(',', at), review.size());
-      o.result.review_fields.push_back(review.substr(at, comma - at));
+  for (auto [column, fields] :
+       {std::pair(first + 3, &o.result.review_fields), std::pair(first + 4, &o.result.lost_fields)}) {
+    if (s.IsNull(column)) continue;
+    const std::string list = s.Text(column);
+    for (size_t at = 0; at <= list.size();) {
+      const size_t comma = std::min(list.find(',', at), list.size());
+      fields->push_back(list.substr(at, comma - at));
       at = comma + 1;
     }
   }
   return o;
+}
+
+// Adds a row of sql::kRecoveryClaims to `claims`.
+template <class Row>
+void AddRecoveryClaimRow(const Row& s, RecoveryClaims& claims) {
+  claims.epoch_seq = s.Int(4);
+  claims.epoch_at = s.IsNull(5) ? std::string() : s.Text(5);
+  if (!s.IsNull(0)) claims.claims.push_back(RecoveryClaim{s.Int(0), s.Text(1), s.Text(2), s.Text(3)});
 }
 
 template <class Row>

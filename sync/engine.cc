@@ -52,10 +52,12 @@ SyncResult<SyncSummary> RunSync(ReplicaPort& replica, Transport& transport, cons
     }
   }
 
+  // What is pushed back after a restore is told before it is pushed: the note is the device's claim
+  // to the versions the centre lost (docs/PROTOCOL.md, "Centre identity").
+  RELAIS_TRY(SendRecoveryNote(replica, transport, retrier));
   PushPipeline push(replica, transport, retrier, options, terms, *pending, summary);
   RELAIS_TRY(push.Run());
   GiveBackPushMemory();
-  RELAIS_TRY(SendRecoveryNote(replica, transport, retrier));
 
   auto last = Pull(replica, transport, retrier, options, terms.without_echo, summary);
   if (!last) return last.error();

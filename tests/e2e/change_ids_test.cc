@@ -24,6 +24,14 @@ std::string LastChangeOn(const Central& central, const std::string& record) {
       .at(0);
 }
 
+// The laptop `d` as it is now, restored later from this copy: it sends the same changes again.
+Device CopyOf(const TempDir& dir, const Device& d) {
+  Device copy(dir, "restored");
+  std::filesystem::copy_file(d.db(), copy.db());
+  if (std::filesystem::exists(d.db() + "-wal")) std::filesystem::copy_file(d.db() + "-wal", copy.db() + "-wal");
+  return copy;
+}
+
 // A centre and two devices of one territory, enrolled and bound.
 struct TwoDevices {
   TempDir dir;
@@ -101,9 +109,7 @@ TEST_CASE("a change sent again in a new batch keeps its first status and review 
   b.Json({"case", "edit", phoned, "--phone", "0622222222"});
   b.Json({"case", "edit", levelled, "--service-level", "3"});
   // The laptop as it was before its sync, restored from a backup: it sends the same changes again.
-  Device restored(w.dir, "restored");
-  std::filesystem::copy_file(b.db(), restored.db());
-  if (std::filesystem::exists(b.db() + "-wal")) std::filesystem::copy_file(b.db() + "-wal", restored.db() + "-wal");
+  Device restored = CopyOf(w.dir, b);
   json first = b.Sync();
   INFO(first.dump());
   REQUIRE(first["merged"] == 1);
@@ -123,4 +129,30 @@ TEST_CASE("a change sent again in a new batch keeps its first status and review 
   CHECK(restored.Show(phoned)["phone"] == "0622222222");
   CHECK(central.Rows("SELECT review FROM change_outcomes WHERE status = 'review'") ==
         std::vector<std::string>{"service_level"});
+}
+
+TEST_CASE("a change sent again in a new batch names again the values it lost", "[e2e][change_ids]") {
+  TwoDevices w;
+  Central& central = w.central;
+  Device &a = w.a, &b = w.b;
+  const std::string id = a.AddCase("Santini", "Paul", kGap);
+  a.Sync();
+  b.Sync();
+  // b's edit is the earlier one: it loses the phone to a's by last-writer-wins.
+  b.Json({"case", "edit", id, "--phone", "0622222222"});
+  Device restored = CopyOf(w.dir, b);
+  a.Json({"case", "edit", id, "--phone", "0611111111"});
+  a.Sync();
+  json first = b.Sync();
+  INFO(first.dump());
+  REQUIRE(first["merged"] == 1);
+  REQUIRE(first["lost"].size() == 1);
+  const std::string seq = central.Rows("SELECT last_seq FROM meta").at(0);
+
+  json again = restored.Sync();
+  INFO(again.dump());
+  CHECK(again["merged"] == 1);
+  CHECK(again["lost"] == first["lost"]);
+  CHECK(central.Rows("SELECT last_seq FROM meta").at(0) == seq);
+  CHECK(restored.Show(id)["phone"] == "0611111111");
 }

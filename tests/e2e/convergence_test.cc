@@ -1,7 +1,8 @@
 // Randomised convergence through the real binaries: several devices work offline (creates, edits of
 // the same and of different fields, follow-ups, closes, territory moves while others hold pending
 // work on the case), sync in random order, some syncs cut halfway by SIGKILL, central staff merge
-// duplicates while devices hold pending edits on them; then central staff settle every open
+// duplicates while devices hold pending edits on them, the centre is restored from a backup taken
+// earlier (cases moved and edited in the history it lost); then central staff settle every open
 // conflict and every device syncs twice. Then every replica equals the server's view of its scope,
 // no work written on a case the device held is refused, and every value ever written is current, in
 // the history or in a conflict (of its case or of the case it was merged into): nothing lost.
@@ -148,6 +149,8 @@ class World {
   void SyncAllTwice() {
     for (int pass = 0; pass < 2; ++pass) {
       for (DeviceState& d : devices_) {
+        ForgetReplaced(d);
+        behind_.erase(d.name);
         RunResult r = Relais(d, {"sync", "--json"});
         INFO(d.name << ": " << r.err);
         REQUIRE(r.exit_code == 0);
@@ -180,7 +183,9 @@ class World {
 
   // Every value ever written is somewhere a person can find it.
   void CheckNothingLost() {
-    for (const Written& w : written_) {
+    for (size_t i = 0; i < written_.size(); ++i) {
+      if (forgotten_.count(i)) continue;
+      const Written& w = written_[i];
       const std::string v = Quote(w.value);
       // The case written on, and the cases it was merged into (an edit goes to the survivor).
       std::string family = "'" + w.record + "'", hop = "'" + w.record + "'";
@@ -206,7 +211,41 @@ class World {
     }
   }
 
+  // A centre restored mid-run from a backup taken earlier, as its operator declares it
+  // (`relais-central restore`), while devices hold pending work. What a device holds of what the
+  // centre lost is pushed back at its next sync. A value written before the restore that its writer
+  // no longer holds by then (in no row — pending edits are on top of their rows — and in no refused
+  // change: replaced by a later edit of its own) may have lived only in the history the restore took
+  // away: it is not looked for (tests/e2e/restore_test.cc checks change by change that nothing a
+  // device holds is lost).
+  void BackUpCentre() { central_.Backup(); }
+  void RestoreCentre() {
+    restored_at_ = written_.size();
+    for (const DeviceState& d : devices_) {
+      behind_.insert(d.name);
+      ForgetReplaced(d);
+    }
+    central_.RestoreBackup(/*declare=*/true);
+    central_.Start();
+    ++restores_;
+  }
+
+  // The values `d` wrote before the restore and holds no more, while it has not synced since.
+  void ForgetReplaced(const DeviceState& d) {
+    if (!behind_.count(d.name)) return;
+    for (size_t i = 0; i < restored_at_ && i < written_.size(); ++i) {
+      const Written& w = written_[i];
+      if (w.device != d.name) continue;
+      const std::string sql = "SELECT (SELECT count(*) FROM cases WHERE id = '" + w.record + "' AND " + w.field +
+                              " = " + Quote(w.value) +
+                              ") + (SELECT count(*) FROM outbox WHERE state = 'rejected' AND record_id = '" + w.record +
+                              "' AND instr(fields, " + Quote(w.value) + ") > 0)";
+      if (std::stoll(SqliteRows(d.db, sql).at(0)) == 0) forgotten_.insert(i);
+    }
+  }
+
   size_t writes() const { return written_.size(); }
+  int restores() const { return restores_; }
   int settled() const { return settled_; }
   int cuts() const { return cuts_; }
 
@@ -293,7 +332,9 @@ class World {
   }
 
   void Sync(DeviceState& d, bool cut) {
+    ForgetReplaced(d);
     if (!cut) {
+      behind_.erase(d.name);
       RunResult r = Relais(d, {"sync", "--json", "--batch", "7", "--page", "11"});
       INFO(d.name << ": " << r.err);
       REQUIRE(r.exit_code == 0);
@@ -315,22 +356,34 @@ class World {
   std::vector<Written> written_;
   int settled_ = 0;
   int cuts_ = 0;
+  std::set<size_t> forgotten_;  // indexes in written_ of values the restore took with it
+  int restores_ = 0;
+  size_t restored_at_ = 0;        // written_'s size when the centre was restored
+  std::set<std::string> behind_;  // devices that have not synced whole since the restore
 };
 
 }  // namespace
 
 TEST_CASE("replicas converge and nothing written is lost, whatever the order of syncs and cuts", "[e2e][convergence]") {
-  const uint64_t seed = static_cast<uint64_t>(EnvInt("RELAIS_CONVERGENCE_SEED", 20261123));
-  const int64_t rounds = EnvInt("RELAIS_CONVERGENCE_ROUNDS", 150);
+  // Seed 5 with 200 rounds: its restore brings back cases created, moved and edited in the history
+  // the centre lost (a run of it failed before the centre took claims: see docs/PROTOCOL.md,
+  // "Centre identity").
+  const uint64_t seed = static_cast<uint64_t>(EnvInt("RELAIS_CONVERGENCE_SEED", 5));
+  const int64_t rounds = EnvInt("RELAIS_CONVERGENCE_ROUNDS", 200);
   INFO("seed " << seed << ", " << rounds << " rounds");
   TempDir dir;
   World world(dir, seed);
-  for (int64_t i = 0; i < rounds; ++i) world.Round();
+  for (int64_t i = 0; i < rounds; ++i) {
+    if (i == rounds / 3) world.BackUpCentre();
+    if (i == 2 * rounds / 3) world.RestoreCentre();
+    world.Round();
+  }
   world.SyncAllTwice();  // everything offline reaches the centre first
   world.SettleEverything();
   world.SyncAllTwice();
   world.CheckConverged();
   world.CheckNothingLost();
   WARN("convergence: seed " << seed << ", " << rounds << " rounds, " << world.writes() << " values written, "
-                            << world.cuts() << " syncs cut, " << world.settled() << " conflicts settled");
+                            << world.cuts() << " syncs cut, " << world.settled() << " conflicts settled, "
+                            << world.restores() << " restore(s) of the centre");
 }

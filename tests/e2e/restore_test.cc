@@ -245,3 +245,170 @@ TEST_CASE("a revoked device keeps its pending work and sends it after init with 
   CHECK(central.Rows("SELECT phone FROM cases WHERE id = '" + id + "'").at(0) == "0611223344");
   CHECK(central.Count("SELECT count(*) FROM cases") == 2);
 }
+
+namespace {
+
+const std::string kBastia = "corse-bastia";
+
+// Cases and follow-ups of `territories` at the centre, as a replica of those territories holds them.
+std::vector<std::string> ScopeContent(const Central& c, const std::string& territories) {
+  return c.Rows("SELECT 'case', id, last_name, phone, notes, territory FROM cases WHERE territory IN (" + territories +
+                ") UNION ALL SELECT 'followup', id, case_id, text, NULL, NULL FROM followups WHERE territory IN (" +
+                territories + ") ORDER BY 2");
+}
+std::vector<std::string> HeldContent(const Device& d) {
+  return SqliteRows(d.db(),
+                    "SELECT 'case', id, last_name, phone, notes, territory FROM cases UNION ALL SELECT 'followup', id, "
+                    "case_id, text, NULL, NULL FROM followups ORDER BY 2");
+}
+
+}  // namespace
+
+TEST_CASE("a case moved into a territory in the history a restore lost comes back there, from the device that held it",
+          "[e2e][restore]") {
+  const bool declared = GENERATE(true, false);
+  // Who syncs first after the restore: the device of the territory the case went to (it pushes the
+  // case back as a create of an id the centre holds), or the one that moved it (an update).
+  const bool receiver_first = GENERATE(true, false);
+  INFO((declared ? "restore declared" : "restore found by the devices")
+       << (receiver_first ? ", receiver first" : ", mover first"));
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device mover(dir, "m"), a(dir, "a"), b(dir, "b");
+  mover.Init(central, central.Enrol("m", {kGap, kBastia}));
+  a.Init(central, central.Enrol("a", {kGap}));
+  b.Init(central, central.Enrol("b", {kBastia}));
+  const std::string id = mover.AddCase("Santini", "Paul", kGap);
+  mover.Sync();
+  a.Sync();
+  b.Sync();
+  central.Backup();
+
+  // Lost by the restore: the move to Bastia, and what b wrote on the case there.
+  mover.Json({"case", "edit", id, "--territory", kBastia});
+  mover.Sync();
+  b.Sync();
+  b.Json({"followup", "add", id, "--kind", "entretien", "--text", "Vu à Bastia."});
+  b.Json({"case", "edit", id, "--notes", "Suivi à Bastia."});
+  b.Sync();
+  a.Sync();
+  mover.Sync();
+  REQUIRE(b.Show(id)["territory"] == kBastia);
+
+  central.RestoreBackup(declared);
+  central.Start();
+  REQUIRE(central.Rows("SELECT territory FROM cases WHERE id = '" + id + "'").at(0) == kGap);
+  // An edit made at the centre's side after the restore, by the territory the case was left in.
+  a.Sync();
+  a.Json({"case", "edit", id, "--phone", "0622222222"});
+  a.Sync();
+
+  std::vector<const Device*> order = {&b, &mover, &a};
+  if (!receiver_first) std::swap(order[0], order[1]);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const Device* d : order) {
+      json s = d->Sync();
+      INFO(s.dump());
+      CHECK(s["rejected"] == 0);
+    }
+  }
+
+  CHECK(central.Rows("SELECT territory FROM cases WHERE id = '" + id + "'").at(0) == kBastia);
+  CHECK(central.Rows("SELECT notes FROM cases WHERE id = '" + id + "'").at(0) == "Suivi à Bastia.");
+  CHECK(central.Rows("SELECT phone FROM cases WHERE id = '" + id + "'").at(0) == "0622222222");
+  CHECK(central.Count("SELECT count(*) FROM followups WHERE case_id = '" + id + "' AND territory = '" + kBastia +
+                      "'") == 1);
+  CHECK(HeldContent(b) == ScopeContent(central, "'" + kBastia + "'"));
+  CHECK(HeldContent(a) == ScopeContent(central, "'" + kGap + "'"));
+  CHECK(HeldContent(mover) == ScopeContent(central, "'" + kGap + "', '" + kBastia + "'"));
+  for (const Device* d : {&a, &b, &mover}) {
+    CHECK(SqliteRows(d->db(), "SELECT count(*) FROM outbox").at(0) == "0");
+  }
+  // The recovery is in the case's history (a version by the device that pushed it back) and in what
+  // staff read (relais-central recovered), with the version it was given.
+  CHECK(central.Count("SELECT count(*) FROM recoveries WHERE record_id = '" + id + "' AND used_seq IS NOT NULL") >= 1);
+  CHECK(central.Count("SELECT count(*) FROM history h JOIN recoveries r ON r.used_seq = h.seq WHERE r.record_id = '" +
+                      id + "'") >= 1);
+}
+
+TEST_CASE("a device cannot take a case it never held by claiming it back after a restore", "[e2e][restore]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a"), c(dir, "c");
+  a.Init(central, central.Enrol("a", {kGap}));
+  c.Init(central, central.Enrol("c", {kBastia}));
+  const std::string id = a.AddCase("Martin", "Zoé", kGap);
+  a.Sync();
+  c.Sync();
+  central.Backup();
+  a.Json({"case", "edit", id, "--phone", "0611223344"});
+  a.Sync();
+  central.RestoreBackup(/*declare=*/true);
+  central.Start();
+  c.Sync();
+  const std::vector<std::string> before = CentreContent(central);
+
+  // c knows the case's id, not the person: it writes the case into its replica as a create it pushes
+  // back, with a note claiming a version the centre lost.
+  Exec(
+      c.db(),
+      "INSERT INTO cases(id, last_name, first_name, territory, opened_on, version) VALUES ('" + id +
+          "', 'Inconnu', 'Anonyme', '" + kBastia +
+          "', '2026-01-01', 0); INSERT OR REPLACE INTO sync_state(key, value) VALUES ('recovery_note', 'create cases " +
+          id + " 999999')");
+  json s = c.Sync();
+  INFO(s.dump());
+  CHECK(s["rejected"] == 1);
+  CHECK(central.Count("SELECT count(*) FROM recoveries WHERE device = 'c' AND lost_version IS NOT NULL") == 1);
+  CHECK(CentreContent(central) == before);
+  CHECK(central.Rows("SELECT territory FROM cases WHERE id = '" + id + "'").at(0) == kGap);
+  CHECK(SqliteRows(c.db(), "SELECT reject_code FROM outbox WHERE state = 'rejected'") ==
+        std::vector<std::string>{"record_exists"});
+}
+
+TEST_CASE("a version pushed back after a restore meets an edit made at the centre since through the field rules",
+          "[e2e][restore]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a"), c(dir, "c");
+  a.Init(central, central.Enrol("a", {kGap}));
+  c.Init(central, central.Enrol("c", {kGap}));
+  const std::string id = a.AddCase("Martin", "Zoé", kGap);
+  a.Sync();
+  c.Sync();
+  central.Backup();
+  // Lost by the restore; a still holds it.
+  a.Json(
+      {"case", "edit", id, "--phone", "0611111111", "--notes", "Avant la restauration.", "--email", "zoe@exemple.fr"});
+  a.Sync();
+
+  central.RestoreBackup(/*declare=*/true);
+  central.Start();
+  // c, which never saw a's version, edits the case after the restore: the later edit.
+  c.Sync();
+  c.Json({"case", "edit", id, "--phone", "0633333333", "--notes", "Après la restauration."});
+  c.Sync();
+
+  json s = a.Sync();
+  INFO(s.dump());
+  CHECK(s["centre_restored"] == true);
+  CHECK(s["rejected"] == 0);
+  c.Sync();
+  a.Sync();
+
+  // Last-writer-wins: the edit made after the restore is the later one; a's value is in the history.
+  CHECK(central.Rows("SELECT phone FROM cases WHERE id = '" + id + "'").at(0) == "0633333333");
+  CHECK(central.Count("SELECT count(*) FROM history WHERE record_id = '" + id + "' AND lost LIKE '%0611111111%'") == 1);
+  // A review field edited on both sides: central staff choose.
+  CHECK(central.Rows("SELECT notes FROM cases WHERE id = '" + id + "'").at(0) == "Après la restauration.");
+  CHECK(central.Count("SELECT count(*) FROM conflicts WHERE record_id = '" + id +
+                      "' AND field = 'notes' AND status = 'open' AND device_value = 'Avant la restauration.' AND "
+                      "server_value = 'Après la restauration.'") == 1);
+  // A field nobody touched since the restore takes the value pushed back.
+  CHECK(central.Rows("SELECT email FROM cases WHERE id = '" + id + "'").at(0) == "zoe@exemple.fr");
+  CHECK(ReplicaContent(a) == CentreContent(central));
+  CHECK(ReplicaContent(c) == CentreContent(central));
+}
