@@ -150,6 +150,8 @@ Result<std::vector<sync::ConflictNotice>> StoredConflicts(Replica& replica, cons
 // sync_state keys shared by the sync commands.
 inline constexpr const char* kStateServerUrl = "server_url";
 inline constexpr const char* kStateToken = "token";
+// The PEM file of CA certificates `relais init --ca-file` trusts for this centre; absent: the system's.
+inline constexpr const char* kStateCaFile = "ca_file";
 inline constexpr const char* kStateDeviceName = "device_name";
 inline constexpr const char* kStateTerritories = "territories";
 inline constexpr const char* kStateDefaultTerritory = "default_territory";

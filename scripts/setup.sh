@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(build-essential cmake pkg-config python3 ca-certificates
   libsqlite3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev catch2
   libcpp-httplib-dev libcli11-dev libbrotli-dev sqlite3 libpq-dev postgresql libsodium-dev libunistring-dev
+  libmicrohttpd-dev openssl
   faketime iproute2 clang-tidy ${EXTRA_PACKAGES:-})
 
 missing=()

@@ -27,7 +27,8 @@ constexpr Label kLabels[] = {{"replica", "Base locale"},
                              {"pending", "À synchroniser"},
                              {"rejected", "Modifications refusées"},
                              {"last_sync", "Dernière synchronisation"},
-                             {"server", "Serveur"}};
+                             {"server", "Serveur"},
+                             {"ca_file", "Autorité de certification"}};
 
 Status ShowStatus(Context& ctx) {
   auto replica = ctx.Replica();
@@ -119,6 +120,9 @@ Result<nlohmann::ordered_json> BuildStatus(client::Replica& replica, client::Rec
   auto server = replica.GetState("server_url");
   if (!server) return server.error();
   out["server"] = OrNull(*server);
+  auto ca_file = replica.GetState("ca_file");
+  if (!ca_file) return ca_file.error();
+  if (ca_file->has_value() && !(*ca_file)->empty()) out["ca_file"] = **ca_file;
   auto skew = KnownClockSkew(replica);
   if (!skew) return skew.error();
   out["clock_skew_ms"] = *skew ? nlohmann::ordered_json(**skew) : nlohmann::ordered_json(nullptr);
