@@ -4,7 +4,13 @@
 // take over a poor link? Prints a table. Not a test: see README "Benchmarks".
 //
 //   sync_bench [--cases N] [--contacts N] [--runs K] [--dataset-script PATH] [--bin DIR] [--seed S]
-//              [--netem] [--netem-only] [--backlog-edits N] [--backlog-cases N] [--netem-timeout S]
+//              [--netem] [--netem-only] [--backlog-edits N] [--backlog-cases N] [--netem-timeout S] [--tls]
+//
+// --tls: instead of the table below, push and pull rates over plain HTTP and over TLS
+// (`serve --tls-cert`, a CA and certificate made with the openssl command, `relais init
+// --ca-file`), measured the same way in each run, in alternating order (plain first in odd runs),
+// without the relay (it cannot read TLS): the push phase ends when the centre's log shows the first
+// `GET /v1/pull` line, less that request's own `ms=`.
 //
 // --bin: the folder holding `relais` and `relais-central` (default: the build folder this program
 // was built in, the parent of its own folder). --dataset-script: gen_dataset.py (default
@@ -255,12 +261,13 @@ json MustJson(const ChildResult& r, const std::string& what) {
 class Server {
  public:
   Server(const std::string& bin_dir, const std::string& db, const std::string& listen, const std::string& log,
-         std::vector<std::string> prefix = {}) {
+         std::vector<std::string> prefix = {}, const std::vector<std::string>& more = {}) {
     std::vector<std::string> args = std::move(prefix);
     for (const std::string& a : {bin_dir + "/relais-central", std::string("serve"), std::string("--db"), db,
                                  std::string("--listen"), listen}) {
       args.push_back(a);
     }
+    args.insert(args.end(), more.begin(), more.end());
     command_ = Join(args);
     e2e::Listening server = e2e::SpawnListening(args, log, std::chrono::seconds(15), [] { return g_interrupted != 0; });
     pid_ = server.pid;
@@ -514,6 +521,7 @@ struct Options {
   size_t backlog_edits = 4000;
   size_t backlog_cases = 1000;
   double netem_timeout_s = 1800;
+  bool tls = false;  // --tls: plain HTTP against TLS, alternated in each run
 };
 
 using Figures = std::map<std::string, double>;  // figure name → value of one run
@@ -619,6 +627,106 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
   std::fprintf(stderr, "run %d: push %.0f rec/s, pull %.0f rec/s, raw %.0f rows/s\n", run,
                f["push: records/s (A, push phase)"], f["pull: records/s (B)"], f["raw SQLite insert: rows/s"]);
   return f;
+}
+
+// --tls: one push (A) and one pull (B) over plain HTTP or TLS, timed the same way for both.
+Figures MeasureTransport(const Options& o, const std::string& data_dir, bool tls) {
+  TempDir dir(tls ? "relais-sync-bench-tls" : "relais-sync-bench-plain");
+  std::string scratch = dir / "";
+  std::vector<std::string> serve_args;
+  std::vector<std::string> ca_args;
+  if (tls) {
+    auto openssl = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), "openssl");
+      MustRun(args, scratch, 60);
+    };
+    openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+             dir / "ca.key", "-out", dir / "ca.pem", "-days", "2", "-subj", "/CN=bench CA", "-addext",
+             "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"});
+    openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+             dir / "server.key", "-out", dir / "server.csr", "-subj", "/CN=127.0.0.1"});
+    {
+      std::ofstream ext(dir / "server.ext");
+      ext << "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
+    }
+    openssl({"x509", "-req", "-in", dir / "server.csr", "-CA", dir / "ca.pem", "-CAkey", dir / "ca.key",
+             "-CAcreateserial", "-out", dir / "server.pem", "-days", "2", "-extfile", dir / "server.ext"});
+    serve_args = {"--tls-cert", dir / "server.pem", "--tls-key", dir / "server.key"};
+    ca_args = {"--ca-file", dir / "ca.pem"};
+  }
+  const std::string log = dir / "server.log";
+  Server server(o.bin_dir, dir / "central.db", "127.0.0.1:0", log, {}, serve_args);
+  std::string token_a = Enrol(o, dir / "central.db", "bench-a", scratch);
+  std::string token_b = Enrol(o, dir / "central.db", "bench-b", scratch);
+  std::string a = dir / "a.db", b = dir / "b.db";
+  std::vector<std::string> init_a = {Relais(o), "--db", a, "init", "--server", server.url(), "--token", token_a};
+  std::vector<std::string> init_b = {Relais(o), "--db", b, "init", "--server", server.url(), "--token", token_b};
+  init_a.insert(init_a.end(), ca_args.begin(), ca_args.end());
+  init_b.insert(init_b.end(), ca_args.begin(), ca_args.end());
+  MustRun(init_a, scratch);
+  MustRun(init_b, scratch);
+  MustRun({Relais(o), "--db", a, "import", data_dir + "/cases.jsonl"}, scratch);
+  MustRun({Relais(o), "--db", a, "import", data_dir + "/contacts.jsonl"}, scratch);
+  const double records = static_cast<double>(o.cases + o.contacts);
+
+  // The first pull's log line, polled while A syncs: its arrival less its own duration.
+  std::optional<Stopwatch::time_point> first_pull;
+  ChildResult sync_a = MustRun({Relais(o), "--db", a, "sync", "--json"}, scratch, kStepTimeoutS, [&](pid_t) {
+    if (first_pull) return;
+    const std::string text = ReadFile(log);
+    const size_t at = text.find("GET /v1/pull ");
+    if (at == std::string::npos) return;
+    const size_t eol = text.find('\n', at);
+    if (eol == std::string::npos) return;
+    const size_t ms = text.rfind(" ms=", eol);
+    const double took = ms != std::string::npos && ms > at ? std::stod(text.substr(ms + 4)) : 0;
+    first_pull = Stopwatch::now() -
+                 std::chrono::duration_cast<Stopwatch::duration>(std::chrono::duration<double, std::milli>(took));
+  });
+  json ja = MustJson(sync_a, "sync A");
+  if (ja["pushed"].get<double>() != records) throw std::runtime_error("A did not push every record");
+  if (!first_pull) throw std::runtime_error("the centre's log shows no pull from A");
+  ChildResult sync_b = MustRun({Relais(o), "--db", b, "sync", "--json"}, scratch);
+  json jb = MustJson(sync_b, "sync B");
+  if (jb["pulled"].get<double>() != records) throw std::runtime_error("B did not pull every record");
+  Figures f;
+  f["push: records/s (A, log-timed)"] = records / Seconds(*first_pull - sync_a.started);
+  f["pull: records/s (B)"] = records / jb["seconds"].get<double>();
+  f["sync A: seconds (JSON)"] = ja["seconds"].get<double>();
+  f["server: peak RSS (MiB)"] = server.PeakRssMiB();
+  server.Stop();
+  return f;
+}
+
+void MeasureTls(const Options& o, const std::string& data_dir) {
+  std::vector<Figures> plain, tls;
+  for (int run = 1; run <= o.runs; ++run) {
+    const bool plain_first = run % 2 == 1;
+    for (int k = 0; k < 2; ++k) {
+      const bool with_tls = (k == 0) != plain_first;
+      Figures f = MeasureTransport(o, data_dir, with_tls);
+      std::fprintf(stderr, "run %d %s: push %.0f rec/s, pull %.0f rec/s\n", run, with_tls ? "TLS  " : "plain",
+                   f["push: records/s (A, log-timed)"], f["pull: records/s (B)"]);
+      (with_tls ? tls : plain).push_back(std::move(f));
+    }
+  }
+  auto median = [](const std::vector<Figures>& runs, const std::string& name) {
+    std::vector<double> v;
+    for (const Figures& f : runs) v.push_back(f.at(name));
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  };
+  std::printf("\n%zu cases + %zu contacts, plain HTTP and TLS alternated, median of %d run(s) each\n\n", o.cases,
+              o.contacts, o.runs);
+  std::printf("%-36s %12s %12s %12s  %s\n", "figure", "plain", "TLS", "TLS/plain", "target");
+  std::printf("%s\n", std::string(90, '-').c_str());
+  for (const std::string name :
+       {"push: records/s (A, log-timed)", "pull: records/s (B)", "sync A: seconds (JSON)", "server: peak RSS (MiB)"}) {
+    const double p = median(plain, name), t = median(tls, name);
+    const bool rate = name.find("records/s") != std::string::npos;
+    std::printf("%-36s %12.0f %12.0f %12.3f  %s\n", name.c_str(), p, t, t / p,
+                rate ? (t / p >= 0.85 ? ">= 0.85 met" : ">= 0.85 NOT MET") : "");
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -806,7 +914,8 @@ void MeasurePoorLink(const Options& o) {
   std::fprintf(
       stderr,
       "usage: sync_bench [--cases N] [--contacts N] [--runs K] [--dataset-script PATH] [--bin DIR] [--seed S]\n"
-      "                  [--netem] [--netem-only] [--backlog-edits N] [--backlog-cases N] [--netem-timeout S]\n");
+      "                  [--netem] [--netem-only] [--backlog-edits N] [--backlog-cases N] [--netem-timeout S]\n"
+      "                  [--tls]\n");
   std::exit(2);
 }
 
@@ -840,6 +949,8 @@ Options ParseOptions(int argc, char** argv) {
       o.backlog_cases = std::stoul(value());
     else if (a == "--netem-timeout")
       o.netem_timeout_s = std::stod(value());
+    else if (a == "--tls")
+      o.tls = true;
     else
       Usage();
   }
@@ -877,6 +988,10 @@ int Main(int argc, char** argv) {
     std::printf("dataset: %s\n", Join(generate).c_str());
     std::fflush(stdout);
     MustRun(generate, data / "", 600);
+    if (o.tls) {
+      MeasureTls(o, data / "set");
+      return 0;
+    }
     std::vector<Figures> runs;
     for (int run = 1; run <= o.runs; ++run) runs.push_back(MeasureOnce(o, data / "set", run));
     std::printf(

@@ -163,6 +163,12 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
   // answer (sync::RedirectAnswer tells it), never followed; and no scheme but these two.
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  // Certificate and host name are always verified (there is no option to turn it off).
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!ca_file_.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file_.c_str());
+  char error_text[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
   // Verbose only to reach the counter: with a debug function, libcurl writes nothing to stderr.
   WireBytes wire;
   curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, CountWireBytes);
@@ -176,9 +182,18 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
   if (received.too_large) {
     return MakeError(ErrorCode::kProtocol, "la réponse du centre dépasse la taille permise ; rien n'a été appliqué");
   }
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
+  if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
+    return MakeError(ErrorCode::kNetwork,
+                     "le certificat du centre à " + base_url_ + " n'est pas reconnu (" +
+                         (error_text[0] != '\0' ? std::string(error_text) : std::string(curl_easy_strerror(rc))) +
+                         ") : rien n'a été envoyé. Si le réseau a sa propre autorité de certification, relancez "
+                         "relais init avec --ca-file FICHIER ; sinon, prévenez l'équipe centrale");
+  }
   if (rc != CURLE_OK) {
     return MakeError(ErrorCode::kNetwork,
-                     std::string("impossible de joindre le centre à ") + base_url_ + " : " + curl_easy_strerror(rc));
+                     std::string("impossible de joindre le centre à ") + base_url_ + " : " + curl_easy_strerror(rc) +
+                         (error_text[0] != '\0' ? std::string(" (") + error_text + ")" : std::string()));
   }
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);

@@ -164,6 +164,8 @@ inline constexpr const char* kStateServerUrl = "server_url";
 // "1" when `relais init --insecure-http` accepted an http:// address to another machine, "0" otherwise.
 inline constexpr const char* kStateInsecureHttp = "insecure_http";
 inline constexpr const char* kStateToken = "token";
+// The PEM file of CA certificates `relais init --ca-file` trusts for this centre; absent: the system's.
+inline constexpr const char* kStateCaFile = "ca_file";
 inline constexpr const char* kStateDeviceName = "device_name";
 inline constexpr const char* kStateTerritories = "territories";
 inline constexpr const char* kStateDefaultTerritory = "default_territory";

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(build-essential cmake pkg-config python3 ca-certificates
   libsqlite3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev catch2
   libcpp-httplib-dev libcli11-dev libbrotli-dev sqlite3 libpq-dev postgresql libsodium-dev libunistring-dev
-  faketime iproute2 clang-tidy nginx openssl curl ${EXTRA_PACKAGES:-})
+  libmicrohttpd-dev faketime iproute2 clang-tidy nginx openssl curl ${EXTRA_PACKAGES:-})
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,7 +1,5 @@
 #include "server/http.h"
 
-#include <httplib.h>
-
 #include <nlohmann/json.hpp>
 
 #include <sys/socket.h>
@@ -16,7 +14,9 @@
 
 #include "base/gzip.h"
 #include "base/ids.h"
+#include "server/auth_throttle.h"
 #include "server/decoded_push.h"
+#include "server/front.h"
 #include "server/push.h"
 #include "server/push_order.h"
 #include "server/staff_json.h"
@@ -28,21 +28,14 @@ namespace relais::server {
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 constexpr const char* kJson = "application/json";
 constexpr const char* kJsonUtf8 = "application/json; charset=utf-8";
 constexpr const char* kProtocolHeader = "Relais-Protocol";
 
-// What one request did, for its log line. The logger runs on the thread that served the request,
-// after the handler: the handler fills this, the logger prints and clears it.
-struct RequestNote {
-  Clock::time_point start;
-  bool started = false;
-  std::string device;
-  std::string detail;  // counts, never content
-};
-thread_local RequestNote tl_note;
+// What one request did, for its log line: the handler fills this on its worker's thread, the route
+// wrapper (Install()) hands it to the front, which writes the line once the answer is sent.
+thread_local front::LogNote tl_note;
 
 int HttpStatusFor(ErrorCode code) {
   switch (code) {
@@ -69,14 +62,23 @@ int HttpStatusFor(ErrorCode code) {
   }
 }
 
-void SendError(httplib::Response& res, int status, const Error& error, std::string_view change_id = {}) {
+void SendError(front::Response& res, int status, const Error& error, std::string_view change_id = {}) {
   res.status = status;
   res.set_content(sync::EncodeError(error, change_id), kJson);
   if (status == 401) res.set_header("WWW-Authenticate", "Bearer");
 }
 
+// A body the centre cannot hold now (front::MemoryBudget): the client tries again shortly.
+void SendBusy(front::Response& res) {
+  tl_note.detail += " busy";
+  res.set_header("Retry-After", "1");
+  res.set_header("Connection", "close");
+  SendError(res, 503,
+            MakeError(ErrorCode::kIo, "le centre reçoit trop de données à la fois ; réessayez dans un instant"));
+}
+
 // Store failures are logged in full but answered in general terms: SQL text is nobody's business.
-void SendStoreError(httplib::Response& res, const Error& error) {
+void SendStoreError(front::Response& res, const Error& error) {
   int status = HttpStatusFor(error.code);
   if (status >= 500) {
     tl_note.detail += " error=\"" + error.message + "\"";
@@ -86,6 +88,84 @@ void SendStoreError(httplib::Response& res, const Error& error) {
   }
   SendError(res, status, error);
 }
+
+// Finds changes[index].id (or, with `in_run`, changes[index].columns.id[in_run]) in a push body
+// by reading it as events, and stops there: the body is not parsed a second time into a document
+// (a refused push followed by megabytes of padding would cost many times its size).
+class ChangeIdFinder : public json::json_sax_t {
+ public:
+  ChangeIdFinder(size_t index, std::optional<size_t> in_run) : index_(index), in_run_(in_run) {}
+  std::string found;
+
+  bool null() override { return Value(); }
+  bool boolean(bool) override { return Value(); }
+  bool number_integer(number_integer_t) override { return Value(); }
+  bool number_unsigned(number_unsigned_t) override { return Value(); }
+  bool number_float(number_float_t, const string_t&) override { return Value(); }
+  bool binary(binary_t&) override { return Value(); }
+  bool string(string_t& value) override {
+    if (Wanted()) {
+      found = value;
+      return false;
+    }
+    return Value();
+  }
+  bool start_object(std::size_t) override {
+    frames_.push_back(Frame{Position(), false, 0, {}});
+    return true;
+  }
+  bool key(string_t& name) override {
+    frames_.back().key = name;
+    return true;
+  }
+  bool end_object() override { return End(); }
+  bool start_array(std::size_t) override {
+    frames_.push_back(Frame{Position(), true, 0, {}});
+    return true;
+  }
+  bool end_array() override { return End(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  // Where a container or value sits: 0 elsewhere, 1 the changes array, 2 the change, 3 its
+  // columns, 4 columns.id.
+  struct Frame {
+    int at;
+    bool array;
+    size_t next;  // the index of the array's next element
+    std::string key;
+  };
+  int Position() const {
+    if (frames_.empty()) return 0;
+    const Frame& f = frames_.back();
+    const int depth = static_cast<int>(frames_.size());
+    if (depth == 1 && !f.array && f.key == "changes") return 1;
+    if (f.at == 1 && f.array && f.next == index_) return 2;
+    if (f.at == 2 && !f.array && in_run_ && f.key == "columns") return 3;
+    if (f.at == 3 && !f.array && f.key == "id") return 4;
+    return 0;
+  }
+  bool Wanted() const {
+    if (frames_.empty()) return false;
+    const Frame& f = frames_.back();
+    if (!in_run_) return f.at == 2 && !f.array && f.key == "id";
+    return f.at == 4 && f.array && f.next == *in_run_;
+  }
+  bool Value() {
+    if (!frames_.empty() && frames_.back().array) ++frames_.back().next;
+    return true;
+  }
+  bool End() {
+    const bool change_done = frames_.back().at == 2;
+    frames_.pop_back();
+    if (change_done) return false;  // past changes[index]: nothing more to find
+    return Value();
+  }
+
+  size_t index_;
+  std::optional<size_t> in_run_;
+  std::vector<Frame> frames_;
+};
 
 // The id of changes[i] when a decoder message starts with "changes[i]", or of the k-th change of
 // the run changes[i] when it starts with "changes[i][k]", so that the device can show which of its
@@ -106,27 +186,20 @@ std::string ChangeIdOf(const std::string& body, const std::string& message) {
   } catch (const std::exception&) {
     return {};
   }
-  json doc = json::parse(body, nullptr, false);
-  if (!doc.is_object() || !doc["changes"].is_array() || index >= doc["changes"].size()) return {};
-  const json& change = doc["changes"][index];
-  if (in_run) {
-    // (a const json's operator[] on a missing key is undefined behaviour: find, not [].)
-    auto columns = change.is_object() ? change.find("columns") : change.end();
-    if (columns == change.end() || !columns->is_object()) return {};
-    auto ids = columns->find("id");
-    if (ids == columns->end() || !ids->is_array() || *in_run >= ids->size() || !(*ids)[*in_run].is_string()) return {};
-    return (*ids)[*in_run].get<std::string>();
-  }
-  if (!change.is_object() || !change.contains("id") || !change["id"].is_string()) return {};
-  return change["id"].get<std::string>();
+  ChangeIdFinder finder(index, in_run);
+  json::sax_parse(body, &finder, json::input_format_t::json, false);
+  return finder.found;
 }
+
+// The longest request target (path and query) answered; longer: 414.
+constexpr size_t kMaxTargetBytes = 8192;
 
 // A settlement's body is a few members: anything larger is refused before it is parsed (a parsed
 // "[]" costs a container of its own, so a large body would cost many times its size).
 constexpr size_t kMaxStaffBodyBytes = 64u << 10;
 
 // A staff request's JSON body: an object (an empty body counts as {}) holding only `allowed` members.
-Result<json> StaffBody(const httplib::Request& req, std::initializer_list<const char*> allowed) {
+Result<json> StaffBody(const front::Request& req, std::initializer_list<const char*> allowed) {
   if (req.body.empty()) return json::object();
   if (req.body.size() > kMaxStaffBodyBytes) {
     return MakeError(ErrorCode::kTooLarge,
@@ -204,7 +277,7 @@ int QValue(std::string_view params) {
 // Whether the client takes gzip answers: Accept-Encoding gives gzip a q above 0, or names no gzip
 // and gives `*` a q above 0 (RFC 9110, 12.5.3). Codings are compared without case; an entry whose
 // q is malformed counts as refused. Without the header, answers go uncompressed.
-bool AcceptsGzip(const httplib::Request& req) {
+bool AcceptsGzip(const front::Request& req) {
   const std::string header = req.get_header_value("Accept-Encoding");
   std::string_view accept = header;
   int gzip = -1, any = -1;
@@ -227,7 +300,7 @@ bool AcceptsGzip(const httplib::Request& req) {
 // "gzip" or "br", whatever their q-values. Such an answer is compressed here instead, only when
 // the client takes gzip (AcceptsGzip), and typed with its charset, which httplib leaves alone.
 // Answers to requests that name neither stay as they are.
-void KeepFromHttplibCompression(const httplib::Request& req, httplib::Response& res) {
+void KeepFromHttplibCompression(const front::Request& req, front::Response& res) {
   if (res.get_header_value("Content-Type") != kJson || res.has_header("Content-Encoding")) return;
   const std::string accept = req.get_header_value("Accept-Encoding");
   if (accept.find("gzip") == std::string::npos && accept.find("br") == std::string::npos) return;
@@ -245,7 +318,7 @@ constexpr int kPushAnswerGzipLevel = 6;
 // A JSON answer, gzip-compressed at `level` (base/gzip.h) when the client takes gzip. httplib
 // compresses any body whose type is exactly application/json, whatever its Content-Encoding says:
 // the type with its charset keeps it out.
-void SetJsonAnswer(const httplib::Request& req, httplib::Response& res, std::string body, int level) {
+void SetJsonAnswer(const front::Request& req, front::Response& res, std::string body, int level) {
   if (!AcceptsGzip(req)) {
     res.set_content(std::move(body), kJson);
     KeepFromHttplibCompression(req, res);
@@ -258,7 +331,7 @@ void SetJsonAnswer(const httplib::Request& req, httplib::Response& res, std::str
 // Refuses a query that names a parameter `known` does not hold, names one twice, or holds a
 // parameter with more than one '=' (httplib reads "since=0=1" as since=1: refused rather than
 // guessed). A client sends a new parameter only to a centre whose `features` list it.
-Status CheckQuery(const httplib::Request& req, std::initializer_list<std::string_view> known) {
+Status CheckQuery(const front::Request& req, std::initializer_list<std::string_view> known) {
   const size_t question = req.target.find('?');
   if (question == std::string::npos) return OkStatus();
   size_t equals = 0;
@@ -300,7 +373,7 @@ std::string AllowedMethods(std::string_view path) {
 
 // A query parameter that is `0` or `1`: `absent` when it is not given, nullopt when it holds
 // anything else.
-std::optional<bool> BinaryParam(const httplib::Request& req, const char* name, bool absent) {
+std::optional<bool> BinaryParam(const front::Request& req, const char* name, bool absent) {
   if (!req.has_param(name)) return absent;
   const std::string value = req.get_param_value(name);
   if (value == "0" || value == "1") return value == "1";
@@ -327,6 +400,11 @@ bool IsBatchKey(std::string_view key) {
   });
 }
 
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 void DefaultLog(std::string_view line) {
   std::string text(line);
   text += '\n';
@@ -336,42 +414,72 @@ void DefaultLog(std::string_view line) {
 
 }  // namespace
 
+namespace {
+
+front::FrontOptions FrontOptionsOf(const HttpOptions& o) {
+  front::FrontOptions f = o.front;
+  f.threads = o.threads;
+  f.max_raw_body_bytes = o.max_raw_body_bytes;
+  f.listen_backlog = o.listen_backlog;
+  f.log = o.log ? o.log : DefaultLog;
+  f.body_budget = std::make_shared<front::MemoryBudget>(o.max_body_memory);
+  return f;
+}
+
+}  // namespace
+
 struct HttpEndpoint::Impl {
-  Impl(CentralStore& s, HttpOptions o) : store(s), options(std::move(o)) {
-    if (!options.log) options.log = DefaultLog;
+  Impl(CentralStore& s, HttpOptions o)
+      : store(s),
+        options(std::move(o)),
+        throttle(options.bad_token_burst, options.bad_token_interval_ms),
+        front_options(FrontOptionsOf(options)),
+        front(front_options) {}
+
+  // `body` inflated within `limit`: up to kInflateFreely bytes on the worker's own account (workers
+  // are few), beyond only with `limit` bytes of the body budget, held by `hold` until the body is
+  // done with. Errors: kTooLarge over `limit`, kUsage for a broken stream, kIo when the budget is
+  // spent (answered 503).
+  static constexpr size_t kInflateFreely = 8u << 20;
+  Result<std::string> Inflate(std::string_view body, size_t limit, std::optional<front::BudgetHold>& hold) {
+    auto out = GzipDecompress(body, std::min(limit, kInflateFreely));
+    if (out || out.error().code != ErrorCode::kTooLarge || limit <= kInflateFreely) return out;
+    hold.emplace(front_options.body_budget.get(), limit);
+    if (!hold->ok()) return MakeError(ErrorCode::kIo, "busy");
+    return GzipDecompress(body, limit);
   }
 
   CentralStore& store;
   HttpOptions options;
-  PushOrder push_order;  // batches sent with ?after= (docs/PROTOCOL.md, "Two batches in flight")
-  httplib::Server server;
-  socket_t listen_socket = -1;  // set by the socket options callback, used by Bind()
+  PushOrder push_order;   // batches sent with ?after= (docs/PROTOCOL.md, "Two batches in flight")
+  AuthThrottle throttle;  // wrong tokens, per client address
+  front::FrontOptions front_options;
+  front::Front front;
 
   void Install();
 
   // Protocol header, then token. On failure the response is written and nullopt returned.
-  std::optional<Device> Admit(const httplib::Request& req, httplib::Response& res);
+  std::optional<Device> Admit(const front::Request& req, front::Response& res);
 
-  void Health(const httplib::Request& req, httplib::Response& res);
-  void Whoami(const httplib::Request& req, httplib::Response& res);
+  void Health(const front::Request& req, front::Response& res);
+  void Whoami(const front::Request& req, front::Response& res);
   // A restore, as devices learn and report it (docs/PROTOCOL.md, "Centre identity").
-  std::optional<Device> AdmitDevice(const httplib::Request& req, httplib::Response& res);
-  void Restored(const httplib::Request& req, httplib::Response& res);
-  void Recovered(const httplib::Request& req, httplib::Response& res);
-  void Push(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
-  void Pull(const httplib::Request& req, httplib::Response& res);
-  void Log(const httplib::Request& req, const httplib::Response& res);
+  std::optional<Device> AdmitDevice(const front::Request& req, front::Response& res);
+  void Restored(const front::Request& req, front::Response& res);
+  void Recovered(const front::Request& req, front::Response& res);
+  void Push(const front::Request& req, front::Response& res);
+  void Pull(const front::Request& req, front::Response& res);
 
   // Staff API (docs/PROTOCOL.md, "Staff API").
-  std::optional<Device> AdmitStaff(const httplib::Request& req, httplib::Response& res);
-  std::optional<Conflict> StaffConflict(const Device& staff, const std::string& id_text, httplib::Response& res);
-  void ListConflicts(const httplib::Request& req, httplib::Response& res);
-  void ShowConflict(const httplib::Request& req, httplib::Response& res);
-  void SettleConflict(const httplib::Request& req, httplib::Response& res, const std::string& action);
-  void RecordHistory(const httplib::Request& req, httplib::Response& res);
+  std::optional<Device> AdmitStaff(const front::Request& req, front::Response& res);
+  std::optional<Conflict> StaffConflict(const Device& staff, const std::string& id_text, front::Response& res);
+  void ListConflicts(const front::Request& req, front::Response& res);
+  void ShowConflict(const front::Request& req, front::Response& res);
+  void SettleConflict(const front::Request& req, front::Response& res, const std::string& action);
+  void RecordHistory(const front::Request& req, front::Response& res);
 };
 
-std::optional<Device> HttpEndpoint::Impl::Admit(const httplib::Request& req, httplib::Response& res) {
+std::optional<Device> HttpEndpoint::Impl::Admit(const front::Request& req, front::Response& res) {
   const std::string version = req.get_header_value(kProtocolHeader);
   if (version != std::to_string(sync::kProtocolVersion)) {
     std::string message = version.empty() ? "l'en-tête Relais-Protocol manque"
@@ -388,9 +496,20 @@ std::optional<Device> HttpEndpoint::Impl::Admit(const httplib::Request& req, htt
     SendError(res, 401, MakeError(ErrorCode::kAuth, "jeton manquant (envoyez Authorization: Bearer JETON)"));
     return std::nullopt;
   }
+  // An address that sent too many wrong tokens waits, whatever token it sends now.
+  const int64_t now_ms = SteadyMs();
+  if (const int64_t wait = throttle.WaitSeconds(req.client, now_ms); wait > 0) {
+    tl_note.detail = " throttled";
+    res.set_header("Retry-After", std::to_string(wait));
+    SendError(res, 429,
+              MakeError(ErrorCode::kAuth,
+                        "trop de jetons refusés depuis cette adresse : réessayez dans " + std::to_string(wait) + " s"));
+    return std::nullopt;
+  }
   auto device = store.Authenticate(std::string_view(authorization).substr(prefix.size()));
   if (!device) {
     if (device.error().code == ErrorCode::kAuth) {
+      throttle.Failed(req.client, now_ms);
       SendError(res, 401, device.error());
     } else {
       SendStoreError(res, device.error());
@@ -401,7 +520,7 @@ std::optional<Device> HttpEndpoint::Impl::Admit(const httplib::Request& req, htt
   return *device;
 }
 
-void HttpEndpoint::Impl::Health(const httplib::Request& req, httplib::Response& res) {
+void HttpEndpoint::Impl::Health(const front::Request& req, front::Response& res) {
   if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
   auto health = store.Health();
   if (!health) {
@@ -413,7 +532,7 @@ void HttpEndpoint::Impl::Health(const httplib::Request& req, httplib::Response& 
       json{{"status", "ok"}, {"protocol", sync::kProtocolVersion}, {"features", sync::CentreFeatures()}}.dump(), kJson);
 }
 
-void HttpEndpoint::Impl::Whoami(const httplib::Request& req, httplib::Response& res) {
+void HttpEndpoint::Impl::Whoami(const front::Request& req, front::Response& res) {
   auto device = Admit(req, res);
   if (!device) return;
   if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
@@ -440,7 +559,7 @@ void HttpEndpoint::Impl::Whoami(const httplib::Request& req, httplib::Response& 
   res.set_content(body.dump(), kJson);
 }
 
-std::optional<Device> HttpEndpoint::Impl::AdmitDevice(const httplib::Request& req, httplib::Response& res) {
+std::optional<Device> HttpEndpoint::Impl::AdmitDevice(const front::Request& req, front::Response& res) {
   auto device = Admit(req, res);
   if (!device) return std::nullopt;
   if (device->role == Role::kStaff) {
@@ -452,7 +571,7 @@ std::optional<Device> HttpEndpoint::Impl::AdmitDevice(const httplib::Request& re
   return device;
 }
 
-void HttpEndpoint::Impl::Restored(const httplib::Request& req, httplib::Response& res) {
+void HttpEndpoint::Impl::Restored(const front::Request& req, front::Response& res) {
   auto device = AdmitDevice(req, res);
   if (!device) return;
   if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
@@ -485,7 +604,7 @@ void HttpEndpoint::Impl::Restored(const httplib::Request& req, httplib::Response
   res.set_content(CentreJson(*centre).dump(), kJson);
 }
 
-void HttpEndpoint::Impl::Recovered(const httplib::Request& req, httplib::Response& res) {
+void HttpEndpoint::Impl::Recovered(const front::Request& req, front::Response& res) {
   auto device = AdmitDevice(req, res);
   if (!device) return;
   if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
@@ -524,81 +643,48 @@ void HttpEndpoint::Impl::Recovered(const httplib::Request& req, httplib::Respons
   res.set_content(json{{"noted", records.size()}}.dump(), kJson);
 }
 
-void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& res,
-                              const httplib::ContentReader& reader) {
-  // The body is always read (or skipped, within the limits) so that the connection stays usable.
-  auto drain = [&] {
-    size_t seen = 0;
-    reader([&](const char*, size_t n) {
-      seen += n;
-      return seen <= options.max_body_bytes;
-    });
-  };
+void HttpEndpoint::Impl::Push(const front::Request& req, front::Response& res) {
   auto device = Admit(req, res);
-  if (!device) {
-    drain();
-    return;
-  }
+  if (!device) return;
   if (device->role == Role::kStaff) {
-    drain();
     SendError(res, 403,
               MakeError(ErrorCode::kForbidden,
                         "un jeton du personnel central ne synchronise pas : envoyez avec le jeton d'un appareil"));
     return;
   }
   if (auto query = CheckQuery(req, {"after"}); !query) {
-    drain();
     SendError(res, 400, query.error());
     return;
   }
-  // Codings compare without case (RFC 9110). httplib inflates only "gzip" written so: any other
-  // spelling of it is read as sent and inflated below, with the same limit.
+  // Codings compare without case (RFC 9110).
   const std::string encoding = req.get_header_value("Content-Encoding");
-  const bool gzip = encoding == "gzip";
-  const bool gzip_spelt_otherwise = !gzip && EqualsIgnoringCase(TrimSpace(encoding), "gzip");
-  if (!encoding.empty() && !EqualsIgnoringCase(TrimSpace(encoding), "identity") && !gzip && !gzip_spelt_otherwise) {
-    // httplib would pass an unknown encoding through as if it were plain JSON.
-    drain();
+  const bool gzip = EqualsIgnoringCase(TrimSpace(encoding), "gzip");
+  if (!encoding.empty() && !EqualsIgnoringCase(TrimSpace(encoding), "identity") && !gzip) {
     SendError(res, 415,
               MakeError(ErrorCode::kUsage,
                         "Content-Encoding " + encoding + " n'est pas pris en charge (envoyez gzip ou aucun encodage)"));
     return;
   }
 
-  // httplib refuses a Content-Length over max_raw_body_bytes (status 413) and inflates gzip as it
-  // reads; the receiver stops at the limit, so neither a large body nor a bomb fills the memory.
-  const size_t limit = gzip ? options.max_body_bytes : std::min(options.max_body_bytes, options.max_raw_body_bytes);
-  std::string body;
-  bool over_limit = false;
-  const bool read = reader([&](const char* data, size_t n) {
-    if (body.size() + n > limit) {
-      over_limit = true;
-      return false;
-    }
-    body.append(data, n);
-    return true;
-  });
-  if (!read || over_limit) {
-    if (over_limit || res.status == 413) {
-      res.set_header("Connection", "close");
-      SendError(
-          res, 413,
-          MakeError(ErrorCode::kTooLarge, "le corps de la requête dépasse la limite de " +
-                                              std::to_string(gzip && over_limit ? limit : options.max_raw_body_bytes) +
-                                              (gzip && over_limit ? " octets une fois décompressé" : " octets") +
-                                              " : envoyez des lots plus petits"));
-    } else {
-      SendError(
-          res, 400,
-          MakeError(ErrorCode::kUsage, gzip ? "le corps de la requête n'a pas pu être lu : gzip tronqué ou invalide"
-                                            : "le corps de la requête n'a pas pu être lu"));
-    }
+  // The front does not read a body whose Content-Length is over max_raw_body_bytes; gzip is
+  // inflated up to max_body_bytes and no further, so neither a large body nor a bomb fills the memory.
+  const size_t limit = std::min(options.max_body_bytes, options.max_raw_body_bytes);
+  if (req.body_too_large || (!gzip && req.body.size() > limit)) {
+    res.set_header("Connection", "close");
+    SendError(
+        res, 413,
+        MakeError(ErrorCode::kTooLarge, "le corps de la requête dépasse la limite de " +
+                                            std::to_string(req.body_too_large ? options.max_raw_body_bytes : limit) +
+                                            " octets : envoyez des lots plus petits"));
     return;
   }
-  if (gzip_spelt_otherwise) {
-    auto inflated = GzipDecompress(body, options.max_body_bytes);
-    if (!inflated) {
-      const bool too_large = inflated.error().code == ErrorCode::kTooLarge;
+  std::string inflated;
+  std::optional<front::BudgetHold> hold;
+  if (gzip) {
+    auto out = Inflate(req.body, options.max_body_bytes, hold);
+    if (!out && out.error().code == ErrorCode::kIo) return SendBusy(res);
+    if (!out) {
+      const bool too_large = out.error().code == ErrorCode::kTooLarge;
       if (too_large) res.set_header("Connection", "close");
       SendError(res, too_large ? 413 : 400,
                 too_large ? MakeError(ErrorCode::kTooLarge, "le corps de la requête dépasse la limite de " +
@@ -609,8 +695,9 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
                                       "le corps de la requête n'a pas pu être lu : gzip tronqué ou invalide"));
       return;
     }
-    body = std::move(*inflated);
+    inflated = std::move(*out);
   }
+  const std::string& body = gzip ? inflated : req.body;
   tl_note.detail = " bytes=" + std::to_string(body.size());
 
   // Decoded and hashed before any wait: off the critical path.
@@ -664,7 +751,7 @@ void HttpEndpoint::Impl::Push(const httplib::Request& req, httplib::Response& re
   SetJsonAnswer(req, res, std::move(reply->json), kPushAnswerGzipLevel);
 }
 
-void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& res) {
+void HttpEndpoint::Impl::Pull(const front::Request& req, front::Response& res) {
   auto device = Admit(req, res);
   if (!device) return;
   if (device->role == Role::kStaff) {
@@ -739,7 +826,7 @@ void HttpEndpoint::Impl::Pull(const httplib::Request& req, httplib::Response& re
   SetJsonAnswer(req, res, std::move(body), layout == sync::PullLayout::kColumns ? 3 : 9);
 }
 
-std::optional<Device> HttpEndpoint::Impl::AdmitStaff(const httplib::Request& req, httplib::Response& res) {
+std::optional<Device> HttpEndpoint::Impl::AdmitStaff(const front::Request& req, front::Response& res) {
   auto device = Admit(req, res);
   if (!device) return std::nullopt;
   if (device->role != Role::kStaff) {
@@ -755,7 +842,7 @@ std::optional<Device> HttpEndpoint::Impl::AdmitStaff(const httplib::Request& req
 // The conflict named in the path, if it exists and lies in the staff token's scope; otherwise the
 // answer (404, 403) is written and nullopt returned.
 std::optional<Conflict> HttpEndpoint::Impl::StaffConflict(const Device& staff, const std::string& id_text,
-                                                          httplib::Response& res) {
+                                                          front::Response& res) {
   int64_t id = 0;
   if (!ParseCount(id_text, id)) {
     SendError(res, 404, MakeError(ErrorCode::kNotFound, "aucun conflit n° " + id_text + " (voir GET /v1/conflicts)"));
@@ -777,7 +864,7 @@ std::optional<Conflict> HttpEndpoint::Impl::StaffConflict(const Device& staff, c
   return *conflict;
 }
 
-void HttpEndpoint::Impl::ListConflicts(const httplib::Request& req, httplib::Response& res) {
+void HttpEndpoint::Impl::ListConflicts(const front::Request& req, front::Response& res) {
   auto staff = AdmitStaff(req, res);
   if (!staff) return;
   if (auto checked = CheckQuery(req, {"status", "territory"}); !checked) {
@@ -812,7 +899,7 @@ void HttpEndpoint::Impl::ListConflicts(const httplib::Request& req, httplib::Res
   res.set_content(json{{"conflicts", std::move(out)}}.dump(), kJson);
 }
 
-void HttpEndpoint::Impl::ShowConflict(const httplib::Request& req, httplib::Response& res) {
+void HttpEndpoint::Impl::ShowConflict(const front::Request& req, front::Response& res) {
   auto staff = AdmitStaff(req, res);
   if (!staff) return;
   if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
@@ -829,8 +916,7 @@ void HttpEndpoint::Impl::ShowConflict(const httplib::Request& req, httplib::Resp
   res.set_content(ConflictDetailJson(*conflict, *history, other).dump(), kJson);
 }
 
-void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Response& res,
-                                        const std::string& action) {
+void HttpEndpoint::Impl::SettleConflict(const front::Request& req, front::Response& res, const std::string& action) {
   auto staff = AdmitStaff(req, res);
   if (!staff) return;
   if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
@@ -891,7 +977,7 @@ void HttpEndpoint::Impl::SettleConflict(const httplib::Request& req, httplib::Re
   res.set_content(ConflictJson(*settled).dump(), kJson);
 }
 
-void HttpEndpoint::Impl::RecordHistory(const httplib::Request& req, httplib::Response& res) {
+void HttpEndpoint::Impl::RecordHistory(const front::Request& req, front::Response& res) {
   auto staff = AdmitStaff(req, res);
   if (!staff) return;
   if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
@@ -923,115 +1009,107 @@ void HttpEndpoint::Impl::RecordHistory(const httplib::Request& req, httplib::Res
                   kJson);
 }
 
-void HttpEndpoint::Impl::Log(const httplib::Request& req, const httplib::Response& res) {
-  std::string line = req.method + " " + req.path + " " + std::to_string(res.status);
-  line += " device=" + (tl_note.device.empty() ? std::string("-") : tl_note.device);
-  line += tl_note.detail;
-  if (tl_note.started) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - tl_note.start).count();
-    line += " ms=" + std::to_string(ms);
-  }
-  tl_note = RequestNote{};
-  options.log(line);
-}
-
 void HttpEndpoint::Impl::Install() {
-  // The listening socket, to give it a larger backlog once bound: the last socket httplib made is
-  // the one that bound (it closes the others).
-  server.set_socket_options([this](socket_t sock) {
-    httplib::default_socket_options(sock);
-    listen_socket = sock;
-  });
-  // No Nagle: httplib writes an answer's headers and its body apart, and with Nagle the body waited
-  // for the client's ACK of the headers, which Linux delays by up to 40 ms. Three push answers in
-  // five waited that long (a connection's first ones are ACKed at once): 0.65 s of a 5 s push of
-  // 110,000 records, during which neither side worked.
-  server.set_tcp_nodelay(true);
-  server.new_task_queue = [threads = options.threads] { return new httplib::ThreadPool(threads); };
-  server.set_payload_max_length(options.max_raw_body_bytes);
-  // A weekly sync over a poor link stalls for seconds at a time; do not cut it for that.
-  server.set_read_timeout(60);
-  server.set_write_timeout(60);
-
-  server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-    tl_note = RequestNote{};
-    tl_note.start = Clock::now();
-    tl_note.started = true;
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  // Every answer but a push's or a pull's (compressed by SetJsonAnswer) and an error's (below).
-  auto answered = [](auto handler) {
-    return [handler](const httplib::Request& req, httplib::Response& res) {
-      handler(req, res);
-      KeepFromHttplibCompression(req, res);
+  // A request body as the handlers read it: inflated when sent with gzip (in any case), within
+  // max_body_bytes. Push reads its own (its limits and messages are its own). False when the
+  // answer is written.
+  auto readable = [this](const front::Request& req, front::Request& inflated, front::Response& res,
+                         std::optional<front::BudgetHold>& hold) {
+    if (req.body_too_large) {
+      res.set_header("Connection", "close");
+      SendError(res, 413, MakeError(ErrorCode::kTooLarge, "le corps de la requête dépasse la taille permise"));
+      return false;
+    }
+    const std::string encoding = req.get_header_value("Content-Encoding");
+    if (req.body.empty() || encoding.empty() || EqualsIgnoringCase(TrimSpace(encoding), "identity")) return true;
+    if (!EqualsIgnoringCase(TrimSpace(encoding), "gzip")) {
+      SendError(res, 415,
+                MakeError(ErrorCode::kUsage, "Content-Encoding non pris en charge (envoyez gzip ou aucun encodage)"));
+      return false;
+    }
+    auto out = Inflate(req.body, options.max_body_bytes, hold);
+    if (!out && out.error().code == ErrorCode::kIo) {
+      SendBusy(res);
+      return false;
+    }
+    if (!out) {
+      const bool too_large = out.error().code == ErrorCode::kTooLarge;
+      SendError(res, too_large ? 413 : 400,
+                MakeError(too_large ? ErrorCode::kTooLarge : ErrorCode::kUsage,
+                          too_large ? "le corps de la requête dépasse la taille permise"
+                                    : "le corps de la requête n'a pas pu être lu : gzip tronqué ou invalide"));
+      return false;
+    }
+    inflated = req;
+    inflated.body = std::move(*out);
+    return true;
+  };
+  // Every route: the request's log note handed to the front, and the one place where an exception
+  // becomes an answer (the server stays up whatever it is sent). `own_body`: the handler reads
+  // the body itself (push); the others get it through `readable` and their JSON answers through
+  // KeepFromHttplibCompression.
+  auto route = [this, readable](auto handler, bool own_body = false) {
+    return [handler, own_body, readable](const front::Request& req, front::Response& res, front::LogNote& note) {
+      tl_note = front::LogNote{};
+      try {
+        if (req.target.size() > kMaxTargetBytes) {
+          res.set_header("Connection", "close");
+          SendError(res, 414,
+                    MakeError(ErrorCode::kUsage,
+                              "l'adresse demandée dépasse " + std::to_string(kMaxTargetBytes) + " caractères"));
+        } else if (req.busy) {
+          SendBusy(res);
+        } else if (own_body) {
+          handler(req, res);
+        } else {
+          front::Request inflated;
+          std::optional<front::BudgetHold> hold;
+          if (readable(req, inflated, res, hold)) {
+            const front::Request& in = inflated.method.empty() ? req : inflated;
+            handler(in, res);
+            KeepFromHttplibCompression(in, res);
+          }
+        }
+      } catch (const std::exception& e) {
+        tl_note.detail += " exception=\"" + std::string(e.what()) + "\"";
+        res = front::Response{};
+        SendError(res, 500, MakeError(ErrorCode::kInternal, "erreur interne du serveur central ; réessayez plus tard"));
+      }
+      note = std::move(tl_note);
+      tl_note = front::LogNote{};
     };
   };
-  server.Get("/v1/health", answered([this](const httplib::Request& req, httplib::Response& res) { Health(req, res); }));
-  server.Get("/v1/whoami", answered([this](const httplib::Request& req, httplib::Response& res) { Whoami(req, res); }));
-  server.Post("/v1/restored",
-              answered([this](const httplib::Request& req, httplib::Response& res) { Restored(req, res); }));
-  server.Post("/v1/recovered",
-              answered([this](const httplib::Request& req, httplib::Response& res) { Recovered(req, res); }));
-  server.Get("/v1/pull", [this](const httplib::Request& req, httplib::Response& res) { Pull(req, res); });
-  server.Post("/v1/push", [this](const httplib::Request& req, httplib::Response& res,
-                                 const httplib::ContentReader& reader) { Push(req, res, reader); });
-  server.Get("/v1/conflicts",
-             answered([this](const httplib::Request& req, httplib::Response& res) { ListConflicts(req, res); }));
-  server.Get(R"(/v1/conflicts/([^/]+))",
-             answered([this](const httplib::Request& req, httplib::Response& res) { ShowConflict(req, res); }));
+  using Req = const front::Request&;
+  using Res = front::Response&;
+  front.Route("GET", "/v1/health", route([this](Req req, Res res) { Health(req, res); }));
+  front.Route("GET", "/v1/whoami", route([this](Req req, Res res) { Whoami(req, res); }));
+  front.Route("POST", "/v1/restored", route([this](Req req, Res res) { Restored(req, res); }));
+  front.Route("POST", "/v1/recovered", route([this](Req req, Res res) { Recovered(req, res); }));
+  // Push and pull compress their own answers (SetJsonAnswer).
+  front.Route("GET", "/v1/pull", route([this](Req req, Res res) { Pull(req, res); }, true));
+  front.Route("POST", "/v1/push", route([this](Req req, Res res) { Push(req, res); }, true));
+  front.Route("GET", "/v1/conflicts", route([this](Req req, Res res) { ListConflicts(req, res); }));
+  front.Route("GET", "/v1/conflicts/*", route([this](Req req, Res res) { ShowConflict(req, res); }));
   for (const char* action : {"resolve", "merge", "dismiss"}) {
-    server.Post(std::string(R"(/v1/conflicts/([^/]+)/)") + action,
-                answered([this, action](const httplib::Request& req, httplib::Response& res) {
-                  SettleConflict(req, res, action);
-                }));
+    front.Route("POST", std::string("/v1/conflicts/*/") + action,
+                route([this, action](Req req, Res res) { SettleConflict(req, res, action); }));
   }
-  server.Get(R"(/v1/history/([^/]+))",
-             answered([this](const httplib::Request& req, httplib::Response& res) { RecordHistory(req, res); }));
+  front.Route("GET", "/v1/history/*", route([this](Req req, Res res) { RecordHistory(req, res); }));
 
-  // Answers httplib produced by itself (unknown path, unreadable request…) get a JSON error too.
-  server.set_error_handler(
-      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty()) {
-          KeepFromHttplibCompression(req, res);
-          return httplib::Server::HandlerResponse::Unhandled;
+  // An unknown path, or a known path asked with another method.
+  front.Fallback(route(
+      [](Req req, Res res) {
+        const std::string allowed = AllowedMethods(req.path);
+        if (!allowed.empty()) {
+          res.set_header("Allow", allowed);
+          SendError(res, 405,
+                    MakeError(ErrorCode::kUsage, "la méthode " + req.method + " n'est pas permise sur " + req.path +
+                                                     " (permises : " + allowed + ")"));
+          return;
         }
-        ErrorCode code = ErrorCode::kUsage;
-        std::string message = "la requête n'a pas pu être lue";
-        if (res.status == 404 && !AllowedMethods(req.path).empty()) {
-          // A known path asked with another method.
-          res.status = 405;
-          res.set_header("Allow", AllowedMethods(req.path));
-          message = "la méthode " + req.method + " n'est pas permise sur " + req.path +
-                    " (permises : " + AllowedMethods(req.path) + ")";
-        } else if (res.status == 404) {
-          code = ErrorCode::kNotFound;
-          message = "adresse inconnue : " + req.method + " " + req.path;
-        } else if (res.status == 413) {
-          code = ErrorCode::kTooLarge;
-          message = "le corps de la requête dépasse la taille permise";
-        } else if (res.status == 415) {
-          message = "Content-Encoding non pris en charge (envoyez gzip ou aucun encodage)";
-        } else if (res.status >= 500) {
-          code = ErrorCode::kInternal;
-          message = "erreur interne du serveur central ; réessayez plus tard";
-        }
-        res.set_content(sync::EncodeError(MakeError(code, message)), kJson);
-        KeepFromHttplibCompression(req, res);
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-  // The one place where an exception becomes an answer: the server stays up whatever it is sent.
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    tl_note.detail += " exception=\"" + what + "\"";
-    SendError(res, 500, MakeError(ErrorCode::kInternal, "erreur interne du serveur central ; réessayez plus tard"));
-  });
-  server.set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
+        SendError(res, 404, MakeError(ErrorCode::kNotFound, "adresse inconnue : " + req.method + " " + req.path));
+      },
+      true));
 }
 
 HttpEndpoint::HttpEndpoint(CentralStore& store, HttpOptions options)
@@ -1039,39 +1117,18 @@ HttpEndpoint::HttpEndpoint(CentralStore& store, HttpOptions options)
   impl_->Install();
 }
 
-HttpEndpoint::~HttpEndpoint() {
-  if (impl_->server.is_running()) impl_->server.stop();
-}
+HttpEndpoint::~HttpEndpoint() = default;
 
-Result<int> HttpEndpoint::Bind(const std::string& host, int port) {
-  int bound = 0;
-  if (port == 0) {
-    bound = impl_->server.bind_to_any_port(host);
-  } else if (port > 0 && port < 65536 && impl_->server.bind_to_port(host, port)) {
-    bound = port;
-  }
-  if (bound > 0) {
-    // Listening again on a listening socket only changes its backlog (Linux, and POSIX allows it).
-    if (impl_->listen_socket < 0) return MakeError(ErrorCode::kInternal, "le serveur n'a pas trouvé sa prise d'écoute");
-    if (::listen(impl_->listen_socket, impl_->options.listen_backlog) != 0) {
-      return MakeError(ErrorCode::kIo, "impossible de régler la file d'attente d'écoute sur " + host + ":" +
-                                           std::to_string(bound) + " : " + std::strerror(errno));
-    }
-    return bound;
-  }
-  return MakeError(ErrorCode::kIo, "impossible d'écouter sur " + host + ":" + std::to_string(port) +
-                                       " (adresse déjà utilisée, ou qui n'est pas une adresse de cette machine) : "
-                                       "choisissez un autre --listen");
-}
+Result<int> HttpEndpoint::Bind(const std::string& host, int port) { return impl_->front.Bind(host, port); }
 
-Status HttpEndpoint::Serve() {
-  if (!impl_->server.listen_after_bind())
-    return MakeError(ErrorCode::kIo, "le serveur s'est arrêté sur une erreur réseau");
-  return OkStatus();
-}
+Status HttpEndpoint::Serve() { return impl_->front.Serve(); }
 
-void HttpEndpoint::Stop() { impl_->server.stop(); }
+void HttpEndpoint::Stop() { impl_->front.Stop(); }
 
-bool HttpEndpoint::IsServing() const { return impl_->server.is_running(); }
+bool HttpEndpoint::IsServing() const { return impl_->front.IsServing(); }
+
+bool HttpEndpoint::Tls() const { return impl_->front.Tls(); }
+
+Status HttpEndpoint::ReloadTls() { return impl_->front.ReloadTls(); }
 
 }  // namespace relais::server

@@ -1,5 +1,5 @@
 // The HTTP API of the central endpoint (docs/PROTOCOL.md): /v1/health, /v1/whoami, /v1/push and
-// /v1/pull over a CentralStore, with cpp-httplib kept inside server/http.cc.
+// /v1/pull over a CentralStore, served by the front of server/front.h (libmicrohttpd).
 #pragma once
 
 #include <cstddef>
@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/result.h"
+#include "server/front.h"
 #include "server/store.h"
 #include "sync/codec.h"
 
@@ -22,12 +23,23 @@ struct HttpOptions {
   // compression bomb costs at most this much memory.
   size_t max_body_bytes = sync::kMaxBodyBytes;
   size_t default_pull_limit = 5000;
+  // Workers that run requests once read; connections being read or written hold none.
   size_t threads = 8;
-  // Connections the kernel completes and holds until the server accepts them. Debian's
-  // cpp-httplib is a compiled library that listens with a backlog of 5: a burst of devices
-  // overflows that, and the kernel drops their handshakes, retried a second later. Bind() listens
-  // again with this backlog (the kernel caps it at net.core.somaxconn).
+  // Connections the kernel completes and holds until the server accepts them: a burst of devices
+  // must not overflow it (the kernel would drop their handshakes, retried a second later). The
+  // kernel caps it at net.core.somaxconn.
   int listen_backlog = 1024;
+  // Bytes of request bodies held at once, as read and as inflated beyond 8 MiB (server/front.h,
+  // MemoryBudget); a body that does not fit now is answered 503 with Retry-After.
+  size_t max_body_memory = 128u << 20;
+  // Wrong tokens from one client address: a burst of this many, then one per this many
+  // milliseconds; beyond, 429 with Retry-After (server/auth_throttle.h).
+  size_t bad_token_burst = 20;
+  int64_t bad_token_interval_ms = 1000;
+  // The front's connection limits, deadlines, TLS files and trusted proxies (server/front.h,
+  // docs/SERVER.md "Limits"). Its threads, max_raw_body_bytes, listen_backlog, body_budget and log
+  // are set from the members above.
+  front::FrontOptions front;
   // The centre's wall clock, sent in pull pages (sync::PullPage::now_ms); nullptr: the system's.
   const Clock* clock = nullptr;
   // Receives one line per request (method, path, status, device, counts, duration; never a body
@@ -57,6 +69,10 @@ class HttpEndpoint {
   void Stop();
   // True once Serve() accepts connections.
   bool IsServing() const;
+  // Whether it serves TLS; ReloadTls() reads the certificate and key again (SIGHUP): on failure
+  // the ones in use stay, and the reason is returned.
+  bool Tls() const;
+  Status ReloadTls();
 
  private:
   struct Impl;

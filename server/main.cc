@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/select.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -148,50 +147,72 @@ std::string ParseFailure(const CLI::ParseError& e) {
   return "relais-central : " + what + " (" + e.what() + ").\nVoir : relais-central --help (ou COMMANDE --help)\n";
 }
 
-int Serve(const std::string& db_path, const std::string& listen, size_t threads) {
+// Whether `host` (as given to --listen) is a loopback address: only then may plain HTTP go
+// unwarned.
+bool IsLoopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
+
+int Serve(const std::string& db_path, const std::string& listen, relais::server::HttpOptions options) {
   std::string host;
   int port = 0;
   if (!ParseListen(listen, host, port)) {
     return Fail(relais::MakeError(ErrorCode::kUsage,
                                   "--listen " + listen + " : attendu HÔTE:PORT, par exemple 127.0.0.1:8080"));
   }
-  // SIGINT and SIGTERM are taken by one thread that stops the server: blocked here, before any
-  // other thread exists, so that every thread inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // SIGINT and SIGTERM are taken by one thread that stops the server, SIGHUP by the same thread,
+  // which reads the TLS certificate again: blocked here, before any other thread exists, so that
+  // every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  // Debian's cpp-httplib waits on each connection with select(), which cannot watch a descriptor
-  // numbered FD_SETSIZE (1,024) or more. Keeping the descriptor limit there makes accept() fail
-  // instead (httplib waits and tries again; the connection stays in the kernel's queue) rather than
-  // hand select() a descriptor it would write past its set for.
+  // One descriptor per connection: the front holds up to max_connections of them (epoll has no
+  // FD_SETSIZE limit), within what the system allows this process.
   rlimit files{};
-  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > FD_SETSIZE) {
-    files.rlim_cur = FD_SETSIZE;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, options.front.max_connections + 256);
     setrlimit(RLIMIT_NOFILE, &files);
   }
 
   auto store = OpenStore(db_path, OpenMode::kCreate);
   if (!store) return Fail(store.error());
-  relais::server::HttpOptions options;
-  options.threads = threads;
   relais::server::HttpEndpoint endpoint(**store, options);
   auto bound = endpoint.Bind(host, port);
   if (!bound) return Fail(bound.error());
 
-  std::thread stopper([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+  std::thread signal_taker([&] {
+    for (;;) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (sig != SIGHUP) break;
+      if (!endpoint.Tls()) {
+        std::cerr << "relais-central : SIGHUP reçu ; sans --tls-cert, rien à relire" << std::endl;
+        continue;
+      }
+      if (auto reloaded = endpoint.ReloadTls(); !reloaded) {
+        std::cerr << "relais-central : certificat TLS non rechargé, l'ancien reste en service : "
+                  << reloaded.error().message << std::endl;
+      } else {
+        std::cerr << "relais-central : certificat TLS rechargé" << std::endl;
+      }
+    }
     endpoint.Stop();
   });
   std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  std::cout << "listening on http://" << shown_host << ":" << *bound << std::endl;
+  std::cout << "listening on " << (endpoint.Tls() ? "https://" : "http://") << shown_host << ":" << *bound << std::endl;
+  if (!endpoint.Tls() && !IsLoopback(host)) {
+    std::cerr << "relais-central : ATTENTION : HTTP en clair sur " << shown_host
+              << ", une adresse du réseau : jetons et fiches y passeraient lisibles. Servez en HTTPS "
+                 "(--tls-cert et --tls-key) ou derrière un mandataire inverse HTTPS (nginx, Caddy) : "
+                 "voir docs/SERVER.md, « Deployment »."
+              << std::endl;
+  }
   std::cerr << "relais-central : sert " << relais::server::DescribeStore(db_path) << " (arrêt : Ctrl-C)" << std::endl;
   auto served = endpoint.Serve();
-  pthread_kill(stopper.native_handle(), SIGTERM);  // wakes the stopper if Serve() ended by itself
-  stopper.join();
+  pthread_kill(signal_taker.native_handle(), SIGTERM);  // wakes the taker if Serve() ended by itself
+  signal_taker.join();
   if (!served) return Fail(served.error());
   std::cerr << "relais-central : arrêté" << std::endl;
   return 0;
@@ -826,16 +847,30 @@ int main(int argc, char** argv) {
       store->excludes(db);
     };
 
-    auto* serve = app.add_subcommand("serve", "Servir la synchronisation et l'API du personnel en HTTP");
+    auto* serve = app.add_subcommand("serve", "Servir la synchronisation et l'API du personnel en HTTP ou HTTPS");
     std::string listen = "127.0.0.1:8080";
     store_options(serve, "Fichier de la base centrale (créé au premier usage)");
     serve->add_option("--listen", listen, "HÔTE:PORT où écouter ; le port 0 laisse le système choisir")
         ->capture_default_str();
-    size_t threads = relais::server::HttpOptions{}.threads;
+    relais::server::HttpOptions serve_options;
     serve
-        ->add_option("--threads", threads,
-                     "Requêtes servies à la fois ; une connexion maintenue garde son fil entre deux requêtes")
+        ->add_option("--threads", serve_options.threads,
+                     "Requêtes traitées à la fois ; une connexion inactive ou lente n'en occupe aucune")
         ->check(CLI::Range(size_t{1}, size_t{1024}))
+        ->capture_default_str();
+    serve->add_option("--tls-cert", serve_options.front.tls_cert_file,
+                      "Certificat du serveur (PEM, chaîne comprise) : sert en HTTPS ; relu sur SIGHUP");
+    serve->add_option("--tls-key", serve_options.front.tls_key_file, "Clé privée du certificat (PEM)");
+    serve->add_option("--trusted-proxy", serve_options.front.trusted_proxies,
+                      "Adresse d'un mandataire inverse dont l'en-tête X-Forwarded-For est cru (répétable)");
+    serve
+        ->add_option("--max-connections", serve_options.front.max_connections, "Connexions ouvertes à la fois, en tout")
+        ->check(CLI::Range(size_t{16}, size_t{1000000}))
+        ->capture_default_str();
+    serve
+        ->add_option("--max-connections-per-address", serve_options.front.max_connections_per_address,
+                     "Connexions ouvertes à la fois depuis une même adresse")
+        ->check(CLI::Range(size_t{1}, size_t{1000000}))
         ->capture_default_str();
 
     auto* device = app.add_subcommand("device", "Enrôler, lister et révoquer les appareils");
@@ -976,7 +1011,7 @@ int main(int argc, char** argv) {
       db_path = store_url;
     }
     if (*migrate) return Migrate(migrate_from, migrate_to);
-    if (*serve) return Serve(db_path, listen, threads);
+    if (*serve) return Serve(db_path, listen, serve_options);
     if (*add) return DeviceAdd(db_path, name, territories, staff, add_json);
     if (*list) return DeviceList(db_path, list_json);
     if (*revoke) return DeviceRevoke(db_path, revoke_name);

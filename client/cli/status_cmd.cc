@@ -29,7 +29,8 @@ constexpr Label kLabels[] = {{"replica", "Base locale"},
                              {"rejected", "Modifications refusées"},
                              {"last_sync", "Dernière synchronisation"},
                              {"server", "Serveur"},
-                             {"insecure_http", "En clair sur le réseau (--insecure-http)"}};
+                             {"insecure_http", "En clair sur le réseau (--insecure-http)"},
+                             {"ca_file", "Autorité de certification"}};
 
 Status ShowStatus(Context& ctx) {
   auto replica = ctx.Replica();
@@ -127,6 +128,9 @@ Result<nlohmann::ordered_json> BuildStatus(client::Replica& replica, client::Rec
   auto insecure_http = replica.GetState(client::kStateInsecureHttp);
   if (!insecure_http) return insecure_http.error();
   out["insecure_http"] = *insecure_http == "1";
+  auto ca_file = replica.GetState("ca_file");
+  if (!ca_file) return ca_file.error();
+  if (ca_file->has_value() && !(*ca_file)->empty()) out["ca_file"] = **ca_file;
   auto skew = KnownClockSkew(replica);
   if (!skew) return skew.error();
   out["clock_skew_ms"] = *skew ? nlohmann::ordered_json(**skew) : nlohmann::ordered_json(nullptr);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -39,6 +40,7 @@ struct InitOptions {
   std::string territory;
   bool same_centre = false;
   bool insecure_http = false;
+  std::string ca_file;  // a network's own CA (PEM); empty: the system's
 };
 
 // An address as it names a centre: scheme and host in lower case, `localhost` as 127.0.0.1, the
@@ -108,7 +110,15 @@ Status RunInit(Context& ctx, const InitOptions& o) {
   }
   std::string server = o.server;
   while (server.size() > 1 && server.back() == '/') server.pop_back();
+  std::string ca_file;
+  if (!o.ca_file.empty()) {
+    std::error_code ec;
+    ca_file = std::filesystem::absolute(o.ca_file, ec).string();
+    if (ec || ::access(ca_file.c_str(), R_OK) != 0)
+      return MakeError(ErrorCode::kUsage, "--ca-file " + o.ca_file + " : fichier absent ou illisible");
+  }
   client::HttpTransport transport(server, o.token);
+  transport.SetCaFile(ca_file);
   auto reply = transport.Get("/v1/whoami");
   if (!reply)
     return MakeError(ErrorCode::kNetwork,
@@ -156,6 +166,7 @@ Status RunInit(Context& ctx, const InitOptions& o) {
     RELAIS_TRY(r.SetState(client::kStateServerUrl, server));
     RELAIS_TRY(r.SetState(client::kStateInsecureHttp, client::IsClearTextToNetwork(server) ? "1" : "0"));
     RELAIS_TRY(r.SetState(client::kStateToken, o.token));
+    RELAIS_TRY(r.SetState(client::kStateCaFile, ca_file));
     RELAIS_TRY(r.SetState(client::kStateDeviceName, who["device"].get<std::string>()));
     RELAIS_TRY(r.SetState(client::kStateTerritories, json(territories).dump()));
     RELAIS_TRY(client::KeepDeclaredTerritories(r, reply->body));
@@ -260,6 +271,9 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
 #endif
   client::HttpTransport transport(**server, **token);
   transport.SetTimeouts(10, flags.stall_s, 600);
+  auto ca_file = r.GetState(client::kStateCaFile);
+  if (!ca_file) return ca_file.error();
+  transport.SetCaFile(ca_file->value_or(""));
   client::SqliteReplicaPort port(r);
   ProgressBar bar(!ctx.json && ::isatty(STDERR_FILENO));
   sync::SyncOptions options;
@@ -429,6 +443,8 @@ void RegisterSyncCommands(CLI::App& app, Context& ctx) {
                      "Suivre le même centre à une nouvelle adresse (le centre confirme son identifiant)");
   init_cmd->add_flag("--insecure-http", init->insecure_http,
                      "Accepter une adresse http:// hors de cette machine : jeton et dossiers en clair sur le réseau");
+  init_cmd->add_option("--ca-file", init->ca_file,
+                       "Certificats (PEM) de l'autorité qui signe le certificat du centre, si le réseau a la sienne");
   init_cmd->callback([&ctx, init] { ctx.Finish(RunInit(ctx, *init)); });
 
   auto flags = std::make_shared<SyncFlags>();

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -82,6 +84,7 @@ class Central {
       args.push_back(a);
     }
     for (const std::string& a : StoreArgs()) args.push_back(a);
+    for (const std::string& a : serve_args_) args.push_back(a);
     Listening server = SpawnListening(args, (dir_ / "server.log").string(), std::chrono::seconds(10));
     pid_ = server.pid;
     url_ = server.url;
@@ -98,6 +101,14 @@ class Central {
   }
 
   bool Running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  // Before Start(): more options of `serve` (--tls-cert FILE …).
+  void ServeArgs(std::vector<std::string> args) { serve_args_ = std::move(args); }
+  // The server's stderr so far.
+  std::string Log() const {
+    std::ifstream in(dir_ / "server.log");
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
   const std::string& url() const { return url_; }
   // How `relais-central` commands name this store: {"--db", FILE} or {"--store", URL}.
   std::vector<std::string> StoreArgs() const {
@@ -211,6 +222,7 @@ class Central {
   std::string db_;
   std::unique_ptr<relais::testing::PgTestDatabase> pg_;
   std::vector<std::string> wrapper_;
+  std::vector<std::string> serve_args_;
   std::string host_ = "127.0.0.1";
   std::string url_;
   int port_ = 0;

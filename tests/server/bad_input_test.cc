@@ -284,6 +284,9 @@ struct Probe {
   httplib::Headers headers;
   int status = 400;
   std::string code = "bad_request";
+  // A request HTTP cannot read at all: the centre's HTTP library (libmicrohttpd) answers it itself
+  // with `status` and a body of its own, or closes the connection.
+  bool unreadable = false;
 };
 
 // One answer read off a socket: status 0 when none came.
@@ -854,18 +857,23 @@ std::vector<Probe> HostileProbes(const Hostile& t) {
 
   // Requests HTTP cannot read.
   raw("a request line of garbage", "HELLO\r\n\r\n");
+  p.back().unreadable = true;
   raw("a request line without version", "GET /v1/health\r\n\r\n");
+  p.back().unreadable = true;
   raw("a URI of 10,000 characters", "GET /v1/" + std::string(10000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414,
       "bad_request");
-  // A header line without colon is not a header: the protocol header is then missing.
+  // A header line without colon is not a header: the request cannot be read.
   raw("a header line without colon",
       "POST /v1/push HTTP/1.1\r\nHost: x\r\nRelais-Protocol 1\r\nContent-Length: 2\r\n\r\n{}", 400, "protocol");
+  p.back().unreadable = true;
   raw("a Content-Length that is not a number",
       "POST /v1/push HTTP/1.1\r\nHost: x\r\nRelais-Protocol: 1\r\nAuthorization: Bearer " + t.a.token +
           "\r\nContent-Length: abc\r\nConnection: close\r\n\r\n{}");
+  p.back().unreadable = true;
   raw("a chunk size that is not hexadecimal",
       "POST /v1/push HTTP/1.1\r\nHost: x\r\nRelais-Protocol: 1\r\nAuthorization: Bearer " + t.a.token +
           "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n");
+  p.back().unreadable = true;
   raw(
       "17 MiB in chunks",
       "POST /v1/push HTTP/1.1\r\nHost: x\r\nRelais-Protocol: 1\r\nAuthorization: Bearer " + t.a.token +
@@ -904,6 +912,16 @@ TEST_CASE("every malformed request of the table gets its 4xx and a JSON error an
       status = r->status;
       body = r->body;
       content_type = r->get_header_value("Content-Type");
+    }
+    if (probe.unreadable) {
+      CHECK((status == probe.status || status == 0));
+      const bool unchanged = t.f.Dump() == t.before;
+      CHECK(unchanged);
+      auto health = t.f.Client()->Get("/v1/health");
+      REQUIRE(health);
+      CHECK(health->status == 200);
+      if (unchanged && health->status == 200) ++refused_cleanly;
+      continue;
     }
     CHECK(status == probe.status);
     CHECK(content_type == "application/json");
