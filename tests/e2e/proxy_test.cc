@@ -90,21 +90,14 @@ void MakeCertificates(const TempDir& dir) {
 }
 
 // nginx in the foreground, one process, every path under `prefix`; with the documented server
-// block, listening in TLS on tls_port and, for the `relais` binary until it trusts a private CA,
-// in plain HTTP on plain_port, proxying to upstream_port.
+// block, listening in TLS on tls_port and proxying to upstream_port.
 class Nginx {
  public:
   Nginx(const TempDir& dir, const fs::path& prefix, int upstream_port) : prefix_(prefix) {
     fs::create_directories(prefix_);
     std::string site = ReadFile(fs::path(RELAIS_SOURCE_DIR) / "docs/deploy/nginx-relais.conf");
     tls_port = FreePort();
-    plain_port = FreePort();
-    // Where `relais init --ca-file` (issue 26, the TLS front) slots in: the device then syncs over
-    // https://127.0.0.1:TLS_PORT with --ca-file ca.pem (the certificate names 127.0.0.1 too), and
-    // the plain listener goes.
-    Replace(site, "listen 443 ssl;",
-            "listen 127.0.0.1:" + std::to_string(tls_port) +
-                " ssl;\n    listen 127.0.0.1:" + std::to_string(plain_port) + ";");
+    Replace(site, "listen 443 ssl;", "listen 127.0.0.1:" + std::to_string(tls_port) + " ssl;");
     Replace(site, "server 127.0.0.1:8080;", "server 127.0.0.1:" + std::to_string(upstream_port) + ";");
     Replace(site, "/etc/letsencrypt/live/relais.exemple.fr/fullchain.pem", dir / "server.pem");
     Replace(site, "/etc/letsencrypt/live/relais.exemple.fr/privkey.pem", dir / "server.key");
@@ -123,9 +116,9 @@ class Nginx {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     REQUIRE(posix_spawn(&pid_, kNginx, nullptr, nullptr, argv.data(), environ) == 0);
-    // Up when it accepts on both ports; a start that fails ends the process.
+    // Up when it accepts; a start that fails ends the process.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!(Accepts(tls_port) && Accepts(plain_port))) {
+    while (!Accepts(tls_port)) {
       int status = 0;
       INFO(ReadFile(prefix_ / "error.log"));
       REQUIRE(waitpid(pid_, &status, WNOHANG) == 0);
@@ -157,7 +150,7 @@ class Nginx {
     return Run(args);
   }
 
-  int tls_port = 0, plain_port = 0;
+  int tls_port = 0;
 
  private:
   fs::path prefix_;
@@ -219,11 +212,13 @@ TEST_CASE("the documented nginx setup serves the centre over TLS, and a device s
     CHECK_THAT(big.out, Catch::EndsWith("\n413"));
   }
 
-  // Two devices, through the proxy: 2,000 cases pushed by one reach the other.
-  const std::string proxied = "http://127.0.0.1:" + std::to_string(nginx.plain_port);
+  // Two devices, through the proxy over TLS (the certificate names 127.0.0.1, signed by the test CA
+  // they are told to trust): 2,000 cases pushed by one reach the other.
+  const std::string proxied = "https://127.0.0.1:" + std::to_string(nginx.tls_port);
+  const std::string ca = dir / "ca.pem";
   Device a(dir, "a"), b(dir, "b");
-  REQUIRE(a.Cmd({"init", "--server", proxied, "--token", central.Enrol("a", {kGap})}).exit_code == 0);
-  REQUIRE(b.Cmd({"init", "--server", proxied, "--token", central.Enrol("b", {kGap})}).exit_code == 0);
+  REQUIRE(a.Cmd({"init", "--server", proxied, "--token", central.Enrol("a", {kGap}), "--ca-file", ca}).exit_code == 0);
+  REQUIRE(b.Cmd({"init", "--server", proxied, "--token", central.Enrol("b", {kGap}), "--ca-file", ca}).exit_code == 0);
   {
     std::ofstream cases(dir / "cases.jsonl");
     for (int i = 0; i < 2000; ++i) {
