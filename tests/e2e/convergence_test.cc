@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/central.h"
+#include "tests/e2e/device.h"
 #include "tests/e2e/run.h"
 
 using namespace relais::e2e;
@@ -69,8 +70,7 @@ class World {
   std::vector<std::string> RelaisArgv(const DeviceState& d, std::vector<std::string> args) const {
     std::vector<std::string> argv = {RelaisBinary(), "--db", d.db};
     if (!d.clock.empty()) {
-      argv.insert(argv.begin(), {"/usr/bin/env", "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-                                 "FAKETIME=" + d.clock});
+      argv.insert(argv.begin(), {"/usr/bin/env", kFaketimePreload, "FAKETIME=" + d.clock});
     }
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;

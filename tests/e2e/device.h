@@ -52,10 +52,16 @@ class Device {
   std::string db_;
 };
 
+// libfaketime, preloaded through env, which execs the program: not the `faketime` wrapper, which
+// forks it and keeps a semaphore and a shared-memory file named by its own pid in /dev/shm (left
+// behind by a killed run, they make a later wrapper with the same pid fail, "sem_open: File exists").
+inline constexpr const char* kFaketimePreload = "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
 // `relais` on the replica of `device`, with the whole process's clock shifted by libfaketime
 // (`offset` as faketime takes it: "+30d", "-30d").
 inline RunResult SkewedRun(const Device& device, const std::string& offset, std::vector<std::string> args) {
-  std::vector<std::string> argv = {"/usr/bin/faketime", "-f", offset, RelaisBinary(), "--db", device.db()};
+  std::vector<std::string> argv = {"/usr/bin/env", kFaketimePreload, "FAKETIME=" + offset,
+                                   RelaisBinary(), "--db",           device.db()};
   argv.insert(argv.end(), args.begin(), args.end());
   return Run(argv);
 }
