@@ -391,7 +391,14 @@ TEST_CASE("idle and slow connections, header floods, padded pushes and guessed t
   const int64_t peak = PeakMemory(central.pid());
   INFO("peak memory of relais-central: " << peak / (1 << 20) << " MiB");
   CHECK(peak > 0);
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer the centre's resident size also holds ASan's shadow memory and its
+  // quarantine of freed blocks (256 MiB by default): the 256 MiB bound is the plain build's
+  // (scripts/test.sh); here only a runaway is caught.
+  CHECK(peak <= (int64_t{1} << 30));
+#else
   CHECK(peak <= (int64_t{256} << 20));
+#endif
   central.Kill(SIGTERM);
   const std::string log = central.Log();
   CHECK(log.find("\nGET /v1/forged") == std::string::npos);
