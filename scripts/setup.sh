@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 # faketime: the clock-skew tests run the real `relais` with a shifted clock. iproute2: `ip` and `tc`
 # for the poor-link test, which makes its own network namespace (tests/e2e/poor_link.h). clang-tidy:
 # scripts/tidy.sh. libsodium: the record digests of the divergence check (BLAKE2b). libunistring:
-# Unicode normalisation (NFC) of every text that enters. nginx, openssl, curl: the reverse-proxy test
+# Unicode normalisation (NFC) of every text that enters. libmicrohttpd-dev (with GnuTLS): the centre's
+# event-driven front and its TLS (server/front.h). nginx, openssl, curl: the reverse-proxy test
 # runs docs/deploy/nginx-relais.conf unprivileged in a temp folder, with a test CA (tests/e2e/proxy_test.cc).
 PACKAGES=(build-essential cmake pkg-config python3 ca-certificates
   libsqlite3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev catch2
