@@ -114,6 +114,16 @@ struct Credentials {
 
 std::atomic<Credentials*> g_credentials{nullptr};
 
+// Every set ever loaded, reachable until the process ends (so that the leak checker of a
+// sanitized build sees them held, not lost); the list itself is never destroyed, as a GnuTLS
+// session may still use a set while the process exits.
+void KeepForever(Credentials* creds) {
+  static std::mutex mutex;
+  static auto* kept = new std::vector<Credentials*>();  // NOLINT(cppcoreguidelines-owning-memory)
+  std::lock_guard<std::mutex> lock(mutex);
+  kept->push_back(creds);
+}
+
 Result<std::string> ReadWhole(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return MakeError(ErrorCode::kIo, std::string(what) + " " + path + " : fichier illisible ou absent");
@@ -716,6 +726,7 @@ bool Front::Tls() const { return !impl_->options.tls_cert_file.empty(); }
 Status Front::ReloadTls() {
   auto creds = LoadCredentials(impl_->options.tls_cert_file, impl_->options.tls_key_file);
   if (!creds) return creds.error();
+  KeepForever(*creds);
   g_credentials.store(*creds);  // the previous set stays allocated: sessions may still use it
   return OkStatus();
 }
