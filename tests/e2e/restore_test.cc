@@ -412,3 +412,63 @@ TEST_CASE("a version pushed back after a restore meets an edit made at the centr
   CHECK(ReplicaContent(a) == CentreContent(central));
   CHECK(ReplicaContent(c) == CentreContent(central));
 }
+
+TEST_CASE("a merge of duplicates that the restore lost is put before staff again, and nothing of either case is lost",
+          "[e2e][restore]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a");
+  a.Init(central, central.Enrol("a", {kGap}));
+  auto staff = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {CentralBinary(), "conflicts"});
+    for (const std::string& s : central.StoreArgs()) args.push_back(s);
+    RunResult r = Run(args);
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    return r.out;
+  };
+  auto add = [&](const std::string& last, const std::string& first) {
+    return a
+        .Json({"case", "add", "--last-name", last, "--first-name", first, "--birth-date", "1990-04-12", "--territory",
+               kGap})["id"]
+        .get<std::string>();
+  };
+  const std::string first = add("Lefèvre", "Élodie");
+  a.Sync();
+  central.Backup();
+
+  // After the backup: the same person again, a follow-up on her, and staff merge the two.
+  const std::string second = add("LEFEVRE", "Elodie");
+  a.Json({"followup", "add", second, "--kind", "entretien", "--text", "Entretien à Briançon."});
+  a.Sync();
+  json open = json::parse(staff({"list", "--status", "open", "--json"}));
+  REQUIRE(open.size() == 1);
+  REQUIRE(open[0]["kind"] == "duplicate");
+  staff({"merge", std::to_string(open[0]["id"].get<int64_t>()), "--by", "claire-centre"});
+  a.Sync();
+  REQUIRE(a.Show(second)["id"] == first);  // the device follows the redirect
+
+  central.RestoreBackup(true);
+  central.Start();
+  json back = a.Sync();
+  INFO(back.dump());
+  CHECK(back["rejected"] == 0);
+  a.Sync();
+
+  // The merge is not made again by a device (merged_into is staff's): the duplicate is open again,
+  // for staff to settle as before; both cases and the follow-up are on the centre.
+  json again = json::parse(staff({"list", "--status", "open", "--json"}));
+  INFO(again.dump());
+  REQUIRE(again.size() == 1);
+  CHECK(again[0]["kind"] == "duplicate");
+  CHECK(again[0]["record"] == second);
+  CHECK(again[0]["other"] == first);
+  CHECK(central.Count("SELECT count(*) FROM cases WHERE id IN ('" + first + "', '" + second + "')") == 2);
+  CHECK(central.Count("SELECT count(*) FROM followups WHERE text = 'Entretien à Briançon.'") == 1);
+  CHECK(CentreContent(central) == ReplicaContent(a));
+  staff({"merge", std::to_string(again[0]["id"].get<int64_t>()), "--by", "claire-centre"});
+  a.Sync();
+  CHECK(a.Show(second)["id"] == first);
+  CHECK(a.Show(first)["followups"].size() == 1);
+}
