@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,37 @@
 #include "tests/sqlite_content.h"
 
 namespace relais::e2e {
+
+// The id of the `i`th generated case (from 0): 0190a1b2-0000-7000-8000-<i + 1, 12 digits>.
+inline std::string GeneratedCaseId(int i) {
+  char id[40];
+  std::snprintf(id, sizeof id, "0190a1b2-0000-7000-8000-%012d", i + 1);
+  return id;
+}
+
+// Writes cases [first, first + count) of `territory` as JSONL for `relais import`, as a reception
+// point's file would hold them (six last names by six first names, a phone each, no birth date: no
+// two are duplicates), to `name` in `dir`; returns its path.
+inline std::string CasesFile(const TempDir& dir, int count, const std::string& territory, int first = 0,
+                             const std::string& name = "cases.jsonl") {
+  static const char* const kLast[] = {"Martin", "Lefèvre", "Névache", "Girard", "Dubois", "Roux"};
+  static const char* const kFirst[] = {"Élodie", "Maël", "Zoé", "Inès", "Raphaël", "Aïcha"};
+  std::string path = dir / name;
+  std::ofstream out(path);
+  for (int i = first; i < first + count; ++i) {
+    out << nlohmann::json{{"id", GeneratedCaseId(i)},
+                          {"last_name", kLast[i % 6]},
+                          {"first_name", kFirst[(i / 6) % 6]},
+                          {"opened_on", "2026-11-02"},
+                          {"territory", territory},
+                          {"phone", "0611" + std::to_string(100000 + i)},
+                          {"status", "demandeur_emploi"},
+                          {"service_level", 1 + i % 3}}
+               .dump()
+        << "\n";
+  }
+  return path;
+}
 
 class Device {
  public:

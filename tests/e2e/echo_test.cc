@@ -68,29 +68,11 @@ struct TwoDevices {
   Device a, b;
 };
 
-std::string CasesFile(const TempDir& dir, int n) {
-  std::string path = dir / "echo_cases.jsonl";
-  std::ofstream out(path);
-  for (int i = 0; i < n; ++i) {
-    char id[40];
-    std::snprintf(id, sizeof id, "0190a1b2-0000-7000-8000-%012d", i + 1);
-    out << json{{"id", id},
-                {"last_name", "Martin"},
-                {"first_name", "Zoé" + std::to_string(i)},
-                {"opened_on", "2026-11-02"},
-                {"territory", kGap},
-                {"phone", "0611" + std::to_string(100000 + i)}}
-               .dump()
-        << "\n";
-  }
-  return path;
-}
-
 }  // namespace
 
 TEST_CASE("a device does not pull back the cases it created; the other device gets them all", "[e2e][echo]") {
   TwoDevices w;
-  REQUIRE(w.a.Cmd({"import", CasesFile(w.dir, 200)}).exit_code == 0);
+  REQUIRE(w.a.Cmd({"import", CasesFile(w.dir, 200, kGap)}).exit_code == 0);
   AddContact(w.a, "Mission locale Gap");
   json pushed = w.a.Sync();
   INFO(pushed.dump());
@@ -212,7 +194,7 @@ TEST_CASE("central staff's settlement of a device's record is pulled by that dev
 
 TEST_CASE("a fresh copy after a divergence receives the device's own records too", "[e2e][echo]") {
   TwoDevices w;
-  REQUIRE(w.a.Cmd({"import", CasesFile(w.dir, 20)}).exit_code == 0);
+  REQUIRE(w.a.Cmd({"import", CasesFile(w.dir, 20, kGap)}).exit_code == 0);
   CHECK(w.a.Sync()["pulled"] == 0);
   const std::string lost = "0190a1b2-0000-7000-8000-000000000001";
   Exec(w.a.db(), "DELETE FROM cases WHERE id = '" + lost + "'");

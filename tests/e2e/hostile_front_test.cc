@@ -144,26 +144,6 @@ int64_t PeakMemory(pid_t pid) {
   return -1;
 }
 
-std::string CasesFile(const TempDir& dir, int n) {
-  std::string path = dir / "cases.jsonl";
-  std::ofstream out(path);
-  for (int i = 0; i < n; ++i) {
-    char id[40];
-    std::snprintf(id, sizeof id, "0190a1b2-0000-7000-8000-%012d", i + 1);
-    out << json{{"id", id},
-                {"last_name", "Martin"},
-                {"first_name", "Zoé"},
-                {"opened_on", "2026-11-02"},
-                {"territory", kGap},
-                {"phone", "0611" + std::to_string(100000 + i)},
-                {"status", "demandeur_emploi"},
-                {"service_level", 1 + i % 3}}
-               .dump()
-        << "\n";
-  }
-  return path;
-}
-
 // Keeps `count` connections open from `sources` (round robin) until stopped: each one the centre
 // closes is opened again. With `slow`, each sends a request line then one header byte every 2 s,
 // never ending its headers. Records how long the centre let each slow one live.
@@ -266,7 +246,7 @@ TEST_CASE("idle and slow connections, header floods, padded pushes and guessed t
   const std::string token = central.Enrol("a", {kGap});
   Device a(dir, "a");
   a.Init(central, token);
-  REQUIRE(a.Cmd({"import", CasesFile(dir, 2000)}).exit_code == 0);
+  REQUIRE(a.Cmd({"import", CasesFile(dir, 2000, kGap)}).exit_code == 0);
 
   // 2,000 idle connections from 40 addresses (50 each, under the cap of 64 per address) and 16
   // slow-header ones, held open (re-opened as the centre closes them) for the rest of the test.

@@ -44,33 +44,6 @@ const std::string kTerritory = "hautes-alpes-brianconnais";
 
 std::string ApplyEditsBinary() { return std::string(RELAIS_BINARY_DIR) + "/tests/apply_edits"; }
 
-std::string CaseId(int i) {
-  char id[40];
-  std::snprintf(id, sizeof id, "0190a1b2-0000-7000-8000-%012d", i + 1);
-  return id;
-}
-
-// Writes cases [first, first + count) as a JSONL file for `relais import`.
-std::string CasesFile(const TempDir& dir, const std::string& name, int first, int count) {
-  static const char* kNames[] = {"Martin", "Lefèvre", "Névache", "Girard", "Dubois", "Roux"};
-  static const char* kFirst[] = {"Élodie", "Maël", "Zoé", "Inès", "Raphaël", "Aïcha"};
-  std::string path = dir / name;
-  std::ofstream out(path);
-  for (int i = first; i < first + count; ++i) {
-    out << json{{"id", CaseId(i)},
-                {"last_name", kNames[i % 6]},
-                {"first_name", kFirst[(i / 6) % 6]},
-                {"opened_on", "2026-11-16"},
-                {"territory", kTerritory},
-                {"phone", "0611" + std::to_string(100000 + i)},
-                {"status", "demandeur_emploi"},
-                {"service_level", 1 + i % 3}}
-               .dump()
-        << "\n";
-  }
-  return path;
-}
-
 // Namespaces, links and qdiscs need root. Without it the test cannot run, and says so through the
 // exit code rather than passing.
 void ExitSkippedUnlessRoot() {
@@ -114,7 +87,7 @@ TEST_CASE("a week's backlog syncs over a slow, lossy, distant link, and the cent
       {"init", "--server", central.url(), "--token", central.Enrol("rural", {kTerritory}), "--insecure-http"}));
 
   // Before the week, over the clean link: the cases the week will edit, on both sides.
-  RequireOk(device.Cmd({"import", CasesFile(dir, "known.jsonl", 0, kEdits)}));
+  RequireOk(device.Cmd({"import", CasesFile(dir, kEdits, kTerritory, 0, "known.jsonl")}));
   REQUIRE(device.Sync()["pushed"] == kEdits);
 
   // The week: an edit of each known case, then the new cases. The edits go through the replica's
@@ -124,11 +97,11 @@ TEST_CASE("a week's backlog syncs over a slow, lossy, distant link, and the cent
     for (int i = 0; i < kEdits; ++i) {
       char phone[16];
       std::snprintf(phone, sizeof phone, "07%08d", i);
-      edits << json{{"id", CaseId(i)}, {"phone", phone}}.dump() << "\n";
+      edits << json{{"id", GeneratedCaseId(i)}, {"phone", phone}}.dump() << "\n";
     }
   }
   RequireOk(Run({ApplyEditsBinary(), device.db(), "cases", dir / "edits.jsonl"}));
-  RequireOk(device.Cmd({"import", CasesFile(dir, "new.jsonl", kEdits, kNewCases)}));
+  RequireOk(device.Cmd({"import", CasesFile(dir, kNewCases, kTerritory, kEdits, "new.jsonl")}));
   // The backlog: the edits' outbox entries, and the new cases, whose rows are their creates until a
   // push batch gives them change ids (docs/SCHEMA.md, "The outbox").
   const std::vector<std::string> backlog = Sorted(SqliteRows(device.db(), "SELECT change_id FROM outbox"));

@@ -19,29 +19,6 @@ namespace {
 const std::string kGap = "hautes-alpes-gap";
 const std::string kBastia = "corse-bastia";
 
-// Writes `n` cases of `territory` as JSONL, as a reception point's file would hold them.
-std::string CasesFile(const TempDir& dir, int n, const std::string& territory) {
-  static const char* kNames[] = {"Martin", "Lefèvre", "Névache", "Girard", "Dubois", "Roux"};
-  static const char* kFirst[] = {"Élodie", "Maël", "Zoé", "Inès", "Raphaël", "Aïcha"};
-  std::string path = dir / "cases.jsonl";
-  std::ofstream out(path);
-  for (int i = 0; i < n; ++i) {
-    char id[40];
-    std::snprintf(id, sizeof id, "0190a1b2-0000-7000-8000-%012d", i + 1);
-    out << json{{"id", id},
-                {"last_name", kNames[i % 6]},
-                {"first_name", kFirst[(i / 6) % 6]},
-                {"opened_on", "2026-11-02"},
-                {"territory", territory},
-                {"phone", "0611" + std::to_string(100000 + i)},
-                {"status", "demandeur_emploi"},
-                {"service_level", 1 + i % 3}}
-               .dump()
-        << "\n";
-  }
-  return path;
-}
-
 // A centre and two devices of the same territory sharing one synced case.
 struct TwoDevicesOneCase {
   explicit TwoDevicesOneCase(const std::string& last, const std::string& first)
