@@ -116,6 +116,9 @@ struct FrontOptions {
   size_t max_header_bytes = 32u << 10;
   // Seconds a connection may make no progress while its answer is written.
   unsigned write_timeout_s = 60;
+  // Connections the kernel completes and holds until the front accepts them: a burst of devices
+  // must not overflow it (the kernel would drop their handshakes, retried a second later). The
+  // kernel caps it at net.core.somaxconn.
   int listen_backlog = 1024;
   // PEM files: TLS when both are set. The pair is read again by ReloadTls().
   std::string tls_cert_file;

@@ -418,9 +418,6 @@ namespace {
 
 front::FrontOptions FrontOptionsOf(const HttpOptions& o) {
   front::FrontOptions f = o.front;
-  f.threads = o.threads;
-  f.max_raw_body_bytes = o.max_raw_body_bytes;
-  f.listen_backlog = o.listen_backlog;
   f.log = o.log ? o.log : DefaultLog;
   f.body_budget = std::make_shared<front::MemoryBudget>(o.max_body_memory);
   return f;
@@ -668,14 +665,14 @@ void HttpEndpoint::Impl::Push(const front::Request& req, front::Response& res) {
 
   // The front does not read a body whose Content-Length is over max_raw_body_bytes; gzip is
   // inflated up to max_body_bytes and no further, so neither a large body nor a bomb fills the memory.
-  const size_t limit = std::min(options.max_body_bytes, options.max_raw_body_bytes);
+  const size_t limit = std::min(options.max_body_bytes, options.front.max_raw_body_bytes);
   if (req.body_too_large || (!gzip && req.body.size() > limit)) {
     res.set_header("Connection", "close");
-    SendError(
-        res, 413,
-        MakeError(ErrorCode::kTooLarge, "le corps de la requête dépasse la limite de " +
-                                            std::to_string(req.body_too_large ? options.max_raw_body_bytes : limit) +
-                                            " octets : envoyez des lots plus petits"));
+    SendError(res, 413,
+              MakeError(ErrorCode::kTooLarge,
+                        "le corps de la requête dépasse la limite de " +
+                            std::to_string(req.body_too_large ? options.front.max_raw_body_bytes : limit) +
+                            " octets : envoyez des lots plus petits"));
     return;
   }
   std::string inflated;

@@ -17,18 +17,10 @@
 namespace relais::server {
 
 struct HttpOptions {
-  // A request body larger than this on the wire is refused with 413 before it is read.
-  size_t max_raw_body_bytes = 16u << 20;
   // A body larger than this once inflated is refused with 413; inflating stops at the limit, so a
   // compression bomb costs at most this much memory.
   size_t max_body_bytes = sync::kMaxBodyBytes;
   size_t default_pull_limit = 5000;
-  // Workers that run requests once read; connections being read or written hold none.
-  size_t threads = 8;
-  // Connections the kernel completes and holds until the server accepts them: a burst of devices
-  // must not overflow it (the kernel would drop their handshakes, retried a second later). The
-  // kernel caps it at net.core.somaxconn.
-  int listen_backlog = 1024;
   // Bytes of request bodies held at once, as read and as inflated beyond 8 MiB (server/front.h,
   // MemoryBudget); a body that does not fit now is answered 503 with Retry-After.
   size_t max_body_memory = 128u << 20;
@@ -36,9 +28,9 @@ struct HttpOptions {
   // milliseconds; beyond, 429 with Retry-After (server/auth_throttle.h).
   size_t bad_token_burst = 20;
   int64_t bad_token_interval_ms = 1000;
-  // The front's connection limits, deadlines, TLS files and trusted proxies (server/front.h,
-  // docs/SERVER.md "Limits"). Its threads, max_raw_body_bytes, listen_backlog, body_budget and log
-  // are set from the members above.
+  // The front: workers, the largest body on the wire (413 beyond, before it is read), the listen
+  // backlog, connection limits, deadlines, TLS files and trusted proxies (server/front.h,
+  // docs/SERVER.md "Limits"). Its body_budget and log are set from the members here.
   front::FrontOptions front;
   // The centre's wall clock, sent in pull pages (sync::PullPage::now_ms); nullptr: the system's.
   const Clock* clock = nullptr;

@@ -854,7 +854,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     relais::server::HttpOptions serve_options;
     serve
-        ->add_option("--threads", serve_options.threads,
+        ->add_option("--threads", serve_options.front.threads,
                      "Requêtes traitées à la fois ; une connexion inactive ou lente n'en occupe aucune")
         ->check(CLI::Range(size_t{1}, size_t{1024}))
         ->capture_default_str();
