@@ -56,6 +56,7 @@ struct PgStatements {
   std::string save_batch = PostgresDialect().translate(sql::kSaveBatch);
   std::string write_seq = PostgresDialect().translate(sql::kWriteSeq);
   std::string transfer_rule = PostgresDialect().translate(sql::kTransferRule);
+  std::string reception_points_of = PostgresDialect().translate(sql::kReceptionPointsOf);
   std::string recovery_claims = PostgresDialect().translate(sql::kRecoveryClaims);
   std::string use_recovery_claim = PostgresDialect().translate(sql::kUseRecoveryClaim);
   std::string history_at = PostgresDialect().translate(sql::kHistoryAt);
@@ -284,6 +285,14 @@ class PgTx final : public CentralTx {
       rule.review = !(*rows)[0].IsNull(1) && (*rows)[0].Text(1) == "review";
     }
     return rule;
+  }
+
+  Result<std::vector<std::string>> ReceptionPointsOf(const std::string& code) override {
+    auto rows = Query(st_.reception_points_of, {code});
+    if (!rows) return rows.error();
+    std::vector<std::string> points;
+    for (int i = 0; i < rows->size(); ++i) points.push_back((*rows)[i].Text(0));
+    return points;
   }
 
   Result<std::optional<ChangeOutcome>> FindChangeOutcome(int64_t device_id, const std::string& change_id) override {

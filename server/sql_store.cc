@@ -50,6 +50,9 @@ constexpr const char* kDeclareTerritory =
 constexpr const char* kTerritoryDeclared = "SELECT 1 FROM territories WHERE code = ?1";
 constexpr const char* kInsertReceptionPoint = "INSERT INTO reception_points(territory, name) VALUES (?1, ?2)";
 constexpr const char* kRenameTerritory = "UPDATE territories SET label = ?2 WHERE code = ?1";
+constexpr const char* kAddReceptionPoint =
+    "INSERT INTO reception_points(territory, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+constexpr const char* kRemoveReceptionPoint = "DELETE FROM reception_points WHERE territory = ?1 AND name = ?2";
 constexpr const char* kListTerritories = "SELECT code, label FROM territories ORDER BY code COLLATE BINARY";
 constexpr const char* kListReceptionPoints =
     "SELECT territory, name FROM reception_points ORDER BY territory COLLATE BINARY, name COLLATE BINARY";
@@ -67,6 +70,18 @@ Status CheckLabel(const std::string& what, const std::string& text) {
       return MakeError(ErrorCode::kValidation, what + " : une seule ligne, sans caractère de contrôle");
   }
   return OkStatus();
+}
+
+// A reception point's name as a case's reception_point holds it (trimmed, in NFC), so that the
+// two compare byte for byte (push.cc, CheckReceptionPoint).
+std::string PointName(const std::string& given) {
+  const schema::Field* field = schema::CasesTable().FindField("reception_point");
+  return schema::Normalize(*field, given).value_or("");
+}
+
+Error UnknownTerritory(const std::string& code) {
+  return MakeError(ErrorCode::kNotFound,
+                   "aucun territoire déclaré sous le code " + code + " (voir `relais-central territory list`)");
 }
 
 // Conflicts by ConflictFilter, bound with (1) status, (2) record id, (3) territory, each NULL for
@@ -326,7 +341,9 @@ Result<Network> SqlCentralStore::GetNetwork() {
 Status SqlCentralStore::AddTerritory(const Territory& territory) {
   RELAIS_TRY(CheckTerritory(territory.code));
   RELAIS_TRY(CheckLabel("libellé", territory.label));
-  for (const std::string& point : territory.reception_points) RELAIS_TRY(CheckLabel("point d'accueil", point));
+  for (const std::string& point : territory.reception_points) {
+    RELAIS_TRY(CheckLabel("point d'accueil", PointName(point)));
+  }
   auto writer = Writer(/*wait=*/true);
   if (!writer) return writer.error();
   SqlConn& conn = (*writer)->conn();
@@ -342,7 +359,8 @@ Status SqlCentralStore::AddTerritory(const Territory& territory) {
   }
   auto added = conn.Run(kDeclareTerritory, {territory.code, territory.label, IsoTimestamp(clock_.NowMs())});
   if (!added) return added.error();
-  std::vector<std::string> points = territory.reception_points;
+  std::vector<std::string> points;
+  for (const std::string& point : territory.reception_points) points.push_back(PointName(point));
   std::sort(points.begin(), points.end());
   points.erase(std::unique(points.begin(), points.end()), points.end());
   for (const std::string& point : points) {
@@ -358,11 +376,39 @@ Status SqlCentralStore::RenameTerritory(const std::string& code, const std::stri
   if (!writer) return writer.error();
   auto changed = (*writer)->conn().Run(kRenameTerritory, {code, label});
   if (!changed) return changed.error();
-  if (*changed == 0) {
-    return MakeError(ErrorCode::kNotFound,
-                     "aucun territoire déclaré sous le code " + code + " (voir `relais-central territory list`)");
-  }
+  if (*changed == 0) return UnknownTerritory(code);
   return OkStatus();
+}
+
+Status SqlCentralStore::EditReceptionPoints(const std::string& code, const std::vector<std::string>& add,
+                                            const std::vector<std::string>& remove) {
+  std::vector<std::string> added;
+  for (const std::string& point : add) {
+    added.push_back(PointName(point));
+    RELAIS_TRY(CheckLabel("point d'accueil", added.back()));
+  }
+  auto writer = Writer(/*wait=*/true);
+  if (!writer) return writer.error();
+  SqlConn& conn = (*writer)->conn();
+  auto tx = SqlTransaction::Begin(conn, SqlTransaction::Kind::kWrite);
+  if (!tx) return tx.error();
+  auto declared = QueryOne(conn, kTerritoryDeclared, {code}, [](const SqlRow&) { return true; });
+  if (!declared) return declared.error();
+  if (!*declared) return UnknownTerritory(code);
+  for (const std::string& point : remove) {
+    const std::string name = PointName(point);
+    auto removed = conn.Run(kRemoveReceptionPoint, {code, name});
+    if (!removed) return removed.error();
+    if (*removed == 0) {
+      return MakeError(ErrorCode::kNotFound, "le territoire " + code + " n'a pas de point d'accueil « " + name +
+                                                 " » (voir `relais-central territory list`) ; rien n'a été modifié");
+    }
+  }
+  for (const std::string& name : added) {
+    auto inserted = conn.Run(kAddReceptionPoint, {code, name});
+    if (!inserted) return inserted.error();
+  }
+  return tx->Commit();
 }
 
 Status SqlCentralStore::SetTransferPolicy(TransferPolicy policy) {

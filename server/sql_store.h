@@ -39,6 +39,8 @@ class SqlCentralStore : public CentralStore {
   Result<Network> GetNetwork() override;
   Status AddTerritory(const Territory& territory) override;
   Status RenameTerritory(const std::string& code, const std::string& label) override;
+  Status EditReceptionPoints(const std::string& code, const std::vector<std::string>& add,
+                             const std::vector<std::string>& remove) override;
   Status SetTransferPolicy(TransferPolicy policy) override;
   Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit, bool without_echo) override;
   Result<ScopeDigestAt> Digest(const Device& device) override;
