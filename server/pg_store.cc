@@ -520,6 +520,7 @@ Result<std::unique_ptr<PgStore>> PgStore::Open(const std::string& url, OpenMode 
     }
   }
   RELAIS_TRY(pg::Migrate(conn, schema::central_pg_migrations(), store->where_));
+  RELAIS_TRY(RewriteTextsToNfc(*SqlConnOver(conn)));
   RELAIS_TRY(FillRecordDigests(*SqlConnOver(conn)));
   return store;
 }

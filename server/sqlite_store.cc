@@ -526,6 +526,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   if (!db) return db.error();
   RELAIS_TRY(db->Exec(kWriterCache));
   RELAIS_TRY(sqlite::Migrate(*db, schema::central_migrations(), "cette base centrale"));
+  RELAIS_TRY(RewriteTextsToNfc(*SqlConnOver(*db)));
   RELAIS_TRY(FillRecordDigests(*SqlConnOver(*db)));
   auto statements = WriterStatements::Prepare(*db);
   if (!statements) return statements.error();
