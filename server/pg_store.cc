@@ -291,6 +291,7 @@ class PgTx final : public CentralTx {
     auto rows = Query(st_.reception_points_of, {code});
     if (!rows) return rows.error();
     std::vector<std::string> points;
+    points.reserve(static_cast<size_t>(rows->size()));
     for (int i = 0; i < rows->size(); ++i) points.push_back((*rows)[i].Text(0));
     return points;
   }

@@ -400,8 +400,10 @@ Status SqlCentralStore::EditReceptionPoints(const std::string& code, const std::
     auto removed = conn.Run(kRemoveReceptionPoint, {code, name});
     if (!removed) return removed.error();
     if (*removed == 0) {
-      return MakeError(ErrorCode::kNotFound, "le territoire " + code + " n'a pas de point d'accueil « " + name +
-                                                 " » (voir `relais-central territory list`) ; rien n'a été modifié");
+      std::string message = "le territoire " + code + " n'a pas de point d'accueil « ";
+      message += name;
+      message += " » (voir `relais-central territory list`) ; rien n'a été modifié";
+      return MakeError(ErrorCode::kNotFound, message);
     }
   }
   for (const std::string& name : added) {
