@@ -65,4 +65,26 @@ Status CheckDeclaredTerritory(Replica& replica, const schema::Value& given) {
                                                (choices.empty() ? "aucun" : choices) + ")");
 }
 
+Status CheckDeclaredReceptionPoint(Replica& replica, const schema::Value& given, const schema::Value& territory) {
+  const schema::Field* field = schema::CasesTable().FindField("reception_point");
+  const schema::Value point = field ? schema::Normalize(*field, given) : given;
+  if (!point || point->empty() || !territory) return OkStatus();
+  auto declared = DeclaredTerritories(replica);
+  if (!declared) return declared.error();
+  if (!*declared) return OkStatus();
+  for (const DeclaredTerritory& t : **declared) {
+    if (t.code != *territory || t.reception_points.empty()) continue;
+    std::string choices;
+    for (const std::string& p : t.reception_points) {
+      if (p == *point) return OkStatus();
+      choices += (choices.empty() ? "« " : ", « ") + p + " »";
+    }
+    return MakeError(ErrorCode::kValidation, "reception_point: « " + *point +
+                                                 " » n'est pas un point d'accueil déclaré pour le territoire " +
+                                                 *territory + " (points d'accueil : " + choices +
+                                                 ") ; choisissez-en un, ou videz le champ (--clear reception_point)");
+  }
+  return OkStatus();
+}
+
 }  // namespace relais::client

@@ -33,4 +33,10 @@ Result<std::optional<std::vector<DeclaredTerritory>>> DeclaredTerritories(Replic
 // decides, and rejects an undeclared one). Otherwise kValidation naming the declared territories.
 Status CheckDeclaredTerritory(Replica& replica, const schema::Value& territory);
 
+// OK when the reception point `point` (as given: it is normalised first) is empty, one the centre
+// declared for `territory`, or when that territory declares none or the list is unknown (the
+// centre then decides). Otherwise kValidation naming the territory's declared points
+// (docs/SERVER.md, "Territories").
+Status CheckDeclaredReceptionPoint(Replica& replica, const schema::Value& point, const schema::Value& territory);
+
 }  // namespace relais::client

@@ -791,6 +791,30 @@ int TerritoryRename(const std::string& db_path, const std::string& code, const s
   return 0;
 }
 
+int TerritoryPoints(const std::string& db_path, const std::string& code, const std::vector<std::string>& add,
+                    const std::vector<std::string>& remove, bool as_json) {
+  if (add.empty() && remove.empty()) {
+    return Fail(relais::MakeError(ErrorCode::kUsage, "rien à modifier : donnez --add NOM ou --remove NOM"));
+  }
+  auto store = OpenStore(db_path, OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  if (auto done = (*store)->EditReceptionPoints(code, add, remove); !done) return Fail(done.error());
+  auto network = (*store)->GetNetwork();
+  if (!network) return Fail(network.error());
+  std::vector<std::string> points;
+  for (const auto& t : network->territories) {
+    if (t.code == code) points = t.reception_points;
+  }
+  if (as_json) {
+    std::cout << json{{"code", code}, {"reception_points", points}}.dump() << std::endl;
+    return 0;
+  }
+  std::cout << "Points d'accueil du territoire " << code << " : " << (points.empty() ? "aucun" : Join(points, ", "))
+            << ".\nLes appareils l'apprennent à leur prochaine synchronisation ; les dossiers qui portent un point "
+               "retiré le gardent, seules les saisies suivantes sont vérifiées.\n";
+  return 0;
+}
+
 int TerritoryPolicy(const std::string& db_path, const std::string& transfers) {
   relais::server::TransferPolicy policy = relais::server::TransferPolicy::kAllow;
   if (transfers == "review") {
@@ -959,7 +983,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     recovered->add_flag("--json", recovered_json, "Afficher en JSON");
     auto* territory_cmd =
-        app.add_subcommand("territory", "Déclarer, lister et renommer les territoires ; régler les transferts");
+        app.add_subcommand("territory",
+                          "Déclarer, lister et renommer les territoires, leurs points d'accueil ; régler les transferts");
     territory_cmd->require_subcommand(1);
     relais::server::Territory new_territory;
     std::string territory_code, territory_label, transfers;
@@ -978,6 +1003,14 @@ int main(int argc, char** argv) {
     store_options(t_rename, "Fichier de la base centrale");
     t_rename->add_option("CODE", territory_code, "Code du territoire")->required();
     t_rename->add_option("--label", territory_label, "Nouveau libellé")->required();
+    std::vector<std::string> points_add, points_remove;
+    auto* t_points = territory_cmd->add_subcommand(
+        "points", "Ajouter ou retirer des points d'accueil d'un territoire (les dossiers qui en portent un le gardent)");
+    store_options(t_points, "Fichier de la base centrale");
+    t_points->add_option("CODE", territory_code, "Code du territoire")->required();
+    t_points->add_option("--add", points_add, "Un point d'accueil à ajouter (répétable)");
+    t_points->add_option("--remove", points_remove, "Un point d'accueil à retirer (répétable)");
+    t_points->add_flag("--json", territory_json, "Afficher {code, reception_points} en JSON");
     auto* t_policy = territory_cmd->add_subcommand(
         "policy", "Régler les transferts de dossiers hors des territoires d'un appareil : review ou allow");
     store_options(t_policy, "Fichier de la base centrale");
@@ -1022,6 +1055,7 @@ int main(int argc, char** argv) {
     if (*t_add) return TerritoryAdd(db_path, new_territory, territory_json);
     if (*t_list) return TerritoryList(db_path, territory_json);
     if (*t_rename) return TerritoryRename(db_path, territory_code, territory_label);
+    if (*t_points) return TerritoryPoints(db_path, territory_code, points_add, points_remove, territory_json);
     if (*t_policy) return TerritoryPolicy(db_path, transfers);
     if (*c_list) return ConflictList(db_path, status, territory, conflicts_json);
     if (*c_show) return ConflictShow(db_path, conflict_id, conflicts_json);

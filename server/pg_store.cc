@@ -56,6 +56,7 @@ struct PgStatements {
   std::string save_batch = PostgresDialect().translate(sql::kSaveBatch);
   std::string write_seq = PostgresDialect().translate(sql::kWriteSeq);
   std::string transfer_rule = PostgresDialect().translate(sql::kTransferRule);
+  std::string reception_points_of = PostgresDialect().translate(sql::kReceptionPointsOf);
   std::string recovery_claims = PostgresDialect().translate(sql::kRecoveryClaims);
   std::string use_recovery_claim = PostgresDialect().translate(sql::kUseRecoveryClaim);
   std::string history_at = PostgresDialect().translate(sql::kHistoryAt);
@@ -286,6 +287,15 @@ class PgTx final : public CentralTx {
     return rule;
   }
 
+  Result<std::vector<std::string>> ReceptionPointsOf(const std::string& code) override {
+    auto rows = Query(st_.reception_points_of, {code});
+    if (!rows) return rows.error();
+    std::vector<std::string> points;
+    points.reserve(static_cast<size_t>(rows->size()));
+    for (int i = 0; i < rows->size(); ++i) points.push_back((*rows)[i].Text(0));
+    return points;
+  }
+
   Result<std::optional<ChangeOutcome>> FindChangeOutcome(int64_t device_id, const std::string& change_id) override {
     if (auto found = outcomes_.find({device_id, change_id}); found != outcomes_.end()) return found->second;
     auto rows = Query(st_.find_change, {Num(device_id), change_id});
@@ -511,6 +521,7 @@ Result<std::unique_ptr<PgStore>> PgStore::Open(const std::string& url, OpenMode 
     }
   }
   RELAIS_TRY(pg::Migrate(conn, schema::central_pg_migrations(), store->where_));
+  RELAIS_TRY(RewriteTextsToNfc(*SqlConnOver(conn)));
   RELAIS_TRY(FillRecordDigests(*SqlConnOver(conn)));
   return store;
 }

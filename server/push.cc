@@ -309,6 +309,11 @@ class ChangeApplier {
           return Rejected(change, "missing_territory",
                           "une fiche de " + std::string(table.name) + " doit avoir un territoire");
         if (!device_.InScope(*territory)) return Rejected(change, "outside_scope", OutsideScope(device_, *territory));
+        if (&table == &schema::CasesTable() && !recovering_) {
+          auto refused = CheckReceptionPoint(change, ValueOf(table, stored.record.values, "reception_point"), *territory);
+          if (!refused) return refused.error();
+          if (*refused) return std::move(**refused);
+        }
         stored.territory = territory;
         break;
       }
@@ -440,6 +445,24 @@ class ChangeApplier {
       if (!new_territory)
         return Rejected(change, "missing_territory",
                         "une fiche de " + std::string(table.name) + " doit avoir un territoire");
+      if (&table == &schema::CasesTable() && !recovering_ && device_.InScope(current->territory.value_or(""))) {
+        // The point this change writes, or the case's point when it moves the case, against the
+        // territory the case would have. An edit written while the device held a case that has
+        // left its territories since is taken as such work is (HeldWhenWritten), and the case's
+        // territory now is not named to it.
+        const schema::Value& held_point = ValueOf(table, current->record.values, "reception_point");
+        const sync::FieldChange* sent = nullptr;
+        for (const sync::FieldChange& fc : change.fields) {
+          if (fc.field == "reception_point") sent = &fc;
+        }
+        const bool writes_point = sent && sent->value && sent->value != held_point;
+        if (writes_point || new_territory != current->territory) {
+          auto refused = CheckReceptionPoint(
+              change, sent ? sent->value : ValueOf(table, merged.values, "reception_point"), *new_territory);
+          if (!refused) return refused.error();
+          if (*refused) return std::move(**refused);
+        }
+      }
       if (new_territory != current->territory && !device_.InScope(*new_territory)) {
         auto transfer = Transfer(table, change, *current, merged, *new_territory);
         if (!transfer) return transfer.error();
@@ -518,6 +541,28 @@ class ChangeApplier {
     }
     r.version = *seq;
     return r;
+  }
+
+  // A case's reception point `point` in `territory`: one the centre declared there, or empty, or
+  // anything when the territory declares none (docs/SERVER.md, "Territories"). Only the writes
+  // are checked: a point a case already holds is kept (the callers check a point the change sets,
+  // or the case's point when it moves the case). nullopt when it passes; the refusal's code:
+  // unknown_reception_point. The territory is one the device sent, and its points are public
+  // (GET /v1/whoami lists them): the reason names them.
+  Result<std::optional<ChangeResult>> CheckReceptionPoint(const Change& change, const schema::Value& point,
+                                                          const std::string& territory) {
+    if (!point || point->empty()) return std::optional<ChangeResult>();
+    auto declared = tx_.ReceptionPointsOf(territory);
+    if (!declared) return declared.error();
+    if (declared->empty() || std::find(declared->begin(), declared->end(), *point) != declared->end()) {
+      return std::optional<ChangeResult>();
+    }
+    std::string choices;
+    for (const std::string& p : *declared) choices += (choices.empty() ? "« " : ", « ") + p + " »";
+    return std::optional(Rejected(change, "unknown_reception_point",
+                                  "le point d'accueil « " + *point + " » n'est pas déclaré pour le territoire " +
+                                      territory + " (points d'accueil déclarés : " + choices +
+                                      ") : choisissez-en un, ou laissez le champ vide"));
   }
 
   // A case this device moves out of its own territories to `to`: a transfer. Refused when `to` is

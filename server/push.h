@@ -127,6 +127,9 @@ class CentralTx {
     bool review = false;
   };
   virtual Result<TransferRule> RuleForTransfer(const std::string& code) = 0;
+  // The reception points declared for territory `code`, in byte order (none: any point is taken,
+  // docs/SERVER.md, "Territories").
+  virtual Result<std::vector<std::string>> ReceptionPointsOf(const std::string& code) = 0;
   // What the change `change_id` of device `device_id` answered when it was taken, if it was.
   virtual Result<std::optional<ChangeOutcome>> FindChangeOutcome(int64_t device_id, const std::string& change_id) = 0;
   // Keeps the answer `result` (applied, merged or review) to the change of device `device_id` whose

@@ -50,6 +50,9 @@ constexpr const char* kDeclareTerritory =
 constexpr const char* kTerritoryDeclared = "SELECT 1 FROM territories WHERE code = ?1";
 constexpr const char* kInsertReceptionPoint = "INSERT INTO reception_points(territory, name) VALUES (?1, ?2)";
 constexpr const char* kRenameTerritory = "UPDATE territories SET label = ?2 WHERE code = ?1";
+constexpr const char* kAddReceptionPoint =
+    "INSERT INTO reception_points(territory, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+constexpr const char* kRemoveReceptionPoint = "DELETE FROM reception_points WHERE territory = ?1 AND name = ?2";
 constexpr const char* kListTerritories = "SELECT code, label FROM territories ORDER BY code COLLATE BINARY";
 constexpr const char* kListReceptionPoints =
     "SELECT territory, name FROM reception_points ORDER BY territory COLLATE BINARY, name COLLATE BINARY";
@@ -67,6 +70,18 @@ Status CheckLabel(const std::string& what, const std::string& text) {
       return MakeError(ErrorCode::kValidation, what + " : une seule ligne, sans caractère de contrôle");
   }
   return OkStatus();
+}
+
+// A reception point's name as a case's reception_point holds it (trimmed, in NFC), so that the
+// two compare byte for byte (push.cc, CheckReceptionPoint).
+std::string PointName(const std::string& given) {
+  const schema::Field* field = schema::CasesTable().FindField("reception_point");
+  return schema::Normalize(*field, given).value_or("");
+}
+
+Error UnknownTerritory(const std::string& code) {
+  return MakeError(ErrorCode::kNotFound,
+                   "aucun territoire déclaré sous le code " + code + " (voir `relais-central territory list`)");
 }
 
 // Conflicts by ConflictFilter, bound with (1) status, (2) record id, (3) territory, each NULL for
@@ -326,7 +341,9 @@ Result<Network> SqlCentralStore::GetNetwork() {
 Status SqlCentralStore::AddTerritory(const Territory& territory) {
   RELAIS_TRY(CheckTerritory(territory.code));
   RELAIS_TRY(CheckLabel("libellé", territory.label));
-  for (const std::string& point : territory.reception_points) RELAIS_TRY(CheckLabel("point d'accueil", point));
+  for (const std::string& point : territory.reception_points) {
+    RELAIS_TRY(CheckLabel("point d'accueil", PointName(point)));
+  }
   auto writer = Writer(/*wait=*/true);
   if (!writer) return writer.error();
   SqlConn& conn = (*writer)->conn();
@@ -342,7 +359,8 @@ Status SqlCentralStore::AddTerritory(const Territory& territory) {
   }
   auto added = conn.Run(kDeclareTerritory, {territory.code, territory.label, IsoTimestamp(clock_.NowMs())});
   if (!added) return added.error();
-  std::vector<std::string> points = territory.reception_points;
+  std::vector<std::string> points;
+  for (const std::string& point : territory.reception_points) points.push_back(PointName(point));
   std::sort(points.begin(), points.end());
   points.erase(std::unique(points.begin(), points.end()), points.end());
   for (const std::string& point : points) {
@@ -358,11 +376,41 @@ Status SqlCentralStore::RenameTerritory(const std::string& code, const std::stri
   if (!writer) return writer.error();
   auto changed = (*writer)->conn().Run(kRenameTerritory, {code, label});
   if (!changed) return changed.error();
-  if (*changed == 0) {
-    return MakeError(ErrorCode::kNotFound,
-                     "aucun territoire déclaré sous le code " + code + " (voir `relais-central territory list`)");
-  }
+  if (*changed == 0) return UnknownTerritory(code);
   return OkStatus();
+}
+
+Status SqlCentralStore::EditReceptionPoints(const std::string& code, const std::vector<std::string>& add,
+                                            const std::vector<std::string>& remove) {
+  std::vector<std::string> added;
+  for (const std::string& point : add) {
+    added.push_back(PointName(point));
+    RELAIS_TRY(CheckLabel("point d'accueil", added.back()));
+  }
+  auto writer = Writer(/*wait=*/true);
+  if (!writer) return writer.error();
+  SqlConn& conn = (*writer)->conn();
+  auto tx = SqlTransaction::Begin(conn, SqlTransaction::Kind::kWrite);
+  if (!tx) return tx.error();
+  auto declared = QueryOne(conn, kTerritoryDeclared, {code}, [](const SqlRow&) { return true; });
+  if (!declared) return declared.error();
+  if (!*declared) return UnknownTerritory(code);
+  for (const std::string& point : remove) {
+    const std::string name = PointName(point);
+    auto removed = conn.Run(kRemoveReceptionPoint, {code, name});
+    if (!removed) return removed.error();
+    if (*removed == 0) {
+      std::string message = "le territoire " + code + " n'a pas de point d'accueil « ";
+      message += name;
+      message += " » (voir `relais-central territory list`) ; rien n'a été modifié";
+      return MakeError(ErrorCode::kNotFound, message);
+    }
+  }
+  for (const std::string& name : added) {
+    auto inserted = conn.Run(kAddReceptionPoint, {code, name});
+    if (!inserted) return inserted.error();
+  }
+  return tx->Commit();
 }
 
 Status SqlCentralStore::SetTransferPolicy(TransferPolicy policy) {
@@ -443,6 +491,114 @@ Result<sync::PullPage> SqlCentralStore::Pull(const Device& device, int64_t since
     page->next = *seq;
   }
   return page;
+}
+
+namespace {
+
+// Rewrites in NFC the text columns `texts` of the rows of `table`, read by its integer or text key
+// `key` in batches; for each row changed, `extra` (", col = ?N…" with N counted from `texts`' end +
+// 2) is set from `extra_of(new values)`. Answers how many rows it changed.
+Result<int64_t> RewriteRowsToNfc(
+    SqlConn& conn, const std::string& table, const std::string& key, bool text_key,
+    const std::vector<std::string>& texts, const std::string& extra = "",
+    const std::function<SqlParams(const std::vector<schema::Value>&)>& extra_of = nullptr) {
+  constexpr int64_t kBatch = 5000;
+  std::string select = "SELECT " + key;
+  for (const std::string& t : texts) select += ", \"" + t + "\"";
+  select += " FROM " + table + " WHERE " + key + " > ?1 ORDER BY " + key + (text_key ? " COLLATE BINARY" : "") +
+            " LIMIT " + std::to_string(kBatch);
+  std::string update = "UPDATE " + table + " SET ";
+  for (size_t i = 0; i < texts.size(); ++i) {
+    update += (i ? ", \"" : "\"") + texts[i] + "\" = ?" + std::to_string(i + 2);
+  }
+  update += extra + " WHERE " + key + " = ?1";
+  SqlParam after = text_key ? SqlParam(std::string()) : SqlParam(int64_t{-1});
+  int64_t changed = 0;
+  while (true) {
+    auto tx = SqlTransaction::Begin(conn, SqlTransaction::Kind::kWrite);
+    if (!tx) return tx.error();
+    std::vector<std::pair<SqlParam, std::vector<schema::Value>>> rewritten;
+    int64_t read = 0;
+    {
+      auto rows = conn.Query(select, {after}, SqlPlan::kReused);
+      if (!rows) return rows.error();
+      while (true) {
+        auto more = (*rows)->Next();
+        if (!more) return more.error();
+        if (!*more) break;
+        ++read;
+        after = text_key ? SqlParam((*rows)->Text(0)) : SqlParam((*rows)->Int(0));
+        std::vector<schema::Value> values;
+        bool differs = false;
+        for (size_t i = 0; i < texts.size(); ++i) {
+          values.push_back((*rows)->Val(static_cast<int>(i) + 1));
+          if (values.back()) differs |= ToNfcInPlace(*values.back());
+        }
+        if (differs) rewritten.emplace_back(after, std::move(values));
+      }
+    }
+    for (const auto& [id, values] : rewritten) {
+      SqlParams params = {id};
+      for (const schema::Value& v : values) params.emplace_back(v);
+      if (extra_of) {
+        for (SqlParam& p : extra_of(values)) params.push_back(std::move(p));
+      }
+      auto ran = conn.Run(update, params);
+      if (!ran) return ran.error();
+    }
+    RELAIS_TRY(tx->Commit());
+    changed += static_cast<int64_t>(rewritten.size());
+    if (read < kBatch) return changed;
+  }
+}
+
+}  // namespace
+
+Status RewriteTextsToNfc(SqlConn& conn) {
+  auto done = QueryOne(conn, "SELECT texts_nfc FROM meta WHERE id = 1", {}, [](const SqlRow& r) { return r.Int(0); });
+  if (!done) return done.error();
+  if (!*done || **done != 0) return OkStatus();
+  int64_t records = 0;
+  for (const TableLayout& l : Layouts()) {
+    std::vector<std::string> texts;
+    for (const schema::Field& f : l.table->fields) {
+      if (f.type != schema::FieldType::kInt) texts.emplace_back(f.name);
+    }
+    // The digests are made again from the new values (FillRecordDigests); a case's identity key
+    // from its names, which a key made before folding dropped combining marks may not match.
+    std::string extra = ", digest_key = NULL, digest_values = NULL";
+    std::function<SqlParams(const std::vector<schema::Value>&)> extra_of;
+    if (l.has_identity_key) {
+      extra += ", identity_key = ?" + std::to_string(texts.size() + 2);
+      const schema::Table& table = *l.table;
+      extra_of = [&table](const std::vector<schema::Value>& values) {
+        std::vector<schema::Value> record(table.fields.size());
+        size_t at = 0;
+        for (size_t f = 0; f < table.fields.size(); ++f) {
+          if (table.fields[f].type != schema::FieldType::kInt) record[f] = values[at++];
+        }
+        return SqlParams{CaseIdentityKey(record)};
+      };
+    }
+    auto changed = RewriteRowsToNfc(conn, std::string(l.table->name), "id", true, texts, extra, extra_of);
+    if (!changed) return changed.error();
+    records += *changed;
+  }
+  auto history = RewriteRowsToNfc(conn, "history", "seq", false, {"snapshot", "lost"});
+  if (!history) return history.error();
+  auto conflicts = RewriteRowsToNfc(conn, "conflicts", "id", false,
+                                    {"base_value", "server_value", "device_value", "settled_value"});
+  if (!conflicts) return conflicts.error();
+  auto marked = conn.Run("UPDATE meta SET texts_nfc = 1 WHERE id = 1", {});
+  if (!marked) return marked.error();
+  if (records + *history + *conflicts > 0) {
+    std::fprintf(stderr,
+                 "textes remis en forme NFC (une seule fois) : %lld fiche(s), %lld ligne(s) d'historique, %lld "
+                 "conflit(s)\n",
+                 static_cast<long long>(records), static_cast<long long>(*history),
+                 static_cast<long long>(*conflicts));
+  }
+  return OkStatus();
 }
 
 Status FillRecordDigests(SqlConn& conn) {

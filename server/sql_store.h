@@ -23,6 +23,16 @@ namespace relais::server {
 // batches done, and the next opening goes on). Tells its progress on stderr when there is work.
 Status FillRecordDigests(SqlConn& conn);
 
+// Rewrites in Unicode NFC the texts stored before every entry point normalised them (docs/SCHEMA.md,
+// "Texts in NFC"): the text fields of every record, the snapshots and lost values of history, the
+// values of conflicts. A record rewritten keeps its version (devices rewrite their replicas alike,
+// and a device that did not is repaired by the divergence check); its identity key is made again
+// and its digests cleared, for FillRecordDigests, run next, to make them from the new values. Runs
+// once (meta.texts_nfc), as a store opens, before anyone else writes; batches of 5,000 rows, each
+// in its own transaction (a failure keeps the batches done, the next opening goes on). Tells on
+// stderr what it rewrote, when it rewrote anything.
+Status RewriteTextsToNfc(SqlConn& conn);
+
 // Thread-safe when the derived store's Reader(), Writer() and Settle() are.
 class SqlCentralStore : public CentralStore {
  public:
@@ -39,6 +49,8 @@ class SqlCentralStore : public CentralStore {
   Result<Network> GetNetwork() override;
   Status AddTerritory(const Territory& territory) override;
   Status RenameTerritory(const std::string& code, const std::string& label) override;
+  Status EditReceptionPoints(const std::string& code, const std::vector<std::string>& add,
+                             const std::vector<std::string>& remove) override;
   Status SetTransferPolicy(TransferPolicy policy) override;
   Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit, bool without_echo) override;
   Result<ScopeDigestAt> Digest(const Device& device) override;

@@ -69,7 +69,7 @@ struct SqliteStore::WriterStatements {
   sqlite::Stmt save_changes;  // kOutcomeRows rows
   sqlite::Stmt read_seq, write_seq, find_change, save_change, insert_history, insert_conflict, insert_exit,
       exits_of_record, followups_of_case, find_batch, save_batch, find_identity, get_conflict, settle_conflict,
-      transfer_rule, recovery_claims, use_recovery_claim, history_at;
+      transfer_rule, reception_points_of, recovery_claims, use_recovery_claim, history_at;
 
   static Result<std::unique_ptr<WriterStatements>> Prepare(sqlite::Db& db) {
     auto st = std::make_unique<WriterStatements>();
@@ -117,6 +117,7 @@ struct SqliteStore::WriterStatements {
     RELAIS_TRY(prepare(st->find_batch, sql::kFindBatch));
     RELAIS_TRY(prepare(st->save_batch, sql::kSaveBatch));
     RELAIS_TRY(prepare(st->transfer_rule, sql::kTransferRule));
+    RELAIS_TRY(prepare(st->reception_points_of, sql::kReceptionPointsOf));
     RELAIS_TRY(prepare(st->recovery_claims, sql::kRecoveryClaims));
     RELAIS_TRY(prepare(st->use_recovery_claim, sql::kUseRecoveryClaim));
     RELAIS_TRY(prepare(st->history_at, sql::kHistoryAt));
@@ -320,6 +321,19 @@ class SqliteTx final : public CentralTx {
     return rule;
   }
 
+  Result<std::vector<std::string>> ReceptionPointsOf(const std::string& code) override {
+    sqlite::Stmt& s = st_.reception_points_of;
+    sqlite::StmtGuard g(s);
+    s.Bind(1, code);
+    std::vector<std::string> points;
+    while (true) {
+      auto row = s.Step();
+      if (!row) return row.error();
+      if (!*row) return points;
+      points.push_back(s.Text(0));
+    }
+  }
+
   Result<std::optional<ChangeOutcome>> FindChangeOutcome(int64_t device_id, const std::string& change_id) override {
     sqlite::Stmt& s = st_.find_change;
     sqlite::StmtGuard g(s);
@@ -512,6 +526,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   if (!db) return db.error();
   RELAIS_TRY(db->Exec(kWriterCache));
   RELAIS_TRY(sqlite::Migrate(*db, schema::central_migrations(), "cette base centrale"));
+  RELAIS_TRY(RewriteTextsToNfc(*SqlConnOver(*db)));
   RELAIS_TRY(FillRecordDigests(*SqlConnOver(*db)));
   auto statements = WriterStatements::Prepare(*db);
   if (!statements) return statements.error();

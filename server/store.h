@@ -227,6 +227,13 @@ class CentralStore {
   // Gives a declared territory a new label; its code, what cases carry, stays. kNotFound for an
   // unknown code, kValidation for an empty label.
   virtual Status RenameTerritory(const std::string& code, const std::string& label) = 0;
+  // Adds the reception points `add` to the declared territory `code` (adding one it has is not an
+  // error) and removes the points `remove` (kNotFound for one it does not have), in one
+  // transaction: on failure nothing changes. Cases that carry a removed point keep it; only the
+  // writes after it are checked (docs/SERVER.md, "Territories"). kNotFound for an unknown code,
+  // kValidation for an empty or multi-line name.
+  virtual Status EditReceptionPoints(const std::string& code, const std::vector<std::string>& add,
+                                     const std::vector<std::string>& remove) = 0;
   virtual Status SetTransferPolicy(TransferPolicy policy) = 0;
 
   // Applies a batch in one transaction by the rules of server/push.h and answers each change's

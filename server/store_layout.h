@@ -140,6 +140,9 @@ inline constexpr const char* kHistoryAt = "SELECT prev_seq, snapshot FROM histor
 inline constexpr const char* kTransferRule =
     "SELECT (SELECT count(*) FROM territories WHERE code = ?1), "
     "(SELECT value FROM network_settings WHERE name = 'transfers')";
+// ReceptionPointsOf: bound with (1) a territory code; its reception points' names, one per row.
+inline constexpr const char* kReceptionPointsOf =
+    "SELECT name FROM reception_points WHERE territory = ?1 ORDER BY name COLLATE BINARY";
 inline constexpr const char* kReadSeq = "SELECT last_seq FROM meta WHERE id = 1";
 inline constexpr const char* kWriteSeq = "UPDATE meta SET last_seq = ?1 WHERE id = 1";
 }  // namespace sql

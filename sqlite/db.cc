@@ -7,6 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <string>
+
+#include "base/text.h"
 
 namespace relais::sqlite {
 
@@ -20,6 +23,22 @@ namespace {
 void ConfigureSqliteOnce() {
   static std::once_flag once;
   std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
+// relais_nfc(X): X's text in Unicode NFC (base/text.h ToNfcInPlace); any other value as it is.
+// The replica's migration 0011 rewrites the texts stored before every entry point normalised.
+void NfcFunction(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+    sqlite3_result_value(ctx, argv[0]);
+    return;
+  }
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  std::string nfc(text, static_cast<size_t>(sqlite3_value_bytes(argv[0])));
+  if (!ToNfcInPlace(nfc)) {
+    sqlite3_result_value(ctx, argv[0]);
+    return;
+  }
+  sqlite3_result_text(ctx, nfc.data(), static_cast<int>(nfc.size()), SQLITE_TRANSIENT);
 }
 
 }  // namespace
@@ -49,6 +68,8 @@ Result<Db> Db::Open(const std::string& path, bool create, int page_size) {
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, 10000);
+  sqlite3_create_function_v2(raw, "relais_nfc", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                             NfcFunction, nullptr, nullptr, nullptr);
   // Set before WAL, which fixes the page size of a new database; a no-op on an existing one.
   if (page_size > 0) RELAIS_TRY(db.Exec("PRAGMA page_size = " + std::to_string(page_size)));
   // WAL: readers never block the writer. synchronous=FULL: a committed transaction survives a

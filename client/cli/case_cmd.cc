@@ -40,9 +40,15 @@ Status AddCase(Context& ctx, const FieldOptions& options) {
     if (!territory) return territory.error();
     if (*territory) values->emplace_back("territory", **territory);
   }
+  schema::Value territory, point;
   for (const auto& [field, value] : *values) {
-    if (field == "territory") RELAIS_TRY(client::CheckDeclaredTerritory(**replica, value));
+    if (field == "territory") {
+      RELAIS_TRY(client::CheckDeclaredTerritory(**replica, value));
+      territory = schema::Normalize(*schema::CasesTable().FindField("territory"), value);
+    }
+    if (field == "reception_point") point = value;
   }
+  RELAIS_TRY(client::CheckDeclaredReceptionPoint(**replica, point, territory));
   RELAIS_TRY(AddRecord(ctx, schema::CasesTable(), *values));
   for (const auto& [name, value] : *values) {
     if (name != "opened_on" || !value) continue;

@@ -88,9 +88,26 @@ Status EditRecord(Context& ctx, const schema::Table& table, const std::string& i
   if (!found) return found.error();
   RELAIS_TRY(RefuseMerged(**records, table, *found));
   if (&table == &schema::CasesTable()) {
+    // The point the edit writes, or the case's point when it moves the case, against the territory
+    // the case would have: a point the case already holds is kept (docs/SERVER.md, "Territories").
+    const schema::Field& territory_field = *table.FindField("territory");
+    const schema::Value& held_point = found->values[static_cast<size_t>(table.FieldIndex("reception_point"))];
+    schema::Value territory = found->values[static_cast<size_t>(table.FieldIndex("territory"))];
+    schema::Value point = held_point;
+    bool moves = false, writes_point = false;
     for (const auto& [field, value] : changes) {
-      if (field == "territory") RELAIS_TRY(client::CheckDeclaredTerritory((*records)->replica(), value));
+      if (field == "territory") {
+        RELAIS_TRY(client::CheckDeclaredTerritory((*records)->replica(), value));
+        schema::Value to = schema::Normalize(territory_field, value);
+        moves = to != territory;
+        territory = std::move(to);
+      }
+      if (field == "reception_point") {
+        point = schema::Normalize(*table.FindField("reception_point"), value);
+        writes_point = point && point != held_point;
+      }
     }
+    if (moves || writes_point) RELAIS_TRY(client::CheckDeclaredReceptionPoint((*records)->replica(), point, territory));
   }
   auto edited = (*records)->Edit(table, id, changes);
   if (!edited) return edited.error();

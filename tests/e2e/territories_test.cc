@@ -247,3 +247,93 @@ TEST_CASE("when transfers are reviewed, a move waits for central staff, who appr
   CHECK(net.bastia.Show(approved)["territory"] == kBastia);
   CHECK(net.bastia.CaseCount() == 1);
 }
+
+TEST_CASE("a case's reception point is one its territory declares: refused at the edit, rejected by the centre",
+          "[e2e][territories][reception_points]") {
+  GapAndBastia net;
+  // Staff declare Gap's points after enrolment declared the territory without any, then change them.
+  RunResult none = CentralCmd(net.central, {"territory", "points", kGap});
+  CHECK(none.exit_code == 2);
+  CHECK(CentralCmd(net.central, {"territory", "points", "inconnu", "--add", "X"}).exit_code == 4);
+  json points = CentralJson(net.central, {"territory", "points", kGap, "--add", "PAE Gap", "--add", "Mairie de Veynes",
+                                          "--add", "Ancien guichet"});
+  CHECK(points["reception_points"] == json({"Ancien guichet", "Mairie de Veynes", "PAE Gap"}));
+  // A case of Bastia, which declares no point, takes any; one of Gap keeps a point later removed.
+  const std::string kept = net.gap.Json({"case", "add", "--last-name", "Blanc", "--first-name", "Ana", "--territory",
+                                         kGap, "--reception-point", "Ancien guichet"})["id"];
+  net.gap.Sync();
+  points = CentralJson(net.central, {"territory", "points", kGap, "--remove", "Ancien guichet"});
+  CHECK(points["reception_points"] == json({"Mairie de Veynes", "PAE Gap"}));
+  CHECK(CentralCmd(net.central, {"territory", "points", kGap, "--remove", "Nulle part"}).exit_code == 4);
+  CHECK(CentralJson(net.central, {"territory", "list"})["territories"][1]["reception_points"] ==
+        json({"Mairie de Veynes", "PAE Gap"}));
+  net.gap.Sync();  // learns the points
+
+  // The device knows them: an undeclared point is refused at once, naming the declared ones, and
+  // nothing changes.
+  const std::string before = net.gap.ContentHash();
+  RunResult refused = net.gap.Cmd({"case", "add", "--last-name", "Roux", "--first-name", "Inès", "--territory", kGap,
+                                   "--reception-point", "Gare de Gap"});
+  CHECK(refused.exit_code == 3);
+  CHECK(Contains(refused.err, "Gare de Gap"));
+  CHECK(Contains(refused.err, "Mairie de Veynes"));
+  CHECK(Contains(refused.err, "PAE Gap"));
+  CHECK(net.gap.Cmd({"case", "edit", kept, "--reception-point", "Gare de Gap"}).exit_code == 3);
+  CHECK(net.gap.ContentHash() == before);
+  // Declared, empty, or kept as it is: taken.
+  const std::string id = net.gap.Json({"case", "add", "--last-name", "Roux", "--first-name", "Inès", "--territory",
+                                       kGap, "--reception-point", "PAE Gap"})["id"];
+  CHECK(net.gap.Json({"case", "edit", kept, "--phone", "0611223344"})["reception_point"] == "Ancien guichet");
+  CHECK(net.gap.Cmd({"case", "edit", id, "--clear", "reception_point"}).exit_code == 0);
+  REQUIRE(net.gap.Cmd({"case", "edit", id, "--reception-point", "Mairie de Veynes"}).exit_code == 0);
+  json synced = net.gap.Sync();
+  CHECK(synced["rejected"] == 0);
+  CHECK(net.central.Rows("SELECT reception_point FROM cases WHERE id = '" + kept + "'") ==
+        std::vector<std::string>{"Ancien guichet"});
+  // A move checks the point against the new territory: Bastia declares none, so any is taken.
+  CHECK(net.gap.Cmd({"case", "edit", kept, "--territory", kBastia}).exit_code == 0);
+  CHECK(net.gap.Sync()["rejected"] == 0);
+  CHECK(net.central.Rows("SELECT territory FROM cases WHERE id = '" + kept + "'") == std::vector<std::string>{kBastia});
+  REQUIRE(CentralCmd(net.central, {"territory", "points", kBastia, "--add", "PAE Bastia"}).exit_code == 0);
+  net.bastia.Sync();
+  const std::string moving = net.bastia.Json({"case", "add", "--last-name", "Costa", "--first-name", "Jean",
+                                              "--territory", kBastia, "--reception-point", "PAE Bastia"})["id"];
+  net.bastia.Sync();
+  RunResult move = net.bastia.Cmd({"case", "edit", moving, "--territory", kGap});
+  CHECK(move.exit_code == 3);
+  CHECK(Contains(move.err, "PAE Bastia"));
+  CHECK(Contains(move.err, "PAE Gap"));
+  CHECK(net.bastia.Cmd({"case", "edit", moving, "--territory", kGap, "--reception-point", "PAE Gap"}).exit_code == 0);
+  CHECK(net.bastia.Sync()["rejected"] == 0);
+
+  // A device that does not know the points (a replica from before them): the centre rejects each
+  // write of an undeclared point, and a move whose point the new territory lacks; the device keeps
+  // them as rejected, with the code.
+  net.gap.Sync();
+  const std::string bastia_case = net.gap.Json({"case", "add", "--last-name", "Moretti", "--first-name", "Paul",
+                                                "--territory", kGap, "--reception-point", "PAE Gap"})["id"];
+  net.gap.Sync();
+  Exec(net.gap.db(), "DELETE FROM sync_state WHERE key = 'declared_territories'");
+  const std::string created = net.gap.Json({"case", "add", "--last-name", "Petit", "--first-name", "Léa",
+                                            "--territory", kGap, "--reception-point", "Gare de Gap"})["id"];
+  REQUIRE(net.gap.Cmd({"case", "edit", moving, "--reception-point", "Gare de Gap"}).exit_code == 0);
+  REQUIRE(net.gap.Cmd({"case", "edit", bastia_case, "--territory", kBastia}).exit_code == 0);
+  const std::string centre_before = net.central.Rows("SELECT count(*) FROM history").at(0);
+  json rejected = net.gap.Sync();
+  CHECK(rejected["rejected"] == 3);
+  CHECK(net.central.Rows("SELECT count(*) FROM history").at(0) == centre_before);
+  CHECK(net.central.Count("SELECT count(*) FROM cases WHERE id = '" + created + "'") == 0);
+  CHECK(net.central.Rows("SELECT reception_point, territory FROM cases WHERE id = '" + moving + "'") ==
+        std::vector<std::string>{"PAE Gap|" + kGap});
+  CHECK(net.central.Rows("SELECT territory FROM cases WHERE id = '" + bastia_case + "'") ==
+        std::vector<std::string>{kGap});
+  json listed = net.gap.Json({"rejected", "list"});
+  INFO(listed.dump(1));
+  REQUIRE(listed.size() == 3);
+  for (const json& r : listed) {
+    CHECK(r["code"] == "unknown_reception_point");
+    const std::string reason = r["reason"].get<std::string>();
+    CHECK(Contains(reason, "point d'accueil"));
+    CHECK(Contains(reason, r["record"] == bastia_case ? "PAE Bastia" : "Mairie de Veynes"));
+  }
+}

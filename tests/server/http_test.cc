@@ -52,6 +52,10 @@ class FailingStore final : public CentralStore {
   Result<Network> GetNetwork() override { return Fail(); }
   Status AddTerritory(const Territory&) override { return Fail(); }
   Status RenameTerritory(const std::string&, const std::string&) override { return Fail(); }
+  Status EditReceptionPoints(const std::string&, const std::vector<std::string>&,
+                             const std::vector<std::string>&) override {
+    return Fail();
+  }
   Status SetTransferPolicy(TransferPolicy) override { return Fail(); }
 
  private:

@@ -1,0 +1,118 @@
+// Texts stored in decomposed form (NFD) before every entry point normalised them are rewritten in
+// NFC when the new binaries open the centre's store and a device's replica (issue 24, item 7;
+// docs/SCHEMA.md, "Texts in NFC"). Real `relais-central` and `relais`, on SQLite and, as
+// test_e2e_pg, on PostgreSQL.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/central.h"
+#include "tests/e2e/device.h"
+#include "tests/e2e/run.h"
+#include "tests/pg_test_db.h"
+
+using namespace relais::e2e;
+using nlohmann::json;
+
+namespace {
+
+const std::string kGap = "hautes-alpes-gap";
+// "Inès" and "Saint-Étienne", precomposed (NFC) and decomposed (NFD: a letter, then U+0300 or
+// U+0301), as macOS and some browsers type them.
+const std::string kInesNfc = "In\xc3\xa8s";
+const std::string kInesNfd = "Ine\xcc\x80s";
+const std::string kCommuneNfc = "Saint-\xc3\x89tienne";
+const std::string kCommuneNfd = "Saint-E\xcc\x81tienne";
+
+// Runs `sql` on the centre's store behind its back (the server stopped).
+void CentralExec(const Central& central, const std::string& sql) {
+  if (relais::testing::OnPostgres()) {
+    central.Rows(sql);
+  } else {
+    Exec(central.StoreArgs().at(1), sql);
+  }
+}
+
+bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("texts stored decomposed before normalisation are rewritten in NFC on the centre and the devices",
+          "[e2e][nfc]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a");
+  a.Init(central, central.Enrol("a", {kGap}));
+  const std::string id = a.Json({"case", "add", "--last-name", "ROUX", "--first-name", kInesNfc, "--birth-date",
+                                 "1985-02-03", "--commune", kCommuneNfc, "--territory", kGap})["id"];
+  a.Json({"followup", "add", id, "--kind", "entretien", "--text", "Entretien avec " + kInesNfc + "."});
+  const std::string contact = a.Json({"contact", "add", "--organisation", "Mairie de " + kCommuneNfc})["id"];
+  REQUIRE(a.Sync()["rejected"] == 0);
+  a.Sync();
+
+  // A store and a replica as versions before the normalisation wrote them: the same texts in NFD,
+  // with everything computed from them (the centre's identity key as its folding then made it, its
+  // digests, the replica's search index), and neither migrated yet.
+  const std::string where = " WHERE id = '" + id + "'";
+  const std::vector<std::string> version = central.Rows("SELECT version FROM cases" + where);
+  central.Kill(SIGTERM);
+  CentralExec(central, "UPDATE cases SET first_name = '" + kInesNfd + "', commune = '" + kCommuneNfd +
+                           "', identity_key = 'roux|ine\xcc\x80s|1985-02-03', digest_key = NULL, digest_values = NULL" +
+                           where);
+  CentralExec(central, "UPDATE followups SET text = 'Entretien avec " + kInesNfd +
+                           ".', digest_key = NULL, digest_values = NULL WHERE case_id = '" + id + "'");
+  CentralExec(central, "UPDATE contacts SET organisation = 'Mairie de " + kCommuneNfd +
+                           "', digest_key = NULL, digest_values = NULL");
+  CentralExec(central, "UPDATE history SET snapshot = replace(snapshot, '" + kInesNfc + "', '" + kInesNfd + "')");
+  // Its digests made from those values, as the store that held them had them; then the rewrite
+  // is still to come, as right after the migration that adds it.
+  CentralExec(central, "UPDATE meta SET texts_nfc = 1");
+  REQUIRE(Run({CentralBinary(), "territory", "list", central.StoreArgs()[0], central.StoreArgs()[1]}).exit_code == 0);
+  CentralExec(central, "UPDATE meta SET texts_nfc = 0");
+  REQUIRE(central.Count("SELECT count(*) FROM cases WHERE first_name = '" + kInesNfd + "'") == 1);
+
+  Exec(a.db(), "UPDATE cases SET first_name = '" + kInesNfd + "', commune = '" + kCommuneNfd +
+                   "', digest_version = NULL" + where);
+  Exec(a.db(), "UPDATE followups SET text = 'Entretien avec " + kInesNfd + ".', digest_version = NULL");
+  Exec(a.db(), "UPDATE contacts SET organisation = 'Mairie de " + kCommuneNfd + "', digest_version = NULL");
+  Exec(a.db(), "PRAGMA user_version = 10");
+
+  central.Start();
+  CHECK(Contains(central.Log(), "textes remis en forme NFC"));
+
+  // The centre holds NFC: the record, its follow-up, the directory, the history.
+  CHECK(central.Rows("SELECT first_name, commune FROM cases" + where) ==
+        std::vector<std::string>{kInesNfc + "|" + kCommuneNfc});
+  CHECK(central.Count("SELECT count(*) FROM followups WHERE text = 'Entretien avec " + kInesNfc + ".'") == 1);
+  CHECK(central.Rows("SELECT organisation FROM contacts WHERE id = '" + contact + "'") ==
+        std::vector<std::string>{"Mairie de " + kCommuneNfc});
+  CHECK(central.Count("SELECT count(*) FROM history WHERE snapshot LIKE '%" + kInesNfd + "%'") == 0);
+  CHECK(central.Count("SELECT count(*) FROM cases WHERE digest_values IS NULL") == 0);
+  CHECK(central.Rows("SELECT version FROM cases" + where) == version);  // devices pull nothing
+
+  // The device, opened by the new binary, holds NFC too, found by a search in either form.
+  json shown = a.Show(id);
+  CHECK(shown["first_name"] == kInesNfc);
+  CHECK(shown["commune"] == kCommuneNfc);
+  CHECK(a.Json({"case", "search", "Ines"}).size() == 1);
+  CHECK(a.Json({"case", "search", kInesNfd}).size() == 1);
+  CHECK(a.Json({"case", "search", "Etienne"}).size() == 1);
+  CHECK(a.Json({"contact", "search", kCommuneNfc}).size() == 1);
+  CHECK(Count(a.db(), "SELECT count(*) FROM followups WHERE text = 'Entretien avec " + kInesNfc + ".'") == 1);
+
+  // Centre and device agree, without a copy: the digest check passes.
+  json synced = a.Sync();
+  CHECK(synced["checked"] == true);
+  CHECK(synced["divergence"].is_null());
+  CHECK(a.Show(id)["first_name"] == kInesNfc);
+
+  // The same person typed decomposed on another device is found a probable duplicate.
+  Device b(dir, "b");
+  b.Init(central, central.Enrol("b", {kGap}));
+  REQUIRE(b.Cmd({"case", "add", "--last-name", "Roux", "--first-name", kInesNfd, "--birth-date", "1985-02-03",
+                 "--territory", kGap})
+              .exit_code == 0);
+  b.Sync();
+  CHECK(central.Count("SELECT count(*) FROM conflicts WHERE kind = 'duplicate' AND other_id = '" + id + "'") == 1);
+}
