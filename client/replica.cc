@@ -36,7 +36,9 @@ Result<Replica> Replica::Open(const std::string& path, const Clock& clock) {
   options.temp_in_memory = true;
   if (*envelope) options.reserve_bytes = sqlite::crypt::kReserveBytes;
   auto db = sqlite::Db::Open(path, options);
-  if (!db && *envelope) {
+  // SQLITE_AUTH from the VFS: no key registered for this file. Other failures (a damaged first
+  // page) are reported as they are.
+  if (!db && *envelope && db.error().message.find(sqlite3_errstr(SQLITE_AUTH)) != std::string::npos) {
     return MakeError(ErrorCode::kLocked, "la base locale " + path + " est chiffrée et verrouillée : lancez relais unlock");
   }
   if (!db) return db.error();

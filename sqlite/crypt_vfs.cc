@@ -532,9 +532,10 @@ Result<KeySlot> WrapKey(const DataKey& key, const Envelope& envelope, std::strin
   return slot;
 }
 
-Result<NewKey> MakeNewKey(std::string_view passphrase, KdfLimits limits) {
+Result<NewKey> MakeNewKey(std::string_view passphrase, KdfLimits limits, uint32_t page_size) {
   if (sodium_init() < 0) return MakeError(ErrorCode::kInternal, "libsodium ne s'initialise pas");
   NewKey made;
+  made.envelope.page_size = page_size;
   randombytes_buf(made.key.data(), made.key.size());
   randombytes_buf(made.envelope.replica_id.data(), made.envelope.replica_id.size());
   auto slot = WrapKey(made.key, made.envelope, passphrase, limits);

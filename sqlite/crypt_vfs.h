@@ -1,7 +1,7 @@
 // sqlite/crypt_vfs.h — the encrypted replica file: an SQLite VFS shim that encrypts and authenticates
 // every page of the main database and of its WAL, and the key envelope at the head of the file that
 // holds the data key wrapped by a key derived from a passphrase. The format is written down in
-// docs/PRIVACY.md ("Le fichier chiffré"). It knows SQLite's file layout and libsodium; nothing of the
+// docs/PRIVACY.md, "The encrypted file". It knows SQLite's file layout and libsodium; nothing of the
 // schema, the sync or the CLI.
 //
 // Layout of an encrypted database file: a 4096-byte envelope (magic, format version, page size,
@@ -88,7 +88,8 @@ struct NewKey {
   Envelope envelope;
   DataKey key{};
 };
-Result<NewKey> MakeNewKey(std::string_view passphrase, KdfLimits limits);
+// `page_size` is that of the database the envelope will head.
+Result<NewKey> MakeNewKey(std::string_view passphrase, KdfLimits limits, uint32_t page_size = kPageSize);
 // `key` wrapped by `passphrase` (new salt, new nonce) for the replica `id`.
 Result<KeySlot> WrapKey(const DataKey& key, const Envelope& envelope, std::string_view passphrase,
                         KdfLimits limits);

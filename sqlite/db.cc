@@ -60,7 +60,8 @@ Result<Db> Db::Open(const std::string& path, const Options& options) {
   Db db(raw);  // owns the handle even when open failed
   if (rc != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
-    return MakeError(ErrorCode::kIo, "cannot open database " + path + ": " + msg);
+    return MakeError(ErrorCode::kIo,
+                     Damage(raw ? sqlite3_extended_errcode(raw) : rc) + "cannot open database " + path + ": " + msg);
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, 10000);
