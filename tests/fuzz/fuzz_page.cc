@@ -17,20 +17,20 @@
 
 using namespace relais;
 using relais::fuzz::Require;
-namespace crypt = relais::sqlite::crypt;
+namespace cipher = relais::sqlite::crypt;
 
 namespace {
 
 struct Fixture {
   Fixture() : dir(fuzz::MakeTempDir("fuzz-page")) {
-    Require(crypt::RegisterVfs().ok(), "register the VFS");
+    Require(cipher::RegisterVfs().ok(), "register the VFS");
     key.fill(7);
     envelope.replica_id.fill(3);
-    crypt::RegisterKey(envelope.replica_id, key);
+    cipher::RegisterKey(envelope.replica_id, key);
   }
   std::filesystem::path dir;
-  crypt::DataKey key{};
-  crypt::Envelope envelope;
+  cipher::DataKey key{};
+  cipher::Envelope envelope;
 };
 
 void WriteFile(const std::filesystem::path& path, const std::string& bytes) {
@@ -42,7 +42,7 @@ void WriteFile(const std::filesystem::path& path, const std::string& bytes) {
 void ReadAll(const std::string& path) {
   sqlite::Db::Options options;
   options.create = false;
-  options.vfs = crypt::kVfsName;
+  options.vfs = cipher::kVfsName;
   options.temp_in_memory = true;
   auto db = sqlite::Db::Open(path, options);
   if (!db) return;
@@ -65,21 +65,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<unsigned char> page(data, data + size);
   for (char kind : {'D', 'W'}) {
     std::vector<unsigned char> copy = page;
-    Require(!crypt::OpenPage(fixture.key, page_number, kind, copy.data(), copy.size()),
+    Require(!cipher::OpenPage(fixture.key, page_number, kind, copy.data(), copy.size()),
             "random bytes never authenticate as a page");
   }
-  if (size > static_cast<size_t>(crypt::kReserveBytes)) {
+  if (size > static_cast<size_t>(cipher::kReserveBytes)) {
     std::vector<unsigned char> sealed = page;
-    crypt::SealPage(fixture.key, page_number, 'D', sealed.data(), sealed.size());
-    Require(crypt::OpenPage(fixture.key, page_number, 'D', sealed.data(), sealed.size()), "a sealed page opens");
-    const size_t text = size - crypt::kReserveBytes;
+    cipher::SealPage(fixture.key, page_number, 'D', sealed.data(), sealed.size());
+    Require(cipher::OpenPage(fixture.key, page_number, 'D', sealed.data(), sealed.size()), "a sealed page opens");
+    const size_t text = size - cipher::kReserveBytes;
     Require(std::memcmp(sealed.data(), data, text) == 0, "a sealed page opens to what was sealed");
   }
 
-  (void)crypt::DecodeEnvelope(std::string_view(reinterpret_cast<const char*>(data), size));
+  (void)cipher::DecodeEnvelope(std::string_view(reinterpret_cast<const char*>(data), size));
 
   const std::string bytes(reinterpret_cast<const char*>(data), size);
-  const std::string head = crypt::EncodeEnvelope(fixture.envelope);
+  const std::string head = cipher::EncodeEnvelope(fixture.envelope);
   const std::string path = (fixture.dir / "replica.db").string();
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
   WriteFile(path, head + bytes);
@@ -88,10 +88,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
   {
     sqlite::Db::Options options;
-    options.vfs = crypt::kVfsName;
-    options.reserve_bytes = crypt::kReserveBytes;
+    options.vfs = cipher::kVfsName;
+    options.reserve_bytes = cipher::kReserveBytes;
     options.temp_in_memory = true;
-    Require(crypt::WriteNewFile(path, fixture.envelope).ok(), "write the envelope");
+    Require(cipher::WriteNewFile(path, fixture.envelope).ok(), "write the envelope");
     auto db = sqlite::Db::Open(path, options);
     Require(db.ok(), "open a new encrypted database", db.ok() ? "" : db.error().message);
     Require(db->Exec("CREATE TABLE t(x)").ok(), "create a table");
