@@ -610,6 +610,7 @@ void SetKeyProvider(KeyProvider provider) { Provider() = std::move(provider); }
 Status RegisterVfs(bool make_default) {
   static sqlite3_vfs vfs{};
   static int registered = [] {
+    ConfigureSqliteOnce();  // before sqlite3_vfs_find initialises SQLite
     if (sodium_init() < 0) return SQLITE_ERROR;
     sqlite3_vfs* root = sqlite3_vfs_find(nullptr);
     if (root == nullptr) return SQLITE_ERROR;

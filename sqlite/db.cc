@@ -12,16 +12,6 @@ namespace relais::sqlite {
 
 namespace {
 
-// Once per process, before SQLite initialises itself (the first open): no memory statistics. With
-// them, every allocation SQLite makes takes and releases a mutex shared by all connections to keep
-// a count that nothing here reads: 3.7 % of `relais sync`'s instructions and 3.2 % of the centre's
-// per pushed record (callgrind), and a lock every thread of the centre contends for. A no-op
-// (SQLITE_MISUSE, ignored) when SQLite was initialised already.
-void ConfigureSqliteOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
-}
-
 // SQLITE_IOERR_DATA: a page of an encrypted file did not authenticate (sqlite/crypt_vfs.h). Said in
 // French before SQLite's "disk I/O error", which would suggest a full disk.
 std::string Damage(int extended_code) {
@@ -31,6 +21,16 @@ std::string Damage(int extended_code) {
 }
 
 }  // namespace
+
+// Once per process, before SQLite initialises itself (the first open): no memory statistics. With
+// them, every allocation SQLite makes takes and releases a mutex shared by all connections to keep
+// a count that nothing here reads: 3.7 % of `relais sync`'s instructions and 3.2 % of the centre's
+// per pushed record (callgrind), and a lock every thread of the centre contends for. A no-op
+// (SQLITE_MISUSE, ignored) when SQLite was initialised already.
+void ConfigureSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
 
 Status CreatePrivateFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

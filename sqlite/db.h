@@ -25,6 +25,10 @@ struct StmtFinalizer {
 
 class Stmt;
 
+// Process-wide SQLite settings, applied once before SQLite initialises itself (no memory statistics:
+// see db.cc). Called by Db::Open and by the encrypting VFS's registration, whichever comes first.
+void ConfigureSqliteOnce();
+
 // Creates an empty file at `path` with mode 0600 whatever the umask, unless a file is there already
 // (left as it is): a database of personal data created by SQLite would be 0644, readable by every
 // account of the machine. kIo, in French and naming the file, when it cannot be created.
