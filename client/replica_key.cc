@@ -169,7 +169,7 @@ Status EncryptInPlace(const std::string& path, const std::string& passphrase) {
     if (!plain) return plain.error();
     auto size = Scalar(*plain, "PRAGMA page_size");
     if (!size) return size.error();
-    page_size = std::atoi(size->c_str());
+    page_size = static_cast<int>(std::strtol(size->c_str(), nullptr, 10));
   }
   auto made = crypt::MakeNewKey(passphrase, KdfLimitsForNewSlots(), static_cast<uint32_t>(page_size));
   if (!made) return made.error();
