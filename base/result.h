@@ -23,6 +23,7 @@ enum class ErrorCode {
   kNetwork,     // could not reach the peer, or the exchange was cut
   kHttp,        // the peer answered with an unexpected HTTP status
   kTooNew,      // a file written by a newer Relais
+  kLocked,      // an encrypted replica whose key is not at hand: locked, or a wrong passphrase (exit 5)
   kIo,          // the file system or the database failed
   kInternal,    // a bug: an invariant did not hold
 };

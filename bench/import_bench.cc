@@ -1,6 +1,7 @@
 // How fast does the replica take a big import through the real write path (outbox on), against a
 // raw SQLite insert of the same rows? How fast are `case search` and `case show` at that size, and
-// how big is the file? Prints a table. Not a test: see README "Benchmarks".
+// how big is the file? The same on an encrypted replica (docs/PRIVACY.md) in the same run, with the
+// ratios. Prints a table. Not a test: see README "Benchmarks".
 //
 //   import_bench [--cases N] [--dataset DIR] [--work DIR]
 //
@@ -24,6 +25,7 @@
 #include "client/import.h"
 #include "client/records.h"
 #include "client/replica.h"
+#include "client/replica_key.h"
 
 using namespace relais;
 using Stopwatch = std::chrono::steady_clock;
@@ -91,51 +93,30 @@ double RawInsert(const std::string& path, const std::string& csv_text) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  size_t n_cases = 100000;
-  std::string dataset, work;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--cases" && i + 1 < argc)
-      n_cases = std::stoul(argv[++i]);
-    else if (a == "--dataset" && i + 1 < argc)
-      dataset = argv[++i];
-    else if (a == "--work" && i + 1 < argc)
-      work = argv[++i];
-    else
-      Fail("usage: import_bench [--cases N] [--dataset DIR] [--work DIR]");
-  }
-  if (dataset.empty()) {
-    const char* shared = std::getenv("RELAIS_SHARED");
-    dataset = shared ? std::string(shared) + "/data" : RepoRoot() + "/../shared/data";
-  }
-  if (work.empty()) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "relais-bench-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) Fail("mkdtemp");
-    work = pattern;
-  }
-  std::string data = work + "/data";
-  std::string command = "python3 '" + dataset + "/gen_dataset.py' " + std::to_string(n_cases) + " 0 '" + data + "' 42";
-  if (std::system(command.c_str()) != 0) Fail("cannot run " + command);
-  std::string csv_path = data + "/cases.csv", jsonl_path = data + "/cases.jsonl";
-  std::ifstream in(csv_path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  std::string csv_text = buf.str();
+// What one replica (plain or encrypted) measures: the import, then show and search at that size.
+struct ReplicaMeasures {
+  size_t records = 0;
+  double import_rate = 0;
+  double search_median = 0, search_p90 = 0, show_median = 0, show_p90 = 0;
+  uintmax_t bytes = 0;
+  size_t hits = 0;
+};
 
+ReplicaMeasures MeasureReplica(const std::string& replica_path, bool encrypted, const std::string& csv_path) {
   // 1. Import through the real write path.
-  std::string replica_path = work + "/replica.db";
-  std::filesystem::remove(replica_path);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(replica_path + suffix);
+  if (encrypted) {
+    client::Passphrases passphrases;
+    passphrases.environment = "phrase de passe du banc d'essai";
+    if (auto ready = client::PrepareReplicaKey(replica_path, passphrases); !ready) {
+      Fail("encrypted replica: " + ready.error().message);
+    }
+  }
   auto replica = Must(client::Replica::Open(replica_path, SystemClock::Instance()), "open replica");
   client::Records records(replica);
   auto start = Stopwatch::now();
   auto summary = Must(client::ImportFile(records, csv_path, std::string("cases")), "import");
   double import_s = Seconds(start);
-
-  // 2. Raw insert of the same rows.
-  std::string raw_path = work + "/raw.db";
-  std::filesystem::remove(raw_path);
-  double raw_s = RawInsert(raw_path, csv_text);
 
   // 3. Follow-ups on 200 random cases, then `case show` of those (the calls the CLI makes).
   std::mt19937 rng(7);
@@ -188,22 +169,75 @@ int main(int argc, char** argv) {
   }
 
   if (!replica.db().Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok()) Fail("checkpoint");
-  uintmax_t replica_bytes = FileSize(replica_path), csv_bytes = FileSize(csv_path), jsonl_bytes = FileSize(jsonl_path);
+  ReplicaMeasures m;
+  m.records = summary.records;
+  m.import_rate = static_cast<double>(summary.records) / import_s;
+  m.search_median = Percentile(search_ms, 0.5);
+  m.search_p90 = Percentile(search_ms, 0.9);
+  m.show_median = Percentile(show_ms, 0.5);
+  m.show_p90 = Percentile(show_ms, 0.9);
+  m.bytes = FileSize(replica_path);
+  m.hits = hits;
+  return m;
 
-  double import_rate = static_cast<double>(summary.records) / import_s;
-  double raw_rate = static_cast<double>(summary.records) / raw_s;
+}
+
+int main(int argc, char** argv) {
+  size_t n_cases = 100000;
+  std::string dataset, work;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--cases" && i + 1 < argc)
+      n_cases = std::stoul(argv[++i]);
+    else if (a == "--dataset" && i + 1 < argc)
+      dataset = argv[++i];
+    else if (a == "--work" && i + 1 < argc)
+      work = argv[++i];
+    else
+      Fail("usage: import_bench [--cases N] [--dataset DIR] [--work DIR]");
+  }
+  if (dataset.empty()) {
+    const char* shared = std::getenv("RELAIS_SHARED");
+    dataset = shared ? std::string(shared) + "/data" : RepoRoot() + "/../shared/data";
+  }
+  if (work.empty()) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "relais-bench-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) Fail("mkdtemp");
+    work = pattern;
+  }
+  std::string data = work + "/data";
+  std::string command = "python3 '" + dataset + "/gen_dataset.py' " + std::to_string(n_cases) + " 0 '" + data + "' 42";
+  if (std::system(command.c_str()) != 0) Fail("cannot run " + command);
+  std::string csv_path = data + "/cases.csv", jsonl_path = data + "/cases.jsonl";
+  std::ifstream in(csv_path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string csv_text = buf.str();
+
+  // 1. The replica, plain then encrypted, in the same run (docs/PRIVACY.md).
+  ReplicaMeasures plain = MeasureReplica(work + "/replica.db", false, csv_path);
+  ReplicaMeasures encrypted = MeasureReplica(work + "/encrypted.db", true, csv_path);
+
+  // 2. Raw insert of the same rows.
+  std::string raw_path = work + "/raw.db";
+  std::filesystem::remove(raw_path);
+  double raw_s = RawInsert(raw_path, csv_text);
+  uintmax_t replica_bytes = plain.bytes, csv_bytes = FileSize(csv_path), jsonl_bytes = FileSize(jsonl_path);
+  size_t hits = plain.hits;
+  const size_t n_records = plain.records;
+  double import_rate = plain.import_rate;
+  double raw_rate = static_cast<double>(n_records) / raw_s;
   std::printf("Relais import benchmark: %zu cases (gen_dataset.py seed 42), WAL, synchronous=FULL\n\n",
-              summary.records);
+              n_records);
   std::printf("%-44s %14s %12s\n", "measure", "value", "target");
   std::printf("%-44s %14s %12s\n", "--------------------------------------------", "--------------", "------------");
   std::printf("%-44s %10.0f r/s %12s\n", "import through write path (outbox on)", import_rate, "");
   std::printf("%-44s %10.0f r/s %12s\n", "raw insert, plain table, 1 stmt, 1 tx", raw_rate, "");
   std::printf("%-44s %13.0f%% %12s\n", "import / raw", 100.0 * import_rate / raw_rate, ">= 50%");
-  std::printf("%-44s %11.2f ms %12s\n", "case search median (200 queries)", Percentile(search_ms, 0.5), "<= 5 ms");
-  std::printf("%-44s %11.2f ms %12s\n", "case search p90", Percentile(search_ms, 0.9), "");
-  std::printf("%-44s %11.2f ms %12s\n", "case show median (200 ids, 3 follow-ups)", Percentile(show_ms, 0.5),
-              "<= 2 ms");
-  std::printf("%-44s %11.2f ms %12s\n", "case show p90", Percentile(show_ms, 0.9), "");
+  std::printf("%-44s %11.2f ms %12s\n", "case search median (200 queries)", plain.search_median, "<= 5 ms");
+  std::printf("%-44s %11.2f ms %12s\n", "case search p90", plain.search_p90, "");
+  std::printf("%-44s %11.2f ms %12s\n", "case show median (200 ids, 3 follow-ups)", plain.show_median, "<= 2 ms");
+  std::printf("%-44s %11.2f ms %12s\n", "case show p90", plain.show_p90, "");
   std::printf("%-44s %11.1f MB %12s\n", "replica file (after checkpoint)", static_cast<double>(replica_bytes) / 1e6,
               "");
   std::printf("%-44s %11.1f MB %12s\n", "raw data as CSV", static_cast<double>(csv_bytes) / 1e6, "");
@@ -212,6 +246,22 @@ int main(int argc, char** argv) {
               static_cast<double>(replica_bytes) / static_cast<double>(csv_bytes), "<= 2x");
   std::printf("%-44s %13.2fx %12s\n", "replica / JSONL",
               static_cast<double>(replica_bytes) / static_cast<double>(jsonl_bytes), "<= 2x");
+  std::printf("\nEncrypted replica (XChaCha20-Poly1305 per page, docs/PRIVACY.md) against plain, same run:\n\n");
+  std::printf("%-44s %10s %10s %8s %10s\n", "measure", "plain", "encrypted", "ratio", "target");
+  std::printf("%-44s %10.0f %10.0f %8.2f %10s\n", "import (r/s)", plain.import_rate, encrypted.import_rate,
+              encrypted.import_rate / plain.import_rate, ">= 0.75");
+  std::printf("%-44s %10.2f %10.2f %8.2f %10s\n", "case search median (ms)", plain.search_median,
+              encrypted.search_median, encrypted.search_median / plain.search_median, "<= 5 ms");
+  std::printf("%-44s %10.2f %10.2f %8.2f %10s\n", "case search p90 (ms)", plain.search_p90, encrypted.search_p90,
+              encrypted.search_p90 / plain.search_p90, "");
+  std::printf("%-44s %10.2f %10.2f %8.2f %10s\n", "case show median (ms)", plain.show_median, encrypted.show_median,
+              encrypted.show_median / plain.show_median, "<= 2 ms");
+  std::printf("%-44s %10.2f %10.2f %8.2f %10s\n", "case show p90 (ms)", plain.show_p90, encrypted.show_p90,
+              encrypted.show_p90 / plain.show_p90, "");
+  std::printf("%-44s %10.1f %10.1f %8.2f %10s\n", "replica file (MB, after checkpoint)",
+              static_cast<double>(plain.bytes) / 1e6, static_cast<double>(encrypted.bytes) / 1e6,
+              static_cast<double>(encrypted.bytes) / static_cast<double>(plain.bytes), "");
+  if (encrypted.hits != plain.hits) Fail("the encrypted replica found other search hits than the plain one");
   std::printf("\n(%zu search hits in all; work folder %s)\n", hits, work.c_str());
   return 0;
 }

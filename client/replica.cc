@@ -4,6 +4,7 @@
 
 #include "base/ids.h"
 #include "schema/migrations.h"
+#include "sqlite/crypt_vfs.h"
 #include "sqlite/migrate.h"
 
 namespace relais::client {
@@ -24,8 +25,22 @@ Result<sync::Hlc> ParseSavedStamp(const std::string& text, const std::string& no
 }  // namespace
 
 Result<Replica> Replica::Open(const std::string& path, const Clock& clock) {
-  // Created 0600 (sqlite::CreatePrivateFile): a shared laptop's other accounts cannot read it.
-  auto db = sqlite::Db::Open(path, true);
+  // Through the encrypting VFS, which passes a plain file through unchanged. The key of an encrypted
+  // file must be registered before (client/replica_key.h). Created 0600 (sqlite::CreatePrivateFile):
+  // a shared laptop's other accounts cannot read it.
+  RELAIS_TRY(sqlite::crypt::RegisterVfs());
+  auto envelope = sqlite::crypt::ReadEnvelope(path);
+  if (!envelope) return envelope.error();
+  sqlite::Db::Options options;
+  options.vfs = sqlite::crypt::kVfsName;
+  options.temp_in_memory = true;
+  if (*envelope) options.reserve_bytes = sqlite::crypt::kReserveBytes;
+  auto db = sqlite::Db::Open(path, options);
+  // SQLITE_AUTH from the VFS: no key registered for this file. Other failures (a damaged first
+  // page) are reported as they are.
+  if (!db && *envelope && db.error().message.find(sqlite3_errstr(SQLITE_AUTH)) != std::string::npos) {
+    return MakeError(ErrorCode::kLocked, "la base locale " + path + " est chiffrée et verrouillée : lancez relais unlock");
+  }
   if (!db) return db.error();
   RELAIS_TRY(sqlite::Migrate(*db, schema::replica_migrations(), "cette base locale"));
 

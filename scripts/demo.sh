@@ -8,6 +8,9 @@ BIN=${BUILD_DIR:-build}
 RELAIS="$PWD/$BIN/relais"
 CENTRAL="$PWD/$BIN/relais-central"
 WORK=$(mktemp -d /tmp/relais-demo.XXXXXX)
+# The laptops' replicas are encrypted (docs/PRIVACY.md): the demo gives their passphrase through the
+# environment, as a script does, instead of `relais unlock` on a terminal.
+export RELAIS_PASSPHRASE=${RELAIS_PASSPHRASE:-"phrase de passe de la démo"}
 cleanup() { [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 

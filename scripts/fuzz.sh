@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
-TARGETS=${FUZZ_TARGETS:-"fuzz_codec fuzz_push fuzz_import"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_codec fuzz_push fuzz_import fuzz_page"}
 
 echo "== fuzz: building ${TARGETS} with clang into ${BUILD_DIR} (ASan + UBSan + libFuzzer)" >&2
 CC=clang CXX=clang++ BUILD_DIR="$BUILD_DIR" BUILD_TYPE=RelWithDebInfo BUILD_TARGETS="$TARGETS" \

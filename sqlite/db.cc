@@ -15,6 +15,16 @@ namespace relais::sqlite {
 
 namespace {
 
+// SQLITE_IOERR_DATA: a page of an encrypted file did not authenticate (sqlite/crypt_vfs.h). Said in
+// French before SQLite's "disk I/O error", which would suggest a full disk.
+std::string Damage(int extended_code) {
+  if (extended_code != SQLITE_IOERR_DATA) return "";
+  return "base endommagée : une page du fichier ne s'authentifie pas (modifiée ou abîmée sur le disque) et n'a "
+         "pas été lue. Gardez une copie du fichier et signalez-le au support. ";
+}
+
+}  // namespace
+
 // Once per process, before SQLite initialises itself (the first open): no memory statistics. With
 // them, every allocation SQLite makes takes and releases a mutex shared by all connections to keep
 // a count that nothing here reads: 3.7 % of `relais sync`'s instructions and 3.2 % of the centre's
@@ -24,6 +34,8 @@ void ConfigureSqliteOnce() {
   static std::once_flag once;
   std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
 }
+
+namespace {
 
 // relais_nfc(X): X's text in Unicode NFC (base/text.h ToNfcInPlace); any other value as it is.
 // The replica's migration 0011 rewrites the texts stored before every entry point normalised.
@@ -56,22 +68,37 @@ Status CreatePrivateFile(const std::string& path) {
 }
 
 Result<Db> Db::Open(const std::string& path, bool create, int page_size) {
+  Options options;
+  options.create = create;
+  options.page_size = page_size;
+  return Open(path, options);
+}
+
+Result<Db> Db::Open(const std::string& path, const Options& options) {
   ConfigureSqliteOnce();
-  if (create) RELAIS_TRY(CreatePrivateFile(path));
+  if (options.create) RELAIS_TRY(CreatePrivateFile(path));
   sqlite3* raw = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, options.vfs);
   Db db(raw);  // owns the handle even when open failed
   if (rc != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
-    return MakeError(ErrorCode::kIo, "cannot open database " + path + ": " + msg);
+    return MakeError(ErrorCode::kIo,
+                     Damage(raw ? sqlite3_extended_errcode(raw) : rc) + "cannot open database " + path + ": " + msg);
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, 10000);
   sqlite3_create_function_v2(raw, "relais_nfc", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
                              NfcFunction, nullptr, nullptr, nullptr);
+  if (options.reserve_bytes > 0) {
+    int reserve = options.reserve_bytes;
+    if (sqlite3_file_control(raw, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve) != SQLITE_OK) {
+      return db.LastError("cannot reserve bytes per page");
+    }
+  }
+  if (options.temp_in_memory) RELAIS_TRY(db.Exec("PRAGMA temp_store = MEMORY"));
   // Set before WAL, which fixes the page size of a new database; a no-op on an existing one.
-  if (page_size > 0) RELAIS_TRY(db.Exec("PRAGMA page_size = " + std::to_string(page_size)));
+  if (options.page_size > 0) RELAIS_TRY(db.Exec("PRAGMA page_size = " + std::to_string(options.page_size)));
   // WAL: readers never block the writer. synchronous=FULL: a committed transaction survives a
   // power cut, which is what "never lose a note" means on a laptop whose battery dies.
   RELAIS_TRY(db.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
@@ -79,7 +106,8 @@ Result<Db> Db::Open(const std::string& path, bool create, int page_size) {
 }
 
 Error Db::LastError(std::string_view context) const {
-  return MakeError(ErrorCode::kIo, std::string(context) + ": " + sqlite3_errmsg(db_.get()));
+  return MakeError(ErrorCode::kIo, Damage(sqlite3_extended_errcode(db_.get())) + std::string(context) + ": " +
+                                       sqlite3_errmsg(db_.get()));
 }
 
 Status Db::Exec(std::string_view sql) {
@@ -89,7 +117,7 @@ Status Db::Exec(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    return MakeError(ErrorCode::kIo, "SQL failed: " + msg);
+    return MakeError(ErrorCode::kIo, Damage(sqlite3_extended_errcode(db_.get())) + "SQL failed: " + msg);
   }
   return OkStatus();
 }
@@ -148,7 +176,7 @@ Result<bool> Stmt::Step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   sqlite3* db = sqlite3_db_handle(stmt_.get());
-  return MakeError(ErrorCode::kIo, std::string("SQL step failed: ") + sqlite3_errmsg(db));
+  return MakeError(ErrorCode::kIo, Damage(sqlite3_extended_errcode(db)) + "SQL step failed: " + sqlite3_errmsg(db));
 }
 
 Status Stmt::Run() {

@@ -25,6 +25,10 @@ struct StmtFinalizer {
 
 class Stmt;
 
+// Process-wide SQLite settings, applied once before SQLite initialises itself (no memory statistics:
+// see db.cc). Called by Db::Open and by the encrypting VFS's registration, whichever comes first.
+void ConfigureSqliteOnce();
+
 // Creates an empty file at `path` with mode 0600 whatever the umask, unless a file is there already
 // (left as it is): a database of personal data created by SQLite would be 0644, readable by every
 // account of the machine. kIo, in French and naming the file, when it cannot be created.
@@ -41,6 +45,21 @@ class Db {
   // `page_size` (bytes, a power of two from 512 to 65536) is that of a database this call creates;
   // 0 leaves SQLite's (4096). An existing database keeps the page size it was created with.
   static Result<Db> Open(const std::string& path, bool create = true, int page_size = 0);
+
+  struct Options {
+    bool create = true;
+    int page_size = 0;
+    // The VFS to open the file through (sqlite3_open_v2's zVfs); nullptr: SQLite's default.
+    const char* vfs = nullptr;
+    // Bytes reserved at the end of every page of a database this call creates (the encrypted
+    // replica's nonce and tag, sqlite/crypt_vfs.h), set before its first page is written; 0: none.
+    int reserve_bytes = 0;
+    // Temporary tables, indexes and statement journals in memory, never in a file of their own
+    // (which the encrypting VFS would not encrypt).
+    bool temp_in_memory = false;
+  };
+  // The same, with every option.
+  static Result<Db> Open(const std::string& path, const Options& options);
 
   Status Exec(std::string_view sql);
   Result<Stmt> Prepare(std::string_view sql);

@@ -818,6 +818,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "http";
     case ErrorCode::kTooNew:
       return "too_new";
+    case ErrorCode::kLocked:
+      return "locked";
     case ErrorCode::kIo:
       return "io";
     case ErrorCode::kInternal:

@@ -11,6 +11,7 @@
 #include "base/result.h"
 #include "client/records.h"
 #include "client/replica.h"
+#include "client/replica_key.h"
 
 namespace CLI {
 class App;
@@ -24,6 +25,7 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitValidation = 3;
 inline constexpr int kExitNotFound = 4;
+inline constexpr int kExitLocked = 5;  // the encrypted replica is locked, or the passphrase is wrong
 
 int ExitCode(const Error& error);
 
@@ -38,8 +40,11 @@ class Context {
   bool exact_stdout = false;
   const Clock* clock = &SystemClock::Instance();
 
-  // The replica at ResolveDbPath(db_flag), opened (and migrated) once.
+  // The replica at ResolveDbPath(db_flag), unlocked (client::PrepareReplicaKey), opened (and
+  // migrated) once.
   Result<client::Replica*> Replica();
+  // RELAIS_PASSPHRASE, and a prompt on the terminal when there is one (lock_cmd.cc).
+  client::Passphrases Passphrases() const;
   // The repositories over that replica.
   Result<client::Records*> Records();
 
@@ -68,5 +73,7 @@ void RegisterConflictCommands(CLI::App& app, Context& ctx);  // conflicts_cmd.cc
 // territories_cmd.cc: territories
 void RegisterTerritoriesCommand(CLI::App& app, Context& ctx);
 void RegisterRejectedCommands(CLI::App& app, Context& ctx);  // rejected_cmd.cc: rejected
+// lock_cmd.cc: unlock, lock, passphrase change, encrypt
+void RegisterLockCommands(CLI::App& app, Context& ctx);
 
 }  // namespace relais::cli

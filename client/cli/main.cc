@@ -22,6 +22,8 @@ int ExitCode(const Error& error) {
       return kExitValidation;
     case ErrorCode::kNotFound:
       return kExitNotFound;
+    case ErrorCode::kLocked:
+      return kExitLocked;
     default:
       return kExitFailure;
   }
@@ -49,6 +51,7 @@ Result<client::Replica*> Context::Replica() {
   if (replica_) return replica_.get();
   auto path = ResolveDbPath(db_flag);
   if (!path) return path.error();
+  RELAIS_TRY(client::PrepareReplicaKey(*path, Passphrases()));
   auto opened = client::Replica::Open(*path, *clock);
   if (!opened) return opened.error();
   replica_ = std::make_unique<client::Replica>(std::move(*opened));
@@ -92,6 +95,7 @@ int Run(int argc, char** argv) {
   RegisterConflictCommands(app, ctx);
   RegisterTerritoriesCommand(app, ctx);
   RegisterRejectedCommands(app, ctx);
+  RegisterLockCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

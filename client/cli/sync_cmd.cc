@@ -21,6 +21,7 @@
 #include "client/cli/conflict_text.h"
 #include "client/cli/output.h"
 #include "client/http_transport.h"
+#include "client/keyring.h"
 #include "client/replica_port.h"
 #include "client/sync_text.h"
 #include "client/territories.h"
@@ -41,7 +42,44 @@ struct InitOptions {
   bool same_centre = false;
   bool insecure_http = false;
   std::string ca_file;  // a network's own CA (PEM); empty: the system's
+  bool reset = false;   // --reset: a fresh replica in place of one nobody can open
+  bool yes = false;     // --yes: --reset without asking
 };
+
+// relais init --reset: the replica at the path is erased (a forgotten passphrase leaves it unreadable)
+// after saying what is lost and being confirmed; the init that follows makes a fresh one. Nothing is
+// pushed. kUsage, nothing changed, when not confirmed.
+Status ResetReplica(Context& ctx, bool yes) {
+  auto path = ResolveDbPath(ctx.db_flag);
+  if (!path) return path.error();
+  auto kind = client::ReplicaFileKind(*path);
+  if (!kind) return kind.error();
+  if (*kind == client::ReplicaFile::kAbsent) return OkStatus();
+  std::cerr << "ATTENTION : la base locale " << *path
+            << " va être effacée et remplacée par une base neuve liée au centre. Rien n'est envoyé au centre : "
+               "les saisies qui n'avaient pas été synchronisées sont perdues (sans la phrase de passe, personne ne "
+               "peut plus les lire). Ce qui avait été synchronisé reviendra du centre à la prochaine "
+               "synchronisation.\n";
+  if (!yes) {
+    if (::isatty(STDIN_FILENO) == 0) {
+      return MakeError(ErrorCode::kUsage, "relais init --reset efface la base locale : confirmez avec --yes. Rien "
+                                          "n'a été modifié.");
+    }
+    std::cerr << "Effacer la base locale ? Tapez « oui » pour confirmer : ";
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "oui") return MakeError(ErrorCode::kUsage, "abandon : rien n'a été modifié.");
+  }
+  if (*kind == client::ReplicaFile::kEncrypted) {
+    auto envelope = sqlite::crypt::ReadEnvelope(*path);
+    if (envelope && *envelope) client::ForgetInKeyring((*envelope)->replica_id);
+  }
+  const std::string temp = client::EncryptionTempPath(*path);
+  for (const std::string& file : {*path, temp}) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((file + suffix).c_str());
+  }
+  return OkStatus();
+}
 
 // An address as it names a centre: scheme and host in lower case, `localhost` as 127.0.0.1, the
 // scheme's default port and trailing slashes left out. Two spellings of one address compare equal.
@@ -81,6 +119,7 @@ struct SyncFlags {
 Status RunInit(Context& ctx, const InitOptions& o) {
   // On the text of the address, before the replica is opened or anything is sent.
   RELAIS_TRY(client::CheckCentreAddress(o.server, o.insecure_http));
+  if (o.reset) RELAIS_TRY(ResetReplica(ctx, o.yes));
   auto replica = ctx.Replica();
   if (!replica) return replica.error();
   client::Replica& r = **replica;
@@ -445,6 +484,10 @@ void RegisterSyncCommands(CLI::App& app, Context& ctx) {
                      "Accepter une adresse http:// hors de cette machine : jeton et dossiers en clair sur le réseau");
   init_cmd->add_option("--ca-file", init->ca_file,
                        "Certificats (PEM) de l'autorité qui signe le certificat du centre, si le réseau a la sienne");
+  init_cmd->add_flag("--reset", init->reset,
+                     "Phrase de passe oubliée : effacer la base locale illisible et en prendre une neuve (les saisies "
+                     "non synchronisées sont perdues)");
+  init_cmd->add_flag("--yes", init->yes, "Avec --reset : ne pas demander de confirmation (scripts)");
   init_cmd->callback([&ctx, init] { ctx.Finish(RunInit(ctx, *init)); });
 
   auto flags = std::make_shared<SyncFlags>();

@@ -13,6 +13,9 @@
 
 namespace relais::e2e {
 
+// The passphrase of every replica the tests make (RELAIS_PASSPHRASE, set by tests/e2e/replica_key.cc).
+inline constexpr char kTestPassphrase[] = "phrase de passe des tests";
+
 struct RunResult {
   int exit_code = -1;      // the program's exit status; 128 + signal when it was killed
   std::string out;         // everything written on stdout

@@ -1,0 +1,21 @@
+// client/keyring.h — the data key of an unlocked replica, kept for the working day in the Linux
+// kernel's session keyring (`relais unlock`, `relais lock`; docs/PRIVACY.md). The key lives in kernel
+// memory, readable only by processes of the same login session and user, and expires by itself.
+#pragma once
+
+#include <optional>
+
+#include "base/result.h"
+#include "sqlite/crypt_vfs.h"
+
+namespace relais::client {
+
+// Keeps `key` for the replica `id` in the session keyring for `seconds`, replacing any earlier one.
+// kIo (French) when the kernel refuses (no keyring in this environment).
+Status KeepInKeyring(const sqlite::crypt::ReplicaId& id, const sqlite::crypt::DataKey& key, unsigned seconds);
+// The key kept for `id`, or nullopt (never unlocked, expired, locked, or no keyring).
+std::optional<sqlite::crypt::DataKey> FindInKeyring(const sqlite::crypt::ReplicaId& id);
+// Forgets the key kept for `id` at once. True when there was one.
+bool ForgetInKeyring(const sqlite::crypt::ReplicaId& id);
+
+}  // namespace relais::client
