@@ -22,6 +22,8 @@ int ExitCode(const Error& error) {
       return kExitValidation;
     case ErrorCode::kNotFound:
       return kExitNotFound;
+    case ErrorCode::kWipeOrdered:
+      return kExitWiped;
     default:
       return kExitFailure;
   }
@@ -47,6 +49,7 @@ Result<std::string> ResolveDbPath(const std::string& flag) {
 
 Result<client::Replica*> Context::Replica() {
   if (replica_) return replica_.get();
+  if (closed_) return MakeError(ErrorCode::kInternal, "la base locale a été fermée pour être effacée");
   auto path = ResolveDbPath(db_flag);
   if (!path) return path.error();
   auto opened = client::Replica::Open(*path, *clock);

@@ -37,8 +37,10 @@ class FailingStore final : public CentralStore {
   Result<std::vector<RecoveryNote>> Recoveries(size_t) override { return Fail(); }
   Result<std::string> AddDevice(const std::string&, const std::vector<std::string>&, Role) override { return Fail(); }
   Result<std::vector<DeviceInfo>> ListDevices() override { return Fail(); }
-  Status RevokeDevice(const std::string&) override { return Fail(); }
-  Result<Device> Authenticate(std::string_view) override { return Device{1, "a", Role::kDevice, {kGap}}; }
+  Status RevokeDevice(const std::string&, bool) override { return Fail(); }
+  Result<Device> Authenticate(std::string_view, const DeviceReport&) override {
+    return Device{1, "a", Role::kDevice, {kGap}};
+  }
   Result<PushReply> Push(const Device&, const DecodedPush&) override { return Fail(); }
   Result<sync::PullPage> Pull(const Device&, int64_t, size_t, bool) override { return Fail(); }
   Result<ScopeDigestAt> Digest(const Device&) override { return Fail(); }
@@ -117,7 +119,7 @@ TEST_CASE("health answers ok without a token", "[http]") {
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(json::parse(r->body) ==
-        json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs", "pull-no-echo", "push-after"}}});
+        json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs", "pull-no-echo", "push-after", "pending-report"}}});
 }
 
 TEST_CASE("health answers 503 when the store does not answer", "[http]") {
