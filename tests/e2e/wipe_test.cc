@@ -7,6 +7,8 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -44,6 +46,11 @@ json Listed(const Central& central, const std::string& name) {
   return {};
 }
 
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 bool Exists(const std::string& path) { return std::filesystem::exists(std::filesystem::symlink_status(path)); }
 
 // A read connection on a replica, held open: while it is, `relais` closing the replica leaves its
@@ -79,6 +86,13 @@ TEST_CASE("a device revoked with --wipe erases every file of its replica at its 
   HeldOpen held(a.db());
   REQUIRE(a.Json({"status"})["pending"] == 1);
   for (const std::string& f : files) REQUIRE(Exists(f));
+  // A second name for the database and its log, outside the wipe's reach: through it the test reads
+  // what the wipe wrote over the files before it removed them.
+  std::vector<std::string> seen;
+  for (const std::string& f : {a.db(), a.db() + "-wal"}) {
+    seen.push_back(dir / (std::filesystem::path(f).filename().string() + ".seen"));
+    std::filesystem::create_hard_link(f, seen.back());
+  }
 
   RunResult revoked = CentralCmd(central, {"device", "revoke", "a", "--wipe", "--yes"});
   INFO(revoked.err);
@@ -95,6 +109,12 @@ TEST_CASE("a device revoked with --wipe erases every file of its replica at its 
   CHECK(Says(wiped.err, "relais init --server ADRESSE --token NOUVEAU"));
   for (const std::string& f : files) CHECK_FALSE(Exists(f));
   CHECK_FALSE(Exists(a.db() + "-journal"));
+  // Overwritten with zeros, whole (the log may have been checkpointed down to nothing by then).
+  CHECK(ReadAll(seen[0]).size() >= 4096);
+  for (const std::string& f : seen) {
+    INFO(f);
+    CHECK(ReadAll(f).find_first_not_of('\0') == std::string::npos);
+  }
 
   const json listed = Listed(central, "a");
   CHECK(listed["state"] == "wipe_delivered");
