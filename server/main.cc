@@ -376,6 +376,8 @@ int DeviceRevoke(const std::string& db_path, const RevokeOptions& o) {
   if (o.wipe) {
     std::cout << "À sa prochaine connexion au centre, il effacera sa base locale ; relais-central device list "
                  "dira quand l'ordre lui a été transmis.\n";
+  } else if (found->wipe_ordered_at) {
+    std::cout << "L'ordre d'effacement donné le " << *found->wipe_ordered_at << " reste en vigueur.\n";
   } else {
     std::cout << "Il garde sa base locale et ses saisies en attente ; un nouveau jeton (device add) lui permettra "
                  "de les envoyer.\n";
