@@ -70,28 +70,38 @@ class HeldOpen {
   sqlite3* h_ = nullptr;
 };
 
+// A centre, and its device "a" that synced one case (so its replica knows the centre's store id)
+// then wrote another, pending.
+struct SyncedThenPending {
+  SyncedThenPending() : central(dir.path()), a(dir, "a") {
+    central.Start();
+    a.Init(central, central.Enrol("a", {kGap}));
+    a.AddCase("Martin", "Zoé", kGap);
+    a.Sync();
+    a.AddCase("Girard", "Inès", kGap);
+  }
+  TempDir dir;
+  Central central;
+  Device a;
+};
+
 }  // namespace
 
 TEST_CASE("a device revoked with --wipe erases every file of its replica at its next sync, and says so",
           "[e2e][wipe]") {
-  TempDir dir;
-  Central central(dir.path());
-  central.Start();
-  Device a(dir, "a");
-  a.Init(central, central.Enrol("a", {kGap}));
-  a.AddCase("Martin", "Zoé", kGap);
-  a.Sync();
-  a.AddCase("Girard", "Inès", kGap);  // pending: erased with the rest
+  SyncedThenPending f;
+  Central& central = f.central;
+  Device& a = f.a;
   const std::vector<std::string> files = {a.db(), a.db() + "-wal", a.db() + "-shm"};
   HeldOpen held(a.db());
   REQUIRE(a.Json({"status"})["pending"] == 1);
-  for (const std::string& f : files) REQUIRE(Exists(f));
+  for (const std::string& file : files) REQUIRE(Exists(file));
   // A second name for the database and its log, outside the wipe's reach: through it the test reads
   // what the wipe wrote over the files before it removed them.
   std::vector<std::string> seen;
-  for (const std::string& f : {a.db(), a.db() + "-wal"}) {
-    seen.push_back(dir / (std::filesystem::path(f).filename().string() + ".seen"));
-    std::filesystem::create_hard_link(f, seen.back());
+  for (const std::string& file : {a.db(), a.db() + "-wal"}) {
+    seen.push_back(f.dir / (std::filesystem::path(file).filename().string() + ".seen"));
+    std::filesystem::create_hard_link(file, seen.back());
   }
 
   RunResult revoked = CentralCmd(central, {"device", "revoke", "a", "--wipe", "--yes"});
@@ -107,13 +117,13 @@ TEST_CASE("a device revoked with --wipe erases every file of its replica at its 
   CHECK(Says(wiped.err, "1 modification(s) que le centre n'avait pas acceptées"));
   CHECK(Says(wiped.err, "contactez l'équipe centrale"));
   CHECK(Says(wiped.err, "relais init --server ADRESSE --token NOUVEAU"));
-  for (const std::string& f : files) CHECK_FALSE(Exists(f));
+  for (const std::string& file : files) CHECK_FALSE(Exists(file));
   CHECK_FALSE(Exists(a.db() + "-journal"));
   // Overwritten with zeros, whole (the log may have been checkpointed down to nothing by then).
   CHECK(ReadAll(seen[0]).size() >= 4096);
-  for (const std::string& f : seen) {
-    INFO(f);
-    CHECK(ReadAll(f).find_first_not_of('\0') == std::string::npos);
+  for (const std::string& file : seen) {
+    INFO(file);
+    CHECK(ReadAll(file).find_first_not_of('\0') == std::string::npos);
   }
 
   const json listed = Listed(central, "a");
@@ -124,14 +134,9 @@ TEST_CASE("a device revoked with --wipe erases every file of its replica at its 
 
 TEST_CASE("a device revoked without --wipe keeps its replica unchanged and is told what to do",
           "[e2e][wipe]") {
-  TempDir dir;
-  Central central(dir.path());
-  central.Start();
-  Device a(dir, "a");
-  a.Init(central, central.Enrol("a", {kGap}));
-  a.AddCase("Martin", "Zoé", kGap);
-  a.Sync();
-  a.AddCase("Girard", "Inès", kGap);
+  SyncedThenPending f;
+  Central& central = f.central;
+  Device& a = f.a;
   RunResult revoked = CentralCmd(central, {"device", "revoke", "a"});
   INFO(revoked.err);
   REQUIRE(revoked.exit_code == 0);
@@ -186,14 +191,8 @@ TEST_CASE("before a wipe, staff are told how many changes the device last report
 }
 
 TEST_CASE("a server that is not the device's centre cannot make it erase its replica", "[e2e][wipe]") {
-  TempDir dir;
-  Central central(dir.path());
-  central.Start();
-  Device a(dir, "a");
-  a.Init(central, central.Enrol("a", {kGap}));
-  a.AddCase("Martin", "Zoé", kGap);
-  a.Sync();  // the replica records its centre's store_id
-  a.AddCase("Girard", "Inès", kGap);
+  SyncedThenPending f;
+  Device& a = f.a;
   // A hostile server at the replica's address, answering every request with a wipe order in due
   // form, in the name of a store it is not.
   LoopbackHttp hostile([](const httplib::Request&, httplib::Response& res) {
