@@ -54,8 +54,9 @@ TEST_CASE("the PostgreSQL store has the tables and columns of the SQLite store",
   PgTestDatabase db;
   REQUIRE(PgStore::Open(db.url(), OpenMode::kCreate).ok());
   CHECK(PgColumns(db.Admin()) == SqliteColumns(path));
+  // The last step's number: parallel branches take numbers ahead, so a branch may lack one between.
   CHECK(db.Admin().Count("SELECT max(version) FROM relais_schema_version") ==
-        static_cast<int64_t>(schema::central_pg_migrations().size()));
+        schema::central_pg_migrations().back().number);
 }
 
 TEST_CASE("opening a PostgreSQL store twice migrates it once", "[pg]") {
