@@ -482,7 +482,7 @@ struct HttpEndpoint::Impl {
 
 namespace {
 
-// What the device reports beside its token: Relais-Pending, a count of 0 to 10^9 in decimal digits
+// What the device reports beside its token: Relais-Pending, a count of 0 to 999999999 in decimal digits
 // (docs/PROTOCOL.md, "Transport"); absent, nothing. kUsage for any other value.
 Result<DeviceReport> PendingReport(const front::Request& req) {
   DeviceReport report;
