@@ -28,6 +28,7 @@
 #include "sync/centre_answer.h"
 #include "sync/codec.h"
 #include "sync/negotiation.h"
+#include "sync/push_runs.h"
 
 namespace relais::cli {
 
@@ -78,6 +79,13 @@ struct SyncFlags {
   int attempts = 6;
   long stall_s = 30;
 };
+
+// Whether the centre of a whoami answer keeps the pending count a device reports, for the next
+// sync's requests (client::kStateCentreReadsPending).
+Status KeepCentreFeatures(client::Replica& r, const std::string& whoami_body) {
+  return r.SetState(client::kStateCentreReadsPending,
+                    sync::CentreHasFeature(whoami_body, sync::kFeaturePendingReport) ? "1" : "0");
+}
 
 Status RunInit(Context& ctx, const InitOptions& o) {
   // On the text of the address, before the replica is opened or anything is sent.
@@ -171,6 +179,7 @@ Status RunInit(Context& ctx, const InitOptions& o) {
     RELAIS_TRY(r.SetState(client::kStateDeviceName, who["device"].get<std::string>()));
     RELAIS_TRY(r.SetState(client::kStateTerritories, json(territories).dump()));
     RELAIS_TRY(client::KeepDeclaredTerritories(r, reply->body));
+    RELAIS_TRY(KeepCentreFeatures(r, reply->body));
     if (!default_territory.empty()) RELAIS_TRY(r.SetState(client::kStateDefaultTerritory, default_territory));
     // The centre is remembered once; a replica that already follows one keeps it, so that its next
     // sync sees a new store at this address (a centre reinstalled empty) and pushes its data back.
@@ -239,7 +248,10 @@ class ProgressBar {
 // the replica knew.
 void LearnNetwork(client::Replica& r, client::HttpTransport& transport) {
   auto reply = transport.Get("/v1/whoami");
-  if (reply && reply->status == 200) (void)client::KeepDeclaredTerritories(r, reply->body);
+  if (reply && reply->status == 200) {
+    (void)client::KeepDeclaredTerritories(r, reply->body);
+    (void)KeepCentreFeatures(r, reply->body);
+  }
 }
 
 // Changes of this replica the centre has not accepted (waiting to be sent, or refused and kept):
@@ -287,9 +299,15 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
   auto ca_file = r.GetState(client::kStateCaFile);
   if (!ca_file) return ca_file.error();
   transport.SetCaFile(ca_file->value_or(""));
-  auto unaccepted = UnacceptedChanges(ctx);
-  if (!unaccepted) return unaccepted.error();
-  transport.ReportPending(*unaccepted);
+  // Every request tells the centre what the replica holds unaccepted, to a centre that keeps it.
+  auto reads_pending = r.GetState(client::kStateCentreReadsPending);
+  if (!reads_pending) return reads_pending.error();
+  const bool report = *reads_pending == "1";
+  if (report) {
+    auto unaccepted = UnacceptedChanges(ctx);
+    if (!unaccepted) return unaccepted.error();
+    transport.ReportPending(*unaccepted);
+  }
   client::SqliteReplicaPort port(r);
   ProgressBar bar(!ctx.json && ::isatty(STDERR_FILENO));
   sync::SyncOptions options;
@@ -325,9 +343,11 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
   }
   RELAIS_TRY(r.SetState(client::kStateLastSyncAt, IsoTimestamp(r.clock().NowMs())));
   // The last question of the sync reports what is left unaccepted after it.
-  unaccepted = UnacceptedChanges(ctx);
-  if (!unaccepted) return unaccepted.error();
-  transport.ReportPending(*unaccepted);
+  if (report) {
+    auto unaccepted = UnacceptedChanges(ctx);
+    if (!unaccepted) return unaccepted.error();
+    transport.ReportPending(*unaccepted);
+  }
   LearnNetwork(r, transport);
   // The skew as measured against the last pull page's time (none when no page came).
   if (summary->pages > 0 || summary->clock_skew_ms != 0) {
