@@ -17,6 +17,9 @@ enum class ErrorCode {
   kNotFound,    // no such record (exit 4, HTTP 404)
   kConflict,    // the request contradicts the state (HTTP 409), e.g. a reused idempotency key
   kAuth,        // missing, unknown or revoked token (HTTP 401)
+  // A token revoked with an order to erase the device's replica (HTTP 401, code revoked_wipe;
+  // `relais` exit 6 once it erased it: docs/CLI.md)
+  kWipeOrdered,
   kForbidden,   // outside the caller's scope (HTTP 403)
   kTooLarge,    // over a documented limit (HTTP 413)
   kProtocol,    // a message the protocol does not allow, or a version we do not speak

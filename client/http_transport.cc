@@ -140,6 +140,8 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
   add("Relais-Protocol: " + std::to_string(sync::kProtocolVersion));
   add("Accept-Encoding: gzip");  // inflated here, with a limit, rather than by libcurl
   if (!token_.empty()) add("Authorization: Bearer " + token_);
+  if (const int64_t pending = pending_report_; pending >= 0)
+    add(std::string(sync::kHeaderPending) + ": " + std::to_string(pending));
   if (gzip_body) {
     add("Content-Type: application/json");
     add("Content-Encoding: gzip");

@@ -36,6 +36,9 @@ class HttpTransport final : public sync::Transport {
   // Trusts the CA certificates of this PEM file (a network's own CA) instead of the system's.
   // The centre's certificate and host name are verified whatever is set here.
   void SetCaFile(std::string path) { ca_file_ = std::move(path); }
+  // From now on every request tells the centre that `changes` of this device's changes are not
+  // accepted yet (header Relais-Pending: docs/PROTOCOL.md, "Transport"). Not sent until set.
+  void ReportPending(int64_t changes) { pending_report_ = changes; }
 
  private:
   // `gzip_body`: the request's body, compressed; none for a GET.
@@ -52,6 +55,7 @@ class HttpTransport final : public sync::Transport {
   std::vector<void*> idle_;  // CURL*, not in use
   long connect_s_ = 10, stall_s_ = 30, total_s_ = 600;
   std::atomic<uint64_t> bytes_sent_{0}, bytes_received_{0}, requests_{0};
+  std::atomic<int64_t> pending_report_{-1};  // -1: not reported
 };
 
 }  // namespace relais::client

@@ -181,5 +181,8 @@ inline constexpr const char* kStateCentreStoreId = "centre_store_id";
 inline constexpr const char* kStateCentreEpoch = "centre_epoch";
 // What recoveries pushed back and the centre was not told yet: lines "op table id".
 inline constexpr const char* kStateRecoveryNote = "recovery_note";
+// "1" when the centre's last whoami (at `init`, or at the end of a sync) listed `pending-report`:
+// the sync's requests then carry Relais-Pending (docs/PROTOCOL.md, "Transport").
+inline constexpr const char* kStateCentreReadsPending = "centre_reads_pending";
 
 }  // namespace relais::client

@@ -50,6 +50,7 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kConflict:
       return 409;
     case ErrorCode::kAuth:
+    case ErrorCode::kWipeOrdered:
       return 401;
     case ErrorCode::kForbidden:
       return 403;
@@ -476,6 +477,27 @@ struct HttpEndpoint::Impl {
   void RecordHistory(const front::Request& req, front::Response& res);
 };
 
+namespace {
+
+// What the device reports beside its token: Relais-Pending, a count of 0 to 999999999 in decimal digits
+// (docs/PROTOCOL.md, "Transport"); absent, nothing. kUsage for any other value.
+Result<DeviceReport> PendingReport(const front::Request& req) {
+  DeviceReport report;
+  if (!req.has_header(sync::kHeaderPending)) return report;
+  const std::string text = req.get_header_value(sync::kHeaderPending);
+  constexpr size_t kMaxDigits = 9;
+  if (text.empty() || text.size() > kMaxDigits ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return MakeError(ErrorCode::kUsage, std::string(sync::kHeaderPending) +
+                                            " : attendu un nombre de modifications, de 0 à 999999999 (reçu « " +
+                                            text.substr(0, 20) + " »)");
+  }
+  report.pending_changes = std::stoll(text);
+  return report;
+}
+
+}  // namespace
+
 std::optional<Device> HttpEndpoint::Impl::Admit(const front::Request& req, front::Response& res) {
   const std::string version = req.get_header_value(kProtocolHeader);
   if (version != std::to_string(sync::kProtocolVersion)) {
@@ -503,9 +525,25 @@ std::optional<Device> HttpEndpoint::Impl::Admit(const front::Request& req, front
                         "trop de jetons refusés depuis cette adresse : réessayez dans " + std::to_string(wait) + " s"));
     return std::nullopt;
   }
-  auto device = store.Authenticate(std::string_view(authorization).substr(prefix.size()));
+  auto report = PendingReport(req);
+  if (!report) {
+    SendError(res, 400, report.error());
+    return std::nullopt;
+  }
+  auto device = store.Authenticate(std::string_view(authorization).substr(prefix.size()), *report);
   if (!device) {
-    if (device.error().code == ErrorCode::kAuth) {
+    if (device.error().code == ErrorCode::kWipeOrdered) {
+      // The centre names itself, so that the device erases its replica on its own centre's word only.
+      auto centre = store.Identity();
+      if (!centre) {
+        SendStoreError(res, centre.error());
+        return std::nullopt;
+      }
+      tl_note.detail = " wipe_order";
+      res.status = 401;
+      res.set_content(sync::EncodeWipeOrder(device.error().message, centre->store_id), kJson);
+      res.set_header("WWW-Authenticate", "Bearer");
+    } else if (device.error().code == ErrorCode::kAuth) {
       throttle.Failed(req.client, now_ms);
       SendError(res, 401, device.error());
     } else {

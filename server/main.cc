@@ -255,6 +255,25 @@ int DeviceAdd(const std::string& db_path, const std::string& name, const std::ve
   return 0;
 }
 
+// Where a device stands, for `device list`: its code (JSON `state`) and how staff read it.
+struct DeviceState {
+  const char* code;
+  std::string text;
+};
+
+DeviceState StateOf(const relais::server::DeviceInfo& d) {
+  if (d.wipe_delivered_at) return {"wipe_delivered", "effacement transmis le " + *d.wipe_delivered_at};
+  if (d.wipe_ordered_at) return {"wipe_pending", "effacement ordonné le " + *d.wipe_ordered_at + ", pas encore transmis"};
+  if (d.revoked_at) return {"revoked", "révoqué le " + *d.revoked_at};
+  return {"active", "actif"};
+}
+
+// "3 (2026-12-06T14:20:00Z)", or "-" when the device never reported its pending changes.
+std::string PendingText(const relais::server::DeviceInfo& d) {
+  if (!d.pending_changes) return "-";
+  return std::to_string(*d.pending_changes) + " (" + d.pending_reported_at.value_or("?") + ")";
+}
+
 int DeviceList(const std::string& db_path, bool as_json) {
   auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
@@ -268,7 +287,12 @@ int DeviceList(const std::string& db_path, bool as_json) {
                      {"territories", d.territories},
                      {"created_at", d.created_at},
                      {"last_seen_at", OrNull(d.last_seen_at)},
-                     {"revoked_at", OrNull(d.revoked_at)}});
+                     {"revoked_at", OrNull(d.revoked_at)},
+                     {"state", StateOf(d).code},
+                     {"wipe_ordered_at", OrNull(d.wipe_ordered_at)},
+                     {"wipe_delivered_at", OrNull(d.wipe_delivered_at)},
+                     {"pending_changes", d.pending_changes ? json(*d.pending_changes) : json(nullptr)},
+                     {"pending_reported_at", OrNull(d.pending_reported_at)}});
     }
     std::cout << out.dump(2) << std::endl;
     return 0;
@@ -278,21 +302,86 @@ int DeviceList(const std::string& db_path, bool as_json) {
               << " --name NOM --territory TERRITOIRE\n";
     return 0;
   }
-  std::vector<std::vector<std::string>> rows = {{"APPAREIL", "RÔLE", "TERRITOIRES", "CRÉÉ LE", "VU LE", "RÉVOQUÉ LE"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"APPAREIL", "RÔLE", "TERRITOIRES", "CRÉÉ LE", "VU LE", "ÉTAT", "EN ATTENTE (SIGNALÉ LE)"}};
   for (const auto& d : *devices) {
     rows.push_back({d.name, relais::server::ToString(d.role), Join(d.territories, ","), d.created_at,
-                    d.last_seen_at.value_or("-"), d.revoked_at.value_or("-")});
+                    d.last_seen_at.value_or("-"), StateOf(d).text, PendingText(d)});
   }
   PrintTable(rows);
   return 0;
 }
 
-int DeviceRevoke(const std::string& db_path, const std::string& name) {
+struct RevokeOptions {
+  std::string name;
+  bool wipe = false;
+  bool yes = false;  // no question: scripts
+  bool json = false;
+};
+
+// What a wipe would erase that the centre never got, as the device last said it, for staff to read
+// before they confirm.
+std::string WipeWarning(const relais::server::DeviceInfo& d) {
+  std::string out = "Attention : à sa prochaine connexion, l'appareil « " + d.name +
+                    " » effacera sa base locale, y compris les saisies qu'il n'a pas encore envoyées au centre.\n";
+  if (d.pending_changes) {
+    out += "Il a signalé " + std::to_string(*d.pending_changes) +
+           " modification(s) non acceptée(s) par le centre (en attente d'envoi ou refusées) le " +
+           d.pending_reported_at.value_or("?") + " : elles seront perdues.\n";
+  } else {
+    out +=
+        "Il n'a jamais signalé ses modifications en attente (Relais trop ancien, ou jamais synchronisé) : "
+        "il peut en avoir, elles seraient perdues.\n";
+  }
+  return out;
+}
+
+int DeviceRevoke(const std::string& db_path, const RevokeOptions& o) {
   auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
-  auto revoked = (*store)->RevokeDevice(name);
+  auto devices = (*store)->ListDevices();
+  if (!devices) return Fail(devices.error());
+  auto found = std::find_if(devices->begin(), devices->end(),
+                            [&](const relais::server::DeviceInfo& d) { return d.name == o.name; });
+  if (found == devices->end()) {
+    return Fail(relais::MakeError(ErrorCode::kNotFound,
+                                  "aucun appareil nommé " + o.name + " (voir `relais-central device list`)"));
+  }
+  if (o.wipe && found->role == relais::server::Role::kStaff) {
+    return Fail(relais::MakeError(ErrorCode::kUsage, "« " + o.name +
+                                                         " » est un jeton du personnel : il n'a pas de base locale à "
+                                                         "effacer ; révoquez-le sans --wipe"));
+  }
+  if (o.wipe && !o.yes) {
+    std::cerr << WipeWarning(*found) << "Confirmer l'effacement ? Tapez « oui » pour confirmer : " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "oui") {
+      std::cerr << "Rien n'a été fait : l'appareil « " << o.name << " » n'est pas révoqué par cette commande.\n";
+      return 1;
+    }
+  }
+  auto revoked = (*store)->RevokeDevice(o.name, o.wipe);
   if (!revoked) return Fail(revoked.error());
-  std::cout << "Appareil « " << name << " » révoqué : son jeton est désormais refusé (401).\n";
+  if (o.json) {
+    std::cout << json{{"name", o.name},
+                      {"wipe", o.wipe},
+                      {"pending_changes", found->pending_changes ? json(*found->pending_changes) : json(nullptr)},
+                      {"pending_reported_at", OrNull(found->pending_reported_at)}}
+                     .dump()
+              << std::endl;
+    return 0;
+  }
+  std::cout << "Appareil « " << o.name << " » révoqué : son jeton est désormais refusé (401).\n";
+  if (o.wipe) {
+    std::cout << "À sa prochaine connexion au centre, il effacera sa base locale ; relais-central device list "
+                 "dira quand l'ordre lui a été transmis.\n";
+  } else if (found->wipe_ordered_at) {
+    std::cout << "L'ordre d'effacement donné le " << *found->wipe_ordered_at << " reste en vigueur.\n";
+  } else {
+    std::cout << "Il garde sa base locale et ses saisies en attente ; un nouveau jeton (device add) lui permettra "
+                 "de les envoyer.\n";
+  }
   return 0;
 }
 
@@ -915,9 +1004,13 @@ int main(int argc, char** argv) {
     list->add_flag("--json", list_json, "Afficher en JSON");
 
     auto* revoke = device->add_subcommand("revoke", "Révoquer un appareil : son jeton est désormais refusé");
-    std::string revoke_name;
-    revoke->add_option("NAME", revoke_name, "Nom de l'appareil")->required();
+    RevokeOptions revoke_options;
+    revoke->add_option("NAME", revoke_options.name, "Nom de l'appareil")->required();
     store_options(revoke, "Fichier de la base centrale");
+    revoke->add_flag("--wipe", revoke_options.wipe,
+                     "Ordonner aussi à l'appareil d'effacer sa base locale à sa prochaine connexion");
+    revoke->add_flag("--yes", revoke_options.yes, "Ne pas demander de confirmation (scripts)");
+    revoke->add_flag("--json", revoke_options.json, "Afficher {name, wipe, pending_changes, pending_reported_at}");
 
     auto* history =
         app.add_subcommand("history", "Toutes les versions d'une fiche, avec les valeurs écartées par une fusion");
@@ -1047,7 +1140,7 @@ int main(int argc, char** argv) {
     if (*serve) return Serve(db_path, listen, serve_options);
     if (*add) return DeviceAdd(db_path, name, territories, staff, add_json);
     if (*list) return DeviceList(db_path, list_json);
-    if (*revoke) return DeviceRevoke(db_path, revoke_name);
+    if (*revoke) return DeviceRevoke(db_path, revoke_options);
     if (*history) return History(db_path, record_id, history_json);
     if (*restore) return Restore(db_path, backup_file);
     if (*restored) return Restored(db_path);

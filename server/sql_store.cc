@@ -21,14 +21,24 @@ constexpr size_t kMaxTokenSize = 256;
 constexpr const char* kDeviceTerritories =
     "SELECT territory FROM device_territories WHERE device_id = ?1 ORDER BY territory COLLATE BINARY";
 constexpr const char* kListDevices =
-    "SELECT id, name, role, created_at, last_seen_at, revoked_at FROM devices ORDER BY name COLLATE BINARY";
-constexpr const char* kRevokeDevice = "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE name = ?2";
-constexpr const char* kTouchDevice = "UPDATE devices SET last_seen_at = ?1 WHERE id = ?2";
+    "SELECT id, name, role, created_at, last_seen_at, revoked_at, wipe_ordered_at, wipe_delivered_at, "
+    "pending_changes, pending_reported_at FROM devices ORDER BY name COLLATE BINARY";
+// ?3 = 1 also orders the wipe; a wipe order is never taken back, and its first date stays.
+constexpr const char* kRevokeDevice =
+    "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1), wipe_ordered_at = CASE WHEN ?3 = 1 THEN "
+    "COALESCE(wipe_ordered_at, ?1) ELSE wipe_ordered_at END WHERE name = ?2";
+// Last seen, and the device's pending count when it reported one (?3, NULL when it did not).
+constexpr const char* kTouchDevice =
+    "UPDATE devices SET last_seen_at = ?1, pending_changes = COALESCE(CAST(?3 AS BIGINT), pending_changes), "
+    "pending_reported_at = CASE WHEN CAST(?3 AS BIGINT) IS NULL THEN pending_reported_at ELSE ?1 END WHERE id = ?2";
+constexpr const char* kWipeDelivered =
+    "UPDATE devices SET wipe_delivered_at = COALESCE(wipe_delivered_at, ?1) WHERE id = ?2";
 constexpr const char* kPulledTo = "UPDATE devices SET pulled_to = ?1 WHERE id = ?2 AND pulled_to < ?1";
 constexpr const char* kDeviceNamed = "SELECT 1 FROM devices WHERE name = ?1";
 // The device holding a token (bound with its SHA-256), one row per territory, in byte order.
 constexpr const char* kDeviceByToken =
-    "SELECT d.id, d.name, d.role, d.revoked_at, d.last_seen_at, t.territory, d.pulled_to FROM devices d "
+    "SELECT d.id, d.name, d.role, d.revoked_at, d.last_seen_at, t.territory, d.pulled_to, d.wipe_ordered_at, "
+    "d.pending_changes FROM devices d "
     "LEFT JOIN device_territories t ON t.device_id = d.id WHERE d.token_hash = ?1 ORDER BY t.territory COLLATE BINARY";
 constexpr const char* kInsertDevice =
     "INSERT INTO devices(name, role, token_hash, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id";
@@ -253,10 +263,10 @@ Result<std::vector<DeviceInfo>> SqlCentralStore::ListDevices() {
   return out;
 }
 
-Status SqlCentralStore::RevokeDevice(const std::string& name) {
+Status SqlCentralStore::RevokeDevice(const std::string& name, bool wipe) {
   auto writer = Writer(/*wait=*/true);
   if (!writer) return writer.error();
-  auto changed = (*writer)->conn().Run(kRevokeDevice, {IsoTimestamp(clock_.NowMs()), name});
+  auto changed = (*writer)->conn().Run(kRevokeDevice, {IsoTimestamp(clock_.NowMs()), name, int64_t{wipe ? 1 : 0}});
   if (!changed) return changed.error();
   if (*changed == 0) {
     return MakeError(ErrorCode::kNotFound, "aucun appareil nommé " + name + " (voir `relais-central device list`)");
@@ -264,7 +274,7 @@ Status SqlCentralStore::RevokeDevice(const std::string& name) {
   return OkStatus();
 }
 
-Result<Device> SqlCentralStore::Authenticate(std::string_view token) {
+Result<Device> SqlCentralStore::Authenticate(std::string_view token, const DeviceReport& report) {
   // One message for an unknown and a revoked token, so that a caller learns nothing.
   const Error refused = MakeError(ErrorCode::kAuth,
                                   "jeton inconnu ou révoqué : demandez un jeton au centre "
@@ -273,7 +283,9 @@ Result<Device> SqlCentralStore::Authenticate(std::string_view token) {
   struct Found {
     Device device;
     bool revoked = false;
+    bool wipe_ordered = false;
     std::optional<std::string> last_seen;
+    std::optional<int64_t> pending;
   };
   std::optional<Found> found;
   {
@@ -295,17 +307,29 @@ Result<Device> SqlCentralStore::Authenticate(std::string_view token) {
         found->revoked = !r.IsNull(3);
         found->last_seen = r.Val(4);
         found->device.pulled_to = r.Int(6);
+        found->wipe_ordered = !r.IsNull(7);
+        if (!r.IsNull(8)) found->pending = r.Int(8);
       }
       if (!r.IsNull(5)) found->device.territories.push_back(r.Text(5));
     }
   }
+  if (found && found->revoked && found->wipe_ordered) {
+    // The order is answered whatever the store says; its delivery is recorded when it can be.
+    auto writer = Writer(/*wait=*/true);
+    if (writer) (void)(*writer)->conn().Run(kWipeDelivered, {IsoTimestamp(clock_.NowMs()), found->device.id});
+    return MakeError(ErrorCode::kWipeOrdered, "cet appareil est révoqué, avec ordre d'effacer sa base locale");
+  }
   if (!found || found->revoked) return refused;
   if (found->device.territories.empty()) return refused;
   const int64_t now = clock_.NowMs();
-  if (!found->last_seen || *found->last_seen < IsoTimestamp(now - kLastSeenResolutionMs)) {
+  const bool report_changed = report.pending_changes && report.pending_changes != found->pending;
+  if (report_changed || !found->last_seen || *found->last_seen < IsoTimestamp(now - kLastSeenResolutionMs)) {
     // Best effort: a busy writer (a long push) is not worth waiting for.
     auto writer = Writer(/*wait=*/false);
-    if (writer && *writer) (void)(**writer)->Run(kTouchDevice, {IsoTimestamp(now), found->device.id});
+    if (writer && *writer) {
+      (void)(**writer)->Run(kTouchDevice, {IsoTimestamp(now), found->device.id,
+                                           report.pending_changes ? SqlParam(*report.pending_changes) : SqlParam()});
+    }
   }
   return std::move(found->device);
 }

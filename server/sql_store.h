@@ -44,8 +44,10 @@ class SqlCentralStore : public CentralStore {
   Result<std::string> AddDevice(const std::string& name, const std::vector<std::string>& territories,
                                 Role role) override;
   Result<std::vector<DeviceInfo>> ListDevices() override;
-  Status RevokeDevice(const std::string& name) override;
-  Result<Device> Authenticate(std::string_view token) override;
+  using CentralStore::Authenticate;
+  using CentralStore::RevokeDevice;
+  Status RevokeDevice(const std::string& name, bool wipe) override;
+  Result<Device> Authenticate(std::string_view token, const DeviceReport& report) override;
   Result<Network> GetNetwork() override;
   Status AddTerritory(const Territory& territory) override;
   Status RenameTerritory(const std::string& code, const std::string& label) override;

@@ -73,6 +73,21 @@ struct DeviceInfo {
   std::string created_at;                   // ISO 8601 UTC
   std::optional<std::string> last_seen_at;  // last authenticated request, to the minute
   std::optional<std::string> revoked_at;
+  // Wipe on revocation (docs/SERVER.md, "Tokens: rotation and loss"): when `device revoke --wipe`
+  // ordered it, and when the centre first answered the device's token with the order (401
+  // revoked_wipe). The device erases its replica on that answer and cannot confirm it afterwards:
+  // delivered is the last the centre can know.
+  std::optional<std::string> wipe_ordered_at;
+  std::optional<std::string> wipe_delivered_at;
+  // The last count of changes the device held that the centre had not accepted (header
+  // Relais-Pending), and when it said so; nullopt until it reports one.
+  std::optional<int64_t> pending_changes;
+  std::optional<std::string> pending_reported_at;
+};
+
+// What a device says of itself on a request, beside its token (docs/PROTOCOL.md, "Transport").
+struct DeviceReport {
+  std::optional<int64_t> pending_changes;  // header Relais-Pending
 };
 
 // One version of one record: the state after an accepted change (schema table `history`).
@@ -213,11 +228,18 @@ class CentralStore {
   virtual Result<std::string> AddDevice(const std::string& name, const std::vector<std::string>& territories,
                                         Role role) = 0;
   virtual Result<std::vector<DeviceInfo>> ListDevices() = 0;
-  // kNotFound for an unknown name. Revoking twice is not an error.
-  virtual Status RevokeDevice(const std::string& name) = 0;
+  // kNotFound for an unknown name. Revoking twice is not an error. With `wipe`, the device is also
+  // ordered to erase its replica at its next contact; a wipe order, once given, is never taken back
+  // (a later revoke without `wipe` leaves it).
+  virtual Status RevokeDevice(const std::string& name, bool wipe) = 0;
+  Status RevokeDevice(const std::string& name) { return RevokeDevice(name, /*wipe=*/false); }
   // The device holding `token`. kAuth for an unknown or revoked token (one message for both, so a
-  // caller learns nothing). Records the time the device was last seen.
-  virtual Result<Device> Authenticate(std::string_view token) = 0;
+  // caller learns nothing), except a token whose device was revoked with a wipe order: kWipeOrdered,
+  // and the first such answer is recorded (DeviceInfo::wipe_delivered_at). Records the time the
+  // device was last seen, and `report` (best effort, like that time: written when it changed or at
+  // most once a minute, skipped when the store is busy writing).
+  virtual Result<Device> Authenticate(std::string_view token, const DeviceReport& report) = 0;
+  Result<Device> Authenticate(std::string_view token) { return Authenticate(token, DeviceReport{}); }
 
   // The declared territories and the transfer policy, read in one snapshot.
   virtual Result<Network> GetNetwork() = 0;

@@ -279,6 +279,10 @@ DeviceInfo ReadDeviceInfo(const Row& s) {
   d.created_at = s.Text(3);
   d.last_seen_at = s.Val(4);
   d.revoked_at = s.Val(5);
+  d.wipe_ordered_at = s.Val(6);
+  d.wipe_delivered_at = s.Val(7);
+  if (!s.IsNull(8)) d.pending_changes = s.Int(8);
+  d.pending_reported_at = s.Val(9);
   return d;
 }
 

@@ -806,6 +806,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "conflict";
     case ErrorCode::kAuth:
       return "unauthorized";
+    case ErrorCode::kWipeOrdered:
+      return "revoked_wipe";
     case ErrorCode::kForbidden:
       return "forbidden";
     case ErrorCode::kTooLarge:
@@ -842,7 +844,8 @@ Error DecodeError(std::string_view text, ErrorCode fallback) {
     ErrorCode ec = fallback;
     for (ErrorCode c :
          {ErrorCode::kUsage, ErrorCode::kValidation, ErrorCode::kNotFound, ErrorCode::kConflict, ErrorCode::kAuth,
-          ErrorCode::kForbidden, ErrorCode::kTooLarge, ErrorCode::kProtocol, ErrorCode::kInternal}) {
+          ErrorCode::kWipeOrdered, ErrorCode::kForbidden, ErrorCode::kTooLarge, ErrorCode::kProtocol,
+          ErrorCode::kInternal}) {
       if (code == ErrorCodeName(c)) ec = c;
     }
     std::string message = doc["error"]["message"].get<std::string>();
@@ -850,6 +853,26 @@ Error DecodeError(std::string_view text, ErrorCode fallback) {
     return MakeError(ec, message);
   }
   return MakeError(fallback, "la réponse n'est pas un message d'erreur d'un centre Relais");
+}
+
+std::string EncodeWipeOrder(const std::string& message, const std::string& store_id) {
+  json e = {{"code", ErrorCodeName(ErrorCode::kWipeOrdered)}, {"message", message}, {"centre", {{"store_id", store_id}}}};
+  return json{{"error", std::move(e)}}.dump();
+}
+
+std::optional<std::string> DecodeWipeOrder(std::string_view text) {
+  const json doc = json::parse(text, nullptr, false);
+  if (!doc.is_object()) return std::nullopt;
+  auto error = doc.find("error");
+  if (error == doc.end() || !error->is_object()) return std::nullopt;
+  auto code = error->find("code");
+  if (code == error->end() || *code != ErrorCodeName(ErrorCode::kWipeOrdered)) return std::nullopt;
+  auto centre = error->find("centre");
+  if (centre == error->end() || !centre->is_object()) return std::nullopt;
+  auto store_id = centre->find("store_id");
+  if (store_id == centre->end() || !store_id->is_string() || store_id->get_ref<const std::string&>().empty())
+    return std::nullopt;
+  return store_id->get<std::string>();
 }
 
 std::string EncodeRecordValues(const schema::Table& table, const std::vector<schema::Value>& values) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +73,13 @@ inline constexpr const char* kChangeIdReusedCode = "change_id_reused";
 // Reads an error body back into an Error (kProtocol when the body is not one).
 Error DecodeError(std::string_view json, ErrorCode fallback);
 const char* ErrorCodeName(ErrorCode code);
+
+// The answer to a token whose device was revoked with a wipe order (docs/PROTOCOL.md, "Wipe
+// order"): {"error": {"code": "revoked_wipe", "message": "...", "centre": {"store_id": "..."}}},
+// the centre naming itself so that a device erases its replica only on its own centre's word.
+std::string EncodeWipeOrder(const std::string& message, const std::string& store_id);
+// The store_id a wipe order names; nullopt when `json` is not a wipe order or names none. Pure.
+std::optional<std::string> DecodeWipeOrder(std::string_view json);
 
 // Encodes one record's values as a JSON object {"field": value} (ints as numbers, nulls omitted),
 // as the history and the CLI show it. DecodeRecordValues is its inverse.

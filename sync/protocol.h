@@ -18,6 +18,10 @@ inline constexpr int kProtocolVersion = 1;
 // decoding it.
 inline constexpr char kHeaderPullNext[] = "Relais-Pull-Next";
 inline constexpr char kHeaderPullMore[] = "Relais-Pull-More";
+// A request header by which a device tells the centre how many of its changes the centre has not
+// accepted (waiting to be sent, or refused and kept): docs/PROTOCOL.md, "Transport". Central staff
+// see the last one before they order a wipe.
+inline constexpr char kHeaderPending[] = "Relais-Pending";
 
 enum class Op { kCreate, kUpdate };
 

@@ -23,6 +23,10 @@ inline constexpr std::string_view kFeaturePullNoEcho = "pull-no-echo";
 // and be sent before that one is answered (docs/PROTOCOL.md, "Two batches in flight").
 inline constexpr std::string_view kFeaturePushAfter = "push-after";
 
+// The name a centre lists when it keeps what a device reports in the header Relais-Pending
+// (kHeaderPending), for central staff.
+inline constexpr std::string_view kFeaturePendingReport = "pending-report";
+
 // What this build's centre lists in `features`.
 const std::vector<std::string>& CentreFeatures();
 

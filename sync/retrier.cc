@@ -18,8 +18,12 @@ SyncError Refused(const HttpReply& reply, Exchange exchange) {
     }
   }
   Error said = DecodeError(reply.body, ErrorCode::kHttp);
-  return MakeSyncError(SyncFailure::kRefused, reply.status == 401 ? ErrorCode::kAuth : said.code,
-                       std::move(said.message), exchange, reply.status);
+  ErrorCode code = said.code;
+  if (reply.status == 401 && code != ErrorCode::kWipeOrdered) code = ErrorCode::kAuth;
+  if (reply.status != 401 && code == ErrorCode::kWipeOrdered) code = ErrorCode::kHttp;  // only a 401 orders it
+  SyncError refused = MakeSyncError(SyncFailure::kRefused, code, std::move(said.message), exchange, reply.status);
+  if (code == ErrorCode::kWipeOrdered) refused.wipe_store_id = DecodeWipeOrder(reply.body).value_or("");
+  return refused;
 }
 
 }  // namespace relais::sync

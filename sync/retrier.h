@@ -16,7 +16,8 @@ namespace relais::sync {
 bool Retryable(int status);
 
 // The SyncError of an answer the centre refused (`reply.status` is not 200): what its error body
-// says, kAuth for a 401; kNotACentre when the body is not a Relais error (another server answered).
+// says, kAuth for a 401 (kWipeOrdered for a 401 revoked_wipe, with the store_id it names); kNotACentre
+// when the body is not a Relais error (another server answered).
 SyncError Refused(const HttpReply& reply, Exchange exchange);
 
 // Runs a request until it gets an answer worth keeping, with exponential backoff between tries.

@@ -25,7 +25,7 @@ enum class SyncFailure {
   // how the network failed.
   kUnreachable,
   // The centre answered `http_status`, which no retry changes (a 4xx): `code` is what its error
-  // says (kAuth for a 401), `message` the centre's own message.
+  // says (kAuth for a 401, kWipeOrdered for a 401 revoked_wipe), `message` the centre's own message.
   kRefused,
   // An answer that does not decode: `code` and `message` are the decoder's.
   kUnreadableAnswer,
@@ -56,6 +56,9 @@ struct SyncError {
   int http_status = 0;                       // the centre's answer, 0 when there was none
   int attempts = 0;                          // kUnreachable: how many times the request was tried
   std::vector<TableDifference> differences;  // kStillDivergent
+  // kRefused with kWipeOrdered: the store_id the wipe order named (empty when it named none). The
+  // caller erases the replica only when it is the store_id of the replica's own centre.
+  std::string wipe_store_id;
 };
 
 template <class T>

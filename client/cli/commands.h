@@ -26,6 +26,8 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitValidation = 3;
 inline constexpr int kExitNotFound = 4;
 inline constexpr int kExitLocked = 5;  // the encrypted replica is locked, or the passphrase is wrong
+// The replica was erased on its centre's order (a wipe order: docs/CLI.md, "Exit codes").
+inline constexpr int kExitWiped = 6;
 
 int ExitCode(const Error& error);
 
@@ -47,6 +49,13 @@ class Context {
   client::Passphrases Passphrases() const;
   // The repositories over that replica.
   Result<client::Records*> Records();
+  // Closes the replica (and its repositories), for good: a wipe erases its files next, and
+  // Replica() fails from then on rather than create the file again.
+  void CloseReplica() {
+    records_.reset();
+    replica_.reset();
+    closed_ = true;
+  }
 
   void Finish(Status outcome) { outcome_ = std::move(outcome); }
   const Status& outcome() const { return outcome_; }
@@ -54,6 +63,7 @@ class Context {
  private:
   std::unique_ptr<client::Replica> replica_;
   std::unique_ptr<client::Records> records_;
+  bool closed_ = false;
   Status outcome_ = OkStatus();
 };
 

@@ -24,6 +24,8 @@ int ExitCode(const Error& error) {
       return kExitNotFound;
     case ErrorCode::kLocked:
       return kExitLocked;
+    case ErrorCode::kWipeOrdered:
+      return kExitWiped;
     default:
       return kExitFailure;
   }
@@ -49,6 +51,7 @@ Result<std::string> ResolveDbPath(const std::string& flag) {
 
 Result<client::Replica*> Context::Replica() {
   if (replica_) return replica_.get();
+  if (closed_) return MakeError(ErrorCode::kInternal, "la base locale a été fermée pour être effacée");
   auto path = ResolveDbPath(db_flag);
   if (!path) return path.error();
   RELAIS_TRY(client::PrepareReplicaKey(*path, Passphrases()));

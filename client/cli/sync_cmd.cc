@@ -25,9 +25,11 @@
 #include "client/replica_port.h"
 #include "client/sync_text.h"
 #include "client/territories.h"
+#include "client/wipe.h"
 #include "sync/centre_answer.h"
 #include "sync/codec.h"
 #include "sync/negotiation.h"
+#include "sync/push_runs.h"
 
 namespace relais::cli {
 
@@ -115,6 +117,13 @@ struct SyncFlags {
   int attempts = 6;
   long stall_s = 30;
 };
+
+// Whether the centre of a whoami answer keeps the pending count a device reports, for the next
+// sync's requests (client::kStateCentreReadsPending).
+Status KeepCentreFeatures(client::Replica& r, const std::string& whoami_body) {
+  return r.SetState(client::kStateCentreReadsPending,
+                    sync::CentreHasFeature(whoami_body, sync::kFeaturePendingReport) ? "1" : "0");
+}
 
 Status RunInit(Context& ctx, const InitOptions& o) {
   // On the text of the address, before the replica is opened or anything is sent.
@@ -209,6 +218,7 @@ Status RunInit(Context& ctx, const InitOptions& o) {
     RELAIS_TRY(r.SetState(client::kStateDeviceName, who["device"].get<std::string>()));
     RELAIS_TRY(r.SetState(client::kStateTerritories, json(territories).dump()));
     RELAIS_TRY(client::KeepDeclaredTerritories(r, reply->body));
+    RELAIS_TRY(KeepCentreFeatures(r, reply->body));
     if (!default_territory.empty()) RELAIS_TRY(r.SetState(client::kStateDefaultTerritory, default_territory));
     // The centre is remembered once; a replica that already follows one keeps it, so that its next
     // sync sees a new store at this address (a centre reinstalled empty) and pushes its data back.
@@ -277,10 +287,25 @@ class ProgressBar {
 // the replica knew.
 void LearnNetwork(client::Replica& r, client::HttpTransport& transport) {
   auto reply = transport.Get("/v1/whoami");
-  if (reply && reply->status == 200) (void)client::KeepDeclaredTerritories(r, reply->body);
+  if (reply && reply->status == 200) {
+    (void)client::KeepDeclaredTerritories(r, reply->body);
+    (void)KeepCentreFeatures(r, reply->body);
+  }
 }
 
-Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
+// Changes of this replica the centre has not accepted (waiting to be sent, or refused and kept):
+// what the device reports (header Relais-Pending), and what a wipe loses.
+Result<int64_t> UnacceptedChanges(Context& ctx) {
+  auto records = ctx.Records();
+  if (!records) return records.error();
+  auto counts = (*records)->PendingTotal();
+  if (!counts) return counts.error();
+  return counts->pending + counts->rejected;
+}
+
+// `wipe_order`: set to the store_id a wipe order named when the centre answered one
+// (ObeyWipeOrder follows, once this function's hold on the replica is gone).
+Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::string>& wipe_order) {
   auto replica = ctx.Replica();
   if (!replica) return replica.error();
   client::Replica& r = **replica;
@@ -313,6 +338,15 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   auto ca_file = r.GetState(client::kStateCaFile);
   if (!ca_file) return ca_file.error();
   transport.SetCaFile(ca_file->value_or(""));
+  // Every request tells the centre what the replica holds unaccepted, to a centre that keeps it.
+  auto reads_pending = r.GetState(client::kStateCentreReadsPending);
+  if (!reads_pending) return reads_pending.error();
+  const bool report = *reads_pending == "1";
+  if (report) {
+    auto unaccepted = UnacceptedChanges(ctx);
+    if (!unaccepted) return unaccepted.error();
+    transport.ReportPending(*unaccepted);
+  }
   client::SqliteReplicaPort port(r);
   ProgressBar bar(!ctx.json && ::isatty(STDERR_FILENO));
   sync::SyncOptions options;
@@ -338,11 +372,21 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   auto summary = sync::RunSync(port, transport, options);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!summary) {
+    if (summary.error().code == ErrorCode::kWipeOrdered) {
+      wipe_order = summary.error().wipe_store_id;
+      return MakeError(ErrorCode::kWipeOrdered, "ordre d'effacement");
+    }
     Error e = client::SyncErrorForPeople(summary.error());
     if (summary.error().failure == sync::SyncFailure::kNotACentre) e.message = **server + " : " + e.message;
     return e;
   }
   RELAIS_TRY(r.SetState(client::kStateLastSyncAt, IsoTimestamp(r.clock().NowMs())));
+  // The last question of the sync reports what is left unaccepted after it.
+  if (report) {
+    auto unaccepted = UnacceptedChanges(ctx);
+    if (!unaccepted) return unaccepted.error();
+    transport.ReportPending(*unaccepted);
+  }
   LearnNetwork(r, transport);
   // The skew as measured against the last pull page's time (none when no page came).
   if (summary->pages > 0 || summary->clock_skew_ms != 0) {
@@ -470,6 +514,50 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags) {
   return OkStatus();
 }
 
+// The centre answered this replica's token with a wipe order naming `ordered_store_id`: erases the
+// replica when the order is its own centre's (client::JudgeWipeOrder), and says what happened.
+Status ObeyWipeOrder(Context& ctx, const std::string& ordered_store_id) {
+  auto replica = ctx.Replica();
+  if (!replica) return replica.error();
+  client::Replica& r = **replica;
+  auto server = r.GetState(client::kStateServerUrl);
+  if (!server) return server.error();
+  const std::string address = server->value_or("");
+  std::string known_store_id;
+  {
+    client::SqliteReplicaPort port(r);
+    auto known = port.KnownCentre();
+    if (!known) return known.error();
+    known_store_id = known->store_id;
+  }
+  const client::WipeVerdict verdict =
+      client::JudgeWipeOrder(known_store_id, ordered_store_id, client::IsClearTextToNetwork(address));
+  if (verdict != client::WipeVerdict::kObey) {
+    return MakeError(ErrorCode::kAuth, client::WipeRefusedText(verdict, address, known_store_id, ordered_store_id));
+  }
+  auto unaccepted = UnacceptedChanges(ctx);
+  if (!unaccepted) return unaccepted.error();
+  const std::string path = r.path();
+  ctx.CloseReplica();
+  auto erased = client::WipeReplicaFiles(path);
+  if (!erased) {
+    return MakeError(ErrorCode::kIo, "cet appareil a été révoqué par le centre, avec ordre d'effacement, mais "
+                                     "l'effacement de sa base locale n'a pas abouti : " +
+                                         erased.error().message +
+                                         ". Supprimez à la main ce qui reste de " + path +
+                                         " (et des fichiers de même nom suivi de -wal, -shm ou -journal), puis "
+                                         "contactez l'équipe centrale.");
+  }
+  return MakeError(ErrorCode::kWipeOrdered, client::WipedText(path, *unaccepted));
+}
+
+Status SyncCommand(Context& ctx, const SyncFlags& flags) {
+  std::optional<std::string> wipe_order;
+  Status synced = RunSyncCommand(ctx, flags, wipe_order);
+  if (!wipe_order) return synced;
+  return ObeyWipeOrder(ctx, *wipe_order);
+}
+
 }  // namespace
 
 void RegisterSyncCommands(CLI::App& app, Context& ctx) {
@@ -500,7 +588,7 @@ void RegisterSyncCommands(CLI::App& app, Context& ctx) {
       ->add_option("--stall-timeout", flags->stall_s,
                    "Abandonner (puis réessayer) une requête qui ne reçoit plus rien pendant N secondes (défaut 30)")
       ->check(CLI::Range(1, 3600));
-  sync_cmd->callback([&ctx, flags] { ctx.Finish(RunSyncCommand(ctx, *flags)); });
+  sync_cmd->callback([&ctx, flags] { ctx.Finish(SyncCommand(ctx, *flags)); });
 }
 
 }  // namespace relais::cli

@@ -37,8 +37,10 @@ class FailingStore final : public CentralStore {
   Result<std::vector<RecoveryNote>> Recoveries(size_t) override { return Fail(); }
   Result<std::string> AddDevice(const std::string&, const std::vector<std::string>&, Role) override { return Fail(); }
   Result<std::vector<DeviceInfo>> ListDevices() override { return Fail(); }
-  Status RevokeDevice(const std::string&) override { return Fail(); }
-  Result<Device> Authenticate(std::string_view) override { return Device{1, "a", Role::kDevice, {kGap}}; }
+  Status RevokeDevice(const std::string&, bool) override { return Fail(); }
+  Result<Device> Authenticate(std::string_view, const DeviceReport&) override {
+    return Device{1, "a", Role::kDevice, {kGap}};
+  }
   Result<PushReply> Push(const Device&, const DecodedPush&) override { return Fail(); }
   Result<sync::PullPage> Pull(const Device&, int64_t, size_t, bool) override { return Fail(); }
   Result<ScopeDigestAt> Digest(const Device&) override { return Fail(); }
@@ -121,7 +123,7 @@ TEST_CASE("health answers ok without a token", "[http]") {
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(json::parse(r->body) ==
-        json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs", "pull-no-echo", "push-after"}}});
+        json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs", "pull-no-echo", "push-after", "pending-report"}}});
 }
 
 TEST_CASE("health answers 503 when the store does not answer", "[http]") {
@@ -189,6 +191,78 @@ TEST_CASE("a revoked token gets 401 and sees nothing", "[http]") {
   CHECK(r->status == 401);
   CHECK(r->body.find("Martin") == std::string::npos);
   CHECK(json::parse(r->body).size() == 1);
+}
+
+namespace {
+
+// The device `name` as `device list` shows it.
+DeviceInfo Listed(ServerFixture& f, const std::string& name) {
+  auto devices = f.store().ListDevices();
+  REQUIRE(devices.ok());
+  for (const DeviceInfo& d : *devices) {
+    if (d.name == name) return d;
+  }
+  FAIL("no device " << name);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a token revoked with a wipe order gets 401 revoked_wipe naming the centre, and the delivery is noted",
+          "[http][wipe]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  Enrolled b = f.Enrol("b", {kGap});
+  f.Push(a, {CreateCase(NewId(), kGap, Stamp(kT0, "a"))});
+  REQUIRE(f.store().RevokeDevice("a", /*wipe=*/true).ok());
+  CHECK(Listed(f, "a").wipe_ordered_at.has_value());
+  CHECK_FALSE(Listed(f, "a").wipe_delivered_at.has_value());
+  for (const char* path : {"/v1/whoami", "/v1/pull?since=0"}) {
+    INFO(path);
+    auto r = f.Client()->Get(path, ServerFixture::Headers(a.token));
+    REQUIRE(r);
+    CHECK(r->status == 401);
+    const json error = ErrorOf(r);
+    CHECK(error["code"] == "revoked_wipe");
+    CHECK(error["centre"]["store_id"] == f.store().Identity()->store_id);
+    CHECK(r->body.find("Martin") == std::string::npos);
+  }
+  CHECK(Listed(f, "a").wipe_delivered_at.has_value());
+  // A revocation without --wipe afterwards leaves the order.
+  REQUIRE(f.store().RevokeDevice("a").ok());
+  CHECK(ErrorOf(f.Client()->Get("/v1/whoami", ServerFixture::Headers(a.token)))["code"] == "revoked_wipe");
+  // Another device is not concerned; a plain revocation is a plain 401.
+  auto other = f.Client()->Get("/v1/whoami", ServerFixture::Headers(b.token));
+  REQUIRE(other);
+  CHECK(other->status == 200);
+  REQUIRE(f.store().RevokeDevice("b").ok());
+  CHECK(ErrorOf(f.Client()->Get("/v1/whoami", ServerFixture::Headers(b.token)))["code"] == "unauthorized");
+  CHECK_FALSE(Listed(f, "b").wipe_ordered_at.has_value());
+}
+
+TEST_CASE("the pending count a device reports is kept with its date; a malformed one is refused", "[http][wipe]") {
+  ServerFixture f;
+  Enrolled a = f.Enrol("a", {kGap});
+  auto whoami = [&](const std::string& pending) {
+    auto headers = ServerFixture::Headers(a.token);
+    headers.emplace("Relais-Pending", pending);
+    auto r = f.Client()->Get("/v1/whoami", headers);
+    REQUIRE(r);
+    return *r;
+  };
+  for (const char* bad : {"abc", "-1", "1e3", "7 8", "1234567890"}) {
+    INFO(bad);
+    const httplib::Response r = whoami(bad);
+    CHECK(r.status == 400);
+    CHECK(json::parse(r.body)["error"]["code"] == "bad_request");
+    CHECK(json::parse(r.body)["error"]["message"].get<std::string>().find("Relais-Pending") != std::string::npos);
+    CHECK_FALSE(Listed(f, "a").pending_changes.has_value());
+  }
+  CHECK(whoami("7").status == 200);
+  CHECK(Listed(f, "a").pending_changes == 7);
+  CHECK(Listed(f, "a").pending_reported_at.has_value());
+  CHECK(whoami("0").status == 200);  // a change of count is written at once, not once a minute
+  CHECK(Listed(f, "a").pending_changes == 0);
 }
 
 TEST_CASE("a push over HTTP answers the fate of each change", "[http]") {
