@@ -87,6 +87,9 @@ struct Removal {
   std::string table;
   std::string record_id;
   int64_t seq = 0;
+  // The declared territory the record went to (a case moved there, its follow-ups with it); empty
+  // when it left otherwise (merged away, erased…) or the centre does not say (kFeatureRemovedTo).
+  std::string to;
 };
 
 // A conflict that central staff must settle (or just settled), as devices of its record's scope see
