@@ -135,7 +135,7 @@ TEST_CASE("the sync names each case that left, the territory it went to, its fol
   CHECK(Contains(left["message"].get<std::string>(), "refusées (voir relais rejected)"));
   json kept = nevache.Json({"rejected", "list"});
   REQUIRE(kept.size() == 1);
-  CHECK(kept[0]["case_name"] == "Santoni Léa");
+  CHECK(kept[0]["record"] == id);
 
   const std::string told = Text(gap, {"sync"});
   CHECK(Contains(told, "3 retirée(s)"));
