@@ -141,7 +141,7 @@ TEST_CASE("an edit applied as sent takes the centre's version on the device, and
   json b = w.b.Sync();
   CHECK(b["pulled"].get<int64_t>() >= 2);  // the edited case and the contact
   CheckSameAsCentre(w.b, w.central);
-  CHECK(SqliteRows(w.a.db(), kScopeQueries[0]) == SqliteRows(w.b.db(), kScopeQueries[0]));
+  CHECK(SqliteRows(w.a.db(), ScopeQueries()[0]) == SqliteRows(w.b.db(), ScopeQueries()[0]));
 }
 
 TEST_CASE("a create the centre normalises is pulled back by its author", "[e2e][echo]") {
