@@ -204,7 +204,7 @@ TEST_CASE("a conflict notice types its values as records do: a whole-number fiel
 }
 
 TEST_CASE("a removal says where the record went in `to`, and its members unknown are left aside", "[codec][pull]") {
-  const std::string head = R"({"protocol":1,"since":0,"next":5,"more":false,"removed":[)";
+  const std::string head = R"({"protocol":1,"since":0,"next":5,"more":false,"tables":{},"removed":[)";
   auto page = DecodePullPage(
       head + R"({"id":"0190a1b2-0000-7000-8000-000000000001","seq":4,"table":"cases","to":"corse-bastia"},)" +
       R"({"id":"0190a1b2-0000-7000-8000-000000000002","seq":5,"table":"followups","to":null,"why":"x"}]})");
