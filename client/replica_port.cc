@@ -629,7 +629,7 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
     if (back) continue;
     const schema::Table* table = schema::FindTable(r.table);
     if (!table) continue;
-    RELAIS_TRY(ApplyRemoval(*table, r.record_id, r.seq, /*moved=*/true));
+    RELAIS_TRY(ApplyRemoval(*table, r.record_id, r.seq, /*moved=*/true, /*keep_pending=*/false, r.to));
   }
 
   // A large page indexes the rows it inserts for search in one pass per table at its end
@@ -661,7 +661,7 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
 }
 
 Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq, bool moved,
-                                       bool keep_pending) {
+                                       bool keep_pending, const std::string& to) {
   // A create that still takes its values from the row must get them before the row goes.
   RELAIS_TRY(FreezeCreatesUnder(table, id));
   // Local changes are marked before the rows go, so that they keep the case's names.
@@ -675,13 +675,25 @@ Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::st
     RELAIS_TRY(orphan->Run());
   }
   if (moved && table.name == "cases") {
-    auto named =
-        replica_.db().Prepare("SELECT last_name || ' ' || first_name FROM cases WHERE id = ?1 AND version < ?2");
+    // Every change of this replica's to the case or its follow-ups that stays, refused: marked just
+    // now, or by the centre before.
+    auto kept = replica_.db().Prepare(
+        "SELECT count(*) FROM outbox WHERE state = 'rejected' AND (record_id = ?1 OR record_id IN (SELECT id FROM "
+        "followups WHERE case_id = ?1))");
+    if (!kept) return kept.error();
+    kept->Bind(1, id);
+    auto counted = kept->Step();
+    if (!counted) return counted.error();
+    const int64_t rejected = *counted ? kept->Int(0) : 0;
+    // Named while its rows are still here: the person, and the follow-ups that leave with the case.
+    auto named = replica_.db().Prepare(
+        "SELECT last_name || ' ' || first_name, (SELECT count(*) FROM followups WHERE case_id = ?1) FROM cases "
+        "WHERE id = ?1 AND version < ?2");
     if (!named) return named.error();
     named->Bind(1, id).Bind(2, seq);
     auto row = named->Step();
     if (!row) return row.error();
-    if (*row) removed_cases_.push_back({id, named->Text(0)});
+    if (*row) removed_cases_.push_back({id, named->Text(0), to, named->Int(1), rejected});
   }
   auto del = replica_.db().Prepare("DELETE FROM " + std::string(table.name) + " WHERE id = ?1 AND version < ?2");
   if (!del) return del.error();
@@ -910,6 +922,41 @@ uint64_t CentreView(sync::RecordDigester& digester, const schema::Table& table, 
 }  // namespace
 
 Result<sync::ScopeDigest> SqliteReplicaPort::LocalDigest() {
+  // The check of the kept digests against the values on disk (a row altered under them, with
+  // sqlite3 say): each call checks one bucket of kDigestBuckets(table), by its digest_key, in turn,
+  // so that every record is checked once every few syncs, and a small replica at every sync.
+  auto round_text = replica_.GetState(kStateDigestCheckRound);
+  if (!round_text) return round_text.error();
+  const uint64_t round = *round_text ? std::strtoull((*round_text)->c_str(), nullptr, 10) : 0;
+  RELAIS_TRY(replica_.SetState(kStateDigestCheckRound, std::to_string(round + 1)));
+  return Digest(round, nullptr, nullptr);
+}
+
+Result<SqliteReplicaPort::FullCheck> SqliteReplicaPort::CheckEveryRecord(const CheckProgress& progress) {
+  auto tx = sqlite::Transaction::Begin(replica_.db());
+  if (!tx) return tx.error();
+  FullCheck full;
+  auto digest = Digest(std::nullopt, &full, &progress);
+  if (!digest) return digest.error();
+  full.digest = std::move(*digest);
+  // The digests kept of an altered row no longer count: the row does, as it is, so that the next
+  // comparison with the centre finds it, and the sync repairs it.
+  for (const AlteredRecord& a : full.altered) {
+    auto stale = replica_.db().Prepare("UPDATE " + a.table + " SET digest_version = NULL WHERE id = ?1");
+    if (!stale) return stale.error();
+    stale->Bind(1, a.id);
+    RELAIS_TRY(stale->Run());
+    auto pulled = replica_.db().Prepare("DELETE FROM central_digests WHERE id = ?1");
+    if (!pulled) return pulled.error();
+    pulled->Bind(1, a.id);
+    RELAIS_TRY(pulled->Run());
+  }
+  RELAIS_TRY(tx->Commit());
+  return full;
+}
+
+Result<sync::ScopeDigest> SqliteReplicaPort::Digest(std::optional<uint64_t> round, FullCheck* full,
+                                                    const CheckProgress* progress) {
   std::unordered_map<std::string, LocalChanges> changed;
   {
     auto entries = replica_.db().Prepare(std::string(kOutboxEntries) + " ORDER BY seq");
@@ -937,27 +984,35 @@ Result<sync::ScopeDigest> SqliteReplicaPort::LocalDigest() {
     }
   }
 
-  // The check of the kept digests against the values on disk (a row altered under them, with
-  // sqlite3 say): each call checks one bucket of kDigestBuckets(table), by its digest_key, in turn,
-  // so that every record is checked once every few syncs, and a small replica at every sync.
-  auto round_text = replica_.GetState(kStateDigestCheckRound);
-  if (!round_text) return round_text.error();
-  const uint64_t round = *round_text ? std::strtoull((*round_text)->c_str(), nullptr, 10) : 0;
-  RELAIS_TRY(replica_.SetState(kStateDigestCheckRound, std::to_string(round + 1)));
-
   sync::ScopeDigest digest;
   std::string id;
+  // For the progress of a full check: every row of every table.
+  int64_t total = 0, read = 0;
+  if (progress) {
+    for (const schema::Table& table : schema::Tables()) {
+      auto count = replica_.db().Prepare("SELECT count(*) FROM " + std::string(table.name));
+      if (!count) return count.error();
+      auto row = count->Step();
+      if (!row) return row.error();
+      if (*row) total += count->Int(0);
+    }
+    (*progress)(0, total);
+  }
+  // A row that does not give the digest kept for it: counted as it is, and listed by a full check.
+  auto altered = [&](const schema::Table& table, const std::string& record_id) {
+    if (full) full->altered.push_back({std::string(table.name), record_id});
+  };
   for (const schema::Table& table : schema::Tables()) {
     const std::string name(table.name);
     uint64_t buckets = 1;
-    {
+    if (round) {
       auto count = replica_.db().Prepare("SELECT count(*) FROM " + name);
       if (!count) return count.error();
       auto row = count->Step();
       if (!row) return row.error();
       if (*row) buckets = static_cast<uint64_t>(count->Int(0)) / kDigestChecksPerSync + 1;
     }
-    const uint64_t bucket = round % buckets;
+    const uint64_t bucket = round.value_or(0) % buckets;
     std::string sql = "SELECT id, version, digest_version, digest_key, digest_values";
     for (const schema::Field& f : table.fields) sql += ", " + std::string(f.name);
     sql.append(" FROM ").append(name).append(" WHERE ").append(kNotLocalCreate);
@@ -968,11 +1023,13 @@ Result<sync::ScopeDigest> SqliteReplicaPort::LocalDigest() {
       auto row = stmt->Step();
       if (!row) return row.error();
       if (!*row) break;
+      if (progress && ++read % kCheckProgressEvery == 0) (*progress)(read, total);
+      if (full) ++full->records;
       const int64_t version = stmt->Int(1);
       // The digests kept when the row was pulled count while the row is at that version.
       const bool kept_digests = !stmt->IsNull(2) && stmt->Int(2) == version;
       const auto key = static_cast<uint64_t>(stmt->Int(3));
-      const bool check = kept_digests && key % buckets == bucket;
+      const bool check = kept_digests && (!round || key % buckets == bucket);
       auto local = changed.end();
       if (!changed.empty()) {
         id = stmt->Text(0);
@@ -985,7 +1042,10 @@ Result<sync::ScopeDigest> SqliteReplicaPort::LocalDigest() {
             uint64_t counted = kept->second.digest;
             if (kept->second.expected) {
               const uint64_t row = CentreView(digester_, table, *stmt, id, version, &local->second);
-              if (row != *kept->second.expected) counted = row;
+              if (row != *kept->second.expected) {
+                counted = row;
+                altered(table, id);
+              }
             }
             d.Add(id, version, counted);
             continue;
@@ -1000,11 +1060,28 @@ Result<sync::ScopeDigest> SqliteReplicaPort::LocalDigest() {
       // Digested from the row, as the centre holds it (fields changed here at their bases). A row
       // checked that does not give its kept digest counts as it is: the digest then differs from
       // the centre's, and the sync repairs the replica.
-      d.Add(id, version,
-            CentreView(digester_, table, *stmt, id, version, local != changed.end() ? &local->second : nullptr));
+      const uint64_t row_digest =
+          CentreView(digester_, table, *stmt, id, version, local != changed.end() ? &local->second : nullptr);
+      if (check && row_digest != static_cast<uint64_t>(stmt->Int(4))) altered(table, id);
+      d.Add(id, version, row_digest);
     }
   }
+  if (progress) (*progress)(read, total);
   return digest;
+}
+
+Result<std::vector<std::string>> SqliteReplicaPort::Orphans() {
+  // One pass over the follow-ups, each case looked up by its primary key.
+  auto stmt = replica_.db().Prepare(std::string("SELECT f.id FROM followups f WHERE f.") + kNotLocalCreate +
+                                    " AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = f.case_id) ORDER BY f.id");
+  if (!stmt) return stmt.error();
+  std::vector<std::string> ids;
+  while (true) {
+    auto row = stmt->Step();
+    if (!row) return row.error();
+    if (!*row) return ids;
+    ids.push_back(stmt->Text(0));
+  }
 }
 
 Status SqliteReplicaPort::BeginFreshCopy() {

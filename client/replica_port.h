@@ -3,6 +3,8 @@
 // conflict notices pulled).
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <unordered_map>
 
 #include "client/replica.h"
@@ -50,6 +52,26 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   // those against their rows (kDigestChecksPerSync), and a row that differs counts as it is.
   // Writes its turn (kStateDigestCheckRound).
   Result<sync::ScopeDigest> LocalDigest() override;
+
+  // A record whose row no longer gives the digest kept for it (altered on disk since it was pulled).
+  struct AlteredRecord {
+    std::string table;
+    std::string id;
+  };
+  struct FullCheck {
+    sync::ScopeDigest digest;  // as LocalDigest, every row hashed from its values
+    int64_t records = 0;       // rows read (the records the centre has accepted)
+    std::vector<AlteredRecord> altered;
+  };
+  // Called with (rows read, rows in all) at the start, every kCheckProgressEvery rows, and at the end.
+  using CheckProgress = std::function<void(int64_t, int64_t)>;
+  static constexpr int64_t kCheckProgressEvery = 2000;
+  // `relais verify`: LocalDigest with every kept digest checked against its row, not one bucket.
+  // The altered records are listed, and their kept digests dropped in the same transaction, so that
+  // they count as they are from now on: the next comparison with the centre finds them, and the
+  // sync repairs them by a fresh copy. Leaves LocalDigest's turn as it was.
+  Result<FullCheck> CheckEveryRecord(const CheckProgress& progress);
+  Result<std::vector<std::string>> Orphans() override;
   // The fresh copy is staged in a temporary table of this connection (gone if the process dies:
   // the next sync starts the check again).
   Status BeginFreshCopy() override;
@@ -62,11 +84,14 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   Status ClearRecoveryNote() override;
   Result<int64_t> ObserveCentralClock(int64_t central_ms) override;
 
-  // A case this port's pulls took off the replica (it left the device's territories), with the
-  // person's names as the replica held them.
+  // A case this port's pulls took off the replica (it left the device's territories), as the
+  // replica held it just before.
   struct RemovedCase {
     std::string id;
-    std::string name;  // "Girard Maël"
+    std::string name;        // the person's names: "Girard Maël"
+    std::string to;          // the declared territory it moved to; empty when the centre did not say
+    int64_t followups = 0;   // follow-ups that left with it
+    int64_t rejected = 0;    // this replica's changes to it, or to them, that stay here, rejected
   };
   const std::vector<RemovedCase>& removed_cases() const { return removed_cases_; }
 
@@ -112,11 +137,12 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   Status StoreNotice(const sync::ConflictNotice& notice);
   // A record that left the scope (at `seq`): deleted with a case's follow-ups and their notices;
   // its local changes are marked rejected, their values frozen first.
-  // `moved`: a removal the centre sent (the record left the scope), named in removed_cases().
+  // `moved`: a removal the centre sent (the record left the scope), named in removed_cases() with
+  // `to`, where it went (empty: not said).
   // `keep_pending`: its pending local changes stay pending (a swap after a restore: they are pushed
   // next, and the centre judges them as work on a record the device held), rather than rejected.
   Status ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq, bool moved = false,
-                      bool keep_pending = false);
+                      bool keep_pending = false, const std::string& to = std::string());
   // Upserts a pulled record, local pending edits kept on top (the centre's digest of it then kept
   // in central_digests: KeepCentralDigest). `forward_only`: a record this replica holds at a later
   // version is refused (kProtocol), not overwritten; a fresh copy, which replaces what the replica
@@ -125,6 +151,10 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   Status ApplyRecord(const schema::Table& table, const schema::Record& record, bool outbox_empty, bool forward_only,
                      const sync::StoredDigests* digested = nullptr);
   Status KeepCentralDigest(const schema::Record& record);
+  // LocalDigest's work: `round` says which bucket of the kept digests is checked against the rows,
+  // nullopt every one (CheckEveryRecord, which passes `full` to list the altered rows and count
+  // them, and `progress`).
+  Result<sync::ScopeDigest> Digest(std::optional<uint64_t> round, FullCheck* full, const CheckProgress* progress);
   // Folds the centre's clock into the replica's, writing the clock's state when it moved.
   Status FoldCentralClock(int64_t central_ms);
   // Freezes every pending create of `record_id` and, for a case, of its follow-ups.

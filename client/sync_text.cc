@@ -18,6 +18,22 @@ std::string DifferencesText(const std::vector<sync::TableDifference>& tables) {
   return out;
 }
 
+// Follow-ups without their case, named by id (the first few).
+std::string OrphansText(const std::vector<std::string>& orphans) {
+  constexpr size_t kNamed = 5;
+  std::string out = std::to_string(orphans.size()) + " suivi(s) sans leur dossier (";
+  for (size_t i = 0; i < orphans.size() && i < kNamed; ++i) out += (i ? ", " : "") + orphans[i];
+  if (orphans.size() > kNamed) out += ", …";
+  return out + ")";
+}
+
+// The tables that differ, then the follow-ups without their case.
+std::string DriftText(const std::vector<sync::TableDifference>& tables, const std::vector<std::string>& orphans) {
+  std::string out = DifferencesText(tables);
+  if (!orphans.empty()) out += (out.empty() ? "" : "; ") + OrphansText(orphans);
+  return out;
+}
+
 const char* ExchangeText(sync::Exchange exchange) {
   switch (exchange) {
     case sync::Exchange::kWhoami:
@@ -73,7 +89,7 @@ std::string Sentence(const sync::SyncError& e) {
     case sync::SyncFailure::kReplica:
       return e.message;
     case sync::SyncFailure::kStillDivergent:
-      return "la base locale diffère encore du centre après une copie fraîche (" + DifferencesText(e.differences) +
+      return "la base locale diffère encore du centre après une copie fraîche (" + DriftText(e.differences, e.orphans) +
              "). Vos saisies restent dans la base ; relancez `relais sync`, et si l'écart persiste signalez-le au "
              "support.";
   }
@@ -97,7 +113,7 @@ std::string DivergenceText(const sync::Divergence& d) {
     return "le centre est à la séquence " + std::to_string(d.centre_seq) + ", cette base en était à " +
            std::to_string(d.replica_cursor) + " (centre restauré d'une sauvegarde ?)";
   }
-  return DifferencesText(d.tables);
+  return DriftText(d.tables, d.orphans);
 }
 
 std::string LostEditText(const std::string& field, const std::string& record, const std::string& kept,

@@ -245,8 +245,8 @@ class PgTx final : public CentralTx {
   }
 
   Status AddScopeExit(int64_t seq, const std::string& table, const std::string& record_id,
-                      const std::string& territory) override {
-    pending_.emplace_back(st_.insert_exit, pg::Params{Num(seq), table, record_id, territory});
+                      const std::string& territory, const std::optional<std::string>& to) override {
+    pending_.emplace_back(st_.insert_exit, pg::Params{Num(seq), table, record_id, territory, to});
     return OkStatus();
   }
 

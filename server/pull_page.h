@@ -63,7 +63,8 @@ Result<sync::PullPage> MergePullSources(const Device& viewer, int64_t since, siz
         break;
       }
       case PullSourceKind::kExits:
-        page.removed.push_back(sync::Removal{next->row().Text(1), next->row().Text(2), next->row().Int(0)});
+        page.removed.push_back(sync::Removal{next->row().Text(1), next->row().Text(2), next->row().Int(0),
+                                             next->row().IsNull(3) ? std::string() : next->row().Text(3)});
         break;
       case PullSourceKind::kOpened:
       case PullSourceKind::kSettled: {

@@ -275,7 +275,8 @@ class ChangeApplier {
       if (*now_held && sent_territory && !device_.InScope((*now_held)->territory.value_or(""))) {
         auto exit_seq = tx_.NextSeq();
         if (!exit_seq) return exit_seq.error();
-        RELAIS_TRY(tx_.AddScopeExit(*exit_seq, std::string(table.name), change.record_id, *sent_territory));
+        RELAIS_TRY(tx_.AddScopeExit(*exit_seq, std::string(table.name), change.record_id, *sent_territory,
+                                    (*now_held)->territory));
       }
     }
     return std::optional(std::move(*result));
@@ -409,7 +410,8 @@ class ChangeApplier {
     if (exit_territory) {
       auto exit_seq = tx_.NextSeq();
       if (!exit_seq) return exit_seq.error();
-      RELAIS_TRY(tx_.AddScopeExit(*exit_seq, std::string(table.name), stored.record.id, *exit_territory));
+      RELAIS_TRY(
+          tx_.AddScopeExit(*exit_seq, std::string(table.name), stored.record.id, *exit_territory, std::nullopt));
     }
     ChangeResult r;
     r.change_id = change.change_id;
@@ -775,7 +777,7 @@ Status MoveCaseScope(CentralTx& tx, const std::string& case_id, const std::strin
                      const std::string& new_territory) {
   auto exit_seq = tx.NextSeq();
   if (!exit_seq) return exit_seq.error();
-  RELAIS_TRY(tx.AddScopeExit(*exit_seq, std::string(schema::CasesTable().name), case_id, old_territory));
+  RELAIS_TRY(tx.AddScopeExit(*exit_seq, std::string(schema::CasesTable().name), case_id, old_territory, new_territory));
   auto followups = tx.FollowupsOfCase(case_id);
   if (!followups) return followups.error();
   const schema::Table& followup_table = schema::FollowupsTable();
@@ -785,7 +787,7 @@ Status MoveCaseScope(CentralTx& tx, const std::string& case_id, const std::strin
     RELAIS_TRY(tx.MoveRecord(followup_table, id, new_territory, *version));
     auto followup_exit = tx.NextSeq();
     if (!followup_exit) return followup_exit.error();
-    RELAIS_TRY(tx.AddScopeExit(*followup_exit, std::string(followup_table.name), id, old_territory));
+    RELAIS_TRY(tx.AddScopeExit(*followup_exit, std::string(followup_table.name), id, old_territory, new_territory));
   }
   return OkStatus();
 }

@@ -109,8 +109,10 @@ class CentralTx {
   // Writes the settlement of `conflict.id`: status, settled_seq, settled_at, settled_by,
   // settled_value and settlement.
   virtual Status SettleConflict(const Conflict& conflict) = 0;
+  // `record_id` left `territory` at `seq`; `to`: the territory it went to (a case moved, its
+  // follow-ups with it), nullopt when it left otherwise (moved to the survivor of a merge).
   virtual Status AddScopeExit(int64_t seq, const std::string& table, const std::string& record_id,
-                              const std::string& territory) = 0;
+                              const std::string& territory, const std::optional<std::string>& to) = 0;
   // The territories `record_id` left (its scope exits) at a sequence number after `after_seq`.
   virtual Result<std::vector<std::string>> ExitsAfter(const std::string& record_id, int64_t after_seq) = 0;
   // Ids of the follow-up entries of a case.

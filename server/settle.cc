@@ -250,7 +250,7 @@ Result<Conflict> MergeDuplicate(CentralTx& tx, int64_t id, const std::vector<std
     if (old_territory && *old_territory != territory) {
       auto exit_seq = tx.NextSeq();
       if (!exit_seq) return exit_seq.error();
-      RELAIS_TRY(tx.AddScopeExit(*exit_seq, std::string(followups.name), followup_id, *old_territory));
+      RELAIS_TRY(tx.AddScopeExit(*exit_seq, std::string(followups.name), followup_id, *old_territory, std::nullopt));
     }
   }
 

@@ -274,10 +274,12 @@ class SqliteTx final : public CentralTx {
   }
 
   Status AddScopeExit(int64_t seq, const std::string& table, const std::string& record_id,
-                      const std::string& territory) override {
+                      const std::string& territory, const std::optional<std::string>& to) override {
     sqlite::Stmt& s = st_.insert_exit;
     sqlite::StmtGuard g(s);
-    return s.Bind(1, seq).Bind(2, table).Bind(3, record_id).Bind(4, territory).Run();
+    s.Bind(1, seq).Bind(2, table).Bind(3, record_id).Bind(4, territory);
+    if (to) s.Bind(5, *to);
+    return s.Run();
   }
 
   Result<std::vector<std::string>> ExitsAfter(const std::string& record_id, int64_t after_seq) override {

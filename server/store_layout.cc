@@ -72,7 +72,9 @@ PullQueries BuildPullQueries(const SqlDialect& d) {
   const std::string since = d.param(1, "bigint");
   const std::string limit = " LIMIT " + d.param(3, "bigint");
   std::string exits =
-      "SELECT seq, tbl, record_id FROM scope_exits e WHERE seq > " + since + " AND " + d.in_list("territory", 2);
+      "SELECT seq, tbl, record_id, (SELECT t.code FROM territories t WHERE t.code = e.to_territory) FROM scope_exits e "
+      "WHERE seq > " +
+      since + " AND " + d.in_list("territory", 2);
   for (const TableLayout& l : Layouts()) {
     const std::string name(l.table->name);
     std::string sql = "SELECT " + l.columns + " FROM " + name + " WHERE version > " + since;

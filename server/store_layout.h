@@ -57,7 +57,8 @@ const std::string& ConflictColumns();
 
 // The statements of a pull, each bound with (1) since, (2) the device's territories as a list
 // (SqlDialect::in_list), (3) how many rows at most; each returns rows in sequence order. Records: the columns of
-// the table's layout. Exits: seq, tbl, record_id. Conflict events: event_seq then ConflictColumns.
+// the table's layout. Exits: seq, tbl, record_id, and the territory it went to when that is a declared one
+// (else NULL: docs/PROTOCOL.md, `removed`). Conflict events: event_seq then ConflictColumns.
 struct PullQueries {
   std::vector<std::string> records;  // parallel to Layouts()
   // For a scoped table, its records in one territory, bound with (2) that territory as text: read
@@ -119,7 +120,7 @@ inline constexpr const char* kSettleConflict =
     "UPDATE conflicts SET status = 'settled', settled_seq = ?2, settled_at = ?3, settled_by = ?4, "
     "settled_value = ?5, settlement = ?6 WHERE id = ?1 AND status = 'open'";
 inline constexpr const char* kInsertExit =
-    "INSERT INTO scope_exits(seq, tbl, record_id, territory) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO scope_exits(seq, tbl, record_id, territory, to_territory) VALUES (?1, ?2, ?3, ?4, ?5)";
 inline constexpr const char* kExitsOfRecord = "SELECT territory FROM scope_exits WHERE record_id = ?1 AND seq > ?2";
 inline constexpr const char* kFollowupsOfCase =
     "SELECT id FROM followups WHERE case_id = ?1 ORDER BY id COLLATE BINARY";

@@ -31,7 +31,7 @@ SyncResult<SyncSummary> RunSync(ReplicaPort& replica, Transport& transport, cons
   Retrier retrier(options, summary.retries);
   auto pending = replica.PendingCount();
   if (!pending) return ReplicaFailed(pending.error());
-  options.Report("push", 0, *pending);
+  if (options.push) options.Report("push", 0, *pending);
 
   // Negotiation, before the first push, and before anything when the replica follows a centre whose
   // identity it knows: a centre that lost history since (sync/verification.h, FollowCentre) is
@@ -54,10 +54,12 @@ SyncResult<SyncSummary> RunSync(ReplicaPort& replica, Transport& transport, cons
 
   // What is pushed back after a restore is told before it is pushed: the note is the device's claim
   // to the versions the centre lost (docs/PROTOCOL.md, "Centre identity").
-  RELAIS_TRY(SendRecoveryNote(replica, transport, retrier));
-  PushPipeline push(replica, transport, retrier, options, terms, *pending, summary);
-  RELAIS_TRY(push.Run());
-  GiveBackPushMemory();
+  if (options.push) {
+    RELAIS_TRY(SendRecoveryNote(replica, transport, retrier));
+    PushPipeline push(replica, transport, retrier, options, terms, *pending, summary);
+    RELAIS_TRY(push.Run());
+    GiveBackPushMemory();
+  }
 
   auto last = Pull(replica, transport, retrier, options, terms.without_echo, summary);
   if (!last) return last.error();

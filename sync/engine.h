@@ -55,6 +55,9 @@ struct SyncOptions {
   std::function<void(const Progress&)> progress;  // optional
   // Ask the centre for the scope digest on the last page, compare, recover on a difference.
   bool verify = true;
+  // Push the outbox (and what a restore's recovery pushes back). False: pull and verify only
+  // (`relais verify`); the changes wait for the next sync.
+  bool push = true;
   // This device's name (as enrolled): conflict notices whose `device` is this name are about this
   // device's own edits and are reported in the summary. Empty: none are.
   std::string device_name;
@@ -75,8 +78,10 @@ struct Divergence {
   bool centre_behind = false;
   int64_t centre_seq = 0;
   int64_t replica_cursor = 0;
-  // Otherwise: the tables whose digests differ.
+  // Otherwise: the tables whose digests differ,
   std::vector<TableDifference> tables;
+  // and the follow-ups the centre has accepted whose case the replica lacks (ReplicaPort::Orphans).
+  std::vector<std::string> orphans;
 };
 
 struct Rejection {

@@ -54,6 +54,10 @@ class ReplicaPort {
   // The divergence check (sync/digest.h): the digest of the records the replica holds as the
   // centre knows them — records created here and not yet accepted are left out.
   virtual Result<ScopeDigest> LocalDigest() = 0;
+  // The ids of the follow-ups the centre has accepted (not creates of this replica waiting to be
+  // sent) whose case the replica does not hold. A replica at the centre's sequence holds none: the
+  // centre sends a case's follow-ups only with the case, and takes them away with it.
+  virtual Result<std::vector<std::string>> Orphans() { return std::vector<std::string>(); }
   // The recovery from a divergence: a fresh copy of the scope is fetched whole into a stage first
   // (each page atomically), then swapped in by one transaction that keeps every pending local
   // edit on top, drops what the scope no longer holds (its local changes rejected and kept, as for

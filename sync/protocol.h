@@ -91,6 +91,10 @@ struct Removal {
   std::string table;
   std::string record_id;
   int64_t seq = 0;
+  // The declared territory the record went to (a case moved there, its follow-ups with it); empty
+  // when it left otherwise (merged away, erased…) or the centre does not say (kFeatureRemovedTo).
+  // Initialised so that a removal written {table, id, seq} needs no fourth member.
+  std::string to = {};
 };
 
 // A conflict that central staff must settle (or just settled), as devices of its record's scope see

@@ -86,6 +86,11 @@ Status CheckRemoval(const PullPage& page, const Removal& r) {
     return Refused("retrait de " + RecordName(r.table, r.record_id) + " : séquence " + std::to_string(r.seq) + " " +
                    Range(page));
   }
+  if (!r.to.empty()) {
+    static const schema::Field& kTerritory = *schema::CasesTable().FindField("territory");
+    Status valid = schema::ValidateValue(kTerritory, r.to);
+    if (!valid.ok()) return Refused("retrait de " + RecordName(r.table, r.record_id) + " : to : " + valid.error().message);
+  }
   return OkStatus();
 }
 

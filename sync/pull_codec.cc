@@ -155,6 +155,10 @@ std::string EncodePullPage(const PullPage& page, PullLayout layout) {
     AppendJsonInt(out, r.seq);
     out += ",\"table\":";
     AppendJsonString(out, r.table);
+    if (!r.to.empty()) {
+      out += ",\"to\":";
+      AppendJsonString(out, r.to);
+    }
     out += '}';
   }
   out += "],\"since\":";
@@ -207,7 +211,7 @@ struct Scalar {
 
 // The members of a removal, a conflict notice or a table's digest, as read.
 struct RawRemoval {
-  Scalar table, id, seq;
+  Scalar table, id, seq, to;
 };
 struct RawConflict {
   Scalar id, kind, status, table, record, seq, field, other, device, server_device, settlement, base, server,
@@ -389,6 +393,7 @@ class PullPageReader {
         Scalar* s = f.key == "table" ? &removal_.table
                     : f.key == "id"  ? &removal_.id
                     : f.key == "seq" ? &removal_.seq
+                    : f.key == "to"  ? &removal_.to
                                      : nullptr;
         return Put(s, kind, number, text);
       }
@@ -666,7 +671,11 @@ class PullPageReader {
       return Fail(Bad("malformed removal"));
     }
     if (!schema::FindTable(r.table.text)) return Fail(Bad("removal of an unknown table"));
-    page_.removed.push_back(Removal{r.table.text, r.id.text, r.seq.number});
+    // `to`: a territory's code, or absent (null) when the record left otherwise.
+    if (r.to.kind != Scalar::kMissing && r.to.kind != Scalar::kNull && r.to.kind != Scalar::kString) {
+      return Fail(Bad("a removal's to is not text"));
+    }
+    page_.removed.push_back(Removal{r.table.text, r.id.text, r.seq.number, r.to.kind == Scalar::kString ? r.to.text : ""});
   }
 
   void EndConflict() {

@@ -27,6 +27,10 @@ inline constexpr std::string_view kFeaturePushAfter = "push-after";
 // (kHeaderPending), for central staff.
 inline constexpr std::string_view kFeaturePendingReport = "pending-report";
 
+// The name a centre lists when a pull's removals say where a record went (`to`: the declared
+// territory a case moved to, its follow-ups with it; docs/PROTOCOL.md, "GET /v1/pull").
+inline constexpr std::string_view kFeatureRemovedTo = "removed-to";
+
 // What this build's centre lists in `features`.
 const std::vector<std::string>& CentreFeatures();
 

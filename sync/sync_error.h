@@ -41,7 +41,8 @@ enum class SyncFailure {
   kNotACentre,
   // The replica failed: `code` and `message` are its own.
   kReplica,
-  // After a fresh copy, the replica still differs from the centre's digest: `differences`.
+  // After a fresh copy, the replica still differs from the centre's digest (`differences`), or
+  // still holds follow-ups without their case (`orphans`).
   kStillDivergent,
 };
 
@@ -56,6 +57,7 @@ struct SyncError {
   int http_status = 0;                       // the centre's answer, 0 when there was none
   int attempts = 0;                          // kUnreachable: how many times the request was tried
   std::vector<TableDifference> differences;  // kStillDivergent
+  std::vector<std::string> orphans;          // kStillDivergent: ids of follow-ups whose case is absent
   // kRefused with kWipeOrdered: the store_id the wipe order named (empty when it named none). The
   // caller erases the replica only when it is the store_id of the replica's own centre.
   std::string wipe_store_id;

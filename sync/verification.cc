@@ -18,13 +18,18 @@ std::optional<Divergence> CentreBehind(const PullPage& last) {
 
 SyncResult<Verdict> CheckDivergence(ReplicaPort& replica, const PullPage& last) {
   if (auto behind = CentreBehind(last)) return Verdict{true, std::move(behind)};
-  if (!last.digest) return Verdict{};
-  auto local = replica.LocalDigest();
-  if (!local) return ReplicaFailed(local.error());
-  std::vector<TableDifference> tables = Differences(*local, *last.digest);
-  if (tables.empty()) return Verdict{true, std::nullopt};
+  // Follow-ups without their case are a drift whatever the digest says, and whether or not the
+  // centre sent one: never kept silently.
+  auto orphans = replica.Orphans();
+  if (!orphans) return ReplicaFailed(orphans.error());
   Divergence d;
-  d.tables = std::move(tables);
+  d.orphans = std::move(*orphans);
+  if (last.digest) {
+    auto local = replica.LocalDigest();
+    if (!local) return ReplicaFailed(local.error());
+    d.tables = Differences(*local, *last.digest);
+  }
+  if (d.tables.empty() && d.orphans.empty()) return Verdict{last.digest.has_value(), std::nullopt};
   return Verdict{true, std::move(d)};
 }
 
@@ -50,14 +55,19 @@ SyncStatus RecoverFreshCopy(ReplicaPort& replica, Transport& transport, Retrier&
   auto fresh = StageFreshCopy(replica, transport, retrier, options, summary);
   if (!fresh) return fresh.error();
   RELAIS_TRY_REPLICA(replica.SwapInFreshCopy(fresh->next));
-  if (!fresh->digest) return SyncOk();
-  auto again = replica.LocalDigest();
-  if (!again) return ReplicaFailed(again.error());
-  std::vector<TableDifference> still = Differences(*again, *fresh->digest);
-  if (still.empty()) return SyncOk();
+  auto orphans = replica.Orphans();
+  if (!orphans) return ReplicaFailed(orphans.error());
+  std::vector<TableDifference> still;
+  if (fresh->digest) {
+    auto again = replica.LocalDigest();
+    if (!again) return ReplicaFailed(again.error());
+    still = Differences(*again, *fresh->digest);
+  }
+  if (still.empty() && orphans->empty()) return SyncOk();
   SyncError e = MakeSyncError(SyncFailure::kStillDivergent, ErrorCode::kInternal,
                               "the replica differs from the centre's digest", Exchange::kPull, 200);
   e.differences = std::move(still);
+  e.orphans = std::move(*orphans);
   return e;
 }
 

@@ -11,6 +11,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -261,7 +265,7 @@ class ProgressBar {
   }
   void Show(const sync::Progress& p) {
     if (!enabled_) return;
-    const char* label = p.phase == "push" ? "Envoi    " : "Réception";
+    const char* label = p.phase == "push" ? "Envoi    " : p.phase == "verify" ? "Vérification" : "Réception";
     if (p.total > 0) {
       int width = 30;
       int filled = static_cast<int>(width * std::min<int64_t>(p.done, p.total) / p.total);
@@ -303,12 +307,54 @@ Result<int64_t> UnacceptedChanges(Context& ctx) {
   return counts->pending + counts->rejected;
 }
 
-// `wipe_order`: set to the store_id a wipe order named when the centre answered one
-// (ObeyWipeOrder follows, once this function's hold on the replica is gone).
-Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::string>& wipe_order) {
-  auto replica = ctx.Replica();
-  if (!replica) return replica.error();
-  client::Replica& r = **replica;
+// What `relais sync` says of the cases its pull took off the replica: a sentence each, and the
+// label of the territory each went to (empty when the centre did not say, or the replica does not
+// know the code: the code is said then).
+struct RemovedText {
+  std::vector<std::string> sentences;
+  std::vector<std::string> labels;
+};
+
+Result<RemovedText> RemovedCaseSentences(client::Replica& r,
+                                         const std::vector<client::SqliteReplicaPort::RemovedCase>& cases) {
+  RemovedText text;
+  if (cases.empty()) return text;
+  auto declared = client::DeclaredTerritories(r);
+  if (!declared) return declared.error();
+  for (const client::SqliteReplicaPort::RemovedCase& c : cases) {
+    std::string label;
+    if (!c.to.empty() && *declared) {
+      for (const client::DeclaredTerritory& t : **declared) {
+        if (t.code == c.to) label = t.label;
+      }
+    }
+    std::string sentence = "le dossier " + c.name + " (" + c.id + ") ";
+    if (c.to.empty())
+      sentence += "n'est plus dans vos territoires";
+    else
+      sentence += "est passé dans le territoire « " + (label.empty() ? c.to : label) + " »";
+    sentence += " : il a quitté cette base";
+    if (c.followups > 0) sentence += ", et ses " + std::to_string(c.followups) + " suivi(s) avec lui";
+    if (c.rejected > 0) {
+      sentence += " ; " + std::to_string(c.rejected) +
+                  " modification(s) de ce dossier que le centre n'a pas acceptée(s) restent sur cet appareil, "
+                  "refusées (voir relais rejected)";
+    }
+    text.sentences.push_back(std::move(sentence));
+    text.labels.push_back(std::move(label));
+  }
+  return text;
+}
+
+// The link to the centre the replica is bound to, and the options of an exchange with it: what
+// `relais sync` and `relais verify` share.
+struct CentreLink {
+  std::string server;
+  std::unique_ptr<client::HttpTransport> transport;
+  sync::SyncOptions options;
+};
+
+Result<CentreLink> LinkToCentre(client::Replica& r, const SyncFlags& flags) {
   auto server = r.GetState(client::kStateServerUrl);
   auto token = r.GetState(client::kStateToken);
   if (!server) return server.error();
@@ -333,27 +379,17 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
   // each thread's arena; mapped and unmapped each time, they are given back as soon as freed.
   mallopt(M_MMAP_THRESHOLD, 512 << 10);
 #endif
-  client::HttpTransport transport(**server, **token);
-  transport.SetTimeouts(10, flags.stall_s, 600);
+  CentreLink link;
+  link.server = **server;
+  link.transport = std::make_unique<client::HttpTransport>(**server, **token);
+  link.transport->SetTimeouts(10, flags.stall_s, 600);
   auto ca_file = r.GetState(client::kStateCaFile);
   if (!ca_file) return ca_file.error();
-  transport.SetCaFile(ca_file->value_or(""));
-  // Every request tells the centre what the replica holds unaccepted, to a centre that keeps it.
-  auto reads_pending = r.GetState(client::kStateCentreReadsPending);
-  if (!reads_pending) return reads_pending.error();
-  const bool report = *reads_pending == "1";
-  if (report) {
-    auto unaccepted = UnacceptedChanges(ctx);
-    if (!unaccepted) return unaccepted.error();
-    transport.ReportPending(*unaccepted);
-  }
-  client::SqliteReplicaPort port(r);
-  ProgressBar bar(!ctx.json && ::isatty(STDERR_FILENO));
-  sync::SyncOptions options;
+  link.transport->SetCaFile(ca_file->value_or(""));
+  sync::SyncOptions& options = link.options;
   options.push_batch = flags.batch;
   options.pull_limit = flags.page;
   options.max_attempts = flags.attempts;
-  options.progress = [&](const sync::Progress& p) { bar.Show(p); };
   auto device_name = r.GetState(client::kStateDeviceName);
   if (!device_name) return device_name.error();
   options.device_name = device_name->value_or("");
@@ -368,6 +404,32 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
       }
     }
   }
+  return link;
+}
+
+// `wipe_order`: set to the store_id a wipe order named when the centre answered one
+// (ObeyWipeOrder follows, once this function's hold on the replica is gone).
+Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::string>& wipe_order) {
+  auto replica = ctx.Replica();
+  if (!replica) return replica.error();
+  client::Replica& r = **replica;
+  auto link = LinkToCentre(r, flags);
+  if (!link) return link.error();
+  client::HttpTransport& transport = *link->transport;
+  // Every request tells the centre what the replica holds unaccepted, to a centre that keeps it.
+  auto reads_pending = r.GetState(client::kStateCentreReadsPending);
+  if (!reads_pending) return reads_pending.error();
+  const bool report = *reads_pending == "1";
+  if (report) {
+    auto unaccepted = UnacceptedChanges(ctx);
+    if (!unaccepted) return unaccepted.error();
+    transport.ReportPending(*unaccepted);
+  }
+  const std::string* server = &link->server;
+  sync::SyncOptions& options = link->options;
+  client::SqliteReplicaPort port(r);
+  ProgressBar bar(!ctx.json && ::isatty(STDERR_FILENO));
+  options.progress = [&](const sync::Progress& p) { bar.Show(p); };
   auto started = std::chrono::steady_clock::now();
   auto summary = sync::RunSync(port, transport, options);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -377,7 +439,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
       return MakeError(ErrorCode::kWipeOrdered, "ordre d'effacement");
     }
     Error e = client::SyncErrorForPeople(summary.error());
-    if (summary.error().failure == sync::SyncFailure::kNotACentre) e.message = **server + " : " + e.message;
+    if (summary.error().failure == sync::SyncFailure::kNotACentre) e.message = *server + " : " + e.message;
     return e;
   }
   RELAIS_TRY(r.SetState(client::kStateLastSyncAt, IsoTimestamp(r.clock().NowMs())));
@@ -410,10 +472,20 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
     if (!sentence) return sentence.error();
     lost_sentences.push_back(std::move(*sentence));
   }
+  auto removed = RemovedCaseSentences(r, port.removed_cases());
+  if (!removed) return removed.error();
   if (ctx.json) {
     json removed_cases = json::array();
-    for (const client::SqliteReplicaPort::RemovedCase& c : port.removed_cases())
-      removed_cases.push_back({{"case", c.id}, {"name", c.name}});
+    for (size_t i = 0; i < port.removed_cases().size(); ++i) {
+      const client::SqliteReplicaPort::RemovedCase& c = port.removed_cases()[i];
+      removed_cases.push_back({{"case", c.id},
+                               {"name", c.name},
+                               {"to", c.to.empty() ? json(nullptr) : json(c.to)},
+                               {"to_label", removed->labels[i].empty() ? json(nullptr) : json(removed->labels[i])},
+                               {"followups", c.followups},
+                               {"rejected", c.rejected},
+                               {"message", removed->sentences[i]}});
+    }
     json rejections = json::array();
     for (const auto& rej : s.rejections) rejections.push_back({{"change", rej.change_id}, {"reason", rej.reason}});
     auto text_or_null = [](const std::string& t) { return t.empty() ? json(nullptr) : json(t); };
@@ -463,6 +535,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
                 {"settlements", settlements},
                 {"checked", s.checked},
                 {"divergence", text_or_null(divergence)},
+                {"orphans", s.divergence ? json(s.divergence->orphans) : json::array()},
                 {"recovered_records", s.recovered_records},
                 {"centre_restored", s.centre_restored},
                 {"pushed_back", s.pushed_back},
@@ -474,13 +547,10 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
             << "  envoyées : " << s.pushed << " modification(s)";
   if (s.merged) std::cout << ", dont " << s.merged << " fusionnée(s) avec d'autres saisies";
   std::cout << "\n  reçues : " << s.pulled << " fiche(s)";
-  if (s.removed) std::cout << ", " << s.removed << " retirée(s) (hors de vos territoires)";
+  if (s.removed) std::cout << ", " << s.removed << " retirée(s) (sorties de vos territoires)";
   std::cout << "\n";
   for (const std::string& sentence : lost_sentences) std::cout << "  " << sentence << "\n";
-  for (const client::SqliteReplicaPort::RemovedCase& c : port.removed_cases()) {
-    std::cout << "  le dossier " << c.name << " (" << c.id
-              << ") est passé dans un autre territoire : il a quitté cette base, avec ses suivis\n";
-  }
+  for (const std::string& sentence : removed->sentences) std::cout << "  " << sentence << "\n";
   if (s.review) {
     std::cout << "  en conflit : " << s.review
               << " modification(s) gardée(s) pour arbitrage par le centre (votre saisie n'est pas perdue)\n";
@@ -511,6 +581,97 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
   }
   std::cout << "  réseau : " << transport.bytes_sent() << " octets envoyés, " << transport.bytes_received()
             << " reçus, " << transport.requests() << " requête(s)\n";
+  return OkStatus();
+}
+
+struct VerifyFlags {
+  bool local = false;  // the replica alone: the centre is not asked
+  SyncFlags sync;
+};
+
+// A record `relais verify` found altered, for people: "dossier Martin Zoé (id)", "suivi id".
+Result<std::string> AlteredText(client::Records& records, const client::SqliteReplicaPort::AlteredRecord& a) {
+  if (a.table == schema::CasesTable().name) {
+    auto name = CaseName(records, a.id);
+    if (!name) return name.error();
+    return "dossier " + (name->empty() ? a.id : *name + " (" + a.id + ")");
+  }
+  return std::string(a.table == schema::FollowupsTable().name ? "suivi " : "contact ") + a.id;
+}
+
+// relais verify: every record of the replica checked against the digest kept when it was pulled,
+// then (unless --local) the replica against the centre's digest of the scope, a difference repaired
+// by a fresh copy as `relais sync` does (its pending changes stay, for the next sync).
+Status RunVerifyCommand(Context& ctx, const VerifyFlags& flags, std::optional<std::string>& wipe_order) {
+  auto replica = ctx.Replica();
+  if (!replica) return replica.error();
+  client::Replica& r = **replica;
+  auto records = ctx.Records();
+  if (!records) return records.error();
+  client::SqliteReplicaPort port(r);
+  ProgressBar bar(!ctx.json && ::isatty(STDERR_FILENO));
+  auto full = port.CheckEveryRecord([&](int64_t done, int64_t total) { bar.Show({"verify", done, total}); });
+  if (!full) return full.error();
+  std::vector<std::string> altered;
+  for (const client::SqliteReplicaPort::AlteredRecord& a : full->altered) {
+    auto text = AlteredText(**records, a);
+    if (!text) return text.error();
+    altered.push_back(std::move(*text));
+  }
+
+  std::optional<sync::SyncSummary> summary;
+  if (!flags.local) {
+    auto link = LinkToCentre(r, flags.sync);
+    if (!link) return link.error();
+    link->options.push = false;
+    link->options.progress = [&](const sync::Progress& p) { bar.Show(p); };
+    auto ran = sync::RunSync(port, *link->transport, link->options);
+    if (!ran) {
+      if (ran.error().code == ErrorCode::kWipeOrdered) {
+        wipe_order = ran.error().wipe_store_id;
+        return MakeError(ErrorCode::kWipeOrdered, "ordre d'effacement");
+      }
+      Error e = client::SyncErrorForPeople(ran.error());
+      if (ran.error().failure == sync::SyncFailure::kNotACentre) e.message = link->server + " : " + e.message;
+      return e;
+    }
+    summary = std::move(*ran);
+  }
+  const std::string divergence =
+      summary && summary->divergence ? client::DivergenceText(*summary->divergence) : std::string();
+  if (ctx.json) {
+    json listed = json::array();
+    for (size_t i = 0; i < full->altered.size(); ++i) {
+      listed.push_back({{"table", full->altered[i].table}, {"record", full->altered[i].id}, {"message", altered[i]}});
+    }
+    json out = {{"records", full->records},
+                {"altered", listed},
+                {"centre_checked", summary && summary->checked},
+                {"divergence", divergence.empty() ? json(nullptr) : json(divergence)},
+                {"orphans", summary && summary->divergence ? json(summary->divergence->orphans) : json::array()},
+                {"pulled", summary ? summary->pulled : 0},
+                {"recovered_records", summary ? summary->recovered_records : 0}};
+    std::cout << out.dump() << "\n";
+    return OkStatus();
+  }
+  std::cout << "Vérification complète : " << full->records << " fiche(s) relue(s).\n";
+  if (altered.empty()) {
+    std::cout << "  chaque fiche est telle que le centre l'a envoyée\n";
+  } else {
+    std::cout << "  " << altered.size() << " fiche(s) diffèrent de ce que le centre a envoyé (modifiées sur le disque) :\n";
+    for (const std::string& text : altered) std::cout << "    - " << text << "\n";
+  }
+  if (!summary) {
+    if (!altered.empty()) std::cout << "  centre non consulté (--local) : la prochaine relais sync les recopiera du centre\n";
+  } else if (summary->divergence) {
+    std::cout << "  centre : la base locale différait (" << divergence << ") ; " << summary->recovered_records
+              << " fiche(s) recopiée(s) du centre, vos saisies en attente gardées (envoyées à la prochaine relais "
+                 "sync)\n";
+  } else if (summary->checked) {
+    std::cout << "  centre : la base locale est identique à celle du centre\n";
+  } else {
+    std::cout << "  centre : il n'a pas donné son empreinte cette fois (des envois en cours) ; relancez relais verify\n";
+  }
   return OkStatus();
 }
 
@@ -558,6 +719,13 @@ Status SyncCommand(Context& ctx, const SyncFlags& flags) {
   return ObeyWipeOrder(ctx, *wipe_order);
 }
 
+Status VerifyCommand(Context& ctx, const VerifyFlags& flags) {
+  std::optional<std::string> wipe_order;
+  Status verified = RunVerifyCommand(ctx, flags, wipe_order);
+  if (!wipe_order) return verified;
+  return ObeyWipeOrder(ctx, *wipe_order);
+}
+
 }  // namespace
 
 void RegisterSyncCommands(CLI::App& app, Context& ctx) {
@@ -589,6 +757,12 @@ void RegisterSyncCommands(CLI::App& app, Context& ctx) {
                    "Abandonner (puis réessayer) une requête qui ne reçoit plus rien pendant N secondes (défaut 30)")
       ->check(CLI::Range(1, 3600));
   sync_cmd->callback([&ctx, flags] { ctx.Finish(SyncCommand(ctx, *flags)); });
+
+  auto verify = std::make_shared<VerifyFlags>();
+  CLI::App* verify_cmd = app.add_subcommand(
+      "verify", "Vérifier chaque fiche de la base locale, puis la comparer au centre et la réparer s'il le faut");
+  verify_cmd->add_flag("--local", verify->local, "Ne vérifier que la base locale, sans consulter le centre");
+  verify_cmd->callback([&ctx, verify] { ctx.Finish(VerifyCommand(ctx, *verify)); });
 }
 
 }  // namespace relais::cli

@@ -10,6 +10,7 @@
 #include "tests/e2e/central.h"
 #include "tests/e2e/device.h"
 #include "tests/e2e/run.h"
+#include "tests/e2e/same_as_centre.h"
 
 using namespace relais::e2e;
 using nlohmann::json;
@@ -17,21 +18,6 @@ using nlohmann::json;
 namespace {
 
 const std::string kGap = "hautes-alpes-gap";
-
-// Every row of a device's scope (territory kGap), by the same columns on the replica and the centre.
-const std::vector<std::string> kScopeQueries = {
-    "SELECT id, version, last_name, first_name, birth_date, phone, email, status, territory, notes, closed_on, "
-    "merged_into FROM cases WHERE territory = 'hautes-alpes-gap' ORDER BY id",
-    "SELECT f.id, f.version, f.case_id, f.kind, f.date, f.text FROM followups f JOIN cases c ON c.id = f.case_id "
-    "WHERE c.territory = 'hautes-alpes-gap' ORDER BY f.id",
-    "SELECT id, version, organisation, phone, email FROM contacts ORDER BY id"};
-
-void CheckSameAsCentre(const Device& d, const Central& central) {
-  for (const std::string& sql : kScopeQueries) {
-    INFO(sql);
-    CHECK(SqliteRows(d.db(), sql) == central.Rows(sql));
-  }
-}
 
 // Something of its own to push, so that the sync asks the centre to leave its echo out (a sync
 // with nothing to push asks for everything). The new contact is itself left out of the pull.
@@ -137,7 +123,7 @@ TEST_CASE("an edit applied as sent takes the centre's version on the device, and
   json b = w.b.Sync();
   CHECK(b["pulled"].get<int64_t>() >= 2);  // the edited case and the contact
   CheckSameAsCentre(w.b, w.central);
-  CHECK(SqliteRows(w.a.db(), kScopeQueries[0]) == SqliteRows(w.b.db(), kScopeQueries[0]));
+  CHECK(SqliteRows(w.a.db(), ScopeQueries()[0]) == SqliteRows(w.b.db(), ScopeQueries()[0]));
 }
 
 TEST_CASE("a create the centre normalises is pulled back by its author", "[e2e][echo]") {

@@ -100,21 +100,48 @@ TEST_CASE("follow-ups and edits written offline on a case that then moved to ano
   CHECK(central.Count("SELECT count(*) FROM followups WHERE territory = '" + kBastia + "'") == 7);
 }
 
-TEST_CASE("the sync names the cases that left the device's territories", "[e2e][rejected][moves]") {
+TEST_CASE("the sync names each case that left, the territory it went to, its follow-ups and the work kept",
+          "[e2e][rejected][moves]") {
   TempDir dir;
   Central central(dir.path());
   central.Start();
-  Device nevache(dir, "nevache"), hub(dir, "hub");
+  REQUIRE(CentralCmd(central, {"territory", "add", kBastia, "--label", "Pays bastiais"}).exit_code == 0);
+  Device nevache(dir, "nevache"), gap(dir, "gap"), hub(dir, "hub");
   nevache.Init(central, central.Enrol("nevache", {kGap}));
+  gap.Init(central, central.Enrol("gap", {kGap}));
   hub.Init(central, central.Enrol("hub", {kGap, kBastia}));
   const std::string id = nevache.AddCase("Santoni", "Léa", kGap);
+  nevache.Json({"followup", "add", id, "--kind", "accueil", "--text", "Premier accueil."});
+  nevache.Json({"followup", "add", id, "--kind", "entretien", "--text", "Entretien."});
   nevache.Sync();
+  gap.Sync();
   hub.Sync();
+  // An edit of nevache's the centre refused (say): it stays on her laptop, rejected.
+  nevache.Json({"case", "edit", id, "--phone", "0611223344"});
+  Exec(nevache.db(), "UPDATE outbox SET state = 'rejected', reject_reason = 'refusée' WHERE record_id = '" + id + "'");
   hub.Json({"case", "edit", id, "--territory", kBastia});
   hub.Sync();
-  const std::string told = Text(nevache, {"sync"});
-  CHECK(Contains(told, "1 retirée(s)"));
-  CHECK(Contains(told, "le dossier Santoni Léa (" + id + ") est passé dans un autre territoire"));
+
+  json synced = nevache.Sync();
+  INFO(synced.dump());
+  REQUIRE(synced["removed_cases"].size() == 1);
+  const json& left = synced["removed_cases"][0];
+  CHECK(left["case"] == id);
+  CHECK(left["name"] == "Santoni Léa");
+  CHECK(left["to"] == kBastia);
+  CHECK(left["to_label"] == "Pays bastiais");
+  CHECK(left["followups"] == 2);
+  CHECK(left["rejected"] == 1);
+  CHECK(Contains(left["message"].get<std::string>(), "refusées (voir relais rejected)"));
+  json kept = nevache.Json({"rejected", "list"});
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0]["record"] == id);
+
+  const std::string told = Text(gap, {"sync"});
+  CHECK(Contains(told, "3 retirée(s)"));
+  CHECK(Contains(told, "le dossier Santoni Léa (" + id +
+                           ") est passé dans le territoire « Pays bastiais » : il a quitté cette base, et ses 2 "
+                           "suivi(s) avec lui\n"));
 }
 
 TEST_CASE("a refused change is listed, shown whole in French, sent again, and given up only with a reason",

@@ -123,7 +123,9 @@ TEST_CASE("health answers ok without a token", "[http]") {
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(json::parse(r->body) ==
-        json{{"status", "ok"}, {"protocol", 1}, {"features", {"push-runs", "pull-no-echo", "push-after", "pending-report"}}});
+        json{{"status", "ok"},
+             {"protocol", 1},
+             {"features", {"push-runs", "pull-no-echo", "push-after", "pending-report", "removed-to"}}});
 }
 
 TEST_CASE("health answers 503 when the store does not answer", "[http]") {

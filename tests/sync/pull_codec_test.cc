@@ -30,7 +30,8 @@ PullPage APage() {
                                   std::vector<schema::Value>(schema::ContactsTable().fields.size())}});
   page.records.push_back({"cases", ACase("0190a1b2-0000-7000-8000-000000000001", 7, "Névache \"l'aînée\" 🚲")});
   page.records.push_back({"cases", ACase("0190a1b2-0000-7000-8000-000000000002", 9, "Roux")});
-  page.removed.push_back({"cases", "0190a1b2-0000-7000-8000-000000000003", 5});
+  page.removed.push_back({"cases", "0190a1b2-0000-7000-8000-000000000003", 5, "corse-bastia"});
+  page.removed.push_back({"followups", "0190a1b2-0000-7000-8000-000000000004", 6, ""});
   return page;
 }
 
@@ -87,8 +88,10 @@ TEST_CASE("both layouts decode to the same page", "[codec][pull]") {
   CHECK(columns->next == 12);
   CHECK(columns->more);
   CHECK(columns->now_ms == 1763900000000);
-  REQUIRE(columns->removed.size() == 1);
+  REQUIRE(columns->removed.size() == 2);
   CHECK(columns->removed[0].seq == 5);
+  CHECK(columns->removed[0].to == "corse-bastia");
+  CHECK(columns->removed[1].to.empty());
   CHECK(EncodePullPage(*columns, PullLayout::kRows) == EncodePullPage(*rows, PullLayout::kRows));
 }
 
@@ -198,4 +201,20 @@ TEST_CASE("a conflict notice types its values as records do: a whole-number fiel
   auto older = DecodePullPage(doc.dump());
   REQUIRE(older.ok());
   CHECK(older->conflicts[0].server_value == schema::Value("2"));
+}
+
+TEST_CASE("a removal says where the record went in `to`, and its members unknown are left aside", "[codec][pull]") {
+  const std::string head = R"({"protocol":1,"since":0,"next":5,"more":false,"tables":{},"removed":[)";
+  auto page = DecodePullPage(
+      head + R"({"id":"0190a1b2-0000-7000-8000-000000000001","seq":4,"table":"cases","to":"corse-bastia"},)" +
+      R"({"id":"0190a1b2-0000-7000-8000-000000000002","seq":5,"table":"followups","to":null,"why":"x"}]})");
+  REQUIRE(page.ok());
+  REQUIRE(page->removed.size() == 2);
+  CHECK(page->removed[0].to == "corse-bastia");
+  CHECK(page->removed[1].to.empty());
+  // A centre from before `to` sends none; the removal is read as it always was.
+  const std::string wire = EncodePullPage(*page, PullLayout::kRows);
+  CHECK(nlohmann::json::parse(wire)["removed"][1].count("to") == 0);
+  auto bad = DecodePullPage(head + R"({"id":"0190a1b2-0000-7000-8000-000000000001","seq":4,"table":"cases","to":7}]})");
+  CHECK_FALSE(bad.ok());
 }
