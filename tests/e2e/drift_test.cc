@@ -3,7 +3,6 @@
 // Real `relais-central serve`, real `relais`, rows altered with SQLite as a person would.
 #include <catch2/catch.hpp>
 
-#include <fstream>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -19,25 +18,6 @@ using nlohmann::json;
 namespace {
 
 const std::string kGap = "hautes-alpes-gap";
-
-// `n` cases of kGap as JSONL, ids ...000000000001 onwards.
-std::string CasesFile(const TempDir& dir, int n) {
-  std::string path = dir / "drift_cases.jsonl";
-  std::ofstream out(path);
-  for (int i = 0; i < n; ++i) {
-    char id[40];
-    std::snprintf(id, sizeof id, "0190a1b2-0000-7000-8000-%012d", i + 1);
-    out << json{{"id", id},
-                {"last_name", "Martin"},
-                {"first_name", "Zoé" + std::to_string(i)},
-                {"opened_on", "2026-11-02"},
-                {"territory", kGap},
-                {"phone", "0611" + std::to_string(100000 + i)}}
-               .dump()
-        << "\n";
-  }
-  return path;
-}
 
 }  // namespace
 
@@ -81,7 +61,7 @@ TEST_CASE("relais verify finds every record altered on disk, in a bucket a sync 
   b.Init(central, central.Enrol("b", {kGap}));
   // More cases than one sync checks against their kept digests (4,096 a table): two buckets.
   const int n = 5000;
-  REQUIRE(a.Cmd({"import", CasesFile(dir, n)}).exit_code == 0);
+  REQUIRE(a.Cmd({"import", CasesFile(dir, n, kGap)}).exit_code == 0);
   a.Sync();
   REQUIRE(b.Sync()["pulled"] == n);
 
