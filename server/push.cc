@@ -310,7 +310,9 @@ class ChangeApplier {
           return Rejected(change, "missing_territory",
                           "une fiche de " + std::string(table.name) + " doit avoir un territoire");
         if (!device_.InScope(*territory)) return Rejected(change, "outside_scope", OutsideScope(device_, *territory));
-        if (&table == &schema::CasesTable() && !recovering_) {
+        // Any record placed at a reception point (a case, a visit of the register) names one of
+        // its territory's.
+        if (table.FindField("reception_point") && !recovering_) {
           auto refused = CheckReceptionPoint(change, ValueOf(table, stored.record.values, "reception_point"), *territory);
           if (!refused) return refused.error();
           if (*refused) return std::move(**refused);
