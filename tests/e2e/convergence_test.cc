@@ -1,5 +1,5 @@
 // Randomised convergence through the real binaries: several devices work offline (creates, edits of
-// the same and of different fields, follow-ups, closes, territory moves while others hold pending
+// the same and of different fields, follow-ups, visits of the register, closes, territory moves while others hold pending
 // work on the case), sync in random order, some syncs cut halfway by SIGKILL, central staff merge
 // duplicates while devices hold pending edits on them, the centre is restored from a backup taken
 // earlier (cases moved and edited in the history it lost); then central staff settle every open
@@ -172,6 +172,9 @@ class World {
       CHECK(SqliteRows(d.db, "SELECT id, version, case_id, kind, text FROM followups ORDER BY id") ==
             central_.Rows("SELECT id, version, case_id, kind, text FROM followups WHERE territory IN (" + scope +
                           ") ORDER BY id"));
+      CHECK(SqliteRows(d.db, "SELECT id, version, territory, date, reasons, note FROM visits ORDER BY id") ==
+            central_.Rows("SELECT id, version, territory, date, reasons, note FROM visits WHERE territory IN (" +
+                          scope + ") ORDER BY id"));
       CHECK(SqliteRows(d.db, "SELECT id, version, organisation, phone FROM contacts ORDER BY id") ==
             central_.Rows("SELECT id, version, organisation, phone FROM contacts ORDER BY id"));
       CHECK(SqliteRows(d.db, "SELECT count(*) FROM outbox WHERE state = 'pending'") == std::vector<std::string>{"0"});
@@ -309,6 +312,10 @@ class World {
   }
 
   void Followup(DeviceState& d) {
+    // And a visit in the register of its first territory, drawn from nothing: the seed's sequence of
+    // operations stays what it was before visits existed.
+    Relais(d, {"visit", "add", "--territory", d.territories.front(), "--channel", "accueil", "--mode", "flux",
+               "--reason", "emploi", "--note", "Visite de " + d.name});
     auto cases = Cases(d);
     if (cases.empty()) return;
     Relais(d, {"followup", "add", cases[Pick(cases.size())], "--kind", "entretien", "--text", "Suivi de " + d.name});
