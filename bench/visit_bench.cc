@@ -70,8 +70,9 @@ std::vector<std::string> Fill(client::Replica& replica, int cases, int followups
   static const int kChannelWeights[] = {55, 28, 10, 7};
   static const char* const kModes[] = {"flux", "rendez_vous"};
   static const int kModeWeights[] = {75, 25};
-  static const char* const kReasons[] = {"emploi",   "formation", "creation_activite", "orientation", "droits_demarches",
-                                         "numerique", "mobilite", "logement",          "sante",       "autre"};
+  static const char* const kReasons[] = {
+      "emploi",    "formation", "creation_activite", "orientation", "droits_demarches",
+      "numerique", "mobilite",  "logement",          "sante",       "autre"};
   static const int kReasonWeights[] = {40, 15, 4, 10, 10, 8, 5, 3, 2, 3};
   static const char* const kBands[] = {"16-25", "26-44", "45-54", "55+"};
   static const int kBandWeights[] = {30, 40, 18, 12};
@@ -80,29 +81,31 @@ std::vector<std::string> Fill(client::Replica& replica, int cases, int followups
   std::vector<std::string> ids;
   if (!replica.db().Exec("BEGIN IMMEDIATE").ok()) Fail("begin");
   for (int i = 0; i < cases; ++i) {
-    const std::string birth = std::to_string(1960 + i % 45) + "-0" + std::to_string(1 + i % 9) + "-1" + std::to_string(i % 10);
-    auto c = Must(records.CreateInTransaction(
-                      schema::CasesTable(),
-                      Values(schema::CasesTable(), {{"last_name", kLast[i % 8]},
-                                                    {"first_name", kFirst[(i / 8) % 8]},
-                                                    {"birth_date", birth},
-                                                    {"status", kStatuses[i % 4]},
-                                                    {"service_level", std::to_string(1 + i % 3)},
-                                                    {"commune", "Gap"},
-                                                    {"postcode", "05000"},
-                                                    {"territory", kTerritory},
-                                                    {"opened_on", "2026-01-05"}}),
-                      std::nullopt),
-                  "case");
+    const std::string birth =
+        std::to_string(1960 + i % 45) + "-0" + std::to_string(1 + i % 9) + "-1" + std::to_string(i % 10);
+    auto c =
+        Must(records.CreateInTransaction(schema::CasesTable(),
+                                         Values(schema::CasesTable(), {{"last_name", kLast[i % 8]},
+                                                                       {"first_name", kFirst[(i / 8) % 8]},
+                                                                       {"birth_date", birth},
+                                                                       {"status", kStatuses[i % 4]},
+                                                                       {"service_level", std::to_string(1 + i % 3)},
+                                                                       {"commune", "Gap"},
+                                                                       {"postcode", "05000"},
+                                                                       {"territory", kTerritory},
+                                                                       {"opened_on", "2026-01-05"}}),
+                                         std::nullopt),
+             "case");
     ids.push_back(c.id);
   }
   for (int i = 0; i < followups; ++i) {
-    Must(records.CreateInTransaction(schema::FollowupsTable(),
-                                     Values(schema::FollowupsTable(), {{"case_id", ids[static_cast<size_t>(i) % ids.size()]},
-                                                                       {"kind", "entretien"},
-                                                                       {"date", "2026-03-1" + std::to_string(i % 10)},
-                                                                       {"text", "Entretien de suivi, point d'étape."}}),
-                                     std::nullopt),
+    Must(records.CreateInTransaction(
+             schema::FollowupsTable(),
+             Values(schema::FollowupsTable(), {{"case_id", ids[static_cast<size_t>(i) % ids.size()]},
+                                               {"kind", "entretien"},
+                                               {"date", "2026-03-1" + std::to_string(i % 10)},
+                                               {"text", "Entretien de suivi, point d'étape."}}),
+             std::nullopt),
          "followup");
   }
   std::uniform_int_distribution<size_t> any_case(0, ids.size() - 1);
@@ -161,12 +164,18 @@ int main(int argc, char** argv) {
   std::string work = std::filesystem::temp_directory_path() / "relais-visit-bench";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--cases") cases = std::atoi(argv[i + 1]);
-    else if (flag == "--followups") followups = std::atoi(argv[i + 1]);
-    else if (flag == "--visits") visits = std::atoi(argv[i + 1]);
-    else if (flag == "--runs") runs = std::atoi(argv[i + 1]);
-    else if (flag == "--work") work = argv[i + 1];
-    else Fail("option inconnue " + flag);
+    if (flag == "--cases")
+      cases = std::atoi(argv[i + 1]);
+    else if (flag == "--followups")
+      followups = std::atoi(argv[i + 1]);
+    else if (flag == "--visits")
+      visits = std::atoi(argv[i + 1]);
+    else if (flag == "--runs")
+      runs = std::atoi(argv[i + 1]);
+    else if (flag == "--work")
+      work = argv[i + 1];
+    else
+      Fail("option inconnue " + flag);
   }
   if (cases < 1 || runs < 1) Fail("--cases and --runs must be at least 1");
   std::filesystem::create_directories(work);
@@ -185,9 +194,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < runs; ++i) picked.push_back(ids[rng() % ids.size()]);
   // Half anonymous with a typology, half linked to a case (whose typology is copied).
   const std::vector<double> add = Time(db, runs, [&](int i) {
-    std::vector<std::string> a = {"visit",  "add",    "--territory", kTerritory, "--reception-point", kPoints[i % 4],
-                                  "--channel", "accueil", "--mode",  "flux",     "--reason",          "emploi",
-                                  "--reason", "mobilite", "--time", "09:30"};
+    std::vector<std::string> a = {
+        "visit",  "add",  "--territory", kTerritory, "--reception-point", kPoints[i % 4], "--channel", "accueil",
+        "--mode", "flux", "--reason",    "emploi",   "--reason",          "mobilite",     "--time",    "09:30"};
     if (i % 2) {
       a.insert(a.end(), {"--case", picked[static_cast<size_t>(i)]});
     } else {
@@ -195,10 +204,12 @@ int main(int argc, char** argv) {
     }
     return a;
   });
-  const std::vector<double> list =
-      Time(db, runs, [](int i) { return std::vector<std::string>{"visit", "list", "--date", "2026-03-1" + std::to_string(i % 10), "--json"}; });
-  const std::vector<double> show = Time(
-      db, runs, [&](int i) { return std::vector<std::string>{"case", "show", picked[static_cast<size_t>(i)], "--json"}; });
+  const std::vector<double> list = Time(db, runs, [](int i) {
+    return std::vector<std::string>{"visit", "list", "--date", "2026-03-1" + std::to_string(i % 10), "--json"};
+  });
+  const std::vector<double> show = Time(db, runs, [&](int i) {
+    return std::vector<std::string>{"case", "show", picked[static_cast<size_t>(i)], "--json"};
+  });
 
   std::printf("replica: %d cases, %d follow-ups, %d visits (filled in %.1f s); %d runs of each command\n\n", cases,
               followups, visits, fill_s, runs);

@@ -14,7 +14,8 @@ size_t Index(const schema::Table& table, std::string_view field) {
 }
 
 // Whether the replica holds record `id` of `table` (normalised as the field holds it).
-Result<std::optional<schema::Record>> Referenced(Records& records, const schema::Table& table, const schema::Value& id) {
+Result<std::optional<schema::Record>> Referenced(Records& records, const schema::Table& table,
+                                                 const schema::Value& id) {
   if (!id) return std::optional<schema::Record>();
   return records.Get(table, *id);
 }
@@ -114,8 +115,9 @@ Result<std::vector<schema::Record>> ListVisits(Records& records, const VisitFilt
   const schema::Field& date = *visits.FindField("date");
   for (const auto& [option, value] : {std::pair("--from", &filter.from), std::pair("--to", &filter.to)}) {
     Status valid = schema::ValidateValue(date, *value);
-    if (!valid) return MakeError(ErrorCode::kValidation, std::string(option) + ": « " + *value +
-                                                             " » n'est pas une date qui existe (attendu : AAAA-MM-JJ)");
+    if (!valid)
+      return MakeError(ErrorCode::kValidation, std::string(option) + ": « " + *value +
+                                                   " » n'est pas une date qui existe (attendu : AAAA-MM-JJ)");
   }
   std::string sql = "SELECT " + RecordColumns(visits, "v.") + " FROM visits v WHERE v.date BETWEEN ?1 AND ?2";
   std::vector<schema::Value> params = {filter.from, filter.to};

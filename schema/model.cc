@@ -20,9 +20,9 @@ constexpr std::string_view kFollowupKinds[] = {"accueil",           "entretien",
                                                "mediation",         "tripartite", "autre"};
 constexpr std::string_view kVisitChannels[] = {"accueil", "telephone", "courriel", "permanence"};
 constexpr std::string_view kVisitModes[] = {"flux", "rendez_vous"};
-constexpr std::string_view kVisitReasons[] = {"emploi",           "formation", "creation_activite", "orientation",
-                                              "droits_demarches", "numerique", "mobilite",          "logement",
-                                              "sante",            "autre"};
+constexpr std::string_view kVisitReasons[] = {
+    "emploi",    "formation", "creation_activite", "orientation", "droits_demarches",
+    "numerique", "mobilite",  "logement",          "sante",       "autre"};
 constexpr std::string_view kAgeBands[] = {"16-25", "26-44", "45-54", "55+"};
 
 using FT = FieldType;

@@ -12,7 +12,7 @@ namespace relais::cli {
 
 namespace {
 
-const std::vector<std::string_view> kListColumns = {"id",   "date",    "time",    "reception_point",
+const std::vector<std::string_view> kListColumns = {"id",      "date", "time",    "reception_point",
                                                     "channel", "mode", "reasons", "case_id"};
 
 // The anonymous typology: given for a visit without a case, taken from the case otherwise.
@@ -110,7 +110,8 @@ Status PlaceVisit(client::Replica& replica, client::Records& records, client::Fi
   }
   if (!territory) {
     if (const schema::Value* case_id = Find(values, "case_id"); case_id && *case_id) {
-      auto held = records.Get(schema::CasesTable(), schema::Normalize(*visits.FindField("case_id"), *case_id).value_or(""));
+      auto held =
+          records.Get(schema::CasesTable(), schema::Normalize(*visits.FindField("case_id"), *case_id).value_or(""));
       if (!held) return held.error();
       if (*held) territory = (**held).values[static_cast<size_t>(schema::CasesTable().FieldIndex("territory"))];
     }
@@ -153,8 +154,9 @@ Status AddVisit(Context& ctx, const CLI::App& command, const VisitOptions& o) {
   PrintRecord(ctx, schema::VisitsTable(), *created);
   const schema::Value& date = created->values[static_cast<size_t>(schema::VisitsTable().FieldIndex("date"))];
   if (date) {
-    RELAIS_TRY(WarnAboutDate(**replica, "date", *date, o.date.empty(),
-                             "une visite ne se modifie pas : corrigez-la avec relais visit amend ID --date AAAA-MM-JJ"));
+    RELAIS_TRY(
+        WarnAboutDate(**replica, "date", *date, o.date.empty(),
+                      "une visite ne se modifie pas : corrigez-la avec relais visit amend ID --date AAAA-MM-JJ"));
   }
   return OkStatus();
 }
@@ -162,7 +164,8 @@ Status AddVisit(Context& ctx, const CLI::App& command, const VisitOptions& o) {
 Status AmendVisit(Context& ctx, const CLI::App& command, const std::string& id, const VisitOptions& o) {
   client::FieldValues changes = o.Values(command);
   if (changes.empty()) {
-    return MakeError(ErrorCode::kUsage, "visit amend : donnez au moins un champ à corriger (relais visit amend --help)");
+    return MakeError(ErrorCode::kUsage,
+                     "visit amend : donnez au moins un champ à corriger (relais visit amend --help)");
   }
   auto replica = ctx.Replica();
   if (!replica) return replica.error();
@@ -175,10 +178,12 @@ Status AmendVisit(Context& ctx, const CLI::App& command, const std::string& id, 
     if (!original) return original.error();
     if (*original) {
       const schema::Table& visits = schema::VisitsTable();
-      const schema::Value t = territory ? *territory : (**original).values[static_cast<size_t>(visits.FieldIndex("territory"))];
+      const schema::Value t =
+          territory ? *territory : (**original).values[static_cast<size_t>(visits.FieldIndex("territory"))];
       RELAIS_TRY(client::CheckDeclaredTerritory(**replica, t));
       RELAIS_TRY(client::CheckDeclaredReceptionPoint(
-          **replica, point ? *point : (**original).values[static_cast<size_t>(visits.FieldIndex("reception_point"))], t));
+          **replica, point ? *point : (**original).values[static_cast<size_t>(visits.FieldIndex("reception_point"))],
+          t));
     }
   }
   auto created = client::AmendVisit(**records, id, changes);
@@ -229,7 +234,8 @@ void RegisterVisitCommands(CLI::App& app, Context& ctx) {
   AddOptions(*amend, *amend_opts);
   amend->callback([&ctx, amend, amend_id, amend_opts] { ctx.Finish(AmendVisit(ctx, *amend, *amend_id, *amend_opts)); });
 
-  CLI::App* list = group->add_subcommand("list", "Liste les visites d'un jour (aujourd'hui par défaut) ou d'une période");
+  CLI::App* list =
+      group->add_subcommand("list", "Liste les visites d'un jour (aujourd'hui par défaut) ou d'une période");
   auto list_opts = std::make_shared<ListOptions>();
   list->add_option("--date", list_opts->date, "Ce jour (AAAA-MM-JJ)");
   list->add_option("--from", list_opts->from, "Depuis ce jour inclus (AAAA-MM-JJ)");

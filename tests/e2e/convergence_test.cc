@@ -1,11 +1,12 @@
 // Randomised convergence through the real binaries: several devices work offline (creates, edits of
-// the same and of different fields, follow-ups, visits of the register, closes, territory moves while others hold pending
-// work on the case), sync in random order, some syncs cut halfway by SIGKILL, central staff merge
-// duplicates while devices hold pending edits on them, the centre is restored from a backup taken
-// earlier (cases moved and edited in the history it lost); then central staff settle every open
-// conflict and every device syncs twice. Then every replica equals the server's view of its scope,
-// no work written on a case the device held is refused, and every value ever written is current, in
-// the history or in a conflict (of its case or of the case it was merged into): nothing lost.
+// the same and of different fields, follow-ups, visits of the register, closes, territory moves
+// while others hold pending work on the case), sync in random order, some syncs cut halfway by
+// SIGKILL, central staff merge duplicates while devices hold pending edits on them, the centre is
+// restored from a backup taken earlier (cases moved and edited in the history it lost); then central
+// staff settle every open conflict and every device syncs twice. Then every replica equals the
+// server's view of its scope, no work written on a case the device held is refused, and every value
+// ever written is current, in the history or in a conflict (of its case or of the case it was merged
+// into): nothing lost.
 //
 // CI runs a fixed seed. Long mode: RELAIS_CONVERGENCE_ROUNDS=3000 RELAIS_CONVERGENCE_SEED=N
 // ./build/tests/test_e2e "[convergence]"

@@ -32,8 +32,8 @@ struct Network {
     const std::string t1 = central.Enrol("pae-gap-1", {kGap});
     const std::string t2 = central.Enrol("pae-gap-2", {kGap});
     const std::string t3 = central.Enrol("pae-bastia", {kBastia});
-    std::vector<std::string> points = {CentralBinary(), "territory", "points", kGap, "--add", "PAE Gap",
-                                       "--add",         "Mairie de Veynes"};
+    std::vector<std::string> points = {CentralBinary(), "territory", "points", kGap,
+                                       "--add",         "PAE Gap",   "--add",  "Mairie de Veynes"};
     for (const std::string& a : central.StoreArgs()) points.push_back(a);
     REQUIRE(Run(points).exit_code == 0);
     gap1.Init(central, t1);
@@ -56,15 +56,14 @@ std::vector<std::string> Ids(const json& list) {
 TEST_CASE("visits noted offline on two laptops of a territory reach both and the centre, never another territory",
           "[e2e][visits]") {
   Network net;
-  const std::string person = net.gap1.Json({"case", "add", "--last-name", "Névache", "--first-name", "Zoé",
-                                            "--birth-date", "1990-12-08", "--status", "demandeur_emploi", "--sector",
-                                            "btp", "--commune", "Veynes", "--postcode", "05400", "--territory",
-                                            kGap})["id"];
+  const std::string person = net.gap1.Json(
+      {"case", "add", "--last-name", "Névache", "--first-name", "Zoé", "--birth-date", "1990-12-08", "--status",
+       "demandeur_emploi", "--sector", "btp", "--commune", "Veynes", "--postcode", "05400", "--territory", kGap})["id"];
   // Offline: nobody syncs until every visit is noted.
-  const json anonymous =
-      net.gap1.Json({"visit", "add", "--channel", "accueil", "--mode", "flux", "--reason", "emploi", "--reason",
-                     "mobilite", "--reception-point", "PAE Gap", "--date", kDay, "--time", "09:30", "--age-band",
-                     "26-44", "--status", "salarie", "--commune", "Gap"});
+  const json anonymous = net.gap1.Json(
+      {"visit",      "add",      "--channel",         "accueil", "--mode",    "flux", "--reason", "emploi",
+       "--reason",   "mobilite", "--reception-point", "PAE Gap", "--date",    kDay,   "--time",   "09:30",
+       "--age-band", "26-44",    "--status",          "salarie", "--commune", "Gap"});
   CHECK(anonymous["territory"] == kGap);  // the reception point's territory
   CHECK(anonymous["reasons"] == "emploi,mobilite");
   CHECK(anonymous["case_id"].is_null());
@@ -76,17 +75,18 @@ TEST_CASE("visits noted offline on two laptops of a territory reach both and the
   CHECK(linked["commune"] == "Veynes");
   CHECK(linked["postcode"] == "05400");
   CHECK(linked["age_band"] == "26-44");
-  const json other = net.gap2.Json({"visit", "add", "--channel", "courriel", "--mode", "flux", "--reason",
-                                    "numerique", "--reception-point", "Mairie de Veynes", "--date", kDay});
+  const json other = net.gap2.Json({"visit", "add", "--channel", "courriel", "--mode", "flux", "--reason", "numerique",
+                                    "--reception-point", "Mairie de Veynes", "--date", kDay});
   // A correction is a new entry that replaces the old one in the register; both are kept.
-  const json amended = net.gap2.Json({"visit", "amend", other["id"], "--time", "14:15", "--reason", "droits_demarches"});
+  const json amended =
+      net.gap2.Json({"visit", "amend", other["id"], "--time", "14:15", "--reason", "droits_demarches"});
   CHECK(amended["amends"] == other["id"]);
   CHECK(amended["reception_point"] == "Mairie de Veynes");
   CHECK(amended["reasons"] == "droits_demarches");
   CHECK(net.gap2.Json({"visit", "list", "--date", kDay}).size() == 1);
   CHECK(net.gap2.Json({"visit", "list", "--date", kDay, "--all"}).size() == 2);
-  net.bastia.Json({"visit", "add", "--channel", "permanence", "--mode", "rendez_vous", "--reason", "sante", "--date",
-                   kDay});
+  net.bastia.Json(
+      {"visit", "add", "--channel", "permanence", "--mode", "rendez_vous", "--reason", "sante", "--date", kDay});
 
   for (const Device* d : {&net.gap1, &net.gap2, &net.bastia, &net.gap1}) CHECK(d->Sync()["rejected"] == 0);
 
@@ -121,13 +121,14 @@ TEST_CASE("a visit the device could not refuse is refused by the centre when its
   Exec(net.gap1.db(),
        "INSERT INTO visits(id, territory, reception_point, date, channel, mode, reasons) VALUES "
        "('0190a1b2-0000-7000-8000-0000000000a1', '" +
-           kGap + "', 'Guichet fermé', '" + kDay + "', 'accueil', 'flux', 'emploi'), "
-                      "('0190a1b2-0000-7000-8000-0000000000a2', '" +
+           kGap + "', 'Guichet fermé', '" + kDay +
+           "', 'accueil', 'flux', 'emploi'), "
+           "('0190a1b2-0000-7000-8000-0000000000a2', '" +
            kBastia + "', NULL, '" + kDay + "', 'accueil', 'flux', 'emploi')");
   const json sync = net.gap1.Sync();
   REQUIRE(sync["rejections"].size() == 2);
-  std::string reasons = sync["rejections"][0]["reason"].get<std::string>() + " | " +
-                        sync["rejections"][1]["reason"].get<std::string>();
+  std::string reasons =
+      sync["rejections"][0]["reason"].get<std::string>() + " | " + sync["rejections"][1]["reason"].get<std::string>();
   INFO(reasons);
   CHECK(reasons.find("le point d'accueil « Guichet fermé » n'est pas déclaré") != std::string::npos);
   CHECK(reasons.find(kBastia) != std::string::npos);
@@ -150,13 +151,16 @@ TEST_CASE("a visit refused on the device changes nothing in its replica", "[e2e]
       {{}, 3, "reasons: obligatoire"},
       {{"--reason", "emploi", "--time", "25:00"}, 3, "time: « 25:00 » n'est pas une heure"},
       {{"--reason", "emploi", "--age-band", "60"}, 3, "age_band: « 60 » n'est pas une valeur permise"},
-      {{"--reason", "emploi", "--reception-point", "Guichet fermé", "--territory", kGap}, 3,
+      {{"--reason", "emploi", "--reception-point", "Guichet fermé", "--territory", kGap},
+       3,
        "reception_point: « Guichet fermé » n'est pas un point d'accueil déclaré"},
       {{"--reason", "emploi", "--territory", "ailleurs"}, 3, "territory: « ailleurs » n'est pas un territoire déclaré"},
       {{"--reason", "emploi", "--case", "0190a1b2-0000-7000-8000-00000000dead"}, 4, "case_id: aucun dossier"},
-      {{"--reason", "emploi", "--orientation", "0190a1b2-0000-7000-8000-00000000dead"}, 4,
+      {{"--reason", "emploi", "--orientation", "0190a1b2-0000-7000-8000-00000000dead"},
+       4,
        "orientation: aucun partenaire"},
-      {{"--reason", "emploi", "--case", person, "--status", "salarie"}, 2,
+      {{"--reason", "emploi", "--case", person, "--status", "salarie"},
+       2,
        "--status est la typologie d'une visite anonyme"},
       {{"--reason", "emploi", "--date", "2026-02-30"}, 3, "date: « 2026-02-30 » n'est pas une date qui existe"},
   };
