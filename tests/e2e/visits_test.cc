@@ -139,7 +139,7 @@ TEST_CASE("a visit refused on the device changes nothing in its replica", "[e2e]
   Network net;
   const std::string person = net.gap1.AddCase("Martin", "Élodie", kGap);
   const std::string before = net.gap1.ContentHash();
-  const std::vector<std::string> base = {"visit", "add", "--channel", "accueil", "--mode", "flux", "--date", kDay};
+  const std::vector<std::string> base = {"visit", "add", "--channel", "accueil", "--mode", "flux"};
   struct Refusal {
     std::vector<std::string> more;
     int exit_code;
