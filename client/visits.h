@@ -1,6 +1,7 @@
 // The register of visits (main courante) on the device: appending an entry, amending one, reading a
 // day or a period. Same contract as Records: each write is one transaction (the row is its pending
-// create), and a refused write changes nothing. docs/SCHEMA.md, "visits".
+// create), and a refused write changes nothing. docs/SCHEMA.md,
+// "visits — registre des visites, main courante".
 #pragma once
 
 #include <optional>

@@ -86,7 +86,7 @@ std::vector<Table> BuildTables() {
   // person with no case. Scoped by the reception point's territory, not by a case: an anonymous
   // visit has none, and a linked one stays where it was received. Append-only like follow-ups: a
   // mistake is corrected by a new entry whose `amends` names the entry it replaces (docs/SCHEMA.md,
-  // "visits"). The typology (status … service_level) is the case's at the time of a linked visit,
+  // "visits — registre des visites, main courante"). The typology (status … service_level) is the case's at the time of a linked visit,
   // copied when it is written, so the counts of a period do not move when the case changes later.
   tables.push_back(Table{"visits",
                          TableKind::kAppendOnly,

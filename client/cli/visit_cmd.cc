@@ -1,4 +1,4 @@
-// relais visit add|amend|list — the register of visits (main courante): docs/CLI.md, "visit".
+// relais visit add|amend|list — the register of visits (main courante): docs/CLI.md, "Register of visits".
 #include <CLI/CLI.hpp>
 
 #include "client/cli/clock_notes.h"
