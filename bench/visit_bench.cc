@@ -145,6 +145,14 @@ std::vector<std::string> Fill(client::Replica& replica, int cases, int followups
   return ids;
 }
 
+// A count given on the command line: a whole number, else the bench stops.
+int Count(const char* text) {
+  char* end = nullptr;
+  const long n = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || n < 0 || n > 10000000) Fail(std::string("not a count: ") + text);
+  return static_cast<int>(n);
+}
+
 const char* const kPassphrase = "phrase de passe du banc d'essai des visites";
 
 std::string Relais() { return std::string(RELAIS_BINARY_DIR) + "/relais"; }
@@ -171,13 +179,13 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--cases")
-      cases = std::atoi(argv[i + 1]);
+      cases = Count(argv[i + 1]);
     else if (flag == "--followups")
-      followups = std::atoi(argv[i + 1]);
+      followups = Count(argv[i + 1]);
     else if (flag == "--visits")
-      visits = std::atoi(argv[i + 1]);
+      visits = Count(argv[i + 1]);
     else if (flag == "--runs")
-      runs = std::atoi(argv[i + 1]);
+      runs = Count(argv[i + 1]);
     else if (flag == "--work")
       work = argv[i + 1];
     else
@@ -206,6 +214,7 @@ int main(int argc, char** argv) {
 
   std::mt19937 rng(7);
   std::vector<std::string> picked;
+  picked.reserve(static_cast<size_t>(runs));
   for (int i = 0; i < runs; ++i) picked.push_back(ids[rng() % ids.size()]);
   // Half anonymous with a typology, half linked to a case (whose typology is copied).
   const std::vector<double> add = Time(db, runs, [&](int i) {

@@ -38,10 +38,10 @@ std::optional<std::string> AgeBand(const std::string& birth_date, const std::str
   return "55+";
 }
 
-Result<schema::Record> AddVisit(Records& records, FieldValues named) {
+Result<schema::Record> AddVisit(Records& records, const FieldValues& named) {
   const schema::Table& visits = schema::VisitsTable();
   std::vector<schema::Value> values(visits.fields.size());
-  for (auto& [name, value] : named) {
+  for (const auto& [name, value] : named) {
     const int i = visits.FieldIndex(name);
     if (i < 0) return MakeError(ErrorCode::kUsage, "champ inconnu " + name + " pour visits");
     values[static_cast<size_t>(i)] = schema::Normalize(visits.fields[static_cast<size_t>(i)], value);
@@ -107,7 +107,7 @@ Result<schema::Record> AmendVisit(Records& records, const std::string& id, const
     values[static_cast<size_t>(i)].second = value;
   }
   values[Index(visits, "amends")].second = (*original)->id;
-  return AddVisit(records, std::move(values));
+  return AddVisit(records, values);
 }
 
 Result<std::vector<schema::Record>> ListVisits(Records& records, const VisitFilter& filter) {

@@ -19,7 +19,7 @@ namespace relais::client {
 // birth date on the visit's day) are the case's, copied now. `orientation` must name a partner
 // contact of this replica and `amends` a visit of this replica (kNotFound). The values are then
 // validated as any record's (kValidation naming the field).
-Result<schema::Record> AddVisit(Records& records, FieldValues values);
+Result<schema::Record> AddVisit(Records& records, const FieldValues& values);
 
 // The visit `id` corrected: its values with `changes` on top, as a new entry that names it in
 // `amends`. kNotFound when the replica holds no such visit.

@@ -115,10 +115,9 @@ Result<MigrationReport> MigrateSqliteToPostgres(const std::string& sqlite_path, 
   if (!written) return written.error();
   for (const char* table : kIdentities) {
     const std::string t = table;
-    auto restarted = (*to)->Exec("SELECT setval(pg_get_serial_sequence('" + t +
-                                 "', 'id'), COALESCE(MAX(id), 1), "
-                                 "MAX(id) IS NOT NULL) FROM " +
-                                 t);
+    std::string restart = "SELECT setval(pg_get_serial_sequence('";
+    restart.append(t).append("', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM ").append(t);
+    auto restarted = (*to)->Exec(restart);
     if (!restarted) return restarted.error();
   }
   RELAIS_TRY(tx->Commit());

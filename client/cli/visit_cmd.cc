@@ -149,7 +149,7 @@ Status AddVisit(Context& ctx, const CLI::App& command, const VisitOptions& o) {
   auto records = ctx.Records();
   if (!records) return records.error();
   RELAIS_TRY(PlaceVisit(**replica, **records, values));
-  auto created = client::AddVisit(**records, std::move(values));
+  auto created = client::AddVisit(**records, values);
   if (!created) return created.error();
   PrintRecord(ctx, schema::VisitsTable(), *created);
   const schema::Value& date = created->values[static_cast<size_t>(schema::VisitsTable().FieldIndex("date"))];

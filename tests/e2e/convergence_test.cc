@@ -168,14 +168,13 @@ class World {
           "id, version, last_name, first_name, birth_date, phone, email, status, territory, closed_on, notes, "
           "merged_into";
       INFO("device " << d.name);
+      const std::string in_scope = " WHERE territory IN (" + scope + ") ORDER BY id";
       CHECK(SqliteRows(d.db, "SELECT " + case_cols + " FROM cases ORDER BY id") ==
-            central_.Rows("SELECT " + case_cols + " FROM cases WHERE territory IN (" + scope + ") ORDER BY id"));
+            central_.Rows(std::string("SELECT ").append(case_cols).append(" FROM cases").append(in_scope)));
       CHECK(SqliteRows(d.db, "SELECT id, version, case_id, kind, text FROM followups ORDER BY id") ==
-            central_.Rows("SELECT id, version, case_id, kind, text FROM followups WHERE territory IN (" + scope +
-                          ") ORDER BY id"));
+            central_.Rows("SELECT id, version, case_id, kind, text FROM followups" + in_scope));
       CHECK(SqliteRows(d.db, "SELECT id, version, territory, date, reasons, note FROM visits ORDER BY id") ==
-            central_.Rows("SELECT id, version, territory, date, reasons, note FROM visits WHERE territory IN (" +
-                          scope + ") ORDER BY id"));
+            central_.Rows("SELECT id, version, territory, date, reasons, note FROM visits" + in_scope));
       CHECK(SqliteRows(d.db, "SELECT id, version, organisation, phone FROM contacts ORDER BY id") ==
             central_.Rows("SELECT id, version, organisation, phone FROM contacts ORDER BY id"));
       CHECK(SqliteRows(d.db, "SELECT count(*) FROM outbox WHERE state = 'pending'") == std::vector<std::string>{"0"});
@@ -194,14 +193,13 @@ class World {
       // The case written on, and the cases it was merged into (an edit goes to the survivor).
       std::string family = "'" + w.record + "'", hop = "'" + w.record + "'";
       for (int i = 0; i < 3; ++i) family += ", " + (hop = "(SELECT merged_into FROM cases WHERE id = " + hop + ")");
-      std::string sql = "SELECT (SELECT count(*) FROM cases WHERE id IN (" + family + ") AND " + w.field + " = " + v +
-                        ")"
-                        " + (SELECT count(*) FROM history WHERE record_id IN (" +
-                        family + ") AND (" + JsonAt("snapshot", {w.field}) + " = " + v + "   OR " +
-                        JsonAt("lost", {w.field, "value"}) + " = " + v +
-                        "))"
-                        " + (SELECT count(*) FROM conflicts WHERE record_id IN (" +
-                        family + ") AND (device_value = " + v + " OR server_value = " + v + "))";
+      std::string sql = "SELECT (SELECT count(*) FROM cases WHERE id IN (";
+      sql.append(family).append(") AND ").append(w.field).append(" = ").append(v).append(")");
+      sql.append(" + (SELECT count(*) FROM history WHERE record_id IN (").append(family).append(") AND (");
+      sql.append(JsonAt("snapshot", {w.field})).append(" = ").append(v).append("   OR ");
+      sql.append(JsonAt("lost", {w.field, "value"})).append(" = ").append(v).append("))");
+      sql.append(" + (SELECT count(*) FROM conflicts WHERE record_id IN (").append(family);
+      sql.append(") AND (device_value = ").append(v).append(" OR server_value = ").append(v).append("))");
       int64_t found = std::stoll(central_.Rows(sql).at(0));
       if (found == 0) {
         // Refused by the centre (e.g. the case left the device's scope first): kept on the device.
@@ -262,7 +260,7 @@ class World {
 
   size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
 
-  void AddDevice(const std::string& name, std::vector<std::string> territories, std::string clock = "") {
+  void AddDevice(const std::string& name, const std::vector<std::string>& territories, std::string clock = "") {
     DeviceState d{name, dir_ / (name + ".db"), territories, std::move(clock)};
     RunResult r = Relais(d, {"init", "--server", central_.url(), "--token", central_.Enrol(name, territories)});
     INFO(r.err);

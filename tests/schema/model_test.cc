@@ -19,7 +19,7 @@ std::filesystem::path TempDb(const std::string& name) {
   std::filesystem::remove(p);
   return p;
 }
-std::string Validate(const Table& t, std::string_view field, std::optional<std::string> v) {
+std::string Validate(const Table& t, std::string_view field, const std::optional<std::string>& v) {
   auto st = ValidateValue(*t.FindField(field), Normalize(*t.FindField(field), v));
   return st.ok() ? "" : st.error().message;
 }
