@@ -192,7 +192,10 @@ class World {
       const std::string v = Quote(w.value);
       // The case written on, and the cases it was merged into (an edit goes to the survivor).
       std::string family = "'" + w.record + "'", hop = "'" + w.record + "'";
-      for (int i = 0; i < 3; ++i) family += ", " + (hop = "(SELECT merged_into FROM cases WHERE id = " + hop + ")");
+      for (int i = 0; i < 3; ++i) {
+        hop.insert(0, "(SELECT merged_into FROM cases WHERE id = ").append(")");
+        family.append(", ").append(hop);
+      }
       std::string sql = "SELECT (SELECT count(*) FROM cases WHERE id IN (";
       sql.append(family).append(") AND ").append(w.field).append(" = ").append(v).append(")");
       sql.append(" + (SELECT count(*) FROM history WHERE record_id IN (").append(family).append(") AND (");
