@@ -1,5 +1,6 @@
 #include "schema/model.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -17,6 +18,12 @@ constexpr std::string_view kSectors[] = {"tourisme_hotellerie", "btp",       "co
 constexpr std::string_view kFollowupKinds[] = {"accueil",           "entretien",  "orientation",
                                                "bilan_competences", "formation",  "business_plan",
                                                "mediation",         "tripartite", "autre"};
+constexpr std::string_view kVisitChannels[] = {"accueil", "telephone", "courriel", "permanence"};
+constexpr std::string_view kVisitModes[] = {"flux", "rendez_vous"};
+constexpr std::string_view kVisitReasons[] = {
+    "emploi",    "formation", "creation_activite", "orientation", "droits_demarches",
+    "numerique", "mobilite",  "logement",          "sante",       "autre"};
+constexpr std::string_view kAgeBands[] = {"16-25", "26-44", "45-54", "55+"};
 
 using FT = FieldType;
 using MR = MergeRule;
@@ -74,6 +81,34 @@ std::vector<Table> BuildTables() {
                              {"phone", FT::kPhone, false, MR::kLww, "Téléphone", 20},
                              {"email", FT::kEmail, false, MR::kLww, "Courriel", 254},
                              {"commune", FT::kText, false, MR::kLww, "Commune", 100},
+                         }});
+  // The register of visits (main courante): one visit or call at a reception point, often of a
+  // person with no case. Scoped by the reception point's territory, not by a case: an anonymous
+  // visit has none, and a linked one stays where it was received. Append-only like follow-ups: a
+  // mistake is corrected by a new entry whose `amends` names the entry it replaces (docs/SCHEMA.md,
+  // "visits — registre des visites, main courante"). The typology (status … service_level) is the case's at the time of a linked visit,
+  // copied when it is written, so the counts of a period do not move when the case changes later.
+  tables.push_back(Table{"visits",
+                         TableKind::kAppendOnly,
+                         Scope::kTerritory,
+                         {
+                             {"territory", FT::kText, true, MR::kImmutable, "Territoire", 100},
+                             {"reception_point", FT::kText, false, MR::kImmutable, "Point d'accueil", 100},
+                             {"date", FT::kDate, true, MR::kImmutable, "Date", 10},
+                             {"time", FT::kTime, false, MR::kImmutable, "Heure", 5},
+                             {"channel", FT::kEnum, true, MR::kImmutable, "Canal", 40, kVisitChannels},
+                             {"mode", FT::kEnum, true, MR::kImmutable, "Mode", 40, kVisitModes},
+                             {"reasons", FT::kCodeList, true, MR::kImmutable, "Motifs", 200, kVisitReasons},
+                             {"case_id", FT::kId, false, MR::kImmutable, "Dossier", 36},
+                             {"orientation", FT::kId, false, MR::kImmutable, "Orienté vers", 36},
+                             {"status", FT::kEnum, false, MR::kImmutable, "Statut", 40, kStatuses},
+                             {"sector", FT::kEnum, false, MR::kImmutable, "Secteur", 40, kSectors},
+                             {"age_band", FT::kEnum, false, MR::kImmutable, "Tranche d'âge", 10, kAgeBands},
+                             {"commune", FT::kText, false, MR::kImmutable, "Commune", 100},
+                             {"postcode", FT::kPostcode, false, MR::kImmutable, "CP", 5},
+                             {"service_level", FT::kInt, false, MR::kImmutable, "Niveau", 1, {}, 1, 3},
+                             {"note", FT::kLongText, false, MR::kImmutable, "Note", 2000},
+                             {"amends", FT::kId, false, MR::kImmutable, "Corrige", 36},
                          }});
   return tables;
 }
@@ -134,6 +169,10 @@ const Table* FindTable(std::string_view name) {
 const Table& CasesTable() { return Tables()[0]; }
 const Table& FollowupsTable() { return Tables()[1]; }
 const Table& ContactsTable() { return Tables()[2]; }
+const Table& VisitsTable() {
+  static const Table& kVisits = *FindTable("visits");
+  return kVisits;
+}
 
 namespace {
 // The value of the decimal digits of `s`, which the caller has checked are all digits. Parsing by
@@ -187,6 +226,8 @@ bool NormalizeInPlace(const Field& field, Value& value) {
     }
   } else if (field.type == FieldType::kId) {
     for (char& c : v) lower(c);
+  } else if (field.type == FieldType::kCodeList) {
+    std::erase_if(v, [](char c) { return IsAsciiSpace(c); });
   }
   if (v.empty()) {
     value.reset();
@@ -301,6 +342,34 @@ Status ValidateValue(const Field& f, const Value& value) {
     case FieldType::kEmail:
       if (!IsEmail(v)) return Invalid(f, v, "n'est pas une adresse électronique (nom@domaine.fr)");
       return OkStatus();
+    case FieldType::kTime: {
+      const bool shape = v.size() == 5 && v[2] == ':' && AllDigits(std::string_view(v).substr(0, 2)) &&
+                         AllDigits(std::string_view(v).substr(3, 2));
+      if (!shape || DigitsValue(std::string_view(v).substr(0, 2)) > 23 ||
+          DigitsValue(std::string_view(v).substr(3, 2)) > 59) {
+        return Invalid(f, v, "n'est pas une heure (attendu : HH:MM, de 00:00 à 23:59)");
+      }
+      return OkStatus();
+    }
+    case FieldType::kCodeList: {
+      std::vector<std::string_view> seen;
+      for (size_t at = 0; at <= v.size();) {
+        const size_t comma = std::min(v.find(',', at), v.size());
+        const std::string_view code = std::string_view(v).substr(at, comma - at);
+        bool known = false;
+        for (std::string_view c : f.choices) known |= c == code;
+        if (!known) {
+          std::string list;
+          for (std::string_view c : f.choices) list += (list.empty() ? "" : ", ") + std::string(c);
+          return Invalid(f, std::string(code), "n'est pas une valeur permise (valeurs permises : " + list + ")");
+        }
+        if (std::find(seen.begin(), seen.end(), code) != seen.end())
+          return Invalid(f, std::string(code), "est donné deux fois");
+        seen.push_back(code);
+        at = comma + 1;
+      }
+      return OkStatus();
+    }
     case FieldType::kId:
       for (char c : v) {
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-'))

@@ -29,6 +29,8 @@ enum class FieldType {
   kPhone,     // French number: 0 + 9 digits, or +33 + 9 digits (spaces, dots, dashes dropped)
   kEmail,     // local@domain.tld
   kId,        // a UUID naming another record
+  kTime,      // HH:MM of a day, 00:00 to 23:59
+  kCodeList,  // one or more of `choices`, comma-joined, each at most once ("emploi,mobilite")
 };
 
 // How concurrent edits of one field are settled (docs/SCHEMA.md says why each field has its rule).
@@ -88,6 +90,7 @@ const Table* FindTable(std::string_view name);
 const Table& CasesTable();
 const Table& FollowupsTable();
 const Table& ContactsTable();
+const Table& VisitsTable();
 
 // Trims the value and puts it in canonical form (its text in Unicode NFC, a phone's separators
 // dropped, an e-mail's domain lower-cased); an empty result becomes null. Does not validate.

@@ -53,6 +53,7 @@ std::string UnknownCase(const std::string& id) {
 // Unix ms of an IsoTimestamp ("YYYY-MM-DDTHH:MM:SSZ"); 0 when it is not one.
 int64_t IsoMs(const std::string& text) {
   std::tm tm{};
+  // NOLINTNEXTLINE(cert-err34-c): the widths bound each number and the count of fields read is checked.
   if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
                   &tm.tm_min, &tm.tm_sec) != 6) {
     return 0;
@@ -310,8 +311,11 @@ class ChangeApplier {
           return Rejected(change, "missing_territory",
                           "une fiche de " + std::string(table.name) + " doit avoir un territoire");
         if (!device_.InScope(*territory)) return Rejected(change, "outside_scope", OutsideScope(device_, *territory));
-        if (&table == &schema::CasesTable() && !recovering_) {
-          auto refused = CheckReceptionPoint(change, ValueOf(table, stored.record.values, "reception_point"), *territory);
+        // Any record placed at a reception point (a case, a visit of the register) names one of
+        // its territory's.
+        if (table.FindField("reception_point") && !recovering_) {
+          auto refused =
+              CheckReceptionPoint(change, ValueOf(table, stored.record.values, "reception_point"), *territory);
           if (!refused) return refused.error();
           if (*refused) return std::move(**refused);
         }
@@ -410,8 +414,7 @@ class ChangeApplier {
     if (exit_territory) {
       auto exit_seq = tx_.NextSeq();
       if (!exit_seq) return exit_seq.error();
-      RELAIS_TRY(
-          tx_.AddScopeExit(*exit_seq, std::string(table.name), stored.record.id, *exit_territory, std::nullopt));
+      RELAIS_TRY(tx_.AddScopeExit(*exit_seq, std::string(table.name), stored.record.id, *exit_territory, std::nullopt));
     }
     ChangeResult r;
     r.change_id = change.change_id;

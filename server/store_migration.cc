@@ -1,6 +1,11 @@
 #include "server/store_migration.h"
 
+#include <iterator>
+#include <string>
+#include <vector>
+
 #include "pg/conn.h"
+#include "schema/model.h"
 #include "server/pg_store.h"
 #include "server/sqlite_store.h"
 #include "sqlite/db.h"
@@ -9,11 +14,19 @@ namespace relais::server {
 
 namespace {
 
-// Parents before the rows that refer to them.
-constexpr const char* kTables[] = {
-    "territories", "reception_points", "network_settings", "devices",        "device_territories",
-    "cases",       "followups",        "contacts",         "history",        "scope_exits",
-    "conflicts",   "push_batches",     "recoveries",       "change_outcomes"};
+// Parents before the rows that refer to them: these, every synced table of the declaration (a new
+// record type is copied without a line here), then the tables about records.
+constexpr const char* kTablesBefore[] = {"territories", "reception_points", "network_settings", "devices",
+                                         "device_territories"};
+constexpr const char* kTablesAfter[] = {"history",      "scope_exits", "conflicts",
+                                        "push_batches", "recoveries",  "change_outcomes"};
+
+std::vector<std::string> TablesToCopy() {
+  std::vector<std::string> tables(std::begin(kTablesBefore), std::end(kTablesBefore));
+  for (const schema::Table& t : schema::Tables()) tables.emplace_back(t.name);
+  tables.insert(tables.end(), std::begin(kTablesAfter), std::end(kTablesAfter));
+  return tables;
+}
 // Tables whose ids PostgreSQL generates: their identity goes on after the copied ids.
 constexpr const char* kIdentities[] = {"devices", "conflicts", "recoveries"};
 
@@ -80,10 +93,10 @@ Result<MigrationReport> MigrateSqliteToPostgres(const std::string& sqlite_path, 
                          " appareil(s), séquence " + (*held)[0].Text(0) +
                          ") : migrez vers une base vide (createdb, puis --to son URL). Rien n'a été modifié.");
   }
-  for (const char* table : kTables) {
+  for (const std::string& table : TablesToCopy()) {
     auto copied = CopyTable(*from, **to, table);
     if (!copied) {
-      return MakeError(copied.error().code, std::string("copying ") + table + ": " + copied.error().message);
+      return MakeError(copied.error().code, "copying " + table + ": " + copied.error().message);
     }
     report.rows.emplace_back(table, *copied);
   }
@@ -102,10 +115,9 @@ Result<MigrationReport> MigrateSqliteToPostgres(const std::string& sqlite_path, 
   if (!written) return written.error();
   for (const char* table : kIdentities) {
     const std::string t = table;
-    auto restarted = (*to)->Exec("SELECT setval(pg_get_serial_sequence('" + t +
-                                 "', 'id'), COALESCE(MAX(id), 1), "
-                                 "MAX(id) IS NOT NULL) FROM " +
-                                 t);
+    std::string restart = "SELECT setval(pg_get_serial_sequence('";
+    restart.append(t).append("', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM ").append(t);
+    auto restarted = (*to)->Exec(restart);
     if (!restarted) return restarted.error();
   }
   RELAIS_TRY(tx->Commit());

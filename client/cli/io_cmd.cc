@@ -53,7 +53,8 @@ struct ExportOptions {
 };
 
 Status Export(Context& ctx, const ExportOptions& o) {
-  const schema::Table* table = o.kind == "cases" ? &schema::CasesTable() : &schema::ContactsTable();
+  const schema::Table* table = schema::FindTable(o.kind);
+  if (!table) return MakeError(ErrorCode::kUsage, "export : --kind " + o.kind + " n'est pas une table");
   auto replica = ctx.Replica();
   if (!replica) return replica.error();
   auto format = o.format == "csv" ? client::FileFormat::kCsv : client::FileFormat::kJsonl;
@@ -77,10 +78,12 @@ void RegisterIoCommands(CLI::App& app, Context& ctx) {
 });
 
 CLI::App* exp = app.add_subcommand("export",
-                                   "Écrit tous les dossiers ou contacts sur la sortie standard "
-                                   "(réimportable avec relais import)");
+                                   "Écrit tous les dossiers, contacts ou visites sur la sortie standard "
+                                   "(dossiers et contacts : réimportables avec relais import)");
 auto eo = std::make_shared<ExportOptions>();
-exp->add_option("--kind", eo->kind, "cases ou contacts")->required()->check(CLI::IsMember({"cases", "contacts"}));
+exp->add_option("--kind", eo->kind, "cases, contacts ou visits")
+    ->required()
+    ->check(CLI::IsMember({"cases", "contacts", "visits"}));
 exp->add_option("--format", eo->format, "csv (défaut) ou jsonl")->check(CLI::IsMember({"csv", "jsonl"}));
 exp->callback([&ctx, eo] { ctx.Finish(Export(ctx, *eo)); });
 }  // namespace relais::cli

@@ -92,6 +92,7 @@ int Run(int argc, char** argv) {
   RegisterCaseCommands(app, ctx);
   RegisterFollowupCommands(app, ctx);
   RegisterContactCommands(app, ctx);
+  RegisterVisitCommands(app, ctx);
   RegisterIoCommands(app, ctx);
   RegisterStatusCommand(app, ctx);
   RegisterSyncCommands(app, ctx);

@@ -1,11 +1,12 @@
 // Randomised convergence through the real binaries: several devices work offline (creates, edits of
-// the same and of different fields, follow-ups, closes, territory moves while others hold pending
-// work on the case), sync in random order, some syncs cut halfway by SIGKILL, central staff merge
-// duplicates while devices hold pending edits on them, the centre is restored from a backup taken
-// earlier (cases moved and edited in the history it lost); then central staff settle every open
-// conflict and every device syncs twice. Then every replica equals the server's view of its scope,
-// no work written on a case the device held is refused, and every value ever written is current, in
-// the history or in a conflict (of its case or of the case it was merged into): nothing lost.
+// the same and of different fields, follow-ups, visits of the register, closes, territory moves
+// while others hold pending work on the case), sync in random order, some syncs cut halfway by
+// SIGKILL, central staff merge duplicates while devices hold pending edits on them, the centre is
+// restored from a backup taken earlier (cases moved and edited in the history it lost); then central
+// staff settle every open conflict and every device syncs twice. Then every replica equals the
+// server's view of its scope, no work written on a case the device held is refused, and every value
+// ever written is current, in the history or in a conflict (of its case or of the case it was merged
+// into): nothing lost.
 //
 // CI runs a fixed seed. Long mode: RELAIS_CONVERGENCE_ROUNDS=3000 RELAIS_CONVERGENCE_SEED=N
 // ./build/tests/test_e2e "[convergence]"
@@ -167,11 +168,13 @@ class World {
           "id, version, last_name, first_name, birth_date, phone, email, status, territory, closed_on, notes, "
           "merged_into";
       INFO("device " << d.name);
+      const std::string in_scope = " WHERE territory IN (" + scope + ") ORDER BY id";
       CHECK(SqliteRows(d.db, "SELECT " + case_cols + " FROM cases ORDER BY id") ==
-            central_.Rows("SELECT " + case_cols + " FROM cases WHERE territory IN (" + scope + ") ORDER BY id"));
+            central_.Rows(std::string("SELECT ").append(case_cols).append(" FROM cases").append(in_scope)));
       CHECK(SqliteRows(d.db, "SELECT id, version, case_id, kind, text FROM followups ORDER BY id") ==
-            central_.Rows("SELECT id, version, case_id, kind, text FROM followups WHERE territory IN (" + scope +
-                          ") ORDER BY id"));
+            central_.Rows("SELECT id, version, case_id, kind, text FROM followups" + in_scope));
+      CHECK(SqliteRows(d.db, "SELECT id, version, territory, date, reasons, note FROM visits ORDER BY id") ==
+            central_.Rows("SELECT id, version, territory, date, reasons, note FROM visits" + in_scope));
       CHECK(SqliteRows(d.db, "SELECT id, version, organisation, phone FROM contacts ORDER BY id") ==
             central_.Rows("SELECT id, version, organisation, phone FROM contacts ORDER BY id"));
       CHECK(SqliteRows(d.db, "SELECT count(*) FROM outbox WHERE state = 'pending'") == std::vector<std::string>{"0"});
@@ -189,15 +192,17 @@ class World {
       const std::string v = Quote(w.value);
       // The case written on, and the cases it was merged into (an edit goes to the survivor).
       std::string family = "'" + w.record + "'", hop = "'" + w.record + "'";
-      for (int i = 0; i < 3; ++i) family += ", " + (hop = "(SELECT merged_into FROM cases WHERE id = " + hop + ")");
-      std::string sql = "SELECT (SELECT count(*) FROM cases WHERE id IN (" + family + ") AND " + w.field + " = " + v +
-                        ")"
-                        " + (SELECT count(*) FROM history WHERE record_id IN (" +
-                        family + ") AND (" + JsonAt("snapshot", {w.field}) + " = " + v + "   OR " +
-                        JsonAt("lost", {w.field, "value"}) + " = " + v +
-                        "))"
-                        " + (SELECT count(*) FROM conflicts WHERE record_id IN (" +
-                        family + ") AND (device_value = " + v + " OR server_value = " + v + "))";
+      for (int i = 0; i < 3; ++i) {
+        hop.insert(0, "(SELECT merged_into FROM cases WHERE id = ").append(")");
+        family.append(", ").append(hop);
+      }
+      std::string sql = "SELECT (SELECT count(*) FROM cases WHERE id IN (";
+      sql.append(family).append(") AND ").append(w.field).append(" = ").append(v).append(")");
+      sql.append(" + (SELECT count(*) FROM history WHERE record_id IN (").append(family).append(") AND (");
+      sql.append(JsonAt("snapshot", {w.field})).append(" = ").append(v).append("   OR ");
+      sql.append(JsonAt("lost", {w.field, "value"})).append(" = ").append(v).append("))");
+      sql.append(" + (SELECT count(*) FROM conflicts WHERE record_id IN (").append(family);
+      sql.append(") AND (device_value = ").append(v).append(" OR server_value = ").append(v).append("))");
       int64_t found = std::stoll(central_.Rows(sql).at(0));
       if (found == 0) {
         // Refused by the centre (e.g. the case left the device's scope first): kept on the device.
@@ -258,7 +263,7 @@ class World {
 
   size_t Pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
 
-  void AddDevice(const std::string& name, std::vector<std::string> territories, std::string clock = "") {
+  void AddDevice(const std::string& name, const std::vector<std::string>& territories, std::string clock = "") {
     DeviceState d{name, dir_ / (name + ".db"), territories, std::move(clock)};
     RunResult r = Relais(d, {"init", "--server", central_.url(), "--token", central_.Enrol(name, territories)});
     INFO(r.err);
@@ -309,6 +314,10 @@ class World {
   }
 
   void Followup(DeviceState& d) {
+    // And a visit in the register of its first territory, drawn from nothing: the seed's sequence of
+    // operations stays what it was before visits existed.
+    Relais(d, {"visit", "add", "--territory", d.territories.front(), "--channel", "accueil", "--mode", "flux",
+               "--reason", "emploi", "--note", "Visite de " + d.name});
     auto cases = Cases(d);
     if (cases.empty()) return;
     Relais(d, {"followup", "add", cases[Pick(cases.size())], "--kind", "entretien", "--text", "Suivi de " + d.name});

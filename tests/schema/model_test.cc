@@ -19,7 +19,7 @@ std::filesystem::path TempDb(const std::string& name) {
   std::filesystem::remove(p);
   return p;
 }
-std::string Validate(const Table& t, std::string_view field, std::optional<std::string> v) {
+std::string Validate(const Table& t, std::string_view field, const std::optional<std::string>& v) {
   auto st = ValidateValue(*t.FindField(field), Normalize(*t.FindField(field), v));
   return st.ok() ? "" : st.error().message;
 }
@@ -48,6 +48,44 @@ TEST_CASE("every validation rule refuses a bad value and names the field", "[sch
   CHECK_FALSE(Validate(c, "last_name", std::string("Du\xff", 3)).empty());
   CHECK_FALSE(Validate(FollowupsTable(), "kind", "visite").empty());
   CHECK(Validate(FollowupsTable(), "kind", "bilan_competences").empty());
+}
+
+TEST_CASE("a visit's time, reasons and age band are checked against their declaration", "[schema][visits]") {
+  const Table& v = VisitsTable();
+  CHECK(Validate(v, "time", "09:05").empty());
+  CHECK(Validate(v, "time", "23:59").empty());
+  CHECK(Validate(v, "time", "24:00") == "time: « 24:00 » n'est pas une heure (attendu : HH:MM, de 00:00 à 23:59)");
+  CHECK_FALSE(Validate(v, "time", "9:05").empty());
+  CHECK_FALSE(Validate(v, "time", "09h05").empty());
+  CHECK(Validate(v, "reasons", "emploi").empty());
+  CHECK(Validate(v, "reasons", "emploi, mobilite,logement").empty());
+  CHECK(Normalize(*v.FindField("reasons"), std::string(" emploi, mobilite ")) ==
+        std::optional<std::string>("emploi,mobilite"));
+  CHECK(Validate(v, "reasons", "emploi,chomage") ==
+        "reasons: « chomage » n'est pas une valeur permise (valeurs permises : emploi, formation, "
+        "creation_activite, orientation, droits_demarches, numerique, mobilite, logement, sante, autre)");
+  CHECK(Validate(v, "reasons", "emploi,emploi") == "reasons: « emploi » est donné deux fois");
+  CHECK_FALSE(Validate(v, "reasons", "emploi,").empty());
+  CHECK(Validate(v, "reasons", std::nullopt) == "reasons: obligatoire (ne peut pas être vide)");
+  CHECK(Validate(v, "age_band", "55+").empty());
+  CHECK_FALSE(Validate(v, "age_band", "60").empty());
+  CHECK_FALSE(Validate(v, "channel", "guichet").empty());
+  CHECK_FALSE(Validate(v, "mode", "rdv").empty());
+}
+
+TEST_CASE("every table scoped by territory declares its territory, and an append-only table only immutable fields",
+          "[schema]") {
+  for (const Table& t : Tables()) {
+    INFO(t.name);
+    if (t.scope == Scope::kTerritory) {
+      REQUIRE(t.FindField("territory") != nullptr);
+      CHECK(t.FindField("territory")->type == FieldType::kText);
+    }
+    if (t.scope == Scope::kParentCase) CHECK(t.FindField("case_id") != nullptr);
+    if (t.kind == TableKind::kAppendOnly) {
+      for (const Field& f : t.fields) CHECK(f.rule == MergeRule::kImmutable);
+    }
+  }
 }
 
 TEST_CASE("normalisation trims and canonicalises", "[schema]") {
