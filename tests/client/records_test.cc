@@ -250,6 +250,29 @@ TEST_CASE("search ignores case and accents and matches the start of words", "[re
   CHECK(Field(Cases(), (*found)[0], "last_name") == expected);
 }
 
+TEST_CASE("search lists whole words before word starts, by name, without merged cases", "[records][search]") {
+  TestReplica t;
+  // Made first, so that an index read in rowid order would meet them first.
+  REQUIRE(t.records().Create(Cases(), ACase("Martinez", "Zoé")).ok());
+  REQUIRE(t.records().Create(Cases(), ACase("Martinet", "Alice")).ok());
+  auto merged = t.records().Create(Cases(), ACase("Martin", "Absorbé"));
+  REQUIRE(t.records().Create(Cases(), ACase("Martin", "Noémie")).ok());
+  REQUIRE(t.records().Create(Cases(), ACase("Martin", "Léa")).ok());
+  REQUIRE(merged.ok());
+  REQUIRE(t.replica().db().Exec("UPDATE cases SET merged_into = id WHERE first_name = 'Absorbé'").ok());
+  auto names = [&](size_t limit) {
+    auto found = t.records().Search(Cases(), "martin", limit);
+    REQUIRE(found.ok());
+    std::vector<std::string> out;
+    for (const auto& r : *found) out.push_back(Field(Cases(), r, "last_name") + " " + Field(Cases(), r, "first_name"));
+    return out;
+  };
+  CHECK(names(50) == std::vector<std::string>{"Martin Léa", "Martin Noémie", "Martinet Alice", "Martinez Zoé"});
+  CHECK(names(3) == std::vector<std::string>{"Martin Léa", "Martin Noémie", "Martinet Alice"});
+  REQUIRE(names(1).size() == 1);
+  CHECK(names(1)[0].rfind("Martin ", 0) == 0);
+}
+
 TEST_CASE("search text is never read as query syntax", "[records][search]") {
   TestReplica t;
   REQUIRE(t.records().Create(Cases(), ACase()).ok());
