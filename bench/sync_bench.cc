@@ -854,10 +854,9 @@ void MeasureEncryption(const Options& o, const std::string& data_dir) {
       o.cases, o.contacts, o.runs);
   std::printf("%-36s %12s %12s %12s  %s\n", "figure", "plain", "encrypted", "enc./plain", "target");
   std::printf("%s\n", std::string(92, '-').c_str());
-  for (const std::string name :
-       {"push: records/s (A, push phase)", "pull: records/s (B)", "raw SQLite insert: rows/s",
-        "push rate / raw insert rate", "pull rate / raw insert rate", "import: records/s",
-        "sync A: peak RSS of relais (MiB)", "sync B: peak RSS of relais (MiB)"}) {
+  for (const std::string name : {"push: records/s (A, push phase)", "pull: records/s (B)", "raw SQLite insert: rows/s",
+                                 "push rate / raw insert rate", "pull rate / raw insert rate", "import: records/s",
+                                 "sync A: peak RSS of relais (MiB)", "sync B: peak RSS of relais (MiB)"}) {
     const double p = median(plain, name), e = median(encrypted, name);
     const bool rate = name == "push: records/s (A, push phase)" || name == "pull: records/s (B)";
     std::printf("%-36s %12s %12s %12.3f  %s\n", name.c_str(), Number(p).c_str(), Number(e).c_str(), e / p,

@@ -118,9 +118,10 @@ bool PlainForBench() {
   const char* plain = std::getenv("RELAIS_PLAIN_REPLICA_FOR_BENCH");
   if (plain == nullptr || std::string(plain) != "1") return false;
   static const bool warned = [] {
-    std::fputs("attention : base locale NON chiffrée (RELAIS_PLAIN_REPLICA_FOR_BENCH=1, pour les mesures "
-               "seulement)\n",
-               stderr);
+    std::fputs(
+        "attention : base locale NON chiffrée (RELAIS_PLAIN_REPLICA_FOR_BENCH=1, pour les mesures "
+        "seulement)\n",
+        stderr);
     return true;
   }();
   return warned;

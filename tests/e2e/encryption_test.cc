@@ -133,7 +133,8 @@ TEST_CASE("relais unlock keeps the key for the session and relais lock forgets i
   CHECK(a.Cmd({"unlock", "--for", "3 jours"}).exit_code == 2);
 }
 
-TEST_CASE("relais status says whether the replica is encrypted, locked, and until when it is unlocked", "[encryption]") {
+TEST_CASE("relais status says whether the replica is encrypted, locked, and until when it is unlocked",
+          "[encryption]") {
   TempDir dir;
   Device a(dir, "a");
   a.AddCase("Lefèvre", "Élodie", kGap);
@@ -196,10 +197,10 @@ TEST_CASE("a key kept for a short while expires, and the next command says to ru
   if (first.exit_code == 0) {
     json status = json::parse(first.out);
     CHECK(status["key_from"] == "keyring");
-    CHECK(status["unlocked_until_unix"].get<int64_t>() <=
-          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-                  .count() +
-              kSeconds);
+    CHECK(
+        status["unlocked_until_unix"].get<int64_t>() <=
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
+            kSeconds);
   } else {
     WARN("the unlocked state was not seen: the key had expired before the first status");
   }

@@ -41,8 +41,8 @@ std::optional<RunResult> ResetOnTerminal(const Device& device, const Central& ce
                                          const std::string& answer) {
   RunResult probe = Run({"/usr/bin/script", "--version"});
   if (probe.exit_code != 0) return std::nullopt;
-  std::string line = RelaisBinary() + " --db '" + device.db() + "' init --reset --server " + central.url() +
-                     " --token " + token;
+  std::string line =
+      RelaisBinary() + " --db '" + device.db() + "' init --reset --server " + central.url() + " --token " + token;
   return Run({"/usr/bin/script", "-qec", line, "/dev/null"}, {}, answer + "\n");
 }
 
@@ -60,8 +60,8 @@ TEST_CASE("relais init --reset says pending work is lost before asking, and chan
   a.Sync();
   a.AddCase("Girard", "Inès", kGap);
   const std::string before = FilesHash(a);
-  const std::vector<std::string> reset = {RelaisBinary(), "--db", a.db(), "init", "--reset", "--server",
-                                          central.url(),  "--token", token};
+  const std::vector<std::string> reset = {RelaisBinary(), "--db",        a.db(),    "init", "--reset",
+                                          "--server",     central.url(), "--token", token};
 
   // A script, no terminal and no --yes: told what would be lost, refused, nothing changed.
   RunResult scripted = Run(reset);
