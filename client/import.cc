@@ -170,8 +170,9 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
     if (i < 0) {
       std::string known = "id";
       for (const auto& f : t.fields) known += ", " + std::string(f.name);
-      return MakeError(ErrorCode::kValidation, "ligne 1 : colonne inconnue « " + h + " » pour " + std::string(t.name) +
-                                                   " (colonnes connues : " + known + ")");
+      std::string message = "ligne 1 : colonne inconnue « " + h;
+      message.append(" » pour ").append(t.name).append(" (colonnes connues : ").append(known).append(")");
+      return MakeError(ErrorCode::kValidation, message);
     }
     if (present[static_cast<size_t>(i)])
       return MakeError(ErrorCode::kValidation, "ligne 1 : la colonne " + h + " apparaît deux fois");

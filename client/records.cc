@@ -238,6 +238,7 @@ Result<EditResult> Records::Edit(const schema::Table& table, const std::string& 
     RELAIS_TRY((*update)->Run());
   }
   std::vector<sync::FieldChange> fields;
+  fields.reserve(diff.size());
   for (size_t i : diff) fields.push_back({Name(table.fields[i].name), updated[i], result.record.values[i]});
   RELAIS_TRY(AppendUpdate(table, id, fields, result.record.version));
   RELAIS_TRY(tx->Commit());
