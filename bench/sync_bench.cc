@@ -201,6 +201,7 @@ ChildResult RunChild(const std::vector<std::string>& args, const std::string& sc
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   std::vector<char*> argv;
   std::vector<std::string> copy = args;
+  argv.reserve(copy.size() + 1);
   for (auto& a : copy) argv.push_back(a.data());
   argv.push_back(nullptr);
   // A child's ru_maxrss also counts the peak of the memory it shared with us before its exec: keep
@@ -719,6 +720,7 @@ void MeasureTls(const Options& o, const std::string& data_dir) {
   }
   auto median = [](const std::vector<Figures>& runs, const std::string& name) {
     std::vector<double> v;
+    v.reserve(runs.size());
     for (const Figures& f : runs) v.push_back(f.at(name));
     std::sort(v.begin(), v.end());
     return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
@@ -805,6 +807,7 @@ void PrintTable(const std::vector<Figures>& runs) {
   std::printf("%s\n", std::string(100, '-').c_str());
   for (const auto& name : order) {
     std::vector<double> values;
+    values.reserve(runs.size());
     for (const auto& r : runs) values.push_back(r.at(name));
     double median = Median(values);
     auto [lo, hi] = std::minmax_element(values.begin(), values.end());
@@ -845,6 +848,7 @@ void MeasureEncryption(const Options& o, const std::string& data_dir) {
   }
   auto median = [](const std::vector<Figures>& runs, const std::string& name) {
     std::vector<double> v;
+    v.reserve(runs.size());
     for (const Figures& f : runs) v.push_back(f.at(name));
     return Median(v);
   };
