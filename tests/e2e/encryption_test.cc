@@ -272,7 +272,7 @@ std::string PlainReplica(const TempDir& dir, int cases) {
           << "\n";
     }
   }
-  const std::string plain = dir / "plain.db";
+  std::string plain = dir / "plain.db";
   RunResult made = Run({std::string(RELAIS_BINARY_DIR) + "/tests/apply_edits", plain, "cases", jsonl});
   INFO(made.err);
   REQUIRE(made.exit_code == 0);
@@ -315,7 +315,7 @@ TEST_CASE("SIGKILL at any instant of relais encrypt leaves the old file or the n
     }
     std::filesystem::copy_file(template_copy, replica);
     // From the start to a quarter past the whole run's length: before, during and after the rename.
-    const auto limit = std::chrono::milliseconds(1 + whole.count() * 5 * i / (4 * kInstants));
+    const auto limit = std::chrono::milliseconds(1 + whole.count() * 5 * i / (4 * static_cast<int64_t>(kInstants)));
     RunResult killed = RunWithin({RelaisBinary(), "--db", replica, "encrypt"}, limit);
     INFO("killed after " << limit.count() << " ms of " << whole.count() << ": " << killed.err);
     REQUIRE(std::filesystem::exists(replica));
