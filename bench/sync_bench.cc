@@ -5,12 +5,17 @@
 //
 //   sync_bench [--cases N] [--contacts N] [--runs K] [--dataset-script PATH] [--bin DIR] [--seed S]
 //              [--netem] [--netem-only] [--backlog-edits N] [--backlog-cases N] [--netem-timeout S] [--tls]
+//              [--encryption]
 //
 // --tls: instead of the table below, push and pull rates over plain HTTP and over TLS
 // (`serve --tls-cert`, a CA and certificate made with the openssl command, `relais init
 // --ca-file`), measured the same way in each run, in alternating order (plain first in odd runs),
 // without the relay (it cannot read TLS): the push phase ends when the centre's log shows the first
 // `GET /v1/pull` line, less that request's own `ms=`.
+//
+// --encryption: instead of the table below, the same measure with plain replicas and with encrypted
+// ones (every replica is encrypted otherwise), alternated in each run, medians side by side with
+// their ratio and the yardstick of each (issue 28: push and pull within 20 % of plain).
 //
 // --bin: the folder holding `relais` and `relais-central` (default: the build folder this program
 // was built in, the parent of its own folder). --dataset-script: gen_dataset.py (default
@@ -196,6 +201,7 @@ ChildResult RunChild(const std::vector<std::string>& args, const std::string& sc
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   std::vector<char*> argv;
   std::vector<std::string> copy = args;
+  argv.reserve(copy.size() + 1);
   for (auto& a : copy) argv.push_back(a.data());
   argv.push_back(nullptr);
   // A child's ru_maxrss also counts the peak of the memory it shared with us before its exec: keep
@@ -522,7 +528,8 @@ struct Options {
   size_t backlog_edits = 4000;
   size_t backlog_cases = 1000;
   double netem_timeout_s = 1800;
-  bool tls = false;  // --tls: plain HTTP against TLS, alternated in each run
+  bool tls = false;         // --tls: plain HTTP against TLS, alternated in each run
+  bool encryption = false;  // --encryption: plain replicas against encrypted ones, alternated in each run
 };
 
 using Figures = std::map<std::string, double>;  // figure name → value of one run
@@ -713,6 +720,7 @@ void MeasureTls(const Options& o, const std::string& data_dir) {
   }
   auto median = [](const std::vector<Figures>& runs, const std::string& name) {
     std::vector<double> v;
+    v.reserve(runs.size());
     for (const Figures& f : runs) v.push_back(f.at(name));
     std::sort(v.begin(), v.end());
     return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
@@ -799,6 +807,7 @@ void PrintTable(const std::vector<Figures>& runs) {
   std::printf("%s\n", std::string(100, '-').c_str());
   for (const auto& name : order) {
     std::vector<double> values;
+    values.reserve(runs.size());
     for (const auto& r : runs) values.push_back(r.at(name));
     double median = Median(values);
     auto [lo, hi] = std::minmax_element(values.begin(), values.end());
@@ -811,6 +820,51 @@ void PrintTable(const std::vector<Figures>& runs) {
         42 + static_cast<int>(std::count_if(name.begin(), name.end(), [](char c) { return (c & 0xC0) == 0x80; }));
     std::printf("%-*s %12s %21s %10s  %s\n", width, name.c_str(), Number(median).c_str(), range.c_str(), target.c_str(),
                 verdict.c_str());
+  }
+}
+
+// --encryption: the loopback measure of the table above (MeasureOnce, yardstick included) with
+// plain replicas and with encrypted ones, in alternating order (plain first in odd runs); the
+// medians side by side and their ratio. Plain replicas are made by `relais` itself under
+// RELAIS_PLAIN_REPLICA_FOR_BENCH=1 (docs/PRIVACY.md), which this process sets for its children.
+void MeasureEncryption(const Options& o, const std::string& data_dir) {
+  std::vector<Figures> plain, encrypted;
+  int measured = 0;
+  for (int run = 1; run <= o.runs; ++run) {
+    const bool plain_first = run % 2 == 1;
+    for (int k = 0; k < 2; ++k) {
+      const bool with_encryption = (k == 0) != plain_first;
+      if (with_encryption)
+        unsetenv("RELAIS_PLAIN_REPLICA_FOR_BENCH");
+      else
+        setenv("RELAIS_PLAIN_REPLICA_FOR_BENCH", "1", 1);
+      Figures f = MeasureOnce(o, data_dir, ++measured);
+      unsetenv("RELAIS_PLAIN_REPLICA_FOR_BENCH");
+      std::fprintf(stderr, "run %d %s: push %.0f rec/s, pull %.0f rec/s, raw %.0f rows/s\n", run,
+                   with_encryption ? "encrypted" : "plain    ", f["push: records/s (A, push phase)"],
+                   f["pull: records/s (B)"], f["raw SQLite insert: rows/s"]);
+      (with_encryption ? encrypted : plain).push_back(std::move(f));
+    }
+  }
+  auto median = [](const std::vector<Figures>& runs, const std::string& name) {
+    std::vector<double> v;
+    v.reserve(runs.size());
+    for (const Figures& f : runs) v.push_back(f.at(name));
+    return Median(v);
+  };
+  std::printf(
+      "\n%zu cases + %zu contacts, device A -> relais-central -> device B on loopback, plain replicas against "
+      "encrypted ones, alternated, median of %d run(s) each\n\n",
+      o.cases, o.contacts, o.runs);
+  std::printf("%-36s %12s %12s %12s  %s\n", "figure", "plain", "encrypted", "enc./plain", "target");
+  std::printf("%s\n", std::string(92, '-').c_str());
+  for (const std::string name : {"push: records/s (A, push phase)", "pull: records/s (B)", "raw SQLite insert: rows/s",
+                                 "push rate / raw insert rate", "pull rate / raw insert rate", "import: records/s",
+                                 "sync A: peak RSS of relais (MiB)", "sync B: peak RSS of relais (MiB)"}) {
+    const double p = median(plain, name), e = median(encrypted, name);
+    const bool rate = name == "push: records/s (A, push phase)" || name == "pull: records/s (B)";
+    std::printf("%-36s %12s %12s %12.3f  %s\n", name.c_str(), Number(p).c_str(), Number(e).c_str(), e / p,
+                rate ? (e / p >= 0.8 ? ">= 0.80 met" : ">= 0.80 NOT MET") : "");
   }
 }
 
@@ -921,7 +975,7 @@ void MeasurePoorLink(const Options& o) {
       stderr,
       "usage: sync_bench [--cases N] [--contacts N] [--runs K] [--dataset-script PATH] [--bin DIR] [--seed S]\n"
       "                  [--netem] [--netem-only] [--backlog-edits N] [--backlog-cases N] [--netem-timeout S]\n"
-      "                  [--tls]\n");
+      "                  [--tls] [--encryption]\n");
   std::exit(2);
 }
 
@@ -957,6 +1011,8 @@ Options ParseOptions(int argc, char** argv) {
       o.netem_timeout_s = std::stod(value());
     else if (a == "--tls")
       o.tls = true;
+    else if (a == "--encryption")
+      o.encryption = true;
     else
       Usage();
   }
@@ -996,6 +1052,10 @@ int Main(int argc, char** argv) {
     MustRun(generate, data / "", 600);
     if (o.tls) {
       MeasureTls(o, data / "set");
+      return 0;
+    }
+    if (o.encryption) {
+      MeasureEncryption(o, data / "set");
       return 0;
     }
     std::vector<Figures> runs;

@@ -11,6 +11,7 @@
 #include "client/csv.h"
 #include "client/fts_bulk.h"
 #include "client/record_json.h"
+#include "client/territories.h"
 
 namespace relais::client {
 
@@ -69,7 +70,16 @@ class RowWriter {
     if (!max) return max.error();
     auto row = max->Step();
     if (!row) return row.error();
-    return RowWriter(records, table, max->Int(0));
+    RowWriter writer(records, table, max->Int(0));
+    // A case's reception point is checked as `relais case add` checks it.
+    if (&table == &schema::CasesTable()) {
+      auto points = DeclaredPoints::Load(records.replica());
+      if (!points) return points.error();
+      writer.points_ = std::move(*points);
+      writer.point_ = static_cast<size_t>(table.FieldIndex("reception_point"));
+      writer.territory_ = static_cast<size_t>(table.FieldIndex("territory"));
+    }
+    return writer;
   }
 
   // On success `values` is handed back holding the stored record's values, so that the caller can
@@ -89,6 +99,10 @@ class RowWriter {
         }
       }
       return AtLine(line, created.error());
+    }
+    if (points_) {
+      Status declared = points_->Check(created->values[point_], created->values[territory_]);
+      if (!declared.ok()) return AtLine(line, declared.error());
     }
     values = std::move(created->values);
     lines_.push_back(line);
@@ -117,6 +131,8 @@ class RowWriter {
   Records& records_;
   const schema::Table& table_;
   int64_t rowid_before_;
+  std::optional<DeclaredPoints> points_;  // cases only
+  size_t point_ = 0, territory_ = 0;      // their fields' indexes
   std::vector<size_t> lines_;  // the file line of each row written, in rowid order
 };
 
@@ -154,8 +170,9 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
     if (i < 0) {
       std::string known = "id";
       for (const auto& f : t.fields) known += ", " + std::string(f.name);
-      return MakeError(ErrorCode::kValidation, "ligne 1 : colonne inconnue « " + h + " » pour " + std::string(t.name) +
-                                                   " (colonnes connues : " + known + ")");
+      std::string message = "ligne 1 : colonne inconnue « " + h;
+      message.append(" » pour ").append(t.name).append(" (colonnes connues : ").append(known).append(")");
+      return MakeError(ErrorCode::kValidation, message);
     }
     if (present[static_cast<size_t>(i)])
       return MakeError(ErrorCode::kValidation, "ligne 1 : la colonne " + h + " apparaît deux fois");

@@ -5,13 +5,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 namespace relais::client {
 
 namespace {
+
+constexpr size_t kPayloadBytes = sqlite::crypt::kKeyBytes + 8;
 
 // The key's description in the keyring: "relais:" and the replica id in hex.
 std::string Description(const sqlite::crypt::ReplicaId& id) {
@@ -37,9 +42,15 @@ long Find(const sqlite::crypt::ReplicaId& id) {
 
 Status KeepInKeyring(const sqlite::crypt::ReplicaId& id, const sqlite::crypt::DataKey& key, unsigned seconds) {
   const std::string description = Description(id);
+  // The payload: the key, then the instant it expires (8 bytes, little-endian Unix seconds).
+  std::array<unsigned char, kPayloadBytes> payload{};
+  std::copy(key.begin(), key.end(), payload.begin());
+  const auto expires_at = static_cast<uint64_t>(std::time(nullptr)) + seconds;
+  for (size_t i = 0; i < 8; ++i) payload[key.size() + i] = static_cast<unsigned char>(expires_at >> (8 * i));
   long keyring = SessionKeyring();
   long serial =
-      keyring < 0 ? -1 : syscall(SYS_add_key, "user", description.c_str(), key.data(), key.size(), keyring);
+      keyring < 0 ? -1 : syscall(SYS_add_key, "user", description.c_str(), payload.data(), payload.size(), keyring);
+  sodium_memzero(payload.data(), payload.size());
   if (serial < 0) {
     return MakeError(ErrorCode::kIo, std::string("le trousseau de clés du noyau refuse la clé (") +
                                          std::strerror(errno) +
@@ -56,13 +67,30 @@ Status KeepInKeyring(const sqlite::crypt::ReplicaId& id, const sqlite::crypt::Da
   return OkStatus();
 }
 
-std::optional<sqlite::crypt::DataKey> FindInKeyring(const sqlite::crypt::ReplicaId& id) {
+std::optional<KeptKey> FindKeptKey(const sqlite::crypt::ReplicaId& id) {
   long serial = Find(id);
   if (serial < 0) return std::nullopt;
-  sqlite::crypt::DataKey key{};
-  long n = syscall(SYS_keyctl, KEYCTL_READ, serial, key.data(), key.size());
-  if (n != static_cast<long>(key.size())) return std::nullopt;
-  return key;
+  std::array<unsigned char, kPayloadBytes> payload{};
+  long n = syscall(SYS_keyctl, KEYCTL_READ, serial, payload.data(), payload.size());
+  KeptKey kept;
+  std::copy_n(payload.begin(), kept.key.size(), kept.key.begin());
+  if (n == static_cast<long>(payload.size())) {
+    uint64_t expires_at = 0;
+    for (size_t i = 0; i < 8; ++i) expires_at |= static_cast<uint64_t>(payload[kept.key.size() + i]) << (8 * i);
+    kept.expires_at = static_cast<int64_t>(expires_at);
+  }
+  sodium_memzero(payload.data(), payload.size());
+  if (n != static_cast<long>(kPayloadBytes) && n != static_cast<long>(kept.key.size())) {
+    sodium_memzero(kept.key.data(), kept.key.size());
+    return std::nullopt;
+  }
+  return kept;
+}
+
+std::optional<sqlite::crypt::DataKey> FindInKeyring(const sqlite::crypt::ReplicaId& id) {
+  auto kept = FindKeptKey(id);
+  if (!kept) return std::nullopt;
+  return kept->key;
 }
 
 bool ForgetInKeyring(const sqlite::crypt::ReplicaId& id) {

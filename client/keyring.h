@@ -3,6 +3,7 @@
 // memory, readable only by processes of the same login session and user, and expires by itself.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 
 #include "base/result.h"
@@ -11,9 +12,20 @@
 namespace relais::client {
 
 // Keeps `key` for the replica `id` in the session keyring for `seconds`, replacing any earlier one.
-// kIo (French) when the kernel refuses (no keyring in this environment).
+// The kernel forgets it then; the instant is kept beside the key (KeptKey::expires_at). kIo
+// (French) when the kernel refuses (no keyring in this environment).
 Status KeepInKeyring(const sqlite::crypt::ReplicaId& id, const sqlite::crypt::DataKey& key, unsigned seconds);
-// The key kept for `id`, or nullopt (never unlocked, expired, locked, or no keyring).
+
+struct KeptKey {
+  sqlite::crypt::DataKey key{};
+  // Unix seconds at which the kernel forgets the key; nullopt for a key kept by an earlier Relais,
+  // which kept the key alone.
+  std::optional<int64_t> expires_at;
+};
+// The key kept for `id` and when it expires, or nullopt (never unlocked, expired, locked, or no
+// keyring).
+std::optional<KeptKey> FindKeptKey(const sqlite::crypt::ReplicaId& id);
+// The key alone.
 std::optional<sqlite::crypt::DataKey> FindInKeyring(const sqlite::crypt::ReplicaId& id);
 // Forgets the key kept for `id` at once. True when there was one.
 bool ForgetInKeyring(const sqlite::crypt::ReplicaId& id);

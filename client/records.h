@@ -68,8 +68,9 @@ class Records {
   Result<std::vector<schema::Record>> List(const schema::Table& table, const ListFilter& filter);
 
   // Full-text search over the table's FTS index (cases_fts, contacts_fts), case- and
-  // accent-insensitive, each word a prefix ("lef" finds Lefèvre), best matches first, at most
-  // `limit`. kUsage when the text holds no word or the table has no index.
+  // accent-insensitive, each word a prefix ("lef" finds Lefèvre), at most `limit` (0: 50): first the
+  // records where every word is a whole word, then the others; by name within each. Cases merged
+  // into another are left out. kUsage when the text holds no word or the table has no index.
   Result<std::vector<schema::Record>> Search(const schema::Table& table, const std::string& text, size_t limit = 50);
 
   // Number of records of the table.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -113,6 +114,19 @@ Status FinishCopy(const std::string& temp) {
 
 std::string EncryptionTempPath(const std::string& path) { return path + ".chiffrement"; }
 
+bool PlainForBench() {
+  const char* plain = std::getenv("RELAIS_PLAIN_REPLICA_FOR_BENCH");
+  if (plain == nullptr || std::string(plain) != "1") return false;
+  static const bool warned = [] {
+    std::fputs(
+        "attention : base locale NON chiffrée (RELAIS_PLAIN_REPLICA_FOR_BENCH=1, pour les mesures "
+        "seulement)\n",
+        stderr);
+    return true;
+  }();
+  return warned;
+}
+
 crypt::KdfLimits KdfLimitsForNewSlots() {
   const char* weak = std::getenv("RELAIS_WEAK_KDF_FOR_TESTS");
   if (weak != nullptr && std::string(weak) == "1") return crypt::WeakKdfLimits();
@@ -219,6 +233,7 @@ Status PrepareReplicaKey(const std::string& path, const Passphrases& passphrases
       return OkStatus();
     }
     case ReplicaFile::kAbsent: {
+      if (PlainForBench()) return OkStatus();  // Replica::Open creates it, plain
       auto passphrase = NewPassphrase(passphrases, path);
       if (!passphrase) return passphrase.error();
       auto made = crypt::MakeNewKey(*passphrase, KdfLimitsForNewSlots());
@@ -229,6 +244,7 @@ Status PrepareReplicaKey(const std::string& path, const Passphrases& passphrases
       return OkStatus();
     }
     case ReplicaFile::kPlain: {
+      if (PlainForBench()) return OkStatus();
       auto passphrase = NewPassphrase(passphrases, path);
       if (!passphrase) return passphrase.error();
       return EncryptInPlace(path, *passphrase);

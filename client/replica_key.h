@@ -28,6 +28,11 @@ Result<ReplicaFile> ReplicaFileKind(const std::string& path);
 // RELAIS_WEAK_KDF_FOR_TESTS=1 (test suites only: it makes a stolen file much cheaper to attack).
 sqlite::crypt::KdfLimits KdfLimitsForNewSlots();
 
+// True when RELAIS_PLAIN_REPLICA_FOR_BENCH=1: a new replica is created plain and a plain one stays
+// plain (an encrypted one is opened as always), for bench/sync_bench's plain-against-encrypted
+// figures only; says so on stderr once per process. Never on a laptop (docs/PRIVACY.md).
+bool PlainForBench();
+
 // Makes the replica at `path` ready to open: an encrypted one gets its key from the session keyring
 // (relais unlock) or from the RELAIS_PASSPHRASE passphrase; an absent one is created encrypted, and a
 // plain one encrypted in place (EncryptInPlace), each with a new passphrase (RELAIS_PASSPHRASE, or

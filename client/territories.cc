@@ -69,10 +69,22 @@ Status CheckDeclaredReceptionPoint(Replica& replica, const schema::Value& given,
   const schema::Field* field = schema::CasesTable().FindField("reception_point");
   const schema::Value point = field ? schema::Normalize(*field, given) : given;
   if (!point || point->empty() || !territory) return OkStatus();
+  auto declared = DeclaredPoints::Load(replica);
+  if (!declared) return declared.error();
+  return declared->Check(point, territory);
+}
+
+Result<DeclaredPoints> DeclaredPoints::Load(Replica& replica) {
   auto declared = DeclaredTerritories(replica);
   if (!declared) return declared.error();
-  if (!*declared) return OkStatus();
-  for (const DeclaredTerritory& t : **declared) {
+  DeclaredPoints points;
+  points.declared_ = std::move(*declared);
+  return points;
+}
+
+Status DeclaredPoints::Check(const schema::Value& point, const schema::Value& territory) const {
+  if (!point || point->empty() || !territory || !declared_) return OkStatus();
+  for (const DeclaredTerritory& t : *declared_) {
     if (t.code != *territory || t.reception_points.empty()) continue;
     std::string choices;
     for (const std::string& p : t.reception_points) {

@@ -39,4 +39,15 @@ Status CheckDeclaredTerritory(Replica& replica, const schema::Value& territory);
 // (docs/SERVER.md, "Territories").
 Status CheckDeclaredReceptionPoint(Replica& replica, const schema::Value& point, const schema::Value& territory);
 
+// The declared list read once, for checks of many records (`relais import`).
+class DeclaredPoints {
+ public:
+  static Result<DeclaredPoints> Load(Replica& replica);
+  // As CheckDeclaredReceptionPoint, `point` and `territory` already normalised (as stored).
+  Status Check(const schema::Value& point, const schema::Value& territory) const;
+
+ private:
+  std::optional<std::vector<DeclaredTerritory>> declared_;
+};
+
 }  // namespace relais::client

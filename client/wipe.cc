@@ -9,6 +9,9 @@
 #include <cstring>
 #include <filesystem>
 
+#include "client/keyring.h"
+#include "sqlite/crypt_vfs.h"
+
 namespace relais::client {
 
 namespace {
@@ -88,6 +91,11 @@ std::vector<std::string> ReplicaFiles(const std::string& path) {
 
 Result<std::vector<std::string>> WipeReplicaFiles(const std::string& path) {
   const std::vector<std::string> files = ReplicaFiles(path);
+  // The key first: read from the envelope, which the overwrite erases. A file whose envelope cannot
+  // be read has no key to forget that the device could find again.
+  if (auto envelope = sqlite::crypt::ReadEnvelope(path); envelope && *envelope) {
+    ForgetInKeyring((*envelope)->replica_id);
+  }
   std::vector<std::string> erased;
   for (const std::string& file : files) {
     auto overwritten = Overwrite(file);

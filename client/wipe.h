@@ -33,9 +33,10 @@ WipeVerdict JudgeWipeOrder(const std::string& known_store_id, const std::string&
 // journal). Files elsewhere that a person wrote (an export) are not the replica's.
 std::vector<std::string> ReplicaFiles(const std::string& path);
 
-// Erases the replica at `path`, which must be closed: each file of ReplicaFiles() that exists is
-// overwritten with zeros over its whole length, flushed to the disk (fsync), then removed; then the
-// folder is flushed. Returns the files erased. On failure, kIo naming the file; the files before it
+// Erases the replica at `path`, which must be closed: its data key is forgotten in the session
+// keyring (client/keyring.h) when it is an encrypted replica, then each file of ReplicaFiles() that
+// exists is overwritten with zeros over its whole length, flushed to the disk (fsync), then removed;
+// then the folder is flushed. Returns the files erased. On failure, kIo naming the file; the files before it
 // are erased, and those after it are left (running it again finishes the work). On SSDs and
 // copy-on-write file systems the overwrite is best effort: the old blocks may survive elsewhere on
 // the device, which is why the replica is encrypted at rest.

@@ -147,27 +147,6 @@ Status CloseCase(Context& ctx, const std::string& id, const std::string& reason,
   return OkStatus();
 }
 
-// As `SearchRecords`, without the cases merged into others: they are redirects, not people.
-Status SearchCases(Context& ctx, const std::vector<std::string>& words, size_t limit) {
-  std::string text;
-  for (const std::string& w : words) text += (text.empty() ? "" : " ") + w;
-  std::string query = client::PrefixQuery(text);
-  if (query.empty()) return MakeError(ErrorCode::kUsage, "search : donnez au moins un mot à chercher");
-  auto records = ctx.Records();
-  if (!records) return records.error();
-  const schema::Table& cases = schema::CasesTable();
-  auto found =
-      (*records)->Query(cases,
-                        "SELECT " + client::RecordColumns(cases, "t.") +
-                            " FROM cases_fts JOIN cases t ON t.rowid = cases_fts.rowid WHERE cases_fts MATCH ?1"
-                            " AND t.merged_into IS NULL ORDER BY rank LIMIT " +
-                            std::to_string(limit == 0 ? 50 : limit),
-                        {query});
-  if (!found) return found.error();
-  PrintRecords(ctx, cases, *found, kListColumns);
-  return OkStatus();
-}
-
 }  // namespace
 
 void RegisterCaseCommands(CLI::App& app, Context& ctx) {
@@ -221,7 +200,9 @@ void RegisterCaseCommands(CLI::App& app, Context& ctx) {
   search->add_option("text", search_opts->words, "Mots cherchés")->required();
   search->add_option("--limit", search_opts->limit, "Nombre maximum de résultats (défaut 50)")
       ->check(CLI::Range(0, 1000000));
-  search->callback([&ctx, search_opts] { ctx.Finish(SearchCases(ctx, search_opts->words, search_opts->limit)); });
+  search->callback([&ctx, search_opts] {
+    ctx.Finish(SearchRecords(ctx, schema::CasesTable(), search_opts->words, search_opts->limit, kListColumns));
+  });
 
   CLI::App* close = group->add_subcommand("close", "Clôt un dossier (aujourd'hui sauf --date)");
   struct CloseOptions {

@@ -60,16 +60,18 @@ Result<std::string> Prompt(const std::string& question, bool confirm) {
   return a;
 }
 
-// "10h", "4h", "90m": seconds. kUsage otherwise.
+// "10h", "4h", "90m", "30s": seconds. kUsage otherwise.
 Result<unsigned> ParseDuration(const std::string& text) {
-  static const std::regex kForm("([0-9]{1,4})([hm])");
+  static const std::regex kForm("([0-9]{1,6})([hms])");
   std::smatch m;
   if (!std::regex_match(text, m, kForm)) {
-    return MakeError(ErrorCode::kUsage, "--for " + text + " : durée attendue en heures ou minutes, ex. 4h ou 90m");
+    return MakeError(ErrorCode::kUsage,
+                     "--for " + text + " : durée attendue en heures, minutes ou secondes, ex. 4h, 90m ou 30s");
   }
-  unsigned long n = std::stoul(m[1].str()) * (m[2].str() == "h" ? 3600 : 60);
+  const std::string unit = m[2].str();
+  unsigned long n = std::stoul(m[1].str()) * (unit == "h" ? 3600 : unit == "m" ? 60 : 1);
   if (n == 0 || n > kMaxUnlockSeconds) {
-    return MakeError(ErrorCode::kUsage, "--for " + text + " : entre 1 minute et 7 jours");
+    return MakeError(ErrorCode::kUsage, "--for " + text + " : entre 1 seconde et 7 jours");
   }
   return static_cast<unsigned>(n);
 }

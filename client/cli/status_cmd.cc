@@ -1,13 +1,18 @@
 // relais status
 #include "client/cli/status.h"
 
+#include <ctime>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <sodium.h>
+
+#include "base/clock.h"
 
 #include "client/cli/clock_notes.h"
 #include "client/cli/output.h"
+#include "client/keyring.h"
 #include "client/replica_port.h"
 #include "client/sync_text.h"
 
@@ -33,9 +38,45 @@ constexpr Label kLabels[] = {{"replica", "Base locale"},
                              {"insecure_http", "En clair sur le réseau (--insecure-http)"},
                              {"ca_file", "Autorité de certification"}};
 
+// The protection keys of a status (ProtectionStatus) in one line of French.
+std::string ProtectionText(const nlohmann::ordered_json& status) {
+  if (!status["encrypted"].get<bool>()) return "NON chiffrée";
+  if (status["unlocked_until"].is_string()) {
+    std::time_t t = status["unlocked_until_unix"].get<int64_t>();
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char when[40];
+    std::strftime(when, sizeof when, "%d/%m/%Y à %H:%M", &tm);
+    return std::string("chiffrée, déverrouillée jusqu'au ") + when + " (relais lock pour la verrouiller)";
+  }
+  if (!status["locked"].get<bool>()) return "chiffrée, déverrouillée (relais lock pour la verrouiller)";
+  if (status["key_from"] == "RELAIS_PASSPHRASE") return "chiffrée, verrouillée (ouverte par RELAIS_PASSPHRASE)";
+  return "chiffrée, verrouillée : lancez relais unlock";
+}
+
+void PrintRows(const std::vector<std::vector<std::string>>& rows) {
+  std::string table = FormatTable({"", ""}, rows);
+  std::cout << table.substr(table.find('\n', table.find('\n') + 1) + 1);  // no heading rows
+}
+
 Status ShowStatus(Context& ctx) {
   auto replica = ctx.Replica();
-  if (!replica) return replica.error();
+  if (!replica) {
+    // A locked replica still says what it is, before the error that says how to unlock it.
+    if (replica.error().code != ErrorCode::kLocked) return replica.error();
+    auto path = ResolveDbPath(ctx.db_flag);
+    if (!path) return replica.error();
+    auto protection = ProtectionStatus(*path, false);
+    if (!protection) return replica.error();
+    nlohmann::ordered_json locked = {{"replica", *path}};
+    locked.update(*protection);
+    if (ctx.json) {
+      std::cout << locked.dump(2) << "\n";
+    } else {
+      PrintRows({{"Base locale", *path}, {"Protection", ProtectionText(locked)}});
+    }
+    return replica.error();
+  }
   auto records = ctx.Records();
   if (!records) return records.error();
   auto status = BuildStatus(**replica, **records);
@@ -46,8 +87,11 @@ Status ShowStatus(Context& ctx) {
   }
   std::vector<std::vector<std::string>> rows;
   for (auto it = status->begin(); it != status->end(); ++it) {
-    if (it.key() == "rejections" || it.key() == "pending_records" || it.key() == "clock_skew_ms") {
-      continue;  // said below the table; pending_records in "pending"
+    if (it.key() == "encrypted") rows.push_back({"Protection", ProtectionText(*status)});
+    if (it.key() == "rejections" || it.key() == "pending_records" || it.key() == "clock_skew_ms" ||
+        it.key() == "encrypted" || it.key() == "locked" || it.key() == "key_from" || it.key() == "unlocked_until" ||
+        it.key() == "unlocked_until_unix") {
+      continue;  // said below the table; pending_records in "pending"; protection in one row
     }
     std::string label = it.key();
     for (const Label& l : kLabels) {
@@ -62,8 +106,7 @@ Status ShowStatus(Context& ctx) {
     if (it.key() == "pending") text = client::PendingRecordsText((*status)["pending_records"].get<int64_t>());
     rows.push_back({label, text});
   }
-  std::string table = FormatTable({"", ""}, rows);
-  std::cout << table.substr(table.find('\n', table.find('\n') + 1) + 1);  // no heading rows
+  PrintRows(rows);
   if ((*status)["clock_skew_ms"].is_number_integer()) {
     if (const std::string warning = ClockWarning((*status)["clock_skew_ms"].get<int64_t>()); !warning.empty()) {
       std::cout << "\nAttention : " << warning << "\n";
@@ -87,9 +130,35 @@ nlohmann::ordered_json OrNull(const std::optional<std::string>& v) {
 
 }  // namespace
 
+Result<nlohmann::ordered_json> ProtectionStatus(const std::string& path, bool opened) {
+  auto envelope = sqlite::crypt::ReadEnvelope(path);
+  if (!envelope) return envelope.error();
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  out["encrypted"] = envelope->has_value();
+  std::optional<client::KeptKey> kept;
+  if (*envelope) kept = client::FindKeptKey((*envelope)->replica_id);
+  out["locked"] = envelope->has_value() && !kept;
+  out["key_from"] = !*envelope ? nlohmann::ordered_json(nullptr)
+                    : kept     ? nlohmann::ordered_json("keyring")
+                    : opened   ? nlohmann::ordered_json("RELAIS_PASSPHRASE")
+                               : nlohmann::ordered_json(nullptr);
+  if (kept && kept->expires_at) {
+    out["unlocked_until"] = IsoTimestamp(*kept->expires_at * 1000);
+    out["unlocked_until_unix"] = *kept->expires_at;
+  } else {
+    out["unlocked_until"] = nullptr;
+    out["unlocked_until_unix"] = nullptr;
+  }
+  if (kept) sodium_memzero(kept->key.data(), kept->key.size());
+  return out;
+}
+
 Result<nlohmann::ordered_json> BuildStatus(client::Replica& replica, client::Records& records) {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   out["replica"] = replica.path();
+  auto protection = ProtectionStatus(replica.path(), true);
+  if (!protection) return protection.error();
+  out.update(*protection);
   out["node_id"] = replica.node_id();
   for (const schema::Table& t : schema::Tables()) {
     auto n = records.Count(t);

@@ -250,6 +250,29 @@ TEST_CASE("search ignores case and accents and matches the start of words", "[re
   CHECK(Field(Cases(), (*found)[0], "last_name") == expected);
 }
 
+TEST_CASE("search lists whole words before word starts, by name, without merged cases", "[records][search]") {
+  TestReplica t;
+  // Made first, so that an index read in rowid order would meet them first; and first by name.
+  REQUIRE(t.records().Create(Cases(), ACase("Abadie", "Marielle")).ok());
+  REQUIRE(t.records().Create(Cases(), ACase("Bonnet", "Mariette")).ok());
+  REQUIRE(t.records().Create(Cases(), ACase("Roux", "Marie")).ok());
+  REQUIRE(t.records().Create(Cases(), ACase("Zola", "Marie")).ok());
+  REQUIRE(t.records().Create(Cases(), ACase("Martin", "Marie")).ok());
+  REQUIRE(t.replica().db().Exec("UPDATE cases SET merged_into = id WHERE last_name = 'Roux'").ok());
+  auto names = [&](size_t limit) {
+    auto found = t.records().Search(Cases(), "marie", limit);
+    REQUIRE(found.ok());
+    std::vector<std::string> out;
+    for (const auto& r : *found) out.push_back(Field(Cases(), r, "last_name") + " " + Field(Cases(), r, "first_name"));
+    return out;
+  };
+  CHECK(names(50) == std::vector<std::string>{"Martin Marie", "Zola Marie", "Abadie Marielle", "Bonnet Mariette"});
+  CHECK(names(3) == std::vector<std::string>{"Martin Marie", "Zola Marie", "Abadie Marielle"});
+  REQUIRE(names(1).size() == 1);
+  CHECK(names(1)[0].find(" Marie") != std::string::npos);
+  CHECK(names(1)[0].find("Roux") == std::string::npos);
+}
+
 TEST_CASE("search text is never read as query syntax", "[records][search]") {
   TestReplica t;
   REQUIRE(t.records().Create(Cases(), ACase()).ok());

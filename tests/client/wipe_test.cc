@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "client/keyring.h"
 #include "client/wipe.h"
+#include "sqlite/crypt_vfs.h"
 
 using namespace relais;
 using namespace relais::client;
@@ -125,4 +127,28 @@ TEST_CASE("a replica reached through a symbolic link is erased where SQLite keep
   REQUIRE(erased.ok());
   CHECK_FALSE(std::filesystem::exists(real));
   CHECK_FALSE(std::filesystem::exists(real + "-wal"));
+}
+
+TEST_CASE("wiping an encrypted replica forgets its key in the session keyring, and only its key", "[wipe]") {
+  Folder folder;
+  const std::string db = folder / "replica.db", other = folder / "other.db";
+  auto made = sqlite::crypt::MakeNewKey("phrase de passe du test", sqlite::crypt::WeakKdfLimits());
+  auto kept = sqlite::crypt::MakeNewKey("phrase de passe du test", sqlite::crypt::WeakKdfLimits());
+  REQUIRE(made.ok());
+  REQUIRE(kept.ok());
+  REQUIRE(sqlite::crypt::WriteNewFile(db, made->envelope).ok());
+  REQUIRE(sqlite::crypt::WriteNewFile(other, kept->envelope).ok());
+  Status unlocked = KeepInKeyring(made->envelope.replica_id, made->key, 600);
+  if (!unlocked.ok()) {
+    WARN("no session keyring here, the wipe's forgetting is not tested: " << unlocked.error().message);
+    return;
+  }
+  REQUIRE(KeepInKeyring(kept->envelope.replica_id, kept->key, 600).ok());
+  REQUIRE(FindInKeyring(made->envelope.replica_id).has_value());
+
+  REQUIRE(WipeReplicaFiles(db).ok());
+  CHECK_FALSE(std::filesystem::exists(db));
+  CHECK_FALSE(FindInKeyring(made->envelope.replica_id).has_value());
+  CHECK(FindInKeyring(kept->envelope.replica_id) == kept->key);
+  ForgetInKeyring(kept->envelope.replica_id);
 }

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -132,6 +133,91 @@ TEST_CASE("relais unlock keeps the key for the session and relais lock forgets i
   CHECK(a.Cmd({"unlock", "--for", "3 jours"}).exit_code == 2);
 }
 
+TEST_CASE("relais status says whether the replica is encrypted, locked, and until when it is unlocked",
+          "[encryption]") {
+  TempDir dir;
+  Device a(dir, "a");
+  a.AddCase("Lefèvre", "Élodie", kGap);
+  json by_env = a.Json({"status"});
+  CHECK(by_env["encrypted"] == true);
+  CHECK(by_env["locked"] == true);
+  CHECK(by_env["key_from"] == "RELAIS_PASSPHRASE");
+  CHECK(by_env["unlocked_until"].is_null());
+  const std::string content = a.ContentHash();
+  // Locked, and no passphrase: what it is, then exit 5 naming relais unlock.
+  RunResult locked = WithPassphrase(a, "", {"status", "--json"});
+  CHECK(locked.exit_code == 5);
+  CHECK(locked.err.find("relais unlock") != std::string::npos);
+  json locked_json = json::parse(locked.out);
+  CHECK(locked_json["encrypted"] == true);
+  CHECK(locked_json["locked"] == true);
+  CHECK(locked_json["key_from"].is_null());
+  CHECK(locked_json.find("cases") == locked_json.end());
+  RunResult locked_text = WithPassphrase(a, "", {"status"});
+  CHECK(locked_text.exit_code == 5);
+  CHECK(locked_text.out.find("chiffrée, verrouillée : lancez relais unlock") != std::string::npos);
+  CHECK(a.ContentHash() == content);
+
+  const auto before = std::chrono::system_clock::now();
+  RunResult unlock = a.Cmd({"unlock", "--for", "1h"});
+  const auto after = std::chrono::system_clock::now();
+  if (unlock.exit_code != 0) {
+    WARN("no session keyring here: status of an unlocked replica not tested: " << unlock.err);
+    return;
+  }
+  auto unix_s = [](std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  };
+  RunResult unlocked = WithPassphrase(a, "", {"status", "--json"});
+  INFO(unlocked.err);
+  REQUIRE(unlocked.exit_code == 0);
+  json unlocked_json = json::parse(unlocked.out);
+  CHECK(unlocked_json["locked"] == false);
+  CHECK(unlocked_json["key_from"] == "keyring");
+  CHECK(unlocked_json["unlocked_until_unix"].get<int64_t>() >= unix_s(before) + 3600);
+  CHECK(unlocked_json["unlocked_until_unix"].get<int64_t>() <= unix_s(after) + 3600);
+  CHECK(unlocked_json["unlocked_until"].get<std::string>().size() == 20);  // 2026-12-07T14:03:00Z
+  CHECK(WithPassphrase(a, "", {"status"}).out.find("chiffrée, déverrouillée jusqu'au ") != std::string::npos);
+  REQUIRE(a.Cmd({"lock"}).exit_code == 0);
+  CHECK(WithPassphrase(a, "", {"status"}).exit_code == 5);
+}
+
+TEST_CASE("a key kept for a short while expires, and the next command says to run relais unlock", "[encryption]") {
+  TempDir dir;
+  Device a(dir, "a");
+  a.AddCase("Lefèvre", "Élodie", kGap);
+  constexpr int kSeconds = 5;
+  RunResult unlock = a.Cmd({"unlock", "--for", std::to_string(kSeconds) + "s"});
+  if (unlock.exit_code != 0) {
+    WARN("no session keyring here: the expiry of an unlock is not tested: " << unlock.err);
+    return;
+  }
+  // Seen unlocked unless the machine took longer than the unlock itself to get here.
+  RunResult first = WithPassphrase(a, "", {"status", "--json"});
+  if (first.exit_code == 0) {
+    json status = json::parse(first.out);
+    CHECK(status["key_from"] == "keyring");
+    CHECK(
+        status["unlocked_until_unix"].get<int64_t>() <=
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
+            kSeconds);
+  } else {
+    WARN("the unlocked state was not seen: the key had expired before the first status");
+  }
+  // The kernel forgets the key by itself: wait for the keyring to say so (bounded), then a command.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool expired = false;
+  while (!expired && std::chrono::steady_clock::now() < deadline) {
+    RunResult status = WithPassphrase(a, "", {"status", "--json"});
+    expired = status.exit_code == 5 && json::parse(status.out)["locked"] == true;
+    if (!expired) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  REQUIRE(expired);
+  RunResult after = WithPassphrase(a, "", {"case", "list"});
+  CHECK(after.exit_code == 5);
+  CHECK(after.err.find("relais unlock") != std::string::npos);
+}
+
 TEST_CASE("relais passphrase change re-wraps the key and leaves the pages as they are", "[encryption]") {
   TempDir dir;
   Device a(dir, "a");
@@ -186,7 +272,7 @@ std::string PlainReplica(const TempDir& dir, int cases) {
           << "\n";
     }
   }
-  const std::string plain = dir / "plain.db";
+  std::string plain = dir / "plain.db";
   RunResult made = Run({std::string(RELAIS_BINARY_DIR) + "/tests/apply_edits", plain, "cases", jsonl});
   INFO(made.err);
   REQUIRE(made.exit_code == 0);
@@ -229,7 +315,7 @@ TEST_CASE("SIGKILL at any instant of relais encrypt leaves the old file or the n
     }
     std::filesystem::copy_file(template_copy, replica);
     // From the start to a quarter past the whole run's length: before, during and after the rename.
-    const auto limit = std::chrono::milliseconds(1 + whole.count() * 5 * i / (4 * kInstants));
+    const auto limit = std::chrono::milliseconds(1 + whole.count() * 5 * i / (4 * static_cast<int64_t>(kInstants)));
     RunResult killed = RunWithin({RelaisBinary(), "--db", replica, "encrypt"}, limit);
     INFO("killed after " << limit.count() << " ms of " << whole.count() << ": " << killed.err);
     REQUIRE(std::filesystem::exists(replica));

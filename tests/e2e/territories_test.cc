@@ -3,6 +3,8 @@
 // `relais`, on SQLite and, as test_e2e_pg, on PostgreSQL.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/central.h"
@@ -336,4 +338,38 @@ TEST_CASE("a case's reception point is one its territory declares: refused at th
     CHECK(Contains(reason, "point d'accueil"));
     CHECK(Contains(reason, r["record"] == bastia_case ? "PAE Bastia" : "Mairie de Veynes"));
   }
+}
+
+TEST_CASE("an import is checked for reception points as case add is: one undeclared point refuses the whole file",
+          "[e2e][territories][reception_points]") {
+  GapAndBastia net;
+  REQUIRE(CentralCmd(net.central, {"territory", "points", kGap, "--add", "PAE Gap"}).exit_code == 0);
+  net.gap.Sync();  // learns the points
+  const std::string before = net.gap.ContentHash();
+  const std::string file = net.dir / "import.csv";
+  {
+    std::ofstream out(file);
+    out << "last_name,first_name,opened_on,territory,reception_point\n"
+        << "Roux,Inès,2026-11-02," << kGap << ",PAE Gap\n"
+        << "Blanc,Ana,2026-11-02," << kGap << ",\n"
+        << "Costa,Jean,2026-11-02," << kBastia << ",Où que ce soit\n"
+        << "Girard,Zoé,2026-11-02," << kGap << ",Gare de Gap\n";
+  }
+  RunResult refused = net.gap.Cmd({"import", file});
+  CHECK(refused.exit_code == 3);
+  CHECK(Contains(refused.err, "ligne 5"));
+  CHECK(Contains(refused.err, "Gare de Gap"));
+  CHECK(Contains(refused.err, "PAE Gap"));
+  CHECK(net.gap.ContentHash() == before);
+  // A declared point, or none: the file is imported.
+  {
+    std::ofstream out(file);
+    out << "last_name,first_name,opened_on,territory,reception_point\n"
+        << "Roux,Inès,2026-11-02," << kGap << ",PAE Gap\n"
+        << "Blanc,Ana,2026-11-02," << kGap << ",\n";
+  }
+  RunResult imported = net.gap.Cmd({"import", file});
+  INFO(imported.err);
+  CHECK(imported.exit_code == 0);
+  CHECK(net.gap.CaseCount() == 2);
 }
