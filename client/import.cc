@@ -192,12 +192,15 @@ Error UnknownColumns(const ColumnMatch& m, const std::vector<std::string>& heade
              (header.size() > 1 ? "s" : "") + ", séparateur " + SeparatorName(separator) + ", encodage " +
              (encoding == TextEncoding::kUtf8 ? "UTF-8" : "Windows-1252") + ") :";
   for (const std::string& h : header) message += " « " + h + " »";
+  // A header of one column holding another separator was split with the wrong one: that is the
+  // advice, not a --map of the whole line.
   if (header.size() == 1) {
     for (char other : kCsvSeparators) {
       if (other != separator && header[0].find(other) != std::string::npos) {
-        message += "\nL'en-tête ne forme qu'une colonne : le séparateur serait-il " + SeparatorName(other) +
-                   " ? Essayez --separator '" + (other == '\t' ? std::string("tab") : std::string(1, other)) + "'";
-        break;
+        return MakeError(ErrorCode::kValidation,
+                         message + "\nL'en-tête ne forme qu'une colonne : le séparateur serait-il " +
+                             SeparatorName(other) + " ? Essayez --separator '" +
+                             (other == '\t' ? std::string("tab") : std::string(1, other)) + "'");
       }
     }
   }

@@ -120,7 +120,7 @@ void RegisterIoCommands(CLI::App& app, Context& ctx) {
   import->add_option("--kind", io->kind, "Type de fiches (sinon deviné d'après l'en-tête)")
       ->check(CLI::IsMember(kinds));
   import->add_option("--separator", io->separator, "CSV : séparateur , ; ou tab (sinon lu sur la ligne d'en-tête)")
-      ->check(CLI::IsMember({",", ";", "tab", "\t"}));
+      ->check(CLI::IsMember({",", ";", "tab"}));
   import->add_option("--encoding", io->encoding, "CSV : utf-8 ou windows-1252 (sinon reconnu d'après les octets)")
       ->check(CLI::IsMember({"utf-8", "windows-1252"}));
   import
