@@ -129,10 +129,13 @@ ColumnMatch MatchColumns(const schema::Table& t, const std::vector<std::string>&
     std::string& first = column == kIdColumn ? id_heading : heading_of[static_cast<size_t>(column)];
     const std::string field = column == kIdColumn ? "id" : std::string(t.fields[static_cast<size_t>(column)].name);
     if (!first.empty() && m.refusal.empty()) {
-      m.refusal = first == h
-                      ? "ligne 1 : la colonne " + h + " apparaît deux fois"
-                      : "ligne 1 : les colonnes « " + first + " » et « " + h + " » désignent toutes deux le champ " +
-                            field + " (gardez-en une, ou ignorez l'autre avec --map \"" + h + "=\")";
+      if (first == h) {
+        m.refusal = "ligne 1 : la colonne " + h + " apparaît deux fois";
+      } else {
+        m.refusal = "ligne 1 : les colonnes « ";
+        m.refusal.append(first).append(" » et « ").append(h).append(" » désignent toutes deux le champ ");
+        m.refusal.append(field).append(" (gardez-en une, ou ignorez l'autre avec --map \"").append(h).append("=\")");
+      }
     }
     first = h;
     m.column_field.push_back(column);

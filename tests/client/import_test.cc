@@ -142,7 +142,7 @@ TEST_CASE("a file mixing UTF-8 and other bytes is refused, naming the line and t
   // A byte that Windows-1252 leaves undefined, and a UTF-16 file.
   CHECK(Refusal(t, kHeader + kId2 + ",Lef\x81vre,Elodie,,Gap,2026-01-02\n")
             .rfind("ligne 2, octet 41 (0x81) : cet octet n'est un caractère ni en UTF-8 ni en Windows-1252", 0) == 0);
-  CHECK(Refusal(t, "\xFF\xFEi\0d\0").rfind("ligne 1 : le fichier est en UTF-16", 0) == 0);
+  CHECK(Refusal(t, std::string("\xFF\xFEi\0d\0", 6)).rfind("ligne 1 : le fichier est en UTF-16", 0) == 0);
 }
 
 TEST_CASE("an import with malformed quoting is refused", "[import]") {
