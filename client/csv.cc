@@ -5,17 +5,24 @@
 namespace relais::client {
 
 namespace {
-// The bytes that end an unquoted field, or (a quote) make it malformed, as a table: one load per
-// byte of the file.
-constexpr std::array<bool, 256> kFieldEnd = [] {
+// The bytes that end an unquoted field, or (a quote) make it malformed, as a table per separator:
+// one load per byte of the file.
+constexpr std::array<bool, 256> FieldEnds(char separator) {
   std::array<bool, 256> end{};
-  for (unsigned char c : {',', '\n', '\r', '"'}) end[c] = true;
+  for (char c : {separator, '\n', '\r', '"'}) end[static_cast<unsigned char>(c)] = true;
   return end;
-}();
-bool IsFieldEnd(char c) { return kFieldEnd[static_cast<unsigned char>(c)]; }
+}
+constexpr std::array<bool, 256> kCommaEnds = FieldEnds(','), kSemicolonEnds = FieldEnds(';'),
+                                kTabEnds = FieldEnds('\t');
+const bool* FieldEndsOf(char separator) {
+  if (separator == ';') return kSemicolonEnds.data();
+  if (separator == '\t') return kTabEnds.data();
+  return kCommaEnds.data();
+}
 }  // namespace
 
-CsvReader::CsvReader(std::string_view text) : text_(text) {
+CsvReader::CsvReader(std::string_view text, char separator)
+    : text_(text), separator_(separator), field_end_(FieldEndsOf(separator)) {
   if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
 }
 
@@ -52,14 +59,14 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
         }
         break;
       }
-      if (pos_ < text_.size() && text_[pos_] != ',' && text_[pos_] != '\n' && text_[pos_] != '\r') {
+      if (pos_ < text_.size() && text_[pos_] != separator_ && text_[pos_] != '\n' && text_[pos_] != '\r') {
         return bad(
             "texte inattendu après un guillemet fermant (dans un champ entre guillemets, écrivez un guillemet \"\")");
       }
     } else {
       // Not find_first_of: it calls memchr on its four-byte set for every byte of the file.
       size_t end = pos_;
-      while (end < text_.size() && !IsFieldEnd(text_[end])) ++end;
+      while (end < text_.size() && !field_end_[static_cast<unsigned char>(text_[end])]) ++end;
       if (end < text_.size() && text_[end] == '"') {
         return bad(
             "guillemet dans un champ sans guillemets (mettez tout le champ entre guillemets et écrivez le guillemet "
@@ -70,7 +77,7 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
     }
     if (pos_ >= text_.size()) break;
     char c = text_[pos_];
-    if (c == ',') {
+    if (c == separator_) {
       ++pos_;
       continue;
     }
@@ -81,6 +88,27 @@ Result<bool> CsvReader::Next(std::vector<std::string>& fields) {
   }
   fields.resize(count);
   return true;
+}
+
+char DetectCsvSeparator(std::string_view text) {
+  size_t counts[std::size(kCsvSeparators)] = {};
+  bool quoted = false;
+  for (char c : text) {
+    if (c == '"') quoted = !quoted;
+    if (quoted) continue;
+    if (c == '\n') break;
+    for (size_t i = 0; i < std::size(kCsvSeparators); ++i) counts[i] += (c == kCsvSeparators[i]);
+  }
+  size_t best = 0;
+  for (size_t i = 1; i < std::size(kCsvSeparators); ++i) {
+    if (counts[i] > counts[best]) best = i;
+  }
+  return kCsvSeparators[best];
+}
+
+std::string SeparatorName(char separator) {
+  if (separator == '\t') return "tabulation";
+  return std::string("« ") + separator + " »";
 }
 
 void AppendCsvField(std::string& out, std::string_view value) {

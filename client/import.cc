@@ -1,5 +1,6 @@
 #include "client/import.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include "client/fts_bulk.h"
 #include "client/record_json.h"
 #include "client/territories.h"
+#include "schema/header_aliases.h"
 
 namespace relais::client {
 
@@ -41,23 +43,220 @@ FileFormat GuessFormat(const std::string& name, std::string_view text) {
   return first != std::string_view::npos && text[first] == '{' ? FileFormat::kJsonl : FileFormat::kCsv;
 }
 
-Result<const schema::Table*> ChooseTable(const std::optional<std::string>& kind, const std::vector<std::string>& keys,
-                                         const std::string& name) {
+constexpr std::string_view kImportable[] = {"cases", "contacts"};
+
+std::string ImportableList(std::string_view between) {
+  std::string out;
+  for (std::string_view t : kImportable) out += (out.empty() ? "" : std::string(between)) + std::string(t);
+  return out;
+}
+
+// A --map entry: the column headed `heading` fills `field` (`id`), or is ignored when `field` is empty.
+struct ColumnRename {
+  std::string heading, folded, field;
+};
+
+Result<std::vector<ColumnRename>> ParseColumnMap(const std::vector<std::string>& entries) {
+  std::vector<ColumnRename> renames;
+  for (const std::string& entry : entries) {
+    const size_t equals = entry.rfind('=');
+    std::string heading = equals == std::string::npos ? std::string() : entry.substr(0, equals);
+    if (!IsValidUtf8(heading) || schema::FoldHeading(heading).empty()) {
+      return MakeError(ErrorCode::kUsage, "--map « " + entry +
+                                              " » : attendu « Nom de la colonne=champ » (ou « Nom de la colonne= » "
+                                              "pour ignorer la colonne), par exemple --map \"Organisme=organisation\"");
+    }
+    renames.push_back({heading, schema::FoldHeading(heading), entry.substr(equals + 1)});
+  }
+  return renames;
+}
+
+// What a column holds, besides a field's index.
+constexpr int kIdColumn = -1;
+constexpr int kIgnoredColumn = -2;  // --map "Heading="
+constexpr int kBlankColumn = -3;    // an empty heading: its cells must be empty
+constexpr int kUnknownColumn = -4;
+
+// How the columns of a header name the fields of one table.
+struct ColumnMatch {
+  const schema::Table* table = nullptr;
+  std::vector<int> column_field;  // per column: a field index, or one of the k…Column above
+  std::vector<std::string> unknown;
+  size_t known = 0;     // columns that name a field or id
+  std::string refusal;  // a repeated column or a missing required one: the whole message
+  bool complete() const { return unknown.empty() && refusal.empty(); }
+};
+
+// `spreadsheet`: the headings of a CSV file, compared folded, through `renames` and the declared
+// aliases; else the keys of a JSON object, compared as they are.
+ColumnMatch MatchColumns(const schema::Table& t, const std::vector<std::string>& headings,
+                         const std::vector<ColumnRename>& renames, bool spreadsheet) {
+  ColumnMatch m;
+  m.table = &t;
+  std::vector<std::string> heading_of(t.fields.size());
+  std::string id_heading;
+  for (const std::string& h : headings) {
+    int column = kUnknownColumn;
+    const std::string folded = spreadsheet ? schema::FoldHeading(h) : std::string();
+    const ColumnRename* rename = nullptr;
+    for (const ColumnRename& r : renames) {
+      if (r.folded == folded) rename = &r;
+    }
+    // The column of field `key` of `t`: id, a field, or unknown.
+    auto named = [&t](std::string_view key) {
+      const int i = t.FieldIndex(key);
+      return key == "id" ? kIdColumn : i >= 0 ? i : kUnknownColumn;
+    };
+    if (!spreadsheet) {
+      column = named(h);
+    } else if (rename) {
+      column = rename->field.empty() ? kIgnoredColumn : named(rename->field);
+    } else if (folded == "id") {
+      column = kIdColumn;
+    } else if (h.find_first_not_of(" \t") == std::string::npos) {
+      column = kBlankColumn;
+    } else if (const schema::Field* field = schema::FieldForHeading(t, h)) {
+      column = static_cast<int>(field - t.fields.data());
+    }
+    if (column < 0 && column != kIdColumn) {
+      if (column == kUnknownColumn) {
+        m.unknown.push_back(h);
+        column = kIgnoredColumn;
+      }
+      m.column_field.push_back(column);
+      continue;
+    }
+    ++m.known;
+    std::string& first = column == kIdColumn ? id_heading : heading_of[static_cast<size_t>(column)];
+    const std::string field = column == kIdColumn ? "id" : std::string(t.fields[static_cast<size_t>(column)].name);
+    if (!first.empty() && m.refusal.empty()) {
+      if (first == h) {
+        m.refusal = "ligne 1 : la colonne " + h + " apparaît deux fois";
+      } else {
+        m.refusal = "ligne 1 : les colonnes « ";
+        m.refusal.append(first).append(" » et « ").append(h).append(" » désignent toutes deux le champ ");
+        m.refusal.append(field).append(" (gardez-en une, ou ignorez l'autre avec --map \"").append(h).append("=\")");
+      }
+    }
+    first = h;
+    m.column_field.push_back(column);
+  }
+  for (size_t i = 0; i < t.fields.size() && m.refusal.empty(); ++i) {
+    if (t.fields[i].required && heading_of[i].empty()) {
+      m.refusal = "ligne 1 : il manque la colonne obligatoire " + std::string(t.fields[i].name);
+      if (spreadsheet) {
+        m.refusal += " (« " + std::string(t.fields[i].label) +
+                     " » ; si elle porte un autre nom : --map \"Nom de la colonne=" + std::string(t.fields[i].name) +
+                     "\")";
+      }
+    }
+  }
+  return m;
+}
+
+// The match of the table `kind` names or, without it, of the one table the columns fit: complete,
+// else the only one whose columns are all known (its refusal then says what is missing), else the
+// one naming most columns (its unknown columns are then the refusal). kUsage when the columns fit
+// several tables equally well.
+Result<ColumnMatch> ChooseTable(const std::optional<std::string>& kind, const std::vector<std::string>& headings,
+                                const std::vector<ColumnRename>& renames, bool spreadsheet, const std::string& name) {
   if (kind) {
-    if (*kind == "cases") return &schema::CasesTable();
-    if (*kind == "contacts") return &schema::ContactsTable();
-    return MakeError(ErrorCode::kUsage, "--kind : " + *kind + " n'est pas une valeur permise (cases ou contacts)");
+    for (std::string_view t : kImportable) {
+      if (*kind == t) return MatchColumns(*schema::FindTable(t), headings, renames, spreadsheet);
+    }
+    return MakeError(ErrorCode::kUsage,
+                     "--kind : " + *kind + " n'est pas une valeur permise (" + ImportableList(", ") + ")");
   }
-  bool organisation = false, person = false;
-  for (const std::string& k : keys) {
-    organisation |= k == "organisation";
-    person |= k == "opened_on" || k == "birth_date" || k == "service_level";
+  std::vector<ColumnMatch> matches;
+  for (std::string_view t : kImportable)
+    matches.push_back(MatchColumns(*schema::FindTable(t), headings, renames, spreadsheet));
+  auto count = [&](auto&& pred) { return std::count_if(matches.begin(), matches.end(), pred); };
+  auto first = [&](auto&& pred) { return *std::find_if(matches.begin(), matches.end(), pred); };
+  auto complete = [](const ColumnMatch& m) { return m.complete(); };
+  auto all_known = [](const ColumnMatch& m) { return m.unknown.empty(); };
+  const auto complete_count = count(complete);
+  if (complete_count == 1) return first(complete);
+  if (complete_count == 0 && count(all_known) == 1) return first(all_known);
+  if (complete_count == 0 && count(all_known) == 0) {
+    return *std::max_element(matches.begin(), matches.end(),
+                             [](const ColumnMatch& a, const ColumnMatch& b) { return a.known < b.known; });
   }
-  if (organisation && !person) return &schema::ContactsTable();
-  if (person && !organisation) return &schema::CasesTable();
-  return MakeError(ErrorCode::kUsage,
-                   "impossible de savoir si " + name +
-                       " contient des dossiers ou des contacts ; précisez-le avec --kind cases|contacts");
+  return MakeError(ErrorCode::kUsage, "impossible de savoir quelles fiches contient " + name +
+                                          " ; précisez-le avec --kind " + ImportableList("|"));
+}
+
+// The refusal of a header with columns that name no field: what was read, what was expected, and
+// how to say which field a column fills.
+Error UnknownColumns(const ColumnMatch& m, const std::vector<std::string>& header, char separator,
+                     TextEncoding encoding) {
+  const schema::Table& t = *m.table;
+  std::string message = "ligne 1 : colonne" + std::string(m.unknown.size() > 1 ? "s inconnues " : " inconnue ");
+  for (size_t i = 0; i < m.unknown.size(); ++i) message += (i ? ", « " : "« ") + m.unknown[i] + " »";
+  message += " pour " + std::string(t.name) + "\nEn-tête lu (" + std::to_string(header.size()) + " colonne" +
+             (header.size() > 1 ? "s" : "") + ", séparateur " + SeparatorName(separator) + ", encodage " +
+             (encoding == TextEncoding::kUtf8 ? "UTF-8" : "Windows-1252") + ") :";
+  for (const std::string& h : header) message += " « " + h + " »";
+  // A header of one column holding another separator was split with the wrong one: that is the
+  // advice, not a --map of the whole line.
+  if (header.size() == 1) {
+    for (char other : kCsvSeparators) {
+      if (other != separator && header[0].find(other) != std::string::npos) {
+        return MakeError(ErrorCode::kValidation,
+                         message + "\nL'en-tête ne forme qu'une colonne : le séparateur serait-il " +
+                             SeparatorName(other) + " ? Essayez --separator '" +
+                             (other == '\t' ? std::string("tab") : std::string(1, other)) + "'");
+      }
+    }
+  }
+  message += "\nColonnes attendues pour " + std::string(t.name) +
+             " (nom du champ ou intitulé, accents et majuscules indifférents) : id";
+  for (const schema::Field& f : t.fields) {
+    if (f.central_only) continue;
+    message += ", " + std::string(f.name) + " « " + std::string(f.label) + " »" + (f.required ? " (obligatoire)" : "");
+  }
+  message += "\nPour dire quel champ une colonne remplit : --map \"" + m.unknown.front() +
+             "=champ\" (répétable) ; pour l'ignorer : --map \"" + m.unknown.front() + "=\"";
+  return MakeError(ErrorCode::kValidation, message);
+}
+
+// Every --map entry names a column of the header and, unless it ignores it, a field of `t`.
+Status CheckColumnMap(const std::vector<ColumnRename>& renames, const std::vector<std::string>& header,
+                      const schema::Table& t) {
+  for (const ColumnRename& r : renames) {
+    if (std::none_of(header.begin(), header.end(),
+                     [&](const std::string& h) { return schema::FoldHeading(h) == r.folded; })) {
+      std::string headings;
+      for (const std::string& h : header) headings += (headings.empty() ? "« " : ", « ") + h + " »";
+      return MakeError(ErrorCode::kUsage, "--map « " + r.heading + "=" + r.field + " » : aucune colonne « " +
+                                              r.heading + " » dans l'en-tête (colonnes lues : " + headings + ")");
+    }
+    if (!r.field.empty() && r.field != "id" && t.FieldIndex(r.field) < 0) {
+      std::string fields = "id";
+      for (const auto& f : t.fields) fields += ", " + std::string(f.name);
+      return MakeError(ErrorCode::kUsage, "--map « " + r.heading + "=" + r.field + " » : " + r.field +
+                                              " n'est pas un champ de " + std::string(t.name) + " (champs : " + fields +
+                                              ")");
+    }
+  }
+  return OkStatus();
+}
+
+// A spreadsheet reads a column of numbers as numbers and drops their leading 0: a French phone
+// number of 9 digits (spaces, dots and dashes aside) or a postcode of 4 digits not starting with 0
+// is one that lost it. Where that 0 goes back, else npos.
+size_t MissingZeroAt(schema::FieldType type, std::string_view value) {
+  size_t digits = 0, first = std::string_view::npos;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c >= '0' && c <= '9') {
+      if (first == std::string_view::npos) first = i;
+      ++digits;
+    } else if (c != ' ' && (type != schema::FieldType::kPhone || (c != '.' && c != '-'))) {
+      return std::string_view::npos;
+    }
+  }
+  const size_t expected = type == schema::FieldType::kPhone ? 9 : 4;
+  return digits == expected && value[first] != '0' ? first : std::string_view::npos;
 }
 
 // Creates the records one by one inside the caller's transaction, refusing repeated ids.
@@ -137,59 +336,47 @@ class RowWriter {
 };
 
 Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const std::string& name,
-                                const std::optional<std::string>& kind, const std::function<void(size_t)>& progress) {
-  CsvReader reader(text);
+                                const ImportOptions& options) {
+  ImportSummary summary;
+  std::string converted;
+  auto encoding = DecodeToUtf8(text, converted, options.encoding);
+  if (!encoding) return encoding.error();
+  summary.encoding = *encoding;
+  summary.separator = options.separator.value_or(DetectCsvSeparator(text));
+  auto renames = ParseColumnMap(options.column_map);
+  if (!renames) return renames.error();
+
+  CsvReader reader(text, summary.separator);
   std::vector<std::string> header, cells;
   auto got = reader.Next(header);
   if (!got) return got.error();
   if (!*got)
     return MakeError(ErrorCode::kValidation,
                      name + " est vide (attendu : une ligne d'en-tête avec les noms des champs)");
-  for (const std::string& h : header) {
-    if (!IsValidUtf8(h))
-      return MakeError(ErrorCode::kValidation, "ligne 1 : l'en-tête n'est pas un texte UTF-8 valide");
-  }
-  auto table = ChooseTable(kind, header, name);
-  if (!table) return table.error();
-  const schema::Table& t = **table;
+  auto match = ChooseTable(options.kind, header, *renames, true, name);
+  if (!match) return match.error();
+  const schema::Table& t = *match->table;
+  summary.table = &t;
+  RELAIS_TRY(CheckColumnMap(*renames, header, t));
+  if (!match->unknown.empty()) return UnknownColumns(*match, header, summary.separator, summary.encoding);
+  if (!match->refusal.empty()) return MakeError(ErrorCode::kValidation, match->refusal);
 
-  // column -> field index (-1 for id), and back
-  std::vector<int> column_field, field_column(t.fields.size(), -1);
+  // column -> field (or a k…Column), and back
+  const std::vector<int>& column_field = match->column_field;
+  std::vector<int> field_column(t.fields.size(), -1);
   int id_column = -1;
-  std::vector<bool> present(t.fields.size(), false);
-  bool has_id = false;
-  for (const std::string& h : header) {
-    if (h == "id") {
-      if (has_id) return MakeError(ErrorCode::kValidation, "ligne 1 : la colonne id apparaît deux fois");
-      has_id = true;
-      id_column = static_cast<int>(column_field.size());
-      column_field.push_back(-1);
-      continue;
-    }
-    int i = t.FieldIndex(h);
-    if (i < 0) {
-      std::string known = "id";
-      for (const auto& f : t.fields) known += ", " + std::string(f.name);
-      std::string message = "ligne 1 : colonne inconnue « " + h;
-      message.append(" » pour ").append(t.name).append(" (colonnes connues : ").append(known).append(")");
-      return MakeError(ErrorCode::kValidation, message);
-    }
-    if (present[static_cast<size_t>(i)])
-      return MakeError(ErrorCode::kValidation, "ligne 1 : la colonne " + h + " apparaît deux fois");
-    present[static_cast<size_t>(i)] = true;
-    field_column[static_cast<size_t>(i)] = static_cast<int>(column_field.size());
-    column_field.push_back(i);
-  }
-  for (size_t i = 0; i < t.fields.size(); ++i) {
-    if (t.fields[i].required && !present[i]) {
-      return MakeError(ErrorCode::kValidation,
-                       "ligne 1 : il manque la colonne obligatoire " + std::string(t.fields[i].name));
-    }
+  std::vector<size_t> zero_columns, blank_columns;  // phones and postcodes; columns without a heading
+  for (size_t c = 0; c < column_field.size(); ++c) {
+    const int field = column_field[c];
+    if (field == kIdColumn) id_column = static_cast<int>(c);
+    if (field == kBlankColumn) blank_columns.push_back(c);
+    if (field < 0) continue;
+    field_column[static_cast<size_t>(field)] = static_cast<int>(c);
+    const schema::Field& f = t.fields[static_cast<size_t>(field)];
+    if (f.type == schema::FieldType::kPhone || f.type == schema::FieldType::kPostcode) zero_columns.push_back(c);
+    if (header[c] != f.name) summary.renamed_columns.emplace_back(header[c], f.name);
   }
 
-  // One pass over the whole file settles UTF-8 for every cell; only a file that fails it is checked
-  // cell by cell, to name the line and the field.
-  const bool all_utf8 = IsValidUtf8(text);
   RELAIS_TRY(records.replica().db().Exec(kImportCacheSize));
   auto tx = sqlite::Transaction::Begin(records.replica().db());
   if (!tx) return tx.error();
@@ -210,17 +397,25 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
                                                    " cellules alors que l'en-tête en a " +
                                                    std::to_string(header.size()));
     }
-    if (!all_utf8) {
-      for (size_t c = 0; c < cells.size(); ++c) {
-        int field = column_field[c];
-        if (!IsValidUtf8(cells[c])) {
-          return MakeError(
-              ErrorCode::kValidation,
-              "ligne " + std::to_string(line) + " : " +
-                  (field < 0 ? std::string("id") : std::string(t.fields[static_cast<size_t>(field)].name)) +
-                  ": n'est pas un texte UTF-8 valide (enregistrez le fichier en UTF-8)");
-        }
+    for (size_t c : blank_columns) {
+      if (cells[c].find_first_not_of(" \t") != std::string::npos) {
+        return MakeError(ErrorCode::kValidation, "ligne " + std::to_string(line) + " : la colonne " +
+                                                     std::to_string(c + 1) +
+                                                     " n'a pas d'intitulé dans l'en-tête mais contient « " + cells[c] +
+                                                     " » ; donnez-lui un intitulé, ou videz-la");
       }
+    }
+    for (size_t c : zero_columns) {
+      const schema::Field& f = t.fields[static_cast<size_t>(column_field[c])];
+      const size_t zero_at = MissingZeroAt(f.type, cells[c]);
+      if (zero_at == std::string_view::npos) continue;
+      const std::string typed = cells[c];
+      cells[c].insert(zero_at, 1, '0');
+      const std::string_view field = f.name;
+      summary.warnings.push_back({line, std::string(field),
+                                  "ligne " + std::to_string(line) + " : " + std::string(field) + ": « " + typed +
+                                      " » lu comme « " + cells[c] +
+                                      " » (le 0 initial, effacé par le tableur, est rétabli)"});
     }
     std::optional<std::string> id;
     if (id_column >= 0 && !cells[static_cast<size_t>(id_column)].empty()) id = cells[static_cast<size_t>(id_column)];
@@ -236,18 +431,24 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
       }
     }
     RELAIS_TRY(writer.Write(line, std::move(id), values));
-    if (progress && writer.count() % kProgressEvery == 0) progress(writer.count());
+    if (options.progress && writer.count() % kProgressEvery == 0) options.progress(writer.count());
   }
   // As for JSONL: a file without a record is refused, not reported as a successful import of none.
   if (writer.count() == 0)
     return MakeError(ErrorCode::kValidation, name + " ne contient aucune fiche (seulement sa ligne d'en-tête)");
   RELAIS_TRY(fts->Finish());
   RELAIS_TRY(tx->Commit());
-  return ImportSummary{&t, FileFormat::kCsv, writer.count()};
+  summary.records = writer.count();
+  return summary;
 }
 
 Result<ImportSummary> ImportJsonl(Records& records, std::string_view text, const std::string& name,
-                                  const std::optional<std::string>& kind, const std::function<void(size_t)>& progress) {
+                                  const ImportOptions& options) {
+  if (options.separator || options.encoding || !options.column_map.empty()) {
+    return MakeError(ErrorCode::kUsage, name +
+                                            " est un fichier JSONL, toujours en UTF-8 avec les noms des champs : "
+                                            "--separator, --encoding et --map ne valent que pour un fichier CSV");
+  }
   RELAIS_TRY(records.replica().db().Exec(kImportCacheSize));
   auto tx = sqlite::Transaction::Begin(records.replica().db());
   if (!tx) return tx.error();
@@ -275,9 +476,9 @@ Result<ImportSummary> ImportJsonl(Records& records, std::string_view text, const
     if (!table) {
       std::vector<std::string> keys;
       for (auto it = object.begin(); it != object.end(); ++it) keys.push_back(it.key());
-      auto chosen = ChooseTable(kind, keys, name);
+      auto chosen = ChooseTable(options.kind, keys, {}, false, name);
       if (!chosen) return chosen.error();
-      table = *chosen;
+      table = chosen->table;
       auto load = FtsBulkLoad::Begin(records.replica().db(), table->name);
       if (!load) return load.error();
       fts.emplace(std::move(*load));
@@ -288,24 +489,47 @@ Result<ImportSummary> ImportJsonl(Records& records, std::string_view text, const
     auto fields = RecordFromJson(*table, object);
     if (!fields) return AtLine(line, fields.error());
     RELAIS_TRY(writer->Write(line, std::move(fields->id), fields->values));
-    if (progress && writer->count() % kProgressEvery == 0) progress(writer->count());
+    if (options.progress && writer->count() % kProgressEvery == 0) options.progress(writer->count());
   }
   if (!table) return MakeError(ErrorCode::kValidation, name + " ne contient aucune fiche");
   RELAIS_TRY(fts->Finish());
   RELAIS_TRY(tx->Commit());
-  return ImportSummary{table, FileFormat::kJsonl, writer->count()};
+  ImportSummary summary;
+  summary.table = table;
+  summary.format = FileFormat::kJsonl;
+  summary.records = writer->count();
+  return summary;
+}
+
+// The options of the overloads that take only a table and a progress callback.
+ImportOptions KindOnly(const std::optional<std::string>& kind, const std::function<void(size_t)>& progress) {
+  ImportOptions options;
+  options.kind = kind;
+  options.progress = progress;
+  return options;
 }
 
 }  // namespace
 
+std::span<const std::string_view> ImportableTables() { return kImportable; }
+
+Result<ImportSummary> ImportText(Records& records, std::string_view text, const std::string& name,
+                                 const ImportOptions& options) {
+  if (GuessFormat(name, text) == FileFormat::kCsv) return ImportCsv(records, text, name, options);
+  return ImportJsonl(records, text, name, options);
+}
+
 Result<ImportSummary> ImportText(Records& records, std::string_view text, const std::string& name,
                                  const std::optional<std::string>& kind, const std::function<void(size_t)>& progress) {
-  if (GuessFormat(name, text) == FileFormat::kCsv) return ImportCsv(records, text, name, kind, progress);
-  return ImportJsonl(records, text, name, kind, progress);
+  return ImportText(records, text, name, KindOnly(kind, progress));
 }
 
 Result<ImportSummary> ImportFile(Records& records, const std::string& path, const std::optional<std::string>& kind,
                                  const std::function<void(size_t)>& progress) {
+  return ImportFile(records, path, KindOnly(kind, progress));
+}
+
+Result<ImportSummary> ImportFile(Records& records, const std::string& path, const ImportOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return MakeError(ErrorCode::kNotFound, "impossible de lire " + path + " (fichier absent ou illisible)");
   // One allocation of the file's size, read in one go (a growing string buffer copied the 26 MB of
@@ -325,7 +549,7 @@ Result<ImportSummary> ImportFile(Records& records, const std::string& path, cons
     if (in.bad()) return MakeError(ErrorCode::kIo, "impossible de lire " + path);
     text = std::move(buffer).str();
   }
-  return ImportText(records, text, path, kind, progress);
+  return ImportText(records, text, path, options);
 }
 
 }  // namespace relais::client

@@ -1,4 +1,5 @@
-// relais import FILE [--kind cases|contacts] ; relais export --kind cases|contacts --format csv|jsonl
+// relais import FILE [--kind cases|contacts] [--separator ,|;|tab] [--encoding utf-8|windows-1252]
+// [--map "Heading=field"]… ; relais export --kind cases|contacts --format csv|jsonl
 #include <unistd.h>
 
 #include <iostream>
@@ -7,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/cli/commands.h"
+#include "client/csv.h"
 #include "client/export.h"
 #include "client/import.h"
 
@@ -15,20 +17,45 @@ namespace relais::cli {
 namespace {
 
 struct ImportOptions {
-  std::string file, kind;
+  std::string file, kind, separator, encoding;
+  std::vector<std::string> column_map;
 };
+
+// A spreadsheet missing every phone's 0 would print a warning per line: the first ones show what
+// happened, --json lists them all.
+constexpr size_t kWarningsShown = 10;
+
+// How the file was read, when it was not plain comma-separated UTF-8 with the fields' keys.
+void PrintHowRead(const client::ImportSummary& summary) {
+  if (summary.format != client::FileFormat::kCsv) return;
+  if (summary.separator == ',' && summary.encoding == client::TextEncoding::kUtf8 && summary.renamed_columns.empty())
+    return;
+  std::cout << "Lu avec le séparateur " << client::SeparatorName(summary.separator) << ", en "
+            << (summary.encoding == client::TextEncoding::kUtf8 ? "UTF-8" : "Windows-1252");
+  if (!summary.renamed_columns.empty()) {
+    std::cout << " ; colonnes :";
+    for (size_t i = 0; i < summary.renamed_columns.size(); ++i) {
+      const auto& [heading, field] = summary.renamed_columns[i];
+      std::cout << (i ? ", " : " ") << "« " << heading << " » → " << field;
+    }
+  }
+  std::cout << ".\n";
+}
 
 Status Import(Context& ctx, const ImportOptions& o) {
   auto records = ctx.Records();
   if (!records) return records.error();
-  std::function<void(size_t)> progress;
+  client::ImportOptions options;
   if (::isatty(STDERR_FILENO)) {
-    progress = [](size_t n) { std::cerr << "\rimport : " << n << " lignes…" << std::flush; };
+    options.progress = [](size_t n) { std::cerr << "\rimport : " << n << " lignes…" << std::flush; };
   }
-  std::optional<std::string> kind;
-  if (!o.kind.empty()) kind = o.kind;
-  auto summary = client::ImportFile(**records, o.file, kind, progress);
-  if (progress) std::cerr << "\r\033[K" << std::flush;
+  if (!o.kind.empty()) options.kind = o.kind;
+  if (!o.separator.empty()) options.separator = o.separator == "tab" ? '\t' : o.separator[0];
+  if (!o.encoding.empty())
+    options.encoding = o.encoding == "utf-8" ? client::TextEncoding::kUtf8 : client::TextEncoding::kWindows1252;
+  options.column_map = o.column_map;
+  auto summary = client::ImportFile(**records, o.file, options);
+  if (options.progress) std::cerr << "\r\033[K" << std::flush;
   if (!summary) {
     Error e = summary.error();
     if (e.code == ErrorCode::kValidation) e.message = o.file + ", " + e.message + "\nLe fichier entier est refusé";
@@ -40,10 +67,28 @@ Status Import(Context& ctx, const ImportOptions& o) {
                                   {"kind", table},
                                   {"format", summary->format == client::FileFormat::kCsv ? "csv" : "jsonl"},
                                   {"imported", summary->records}};
+    if (summary->format == client::FileFormat::kCsv) {
+      out["separator"] = std::string(1, summary->separator);
+      out["encoding"] = client::EncodingName(summary->encoding);
+      nlohmann::ordered_json columns = nlohmann::ordered_json::object();
+      for (const auto& [heading, field] : summary->renamed_columns) columns[heading] = field;
+      out["columns"] = columns;
+    }
+    nlohmann::ordered_json warnings = nlohmann::ordered_json::array();
+    for (const client::ImportWarning& w : summary->warnings)
+      warnings.push_back({{"line", w.line}, {"field", w.field}, {"message", w.message}});
+    out["warnings"] = warnings;
     std::cout << out.dump(2) << "\n";
-  } else {
-    std::cout << "Importé : " << summary->records << " " << (table == "cases" ? "dossier(s)" : "contact(s)")
-              << " depuis " << o.file << " (en attente de synchronisation).\n";
+    return OkStatus();
+  }
+  std::cout << "Importé : " << summary->records << " " << (table == "cases" ? "dossier(s)" : "contact(s)") << " depuis "
+            << o.file << " (en attente de synchronisation).\n";
+  PrintHowRead(*summary);
+  for (size_t i = 0; i < summary->warnings.size() && i < kWarningsShown; ++i)
+    std::cerr << "attention : " << summary->warnings[i].message << "\n";
+  if (summary->warnings.size() > kWarningsShown) {
+    std::cerr << "attention : et " << summary->warnings.size() - kWarningsShown
+              << " autre(s) ligne(s) de même (--json les donne toutes)\n";
   }
   return OkStatus();
 }
@@ -72,8 +117,17 @@ void RegisterIoCommands(CLI::App& app, Context& ctx) {
                                         "(tout ou rien : une ligne fausse refuse le fichier)");
   auto io = std::make_shared<ImportOptions>();
   import->add_option("file", io->file, "Fichier .csv (ligne d'en-tête) ou .jsonl")->required();
-  import->add_option("--kind", io->kind, "cases ou contacts (sinon deviné d'après l'en-tête)")
-      ->check(CLI::IsMember({"cases", "contacts"}));
+  std::vector<std::string> kinds(client::ImportableTables().begin(), client::ImportableTables().end());
+  import->add_option("--kind", io->kind, "Type de fiches (sinon deviné d'après l'en-tête)")
+      ->check(CLI::IsMember(kinds));
+  import->add_option("--separator", io->separator, "CSV : séparateur , ; ou tab (sinon lu sur la ligne d'en-tête)")
+      ->check(CLI::IsMember({",", ";", "tab"}));
+  import->add_option("--encoding", io->encoding, "CSV : utf-8 ou windows-1252 (sinon reconnu d'après les octets)")
+      ->check(CLI::IsMember({"utf-8", "windows-1252"}));
+  import
+      ->add_option("--map", io->column_map,
+                   "CSV : \"Colonne=champ\" remplit le champ avec la colonne, \"Colonne=\" l'ignore (répétable)")
+      ->allow_extra_args(false);
   import->callback([&ctx, io] { ctx.Finish(Import(ctx, *io));
 });
 

@@ -1,6 +1,9 @@
 // libFuzzer target: the CSV/JSONL importer of client/import.h on a real replica in a temp folder.
 // The format is guessed from the text (a file named without extension), the table from the header
-// or the first object's keys, as `relais import FILE` does. Invariants:
+// or the first object's keys, the separator and encoding of a CSV file from its bytes, as `relais
+// import FILE` does. An input whose first byte is below 0x08 (no file starts so) is a file after
+// that byte, imported with the options its bits set, as `relais import FILE --separator ';'
+// --encoding windows-1252 --map "Structure=organisation" --map "Remarques="` would. Invariants:
 //  - a refused import changes no row (it is all or nothing);
 //  - an accepted one adds exactly its records to cases or contacts and one outbox entry each;
 //  - the file passes PRAGMA integrity_check and the full-text indexes their own integrity check.
@@ -54,7 +57,15 @@ class Device {
     const int64_t rows_before = Count(db, "SELECT (SELECT count(*) FROM cases) + (SELECT count(*) FROM contacts)");
     const int64_t pending_before = records_->PendingTotal()->pending;
     const std::string before = fuzz::DigestOfRows(db);
-    auto imported = client::ImportText(*records_, text, "input", std::nullopt);
+    client::ImportOptions options;
+    if (!text.empty() && static_cast<unsigned char>(text[0]) < 0x08) {
+      const auto bits = static_cast<unsigned char>(text[0]);
+      text.remove_prefix(1);
+      if (bits & 1) options.separator = ';';
+      if (bits & 2) options.encoding = client::TextEncoding::kWindows1252;
+      if (bits & 4) options.column_map = {"Structure=organisation", "Remarques="};
+    }
+    auto imported = client::ImportText(*records_, text, "input", options);
     if (!imported) {
       Require(imported.error().code != ErrorCode::kInternal && imported.error().code != ErrorCode::kIo,
               "an import fails only for the file's reason", imported.error().message);
