@@ -1,6 +1,7 @@
 #include "server/store_migration.h"
 
 #include "pg/conn.h"
+#include "schema/model.h"
 #include "server/pg_store.h"
 #include "server/sqlite_store.h"
 #include "sqlite/db.h"
@@ -9,11 +10,15 @@ namespace relais::server {
 
 namespace {
 
-// Parents before the rows that refer to them.
-constexpr const char* kTables[] = {
-    "territories", "reception_points", "network_settings", "devices",        "device_territories",
-    "cases",       "followups",        "contacts",         "history",        "scope_exits",
-    "conflicts",   "push_batches",     "recoveries",       "change_outcomes"};
+// Parents before the rows that refer to them; the synced tables as schema/model.cc declares them.
+std::vector<std::string> TablesToCopy() {
+  std::vector<std::string> tables = {"territories", "reception_points", "network_settings", "devices",
+                                     "device_territories"};
+  for (const schema::Table& t : schema::Tables()) tables.emplace_back(t.name);
+  for (const char* t : {"history", "scope_exits", "conflicts", "push_batches", "recoveries", "change_outcomes"})
+    tables.emplace_back(t);
+  return tables;
+}
 // Tables whose ids PostgreSQL generates: their identity goes on after the copied ids.
 constexpr const char* kIdentities[] = {"devices", "conflicts", "recoveries"};
 
@@ -80,11 +85,9 @@ Result<MigrationReport> MigrateSqliteToPostgres(const std::string& sqlite_path, 
                          " appareil(s), séquence " + (*held)[0].Text(0) +
                          ") : migrez vers une base vide (createdb, puis --to son URL). Rien n'a été modifié.");
   }
-  for (const char* table : kTables) {
+  for (const std::string& table : TablesToCopy()) {
     auto copied = CopyTable(*from, **to, table);
-    if (!copied) {
-      return MakeError(copied.error().code, std::string("copying ") + table + ": " + copied.error().message);
-    }
+    if (!copied) return MakeError(copied.error().code, "copying " + table + ": " + copied.error().message);
     report.rows.emplace_back(table, *copied);
   }
   // The same centre on another database: its sequence, its identity and the epoch of its history.

@@ -49,8 +49,10 @@ Status CheckRecord(const PullPage& page, const PulledRecord& pr, const PageScope
   Status valid = schema::ValidateRecord(*table, r.values);
   if (!valid.ok()) return Refused(RecordName(pr.table, r.id) + " : " + valid.error().message);
   if (table->scope == schema::Scope::kTerritory && scope.territories) {
-    static const int kTerritory = schema::CasesTable().FieldIndex("territory");
-    const schema::Value& territory = r.values[static_cast<size_t>(kTerritory)];
+    // Each table scoped by its own territory declares the field (schema::Scope::kTerritory).
+    const int territory_field = table->FieldIndex("territory");
+    const schema::Value& territory =
+        territory_field < 0 ? schema::Value() : r.values[static_cast<size_t>(territory_field)];
     if (!InScope(*scope.territories, territory)) {
       return Refused(RecordName(pr.table, r.id) + " : territory « " + territory.value_or("") +
                      " » n'est pas un des territoires de cet appareil (" + List(*scope.territories) + ")");
