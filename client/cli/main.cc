@@ -92,6 +92,8 @@ int Run(int argc, char** argv) {
   RegisterCaseCommands(app, ctx);
   RegisterFollowupCommands(app, ctx);
   RegisterContactCommands(app, ctx);
+  RegisterPermanenceCommands(app, ctx);
+  RegisterAppointmentCommands(app, ctx);
   RegisterIoCommands(app, ctx);
   RegisterStatusCommand(app, ctx);
   RegisterSyncCommands(app, ctx);
