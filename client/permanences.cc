@@ -122,7 +122,8 @@ std::vector<Session> SessionsOn(const schema::Record& p, const std::vector<schem
 
 Result<std::vector<schema::Record>> ChangesOf(Records& records, const std::string& permanence_id) {
   const schema::Table& t = PermanenceChangesTable();
-  return records.Query(t, "SELECT " + RecordColumns(t) + " FROM permanence_changes WHERE permanence_id = ?1 ORDER BY id",
+  return records.Query(t,
+                       "SELECT " + RecordColumns(t) + " FROM permanence_changes WHERE permanence_id = ?1 ORDER BY id",
                        {permanence_id});
 }
 
@@ -335,8 +336,8 @@ std::string IsoWeekOf(const std::string& date) {
 }
 
 Result<std::string> IsoWeekMonday(const std::string& week) {
-  const Error usage =
-      MakeError(ErrorCode::kUsage, "--week : « " + week + " » n'est pas une semaine ISO (attendu : AAAA-Snn, ex. 2026-W50)");
+  const Error usage = MakeError(
+      ErrorCode::kUsage, "--week : « " + week + " » n'est pas une semaine ISO (attendu : AAAA-Wnn, ex. 2026-W50)");
   if (week.size() != 8 || week[4] != '-' || week[5] != 'W') return usage;
   const std::string year = week.substr(0, 4), number = week.substr(6, 2);
   if (!std::all_of(year.begin(), year.end(), ::isdigit) || !std::all_of(number.begin(), number.end(), ::isdigit))
@@ -350,10 +351,13 @@ Result<std::string> IsoWeekMonday(const std::string& week) {
 
 Result<schema::Record> AddPermanence(Records& records, const PermanenceInput& in) {
   const schema::Table& t = PermanencesTable();
-  for (const auto& [name, value] :
-       {std::pair<std::string_view, const std::string*>{"organisation", &in.organisation},
-        {"reception_point", &in.reception_point}, {"weekday", &in.weekday}, {"start_time", &in.start},
-        {"end_time", &in.end}, {"every_weeks", &in.every}, {"valid_from", &in.from}}) {
+  for (const auto& [name, value] : {std::pair<std::string_view, const std::string*>{"organisation", &in.organisation},
+                                    {"reception_point", &in.reception_point},
+                                    {"weekday", &in.weekday},
+                                    {"start_time", &in.start},
+                                    {"end_time", &in.end},
+                                    {"every_weeks", &in.every},
+                                    {"valid_from", &in.from}}) {
     RELAIS_TRY(CheckField(t, name, *value));
   }
   if (!in.contact.empty()) RELAIS_TRY(CheckField(t, "contact", in.contact));
@@ -364,8 +368,8 @@ Result<schema::Record> AddPermanence(Records& records, const PermanenceInput& in
   if (!in.until.empty() && in.until < in.from) {
     return Invalid("valid_until: « " + in.until + " » est avant le début (« " + in.from + " »)");
   }
-  for (const auto& [field, id] : {std::pair<std::string, std::string>{"organisation", in.organisation},
-                                  {"contact", in.contact}}) {
+  for (const auto& [field, id] :
+       {std::pair<std::string, std::string>{"organisation", in.organisation}, {"contact", in.contact}}) {
     if (id.empty()) continue;
     auto found = records.Get(schema::ContactsTable(), schema::Normalize(*t.FindField(field), id).value_or(""));
     if (!found) return found.error();
@@ -378,10 +382,14 @@ Result<schema::Record> AddPermanence(Records& records, const PermanenceInput& in
   auto territory = TerritoryFor(records.replica(), in.territory, point);
   if (!territory) return territory.error();
   RELAIS_TRY(CheckDeclaredReceptionPoint(records.replica(), point, *territory));
-  FieldValues values = {{"organisation", in.organisation}, {"reception_point", in.reception_point},
-                        {"weekday", in.weekday},           {"start_time", in.start},
-                        {"end_time", in.end},              {"every_weeks", in.every},
-                        {"valid_from", in.from},           {"territory", *territory}};
+  FieldValues values = {{"organisation", in.organisation},
+                        {"reception_point", in.reception_point},
+                        {"weekday", in.weekday},
+                        {"start_time", in.start},
+                        {"end_time", in.end},
+                        {"every_weeks", in.every},
+                        {"valid_from", in.from},
+                        {"territory", *territory}};
   if (!in.contact.empty()) values.emplace_back("contact", in.contact);
   if (!in.until.empty()) values.emplace_back("valid_until", in.until);
   return records.Create(t, values);
@@ -480,13 +488,14 @@ Result<schema::Record> AddAppointment(Records& records, const AppointmentInput& 
                    " : prenez le rendez-vous sur celui-ci");
   }
   std::vector<schema::Value> values(at.fields.size());
-  auto set = [&](std::string_view name, const schema::Value& v) { values[static_cast<size_t>(at.FieldIndex(name))] = v; };
+  auto set = [&](std::string_view name, const schema::Value& v) {
+    values[static_cast<size_t>(at.FieldIndex(name))] = v;
+  };
   set("case_id", case_id);
   set("date", in.date);
   set("start_time", in.time);
   if (at_permanence) {
-    const std::string permanence_id =
-        schema::Normalize(*at.FindField("permanence_id"), in.permanence_id).value_or("");
+    const std::string permanence_id = schema::Normalize(*at.FindField("permanence_id"), in.permanence_id).value_or("");
     auto p = PermanenceOf(records, permanence_id);
     if (!p) return p.error();
     auto changes = ChangesOf(records, permanence_id);
@@ -501,8 +510,8 @@ Result<schema::Record> AddAppointment(Records& records, const AppointmentInput& 
     if (!booked) return booked.error();
     for (const schema::Record& a : *booked) {
       if (Text(at, a, "start_time") == in.time) {
-        return Invalid("time: le créneau de " + in.time + " du " + in.date + " est déjà réservé (rendez-vous " +
-                       a.id + ") : choisissez une autre heure");
+        return Invalid("time: le créneau de " + in.time + " du " + in.date + " est déjà réservé (rendez-vous " + a.id +
+                       ") : choisissez une autre heure");
       }
     }
     set("permanence_id", permanence_id);
@@ -512,7 +521,8 @@ Result<schema::Record> AddAppointment(Records& records, const AppointmentInput& 
     if (!territory) {
       return Invalid("territory: le dossier " + case_id +
                      " n'a pas de territoire, et un rendez-vous prend celui de son dossier : renseignez-le "
-                     "(relais case edit " + case_id + " --territory T)");
+                     "(relais case edit " +
+                     case_id + " --territory T)");
     }
     set("place", in.place);
     set("territory", territory);
@@ -538,10 +548,10 @@ Result<schema::Record> SetOutcome(Records& records, const std::string& id, const
 Result<std::vector<Booking>> ListAppointments(Records& records, const std::string& date) {
   const schema::Table& t = AppointmentsTable();
   if (!date.empty()) RELAIS_TRY(CheckField(t, "date", date));
-  auto found = records.Query(t,
-                             "SELECT " + RecordColumns(t) +
-                                 " FROM appointments WHERE ?1 IS NULL OR date = ?1 ORDER BY date, start_time, id",
-                             {date.empty() ? schema::Value() : schema::Value(date)});
+  auto found = records.Query(
+      t,
+      "SELECT " + RecordColumns(t) + " FROM appointments WHERE ?1 IS NULL OR date = ?1 ORDER BY date, start_time, id",
+      {date.empty() ? schema::Value() : schema::Value(date)});
   if (!found) return found.error();
   return Describe(records, std::move(*found));
 }

@@ -59,10 +59,10 @@ struct Session {
   schema::Record permanence;
   std::string date, start, end;
   SessionState state = SessionState::kHeld;
-  std::string moved_from;               // when this session was moved here from another day
+  std::string moved_from;                // when this session was moved here from another day
   std::string moved_to, moved_to_start;  // kMoved: where it went
-  std::string reason;                   // the disruption's reason
-  std::vector<Booking> bookings;        // by time, then id
+  std::string reason;                    // the disruption's reason
+  std::vector<Booking> bookings;         // by time, then id
 };
 
 // The sessions of an ISO week (YYYY-Www), at `reception_point` when given, by date, start and

@@ -156,7 +156,7 @@ Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, 
 }
 
 Result<std::vector<std::pair<size_t, schema::Value>>> Records::CheckedChanges(const schema::Table& table,
-                                                                            const FieldValues& changes) {
+                                                                              const FieldValues& changes) {
   if (table.kind == schema::TableKind::kAppendOnly) {
     return MakeError(ErrorCode::kValidation, Name(table.name) +
                                                  ": les entrées s'ajoutent à la suite (append-only) et ne se modifient "

@@ -15,8 +15,8 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <tuple>
 #include <thread>
+#include <tuple>
 
 #include "base/hardening.h"
 #include "base/text.h"
@@ -675,9 +675,8 @@ int PermanencesList(const std::string& db_path, bool as_json) {
            std::make_tuple(value(pt, b, "territory"), value(pt, b, "reception_point"), b.id);
   });
   json out = json::array();
-  std::vector<std::vector<std::string>> rows = {
-      {"PERMANENCE", "TERRITOIRE", "POINT D'ACCUEIL", "ORGANISME", "JOUR", "HORAIRES", "SEMAINES", "DU", "AU",
-       "RENDEZ-VOUS", "SURRÉSERVÉS"}};
+  std::vector<std::vector<std::string>> rows = {{"PERMANENCE", "TERRITOIRE", "POINT D'ACCUEIL", "ORGANISME", "JOUR",
+                                                 "HORAIRES", "SEMAINES", "DU", "AU", "RENDEZ-VOUS", "SURRÉSERVÉS"}};
   for (const auto& p : *permanences) {
     int bookings = 0, overbooked = 0;
     for (const auto& [slot, count] : slots[p.id]) {

@@ -750,8 +750,8 @@ Result<std::vector<schema::Record>> SqlCentralStore::Records(const schema::Table
   auto reader = Reader();
   if (!reader) return reader.error();
   const TableLayout& layout = LayoutFor(table);
-  const std::string sql = "SELECT " + layout.columns + " FROM " + std::string(table.name) +
-                          " ORDER BY id" + (limit > 0 ? " LIMIT " + std::to_string(limit) : "");
+  const std::string sql = "SELECT " + layout.columns + " FROM " + std::string(table.name) + " ORDER BY id" +
+                          (limit > 0 ? " LIMIT " + std::to_string(limit) : "");
   return QueryAll(reader->conn(), sql, {}, [&layout](const SqlRow& r) { return ReadRecord(layout, r); });
 }
 

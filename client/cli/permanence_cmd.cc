@@ -201,8 +201,8 @@ Status Move(Context& ctx, const DisruptOptions& o) {
   if (!records) return records.error();
   auto done = client::MoveSession(**records, o.id, o.date, o.to, o.start);
   if (!done) return done.error();
-  PrintDisruption(ctx, *done, "Séance du " + o.date + " reportée au " + o.to + (o.start.empty() ? "" : " à " + o.start) +
-                                  ".");
+  PrintDisruption(ctx, *done,
+                  "Séance du " + o.date + " reportée au " + o.to + (o.start.empty() ? "" : " à " + o.start) + ".");
   return OkStatus();
 }
 

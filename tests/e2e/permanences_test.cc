@@ -145,13 +145,13 @@ TEST_CASE("every refused permanence or appointment command changes nothing", "[e
   Network net;
   const std::string appointment = net.Book(net.gap1, net.martin, "09:00")["id"];
   const std::string partner = net.gap1.Json({"contact", "list"})[0]["id"];
-  const std::vector<std::string> add = {"permanence", "add",    "--organisation", partner, "--reception-point",
+  const std::vector<std::string> add = {"permanence", "add",    "--organisation", partner,  "--reception-point",
                                         "Veynes",     "--from", "2026-12-01",     "--every"};
   auto permanence_add = [&](const std::string& every, const std::string& weekday, const std::string& start,
                             const std::string& end) {
     std::vector<std::string> args = add;
-    for (const std::string& a : {every, std::string("--weekday"), weekday, std::string("--start"), start,
-                                 std::string("--end"), end})
+    for (const std::string& a :
+         {every, std::string("--weekday"), weekday, std::string("--start"), start, std::string("--end"), end})
       args.push_back(a);
     return args;
   };
@@ -180,19 +180,25 @@ TEST_CASE("every refused permanence or appointment command changes nothing", "[e
        3, "territory"},
       {{"permanence", "add", "--organisation", "0190a1b2-0000-7000-8000-000000009999", "--reception-point", "Veynes",
         "--weekday", "mardi", "--start", "09:00", "--end", "12:00", "--from", "2026-12-01"},
-       3, "annuaire"},
+       3,
+       "annuaire"},
       {{"appointment", "add", net.roux, "--permanence", net.permanence, "--date", tuesday, "--time", "09:30"},
-       3, "pas de séance"},
+       3,
+       "pas de séance"},
       {{"appointment", "add", net.roux, "--permanence", net.permanence, "--date", kMonday, "--time", "12:00"},
-       3, "hors de la séance"},
+       3,
+       "hors de la séance"},
       {{"appointment", "add", net.roux, "--permanence", net.permanence, "--date", kMonday, "--time", "09:00"},
-       3, "déjà réservé"},
-      {{"appointment", "add", net.roux, "--permanence", net.permanence, "--date", kMonday, "--time", "09:30",
-        "--place", "Mairie"},
-       2, "soit à une permanence"},
+       3,
+       "déjà réservé"},
+      {{"appointment", "add", net.roux, "--permanence", net.permanence, "--date", kMonday, "--time", "09:30", "--place",
+        "Mairie"},
+       2,
+       "soit à une permanence"},
       {{"appointment", "add", "0190a1b2-0000-7000-8000-000000009999", "--date", kMonday, "--time", "09:30", "--place",
         "Mairie"},
-       4, "aucun dossier"},
+       4,
+       "aucun dossier"},
       {{"appointment", "add", net.roux, "--date", "2026-02-30", "--time", "09:30", "--place", "Mairie"}, 3, "date"},
       {{"appointment", "outcome", appointment, "peut-etre"}, 3, "outcome"},
       {{"permanence", "cancel", net.permanence, "--date", tuesday, "--reason", "Grève"}, 3, "pas de séance"},
