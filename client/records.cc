@@ -178,7 +178,8 @@ Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, 
   return record;
 }
 
-Result<EditResult> Records::Edit(const schema::Table& table, const std::string& id, const FieldValues& changes) {
+Result<std::vector<std::pair<size_t, schema::Value>>> Records::CheckedChanges(const schema::Table& table,
+                                                                              const FieldValues& changes) {
   if (table.kind == schema::TableKind::kAppendOnly) {
     return MakeError(ErrorCode::kValidation, Name(table.name) +
                                                  ": les entrées s'ajoutent à la suite (append-only) et ne se modifient "
@@ -196,9 +197,29 @@ Result<EditResult> Records::Edit(const schema::Table& table, const std::string& 
     RELAIS_TRY(schema::ValidateValue(field, normalized));
     wanted.emplace_back(static_cast<size_t>(i), std::move(normalized));
   }
+  return wanted;
+}
 
+Result<EditResult> Records::Edit(const schema::Table& table, const std::string& id, const FieldValues& changes) {
+  auto wanted = CheckedChanges(table, changes);
+  if (!wanted) return wanted.error();
   auto tx = sqlite::Transaction::Begin(replica_.db());
   if (!tx) return tx.error();
+  auto result = ApplyEdit(table, id, *wanted);
+  if (!result) return result.error();
+  if (result->changed) RELAIS_TRY(tx->Commit());  // nothing changes: rolled back, nothing is written
+  return result;
+}
+
+Result<EditResult> Records::EditInTransaction(const schema::Table& table, const std::string& id,
+                                              const FieldValues& changes) {
+  auto checked = CheckedChanges(table, changes);
+  if (!checked) return checked.error();
+  return ApplyEdit(table, id, *checked);
+}
+
+Result<EditResult> Records::ApplyEdit(const schema::Table& table, const std::string& id,
+                                      const std::vector<std::pair<size_t, schema::Value>>& wanted) {
   auto current = replica_.Get(table, id);
   if (!current) return current.error();
   if (!*current) return MakeError(ErrorCode::kNotFound, "aucune fiche " + id + " dans " + Name(table.name));
@@ -211,7 +232,7 @@ Result<EditResult> Records::Edit(const schema::Table& table, const std::string& 
   for (size_t i = 0; i < updated.size(); ++i) {
     if (updated[i] != result.record.values[i]) diff.push_back(i);
   }
-  if (diff.empty()) return result;  // nothing changes: the transaction rolls back, nothing is written
+  if (diff.empty()) return result;
 
   // The creates this update depends on go first in the outbox, frozen as they were: the record's own
   // if it was never sent, and for a case those of its follow-ups (written before a change that may
@@ -241,7 +262,6 @@ Result<EditResult> Records::Edit(const schema::Table& table, const std::string& 
   fields.reserve(diff.size());
   for (size_t i : diff) fields.push_back({Name(table.fields[i].name), updated[i], result.record.values[i]});
   RELAIS_TRY(AppendUpdate(table, id, fields, result.record.version));
-  RELAIS_TRY(tx->Commit());
   result.record.values = std::move(updated);
   result.changed = true;
   return result;

@@ -59,6 +59,9 @@ class Records {
   // Changes the given fields of record `id`. kNotFound when absent; kValidation when the table is
   // append-only, a field is immutable, or a value (or the resulting record) fails validation.
   Result<EditResult> Edit(const schema::Table& table, const std::string& id, const FieldValues& changes);
+  // As Edit, for a caller that already holds a transaction (one command that writes several
+  // records): on an error the caller's transaction must roll back.
+  Result<EditResult> EditInTransaction(const schema::Table& table, const std::string& id, const FieldValues& changes);
 
   Result<std::optional<schema::Record>> Get(const schema::Table& table, const std::string& id) {
     return replica_.Get(table, id);
@@ -101,6 +104,11 @@ class Records {
  private:
   Result<std::vector<schema::Record>> QueryRows(const schema::Table& table, const std::string& sql,
                                                 const std::vector<schema::Value>& params, std::vector<int64_t>* rowids);
+  // The changes by field index, normalised and validated field by field.
+  Result<std::vector<std::pair<size_t, schema::Value>>> CheckedChanges(const schema::Table& table,
+                                                                       const FieldValues& changes);
+  Result<EditResult> ApplyEdit(const schema::Table& table, const std::string& id,
+                               const std::vector<std::pair<size_t, schema::Value>>& wanted);
   Status AppendUpdate(const schema::Table& table, const std::string& record_id,
                       const std::vector<sync::FieldChange>& fields, int64_t base_version);
 

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "client/replica_port.h"
+
 namespace relais::client {
 
 namespace {
@@ -46,6 +48,17 @@ Result<std::optional<std::vector<DeclaredTerritory>>> DeclaredTerritories(Replic
   auto parsed = Parse(json::parse(**text, nullptr, false));
   if (!parsed) return parsed.error();
   return std::optional<std::vector<DeclaredTerritory>>(std::move(*parsed));
+}
+
+Result<std::optional<std::vector<std::string>>> DeviceTerritories(Replica& replica) {
+  auto text = replica.GetState(kStateTerritories);
+  if (!text) return text.error();
+  if (!*text) return std::optional<std::vector<std::string>>();
+  std::vector<std::string> mine;
+  for (const json& t : json::parse(**text, nullptr, false)) {
+    if (t.is_string()) mine.push_back(t.get<std::string>());
+  }
+  return std::optional(std::move(mine));
 }
 
 Status CheckDeclaredTerritory(Replica& replica, const schema::Value& given) {

@@ -29,6 +29,10 @@ Status KeepDeclaredTerritories(Replica& replica, const std::string& whoami_body)
 // The list, or nullopt when the replica never learnt it (not bound yet, or an older centre).
 Result<std::optional<std::vector<DeclaredTerritory>>> DeclaredTerritories(Replica& replica);
 
+// The territories this device may write (the sync_state list the centre's whoami gave at init or
+// at the last sync), or nullopt when the replica never learnt them.
+Result<std::optional<std::vector<std::string>>> DeviceTerritories(Replica& replica);
+
 // OK when `territory` (as given: it is normalised first) is null, declared, or the list is unknown (the centre then
 // decides, and rejects an undeclared one). Otherwise kValidation naming the declared territories.
 Status CheckDeclaredTerritory(Replica& replica, const schema::Value& territory);

@@ -24,6 +24,11 @@ constexpr std::string_view kVisitReasons[] = {
     "emploi",    "formation", "creation_activite", "orientation", "droits_demarches",
     "numerique", "mobilite",  "logement",          "sante",       "autre"};
 constexpr std::string_view kAgeBands[] = {"16-25", "26-44", "45-54", "55+"};
+constexpr std::string_view kWeekdays[] = {"lundi", "mardi", "mercredi", "jeudi", "vendredi"};
+constexpr std::string_view kEvery[] = {"1", "2", "4"};
+constexpr std::string_view kSessionChanges[] = {"annule", "deplace"};
+constexpr std::string_view kOutcomes[] = {"vu", "absent", "excuse"};
+constexpr std::string_view kCallBack[] = {"a_rappeler"};
 
 using FT = FieldType;
 using MR = MergeRule;
@@ -109,6 +114,56 @@ std::vector<Table> BuildTables() {
                              {"service_level", FT::kInt, false, MR::kImmutable, "Niveau", 1, {}, 1, 3},
                              {"note", FT::kLongText, false, MR::kImmutable, "Note", 2000},
                              {"amends", FT::kId, false, MR::kImmutable, "Corrige", 36},
+                         }});
+  // A partner's recurring presence at a reception point. When and where it is held decide which
+  // bookings stand: two offline edits of the schedule go to central staff (kReview); who holds it
+  // is the record itself (a new partner is a new permanence); the contact person is a fact the
+  // latest writer knows best. The territory is the scope, fixed at creation so that the sessions'
+  // bookings and disruptions never part from their permanence. docs/SCHEMA.md says why.
+  tables.push_back(Table{"permanences",
+                         TableKind::kMutable,
+                         Scope::kTerritory,
+                         {
+                             {"organisation", FT::kId, true, MR::kImmutable, "Organisme", 36},
+                             {"contact", FT::kId, false, MR::kLww, "Contact", 36},
+                             {"reception_point", FT::kText, true, MR::kReview, "Point d'accueil", 100},
+                             {"weekday", FT::kEnum, true, MR::kReview, "Jour", 10, kWeekdays},
+                             {"start_time", FT::kTime, true, MR::kReview, "Début", 5},
+                             {"end_time", FT::kTime, true, MR::kReview, "Fin", 5},
+                             {"every_weeks", FT::kEnum, true, MR::kReview, "Toutes les (semaines)", 1, kEvery},
+                             {"valid_from", FT::kDate, true, MR::kReview, "Du", 10},
+                             {"valid_until", FT::kDate, false, MR::kReview, "Au", 10},
+                             {"territory", FT::kText, true, MR::kImmutable, "Territoire", 100},
+                         }});
+  // One session of a permanence cancelled or moved: appended, never edited, so two devices that
+  // disrupt a session offline both keep theirs, and the session's fate is computed from all of them.
+  tables.push_back(Table{"permanence_changes",
+                         TableKind::kAppendOnly,
+                         Scope::kTerritory,
+                         {
+                             {"permanence_id", FT::kId, true, MR::kImmutable, "Permanence", 36},
+                             {"date", FT::kDate, true, MR::kImmutable, "Séance du", 10},
+                             {"kind", FT::kEnum, true, MR::kImmutable, "Changement", 10, kSessionChanges},
+                             {"to_date", FT::kDate, false, MR::kImmutable, "Reportée au", 10},
+                             {"to_start", FT::kTime, false, MR::kImmutable, "À", 5},
+                             {"reason", FT::kText, false, MR::kImmutable, "Motif", 200},
+                             {"territory", FT::kText, true, MR::kImmutable, "Territoire", 100},
+                         }});
+  // A person booked at a permanence session or at a place. Where and when are what was agreed with
+  // the person last (kLww); the outcome is a fact that two people cannot both have seen differently
+  // (kReview); the call-back mark is set by whoever learns the session changed (kLww).
+  tables.push_back(Table{"appointments",
+                         TableKind::kMutable,
+                         Scope::kTerritory,
+                         {
+                             {"case_id", FT::kId, true, MR::kImmutable, "Dossier", 36},
+                             {"permanence_id", FT::kId, false, MR::kImmutable, "Permanence", 36},
+                             {"date", FT::kDate, true, MR::kLww, "Date", 10},
+                             {"start_time", FT::kTime, true, MR::kLww, "Heure", 5},
+                             {"place", FT::kText, false, MR::kLww, "Lieu", 200},
+                             {"outcome", FT::kEnum, false, MR::kReview, "Issue", 10, kOutcomes},
+                             {"call_back", FT::kEnum, false, MR::kLww, "À rappeler", 10, kCallBack},
+                             {"territory", FT::kText, true, MR::kImmutable, "Territoire", 100},
                          }});
   return tables;
 }
@@ -196,6 +251,11 @@ bool IsIsoDate(std::string_view s) {
   bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   int max_day = kDays[m - 1] + ((m == 2 && leap) ? 1 : 0);
   return d <= max_day;
+}
+
+bool IsClockTime(std::string_view s) {
+  if (s.size() != 5 || s[2] != ':' || !AllDigits(s.substr(0, 2)) || !AllDigits(s.substr(3, 2))) return false;
+  return DigitsValue(s.substr(0, 2)) < 24 && DigitsValue(s.substr(3, 2)) < 60;
 }
 
 bool NormalizeInPlace(const Field& field, Value& value) {
@@ -304,6 +364,9 @@ Status ValidateValue(const Field& f, const Value& value) {
     case FieldType::kDate:
       if (!IsIsoDate(v)) return Invalid(f, v, "n'est pas une date qui existe (attendu : AAAA-MM-JJ)");
       return OkStatus();
+    case FieldType::kTime:
+      if (!IsClockTime(v)) return Invalid(f, v, "n'est pas une heure (attendu : HH:MM, de 00:00 à 23:59)");
+      return OkStatus();
     case FieldType::kInt: {
       bool neg = !v.empty() && v[0] == '-';
       if (!AllDigits(neg ? std::string_view(v).substr(1) : std::string_view(v)) || v.size() > 18) {
@@ -342,15 +405,6 @@ Status ValidateValue(const Field& f, const Value& value) {
     case FieldType::kEmail:
       if (!IsEmail(v)) return Invalid(f, v, "n'est pas une adresse électronique (nom@domaine.fr)");
       return OkStatus();
-    case FieldType::kTime: {
-      const bool shape = v.size() == 5 && v[2] == ':' && AllDigits(std::string_view(v).substr(0, 2)) &&
-                         AllDigits(std::string_view(v).substr(3, 2));
-      if (!shape || DigitsValue(std::string_view(v).substr(0, 2)) > 23 ||
-          DigitsValue(std::string_view(v).substr(3, 2)) > 59) {
-        return Invalid(f, v, "n'est pas une heure (attendu : HH:MM, de 00:00 à 23:59)");
-      }
-      return OkStatus();
-    }
     case FieldType::kCodeList: {
       std::vector<std::string_view> seen;
       for (size_t at = 0; at <= v.size();) {

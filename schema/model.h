@@ -23,13 +23,13 @@ enum class FieldType {
   kText,      // one line, trimmed
   kLongText,  // free text, may hold new lines
   kDate,      // YYYY-MM-DD that exists
+  kTime,      // HH:MM of a day, 00:00 to 23:59
   kInt,       // decimal integer within [min_int, max_int]
   kEnum,      // one of `choices`
   kPostcode,  // French postcode: five digits, département 01–98
   kPhone,     // French number: 0 + 9 digits, or +33 + 9 digits (spaces, dots, dashes dropped)
   kEmail,     // local@domain.tld
   kId,        // a UUID naming another record
-  kTime,      // HH:MM of a day, 00:00 to 23:59
   kCodeList,  // one or more of `choices`, comma-joined, each at most once ("emploi,mobilite")
 };
 
@@ -108,5 +108,8 @@ Status ValidateRecord(const Table& table, const std::vector<Value>& values);
 
 // True when `text` is an ISO date (YYYY-MM-DD) that exists in the calendar.
 bool IsIsoDate(std::string_view text);
+
+// True when `text` is a time of day written HH:MM (00:00 to 23:59).
+bool IsClockTime(std::string_view text);
 
 }  // namespace relais::schema

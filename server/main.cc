@@ -14,7 +14,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <thread>
+#include <tuple>
 
 #include "base/hardening.h"
 #include "base/text.h"
@@ -644,6 +646,75 @@ int History(const std::string& db_path, const std::string& record_id, bool as_js
   return 0;
 }
 
+// The permanences the centre holds, every territory, with their bookings and overbooked slots.
+int PermanencesList(const std::string& db_path, bool as_json) {
+  auto store = OpenStore(db_path, OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  const relais::schema::Table& pt = *relais::schema::FindTable("permanences");
+  const relais::schema::Table& at = *relais::schema::FindTable("appointments");
+  const relais::schema::Table& contacts = relais::schema::ContactsTable();
+  auto permanences = (*store)->Records(pt, 0);
+  if (!permanences) return Fail(permanences.error());
+  auto appointments = (*store)->Records(at, 0);
+  if (!appointments) return Fail(appointments.error());
+  auto directory = (*store)->Records(contacts, 0);
+  if (!directory) return Fail(directory.error());
+  auto value = [](const relais::schema::Table& t, const relais::schema::Record& r, std::string_view field) {
+    return r.values[static_cast<size_t>(t.FieldIndex(field))].value_or("");
+  };
+  std::map<std::string, std::string> names;
+  for (const auto& c : *directory) names[c.id] = value(contacts, c, "organisation");
+  // Bookings per permanence, and the slots (date, time) more than one booking holds.
+  std::map<std::string, std::map<std::pair<std::string, std::string>, int>> slots;
+  for (const auto& a : *appointments) {
+    const std::string permanence = value(at, a, "permanence_id");
+    if (!permanence.empty()) ++slots[permanence][{value(at, a, "date"), value(at, a, "start_time")}];
+  }
+  std::sort(permanences->begin(), permanences->end(), [&](const auto& a, const auto& b) {
+    return std::make_tuple(value(pt, a, "territory"), value(pt, a, "reception_point"), a.id) <
+           std::make_tuple(value(pt, b, "territory"), value(pt, b, "reception_point"), b.id);
+  });
+  json out = json::array();
+  std::vector<std::vector<std::string>> rows = {{"PERMANENCE", "TERRITOIRE", "POINT D'ACCUEIL", "ORGANISME", "JOUR",
+                                                 "HORAIRES", "SEMAINES", "DU", "AU", "RENDEZ-VOUS", "SURRÉSERVÉS"}};
+  for (const auto& p : *permanences) {
+    int bookings = 0, overbooked = 0;
+    for (const auto& [slot, count] : slots[p.id]) {
+      bookings += count;
+      if (count > 1) ++overbooked;
+    }
+    const std::string organisation = value(pt, p, "organisation");
+    const std::string name = names.count(organisation) ? names[organisation] : organisation;
+    if (as_json) {
+      json item = {{"id", p.id}, {"version", p.version}};
+      for (const auto& f : pt.fields) {
+        const auto& v = p.values[static_cast<size_t>(pt.FieldIndex(f.name))];
+        item[std::string(f.name)] = v ? json(*v) : json(nullptr);
+      }
+      item["organisation_name"] = name;
+      item["appointments"] = bookings;
+      item["overbooked_slots"] = overbooked;
+      out.push_back(std::move(item));
+      continue;
+    }
+    rows.push_back({p.id, value(pt, p, "territory"), value(pt, p, "reception_point"), name, value(pt, p, "weekday"),
+                    value(pt, p, "start_time") + "–" + value(pt, p, "end_time"), value(pt, p, "every_weeks"),
+                    value(pt, p, "valid_from"), value(pt, p, "valid_until").empty() ? "-" : value(pt, p, "valid_until"),
+                    std::to_string(bookings), std::to_string(overbooked)});
+  }
+  if (as_json) {
+    std::cout << out.dump(2) << std::endl;
+    return 0;
+  }
+  if (permanences->empty()) {
+    std::cout << "Aucune permanence.\n";
+    return 0;
+  }
+  PrintTable(rows);
+  std::cout << "\n" << permanences->size() << " permanence(s).\n";
+  return 0;
+}
+
 int ConflictList(const std::string& db_path, const std::string& status, const std::string& territory, bool as_json) {
   auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
@@ -1110,6 +1181,13 @@ int main(int argc, char** argv) {
     t_policy->add_option("--transfers", transfers, "review (le centre approuve) ou allow (appliqués aussitôt)")
         ->required();
 
+    auto* permanences = app.add_subcommand("permanences", "Les permanences des partenaires, de tous les territoires");
+    permanences->require_subcommand(1);
+    bool permanences_json = false;
+    auto* p_list = permanences->add_subcommand("list", "Lister les permanences, leurs rendez-vous et surréservations");
+    store_options(p_list, "Fichier de la base centrale");
+    p_list->add_flag("--json", permanences_json, "Afficher en JSON");
+
     auto* migrate = app.add_subcommand("migrate", "Copier une base centrale SQLite dans une base PostgreSQL vide");
     std::string migrate_from, migrate_to;
     migrate->add_option("--from", migrate_from, "Le fichier de la base SQLite (arrêtez d'abord `serve` sur elle)")
@@ -1151,6 +1229,7 @@ int main(int argc, char** argv) {
     if (*t_points) return TerritoryPoints(db_path, territory_code, points_add, points_remove, territory_json);
     if (*t_policy) return TerritoryPolicy(db_path, transfers);
     if (*c_list) return ConflictList(db_path, status, territory, conflicts_json);
+    if (*p_list) return PermanencesList(db_path, permanences_json);
     if (*c_show) return ConflictShow(db_path, conflict_id, conflicts_json);
     if (*c_resolve) return ConflictSettle(db_path, conflict_id, "resolve", keep, value, take, by, conflicts_json);
     if (*c_merge) return ConflictSettle(db_path, conflict_id, "merge", keep, value, take, by, conflicts_json);

@@ -450,7 +450,7 @@ class ChangeApplier {
       if (!new_territory)
         return Rejected(change, "missing_territory",
                         "une fiche de " + std::string(table.name) + " doit avoir un territoire");
-      if (&table == &schema::CasesTable() && !recovering_ && device_.InScope(current->territory.value_or(""))) {
+      if (table.FindField("reception_point") && !recovering_ && device_.InScope(current->territory.value_or(""))) {
         // The point this change writes, or the case's point when it moves the case, against the
         // territory the case would have. An edit written while the device held a case that has
         // left its territories since is taken as such work is (HeldWhenWritten), and the case's
@@ -542,16 +542,17 @@ class ChangeApplier {
       RELAIS_TRY(OpenReview(table, change, new_territory, current->last_device, *out, *seq));
     }
     if (table.scope == schema::Scope::kTerritory && current->territory && current->territory != new_territory) {
-      RELAIS_TRY(MoveCaseScope(tx_, change.record_id, *current->territory, *new_territory));
+      RELAIS_TRY(MoveScope(tx_, table, change.record_id, *current->territory, *new_territory));
     }
     r.version = *seq;
     return r;
   }
 
-  // A case's reception point `point` in `territory`: one the centre declared there, or empty, or
-  // anything when the territory declares none (docs/SERVER.md, "Territories"). Only the writes
-  // are checked: a point a case already holds is kept (the callers check a point the change sets,
-  // or the case's point when it moves the case). nullopt when it passes; the refusal's code:
+  // The reception point `point` of a record (a case, a permanence: any table with the field) in
+  // `territory`: one the centre declared there, or empty, or anything when the territory declares
+  // none (docs/SERVER.md, "Territories"). Only the writes are checked: a point a record already
+  // holds is kept (the callers check a point the change sets, or the record's point when it moves
+  // the record). nullopt when it passes; the refusal's code:
   // unknown_reception_point. The territory is one the device sent, and its points are public
   // (GET /v1/whoami lists them): the reason names them.
   Result<std::optional<ChangeResult>> CheckReceptionPoint(const Change& change, const schema::Value& point,
@@ -776,11 +777,13 @@ std::string CentralStamp(int64_t now_ms, const sync::FieldStamps& stamps) {
   return stamp.ToString();
 }
 
-Status MoveCaseScope(CentralTx& tx, const std::string& case_id, const std::string& old_territory,
-                     const std::string& new_territory) {
+Status MoveScope(CentralTx& tx, const schema::Table& table, const std::string& record_id,
+                 const std::string& old_territory, const std::string& new_territory) {
   auto exit_seq = tx.NextSeq();
   if (!exit_seq) return exit_seq.error();
-  RELAIS_TRY(tx.AddScopeExit(*exit_seq, std::string(schema::CasesTable().name), case_id, old_territory, new_territory));
+  RELAIS_TRY(tx.AddScopeExit(*exit_seq, std::string(table.name), record_id, old_territory, new_territory));
+  if (&table != &schema::CasesTable()) return OkStatus();
+  const std::string& case_id = record_id;
   auto followups = tx.FollowupsOfCase(case_id);
   if (!followups) return followups.error();
   const schema::Table& followup_table = schema::FollowupsTable();

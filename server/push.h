@@ -36,7 +36,7 @@ struct StoredRecord {
   std::optional<int64_t> echo_device;
   // The sequence of the record's last row in history: where a walk of its versions starts
   // (HistoryEntry::prev_seq). Equal to the version unless the record was moved with its case
-  // since (MoveCaseScope changes a follow-up's version, not its values). Whoever writes a history
+  // since (MoveScope changes a follow-up's version, not its values). Whoever writes a history
   // row for the record sets it to that row's seq.
   std::optional<int64_t> history_seq;
 };
@@ -165,12 +165,12 @@ inline constexpr int64_t kMaxFutureSkewMs = 5 * 60 * 1000;
 // a settlement wins over the writes it settles and loses to later ones (node "central").
 std::string CentralStamp(int64_t now_ms, const sync::FieldStamps& stamps);
 
-// The case `case_id` left `old_territory` for `new_territory`: a scope exit for it in the old
-// territory, and each follow-up takes the new territory with a new version and leaves a scope
-// exit of its own, so that devices of the old territory remove them and devices of the new one
-// pull them.
-Status MoveCaseScope(CentralTx& tx, const std::string& case_id, const std::string& old_territory,
-                     const std::string& new_territory);
+// The record `record_id` of `table` (scoped by its own territory) left `old_territory` for
+// `new_territory`: a scope exit for it in the old territory; when it is a case, each follow-up
+// takes the new territory with a new version and leaves a scope exit of its own, so that devices
+// of the old territory remove them and devices of the new one pull them.
+Status MoveScope(CentralTx& tx, const schema::Table& table, const std::string& record_id,
+                 const std::string& old_territory, const std::string& new_territory);
 
 // Applies `push` from `device` through `tx` (the caller commits on success, rolls back on
 // failure). Per change, in request order:

@@ -90,7 +90,7 @@ Result<StoredRecord> WriteCentral(CentralTx& tx, const schema::Table& table, con
   RELAIS_TRY(tx.AppendHistory(h));
   if (table.scope == schema::Scope::kTerritory && current.territory && next.territory &&
       current.territory != next.territory) {
-    RELAIS_TRY(MoveCaseScope(tx, next.record.id, *current.territory, *next.territory));
+    RELAIS_TRY(MoveScope(tx, table, next.record.id, *current.territory, *next.territory));
   }
   return next;
 }

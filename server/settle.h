@@ -27,7 +27,7 @@ namespace relais::server {
 // kDevice or kValue: the value (for kValue normalised and validated with schema::ValidateValue:
 // kValidation otherwise) is written to the field as a central change — new version, the field
 // stamped with CentralStamp, a history row whose `lost` holds the value it replaced; a case whose
-// territory changes leaves its old territory (MoveCaseScope). kUsage for a duplicate.
+// territory changes leaves its old territory (MoveScope). kUsage for a duplicate.
 Result<Conflict> ResolveConflict(CentralTx& tx, int64_t id, const Decision& decision, const std::string& by,
                                  int64_t now_ms);
 

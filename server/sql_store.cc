@@ -746,6 +746,15 @@ Result<std::vector<HistoryEntry>> SqlCentralStore::History(std::string_view tabl
   return QueryAll(reader->conn(), HistorySql(), {record_id, table}, [](const SqlRow& r) { return ReadHistory(r); });
 }
 
+Result<std::vector<schema::Record>> SqlCentralStore::Records(const schema::Table& table, size_t limit) {
+  auto reader = Reader();
+  if (!reader) return reader.error();
+  const TableLayout& layout = LayoutFor(table);
+  const std::string sql = "SELECT " + layout.columns + " FROM " + std::string(table.name) + " ORDER BY id" +
+                          (limit > 0 ? " LIMIT " + std::to_string(limit) : "");
+  return QueryAll(reader->conn(), sql, {}, [&layout](const SqlRow& r) { return ReadRecord(layout, r); });
+}
+
 Result<std::vector<Conflict>> SqlCentralStore::Conflicts(const ConflictFilter& filter) {
   auto reader = Reader();
   if (!reader) return reader.error();

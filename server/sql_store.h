@@ -57,6 +57,7 @@ class SqlCentralStore : public CentralStore {
   Result<sync::PullPage> Pull(const Device& device, int64_t since, size_t limit, bool without_echo) override;
   Result<ScopeDigestAt> Digest(const Device& device) override;
   Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) override;
+  Result<std::vector<schema::Record>> Records(const schema::Table& table, size_t limit) override;
   Result<std::vector<Conflict>> Conflicts(const ConflictFilter& filter) override;
   Result<Conflict> GetConflict(int64_t id) override;
   Result<Placement> Locate(std::string_view record_id) override;

@@ -281,6 +281,10 @@ class CentralStore {
   // Every version of a record, oldest first. An empty `table` searches every table.
   virtual Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) = 0;
 
+  // The records of a synced table as the centre holds them, at most `limit` (0: all), by id: what
+  // staff list (`relais-central permanences list`).
+  virtual Result<std::vector<schema::Record>> Records(const schema::Table& table, size_t limit) = 0;
+
   // Conflicts, oldest first.
   virtual Result<std::vector<Conflict>> Conflicts(const ConflictFilter& filter) = 0;
   // One conflict; kNotFound for an unknown id.

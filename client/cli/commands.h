@@ -84,6 +84,9 @@ void RegisterConflictCommands(CLI::App& app, Context& ctx);  // conflicts_cmd.cc
 // territories_cmd.cc: territories
 void RegisterTerritoriesCommand(CLI::App& app, Context& ctx);
 void RegisterRejectedCommands(CLI::App& app, Context& ctx);  // rejected_cmd.cc: rejected
+// permanence_cmd.cc: permanence, appointment
+void RegisterPermanenceCommands(CLI::App& app, Context& ctx);
+void RegisterAppointmentCommands(CLI::App& app, Context& ctx);
 // lock_cmd.cc: unlock, lock, passphrase change, encrypt
 void RegisterLockCommands(CLI::App& app, Context& ctx);
 

@@ -93,6 +93,8 @@ int Run(int argc, char** argv) {
   RegisterFollowupCommands(app, ctx);
   RegisterContactCommands(app, ctx);
   RegisterVisitCommands(app, ctx);
+  RegisterPermanenceCommands(app, ctx);
+  RegisterAppointmentCommands(app, ctx);
   RegisterIoCommands(app, ctx);
   RegisterStatusCommand(app, ctx);
   RegisterSyncCommands(app, ctx);

@@ -45,6 +45,7 @@ class FailingStore final : public CentralStore {
   Result<sync::PullPage> Pull(const Device&, int64_t, size_t, bool) override { return Fail(); }
   Result<ScopeDigestAt> Digest(const Device&) override { return Fail(); }
   Result<std::vector<HistoryEntry>> History(std::string_view, std::string_view) override { return Fail(); }
+  Result<std::vector<schema::Record>> Records(const schema::Table&, size_t) override { return Fail(); }
   Result<std::vector<Conflict>> Conflicts(const ConflictFilter&) override { return Fail(); }
   Result<Conflict> GetConflict(int64_t) override { return Fail(); }
   Result<Placement> Locate(std::string_view) override { return Fail(); }
