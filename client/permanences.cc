@@ -374,8 +374,10 @@ Result<schema::Record> AddPermanence(Records& records, const PermanenceInput& in
     auto found = records.Get(schema::ContactsTable(), schema::Normalize(*t.FindField(field), id).value_or(""));
     if (!found) return found.error();
     if (!*found) {
-      return Invalid(field + ": « " + id +
-                     " » n'est pas une fiche de l'annuaire des partenaires de cette base (relais contact search)");
+      std::string message = field;
+      message.append(": « ").append(id).append(
+          " » n'est pas une fiche de l'annuaire des partenaires de cette base (relais contact search)");
+      return Invalid(message);
     }
   }
   const std::string point = schema::Normalize(*t.FindField("reception_point"), in.reception_point).value_or("");

@@ -229,6 +229,7 @@ Result<EditResult> Records::ApplyEdit(const schema::Table& table, const std::str
   RELAIS_TRY(schema::ValidateRecord(table, updated));
 
   std::vector<size_t> diff;
+  diff.reserve(updated.size());
   for (size_t i = 0; i < updated.size(); ++i) {
     if (updated[i] != result.record.values[i]) diff.push_back(i);
   }
