@@ -14,7 +14,7 @@ namespace relais::server {
 namespace {
 
 // last_seen_at is kept to the minute: a device is not worth a write on every request.
-constexpr int64_t kLastSeenResolutionMs = 60 * 1000;
+constexpr int64_t kLastSeenResolutionMs = int64_t{60} * 1000;
 // A token longer than this is refused before it is hashed.
 constexpr size_t kMaxTokenSize = 256;
 
@@ -353,7 +353,10 @@ Result<Network> SqlCentralStore::GetNetwork() {
   if (!points) return points.error();
   for (auto& [code, name] : *points) {
     for (Territory& t : network.territories) {
-      if (t.code == code) t.reception_points.push_back(std::move(name));
+      if (t.code == code) {
+        t.reception_points.push_back(std::move(name));
+        break;  // codes are unique
+      }
     }
   }
   auto policy = QueryOne(conn, kReadTransferPolicy, {}, [](const SqlRow& r) { return r.Text(0); });
@@ -576,6 +579,20 @@ Result<int64_t> RewriteRowsToNfc(
   }
 }
 
+// Stored batches and change outcomes hold the hash and digests of changes as they arrived: text in
+// NFD before the rewrite, that a device whose replica was rewritten too resends in NFC. Its batch in
+// flight would then be refused for ever (a batch key used for other changes, 409) and each of its
+// changes as a change id reused. The batches are forgotten and the digests cleared (as outcomes
+// kept before digests): a resent batch is taken change by change, each known change id answered
+// again with its first answer, nothing applied twice.
+Status ForgetPushHashesBeforeNfc(SqlConn& conn) {
+  auto batches = conn.Run("DELETE FROM push_batches", {});
+  if (!batches) return batches.error();
+  auto digests = conn.Run("UPDATE change_outcomes SET digest = NULL WHERE digest IS NOT NULL", {});
+  if (!digests) return digests.error();
+  return OkStatus();
+}
+
 }  // namespace
 
 Status RewriteTextsToNfc(SqlConn& conn) {
@@ -613,6 +630,7 @@ Status RewriteTextsToNfc(SqlConn& conn) {
   auto conflicts = RewriteRowsToNfc(conn, "conflicts", "id", false,
                                     {"base_value", "server_value", "device_value", "settled_value"});
   if (!conflicts) return conflicts.error();
+  if (records + *history + *conflicts > 0) RELAIS_TRY(ForgetPushHashesBeforeNfc(conn));
   auto marked = conn.Run("UPDATE meta SET texts_nfc = 1 WHERE id = 1", {});
   if (!marked) return marked.error();
   if (records + *history + *conflicts > 0) {

@@ -2,6 +2,7 @@
 // NFC when the new binaries open the centre's store and a device's replica (issue 24, item 7;
 // docs/SCHEMA.md, "Texts in NFC"). Real `relais-central` and `relais`, on SQLite and, as
 // test_e2e_pg, on PostgreSQL.
+#include <httplib.h>
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -120,4 +121,53 @@ TEST_CASE("texts stored decomposed before normalisation are rewritten in NFC on 
               .exit_code == 0);
   b.Sync();
   CHECK(central.Count("SELECT count(*) FROM conflicts WHERE kind = 'duplicate' AND other_id = '" + id + "'") == 1);
+}
+
+// A batch in flight when the centre rewrote its texts: the centre applied it as it came (NFD) and
+// kept its hash and its changes' digests; the device, its replica rewritten too, resends it in NFC.
+// The centre must answer it (its first answers, nothing applied twice), not refuse the batch key as
+// used for other changes (409) for ever. The old hash and digests are put in the store by hand, as
+// the binary before the rewrite made them.
+TEST_CASE("a batch applied before the centre's NFC rewrite and resent in NFC is answered again, not refused",
+          "[e2e][nfc]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  const std::string token = central.Enrol("a", {kGap});
+  const std::string record = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+  const std::string body = R"({"protocol": 1, "batch": "lot-en-vol", "changes": [
+    {"id": "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a60", "table": "cases", "record": ")" +
+                           record + R"(", "op": "create", "hlc": "1763900000000-000000-a1b2c3d4", "base_version": 0,
+     "values": {"last_name": "ROUX", "first_name": ")" + kInesNfc +
+                           R"(", "opened_on": "2026-11-23", "territory": ")" + kGap + R"("}}]})";
+  auto push = [&] {
+    httplib::Client client(central.url());
+    httplib::Headers headers = {{"Authorization", "Bearer " + token}, {"Relais-Protocol", "1"}};
+    auto answer = client.Post("/v1/push", headers, body, "application/json");
+    REQUIRE(answer);
+    INFO(answer->body);
+    return std::make_pair(answer->status, json::parse(answer->body, nullptr, false));
+  };
+  auto [status, first] = push();
+  REQUIRE(status == 200);
+  REQUIRE(first["results"][0]["status"] == "applied");
+  const std::string where = " WHERE id = '" + record + "'";
+  const std::vector<std::string> version = central.Rows("SELECT version FROM cases" + where);
+  const int64_t history = central.Count("SELECT count(*) FROM history");
+
+  central.Kill(SIGTERM);
+  CentralExec(central, "UPDATE cases SET first_name = '" + kInesNfd + "', digest_key = NULL, digest_values = NULL" +
+                           where);
+  CentralExec(central, "UPDATE push_batches SET request_hash = 'v2:" + std::string(64, '0') + "'");
+  CentralExec(central, "UPDATE change_outcomes SET digest = '" + std::string(32, '0') + "'");
+  CentralExec(central, "UPDATE meta SET texts_nfc = 0");
+  central.Start();
+  REQUIRE(central.Rows("SELECT first_name FROM cases" + where) == std::vector<std::string>{kInesNfc});
+
+  auto [again, second] = push();
+  CHECK(again == 200);
+  CHECK(second["results"][0]["status"] == "applied");
+  CHECK(second["results"][0]["version"] == first["results"][0]["version"]);
+  CHECK(central.Rows("SELECT version FROM cases" + where) == version);  // applied once
+  CHECK(central.Count("SELECT count(*) FROM history") == history);
 }
