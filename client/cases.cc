@@ -49,12 +49,70 @@ Result<schema::Record> AddFollowup(Records& records, const std::string& case_id,
   return created;
 }
 
-Result<std::vector<schema::Record>> ListFollowups(Records& records, const std::string& case_id) {
+namespace {
+
+const schema::Value& ValueOf(const schema::Record& record, std::string_view field) {
+  return record.values[static_cast<size_t>(schema::FollowupsTable().FieldIndex(field))];
+}
+
+// The entry that amends `entry_id`, if any (the first written, when two devices both did).
+Result<std::optional<schema::Record>> AmendmentOf(Records& records, const std::string& entry_id) {
   const schema::Table& followups = schema::FollowupsTable();
-  return records.Query(
-      followups,
-      "SELECT " + RecordColumns(followups) + " FROM followups WHERE case_id = ?1 ORDER BY date DESC, id DESC",
-      {case_id});
+  auto found = records.Query(followups,
+                             "SELECT " + RecordColumns(followups) +
+                                 " FROM followups WHERE amends = ?1 ORDER BY rowid LIMIT 1",
+                             {entry_id});
+  if (!found) return found.error();
+  if (found->empty()) return std::optional<schema::Record>();
+  return std::optional<schema::Record>(std::move(found->front()));
+}
+
+}  // namespace
+
+Result<schema::Record> RectifyFollowup(Records& records, const std::string& entry_id, const Rectification& how) {
+  const schema::Table& followups = schema::FollowupsTable();
+  const bool withdrawal = how.amendment == "retrait";
+  if (withdrawal && how.reason.empty()) {
+    return MakeError(ErrorCode::kUsage, "reason: un retrait dit pourquoi : ajoutez --reason TEXTE");
+  }
+  auto original = records.Get(followups, entry_id);
+  if (!original) return original.error();
+  if (!*original) {
+    return MakeError(ErrorCode::kNotFound, "aucune entrée de suivi " + entry_id +
+                                               " dans cette base (relais followup list DOSSIER pour la trouver)");
+  }
+  if (ValueOf(**original, "amendment") == schema::Value("retrait")) {
+    return MakeError(ErrorCode::kValidation,
+                     "l'entrée " + entry_id + " est un retrait : elle ne se rectifie pas");
+  }
+  auto later = AmendmentOf(records, entry_id);
+  if (!later) return later.error();
+  if (*later) {
+    const bool withdrawn = ValueOf(**later, "amendment") == schema::Value("retrait");
+    return MakeError(ErrorCode::kValidation,
+                     "l'entrée " + entry_id + (withdrawn ? " a déjà été retirée (entrée " + (*later)->id + ")"
+                                                         : " a déjà été corrigée par l'entrée " + (*later)->id +
+                                                               " : rectifiez celle-ci (relais followup correct " +
+                                                               (*later)->id + ")"));
+  }
+  const std::string& case_id = *ValueOf(**original, "case_id");
+  FieldValues values = {{"kind", ValueOf(**original, "kind")},
+                        {"date", ValueOf(**original, "date")},
+                        {"text", withdrawal ? how.reason : how.text},
+                        {"amends", entry_id},
+                        {"amendment", how.amendment}};
+  if (!how.reason.empty()) values.emplace_back("reason", how.reason);
+  if (!how.author.empty()) values.emplace_back("author", how.author);
+  return AddFollowup(records, case_id, values);
+}
+
+Result<std::vector<schema::Record>> ListFollowups(Records& records, const std::string& case_id, bool all) {
+  const schema::Table& followups = schema::FollowupsTable();
+  std::string sql = "SELECT " + RecordColumns(followups) + " FROM followups f WHERE case_id = ?1";
+  if (!all) {
+    sql += " AND f.amendment IS NOT 'retrait' AND NOT EXISTS (SELECT 1 FROM followups a WHERE a.amends = f.id)";
+  }
+  return records.Query(followups, sql + " ORDER BY date DESC, id DESC", {case_id});
 }
 
 }  // namespace relais::client

@@ -20,7 +20,23 @@ Result<schema::Record> CloseCase(Records& records, const std::string& id, const 
 // defaults to today. Entries are append-only: they are never edited afterwards.
 Result<schema::Record> AddFollowup(Records& records, const std::string& case_id, const FieldValues& values);
 
-// The follow-up entries of a case, newest first.
-Result<std::vector<schema::Record>> ListFollowups(Records& records, const std::string& case_id);
+// How an entry is rectified: the new text, or its withdrawal.
+struct Rectification {
+  std::string amendment;  // "correction" or "retrait"
+  std::string text;       // a correction's new text
+  std::string reason;     // why; required for a withdrawal
+  std::string author;
+};
+
+// Appends to the case of follow-up `entry_id` an entry that corrects it (a new text, same kind and
+// date) or withdraws it, naming it in `amends`: the entry then no longer shows (ListFollowups), and
+// stays in the store (ListFollowups with `all`). kNotFound for an unknown entry; kValidation for an
+// entry already rectified (the message names the entry that replaced it), a withdrawal without
+// reason, or an amendment itself withdrawn. Nothing is written when refused.
+Result<schema::Record> RectifyFollowup(Records& records, const std::string& entry_id, const Rectification& how);
+
+// The follow-up entries of a case, newest first: those still showing (not corrected or withdrawn
+// by another entry, and not a withdrawal), or with `all` every entry ever written.
+Result<std::vector<schema::Record>> ListFollowups(Records& records, const std::string& case_id, bool all = false);
 
 }  // namespace relais::client

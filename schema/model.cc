@@ -28,6 +28,7 @@ constexpr std::string_view kWeekdays[] = {"lundi", "mardi", "mercredi", "jeudi",
 constexpr std::string_view kEvery[] = {"1", "2", "4"};
 constexpr std::string_view kSessionChanges[] = {"annule", "deplace"};
 constexpr std::string_view kOutcomes[] = {"vu", "absent", "excuse"};
+constexpr std::string_view kAmendments[] = {"correction", "retrait"};
 constexpr std::string_view kCallBack[] = {"a_rappeler"};
 
 using FT = FieldType;
@@ -73,6 +74,12 @@ std::vector<Table> BuildTables() {
                              {"date", FT::kDate, true, MR::kImmutable, "Date", 10},
                              {"text", FT::kLongText, true, MR::kImmutable, "Texte", 20000},
                              {"author", FT::kText, false, MR::kImmutable, "Auteur", 100},
+                             // Rectification (docs/SCHEMA.md, "Rectification of follow-ups"): an entry
+                             // that corrects or withdraws the one `amends` names, which then no longer
+                             // shows (it stays in the store for staff).
+                             {"amends", FT::kId, false, MR::kImmutable, "Rectifie l'entrée", 36},
+                             {"amendment", FT::kEnum, false, MR::kImmutable, "Rectification", 20, kAmendments},
+                             {"reason", FT::kText, false, MR::kImmutable, "Motif de la rectification", 200},
                          }});
   tables.push_back(Table{"contacts",
                          TableKind::kMutable,

@@ -1,4 +1,4 @@
-// relais followup add|list
+// relais followup add|list|correct|withdraw
 #include <CLI/CLI.hpp>
 
 #include "client/cases.h"
@@ -12,6 +12,8 @@ namespace relais::cli {
 namespace {
 
 const std::vector<std::string_view> kColumns = {"id", "date", "kind", "author", "text"};
+// With --all: which entries rectify which.
+const std::vector<std::string_view> kAllColumns = {"id", "date", "kind", "author", "amendment", "amends", "text"};
 
 struct AddOptions {
   std::string case_id, kind, text, date, author;
@@ -37,13 +39,22 @@ Status AddFollowup(Context& ctx, const AddOptions& o) {
   return OkStatus();
 }
 
-Status ListFollowups(Context& ctx, const std::string& case_id) {
+Status ListFollowups(Context& ctx, const std::string& case_id, bool all) {
   auto records = ctx.Records();
   if (!records) return records.error();
   RELAIS_TRY(FindRecord(**records, schema::CasesTable(), case_id));
-  auto found = client::ListFollowups(**records, case_id);
+  auto found = client::ListFollowups(**records, case_id, all);
   if (!found) return found.error();
-  PrintRecords(ctx, schema::FollowupsTable(), *found, kColumns);
+  PrintRecords(ctx, schema::FollowupsTable(), *found, all ? kAllColumns : kColumns);
+  return OkStatus();
+}
+
+Status RectifyFollowup(Context& ctx, const std::string& entry_id, const client::Rectification& how) {
+  auto records = ctx.Records();
+  if (!records) return records.error();
+  auto created = client::RectifyFollowup(**records, entry_id, how);
+  if (!created) return created.error();
+  PrintRecord(ctx, schema::FollowupsTable(), *created);
   return OkStatus();
 }
 
@@ -67,8 +78,31 @@ void RegisterFollowupCommands(CLI::App& app, Context& ctx) {
 
   CLI::App* list = group->add_subcommand("list", "Liste le suivi d'un dossier, du plus récent au plus ancien");
   auto case_id = std::make_shared<std::string>();
+  auto all = std::make_shared<bool>(false);
   list->add_option("case_id", *case_id, "Identifiant du dossier")->required();
-  list->callback([&ctx, case_id] { ctx.Finish(ListFollowups(ctx, *case_id)); });
+  list->add_flag("--all", *all, "Montre aussi les entrées corrigées ou retirées, et les rectifications");
+  list->callback([&ctx, case_id, all] { ctx.Finish(ListFollowups(ctx, *case_id, *all)); });
+
+  CLI::App* correct =
+      group->add_subcommand("correct", "Corrige une entrée de suivi : une nouvelle entrée la remplace partout");
+  auto c = std::make_shared<client::Rectification>();
+  auto entry = std::make_shared<std::string>();
+  c->amendment = "correction";
+  correct->add_option("entry_id", *entry, "Identifiant de l'entrée à corriger")->required();
+  correct->add_option("--text", c->text, "Texte corrigé")->required();
+  correct->add_option("--reason", c->reason, "Motif de la correction");
+  correct->add_option("--author", c->author, "Auteur");
+  correct->callback([&ctx, entry, c] { ctx.Finish(RectifyFollowup(ctx, *entry, *c)); });
+
+  CLI::App* withdraw =
+      group->add_subcommand("withdraw", "Retire une entrée de suivi (écrite sur le mauvais dossier, par exemple)");
+  auto w = std::make_shared<client::Rectification>();
+  auto withdrawn = std::make_shared<std::string>();
+  w->amendment = "retrait";
+  withdraw->add_option("entry_id", *withdrawn, "Identifiant de l'entrée à retirer")->required();
+  withdraw->add_option("--reason", w->reason, "Motif du retrait")->required();
+  withdraw->add_option("--author", w->author, "Auteur");
+  withdraw->callback([&ctx, withdrawn, w] { ctx.Finish(RectifyFollowup(ctx, *withdrawn, *w)); });
 }
 
 }  // namespace relais::cli
