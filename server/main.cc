@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -22,7 +23,9 @@
 #include "base/text.h"
 #include "pg/conn.h"
 #include "schema/display.h"
+#include "base/clock.h"
 #include "server/http.h"
+#include "server/person_file.h"
 #include "server/staff_json.h"
 #include "server/store_migration.h"
 #include "server/store_open.h"
@@ -646,6 +649,34 @@ int History(const std::string& db_path, const std::string& record_id, bool as_js
   return 0;
 }
 
+// Everything the centre holds about the person of case `case_id`, as JSON or a French HTML page,
+// to `output` (0600, as every file this program writes) or standard output.
+int PersonExport(const std::string& db_path, const std::string& case_id, const std::string& format,
+                 const std::string& output) {
+  auto store = OpenStore(db_path, OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  auto file = relais::server::PersonFileJson(**store, case_id, relais::IsoTimestamp(relais::SystemClock().NowMs()));
+  if (!file) return Fail(file.error());
+  const std::string text = format == "html" ? relais::server::PersonFileHtml(*file) : file->dump(2) + "\n";
+  if (output.empty()) {
+    std::cout << text;
+    return 0;
+  }
+  std::ofstream out(output, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    return Fail(relais::MakeError(ErrorCode::kIo, "impossible d'écrire " + output +
+                                                      " : vérifiez le dossier et la place disque"));
+  }
+  size_t related = 0;
+  for (const auto& [table, records] : (*file)["related"].items()) related += records.size();
+  std::cerr << "Fichier écrit : " << output << " (" << (*file)["versions"].size() << " version(s) du dossier, "
+            << related << " fiche(s) liée(s), " << (*file)["conflicts"].size()
+            << " conflit(s)). Il contient des données personnelles : remettez-le à la personne, puis supprimez-le.\n";
+  return 0;
+}
+
 // The permanences the centre holds, every territory, with their bookings and overbooked slots.
 int PermanencesList(const std::string& db_path, bool as_json) {
   auto store = OpenStore(db_path, OpenMode::kExisting);
@@ -1091,6 +1122,17 @@ int main(int argc, char** argv) {
     store_options(history, "Fichier de la base centrale");
     history->add_flag("--json", history_json, "Afficher en JSON");
 
+    auto* person = app.add_subcommand("person", "Les données d'une personne, au titre du RGPD");
+    person->require_subcommand(1);
+    auto* person_export =
+        person->add_subcommand("export", "Tout ce que le centre détient sur une personne (droit d'accès)");
+    std::string person_case, person_format = "json", person_output;
+    person_export->add_option("CASE_ID", person_case, "Identifiant du dossier (UUID)")->required();
+    person_export->add_option("--format", person_format, "json (défaut) ou html")
+        ->check(CLI::IsMember({"json", "html"}));
+    person_export->add_option("--output", person_output, "Fichier à écrire (défaut : la sortie standard)");
+    store_options(person_export, "Fichier de la base centrale");
+
     auto* conflicts =
         app.add_subcommand("conflicts", "Lister, montrer et régler les conflits et les doublons probables");
     conflicts->require_subcommand(1);
@@ -1220,6 +1262,7 @@ int main(int argc, char** argv) {
     if (*list) return DeviceList(db_path, list_json);
     if (*revoke) return DeviceRevoke(db_path, revoke_options);
     if (*history) return History(db_path, record_id, history_json);
+    if (*person_export) return PersonExport(db_path, person_case, person_format, person_output);
     if (*restore) return Restore(db_path, backup_file);
     if (*restored) return Restored(db_path);
     if (*recovered) return Recovered(db_path, recovered_limit, recovered_json);

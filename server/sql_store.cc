@@ -773,6 +773,19 @@ Result<std::vector<schema::Record>> SqlCentralStore::Records(const schema::Table
   return QueryAll(reader->conn(), sql, {}, [&layout](const SqlRow& r) { return ReadRecord(layout, r); });
 }
 
+Result<std::vector<schema::Record>> SqlCentralStore::RecordsWhere(const schema::Table& table, std::string_view field,
+                                                                   const std::string& value) {
+  if (table.FieldIndex(field) < 0) {
+    return MakeError(ErrorCode::kInternal, std::string(table.name) + " has no field " + std::string(field));
+  }
+  auto reader = Reader();
+  if (!reader) return reader.error();
+  const TableLayout& layout = LayoutFor(table);
+  const std::string sql = "SELECT " + layout.columns + " FROM " + std::string(table.name) + " WHERE " +
+                          std::string(field) + " = ?1 ORDER BY id";
+  return QueryAll(reader->conn(), sql, {value}, [&layout](const SqlRow& r) { return ReadRecord(layout, r); });
+}
+
 Result<std::vector<Conflict>> SqlCentralStore::Conflicts(const ConflictFilter& filter) {
   auto reader = Reader();
   if (!reader) return reader.error();

@@ -284,6 +284,10 @@ class CentralStore {
   // The records of a synced table as the centre holds them, at most `limit` (0: all), by id: what
   // staff list (`relais-central permanences list`).
   virtual Result<std::vector<schema::Record>> Records(const schema::Table& table, size_t limit) = 0;
+  // The records of `table` whose declared field `field` holds `value` (a case's follow-ups: field
+  // "case_id"), by id. kInternal for a field the table does not declare.
+  virtual Result<std::vector<schema::Record>> RecordsWhere(const schema::Table& table, std::string_view field,
+                                                           const std::string& value) = 0;
 
   // Conflicts, oldest first.
   virtual Result<std::vector<Conflict>> Conflicts(const ConflictFilter& filter) = 0;

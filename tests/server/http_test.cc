@@ -46,6 +46,9 @@ class FailingStore final : public CentralStore {
   Result<ScopeDigestAt> Digest(const Device&) override { return Fail(); }
   Result<std::vector<HistoryEntry>> History(std::string_view, std::string_view) override { return Fail(); }
   Result<std::vector<schema::Record>> Records(const schema::Table&, size_t) override { return Fail(); }
+  Result<std::vector<schema::Record>> RecordsWhere(const schema::Table&, std::string_view, const std::string&) override {
+    return Fail();
+  }
   Result<std::vector<Conflict>> Conflicts(const ConflictFilter&) override { return Fail(); }
   Result<Conflict> GetConflict(int64_t) override { return Fail(); }
   Result<Placement> Locate(std::string_view) override { return Fail(); }
