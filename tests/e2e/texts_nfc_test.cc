@@ -82,7 +82,7 @@ TEST_CASE("texts stored decomposed before normalisation are rewritten in NFC on 
   for (const char* table : {"visits", "permanences", "permanence_changes", "appointments"}) {
     Exec(a.db(), std::string("DROP TABLE ") + table);
   }
-  // Nor the columns they add to older tables (0014 rectification of follow-ups).
+  // Nor the columns they add to older tables (0016 rectification of follow-ups).
   Exec(a.db(), "DROP INDEX followups_by_amends");
   for (const char* column : {"amends", "amendment", "reason"}) {
     Exec(a.db(), std::string("ALTER TABLE followups DROP COLUMN ") + column);
