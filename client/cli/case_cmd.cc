@@ -1,4 +1,7 @@
 // relais case add|edit|show|list|search|close
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include <CLI/CLI.hpp>
@@ -38,8 +41,9 @@ Result<std::string> Collector(Context& ctx) {
   auto device = (*replica)->GetState(client::kStateDeviceName);
   if (!device) return device.error();
   if (*device && !(*device)->empty()) return **device;
-  const char* user = std::getenv("USER");
-  return std::string(user ? user : "");
+  if (const char* user = std::getenv("USER"); user && *user) return std::string(user);
+  const struct passwd* account = getpwuid(getuid());  // NOLINT(concurrency-mt-unsafe): one thread
+  return std::string(account ? account->pw_name : "");
 }
 
 // The consent fields given on the command line completed with their date and collector
