@@ -183,7 +183,9 @@ class World {
       CHECK(SqliteRows(d.db, "SELECT count(*) FROM outbox WHERE state = 'pending'") == std::vector<std::string>{"0"});
       // Every change was written on a case the device held: accepted, though the case moved or was
       // merged away meanwhile.
-      CHECK(SqliteRows(d.db, "SELECT reject_reason FROM outbox WHERE state = 'rejected'").empty());
+      CHECK(
+          SqliteRows(d.db, "SELECT tbl || ' ' || op || ' : ' || reject_reason FROM outbox WHERE state = 'rejected'") ==
+          std::vector<std::string>{});
     }
   }
 
