@@ -1,5 +1,7 @@
 #include "client/cases.h"
 
+#include "base/text.h"
+
 namespace relais::client {
 
 Result<schema::Record> CloseCase(Records& records, const std::string& id, const schema::Value& reason,
@@ -22,6 +24,46 @@ Result<schema::Record> CloseCase(Records& records, const std::string& id, const 
   return std::move(edited->record);
 }
 
+Status CompleteConsent(FieldValues& values, const std::string& today, const std::string& collector) {
+  for (const std::string consent : {"consent_processing", "consent_sharing"}) {
+    bool given = false, dated = false, collected = false;
+    for (auto& [name, value] : values) {
+      if (name == consent && value) {
+        std::string word = schema::Normalize(*schema::CasesTable().FindField(name), value).value_or(std::string());
+        LowerAsciiInPlace(word);
+        if (word == "oui" || word == "yes") {
+          value = "oui";
+        } else if (word == "non" || word == "no") {
+          value = "non";
+        } else {
+          return MakeError(ErrorCode::kValidation,
+                           consent + ": « " + *value + " » n'est pas une réponse permise (oui ou non ; yes ou no)");
+        }
+        given = true;
+      }
+      dated |= name == consent + "_on";
+      collected |= name == consent + "_by";
+    }
+    if (!given) continue;
+    if (!dated) values.emplace_back(consent + "_on", today);
+    if (!collected && !collector.empty()) values.emplace_back(consent + "_by", collector);
+  }
+  return OkStatus();
+}
+
+Result<std::string> JoinParticipants(const std::vector<std::string>& participants) {
+  std::string joined;
+  for (const std::string& given : participants) {
+    std::string one = schema::Normalize(*schema::FollowupsTable().FindField("participants"), given).value_or("");
+    if (one.empty() || one.find(';') != std::string::npos) {
+      return MakeError(ErrorCode::kValidation, "participants: « " + given +
+                                                   " » n'est pas un participant (un nom, « Nom (organisme) », sans ;)");
+    }
+    joined += (joined.empty() ? "" : "; ") + one;
+  }
+  return joined;
+}
+
 Result<schema::Record> AddFollowup(Records& records, const std::string& case_id, const FieldValues& named) {
   const schema::Table& followups = schema::FollowupsTable();
   std::vector<schema::Value> values(followups.fields.size());
@@ -34,6 +76,14 @@ Result<schema::Record> AddFollowup(Records& records, const std::string& case_id,
   schema::Value& date = values[static_cast<size_t>(followups.FieldIndex("date"))];
   if (!schema::Normalize(followups.fields[static_cast<size_t>(followups.FieldIndex("date"))], date)) {
     date = LocalToday(records.replica().clock());
+  }
+
+  const schema::Value& participants = values[static_cast<size_t>(followups.FieldIndex("participants"))];
+  if (values[static_cast<size_t>(followups.FieldIndex("kind"))] == "tripartite" &&
+      (!participants || participants->find(';') == std::string::npos)) {
+    return MakeError(ErrorCode::kValidation,
+                     "participants: une réunion tripartite nomme ses participants, au moins le partenaire et la "
+                     "personne (--participant \"Nom (organisme)\" deux fois au moins)");
   }
 
   auto tx = sqlite::Transaction::Begin(records.replica().db());
@@ -103,6 +153,8 @@ Result<schema::Record> RectifyFollowup(Records& records, const std::string& entr
                         {"amendment", how.amendment}};
   if (!how.reason.empty()) values.emplace_back("reason", how.reason);
   if (!how.author.empty()) values.emplace_back("author", how.author);
+  // A meeting's correction names the same participants (required for a tripartite one).
+  if (const schema::Value& who = ValueOf(**original, "participants")) values.emplace_back("participants", who);
   return AddFollowup(records, case_id, values);
 }
 

@@ -17,8 +17,22 @@ Result<schema::Record> CloseCase(Records& records, const std::string& id, const 
                                  const schema::Value& date);
 
 // Appends a follow-up entry to case `case_id`, which must exist in this replica (kNotFound). `date`
-// defaults to today. Entries are append-only: they are never edited afterwards.
+// defaults to today. A tripartite meeting names at least two participants besides its author (the
+// partner and the person; kValidation otherwise). Entries are append-only: they are never edited
+// afterwards.
 Result<schema::Record> AddFollowup(Records& records, const std::string& case_id, const FieldValues& values);
+
+// The consents of a case as a person gives them (`relais case add|edit --consent-sharing oui`):
+// in `values` (fields of cases), each of consent_processing and consent_sharing given as oui|non
+// (yes|no, any case, are taken for them) is written as oui or non, and, unless given too, its date
+// (`_on`) is `today` and its collector (`_by`) is `collector`. kValidation naming the field for
+// another word. A withdrawal is a `non` like any other edit, kept in the history.
+Status CompleteConsent(FieldValues& values, const std::string& today, const std::string& collector);
+
+// The participants of a meeting as the follow-up's `participants` field holds them: each trimmed,
+// joined by "; ". kValidation when one is empty or holds a ";".
+Result<std::string> JoinParticipants(const std::vector<std::string>& participants);
+
 
 // How an entry is rectified: the new text, or its withdrawal.
 struct Rectification {

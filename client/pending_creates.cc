@@ -140,19 +140,21 @@ Result<bool> MaterializeCreate(Replica& replica, const schema::Table& table, con
   return true;
 }
 
-Status MaterializeFollowupCreates(Replica& replica, const schema::Table& table, const std::string& case_id) {
+Status MaterializeChildCreates(Replica& replica, const schema::Table& table, const std::string& case_id) {
   if (table.name != schema::CasesTable().name) return OkStatus();
-  const schema::Table& followups = schema::FollowupsTable();
   Records records(replica);
-  auto unsent =
-      records.Query(followups,
-                    "SELECT " + RecordColumns(followups, "f.") + " FROM followups AS f WHERE f.case_id = ?1 AND " +
-                        UnsentCreateCondition("f") + " ORDER BY f.rowid",
-                    {case_id});
-  if (!unsent) return unsent.error();
-  for (const schema::Record& r : *unsent) {
-    auto written = WriteCreateEntry(replica, followups, r);
-    if (!written) return written.error();
+  for (const schema::Table& children : schema::Tables()) {
+    if (children.scope != schema::Scope::kParentCase) continue;
+    auto unsent =
+        records.Query(children,
+                      "SELECT " + RecordColumns(children, "f.") + " FROM " + std::string(children.name) +
+                          " AS f WHERE f.case_id = ?1 AND " + UnsentCreateCondition("f") + " ORDER BY f.rowid",
+                      {case_id});
+    if (!unsent) return unsent.error();
+    for (const schema::Record& r : *unsent) {
+      auto written = WriteCreateEntry(replica, children, r);
+      if (!written) return written.error();
+    }
   }
   return OkStatus();
 }

@@ -67,9 +67,10 @@ Result<bool> FreezeCreateEntry(Replica& replica, const schema::Table& table, con
 // wrote a new entry; a missing row writes nothing.
 Result<bool> MaterializeCreate(Replica& replica, const schema::Table& table, const std::string& id);
 
-// For a case: writes the create entries of its follow-ups that are pending creates without one, in
-// the order they were written. Does nothing for another table.
-Status MaterializeFollowupCreates(Replica& replica, const schema::Table& table, const std::string& case_id);
+// For a case: writes the create entries of the records that follow it (scope kParentCase: its
+// follow-ups, its referrals) that are pending creates without one, table by table in declaration
+// order, each in the order they were written. Does nothing for another table.
+Status MaterializeChildCreates(Replica& replica, const schema::Table& table, const std::string& case_id);
 
 // Number of rows of `table` that are pending creates without an outbox entry (a scan of the table).
 Result<int64_t> CountUnsentCreates(Replica& replica, const schema::Table& table);

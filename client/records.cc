@@ -157,6 +157,10 @@ Result<schema::Record> Records::CreateInTransaction(const schema::Table& table, 
   }
   for (size_t i = 0; i < values.size(); ++i) schema::NormalizeInPlace(table.fields[i], values[i]);
   RELAIS_TRY(schema::ValidateRecord(table, values));
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!table.fields[i].transitions.empty())
+      RELAIS_TRY(schema::CheckTransition(table.fields[i], std::nullopt, values[i]));
+  }
 
   auto insert = replica_.Statement(InsertSql(table));
   if (!insert) return insert.error();
@@ -234,15 +238,16 @@ Result<EditResult> Records::ApplyEdit(const schema::Table& table, const std::str
     if (updated[i] != result.record.values[i]) diff.push_back(i);
   }
   if (diff.empty()) return result;
+  for (size_t i : diff) RELAIS_TRY(schema::CheckTransition(table.fields[i], result.record.values[i], updated[i]));
 
   // The creates this update depends on go first in the outbox, frozen as they were: the record's own
   // if it was never sent, and for a case those of its follow-ups (written before a change that may
-  // move the case out of this device's territories).
+  // move the case out of this device's territories), and of its referrals.
   if (result.record.version == 0) {
     auto materialized = MaterializeCreate(replica_, table, id);
     if (!materialized) return materialized.error();
   }
-  RELAIS_TRY(MaterializeFollowupCreates(replica_, table, id));
+  RELAIS_TRY(MaterializeChildCreates(replica_, table, id));
 
   std::string sql = "UPDATE " + Name(table.name) + " SET ";
   for (size_t k = 0; k < diff.size(); ++k) {

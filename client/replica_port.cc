@@ -184,11 +184,34 @@ Result<sync::PushRequest> SqliteReplicaPort::LoadBatch(const std::string& batch_
 namespace {
 
 // The case an outbox entry concerns, as the replica knows it now: the record of a case, the case of
-// a follow-up (its row, or the case its create names).
-constexpr const char* kCaseOfEntry =
-    "CASE outbox.tbl WHEN 'cases' THEN outbox.record_id WHEN 'followups' THEN coalesce("
-    "(SELECT f.case_id FROM followups f WHERE f.id = outbox.record_id), CASE WHEN json_valid(outbox.fields) AND "
-    "json_type(outbox.fields, '$.case_id') = 'text' THEN json_extract(outbox.fields, '$.case_id') END) END";
+// a record that follows one (a follow-up, a referral: its row, or the case its create names).
+const std::string& CaseOfEntrySql() {
+  static const std::string sql = [] {
+    std::string cases = "CASE outbox.tbl WHEN 'cases' THEN outbox.record_id";
+    for (const schema::Table& t : schema::Tables()) {
+      if (t.scope != schema::Scope::kParentCase) continue;
+      const std::string name(t.name);
+      cases += " WHEN '" + name + "' THEN coalesce((SELECT f.case_id FROM " + name +
+               " f WHERE f.id = outbox.record_id), CASE WHEN json_valid(outbox.fields) AND json_type(outbox.fields, "
+               "'$.case_id') = 'text' THEN json_extract(outbox.fields, '$.case_id') END)";
+    }
+    return cases + " END";
+  }();
+  return sql;
+}
+
+// The ids of the records that follow case ?1 (scope kParentCase: follow-ups, referrals).
+const std::string& ChildrenOfCaseSql() {
+  static const std::string sql = [] {
+    std::string ids;
+    for (const schema::Table& t : schema::Tables()) {
+      if (t.scope != schema::Scope::kParentCase) continue;
+      ids += (ids.empty() ? "" : " UNION ALL ") + ("SELECT id FROM " + std::string(t.name) + " WHERE case_id = ?1");
+    }
+    return ids;
+  }();
+  return sql;
+}
 
 // What an UPDATE of the outbox sets on the entries it marks rejected, besides the reason: out of any
 // batch, and the case they concern named while the replica still holds it.
@@ -201,7 +224,7 @@ std::string RejectedSet() {
 }  // namespace
 
 const std::string& OutboxCaseIdSql() {
-  static const std::string sql = std::string("coalesce(outbox.reject_case_id, ") + kCaseOfEntry + ")";
+  static const std::string sql = "coalesce(outbox.reject_case_id, " + CaseOfEntrySql() + ")";
   return sql;
 }
 
@@ -210,7 +233,7 @@ const std::string& OutboxCaseNameSql() {
       std::string(
           "coalesce(outbox.reject_case_name, (SELECT c.last_name || ' ' || c.first_name FROM cases c "
           "WHERE c.id = (") +
-      kCaseOfEntry + ")))";
+      CaseOfEntrySql() + ")))";
   return sql;
 }
 
@@ -669,7 +692,8 @@ Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::st
     auto orphan = replica_.db().Prepare(
         "UPDATE outbox SET " + RejectedSet() +
         ", reject_reason = 'le dossier a quitté les territoires de cet appareil avant l''envoi de la modification' "
-        "WHERE state = 'pending' AND (record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1))");
+        "WHERE state = 'pending' AND (record_id = ?1 OR record_id IN (" +
+        ChildrenOfCaseSql() + "))");
     if (!orphan) return orphan.error();
     orphan->Bind(1, id);
     RELAIS_TRY(orphan->Run());
@@ -678,8 +702,8 @@ Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::st
     // Every change of this replica's to the case or its follow-ups that stays, refused: marked just
     // now, or by the centre before.
     auto kept = replica_.db().Prepare(
-        "SELECT count(*) FROM outbox WHERE state = 'rejected' AND (record_id = ?1 OR record_id IN (SELECT id FROM "
-        "followups WHERE case_id = ?1))");
+        "SELECT count(*) FROM outbox WHERE state = 'rejected' AND (record_id = ?1 OR record_id IN (" +
+        ChildrenOfCaseSql() + "))");
     if (!kept) return kept.error();
     kept->Bind(1, id);
     auto counted = kept->Step();
@@ -700,21 +724,24 @@ Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::st
   del->Bind(1, id).Bind(2, seq);
   RELAIS_TRY(del->Run());
   // Its digests as the centre held it go with it (they derive from its values).
-  auto del_digests = replica_.db().Prepare(
-      "DELETE FROM central_digests WHERE id = ?1 OR id IN (SELECT id FROM followups WHERE case_id = ?1)");
+  auto del_digests =
+      replica_.db().Prepare("DELETE FROM central_digests WHERE id = ?1 OR id IN (" + ChildrenOfCaseSql() + ")");
   if (!del_digests) return del_digests.error();
   del_digests->Bind(1, id);
   RELAIS_TRY(del_digests->Run());
-  auto del_conflicts = replica_.db().Prepare(
-      "DELETE FROM conflicts WHERE record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1)");
+  auto del_conflicts =
+      replica_.db().Prepare("DELETE FROM conflicts WHERE record_id = ?1 OR record_id IN (" + ChildrenOfCaseSql() + ")");
   if (!del_conflicts) return del_conflicts.error();
   del_conflicts->Bind(1, id);
   RELAIS_TRY(del_conflicts->Run());
   if (table.name == "cases") {
-    auto del_followups = replica_.db().Prepare("DELETE FROM followups WHERE case_id = ?1");
-    if (!del_followups) return del_followups.error();
-    del_followups->Bind(1, id);
-    RELAIS_TRY(del_followups->Run());
+    for (const schema::Table& t : schema::Tables()) {
+      if (t.scope != schema::Scope::kParentCase) continue;
+      auto del_children = replica_.db().Prepare("DELETE FROM " + std::string(t.name) + " WHERE case_id = ?1");
+      if (!del_children) return del_children.error();
+      del_children->Bind(1, id);
+      RELAIS_TRY(del_children->Run());
+    }
   }
   return OkStatus();
 }
@@ -790,10 +817,11 @@ Status SqliteReplicaPort::FreezeCreatesUnder(const schema::Table& table, const s
   // Creates still held by their rows alone get their entries first, then every create is frozen.
   auto own = MaterializeCreate(replica_, table, record_id);
   if (!own) return own.error();
-  RELAIS_TRY(MaterializeFollowupCreates(replica_, table, record_id));
+  RELAIS_TRY(MaterializeChildCreates(replica_, table, record_id));
   auto stmt = replica_.db().Prepare(
       "SELECT seq, tbl, record_id FROM outbox WHERE op = 'create' AND fields = ?2 AND "
-      "(record_id = ?1 OR record_id IN (SELECT id FROM followups WHERE case_id = ?1 AND ?3))");
+      "(record_id = ?1 OR (?3 AND record_id IN (" +
+      ChildrenOfCaseSql() + ")))");
   if (!stmt) return stmt.error();
   stmt->Bind(1, record_id).Bind(2, sync::kFieldsFromRow).Bind(3, static_cast<int64_t>(table.name == "cases"));
   std::vector<std::tuple<int64_t, std::string, std::string>> creates;

@@ -27,7 +27,17 @@ std::string_view Words(std::string_view code) {
       {"creation_activite", "création d'activité"},
       {"droits_demarches", "droits et démarches"},
       {"mobilite", "mobilité"},
-      {"sante", "santé"}};
+      {"sante", "santé"},
+      // Referrals to partners.
+      {"bilan_competences", "bilan de compétences"},
+      {"business_plan", "plan d'affaires"},
+      {"prefaisabilite", "préfaisabilité"},
+      {"etude_marche", "étude de marché"},
+      {"envoyee", "envoyée"},
+      {"acceptee", "acceptée"},
+      {"refusee", "refusée"},
+      {"realisee", "réalisée"},
+      {"abandonnee", "abandonnée"}};
   for (const auto& [known, words] : kWords) {
     if (code == known) return words;
   }

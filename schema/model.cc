@@ -30,6 +30,17 @@ constexpr std::string_view kSessionChanges[] = {"annule", "deplace"};
 constexpr std::string_view kOutcomes[] = {"vu", "absent", "excuse"};
 constexpr std::string_view kAmendments[] = {"correction", "retrait"};
 constexpr std::string_view kCallBack[] = {"a_rappeler"};
+constexpr std::string_view kYesNo[] = {"oui", "non"};
+constexpr std::string_view kReferralServices[] = {
+    "orientation",    "bilan_competences", "formation",      "business_plan",
+    "prefaisabilite", "etude_marche",      "accompagnement", "autre"};
+constexpr std::string_view kReferralStatuses[] = {"envoyee", "acceptee", "refusee", "realisee", "abandonnee"};
+// The referral loop (docs/SCHEMA.md, "referrals — orientation vers un partenaire"): sent, then the
+// partner accepts or refuses it; an accepted one is done or given up. A person may also give up
+// before the partner answers.
+constexpr Transition kReferralMoves[] = {{"", "envoyee"},          {"envoyee", "acceptee"},
+                                         {"envoyee", "refusee"},   {"envoyee", "abandonnee"},
+                                         {"acceptee", "realisee"}, {"acceptee", "abandonnee"}};
 
 using FT = FieldType;
 using MR = MergeRule;
@@ -40,31 +51,42 @@ std::vector<Table> BuildTables() {
   // them, so a disagreement goes to central staff (kReview). Contact details are facts that the
   // most recent writer knows best (kLww). Notes are free text written by people: two versions are
   // never folded into one silently, so they go to review too. See docs/SCHEMA.md.
-  tables.push_back(Table{"cases",
-                         TableKind::kMutable,
-                         Scope::kTerritory,
-                         {
-                             {"last_name", FT::kText, true, MR::kReview, "Nom", 100},
-                             {"first_name", FT::kText, true, MR::kReview, "Prénom", 100},
-                             {"birth_date", FT::kDate, false, MR::kReview, "Naissance", 10},
-                             {"postcode", FT::kPostcode, false, MR::kLww, "CP", 5},
-                             {"commune", FT::kText, false, MR::kLww, "Commune", 100},
-                             {"phone", FT::kPhone, false, MR::kLww, "Téléphone", 20},
-                             {"email", FT::kEmail, false, MR::kLww, "Courriel", 254},
-                             {"status", FT::kEnum, false, MR::kReview, "Statut", 40, kStatuses},
-                             {"sector", FT::kEnum, false, MR::kLww, "Secteur", 40, kSectors},
-                             {"service_level", FT::kInt, false, MR::kReview, "Niveau", 1, {}, 1, 3},
-                             {"reception_point", FT::kText, false, MR::kLww, "Point d'accueil", 100},
-                             {"territory", FT::kText, false, MR::kReview, "Territoire", 100},
-                             {"referent", FT::kText, false, MR::kLww, "Référent", 100},
-                             {"opened_on", FT::kDate, true, MR::kLww, "Ouvert le", 10},
-                             {"closed_on", FT::kDate, false, MR::kLww, "Clos le", 10},
-                             {"close_reason", FT::kText, false, MR::kLww, "Motif de clôture", 200},
-                             {"notes", FT::kLongText, false, MR::kReview, "Notes", 10000},
-                             // Set by central staff when this case was a duplicate merged into another: devices follow
-                             // the redirect (docs/SCHEMA.md, "Duplicates").
-                             {"merged_into", FT::kId, false, MR::kImmutable, "Fusionné dans", 36, {}, 0, 0, true},
-                         }});
+  tables.push_back(
+      Table{"cases",
+            TableKind::kMutable,
+            Scope::kTerritory,
+            {
+                {"last_name", FT::kText, true, MR::kReview, "Nom", 100},
+                {"first_name", FT::kText, true, MR::kReview, "Prénom", 100},
+                {"birth_date", FT::kDate, false, MR::kReview, "Naissance", 10},
+                {"postcode", FT::kPostcode, false, MR::kLww, "CP", 5},
+                {"commune", FT::kText, false, MR::kLww, "Commune", 100},
+                {"phone", FT::kPhone, false, MR::kLww, "Téléphone", 20},
+                {"email", FT::kEmail, false, MR::kLww, "Courriel", 254},
+                {"status", FT::kEnum, false, MR::kReview, "Statut", 40, kStatuses},
+                {"sector", FT::kEnum, false, MR::kLww, "Secteur", 40, kSectors},
+                {"service_level", FT::kInt, false, MR::kReview, "Niveau", 1, {}, 1, 3},
+                {"reception_point", FT::kText, false, MR::kLww, "Point d'accueil", 100},
+                {"territory", FT::kText, false, MR::kReview, "Territoire", 100},
+                {"referent", FT::kText, false, MR::kLww, "Référent", 100},
+                {"opened_on", FT::kDate, true, MR::kLww, "Ouvert le", 10},
+                {"closed_on", FT::kDate, false, MR::kLww, "Clos le", 10},
+                {"close_reason", FT::kText, false, MR::kLww, "Motif de clôture", 200},
+                {"notes", FT::kLongText, false, MR::kReview, "Notes", 10000},
+                // Set by central staff when this case was a duplicate merged into another: devices follow
+                // the redirect (docs/SCHEMA.md, "Duplicates").
+                {"merged_into", FT::kId, false, MR::kImmutable, "Fusionné dans", 36, {}, 0, 0, true},
+                // The person's consent to the processing of their data and, apart, to its sharing
+                // with partners (a referral needs it): each a statement made at a date to a
+                // counsellor. The latest statement is the one that holds (kLww); the one it
+                // replaced stays in the history. docs/SCHEMA.md, "Consent".
+                {"consent_processing", FT::kEnum, false, MR::kLww, "Consentement au traitement", 3, kYesNo},
+                {"consent_processing_on", FT::kDate, false, MR::kLww, "Traitement : recueilli le", 10},
+                {"consent_processing_by", FT::kText, false, MR::kLww, "Traitement : recueilli par", 100},
+                {"consent_sharing", FT::kEnum, false, MR::kLww, "Consentement au partage", 3, kYesNo},
+                {"consent_sharing_on", FT::kDate, false, MR::kLww, "Partage : recueilli le", 10},
+                {"consent_sharing_by", FT::kText, false, MR::kLww, "Partage : recueilli par", 100},
+            }});
   tables.push_back(Table{"followups",
                          TableKind::kAppendOnly,
                          Scope::kParentCase,
@@ -74,6 +96,20 @@ std::vector<Table> BuildTables() {
                              {"date", FT::kDate, true, MR::kImmutable, "Date", 10},
                              {"text", FT::kLongText, true, MR::kImmutable, "Texte", 20000},
                              {"author", FT::kText, false, MR::kImmutable, "Auteur", 100},
+                             // Who took part in a tripartite meeting (reception point + partner + person),
+                             // "Nom (organisme)" joined by "; ".
+                             {"participants",
+                              FT::kText,
+                              false,
+                              MR::kImmutable,
+                              "Participants",
+                              1000,
+                              {},
+                              0,
+                              0,
+                              false,
+                              {},
+                              {"kind", "tripartite"}},
                              // Rectification (docs/SCHEMA.md, "Rectification of follow-ups"): an entry
                              // that corrects or withdraws the one `amends` names, which then no longer
                              // shows (it stays in the store for staff).
@@ -172,6 +208,26 @@ std::vector<Table> BuildTables() {
                              {"call_back", FT::kEnum, false, MR::kLww, "À rappeler", 10, kCallBack},
                              {"territory", FT::kText, true, MR::kImmutable, "Territoire", 100},
                          }});
+  // A case referred to a partner for a service (orientation vers un partenaire). It follows its case
+  // (scope kParentCase). The status moves only along the declared transitions; two people answering
+  // differently offline cannot both be right, so it goes to central review, as do the texts people
+  // write (reason, feedback, note). Due date and contact are facts the latest writer knows best.
+  tables.push_back(Table{
+      "referrals",
+      TableKind::kMutable,
+      Scope::kParentCase,
+      {
+          {"case_id", FT::kId, true, MR::kImmutable, "Dossier", 36},
+          {"organisation", FT::kId, true, MR::kImmutable, "Organisme", 36},
+          {"contact", FT::kId, false, MR::kLww, "Contact", 36},
+          {"service", FT::kEnum, true, MR::kImmutable, "Prestation", 40, kReferralServices},
+          {"status", FT::kEnum, true, MR::kReview, "État", 20, kReferralStatuses, 0, 0, false, kReferralMoves},
+          {"reason", FT::kText, false, MR::kReview, "Motif du refus", 500, {}, 0, 0, false, {}, {"status", "refusee"}},
+          {"feedback", FT::kLongText, false, MR::kReview, "Retour du partenaire", 5000},
+          {"due_on", FT::kDate, false, MR::kLww, "Échéance", 10},
+          {"note", FT::kLongText, false, MR::kReview, "Note", 2000},
+          {"sent_on", FT::kDate, true, MR::kImmutable, "Envoyée le", 10},
+      }});
   return tables;
 }
 
@@ -234,6 +290,10 @@ const Table& ContactsTable() { return Tables()[2]; }
 const Table& VisitsTable() {
   static const Table& kVisits = *FindTable("visits");
   return kVisits;
+}
+const Table& ReferralsTable() {
+  static const Table& kReferrals = *FindTable("referrals");
+  return kReferrals;
 }
 
 namespace {
@@ -448,7 +508,36 @@ Status ValidateRecord(const Table& table, const std::vector<Value>& values) {
                      "une fiche de " + std::string(table.name) + " n'a pas le bon nombre de champs");
   }
   for (size_t i = 0; i < values.size(); ++i) RELAIS_TRY(ValidateValue(table.fields[i], values[i]));
+  for (size_t i = 0; i < values.size(); ++i) {
+    const RequiredWhen& when = table.fields[i].required_when;
+    if (when.field.empty() || values[i]) continue;
+    const int other = table.FieldIndex(when.field);
+    if (other >= 0 && values[static_cast<size_t>(other)] == when.value) {
+      return MakeError(ErrorCode::kValidation, std::string(table.fields[i].name) + ": obligatoire quand " +
+                                                   std::string(when.field) + " vaut « " + std::string(when.value) +
+                                                   " »");
+    }
+  }
   return OkStatus();
+}
+
+Status CheckTransition(const Field& field, const Value& from, const Value& to) {
+  if (field.transitions.empty() || from == to) return OkStatus();
+  const std::string_view before = from ? std::string_view(*from) : std::string_view();
+  const std::string_view after = to ? std::string_view(*to) : std::string_view();
+  std::string permitted;
+  for (const Transition& t : field.transitions) {
+    if (t.from != before) continue;
+    if (t.to == after) return OkStatus();
+    permitted += (permitted.empty() ? "" : ", ") + std::string(t.to);
+  }
+  std::string message = std::string(field.name) + ": ";
+  message += before.empty()
+                 ? "une fiche ne peut pas commencer à « " + std::string(after) + " »"
+                 : "passer de « " + std::string(before) + " » à « " + std::string(after) + " » n'est pas permis";
+  message += permitted.empty() ? " (plus aucun changement permis depuis « " + std::string(before) + " »)"
+                               : " (permis : " + permitted + ")";
+  return MakeError(ErrorCode::kValidation, message);
 }
 
 }  // namespace relais::schema

@@ -52,6 +52,21 @@ enum class Scope {
   kShared,      // every device (the partner directory)
 };
 
+// A declared move of a field's value (a referral's status): `from` empty is the value a record may
+// be created with. A field that declares transitions takes no other move, on the device and at the
+// centre (CheckTransition).
+struct Transition {
+  std::string_view from;
+  std::string_view to;
+};
+
+// A field required only when another field of the record holds one value (a refused referral's
+// reason, a tripartite meeting's participants): checked by ValidateRecord, so on both sides.
+struct RequiredWhen {
+  std::string_view field;
+  std::string_view value;
+};
+
 struct Field {
   std::string_view name;
   FieldType type;
@@ -64,6 +79,8 @@ struct Field {
   int64_t max_int = 0;
   // Written only by the centre (e.g. a merge's redirect); a device's change to it is refused.
   bool central_only = false;
+  std::span<const Transition> transitions = {};
+  RequiredWhen required_when = {};
 };
 
 struct Table {
@@ -91,6 +108,7 @@ const Table& CasesTable();
 const Table& FollowupsTable();
 const Table& ContactsTable();
 const Table& VisitsTable();
+const Table& ReferralsTable();
 
 // Trims the value and puts it in canonical form (its text in Unicode NFC, a phone's separators
 // dropped, an e-mail's domain lower-cased); an empty result becomes null. Does not validate.
@@ -105,6 +123,11 @@ Status ValidateValue(const Field& field, const Value& value);
 
 // Validates every field of a complete record (required fields present, each value valid).
 Status ValidateRecord(const Table& table, const std::vector<Value>& values);
+
+// OK when `field` may go from `from` to `to`: it declares no transitions, the value does not change,
+// or the move is declared (a create goes from null). kValidation naming the field, both values and
+// the moves permitted from `from` otherwise.
+Status CheckTransition(const Field& field, const Value& from, const Value& to);
 
 // True when `text` is an ISO date (YYYY-MM-DD) that exists in the calendar.
 bool IsIsoDate(std::string_view text);

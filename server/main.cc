@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -746,6 +747,95 @@ int PermanencesList(const std::string& db_path, bool as_json) {
   return 0;
 }
 
+// The referrals the centre holds (docs/SERVER.md, "Central staff's tools"): with the person's name and
+// territory (the case's), the partner's organisation, and whether each is overdue — due before
+// today (local date) while the partner's work is not over (envoyee, acceptee). By territory, due
+// date (none last), id.
+int ReferralsList(const std::string& db_path, bool overdue_only, const std::string& territory, bool as_json) {
+  auto store = OpenStore(db_path, OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  const relais::schema::Table& rt = relais::schema::ReferralsTable();
+  const relais::schema::Table& cases = relais::schema::CasesTable();
+  const relais::schema::Table& contacts = relais::schema::ContactsTable();
+  auto referrals = (*store)->Records(rt, 0);
+  if (!referrals) return Fail(referrals.error());
+  auto value = [](const relais::schema::Table& t, const relais::schema::Record& r, std::string_view field) {
+    return r.values[static_cast<size_t>(t.FieldIndex(field))].value_or("");
+  };
+  std::map<std::string, std::pair<std::string, std::string>> people;  // case id → (territory, name)
+  std::map<std::string, std::string> organisations;
+  if (!referrals->empty()) {
+    auto held = (*store)->Records(cases, 0);
+    if (!held) return Fail(held.error());
+    for (const auto& c : *held) {
+      people[c.id] = {value(cases, c, "territory"), value(cases, c, "last_name") + " " + value(cases, c, "first_name")};
+    }
+    auto directory = (*store)->Records(contacts, 0);
+    if (!directory) return Fail(directory.error());
+    for (const auto& c : *directory) organisations[c.id] = value(contacts, c, "organisation");
+  }
+  char today[11] = "";
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  std::strftime(today, sizeof today, "%Y-%m-%d", &local);
+  struct Row {
+    const relais::schema::Record* referral;
+    std::string territory, name, organisation;
+    bool overdue;
+  };
+  std::vector<Row> shown;
+  for (const auto& r : *referrals) {
+    const std::string status = value(rt, r, "status"), due = value(rt, r, "due_on");
+    const bool overdue = (status == "envoyee" || status == "acceptee") && !due.empty() && due < today;
+    const auto& person = people[value(rt, r, "case_id")];
+    if (overdue_only && !overdue) continue;
+    if (!territory.empty() && person.first != territory) continue;
+    const std::string organisation = value(rt, r, "organisation");
+    shown.push_back({&r, person.first, person.second,
+                     organisations.count(organisation) ? organisations[organisation] : organisation, overdue});
+  }
+  std::sort(shown.begin(), shown.end(), [&](const Row& a, const Row& b) {
+    const std::string da = value(rt, *a.referral, "due_on"), db = value(rt, *b.referral, "due_on");
+    return std::make_tuple(a.territory, da.empty(), da, a.referral->id) <
+           std::make_tuple(b.territory, db.empty(), db, b.referral->id);
+  });
+  if (as_json) {
+    json out = json::array();
+    for (const Row& row : shown) {
+      json item = {{"id", row.referral->id}, {"version", row.referral->version}};
+      for (const auto& f : rt.fields) {
+        const auto& v = row.referral->values[static_cast<size_t>(rt.FieldIndex(f.name))];
+        item[std::string(f.name)] = v ? json(*v) : json(nullptr);
+      }
+      item["territory"] = row.territory;
+      item["case_name"] = row.name;
+      item["organisation_name"] = row.organisation;
+      item["overdue"] = row.overdue;
+      out.push_back(std::move(item));
+    }
+    std::cout << out.dump(2) << std::endl;
+    return 0;
+  }
+  if (shown.empty()) {
+    std::cout << (overdue_only ? "Aucune orientation en retard.\n" : "Aucune orientation.\n");
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"ORIENTATION", "TERRITOIRE", "PERSONNE", "ORGANISME", "PRESTATION", "ÉTAT", "ENVOYÉE LE", "ÉCHÉANCE", "ALERTE"}};
+  for (const Row& row : shown) {
+    const auto& r = *row.referral;
+    rows.push_back({r.id, row.territory, row.name, row.organisation,
+                    relais::schema::DisplayValue(rt.FindField("service"), value(rt, r, "service")),
+                    relais::schema::DisplayValue(rt.FindField("status"), value(rt, r, "status")),
+                    value(rt, r, "sent_on"), value(rt, r, "due_on").empty() ? "-" : value(rt, r, "due_on"),
+                    row.overdue ? "EN RETARD" : ""});
+  }
+  PrintTable(rows);
+  std::cout << "\n" << shown.size() << " orientation(s).\n";
+  return 0;
+}
+
 int ConflictList(const std::string& db_path, const std::string& status, const std::string& territory, bool as_json) {
   auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
@@ -1230,6 +1320,17 @@ int main(int argc, char** argv) {
     store_options(p_list, "Fichier de la base centrale");
     p_list->add_flag("--json", permanences_json, "Afficher en JSON");
 
+    auto* referrals = app.add_subcommand("referrals", "Les orientations vers des partenaires, de tous les territoires");
+    referrals->require_subcommand(1);
+    bool referrals_json = false, referrals_overdue = false;
+    std::string referrals_territory;
+    auto* r_list = referrals->add_subcommand("list", "Lister les orientations, leur état et leur échéance");
+    store_options(r_list, "Fichier de la base centrale");
+    r_list->add_flag("--overdue", referrals_overdue,
+                     "Seulement celles en retard (échéance passée, ni réalisée, ni abandonnée, ni refusée)");
+    r_list->add_option("--territory", referrals_territory, "Seulement ce territoire (celui du dossier)");
+    r_list->add_flag("--json", referrals_json, "Afficher en JSON");
+
     auto* migrate = app.add_subcommand("migrate", "Copier une base centrale SQLite dans une base PostgreSQL vide");
     std::string migrate_from, migrate_to;
     migrate->add_option("--from", migrate_from, "Le fichier de la base SQLite (arrêtez d'abord `serve` sur elle)")
@@ -1273,6 +1374,7 @@ int main(int argc, char** argv) {
     if (*t_policy) return TerritoryPolicy(db_path, transfers);
     if (*c_list) return ConflictList(db_path, status, territory, conflicts_json);
     if (*p_list) return PermanencesList(db_path, permanences_json);
+    if (*r_list) return ReferralsList(db_path, referrals_overdue, referrals_territory, referrals_json);
     if (*c_show) return ConflictShow(db_path, conflict_id, conflicts_json);
     if (*c_resolve) return ConflictSettle(db_path, conflict_id, "resolve", keep, value, take, by, conflicts_json);
     if (*c_merge) return ConflictSettle(db_path, conflict_id, "merge", keep, value, take, by, conflicts_json);

@@ -25,7 +25,7 @@ std::string Num(int64_t n) { return std::to_string(n); }
 
 // The shared statements in PostgreSQL's syntax, rewritten once.
 struct PgStatements {
-  std::vector<std::string> get, get_many, move;  // parallel to Layouts()
+  std::vector<std::string> get, get_many, move, children;  // parallel to Layouts()
   // Batch reads of PgTx::Prefetch, each bound with an array of ids and planned for it at each call
   // (pg::Conn::ExecCustomPlan).
   std::string find_changes =
@@ -51,7 +51,6 @@ struct PgStatements {
   std::string settle_conflict = PostgresDialect().translate(sql::kSettleConflict);
   std::string insert_exit = PostgresDialect().translate(sql::kInsertExit);
   std::string exits_of_record = PostgresDialect().translate(sql::kExitsOfRecord);
-  std::string followups_of_case = PostgresDialect().translate(sql::kFollowupsOfCase);
   std::string find_batch = PostgresDialect().translate(sql::kFindBatch);
   std::string save_batch = PostgresDialect().translate(sql::kSaveBatch);
   std::string write_seq = PostgresDialect().translate(sql::kWriteSeq);
@@ -86,6 +85,7 @@ struct PgStatements {
       many.append(" SELECT * FROM unnest(").append(arrays).append(")").append(t.upsert_tail);
       put_many.push_back(std::move(many));
       move.push_back(PostgresDialect().translate(t.move));
+      children.push_back(PostgresDialect().translate(t.children));
     }
   }
 };
@@ -258,8 +258,9 @@ class PgTx final : public CentralTx {
     return territories;
   }
 
-  Result<std::vector<std::string>> FollowupsOfCase(const std::string& case_id) override {
-    auto rows = Query(st_.followups_of_case, {case_id});
+  Result<std::vector<std::string>> ChildrenOfCase(const schema::Table& table, const std::string& case_id) override {
+    if (!LayoutFor(table).has_territory_column) return std::vector<std::string>();
+    auto rows = Query(st_.children[TableIndex(table)], {case_id});
     if (!rows) return rows.error();
     std::vector<std::string> ids;
     IdsOf(*rows, ids);

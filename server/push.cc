@@ -298,6 +298,13 @@ class ChangeApplier {
         return Rejected(change, "invalid_value", valid.error().message);
       }
     }
+    // A record pushed back after a restore (a create under a recovery claim) is what the centre held
+    // before: its status made its moves then, checked one by one.
+    const auto claim = claim_of_.find(change.record_id);
+    const bool pushed_back = claim != claim_of_.end() && claim->second.front()->op == "create";
+    if (!pushed_back) {
+      if (auto refused = RefuseUndeclaredMoves(table, change)) return std::move(*refused);
+    }
     // Whether the values are still those the device holds in its row: only a redirect below (a
     // follow-up written on a case since merged) changes one.
     bool redirected = false;
@@ -429,6 +436,10 @@ class ChangeApplier {
       return Rejected(change, "append_only",
                       std::string(table.name) + " : les entrées ne s'ajoutent qu'à la suite et ne se modifient pas");
     }
+    // A change pushed back after a restore has the restore's values for bases, not the device's.
+    if (!recovering_) {
+      if (auto refused = RefuseUndeclaredMoves(table, change)) return std::move(*refused);
+    }
     const bool scoped = table.scope != schema::Scope::kShared;
     // A record pushed back after a restore was held by the device in the history the centre lost
     // (its claim: RecoverRecord).
@@ -546,6 +557,24 @@ class ChangeApplier {
     }
     r.version = *seq;
     return r;
+  }
+
+  // A change that moves a field with declared transitions (a referral's status) other than as
+  // declared, from the value the device based it on (a create: from none), is refused as a whole
+  // (invalid_transition). The device's base, not the centre's value: two people who each made a
+  // declared move from the same status offline (accepted here, refused there) made no mistake, and
+  // the field's rule settles them (kReview: a conflict for central staff). nullopt when it passes.
+  std::optional<ChangeResult> RefuseUndeclaredMoves(const schema::Table& table, const Change& change) {
+    for (const sync::FieldChange& fc : change.fields) {
+      const schema::Field* field = table.FindField(fc.field);
+      if (!field || field->transitions.empty()) continue;
+      if (auto moved =
+              schema::CheckTransition(*field, change.op == sync::Op::kCreate ? schema::Value() : fc.base, fc.value);
+          !moved) {
+        return Rejected(change, "invalid_transition", moved.error().message);
+      }
+    }
+    return std::nullopt;
   }
 
   // The reception point `point` of a record (a case, a permanence: any table with the field) in
@@ -784,16 +813,19 @@ Status MoveScope(CentralTx& tx, const schema::Table& table, const std::string& r
   RELAIS_TRY(tx.AddScopeExit(*exit_seq, std::string(table.name), record_id, old_territory, new_territory));
   if (&table != &schema::CasesTable()) return OkStatus();
   const std::string& case_id = record_id;
-  auto followups = tx.FollowupsOfCase(case_id);
-  if (!followups) return followups.error();
-  const schema::Table& followup_table = schema::FollowupsTable();
-  for (const std::string& id : *followups) {
-    auto version = tx.NextSeq();
-    if (!version) return version.error();
-    RELAIS_TRY(tx.MoveRecord(followup_table, id, new_territory, *version));
-    auto followup_exit = tx.NextSeq();
-    if (!followup_exit) return followup_exit.error();
-    RELAIS_TRY(tx.AddScopeExit(*followup_exit, std::string(followup_table.name), id, old_territory, new_territory));
+  // Every record that follows the case (its follow-ups, its referrals) moves with it.
+  for (const schema::Table& child_table : schema::Tables()) {
+    if (child_table.scope != schema::Scope::kParentCase) continue;
+    auto children = tx.ChildrenOfCase(child_table, case_id);
+    if (!children) return children.error();
+    for (const std::string& id : *children) {
+      auto version = tx.NextSeq();
+      if (!version) return version.error();
+      RELAIS_TRY(tx.MoveRecord(child_table, id, new_territory, *version));
+      auto child_exit = tx.NextSeq();
+      if (!child_exit) return child_exit.error();
+      RELAIS_TRY(tx.AddScopeExit(*child_exit, std::string(child_table.name), id, old_territory, new_territory));
+    }
   }
   return OkStatus();
 }

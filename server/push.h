@@ -115,8 +115,9 @@ class CentralTx {
                               const std::string& territory, const std::optional<std::string>& to) = 0;
   // The territories `record_id` left (its scope exits) at a sequence number after `after_seq`.
   virtual Result<std::vector<std::string>> ExitsAfter(const std::string& record_id, int64_t after_seq) = 0;
-  // Ids of the follow-up entries of a case.
-  virtual Result<std::vector<std::string>> FollowupsOfCase(const std::string& case_id) = 0;
+  // Ids of the records of `table` that follow case `case_id` (scope kParentCase: its follow-up
+  // entries, its referrals); none for another table.
+  virtual Result<std::vector<std::string>> ChildrenOfCase(const schema::Table& table, const std::string& case_id) = 0;
   // Sets the territory and version of a record without touching its values (a follow-up moving
   // with its case), and clears its echo_device.
   virtual Status MoveRecord(const schema::Table& table, const std::string& id, const std::string& territory,

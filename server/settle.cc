@@ -218,39 +218,42 @@ Result<Conflict> MergeDuplicate(CentralTx& tx, int64_t id, const std::vector<std
   if (!kept) return kept.error();
   const std::string territory = kept->territory.value_or("");
 
-  // 2. The absorbed case's follow-ups move to the survivor (and, maybe, to its territory).
-  const schema::Table& followups = schema::FollowupsTable();
-  auto ids = tx.FollowupsOfCase(absorbed->record.id);
-  if (!ids) return ids.error();
+  // 2. The absorbed case's follow-ups and referrals (every record that follows a case) move to the
+  // survivor (and, maybe, to its territory).
   const std::string stamp = CentralStamp(now_ms, {});
-  for (const std::string& followup_id : *ids) {
-    auto followup = LoadRecord(tx, followups, followup_id);
-    if (!followup) return followup.error();
-    const std::optional<std::string> old_territory = followup->territory;
-    auto seq = tx.NextSeq();
-    if (!seq) return seq.error();
-    followup->record.values[IndexOf(followups, "case_id")] = survivor_id;
-    const std::optional<int64_t> prev_seq = followup->history_seq;
-    followup->record.version = *seq;
-    followup->history_seq = *seq;
-    followup->territory = territory;
-    followup->last_device = CentralAuthor(by);
-    followup->echo_device.reset();
-    RELAIS_TRY(tx.PutRecord(followups, *followup));
-    HistoryEntry h;
-    h.seq = *seq;
-    h.table = std::string(followups.name);
-    h.record_id = followup_id;
-    h.device = followup->last_device;
-    h.hlc = stamp;
-    h.at = IsoTimestamp(now_ms);
-    h.snapshot = sync::EncodeRecordValues(followups, followup->record.values);
-    h.prev_seq = prev_seq;
-    RELAIS_TRY(tx.AppendHistory(h));
-    if (old_territory && *old_territory != territory) {
-      auto exit_seq = tx.NextSeq();
-      if (!exit_seq) return exit_seq.error();
-      RELAIS_TRY(tx.AddScopeExit(*exit_seq, std::string(followups.name), followup_id, *old_territory, std::nullopt));
+  for (const schema::Table& children : schema::Tables()) {
+    if (children.scope != schema::Scope::kParentCase) continue;
+    auto ids = tx.ChildrenOfCase(children, absorbed->record.id);
+    if (!ids) return ids.error();
+    for (const std::string& child_id : *ids) {
+      auto child = LoadRecord(tx, children, child_id);
+      if (!child) return child.error();
+      const std::optional<std::string> old_territory = child->territory;
+      auto seq = tx.NextSeq();
+      if (!seq) return seq.error();
+      child->record.values[IndexOf(children, "case_id")] = survivor_id;
+      const std::optional<int64_t> prev_seq = child->history_seq;
+      child->record.version = *seq;
+      child->history_seq = *seq;
+      child->territory = territory;
+      child->last_device = CentralAuthor(by);
+      child->echo_device.reset();
+      RELAIS_TRY(tx.PutRecord(children, *child));
+      HistoryEntry h;
+      h.seq = *seq;
+      h.table = std::string(children.name);
+      h.record_id = child_id;
+      h.device = child->last_device;
+      h.hlc = stamp;
+      h.at = IsoTimestamp(now_ms);
+      h.snapshot = sync::EncodeRecordValues(children, child->record.values);
+      h.prev_seq = prev_seq;
+      RELAIS_TRY(tx.AppendHistory(h));
+      if (old_territory && *old_territory != territory) {
+        auto exit_seq = tx.NextSeq();
+        if (!exit_seq) return exit_seq.error();
+        RELAIS_TRY(tx.AddScopeExit(*exit_seq, std::string(children.name), child_id, *old_territory, std::nullopt));
+      }
     }
   }
 

@@ -46,6 +46,7 @@ struct SqliteStore::WriterStatements {
     sqlite::Stmt put;
     sqlite::Stmt insert;  // put's plain insert: nothing when the id is taken
     sqlite::Stmt move;    // only for tables with a territory column
+    sqlite::Stmt children;  // the same: ids of a case's records
   };
   std::vector<PerTable> tables;  // parallel to schema::Tables()
   // The outcomes of a push's changes, written together when it finishes (SqliteTx::Finish): one
@@ -68,8 +69,8 @@ struct SqliteStore::WriterStatements {
   std::string outcome_texts;
   sqlite::Stmt save_changes;  // kOutcomeRows rows
   sqlite::Stmt read_seq, write_seq, find_change, save_change, insert_history, insert_conflict, insert_exit,
-      exits_of_record, followups_of_case, find_batch, save_batch, find_identity, get_conflict, settle_conflict,
-      transfer_rule, reception_points_of, recovery_claims, use_recovery_claim, history_at;
+      exits_of_record, find_batch, save_batch, find_identity, get_conflict, settle_conflict, transfer_rule,
+      reception_points_of, recovery_claims, use_recovery_claim, history_at;
 
   static Result<std::unique_ptr<WriterStatements>> Prepare(sqlite::Db& db) {
     auto st = std::make_unique<WriterStatements>();
@@ -85,7 +86,10 @@ struct SqliteStore::WriterStatements {
       RELAIS_TRY(prepare(t.get, sql.get));
       RELAIS_TRY(prepare(t.put, "INSERT OR REPLACE" + sql.put.substr(std::string_view("INSERT").size())));
       RELAIS_TRY(prepare(t.insert, sql.put + " ON CONFLICT(id) DO NOTHING"));
-      if (l.has_territory_column) RELAIS_TRY(prepare(t.move, sql.move));
+      if (l.has_territory_column) {
+        RELAIS_TRY(prepare(t.move, sql.move));
+        RELAIS_TRY(prepare(t.children, sql.children));
+      }
       st->tables.push_back(std::move(t));
     }
     RELAIS_TRY(prepare(st->read_seq, sql::kReadSeq));
@@ -113,7 +117,6 @@ struct SqliteStore::WriterStatements {
     RELAIS_TRY(prepare(st->settle_conflict, sql::kSettleConflict));
     RELAIS_TRY(prepare(st->insert_exit, sql::kInsertExit));
     RELAIS_TRY(prepare(st->exits_of_record, sql::kExitsOfRecord));
-    RELAIS_TRY(prepare(st->followups_of_case, sql::kFollowupsOfCase));
     RELAIS_TRY(prepare(st->find_batch, sql::kFindBatch));
     RELAIS_TRY(prepare(st->save_batch, sql::kSaveBatch));
     RELAIS_TRY(prepare(st->transfer_rule, sql::kTransferRule));
@@ -295,8 +298,9 @@ class SqliteTx final : public CentralTx {
     }
   }
 
-  Result<std::vector<std::string>> FollowupsOfCase(const std::string& case_id) override {
-    return FirstColumn(st_.followups_of_case, case_id);
+  Result<std::vector<std::string>> ChildrenOfCase(const schema::Table& table, const std::string& case_id) override {
+    if (!LayoutFor(table).has_territory_column) return std::vector<std::string>();
+    return FirstColumn(st_.tables[TableIndex(table)].children, case_id);
   }
 
   Status MoveRecord(const schema::Table& table, const std::string& id, const std::string& territory,

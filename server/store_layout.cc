@@ -164,6 +164,7 @@ const TableStatements& StatementsFor(const TableLayout& layout) {
         t.move = "UPDATE " + name +
                  " SET territory = ?1, version = ?2, echo_device = NULL, digest_key = NULL, digest_values = NULL WHERE "
                  "id = ?3";
+        t.children = "SELECT id FROM " + name + " WHERE case_id = ?1 ORDER BY id COLLATE BINARY";
       }
       v.push_back(std::move(t));
     }

@@ -122,8 +122,6 @@ inline constexpr const char* kSettleConflict =
 inline constexpr const char* kInsertExit =
     "INSERT INTO scope_exits(seq, tbl, record_id, territory, to_territory) VALUES (?1, ?2, ?3, ?4, ?5)";
 inline constexpr const char* kExitsOfRecord = "SELECT territory FROM scope_exits WHERE record_id = ?1 AND seq > ?2";
-inline constexpr const char* kFollowupsOfCase =
-    "SELECT id FROM followups WHERE case_id = ?1 ORDER BY id COLLATE BINARY";
 inline constexpr const char* kFindBatch =
     "SELECT request_hash, response FROM push_batches WHERE device_id = ?1 AND batch_key = ?2";
 inline constexpr const char* kSaveBatch =
@@ -156,6 +154,7 @@ struct TableStatements {
   std::string put;  // "INSERT INTO t(columns) VALUES (?1, …)"
   std::string upsert_tail;
   std::string move;
+  std::string children;  // tables with a territory column (scope kParentCase): ids of a case's records
 };
 const TableStatements& StatementsFor(const TableLayout& layout);
 

@@ -1,4 +1,9 @@
 // relais case add|edit|show|list|search|close
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include <CLI/CLI.hpp>
 
 #include "client/cases.h"
@@ -17,7 +22,7 @@ namespace {
 
 const std::vector<std::string_view> kListColumns = {"id",     "last_name", "first_name", "commune",
                                                     "status", "territory", "opened_on",  "closed_on"};
-const std::vector<std::string_view> kFollowupColumns = {"date", "kind", "author", "text"};
+const std::vector<std::string_view> kFollowupColumns = {"date", "kind", "author", "participants", "text"};
 
 constexpr char kDefaultTerritoryKey[] = "default_territory";
 
@@ -28,11 +33,33 @@ bool Has(const client::FieldValues& values, std::string_view field) {
   return false;
 }
 
+// Who collects a consent recorded on this device: the device's name as enrolled (a counsellor's
+// laptop), else the system login.
+Result<std::string> Collector(Context& ctx) {
+  auto replica = ctx.Replica();
+  if (!replica) return replica.error();
+  auto device = (*replica)->GetState(client::kStateDeviceName);
+  if (!device) return device.error();
+  if (*device && !(*device)->empty()) return **device;
+  if (const char* user = std::getenv("USER"); user && *user) return std::string(user);
+  const struct passwd* account = getpwuid(getuid());  // NOLINT(concurrency-mt-unsafe): one thread
+  return std::string(account ? account->pw_name : "");
+}
+
+// The consent fields given on the command line completed with their date and collector
+// (client::CompleteConsent).
+Status CompleteConsent(Context& ctx, client::FieldValues& values) {
+  auto collector = Collector(ctx);
+  if (!collector) return collector.error();
+  return client::CompleteConsent(values, client::LocalToday(*ctx.clock), *collector);
+}
+
 Status AddCase(Context& ctx, const FieldOptions& options) {
   auto values = options.Values();
   if (!values) return values.error();
   auto replica = ctx.Replica();
   if (!replica) return replica.error();
+  RELAIS_TRY(CompleteConsent(ctx, *values));
   const bool opened_today = !Has(*values, "opened_on");
   if (opened_today) values->emplace_back("opened_on", client::LocalToday(*ctx.clock));
   if (!Has(*values, "territory")) {
@@ -159,7 +186,10 @@ void RegisterCaseCommands(CLI::App& app, Context& ctx) {
       std::make_shared<FieldOptions>(*add, cases, std::vector<std::string_view>{"closed_on", "close_reason"}, false);
   add->callback([&ctx, add_fields] { ctx.Finish(AddCase(ctx, *add_fields)); });
 
-  AddEditCommand(*group, ctx, cases, "Modifie les champs donnés d'un dossier");
+  AddEditCommand(*group, ctx, cases,
+                 "Modifie les champs donnés d'un dossier (--consent-sharing oui|non : le consentement au partage, "
+                 "daté d'aujourd'hui)",
+                 CompleteConsent);
 
   CLI::App* show = group->add_subcommand("show", "Affiche un dossier et son suivi (du plus récent au plus ancien)");
   auto show_id = std::make_shared<std::string>();

@@ -77,6 +77,7 @@ void RegisterCaseCommands(CLI::App& app, Context& ctx);      // case_cmd.cc
 void RegisterFollowupCommands(CLI::App& app, Context& ctx);  // followup_cmd.cc
 void RegisterContactCommands(CLI::App& app, Context& ctx);   // contact_cmd.cc
 void RegisterVisitCommands(CLI::App& app, Context& ctx);     // visit_cmd.cc
+void RegisterReferralCommands(CLI::App& app, Context& ctx);  // referral_cmd.cc
 void RegisterIoCommands(CLI::App& app, Context& ctx);        // io_cmd.cc: import, export
 void RegisterStatusCommand(CLI::App& app, Context& ctx);     // status_cmd.cc
 void RegisterSyncCommands(CLI::App& app, Context& ctx);      // sync_cmd.cc: init, sync

@@ -11,12 +11,14 @@ namespace relais::cli {
 
 namespace {
 
-const std::vector<std::string_view> kColumns = {"id", "date", "kind", "author", "text"};
+const std::vector<std::string_view> kColumns = {"id", "date", "kind", "author", "participants", "text"};
 // With --all: which entries rectify which.
-const std::vector<std::string_view> kAllColumns = {"id", "date", "kind", "author", "amendment", "amends", "text"};
+const std::vector<std::string_view> kAllColumns = {"id",        "date",   "kind",        "author",
+                                                   "amendment", "amends", "participants", "text"};
 
 struct AddOptions {
   std::string case_id, kind, text, date, author;
+  std::vector<std::string> participants;
 };
 
 Status AddFollowup(Context& ctx, const AddOptions& o) {
@@ -28,6 +30,11 @@ Status AddFollowup(Context& ctx, const AddOptions& o) {
   client::FieldValues values = {{"kind", o.kind}, {"text", o.text}};
   if (!o.date.empty()) values.emplace_back("date", o.date);
   if (!o.author.empty()) values.emplace_back("author", o.author);
+  if (!o.participants.empty()) {
+    auto joined = client::JoinParticipants(o.participants);
+    if (!joined) return joined.error();
+    values.emplace_back("participants", *joined);
+  }
   auto created = client::AddFollowup(**records, o.case_id, values);
   if (!created) return created.error();
   PrintRecord(ctx, schema::FollowupsTable(), *created);
@@ -74,6 +81,10 @@ void RegisterFollowupCommands(CLI::App& app, Context& ctx) {
   add->add_option("--text", o->text, "Texte de l'entrée")->required();
   add->add_option("--date", o->date, "Date (AAAA-MM-JJ, défaut aujourd'hui)");
   add->add_option("--author", o->author, "Auteur");
+  add->add_option("--participant", o->participants,
+                  "Participant, « Nom (organisme) » (répétable ; une réunion tripartite en nomme au moins deux : "
+                  "le partenaire et la personne)")
+      ->allow_extra_args(false);
   add->callback([&ctx, o] { ctx.Finish(AddFollowup(ctx, *o)); });
 
   CLI::App* list = group->add_subcommand("list", "Liste le suivi d'un dossier, du plus récent au plus ancien");

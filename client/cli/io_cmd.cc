@@ -1,5 +1,5 @@
 // relais import FILE [--kind cases|contacts] [--separator ,|;|tab] [--encoding utf-8|windows-1252]
-// [--map "Heading=field"]… ; relais export --kind cases|contacts --format csv|jsonl
+// [--map "Heading=field"]… ; relais export --kind cases|contacts|visits|referrals --format csv|jsonl
 #include <unistd.h>
 
 #include <iostream>
@@ -132,12 +132,12 @@ void RegisterIoCommands(CLI::App& app, Context& ctx) {
 });
 
 CLI::App* exp = app.add_subcommand("export",
-                                   "Écrit tous les dossiers, contacts ou visites sur la sortie standard "
+                                   "Écrit tous les dossiers, contacts, visites ou orientations sur la sortie standard "
                                    "(dossiers et contacts : réimportables avec relais import)");
 auto eo = std::make_shared<ExportOptions>();
-exp->add_option("--kind", eo->kind, "cases, contacts ou visits")
+exp->add_option("--kind", eo->kind, "cases, contacts, visits ou referrals")
     ->required()
-    ->check(CLI::IsMember({"cases", "contacts", "visits"}));
+    ->check(CLI::IsMember({"cases", "contacts", "visits", "referrals"}));
 exp->add_option("--format", eo->format, "csv (défaut) ou jsonl")->check(CLI::IsMember({"csv", "jsonl"}));
 exp->callback([&ctx, eo] { ctx.Finish(Export(ctx, *eo)); });
 }  // namespace relais::cli

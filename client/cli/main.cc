@@ -93,6 +93,7 @@ int Run(int argc, char** argv) {
   RegisterFollowupCommands(app, ctx);
   RegisterContactCommands(app, ctx);
   RegisterVisitCommands(app, ctx);
+  RegisterReferralCommands(app, ctx);
   RegisterPermanenceCommands(app, ctx);
   RegisterAppointmentCommands(app, ctx);
   RegisterIoCommands(app, ctx);

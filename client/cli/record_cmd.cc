@@ -138,14 +138,19 @@ Status SearchRecords(Context& ctx, const schema::Table& table, const std::vector
   return OkStatus();
 }
 
-void AddEditCommand(CLI::App& group, Context& ctx, const schema::Table& table, const std::string& description) {
+void AddEditCommand(CLI::App& group, Context& ctx, const schema::Table& table, const std::string& description,
+                    std::function<Status(Context&, client::FieldValues&)> complete) {
   CLI::App* edit = group.add_subcommand("edit", description);
   auto id = std::make_shared<std::string>();
   edit->add_option("id", *id, "Identifiant")->required();
   auto fields = std::make_shared<FieldOptions>(*edit, table, std::vector<std::string_view>{}, true);
-  edit->callback([&ctx, &table, id, fields] {
+  edit->callback([&ctx, &table, id, fields, complete] {
     auto values = fields->Values();
-    ctx.Finish(values ? EditRecord(ctx, table, *id, *values) : Status(values.error()));
+    if (!values) return ctx.Finish(values.error());
+    if (complete) {
+      if (Status completed = complete(ctx, *values); !completed) return ctx.Finish(completed);
+    }
+    ctx.Finish(EditRecord(ctx, table, *id, *values));
   });
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,8 +22,10 @@ Status ListRecords(Context& ctx, const schema::Table& table, const client::ListF
 Status SearchRecords(Context& ctx, const schema::Table& table, const std::vector<std::string>& words, size_t limit,
                      const std::vector<std::string_view>& columns);
 
-// `GROUP edit ID --FIELD VALUE… [--clear FIELD]…` for every field of `table`.
-void AddEditCommand(CLI::App& group, Context& ctx, const schema::Table& table, const std::string& description);
+// `GROUP edit ID --FIELD VALUE… [--clear FIELD]…` for every field of `table`. `complete`, when
+// given, completes the values given before they are written (a case's consent takes its date).
+void AddEditCommand(CLI::App& group, Context& ctx, const schema::Table& table, const std::string& description,
+                    std::function<Status(Context&, client::FieldValues&)> complete = {});
 // `GROUP search TEXT… [--limit N]`, printing `columns`.
 void AddSearchCommand(CLI::App& group, Context& ctx, const schema::Table& table, const std::string& description,
                       const std::vector<std::string_view>& columns);

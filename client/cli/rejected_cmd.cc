@@ -126,6 +126,8 @@ std::string WhatText(const Refused& r, const std::vector<sync::FieldChange>& fie
     what = create ? "ajout d'un suivi" : "modification d'un suivi";
   else if (r.table == "contacts")
     what = create ? "création du contact" : "modification du contact";
+  else if (r.table == "referrals")
+    what = create ? "orientation vers un partenaire" : "suite d'une orientation";
   else
     what = (create ? "création d'une fiche " : "modification d'une fiche ") + r.table;
   if (!create && !fields.empty()) {

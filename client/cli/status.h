@@ -7,7 +7,8 @@
 namespace relais::cli {
 
 // The state of the replica as `relais status` shows it, one object: "replica" (path), "node_id",
-// "cases", "followups", "contacts", "visits" (record counts, one per declared table), "pending" and
+// "cases", "followups", "contacts", "visits", "referrals"… (record counts, one per declared table),
+// "referrals_overdue" (client::ListReferrals, overdue only), "pending" and
 // "rejected" (outbox entries),
 // "rejections" (each refused change: change, table, record, op, reason), "last_sync" (sync_state
 // last_sync_at, null if never), "server" (sync_state server_url, null if none) and "insecure_http" (true when

@@ -13,6 +13,7 @@
 #include "client/cli/clock_notes.h"
 #include "client/cli/output.h"
 #include "client/keyring.h"
+#include "client/referrals.h"
 #include "client/replica_port.h"
 #include "client/sync_text.h"
 
@@ -31,6 +32,8 @@ constexpr Label kLabels[] = {{"replica", "Base locale"},
                              {"followups", "Entrées de suivi"},
                              {"contacts", "Contacts"},
                              {"visits", "Visites (registre)"},
+                             {"referrals", "Orientations vers un partenaire"},
+                             {"referrals_overdue", "Orientations en retard"},
                              {"pending", "À synchroniser"},
                              {"rejected", "Modifications refusées"},
                              {"last_sync", "Dernière synchronisation"},
@@ -165,6 +168,11 @@ Result<nlohmann::ordered_json> BuildStatus(client::Replica& replica, client::Rec
     if (!n) return n.error();
     out[std::string(t.name)] = *n;
   }
+  client::ReferralFilter overdue;
+  overdue.overdue_only = true;
+  auto late = client::ListReferrals(records, overdue);
+  if (!late) return late.error();
+  out["referrals_overdue"] = late->size();
   auto pending = records.PendingTotal();
   if (!pending) return pending.error();
   out["pending"] = pending->pending;

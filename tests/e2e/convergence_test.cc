@@ -1,5 +1,6 @@
 // Randomised convergence through the real binaries: several devices work offline (creates, edits of
-// the same and of different fields, follow-ups, visits of the register, closes, territory moves
+// the same and of different fields, follow-ups, visits of the register, referrals to partners and
+// their answers, closes, territory moves
 // while others hold pending work on the case), sync in random order, some syncs cut halfway by
 // SIGKILL, central staff merge duplicates while devices hold pending edits on them, the centre is
 // restored from a backup taken earlier (cases moved and edited in the history it lost); then central
@@ -175,12 +176,16 @@ class World {
             central_.Rows("SELECT id, version, case_id, kind, text FROM followups" + in_scope));
       CHECK(SqliteRows(d.db, "SELECT id, version, territory, date, reasons, note FROM visits ORDER BY id") ==
             central_.Rows("SELECT id, version, territory, date, reasons, note FROM visits" + in_scope));
+      CHECK(SqliteRows(d.db, "SELECT id, version, case_id, status, reason FROM referrals ORDER BY id") ==
+            central_.Rows("SELECT id, version, case_id, status, reason FROM referrals" + in_scope));
       CHECK(SqliteRows(d.db, "SELECT id, version, organisation, phone FROM contacts ORDER BY id") ==
             central_.Rows("SELECT id, version, organisation, phone FROM contacts ORDER BY id"));
       CHECK(SqliteRows(d.db, "SELECT count(*) FROM outbox WHERE state = 'pending'") == std::vector<std::string>{"0"});
       // Every change was written on a case the device held: accepted, though the case moved or was
       // merged away meanwhile.
-      CHECK(SqliteRows(d.db, "SELECT reject_reason FROM outbox WHERE state = 'rejected'").empty());
+      CHECK(
+          SqliteRows(d.db, "SELECT tbl || ' ' || op || ' : ' || reject_reason FROM outbox WHERE state = 'rejected'") ==
+          std::vector<std::string>{});
     }
   }
 
@@ -320,7 +325,31 @@ class World {
                "--reason", "emploi", "--note", "Visite de " + d.name});
     auto cases = Cases(d);
     if (cases.empty()) return;
-    Relais(d, {"followup", "add", cases[Pick(cases.size())], "--kind", "entretien", "--text", "Suivi de " + d.name});
+    const std::string id = cases[Pick(cases.size())];
+    Relais(d, {"followup", "add", id, "--kind", "entretien", "--text", "Suivi de " + d.name});
+    Refer(d, id);
+  }
+
+  // A referral of that case to a partner, with the person's consent, and an answer to the oldest
+  // referral still waiting on this device: accepted or refused in turn, so that two devices answer
+  // one referral differently (a conflict for review). Drawn from nothing, as the visit above.
+  void Refer(DeviceState& d, const std::string& case_id) {
+    std::vector<std::string> partner = SqliteRows(d.db, "SELECT id FROM contacts ORDER BY id LIMIT 1");
+    if (partner.empty()) {
+      RunResult added = Relais(d, {"contact", "add", "--organisation", "GRETA de " + d.name, "--json"});
+      if (added.exit_code != 0) return;
+      partner.push_back(json::parse(added.out)["id"]);
+    }
+    Relais(d, {"case", "edit", case_id, "--consent-sharing", "oui"});
+    Relais(d, {"referral", "add", case_id, "--to", partner.front(), "--service", "formation"});
+    const std::vector<std::string> waiting =
+        SqliteRows(d.db, "SELECT id FROM referrals WHERE status = 'envoyee' ORDER BY id LIMIT 1");
+    if (waiting.empty()) return;
+    if (++answers_ % 2 == 0) {
+      Relais(d, {"referral", "update", waiting.front(), "--status", "acceptee"});
+    } else {
+      Relais(d, {"referral", "update", waiting.front(), "--status", "refusee", "--reason", "Complet (" + d.name + ")"});
+    }
   }
 
   void Close(DeviceState& d) {
@@ -365,6 +394,7 @@ class World {
   std::vector<Written> written_;
   int settled_ = 0;
   int cuts_ = 0;
+  int answers_ = 0;             // referral answers given, accepted and refused in turn
   std::set<size_t> forgotten_;  // indexes in written_ of values the restore took with it
   int restores_ = 0;
   size_t restored_at_ = 0;        // written_'s size when the centre was restored
