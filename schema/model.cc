@@ -73,6 +73,9 @@ std::vector<Table> BuildTables() {
                              {"date", FT::kDate, true, MR::kImmutable, "Date", 10},
                              {"text", FT::kLongText, true, MR::kImmutable, "Texte", 20000},
                              {"author", FT::kText, false, MR::kImmutable, "Auteur", 100},
+                             // The date of the next action this entry calls for (call back, check a step):
+                             // the agenda shows it as due until a later entry on the case follows it up.
+                             {"next_date", FT::kDate, false, MR::kImmutable, "Prochaine action", 10},
                          }});
   tables.push_back(Table{"contacts",
                          TableKind::kMutable,
