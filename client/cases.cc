@@ -36,6 +36,14 @@ Result<schema::Record> AddFollowup(Records& records, const std::string& case_id,
     date = LocalToday(records.replica().clock());
   }
 
+  // A next action is after the entry that calls for it (the same day at the earliest).
+  const auto next_index = static_cast<size_t>(followups.FieldIndex("next_date"));
+  const schema::Value next = schema::Normalize(followups.fields[next_index], values[next_index]);
+  if (next && date && schema::IsIsoDate(*next) && schema::IsIsoDate(*date) && *next < *date) {
+    return MakeError(ErrorCode::kValidation,
+                     "next_date: « " + *next + " » est avant la date du suivi (« " + *date + " »)");
+  }
+
   auto tx = sqlite::Transaction::Begin(records.replica().db());
   if (!tx) return tx.error();
   auto parent = records.Get(schema::CasesTable(), case_id);

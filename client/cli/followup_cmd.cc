@@ -11,10 +11,10 @@ namespace relais::cli {
 
 namespace {
 
-const std::vector<std::string_view> kColumns = {"id", "date", "kind", "author", "text"};
+const std::vector<std::string_view> kColumns = {"id", "date", "kind", "author", "next_date", "text"};
 
 struct AddOptions {
-  std::string case_id, kind, text, date, author;
+  std::string case_id, kind, text, date, author, next;
 };
 
 Status AddFollowup(Context& ctx, const AddOptions& o) {
@@ -26,6 +26,7 @@ Status AddFollowup(Context& ctx, const AddOptions& o) {
   client::FieldValues values = {{"kind", o.kind}, {"text", o.text}};
   if (!o.date.empty()) values.emplace_back("date", o.date);
   if (!o.author.empty()) values.emplace_back("author", o.author);
+  if (!o.next.empty()) values.emplace_back("next_date", o.next);
   auto created = client::AddFollowup(**records, o.case_id, values);
   if (!created) return created.error();
   PrintRecord(ctx, schema::FollowupsTable(), *created);
@@ -63,6 +64,7 @@ void RegisterFollowupCommands(CLI::App& app, Context& ctx) {
   add->add_option("--text", o->text, "Texte de l'entrée")->required();
   add->add_option("--date", o->date, "Date (AAAA-MM-JJ, défaut aujourd'hui)");
   add->add_option("--author", o->author, "Auteur");
+  add->add_option("--next", o->next, "Date de la prochaine action (AAAA-MM-JJ) : l'agenda la montre à faire");
   add->callback([&ctx, o] { ctx.Finish(AddFollowup(ctx, *o)); });
 
   CLI::App* list = group->add_subcommand("list", "Liste le suivi d'un dossier, du plus récent au plus ancien");
