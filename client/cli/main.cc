@@ -95,6 +95,7 @@ int Run(int argc, char** argv) {
   RegisterVisitCommands(app, ctx);
   RegisterPermanenceCommands(app, ctx);
   RegisterAppointmentCommands(app, ctx);
+  RegisterAgendaCommand(app, ctx);
   RegisterIoCommands(app, ctx);
   RegisterStatusCommand(app, ctx);
   RegisterSyncCommands(app, ctx);
