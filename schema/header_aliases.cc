@@ -99,7 +99,6 @@ constexpr HeaderAlias kAliases[] = {
     {"visits", "reasons", "Motif de la visite"},
     {"visits", "reasons", "Objet"},
     {"visits", "case_id", "Dossier usager"},
-    {"visits", "orientation", "Orientation"},
     {"visits", "status", "Situation"},
     {"visits", "sector", "Secteur d'activité"},
     {"visits", "age_band", "Âge"},
