@@ -9,8 +9,9 @@
 //  - 30 partner organisations; 4 reception points; 5 permanences per point (weekly, fortnightly or
 //    monthly, from a year ago), one session in twenty cancelled and one in forty moved;
 //  - 3 N follow-ups over the cases' three years, in date order per case; one in ten carries a next
-//    action date 1 to 6 weeks after it, and so does, one time in two, the last entry of a case still
-//    followed (a case in ten, whose last entry is within the last two months);
+//    action date 1 to 6 weeks after it, followed up by the case's next entry; the last entry of a
+//    case still followed (one in a hundred, its last entry within the last two months) calls, one
+//    time in two, for a next action from a week ago to four weeks ahead;
 //  - N / 2 visits over the last year (7 in 10 anonymous, mostly walk-ins at the desk);
 //  - N / 10 appointments from a year ago to four weeks ahead, 6 in 10 at a permanence session, 4 in
 //    10 at a place; past ones have an outcome (seen 7 in 10, absent 2, excused 1) but one in twenty.
@@ -124,22 +125,26 @@ inline SampleData FillSample(client::Replica& replica, const SampleSizes& sizes,
                                    {"opened_on", Day(day)}})
                                .id);
   }
-  // Follow-ups, case by case in date order; a case in ten is still followed (its entries reach the
-  // last two months).
+  // Follow-ups, case by case in date order. A case in a hundred is still followed: its entries
+  // reach the last two months, and its last one, one time in two, calls for a next action from a
+  // week ago (late) to four weeks ahead. Every other next action was followed up by the case's next
+  // entry, as counsellors do (a case's last entry calls for none unless it is still followed).
   const int per_case = sizes.cases > 0 ? sizes.followups / sizes.cases : 0;
   for (int i = 0; i < sizes.cases && per_case > 0; ++i) {
-    const bool active = rng() % 10 == 0;
+    const bool active = rng() % 100 == 0;
     const int64_t last = active ? now - static_cast<int64_t>(rng() % 60) : opened[static_cast<size_t>(i)] + 120;
     const int64_t first = std::min(opened[static_cast<size_t>(i)], last);
     for (int k = 0; k < per_case; ++k) {
-      const int64_t day = first + (last - first) * k / std::max(1, per_case - 1);
+      const int64_t day = std::min(first + (last - first) * k / std::max(1, per_case - 1), now);
       client::FieldValues v = {{"case_id", out.case_ids[static_cast<size_t>(i)]},
                                {"kind", Pick(rng, kKinds, kKindWeights)},
-                               {"date", Day(std::min(day, now))},
+                               {"date", Day(day)},
                                {"text", "Entretien de suivi, point d'étape."}};
-      const bool is_last = k == per_case - 1;
-      if (rng() % 10 == 0 || (is_last && active && rng() % 2 == 0))
-        v.emplace_back("next_date", Day(std::min(day, now) + 7 + static_cast<int64_t>(rng() % 36)));
+      if (k < per_case - 1 && rng() % 10 == 0) {
+        v.emplace_back("next_date", Day(day + 7 + static_cast<int64_t>(rng() % 36)));
+      } else if (k == per_case - 1 && active && rng() % 2 == 0) {
+        v.emplace_back("next_date", Day(std::max(day, now - 7 + static_cast<int64_t>(rng() % 35))));
+      }
       Create(records, schema::FollowupsTable(), v);
     }
   }

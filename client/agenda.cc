@@ -198,18 +198,34 @@ Result<std::vector<AgendaItem>> FollowupItems(Records& records, const AgendaWind
   const schema::Table& t = schema::FollowupsTable();
   const std::string oldest = DateOfDay(DayNumber(std::min(w.today, w.from)) - kOverdueLookbackDays);
   // An entry is followed up by a later one on its case: a later date, or the same date written
-  // after it (ids are UUIDv7, in the order they were made). The index on next_date reads only the
-  // entries that carry one, in the window or overdue; the one on (case_id, date) answers the rest.
-  auto found = records.Query(
-      t,
-      "SELECT " + RecordColumns(t, "f.") +
-          " FROM followups f WHERE f.next_date BETWEEN ?1 AND ?2 AND NOT EXISTS (SELECT 1 FROM followups later "
-          "WHERE later.case_id = f.case_id AND (later.date > f.date OR (later.date = f.date AND later.id > f.id)))",
-      {oldest, w.to});
-  if (!found) return found.error();
+  // after it (ids are UUIDv7, in the order they were made). Most entries that carry a next action
+  // were followed up: the first query reads only indexes (followups_by_next_date holds case_id,
+  // date and id; followups_by_case answers the rest), and only the entries still open are read.
+  auto open = records.replica().Statement(
+      "SELECT f.id FROM followups f WHERE f.next_date BETWEEN ?1 AND ?2 AND NOT EXISTS (SELECT 1 FROM followups "
+      "later WHERE later.case_id = f.case_id AND (later.date > f.date OR (later.date = f.date AND later.id > f.id)))");
+  if (!open) return open.error();
+  std::vector<std::string> open_ids;
+  {
+    sqlite::StmtGuard guard(**open);
+    (*open)->Bind(1, std::string_view(oldest));
+    (*open)->Bind(2, std::string_view(w.to));
+    while (true) {
+      auto row = (*open)->Step();
+      if (!row) return row.error();
+      if (!*row) break;
+      open_ids.push_back((*open)->Text(0));
+    }
+  }
+  std::vector<schema::Record> found;
+  for (const std::string& id : open_ids) {
+    auto entry = records.Get(t, id);
+    if (!entry) return entry.error();
+    if (*entry) found.push_back(std::move(**entry));
+  }
   std::vector<AgendaItem> out;
   const schema::Table& cases = schema::CasesTable();
-  for (const schema::Record& f : *found) {
+  for (const schema::Record& f : found) {
     AgendaItem item;
     item.kind = "suivi";
     const std::string& next = Text(t, f, "next_date");

@@ -1,4 +1,4 @@
-// The agenda: what a counsellor must do in a window of days (docs/CLI.md, "relais agenda") — her
+// The agenda: what a counsellor must do in a window of days (docs/CLI.md, "Agenda") — her
 // appointments, the permanence sessions at her reception points with their fate and bookings, the
 // follow-ups whose next action is due, and the overdue ones. Built from a list of sources, each a
 // function that reads the replica and returns its items; BuildAgenda runs them all and sorts.
