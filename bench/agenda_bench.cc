@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_common.h"
 #include "bench/sample_data.h"
 #include "client/export.h"
 #include "client/replica_key.h"
@@ -33,32 +34,15 @@
 #include "tests/e2e/run.h"
 
 using namespace relais;
+using bench::Count;
+using bench::Fail;
+using bench::Must;
+using bench::Percentile;
 using Stopwatch = std::chrono::steady_clock;
 
 namespace {
 
-[[noreturn]] void Fail(const std::string& what) {
-  std::fprintf(stderr, "agenda_bench: %s\n", what.c_str());
-  std::exit(1);
-}
 
-template <class T>
-T Must(Result<T> r, const char* what) {
-  if (!r) Fail(std::string(what) + ": " + r.error().message);
-  return std::move(*r);
-}
-
-double Percentile(std::vector<double> ms, double p) {
-  std::sort(ms.begin(), ms.end());
-  return ms[static_cast<size_t>(p * static_cast<double>(ms.size() - 1))];
-}
-
-int Count(const char* text) {
-  char* end = nullptr;
-  const long n = std::strtol(text, &end, 10);
-  if (end == text || *end != '\0' || n < 0 || n > 10000000) Fail(std::string("not a count: ") + text);
-  return static_cast<int>(n);
-}
 
 const char* const kPassphrase = "phrase de passe du banc d'essai de l'agenda";
 
@@ -105,8 +89,11 @@ std::pair<double, double> ImportAndSync(const std::string& db, const std::string
       std::chrono::seconds(30));
   const std::vector<std::pair<std::string, std::string>> env = {{"RELAIS_PASSPHRASE", kPassphrase}};
   TimeOnce(laptop, {"init", "--server", server.url, "--token", token}, env);
-  const double import_s = TimeOnce(laptop, {"import", csv, "--kind", "visits"}, env) / 1000;
-  const double sync_s = TimeOnce(laptop, {"sync"}, env) / 1000;
+  // Unlocked as during a day, so that neither timed command derives the key from the passphrase.
+  TimeOnce(laptop, {"unlock"}, env);
+  const double import_s = TimeOnce(laptop, {"import", csv, "--kind", "visits"}) / 1000;
+  const double sync_s = TimeOnce(laptop, {"sync"}) / 1000;
+  TimeOnce(laptop, {"lock"});
   kill(server.pid, SIGTERM);
   int status;
   waitpid(server.pid, &status, 0);

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.h"
 #include "client/permanences.h"
 #include "client/records.h"
 #include "client/replica.h"
@@ -45,11 +46,6 @@ struct SampleData {
 };
 
 namespace sample_detail {
-
-[[noreturn]] inline void Fail(const std::string& what) {
-  std::fprintf(stderr, "sample data: %s\n", what.c_str());
-  std::exit(1);
-}
 
 inline schema::Record Create(client::Records& records, const schema::Table& table, const client::FieldValues& named) {
   std::vector<schema::Value> values(table.fields.size());
