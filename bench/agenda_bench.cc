@@ -42,8 +42,6 @@ using Stopwatch = std::chrono::steady_clock;
 
 namespace {
 
-
-
 const char* const kPassphrase = "phrase de passe du banc d'essai de l'agenda";
 
 std::string Binary(const char* name) { return std::string(RELAIS_BINARY_DIR) + "/" + name; }
@@ -84,9 +82,9 @@ std::pair<double, double> ImportAndSync(const std::string& db, const std::string
     auto central = Must(server::OpenStore(store, server::OpenMode::kCreate), "central store");
     token = Must(central->AddDevice("pae-gap", {bench::kSampleTerritory}, server::Role::kDevice), "enrol");
   }
-  e2e::Listening server = e2e::SpawnListening(
-      {Binary("relais-central"), "serve", "--db", store, "--listen", "127.0.0.1:0"}, work + "/central.log",
-      std::chrono::seconds(30));
+  e2e::Listening server =
+      e2e::SpawnListening({Binary("relais-central"), "serve", "--db", store, "--listen", "127.0.0.1:0"},
+                          work + "/central.log", std::chrono::seconds(30));
   const std::vector<std::pair<std::string, std::string>> env = {{"RELAIS_PASSPHRASE", kPassphrase}};
   TimeOnce(laptop, {"init", "--server", server.url, "--token", token}, env);
   // Unlocked as during a day, so that neither timed command derives the key from the passphrase.
@@ -150,8 +148,19 @@ int main(int argc, char** argv) {
   for (int i = 0; i < runs; ++i) {
     agenda.push_back(TimeOnce(db, {"agenda"}));
     agenda_month.push_back(TimeOnce(db, {"agenda", "--days", "31", "--json"}));
-    std::vector<std::string> a = {"visit",  "add",  "--territory", bench::kSampleTerritory, "--reception-point",
-                                  "PAE Gap", "--channel", "accueil", "--mode", "flux", "--reason", "emploi", "--time",
+    std::vector<std::string> a = {"visit",
+                                  "add",
+                                  "--territory",
+                                  bench::kSampleTerritory,
+                                  "--reception-point",
+                                  "PAE Gap",
+                                  "--channel",
+                                  "accueil",
+                                  "--mode",
+                                  "flux",
+                                  "--reason",
+                                  "emploi",
+                                  "--time",
                                   "09:30"};
     if (i % 2) {
       a.insert(a.end(), {"--case", picked[static_cast<size_t>(i)]});
@@ -166,10 +175,10 @@ int main(int argc, char** argv) {
   size_t visits = 0;
   const auto [import_s, sync_s] = ImportAndSync(db, work, visits);
 
-  std::printf("replica: %d cases, %d follow-ups, %d visits, %d appointments, %zu permanences (filled in %.1f s); "
-              "this week's agenda: %zu items; %d runs of each command\n\n",
-              sizes.cases, sizes.followups, sizes.visits, sizes.appointments, data.permanence_ids.size(), fill_s, items,
-              runs);
+  std::printf(
+      "replica: %d cases, %d follow-ups, %d visits, %d appointments, %zu permanences (filled in %.1f s); "
+      "this week's agenda: %zu items; %d runs of each command\n\n",
+      sizes.cases, sizes.followups, sizes.visits, sizes.appointments, data.permanence_ids.size(), fill_s, items, runs);
   std::printf("%-44s %10s %10s %10s\n", "command (whole process)", "median", "p90", "target");
   Row("relais agenda (this week)", agenda, "<= 20 ms");
   Row("relais agenda --days 31 --json", agenda_month, "");

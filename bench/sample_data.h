@@ -82,8 +82,8 @@ inline SampleData FillSample(client::Replica& replica, const SampleSizes& sizes,
   static const int kChannelWeights[] = {55, 28, 10, 7};
   static const char* const kModes[] = {"flux", "rendez_vous"};
   static const int kModeWeights[] = {75, 25};
-  static const char* const kReasons[] = {"emploi", "formation", "orientation", "droits_demarches", "numerique",
-                                         "mobilite"};
+  static const char* const kReasons[] = {"emploi",           "formation", "orientation",
+                                         "droits_demarches", "numerique", "mobilite"};
   static const int kReasonWeights[] = {45, 15, 12, 12, 9, 7};
   static const char* const kBands[] = {"16-25", "26-44", "45-54", "55+"};
   static const int kBandWeights[] = {30, 40, 18, 12};
@@ -98,10 +98,10 @@ inline SampleData FillSample(client::Replica& replica, const SampleSizes& sizes,
   const int64_t now = client::DayNumber(today);
   if (!replica.db().Exec("BEGIN IMMEDIATE").ok()) Fail("begin");
   for (int i = 0; i < 30; ++i) {
-    out.contact_ids.push_back(
-        Create(records, schema::ContactsTable(),
-               {{"organisation", "Partenaire " + std::to_string(i + 1)}, {"phone", "049200" + std::to_string(1000 + i)}})
-            .id);
+    out.contact_ids.push_back(Create(records, schema::ContactsTable(),
+                                     {{"organisation", "Partenaire " + std::to_string(i + 1)},
+                                      {"phone", "049200" + std::to_string(1000 + i)}})
+                                  .id);
   }
   // Cases: three years of openings; a case's entries follow its opening.
   std::vector<int64_t> opened;
@@ -192,11 +192,17 @@ inline SampleData FillSample(client::Replica& replica, const SampleSizes& sizes,
       const unsigned roll = rng() % 40;
       if (roll < 2) {
         Create(records, client::PermanenceChangesTable(),
-               {{"permanence_id", p.id}, {"date", Day(day)}, {"kind", "annule"}, {"reason", "Intervenant absent"},
+               {{"permanence_id", p.id},
+                {"date", Day(day)},
+                {"kind", "annule"},
+                {"reason", "Intervenant absent"},
                 {"territory", kSampleTerritory}});
       } else if (roll == 2) {
         Create(records, client::PermanenceChangesTable(),
-               {{"permanence_id", p.id}, {"date", Day(day)}, {"kind", "deplace"}, {"to_date", Day(day + 1)},
+               {{"permanence_id", p.id},
+                {"date", Day(day)},
+                {"kind", "deplace"},
+                {"to_date", Day(day + 1)},
                 {"territory", kSampleTerritory}});
       }
     }

@@ -36,7 +36,6 @@ using Stopwatch = std::chrono::steady_clock;
 
 namespace {
 
-
 const char* const kTerritory = "hautes-alpes-gap";
 const char* const kPoints[] = {"PAE Gap", "Mairie de Veynes", "Maison France services Laragne", "PAE Serres"};
 
@@ -134,7 +133,6 @@ std::vector<std::string> Fill(client::Replica& replica, int cases, int followups
   if (!replica.db().Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok()) Fail("checkpoint");
   return ids;
 }
-
 
 const char* const kPassphrase = "phrase de passe du banc d'essai des visites";
 

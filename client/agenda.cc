@@ -51,8 +51,8 @@ Result<std::map<std::string, Person>> PeopleBooked(Records& records, const Agend
 
 // Where each permanence is held, and which sessions of the window did not take place as planned.
 struct PermanencePlaces {
-  std::map<std::string, std::string> point_of;                 // permanence id → reception point
-  std::set<std::pair<std::string, std::string>> disrupted;     // (permanence id, date)
+  std::map<std::string, std::string> point_of;              // permanence id → reception point
+  std::set<std::pair<std::string, std::string>> disrupted;  // (permanence id, date)
 };
 Result<PermanencePlaces> Places(Records& records, const AgendaWindow& w) {
   PermanencePlaces out;
@@ -73,9 +73,7 @@ bool IsMine(const AgendaWindow& w, const std::string& point) {
 }
 
 constexpr AgendaSource kSources[] = {
-    AppointmentItems,
-    SessionItems,
-    FollowupItems,
+    AppointmentItems, SessionItems, FollowupItems,
     // Referrals (overdue, or waiting for a partner's answer) are one more source here, from the
     // Referrals repository, when it lands.
 };
@@ -84,10 +82,9 @@ constexpr AgendaSource kSources[] = {
 
 Result<std::vector<AgendaItem>> AppointmentItems(Records& records, const AgendaWindow& w) {
   const schema::Table& t = AppointmentsTable();
-  auto found = records.Query(t,
-                             "SELECT " + RecordColumns(t) +
-                                 " FROM appointments WHERE date BETWEEN ?1 AND ?2 ORDER BY date, start_time, id",
-                             {w.from, w.to});
+  auto found = records.Query(
+      t, "SELECT " + RecordColumns(t) + " FROM appointments WHERE date BETWEEN ?1 AND ?2 ORDER BY date, start_time, id",
+      {w.from, w.to});
   if (!found) return found.error();
   std::vector<AgendaItem> out;
   if (found->empty()) return out;
@@ -116,8 +113,8 @@ Result<std::vector<AgendaItem>> AppointmentItems(Records& records, const AgendaW
     item.detail = where;
     if (person != people->end() && !person->second.phone.empty()) item.detail += " ; tél. " + person->second.phone;
     const std::string& outcome = Text(t, a, "outcome");
-    const bool call_back = outcome.empty() && (!Text(t, a, "call_back").empty() ||
-                                               places->disrupted.count({permanence, item.date}) > 0);
+    const bool call_back =
+        outcome.empty() && (!Text(t, a, "call_back").empty() || places->disrupted.count({permanence, item.date}) > 0);
     if (!outcome.empty()) {
       item.status = outcome;
     } else if (call_back) {

@@ -31,15 +31,15 @@ struct AgendaItem {
   std::string time;  // HH:MM, empty for a whole-day item (a follow-up due)
   // rendez_vous, permanence, suivi (a follow-up's next action); the referrals source adds its own.
   std::string kind;
-  bool overdue = false;        // its day is before today and it is not done: shown first
-  std::string title;           // French, one line: what it is
-  std::string detail;          // French: where, who, what became of it
-  std::string status;          // rendez_vous: its outcome, a_rappeler or prevu; permanence: prevue,
-                               // annulee, deplacee; suivi: a_faire or en_retard
-  std::string record_table;    // the record it is about
+  bool overdue = false;      // its day is before today and it is not done: shown first
+  std::string title;         // French, one line: what it is
+  std::string detail;        // French: where, who, what became of it
+  std::string status;        // rendez_vous: its outcome, a_rappeler or prevu; permanence: prevue,
+                             // annulee, deplacee; suivi: a_faire or en_retard
+  std::string record_table;  // the record it is about
   std::string record_id;
-  std::string case_id;         // the person's case, when there is one
-  int bookings = -1;           // permanence: how many people are booked on the session
+  std::string case_id;  // the person's case, when there is one
+  int bookings = -1;    // permanence: how many people are booked on the session
 };
 
 // A source of agenda items: every item of the window it knows of, in any order.

@@ -16,8 +16,8 @@ Result<const CurlApi*> Load() {
   void* library = dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
   if (!library) {
     const char* why = dlerror();
-    return MakeError(ErrorCode::kIo, std::string("impossible de charger ") + kLibrary + " (paquet libcurl4) : " +
-                                         (why ? why : "raison inconnue"));
+    return MakeError(ErrorCode::kIo, std::string("impossible de charger ") + kLibrary +
+                                         " (paquet libcurl4) : " + (why ? why : "raison inconnue"));
   }
   static CurlApi api;
   std::string missing;

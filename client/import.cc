@@ -360,8 +360,8 @@ class RowWriter {
                        "end_time: « " + end + " » doit être après le début (« " + start + " »)");
     }
     if (value("valid_until") && *value("valid_until") < *value("valid_from")) {
-      return MakeError(ErrorCode::kValidation, "valid_until: « " + *value("valid_until") +
-                                                   " » est avant le début (« " + *value("valid_from") + " »)");
+      return MakeError(ErrorCode::kValidation, "valid_until: « " + *value("valid_until") + " » est avant le début (« " +
+                                                   *value("valid_from") + " »)");
     }
     return OkStatus();
   }
@@ -372,7 +372,7 @@ class RowWriter {
   std::set<std::string> known_contacts_;  // permanences: the directory's ids already checked
   std::optional<DeclaredPoints> points_;  // tables with a reception point
   size_t point_ = 0, territory_ = 0;      // their fields' indexes
-  std::vector<size_t> lines_;  // the file line of each row written, in rowid order
+  std::vector<size_t> lines_;             // the file line of each row written, in rowid order
 };
 
 Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const std::string& name,

@@ -24,8 +24,8 @@ const char* const kMonthNames[] = {"janvier", "février", "mars",      "avril", 
 // "lundi 14 décembre 2026".
 std::string LongDate(const std::string& date) {
   const int month = std::stoi(date.substr(5, 2));
-  return std::string(client::FrenchWeekday(client::DayNumber(date))) + " " + std::to_string(std::stoi(date.substr(8, 2))) + " " +
-         kMonthNames[month - 1] + " " + date.substr(0, 4);
+  return std::string(client::FrenchWeekday(client::DayNumber(date))) + " " +
+         std::to_string(std::stoi(date.substr(8, 2))) + " " + kMonthNames[month - 1] + " " + date.substr(0, 4);
 }
 
 std::string Capitalised(std::string text) {

@@ -91,8 +91,8 @@ Status Import(Context& ctx, const ImportOptions& o) {
     std::cout << out.dump(2) << "\n";
     return OkStatus();
   }
-  std::cout << "Importé : " << summary->records << " " << RecordsNoun(table) << " depuis "
-            << o.file << " (en attente de synchronisation).\n";
+  std::cout << "Importé : " << summary->records << " " << RecordsNoun(table) << " depuis " << o.file
+            << " (en attente de synchronisation).\n";
   PrintHowRead(*summary);
   for (size_t i = 0; i < summary->warnings.size() && i < kWarningsShown; ++i)
     std::cerr << "attention : " << summary->warnings[i].message << "\n";

@@ -19,7 +19,7 @@ using nlohmann::json;
 namespace {
 
 const std::string kGap = "hautes-alpes-gap";
-const std::string kWeek = "2027-W10";                // Monday 8 to Sunday 14 March 2027
+const std::string kWeek = "2027-W10";               // Monday 8 to Sunday 14 March 2027
 const std::string kToday = "@2027-03-10 08:00:00";  // Wednesday of that week, as libfaketime takes it
 
 bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -58,22 +58,23 @@ TEST_CASE("the week's agenda shows each thing to do on its day, overdue first, a
   const std::string wednesdays =
       mine.Json({"permanence", "add", "--organisation", partner, "--reception-point", "Mairie de Veynes", "--weekday",
                  "mercredi", "--start", "09:00", "--end", "12:00", "--from", "2027-03-01"})["id"];
-  const std::string booked = mine.Json({"appointment", "add", martin, "--permanence", wednesdays, "--date",
-                                        "2027-03-10", "--time", "10:00"})["id"];
-  const std::string at_place = mine.Json({"appointment", "add", roux, "--date", "2027-03-11", "--time", "14:00",
-                                          "--place", "Mairie de Serres"})["id"];
+  const std::string booked = mine.Json(
+      {"appointment", "add", martin, "--permanence", wednesdays, "--date", "2027-03-10", "--time", "10:00"})["id"];
+  const std::string at_place = mine.Json(
+      {"appointment", "add", roux, "--date", "2027-03-11", "--time", "14:00", "--place", "Mairie de Serres"})["id"];
   // Martin: an entry followed up by a later one (not due), then one whose next action is past.
   const std::string followed = mine.Json({"followup", "add", martin, "--kind", "entretien", "--text", "Premier point",
                                           "--date", "2027-02-01", "--next", "2027-02-10"})["id"];
-  const std::string overdue = mine.Json({"followup", "add", martin, "--kind", "orientation", "--text",
-                                         "Rappeler pour l'atelier CV", "--date", "2027-02-15", "--next", "2027-03-02"})["id"];
+  const std::string overdue =
+      mine.Json({"followup", "add", martin, "--kind", "orientation", "--text", "Rappeler pour l'atelier CV", "--date",
+                 "2027-02-15", "--next", "2027-03-02"})["id"];
   // Roux: one due on Friday.
   const std::string due = mine.Json({"followup", "add", roux, "--kind", "entretien", "--text", "Envoyer la fiche",
                                      "--date", "2027-03-01", "--next", "2027-03-12"})["id"];
   mine.Sync();
   other.Sync();
-  const json cancelled = other.Json(
-      {"permanence", "cancel", wednesdays, "--date", "2027-03-10", "--reason", "Conseillère absente"});
+  const json cancelled =
+      other.Json({"permanence", "cancel", wednesdays, "--date", "2027-03-10", "--reason", "Conseillère absente"});
   REQUIRE(cancelled["call_back"].size() == 1);
   other.Sync();
   mine.Sync();
@@ -136,8 +137,9 @@ TEST_CASE("a refused import of permanences or visits changes nothing; a French p
   Device laptop(dir, "laptop");
   const std::string partner =
       laptop.Json({"contact", "add", "--organisation", "Mission locale"})["id"].get<std::string>();
-  const std::string heading = "Organisme;Point d'accueil;Jour;Heure de début;Heure de fin;Fréquence;Date de début;"
-                              "Territoire\r\n";
+  const std::string heading =
+      "Organisme;Point d'accueil;Jour;Heure de début;Heure de fin;Fréquence;Date de début;"
+      "Territoire\r\n";
   const std::string good = partner + ";Mairie de Veynes;mardi;09:00;12:00;2;2027-03-02;" + kGap + "\r\n";
   const std::string before = laptop.ContentHash();
 
