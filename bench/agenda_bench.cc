@@ -142,6 +142,7 @@ int main(int argc, char** argv) {
 
   std::mt19937 rng(7);
   std::vector<std::string> picked;
+  picked.reserve(static_cast<size_t>(runs));
   for (int i = 0; i < runs; ++i) picked.push_back(data.case_ids[rng() % data.case_ids.size()]);
   // Interleaved, so that a burst of load on the machine falls on every command alike.
   std::vector<double> agenda, agenda_month, add, show;

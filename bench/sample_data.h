@@ -106,7 +106,7 @@ inline SampleData FillSample(client::Replica& replica, const SampleSizes& sizes,
   // Cases: three years of openings; a case's entries follow its opening.
   std::vector<int64_t> opened;
   for (int i = 0; i < sizes.cases; ++i) {
-    const int64_t day = now - 3 * 365 + static_cast<int64_t>(rng() % (3 * 365 - 30));
+    const int64_t day = now - int64_t{3 * 365} + static_cast<int64_t>(rng() % (3 * 365 - 30));
     opened.push_back(day);
     out.case_ids.push_back(Create(records, schema::CasesTable(),
                                   {{"last_name", kLast[i % 8]},
@@ -166,7 +166,8 @@ inline SampleData FillSample(client::Replica& replica, const SampleSizes& sizes,
   struct Plan {
     std::string id;
     int64_t first;
-    int every, start;
+    int64_t every;  // weeks
+    int start;
   };
   std::vector<Plan> plans;
   const int64_t monday = now - 364 - ((now + 3) % 7 + 7) % 7;  // the Monday a year ago
@@ -185,10 +186,10 @@ inline SampleData FillSample(client::Replica& replica, const SampleSizes& sizes,
                                    {"territory", kSampleTerritory}})
                                .id;
     out.permanence_ids.push_back(id);
-    plans.push_back({id, monday + weekday, std::atoi(every), start});
+    plans.push_back({id, monday + weekday, every[0] - '0', start});
   }
   for (const Plan& p : plans) {
-    for (int64_t day = p.first; day <= now + 28; day += 7 * p.every) {
+    for (int64_t day = p.first; day <= now + 28; day += int64_t{7} * p.every) {
       const unsigned roll = rng() % 40;
       if (roll < 2) {
         Create(records, client::PermanenceChangesTable(),
@@ -212,8 +213,8 @@ inline SampleData FillSample(client::Replica& replica, const SampleSizes& sizes,
     int64_t day;
     if (rng() % 10 < 6) {
       const Plan& p = plans[rng() % plans.size()];
-      const int64_t sessions = (now + 28 - p.first) / (7 * p.every) + 1;
-      day = p.first + static_cast<int64_t>(rng() % static_cast<unsigned>(sessions)) * 7 * p.every;
+      const int64_t sessions = (now + 28 - p.first) / (int64_t{7} * p.every) + 1;
+      day = p.first + static_cast<int64_t>(rng() % static_cast<uint64_t>(sessions)) * int64_t{7} * p.every;
       v.emplace_back("permanence_id", p.id);
       v.emplace_back("start_time", ClockTime(p.start + 15 * static_cast<int>(rng() % 12)));
     } else {
