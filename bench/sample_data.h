@@ -106,7 +106,7 @@ inline SampleData FillSample(client::Replica& replica, const SampleSizes& sizes,
   // Cases: three years of openings; a case's entries follow its opening.
   std::vector<int64_t> opened;
   for (int i = 0; i < sizes.cases; ++i) {
-    const int64_t day = now - int64_t{3 * 365} + static_cast<int64_t>(rng() % (3 * 365 - 30));
+    const int64_t day = now - int64_t{3} * 365 + static_cast<int64_t>(rng() % (3 * 365 - 30));
     opened.push_back(day);
     out.case_ids.push_back(Create(records, schema::CasesTable(),
                                   {{"last_name", kLast[i % 8]},
