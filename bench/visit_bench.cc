@@ -21,31 +21,20 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.h"
 #include "client/records.h"
 #include "client/replica.h"
 #include "client/replica_key.h"
 #include "tests/e2e/run.h"
 
 using namespace relais;
+using bench::Count;
+using bench::Fail;
+using bench::Must;
+using bench::Percentile;
 using Stopwatch = std::chrono::steady_clock;
 
 namespace {
-
-[[noreturn]] void Fail(const std::string& what) {
-  std::fprintf(stderr, "visit_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-template <class T>
-T Must(Result<T> r, const char* what) {
-  if (!r) Fail(std::string(what) + ": " + r.error().message);
-  return std::move(*r);
-}
-
-double Percentile(std::vector<double> ms, double p) {
-  std::sort(ms.begin(), ms.end());
-  return ms[static_cast<size_t>(p * static_cast<double>(ms.size() - 1))];
-}
 
 const char* const kTerritory = "hautes-alpes-gap";
 const char* const kPoints[] = {"PAE Gap", "Mairie de Veynes", "Maison France services Laragne", "PAE Serres"};
@@ -143,14 +132,6 @@ std::vector<std::string> Fill(client::Replica& replica, int cases, int followups
   if (!replica.db().Exec("COMMIT").ok()) Fail("commit");
   if (!replica.db().Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok()) Fail("checkpoint");
   return ids;
-}
-
-// A count given on the command line: a whole number, else the bench stops.
-int Count(const char* text) {
-  char* end = nullptr;
-  const long n = std::strtol(text, &end, 10);
-  if (end == text || *end != '\0' || n < 0 || n > 10000000) Fail(std::string("not a count: ") + text);
-  return static_cast<int>(n);
 }
 
 const char* const kPassphrase = "phrase de passe du banc d'essai des visites";

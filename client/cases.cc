@@ -85,6 +85,13 @@ Result<schema::Record> AddFollowup(Records& records, const std::string& case_id,
                      "participants: une réunion tripartite nomme ses participants, au moins le partenaire et la "
                      "personne (--participant \"Nom (organisme)\" deux fois au moins)");
   }
+  // A next action is after the entry that calls for it (the same day at the earliest).
+  const auto next_index = static_cast<size_t>(followups.FieldIndex("next_date"));
+  const schema::Value next = schema::Normalize(followups.fields[next_index], values[next_index]);
+  if (next && date && schema::IsIsoDate(*next) && schema::IsIsoDate(*date) && *next < *date) {
+    return MakeError(ErrorCode::kValidation,
+                     "next_date: « " + *next + " » est avant la date du suivi (« " + *date + " »)");
+  }
 
   auto tx = sqlite::Transaction::Begin(records.replica().db());
   if (!tx) return tx.error();
@@ -155,6 +162,10 @@ Result<schema::Record> RectifyFollowup(Records& records, const std::string& entr
   if (!how.author.empty()) values.emplace_back("author", how.author);
   // A meeting's correction names the same participants (required for a tripartite one).
   if (const schema::Value& who = ValueOf(**original, "participants")) values.emplace_back("participants", who);
+  // A correction carries the next action the entry called for (the agenda shows it in its place).
+  if (!withdrawal) {
+    if (const schema::Value& next = ValueOf(**original, "next_date")) values.emplace_back("next_date", next);
+  }
   return AddFollowup(records, case_id, values);
 }
 

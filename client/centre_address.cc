@@ -1,23 +1,25 @@
 #include "client/centre_address.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 
 #include <memory>
 #include <optional>
 #include <utility>
 
 #include "base/text.h"
+#include "client/curl_api.h"
 
 namespace relais::client {
 
 namespace {
 
 struct UrlFree {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+  const CurlApi* curl;
+  void operator()(CURLU* u) const { curl->url_cleanup(u); }
 };
 struct CurlTextFree {
-  void operator()(char* p) const { curl_free(p); }
+  const CurlApi* curl;
+  void operator()(char* p) const { curl->free(p); }
 };
 
 // The scheme and host of `url` as libcurl reads them (scheme and host in lower case, IPv6 in
@@ -26,13 +28,16 @@ struct SchemeHost {
   std::string scheme, host;
 };
 std::optional<SchemeHost> Parse(const std::string& url) {
-  std::unique_ptr<CURLU, UrlFree> parsed(curl_url());
-  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return std::nullopt;
+  auto api = Curl();
+  if (!api) return std::nullopt;
+  const CurlApi* c = *api;
+  std::unique_ptr<CURLU, UrlFree> parsed(c->url(), UrlFree{c});
+  if (!parsed || c->url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return std::nullopt;
   SchemeHost out;
   for (auto [part, text] : {std::pair{CURLUPART_SCHEME, &out.scheme}, std::pair{CURLUPART_HOST, &out.host}}) {
     char* raw = nullptr;
-    if (curl_url_get(parsed.get(), part, &raw, 0) != CURLUE_OK) return std::nullopt;
-    std::unique_ptr<char, CurlTextFree> kept(raw);
+    if (c->url_get(parsed.get(), part, &raw, 0) != CURLUE_OK) return std::nullopt;
+    std::unique_ptr<char, CurlTextFree> kept(raw, CurlTextFree{c});
     *text = raw;
     LowerAsciiInPlace(*text);
   }

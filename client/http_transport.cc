@@ -1,13 +1,12 @@
 #include "client/http_transport.h"
 
-#include <curl/curl.h>
-
 #include <map>
 #include <memory>
 #include <string_view>
 
 #include "base/gzip.h"
 #include "base/text.h"
+#include "client/curl_api.h"
 #include "sync/codec.h"
 #include "sync/protocol.h"
 
@@ -16,7 +15,8 @@ namespace relais::client {
 namespace {
 
 struct SlistFree {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  const CurlApi* curl;
+  void operator()(curl_slist* l) const { curl->slist_free_all(l); }
 };
 using Slist = std::unique_ptr<curl_slist, SlistFree>;
 
@@ -53,21 +53,18 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-  ~CurlGlobal() { curl_global_cleanup(); }
-};
-
 }  // namespace
 
 HttpTransport::HttpTransport(std::string base_url, std::string token)
     : base_url_(std::move(base_url)), token_(std::move(token)) {
-  static CurlGlobal global;
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
 }
 
 HttpTransport::~HttpTransport() {
-  for (void* handle : idle_) curl_easy_cleanup(static_cast<CURL*>(handle));
+  // A handle was taken only once libcurl was loaded.
+  if (idle_.empty()) return;
+  const CurlApi* api = *Curl();
+  for (void* handle : idle_) api->easy_cleanup(static_cast<CURL*>(handle));
 }
 
 void* HttpTransport::TakeHandle() {
@@ -79,7 +76,8 @@ void* HttpTransport::TakeHandle() {
       return handle;
     }
   }
-  return curl_easy_init();
+  auto api = Curl();
+  return api ? (*api)->easy_init() : nullptr;
 }
 
 void HttpTransport::GiveBack(void* handle) {
@@ -125,6 +123,9 @@ int CountWireBytes(CURL*, curl_infotype type, char*, size_t size, void* counter)
 }  // namespace
 
 Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const std::string* gzip_body) {
+  auto api = Curl();
+  if (!api) return api.error();
+  const CurlApi& c = **api;
   CURL* curl = static_cast<CURL*>(TakeHandle());
   if (!curl) return MakeError(ErrorCode::kInternal, "libcurl n'a pas pu démarrer");
   struct Return {
@@ -132,11 +133,11 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
     CURL* handle;
     ~Return() { transport->GiveBack(handle); }
   } give_back{this, curl};
-  curl_easy_reset(curl);
+  c.easy_reset(curl);
   std::string url = base_url_ + path;
   Received received;
-  Slist headers;
-  auto add = [&](const std::string& h) { headers.reset(curl_slist_append(headers.release(), h.c_str())); };
+  Slist headers(nullptr, SlistFree{&c});
+  auto add = [&](const std::string& h) { headers.reset(c.slist_append(headers.release(), h.c_str())); };
   add("Relais-Protocol: " + std::to_string(sync::kProtocolVersion));
   add("Accept-Encoding: gzip");  // inflated here, with a limit, rather than by libcurl
   if (!token_.empty()) add("Authorization: Bearer " + token_);
@@ -145,60 +146,60 @@ Result<sync::HttpReply> HttpTransport::Perform(const std::string& path, const st
   if (gzip_body) {
     add("Content-Type: application/json");
     add("Content-Encoding: gzip");
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, gzip_body->data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(gzip_body->size()));
+    c.easy_setopt(curl, CURLOPT_POST, 1L);
+    c.easy_setopt(curl, CURLOPT_POSTFIELDS, gzip_body->data());
+    c.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(gzip_body->size()));
   }
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &received);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &received);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, connect_s_);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, total_s_);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_s_);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "relais/0.1");
+  c.easy_setopt(curl, CURLOPT_URL, url.c_str());
+  c.easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  c.easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+  c.easy_setopt(curl, CURLOPT_WRITEDATA, &received);
+  c.easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+  c.easy_setopt(curl, CURLOPT_HEADERDATA, &received);
+  c.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, connect_s_);
+  c.easy_setopt(curl, CURLOPT_TIMEOUT, total_s_);
+  c.easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  c.easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_s_);
+  c.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  c.easy_setopt(curl, CURLOPT_USERAGENT, "relais/0.1");
   // The token goes to the address given to `relais init` and nowhere else: a redirection is an
   // answer (sync::RedirectAnswer tells it), never followed; and no scheme but these two.
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  c.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  c.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   // Certificate and host name are always verified (there is no option to turn it off).
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!ca_file_.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file_.c_str());
+  c.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  c.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!ca_file_.empty()) c.easy_setopt(curl, CURLOPT_CAINFO, ca_file_.c_str());
   char error_text[CURL_ERROR_SIZE] = "";
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
+  c.easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
   // Verbose only to reach the counter: with a debug function, libcurl writes nothing to stderr.
   WireBytes wire;
-  curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, CountWireBytes);
-  curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &wire);
-  curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
+  c.easy_setopt(curl, CURLOPT_DEBUGFUNCTION, CountWireBytes);
+  c.easy_setopt(curl, CURLOPT_DEBUGDATA, &wire);
+  c.easy_setopt(curl, CURLOPT_VERBOSE, 1L);
 
   ++requests_;
-  CURLcode rc = curl_easy_perform(curl);
+  CURLcode rc = c.easy_perform(curl);
   bytes_sent_ += wire.sent;
   bytes_received_ += wire.received;
   if (received.too_large) {
     return MakeError(ErrorCode::kProtocol, "la réponse du centre dépasse la taille permise ; rien n'a été appliqué");
   }
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
+  c.easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
   if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
     return MakeError(ErrorCode::kNetwork,
                      "le certificat du centre à " + base_url_ + " n'est pas reconnu (" +
-                         (error_text[0] != '\0' ? std::string(error_text) : std::string(curl_easy_strerror(rc))) +
+                         (error_text[0] != '\0' ? std::string(error_text) : std::string(c.easy_strerror(rc))) +
                          ") : rien n'a été envoyé. Si le réseau a sa propre autorité de certification, relancez "
                          "relais init avec --ca-file FICHIER ; sinon, prévenez l'équipe centrale");
   }
   if (rc != CURLE_OK) {
     return MakeError(ErrorCode::kNetwork,
-                     std::string("impossible de joindre le centre à ") + base_url_ + " : " + curl_easy_strerror(rc) +
+                     std::string("impossible de joindre le centre à ") + base_url_ + " : " + c.easy_strerror(rc) +
                          (error_text[0] != '\0' ? std::string(" (") + error_text + ")" : std::string()));
   }
   long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  c.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   sync::HttpReply reply;
   reply.status = static_cast<int>(status);
   std::string content_encoding = received.headers["content-encoding"];

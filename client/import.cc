@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -43,7 +44,7 @@ FileFormat GuessFormat(const std::string& name, std::string_view text) {
   return first != std::string_view::npos && text[first] == '{' ? FileFormat::kJsonl : FileFormat::kCsv;
 }
 
-constexpr std::string_view kImportable[] = {"cases", "contacts"};
+constexpr std::string_view kImportable[] = {"cases", "contacts", "permanences", "visits"};
 
 std::string ImportableList(std::string_view between) {
   std::string out;
@@ -270,8 +271,8 @@ class RowWriter {
     auto row = max->Step();
     if (!row) return row.error();
     RowWriter writer(records, table, max->Int(0));
-    // A case's reception point is checked as `relais case add` checks it.
-    if (&table == &schema::CasesTable()) {
+    // A reception point (of a case, a visit, a permanence) is checked as `relais case add` checks it.
+    if (table.FindField("reception_point") && table.FindField("territory")) {
       auto points = DeclaredPoints::Load(records.replica());
       if (!points) return points.error();
       writer.points_ = std::move(*points);
@@ -303,6 +304,10 @@ class RowWriter {
       Status declared = points_->Check(created->values[point_], created->values[territory_]);
       if (!declared.ok()) return AtLine(line, declared.error());
     }
+    if (table_.name == "permanences") {
+      Status schedule = CheckPermanence(created->values);
+      if (!schedule.ok()) return AtLine(line, schedule.error());
+    }
     values = std::move(created->values);
     lines_.push_back(line);
     return OkStatus();
@@ -327,12 +332,47 @@ class RowWriter {
     return lines_[static_cast<size_t>(index)];
   }
 
+  // What `relais permanence add` checks beyond each field's rules: the organisation and the contact
+  // are in the directory of this replica, the session ends after it starts, the last date is not
+  // before the first. Values as stored (normalised).
+  Status CheckPermanence(const std::vector<schema::Value>& values) {
+    auto value = [&](std::string_view name) -> const schema::Value& {
+      return values[static_cast<size_t>(table_.FieldIndex(name))];
+    };
+    for (std::string_view field : {"organisation", "contact"}) {
+      const schema::Value& id = value(field);
+      if (!id || known_contacts_.count(*id)) continue;
+      auto found = records_.Get(schema::ContactsTable(), *id);
+      if (!found) return found.error();
+      if (!*found) {
+        std::string message(field);
+        message.append(": « ").append(*id).append(
+            " » n'est pas une fiche de l'annuaire des partenaires de cette base (importez d'abord les contacts, "
+            "ou relais contact search)");
+        return MakeError(ErrorCode::kValidation, message);
+      }
+      known_contacts_.insert(*id);
+    }
+    const std::string& start = *value("start_time");
+    const std::string& end = *value("end_time");
+    if (end <= start) {
+      return MakeError(ErrorCode::kValidation,
+                       "end_time: « " + end + " » doit être après le début (« " + start + " »)");
+    }
+    if (value("valid_until") && *value("valid_until") < *value("valid_from")) {
+      return MakeError(ErrorCode::kValidation, "valid_until: « " + *value("valid_until") + " » est avant le début (« " +
+                                                   *value("valid_from") + " »)");
+    }
+    return OkStatus();
+  }
+
   Records& records_;
   const schema::Table& table_;
   int64_t rowid_before_;
-  std::optional<DeclaredPoints> points_;  // cases only
+  std::set<std::string> known_contacts_;  // permanences: the directory's ids already checked
+  std::optional<DeclaredPoints> points_;  // tables with a reception point
   size_t point_ = 0, territory_ = 0;      // their fields' indexes
-  std::vector<size_t> lines_;  // the file line of each row written, in rowid order
+  std::vector<size_t> lines_;             // the file line of each row written, in rowid order
 };
 
 Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const std::string& name,

@@ -326,6 +326,11 @@ std::string DateOfDay(int64_t day) {
   return text;
 }
 
+const char* FrenchWeekday(int64_t day) {
+  static const char* const kNames[] = {"lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"};
+  return kNames[Weekday(day)];
+}
+
 std::string IsoWeekOf(const std::string& date) {
   const int64_t day = DayNumber(date);
   const std::string thursday = DateOfDay(day + 3 - Weekday(day));
@@ -406,33 +411,43 @@ Result<std::vector<schema::Record>> ListPermanences(Records& records) {
                        {});
 }
 
-Result<std::vector<Session>> WeekSessions(Records& records, const std::string& week,
-                                          const std::optional<std::string>& reception_point) {
-  auto monday = IsoWeekMonday(week);
-  if (!monday) return monday.error();
+Result<std::vector<Session>> SessionsBetween(Records& records, const std::string& from, const std::string& to,
+                                             const std::vector<std::string>& points) {
   auto permanences = ListPermanences(records);
   if (!permanences) return permanences.error();
   const schema::Table& pt = PermanencesTable();
   std::vector<Session> out;
-  const int64_t first = DayNumber(*monday);
+  const int64_t first = DayNumber(from), last = DayNumber(to);
   for (const schema::Record& p : *permanences) {
-    if (reception_point && Text(pt, p, "reception_point") != *reception_point) continue;
+    if (!points.empty() && std::find(points.begin(), points.end(), Text(pt, p, "reception_point")) == points.end())
+      continue;
     auto changes = ChangesOf(records, p.id);
     if (!changes) return changes.error();
-    for (int64_t day = first; day < first + kDaysPerWeek; ++day) {
+    for (int64_t day = first; day <= last; ++day) {
       for (Session& s : SessionsOn(p, *changes, day)) out.push_back(std::move(s));
     }
   }
-  for (Session& s : out) {
+  std::sort(out.begin(), out.end(), [](const Session& a, const Session& b) {
+    return std::tie(a.date, a.start, a.permanence.id) < std::tie(b.date, b.start, b.permanence.id);
+  });
+  return out;
+}
+
+Result<std::vector<Session>> WeekSessions(Records& records, const std::string& week,
+                                          const std::optional<std::string>& reception_point) {
+  auto monday = IsoWeekMonday(week);
+  if (!monday) return monday.error();
+  std::vector<std::string> points;
+  if (reception_point) points.push_back(*reception_point);
+  auto out = SessionsBetween(records, *monday, DateOfDay(DayNumber(*monday) + kDaysPerWeek - 1), points);
+  if (!out) return out.error();
+  for (Session& s : *out) {
     auto booked = BookingsOf(records, s.permanence.id, s.date);
     if (!booked) return booked.error();
     auto described = Describe(records, std::move(*booked));
     if (!described) return described.error();
     s.bookings = std::move(*described);
   }
-  std::sort(out.begin(), out.end(), [](const Session& a, const Session& b) {
-    return std::tie(a.date, a.start, a.permanence.id) < std::tie(b.date, b.start, b.permanence.id);
-  });
   return out;
 }
 

@@ -30,6 +30,8 @@ std::string DateOfDay(int64_t day);
 Result<std::string> IsoWeekMonday(const std::string& week);
 // The ISO week (YYYY-Www) of a date.
 std::string IsoWeekOf(const std::string& date);
+// The French name of the weekday of a day number, lower-case: "lundi" … "dimanche".
+const char* FrenchWeekday(int64_t day);
 
 struct PermanenceInput {
   std::string organisation, contact, reception_point, weekday, start, end, every = "1", from, until;
@@ -77,6 +79,12 @@ struct Disruption {
   schema::Record change;
   std::vector<Booking> call_back;
 };
+
+// The sessions of the days from `from` to `to` (ISO dates, inclusive), at one of `points` when it
+// is not empty, by date, start and permanence, without their bookings (WeekSessions adds them):
+// the agenda counts bookings in one query.
+Result<std::vector<Session>> SessionsBetween(Records& records, const std::string& from, const std::string& to,
+                                             const std::vector<std::string>& points);
 
 // Cancels the session of permanence `id` on `date`. kNotFound for an unknown permanence;
 // kValidation when no session is held that day (none scheduled, or already cancelled or moved) or

@@ -110,6 +110,9 @@ std::vector<Table> BuildTables() {
                               false,
                               {},
                               {"kind", "tripartite"}},
+                             // The date of the next action this entry calls for (call back, check a step):
+                             // the agenda shows it as due until a later entry on the case follows it up.
+                             {"next_date", FT::kDate, false, MR::kImmutable, "Prochaine action", 10},
                              // Rectification (docs/SCHEMA.md, "Rectification of follow-ups"): an entry
                              // that corrects or withdraws the one `amends` names, which then no longer
                              // shows (it stays in the store for staff).

@@ -88,6 +88,7 @@ void RegisterRejectedCommands(CLI::App& app, Context& ctx);  // rejected_cmd.cc:
 // permanence_cmd.cc: permanence, appointment
 void RegisterPermanenceCommands(CLI::App& app, Context& ctx);
 void RegisterAppointmentCommands(CLI::App& app, Context& ctx);
+void RegisterAgendaCommand(CLI::App& app, Context& ctx);  // agenda_cmd.cc: agenda
 // lock_cmd.cc: unlock, lock, passphrase change, encrypt
 void RegisterLockCommands(CLI::App& app, Context& ctx);
 

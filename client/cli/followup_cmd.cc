@@ -11,13 +11,13 @@ namespace relais::cli {
 
 namespace {
 
-const std::vector<std::string_view> kColumns = {"id", "date", "kind", "author", "participants", "text"};
+const std::vector<std::string_view> kColumns = {"id", "date", "kind", "author", "participants", "next_date", "text"};
 // With --all: which entries rectify which.
-const std::vector<std::string_view> kAllColumns = {"id",        "date",   "kind",        "author",
-                                                   "amendment", "amends", "participants", "text"};
+const std::vector<std::string_view> kAllColumns = {"id",     "date",         "kind",      "author", "amendment",
+                                                   "amends", "participants", "next_date", "text"};
 
 struct AddOptions {
-  std::string case_id, kind, text, date, author;
+  std::string case_id, kind, text, date, author, next;
   std::vector<std::string> participants;
 };
 
@@ -35,6 +35,7 @@ Status AddFollowup(Context& ctx, const AddOptions& o) {
     if (!joined) return joined.error();
     values.emplace_back("participants", *joined);
   }
+  if (!o.next.empty()) values.emplace_back("next_date", o.next);
   auto created = client::AddFollowup(**records, o.case_id, values);
   if (!created) return created.error();
   PrintRecord(ctx, schema::FollowupsTable(), *created);
@@ -85,6 +86,7 @@ void RegisterFollowupCommands(CLI::App& app, Context& ctx) {
                   "Participant, « Nom (organisme) » (répétable ; une réunion tripartite en nomme au moins deux : "
                   "le partenaire et la personne)")
       ->allow_extra_args(false);
+  add->add_option("--next", o->next, "Date de la prochaine action (AAAA-MM-JJ) : l'agenda la montre à faire");
   add->callback([&ctx, o] { ctx.Finish(AddFollowup(ctx, *o)); });
 
   CLI::App* list = group->add_subcommand("list", "Liste le suivi d'un dossier, du plus récent au plus ancien");

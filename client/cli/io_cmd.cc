@@ -1,5 +1,6 @@
-// relais import FILE [--kind cases|contacts] [--separator ,|;|tab] [--encoding utf-8|windows-1252]
-// [--map "Heading=field"]… ; relais export --kind cases|contacts|visits|referrals --format csv|jsonl
+// relais import FILE [--kind cases|contacts|permanences|visits] [--separator ,|;|tab]
+// [--encoding utf-8|windows-1252] [--map "Heading=field"]… ;
+// relais export --kind cases|contacts|visits|permanences|appointments|referrals --format csv|jsonl
 #include <unistd.h>
 
 #include <iostream>
@@ -42,6 +43,15 @@ void PrintHowRead(const client::ImportSummary& summary) {
   std::cout << ".\n";
 }
 
+// What the records of `table` are called, as counted after an import.
+std::string RecordsNoun(const std::string& table) {
+  if (table == "cases") return "dossier(s)";
+  if (table == "contacts") return "contact(s)";
+  if (table == "permanences") return "permanence(s)";
+  if (table == "visits") return "visite(s) du registre";
+  return "fiche(s)";
+}
+
 Status Import(Context& ctx, const ImportOptions& o) {
   auto records = ctx.Records();
   if (!records) return records.error();
@@ -81,8 +91,8 @@ Status Import(Context& ctx, const ImportOptions& o) {
     std::cout << out.dump(2) << "\n";
     return OkStatus();
   }
-  std::cout << "Importé : " << summary->records << " " << (table == "cases" ? "dossier(s)" : "contact(s)") << " depuis "
-            << o.file << " (en attente de synchronisation).\n";
+  std::cout << "Importé : " << summary->records << " " << RecordsNoun(table) << " depuis " << o.file
+            << " (en attente de synchronisation).\n";
   PrintHowRead(*summary);
   for (size_t i = 0; i < summary->warnings.size() && i < kWarningsShown; ++i)
     std::cerr << "attention : " << summary->warnings[i].message << "\n";
@@ -113,7 +123,8 @@ Status Export(Context& ctx, const ExportOptions& o) {
 
 void RegisterIoCommands(CLI::App& app, Context& ctx) {
   CLI::App* import = app.add_subcommand("import",
-                                        "Importe un fichier CSV ou JSONL de dossiers ou de contacts "
+                                        "Importe un fichier CSV ou JSONL de dossiers, de contacts, de permanences ou "
+                                        "de visites du registre "
                                         "(tout ou rien : une ligne fausse refuse le fichier)");
   auto io = std::make_shared<ImportOptions>();
   import->add_option("file", io->file, "Fichier .csv (ligne d'en-tête) ou .jsonl")->required();
@@ -132,12 +143,13 @@ void RegisterIoCommands(CLI::App& app, Context& ctx) {
 });
 
 CLI::App* exp = app.add_subcommand("export",
-                                   "Écrit tous les dossiers, contacts, visites ou orientations sur la sortie standard "
-                                   "(dossiers et contacts : réimportables avec relais import)");
+                                   "Écrit tous les dossiers, contacts, visites, permanences, rendez-vous ou "
+                                   "orientations sur la sortie standard (dossiers, contacts, visites et permanences : "
+                                   "réimportables avec relais import)");
 auto eo = std::make_shared<ExportOptions>();
-exp->add_option("--kind", eo->kind, "cases, contacts, visits ou referrals")
+exp->add_option("--kind", eo->kind, "cases, contacts, visits, permanences, appointments ou referrals")
     ->required()
-    ->check(CLI::IsMember({"cases", "contacts", "visits", "referrals"}));
+    ->check(CLI::IsMember({"cases", "contacts", "visits", "permanences", "appointments", "referrals"}));
 exp->add_option("--format", eo->format, "csv (défaut) ou jsonl")->check(CLI::IsMember({"csv", "jsonl"}));
 exp->callback([&ctx, eo] { ctx.Finish(Export(ctx, *eo)); });
 }  // namespace relais::cli

@@ -96,6 +96,7 @@ int Run(int argc, char** argv) {
   RegisterReferralCommands(app, ctx);
   RegisterPermanenceCommands(app, ctx);
   RegisterAppointmentCommands(app, ctx);
+  RegisterAgendaCommand(app, ctx);
   RegisterIoCommands(app, ctx);
   RegisterStatusCommand(app, ctx);
   RegisterSyncCommands(app, ctx);

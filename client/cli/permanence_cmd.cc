@@ -16,12 +16,7 @@ namespace {
 
 using nlohmann::ordered_json;
 
-const char* const kDayNames[] = {"lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"};
-
-std::string DayName(const std::string& date) {
-  const int64_t day = client::DayNumber(date);
-  return kDayNames[((day % 7) + 7 + 3) % 7];
-}
+std::string DayName(const std::string& date) { return client::FrenchWeekday(client::DayNumber(date)); }
 
 const std::string& Text(const schema::Table& table, const schema::Record& r, std::string_view name) {
   static const std::string kEmpty;

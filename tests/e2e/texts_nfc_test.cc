@@ -88,6 +88,8 @@ TEST_CASE("texts stored decomposed before normalisation are rewritten in NFC on 
     Exec(a.db(), std::string("ALTER TABLE cases DROP COLUMN ") + column);
   }
   Exec(a.db(), "ALTER TABLE followups DROP COLUMN participants");
+  Exec(a.db(), "DROP INDEX followups_by_next_date");  // 0015, the agenda's next actions
+  Exec(a.db(), "ALTER TABLE followups DROP COLUMN next_date");
   // Nor the columns they add to older tables (0016 rectification of follow-ups).
   Exec(a.db(), "DROP INDEX followups_by_amends");
   for (const char* column : {"amends", "amendment", "reason"}) {
