@@ -43,13 +43,13 @@ std::vector<Table> BuildTables() {
                          TableKind::kMutable,
                          Scope::kTerritory,
                          {
-                             {"last_name", FT::kText, true, MR::kReview, "Nom", 100},
-                             {"first_name", FT::kText, true, MR::kReview, "Prénom", 100},
-                             {"birth_date", FT::kDate, false, MR::kReview, "Naissance", 10},
-                             {"postcode", FT::kPostcode, false, MR::kLww, "CP", 5},
-                             {"commune", FT::kText, false, MR::kLww, "Commune", 100},
-                             {"phone", FT::kPhone, false, MR::kLww, "Téléphone", 20},
-                             {"email", FT::kEmail, false, MR::kLww, "Courriel", 254},
+                             Identifying({"last_name", FT::kText, true, MR::kReview, "Nom", 100}),
+                             Identifying({"first_name", FT::kText, true, MR::kReview, "Prénom", 100}),
+                             Identifying({"birth_date", FT::kDate, false, MR::kReview, "Naissance", 10}),
+                             Identifying({"postcode", FT::kPostcode, false, MR::kLww, "CP", 5}),
+                             Identifying({"commune", FT::kText, false, MR::kLww, "Commune", 100}),
+                             Identifying({"phone", FT::kPhone, false, MR::kLww, "Téléphone", 20}),
+                             Identifying({"email", FT::kEmail, false, MR::kLww, "Courriel", 254}),
                              {"status", FT::kEnum, false, MR::kReview, "Statut", 40, kStatuses},
                              {"sector", FT::kEnum, false, MR::kLww, "Secteur", 40, kSectors},
                              {"service_level", FT::kInt, false, MR::kReview, "Niveau", 1, {}, 1, 3},
@@ -58,8 +58,8 @@ std::vector<Table> BuildTables() {
                              {"referent", FT::kText, false, MR::kLww, "Référent", 100},
                              {"opened_on", FT::kDate, true, MR::kLww, "Ouvert le", 10},
                              {"closed_on", FT::kDate, false, MR::kLww, "Clos le", 10},
-                             {"close_reason", FT::kText, false, MR::kLww, "Motif de clôture", 200},
-                             {"notes", FT::kLongText, false, MR::kReview, "Notes", 10000},
+                             Identifying({"close_reason", FT::kText, false, MR::kLww, "Motif de clôture", 200}),
+                             Identifying({"notes", FT::kLongText, false, MR::kReview, "Notes", 10000}),
                              // Set by central staff when this case was a duplicate merged into another: devices follow
                              // the redirect (docs/SCHEMA.md, "Duplicates").
                              {"merged_into", FT::kId, false, MR::kImmutable, "Fusionné dans", 36, {}, 0, 0, true},
@@ -71,7 +71,7 @@ std::vector<Table> BuildTables() {
                              {"case_id", FT::kId, true, MR::kImmutable, "Dossier", 36},
                              {"kind", FT::kEnum, true, MR::kImmutable, "Type", 40, kFollowupKinds},
                              {"date", FT::kDate, true, MR::kImmutable, "Date", 10},
-                             {"text", FT::kLongText, true, MR::kImmutable, "Texte", 20000},
+                             Identifying({"text", FT::kLongText, true, MR::kImmutable, "Texte", 20000}),
                              {"author", FT::kText, false, MR::kImmutable, "Auteur", 100},
                          }});
   tables.push_back(Table{"contacts",
@@ -80,11 +80,11 @@ std::vector<Table> BuildTables() {
                          {
                              {"organisation", FT::kText, true, MR::kLww, "Organisme", 200},
                              {"kind", FT::kText, false, MR::kLww, "Type", 100},
-                             {"last_name", FT::kText, false, MR::kLww, "Nom", 100},
-                             {"first_name", FT::kText, false, MR::kLww, "Prénom", 100},
+                             Identifying({"last_name", FT::kText, false, MR::kLww, "Nom", 100}),
+                             Identifying({"first_name", FT::kText, false, MR::kLww, "Prénom", 100}),
                              {"role", FT::kText, false, MR::kLww, "Fonction", 100},
-                             {"phone", FT::kPhone, false, MR::kLww, "Téléphone", 20},
-                             {"email", FT::kEmail, false, MR::kLww, "Courriel", 254},
+                             Identifying({"phone", FT::kPhone, false, MR::kLww, "Téléphone", 20}),
+                             Identifying({"email", FT::kEmail, false, MR::kLww, "Courriel", 254}),
                              {"commune", FT::kText, false, MR::kLww, "Commune", 100},
                          }});
   // The register of visits (main courante): one visit or call at a reception point, often of a
@@ -112,7 +112,7 @@ std::vector<Table> BuildTables() {
                              {"commune", FT::kText, false, MR::kImmutable, "Commune", 100},
                              {"postcode", FT::kPostcode, false, MR::kImmutable, "CP", 5},
                              {"service_level", FT::kInt, false, MR::kImmutable, "Niveau", 1, {}, 1, 3},
-                             {"note", FT::kLongText, false, MR::kImmutable, "Note", 2000},
+                             Identifying({"note", FT::kLongText, false, MR::kImmutable, "Note", 2000}),
                              {"amends", FT::kId, false, MR::kImmutable, "Corrige", 36},
                          }});
   // A partner's recurring presence at a reception point. When and where it is held decide which
@@ -160,7 +160,7 @@ std::vector<Table> BuildTables() {
                              {"permanence_id", FT::kId, false, MR::kImmutable, "Permanence", 36},
                              {"date", FT::kDate, true, MR::kLww, "Date", 10},
                              {"start_time", FT::kTime, true, MR::kLww, "Heure", 5},
-                             {"place", FT::kText, false, MR::kLww, "Lieu", 200},
+                             Identifying({"place", FT::kText, false, MR::kLww, "Lieu", 200}),
                              {"outcome", FT::kEnum, false, MR::kReview, "Issue", 10, kOutcomes},
                              {"call_back", FT::kEnum, false, MR::kLww, "À rappeler", 10, kCallBack},
                              {"territory", FT::kText, true, MR::kImmutable, "Territoire", 100},
