@@ -126,7 +126,7 @@ TEST_CASE("health answers ok without a token", "[http]") {
   CHECK(json::parse(r->body) ==
         json{{"status", "ok"},
              {"protocol", 1},
-             {"features", {"push-runs", "pull-no-echo", "push-after", "pending-report", "removed-to"}}});
+             {"features", {"push-runs", "pull-no-echo", "push-after", "pending-report", "removed-to", "erasure"}}});
 }
 
 TEST_CASE("health answers 503 when the store does not answer", "[http]") {
