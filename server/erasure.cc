@@ -159,8 +159,7 @@ Result<Erasure> EraseCase(SqlConn& conn, const std::string& case_id, const std::
   std::vector<Target> targets;
   if (!*found) {
     if (source != "ledger") {
-      return MakeError(ErrorCode::kNotFound,
-                       "aucun dossier " + case_id + " au centre (voir `relais-central history " + case_id + "`)");
+      return MakeError(ErrorCode::kNotFound, "aucun dossier " + case_id + " au centre : rien n'a été effacé");
     }
     // A backup older than the case: its id is kept erased, so that no device brings it back.
     auto kept = conn.Run(kKeepFacts, {case_id, "cases", case_id, seq, "{}"});

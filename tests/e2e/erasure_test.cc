@@ -164,6 +164,11 @@ TEST_CASE("an erased person is gone from the centre, its history, its conflicts 
   }
   RunResult history = CentralCmd(c, {"history", id, "--json"});
   CHECK(history.out.find("Quenardelle") == std::string::npos);
+  // Every version stays, with its coded facts only.
+  const std::vector<std::string> versions =
+      c.Rows("SELECT snapshot FROM history WHERE record_id = '" + id + "' ORDER BY seq");
+  REQUIRE(versions.size() >= 3);
+  for (const std::string& v : versions) CHECK(v.find("demandeur_emploi") != std::string::npos);
   CHECK(FoundAtCentre(c, dir / "central.db").empty());
   // The coded facts stay for statistics; the receipt names the case, never the person.
   CHECK(c.Rows("SELECT facts FROM erased_records WHERE record_id = '" + id + "'").at(0).find("demandeur_emploi") !=
@@ -196,6 +201,7 @@ TEST_CASE("a backup restored after an erasure does not bring the person back", "
   RunResult erased = CentralCmd(c, {"person", "erase", id, "--reason", "demande", "--erasure-ledger", ledger});
   INFO(erased.err);
   REQUIRE(erased.exit_code == 0);
+  REQUIRE(a.Sync()["erased_cases"] == 1);
   c.RestoreBackup(/*declare=*/true);
   c.Start();  // serve replays the ledger before it answers anyone
   CHECK(FoundAtCentre(c, dir / "central.db").empty());
@@ -204,6 +210,8 @@ TEST_CASE("a backup restored after an erasure does not bring the person back", "
   const json receipts = json::parse(list.out);
   REQUIRE(receipts.size() == 1);
   CHECK(receipts[0]["source"] == "ledger");
-  CHECK(a.Sync()["erased_cases"] == 1);
+  // The laptop follows the restored centre (a fresh copy of its scope): the person does not come back.
+  a.Sync();
+  CHECK(a.Json({"case", "search", "Quenardelle"}).empty());
   CHECK(FoundInFiles(a.db()).empty());
 }
