@@ -59,8 +59,9 @@ std::vector<std::string> Seed(const std::string& path, int cases, int versions) 
   sqlite3* db = nullptr;
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) Fail("cannot open " + path);
   Exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; BEGIN");
-  Exec(db, "INSERT INTO devices(id, name, role, token_hash, created_at) VALUES (1, 'pae-gap', 'device', 'x', "
-           "'2027-01-01T00:00:00Z')");
+  Exec(db,
+       "INSERT INTO devices(id, name, role, token_hash, created_at) VALUES (1, 'pae-gap', 'device', 'x', "
+       "'2027-01-01T00:00:00Z')");
   sqlite3_stmt* put_case = Prepare(
       db,
       "INSERT INTO cases(id, last_name, first_name, birth_date, phone, status, service_level, territory, opened_on, "
@@ -70,15 +71,17 @@ std::vector<std::string> Seed(const std::string& path, int cases, int versions) 
       Prepare(db,
               "INSERT INTO followups(id, case_id, kind, date, text, version, territory, last_device, history_seq) "
               "VALUES (?1, ?2, 'entretien', '2027-01-02', ?3, ?4, 'hautes-alpes-gap', 'pae-gap', ?4)");
-  sqlite3_stmt* put_history = Prepare(
-      db,
-      "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost, prev_seq) VALUES "
-      "(?1, ?2, ?3, 'pae-gap', '1798761600000-000000-a1b2c3d4', ?4, ?5, ?6, NULL, ?7)");
+  sqlite3_stmt* put_history =
+      Prepare(db,
+              "INSERT INTO history(seq, tbl, record_id, device, hlc, change_id, at, snapshot, lost, prev_seq) VALUES "
+              "(?1, ?2, ?3, 'pae-gap', '1798761600000-000000-a1b2c3d4', ?4, ?5, ?6, NULL, ?7)");
   sqlite3_stmt* put_outcome = Prepare(
-      db, "INSERT INTO change_outcomes(device_id, change_id, digest, status, version) VALUES (1, ?1, 'd', 'applied', ?2)");
-  sqlite3_stmt* put_batch = Prepare(db,
-                                    "INSERT INTO push_batches(device_id, batch_key, request_hash, response, created_at) "
-                                    "VALUES (1, ?1, 'h', '{}', ?2)");
+      db,
+      "INSERT INTO change_outcomes(device_id, change_id, digest, status, version) VALUES (1, ?1, 'd', 'applied', ?2)");
+  sqlite3_stmt* put_batch =
+      Prepare(db,
+              "INSERT INTO push_batches(device_id, batch_key, request_hash, response, created_at) "
+              "VALUES (1, ?1, 'h', '{}', ?2)");
   std::vector<std::string> ids;
   int64_t seq = 0;
   auto at_of = [](int64_t s) {
@@ -100,8 +103,10 @@ std::vector<std::string> Seed(const std::string& path, int cases, int versions) 
       sqlite3_bind_text(put_history, 4, change.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_text(put_history, 5, at.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_text(put_history, 6, snapshot.c_str(), -1, SQLITE_TRANSIENT);
-      if (prev) sqlite3_bind_int64(put_history, 7, prev);
-      else sqlite3_bind_null(put_history, 7);
+      if (prev)
+        sqlite3_bind_int64(put_history, 7, prev);
+      else
+        sqlite3_bind_null(put_history, 7);
       Step(db, put_history);
       sqlite3_bind_text(put_outcome, 1, change.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_int64(put_outcome, 2, seq);
@@ -120,10 +125,10 @@ std::vector<std::string> Seed(const std::string& path, int cases, int versions) 
     const std::string id = NewUuidV7(kT0 + i);
     const std::string name = "Nom" + std::to_string(i);
     const std::string notes = "Notes du dossier " + std::to_string(i);
-    const int64_t last = history(
-        "cases", id,
-        "{\"last_name\":\"" + name + "\",\"first_name\":\"Camille\",\"status\":\"demandeur_emploi\",\"notes\":\"" +
-            notes + "\",\"territory\":\"hautes-alpes-gap\",\"opened_on\":\"2027-01-01\"}");
+    const int64_t last = history("cases", id,
+                                 "{\"last_name\":\"" + name +
+                                     "\",\"first_name\":\"Camille\",\"status\":\"demandeur_emploi\",\"notes\":\"" +
+                                     notes + "\",\"territory\":\"hautes-alpes-gap\",\"opened_on\":\"2027-01-01\"}");
     sqlite3_bind_text(put_case, 1, id.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(put_case, 2, name.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(put_case, 3, notes.c_str(), -1, SQLITE_TRANSIENT);
@@ -167,16 +172,21 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) Fail(a + " : valeur attendue");
       return argv[++i];
     };
-    if (a == "--cases") cases = std::atoi(next().c_str());
-    else if (a == "--history-per-case") versions = std::atoi(next().c_str());
-    else if (a == "--erasures") erasures = std::atoi(next().c_str());
-    else if (a == "--work") work = next();
-    else Fail("option inconnue : " + a + " (--cases N --history-per-case H --erasures K --work DIR)");
+    if (a == "--cases")
+      cases = std::atoi(next().c_str());
+    else if (a == "--history-per-case")
+      versions = std::atoi(next().c_str());
+    else if (a == "--erasures")
+      erasures = std::atoi(next().c_str());
+    else if (a == "--work")
+      work = next();
+    else
+      Fail("option inconnue : " + a + " (--cases N --history-per-case H --erasures K --work DIR)");
   }
   if (cases < erasures || versions < 1 || erasures < 1) Fail("--cases ≥ --erasures ≥ 1, --history-per-case ≥ 1");
-  const std::filesystem::path dir =
-      work.empty() ? std::filesystem::temp_directory_path() / ("erasure_bench-" + NewUuidV7(kT0))
-                   : std::filesystem::path(work);
+  const std::filesystem::path dir = work.empty()
+                                        ? std::filesystem::temp_directory_path() / ("erasure_bench-" + NewUuidV7(kT0))
+                                        : std::filesystem::path(work);
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "central.db").string();
   std::filesystem::remove(path);
@@ -201,8 +211,8 @@ int main(int argc, char** argv) {
   std::sort(ms.begin(), ms.end());
   std::printf("| cases | history rows | erasures | median ms | max ms | seed s |\n");
   std::printf("| ---: | ---: | ---: | ---: | ---: | ---: |\n");
-  std::printf("| %d | %lld | %d | %.1f | %.1f | %.0f |\n", cases,
-              static_cast<long long>(cases) * versions + cases, erasures, ms[ms.size() / 2], ms.back(), seed_s);
+  std::printf("| %d | %lld | %d | %.1f | %.1f | %.0f |\n", cases, static_cast<long long>(cases) * versions + cases,
+              erasures, ms[ms.size() / 2], ms.back(), seed_s);
   store->reset();
   if (work.empty()) std::filesystem::remove_all(dir);
   return 0;

@@ -753,7 +753,8 @@ Status SqliteReplicaPort::EraseRecord(const schema::Table& table, const std::str
   }
   for (const schema::Table& t : schema::Tables()) {
     if (&t != &table && !(table.name == "cases" && t.FindField("case_id"))) continue;
-    auto del = replica_.db().Prepare("DELETE FROM " + std::string(t.name) + (&t == &table ? " WHERE id = ?1" : " WHERE case_id = ?1"));
+    auto del = replica_.db().Prepare("DELETE FROM " + std::string(t.name) +
+                                     (&t == &table ? " WHERE id = ?1" : " WHERE case_id = ?1"));
     if (!del) return del.error();
     del->Bind(1, id);
     RELAIS_TRY(del->Run());
@@ -773,8 +774,9 @@ Status ScrubErased(Replica& replica) {
   auto row = checkpoint->Step();
   if (!row) return row.error();
   if (*row && checkpoint->Int(0) != 0) {
-    return MakeError(ErrorCode::kIo, "effacement : le journal de la base n'a pas pu être vidé (une autre commande "
-                                     "relais tient la base ouverte) ; relancez `relais sync` quand elle a fini");
+    return MakeError(ErrorCode::kIo,
+                     "effacement : le journal de la base n'a pas pu être vidé (une autre commande "
+                     "relais tient la base ouverte) ; relancez `relais sync` quand elle a fini");
   }
   return OkStatus();
 }

@@ -15,7 +15,8 @@ namespace {
 
 constexpr const char* kAlreadyErased = "SELECT at FROM erasures WHERE case_id = ?1";
 constexpr const char* kMergedInto = "SELECT id FROM cases WHERE merged_into = ?1 ORDER BY id COLLATE BINARY";
-constexpr const char* kHistoryRow = "SELECT prev_seq, snapshot, lost, device, change_id, at FROM history WHERE seq = ?1";
+constexpr const char* kHistoryRow =
+    "SELECT prev_seq, snapshot, lost, device, change_id, at FROM history WHERE seq = ?1";
 constexpr const char* kScrubHistory = "UPDATE history SET snapshot = ?2, lost = ?3 WHERE seq = ?1";
 constexpr const char* kKeepFacts =
     "INSERT INTO erased_records(record_id, tbl, case_id, seq, facts) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -129,8 +130,8 @@ std::string ErasedReason(const std::string& record_id, const std::string& day) {
          "n'est gardé au centre";
 }
 
-Result<Erasure> EraseCase(SqlConn& conn, const std::string& case_id, const std::string& reason,
-                          const std::string& by, const std::string& source, const std::string& now) {
+Result<Erasure> EraseCase(SqlConn& conn, const std::string& case_id, const std::string& reason, const std::string& by,
+                          const std::string& source, const std::string& now) {
   if (!IsUuid(case_id)) {
     return MakeError(ErrorCode::kUsage, "« " + case_id + " » n'est pas un identifiant de dossier (UUID)");
   }
@@ -175,8 +176,8 @@ Result<Erasure> EraseCase(SqlConn& conn, const std::string& case_id, const std::
     std::vector<Target> found_cases{Target{&cases, std::move(**found), case_id}};
     std::set<std::string> seen{case_id};
     for (size_t i = 0; i < found_cases.size(); ++i) {
-      auto merged = QueryAll(conn, kMergedInto, {found_cases[i].stored.record.id},
-                             [](const SqlRow& r) { return r.Text(0); });
+      auto merged =
+          QueryAll(conn, kMergedInto, {found_cases[i].stored.record.id}, [](const SqlRow& r) { return r.Text(0); });
       if (!merged) return merged.error();
       for (const std::string& id : *merged) {
         if (!seen.insert(id).second) continue;
@@ -224,8 +225,7 @@ Result<Erasure> EraseCase(SqlConn& conn, const std::string& case_id, const std::
       if (auto dropped = conn.Run(kDropBatchAnswers, {w.device, w.at}); !dropped) return dropped.error();
     }
   }
-  if (auto wrote = conn.Run(kWriteReceipt, {case_id, now, by, reason, receipt.seq, receipt.records, source});
-      !wrote) {
+  if (auto wrote = conn.Run(kWriteReceipt, {case_id, now, by, reason, receipt.seq, receipt.records, source}); !wrote) {
     return wrote.error();
   }
   if (seq != **last_seq) {

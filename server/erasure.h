@@ -27,8 +27,8 @@ namespace relais::server {
 //    forgotten, and the stored answers of the batches that carried its changes (push_batches, which
 //    may echo values) are deleted.
 // Then the receipt is written (table erasures). Errors as CentralStore::ErasePerson.
-Result<Erasure> EraseCase(SqlConn& conn, const std::string& case_id, const std::string& reason,
-                          const std::string& by, const std::string& source, const std::string& now);
+Result<Erasure> EraseCase(SqlConn& conn, const std::string& case_id, const std::string& reason, const std::string& by,
+                          const std::string& source, const std::string& now);
 
 // The receipts, oldest first.
 Result<std::vector<Erasure>> ListErasures(SqlConn& conn);

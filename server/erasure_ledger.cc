@@ -18,7 +18,8 @@ namespace relais::server {
 namespace {
 
 Error LedgerError(const std::string& path, const std::string& what) {
-  return MakeError(ErrorCode::kIo, "registre des effacements " + path + " : " + what + " (" + std::strerror(errno) + ")");
+  return MakeError(ErrorCode::kIo,
+                   "registre des effacements " + path + " : " + what + " (" + std::strerror(errno) + ")");
 }
 
 }  // namespace
@@ -96,8 +97,9 @@ Result<std::vector<Erasure>> ReplayLedger(CentralStore& store, const std::string
   for (const LedgerEntry& entry : ledger->entries) {
     if (!erased.insert(entry.case_id).second) continue;
     auto done = store.ErasePerson(entry.case_id,
-                                  "effacé le " + entry.at + ", rejoué depuis le registre des effacements après "
-                                  "la restauration d'une sauvegarde plus ancienne",
+                                  "effacé le " + entry.at +
+                                      ", rejoué depuis le registre des effacements après "
+                                      "la restauration d'une sauvegarde plus ancienne",
                                   entry.by.empty() ? "registre" : entry.by, "ledger");
     if (!done) {
       if (done.error().code == ErrorCode::kConflict || done.error().code == ErrorCode::kUsage) continue;

@@ -200,8 +200,8 @@ struct Erasure {
   std::string at;  // ISO 8601 UTC
   std::string by;  // the staff member or staff token
   std::string reason;
-  int64_t seq = 0;      // the sequence number of its first removal
-  int64_t records = 0;  // records erased: the case and the records linked to it
+  int64_t seq = 0;               // the sequence number of its first removal
+  int64_t records = 0;           // records erased: the case and the records linked to it
   std::string source = "staff";  // staff | ledger (replayed after a restore: server/erasure_ledger.h)
   // After the erasure: whether the SQLite store's write-ahead log was emptied (a checkpoint
   // TRUNCATE; false when a reader held it, or on PostgreSQL). Not stored.

@@ -28,7 +28,7 @@ namespace {
 
 const std::string kGap = "hautes-alpes-gap";
 // Words found nowhere else: the person's names, a note, a follow-up's text and each device's edit.
-const std::vector<std::string> kDistinctive = {"Quenardelle", "Ombeline", "Vrillonnet", "Zarbanique",
+const std::vector<std::string> kDistinctive = {"Quenardelle", "Ombeline",  "Vrillonnet", "Zarbanique",
                                                "Plumecoq",    "Brindaval", "Sirlotte"};
 
 // A counsellor's laptop, its replica plain or encrypted.
@@ -122,11 +122,10 @@ TEST_CASE("an erased person is gone from the centre, its history, its conflicts 
   b.Init(c);
   offline.Init(c);
 
-  const std::string id =
-      a.Json({"case", "add", "--last-name", "Quenardelle", "--first-name", "Ombeline", "--birth-date", "1988-03-14",
-              "--phone", "0611223344", "--territory", kGap, "--status", "demandeur_emploi", "--notes",
-              "Vrillonnet souhaite une formation"})["id"]
-          .get<std::string>();
+  const std::string id = a.Json({"case", "add", "--last-name", "Quenardelle", "--first-name", "Ombeline",
+                                 "--birth-date", "1988-03-14", "--phone", "0611223344", "--territory", kGap, "--status",
+                                 "demandeur_emploi", "--notes", "Vrillonnet souhaite une formation"})["id"]
+                             .get<std::string>();
   a.Json({"followup", "add", id, "--kind", "entretien", "--text", "Entretien Zarbanique, premier contact"});
   a.Sync();
   b.Sync();
@@ -143,8 +142,8 @@ TEST_CASE("an erased person is gone from the centre, its history, its conflicts 
   REQUIRE_FALSE(FoundAtCentre(c, dir / "central.db").empty());
   REQUIRE_FALSE(FoundInFiles(b.db()).empty());
 
-  RunResult erased = CentralCmd(c, {"person", "erase", id, "--reason", "demande de la personne du 2026-12-01",
-                                    "--by", "dpo", "--json"});
+  RunResult erased = CentralCmd(
+      c, {"person", "erase", id, "--reason", "demande de la personne du 2026-12-01", "--by", "dpo", "--json"});
   INFO(erased.err);
   REQUIRE(erased.exit_code == 0);
   const json receipt = json::parse(erased.out);
@@ -200,9 +199,9 @@ TEST_CASE("a backup restored after an erasure does not bring the person back", "
   c.Start();
   Laptop a(dir, "a");
   a.Init(c);
-  const std::string id = a.Json({"case", "add", "--last-name", "Quenardelle", "--first-name", "Ombeline",
-                                 "--territory", kGap})["id"]
-                             .get<std::string>();
+  const std::string id =
+      a.Json({"case", "add", "--last-name", "Quenardelle", "--first-name", "Ombeline", "--territory", kGap})["id"]
+          .get<std::string>();
   a.Sync();
   c.Backup();
   RunResult erased = CentralCmd(c, {"person", "erase", id, "--reason", "demande", "--erasure-ledger", ledger});
