@@ -81,7 +81,7 @@ std::vector<std::string> FoundInFiles(const std::string& db) {
   for (const std::string& path : {db, db + "-wal"}) {
     const std::string bytes = Lower(FileBytes(path));
     for (const std::string& word : kDistinctive) {
-      if (bytes.find(Lower(word)) != std::string::npos) found.push_back(word + " in " + path);
+      if (bytes.find(Lower(word)) != std::string::npos) found.push_back(word + " in " += path);
     }
   }
   return found;
@@ -97,7 +97,7 @@ std::vector<std::string> FoundAtCentre(const Central& c, const std::string& db) 
               "AND table_type = 'BASE TABLE' ORDER BY table_name")) {
     for (const std::string& row : c.Rows("SELECT t::text FROM \"" + table + "\" t")) {
       for (const std::string& word : kDistinctive) {
-        if (row.find(word) != std::string::npos) found.push_back(word + " in " + table);
+        if (row.find(word) != std::string::npos) found.push_back(word + " in " += table);
       }
     }
   }

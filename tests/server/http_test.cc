@@ -52,6 +52,11 @@ class FailingStore final : public CentralStore {
   Result<Conflict> Resolve(int64_t, const Decision&, const std::string&) override { return Fail(); }
   Result<Conflict> Merge(int64_t, const std::vector<std::string>&, const std::string&) override { return Fail(); }
   Result<Conflict> Dismiss(int64_t, const std::string&) override { return Fail(); }
+  Result<Erasure> ErasePerson(const std::string&, const std::string&, const std::string&,
+                              const std::string&) override {
+    return Fail();
+  }
+  Result<std::vector<Erasure>> Erasures() override { return Fail(); }
   Result<Network> GetNetwork() override { return Fail(); }
   Status AddTerritory(const Territory&) override { return Fail(); }
   Status RenameTerritory(const std::string&, const std::string&) override { return Fail(); }
