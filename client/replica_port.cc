@@ -652,6 +652,10 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
     if (back) continue;
     const schema::Table* table = schema::FindTable(r.table);
     if (!table) continue;
+    if (r.erased) {
+      RELAIS_TRY(EraseRecord(*table, r.record_id));
+      continue;
+    }
     RELAIS_TRY(ApplyRemoval(*table, r.record_id, r.seq, /*moved=*/true, /*keep_pending=*/false, r.to));
   }
 
@@ -742,6 +746,64 @@ Status SqliteReplicaPort::ApplyRemoval(const schema::Table& table, const std::st
       del_children->Bind(1, id);
       RELAIS_TRY(del_children->Run());
     }
+  }
+  return OkStatus();
+}
+
+Status SqliteReplicaPort::EraseRecord(const schema::Table& table, const std::string& id) {
+  // The records linked to a case: the ids of every table with a `case_id` field, as one subquery.
+  std::string linked;
+  for (const schema::Table& t : schema::Tables()) {
+    if (!t.FindField("case_id")) continue;
+    linked += std::string(linked.empty() ? "" : " UNION ALL ") + "SELECT id FROM " + std::string(t.name) +
+              " WHERE case_id = ?1";
+  }
+  if (table.name == "cases") {
+    auto held = replica_.db().Prepare("SELECT count(*) FROM cases WHERE id = ?1");
+    if (!held) return held.error();
+    held->Bind(1, id);
+    auto row = held->Step();
+    if (!row) return row.error();
+    if (*row && held->Int(0) > 0) ++erased_cases_;
+  }
+  const std::string statements[] = {
+      "DELETE FROM outbox WHERE record_id = ?1 OR reject_case_id = ?1 OR record_id IN (" + linked + ")",
+      "DELETE FROM discarded_changes WHERE record_id = ?1 OR case_id = ?1 OR record_id IN (" + linked + ")",
+      "DELETE FROM conflicts WHERE record_id = ?1 OR other_id = ?1 OR record_id IN (" + linked + ")",
+      "DELETE FROM central_digests WHERE id = ?1 OR id IN (" + linked + ")",
+  };
+  for (const std::string& sql : statements) {
+    auto stmt = replica_.db().Prepare(sql);
+    if (!stmt) return stmt.error();
+    stmt->Bind(1, id);
+    RELAIS_TRY(stmt->Run());
+  }
+  for (const schema::Table& t : schema::Tables()) {
+    if (&t != &table && !(table.name == "cases" && t.FindField("case_id"))) continue;
+    auto del = replica_.db().Prepare("DELETE FROM " + std::string(t.name) +
+                                     (&t == &table ? " WHERE id = ?1" : " WHERE case_id = ?1"));
+    if (!del) return del.error();
+    del->Bind(1, id);
+    RELAIS_TRY(del->Run());
+  }
+  return replica_.SetState(kStateScrubDue, "1");
+}
+
+Status ScrubErased(Replica& replica) {
+  auto due = replica.GetState(kStateScrubDue);
+  if (!due) return due.error();
+  if (!*due || **due != "1") return OkStatus();
+  RELAIS_TRY(replica.db().Exec("INSERT INTO cases_fts(cases_fts) VALUES ('rebuild')"));
+  RELAIS_TRY(replica.db().Exec("VACUUM"));
+  RELAIS_TRY(replica.SetState(kStateScrubDue, "0"));
+  auto checkpoint = replica.db().Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+  if (!checkpoint) return checkpoint.error();
+  auto row = checkpoint->Step();
+  if (!row) return row.error();
+  if (*row && checkpoint->Int(0) != 0) {
+    return MakeError(ErrorCode::kIo,
+                     "effacement : le journal de la base n'a pas pu être vidé (une autre commande "
+                     "relais tient la base ouverte) ; relancez `relais sync` quand elle a fini");
   }
   return OkStatus();
 }

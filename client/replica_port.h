@@ -94,6 +94,8 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
     int64_t rejected = 0;    // this replica's changes to it, or to them, that stay here, rejected
   };
   const std::vector<RemovedCase>& removed_cases() const { return removed_cases_; }
+  // How many cases this replica held that this port's pulls erased at the centre's request.
+  int64_t erased_cases() const { return erased_cases_; }
 
  private:
   Result<sync::PushRequest> LoadBatch(const std::string& batch_key);
@@ -143,6 +145,12 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   // next, and the centre judges them as work on a record the device held), rather than rejected.
   Status ApplyRemoval(const schema::Table& table, const std::string& id, int64_t seq, bool moved = false,
                       bool keep_pending = false, const std::string& to = std::string());
+  // A record the centre erased with its person (a removal marked erased): it goes with everything
+  // this replica holds about it, kept nowhere: for a case, the records linked to it (follow-ups,
+  // visits, appointments: the tables with a `case_id` field); the changes to any of them, pending,
+  // refused or given up; the conflict notices and kept digests. Marks the replica for ScrubErased
+  // (kStateScrubDue), in the same transaction.
+  Status EraseRecord(const schema::Table& table, const std::string& id);
   // Upserts a pulled record, local pending edits kept on top (the centre's digest of it then kept
   // in central_digests: KeepCentralDigest). `forward_only`: a record this replica holds at a later
   // version is refused (kProtocol), not overwritten; a fresh copy, which replaces what the replica
@@ -168,6 +176,7 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   Replica& replica_;
   sync::RecordDigester digester_;
   std::vector<RemovedCase> removed_cases_;
+  int64_t erased_cases_ = 0;
   // Per table (declaration order): the rowid of the last pending create this port put in a batch.
   // Later ones have larger rowids (a row gets the largest rowid + 1, and rows are removed only by a
   // pull, after the push), so a sync's batches do not scan the rows already sent again. Only a
@@ -200,6 +209,14 @@ inline constexpr const char* kStateDeviceName = "device_name";
 inline constexpr const char* kStateTerritories = "territories";
 inline constexpr const char* kStateDefaultTerritory = "default_territory";
 inline constexpr const char* kStatePullCursor = "pull_cursor";
+// "1" from the pull that erased a record until ScrubErased has emptied the free pages and the log.
+inline constexpr const char* kStateScrubDue = "erasure_scrub_due";
+
+// Makes what an erasure deleted unreadable in the replica's files: the search index rebuilt (its
+// segments kept the deleted words), the file rewritten (VACUUM: no free page keeps old content) and
+// the write-ahead log emptied (checkpoint TRUNCATE). Runs when kStateScrubDue says so, then clears
+// it; must run outside any transaction. Does nothing otherwise.
+Status ScrubErased(Replica& replica);
 // LocalDigest's turn: which bucket of the kept digests it checks against the rows next.
 inline constexpr const char* kStateDigestCheckRound = "digest_check_round";
 // How many kept digests LocalDigest checks against their rows, about, per table and per sync.

@@ -81,7 +81,18 @@ struct Field {
   bool central_only = false;
   std::span<const Transition> transitions = {};
   RequiredWhen required_when = {};
+  // Identifies the person or holds free text about them (names, birth date, contact details, notes,
+  // follow-up texts): what `relais-central person erase` removes from the live store, every history
+  // version, conflicts and devices. The other fields are coded facts kept for statistics
+  // (docs/SCHEMA.md, "Identifying fields"; docs/PRIVACY.md, "Erasure"). Declared with Identifying().
+  bool identifying = false;
 };
+
+// `field`, declared identifying (Field::identifying).
+constexpr Field Identifying(Field field) {
+  field.identifying = true;
+  return field;
+}
 
 struct Table {
   std::string_view name;

@@ -16,6 +16,7 @@
 #include "base/ids.h"
 #include "server/auth_throttle.h"
 #include "server/decoded_push.h"
+#include "server/erasure_ledger.h"
 #include "server/front.h"
 #include "server/push.h"
 #include "server/push_order.h"
@@ -475,6 +476,7 @@ struct HttpEndpoint::Impl {
   void ShowConflict(const front::Request& req, front::Response& res);
   void SettleConflict(const front::Request& req, front::Response& res, const std::string& action);
   void RecordHistory(const front::Request& req, front::Response& res);
+  void ErasePerson(const front::Request& req, front::Response& res);
 };
 
 namespace {
@@ -1044,6 +1046,49 @@ void HttpEndpoint::Impl::RecordHistory(const front::Request& req, front::Respons
                   kJson);
 }
 
+void HttpEndpoint::Impl::ErasePerson(const front::Request& req, front::Response& res) {
+  auto staff = AdmitStaff(req, res);
+  if (!staff) return;
+  if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
+  auto body = StaffBody(req, {"reason"});
+  if (!body) return SendError(res, HttpStatusFor(body.error().code), body.error());
+  const json reason = body->value("reason", json());
+  if (!reason.is_string() || reason.get<std::string>().find_first_not_of(" \t\r\n") == std::string::npos) {
+    return SendError(res, 400, MakeError(ErrorCode::kUsage, "reason : dites pourquoi le dossier est effacé"));
+  }
+  const std::string case_id = req.matches[1];
+  auto placement = store.Locate(case_id);
+  if (!placement) return SendStoreError(res, placement.error());
+  if (placement->table != schema::CasesTable().name) {
+    return SendError(res, 404, MakeError(ErrorCode::kNotFound, "aucun dossier " + case_id + " au centre"));
+  }
+  if (placement->territory && !staff->InScope(*placement->territory)) {
+    return SendError(
+        res, 403,
+        MakeError(ErrorCode::kForbidden,
+                  "le dossier " + case_id + " est hors des territoires de ce jeton (" + staff->TerritoryList() + ")"));
+  }
+  if (!options.erasure_ledger.empty()) {
+    const Clock& clock = options.clock ? *options.clock : SystemClock::Instance();
+    if (auto journaled = AppendToLedger(options.erasure_ledger, {IsoTimestamp(clock.NowMs()), staff->name, case_id});
+        !journaled) {
+      return SendStoreError(res, journaled.error());
+    }
+  }
+  auto erased = store.ErasePerson(case_id, reason.get<std::string>(), staff->name, "staff");
+  if (!erased) return SendStoreError(res, erased.error());
+  tl_note.detail = " records=" + std::to_string(erased->records);
+  res.set_content(json{{"case", erased->case_id},
+                       {"at", erased->at},
+                       {"by", erased->by},
+                       {"reason", erased->reason},
+                       {"seq", erased->seq},
+                       {"records", erased->records},
+                       {"source", erased->source}}
+                      .dump(),
+                  kJson);
+}
+
 void HttpEndpoint::Impl::Install() {
   // A request body as the handlers read it: inflated when sent with gzip (in any case), within
   // max_body_bytes. Push reads its own (its limits and messages are its own). False when the
@@ -1130,6 +1175,7 @@ void HttpEndpoint::Impl::Install() {
                 route([this, action](Req req, Res res) { SettleConflict(req, res, action); }));
   }
   front.Route("GET", "/v1/history/*", route([this](Req req, Res res) { RecordHistory(req, res); }));
+  front.Route("POST", "/v1/persons/*/erase", route([this](Req req, Res res) { ErasePerson(req, res); }));
 
   // An unknown path, or a known path asked with another method.
   front.Fallback(route(

@@ -38,6 +38,9 @@ struct HttpOptions {
   // or a record's content). Defaults to stderr. Called from the server's threads: must be
   // thread-safe.
   std::function<void(std::string_view line)> log;
+  // The erasure ledger (server/erasure_ledger.h) an erasure over the staff API is written to before
+  // the store commits it; empty: none.
+  std::string erasure_ledger;
   // Called when a push sent with ?after= is about to wait for the batch it names (a latch for
   // tests); from the server's threads.
   std::function<void()> on_order_wait;

@@ -20,11 +20,13 @@
 #include <thread>
 #include <tuple>
 
+#include "base/clock.h"
 #include "base/hardening.h"
 #include "base/text.h"
 #include "pg/conn.h"
 #include "schema/display.h"
 #include "base/clock.h"
+#include "server/erasure_ledger.h"
 #include "server/http.h"
 #include "server/person_file.h"
 #include "server/staff_json.h"
@@ -157,7 +159,26 @@ std::string ParseFailure(const CLI::ParseError& e) {
 // unwarned.
 bool IsLoopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
 
-int Serve(const std::string& db_path, const std::string& listen, relais::server::HttpOptions options) {
+// The ledger of a store: --erasure-ledger when given, else its default (DefaultLedgerPath).
+std::string LedgerOf(const std::string& db_path, const std::string& given) {
+  return given.empty() ? relais::server::DefaultLedgerPath(db_path) : given;
+}
+
+// Replays the erasure ledger into `store` (a restored backup may predate erasures), saying what it
+// erased again on stderr.
+relais::Status ReplayErasures(relais::server::CentralStore& store, const std::string& ledger) {
+  auto replayed = relais::server::ReplayLedger(store, ledger);
+  if (!replayed) return replayed.error();
+  for (const relais::server::Erasure& e : *replayed) {
+    std::cerr << "relais-central : dossier " << e.case_id << " effacé à nouveau d'après le registre des effacements "
+              << ledger << " (effacé le " << e.at << " ; la base a été restaurée d'une sauvegarde plus ancienne)"
+              << std::endl;
+  }
+  return relais::OkStatus();
+}
+
+int Serve(const std::string& db_path, const std::string& listen, relais::server::HttpOptions options,
+          const std::string& ledger) {
   std::string host;
   int port = 0;
   if (!ParseListen(listen, host, port)) {
@@ -184,6 +205,9 @@ int Serve(const std::string& db_path, const std::string& listen, relais::server:
 
   auto store = OpenStore(db_path, OpenMode::kCreate);
   if (!store) return Fail(store.error());
+  // Before any device is served: no person erased comes back from a restored backup.
+  if (auto replayed = ReplayErasures(**store, ledger); !replayed) return Fail(replayed.error());
+  options.erasure_ledger = ledger;
   relais::server::HttpEndpoint endpoint(**store, options);
   auto bound = endpoint.Bind(host, port);
   if (!bound) return Fail(bound.error());
@@ -532,9 +556,10 @@ std::string EpochText(const relais::server::CentreIdentity& c) {
 
 // `relais-central restored`: the store was put back from a backup by other means (pg_restore, a
 // file copy): a new epoch begins, and every device pushes back what the backup lacks.
-int Restored(const std::string& db_path) {
+int Restored(const std::string& db_path, const std::string& ledger) {
   auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
+  if (auto replayed = ReplayErasures(**store, ledger); !replayed) return Fail(replayed.error());
   auto identity = (*store)->BeginEpoch(std::nullopt);
   if (!identity) return Fail(identity.error());
   std::cout << "Restauration notée : " << EpochText(*identity) << ".\n"
@@ -580,7 +605,7 @@ int Restore(const std::string& db_path, const std::string& backup) {
   fs::rename(staged, db_path, ec);
   if (ec)
     return Fail(relais::MakeError(ErrorCode::kIo, "remplacement de " + db_path + " impossible : " + ec.message()));
-  return Restored(db_path);
+  return Restored(db_path, relais::server::DefaultLedgerPath(db_path));
 }
 
 // `relais-central recovered`: what devices pushed back after restores, latest first.
@@ -616,6 +641,80 @@ int Recovered(const std::string& db_path, size_t limit, bool as_json) {
   PrintTable(rows);
   std::cout << notes->size() << " fiche(s) renvoyée(s) par les appareils après une restauration ; "
             << "leur historique : relais-central history FICHE\n";
+  return 0;
+}
+
+json ErasureJson(const relais::server::Erasure& e) {
+  return {{"case", e.case_id}, {"at", e.at},           {"by", e.by},           {"reason", e.reason},
+          {"seq", e.seq},      {"records", e.records}, {"source", e.source}};
+}
+
+// `relais-central person erase CASE_ID --reason TEXT`: the person erased everywhere (server/erasure.h).
+int PersonErase(const std::string& db_path, const std::string& case_id, const std::string& reason, std::string by,
+                const std::string& ledger, bool as_json) {
+  if (by.empty()) by = DefaultAuthor();
+  if (reason.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Fail(relais::MakeError(ErrorCode::kValidation, "--reason : dites pourquoi le dossier est effacé"));
+  }
+  auto store = OpenStore(db_path, OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  // Journaled outside the store first: should the store be restored from an older backup, the
+  // erasure is replayed (a line for an erasure that then failed is replayed, as asked, later).
+  if (ledger.empty()) {
+    std::cerr << "relais-central : attention : sans --erasure-ledger, une sauvegarde de cette base restaurée plus "
+                 "tard ramènerait ce dossier (docs/PRIVACY.md)\n";
+  } else {
+    auto kept = (*store)->Locate(case_id);
+    if (!kept && kept.error().code != ErrorCode::kNotFound) return Fail(kept.error());
+    // A case the store holds: anything else gets its error from the erasure, and no line.
+    if (kept && kept->table == relais::schema::CasesTable().name) {
+      if (auto journaled = relais::server::AppendToLedger(
+              ledger, {relais::IsoTimestamp(relais::SystemClock::Instance().NowMs()), by, case_id});
+          !journaled) {
+        return Fail(journaled.error());
+      }
+    }
+  }
+  auto erased = (*store)->ErasePerson(case_id, reason, by, "staff");
+  if (!erased) return Fail(erased.error());
+  if (as_json) {
+    json out = ErasureJson(*erased);
+    out["ledger"] = ledger.empty() ? json(nullptr) : json(ledger);
+    out["wal_truncated"] = erased->wal_truncated;
+    std::cout << out.dump(2) << std::endl;
+    return 0;
+  }
+  std::cout << "Dossier " << case_id << " effacé : " << erased->records
+            << " fiche(s) (le dossier et ce qui lui est rattaché) ; son historique ne garde que les faits codés "
+               "(territoire, statut, dates…).\n"
+            << "Chaque appareil qui le détient l'effacera à sa prochaine synchronisation.\n"
+            << "Reçu : relais-central erasures\n";
+  return 0;
+}
+
+// `relais-central erasures`: the receipts, oldest first.
+int ErasuresList(const std::string& db_path, bool as_json) {
+  auto store = OpenStore(db_path, OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  auto list = (*store)->Erasures();
+  if (!list) return Fail(list.error());
+  if (as_json) {
+    json out = json::array();
+    for (const auto& e : *list) out.push_back(ErasureJson(e));
+    std::cout << out.dump(2) << std::endl;
+    return 0;
+  }
+  if (list->empty()) {
+    std::cout << "Aucun effacement.\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"LE", "DOSSIER", "PAR", "FICHES", "ORIGINE", "MOTIF"}};
+  for (const auto& e : *list) {
+    rows.push_back({e.at, e.case_id, e.by, std::to_string(e.records),
+                    e.source == "ledger" ? "registre (rejoué)" : "personnel", e.reason});
+  }
+  PrintTable(rows);
+  std::cout << list->size() << " effacement(s)\n";
   return 0;
 }
 
@@ -1178,6 +1277,11 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(size_t{1}, size_t{1000000}))
         ->capture_default_str();
 
+    std::string ledger;
+    const char* ledger_help =
+        "Registre des effacements, hors de la base (défaut : à côté du fichier, FICHIER.effacements)";
+    serve->add_option("--erasure-ledger", ledger, ledger_help);
+
     auto* device = app.add_subcommand("device", "Enrôler, lister et révoquer les appareils");
     device->require_subcommand(1);
     auto* add = device->add_subcommand("add", "Enrôler un appareil et afficher son jeton, une seule fois");
@@ -1270,6 +1374,23 @@ int main(int argc, char** argv) {
     auto* restored = app.add_subcommand(
         "restored", "Noter que la base vient d'être restaurée d'une sauvegarde (pg_restore, copie de fichier)");
     store_options(restored, "Fichier de la base centrale");
+    restored->add_option("--erasure-ledger", ledger, ledger_help);
+    auto* person = app.add_subcommand("person", "Les droits des personnes suivies (RGPD)");
+    person->require_subcommand(1);
+    auto* erase = person->add_subcommand(
+        "erase", "Effacer une personne partout : dossier, historique, conflits, appareils (garde les faits codés)");
+    std::string erase_case, erase_reason, erase_by;
+    bool erase_json = false;
+    erase->add_option("CASE_ID", erase_case, "Identifiant du dossier (UUID)")->required();
+    store_options(erase, "Fichier de la base centrale");
+    erase->add_option("--reason", erase_reason, "Pourquoi (ex. : demande de la personne du 2026-12-01)")->required();
+    erase->add_option("--by", erase_by, "Qui efface (par défaut : le nom de connexion)");
+    erase->add_option("--erasure-ledger", ledger, ledger_help);
+    erase->add_flag("--json", erase_json, "Afficher le reçu en JSON");
+    auto* erasures = app.add_subcommand("erasures", "Lister les effacements faits (le reçu de chacun)");
+    store_options(erasures, "Fichier de la base centrale");
+    bool erasures_json = false;
+    erasures->add_flag("--json", erasures_json, "Afficher en JSON");
     auto* recovered = app.add_subcommand("recovered", "Lister ce que les appareils ont renvoyé après une restauration");
     store_options(recovered, "Fichier de la base centrale");
     size_t recovered_limit = 1000;
@@ -1358,14 +1479,16 @@ int main(int argc, char** argv) {
       db_path = store_url;
     }
     if (*migrate) return Migrate(migrate_from, migrate_to);
-    if (*serve) return Serve(db_path, listen, serve_options);
+    if (*serve) return Serve(db_path, listen, serve_options, LedgerOf(db_path, ledger));
+    if (*erase) return PersonErase(db_path, erase_case, erase_reason, erase_by, LedgerOf(db_path, ledger), erase_json);
+    if (*erasures) return ErasuresList(db_path, erasures_json);
     if (*add) return DeviceAdd(db_path, name, territories, staff, add_json);
     if (*list) return DeviceList(db_path, list_json);
     if (*revoke) return DeviceRevoke(db_path, revoke_options);
     if (*history) return History(db_path, record_id, history_json);
     if (*person_export) return PersonExport(db_path, person_case, person_format, person_output);
     if (*restore) return Restore(db_path, backup_file);
-    if (*restored) return Restored(db_path);
+    if (*restored) return Restored(db_path, LedgerOf(db_path, ledger));
     if (*recovered) return Recovered(db_path, recovered_limit, recovered_json);
     if (*t_add) return TerritoryAdd(db_path, new_territory, territory_json);
     if (*t_list) return TerritoryList(db_path, territory_json);

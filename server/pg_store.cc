@@ -7,6 +7,7 @@
 #include "base/text.h"
 #include "pg/migrate.h"
 #include "schema/migrations.h"
+#include "server/erasure.h"
 #include "server/push.h"
 #include "server/store_layout.h"
 #include "server/stored_json.h"
@@ -51,6 +52,7 @@ struct PgStatements {
   std::string settle_conflict = PostgresDialect().translate(sql::kSettleConflict);
   std::string insert_exit = PostgresDialect().translate(sql::kInsertExit);
   std::string exits_of_record = PostgresDialect().translate(sql::kExitsOfRecord);
+  std::string erased_on = PostgresDialect().translate(kErasedOn);
   std::string find_batch = PostgresDialect().translate(sql::kFindBatch);
   std::string save_batch = PostgresDialect().translate(sql::kSaveBatch);
   std::string write_seq = PostgresDialect().translate(sql::kWriteSeq);
@@ -265,6 +267,15 @@ class PgTx final : public CentralTx {
     std::vector<std::string> ids;
     IdsOf(*rows, ids);
     return ids;
+  }
+
+  Result<std::optional<std::string>> ErasedOn(const std::string& record_id) override {
+    auto rows = Query(st_.erased_on, {record_id});
+    if (!rows) return rows.error();
+    std::vector<std::string> days;
+    IdsOf(*rows, days);
+    if (days.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(days.front());
   }
 
   Status MoveRecord(const schema::Table& table, const std::string& id, const std::string& territory,

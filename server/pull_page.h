@@ -64,7 +64,8 @@ Result<sync::PullPage> MergePullSources(const Device& viewer, int64_t since, siz
       }
       case PullSourceKind::kExits:
         page.removed.push_back(sync::Removal{next->row().Text(1), next->row().Text(2), next->row().Int(0),
-                                             next->row().IsNull(3) ? std::string() : next->row().Text(3)});
+                                             next->row().IsNull(3) ? std::string() : next->row().Text(3),
+                                             next->row().Int(4) != 0});
         break;
       case PullSourceKind::kOpened:
       case PullSourceKind::kSettled: {

@@ -7,6 +7,7 @@
 
 #include "base/clock.h"
 #include "base/text.h"
+#include "server/erasure.h"
 #include "server/stored_json.h"
 #include "sync/codec.h"
 #include "sync/hlc.h"
@@ -112,7 +113,18 @@ class ChangeApplier {
     const schema::Table* table = schema::FindTable(change.table);
     if (!table) return Rejected(change, "unknown_table", "table inconnue : " + change.table);
     // A create learns whether its id is taken as it is written (CentralTx::InsertRecord).
-    if (change.op == sync::Op::kCreate) return Create(*table, change, facts);
+    if (change.op == sync::Op::kCreate) {
+      // An entry on a case erased since the device wrote it is refused, and nothing of it is kept.
+      if (table->FindField("case_id")) {
+        for (const sync::FieldChange& fc : change.fields) {
+          if (fc.field != "case_id" || !fc.value) continue;
+          auto erased = Erased(change, *fc.value);
+          if (!erased) return erased.error();
+          if (*erased) return std::move(**erased);
+        }
+      }
+      return Create(*table, change, facts);
+    }
     // A version this centre never gave: the device knew another centre, or this one before it
     // was restored from an older backup. Merged against what the centre holds now, its base would
     // mean nothing.
@@ -124,11 +136,25 @@ class ChangeApplier {
     }
     auto current = tx_.GetRecord(*table, change.record_id);
     if (!current) return current.error();
+    if (!*current) {
+      auto erased = Erased(change, change.record_id);
+      if (!erased) return erased.error();
+      if (*erased) return std::move(**erased);
+    }
     if (*current && !claim_of_.empty()) {
       std::vector<const RecoveryClaim*> claims = TakeClaims(change.record_id, "update");
       if (!claims.empty()) return RecoverVersion(*table, change, facts, **current, claims);
     }
     return Update(*table, change, facts, *current);
+  }
+
+  // The refusal of `change` when `record_id` (its record, or the case it names) was erased with its
+  // person (code `erased`): nothing of it is stored. Nullopt otherwise.
+  Result<std::optional<ChangeResult>> Erased(const Change& change, const std::string& record_id) {
+    auto day = tx_.ErasedOn(record_id);
+    if (!day) return day.error();
+    if (!*day) return std::optional<ChangeResult>();
+    return std::optional<ChangeResult>(Rejected(change, "erased", ErasedReason(record_id, **day)));
   }
 
   // The unused claims of `op` on `record_id`, taken: a claim serves the device's first change of

@@ -146,6 +146,9 @@ class CentralTx {
   // The history row of sequence `seq` (its link to the record's row before, and its snapshot);
   // nullopt when there is none.
   virtual Result<std::optional<HistoryLink>> HistoryAt(int64_t seq) = 0;
+  // The day (YYYY-MM-DD) the record `record_id` was erased with its person (server/erasure.h), or
+  // nullopt when it was not.
+  virtual Result<std::optional<std::string>> ErasedOn(const std::string& record_id) = 0;
   virtual Result<std::optional<StoredBatch>> FindBatch(int64_t device_id, const std::string& batch_key) = 0;
   virtual Status SaveBatch(int64_t device_id, const std::string& batch_key, const StoredBatch& batch,
                            const std::string& created_at) = 0;

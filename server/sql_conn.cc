@@ -38,6 +38,7 @@ const SqlDialect& SqliteDialect() {
       .translate = [](std::string_view sql) { return std::string(sql); },
       .begin_snapshot = "BEGIN",
       .begin_write = "BEGIN IMMEDIATE",
+      .lock_seq = "SELECT last_seq FROM meta WHERE id = 1",
       .steps_rows = true,
   };
   return kDialect;
@@ -56,6 +57,7 @@ const SqlDialect& PostgresDialect() {
       .translate = ToPostgres,
       .begin_snapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
       .begin_write = "BEGIN",
+      .lock_seq = "SELECT last_seq FROM meta WHERE id = 1 FOR UPDATE",
       .steps_rows = false,
   };
   return kDialect;

@@ -47,6 +47,9 @@ struct SqlDialect {
   // transaction (SQLite takes the write lock at once: BEGIN IMMEDIATE).
   const char* begin_snapshot;
   const char* begin_write;
+  // Reads the global sequence (meta.last_seq) inside a write transaction, taking it for the
+  // transaction: on SQLite the write lock already holds it, PostgreSQL locks its row.
+  const char* lock_seq;
   // Whether a statement's rows are read one at a time as they are taken (SQLite), rather than all
   // fetched when it runs (PostgreSQL): a reader that may stop early can then ask for more rows at
   // no cost (server/pull_page.h, kEchoScan).

@@ -5,6 +5,7 @@
 
 #include "base/ids.h"
 #include "base/text.h"
+#include "server/erasure.h"
 #include "server/pull_page.h"
 #include "server/settle.h"
 #include "server/store_layout.h"
@@ -841,6 +842,24 @@ Result<Conflict> SqlCentralStore::Merge(int64_t id, const std::vector<std::strin
 
 Result<Conflict> SqlCentralStore::Dismiss(int64_t id, const std::string& by) {
   return Settle([&](CentralTx& tx, int64_t now) { return DismissDuplicate(tx, id, by, now); });
+}
+
+Result<Erasure> SqlCentralStore::ErasePerson(const std::string& case_id, const std::string& reason,
+                                             const std::string& by, const std::string& source) {
+  // The writer is given back before the checkpoint, which takes it again.
+  auto erased = [&]() -> Result<Erasure> {
+    auto writer = Writer(/*wait=*/true);
+    if (!writer) return writer.error();
+    return EraseCase((*writer)->conn(), case_id, reason, by, source, IsoTimestamp(clock_.NowMs()));
+  }();
+  if (erased && erased->records > 0) erased->wal_truncated = AfterErasure();
+  return erased;
+}
+
+Result<std::vector<Erasure>> SqlCentralStore::Erasures() {
+  auto reader = Reader();
+  if (!reader) return reader.error();
+  return ListErasures(reader->conn());
 }
 
 }  // namespace relais::server

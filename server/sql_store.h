@@ -66,8 +66,16 @@ class SqlCentralStore : public CentralStore {
   Result<Conflict> Resolve(int64_t id, const Decision& decision, const std::string& by) override;
   Result<Conflict> Merge(int64_t id, const std::vector<std::string>& take, const std::string& by) override;
   Result<Conflict> Dismiss(int64_t id, const std::string& by) override;
+  Result<Erasure> ErasePerson(const std::string& case_id, const std::string& reason, const std::string& by,
+                              const std::string& source) override;
+  Result<std::vector<Erasure>> Erasures() override;
 
  protected:
+  // Run after an erasure committed, so that no copy of the erased values stays in the database's
+  // files where the store can empty them: answers whether the write-ahead log was emptied (SQLite:
+  // a checkpoint TRUNCATE; false when a reader still needs it). The default does nothing.
+  virtual bool AfterErasure() { return false; }
+
   explicit SqlCentralStore(const Clock& clock) : clock_(clock) {}
 
   // A connection to read from, that never waits for a writer (reads that must agree open a

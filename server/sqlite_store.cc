@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "server/erasure.h"
 #include "server/push.h"
 #include "server/store_layout.h"
 #include "server/stored_json.h"
@@ -19,6 +20,7 @@ constexpr size_t kMaxIdleReaders = 8;
 // default 2 MiB, a batch of 2,000 changes overflows it, and SQLite writes dirty pages to the WAL
 // before the commit and reads them back.
 constexpr const char* kWriterCache = "PRAGMA cache_size = -65536";  // 64 MiB at most, used as it fills
+constexpr const char* kSecureDelete = "PRAGMA secure_delete = ON";
 // Readers (pull pages, digests) read the store through a memory map rather than pread(): a pull
 // page of 5,000 records reads a few thousand pages, each copied from the OS page cache into
 // SQLite's own otherwise. The map is address space, not memory: its pages are the page cache's.
@@ -70,7 +72,7 @@ struct SqliteStore::WriterStatements {
   sqlite::Stmt save_changes;  // kOutcomeRows rows
   sqlite::Stmt read_seq, write_seq, find_change, save_change, insert_history, insert_conflict, insert_exit,
       exits_of_record, find_batch, save_batch, find_identity, get_conflict, settle_conflict, transfer_rule,
-      reception_points_of, recovery_claims, use_recovery_claim, history_at;
+      reception_points_of, recovery_claims, use_recovery_claim, history_at, erased_on;
 
   static Result<std::unique_ptr<WriterStatements>> Prepare(sqlite::Db& db) {
     auto st = std::make_unique<WriterStatements>();
@@ -124,6 +126,7 @@ struct SqliteStore::WriterStatements {
     RELAIS_TRY(prepare(st->recovery_claims, sql::kRecoveryClaims));
     RELAIS_TRY(prepare(st->use_recovery_claim, sql::kUseRecoveryClaim));
     RELAIS_TRY(prepare(st->history_at, sql::kHistoryAt));
+    RELAIS_TRY(prepare(st->erased_on, kErasedOn));
     return st;
   }
 };
@@ -301,6 +304,13 @@ class SqliteTx final : public CentralTx {
   Result<std::vector<std::string>> ChildrenOfCase(const schema::Table& table, const std::string& case_id) override {
     if (!LayoutFor(table).has_territory_column) return std::vector<std::string>();
     return FirstColumn(st_.tables[TableIndex(table)].children, case_id);
+  }
+
+  Result<std::optional<std::string>> ErasedOn(const std::string& record_id) override {
+    auto days = FirstColumn(st_.erased_on, record_id);
+    if (!days) return days.error();
+    if (days->empty()) return std::optional<std::string>();
+    return std::optional<std::string>(days->front());
   }
 
   Status MoveRecord(const schema::Table& table, const std::string& id, const std::string& territory,
@@ -531,6 +541,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
   auto db = sqlite::Db::Open(path, mode == OpenMode::kCreate, kStorePageSize);
   if (!db) return db.error();
   RELAIS_TRY(db->Exec(kWriterCache));
+  // What a write frees is overwritten with zeros, so that an erased person's values, and those an
+  // edit replaced, do not stay readable in free space (docs/PRIVACY.md, "Erasure").
+  RELAIS_TRY(db->Exec(kSecureDelete));
   RELAIS_TRY(sqlite::Migrate(*db, schema::central_migrations(), "cette base centrale"));
   RELAIS_TRY(RewriteTextsToNfc(*SqlConnOver(*db)));
   RELAIS_TRY(FillRecordDigests(*SqlConnOver(*db)));
@@ -592,5 +605,13 @@ Result<PushReply> SqliteStore::Push(const Device& device, const DecodedPush& pus
 }
 
 Result<Conflict> SqliteStore::Settle(const Settlement& settle) { return Write(settle); }
+
+bool SqliteStore::AfterErasure() {
+  // The log holds the pages as they were before the erasure: copied into the database and cut to
+  // nothing. It waits for readers (the busy timeout); one that still holds it leaves it for later.
+  std::lock_guard<std::mutex> lock(writer_mutex_);
+  return sqlite3_wal_checkpoint_v2(writer_.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) ==
+         SQLITE_OK;
+}
 
 }  // namespace relais::server

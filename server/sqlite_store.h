@@ -36,6 +36,7 @@ class SqliteStore final : public SqlCentralStore {
   Result<SqlLease> Reader() override;
   Result<std::optional<SqlLease>> Writer(bool wait) override;
   Result<Conflict> Settle(const Settlement& settle) override;
+  bool AfterErasure() override;
   // Runs `write(CentralTx&, now_ms)` in one transaction on the writer connection; commits only
   // when it succeeds and wrote something (a replayed push did not).
   template <class Fn>

@@ -192,6 +192,22 @@ struct RecoveryNote {
   std::optional<int64_t> applied_seq;  // the version its claim's change was given (recoveries.used_seq)
 };
 
+// The receipt of a person's erasure (table erasures; docs/SERVER.md, "Erasing a person"). It names
+// the case by its id only: nothing of the person.
+struct Erasure {
+  int64_t id = 0;
+  std::string case_id;
+  std::string at;  // ISO 8601 UTC
+  std::string by;  // the staff member or staff token
+  std::string reason;
+  int64_t seq = 0;               // the sequence number of its first removal
+  int64_t records = 0;           // records erased: the case and the records linked to it
+  std::string source = "staff";  // staff | ledger (replayed after a restore: server/erasure_ledger.h)
+  // After the erasure: whether the SQLite store's write-ahead log was emptied (a checkpoint
+  // TRUNCATE; false when a reader held it, or on PostgreSQL). Not stored.
+  bool wal_truncated = false;
+};
+
 // How a command opens a store.
 enum class OpenMode {
   kCreate,    // create the store's tables when missing (serve, device add)
@@ -308,6 +324,17 @@ class CentralStore {
   virtual Result<Conflict> Resolve(int64_t id, const Decision& decision, const std::string& by) = 0;
   virtual Result<Conflict> Merge(int64_t id, const std::vector<std::string>& take, const std::string& by) = 0;
   virtual Result<Conflict> Dismiss(int64_t id, const std::string& by) = 0;
+
+  // Erases the person of case `case_id` (server/erasure.h says what goes and what stays), in one
+  // transaction, and leaves the receipt. `by`: who asked; `source`: "staff", or "ledger" for an
+  // erasure replayed from the ledger, which records a case the store does not hold (a backup older
+  // than the case) so that a later push of it is refused. kNotFound (no such case), kConflict
+  // (already erased), kUsage (a case merged into another: erase the survivor), kValidation (an
+  // empty reason); on failure nothing changes.
+  virtual Result<Erasure> ErasePerson(const std::string& case_id, const std::string& reason, const std::string& by,
+                                      const std::string& source) = 0;
+  // The receipts, oldest first.
+  virtual Result<std::vector<Erasure>> Erasures() = 0;
 };
 
 }  // namespace relais::server

@@ -72,7 +72,8 @@ PullQueries BuildPullQueries(const SqlDialect& d) {
   const std::string since = d.param(1, "bigint");
   const std::string limit = " LIMIT " + d.param(3, "bigint");
   std::string exits =
-      "SELECT seq, tbl, record_id, (SELECT t.code FROM territories t WHERE t.code = e.to_territory) FROM scope_exits e "
+      "SELECT seq, tbl, record_id, (SELECT t.code FROM territories t WHERE t.code = e.to_territory), erased "
+      "FROM scope_exits e "
       "WHERE seq > " +
       since + " AND " + d.in_list("territory", 2);
   for (const TableLayout& l : Layouts()) {

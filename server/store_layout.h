@@ -57,8 +57,8 @@ const std::string& ConflictColumns();
 
 // The statements of a pull, each bound with (1) since, (2) the device's territories as a list
 // (SqlDialect::in_list), (3) how many rows at most; each returns rows in sequence order. Records: the columns of
-// the table's layout. Exits: seq, tbl, record_id, and the territory it went to when that is a declared one
-// (else NULL: docs/PROTOCOL.md, `removed`). Conflict events: event_seq then ConflictColumns.
+// the table's layout. Exits: seq, tbl, record_id, the territory it went to when that is a declared one
+// (else NULL: docs/PROTOCOL.md, `removed`), and 1 when the record was erased (else 0). Conflict events: event_seq then ConflictColumns.
 struct PullQueries {
   std::vector<std::string> records;  // parallel to Layouts()
   // For a scoped table, its records in one territory, bound with (2) that territory as text: read

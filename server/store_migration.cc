@@ -19,7 +19,8 @@ namespace {
 constexpr const char* kTablesBefore[] = {"territories", "reception_points", "network_settings", "devices",
                                          "device_territories"};
 constexpr const char* kTablesAfter[] = {"history",      "scope_exits", "conflicts",
-                                        "push_batches", "recoveries",  "change_outcomes"};
+                                        "push_batches", "recoveries",  "change_outcomes",
+                                        "erasures",     "erased_records"};
 
 std::vector<std::string> TablesToCopy() {
   std::vector<std::string> tables(std::begin(kTablesBefore), std::end(kTablesBefore));
@@ -28,7 +29,7 @@ std::vector<std::string> TablesToCopy() {
   return tables;
 }
 // Tables whose ids PostgreSQL generates: their identity goes on after the copied ids.
-constexpr const char* kIdentities[] = {"devices", "conflicts", "recoveries"};
+constexpr const char* kIdentities[] = {"devices", "conflicts", "recoveries", "erasures"};
 
 Result<std::vector<std::string>> ColumnsOf(sqlite::Db& db, const std::string& table) {
   auto s = db.Prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid");

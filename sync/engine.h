@@ -105,6 +105,7 @@ struct SyncSummary {
   int64_t rejected = 0;
   int64_t pulled = 0;   // records received
   int64_t removed = 0;  // records that left this device's scope
+  int64_t erased = 0;   // records erased at their person's request (removals marked erased)
   int64_t batches = 0;
   int64_t pages = 0;
   int64_t retries = 0;

@@ -95,6 +95,9 @@ struct Removal {
   // when it left otherwise (merged away, erased…) or the centre does not say (kFeatureRemovedTo).
   // Initialised so that a removal written {table, id, seq} needs no fourth member.
   std::string to = {};
+  // The record was erased at its person's request (docs/PROTOCOL.md, "Erasure"): the device erases
+  // it with everything it holds about it, rather than only dropping it.
+  bool erased = false;
 };
 
 // A conflict that central staff must settle (or just settled), as devices of its record's scope see

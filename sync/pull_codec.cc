@@ -149,7 +149,8 @@ std::string EncodePullPage(const PullPage& page, PullLayout layout) {
   for (size_t i = 0; i < page.removed.size(); ++i) {
     const Removal& r = page.removed[i];
     if (i) out += ',';
-    out += "{\"id\":";
+    // Members in byte-wise order, as the centre writes every object.
+    out += r.erased ? "{\"erased\":true,\"id\":" : "{\"id\":";
     AppendJsonString(out, r.record_id);
     out += ",\"seq\":";
     AppendJsonInt(out, r.seq);
@@ -211,7 +212,7 @@ struct Scalar {
 
 // The members of a removal, a conflict notice or a table's digest, as read.
 struct RawRemoval {
-  Scalar table, id, seq, to;
+  Scalar table, id, seq, to, erased;
 };
 struct RawConflict {
   Scalar id, kind, status, table, record, seq, field, other, device, server_device, settlement, base, server,
@@ -394,6 +395,7 @@ class PullPageReader {
                     : f.key == "id"  ? &removal_.id
                     : f.key == "seq" ? &removal_.seq
                     : f.key == "to"  ? &removal_.to
+                    : f.key == "erased" ? &removal_.erased
                                      : nullptr;
         return Put(s, kind, number, text);
       }
@@ -675,7 +677,12 @@ class PullPageReader {
     if (r.to.kind != Scalar::kMissing && r.to.kind != Scalar::kNull && r.to.kind != Scalar::kString) {
       return Fail(Bad("a removal's to is not text"));
     }
-    page_.removed.push_back(Removal{r.table.text, r.id.text, r.seq.number, r.to.kind == Scalar::kString ? r.to.text : ""});
+    // `erased`: true, or absent (false, null) for a record that only left the scope.
+    if (r.erased.kind != Scalar::kMissing && r.erased.kind != Scalar::kNull && r.erased.kind != Scalar::kBool) {
+      return Fail(Bad("a removal's erased is not true or false"));
+    }
+    page_.removed.push_back(Removal{r.table.text, r.id.text, r.seq.number, r.to.kind == Scalar::kString ? r.to.text : "",
+                                    r.erased.kind == Scalar::kBool && r.erased.flag});
   }
 
   void EndConflict() {

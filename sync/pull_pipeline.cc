@@ -202,7 +202,7 @@ SyncResult<PullPage> PullPages(Retrier& retrier, Transport& transport, const Syn
 void CountPage(const PullPage& page, const std::string& device_name, SyncSummary& summary) {
   ++summary.pages;
   summary.pulled += static_cast<int64_t>(page.records.size());
-  summary.removed += static_cast<int64_t>(page.removed.size());
+  for (const Removal& r : page.removed) ++(r.erased ? summary.erased : summary.removed);
   for (const ConflictNotice& n : page.conflicts) {
     if (device_name.empty() || n.device != device_name) continue;
     if (n.status == "open")

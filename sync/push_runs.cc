@@ -108,7 +108,7 @@ void AppendRun(std::string& out, const schema::Table& table, const std::vector<C
 const std::vector<std::string>& CentreFeatures() {
   static const std::vector<std::string> kFeatures = {std::string(kFeaturePushRuns), std::string(kFeaturePullNoEcho),
                                                      std::string(kFeaturePushAfter), std::string(kFeaturePendingReport),
-                                                     std::string(kFeatureRemovedTo)};
+                                                     std::string(kFeatureRemovedTo), std::string(kFeatureErasure)};
   return kFeatures;
 }
 

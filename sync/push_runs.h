@@ -31,6 +31,11 @@ inline constexpr std::string_view kFeaturePendingReport = "pending-report";
 // territory a case moved to, its follow-ups with it; docs/PROTOCOL.md, "GET /v1/pull").
 inline constexpr std::string_view kFeatureRemovedTo = "removed-to";
 
+// The name a centre lists when it erases people at their request: a pull's removal may carry
+// `erased` (the device erases the record and everything about it) and a change about an erased
+// record is refused with code `erased` (docs/PROTOCOL.md, "Erasure").
+inline constexpr std::string_view kFeatureErasure = "erasure";
+
 // What this build's centre lists in `features`.
 const std::vector<std::string>& CentreFeatures();
 

@@ -433,6 +433,8 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
   auto started = std::chrono::steady_clock::now();
   auto summary = sync::RunSync(port, transport, options);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // What the pull erased (even when a later step failed) leaves nothing readable in the files.
+  RELAIS_TRY(client::ScrubErased(r));
   if (!summary) {
     if (summary.error().code == ErrorCode::kWipeOrdered) {
       wipe_order = summary.error().wipe_store_id;
@@ -520,6 +522,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
                 {"pulled", s.pulled},
                 {"removed", s.removed},
                 {"removed_cases", removed_cases},
+                {"erased_cases", port.erased_cases()},
                 {"batches", s.batches},
                 {"pages", s.pages},
                 {"retries", s.retries},
@@ -551,6 +554,11 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
   std::cout << "\n";
   for (const std::string& sentence : lost_sentences) std::cout << "  " << sentence << "\n";
   for (const std::string& sentence : removed->sentences) std::cout << "  " << sentence << "\n";
+  if (port.erased_cases() > 0) {
+    std::cout << "  " << port.erased_cases()
+              << (port.erased_cases() == 1 ? " dossier effacé" : " dossiers effacés")
+              << " à la demande du centre (la personne a demandé l'effacement de ses données)\n";
+  }
   if (s.review) {
     std::cout << "  en conflit : " << s.review
               << " modification(s) gardée(s) pour arbitrage par le centre (votre saisie n'est pas perdue)\n";

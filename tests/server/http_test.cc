@@ -55,6 +55,11 @@ class FailingStore final : public CentralStore {
   Result<Conflict> Resolve(int64_t, const Decision&, const std::string&) override { return Fail(); }
   Result<Conflict> Merge(int64_t, const std::vector<std::string>&, const std::string&) override { return Fail(); }
   Result<Conflict> Dismiss(int64_t, const std::string&) override { return Fail(); }
+  Result<Erasure> ErasePerson(const std::string&, const std::string&, const std::string&,
+                              const std::string&) override {
+    return Fail();
+  }
+  Result<std::vector<Erasure>> Erasures() override { return Fail(); }
   Result<Network> GetNetwork() override { return Fail(); }
   Status AddTerritory(const Territory&) override { return Fail(); }
   Status RenameTerritory(const std::string&, const std::string&) override { return Fail(); }
@@ -129,7 +134,7 @@ TEST_CASE("health answers ok without a token", "[http]") {
   CHECK(json::parse(r->body) ==
         json{{"status", "ok"},
              {"protocol", 1},
-             {"features", {"push-runs", "pull-no-echo", "push-after", "pending-report", "removed-to"}}});
+             {"features", {"push-runs", "pull-no-echo", "push-after", "pending-report", "removed-to", "erasure"}}});
 }
 
 TEST_CASE("health answers 503 when the store does not answer", "[http]") {
