@@ -1316,7 +1316,7 @@ int main(int argc, char** argv) {
     store_options(history, "Fichier de la base centrale");
     history->add_flag("--json", history_json, "Afficher en JSON");
 
-    auto* person = app.add_subcommand("person", "Les données d'une personne, au titre du RGPD");
+    auto* person = app.add_subcommand("person", "Les droits des personnes suivies (RGPD) : accès, effacement");
     person->require_subcommand(1);
     auto* person_export =
         person->add_subcommand("export", "Tout ce que le centre détient sur une personne (droit d'accès)");
@@ -1375,8 +1375,6 @@ int main(int argc, char** argv) {
         "restored", "Noter que la base vient d'être restaurée d'une sauvegarde (pg_restore, copie de fichier)");
     store_options(restored, "Fichier de la base centrale");
     restored->add_option("--erasure-ledger", ledger, ledger_help);
-    auto* person = app.add_subcommand("person", "Les droits des personnes suivies (RGPD)");
-    person->require_subcommand(1);
     auto* erase = person->add_subcommand(
         "erase", "Effacer une personne partout : dossier, historique, conflits, appareils (garde les faits codés)");
     std::string erase_case, erase_reason, erase_by;
