@@ -18,6 +18,7 @@
 #include <thread>
 #include <tuple>
 
+#include "base/clock.h"
 #include "base/hardening.h"
 #include "base/text.h"
 #include "pg/conn.h"
@@ -26,6 +27,7 @@
 #include "server/staff_json.h"
 #include "server/store_migration.h"
 #include "server/store_open.h"
+#include "stats/options.h"
 
 namespace {
 
@@ -715,6 +717,19 @@ int PermanencesList(const std::string& db_path, bool as_json) {
   return 0;
 }
 
+// `stats`: the engine of stats/ over the whole store, or one territory (docs/STATISTICS.md).
+int Stats(const std::string& db_path, const relais::stats::Options& options) {
+  const std::string today = relais::IsoDate(relais::SystemClock::Instance().NowMs());
+  auto query = relais::stats::QueryFrom(options, today, "tout le réseau (base centrale)");
+  if (!query) return Fail(query.error());
+  auto store = OpenStore(db_path, OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  auto table = (*store)->Stats(*query);
+  if (!table) return Fail(table.error());
+  std::cout << relais::stats::Render(*table, options) << std::flush;
+  return 0;
+}
+
 int ConflictList(const std::string& db_path, const std::string& status, const std::string& territory, bool as_json) {
   auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
@@ -1188,6 +1203,12 @@ int main(int argc, char** argv) {
     store_options(p_list, "Fichier de la base centrale");
     p_list->add_flag("--json", permanences_json, "Afficher en JSON");
 
+    relais::stats::Options stats_options;
+    auto* stats = app.add_subcommand("stats", "Statistiques du réseau, petits effectifs masqués (docs/STATISTICS.md)");
+    store_options(stats, "Fichier de la base centrale");
+    relais::stats::AddOptions(*stats, stats_options);
+    stats->add_flag("--json", stats_options.json, "Afficher en JSON");
+
     auto* migrate = app.add_subcommand("migrate", "Copier une base centrale SQLite dans une base PostgreSQL vide");
     std::string migrate_from, migrate_to;
     migrate->add_option("--from", migrate_from, "Le fichier de la base SQLite (arrêtez d'abord `serve` sur elle)")
@@ -1230,6 +1251,7 @@ int main(int argc, char** argv) {
     if (*t_policy) return TerritoryPolicy(db_path, transfers);
     if (*c_list) return ConflictList(db_path, status, territory, conflicts_json);
     if (*p_list) return PermanencesList(db_path, permanences_json);
+    if (*stats) return Stats(db_path, stats_options);
     if (*c_show) return ConflictShow(db_path, conflict_id, conflicts_json);
     if (*c_resolve) return ConflictSettle(db_path, conflict_id, "resolve", keep, value, take, by, conflicts_json);
     if (*c_merge) return ConflictSettle(db_path, conflict_id, "merge", keep, value, take, by, conflicts_json);

@@ -58,6 +58,7 @@ class SqlCentralStore : public CentralStore {
   Result<ScopeDigestAt> Digest(const Device& device) override;
   Result<std::vector<HistoryEntry>> History(std::string_view table, std::string_view record_id) override;
   Result<std::vector<schema::Record>> Records(const schema::Table& table, size_t limit) override;
+  Result<stats::StatsTable> Stats(const stats::Query& query) override;
   Result<std::vector<Conflict>> Conflicts(const ConflictFilter& filter) override;
   Result<Conflict> GetConflict(int64_t id) override;
   Result<Placement> Locate(std::string_view record_id) override;

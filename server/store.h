@@ -18,6 +18,7 @@
 #include "base/result.h"
 #include "schema/model.h"
 #include "server/decoded_push.h"
+#include "stats/engine.h"
 #include "sync/protocol.h"
 
 namespace relais::server {
@@ -284,6 +285,10 @@ class CentralStore {
   // The records of a synced table as the centre holds them, at most `limit` (0: all), by id: what
   // staff list (`relais-central permanences list`).
   virtual Result<std::vector<schema::Record>> Records(const schema::Table& table, size_t limit) = 0;
+
+  // The statistics of `query` over every record the centre holds (query.territory narrows them),
+  // read in one snapshot (stats::Compute; docs/STATISTICS.md). kUsage for a bad query.
+  virtual Result<stats::StatsTable> Stats(const stats::Query& query) = 0;
 
   // Conflicts, oldest first.
   virtual Result<std::vector<Conflict>> Conflicts(const ConflictFilter& filter) = 0;

@@ -211,6 +211,11 @@ std::pair<std::string, std::vector<std::string>> QuerySql(const Query& q) {
           params};
 }
 
+int QueryColumns(const Query& q) {
+  const Measure* m = FindMeasure(q.measure);
+  return static_cast<int>(q.by.size()) + (q.breakdown.empty() ? 0 : 1) + (m && !m->distinct.empty() ? 1 : 0) + 1;
+}
+
 Result<StatsTable> Compute(const Query& q, Database& db) {
   RELAIS_TRY(CheckQuery(q));
   StatsTable t;

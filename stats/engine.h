@@ -65,6 +65,9 @@ struct StatsTable {
 // The SQL a query runs (for the tests and the benches' plans), in SQLite's syntax, with its parameters.
 std::pair<std::string, std::vector<std::string>> QuerySql(const Query& query);
 
+// How many columns each row of QuerySql has (a database interface that cannot tell needs it).
+int QueryColumns(const Query& query);
+
 // Counts `query` over `db` and protects the table (unless query.internal). The query is checked
 // first (CheckQuery). Reads only.
 Result<StatsTable> Compute(const Query& query, Database& db);

@@ -2,18 +2,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
+
 namespace relais::stats {
 
 namespace {
 
-size_t CodePoints(const std::string& s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
 std::string Pad(const std::string& s, size_t width, bool right) {
-  const size_t n = CodePoints(s);
+  const size_t n = Utf8Length(s);
   if (n >= width) return s;
   return right ? std::string(width - n, ' ') + s : s + std::string(width - n, ' ');
 }
@@ -103,7 +99,7 @@ std::string RenderText(const StatsTable& t) {
   }
   std::vector<size_t> width(heading.size(), 0);
   for (const auto& line : lines) {
-    for (size_t k = 0; k < line.size(); ++k) width[k] = std::max(width[k], CodePoints(line[k]));
+    for (size_t k = 0; k < line.size(); ++k) width[k] = std::max(width[k], Utf8Length(line[k]));
   }
   std::string out;
   if (t.query.internal) out += std::string("*** ") + kInternalMark + " ***\n";

@@ -87,6 +87,7 @@ void RegisterRejectedCommands(CLI::App& app, Context& ctx);  // rejected_cmd.cc:
 // permanence_cmd.cc: permanence, appointment
 void RegisterPermanenceCommands(CLI::App& app, Context& ctx);
 void RegisterAppointmentCommands(CLI::App& app, Context& ctx);
+void RegisterStatsCommand(CLI::App& app, Context& ctx);  // stats_cmd.cc: stats
 // lock_cmd.cc: unlock, lock, passphrase change, encrypt
 void RegisterLockCommands(CLI::App& app, Context& ctx);
 
