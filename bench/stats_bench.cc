@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "copied to PostgreSQL in %.1f s\n", std::chrono::duration<double>(Stopwatch::now() - start).count());
     {
       auto bench = Must(pg::Conn::Open(url), "connect to stats_bench");
-      Must(bench->ExecScript("ANALYZE"), "analyze");
+      Must(bench->ExecScript("VACUUM ANALYZE"), "vacuum analyze");
     }
     measure_store("centre, PostgreSQL", url);
     auto bench = Must(pg::Conn::Open(url), "connect to stats_bench");

@@ -62,9 +62,10 @@ std::vector<std::string> Legend(const StatsTable& t) {
     lines.push_back(std::string("Tableau ") + kInternalMark + " : les petits effectifs ne sont pas masqués.");
   } else if (AnyHidden(t)) {
     const std::string n = std::to_string(t.query.min_count);
-    lines.push_back("« < " + n + " » : effectif de 1 à " + std::to_string(t.query.min_count - 1) +
-                    ", masqué (secret statistique) ; « s » : effectif masqué pour que les premiers ne puissent pas "
-                    "être recalculés à partir des totaux.");
+    lines.push_back("« < " + n + " » : moins de " + n + " (de 0 à " + std::to_string(t.query.min_count - 1) +
+                    "), masqué (secret statistique) ; « s » : " + n +
+                    " ou plus, masqué pour que les petits effectifs ne puissent pas être recalculés à partir des "
+                    "totaux.");
   }
   return lines;
 }

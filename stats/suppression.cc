@@ -75,25 +75,33 @@ bool PathExists(const Grid& g, int64_t threshold, int from, int to, int skip_i, 
   return false;
 }
 
-// The published entry of line `i` (row) or column `j` (whichever is not -1) to hide next: the
-// smallest count, a zero first (hidden as "< t", it gives the line room at no cost to the reader),
-// a cell before a total at equal counts. -1, -1 when there is none.
+// The published entry of line `i` (row) or column `j` (whichever is not -1) to hide next: first one
+// whose other line already hides something (hiding it then leaves no new line with a single hidden
+// entry, which would call for one more), then the smallest count — a zero first (hidden as "< t", it
+// gives the line room at no cost to the reader), a cell before a total at equal counts. -1, -1 when
+// there is none.
 std::pair<int, int> Complement(const Grid& g, int i, int j) {
   std::pair<int, int> best{-1, -1};
-  int64_t best_cost = std::numeric_limits<int64_t>::max();
-  auto consider = [&](int a, int b) {
+  std::pair<bool, int64_t> best_cost{true, std::numeric_limits<int64_t>::max()};
+  auto hidden_in = [&g](bool row, int line) {
+    int n = 0;
+    for (int k = 0; k <= (row ? g.cols : g.rows); ++k) n += (row ? g.mark(line, k) : g.mark(k, line)) != Mark::kShown;
+    return n;
+  };
+  auto consider = [&](int a, int b, bool cross_is_row) {
     if (g.mark(a, b) != Mark::kShown) return;
-    // A total hides more than a cell: prefer cells by doubling a total's cost.
-    const int64_t cost = g.at(a, b) * ((a == g.rows || b == g.cols) ? 2 : 1) + ((a == g.rows || b == g.cols) ? 1 : 0);
+    const bool total = a == g.rows || b == g.cols;
+    const std::pair<bool, int64_t> cost{hidden_in(cross_is_row, cross_is_row ? a : b) == 0,
+                                        g.at(a, b) * (total ? 2 : 1) + (total ? 1 : 0)};
     if (cost < best_cost) {
       best_cost = cost;
       best = {a, b};
     }
   };
   if (i >= 0) {
-    for (int b = 0; b <= g.cols; ++b) consider(i, b);
+    for (int b = 0; b <= g.cols; ++b) consider(i, b, false);
   } else {
-    for (int a = 0; a <= g.rows; ++a) consider(a, j);
+    for (int a = 0; a <= g.rows; ++a) consider(a, j, true);
   }
   return best;
 }
