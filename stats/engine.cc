@@ -1,6 +1,7 @@
 #include "stats/engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -13,28 +14,19 @@ namespace {
 
 int Digits(const std::string& s, size_t at, size_t n) { return std::stoi(s.substr(at, n)); }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, int m, int d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
+std::chrono::sys_days DayOf(const std::string& date) {
+  return std::chrono::sys_days{std::chrono::year{Digits(date, 0, 4)} / Digits(date, 5, 2) / Digits(date, 8, 2)};
 }
 
 // The ISO 8601 week of a date: "2026-S41" (S for semaine), its year the year of its Thursday.
 std::string IsoWeek(const std::string& date) {
-  const int y = Digits(date, 0, 4), m = Digits(date, 5, 2), d = Digits(date, 8, 2);
-  const int64_t days = DaysFromCivil(y, m, d);
-  const int64_t monday_based = ((days + 3) % 7 + 7) % 7;  // 1970-01-01 was a Thursday: 3
-  const int64_t thursday = days - monday_based + 3;
-  // The Thursday's year: try y - 1, y, y + 1.
-  int year = y + 1;
-  while (DaysFromCivil(year, 1, 1) > thursday) --year;
-  const int64_t week = (thursday - DaysFromCivil(year, 1, 1)) / 7 + 1;
+  using namespace std::chrono;
+  const sys_days day = DayOf(date);
+  const sys_days thursday = day + days{3 - static_cast<int>(weekday{day}.iso_encoding() - 1)};
+  const year y = year_month_day{thursday}.year();
+  const auto week = (thursday - sys_days{y / January / 1}).count() / 7 + 1;
   char out[32];
-  std::snprintf(out, sizeof out, "%04d-S%02d", year, static_cast<int>(week));
+  std::snprintf(out, sizeof out, "%04d-S%02d", static_cast<int>(y), static_cast<int>(week));
   return out;
 }
 
@@ -262,16 +254,11 @@ Result<StatsTable> Compute(const Query& q, Database& db) {
   // Rows: every pair seen, in each dimension's order; a single month or week dimension lists every
   // month or week of the period, empty ones too.
   if (dims == 1 && (t.by[0]->fold == Fold::kMonth || t.by[0]->fold == Fold::kWeek)) {
-    for (int64_t day = DaysFromCivil(Digits(q.from, 0, 4), Digits(q.from, 5, 2), Digits(q.from, 8, 2)),
-                 last = DaysFromCivil(Digits(q.to, 0, 4), Digits(q.to, 5, 2), Digits(q.to, 8, 2));
-         day <= last; ++day) {
-      // The civil date of `day` (H. Hinnant's civil_from_days).
-      const int64_t z = day + 719468, era = (z >= 0 ? z : z - 146096) / 146097, doe = z - era * 146097;
-      const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-      const int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-      const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+    for (std::chrono::sys_days day = DayOf(q.from), last = DayOf(q.to); day <= last; day += std::chrono::days{1}) {
+      const std::chrono::year_month_day ymd{day};
       char date[40];
-      std::snprintf(date, sizeof date, "%04d-%02d-%02d", static_cast<int>(y), static_cast<int>(m), static_cast<int>(d));
+      std::snprintf(date, sizeof date, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                    static_cast<unsigned>(ymd.day()));
       const Key k = FoldValue(*t.by[0], std::string(date)).front();
       seen_by[0].insert(k);
       seen_rows.insert(RowKey{k});

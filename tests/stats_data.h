@@ -138,17 +138,21 @@ inline StatsData GenerateStatsData(unsigned seed, int cases, int visits, int fol
   return data;
 }
 
-// The ISO 8601 week of a date, "2026-S41", by the calendar of <chrono>.
+// The ISO 8601 week of a date, "2026-S41", by the rule of January 4th: week 1 of a year is the week
+// (Monday to Sunday) that holds its January 4th.
 inline std::string TruthWeek(const std::string& date) {
   using namespace std::chrono;
-  const year_month_day ymd{year{std::stoi(date.substr(0, 4))}, month{unsigned(std::stoi(date.substr(5, 2)))},
-                           day{unsigned(std::stoi(date.substr(8, 2)))}};
-  const sys_days d{ymd};
-  const sys_days thursday = d + days{3 - static_cast<int>(weekday{d}.iso_encoding() - 1)};
-  const year y = year_month_day{thursday}.year();
-  const int week = static_cast<int>((thursday - sys_days{y / January / 1}).count() / 7 + 1);
+  const sys_days d{year_month_day{year{std::stoi(date.substr(0, 4))}, month{unsigned(std::stoi(date.substr(5, 2)))},
+                                  day{unsigned(std::stoi(date.substr(8, 2)))}}};
+  auto first_monday = [](int y) {
+    const sys_days jan4{year{y} / January / 4};
+    return jan4 - days{weekday{jan4}.iso_encoding() - 1};
+  };
+  int y = std::stoi(date.substr(0, 4));
+  if (d < first_monday(y)) --y;
+  else if (d >= first_monday(y + 1)) ++y;
   char out[32];
-  std::snprintf(out, sizeof out, "%04d-S%02d", static_cast<int>(y), week);
+  std::snprintf(out, sizeof out, "%04d-S%02d", y, static_cast<int>((d - first_monday(y)).count() / 7 + 1));
   return out;
 }
 
