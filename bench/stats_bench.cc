@@ -73,7 +73,7 @@ const char* const kStatuses[] = {"demandeur_emploi", "salarie", "retraite", "etu
 const char* const kChannels[] = {"accueil", "telephone", "courriel", "permanence"};
 
 std::string Id(int kind, int64_t n) {
-  char id[40];
+  char id[64];
   std::snprintf(id, sizeof id, "0190a1b2-%04d-7000-8000-%012lld", kind, static_cast<long long>(n));
   return id;
 }

@@ -74,7 +74,7 @@ TEST_CASE("stats on a laptop offline and at the centre over its territory give t
   CHECK(offline["rows"][0]["labels"][0] == "Mairie de Veynes");
   CHECK(offline["rows"][0]["total"] == 2);
   net.gap.Sync();
-  for (const std::string& measure : {"visits", "people"}) {
+  for (const std::string measure : {"visits", "people"}) {
     for (const bool internal : {true, false}) {
       INFO(measure << (internal ? " internal" : " published"));
       std::vector<std::string> args = With({"--measure", measure}, by_point);
