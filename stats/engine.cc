@@ -184,7 +184,9 @@ std::pair<std::string, std::vector<std::string>> QuerySql(const Query& q) {
   if (!q.breakdown.empty()) names.push_back(q.breakdown);
   std::string select, group;
   for (size_t i = 0; i < names.size(); ++i) {
-    select += std::string(m.Find(names[i])->sql) + ", ";
+    // A month is cut in SQL (fewer groups to return); a week needs the calendar, folded after.
+    const std::string sql(m.Find(names[i])->sql);
+    select += (FindDimension(names[i])->fold == Fold::kMonth ? "substr(" + sql + ", 1, 7)" : sql) + ", ";
     group += (i ? ", " : "") + std::to_string(i + 1);
   }
   if (!m.distinct.empty()) {
