@@ -154,8 +154,8 @@ int main(int argc, char** argv) {
   std::string work;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--scale" && i + 1 < argc) scale = std::atof(argv[++i]);
-    else if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
+    if (a == "--scale" && i + 1 < argc) scale = std::strtod(argv[++i], nullptr);
+    else if (a == "--runs" && i + 1 < argc) runs = static_cast<int>(std::strtol(argv[++i], nullptr, 10));
     else if (a == "--work" && i + 1 < argc) work = argv[++i];
     else Fail("usage: stats_bench [--scale F] [--runs N] [--work DIR]");
   }
@@ -183,7 +183,9 @@ int main(int argc, char** argv) {
   }
   auto measure_store = [&](const std::string& where, const std::string& spec) {
     auto store = Must(server::OpenStore(spec, server::OpenMode::kExisting), "open store");
-    for (const auto& [label, period] : {std::pair("2026 (12 months)", year), std::pair("October 2026", month)}) {
+    for (const auto& entry : {std::pair("2026 (12 months)", year), std::pair("October 2026", month)}) {
+    const auto& label = entry.first;
+    const auto& period = entry.second;
       size_t cells = 0;
       const double ms = Time(runs, [&] {
         auto t = Must(store->Stats(Headline(period.first, period.second)), "stats");
@@ -196,7 +198,9 @@ int main(int argc, char** argv) {
   measure_store("centre, SQLite", central);
   {
     auto db = Must(sqlite::Db::Open(central, false), "open store file");
-    for (const auto& [label, period] : {std::pair("2026", year), std::pair("October 2026", month)}) {
+    for (const auto& entry : {std::pair("2026", year), std::pair("October 2026", month)}) {
+    const auto& label = entry.first;
+    const auto& period = entry.second;
       const double ms = Time(runs, [&] {
         auto s = Must(db.Prepare(kYardstick), "yardstick");
         s.Bind(1, period.first).Bind(2, period.second);
@@ -221,7 +225,9 @@ int main(int argc, char** argv) {
     }
     measure_store("centre, PostgreSQL", url);
     auto bench = Must(pg::Conn::Open(url), "connect to stats_bench");
-    for (const auto& [label, period] : {std::pair("2026", year), std::pair("October 2026", month)}) {
+    for (const auto& entry : {std::pair("2026", year), std::pair("October 2026", month)}) {
+    const auto& label = entry.first;
+    const auto& period = entry.second;
       const double ms = Time(runs, [&] {
         Must(bench->Exec("SELECT count(*) FROM visits WHERE date >= $1 AND date <= $2", {period.first, period.second}),
              "yardstick");
@@ -237,7 +243,9 @@ int main(int argc, char** argv) {
     std::filesystem::remove(path);
     auto replica = Must(client::Replica::Open(path, SystemClock::Instance()), "open replica");
     Fill(replica.db(), device_cases, device_visits, false);
-    for (const auto& [label, period] : {std::pair("2026 (12 months)", year), std::pair("October 2026", month)}) {
+    for (const auto& entry : {std::pair("2026 (12 months)", year), std::pair("October 2026", month)}) {
+    const auto& label = entry.first;
+    const auto& period = entry.second;
       const double ms = Time(runs, [&] { Must(client::ReplicaStats(replica, Headline(period.first, period.second)), "stats"); });
       lines.push_back({"device replica", "month × point × reason, " + std::string(label), ms, "≤ 200 ms"});
       const double yard = Time(runs, [&] {

@@ -150,12 +150,14 @@ Interval ReaderBounds(const Grid& g, int64_t threshold, int hi, int hj) {
   };
   for (int i = 0; i <= g.rows; ++i) {
     std::vector<std::pair<std::pair<int, int>, double>> terms;
+    terms.reserve(size_t(g.cols) + 1);
     for (int j = 0; j < g.cols; ++j) terms.push_back({{i, j}, 1.0});
     terms.push_back({{i, g.cols}, -1.0});
     line(terms);
   }
   for (int j = 0; j <= g.cols; ++j) {
     std::vector<std::pair<std::pair<int, int>, double>> terms;
+    terms.reserve(size_t(g.rows) + 1);
     for (int i = 0; i < g.rows; ++i) terms.push_back({{i, j}, 1.0});
     terms.push_back({{g.rows, j}, -1.0});
     line(terms);
