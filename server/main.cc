@@ -32,6 +32,7 @@
 #include "server/staff_json.h"
 #include "server/store_migration.h"
 #include "server/store_open.h"
+#include "stats/options.h"
 
 namespace {
 
@@ -932,6 +933,16 @@ int ReferralsList(const std::string& db_path, bool overdue_only, const std::stri
   }
   PrintTable(rows);
   std::cout << "\n" << shown.size() << " orientation(s).\n";
+// `stats`: the engine of stats/ over the whole store, or one territory (docs/STATISTICS.md).
+int Stats(const std::string& db_path, const relais::stats::Options& options) {
+  const std::string today = relais::IsoDate(relais::SystemClock::Instance().NowMs());
+  auto query = relais::stats::QueryFrom(options, today, "tout le réseau (base centrale)");
+  if (!query) return Fail(query.error());
+  auto store = OpenStore(db_path, OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  auto table = (*store)->Stats(*query);
+  if (!table) return Fail(table.error());
+  std::cout << relais::stats::Render(*table, options) << std::flush;
   return 0;
 }
 
@@ -1449,6 +1460,11 @@ int main(int argc, char** argv) {
                      "Seulement celles en retard (échéance passée, ni réalisée, ni abandonnée, ni refusée)");
     r_list->add_option("--territory", referrals_territory, "Seulement ce territoire (celui du dossier)");
     r_list->add_flag("--json", referrals_json, "Afficher en JSON");
+    relais::stats::Options stats_options;
+    auto* stats = app.add_subcommand("stats", "Statistiques du réseau, petits effectifs masqués (docs/STATISTICS.md)");
+    store_options(stats, "Fichier de la base centrale");
+    relais::stats::AddOptions(*stats, stats_options);
+    stats->add_flag("--json", stats_options.json, "Afficher en JSON");
 
     auto* migrate = app.add_subcommand("migrate", "Copier une base centrale SQLite dans une base PostgreSQL vide");
     std::string migrate_from, migrate_to;
@@ -1496,6 +1512,7 @@ int main(int argc, char** argv) {
     if (*c_list) return ConflictList(db_path, status, territory, conflicts_json);
     if (*p_list) return PermanencesList(db_path, permanences_json);
     if (*r_list) return ReferralsList(db_path, referrals_overdue, referrals_territory, referrals_json);
+    if (*stats) return Stats(db_path, stats_options);
     if (*c_show) return ConflictShow(db_path, conflict_id, conflicts_json);
     if (*c_resolve) return ConflictSettle(db_path, conflict_id, "resolve", keep, value, take, by, conflicts_json);
     if (*c_merge) return ConflictSettle(db_path, conflict_id, "merge", keep, value, take, by, conflicts_json);

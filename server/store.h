@@ -18,6 +18,7 @@
 #include "base/result.h"
 #include "schema/model.h"
 #include "server/decoded_push.h"
+#include "stats/engine.h"
 #include "sync/protocol.h"
 
 namespace relais::server {
@@ -304,6 +305,10 @@ class CentralStore {
   // "case_id"), by id. kInternal for a field the table does not declare.
   virtual Result<std::vector<schema::Record>> RecordsWhere(const schema::Table& table, std::string_view field,
                                                            const std::string& value) = 0;
+
+  // The statistics of `query` over every record the centre holds (query.territory narrows them),
+  // read in one snapshot (stats::Compute; docs/STATISTICS.md). kUsage for a bad query.
+  virtual Result<stats::StatsTable> Stats(const stats::Query& query) = 0;
 
   // Conflicts, oldest first.
   virtual Result<std::vector<Conflict>> Conflicts(const ConflictFilter& filter) = 0;

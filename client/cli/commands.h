@@ -89,6 +89,7 @@ void RegisterRejectedCommands(CLI::App& app, Context& ctx);  // rejected_cmd.cc:
 void RegisterPermanenceCommands(CLI::App& app, Context& ctx);
 void RegisterAppointmentCommands(CLI::App& app, Context& ctx);
 void RegisterAgendaCommand(CLI::App& app, Context& ctx);  // agenda_cmd.cc: agenda
+void RegisterStatsCommand(CLI::App& app, Context& ctx);  // stats_cmd.cc: stats
 // lock_cmd.cc: unlock, lock, passphrase change, encrypt
 void RegisterLockCommands(CLI::App& app, Context& ctx);
 

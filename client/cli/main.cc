@@ -103,6 +103,7 @@ int Run(int argc, char** argv) {
   RegisterConflictCommands(app, ctx);
   RegisterTerritoriesCommand(app, ctx);
   RegisterRejectedCommands(app, ctx);
+  RegisterStatsCommand(app, ctx);
   RegisterLockCommands(app, ctx);
   try {
     app.parse(argc, argv);

@@ -35,6 +35,7 @@ class FailingStore final : public CentralStore {
   Result<CentreIdentity> BeginEpoch(std::optional<EpochEvidence>) override { return Fail(); }
   Status NoteRecovery(const Device&, const std::vector<RecoveredRecord>&) override { return Fail(); }
   Result<std::vector<RecoveryNote>> Recoveries(size_t) override { return Fail(); }
+  Result<stats::StatsTable> Stats(const stats::Query&) override { return Fail(); }
   Result<std::string> AddDevice(const std::string&, const std::vector<std::string>&, Role) override { return Fail(); }
   Result<std::vector<DeviceInfo>> ListDevices() override { return Fail(); }
   Status RevokeDevice(const std::string&, bool) override { return Fail(); }

@@ -1,0 +1,38 @@
+#include "client/replica_stats.h"
+
+namespace relais::client {
+
+namespace {
+
+class ReplicaDatabase final : public stats::Database {
+ public:
+  explicit ReplicaDatabase(sqlite::Db& db) : db_(db) {}
+
+  Status Read(const std::string& sql, const std::vector<std::string>& params,
+              const std::function<void(const std::vector<schema::Value>&)>& row) override {
+    auto stmt = db_.Prepare(sql);
+    if (!stmt) return stmt.error();
+    for (size_t i = 0; i < params.size(); ++i) stmt->Bind(static_cast<int>(i) + 1, params[i]);
+    std::vector<schema::Value> values;
+    while (true) {
+      auto more = stmt->Step();
+      if (!more) return more.error();
+      if (!*more) return OkStatus();
+      values.clear();
+      for (int c = 0; c < stmt->ColumnCount(); ++c) values.push_back(stmt->Val(c));
+      row(values);
+    }
+  }
+
+ private:
+  sqlite::Db& db_;
+};
+
+}  // namespace
+
+Result<stats::StatsTable> ReplicaStats(Replica& replica, const stats::Query& query) {
+  ReplicaDatabase db(replica.db());
+  return stats::Compute(query, db);
+}
+
+}  // namespace relais::client

@@ -1,0 +1,63 @@
+#include "stats/options.h"
+
+#include <CLI/CLI.hpp>
+
+#include "stats/render.h"
+
+namespace relais::stats {
+
+namespace {
+std::string Names(bool rows) {
+  std::string out;
+  for (const Dimension& d : Dimensions()) {
+    if (rows ? d.row : d.column) out += (out.empty() ? "" : "|") + std::string(d.name);
+  }
+  return out;
+}
+}  // namespace
+
+void AddOptions(CLI::App& command, Options& o) {
+  std::string measures;
+  for (const Measure& m : Measures()) measures += (measures.empty() ? "" : "|") + std::string(m.name);
+  command.add_option("--from", o.from, "Premier jour de la période (AAAA-MM-JJ ; défaut : le mois dernier)");
+  command.add_option("--to", o.to, "Dernier jour de la période (AAAA-MM-JJ)");
+  command.add_option("--by", o.by, "Lignes : une ou deux dimensions (" + Names(true) + ")")->delimiter(',');
+  command.add_option("--measure", o.measure, "Ce qui est compté (" + measures + ")");
+  command.add_option("--breakdown", o.breakdown, "Colonnes : ventilation (" + Names(false) + ")");
+  command.add_option("--territory", o.territory, "Seulement ce territoire");
+  command.add_option("--min-count", o.min_count, "Seuil des petits effectifs (défaut 5, jamais moins de 3)");
+  command.add_flag("--internal", o.internal, "Ne rien masquer : tableau marqué « usage interne — ne pas diffuser »");
+  command.add_option("--format", o.format, "table (défaut) ou csv (point-virgule, UTF-8 avec BOM)");
+}
+
+Result<Query> QueryFrom(const Options& o, const std::string& today, const std::string& scope) {
+  if (o.format != "table" && o.format != "csv") {
+    return MakeError(ErrorCode::kUsage, "stats : --format « " + o.format + " » inconnu (possibles : table, csv ; --json pour JSON)");
+  }
+  Query q;
+  if (o.from.empty() != o.to.empty()) {
+    return MakeError(ErrorCode::kUsage, "stats : donnez --from et --to ensemble (sans eux : le mois dernier)");
+  }
+  if (o.from.empty()) {
+    std::tie(q.from, q.to) = LastMonth(today);
+  } else {
+    q.from = o.from;
+    q.to = o.to;
+  }
+  q.by = o.by.empty() ? std::vector<std::string>{"reception_point"} : o.by;
+  q.measure = o.measure;
+  q.breakdown = o.breakdown;
+  if (!o.territory.empty()) q.territory = o.territory;
+  q.min_count = o.min_count;
+  q.internal = o.internal;
+  q.scope = scope;
+  RELAIS_TRY(CheckQuery(q));
+  return q;
+}
+
+std::string Render(const StatsTable& table, const Options& o) {
+  if (o.json) return RenderJson(table);
+  return o.format == "csv" ? RenderCsv(table) : RenderText(table);
+}
+
+}  // namespace relais::stats
