@@ -933,6 +933,9 @@ int ReferralsList(const std::string& db_path, bool overdue_only, const std::stri
   }
   PrintTable(rows);
   std::cout << "\n" << shown.size() << " orientation(s).\n";
+  return 0;
+}
+
 // `stats`: the engine of stats/ over the whole store, or one territory (docs/STATISTICS.md).
 int Stats(const std::string& db_path, const relais::stats::Options& options) {
   const std::string today = relais::IsoDate(relais::SystemClock::Instance().NowMs());
