@@ -213,7 +213,7 @@ TEST_CASE("usage errors exit 2 and --help exits 0", "[cli]") {
   says({"case", "list", "--limit", "-3"}, "--limit : -3 n'est pas entre 0 et 1000000");
   says({"case", "add", "--last-name"}, "--last-name : il manque sa valeur");
   says({"export", "--kind", "people"},
-       "--kind : « people » n'est pas une valeur possible (cases,contacts,visits,referrals)");
+       "--kind : « people » n'est pas une valeur possible (cases,contacts,visits,permanences,appointments,referrals)");
   says({"sync", "--batch", "0"}, "--batch : 0 n'est pas entre 1 et 10000");
   CHECK(relais.ContentHash() == before);
   RunResult help = relais({"--help"});
