@@ -125,11 +125,18 @@ std::string PersonFileHtml(const json& file) {
   }
   out += "<h2>Conflits et doublons (" + std::to_string(file["conflicts"].size()) + ")</h2>\n";
   for (const json& c : file["conflicts"]) {
-    out += "<p>Conflit n° " + Escape(c["id"].dump()) + " (" + Escape(c.value("kind", "")) + ", " +
-           Escape(c.value("status", "")) + ")</p>\n";
-    json values = json::object();
-    for (const char* key : {"field", "server", "device_value", "settled_value"}) values[key] = c[key];
-    out += ValuesTable(nullptr, values);
+    const bool duplicate = c.value("kind", "") == "duplicate";
+    out += "<p>" + std::string(duplicate ? "Doublon probable" : "Valeur à arbitrer") + " n° " + Escape(c["id"].dump()) +
+           (c.value("status", "") == "open" ? ", en attente" : ", réglé") + "</p>\n<table>\n";
+    const std::pair<const char*, const char*> rows[] = {{"field", "Champ"},
+                                                        {"server", "Valeur du centre"},
+                                                        {"device_value", "Valeur de l'appareil"},
+                                                        {"settled_value", "Valeur retenue"}};
+    for (const auto& [key, label] : rows) {
+      if (!c[key].is_string()) continue;
+      out += "<tr><th>" + std::string(label) + "</th><td>" + Escape(c[key].get<std::string>()) + "</td></tr>\n";
+    }
+    out += "</table>\n";
   }
   for (const auto& [table_name, records] : file["related"].items()) {
     const schema::Table* table = schema::FindTable(table_name);
