@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "base/ids.h"
+#include "client/access_log.h"
 #include "client/fts_bulk.h"
 #include "client/pending_creates.h"
 #include "client/records.h"
@@ -1459,5 +1460,11 @@ Result<int64_t> SqliteReplicaPort::ObserveCentralClock(int64_t central_ms) {
   RELAIS_TRY(FoldCentralClock(central_ms));
   return replica_.clock().NowMs() - central_ms;
 }
+
+Result<std::optional<sync::AccessLogChunk>> SqliteReplicaPort::NextAccessLog(size_t limit) {
+  return NextAccessChunk(replica_, limit);
+}
+
+Status SqliteReplicaPort::ForgetAccessLog(int64_t last_seq) { return ForgetAccessUpTo(replica_, last_seq); }
 
 }  // namespace relais::client

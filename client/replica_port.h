@@ -82,6 +82,8 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   Result<int64_t> SwapInPushingBack(int64_t cursor, int64_t lost_after, const sync::CentreIdentity& centre) override;
   Result<std::optional<std::string>> RecoveryNote() override;
   Status ClearRecoveryNote() override;
+  Result<std::optional<sync::AccessLogChunk>> NextAccessLog(size_t limit) override;
+  Status ForgetAccessLog(int64_t last_seq) override;
   Result<int64_t> ObserveCentralClock(int64_t central_ms) override;
 
   // A case this port's pulls took off the replica (it left the device's territories), as the

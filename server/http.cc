@@ -14,6 +14,7 @@
 
 #include "base/gzip.h"
 #include "base/ids.h"
+#include "server/access_log.h"
 #include "server/auth_throttle.h"
 #include "server/decoded_push.h"
 #include "server/erasure_ledger.h"
@@ -360,7 +361,7 @@ Status CheckQuery(const front::Request& req, std::initializer_list<std::string_v
 // The methods a known path answers, for a 405's Allow header; empty for an unknown path.
 std::string AllowedMethods(std::string_view path) {
   if (path == "/v1/health" || path == "/v1/whoami" || path == "/v1/pull" || path == "/v1/conflicts") return "GET, HEAD";
-  if (path == "/v1/push" || path == "/v1/restored" || path == "/v1/recovered") return "POST";
+  if (path == "/v1/push" || path == "/v1/restored" || path == "/v1/recovered" || path == "/v1/access-log") return "POST";
   for (std::string_view prefix : {"/v1/conflicts/", "/v1/history/"}) {
     if (!path.starts_with(prefix) || path.size() == prefix.size()) continue;
     std::string_view rest = path.substr(prefix.size());
@@ -464,8 +465,12 @@ struct HttpEndpoint::Impl {
   void Whoami(const front::Request& req, front::Response& res);
   // A restore, as devices learn and report it (docs/PROTOCOL.md, "Centre identity").
   std::optional<Device> AdmitDevice(const front::Request& req, front::Response& res);
+  // AdmitDevice for a request that carries a JSON body and no query: 400 for a query, 413 for a
+  // body over the limit.
+  std::optional<Device> AdmitDeviceBody(const front::Request& req, front::Response& res);
   void Restored(const front::Request& req, front::Response& res);
   void Recovered(const front::Request& req, front::Response& res);
+  void AccessLog(const front::Request& req, front::Response& res);
   void Push(const front::Request& req, front::Response& res);
   void Pull(const front::Request& req, front::Response& res);
 
@@ -608,6 +613,20 @@ std::optional<Device> HttpEndpoint::Impl::AdmitDevice(const front::Request& req,
   return device;
 }
 
+std::optional<Device> HttpEndpoint::Impl::AdmitDeviceBody(const front::Request& req, front::Response& res) {
+  auto device = AdmitDevice(req, res);
+  if (!device) return std::nullopt;
+  if (auto query = CheckQuery(req, {}); !query) {
+    SendError(res, 400, query.error());
+    return std::nullopt;
+  }
+  if (req.body.size() > options.max_body_bytes) {
+    SendError(res, 413, MakeError(ErrorCode::kTooLarge, "le corps de la requête dépasse la limite"));
+    return std::nullopt;
+  }
+  return device;
+}
+
 void HttpEndpoint::Impl::Restored(const front::Request& req, front::Response& res) {
   auto device = AdmitDevice(req, res);
   if (!device) return;
@@ -642,13 +661,8 @@ void HttpEndpoint::Impl::Restored(const front::Request& req, front::Response& re
 }
 
 void HttpEndpoint::Impl::Recovered(const front::Request& req, front::Response& res) {
-  auto device = AdmitDevice(req, res);
+  auto device = AdmitDeviceBody(req, res);
   if (!device) return;
-  if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
-  if (req.body.size() > options.max_body_bytes) {
-    SendError(res, 413, MakeError(ErrorCode::kTooLarge, "le corps de la requête dépasse la limite"));
-    return;
-  }
   json body = json::parse(req.body, nullptr, false);
   if (!body.is_object() || !body["records"].is_array()) {
     SendError(res, 400, MakeError(ErrorCode::kUsage, "attendu un objet JSON avec records : [{table, id, op}]"));
@@ -678,6 +692,19 @@ void HttpEndpoint::Impl::Recovered(const front::Request& req, front::Response& r
   }
   tl_note.detail = " recovered=" + std::to_string(records.size());
   res.set_content(json{{"noted", records.size()}}.dump(), kJson);
+}
+
+// A device's access log (docs/PROTOCOL.md, "Access log"): each entry kept once, under the device's
+// name; a wrong entry refuses the whole request (400 naming it), and nothing is stored.
+void HttpEndpoint::Impl::AccessLog(const front::Request& req, front::Response& res) {
+  auto device = AdmitDeviceBody(req, res);
+  if (!device) return;
+  auto entries = ParseDeviceAccess(json::parse(req.body, nullptr, false), device->name);
+  if (!entries) return SendError(res, 400, entries.error());
+  auto added = store.RecordAccess(*entries);
+  if (!added) return SendStoreError(res, added.error());
+  tl_note.detail = " entries=" + std::to_string(entries->size()) + " new=" + std::to_string(*added);
+  res.set_content(json{{"received", entries->size()}, {"new", *added}}.dump(), kJson);
 }
 
 void HttpEndpoint::Impl::Push(const front::Request& req, front::Response& res) {
@@ -942,6 +969,12 @@ void HttpEndpoint::Impl::ShowConflict(const front::Request& req, front::Response
   if (auto query = CheckQuery(req, {}); !query) return SendError(res, 400, query.error());
   auto conflict = StaffConflict(*staff, req.matches[1], res);
   if (!conflict) return;
+  for (const std::optional<std::string>& read : {std::optional(conflict->record_id), conflict->other_id}) {
+    if (!read) continue;
+    if (auto noted = store.NoteStaffRead(staff->name, "conflit", conflict->table, *read); !noted) {
+      return SendStoreError(res, noted.error());
+    }
+  }
   auto history = store.History(conflict->table, conflict->record_id);
   if (!history) return SendStoreError(res, history.error());
   std::optional<std::vector<HistoryEntry>> other;
@@ -1026,6 +1059,9 @@ void HttpEndpoint::Impl::RecordHistory(const front::Request& req, front::Respons
         res, 403,
         MakeError(ErrorCode::kForbidden,
                   "la fiche " + record_id + " est hors des territoires de ce jeton (" + staff->TerritoryList() + ")"));
+  }
+  if (auto noted = store.NoteStaffRead(staff->name, "historique", placement->table, record_id); !noted) {
+    return SendStoreError(res, noted.error());
   }
   auto history = store.History(placement->table, record_id);
   if (!history) return SendStoreError(res, history.error());
@@ -1165,6 +1201,7 @@ void HttpEndpoint::Impl::Install() {
   front.Route("GET", "/v1/whoami", route([this](Req req, Res res) { Whoami(req, res); }));
   front.Route("POST", "/v1/restored", route([this](Req req, Res res) { Restored(req, res); }));
   front.Route("POST", "/v1/recovered", route([this](Req req, Res res) { Recovered(req, res); }));
+  front.Route("POST", "/v1/access-log", route([this](Req req, Res res) { AccessLog(req, res); }));
   // Push and pull compress their own answers (SetJsonAnswer).
   front.Route("GET", "/v1/pull", route([this](Req req, Res res) { Pull(req, res); }, true));
   front.Route("POST", "/v1/push", route([this](Req req, Res res) { Push(req, res); }, true));

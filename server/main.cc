@@ -25,7 +25,8 @@
 #include "base/text.h"
 #include "pg/conn.h"
 #include "schema/display.h"
-#include "base/clock.h"
+#include "server/cli/output.h"
+#include "server/cli/rgpd_cmd.h"
 #include "server/erasure_ledger.h"
 #include "server/http.h"
 #include "server/person_file.h"
@@ -41,45 +42,11 @@ using relais::Error;
 using relais::ErrorCode;
 using relais::server::OpenMode;
 using relais::server::OpenStore;
-
-int ExitCodeFor(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kUsage:
-      return 2;
-    case ErrorCode::kValidation:
-      return 3;
-    case ErrorCode::kConflict:
-      return 3;
-    case ErrorCode::kNotFound:
-      return 4;
-    default:
-      return 1;
-  }
-}
-
-int Fail(const Error& error) {
-  std::cerr << "relais-central : " << error.message << "\n";
-  return ExitCodeFor(error.code);
-}
+using relais::central_cli::DefaultAuthor;
+using relais::central_cli::Fail;
+using relais::central_cli::PrintTable;
 
 json OrNull(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
-
-// Prints rows as columns padded to their widest cell (code points, so accents line up).
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], relais::Utf8Length(row[i]));
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - relais::Utf8Length(row[i]) + 2, ' ');
-    }
-    std::cout << line << "\n";
-  }
-}
 
 std::string Join(const std::vector<std::string>& items, const char* sep) {
   std::string out;
@@ -458,11 +425,6 @@ const char* SettlementLabel(const std::string& settlement) {
   return "?";
 }
 
-std::string DefaultAuthor() {
-  const char* user = std::getenv("USER");
-  return user && *user ? user : "central";
-}
-
 // What changed from one snapshot to the next, one line per field: "phone : 0611… → 0622…".
 std::vector<std::string> Differences(std::string_view table, const json& before, const json& after) {
   std::vector<std::string> lines;
@@ -728,6 +690,9 @@ int History(const std::string& db_path, const std::string& record_id, bool as_js
     return Fail(relais::MakeError(ErrorCode::kNotFound, "aucun historique pour la fiche " + record_id +
                                                             " (vérifiez l'identifiant : c'est l'UUID de la fiche)"));
   }
+  if (auto noted = (*store)->NoteStaffRead(DefaultAuthor(), "historique", history->front().table, record_id); !noted) {
+    return Fail(noted.error());
+  }
   if (as_json) {
     std::cout << relais::server::HistoryJson(*history).dump(2) << std::endl;
     return 0;
@@ -758,6 +723,9 @@ int PersonExport(const std::string& db_path, const std::string& case_id, const s
   if (!store) return Fail(store.error());
   auto file = relais::server::PersonFileJson(**store, case_id, relais::IsoTimestamp(relais::SystemClock().NowMs()));
   if (!file) return Fail(file.error());
+  if (auto noted = (*store)->NoteStaffRead(DefaultAuthor(), "export-personne", "cases", case_id); !noted) {
+    return Fail(noted.error());
+  }
   const std::string text = format == "html" ? relais::server::PersonFileHtml(*file) : file->dump(2) + "\n";
   if (output.empty()) {
     std::cout << text;
@@ -1002,6 +970,12 @@ int ConflictShow(const std::string& db_path, const std::string& id_text, bool as
   if (!store) return Fail(store.error());
   auto c = (*store)->GetConflict(*id);
   if (!c) return Fail(c.error());
+  for (const std::optional<std::string>& read : {std::optional(c->record_id), c->other_id}) {
+    if (!read) continue;
+    if (auto noted = (*store)->NoteStaffRead(DefaultAuthor(), "conflit", c->table, *read); !noted) {
+      return Fail(noted.error());
+    }
+  }
   auto history = (*store)->History(c->table, c->record_id);
   if (!history) return Fail(history.error());
   std::optional<std::vector<relais::server::HistoryEntry>> other;
@@ -1399,6 +1373,14 @@ int main(int argc, char** argv) {
     erase->add_option("--by", erase_by, "Qui efface (par défaut : le nom de connexion)");
     erase->add_option("--erasure-ledger", ledger, ledger_help);
     erase->add_flag("--json", erase_json, "Afficher le reçu en JSON");
+    auto* access_log = app.add_subcommand(
+        "access-log", "Qui a lu le dossier d'une personne, ou ce qu'un appareil a lu (journal des accès)");
+    relais::central_cli::AccessLogOptions access_options;
+    access_log->add_option("CASE_ID", access_options.case_id, "Identifiant du dossier (UUID)");
+    access_log->add_option("--device", access_options.device, "Les lectures d'un appareil (son nom), au lieu d'un dossier");
+    access_log->add_option("--since", access_options.since, "Depuis ce jour (AAAA-MM-JJ)");
+    access_log->add_flag("--json", access_options.json, "Afficher en JSON");
+    store_options(access_log, "Fichier de la base centrale");
     auto* erasures = app.add_subcommand("erasures", "Lister les effacements faits (le reçu de chacun)");
     store_options(erasures, "Fichier de la base centrale");
     bool erasures_json = false;
@@ -1499,6 +1481,7 @@ int main(int argc, char** argv) {
     if (*serve) return Serve(db_path, listen, serve_options, LedgerOf(db_path, ledger));
     if (*erase) return PersonErase(db_path, erase_case, erase_reason, erase_by, LedgerOf(db_path, ledger), erase_json);
     if (*erasures) return ErasuresList(db_path, erasures_json);
+    if (*access_log) return relais::central_cli::AccessLogList(db_path, access_options);
     if (*add) return DeviceAdd(db_path, name, territories, staff, add_json);
     if (*list) return DeviceList(db_path, list_json);
     if (*revoke) return DeviceRevoke(db_path, revoke_options);

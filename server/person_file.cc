@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "schema/display.h"
+#include "server/access_log.h"
 #include "server/staff_json.h"
 
 namespace relais::server {
@@ -99,6 +100,12 @@ Result<json> PersonFileJson(CentralStore& store, const std::string& case_id, con
     for (const schema::Record& r : *records) list.push_back(RecordValuesJson(table, r));
     file["related"][std::string(table.name)] = std::move(list);
   }
+  AccessFilter accesses;
+  accesses.case_id = case_id;
+  auto log = store.AccessLog(accesses);
+  if (!log) return log.error();
+  file["access_log"] = json::array();
+  for (const AccessEntry& e : *log) file["access_log"].push_back(AccessEntryJson(e));
   return file;
 }
 
@@ -142,6 +149,17 @@ std::string PersonFileHtml(const json& file) {
     const schema::Table* table = schema::FindTable(table_name);
     out += "<h2>" + Escape(SectionTitle(table_name)) + " (" + std::to_string(records.size()) + ")</h2>\n";
     for (const json& r : records) out += ValuesTable(table, r["values"]);
+  }
+  const json& log = file["access_log"];
+  out += "<h2>Qui a consulté le dossier (" + std::to_string(log.size()) + ")</h2>\n";
+  if (!log.empty()) {
+    out += "<table>\n<tr><th>Le</th><th>Appareil</th><th>Par</th><th>Lecture</th></tr>\n";
+    for (const json& e : log) {
+      out += "<tr><td>" + Escape(e.value("at", "")) + "</td><td>" + Escape(e.value("device", "")) + "</td><td>" +
+             Escape(e.value("by", "")) + "</td><td>" + Escape(AccessActionLabel(e.value("action", ""))) +
+             "</td></tr>\n";
+    }
+    out += "</table>\n";
   }
   return out + "</body>\n</html>\n";
 }

@@ -5,6 +5,7 @@
 
 #include "base/ids.h"
 #include "base/text.h"
+#include "server/access_log.h"
 #include "server/erasure.h"
 #include "server/pull_page.h"
 #include "server/settle.h"
@@ -898,6 +899,31 @@ Result<std::vector<Erasure>> SqlCentralStore::Erasures() {
   auto reader = Reader();
   if (!reader) return reader.error();
   return ListErasures(reader->conn());
+}
+
+Result<int64_t> SqlCentralStore::RecordAccess(const std::vector<AccessEntry>& entries) {
+  auto writer = Writer(/*wait=*/true);
+  if (!writer) return writer.error();
+  return InsertAccessEntries((*writer)->conn(), entries, IsoTimestamp(clock_.NowMs()));
+}
+
+Result<std::vector<AccessEntry>> SqlCentralStore::AccessLog(const AccessFilter& filter) {
+  auto reader = Reader();
+  if (!reader) return reader.error();
+  return ListAccessEntries(reader->conn(), filter);
+}
+
+Status SqlCentralStore::NoteStaffRead(const std::string& reader, std::string_view action, const std::string& table,
+                                      const std::string& record_id) {
+  auto writer = Writer(/*wait=*/true);
+  if (!writer) return writer.error();
+  auto case_id = CaseOfRecord((*writer)->conn(), table, record_id);
+  if (!case_id) return case_id.error();
+  if (!*case_id) return OkStatus();
+  const int64_t now = clock_.NowMs();
+  auto added = InsertAccessEntries((*writer)->conn(), {CentreAccess(now, reader, action, **case_id)}, IsoTimestamp(now));
+  if (!added) return added.error();
+  return OkStatus();
 }
 
 }  // namespace relais::server

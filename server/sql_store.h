@@ -70,6 +70,10 @@ class SqlCentralStore : public CentralStore {
   Result<Erasure> ErasePerson(const std::string& case_id, const std::string& reason, const std::string& by,
                               const std::string& source) override;
   Result<std::vector<Erasure>> Erasures() override;
+  Result<int64_t> RecordAccess(const std::vector<AccessEntry>& entries) override;
+  Result<std::vector<AccessEntry>> AccessLog(const AccessFilter& filter) override;
+  Status NoteStaffRead(const std::string& reader, std::string_view action, const std::string& table,
+                       const std::string& record_id) override;
 
  protected:
   // Run after an erasure committed, so that no copy of the erased values stays in the database's

@@ -209,6 +209,25 @@ struct Erasure {
   bool wal_truncated = false;
 };
 
+// One read of a person's case, or one search, in the access log (docs/PRIVACY.md, "Access log").
+// It names the case by its id only, and a search by its result count, never its text.
+struct AccessEntry {
+  std::string id;      // a UUID: a device's entry is kept once however often it is sent
+  std::string at;      // ISO 8601 UTC, when the reading was done
+  std::string device;  // the device that read, or "centre"
+  std::string reader;  // the system login (device) or staff member (centre) who read
+  std::string action;  // server/access_log.h, kAccessActions
+  std::optional<std::string> case_id;  // null for a search
+  std::optional<int64_t> results;      // a search's result count
+};
+
+// Which entries `relais-central access-log` lists: those of one case, or of one device since a day.
+struct AccessFilter {
+  std::optional<std::string> case_id;
+  std::optional<std::string> device;
+  std::optional<std::string> since;  // YYYY-MM-DD: entries read on that day or later
+};
+
 // How a command opens a store.
 enum class OpenMode {
   kCreate,    // create the store's tables when missing (serve, device add)
@@ -340,6 +359,17 @@ class CentralStore {
                                       const std::string& source) = 0;
   // The receipts, oldest first.
   virtual Result<std::vector<Erasure>> Erasures() = 0;
+
+  // Keeps `entries` in the access log, each once: an id already held is skipped (a device that
+  // resends after a cut sync). Answers how many were new.
+  virtual Result<int64_t> RecordAccess(const std::vector<AccessEntry>& entries) = 0;
+  // The entries `filter` selects, oldest first.
+  virtual Result<std::vector<AccessEntry>> AccessLog(const AccessFilter& filter) = 0;
+  // Logs that staff member `reader` read record `record_id` of `table` (`action`: server/
+  // access_log.h, kCentreAccessActions), now, under the case the record is about; nothing for a
+  // record about no case (a contact).
+  virtual Status NoteStaffRead(const std::string& reader, std::string_view action, const std::string& table,
+                               const std::string& record_id) = 0;
 };
 
 }  // namespace relais::server

@@ -20,7 +20,7 @@ constexpr const char* kTablesBefore[] = {"territories", "reception_points", "net
                                          "device_territories"};
 constexpr const char* kTablesAfter[] = {"history",      "scope_exits", "conflicts",
                                         "push_batches", "recoveries",  "change_outcomes",
-                                        "erasures",     "erased_records"};
+                                        "erasures",     "erased_records", "access_log"};
 
 std::vector<std::string> TablesToCopy() {
   std::vector<std::string> tables(std::begin(kTablesBefore), std::end(kTablesBefore));

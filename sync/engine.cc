@@ -4,6 +4,7 @@
 #include <malloc.h>
 #endif
 
+#include "sync/access_log_send.h"
 #include "sync/negotiation.h"
 #include "sync/pull_pipeline.h"
 #include "sync/push_pipeline.h"
@@ -59,6 +60,7 @@ SyncResult<SyncSummary> RunSync(ReplicaPort& replica, Transport& transport, cons
     PushPipeline push(replica, transport, retrier, options, terms, *pending, summary);
     RELAIS_TRY(push.Run());
     GiveBackPushMemory();
+    RELAIS_TRY(SendAccessLog(replica, transport, retrier, summary));
   }
 
   auto last = Pull(replica, transport, retrier, options, terms.without_echo, summary);

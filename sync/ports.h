@@ -23,6 +23,13 @@ struct CentreIdentity {
   int64_t seq = 0;        // the centre's last sequence number when it answered
 };
 
+// A part of the device's access log on its way to the centre (ReplicaPort::NextAccessLog).
+struct AccessLogChunk {
+  std::string body;       // {"entries": [...]}
+  int64_t last_seq = 0;   // the last entry's sequence number in the replica
+  int64_t count = 0;      // how many entries
+};
+
 // The replica as the engine reaches it. Each method is atomic: it happens wholly or not at all,
 // so a sync cut at any instant (kill, power loss) resumes correctly.
 class ReplicaPort {
@@ -86,6 +93,18 @@ class ReplicaPort {
   // nullopt when there is nothing to tell. Cleared once the centre has it.
   virtual Result<std::optional<std::string>> RecoveryNote() { return std::optional<std::string>(); }
   virtual Status ClearRecoveryNote() { return OkStatus(); }
+
+  // The device's access log (docs/PROTOCOL.md, "Access log"): its oldest entries not yet sent, at
+  // most `limit`, as the body of POST /v1/access-log; nullopt when there is none. Forgotten up to
+  // `last_seq` once the centre holds them.
+  virtual Result<std::optional<AccessLogChunk>> NextAccessLog(size_t limit) {
+    (void)limit;
+    return std::optional<AccessLogChunk>();
+  }
+  virtual Status ForgetAccessLog(int64_t last_seq) {
+    (void)last_seq;
+    return OkStatus();
+  }
 
   // Folds the centre's clock (a pull page's now_ms) into the replica's hybrid logical clock,
   // durably, and returns how far the device's wall clock is ahead of it (negative: behind).

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "client/access_log.h"
 #include "client/cases.h"
 #include "client/cli/clock_notes.h"
 #include "client/cli/commands.h"
@@ -137,6 +138,9 @@ Status ShowCase(Context& ctx, const std::string& asked_id) {
     }
   }
   const std::string id = record->id;
+  auto replica = ctx.Replica();
+  if (!replica) return replica.error();
+  RELAIS_TRY(client::NoteCaseRead(**replica, "consultation", id));
   RELAIS_TRY(AddConflicts(ctx, id, details));
   auto pending = (*records)->PendingFor(schema::CasesTable(), id);
   if (!pending) return pending.error();

@@ -1,6 +1,7 @@
 // relais followup add|list|correct|withdraw
 #include <CLI/CLI.hpp>
 
+#include "client/access_log.h"
 #include "client/cases.h"
 #include "client/cli/clock_notes.h"
 #include "client/cli/commands.h"
@@ -51,6 +52,9 @@ Status ListFollowups(Context& ctx, const std::string& case_id, bool all) {
   auto records = ctx.Records();
   if (!records) return records.error();
   RELAIS_TRY(FindRecord(**records, schema::CasesTable(), case_id));
+  auto replica = ctx.Replica();
+  if (!replica) return replica.error();
+  RELAIS_TRY(client::NoteCaseRead(**replica, "suivis", case_id));
   auto found = client::ListFollowups(**records, case_id, all);
   if (!found) return found.error();
   PrintRecords(ctx, schema::FollowupsTable(), *found, all ? kAllColumns : kColumns);

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "client/access_log.h"
 #include "client/cli/commands.h"
 #include "client/csv.h"
 #include "client/export.h"
@@ -116,6 +117,7 @@ Status Export(Context& ctx, const ExportOptions& o) {
   ctx.exact_stdout = true;
   auto written = client::ExportTable(**replica, *table, format, std::cout);
   if (!written) return written.error();
+  RELAIS_TRY(client::NoteExport(**replica, *table));
   return OkStatus();
 }
 

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "client/access_log.h"
 #include "client/cli/conflict_text.h"
 #include "client/cli/field_options.h"
 #include "client/cli/output.h"
@@ -134,6 +135,11 @@ Status SearchRecords(Context& ctx, const schema::Table& table, const std::vector
   if (!records) return records.error();
   auto found = (*records)->Search(table, text, limit);
   if (!found) return found.error();
+  if (table.name == schema::CasesTable().name) {  // the access log: how many people found, not the words
+    auto replica = ctx.Replica();
+    if (!replica) return replica.error();
+    RELAIS_TRY(client::NoteSearch(**replica, static_cast<int64_t>(found->size())));
+  }
   PrintRecords(ctx, table, *found, columns);
   return OkStatus();
 }

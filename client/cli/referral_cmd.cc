@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "client/access_log.h"
 #include "client/cli/commands.h"
 #include "client/cli/output.h"
 #include "client/record_json.h"
@@ -61,6 +62,11 @@ Status ListReferrals(Context& ctx, const client::ReferralFilter& filter) {
   if (!records) return records.error();
   auto found = client::ListReferrals(**records, filter);
   if (!found) return found.error();
+  if (!filter.case_id.empty()) {
+    auto replica = ctx.Replica();
+    if (!replica) return replica.error();
+    RELAIS_TRY(client::NoteCaseRead(**replica, "orientations", filter.case_id));
+  }
   if (ctx.json) {
     ordered_json out = ordered_json::array();
     for (const client::ReferralView& v : *found) out.push_back(ViewJson(v));

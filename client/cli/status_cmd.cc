@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 
+#include "client/access_log.h"
 #include "client/cli/clock_notes.h"
 #include "client/cli/output.h"
 #include "client/keyring.h"
@@ -36,6 +37,7 @@ constexpr Label kLabels[] = {{"replica", "Base locale"},
                              {"referrals_overdue", "Orientations en retard"},
                              {"pending", "À synchroniser"},
                              {"rejected", "Modifications refusées"},
+                             {"access_log_pending", "Lectures à transmettre (journal des accès)"},
                              {"last_sync", "Dernière synchronisation"},
                              {"server", "Serveur"},
                              {"insecure_http", "En clair sur le réseau (--insecure-http)"},
@@ -180,6 +182,9 @@ Result<nlohmann::ordered_json> BuildStatus(client::Replica& replica, client::Rec
   if (!pending_records) return pending_records.error();
   out["pending_records"] = *pending_records;
   out["rejected"] = pending->rejected;
+  auto reads = client::PendingAccessCount(replica);
+  if (!reads) return reads.error();
+  out["access_log_pending"] = *reads;
   // What the centre refused, kept on the device until someone acts on it.
   nlohmann::ordered_json rejections = nlohmann::ordered_json::array();
   auto refused = replica.db().Prepare(

@@ -523,6 +523,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
                 {"removed", s.removed},
                 {"removed_cases", removed_cases},
                 {"erased_cases", port.erased_cases()},
+                {"access_log_sent", s.access_sent},
                 {"batches", s.batches},
                 {"pages", s.pages},
                 {"retries", s.retries},
@@ -558,6 +559,9 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
     std::cout << "  " << port.erased_cases()
               << (port.erased_cases() == 1 ? " dossier effacé" : " dossiers effacés")
               << " à la demande du centre (la personne a demandé l'effacement de ses données)\n";
+  }
+  if (s.access_sent > 0) {
+    std::cout << "  journal des accès : " << s.access_sent << " lecture(s) de dossiers transmise(s) au centre\n";
   }
   if (s.review) {
     std::cout << "  en conflit : " << s.review

@@ -61,6 +61,11 @@ class FailingStore final : public CentralStore {
     return Fail();
   }
   Result<std::vector<Erasure>> Erasures() override { return Fail(); }
+  Result<int64_t> RecordAccess(const std::vector<AccessEntry>&) override { return Fail(); }
+  Result<std::vector<AccessEntry>> AccessLog(const AccessFilter&) override { return Fail(); }
+  Status NoteStaffRead(const std::string&, std::string_view, const std::string&, const std::string&) override {
+    return Fail();
+  }
   Result<Network> GetNetwork() override { return Fail(); }
   Status AddTerritory(const Territory&) override { return Fail(); }
   Status RenameTerritory(const std::string&, const std::string&) override { return Fail(); }
