@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -17,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <tuple>
 
@@ -30,6 +32,7 @@
 #include "server/erasure_ledger.h"
 #include "server/http.h"
 #include "server/person_file.h"
+#include "server/retention.h"
 #include "server/staff_json.h"
 #include "server/store_migration.h"
 #include "server/store_open.h"
@@ -145,6 +148,57 @@ relais::Status ReplayErasures(relais::server::CentralStore& store, const std::st
   return relais::OkStatus();
 }
 
+// One pass of the retention policy (docs/PRIVACY.md, "Retention"). Says on stderr how many cases it
+// erased (never who), and what failed (the next pass tries again).
+void ApplyRetention(relais::server::CentralStore& store, const std::string& ledger) {
+  auto run = relais::server::RunRetention(store, relais::IsoDate(relais::SystemClock::Instance().NowMs()),
+                                          /*dry_run=*/false, ledger);
+  if (!run) {
+    std::cerr << "relais-central : conservation : passe interrompue : " << run.error().message
+              << " (nouvel essai à la prochaine passe, ou relais-central retention run)" << std::endl;
+  } else if (!run->cases.empty()) {
+    std::cerr << "relais-central : conservation : " << run->cases.size() << " dossier(s) clos avant le "
+              << run->cutoff << " effacé(s) (reçus : relais-central erasures)" << std::endl;
+  }
+}
+
+// Retention while serving: a pass every day after the one at start, on a thread of its own, until
+// Stop().
+class RetentionKeeper {
+ public:
+  RetentionKeeper(relais::server::CentralStore& store, std::string ledger)
+      : store_(store), ledger_(std::move(ledger)), thread_([this] { Run(); }) {}
+  ~RetentionKeeper() { Stop(); }
+  RetentionKeeper(const RetentionKeeper&) = delete;
+  RetentionKeeper& operator=(const RetentionKeeper&) = delete;
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::hours(24), [this] { return stopping_; })) {
+      lock.unlock();
+      ApplyRetention(store_, ledger_);
+      lock.lock();
+    }
+  }
+
+  relais::server::CentralStore& store_;
+  const std::string ledger_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: it starts once the members above exist
+};
+
 int Serve(const std::string& db_path, const std::string& listen, relais::server::HttpOptions options,
           const std::string& ledger) {
   std::string host;
@@ -198,6 +252,8 @@ int Serve(const std::string& db_path, const std::string& listen, relais::server:
     }
     endpoint.Stop();
   });
+  ApplyRetention(**store, ledger);  // before any device is served, like the ledger's replay
+  RetentionKeeper retention(**store, ledger);
   std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   std::cout << "listening on " << (endpoint.Tls() ? "https://" : "http://") << shown_host << ":" << *bound << std::endl;
   if (!endpoint.Tls() && !IsLoopback(host)) {
@@ -211,6 +267,7 @@ int Serve(const std::string& db_path, const std::string& listen, relais::server:
   auto served = endpoint.Serve();
   pthread_kill(signal_taker.native_handle(), SIGTERM);  // wakes the taker if Serve() ended by itself
   signal_taker.join();
+  retention.Stop();
   if (!served) return Fail(served.error());
   std::cerr << "relais-central : arrêté" << std::endl;
   return 0;
@@ -1381,6 +1438,23 @@ int main(int argc, char** argv) {
     access_log->add_option("--since", access_options.since, "Depuis ce jour (AAAA-MM-JJ)");
     access_log->add_flag("--json", access_options.json, "Afficher en JSON");
     store_options(access_log, "Fichier de la base centrale");
+    auto* retention = app.add_subcommand("retention", "La durée de conservation des dossiers clos (RGPD art. 5)");
+    retention->require_subcommand(1);
+    relais::central_cli::RetentionOptions retention_options;
+    auto* r_show = retention->add_subcommand("show", "Afficher la durée de conservation en vigueur");
+    r_show->add_flag("--json", retention_options.json, "Afficher en JSON");
+    store_options(r_show, "Fichier de la base centrale");
+    auto* r_set = retention->add_subcommand("set", "Changer la durée de conservation");
+    r_set->add_option("--closed-after-months", retention_options.closed_after_months,
+                      "Au centre : effacer un dossier clos depuis plus de N mois (défaut 36)");
+    r_set->add_option("--device-closed-after-days", retention_options.device_closed_after_days,
+                      "Sur les appareils : retirer un dossier clos depuis plus de N jours (défaut 90)");
+    store_options(r_set, "Fichier de la base centrale");
+    auto* r_run = retention->add_subcommand("run", "Effacer maintenant les dossiers clos depuis trop longtemps");
+    r_run->add_flag("--dry-run", retention_options.dry_run, "Lister sans rien effacer");
+    r_run->add_flag("--json", retention_options.json, "Afficher en JSON");
+    r_run->add_option("--erasure-ledger", retention_options.ledger, ledger_help);
+    store_options(r_run, "Fichier de la base centrale");
     auto* erasures = app.add_subcommand("erasures", "Lister les effacements faits (le reçu de chacun)");
     store_options(erasures, "Fichier de la base centrale");
     bool erasures_json = false;
@@ -1482,6 +1556,12 @@ int main(int argc, char** argv) {
     if (*erase) return PersonErase(db_path, erase_case, erase_reason, erase_by, LedgerOf(db_path, ledger), erase_json);
     if (*erasures) return ErasuresList(db_path, erasures_json);
     if (*access_log) return relais::central_cli::AccessLogList(db_path, access_options);
+    if (*r_show) return relais::central_cli::RetentionShow(db_path, retention_options);
+    if (*r_set) return relais::central_cli::RetentionSet(db_path, retention_options);
+    if (*r_run) {
+      retention_options.ledger = LedgerOf(db_path, retention_options.ledger);
+      return relais::central_cli::RetentionRunCommand(db_path, retention_options);
+    }
     if (*add) return DeviceAdd(db_path, name, territories, staff, add_json);
     if (*list) return DeviceList(db_path, list_json);
     if (*revoke) return DeviceRevoke(db_path, revoke_options);

@@ -8,6 +8,7 @@
 #include "server/access_log.h"
 #include "server/erasure.h"
 #include "server/pull_page.h"
+#include "server/retention.h"
 #include "server/settle.h"
 #include "server/store_layout.h"
 
@@ -924,6 +925,24 @@ Status SqlCentralStore::NoteStaffRead(const std::string& reader, std::string_vie
   auto added = InsertAccessEntries((*writer)->conn(), {CentreAccess(now, reader, action, **case_id)}, IsoTimestamp(now));
   if (!added) return added.error();
   return OkStatus();
+}
+
+Result<RetentionPolicy> SqlCentralStore::Retention() {
+  auto reader = Reader();
+  if (!reader) return reader.error();
+  return ReadRetention(reader->conn());
+}
+
+Status SqlCentralStore::SetRetention(const RetentionPolicy& policy) {
+  auto writer = Writer(/*wait=*/true);
+  if (!writer) return writer.error();
+  return WriteRetention((*writer)->conn(), policy);
+}
+
+Result<std::vector<ClosedCase>> SqlCentralStore::ClosedBefore(const std::string& day) {
+  auto reader = Reader();
+  if (!reader) return reader.error();
+  return server::ClosedBefore(reader->conn(), day);
 }
 
 }  // namespace relais::server

@@ -74,6 +74,9 @@ class SqlCentralStore : public CentralStore {
   Result<std::vector<AccessEntry>> AccessLog(const AccessFilter& filter) override;
   Status NoteStaffRead(const std::string& reader, std::string_view action, const std::string& table,
                        const std::string& record_id) override;
+  Result<RetentionPolicy> Retention() override;
+  Status SetRetention(const RetentionPolicy& policy) override;
+  Result<std::vector<ClosedCase>> ClosedBefore(const std::string& day) override;
 
  protected:
   // Run after an erasure committed, so that no copy of the erased values stays in the database's

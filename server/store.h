@@ -228,6 +228,18 @@ struct AccessFilter {
   std::optional<std::string> since;  // YYYY-MM-DD: entries read on that day or later
 };
 
+// The network's retention policy (docs/PRIVACY.md, "Retention"; server/retention.h).
+struct RetentionPolicy {
+  int64_t closed_after_months = 36;     // at the centre: a case closed longer is erased
+  int64_t device_closed_after_days = 90;  // on devices: a case closed longer leaves the replica
+};
+
+// A closed case, as retention finds it.
+struct ClosedCase {
+  std::string case_id;
+  std::string closed_on;  // YYYY-MM-DD
+};
+
 // How a command opens a store.
 enum class OpenMode {
   kCreate,    // create the store's tables when missing (serve, device add)
@@ -370,6 +382,12 @@ class CentralStore {
   // record about no case (a contact).
   virtual Status NoteStaffRead(const std::string& reader, std::string_view action, const std::string& table,
                                const std::string& record_id) = 0;
+
+  // The retention policy (server/retention.h), and its change (kValidation out of bounds).
+  virtual Result<RetentionPolicy> Retention() = 0;
+  virtual Status SetRetention(const RetentionPolicy& policy) = 0;
+  // The cases closed before `day`, oldest closure first, merged ones left out.
+  virtual Result<std::vector<ClosedCase>> ClosedBefore(const std::string& day) = 0;
 };
 
 }  // namespace relais::server

@@ -4,9 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "schema/model.h"
 #include "server/access_log.h"
 #include "server/cli/output.h"
+#include "server/retention.h"
 #include "server/store_open.h"
 
 namespace relais::central_cli {
@@ -56,6 +58,88 @@ int AccessLogList(const std::string& db_path, const AccessLogOptions& options) {
   PrintTable(rows);
   std::cout << entries->size() << " lecture(s) "
             << (filter.case_id ? "du dossier " + *filter.case_id : "de l'appareil " + *filter.device) << "\n";
+  return 0;
+}
+
+namespace {
+
+nlohmann::json PolicyJson(const server::RetentionPolicy& p) {
+  return {{"closed_after_months", p.closed_after_months}, {"device_closed_after_days", p.device_closed_after_days}};
+}
+
+void PrintPolicy(const server::RetentionPolicy& p) {
+  std::cout << "Au centre : un dossier clos depuis plus de " << p.closed_after_months
+            << " mois est effacé (chaque jour par serve, ou relais-central retention run).\n"
+            << "Sur les appareils : un dossier clos depuis plus de " << p.device_closed_after_days
+            << " jours quitte la base locale à la synchronisation (il reste au centre).\n";
+}
+
+}  // namespace
+
+int RetentionShow(const std::string& db_path, const RetentionOptions& options) {
+  auto store = server::OpenStore(db_path, server::OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  auto policy = (*store)->Retention();
+  if (!policy) return Fail(policy.error());
+  if (options.json) {
+    std::cout << PolicyJson(*policy).dump(2) << std::endl;
+    return 0;
+  }
+  PrintPolicy(*policy);
+  return 0;
+}
+
+int RetentionSet(const std::string& db_path, const RetentionOptions& options) {
+  if (options.closed_after_months == -1 && options.device_closed_after_days == -1) {
+    return Fail(MakeError(ErrorCode::kUsage, "dites quoi changer : --closed-after-months N, --device-closed-after-days N"));
+  }
+  auto store = server::OpenStore(db_path, server::OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  auto policy = (*store)->Retention();
+  if (!policy) return Fail(policy.error());
+  if (options.closed_after_months != -1) policy->closed_after_months = options.closed_after_months;
+  if (options.device_closed_after_days != -1) policy->device_closed_after_days = options.device_closed_after_days;
+  if (auto set = (*store)->SetRetention(*policy); !set) return Fail(set.error());
+  PrintPolicy(*policy);
+  std::cout << "Voir ce que la prochaine passe effacerait : relais-central retention run --dry-run\n";
+  return 0;
+}
+
+int RetentionRunCommand(const std::string& db_path, const RetentionOptions& options) {
+  auto store = server::OpenStore(db_path, server::OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  if (!options.dry_run && options.ledger.empty()) {
+    std::cerr << "relais-central : attention : sans --erasure-ledger, une sauvegarde de cette base restaurée plus "
+                 "tard ramènerait ces dossiers jusqu'à la passe suivante (docs/PRIVACY.md)\n";
+  }
+  auto run = server::RunRetention(**store, IsoDate(SystemClock::Instance().NowMs()), options.dry_run, options.ledger);
+  if (!run) return Fail(run.error());
+  if (options.json) {
+    nlohmann::json cases = nlohmann::json::array();
+    for (const server::ClosedCase& c : run->cases) cases.push_back({{"case_id", c.case_id}, {"closed_on", c.closed_on}});
+    std::cout << nlohmann::json{{"policy", PolicyJson(run->policy)},
+                                {"closed_before", run->cutoff},
+                                {"dry_run", run->dry_run},
+                                {"cases", std::move(cases)},
+                                {"records", run->records}}
+                     .dump(2)
+              << std::endl;
+    return 0;
+  }
+  if (run->cases.empty()) {
+    std::cout << "Aucun dossier clos avant le " << run->cutoff << " : rien à effacer.\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"DOSSIER", "CLOS LE"}};
+  for (const server::ClosedCase& c : run->cases) rows.push_back({c.case_id, c.closed_on});
+  PrintTable(rows);
+  if (run->dry_run) {
+    std::cout << run->cases.size() << " dossier(s) clos avant le " << run->cutoff
+              << " seraient effacés (rien n'a changé ; sans --dry-run pour les effacer).\n";
+  } else {
+    std::cout << run->cases.size() << " dossier(s) clos avant le " << run->cutoff << " effacé(s), " << run->records
+              << " fiche(s) en tout ; reçus : relais-central erasures\n";
+  }
   return 0;
 }
 

@@ -1,6 +1,8 @@
-// The `relais-central` commands of the data-protection officer (docs/PRIVACY.md): the access log.
+// The `relais-central` commands of the data-protection officer (docs/PRIVACY.md): the access log
+// and retention.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -15,5 +17,17 @@ struct AccessLogOptions {
   bool json = false;
 };
 int AccessLogList(const std::string& db_path, const AccessLogOptions& options);
+
+// `relais-central retention show | set | run`.
+struct RetentionOptions {
+  int64_t closed_after_months = -1;       // set: -1 (not given) keeps the current value
+  int64_t device_closed_after_days = -1;  // set: -1 (not given) keeps the current value
+  bool dry_run = false;
+  bool json = false;
+  std::string ledger;  // run: the erasure ledger (server/erasure_ledger.h)
+};
+int RetentionShow(const std::string& db_path, const RetentionOptions& options);
+int RetentionSet(const std::string& db_path, const RetentionOptions& options);
+int RetentionRunCommand(const std::string& db_path, const RetentionOptions& options);
 
 }  // namespace relais::central_cli

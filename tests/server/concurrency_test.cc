@@ -101,7 +101,7 @@ TEST_CASE("concurrent edits of one record are merged one after the other, none l
   for (int e = 0; e < kEditors; ++e) {
     editors.push_back(f.Enrol("e" + std::to_string(e), {kGap}));
     for (int i = 0; i < kEdits; ++i) {
-      char phone[16];
+      char phone[32];
       std::snprintf(phone, sizeof phone, "06%02d%06d", e + 1, i);  // never the base value
       // Each editor saw version 1 only: every edit is a concurrent one, settled last-writer-wins.
       batches[static_cast<size_t>(e)].push_back(

@@ -66,6 +66,9 @@ class FailingStore final : public CentralStore {
   Status NoteStaffRead(const std::string&, std::string_view, const std::string&, const std::string&) override {
     return Fail();
   }
+  Result<RetentionPolicy> Retention() override { return Fail(); }
+  Status SetRetention(const RetentionPolicy&) override { return Fail(); }
+  Result<std::vector<ClosedCase>> ClosedBefore(const std::string&) override { return Fail(); }
   Result<Network> GetNetwork() override { return Fail(); }
   Status AddTerritory(const Territory&) override { return Fail(); }
   Status RenameTerritory(const std::string&, const std::string&) override { return Fail(); }
