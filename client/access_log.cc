@@ -14,11 +14,19 @@ namespace {
 constexpr const char* kInsert =
     "INSERT INTO access_log (id, at, reader, action, case_id, results) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-// Who reads: the system login ($USER, else $LOGNAME), "inconnu" without one.
+// Who reads: the system login ($USER, else $LOGNAME), "inconnu" without one; at most the 100 bytes
+// the centre takes, cut between two characters.
 std::string Reader() {
   for (const char* name : {"USER", "LOGNAME"}) {
     const char* v = std::getenv(name);
-    if (v != nullptr && *v != '\0') return std::string(v).substr(0, 100);
+    if (v == nullptr || *v == '\0') continue;
+    std::string login(v);
+    if (login.size() > 100) {
+      size_t cut = 100;
+      while (cut > 0 && (static_cast<unsigned char>(login[cut]) & 0xC0) == 0x80) --cut;
+      login.resize(cut);
+    }
+    return login;
   }
   return "inconnu";
 }

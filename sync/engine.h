@@ -107,6 +107,7 @@ struct SyncSummary {
   int64_t removed = 0;  // records that left this device's scope
   int64_t erased = 0;   // records erased at their person's request (removals marked erased)
   int64_t access_sent = 0;  // entries of the access log the centre now holds (POST /v1/access-log)
+  std::string access_refused;  // why the centre refused a part of the access log (kept here), or empty
   int64_t batches = 0;
   int64_t pages = 0;
   int64_t retries = 0;

@@ -524,6 +524,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
                 {"removed_cases", removed_cases},
                 {"erased_cases", port.erased_cases()},
                 {"access_log_sent", s.access_sent},
+                {"access_log_refused", text_or_null(s.access_refused)},
                 {"batches", s.batches},
                 {"pages", s.pages},
                 {"retries", s.retries},
@@ -562,6 +563,10 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
   }
   if (s.access_sent > 0) {
     std::cout << "  journal des accès : " << s.access_sent << " lecture(s) de dossiers transmise(s) au centre\n";
+  }
+  if (!s.access_refused.empty()) {
+    std::cout << "  journal des accès refusé par le centre : " << s.access_refused
+              << " (les lectures restent sur cet appareil ; signalez-le à l'équipe centrale)\n";
   }
   if (s.review) {
     std::cout << "  en conflit : " << s.review

@@ -204,3 +204,29 @@ TEST_CASE("access-log entries reach the centre exactly once through SIGKILL-cut 
   CHECK(central.Count("SELECT count(DISTINCT id) FROM access_log") == made);
   WARN("kills that found a sync at work: " << kills_running << " of " << kRounds);
 }
+
+TEST_CASE("an access-log entry the centre refuses stays on the device, says why, and the sync still pulls",
+          "[e2e][rgpd][accesslog]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device a(dir, "a");
+  Device b(dir, "b");
+  a.Init(central, central.Enrol("a", {kGap}));
+  b.Init(central, central.Enrol("b", {kGap}));
+  a.Sync();
+  // An entry the centre finds wrong (an action it does not know), as a damaged replica would hold.
+  Exec(a.db(), "INSERT INTO access_log (id, at, reader, action, case_id) VALUES "
+               "('0190a1b2-0000-7000-8000-0000000000b1', '2026-12-07T09:30:00Z', 'cmartin', 'bidon', "
+               "'0190a1b2-0000-7000-8000-000000000001')");
+  const std::string from_b = b.AddCase("Vial", "Hugo", kGap);
+  b.Sync();
+  const json sync = a.Sync();
+  CHECK_THAT(sync["access_log_refused"].get<std::string>(), Catch::Contains("entries[0]"));
+  CHECK(Pending(a) == 1);                                         // kept
+  CHECK(a.Show(from_b)["first_name"] == "Hugo");                  // the pull still came
+  CHECK(central.Count("SELECT count(*) FROM access_log WHERE device = 'a'") == 0);
+  RunResult human = a.Cmd({"sync"});
+  CHECK(human.exit_code == 0);
+  CHECK_THAT(human.out, Catch::Contains("journal des accès refusé par le centre"));
+}
