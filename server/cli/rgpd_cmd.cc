@@ -108,10 +108,6 @@ int RetentionSet(const std::string& db_path, const RetentionOptions& options) {
 int RetentionRunCommand(const std::string& db_path, const RetentionOptions& options) {
   auto store = server::OpenStore(db_path, server::OpenMode::kExisting);
   if (!store) return Fail(store.error());
-  if (!options.dry_run && options.ledger.empty()) {
-    std::cerr << "relais-central : attention : sans --erasure-ledger, une sauvegarde de cette base restaurée plus "
-                 "tard ramènerait ces dossiers jusqu'à la passe suivante (docs/PRIVACY.md)\n";
-  }
   auto run = server::RunRetention(**store, IsoDate(SystemClock::Instance().NowMs()), options.dry_run, options.ledger);
   if (!run) return Fail(run.error());
   if (options.json) {

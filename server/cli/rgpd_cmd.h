@@ -24,7 +24,7 @@ struct RetentionOptions {
   int64_t device_closed_after_days = -1;  // set: -1 (not given) keeps the current value
   bool dry_run = false;
   bool json = false;
-  std::string ledger;  // run: the erasure ledger (server/erasure_ledger.h)
+  std::string ledger;  // run: the erasure ledger (server/erasure_ledger.h; main.cc gives its default)
 };
 int RetentionShow(const std::string& db_path, const RetentionOptions& options);
 int RetentionSet(const std::string& db_path, const RetentionOptions& options);
