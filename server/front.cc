@@ -362,6 +362,7 @@ struct Front::Impl {
   MHD_Daemon* daemon = nullptr;
   std::unique_ptr<WorkerPool> pool;
   std::atomic<bool> serving{false};
+  std::atomic<bool> draining{false};  // stopping: requests begun now are answered 503
   std::atomic<int> in_flight{0};  // requests given to a worker and not yet answered
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
@@ -580,6 +581,12 @@ struct Front::Impl {
     x->connection->phase = Phase::kBody;
     x->connection->since_ms = NowMs();
     x->connection->body_bytes = 0;
+    if (draining) {
+      x->response.headers.emplace("Retry-After", "1");
+      x->response.headers.emplace("Content-Type", "application/json");
+      x->response.body = R"({"error":{"code":"io","message":"le centre s'arrête ; réessayez dans un instant"}})";
+      return Refuse(x, connection, 503, "stopping");
+    }
     if (req.headers.size() > options.max_headers) {
       return Refuse(x, connection, 431, "headers=" + std::to_string(req.headers.size()));
     }
@@ -825,12 +832,15 @@ Status Front::Serve() {
     }
     s.stop_requested = false;
   }
-  // No new connections; the requests in progress are answered; then the rest is closed.
-  const MHD_socket listener = MHD_quiesce_daemon(s.daemon);
+  // The requests in progress are answered, those begun from now on get 503; then all is closed.
+  // Not MHD_quiesce_daemon(): on an epoll daemon it races the daemon's own thread, which can find
+  // the listening socket already out of the epoll set and abort the process (libmicrohttpd 0.9.75,
+  // "Failed to remove listen FD from epoll set"). MHD_stop_daemon() closes the listening socket.
+  s.draining = true;
   s.pool->Drain();
   for (int i = 0; i < 1000 && s.in_flight > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   MHD_stop_daemon(s.daemon);
-  if (listener != MHD_INVALID_SOCKET) ::close(listener);
+  s.draining = false;
   s.daemon = nullptr;
   s.pool.reset();
   s.serving = false;
