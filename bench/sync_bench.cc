@@ -5,7 +5,7 @@
 //
 //   sync_bench [--cases N] [--contacts N] [--runs K] [--dataset-script PATH] [--bin DIR] [--seed S]
 //              [--netem] [--netem-only] [--backlog-edits N] [--backlog-cases N] [--netem-timeout S] [--tls]
-//              [--encryption]
+//              [--encryption] [--access-log N]
 //
 // --tls: instead of the table below, push and pull rates over plain HTTP and over TLS
 // (`serve --tls-cert`, a CA and certificate made with the openssl command, `relais init
@@ -16,6 +16,13 @@
 // --encryption: instead of the table below, the same measure with plain replicas and with encrypted
 // ones (every replica is encrypted otherwise), alternated in each run, medians side by side with
 // their ratio and the yardstick of each (issue 28: push and pull within 20 % of plain).
+//
+// --access-log N: instead of the table below, the same measure without and with N entries of the
+// access log waiting in A's replica when it syncs (docs/PRIVACY.md, "Access log": A sends them after
+// its push, within its push phase), alternated in each run, medians side by side with their ratio
+// (issue 27: the sync within 5 %). Plain replicas in both, so that this process can write the
+// entries into A's file: one `consultation` per case, for N of A's cases, as `relais case show`
+// writes them.
 //
 // --bin: the folder holding `relais` and `relais-central` (default: the build folder this program
 // was built in, the parent of its own folder). --dataset-script: gen_dataset.py (default
@@ -530,6 +537,7 @@ struct Options {
   double netem_timeout_s = 1800;
   bool tls = false;         // --tls: plain HTTP against TLS, alternated in each run
   bool encryption = false;  // --encryption: plain replicas against encrypted ones, alternated in each run
+  size_t access_log = 0;    // --access-log N: without and with N access-log entries in A, alternated
 };
 
 using Figures = std::map<std::string, double>;  // figure name → value of one run
@@ -554,7 +562,19 @@ double RawInsertRate(const std::string& data_dir, const std::string& db, const s
   return std::stod(r.out);
 }
 
-Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
+// Writes `n` entries of the access log into the plain replica `db`: a `consultation` of each of its
+// first `n` cases, as `relais case show` would.
+void AddAccessEntries(const std::string& db, size_t n) {
+  auto replica = sqlite::Db::Open(db, false);
+  if (!replica) throw std::runtime_error("access log: " + replica.error().message);
+  const std::string sql =
+      "INSERT INTO access_log (id, at, reader, action, case_id) SELECT printf('%08x-0000-4000-8000-%012x', rowid, "
+      "rowid), '2026-12-07T09:00:00Z', 'bench', 'consultation', id FROM cases ORDER BY rowid LIMIT " +
+      std::to_string(n);
+  if (!replica->Exec(sql)) throw std::runtime_error("access log: the entries could not be written into " + db);
+}
+
+Figures MeasureOnce(const Options& o, const std::string& data_dir, int run, size_t access_entries = 0) {
   TempDir dir("relais-sync-bench-run");
   std::string scratch = dir / "";
   Figures f;
@@ -576,6 +596,7 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
   f["import: seconds (cases + contacts)"] = import_cases.seconds + import_contacts.seconds;
   f["import: records/s"] = records / (import_cases.seconds + import_contacts.seconds);
   f["import: peak RSS of relais (MiB)"] = std::max(import_cases.max_rss_mib, import_contacts.max_rss_mib);
+  if (access_entries > 0) AddAccessEntries(a, access_entries);
 
   // CPU used until the push phase ends: the last sample before the relay saw the first pull.
   double cpu_a_push = 0, cpu_server_push = 0;
@@ -587,6 +608,9 @@ Figures MeasureOnce(const Options& o, const std::string& data_dir, int run) {
   });
   relay.Stop();
   json ja = MustJson(sync_a, "sync A");
+  if (ja.value("access_log_sent", int64_t{0}) != static_cast<int64_t>(access_entries))
+    throw std::runtime_error("A sent " + ja.value("access_log_sent", json(0)).dump() + " access-log entries of " +
+                             std::to_string(access_entries));
   auto pushed = ja["pushed"].get<double>();
   if (pushed != records)
     throw std::runtime_error("A pushed " + std::to_string(pushed) + " of " + std::to_string(records) + " records");
@@ -752,6 +776,14 @@ double Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// The median of one figure over runs.
+double MedianOf(const std::vector<Figures>& runs, const std::string& name) {
+  std::vector<double> v;
+  v.reserve(runs.size());
+  for (const Figures& f : runs) v.push_back(f.at(name));
+  return Median(v);
+}
+
 std::string Number(double v) {
   char buf[64];
   if (v >= 1000)
@@ -846,12 +878,6 @@ void MeasureEncryption(const Options& o, const std::string& data_dir) {
       (with_encryption ? encrypted : plain).push_back(std::move(f));
     }
   }
-  auto median = [](const std::vector<Figures>& runs, const std::string& name) {
-    std::vector<double> v;
-    v.reserve(runs.size());
-    for (const Figures& f : runs) v.push_back(f.at(name));
-    return Median(v);
-  };
   std::printf(
       "\n%zu cases + %zu contacts, device A -> relais-central -> device B on loopback, plain replicas against "
       "encrypted ones, alternated, median of %d run(s) each\n\n",
@@ -861,10 +887,52 @@ void MeasureEncryption(const Options& o, const std::string& data_dir) {
   for (const std::string name : {"push: records/s (A, push phase)", "pull: records/s (B)", "raw SQLite insert: rows/s",
                                  "push rate / raw insert rate", "pull rate / raw insert rate", "import: records/s",
                                  "sync A: peak RSS of relais (MiB)", "sync B: peak RSS of relais (MiB)"}) {
-    const double p = median(plain, name), e = median(encrypted, name);
+    const double p = MedianOf(plain, name), e = MedianOf(encrypted, name);
     const bool rate = name == "push: records/s (A, push phase)" || name == "pull: records/s (B)";
     std::printf("%-36s %12s %12s %12.3f  %s\n", name.c_str(), Number(p).c_str(), Number(e).c_str(), e / p,
                 rate ? (e / p >= 0.8 ? ">= 0.80 met" : ">= 0.80 NOT MET") : "");
+  }
+}
+
+// --access-log N: MeasureOnce without and with N entries of the access log waiting in A, in
+// alternating order (without first in odd runs), plain replicas in both; the medians side by side
+// and their ratio.
+void MeasureAccessLog(const Options& o, const std::string& data_dir) {
+  std::vector<Figures> without, with;
+  int measured = 0;
+  setenv("RELAIS_PLAIN_REPLICA_FOR_BENCH", "1", 1);
+  for (int run = 1; run <= o.runs; ++run) {
+    const bool without_first = run % 2 == 1;
+    for (int k = 0; k < 2; ++k) {
+      const bool logged = (k == 0) != without_first;
+      Figures f = MeasureOnce(o, data_dir, ++measured, logged ? o.access_log : 0);
+      std::fprintf(stderr, "run %d %s: push %.0f rec/s, pull %.0f rec/s, sync A %.2f s, raw %.0f rows/s\n", run,
+                   logged ? "with the log" : "without    ", f["push: records/s (A, push phase)"],
+                   f["pull: records/s (B)"], f["sync A: seconds (push + echo pull, JSON)"],
+                   f["raw SQLite insert: rows/s"]);
+      (logged ? with : without).push_back(std::move(f));
+    }
+  }
+  unsetenv("RELAIS_PLAIN_REPLICA_FOR_BENCH");
+  std::printf(
+      "\n%zu cases + %zu contacts, device A -> relais-central -> device B on loopback, without and with %zu "
+      "access-log entries waiting in A, alternated, median of %d run(s) each\n\n",
+      o.cases, o.contacts, o.access_log, o.runs);
+  std::printf("%-42s %12s %12s %12s  %s\n", "figure", "without", "with", "with/without", "target");
+  std::printf("%s\n", std::string(98, '-').c_str());
+  for (const std::string name : {"push: records/s (A, push phase)", "pull: records/s (B)",
+                                 "sync A: seconds (push + echo pull, JSON)", "push: CPU µs / record, centre",
+                                 "raw SQLite insert: rows/s"}) {
+    const double w = MedianOf(without, name), l = MedianOf(with, name);
+    const bool rate = name == "push: records/s (A, push phase)" || name == "pull: records/s (B)";
+    const bool seconds = name == "sync A: seconds (push + echo pull, JSON)";
+    const char* target = rate      ? (l / w >= 0.95 ? ">= 0.95 met" : ">= 0.95 NOT MET")
+                         : seconds ? (l / w <= 1.05 ? "<= 1.05 met" : "<= 1.05 NOT MET")
+                                   : "";
+    const int width =
+        42 + static_cast<int>(std::count_if(name.begin(), name.end(), [](char c) { return (c & 0xC0) == 0x80; }));
+    std::printf("%-*s %12s %12s %12.3f  %s\n", width, name.c_str(), Number(w).c_str(), Number(l).c_str(), l / w,
+                target);
   }
 }
 
@@ -975,7 +1043,7 @@ void MeasurePoorLink(const Options& o) {
       stderr,
       "usage: sync_bench [--cases N] [--contacts N] [--runs K] [--dataset-script PATH] [--bin DIR] [--seed S]\n"
       "                  [--netem] [--netem-only] [--backlog-edits N] [--backlog-cases N] [--netem-timeout S]\n"
-      "                  [--tls] [--encryption]\n");
+      "                  [--tls] [--encryption] [--access-log N]\n");
   std::exit(2);
 }
 
@@ -1013,6 +1081,8 @@ Options ParseOptions(int argc, char** argv) {
       o.tls = true;
     else if (a == "--encryption")
       o.encryption = true;
+    else if (a == "--access-log")
+      o.access_log = std::stoul(value());
     else
       Usage();
   }
@@ -1056,6 +1126,10 @@ int Main(int argc, char** argv) {
     }
     if (o.encryption) {
       MeasureEncryption(o, data / "set");
+      return 0;
+    }
+    if (o.access_log > 0) {
+      MeasureAccessLog(o, data / "set");
       return 0;
     }
     std::vector<Figures> runs;

@@ -12,6 +12,7 @@
 #include "client/access_log.h"
 #include "client/fts_bulk.h"
 #include "client/pending_creates.h"
+#include "client/purge.h"
 #include "client/records.h"
 #include "sync/answer_match.h"
 #include "sync/codec.h"
@@ -45,7 +46,7 @@ std::string MakeUpsertSql(const schema::Table& t) {
     std::string name(t.fields[i].name);
     cols += ", " + name;
     params += ", ?" + std::to_string(i + 3);
-    set += ", " + name + " = excluded." + name;
+    set.append(", ").append(name).append(" = excluded.").append(name);
   }
   // The record's digests as the centre holds it, of the version pulled (?2).
   const size_t n = t.fields.size();
@@ -192,9 +193,12 @@ const std::string& CaseOfEntrySql() {
     for (const schema::Table& t : schema::Tables()) {
       if (t.scope != schema::Scope::kParentCase) continue;
       const std::string name(t.name);
-      cases += " WHEN '" + name + "' THEN coalesce((SELECT f.case_id FROM " + name +
-               " f WHERE f.id = outbox.record_id), CASE WHEN json_valid(outbox.fields) AND json_type(outbox.fields, "
-               "'$.case_id') = 'text' THEN json_extract(outbox.fields, '$.case_id') END)";
+      cases.append(" WHEN '")
+          .append(name)
+          .append("' THEN coalesce((SELECT f.case_id FROM ")
+          .append(name)
+          .append(" f WHERE f.id = outbox.record_id), CASE WHEN json_valid(outbox.fields) AND json_type(outbox.fields, "
+                  "'$.case_id') = 'text' THEN json_extract(outbox.fields, '$.case_id') END)");
     }
     return cases + " END";
   }();
@@ -639,6 +643,11 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
   if (!has) return has.error();
   bool outbox_empty = outbox_rows->Int(0) == 0;
 
+  // Records of cases purged from this device (client/purge.h) are looked up only when there are any.
+  auto any_purged = AnyPurged(replica_);
+  if (!any_purged) return any_purged.error();
+  const bool purged = *any_purged;
+
   // Notices before removals, so that a case leaving the scope takes its conflicts with it even when
   // the same page settled them.
   for (const sync::ConflictNotice& n : page.conflicts) RELAIS_TRY(StoreNotice(n));
@@ -653,6 +662,7 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
     if (back) continue;
     const schema::Table* table = schema::FindTable(r.table);
     if (!table) continue;
+    if (purged) RELAIS_TRY(ForgetPurged(replica_, r.record_id));
     if (r.erased) {
       RELAIS_TRY(EraseRecord(*table, r.record_id));
       continue;
@@ -676,6 +686,13 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
     const schema::Table* table = schema::FindTable(pr.table);
     if (!table)
       return MakeError(ErrorCode::kProtocol, "le centre a envoyé une fiche d'une table inconnue : " + pr.table);
+    if (purged) {
+      const sync::StoredDigests digests =
+          pr.digests ? *pr.digests : sync::DigestsOf(digester_, pr.record.id, pr.record.version, pr.record.values);
+      auto kept = KeepPurged(replica_, *table, pr.record, digests);
+      if (!kept) return kept.error();
+      if (*kept) continue;
+    }
     RELAIS_TRY(ApplyRecord(*table, pr.record, outbox_empty, true, pr.digests ? &*pr.digests : nullptr));
   }
   for (FtsBulkLoad& load : bulk) RELAIS_TRY(load.Finish());
@@ -772,6 +789,7 @@ Status SqliteReplicaPort::EraseRecord(const schema::Table& table, const std::str
       "DELETE FROM discarded_changes WHERE record_id = ?1 OR case_id = ?1 OR record_id IN (" + linked + ")",
       "DELETE FROM conflicts WHERE record_id = ?1 OR other_id = ?1 OR record_id IN (" + linked + ")",
       "DELETE FROM central_digests WHERE id = ?1 OR id IN (" + linked + ")",
+      "DELETE FROM purged_records WHERE id = ?1 OR case_id = ?1",
   };
   for (const std::string& sql : statements) {
     auto stmt = replica_.db().Prepare(sql);
@@ -1158,6 +1176,7 @@ Result<sync::ScopeDigest> SqliteReplicaPort::Digest(std::optional<uint64_t> roun
     }
   }
   if (progress) (*progress)(read, total);
+  RELAIS_TRY(AddPurged(replica_, digest));
   return digest;
 }
 
@@ -1237,6 +1256,8 @@ Result<int64_t> SqliteReplicaPort::SwapInPushingBack(int64_t cursor, int64_t los
 
 Result<int64_t> SqliteReplicaPort::SwapIn(int64_t cursor, int64_t lost_after, std::string& note) {
   int64_t pushed_back = 0;
+  // The fresh copy holds the purged records again: the sync's purge takes those still due.
+  RELAIS_TRY(ForgetAllPurged(replica_));
   // What the replica holds and the centre's scope does not. Beyond what the centre vouches for, it
   // was lost there: the row becomes its pending create again (version 0, client/pending_creates.h),
   // which carries its pending edits too; all tables first, so that a follow-up pushed back is not
@@ -1454,6 +1475,10 @@ Status SqliteReplicaPort::FoldCentralClock(int64_t central_ms) {
   replica_.hlc().Observe(sync::Hlc{central_ms, 0, "central"});
   if (replica_.hlc().last() != before) RELAIS_TRY(replica_.SetState(kStateHlcLast, replica_.hlc().last().ToString()));
   return OkStatus();
+}
+
+Result<int64_t> SqliteReplicaPort::PurgeClosedCases(std::optional<int64_t> days) {
+  return client::PurgeClosedCases(replica_, digester_, days);
 }
 
 Result<int64_t> SqliteReplicaPort::ObserveCentralClock(int64_t central_ms) {

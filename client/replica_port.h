@@ -85,6 +85,8 @@ class SqliteReplicaPort final : public sync::ReplicaPort {
   Result<std::optional<sync::AccessLogChunk>> NextAccessLog(size_t limit) override;
   Status ForgetAccessLog(int64_t last_seq) override;
   Result<int64_t> ObserveCentralClock(int64_t central_ms) override;
+  // client/purge.h, PurgeClosedCases.
+  Result<int64_t> PurgeClosedCases(std::optional<int64_t> days) override;
 
   // A case this port's pulls took off the replica (it left the device's territories), as the
   // replica held it just before.

@@ -42,7 +42,6 @@ thread_local front::LogNote tl_note;
 int HttpStatusFor(ErrorCode code) {
   switch (code) {
     case ErrorCode::kUsage:
-      return 400;
     case ErrorCode::kProtocol:
       return 400;
     case ErrorCode::kValidation:
@@ -585,6 +584,8 @@ void HttpEndpoint::Impl::Whoami(const front::Request& req, front::Response& res)
   }
   auto network = store.GetNetwork();
   if (!network) return SendStoreError(res, network.error());
+  auto retention = store.Retention();
+  if (!retention) return SendStoreError(res, retention.error());
   json declared = json::array();
   for (const Territory& t : network->territories) {
     declared.push_back({{"code", t.code}, {"label", t.label}, {"reception_points", t.reception_points}});
@@ -597,6 +598,7 @@ void HttpEndpoint::Impl::Whoami(const front::Request& req, front::Response& res)
                {"protocol", sync::kProtocolVersion},
                {"features", sync::CentreFeatures()},
                {"centre", CentreJson(*centre)},
+               {"retention", {{"device_closed_after_days", retention->device_closed_after_days}}},
                {"now", (options.clock ? *options.clock : SystemClock::Instance()).NowMs()}};
   res.set_content(body.dump(), kJson);
 }

@@ -11,12 +11,13 @@
 #include "base/result.h"
 #include "server/sql_conn.h"
 #include "server/store.h"
+#include "sync/protocol.h"
 
 namespace relais::server {
 
 // Limits a network may set: from a month to 50 years at the centre, a day to 10 years on devices.
 inline constexpr int64_t kMaxClosedMonths = 600;
-inline constexpr int64_t kMaxDeviceDays = 3650;
+inline constexpr int64_t kMaxDeviceDays = sync::kMaxDeviceRetentionDays;
 
 // The day `months` calendar months before `day` (YYYY-MM-DD), the day of month kept when the month
 // has it, else its last day (2026-03-31 less one month: 2026-02-28). Pure.

@@ -70,8 +70,12 @@ SyncResult<SyncSummary> RunSync(ReplicaPort& replica, Transport& transport, cons
   if (!verdict) return verdict.error();
   summary.checked = verdict->checked;
   summary.divergence = std::move(verdict->divergence);
-  if (!summary.divergence) return summary;
-  RELAIS_TRY(RecoverFreshCopy(replica, transport, retrier, options, summary));
+  if (summary.divergence) RELAIS_TRY(RecoverFreshCopy(replica, transport, retrier, options, summary));
+
+  // Last, once the replica agrees with the centre: the next check counts what it purges as held.
+  auto purged = replica.PurgeClosedCases(terms.device_retention_days);
+  if (!purged) return ReplicaFailed(purged.error());
+  summary.purged_cases = *purged;
   return summary;
 }
 

@@ -106,6 +106,7 @@ struct SyncSummary {
   int64_t pulled = 0;   // records received
   int64_t removed = 0;  // records that left this device's scope
   int64_t erased = 0;   // records erased at their person's request (removals marked erased)
+  int64_t purged_cases = 0;  // closed cases that left the replica, past the device limit (kept at the centre)
   int64_t access_sent = 0;  // entries of the access log the centre now holds (POST /v1/access-log)
   std::string access_refused;  // why the centre refused a part of the access log (kept here), or empty
   int64_t batches = 0;

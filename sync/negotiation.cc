@@ -40,6 +40,12 @@ CentreTerms TermsOf(const std::string& whoami_body, std::chrono::steady_clock::d
   terms.after = CentreHasFeature(whoami_body, kFeaturePushAfter);
   const nlohmann::json who = nlohmann::json::parse(whoami_body, nullptr, false);
   if (who.is_object() && who.contains("centre")) terms.centre = IdentityOf(who["centre"]);
+  if (who.is_object() && who.contains("retention") && who["retention"].is_object()) {
+    const nlohmann::json& days = who["retention"]["device_closed_after_days"];
+    // A limit out of the centre's own bounds (server/retention.h) is no limit: nothing is purged.
+    if (days.is_number_integer() && days.get<int64_t>() >= 1 && days.get<int64_t>() <= kMaxDeviceRetentionDays)
+      terms.device_retention_days = days.get<int64_t>();
+  }
   return terms;
 }
 

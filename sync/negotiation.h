@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "sync/engine.h"
@@ -20,7 +22,11 @@ struct CentreTerms {
   bool slow_link = false;     // whoami took kSlowLinkMs or more: full batches, packed harder
   int gzip_level = kRequestGzipLevel;
   CentreIdentity centre;  // whoami's `centre`; an empty store_id when it says none
+  // whoami's `retention.device_closed_after_days`: closed cases leave the replica after this many
+  // days (docs/PRIVACY.md, "Retention"); nullopt when the centre says none (or none in 1–3,650).
+  std::optional<int64_t> device_retention_days;
 };
+
 
 // The centre identity of a JSON object {store_id, epoch, epoch_seq, seq} (whoami's `centre`, the
 // answer of POST /v1/restored); an empty store_id when `json_text` is not one. Pure.

@@ -106,6 +106,15 @@ class ReplicaPort {
     return OkStatus();
   }
 
+  // Closed cases leave the replica (docs/PRIVACY.md, "Retention"): `days`, the limit whoami
+  // declared, is remembered (nullopt: the one remembered, if any, holds); every case closed longer
+  // than that, with nothing of this device's waiting about it, is purged with its records, and
+  // still counted by LocalDigest as held. Returns the cases purged. One transaction.
+  virtual Result<int64_t> PurgeClosedCases(std::optional<int64_t> days) {
+    (void)days;
+    return int64_t{0};
+  }
+
   // Folds the centre's clock (a pull page's now_ms) into the replica's hybrid logical clock,
   // durably, and returns how far the device's wall clock is ahead of it (negative: behind).
   virtual Result<int64_t> ObserveCentralClock(int64_t central_ms) = 0;

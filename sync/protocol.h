@@ -22,6 +22,9 @@ inline constexpr char kHeaderPullMore[] = "Relais-Pull-More";
 // accepted (waiting to be sent, or refused and kept): docs/PROTOCOL.md, "Transport". Central staff
 // see the last one before they order a wipe.
 inline constexpr char kHeaderPending[] = "Relais-Pending";
+// The largest limit whoami's `retention.device_closed_after_days` may declare: ten years. Closed
+// cases leave a device after that many days (docs/PRIVACY.md, "Retention").
+inline constexpr int64_t kMaxDeviceRetentionDays = 3650;
 
 enum class Op { kCreate, kUpdate };
 

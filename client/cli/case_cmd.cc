@@ -14,6 +14,7 @@
 #include "client/cli/field_options.h"
 #include "client/cli/output.h"
 #include "client/cli/record_cmd.h"
+#include "client/purge.h"
 #include "client/replica_port.h"
 #include "client/territories.h"
 
@@ -112,11 +113,27 @@ Status AddConflicts(Context& ctx, const std::string& id, RecordDetails& details)
   return OkStatus();
 }
 
+// A case this device no longer holds because retention purged it (client/purge.h) is said so;
+// any other failure `error` as it is.
+Error PurgedOr(Context& ctx, const std::string& id, Error error) {
+  if (error.code != ErrorCode::kNotFound) return error;
+  auto replica = ctx.Replica();
+  if (!replica) return error;
+  auto purged = client::WasPurged(**replica, id);
+  if (!purged || !*purged) return error;
+  auto days = client::DeviceRetentionDays(**replica);
+  const std::string limit = days && *days ? "plus de " + std::to_string(**days) + " jours" : "longtemps";
+  return MakeError(ErrorCode::kNotFound,
+                   "le dossier " + id + ", clos depuis " + limit +
+                       ", a été retiré de cet appareil selon la règle de conservation du réseau ; il reste au "
+                       "centre : demandez-le à l'équipe centrale s'il doit être rouvert");
+}
+
 Status ShowCase(Context& ctx, const std::string& asked_id) {
   auto records = ctx.Records();
   if (!records) return records.error();
   auto record = FindRecord(**records, schema::CasesTable(), asked_id);
-  if (!record) return record.error();
+  if (!record) return PurgedOr(ctx, asked_id, record.error());
   RecordDetails details;
   // A case merged by the centre is a redirect: show the case that absorbed it, saying so.
   auto survivor = SurvivorOf(**records, schema::CasesTable(), *record);

@@ -14,6 +14,7 @@
 #include "client/cli/clock_notes.h"
 #include "client/cli/output.h"
 #include "client/keyring.h"
+#include "client/purge.h"
 #include "client/referrals.h"
 #include "client/replica_port.h"
 #include "client/sync_text.h"
@@ -38,6 +39,9 @@ constexpr Label kLabels[] = {{"replica", "Base locale"},
                              {"pending", "À synchroniser"},
                              {"rejected", "Modifications refusées"},
                              {"access_log_pending", "Lectures à transmettre (journal des accès)"},
+                             {"purge_due", "Dossiers clos que la prochaine synchronisation retirera"},
+                             {"purged_cases", "Dossiers clos retirés de cet appareil (gardés au centre)"},
+                             {"device_retention_days", "Conservation sur l'appareil après clôture (jours)"},
                              {"last_sync", "Dernière synchronisation"},
                              {"server", "Serveur"},
                              {"insecure_http", "En clair sur le réseau (--insecure-http)"},
@@ -185,6 +189,18 @@ Result<nlohmann::ordered_json> BuildStatus(client::Replica& replica, client::Rec
   auto reads = client::PendingAccessCount(replica);
   if (!reads) return reads.error();
   out["access_log_pending"] = *reads;
+  // Retention on the device (client/purge.h): what the next sync purges, and what it purged.
+  auto due = client::PurgeDue(replica);
+  if (!due) return due.error();
+  out["purge_due"] = *due;
+  auto purged = replica.db().Prepare("SELECT count(*) FROM purged_records WHERE tbl = 'cases'");
+  if (!purged) return purged.error();
+  auto counted = purged->Step();
+  if (!counted) return counted.error();
+  out["purged_cases"] = *counted ? purged->Int(0) : 0;
+  auto days = client::DeviceRetentionDays(replica);
+  if (!days) return days.error();
+  out["device_retention_days"] = *days ? nlohmann::ordered_json(**days) : nlohmann::ordered_json(nullptr);
   // What the centre refused, kept on the device until someone acts on it.
   nlohmann::ordered_json rejections = nlohmann::ordered_json::array();
   auto refused = replica.db().Prepare(

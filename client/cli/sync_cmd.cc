@@ -26,6 +26,7 @@
 #include "client/cli/output.h"
 #include "client/http_transport.h"
 #include "client/keyring.h"
+#include "client/purge.h"
 #include "client/replica_port.h"
 #include "client/sync_text.h"
 #include "client/territories.h"
@@ -523,6 +524,7 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
                 {"removed", s.removed},
                 {"removed_cases", removed_cases},
                 {"erased_cases", port.erased_cases()},
+                {"purged_cases", s.purged_cases},
                 {"access_log_sent", s.access_sent},
                 {"access_log_refused", text_or_null(s.access_refused)},
                 {"batches", s.batches},
@@ -560,6 +562,13 @@ Status RunSyncCommand(Context& ctx, const SyncFlags& flags, std::optional<std::s
     std::cout << "  " << port.erased_cases()
               << (port.erased_cases() == 1 ? " dossier effacé" : " dossiers effacés")
               << " à la demande du centre (la personne a demandé l'effacement de ses données)\n";
+  }
+  if (s.purged_cases > 0) {
+    auto days = client::DeviceRetentionDays(r);
+    if (!days) return days.error();
+    std::cout << "  " << s.purged_cases << (s.purged_cases == 1 ? " dossier clos retiré" : " dossiers clos retirés")
+              << " de cet appareil (clos depuis plus de " << days->value_or(0)
+              << " jours, selon la règle de conservation du réseau ; le centre les garde)\n";
   }
   if (s.access_sent > 0) {
     std::cout << "  journal des accès : " << s.access_sent << " lecture(s) de dossiers transmise(s) au centre\n";

@@ -62,11 +62,14 @@ TEST_CASE("cases closed longer than the declared limit are erased at the centre,
   REQUIRE(a.Cmd({"case", "edit", recent, "--opened-on", MonthsAgo(48)}).exit_code == 0);
   REQUIRE(a.Cmd({"case", "close", old_case, "--date", MonthsAgo(37)}).exit_code == 0);
   REQUIRE(a.Cmd({"case", "close", recent, "--date", MonthsAgo(35)}).exit_code == 0);
-  a.Sync();
-
   const json policy = RetentionJson(central, {"show"});
   CHECK(policy["closed_after_months"] == 36);
   CHECK(policy["device_closed_after_days"] == 90);
+  // Devices keep closed cases ten years here, so that `a` holds the old case when the centre erases
+  // it (with 90 days, its own sync would purge it first: tests/e2e/device_retention_test.cc).
+  REQUIRE(Retention(central, {"set", "--device-closed-after-days", "3650"}).exit_code == 0);
+  a.Sync();
+  REQUIRE(Count(a.db(), "SELECT count(*) FROM cases WHERE id = '" + old_case + "'") == 1);
 
   // A dry run lists and changes nothing.
   const std::vector<std::string> before = central.Rows("SELECT id, version FROM cases ORDER BY id");
@@ -111,7 +114,7 @@ TEST_CASE("cases closed longer than the declared limit are erased at the centre,
   RunResult too_long = Retention(central, {"set", "--device-closed-after-days", "5000"});
   CHECK(too_long.exit_code == 3);
   CHECK_THAT(too_long.err, Catch::Contains("de 1 à 3650"));
-  CHECK(RetentionJson(central, {"show"}) == json{{"closed_after_months", 12}, {"device_closed_after_days", 90}});
+  CHECK(RetentionJson(central, {"show"}) == json{{"closed_after_months", 12}, {"device_closed_after_days", 3650}});
 }
 
 TEST_CASE("serve applies the retention policy before it listens, and says how many cases it erased",

@@ -46,6 +46,21 @@ TEST_CASE("a centre's whoami answer names the centre: its store id and the epoch
   CHECK(CentreIdentityOf("not json").store_id.empty());
 }
 
+TEST_CASE("a centre's whoami answer declares the device retention limit; anything out of bounds is no limit",
+          "[negotiation][retention]") {
+  const auto terms = [](const std::string& body) { return TermsOf(body, std::chrono::milliseconds(3)); };
+  CHECK(terms(R"({"device":"a","retention":{"device_closed_after_days":90}})").device_retention_days == 90);
+  CHECK(terms(R"({"device":"a","retention":{"device_closed_after_days":3650}})").device_retention_days == 3650);
+  for (const char* body : {R"({"device":"a"})", R"({"device":"a","retention":{"device_closed_after_days":0}})",
+                           R"({"device":"a","retention":{"device_closed_after_days":3651}})",
+                           R"({"device":"a","retention":{"device_closed_after_days":"90"}})",
+                           R"({"device":"a","retention":{"device_closed_after_days":90.5}})",
+                           R"({"device":"a","retention":90})"}) {
+    CAPTURE(body);
+    CHECK_FALSE(terms(body).device_retention_days);
+  }
+}
+
 TEST_CASE("a centre that refuses the token stops the negotiation with its status and message", "[negotiation]") {
   FakeCentre centre([](const std::string&, const std::string&, const std::string&) -> Result<HttpReply> {
     return HttpReply{401, R"({"error":{"code":"unauthorized","message":"token revoked"}})", {}};
