@@ -3,6 +3,9 @@
 function(relais_embed_migrations set_name dir)
   file(GLOB sql_files CONFIGURE_DEPENDS ${dir}/*.sql)
   list(SORT sql_files)
+  # A migration edited (not only added or removed) makes CMake run again, so that the binaries never
+  # carry an older text of it.
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${sql_files})
   set(out ${CMAKE_BINARY_DIR}/generated/schema/migrations_${set_name}.cc)
   set(body "// Generated from schema/migrations/${set_name}/ by cmake/EmbedMigrations.cmake. Do not edit.\n")
   string(APPEND body "#include \"schema/migrations.h\"\n\nnamespace relais::schema {\n\n")
