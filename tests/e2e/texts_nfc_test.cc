@@ -79,12 +79,13 @@ TEST_CASE("texts stored decomposed before normalisation are rewritten in NFC on 
   Exec(a.db(), "UPDATE contacts SET organisation = 'Mairie de " + kCommuneNfd + "', digest_version = NULL");
   // A replica from before migration 0011 had none of the tables later migrations add (0012 the
   // register of visits, 0013 permanences and appointments, 0014 referrals, 0017 the access log, 0018
-  // the records purged) nor
-  // the columns 0014 adds (consent on cases, participants of a follow-up): they go, to be made again.
+  // the records purged, with an index on cases) nor the columns 0014 adds (consent on cases,
+  // participants of a follow-up): they go, to be made again.
   for (const char* table : {"visits", "permanences", "permanence_changes", "appointments", "referrals", "access_log",
                             "purged_records"}) {
     Exec(a.db(), std::string("DROP TABLE ") + table);
   }
+  Exec(a.db(), "DROP INDEX cases_closed_on");
   for (const char* column : {"consent_processing", "consent_processing_on", "consent_processing_by",
                              "consent_sharing", "consent_sharing_on", "consent_sharing_by"}) {
     Exec(a.db(), std::string("ALTER TABLE cases DROP COLUMN ") + column);
