@@ -14,7 +14,9 @@
 #include "client/cli/field_options.h"
 #include "client/cli/output.h"
 #include "client/cli/record_cmd.h"
+#include "client/cli/referral_text.h"
 #include "client/purge.h"
+#include "client/referrals.h"
 #include "client/replica_port.h"
 #include "client/territories.h"
 
@@ -173,6 +175,16 @@ Status ShowCase(Context& ctx, const std::string& asked_id) {
     details.child_pending.push_back(p->pending > 0);
   }
   details.children = std::move(*followups);
+  // The case's referrals to partners, with their state and whether they are overdue.
+  client::ReferralFilter of_case;
+  of_case.case_id = id;
+  auto referrals = client::ListReferrals(**records, of_case);
+  if (!referrals) return referrals.error();
+  nlohmann::ordered_json referral_json = nlohmann::ordered_json::array();
+  for (const client::ReferralView& v : *referrals) referral_json.push_back(ReferralJson(v));
+  details.more_json.emplace_back("referrals", referral_json.dump());
+  details.more_text.emplace_back("Orientations (" + std::to_string(referrals->size()) + ")",
+                                 referrals->empty() ? std::string() : ReferralTable(*referrals, false));
   PrintRecordDetails(ctx, schema::CasesTable(), *record, details);
   return OkStatus();
 }

@@ -46,8 +46,10 @@ std::string Pad(const std::string& text, size_t width) {
 std::vector<std::vector<std::string>> Rows(const schema::Table& table, const std::vector<schema::Record>& records,
                                            const std::vector<std::string_view>& columns) {
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(records.size());
   for (const schema::Record& r : records) {
     std::vector<std::string> row;
+    row.reserve(columns.size());
     for (std::string_view c : columns) row.push_back(Cell(table, r, c));
     rows.push_back(std::move(row));
   }
@@ -82,6 +84,7 @@ void PrintFields(const schema::Table& table, const schema::Record& record, const
 
 std::string FormatTable(const std::vector<std::string>& headings, const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths;
+  widths.reserve(headings.size());
   for (const std::string& h : headings) widths.push_back(Utf8Length(h));
   for (const auto& row : rows) {
     for (size_t c = 0; c < row.size() && c < widths.size(); ++c) widths[c] = std::max(widths[c], Utf8Length(row[c]));
@@ -96,6 +99,7 @@ std::string FormatTable(const std::vector<std::string>& headings, const std::vec
   };
   std::string out = line(headings);
   std::vector<std::string> rules;
+  rules.reserve(widths.size());
   for (size_t w : widths) rules.push_back(std::string(w, '-'));
   out += line(rules);
   for (const auto& row : rows) out += line(row);
@@ -109,6 +113,9 @@ void PrintRecord(const Context& ctx, const schema::Table& table, const schema::R
   }
   PrintFields(table, record);
 }
+
+// The children of `show` (a case's follow-up entries), as a table under their heading.
+void PrintChildren(const RecordDetails& details);
 
 void PrintRecordDetails(const Context& ctx, const schema::Table& table, const schema::Record& record,
                         const RecordDetails& details) {
@@ -145,6 +152,7 @@ void PrintRecordDetails(const Context& ctx, const schema::Table& table, const sc
       }
       out[details.child_key] = std::move(children);
     }
+    for (const auto& [key, text] : details.more_json) out[key] = nlohmann::ordered_json::parse(text);
     std::cout << out.dump(2) << "\n";
     return;
   }
@@ -175,6 +183,11 @@ void PrintRecordDetails(const Context& ctx, const schema::Table& table, const sc
     std::cout << "! " << details.pending.rejected
               << " modification(s) refusée(s) par le serveur (voir relais status)\n";
   }
+  PrintChildren(details);
+  for (const auto& [heading, text] : details.more_text) std::cout << "\n" << heading << "\n" << text;
+}
+
+void PrintChildren(const RecordDetails& details) {
   if (!details.child_table) return;
   std::cout << "\nSuivi (" << details.children.size() << ")\n";
   if (details.children.empty()) return;
@@ -204,6 +217,7 @@ void PrintRecords(const Context& ctx, const schema::Table& table, const std::vec
     return;
   }
   std::vector<std::string> headings;
+  headings.reserve(columns.size());
   for (std::string_view c : columns) headings.push_back(Heading(table, c));
   std::cout << FormatTable(headings, Rows(table, records, columns));
   std::cout << records.size() << " résultat(s)\n";

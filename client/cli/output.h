@@ -4,6 +4,7 @@
 #include <streambuf>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "client/cli/commands.h"
@@ -44,6 +45,10 @@ struct RecordDetails {
   // When `show` followed a merge's redirect: the id asked for, and the line that says so.
   std::string redirected_from;
   std::string redirect_note;
+  // Sections after the children (a case's referrals): in JSON, each key with its value as JSON
+  // text; for people, a heading and a text printed as they are.
+  std::vector<std::pair<std::string, std::string>> more_json;
+  std::vector<std::pair<std::string, std::string>> more_text;
 };
 
 // One record: with --json an object {"id", "version", every field (null when empty)} on stdout;

@@ -8,7 +8,7 @@
 #include "client/access_log.h"
 #include "client/cli/commands.h"
 #include "client/cli/output.h"
-#include "client/record_json.h"
+#include "client/cli/referral_text.h"
 #include "client/referrals.h"
 
 namespace relais::cli {
@@ -22,20 +22,6 @@ std::string Choices(std::string_view field) {
   for (std::string_view c : schema::ReferralsTable().FindField(field)->choices)
     list += (list.empty() ? "" : ", ") + std::string(c);
   return list;
-}
-
-const std::string& Text(const schema::Record& r, std::string_view name) {
-  static const std::string kEmpty;
-  const schema::Value& v = r.values[static_cast<size_t>(schema::ReferralsTable().FieldIndex(name))];
-  return v ? *v : kEmpty;
-}
-
-ordered_json ViewJson(const client::ReferralView& v) {
-  ordered_json out = client::RecordToJson(schema::ReferralsTable(), v.referral, true, true);
-  out["case_name"] = v.case_name.empty() ? ordered_json(nullptr) : ordered_json(v.case_name);
-  out["organisation_name"] = v.organisation_name.empty() ? ordered_json(nullptr) : ordered_json(v.organisation_name);
-  out["overdue"] = v.overdue;
-  return out;
 }
 
 Status AddReferral(Context& ctx, const client::ReferralInput& input) {
@@ -69,7 +55,7 @@ Status ListReferrals(Context& ctx, const client::ReferralFilter& filter) {
   }
   if (ctx.json) {
     ordered_json out = ordered_json::array();
-    for (const client::ReferralView& v : *found) out.push_back(ViewJson(v));
+    for (const client::ReferralView& v : *found) out.push_back(ReferralJson(v));
     std::cout << out.dump(2) << "\n";
     return OkStatus();
   }
@@ -77,18 +63,7 @@ Status ListReferrals(Context& ctx, const client::ReferralFilter& filter) {
     std::cout << "Aucune orientation.\n";
     return OkStatus();
   }
-  const schema::Table& t = schema::ReferralsTable();
-  std::vector<std::vector<std::string>> rows;
-  for (const client::ReferralView& v : *found) {
-    const schema::Record& r = v.referral;
-    rows.push_back({r.id, v.case_name.empty() ? Text(r, "case_id") : v.case_name,
-                    v.organisation_name.empty() ? Text(r, "organisation") : v.organisation_name,
-                    DisplayValue(t.FindField("service"), r.values[static_cast<size_t>(t.FieldIndex("service"))]),
-                    DisplayValue(t.FindField("status"), r.values[static_cast<size_t>(t.FieldIndex("status"))]),
-                    Text(r, "sent_on"), Text(r, "due_on"), v.overdue ? "EN RETARD" : ""});
-  }
-  std::cout << FormatTable(
-      {"Orientation", "Personne", "Organisme", "Prestation", "État", "Envoyée le", "Échéance", "Alerte"}, rows);
+  std::cout << ReferralTable(*found, true);
   std::cout << found->size() << " orientation(s)\n";
   return OkStatus();
 }
