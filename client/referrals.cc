@@ -103,17 +103,7 @@ Result<schema::Record> AddReferral(Records& records, const ReferralInput& input)
                                                  " a été fusionné par le centre dans le dossier " + *survivor +
                                                  " : orientez depuis celui-ci");
   }
-  if (person[Index(cases, "consent_sharing")] != "oui") {
-    const bool refused = person[Index(cases, "consent_sharing")] == "non";
-    return MakeError(ErrorCode::kValidation,
-                     "consent_sharing: " +
-                         std::string(refused ? "la personne a refusé le partage de ses données avec les partenaires"
-                                             : "le consentement de la personne au partage de ses données avec les "
-                                               "partenaires n'est pas enregistré") +
-                         " ; une orientation vers un partenaire le demande. Quand la personne y consent, "
-                         "enregistrez-le : relais case edit " +
-                         case_id + " --consent-sharing oui");
-  }
+  if (auto consented = schema::CheckCaseConsent(referrals, person, case_id); !consented) return consented.error();
   for (std::string_view field : {"organisation", "contact"}) {
     const schema::Value& id = values[Index(referrals, field)];
     if (!id) continue;

@@ -230,7 +230,8 @@ std::vector<Table> BuildTables() {
           {"due_on", FT::kDate, false, MR::kLww, "Échéance", 10},
           Identifying({"note", FT::kLongText, false, MR::kReview, "Note", 2000}),
           {"sent_on", FT::kDate, true, MR::kImmutable, "Envoyée le", 10},
-      }});
+      },
+      "consent_sharing"});
   return tables;
 }
 
@@ -522,6 +523,22 @@ Status ValidateRecord(const Table& table, const std::vector<Value>& values) {
     }
   }
   return OkStatus();
+}
+
+Status CheckCaseConsent(const Table& table, const std::vector<Value>& case_values, const std::string& case_id) {
+  if (table.needs_consent.empty()) return OkStatus();
+  const int index = CasesTable().FieldIndex(table.needs_consent);
+  const Value& consent = index < 0 ? Value() : case_values[static_cast<size_t>(index)];
+  if (consent == "oui") return OkStatus();
+  const std::string field(table.needs_consent);
+  return MakeError(ErrorCode::kValidation,
+                   field + ": " +
+                       (consent == "non" ? "la personne a refusé le partage de ses données avec les partenaires"
+                                         : "le consentement de la personne au partage de ses données avec les "
+                                           "partenaires n'est pas enregistré") +
+                       " ; une orientation vers un partenaire le demande. Quand la personne y consent, "
+                       "enregistrez-le : relais case edit " +
+                       case_id + " --consent-sharing oui");
 }
 
 Status CheckTransition(const Field& field, const Value& from, const Value& to) {

@@ -99,6 +99,10 @@ struct Table {
   TableKind kind;
   Scope scope;
   std::vector<Field> fields;  // data fields, in column order; `id` and `version` are implicit
+  // A record of this table shares the person's data with a partner (a referral): it is created only
+  // when this field of its case is « oui » (the consent to sharing), checked on the device and by
+  // the centre (CheckCaseConsent). Empty: no consent needed.
+  std::string_view needs_consent = {};
 
   // Index of `field` in `fields`, or -1.
   int FieldIndex(std::string_view field) const;
@@ -139,6 +143,12 @@ Status ValidateRecord(const Table& table, const std::vector<Value>& values);
 // or the move is declared (a create goes from null). kValidation naming the field, both values and
 // the moves permitted from `from` otherwise.
 Status CheckTransition(const Field& field, const Value& from, const Value& to);
+
+// OK when a record of `table` may be created for the case whose values are `case_values` (id
+// `case_id`): the table needs no consent (Table::needs_consent), or the case's consent field is
+// « oui ». kValidation otherwise, naming the field, saying whether the person refused or was never
+// asked, and how to record the consent.
+Status CheckCaseConsent(const Table& table, const std::vector<Value>& case_values, const std::string& case_id);
 
 // True when `text` is an ISO date (YYYY-MM-DD) that exists in the calendar.
 bool IsIsoDate(std::string_view text);

@@ -375,6 +375,12 @@ class ChangeApplier {
           if (!*parent) return MakeError(ErrorCode::kInternal, "merged into a missing case " + *case_id);
           redirected = true;
         }
+        // A record that shares the person's data with a partner (a referral) needs the case's consent
+        // as the centre holds it now: withdrawn on another laptop meanwhile, it is refused.
+        if (!pushed_back) {
+          if (auto consented = schema::CheckCaseConsent(table, (*parent)->record.values, *case_id); !consented)
+            return Rejected(change, "no_consent", consented.error().message);
+        }
         const std::string territory = (*parent)->territory.value_or("");
         if (!device_.InScope(territory)) {
           // Written on a case the device holds, merged since into one it may not see: the entry

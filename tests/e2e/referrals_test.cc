@@ -115,6 +115,14 @@ TEST_CASE("an acceptance and a refusal made offline on two laptops wait for cent
   CHECK(listed[0]["overdue"] == true);  // due 2026-01-15, accepted, not done
   CHECK(net.gap1.Json({"referral", "list", "--overdue"}).size() == 1);
   CHECK(net.gap1.Json({"status"})["referrals_overdue"] == 1);
+  // The case's page lists it too, with its partner, state and delay.
+  const json shown = net.gap2.Show(net.person);
+  REQUIRE(shown["referrals"].size() == 1);
+  CHECK(shown["referrals"][0]["id"] == id);
+  CHECK(shown["referrals"][0]["overdue"] == true);
+  const RunResult page = net.gap2.Cmd({"case", "show", net.person});
+  CHECK_THAT(page.out, Catch::Contains("Orientations (1)") && Catch::Contains("GRETA Alpes du Sud") &&
+                           Catch::Contains("acceptée") && Catch::Contains("EN RETARD"));
 
   // Bastia never holds it.
   CHECK(Count(net.bastia.db(), "SELECT count(*) FROM referrals") == 0);
@@ -167,4 +175,33 @@ TEST_CASE("a status move the centre does not declare is refused there, kept on t
   CHECK(rejected[0]["case"] == net.person);  // the case it concerns, named for the counsellor
   CHECK(Contains(rejected[0]["reason"].get<std::string>(), "passer de « envoyee » à « realisee » n'est pas permis"));
   CHECK(QueryText(net.gap1.db(), "SELECT status FROM referrals") == "realisee");
+}
+
+TEST_CASE("a referral that reaches the centre after the consent was withdrawn elsewhere is refused there, kept "
+          "and shown",
+          "[e2e][referrals][rgpd]") {
+  Network net;
+  REQUIRE(net.gap1.Json({"case", "edit", net.person, "--consent-sharing", "yes"})["consent_sharing"] == "oui");
+  net.gap1.Sync();
+  net.gap2.Sync();  // gap2 holds the person with her consent
+  // She withdraws it at the first reception point; the second laptop, offline, still reads « oui ».
+  net.gap1.Json({"case", "edit", net.person, "--consent-sharing", "non"});
+  net.gap1.Sync();
+  const json referral =
+      net.gap2.Json({"referral", "add", net.person, "--to", net.partner, "--service", "formation"});
+  const json sync = net.gap2.Sync();
+  CHECK(sync["rejected"] == 1);
+  CHECK(net.central.Count("SELECT count(*) FROM referrals") == 0);
+  const json rejected = net.gap2.Json({"rejected"});
+  REQUIRE(rejected.size() == 1);
+  INFO(rejected.dump());
+  CHECK(rejected[0]["table"] == "referrals");
+  CHECK(rejected[0]["record"] == referral["id"]);
+  CHECK(rejected[0]["code"] == "no_consent");
+  CHECK(Contains(rejected[0]["reason"].get<std::string>(), "la personne a refusé le partage"));
+  CHECK(Contains(rejected[0]["reason"].get<std::string>(), "--consent-sharing oui"));
+  // The laptop that wrote it keeps it; the other never sees it.
+  CHECK(Count(net.gap2.db(), "SELECT count(*) FROM referrals") == 1);
+  net.gap1.Sync();
+  CHECK(Count(net.gap1.db(), "SELECT count(*) FROM referrals") == 0);
 }
