@@ -375,12 +375,6 @@ class ChangeApplier {
           if (!*parent) return MakeError(ErrorCode::kInternal, "merged into a missing case " + *case_id);
           redirected = true;
         }
-        // A record that shares the person's data with a partner (a referral) needs the case's consent
-        // as the centre holds it now: withdrawn on another laptop meanwhile, it is refused.
-        if (!pushed_back) {
-          if (auto consented = schema::CheckCaseConsent(table, (*parent)->record.values, *case_id); !consented)
-            return Rejected(change, "no_consent", consented.error().message);
-        }
         const std::string territory = (*parent)->territory.value_or("");
         if (!device_.InScope(territory)) {
           // Written on a case the device holds, merged since into one it may not see: the entry
@@ -405,6 +399,14 @@ class ChangeApplier {
               return Rejected(change, "unknown_case", UnknownCase(written_on));
             }
           }
+        }
+        // A record that shares the person's data with a partner (a referral) needs the case's consent
+        // as the centre holds it now: withdrawn on another laptop meanwhile, it is refused. Checked
+        // once the case is known to be one the device may see or saw: the reason speaks of the person,
+        // by the case the device wrote on (not the one it was merged into).
+        if (!pushed_back) {
+          if (auto consented = schema::CheckCaseConsent(table, (*parent)->record.values, written_on); !consented)
+            return Rejected(change, "no_consent", consented.error().message);
         }
         stored.territory = territory;
         break;

@@ -995,13 +995,23 @@ TEST_CASE("changes aimed at another territory's records are rejected one by one 
   auto request =
       Batch({Update("cases", t.bastia_case, 1, Stamp(kT0 + 5, "a"), {{"phone", "0633333333", std::nullopt}}),
              CreateFollowup(NewId(), t.bastia_case, Stamp(kT0 + 5, "a")),
-             CreateCase(t.bastia_case, kGap, Stamp(kT0 + 5, "a")), CreateCase(NewId(), kBastia, Stamp(kT0 + 5, "a"))});
+             CreateCase(t.bastia_case, kGap, Stamp(kT0 + 5, "a")), CreateCase(NewId(), kBastia, Stamp(kT0 + 5, "a")),
+             // A referral of the other territory's person, who never consented: told as an unknown
+             // case, not as a consent missing (which would say the person exists).
+             Create("referrals", NewId(),
+                    {{"case_id", t.bastia_case},
+                     {"organisation", NewId()},
+                     {"service", "formation"},
+                     {"status", "envoyee"},
+                     {"sent_on", "2026-02-03"}},
+                    Stamp(kT0 + 5, "a"))});
   auto r = t.PushRaw(sync::EncodePushRequest(request));
   REQUIRE(r);
   REQUIRE(r->status == 200);
   auto response = sync::DecodePushResponse(r->body);
   REQUIRE(response.ok());
-  REQUIRE(response->results.size() == 4);
+  REQUIRE(response->results.size() == 5);
+  CHECK(response->results[4].code == "unknown_case");
   for (const sync::ChangeResult& result : response->results) {
     CAPTURE(result.reason);
     CHECK(result.status == sync::ChangeStatus::kRejected);
