@@ -166,8 +166,8 @@ Result<bool> AnyPurged(Replica& replica) {
   return *row && (*stmt)->Int(0) != 0;
 }
 
-Result<bool> KeepPurged(Replica& replica, const schema::Table& table, const schema::Record& record,
-                        const sync::StoredDigests& digests) {
+Result<bool> KeepPurged(Replica& replica, sync::RecordDigester& digester, const schema::Table& table,
+                        const schema::Record& record, const sync::StoredDigests* digested) {
   const bool is_case = &table == &schema::CasesTable();
   if (!is_case && !FollowsCase(table)) return false;
   const schema::Value& of = is_case ? schema::Value(record.id) : record.values[table.FieldIndex("case_id")];
@@ -196,6 +196,8 @@ Result<bool> KeepPurged(Replica& replica, const schema::Table& table, const sche
       return false;
     }
   }
+  const sync::StoredDigests digests =
+      digested ? *digested : sync::DigestsOf(digester, record.id, record.version, record.values);
   RELAIS_TRY(KeepLine(replica, table, record.id, case_id, record.version, digests));
   return true;
 }

@@ -39,12 +39,13 @@ Status AddPurged(Replica& replica, sync::ScopeDigest& digest);
 Result<bool> AnyPurged(Replica& replica);
 
 // A record a pull brings about a purged case: true when it stays purged — a new version of the case
-// still closed past the limit, or a record of it — its purged_records line written from `digests`;
+// still closed past the limit, or a record of it — its purged_records line written from `digested`
+// (computed here when null, and only for a record kept purged: the other records are not hashed);
 // false when the pull applies it as any other. A case back within the limit (reopened, its closing
 // date moved) leaves purged_records with its records: its row is written by the caller, and its
 // records, missing, make the divergence check fetch a fresh copy.
-Result<bool> KeepPurged(Replica& replica, const schema::Table& table, const schema::Record& record,
-                        const sync::StoredDigests& digests);
+Result<bool> KeepPurged(Replica& replica, sync::RecordDigester& digester, const schema::Table& table,
+                        const schema::Record& record, const sync::StoredDigests* digested);
 
 // Forgets `id` and, for a case, its records (a removal, an erasure).
 Status ForgetPurged(Replica& replica, const std::string& id);

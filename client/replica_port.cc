@@ -687,9 +687,7 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
     if (!table)
       return MakeError(ErrorCode::kProtocol, "le centre a envoyé une fiche d'une table inconnue : " + pr.table);
     if (purged) {
-      const sync::StoredDigests digests =
-          pr.digests ? *pr.digests : sync::DigestsOf(digester_, pr.record.id, pr.record.version, pr.record.values);
-      auto kept = KeepPurged(replica_, *table, pr.record, digests);
+      auto kept = KeepPurged(replica_, digester_, *table, pr.record, pr.digests ? &*pr.digests : nullptr);
       if (!kept) return kept.error();
       if (*kept) continue;
     }
