@@ -30,6 +30,8 @@
 #include "bench/sample_data.h"
 #include "client/export.h"
 #include "client/replica_key.h"
+#include "client/replica_port.h"
+#include "sync/digest.h"
 #include "server/store_open.h"
 #include "tests/e2e/run.h"
 
@@ -96,6 +98,77 @@ std::pair<double, double> ImportAndSync(const std::string& db, const std::string
   int status;
   waitpid(server.pid, &status, 0);
   return {import_s, sync_s};
+}
+
+// What keeping the open next actions costs the pull (replica migration 0019): `count` follow-ups of
+// `db`, in the order a centre would have versioned them (below), applied in pages of 1,000 through
+// the pull's own ReplicaPort::ApplyPage to a fresh replica as migrated, and to one set back as
+// before 0019 (no triggers, no table; 0015's index on next_date again), alternated; `runs` pairs.
+// Seconds of each, in pairs.
+std::vector<std::pair<double, double>> PullCost(const std::string& db, const std::string& work, size_t count, int runs) {
+  std::vector<sync::PulledRecord> pulled;
+  {
+    auto replica = Must(client::Replica::Open(db, SystemClock::Instance()), "open replica");
+    client::Records records(replica);
+    const schema::Table& t = schema::FollowupsTable();
+    auto all = Must(records.Query(t, "SELECT " + client::RecordColumns(t) + " FROM followups", {}), "follow-ups");
+    // A centre's versions follow the order entries reached it: by date, each pushed within a week of
+    // being written, so that the cases interleave.
+    std::mt19937 rng(11);
+    std::vector<std::pair<int64_t, size_t>> order;
+    const int date_field = t.FieldIndex("date");
+    for (size_t i = 0; i < all.size(); ++i)
+      order.emplace_back(client::DayNumber(*all[i].values[static_cast<size_t>(date_field)]) + rng() % 8, i);
+    std::sort(order.begin(), order.end());
+    std::vector<schema::Record> sorted;
+    for (size_t k = 0; k < std::min(count, order.size()); ++k) sorted.push_back(std::move(all[order[k].second]));
+    all = std::move(sorted);
+    sync::RecordDigester digester;
+    int64_t version = 0;
+    for (schema::Record& r : all) {
+      r.version = ++version;
+      const sync::StoredDigests digests = sync::DigestsOf(digester, r.id, r.version, r.values);
+      pulled.push_back({std::string(t.name), std::move(r), digests});
+    }
+  }
+  constexpr size_t kPage = 1000;
+  auto apply = [&](bool before) {
+    const std::string path = work + (before ? "/pull-before.db" : "/pull-after.db");
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    auto replica = Must(client::Replica::Open(path, SystemClock::Instance()), "fresh replica");
+    if (before) {
+      for (const char* sql : {"DROP TRIGGER followups_next_insert", "DROP TRIGGER followups_next_delete",
+                              "DROP TABLE open_next_actions",
+                              "CREATE INDEX followups_by_next_date ON followups(next_date, case_id, date, id) WHERE "
+                              "next_date IS NOT NULL"}) {
+        Must(replica.db().Exec(sql), sql);
+      }
+    }
+    client::SqliteReplicaPort port(replica);
+    const auto t0 = Stopwatch::now();
+    for (size_t from = 0; from < pulled.size(); from += kPage) {
+      sync::PullPage page;
+      page.since = static_cast<int64_t>(from);
+      page.next = static_cast<int64_t>(std::min(from + kPage, pulled.size()));
+      page.more = page.next < static_cast<int64_t>(pulled.size());
+      page.records.assign(pulled.begin() + static_cast<std::ptrdiff_t>(from), pulled.begin() + page.next);
+      Must(port.ApplyPage(page), "apply page");
+    }
+    return Seconds(t0);
+  };
+  std::vector<std::pair<double, double>> out;
+  for (int run = 0; run < runs; ++run) {
+    double before = 0, after = 0;
+    if (run % 2) {
+      before = apply(true);
+      after = apply(false);
+    } else {
+      after = apply(false);
+      before = apply(true);
+    }
+    out.emplace_back(before, after);
+  }
+  return out;
 }
 
 }  // namespace
@@ -175,6 +248,8 @@ int main(int argc, char** argv) {
 
   size_t visits = 0;
   const auto [import_s, sync_s] = ImportAndSync(db, work, visits);
+  const size_t pulled = std::min<size_t>(100000, static_cast<size_t>(sizes.followups));
+  const auto pull_pairs = PullCost(db, work, pulled, 7);
 
   std::printf(
       "replica: %d cases, %d follow-ups, %d visits, %d appointments, %zu permanences (filled in %.1f s); "
@@ -187,5 +262,16 @@ int main(int argc, char** argv) {
   Row("relais case show (yardstick)", show, "");
   std::printf("\n%zu visits: import %.2f s (%.0f records/s), sync to a fresh centre %.2f s (%.0f records/s)\n", visits,
               import_s, static_cast<double>(visits) / import_s, sync_s, static_cast<double>(visits) / sync_s);
+  std::vector<double> before, after, ratio;
+  for (const auto& [b, a] : pull_pairs) {
+    before.push_back(static_cast<double>(pulled) / b);
+    after.push_back(static_cast<double>(pulled) / a);
+    ratio.push_back(b / a);
+  }
+  std::printf(
+      "\n%zu follow-ups applied as a pull (ApplyPage, pages of 1,000), %zu alternated pairs, medians:\n"
+      "  as before migration 0019 %9.0f records/s\n  keeping the open next actions %9.0f records/s\n"
+      "  pairs' ratio (after / before) %.3f\n",
+      pulled, pull_pairs.size(), Percentile(before, 0.5), Percentile(after, 0.5), Percentile(ratio, 0.5));
   return 0;
 }

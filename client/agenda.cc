@@ -205,7 +205,8 @@ Result<std::vector<AgendaItem>> ReferralItems(Records& records, const AgendaWind
     item.case_id = Text(t, r.referral, "case_id");
     const std::string who = r.case_name.empty() ? "dossier " + item.case_id : r.case_name;
     const std::string to = r.organisation_name.empty() ? Text(t, r.referral, "organisation") : r.organisation_name;
-    item.title = "Orientation : " + who + " → " + to;
+    item.title = "Orientation : " + who;
+    item.title.append(" → ").append(to);
     item.detail = std::string(item.status == "envoyee" ? "réponse du partenaire attendue" : "retour du partenaire attendu") +
                   " (" + Text(t, r.referral, "service") + ") ; relais referral update " + r.referral.id;
     out.push_back(std::move(item));
@@ -216,21 +217,20 @@ Result<std::vector<AgendaItem>> ReferralItems(Records& records, const AgendaWind
 Result<std::vector<AgendaItem>> FollowupItems(Records& records, const AgendaWindow& w) {
   const schema::Table& t = schema::FollowupsTable();
   const std::string oldest = DateOfDay(DayNumber(std::min(w.today, w.from)) - kOverdueLookbackDays);
-  // An entry is followed up by a later one on its case: a later date, or the same date written
-  // after it (ids are UUIDv7, in the order they were made); a rectification follows nothing up, and
-  // an entry corrected or withdrawn shows no more (its correction carries its next action). Most entries that carry a next action
-  // were followed up: the first query reads only indexes (followups_by_next_date holds case_id,
-  // date and id; followups_by_case answers the rest), and only the entries still open are read.
+  // The entries still open (no later entry on their case followed them up, none corrected or
+  // withdrew them) are kept by the replica itself (open_next_actions, replica migration 0019): a
+  // few lines, whatever the number of follow-ups. Those overdue, and those due in the window.
   auto open = records.replica().Statement(
-      "SELECT f.id FROM followups f WHERE f.next_date BETWEEN ?1 AND ?2 AND NOT EXISTS (SELECT 1 FROM followups "
-      "later WHERE later.case_id = f.case_id AND later.amends IS NULL AND (later.date > f.date OR (later.date = "
-      "f.date AND later.id > f.id))) AND NOT EXISTS (SELECT 1 FROM followups a WHERE a.amends = f.id)");
+      "SELECT followup_id FROM open_next_actions WHERE (next_date >= ?1 AND next_date < ?2) OR next_date BETWEEN ?3 "
+      "AND ?4");
   if (!open) return open.error();
   std::vector<std::string> open_ids;
   {
     sqlite::StmtGuard guard(**open);
     (*open)->Bind(1, std::string_view(oldest));
-    (*open)->Bind(2, std::string_view(w.to));
+    (*open)->Bind(2, std::string_view(w.today));
+    (*open)->Bind(3, std::string_view(w.from));
+    (*open)->Bind(4, std::string_view(w.to));
     while (true) {
       auto row = (*open)->Step();
       if (!row) return row.error();

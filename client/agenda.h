@@ -63,8 +63,7 @@ Result<std::vector<AgendaItem>> FollowupItems(Records& records, const AgendaWind
 Result<std::vector<AgendaItem>> ReferralItems(Records& records, const AgendaWindow& window);
 
 // How far back an overdue next action is still shown: a quarter. Older ones are out of the
-// agenda (the case's follow-up list still shows them): the cost of the agenda stays that of a
-// quarter of follow-ups however old the replica.
+// agenda, no longer the week's work (the case's follow-up list still shows them).
 inline constexpr int kOverdueLookbackDays = 92;
 
 // The sources BuildAgenda runs, in order.

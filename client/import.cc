@@ -11,7 +11,7 @@
 #include "base/ids.h"
 #include "base/text.h"
 #include "client/csv.h"
-#include "client/fts_bulk.h"
+#include "client/bulk_load.h"
 #include "client/record_json.h"
 #include "client/territories.h"
 #include "schema/header_aliases.h"
@@ -420,8 +420,8 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
   RELAIS_TRY(records.replica().db().Exec(kImportCacheSize));
   auto tx = sqlite::Transaction::Begin(records.replica().db());
   if (!tx) return tx.error();
-  auto fts = FtsBulkLoad::Begin(records.replica().db(), t.name);
-  if (!fts) return fts.error();
+  auto bulk = BulkLoad::Begin(records.replica().db(), t.name);
+  if (!bulk) return bulk.error();
   auto begun = RowWriter::Begin(records, t);
   if (!begun) return begun.error();
   RowWriter writer = std::move(*begun);
@@ -476,7 +476,7 @@ Result<ImportSummary> ImportCsv(Records& records, std::string_view text, const s
   // As for JSONL: a file without a record is refused, not reported as a successful import of none.
   if (writer.count() == 0)
     return MakeError(ErrorCode::kValidation, name + " ne contient aucune fiche (seulement sa ligne d'en-tête)");
-  RELAIS_TRY(fts->Finish());
+  RELAIS_TRY(bulk->Finish());
   RELAIS_TRY(tx->Commit());
   summary.records = writer.count();
   return summary;
@@ -493,7 +493,7 @@ Result<ImportSummary> ImportJsonl(Records& records, std::string_view text, const
   auto tx = sqlite::Transaction::Begin(records.replica().db());
   if (!tx) return tx.error();
   std::optional<RowWriter> writer;
-  std::optional<FtsBulkLoad> fts;
+  std::optional<BulkLoad> bulk;
   const schema::Table* table = nullptr;
   size_t line = 0, pos = 0;
   while (pos < text.size()) {
@@ -519,9 +519,9 @@ Result<ImportSummary> ImportJsonl(Records& records, std::string_view text, const
       auto chosen = ChooseTable(options.kind, keys, {}, false, name);
       if (!chosen) return chosen.error();
       table = chosen->table;
-      auto load = FtsBulkLoad::Begin(records.replica().db(), table->name);
+      auto load = BulkLoad::Begin(records.replica().db(), table->name);
       if (!load) return load.error();
-      fts.emplace(std::move(*load));
+      bulk.emplace(std::move(*load));
       auto begun = RowWriter::Begin(records, *table);
       if (!begun) return begun.error();
       writer.emplace(std::move(*begun));
@@ -532,7 +532,7 @@ Result<ImportSummary> ImportJsonl(Records& records, std::string_view text, const
     if (options.progress && writer->count() % kProgressEvery == 0) options.progress(writer->count());
   }
   if (!table) return MakeError(ErrorCode::kValidation, name + " ne contient aucune fiche");
-  RELAIS_TRY(fts->Finish());
+  RELAIS_TRY(bulk->Finish());
   RELAIS_TRY(tx->Commit());
   ImportSummary summary;
   summary.table = table;

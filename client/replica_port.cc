@@ -10,7 +10,7 @@
 
 #include "base/ids.h"
 #include "client/access_log.h"
-#include "client/fts_bulk.h"
+#include "client/bulk_load.h"
 #include "client/pending_creates.h"
 #include "client/purge.h"
 #include "client/records.h"
@@ -27,7 +27,7 @@ constexpr const char* kSelectBatch =
     "SELECT change_id, tbl, record_id, op, fields, base_version, hlc FROM outbox "
     "WHERE batch_key = ?1 AND state = 'pending' ORDER BY seq";
 
-// A page of at least this many records indexes its new rows for search in bulk.
+// A page of at least this many records keeps what the replica derives from its new rows in bulk.
 constexpr size_t kBulkIndexRecords = 256;
 
 bool EachRecordOnce(const sync::PullPage& page) {
@@ -670,14 +670,14 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
     RELAIS_TRY(ApplyRemoval(*table, r.record_id, r.seq, /*moved=*/true, /*keep_pending=*/false, r.to));
   }
 
-  // A large page indexes the rows it inserts for search in one pass per table at its end
-  // (client/fts_bulk.h) instead of one trigger per row; rows it updates go through the update
-  // trigger as always. Only when no record comes twice: a row inserted and then updated within the
+  // A large page keeps what the replica derives from the rows it inserts (the search index, the open
+  // next actions) in one pass per table at its end (client/bulk_load.h) instead of triggers on
+  // each row; rows it updates go through the update triggers as always. Only when no record comes twice: a row inserted and then updated within the
   // bulk load would be taken out of an index it is not in yet.
-  std::vector<FtsBulkLoad> bulk;
+  std::vector<BulkLoad> bulk;
   if (page.records.size() >= kBulkIndexRecords && EachRecordOnce(page)) {
     for (const schema::Table& t : schema::Tables()) {
-      auto load = FtsBulkLoad::Begin(replica_.db(), t.name);
+      auto load = BulkLoad::Begin(replica_.db(), t.name);
       if (!load) return load.error();
       bulk.push_back(std::move(*load));
     }
@@ -693,7 +693,7 @@ Status SqliteReplicaPort::ApplyPage(const sync::PullPage& page) {
     }
     RELAIS_TRY(ApplyRecord(*table, pr.record, outbox_empty, true, pr.digests ? &*pr.digests : nullptr));
   }
-  for (FtsBulkLoad& load : bulk) RELAIS_TRY(load.Finish());
+  for (BulkLoad& load : bulk) RELAIS_TRY(load.Finish());
   // The centre's clock is folded in within the page's transaction: on its own, after the page, it
   // took a commit and its fsync per page (a tenth of a pull). ObserveCentralClock then finds it
   // folded and writes nothing. Should the page roll back, the clock stays ahead in memory only,

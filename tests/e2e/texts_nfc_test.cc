@@ -79,7 +79,7 @@ TEST_CASE("texts stored decomposed before normalisation are rewritten in NFC on 
   Exec(a.db(), "UPDATE contacts SET organisation = 'Mairie de " + kCommuneNfd + "', digest_version = NULL");
   // A replica from before migration 0011 had none of the tables later migrations add (0012 the
   // register of visits, 0013 permanences and appointments, 0014 referrals, 0017 the access log, 0018
-  // the records purged, with an index on cases) nor the columns 0014 adds (consent on cases,
+  // the records purged, with an index on cases, 0019 the open next actions) nor the columns 0014 adds (consent on cases,
   // participants of a follow-up): they go, to be made again.
   for (const char* table : {"visits", "permanences", "permanence_changes", "appointments", "referrals", "access_log",
                             "purged_records"}) {
@@ -91,7 +91,12 @@ TEST_CASE("texts stored decomposed before normalisation are rewritten in NFC on 
     Exec(a.db(), std::string("ALTER TABLE cases DROP COLUMN ") + column);
   }
   Exec(a.db(), "ALTER TABLE followups DROP COLUMN participants");
-  Exec(a.db(), "DROP INDEX followups_by_next_date");  // 0015, the agenda's next actions
+  // 0019, the open next actions, kept by triggers on the columns that go (it dropped 0015's index).
+  for (const char* trigger : {"followups_next_insert", "followups_next_delete"}) {
+    Exec(a.db(), std::string("DROP TRIGGER ") + trigger);
+  }
+  Exec(a.db(), "DROP TABLE open_next_actions");
+  Exec(a.db(), "DROP VIEW open_followups");
   Exec(a.db(), "ALTER TABLE followups DROP COLUMN next_date");
   // Nor the columns they add to older tables (0016 rectification of follow-ups).
   Exec(a.db(), "DROP INDEX followups_by_amends");
