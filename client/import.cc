@@ -10,8 +10,9 @@
 
 #include "base/ids.h"
 #include "base/text.h"
-#include "client/csv.h"
 #include "client/bulk_load.h"
+#include "client/csv.h"
+#include "client/directory.h"
 #include "client/record_json.h"
 #include "client/territories.h"
 #include "schema/header_aliases.h"
@@ -271,6 +272,8 @@ class RowWriter {
     auto row = max->Step();
     if (!row) return row.error();
     RowWriter writer(records, table, max->Int(0));
+    // A planning names its partners as people do (client/directory.h).
+    if (table.name == "permanences") writer.names_.emplace(records);
     // A reception point (of a case, a visit, a permanence) is checked as `relais case add` checks it.
     if (table.FindField("reception_point") && table.FindField("territory")) {
       auto points = DeclaredPoints::Load(records.replica());
@@ -285,6 +288,10 @@ class RowWriter {
   // On success `values` is handed back holding the stored record's values, so that the caller can
   // fill it again for the next row without allocating every cell.
   Status Write(size_t line, std::optional<std::string> id, std::vector<schema::Value>& values) {
+    if (names_) {
+      Status named = IdsOfNames(values);
+      if (!named.ok()) return AtLine(line, named.error());
+    }
     auto created = records_.CreateInTransaction(table_, std::move(values), id);
     if (!created) {
       if (id && created.error().code == ErrorCode::kValidation) {
@@ -332,6 +339,24 @@ class RowWriter {
     return lines_[static_cast<size_t>(index)];
   }
 
+  // The organisation and the contact of a permanence given by name become their directory ids, as
+  // `relais permanence add` takes them.
+  Status IdsOfNames(std::vector<schema::Value>& values) {
+    schema::Value& organisation = values[static_cast<size_t>(table_.FieldIndex("organisation"))];
+    if (organisation && !organisation->empty()) {
+      auto id = names_->Organisation(*organisation);
+      if (!id) return id.error();
+      organisation = std::move(*id);
+    }
+    schema::Value& contact = values[static_cast<size_t>(table_.FieldIndex("contact"))];
+    if (contact && !contact->empty()) {
+      auto id = names_->Contact(*contact, organisation.value_or(""));
+      if (!id) return id.error();
+      contact = std::move(*id);
+    }
+    return OkStatus();
+  }
+
   // What `relais permanence add` checks beyond each field's rules: the organisation and the contact
   // are in the directory of this replica, the session ends after it starts, the last date is not
   // before the first. Values as stored (normalised).
@@ -370,6 +395,7 @@ class RowWriter {
   const schema::Table& table_;
   int64_t rowid_before_;
   std::set<std::string> known_contacts_;  // permanences: the directory's ids already checked
+  std::optional<DirectoryNames> names_;   // permanences: their partners named
   std::optional<DeclaredPoints> points_;  // tables with a reception point
   size_t point_ = 0, territory_ = 0;      // their fields' indexes
   std::vector<size_t> lines_;             // the file line of each row written, in rowid order

@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "client/directory.h"
 #include "client/territories.h"
 
 namespace relais::client {
@@ -354,8 +355,21 @@ Result<std::string> IsoWeekMonday(const std::string& week) {
   return monday;
 }
 
-Result<schema::Record> AddPermanence(Records& records, const PermanenceInput& in) {
+Result<schema::Record> AddPermanence(Records& records, const PermanenceInput& given) {
   const schema::Table& t = PermanencesTable();
+  // The organisation and the contact person as people name them, or by their ids.
+  PermanenceInput in = given;
+  DirectoryNames names(records);
+  if (!in.organisation.empty()) {
+    auto organisation = names.Organisation(in.organisation);
+    if (!organisation) return organisation.error();
+    in.organisation = std::move(*organisation);
+  }
+  if (!in.contact.empty()) {
+    auto contact = names.Contact(in.contact, in.organisation);
+    if (!contact) return contact.error();
+    in.contact = std::move(*contact);
+  }
   for (const auto& [name, value] : {std::pair<std::string_view, const std::string*>{"organisation", &in.organisation},
                                     {"reception_point", &in.reception_point},
                                     {"weekday", &in.weekday},

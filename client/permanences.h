@@ -38,8 +38,9 @@ struct PermanenceInput {
   std::string territory;  // empty: the territory of this device that declares the reception point
 };
 
-// Adds a permanence. Refused (kValidation, naming the field) when the organisation or the contact is
-// not a contact of the directory on this replica, start is not before end, until is before from,
+// Adds a permanence. The organisation and the contact are directory ids or names (client/directory.h).
+// Refused (kValidation, naming the field) when the organisation or the contact is not a contact of
+// the directory on this replica, start is not before end, until is before from,
 // or no territory of this device can hold the reception point.
 Result<schema::Record> AddPermanence(Records& records, const PermanenceInput& input);
 

@@ -258,8 +258,8 @@ void RegisterPermanenceCommands(CLI::App& app, Context& ctx) {
 
   CLI::App* add = group->add_subcommand("add", "Ajoute une permanence récurrente d'un partenaire");
   auto in = std::make_shared<client::PermanenceInput>();
-  add->add_option("--organisation", in->organisation, "Organisme (identifiant d'une fiche de l'annuaire)")->required();
-  add->add_option("--contact", in->contact, "Correspondant présent (identifiant d'une fiche de l'annuaire)");
+  add->add_option("--organisation", in->organisation, "Organisme : son nom dans l'annuaire, ou l'identifiant d'une fiche")->required();
+  add->add_option("--contact", in->contact, "Correspondant présent : « Nom Prénom » dans l'annuaire, ou l'identifiant d'une fiche");
   add->add_option("--reception-point", in->reception_point, "Point d'accueil")->required();
   add->add_option("--weekday", in->weekday, "Jour (lundi, mardi, mercredi, jeudi, vendredi)")->required();
   add->add_option("--start", in->start, "Début (HH:MM)")->required();

@@ -30,6 +30,23 @@ std::string WriteFile(const TempDir& dir, const std::string& name, const std::st
   return path;
 }
 
+// A file `relais import` must refuse, with what its error must say.
+struct Refusal {
+  std::string name, bytes, says;
+};
+
+// Each file refused (exit 3), saying what it must, and the replica unchanged.
+void CheckRefused(Device& laptop, const TempDir& dir, const std::vector<Refusal>& refusals) {
+  const std::string before = laptop.ContentHash();
+  for (const Refusal& r : refusals) {
+    INFO(r.name);
+    RunResult refused = laptop.Cmd({"import", WriteFile(dir, r.name, r.bytes)});
+    CHECK(refused.exit_code == 3);
+    CHECK(Contains(refused.err, r.says));
+    CHECK(laptop.ContentHash() == before);
+  }
+}
+
 // The items of an agenda of `kind` about record `id`.
 std::vector<json> ItemsAbout(const json& agenda, const std::string& kind, const std::string& id) {
   std::vector<json> out;
@@ -141,12 +158,7 @@ TEST_CASE("a refused import of permanences or visits changes nothing; a French p
       "Organisme;Point d'accueil;Jour;Heure de début;Heure de fin;Fréquence;Date de début;"
       "Territoire\r\n";
   const std::string good = partner + ";Mairie de Veynes;mardi;09:00;12:00;2;2027-03-02;" + kGap + "\r\n";
-  const std::string before = laptop.ContentHash();
-
-  struct Refusal {
-    std::string name, bytes, says;
-  };
-  const std::vector<Refusal> refusals = {
+  CheckRefused(laptop, dir, {
       {"fin-avant-debut.csv", heading + good + partner + ";PAE Serres;jeudi;14:00;13:00;1;2027-03-04;" + kGap + "\r\n",
        "ligne 3 : end_time: « 13:00 » doit être après le début"},
       {"organisme-inconnu.csv",
@@ -159,14 +171,7 @@ TEST_CASE("a refused import of permanences or visits changes nothing; a French p
        "Date de la visite;Canal;Mode;Motif;Territoire\n2027-03-02;accueil;flux;emploi;" + kGap +
            "\n2027-03-02;accueil;flux;cuisine;" + kGap + "\n",
        "ligne 3 : reasons: « cuisine » n'est pas une valeur permise"},
-  };
-  for (const Refusal& r : refusals) {
-    INFO(r.name);
-    RunResult refused = laptop.Cmd({"import", WriteFile(dir, r.name, r.bytes)});
-    CHECK(refused.exit_code == 3);
-    CHECK(Contains(refused.err, r.says));
-    CHECK(laptop.ContentHash() == before);
-  }
+  });
 
   RunResult imported = laptop.Cmd({"import", WriteFile(dir, "planning.csv", heading + good)});
   INFO(imported.err);
@@ -190,4 +195,50 @@ TEST_CASE("a refused import of permanences or visits changes nothing; a French p
   RunResult appointments = laptop.Cmd({"export", "--kind", "appointments", "--format", "jsonl"});
   CHECK(appointments.exit_code == 0);
   CHECK(appointments.out.empty());
+}
+
+TEST_CASE("a planning names its partners as people do; a name that is not one partner is refused", "[e2e][agenda]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device laptop(dir, "laptop");
+  laptop.Init(central, central.Enrol("pae-gap", {kGap}));
+  const std::string mission = laptop.Json({"contact", "add", "--organisation", "Mission locale"})["id"];
+  const std::string elodie = laptop.Json({"contact", "add", "--organisation", "Mission locale", "--last-name",
+                                          "Lefèvre", "--first-name", "Élodie"})["id"];
+  for (const char* office : {"Gap", "Embrun"}) {
+    laptop.Json({"contact", "add", "--organisation", "Cap emploi", "--last-name", "Roux", "--first-name", "Léa",
+                 "--commune", office});
+  }
+  // A spreadsheet's planning saved on a French system: Windows-1252 (è = E8, É = C9, é = E9), the
+  // partners by name, without their accents or capitals at times.
+  const std::string heading =
+      "Organisme;Intervenant;Point d'accueil;Jour;Heure de d\xe9\x62ut;Heure de fin;Fr\xe9quence;Date de d\xe9\x62ut;"
+      "Territoire\r\n";
+  const std::string good = "mission locale;\xc9lodie Lef\xe8vre;Mairie de Veynes;mardi;09:00;12:00;2;2027-03-02;" +
+                           kGap + "\r\n";
+  const std::string rows = heading + good;
+  CheckRefused(
+      laptop, dir,
+      {{"inconnu.csv", rows + "P\xf4le inconnu;;PAE Serres;jeudi;14:00;16:00;1;2027-03-04;" + kGap + "\r\n",
+        "ligne 3 : organisation: « Pôle inconnu » n'est ni un identifiant ni un organisme de l'annuaire"},
+       {"homonymes.csv", rows + "Cap emploi;L\xe9\x61 Roux;PAE Serres;jeudi;14:00;16:00;1;2027-03-04;" + kGap + "\r\n",
+        "ligne 3 : contact: « Léa Roux » désigne plusieurs fiches de l'annuaire"},
+       {"ailleurs.csv",
+        rows + "Cap emploi;\xc9lodie Lef\xe8vre;PAE Serres;jeudi;14:00;16:00;1;2027-03-04;" + kGap + "\r\n",
+        "ligne 3 : contact: « Élodie Lefèvre » n'est ni un identifiant ni une personne de l'annuaire des partenaires "
+        "de cette base pour cet organisme"}});
+  RunResult imported = laptop.Cmd({"import", WriteFile(dir, "planning.csv", heading + good)});
+  INFO(imported.err);
+  REQUIRE(imported.exit_code == 0);
+  const json stored = laptop.Json({"export", "--kind", "permanences", "--format", "jsonl"});
+  CHECK(stored["organisation"] == mission);
+  CHECK(stored["contact"] == elodie);
+
+  // The same names on the command line.
+  const json added = laptop.Json({"permanence", "add", "--organisation", "MISSION LOCALE", "--contact",
+                                  "lefevre elodie", "--reception-point", "PAE Serres", "--weekday", "jeudi", "--start",
+                                  "14:00", "--end", "16:00", "--from", "2027-03-04", "--territory", kGap});
+  CHECK(added["organisation"] == mission);
+  CHECK(added["contact"] == elodie);
 }
