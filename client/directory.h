@@ -1,7 +1,7 @@
 // The partner directory named as people name it. A permanence (and a file of permanences) refers
 // to its organisation and contact person by their directory ids; people know them by name. These
 // turn a name into the id, the directory of this replica being the one list of partners, and refuse
-// what does not name exactly one partner, saying which ones it could be. docs/CLI.md, "Permanences".
+// what does not name exactly one partner, saying which ones it could be. docs/CLI.md, "Permanences and appointments".
 #pragma once
 
 #include <map>

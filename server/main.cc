@@ -265,7 +265,9 @@ int Serve(const std::string& db_path, const std::string& listen, relais::server:
   }
   std::cerr << "relais-central : sert " << relais::server::DescribeStore(db_path) << " (arrêt : Ctrl-C)" << std::endl;
   auto served = endpoint.Serve();
-  pthread_kill(signal_taker.native_handle(), SIGTERM);  // wakes the taker if Serve() ended by itself
+  // Wakes the taker if Serve() ended by itself: it waits for SIGTERM in sigwait(), which this
+  // answers; no thread is killed.
+  pthread_kill(signal_taker.native_handle(), SIGTERM);  // NOLINT(bugprone-bad-signal-to-kill-thread)
   signal_taker.join();
   retention.Stop();
   if (!served) return Fail(served.error());
@@ -974,6 +976,18 @@ int Stats(const std::string& db_path, const relais::stats::Options& options) {
   return 0;
 }
 
+int Report(const std::string& db_path, const relais::stats::ReportOptions& options) {
+  auto store = OpenStore(db_path, OpenMode::kExisting);
+  if (!store) return Fail(store.error());
+  relais::server::CentralStore& central = **store;
+  auto written = relais::stats::MakeReport(options, relais::IsoDate(relais::SystemClock::Instance().NowMs()),
+                                           "tout le réseau (base centrale)",
+                                           [&central](const relais::stats::Query& q) { return central.Stats(q); });
+  if (!written) return Fail(written.error());
+  if (!written->empty()) std::cout << "Rapport d'activité " << options.year << " écrit dans " << *written << std::endl;
+  return 0;
+}
+
 int ConflictList(const std::string& db_path, const std::string& status, const std::string& territory, bool as_json) {
   auto store = OpenStore(db_path, OpenMode::kExisting);
   if (!store) return Fail(store.error());
@@ -1524,6 +1538,10 @@ int main(int argc, char** argv) {
     store_options(stats, "Fichier de la base centrale");
     relais::stats::AddOptions(*stats, stats_options);
     stats->add_flag("--json", stats_options.json, "Afficher en JSON");
+    relais::stats::ReportOptions report_options;
+    auto* report = app.add_subcommand("report", "Rapport d'activité annuel du réseau, HTML ou PDF (docs/STATISTICS.md)");
+    store_options(report, "Fichier de la base centrale");
+    relais::stats::AddReportOptions(*report, report_options);
 
     auto* migrate = app.add_subcommand("migrate", "Copier une base centrale SQLite dans une base PostgreSQL vide");
     std::string migrate_from, migrate_to;
@@ -1579,6 +1597,7 @@ int main(int argc, char** argv) {
     if (*p_list) return PermanencesList(db_path, permanences_json);
     if (*r_list) return ReferralsList(db_path, referrals_overdue, referrals_territory, referrals_json);
     if (*stats) return Stats(db_path, stats_options);
+    if (*report) return Report(db_path, report_options);
     if (*c_show) return ConflictShow(db_path, conflict_id, conflicts_json);
     if (*c_resolve) return ConflictSettle(db_path, conflict_id, "resolve", keep, value, take, by, conflicts_json);
     if (*c_merge) return ConflictSettle(db_path, conflict_id, "merge", keep, value, take, by, conflicts_json);

@@ -1,7 +1,13 @@
 #include "stats/options.h"
 
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 
+#include <fstream>
+#include <iostream>
+
+#include "stats/pdf.h"
 #include "stats/render.h"
 
 namespace relais::stats {
@@ -58,6 +64,50 @@ Result<Query> QueryFrom(const Options& o, const std::string& today, const std::s
 std::string Render(const StatsTable& table, const Options& o) {
   if (o.json) return RenderJson(table);
   return o.format == "csv" ? RenderCsv(table) : RenderText(table);
+}
+
+void AddReportOptions(CLI::App& command, ReportOptions& o) {
+  command.add_option("--year", o.year, "L'année du rapport (2026 par exemple)")->required();
+  command.add_option("--territory", o.territory, "Seulement ce territoire");
+  command.add_option("--min-count", o.min_count, "Seuil des petits effectifs (défaut 5, jamais moins de 3)");
+  command.add_flag("--internal", o.internal, "Ne rien masquer : rapport marqué « usage interne — ne pas diffuser »");
+  command.add_option("--format", o.format, "html (défaut) ou pdf (imprimé par Chromium)");
+  command.add_option("--output", o.output, "Le fichier écrit (obligatoire en pdf ; sans lui, le HTML à l'écran)");
+}
+
+Result<std::string> MakeReport(const ReportOptions& o, const std::string& today, const std::string& scope,
+                               const Counter& count) {
+  if (o.format != "html" && o.format != "pdf") {
+    return MakeError(ErrorCode::kUsage, "report : --format « " + o.format + " » inconnu (possibles : html, pdf)");
+  }
+  if (o.format == "pdf" && o.output.empty()) {
+    return MakeError(ErrorCode::kUsage, "report : --format pdf écrit un fichier : donnez --output RAPPORT.pdf");
+  }
+  ReportRequest request;
+  request.year = o.year;
+  if (!o.territory.empty()) request.territory = o.territory;
+  request.min_count = o.min_count;
+  request.internal = o.internal;
+  request.scope = scope;
+  request.made_on = today;
+  RELAIS_TRY(CheckReport(request));
+  auto html = AnnualReport(request, count);
+  if (!html) return html.error();
+  if (o.format == "pdf") {
+    RELAIS_TRY(HtmlToPdf(*html, o.output));
+    return o.output;
+  }
+  if (o.output.empty()) {
+    std::cout << *html << std::flush;
+    return std::string();
+  }
+  {
+    std::ofstream out(o.output, std::ios::binary | std::ios::trunc);
+    out << *html;
+    if (!out) return MakeError(ErrorCode::kIo, "report : impossible d'écrire " + o.output);
+  }
+  chmod(o.output.c_str(), 0600);
+  return o.output;
 }
 
 }  // namespace relais::stats

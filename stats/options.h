@@ -7,6 +7,7 @@
 
 #include "base/result.h"
 #include "stats/engine.h"
+#include "stats/report.h"
 
 namespace CLI {
 class App;
@@ -35,5 +36,23 @@ Result<Query> QueryFrom(const Options& options, const std::string& today, const 
 
 // The table as the options ask: JSON, CSV or the French table.
 std::string Render(const StatsTable& table, const Options& options);
+
+// The options of `relais report` and `relais-central report` (docs/CLI.md, "report").
+struct ReportOptions {
+  int year = 0;
+  std::string territory;
+  int64_t min_count = kDefaultMinCount;
+  bool internal = false;
+  std::string format = "html";  // html | pdf
+  std::string output;           // the file written; empty: the HTML on standard output
+};
+void AddReportOptions(CLI::App& command, ReportOptions& options);
+
+// Makes the annual report the options ask for over `scope`, counting with `count`, and writes it:
+// HTML to --output or standard output, PDF to --output (required). kUsage in French for a bad
+// option (checked before anything is counted), kIo when the file cannot be written or printed.
+// Returns what was written, for the program to say it ("" when the HTML went to standard output).
+Result<std::string> MakeReport(const ReportOptions& options, const std::string& today, const std::string& scope,
+                               const Counter& count);
 
 }  // namespace relais::stats

@@ -14,7 +14,8 @@ std::string Pad(const std::string& s, size_t width, bool right) {
   return right ? std::string(width - n, ' ') + s : s + std::string(width - n, ' ');
 }
 
-// A grid entry as published: the count, "< N" or "s".
+}  // namespace
+
 std::string Shown(const StatsTable& t, int i, int j, bool french) {
   switch (t.grid.mark(i, j)) {
     case Mark::kPrimary:
@@ -26,6 +27,8 @@ std::string Shown(const StatsTable& t, int i, int j, bool french) {
   }
   return french ? FrenchCount(t.grid.at(i, j)) : std::to_string(t.grid.at(i, j));
 }
+
+namespace {
 
 bool AnyHidden(const StatsTable& t) {
   for (Mark m : t.grid.marks) {
@@ -50,6 +53,8 @@ std::string Title(const StatsTable& t) {
   return title;
 }
 
+}  // namespace
+
 std::string Scope(const StatsTable& t) {
   std::string scope = t.query.scope.empty() ? std::string("la base interrogée") : t.query.scope;
   if (t.query.territory) scope += ", territoire " + *t.query.territory;
@@ -69,8 +74,6 @@ std::vector<std::string> Legend(const StatsTable& t) {
   }
   return lines;
 }
-
-}  // namespace
 
 std::string FrenchCount(int64_t n) {
   std::string digits = std::to_string(n < 0 ? -n : n);

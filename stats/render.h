@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "stats/engine.h"
 
@@ -13,6 +14,13 @@ inline constexpr const char* kInternalMark = "usage interne — ne pas diffuser"
 
 // "12 345": thousands separated by a narrow no-break space (U+202F), as French typesetting does.
 std::string FrenchCount(int64_t n);
+
+// A grid entry as published: the count (French: « 12 345 »), "< N" or "s".
+std::string Shown(const StatsTable& table, int i, int j, bool french);
+// What the counts cover, for people: the query's scope and territory.
+std::string Scope(const StatsTable& table);
+// What "< N" and "s" mean, or that the table is internal; nothing when all is shown.
+std::vector<std::string> Legend(const StatsTable& table);
 
 // The heading, the aligned table with its totals, the legend and the notes, each line ending "\n".
 std::string RenderText(const StatsTable& table);

@@ -89,7 +89,7 @@ std::pair<int, int> Complement(const Grid& g, int i, int j) {
     return n;
   };
   auto consider = [&](int a, int b, bool cross_is_row) {
-    if (g.mark(a, b) != Mark::kShown) return;
+    if (g.mark(a, b) != Mark::kShown || g.is_known(a, b)) return;
     const bool total = a == g.rows || b == g.cols;
     const std::pair<bool, int64_t> cost{hidden_in(cross_is_row, cross_is_row ? a : b) == 0,
                                         g.at(a, b) * (total ? 2 : 1) + (total ? 1 : 0)};
@@ -167,7 +167,7 @@ void Protect(Grid& g, int64_t threshold) {
           int64_t best = std::numeric_limits<int64_t>::max();
           for (int a = 0; a <= g.rows; ++a) {
             for (int b = 0; b <= g.cols; ++b) {
-              if (g.mark(a, b) == Mark::kShown && g.at(a, b) < best) {
+              if (g.mark(a, b) == Mark::kShown && !g.is_known(a, b) && g.at(a, b) < best) {
                 best = g.at(a, b);
                 pick = {a, b};
               }
@@ -180,6 +180,15 @@ void Protect(Grid& g, int64_t threshold) {
       }
     }
   }
+}
+
+bool Safe(const Grid& g, int64_t threshold) {
+  for (int i = 0; i <= g.rows; ++i) {
+    for (int j = 0; j <= g.cols; ++j) {
+      if (g.mark(i, j) != Mark::kShown && Determined(g, threshold, i, j)) return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace relais::stats

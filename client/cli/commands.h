@@ -89,7 +89,8 @@ void RegisterRejectedCommands(CLI::App& app, Context& ctx);  // rejected_cmd.cc:
 void RegisterPermanenceCommands(CLI::App& app, Context& ctx);
 void RegisterAppointmentCommands(CLI::App& app, Context& ctx);
 void RegisterAgendaCommand(CLI::App& app, Context& ctx);  // agenda_cmd.cc: agenda
-void RegisterStatsCommand(CLI::App& app, Context& ctx);  // stats_cmd.cc: stats
+void RegisterStatsCommand(CLI::App& app, Context& ctx);   // stats_cmd.cc: stats
+void RegisterReportCommand(CLI::App& app, Context& ctx);  // stats_cmd.cc: report
 // lock_cmd.cc: unlock, lock, passphrase change, encrypt
 void RegisterLockCommands(CLI::App& app, Context& ctx);
 

@@ -104,6 +104,7 @@ int Run(int argc, char** argv) {
   RegisterTerritoriesCommand(app, ctx);
   RegisterRejectedCommands(app, ctx);
   RegisterStatsCommand(app, ctx);
+  RegisterReportCommand(app, ctx);
   RegisterLockCommands(app, ctx);
   try {
     app.parse(argc, argv);
