@@ -14,12 +14,14 @@ cd "$(dirname "$0")/.."
 # Unicode normalisation (NFC) of every text that enters. libmicrohttpd-dev (with GnuTLS): the centre's
 # event-driven front and its TLS (server/front.h). nginx, openssl, curl: the reverse-proxy test
 # runs docs/deploy/nginx-relais.conf unprivileged in a temp folder, with a test CA (tests/e2e/proxy_test.cc).
-# chromium: the annual report's PDF is printed from its HTML by headless Chromium (stats/pdf.h), and
-# the report test loads the HTML in it; poppler-utils: pdftotext and pdfinfo read that PDF back.
+# chromium: the annual report's PDF is printed from its HTML by headless Chromium (stats/pdf.h), in
+# DejaVu Sans (fonts-dejavu-core), and the report test loads the HTML in it; poppler-utils:
+# pdftotext and pdfinfo read that PDF back.
 PACKAGES=(build-essential cmake pkg-config python3 ca-certificates
   libsqlite3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev catch2
   libcpp-httplib-dev libcli11-dev libbrotli-dev sqlite3 libpq-dev postgresql libsodium-dev libunistring-dev
-  libmicrohttpd-dev faketime iproute2 clang-tidy nginx openssl curl chromium poppler-utils ${EXTRA_PACKAGES:-})
+  libmicrohttpd-dev faketime iproute2 clang-tidy nginx openssl curl chromium fonts-dejavu-core poppler-utils
+  ${EXTRA_PACKAGES:-})
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -83,8 +83,9 @@ Status HtmlToPdf(const std::string& html, const std::string& pdf_path) {
     if (!out) return Unavailable("la page n'a pas pu être écrite dans " + dir.string());
   }
   const std::string printed = (dir / "rapport.pdf").string();
-  // Chromium's sandbox refuses to run as root; the page is ours, written just above.
-  const int status = RunQuietly({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+  // Chromium's sandbox refuses to run as root (the page is ours, written just above); /dev/shm
+  // is small in containers.
+  const int status = RunQuietly({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                                  "--no-pdf-header-footer", "--user-data-dir=" + (dir / "profil").string(),
                                  "--print-to-pdf=" + printed, "file://" + page});
   std::error_code ec;

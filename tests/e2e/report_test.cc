@@ -95,13 +95,13 @@ TEST_CASE("the annual report: figures of the year, charts a browser draws, a PDF
   // is kept for people to look at.
   const std::string shot = (Artefacts() / "rapport-annuel.png").string();
   std::filesystem::remove(shot);
-  RunResult shown = Run({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+  RunResult shown = Run({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                          "--user-data-dir=" + (dir / "chromium"), "--window-size=800,2400",
                          "--screenshot=" + shot, "file://" + page});
   INFO(shown.err);
   REQUIRE(shown.exit_code == 0);
   CHECK(std::filesystem::file_size(shot) > 10000);
-  RunResult dom = Run({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+  RunResult dom = Run({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                        "--user-data-dir=" + (dir / "chromium"), "--dump-dom", "file://" + page});
   REQUIRE(dom.exit_code == 0);
   size_t bars = 0;
