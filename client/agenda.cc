@@ -251,8 +251,6 @@ Result<std::vector<AgendaItem>> FollowupItems(Records& records, const AgendaWind
     item.kind = "suivi";
     const std::string& next = Text(t, f, "next_date");
     item.overdue = next < w.today;
-    // Due before a window that starts after today: not this window's work.
-    if (next < w.from && !item.overdue) continue;
     item.date = next;
     item.record_table = t.name;
     item.record_id = f.id;

@@ -15,10 +15,10 @@ namespace relais::client {
 // derived data — the search index (`<table>_fts_insert`) and the open next actions
 // (`followups_next_insert`, replica migration 0019) — and Finish() does their work for every row
 // inserted since, in one set-based pass each, then restores the triggers. Indexing 100k rows this
-// way costs a tenth of the per-row trigger. If the transaction rolls back instead, the triggers come back with it, so the
-// replica never stays without them. Rows updated meanwhile go through the update triggers as always
-// (the caller makes sure no row is inserted then updated within the load). A table with no such
-// trigger is a no-op.
+// way costs a tenth of the per-row trigger. If the transaction rolls back instead, the triggers
+// come back with it, so the replica never stays without them. Rows updated meanwhile go through
+// the update triggers as always (the caller makes sure no row is inserted then updated within the
+// load). A table with no such trigger is a no-op.
 class BulkLoad {
  public:
   static Result<BulkLoad> Begin(sqlite::Db& db, std::string_view table);
