@@ -14,7 +14,8 @@ namespace relais::client {
 
 namespace {
 
-constexpr int64_t kDaysPerWeek = 7;
+using schema::ClockMinutes;
+using schema::kDaysPerWeek;
 
 const schema::Table& TableNamed(std::string_view name) { return *schema::FindTable(name); }
 
@@ -25,24 +26,6 @@ std::string Text(const schema::Table& table, const schema::Record& r, std::strin
   return Field(table, r, name).value_or("");
 }
 
-// 0 for Monday … 6 for Sunday (1970-01-01 was a Thursday).
-int Weekday(int64_t day) { return static_cast<int>(((day % kDaysPerWeek) + kDaysPerWeek + 3) % kDaysPerWeek); }
-
-int WeekdayIndex(const std::string& name) {
-  const auto& choices = PermanencesTable().FindField("weekday")->choices;
-  for (size_t i = 0; i < choices.size(); ++i) {
-    if (choices[i] == name) return static_cast<int>(i);
-  }
-  return -1;
-}
-
-int Minutes(const std::string& time) { return std::stoi(time.substr(0, 2)) * 60 + std::stoi(time.substr(3, 2)); }
-std::string ClockTime(int minutes) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%02d:%02d", (minutes / 60) % 24, minutes % 60);
-  return text;
-}
-
 Error Invalid(const std::string& message) { return MakeError(ErrorCode::kValidation, message); }
 
 // The value checked against its field's rules, before it is used in any computation.
@@ -50,74 +33,10 @@ Status CheckField(const schema::Table& table, std::string_view name, const std::
   return schema::ValidateValue(*table.FindField(name), schema::Normalize(*table.FindField(name), value));
 }
 
-// Whether permanence `p` has a session on `day` by its recurrence alone.
-bool Scheduled(const schema::Record& p, int64_t day) {
-  const schema::Table& t = PermanencesTable();
-  const int weekday = WeekdayIndex(Text(t, p, "weekday"));
-  const int64_t from = DayNumber(Text(t, p, "valid_from"));
-  const schema::Value& until = Field(t, p, "valid_until");
-  if (Weekday(day) != weekday || day < from || (until && day > DayNumber(*until))) return false;
-  const int64_t first = from + (weekday - Weekday(from) + kDaysPerWeek) % kDaysPerWeek;
-  const int64_t every = std::stoi(Text(t, p, "every_weeks"));
-  return ((day - first) / kDaysPerWeek) % every == 0;
-}
-
-// What became of a permanence's session on `date`, from the disruptions appended for that date
-// after `after_id` (a moved-in session is disrupted only by changes made after its move): a
-// cancellation wins over a move (the people told of it will not come); between moves, the greatest
-// id. The same on every replica that holds the same changes, whatever order they came in. nullptr:
-// none, the session is held.
-const schema::Record* Fate(const std::vector<schema::Record>& changes, const std::string& date,
-                           const std::string& after_id = "") {
-  const schema::Table& t = PermanenceChangesTable();
-  const schema::Record* cancel = nullptr;
-  const schema::Record* move = nullptr;
-  for (const schema::Record& c : changes) {
-    if (Text(t, c, "date") != date || c.id <= after_id) continue;
-    if (Text(t, c, "kind") == "annule") {
-      if (!cancel || c.id < cancel->id) cancel = &c;
-    } else if (!move || c.id > move->id) {
-      move = &c;
-    }
-  }
-  return cancel ? cancel : move;
-}
-
-// The sessions of permanence `p` on `day`, without their bookings: the scheduled one, and those
-// moved to that day.
-std::vector<Session> SessionsOn(const schema::Record& p, const std::vector<schema::Record>& changes, int64_t day) {
-  const schema::Table& pt = PermanencesTable();
-  const schema::Table& ct = PermanenceChangesTable();
-  const std::string date = DateOfDay(day);
-  const int start = Minutes(Text(pt, p, "start_time"));
-  const int length = Minutes(Text(pt, p, "end_time")) - start;
+// The sessions of permanence `p` on `day` (schema/sessions.h), without their bookings.
+std::vector<Session> BookableSessions(const schema::Record& p, const std::vector<schema::Record>& changes, int64_t day) {
   std::vector<Session> out;
-  auto add = [&](int at, const std::string& from, const schema::Record* fate) {
-    Session s;
-    s.permanence = p;
-    s.date = date;
-    s.start = ClockTime(at);
-    s.end = ClockTime(at + length);
-    s.moved_from = from;
-    if (fate) {
-      s.reason = Text(ct, *fate, "reason");
-      if (Text(ct, *fate, "kind") == "annule") {
-        s.state = SessionState::kCancelled;
-      } else {
-        s.state = SessionState::kMoved;
-        s.moved_to = Text(ct, *fate, "to_date");
-        s.moved_to_start = Field(ct, *fate, "to_start").value_or(s.start);
-      }
-    }
-    out.push_back(std::move(s));
-  };
-  if (Scheduled(p, day)) add(start, "", Fate(changes, date));
-  for (const schema::Record& c : changes) {
-    if (Text(ct, c, "kind") != "deplace" || Text(ct, c, "to_date") != date) continue;
-    if (Fate(changes, Text(ct, c, "date")) != &c) continue;  // another change settled that session
-    const schema::Value& to_start = Field(ct, c, "to_start");
-    add(to_start ? Minutes(*to_start) : start, Text(ct, c, "date"), Fate(changes, date, c.id));
-  }
+  for (schema::Session& s : schema::SessionsOn(p, changes, day)) out.push_back(Session{std::move(s), {}});
   return out;
 }
 
@@ -170,7 +89,7 @@ Result<std::vector<Booking>> Describe(Records& records, std::vector<schema::Reco
         if (!loaded) return loaded.error();
         known = changes.emplace(permanence, std::move(*loaded)).first;
       }
-      b.to_call_back |= open && Fate(known->second, Text(at, a, "date")) != nullptr;
+      b.to_call_back |= open && schema::SessionFate(known->second, Text(at, a, "date")) != nullptr;
     }
     auto person = records.Get(cases, Text(at, a, "case_id"));
     if (!person) return person.error();
@@ -229,7 +148,7 @@ Result<std::string> TerritoryFor(Replica& replica, const std::string& given, con
 Result<Session> HeldSession(const schema::Record& p, const std::vector<schema::Record>& changes,
                             const std::string& date) {
   const schema::Table& pt = PermanencesTable();
-  std::vector<Session> sessions = SessionsOn(p, changes, DayNumber(date));
+  std::vector<Session> sessions = BookableSessions(p, changes, DayNumber(date));
   for (const Session& s : sessions) {
     if (s.state == SessionState::kHeld) return s;
   }
@@ -299,62 +218,6 @@ const schema::Table& AppointmentsTable() {
   return t;
 }
 
-// Howard Hinnant's days_from_civil and civil_from_days.
-int64_t DayNumber(const std::string& date) {
-  int64_t y = std::stoi(date.substr(0, 4));
-  const int64_t m = std::stoi(date.substr(5, 2));
-  const int64_t d = std::stoi(date.substr(8, 2));
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-std::string DateOfDay(int64_t day) {
-  day += 719468;
-  const int64_t era = (day >= 0 ? day : day - 146096) / 146097;
-  const int64_t doe = day - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  char text[16];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02d", static_cast<int>(y), static_cast<int>(m), static_cast<int>(d));
-  return text;
-}
-
-const char* FrenchWeekday(int64_t day) {
-  static const char* const kNames[] = {"lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"};
-  return kNames[Weekday(day)];
-}
-
-std::string IsoWeekOf(const std::string& date) {
-  const int64_t day = DayNumber(date);
-  const std::string thursday = DateOfDay(day + 3 - Weekday(day));
-  const int64_t week = (DayNumber(thursday) - DayNumber(thursday.substr(0, 4) + "-01-01")) / kDaysPerWeek + 1;
-  char text[16];
-  std::snprintf(text, sizeof text, "%s-W%02d", thursday.substr(0, 4).c_str(), static_cast<int>(week));
-  return text;
-}
-
-Result<std::string> IsoWeekMonday(const std::string& week) {
-  const Error usage = MakeError(
-      ErrorCode::kUsage, "--week : « " + week + " » n'est pas une semaine ISO (attendu : AAAA-Wnn, ex. 2026-W50)");
-  if (week.size() != 8 || week[4] != '-' || week[5] != 'W') return usage;
-  const std::string year = week.substr(0, 4), number = week.substr(6, 2);
-  if (!std::all_of(year.begin(), year.end(), ::isdigit) || !std::all_of(number.begin(), number.end(), ::isdigit))
-    return usage;
-  if (!schema::IsIsoDate(year + "-01-04")) return usage;
-  const int64_t jan4 = DayNumber(year + "-01-04");
-  const std::string monday = DateOfDay(jan4 - Weekday(jan4) + (std::stoi(number) - 1) * kDaysPerWeek);
-  if (std::stoi(number) < 1 || IsoWeekOf(monday) != week) return usage;
-  return monday;
-}
-
 Result<schema::Record> AddPermanence(Records& records, const PermanenceInput& given) {
   const schema::Table& t = PermanencesTable();
   // The organisation and the contact person as people name them, or by their ids.
@@ -381,7 +244,7 @@ Result<schema::Record> AddPermanence(Records& records, const PermanenceInput& gi
   }
   if (!in.contact.empty()) RELAIS_TRY(CheckField(t, "contact", in.contact));
   if (!in.until.empty()) RELAIS_TRY(CheckField(t, "valid_until", in.until));
-  if (Minutes(in.start) >= Minutes(in.end)) {
+  if (ClockMinutes(in.start) >= ClockMinutes(in.end)) {
     return Invalid("end_time: « " + in.end + " » doit être après le début (« " + in.start + " »)");
   }
   if (!in.until.empty() && in.until < in.from) {
@@ -438,7 +301,7 @@ Result<std::vector<Session>> SessionsBetween(Records& records, const std::string
     auto changes = ChangesOf(records, p.id);
     if (!changes) return changes.error();
     for (int64_t day = first; day <= last; ++day) {
-      for (Session& s : SessionsOn(p, *changes, day)) out.push_back(std::move(s));
+      for (Session& s : BookableSessions(p, *changes, day)) out.push_back(std::move(s));
     }
   }
   std::sort(out.begin(), out.end(), [](const Session& a, const Session& b) {
@@ -533,7 +396,7 @@ Result<schema::Record> AddAppointment(Records& records, const AppointmentInput& 
     if (!changes) return changes.error();
     auto session = HeldSession(*p, *changes, in.date);
     if (!session) return session.error();
-    if (Minutes(in.time) < Minutes(session->start) || Minutes(in.time) >= Minutes(session->end)) {
+    if (ClockMinutes(in.time) < ClockMinutes(session->start) || ClockMinutes(in.time) >= ClockMinutes(session->end)) {
       return Invalid("time: « " + in.time + " » est hors de la séance du " + in.date + " (de " + session->start +
                      " à " + session->end + ")");
     }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "client/records.h"
+#include "schema/sessions.h"
 
 namespace relais::client {
 
@@ -22,16 +23,13 @@ const schema::Table& PermanencesTable();
 const schema::Table& PermanenceChangesTable();
 const schema::Table& AppointmentsTable();
 
-// A calendar day as days since 1970-01-01 (proleptic Gregorian), and back; `date` is checked by the
-// caller (schema::IsIsoDate).
-int64_t DayNumber(const std::string& date);
-std::string DateOfDay(int64_t day);
-// The Monday of an ISO week written YYYY-Www ("2026-W50"), or kUsage naming the expected form.
-Result<std::string> IsoWeekMonday(const std::string& week);
-// The ISO week (YYYY-Www) of a date.
-std::string IsoWeekOf(const std::string& date);
-// The French name of the weekday of a day number, lower-case: "lundi" … "dimanche".
-const char* FrenchWeekday(int64_t day);
+// The calendar of schema/sessions.h, as the client's commands name it.
+using schema::DateOfDay;
+using schema::DayNumber;
+using schema::FrenchWeekday;
+using schema::IsoWeekMonday;
+using schema::IsoWeekOf;
+using schema::SessionState;
 
 struct PermanenceInput {
   std::string organisation, contact, reception_point, weekday, start, end, every = "1", from, until;
@@ -55,17 +53,9 @@ struct Booking {
   bool to_call_back = false;
 };
 
-enum class SessionState { kHeld, kCancelled, kMoved };
-
-// One session of a permanence on one day.
-struct Session {
-  schema::Record permanence;
-  std::string date, start, end;
-  SessionState state = SessionState::kHeld;
-  std::string moved_from;                // when this session was moved here from another day
-  std::string moved_to, moved_to_start;  // kMoved: where it went
-  std::string reason;                    // the disruption's reason
-  std::vector<Booking> bookings;         // by time, then id
+// One session of a permanence on one day (schema/sessions.h), with its bookings.
+struct Session : schema::Session {
+  std::vector<Booking> bookings;  // by time, then id
 };
 
 // The sessions of an ISO week (YYYY-Www), at `reception_point` when given, by date, start and

@@ -8,7 +8,7 @@ class ReplicaDatabase final : public stats::Database {
  public:
   explicit ReplicaDatabase(sqlite::Db& db) : db_(db) {}
 
-  Status Read(const std::string& sql, const std::vector<std::string>& params,
+  Status Read(const std::string& sql, const std::vector<std::string>& params, int columns,
               const std::function<void(const std::vector<schema::Value>&)>& row) override {
     auto stmt = db_.Prepare(sql);
     if (!stmt) return stmt.error();
@@ -19,7 +19,7 @@ class ReplicaDatabase final : public stats::Database {
       if (!more) return more.error();
       if (!*more) return OkStatus();
       values.clear();
-      for (int c = 0; c < stmt->ColumnCount(); ++c) values.push_back(stmt->Val(c));
+      for (int c = 0; c < columns; ++c) values.push_back(stmt->Val(c));
       row(values);
     }
   }
@@ -33,6 +33,15 @@ class ReplicaDatabase final : public stats::Database {
 Result<stats::StatsTable> ReplicaStats(Replica& replica, const stats::Query& query) {
   ReplicaDatabase db(replica.db());
   return stats::Compute(query, db);
+}
+
+Status ReadReplicaForStats(Replica& replica, const std::function<Status(stats::Database&)>& use) {
+  ReplicaDatabase db(replica.db());
+  // One read transaction: every table of a report counts the same replica.
+  RELAIS_TRY(replica.db().Exec("BEGIN"));
+  Status done = use(db);
+  (void)replica.db().Exec("COMMIT");
+  return done;
 }
 
 }  // namespace relais::client

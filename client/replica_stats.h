@@ -2,6 +2,8 @@
 // tables, which hold exactly the device's scope. Offline, read-only.
 #pragma once
 
+#include <functional>
+
 #include "base/result.h"
 #include "client/replica.h"
 #include "stats/engine.h"
@@ -10,5 +12,9 @@ namespace relais::client {
 
 // Counts `query` over the replica (stats::Compute). Changes nothing; kUsage for a bad query.
 Result<stats::StatsTable> ReplicaStats(Replica& replica, const stats::Query& query);
+
+// Gives `use` the replica as the engine reads it, in one read transaction (the annual report's
+// tables all count the same records). Returns what `use` returns.
+Status ReadReplicaForStats(Replica& replica, const std::function<Status(stats::Database&)>& use);
 
 }  // namespace relais::client

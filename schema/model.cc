@@ -42,6 +42,9 @@ constexpr Transition kReferralMoves[] = {{"", "envoyee"},          {"envoyee", "
                                          {"envoyee", "refusee"},   {"envoyee", "abandonnee"},
                                          {"acceptee", "realisee"}, {"acceptee", "abandonnee"}};
 
+// The longest time one visit or follow-up entry may take, in minutes (a whole working day).
+constexpr int64_t kMaxMinutes = 600;
+
 using FT = FieldType;
 using MR = MergeRule;
 
@@ -119,6 +122,8 @@ std::vector<Table> BuildTables() {
                              {"amends", FT::kId, false, MR::kImmutable, "Rectifie l'entrée", 36},
                              {"amendment", FT::kEnum, false, MR::kImmutable, "Rectification", 20, kAmendments},
                              Identifying({"reason", FT::kText, false, MR::kImmutable, "Motif de la rectification", 200}),
+                             // The time the entry took, for the staff time by mission (docs/STATISTICS.md).
+                             {"minutes", FT::kInt, false, MR::kImmutable, "Durée (min)", 3, {}, 1, kMaxMinutes},
                          }});
   tables.push_back(Table{"contacts",
                          TableKind::kMutable,
@@ -160,6 +165,9 @@ std::vector<Table> BuildTables() {
                              {"service_level", FT::kInt, false, MR::kImmutable, "Niveau", 1, {}, 1, 3},
                              Identifying({"note", FT::kLongText, false, MR::kImmutable, "Note", 2000}),
                              {"amends", FT::kId, false, MR::kImmutable, "Corrige", 36},
+                             // Who received the visit, and the time it took: the staff time by mission.
+                             {"author", FT::kText, false, MR::kImmutable, "Conseiller", 100},
+                             {"minutes", FT::kInt, false, MR::kImmutable, "Durée (min)", 3, {}, 1, kMaxMinutes},
                          }});
   // A partner's recurring presence at a reception point. When and where it is held decide which
   // bookings stand: two offline edits of the schedule go to central staff (kReview); who holds it
@@ -232,6 +240,20 @@ std::vector<Table> BuildTables() {
           {"sent_on", FT::kDate, true, MR::kImmutable, "Envoyée le", 10},
       },
       "consent_sharing"});
+  // A counsellor's declared working time over a period, as a share of full time (quotité): what the
+  // annual report converts the recorded minutes into full-time equivalents with (docs/STATISTICS.md,
+  // "Staff time"). The counsellor is named as visits and follow-ups name their author. Scoped by
+  // the territory where the counsellor works; the latest statement of the share or the period holds.
+  tables.push_back(Table{"working_times",
+                         TableKind::kMutable,
+                         Scope::kTerritory,
+                         {
+                             {"counsellor", FT::kText, true, MR::kImmutable, "Conseiller", 100},
+                             {"percent", FT::kInt, true, MR::kLww, "Quotité (%)", 3, {}, 1, 100},
+                             {"valid_from", FT::kDate, true, MR::kLww, "Du", 10},
+                             {"valid_until", FT::kDate, false, MR::kLww, "Au", 10},
+                             {"territory", FT::kText, true, MR::kImmutable, "Territoire", 100},
+                         }});
   return tables;
 }
 

@@ -982,7 +982,7 @@ int Report(const std::string& db_path, const relais::stats::ReportOptions& optio
   relais::server::CentralStore& central = **store;
   auto written = relais::stats::MakeReport(options, relais::IsoDate(relais::SystemClock::Instance().NowMs()),
                                            "tout le réseau (base centrale)",
-                                           [&central](const relais::stats::Query& q) { return central.Stats(q); });
+                                           [&central](const auto& use) { return central.ReadForStats(use); });
   if (!written) return Fail(written.error());
   if (!written->empty()) std::cout << "Rapport d'activité " << options.year << " écrit dans " << *written << std::endl;
   return 0;

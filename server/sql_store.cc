@@ -793,8 +793,8 @@ namespace {
 // The engine's reads over a connection of the store, in the dialect's SQL.
 class StoreDatabase final : public stats::Database {
  public:
-  StoreDatabase(SqlConn& conn, int columns) : conn_(conn), columns_(columns) {}
-  Status Read(const std::string& sql, const std::vector<std::string>& params,
+  explicit StoreDatabase(SqlConn& conn) : conn_(conn) {}
+  Status Read(const std::string& sql, const std::vector<std::string>& params, int columns,
               const std::function<void(const std::vector<schema::Value>&)>& row) override {
     SqlParams bound(params.begin(), params.end());
     // Planned for the period and territory of the call: they decide whether the date index pays.
@@ -806,25 +806,33 @@ class StoreDatabase final : public stats::Database {
       if (!more) return more.error();
       if (!*more) return OkStatus();
       values.clear();
-      for (int c = 0; c < columns_; ++c) values.push_back((*rows)->Val(c));
+      for (int c = 0; c < columns; ++c) values.push_back((*rows)->Val(c));
       row(values);
     }
   }
 
  private:
   SqlConn& conn_;
-  int columns_;
 };
 }  // namespace
 
-Result<stats::StatsTable> SqlCentralStore::Stats(const stats::Query& query) {
-  RELAIS_TRY(stats::CheckQuery(query));
+Status SqlCentralStore::ReadForStats(const std::function<Status(stats::Database&)>& use) {
   auto reader = Reader();
   if (!reader) return reader.error();
   auto snapshot = SqlTransaction::Begin(reader->conn(), SqlTransaction::Kind::kSnapshot);
   if (!snapshot) return snapshot.error();
-  StoreDatabase db(reader->conn(), stats::QueryColumns(query));
-  return stats::Compute(query, db);
+  StoreDatabase db(reader->conn());
+  return use(db);
+}
+
+Result<stats::StatsTable> SqlCentralStore::Stats(const stats::Query& query) {
+  RELAIS_TRY(stats::CheckQuery(query));
+  Result<stats::StatsTable> out = MakeError(ErrorCode::kIo, "stats : rien n'a été compté");
+  RELAIS_TRY(ReadForStats([&](stats::Database& db) {
+    out = stats::Compute(query, db);
+    return OkStatus();
+  }));
+  return out;
 }
 
 Result<std::vector<Conflict>> SqlCentralStore::Conflicts(const ConflictFilter& filter) {

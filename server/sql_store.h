@@ -61,6 +61,7 @@ class SqlCentralStore : public CentralStore {
   Result<std::vector<schema::Record>> RecordsWhere(const schema::Table& table, std::string_view field,
                                                    const std::string& value) override;
   Result<stats::StatsTable> Stats(const stats::Query& query) override;
+  Status ReadForStats(const std::function<Status(stats::Database&)>& use) override;
   Result<std::vector<Conflict>> Conflicts(const ConflictFilter& filter) override;
   Result<Conflict> GetConflict(int64_t id) override;
   Result<Placement> Locate(std::string_view record_id) override;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -340,6 +341,9 @@ class CentralStore {
   // The statistics of `query` over every record the centre holds (query.territory narrows them),
   // read in one snapshot (stats::Compute; docs/STATISTICS.md). kUsage for a bad query.
   virtual Result<stats::StatsTable> Stats(const stats::Query& query) = 0;
+  // Gives `use` the store as the statistics engine reads it, in one snapshot (the annual report's
+  // tables all count the same records). Returns what `use` returns.
+  virtual Status ReadForStats(const std::function<Status(stats::Database&)>& use) = 0;
 
   // Conflicts, oldest first.
   virtual Result<std::vector<Conflict>> Conflicts(const ConflictFilter& filter) = 0;

@@ -231,7 +231,7 @@ Result<StatsTable> Compute(const Query& q, Database& db) {
   std::set<RowKey> seen_rows;
   const auto [sql, params] = QuerySql(q);
   std::string failure;
-  RELAIS_TRY(db.Read(sql, params, [&](const std::vector<schema::Value>& row) {
+  RELAIS_TRY(db.Read(sql, params, QueryColumns(q), [&](const std::vector<schema::Value>& row) {
     RowKey key;
     for (size_t i = 0; i < dims; ++i) {
       const std::vector<Key> folded = FoldValue(*t.by[i], row[i]);

@@ -43,8 +43,8 @@ class Database {
  public:
   virtual ~Database() = default;
   // Runs `sql` (SQLite's syntax: parameters ?1, ?2…, every one bound as text) and gives each row's
-  // columns (null or text) to `row`. kIo with the database's message on failure.
-  virtual Status Read(const std::string& sql, const std::vector<std::string>& params,
+  // first `columns` columns (null or text) to `row`. kIo with the database's message on failure.
+  virtual Status Read(const std::string& sql, const std::vector<std::string>& params, int columns,
                       const std::function<void(const std::vector<schema::Value>&)>& row) = 0;
 };
 

@@ -106,7 +106,7 @@ std::vector<Measure> BuildMeasures() {
                {"Le point d'accueil d'un rendez-vous est celui de sa permanence (non renseigné hors permanence)."}});
   m.push_back({"referrals",
                "Orientations vers des partenaires",
-               "referrals r JOIN cases c ON c.id = r.case_id",
+               "referrals r JOIN cases c ON c.id = r.case_id LEFT JOIN contacts o ON o.id = r.organisation",
                "r.sent_on",
                "c.territory",
                "",
@@ -117,6 +117,7 @@ std::vector<Measure> BuildMeasures() {
                 {"week", "r.sent_on"},
                 {"referral_service", "r.service"},
                 {"referral_outcome", "r.status"},
+                {"partner", "o.organisation"},
                 {"status", "c.status"},
                 {"sector", "c.sector"},
                 {"service_level", "c.service_level"}},
@@ -144,6 +145,7 @@ std::vector<Dimension> BuildDimensions() {
       {"outcome", "Issue du rendez-vous", Fold::kValue, false, true, "appointments", "outcome"},
       {"referral_service", "Service demandé", Fold::kValue, false, true, "referrals", "service"},
       {"referral_outcome", "Issue de l'orientation", Fold::kValue, false, true, "referrals", "status"},
+      {"partner", "Partenaire", Fold::kValue, true, true, "", ""},
   };
 }
 

@@ -76,7 +76,7 @@ void AddReportOptions(CLI::App& command, ReportOptions& o) {
 }
 
 Result<std::string> MakeReport(const ReportOptions& o, const std::string& today, const std::string& scope,
-                               const Counter& count) {
+                               const Source& source) {
   if (o.format != "html" && o.format != "pdf") {
     return MakeError(ErrorCode::kUsage, "report : --format « " + o.format + " » inconnu (possibles : html, pdf)");
   }
@@ -91,7 +91,11 @@ Result<std::string> MakeReport(const ReportOptions& o, const std::string& today,
   request.scope = scope;
   request.made_on = today;
   RELAIS_TRY(CheckReport(request));
-  auto html = AnnualReport(request, count);
+  Result<std::string> html = std::string();
+  RELAIS_TRY(source([&](Database& db) {
+    html = AnnualReport(request, db);
+    return OkStatus();
+  }));
   if (!html) return html.error();
   if (o.format == "pdf") {
     RELAIS_TRY(HtmlToPdf(*html, o.output));

@@ -48,11 +48,11 @@ struct ReportOptions {
 };
 void AddReportOptions(CLI::App& command, ReportOptions& options);
 
-// Makes the annual report the options ask for over `scope`, counting with `count`, and writes it:
+// Makes the annual report the options ask for over `scope`, reading `source`, and writes it:
 // HTML to --output or standard output, PDF to --output (required). kUsage in French for a bad
 // option (checked before anything is counted), kIo when the file cannot be written or printed.
 // Returns what was written, for the program to say it ("" when the HTML went to standard output).
 Result<std::string> MakeReport(const ReportOptions& options, const std::string& today, const std::string& scope,
-                               const Counter& count);
+                               const Source& source);
 
 }  // namespace relais::stats

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "stats/activity.h"
 #include "stats/render.h"
 
 namespace relais::stats {
@@ -43,7 +44,7 @@ const std::vector<Section>& Sections() {
       {"Suivis par type, par mois", "followups", "month", "followup_kind", Chart::kStacked},
       {"Orientations vers les partenaires : service demandé", "referrals", "territory", "referral_service",
        Chart::kNone},
-      {"Orientations vers les partenaires : issue", "referrals", "territory", "referral_outcome", Chart::kNone},
+      {"Orientations par partenaire et issue", "referrals", "partner", "referral_outcome", Chart::kNone},
       {"Rendez-vous par mois et issue", "appointments", "month", "outcome", Chart::kStacked},
   };
   return kSections;
@@ -332,7 +333,91 @@ Status CheckReport(const ReportRequest& request) {
   return CheckQuery(QueryOf(request, "visits", "month", ""));
 }
 
-Result<std::string> AnnualReport(const ReportRequest& request, const Counter& count) {
+namespace {
+
+// The sessions of the partners' permanences: planned, held, cancelled, moved, by reception point,
+// with a stacked bar of those held and cancelled. Sessions are not people: nothing is hidden.
+Result<std::string> SessionsSection(const ReportRequest& r, Database& db) {
+  auto counted = CountSessions(db, r.year, r.territory.value_or(""));
+  if (!counted) return counted.error();
+  std::string html = "<section id=\"seances\"><h2>Permanences des partenaires : séances tenues et annulées</h2>";
+  if (counted->empty()) return html + "<p>Aucune permanence sur l'année.</p></section>";
+  StatsTable chart;
+  chart.query.internal = true;
+  chart.by = {FindDimension("reception_point")};
+  chart.column_labels = {"tenues", "annulées"};
+  chart.grid = Grid(static_cast<int>(counted->size()), 2);
+  SessionCounts total;
+  std::string rows;
+  auto line = [](const std::string& head, const SessionCounts& c) {
+    return "<th>" + Escaped(head) + "</th><td>" + FrenchCount(c.planned) + "</td><td>" + FrenchCount(c.held) +
+           "</td><td>" + FrenchCount(c.cancelled) + "</td><td>" + FrenchCount(c.moved) + "</td></tr>";
+  };
+  for (size_t i = 0; i < counted->size(); ++i) {
+    const SessionCounts& c = (*counted)[i];
+    const std::string name = c.reception_point.empty() ? "(non renseigné)" : c.reception_point;
+    chart.row_keys.push_back({c.reception_point});
+    chart.row_labels.push_back({name});
+    chart.grid.at(static_cast<int>(i), 0) = c.held;
+    chart.grid.at(static_cast<int>(i), 1) = c.cancelled;
+    total.planned += c.planned;
+    total.held += c.held;
+    total.cancelled += c.cancelled;
+    total.moved += c.moved;
+    rows += "<tr>" + line(name, c);
+  }
+  chart.grid.Total();
+  html += SvgBars(chart, true);
+  html += "<table><thead><tr><th>Point d'accueil</th><th>Prévues</th><th>Tenues</th><th>Annulées</th>"
+          "<th>Déplacées</th></tr></thead><tbody>" +
+          rows + "<tr class=\"total\">" + line("Total", total) + "</tbody></table>";
+  return html + "<p class=\"note\">Séances prévues par la périodicité de chaque permanence ; une séance déplacée "
+                "est tenue le jour où elle a été reportée (comptée parmi les tenues), sauf si elle y est annulée. "
+                "Des séances, non des personnes : rien n'est masqué.</p></section>";
+}
+
+// The staff time by mission in full-time equivalents (annex 5 of the conventions).
+Result<std::string> StaffTimeSection(const ReportRequest& r, Database& db) {
+  auto counted = CountStaffTime(db, r.year, r.territory.value_or(""));
+  if (!counted) return counted.error();
+  const StaffTime& t = *counted;
+  std::string html = "<section id=\"etp\"><h2>Temps de travail par mission (ETP)</h2>";
+  if (t.counsellors == 0 && t.missions.empty()) {
+    return html + "<p>Ni temps de travail déclaré ni durée enregistrée sur l'année (relais working-time add, "
+                  "et --minutes sur les visites et les suivis).</p></section>";
+  }
+  auto hours = [](int64_t minutes) { return FrenchCount((minutes + 30) / 60); };
+  html += "<table><thead><tr><th>Mission</th><th>Temps enregistré (h)</th><th>ETP</th></tr></thead><tbody>";
+  int64_t minutes = 0;
+  for (const MissionTime& m : t.missions) {
+    minutes += m.minutes;
+    std::string label = m.label;
+    if (!label.empty() && label[0] >= 'a' && label[0] <= 'z') label[0] = static_cast<char>(label[0] - 'a' + 'A');
+    html += "<tr><th>" + Escaped(label) + "</th><td>" + hours(m.minutes) + "</td><td>" + EtpText(m.etp) +
+            "</td></tr>";
+  }
+  if (t.unassigned_etp > 0) {
+    html += "<tr><th>Non ventilé (aucune durée enregistrée)</th><td>0</td><td>" + EtpText(t.unassigned_etp) +
+            "</td></tr>";
+  }
+  html += "<tr class=\"total\"><th>Total</th><td>" + hours(minutes) + "</td><td>" + EtpText(t.declared_etp) +
+          "</td></tr></tbody></table>";
+  html += "<p class=\"note\">" + std::to_string(t.counsellors) +
+          " conseiller(s) au temps de travail déclaré. Le temps déclaré de chacun sur l'année (quotité × part "
+          "de l'année couverte) est réparti entre les missions au prorata des durées qu'il a enregistrées sur ses "
+          "visites (accueil) et ses entrées de suivi (leur type).</p>";
+  if (t.undeclared_minutes > 0) {
+    html += "<p class=\"note\">" + hours(t.undeclared_minutes) +
+            " h enregistrées sans temps de travail déclaré (" + std::to_string(t.undeclared_counsellors) +
+            " conseiller(s), ou sans conseiller nommé) : comptées en heures, non converties en ETP. Déclarez-le "
+            "avec relais working-time add.</p>";
+  }
+  return html + "</section>";
+}
+
+}  // namespace
+
+Result<std::string> AnnualReport(const ReportRequest& request, Database& db) {
   RELAIS_TRY(CheckReport(request));
   const std::string year = std::to_string(request.year);
   std::string scope = request.scope;
@@ -348,7 +433,7 @@ Result<std::string> AnnualReport(const ReportRequest& request, const Counter& co
   auto raw = [&](const std::string& measure, const std::string& by, const std::string& breakdown) {
     Query q = QueryOf(request, measure, by, breakdown);
     q.internal = true;
-    auto table = count(q);
+    auto table = Compute(q, db);
     if (table) table->query.internal = request.internal;
     return table;
   };
@@ -386,6 +471,11 @@ Result<std::string> AnnualReport(const ReportRequest& request, const Counter& co
     html += "</section>";
     for (const std::string& line : Legend(*table))
       if (std::find(legend.begin(), legend.end(), line) == legend.end()) legend.push_back(line);
+  }
+  for (auto* section : {&SessionsSection, &StaffTimeSection}) {
+    auto part = section(request, db);
+    if (!part) return part.error();
+    html += *part;
   }
   html += "<h2>Secret statistique</h2>";
   for (const std::string& line : legend) html += "<p>" + Escaped(line) + "</p>";

@@ -24,13 +24,15 @@ struct ReportRequest {
   std::string made_on;    // YYYY-MM-DD, said in the page
 };
 
-// How the program counts: stats::Compute over its database.
-using Counter = std::function<Result<StatsTable>(const Query&)>;
+// Where the program reads: it gives the report its database (the replica, the central store) for
+// the time of one call, in one snapshot, so that every table counts the same records.
+using Source = std::function<Status(const std::function<Status(Database&)>&)>;
 
 // OK, or kUsage in French: a year outside 2000–2100, a threshold below 3.
 Status CheckReport(const ReportRequest& request);
 
-// The report's HTML page, or the first error of a count.
-Result<std::string> AnnualReport(const ReportRequest& request, const Counter& count);
+// The report's HTML page, counted over `db` (stats::Compute, and stats/activity.h for the sessions
+// of permanences and the staff time), or the first error of a count.
+Result<std::string> AnnualReport(const ReportRequest& request, Database& db);
 
 }  // namespace relais::stats

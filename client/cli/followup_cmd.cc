@@ -18,7 +18,7 @@ const std::vector<std::string_view> kAllColumns = {"id",     "date",         "ki
                                                    "amends", "participants", "next_date", "text"};
 
 struct AddOptions {
-  std::string case_id, kind, text, date, author, next;
+  std::string case_id, kind, text, date, author, next, minutes;
   std::vector<std::string> participants;
 };
 
@@ -37,6 +37,7 @@ Status AddFollowup(Context& ctx, const AddOptions& o) {
     values.emplace_back("participants", *joined);
   }
   if (!o.next.empty()) values.emplace_back("next_date", o.next);
+  if (!o.minutes.empty()) values.emplace_back("minutes", o.minutes);
   auto created = client::AddFollowup(**records, o.case_id, values);
   if (!created) return created.error();
   PrintRecord(ctx, schema::FollowupsTable(), *created);
@@ -90,6 +91,7 @@ void RegisterFollowupCommands(CLI::App& app, Context& ctx) {
                   "Participant, « Nom (organisme) » (répétable ; une réunion tripartite en nomme au moins deux : "
                   "le partenaire et la personne)")
       ->allow_extra_args(false);
+  add->add_option("--minutes", o->minutes, "Durée de l'entretien ou de la démarche en minutes (temps par mission)");
   add->add_option("--next", o->next, "Date de la prochaine action (AAAA-MM-JJ) : l'agenda la montre à faire");
   add->callback([&ctx, o] { ctx.Finish(AddFollowup(ctx, *o)); });
 

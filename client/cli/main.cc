@@ -94,6 +94,7 @@ int Run(int argc, char** argv) {
   RegisterContactCommands(app, ctx);
   RegisterVisitCommands(app, ctx);
   RegisterReferralCommands(app, ctx);
+  RegisterWorkingTimeCommands(app, ctx);
   RegisterPermanenceCommands(app, ctx);
   RegisterAppointmentCommands(app, ctx);
   RegisterAgendaCommand(app, ctx);

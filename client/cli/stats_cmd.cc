@@ -43,7 +43,7 @@ void RegisterReportCommand(CLI::App& app, Context& ctx) {
     // The page on standard output is a document: written exactly.
     ctx.exact_stdout = options->output.empty() && options->format == "html";
     auto written = stats::MakeReport(*options, client::LocalToday(*ctx.clock), "la base de cet appareil (son périmètre)",
-                                     [&r](const stats::Query& q) { return client::ReplicaStats(r, q); });
+                                     [&r](const auto& use) { return client::ReadReplicaForStats(r, use); });
     if (!written) return ctx.Finish(written.error());
     if (written->empty()) {
       // The page went out.

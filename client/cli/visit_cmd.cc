@@ -20,7 +20,7 @@ constexpr const char* kTypology[] = {"status", "sector", "age_band", "commune", 
 
 // The options of `visit add` and `visit amend`, by field; a value given empty clears (amend).
 struct VisitOptions {
-  std::string case_id, channel, mode, orientation, date, time, reception_point, territory, note;
+  std::string case_id, channel, mode, orientation, date, time, reception_point, territory, note, author, minutes;
   std::vector<std::string> reasons;
   std::string typology[std::size(kTypology)];
   std::vector<CLI::Option*> typology_options;
@@ -40,6 +40,8 @@ struct VisitOptions {
     given("--reception-point", "reception_point", reception_point);
     given("--territory", "territory", territory);
     given("--note", "note", note);
+    given("--author", "author", author);
+    given("--minutes", "minutes", minutes);
     if (!reasons.empty()) {
       std::string joined;
       for (const std::string& r : reasons) joined += (joined.empty() ? "" : ",") + r;
@@ -71,6 +73,8 @@ void AddOptions(CLI::App& command, VisitOptions& o) {
   command.add_option("--reception-point", o.reception_point, "Point d'accueil");
   command.add_option("--territory", o.territory, "Territoire (défaut : celui du point d'accueil, sinon de l'appareil)");
   command.add_option("--note", o.note, "Note");
+  command.add_option("--author", o.author, "Conseiller qui a reçu la personne (pour le temps par mission)");
+  command.add_option("--minutes", o.minutes, "Durée de la visite en minutes (pour le temps par mission)");
   const schema::Table& visits = schema::VisitsTable();
   for (size_t i = 0; i < std::size(kTypology); ++i) {
     const schema::Field& f = *visits.FindField(kTypology[i]);

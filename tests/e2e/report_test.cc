@@ -157,3 +157,95 @@ TEST_CASE("the annual report: figures of the year, charts a browser draws, a PDF
   CHECK(Contains(low.err, "le seuil ne descend pas sous 3"));
   CHECK(gap.ContentHash() == before);
 }
+
+TEST_CASE("the annual report: permanence sessions held and cancelled, referrals by partner, staff time in ETP",
+          "[e2e][report]") {
+  TempDir dir;
+  Central central(dir.path());
+  central.Start();
+  Device gap(dir, "gap");
+  gap.Init(central, central.Enrol("pae-gap", {kGap}));
+  const std::string mission = gap.Json({"contact", "add", "--organisation", "Mission locale du Gapençais"})["id"];
+  const std::string travail = gap.Json({"contact", "add", "--organisation", "France Travail Gap"})["id"];
+
+  // A permanence every other Tuesday from 6 January to 31 March: 7 sessions planned; the one of 3
+  // February cancelled, the one of 3 March moved to Thursday 5 March: 6 held, 1 cancelled, 1 moved.
+  const std::string permanence =
+      gap.Json({"permanence", "add", "--organisation", "mission locale du gapencais", "--reception-point", "PAE Gap",
+                "--weekday", "mardi", "--start", "09:00", "--end", "12:00", "--every", "2", "--from", "2026-01-06",
+                "--until", "2026-03-31"})["id"];
+  gap.Json({"permanence", "cancel", permanence, "--date", "2026-02-03", "--reason", "Conseiller en formation"});
+  gap.Json({"permanence", "move", permanence, "--date", "2026-03-03", "--to", "2026-03-05"});
+
+  // Referrals of one person to two partners.
+  const std::string zoe = gap.Json({"case", "add", "--last-name", "Névache", "--first-name", "Zoé", "--territory", kGap,
+                                    "--reception-point", "PAE Gap", "--consent-sharing", "oui"})["id"];
+  for (const std::string& to : {mission, mission, travail})
+    gap.Json({"referral", "add", zoe, "--to", to, "--service", "orientation"});
+
+  // Staff time. Élodie Martin declares 80 % over the year and records 240 minutes: 60 on visits
+  // (accueil), 60 of interview, 120 of orientation; her name written without accents on her visits.
+  // Jean Dupont declares 50 % from July (184 of 365 days: 0.25 ETP) and records nothing. Paul Roux
+  // records 120 minutes of interview and declares nothing: hours, not ETP.
+  gap.Json({"working-time", "add", "--counsellor", "Élodie Martin", "--percent", "80", "--valid-from", "2025-09-01"});
+  gap.Json({"working-time", "add", "--counsellor", "Jean Dupont", "--percent", "50", "--valid-from", "2026-07-01"});
+  for (int i = 0; i < 2; ++i) {
+    gap.Json({"visit", "add", "--channel", "accueil", "--mode", "flux", "--reason", "emploi", "--reception-point",
+              "PAE Gap", "--date", "2026-04-0" + std::to_string(i + 1), "--author", "elodie martin", "--minutes", "30"});
+  }
+  gap.Json({"followup", "add", zoe, "--kind", "entretien", "--text", "Point.", "--date", "2026-04-02", "--author",
+            "Élodie Martin", "--minutes", "60"});
+  gap.Json({"followup", "add", zoe, "--kind", "orientation", "--text", "Vers la mission locale.", "--date",
+            "2026-04-03", "--author", "Élodie Martin", "--minutes", "120"});
+  gap.Json({"followup", "add", zoe, "--kind", "entretien", "--text", "Suivi.", "--date", "2026-06-03", "--author",
+            "Paul Roux", "--minutes", "120"});
+  gap.Json({"followup", "add", zoe, "--kind", "entretien", "--text", "L'an passé.", "--date", "2025-12-03", "--author",
+            "Élodie Martin", "--minutes", "300"});  // another year: not counted
+
+  // Bad input is refused, naming the field, and changes nothing.
+  const std::string before = gap.ContentHash();
+  RunResult share = gap.Cmd({"working-time", "add", "--counsellor", "X", "--percent", "150", "--valid-from", "2026-01-01"});
+  CHECK(share.exit_code != 0);
+  CHECK(Contains(share.err, "percent"));
+  RunResult backwards = gap.Cmd({"working-time", "add", "--counsellor", "X", "--percent", "50", "--valid-from",
+                                 "2026-05-01", "--valid-until", "2026-04-01"});
+  CHECK(backwards.exit_code != 0);
+  CHECK(Contains(backwards.err, "valid_until"));
+  RunResult zero = gap.Cmd({"visit", "add", "--channel", "accueil", "--mode", "flux", "--reason", "emploi",
+                            "--reception-point", "PAE Gap", "--minutes", "0"});
+  CHECK(zero.exit_code != 0);
+  CHECK(Contains(zero.err, "minutes"));
+  CHECK(gap.ContentHash() == before);
+  gap.Sync();
+
+  std::vector<std::string> argv = {CentralBinary(), "report", "--year", "2026"};
+  for (const std::string& a : central.StoreArgs()) argv.push_back(a);
+  RunResult made = Run(argv);
+  INFO(made.err);
+  REQUIRE(made.exit_code == 0);
+  const std::string& html = made.out;
+  CHECK(Contains(html, "<tr><th>PAE Gap</th><td>7</td><td>6</td><td>1</td><td>1</td></tr>"));
+  // Élodie's 0.8 spread 60/60/120; Jean's 0.25 not spread; Paul's 2 hours counted, not converted.
+  CHECK(Contains(html, "<tr><th>Accueil</th><td>1</td><td>0,20</td></tr>"));
+  CHECK(Contains(html, "<tr><th>Entretien</th><td>3</td><td>0,20</td></tr>"));
+  CHECK(Contains(html, "<tr><th>Orientation</th><td>2</td><td>0,40</td></tr>"));
+  CHECK(Contains(html, "<td>0</td><td>0,25</td></tr>"));
+  CHECK(Contains(html, "<tr class=\"total\"><th>Total</th><td>6</td><td>1,05</td></tr>"));
+  CHECK(Contains(html, "2 h enregistrées sans temps de travail déclaré (1 conseiller(s)"));
+  // Referrals by partner: three, so every count is small and hidden; named in the internal report.
+  CHECK(Contains(html, "Orientations par partenaire et issue"));
+  argv.push_back("--internal");
+  RunResult internal = Run(argv);
+  REQUIRE(internal.exit_code == 0);
+  CHECK(Contains(internal.out, "<tr><th>Mission locale du Gapençais</th><td>2</td>"));
+  CHECK(Contains(internal.out, "<tr><th>France Travail Gap</th><td>1</td>"));
+
+  // The laptop's report of its scope says the same, offline.
+  RunResult offline = gap.Cmd({"report", "--year", "2026"});
+  REQUIRE(offline.exit_code == 0);
+  argv.pop_back();
+  argv.insert(argv.end(), {"--territory", kGap});
+  RunResult territory = Run(argv);
+  REQUIRE(territory.exit_code == 0);
+  CHECK(Figures(offline.out) == Figures(territory.out));
+}

@@ -79,10 +79,10 @@ TEST_CASE("texts stored decomposed before normalisation are rewritten in NFC on 
   Exec(a.db(), "UPDATE contacts SET organisation = 'Mairie de " + kCommuneNfd + "', digest_version = NULL");
   // A replica from before migration 0011 had none of the tables later migrations add (0012 the
   // register of visits, 0013 permanences and appointments, 0014 referrals, 0017 the access log, 0018
-  // the records purged, with an index on cases, 0019 the open next actions) nor the columns 0014 adds (consent on cases,
-  // participants of a follow-up): they go, to be made again.
+  // the records purged, with an index on cases, 0019 the open next actions, 0020 working times) nor the columns 0014
+  // adds (consent on cases, participants of a follow-up): they go, to be made again.
   for (const char* table : {"visits", "permanences", "permanence_changes", "appointments", "referrals", "access_log",
-                            "purged_records"}) {
+                            "purged_records", "working_times"}) {
     Exec(a.db(), std::string("DROP TABLE ") + table);
   }
   Exec(a.db(), "DROP INDEX cases_closed_on");
@@ -98,7 +98,8 @@ TEST_CASE("texts stored decomposed before normalisation are rewritten in NFC on 
   Exec(a.db(), "DROP TABLE open_next_actions");
   Exec(a.db(), "DROP VIEW open_followups");
   Exec(a.db(), "ALTER TABLE followups DROP COLUMN next_date");
-  // Nor the columns they add to older tables (0016 rectification of follow-ups).
+  // Nor the columns they add to older tables (0016 rectification of follow-ups, 0020 minutes).
+  Exec(a.db(), "ALTER TABLE followups DROP COLUMN minutes");
   Exec(a.db(), "DROP INDEX followups_by_amends");
   for (const char* column : {"amends", "amendment", "reason"}) {
     Exec(a.db(), std::string("ALTER TABLE followups DROP COLUMN ") + column);

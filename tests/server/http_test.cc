@@ -36,6 +36,7 @@ class FailingStore final : public CentralStore {
   Status NoteRecovery(const Device&, const std::vector<RecoveredRecord>&) override { return Fail(); }
   Result<std::vector<RecoveryNote>> Recoveries(size_t) override { return Fail(); }
   Result<stats::StatsTable> Stats(const stats::Query&) override { return Fail(); }
+  Status ReadForStats(const std::function<Status(stats::Database&)>&) override { return Fail(); }
   Result<std::string> AddDevice(const std::string&, const std::vector<std::string>&, Role) override { return Fail(); }
   Result<std::vector<DeviceInfo>> ListDevices() override { return Fail(); }
   Status RevokeDevice(const std::string&, bool) override { return Fail(); }
@@ -318,6 +319,7 @@ TEST_CASE("answers are gzip-compressed when the client accepts gzip", "[http]") 
   ServerFixture f;
   Enrolled a = f.Enrol("a", {kGap});
   std::vector<sync::Change> changes;
+  changes.reserve(50);
   for (int i = 0; i < 50; ++i) changes.push_back(CreateContact(NewId(), "0611111111", Stamp(kT0, "a")));
   f.Push(a, changes);
   auto client = f.Client();
@@ -383,6 +385,7 @@ TEST_CASE("a pull answer repeats its page's cursor in its headers, on every page
   ServerFixture f;
   Enrolled a = f.Enrol("a", {kGap});
   std::vector<sync::Change> changes;
+  changes.reserve(5);
   for (int i = 0; i < 5; ++i) changes.push_back(CreateContact(NewId(), "0611111111", Stamp(kT0, "a")));
   f.Push(a, changes);
   int64_t since = 0;
