@@ -3,7 +3,8 @@
 // read or write, print), on a busy territory's replica — 100,000 cases, 300,000 follow-ups, 50,000
 // visits, with permanences and appointments (bench/sample_data.h) — unlocked as during her day?
 // Targets (issue 29): agenda median ≤ 20 ms, visit add ≤ 50 ms. The yardstick is `relais case show`
-// of one case on the same replica in the same run, so that a loaded machine shows as such.
+// of one case on the same replica in the same run, so that a loaded machine shows as such. Also
+// `relais stats` (issue 30: ≤ 200 ms on a device) over this year and over the last month.
 // Then: the register's visits exported to CSV, imported on a fresh laptop bound to a real
 // `relais-central serve` on loopback and synced to it (records/s of each). Prints a table. Not a
 // test: see README "Benchmarks".
@@ -218,8 +219,19 @@ int main(int argc, char** argv) {
   picked.reserve(static_cast<size_t>(runs));
   for (int i = 0; i < runs; ++i) picked.push_back(data.case_ids[rng() % data.case_ids.size()]);
   // Interleaved, so that a burst of load on the machine falls on every command alike.
-  std::vector<double> agenda, agenda_month, add, show;
+  std::vector<double> agenda, agenda_month, add, show, stats_year, stats_month;
+  // `relais stats` of issue 30 on the same encrypted replica: the register by month × reception
+  // point × reason over this year, and over the last month.
+  const std::string year = today.substr(0, 4);
+  const std::vector<std::string> stats = {"stats", "--by", "month,reception_point", "--breakdown", "reason"};
+  auto stats_over = [&stats](const std::string& from, const std::string& to) {
+    std::vector<std::string> args = stats;
+    args.insert(args.end(), {"--from", from, "--to", to});
+    return args;
+  };
   for (int i = 0; i < runs; ++i) {
+    stats_year.push_back(TimeOnce(db, stats_over(year + "-01-01", year + "-12-31")));
+    stats_month.push_back(TimeOnce(db, stats));
     agenda.push_back(TimeOnce(db, {"agenda"}));
     agenda_month.push_back(TimeOnce(db, {"agenda", "--days", "31", "--json"}));
     std::vector<std::string> a = {"visit",
@@ -260,6 +272,8 @@ int main(int argc, char** argv) {
   Row("relais agenda --days 31 --json", agenda_month, "");
   Row("relais visit add", add, "<= 50 ms");
   Row("relais case show (yardstick)", show, "");
+  Row("relais stats (year, month x point x reason)", stats_year, "<= 200 ms");
+  Row("relais stats (last month, idem)", stats_month, "<= 200 ms");
   std::printf("\n%zu visits: import %.2f s (%.0f records/s), sync to a fresh centre %.2f s (%.0f records/s)\n", visits,
               import_s, static_cast<double>(visits) / import_s, sync_s, static_cast<double>(visits) / sync_s);
   std::vector<double> before, after, ratio;
