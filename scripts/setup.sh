@@ -16,11 +16,13 @@ cd "$(dirname "$0")/.."
 # runs docs/deploy/nginx-relais.conf unprivileged in a temp folder, with a test CA (tests/e2e/proxy_test.cc).
 # chromium: the annual report's PDF is printed from its HTML by headless Chromium (stats/pdf.h), in
 # DejaVu Sans (fonts-dejavu-core), and the report test loads the HTML in it; poppler-utils:
-# pdftotext and pdfinfo read that PDF back.
+# pdftotext and pdfinfo read that PDF back. libkainjow-mustache-dev: the templates of `relais ui`
+# (client/ui/); chromium-driver: its browser test drives Chromium through WebDriver (tests/e2e/webdriver.h).
 PACKAGES=(build-essential cmake pkg-config python3 ca-certificates
   libsqlite3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev catch2
   libcpp-httplib-dev libcli11-dev libbrotli-dev sqlite3 libpq-dev postgresql libsodium-dev libunistring-dev
   libmicrohttpd-dev faketime iproute2 clang-tidy nginx openssl curl chromium fonts-dejavu-core poppler-utils
+  chromium-driver libkainjow-mustache-dev
   ${EXTRA_PACKAGES:-})
 
 missing=()

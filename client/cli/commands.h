@@ -79,6 +79,7 @@ void RegisterContactCommands(CLI::App& app, Context& ctx);   // contact_cmd.cc
 void RegisterVisitCommands(CLI::App& app, Context& ctx);     // visit_cmd.cc
 void RegisterReferralCommands(CLI::App& app, Context& ctx);  // referral_cmd.cc
 void RegisterWorkingTimeCommands(CLI::App& app, Context& ctx);  // working_time_cmd.cc
+void RegisterUiCommand(CLI::App& app, Context& ctx);            // ui_cmd.cc: ui
 void RegisterIoCommands(CLI::App& app, Context& ctx);        // io_cmd.cc: import, export
 void RegisterStatusCommand(CLI::App& app, Context& ctx);     // status_cmd.cc
 void RegisterSyncCommands(CLI::App& app, Context& ctx);      // sync_cmd.cc: init, sync

@@ -1,6 +1,4 @@
 // relais unlock, lock, passphrase change, encrypt: the key of the encrypted replica (docs/PRIVACY.md).
-#include <fcntl.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +16,7 @@
 #include "client/cli/commands.h"
 #include "client/cli/output.h"
 #include "client/keyring.h"
+#include "client/passphrase_prompt.h"
 
 namespace relais::cli {
 
@@ -27,38 +26,6 @@ namespace {
 
 constexpr unsigned kDefaultUnlockSeconds = 10 * 3600;
 constexpr unsigned kMaxUnlockSeconds = 7 * 24 * 3600;
-
-// One line read from the terminal with echo off. kLocked when there is no terminal.
-Result<std::string> ReadHidden(const std::string& question) {
-  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return MakeError(ErrorCode::kLocked, "pas de terminal pour demander la phrase de passe");
-  std::unique_ptr<int, void (*)(int*)> closer(&fd, [](int* f) { ::close(*f); });
-  termios saved{};
-  if (::tcgetattr(fd, &saved) != 0) return MakeError(ErrorCode::kLocked, "pas de terminal pour demander la phrase de passe");
-  termios quiet = saved;
-  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-  quiet.c_lflag |= ECHONL;
-  const std::string prompt = question + " : ";
-  if (::write(fd, prompt.data(), prompt.size()) < 0) return MakeError(ErrorCode::kIo, "terminal illisible");
-  ::tcsetattr(fd, TCSAFLUSH, &quiet);
-  std::string line;
-  char c = 0;
-  while (::read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
-  ::tcsetattr(fd, TCSAFLUSH, &saved);
-  return line;
-}
-
-Result<std::string> Prompt(const std::string& question, bool confirm) {
-  auto first = ReadHidden(question);
-  if (!first || !confirm) return first;
-  auto second = ReadHidden("Répétez-la");
-  if (!second) return second;
-  std::string a = *first;
-  bool same = *second == a;
-  sodium_memzero(second->data(), second->size());
-  if (!same) return MakeError(ErrorCode::kValidation, "les deux phrases de passe diffèrent. Rien n'a été modifié.");
-  return a;
-}
 
 // "10h", "4h", "90m", "30s": seconds. kUsage otherwise.
 Result<unsigned> ParseDuration(const std::string& text) {
@@ -194,7 +161,7 @@ Status RunEncrypt(Context& ctx) {
 client::Passphrases Context::Passphrases() const {
   client::Passphrases p;
   if (const char* env = std::getenv("RELAIS_PASSPHRASE"); env != nullptr && *env != '\0') p.environment = std::string(env);
-  if (::isatty(STDIN_FILENO) != 0) p.prompt = Prompt;
+  if (::isatty(STDIN_FILENO) != 0) p.prompt = client::PromptPassphrase;
   return p;
 }
 

@@ -95,6 +95,7 @@ int Run(int argc, char** argv) {
   RegisterVisitCommands(app, ctx);
   RegisterReferralCommands(app, ctx);
   RegisterWorkingTimeCommands(app, ctx);
+  RegisterUiCommand(app, ctx);
   RegisterPermanenceCommands(app, ctx);
   RegisterAppointmentCommands(app, ctx);
   RegisterAgendaCommand(app, ctx);

@@ -32,15 +32,6 @@ std::string Slurp(const std::string& path) {
 // The report from its key figures on: what does not depend on who made it, nor when.
 std::string Figures(const std::string& html) { return html.substr(html.find("<h2>Chiffres clés</h2>")); }
 
-// Where a test keeps what a person would look at (the report's screenshot): $RELAIS_TEST_ARTEFACTS,
-// else test-artefacts in the folder the test runs in (ctest: the build folder).
-std::filesystem::path Artefacts() {
-  const char* given = std::getenv("RELAIS_TEST_ARTEFACTS");
-  std::filesystem::path dir = given && *given ? given : "test-artefacts";
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
 }  // namespace
 
 TEST_CASE("the annual report: figures of the year, charts a browser draws, a PDF that says them", "[e2e][report]") {

@@ -131,7 +131,7 @@ RunResult RunWithin(const std::vector<std::string>& argv, std::chrono::milliseco
 }
 
 Listening SpawnListening(const std::vector<std::string>& argv, const std::string& log, std::chrono::milliseconds wait,
-                         const std::function<bool()>& interrupted) {
+                         const std::function<bool()>& interrupted, const std::string& prefix) {
   std::string command;
   for (const std::string& a : argv) command += (command.empty() ? "" : " ") + a;
   int fds[2];
@@ -164,7 +164,6 @@ Listening SpawnListening(const std::vector<std::string>& argv, const std::string
     }
   }
   close(fds[0]);
-  const std::string prefix = "listening on ";
   const auto at = line.find(prefix);
   if (at == std::string::npos) {
     ::kill(server.pid, SIGKILL);
@@ -177,6 +176,13 @@ Listening SpawnListening(const std::vector<std::string>& argv, const std::string
   server.url = line.substr(at + prefix.size());
   server.url = server.url.substr(0, server.url.find('\n'));
   return server;
+}
+
+std::filesystem::path Artefacts() {
+  const char* given = std::getenv("RELAIS_TEST_ARTEFACTS");
+  std::filesystem::path dir = given && *given ? given : "test-artefacts";
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 TempDir::TempDir(const std::string& prefix) {

@@ -42,12 +42,16 @@ struct Listening {
 
 // Starts argv[0] (a path, or a name looked up in PATH) with its arguments, its stdout read here and
 // its stderr appended to `log`, and waits up to `wait` for the line "listening on URL" that
-// `relais-central serve` prints once it accepts connections. When the line does not come (the
+// `relais-central serve` prints once it accepts connections (`prefix` for another program's words). When the line does not come (the
 // program failed, `wait` passed, or `interrupted` says so), the program is killed and
 // std::runtime_error names the command, what it printed and the start of `log`. The caller owns
 // the process: it stops it and waits for it.
 Listening SpawnListening(const std::vector<std::string>& argv, const std::string& log, std::chrono::milliseconds wait,
-                         const std::function<bool()>& interrupted = {});
+                         const std::function<bool()>& interrupted = {}, const std::string& prefix = "listening on ");
+
+// Where a test keeps what a person would look at (screenshots): $RELAIS_TEST_ARTEFACTS, else
+// test-artefacts in the folder the test runs in (ctest: the build folder). Made when missing.
+std::filesystem::path Artefacts();
 
 // A fresh empty folder under the system temp folder, removed with its content at scope exit.
 class TempDir {

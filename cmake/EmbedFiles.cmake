@@ -1,0 +1,21 @@
+# Embeds text files in a program: a generated .cc defining `const std::string& Template(name)` in
+# namespace relais::ui, name = the file's name without ".mustache" (other files keep their name).
+# A file edited makes CMake run again, so that the program never carries an older text.
+function(relais_embed_ui_files out)
+  set(files ${ARGN})
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${files})
+  set(body "// Generated from client/ui/ by cmake/EmbedFiles.cmake. Do not edit.\n")
+  string(APPEND body "#include \"client/ui/templates.h\"\n\n#include <cstdlib>\n#include <map>\n\n")
+  string(APPEND body "namespace relais::ui {\n\nconst std::string& Template(const std::string& name) {\n")
+  string(APPEND body "  static const std::map<std::string, std::string> kFiles = {\n")
+  foreach(f ${files})
+    get_filename_component(name ${f} NAME)
+    string(REGEX REPLACE "\\.mustache$" "" name ${name})
+    file(READ ${f} text)
+    string(APPEND body "      {\"${name}\", R\"RELAIS_UI(${text})RELAIS_UI\"},\n")
+  endforeach()
+  string(APPEND body "  };\n  auto found = kFiles.find(name);\n  if (found == kFiles.end()) std::abort();\n")
+  string(APPEND body "  return found->second;\n}\n\n}  // namespace relais::ui\n")
+  file(WRITE ${out}.tmp "${body}")
+  configure_file(${out}.tmp ${out} COPYONLY)
+endfunction()
