@@ -5,7 +5,7 @@
 // as the other device does.
 //
 // RELAIS_CRASH_ROUNDS (default 52, 13 of each kind of kill) and RELAIS_CRASH_SEED (default
-// 20261123) set the run; the long mode is e.g. RELAIS_CRASH_ROUNDS=2000 (see README, "Robustness").
+// 20261123) set the run; the long mode is e.g. RELAIS_CRASH_ROUNDS=2000 (see docs/TESTING.md, "Robustness").
 #include <catch2/catch.hpp>
 
 #include <algorithm>
