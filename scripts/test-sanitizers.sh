@@ -29,7 +29,7 @@ echo "== sanitizers: running the test suite (ASAN_OPTIONS=$ASAN_OPTIONS)" >&2
 # under the sanitizers on a 2-core machine (test_e2e: 2,250 s, against 200 s plain), more than CI
 # has. So the sanitizers see the end-to-end tests of the commands people run every day (below);
 # RELAIS_SANITIZE_E2E=all runs them all, both stores, as CI did before (by hand, an hour or so).
-E2E_TAGS=(cli sync conflicts rgpd referrals agenda visits erasure permanences rectification stats report)
+E2E_TAGS=(cli sync conflicts rgpd referrals agenda visits erasure permanences rectification stats report ui)
 e2e_filter=""
 for tag in "${E2E_TAGS[@]}"; do e2e_filter+="${e2e_filter:+,}[$tag]~[pg]~[.]"; done
 started=$(date +%s)

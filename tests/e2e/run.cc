@@ -38,7 +38,8 @@ RunResult RunUntil(const std::vector<std::string>& argv, const std::vector<std::
   }
   for (const auto& [k, v] : env) vars[k] = v;
   std::vector<std::string> env_strings;
-  for (const auto& [k, v] : vars) env_strings.push_back(k + "=" + v);
+  env_strings.reserve(vars.size());
+  for (const auto& [k, v] : vars) env_strings.push_back(std::string(k).append("=").append(v));
   std::vector<char*> envp, args;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -142,6 +143,7 @@ Listening SpawnListening(const std::vector<std::string>& argv, const std::string
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   std::vector<std::string> argv_copy = argv;
   std::vector<char*> args;
+  args.reserve(argv_copy.size() + 1);
   for (auto& a : argv_copy) args.push_back(a.data());
   args.push_back(nullptr);
   Listening server;

@@ -171,11 +171,13 @@ TEST_CASE("relais ui refuses whoever is not the person at the keyboard, and writ
   const std::string before = gap.ContentHash();
   const std::string path = "/dossiers/" + id + "/suivis";
   const std::string entry = "kind=entretien&text=Intrus";
+  const std::string with_token = entry + "&jeton=" + csrf;
+  const std::string with_other = entry + "&jeton=" + std::string(64, 'a');
   for (const auto& [origin, body] : std::vector<std::pair<std::string, std::string>>{
            {"http://" + host, entry},
-           {"http://" + host, entry + "&jeton=" + std::string(64, 'a')},
-           {"http://attaquant.example", entry + "&jeton=" + csrf},
-           {"", entry + "&jeton=" + csrf}}) {
+           {"http://" + host, with_other},
+           {"http://attaquant.example", with_token},
+           {"", with_token}}) {
     httplib::Headers headers = {{"Cookie", cookie}};
     if (!origin.empty()) headers.emplace("Origin", origin);
     auto posted = http.Post(path.c_str(), headers, body, "application/x-www-form-urlencoded");
@@ -184,7 +186,7 @@ TEST_CASE("relais ui refuses whoever is not the person at the keyboard, and writ
   }
   CHECK(gap.ContentHash() == before);
   // The same form from the page itself is taken.
-  auto taken = http.Post(path.c_str(), {{"Cookie", cookie}, {"Origin", "http://" + host}}, entry + "&jeton=" + csrf,
+  auto taken = http.Post(path.c_str(), {{"Cookie", cookie}, {"Origin", "http://" + host}}, with_token,
                          "application/x-www-form-urlencoded");
   REQUIRE(taken);
   CHECK(taken->status == 303);
