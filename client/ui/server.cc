@@ -14,6 +14,8 @@ namespace {
 
 constexpr const char* kCookie = "relais_ui";
 constexpr const char* kHtml = "text/html; charset=utf-8";
+// The largest form taken: a follow-up's text is at most 20,000 characters (schema/model.cc).
+constexpr size_t kMaxForm = size_t{256} * 1024;
 
 int Hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -36,7 +38,7 @@ std::map<std::string, std::string> FormFields(const std::string& body) {
         into = &value;
       } else if (c == '+') {
         into->push_back(' ');
-      } else if (c == '%' && i + 2 < end + 1 && Hex(body[i + 1]) >= 0 && Hex(body[i + 2]) >= 0) {
+      } else if (c == '%' && i + 2 < end && Hex(body[i + 1]) >= 0 && Hex(body[i + 2]) >= 0) {
         into->push_back(static_cast<char>(Hex(body[i + 1]) * 16 + Hex(body[i + 2])));
         i += 2;
       } else {
@@ -112,6 +114,7 @@ struct Server::State {
   }
 
   void Routes() {
+    http.set_payload_max_length(kMaxForm);
     http.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
       // Personal data: never cached, never framed, never sent elsewhere.
       res.set_header("Cache-Control", "no-store");
