@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -27,6 +28,7 @@ extern char** environ;
 namespace {
 
 relais::ui::Server* g_server = nullptr;
+std::string g_opening_dir;  // the private folder of the opening page, removed when the program ends
 
 void StopOnSignal(int) {
   if (g_server) g_server->Stop();
@@ -38,6 +40,7 @@ void StopOnSignal(int) {
 void OpenBrowser(const std::string& url) {
   char dir[] = "/tmp/relais-ui-XXXXXX";
   if (::mkdtemp(dir) == nullptr) return;
+  g_opening_dir = dir;
   const std::string page = std::string(dir) + "/ouvrir.html";
   {
     const int fd = ::open(page.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -100,6 +103,10 @@ int Run(int argc, char** argv) {
             << "Cette adresse est personnelle : ne la partagez pas. Ctrl+C pour fermer." << std::endl;
   if (!no_browser) OpenBrowser(server.OpeningUrl());
   server.Run();
+  if (!g_opening_dir.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(g_opening_dir, ignored);  // the page holds the opening key
+  }
   std::cout << "Relais fermé." << std::endl;
   return 0;
 }
